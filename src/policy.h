@@ -1,0 +1,190 @@
+/*
+ * NAME
+ *	policy 3h - the policy snapshot: every setting of the policy file
+ * SYNOPSIS
+ *	config.c: config_load (parse and validate)
+ *	policy.c: reference counting, the current snapshot, name tables
+ * DESCRIPTION
+ *	A struct policy is built by config_load() (config.c) from a libconfig
+ *	file, validated whole, and then never changed: it is shared read-only
+ *	between threads and reference-counted. A reload builds a new one and
+ *	swaps it in (policy_swap); a connection keeps the snapshot it took at
+ *	connect (policy_acquire) until it closes, so a message never sees two
+ *	policies. Every string here is owned by the snapshot (copied out of
+ *	libconfig, whose config_destroy frees its own).
+ */
+#ifndef PM_POLICY_H
+#define PM_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "cidr.h"
+
+/* How a check acts (every check has one). */
+enum pm_mode {
+	PM_MODE_OFF = 0, /* not evaluated */
+	PM_MODE_LOG,     /* evaluated and logged (with what it would have replied) */
+	PM_MODE_TAG,     /* also recorded in the Authentication-Results header */
+	PM_MODE_ENFORCE, /* also refused with the configured reply */
+};
+
+/* What a result asks for when its check is in enforce mode. */
+enum pm_action {
+	PM_ACT_ACCEPT = 0, /* deliver (tagged when the mode is tag or enforce) */
+	PM_ACT_REJECT,     /* 5xx (or whatever class the reply says) */
+	PM_ACT_TEMPFAIL,   /* 4xx */
+};
+
+/* RFC 7208 results; PM_SPF_UNCHECKED means "not evaluated". */
+enum pm_spf_result {
+	PM_SPF_UNCHECKED = 0,
+	PM_SPF_NONE,
+	PM_SPF_NEUTRAL,
+	PM_SPF_PASS,
+	PM_SPF_FAIL,
+	PM_SPF_SOFTFAIL,
+	PM_SPF_TEMPERROR,
+	PM_SPF_PERMERROR,
+	PM_SPF_NRESULTS
+};
+
+/*
+ * Every reply the milter can send. The policy file's replies { } group
+ * has one key per entry (the name from reply_names[] in config.c).
+ */
+enum pm_reply_id {
+	PM_R_CLIENT_BLOCKED = 0, /* 554 5.7.1  connect: client_block list */
+	PM_R_SPF_FAIL,           /* 550 5.7.23 HELO or MAIL FROM SPF fail (or any result mapped to reject) */
+	PM_R_SPF_PERMERROR,      /* 550 5.7.24 */
+	PM_R_SPF_TEMPERROR,      /* 451 4.7.24 must be 4xx */
+	PM_R_SENDER_SYNTAX,      /* 501 5.1.7 */
+	PM_R_RCPT_SYNTAX,        /* 501 5.1.3 */
+	PM_R_UNKNOWN_RECIPIENT,  /* 550 5.1.1 */
+	PM_R_RELAY_DENIED,       /* 554 5.7.1 */
+	PM_R_TOO_MANY_RECIPIENTS,/* 452 4.5.3 must be 4xx */
+	PM_R_TOO_MANY_UNKNOWN,   /* 450 4.7.1 must be 4xx: directory-harvest defence */
+	PM_R_RCPT_TEMPFAIL,      /* 451 4.4.3 must be 4xx */
+	PM_R_DNS_TEMPFAIL,       /* 451 4.4.3 must be 4xx: other lookups */
+	PM_R_INTERNAL_ERROR,     /* 451 4.3.0 must be 4xx */
+	PM_R_COUNT
+};
+
+/*
+ * A parsed reply. text may hold placeholders expanded (and escaped) by
+ * reply_expand(): %{ip} %{name} %{helo} %{sender} %{rcpt} %{domain}
+ * %{result} %{identity}. Validated at load: code 4xx or 5xx, enhanced
+ * code "C.S.D" with C equal to the code's first digit.
+ */
+struct pm_reply {
+	int code;         /* 451, 550, ... */
+	char xcode[16];   /* "4.7.24" */
+	char *text;       /* template, printable ASCII */
+};
+
+struct milter_settings {
+	char *socket;       /* "unix:/path", "inet:port@host", "inet6:port@host" */
+	mode_t socket_mode; /* for unix sockets */
+	char *socket_owner; /* user name or NULL: leave as created */
+	char *socket_group; /* group name or NULL */
+	char *user;         /* drop to this user after binding (NULL: stay) */
+	char *group;        /* and this group (NULL: the user's primary group) */
+	char *pid_file;     /* NULL or "": none */
+	int timeout;        /* libmilter I/O timeout with the MTA, seconds */
+	int backlog;
+	int drain_timeout;  /* on stop, seconds to let sessions finish */
+	enum pm_action on_internal_error; /* TEMPFAIL (451 4.3.0) or ACCEPT (fail open) */
+};
+
+struct client_block_settings {
+	enum pm_mode mode;
+	struct pm_cidr_list networks;
+};
+
+struct spf_settings {
+	enum pm_mode mode;      /* MAIL FROM identity (and postmaster@HELO for <>) */
+	enum pm_mode helo_mode; /* HELO identity */
+	enum pm_action action[PM_SPF_NRESULTS]; /* per result, used in enforce mode;
+						   TEMPERROR may not be REJECT */
+	int timeout;           /* seconds for one whole evaluation */
+	int dns_timeout;       /* seconds for one DNS query (per attempt) */
+	int max_dns_queries;   /* hard cap on queries in one evaluation */
+	int max_void_lookups;  /* RFC 7208 4.6.4: 2 */
+	char *receiver;        /* our name for %{r}; the authserv_id by default */
+};
+
+struct recipient_settings {
+	enum pm_mode mode;
+	char **domains;       /* local domains, lower-case */
+	size_t ndomains;
+	char **addresses;     /* valid recipients: "user@domain" or "@domain", lower-cased domain */
+	size_t naddresses;
+	char *file;           /* NULL or path of a file of addresses */
+	char *detail_separators; /* "+" by default; "" disables */
+	int max_recipients;   /* per message, 452 4.5.3 past it; 0: no limit */
+	int max_unknown;      /* per session; further RCPTs get 4xx; 0: no limit */
+};
+
+struct log_settings {
+	int syslog_facility; /* LOG_MAIL, ... */
+	char *syslog_ident;
+};
+
+struct policy {
+	int refcount;   /* atomic; see policy_acquire/policy_release */
+	char *path;     /* the file it came from */
+	unsigned generation; /* 1, 2, ... one per successful load */
+
+	char *authserv_id; /* RFC 8601 authserv-id; the host name by default */
+	struct milter_settings milter;
+	struct pm_cidr_list trusted_networks;
+	struct client_block_settings client_block;
+	struct spf_settings spf;
+	struct recipient_settings recipients;
+	struct log_settings log;
+	struct pm_reply replies[PM_R_COUNT];
+};
+
+/* One error found in a policy file. */
+struct config_error {
+	char *file;
+	int line;   /* 0 when unknown */
+	char *key;  /* dotted path, e.g. "spf.softfail" ("" for syntax errors) */
+	char *message;
+};
+
+struct config_errors {
+	struct config_error *v;
+	size_t n;
+};
+
+/*
+ * config_load - read and validate a policy file. Returns a new snapshot
+ * (refcount 1) or NULL when there was any error, with every error in
+ * *errs (the caller frees them with config_errors_free). Never exits.
+ */
+struct policy *config_load(const char *path, struct config_errors *errs);
+/* config_errors_print - one "file:line: key: message" line each */
+void config_errors_print(const struct config_errors *errs, void (*emit)(const char *line, void *arg),
+			 void *arg);
+void config_errors_free(struct config_errors *errs);
+
+/* policy_hold - take one more reference; returns p */
+struct policy *policy_hold(struct policy *p);
+/* policy_release - drop one reference, freeing on the last */
+void policy_release(struct policy *p);
+
+/* policy_set_current - install p (the caller's reference moves in); the old one is released */
+void policy_set_current(struct policy *p);
+/* policy_acquire - a reference to the current snapshot (NULL before the first set); release it */
+struct policy *policy_acquire(void);
+
+/* Name tables, for logs and the config parser. */
+const char *pm_mode_name(enum pm_mode m);
+const char *pm_action_name(enum pm_action a);
+const char *pm_reply_name(enum pm_reply_id id);
+/* pm_spf_result_name - "pass", "fail", ... (RFC 8601 spelling); "unchecked" for PM_SPF_UNCHECKED */
+const char *pm_spf_result_name(enum pm_spf_result r);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * NAME
+ *	rcpt 3h - recipient validity
+ * DESCRIPTION
+ *	rcpt_lookup() says whether a parsed recipient is one of ours. Local
+ *	domains come from recipients.domains; valid recipients from
+ *	recipients.addresses and/or recipients.file (one address a line,
+ *	"@domain" a catch-all, "#" comments, blank lines ignored). When no
+ *	valid-recipient source is configured, every address in a local
+ *	domain is valid (only the relay check applies). When no local
+ *	domain is configured at all, every recipient is RCPT_VALID (why:
+ *	"no local domains configured"): the MTA's own tables decide, and
+ *	neither unknown-recipient nor relay refusals happen here.
+ *
+ *	Matching: the domain case-insensitively, the local part exactly as
+ *	written and also case-insensitively (what Postfix's tables do); a
+ *	"+detail" suffix (any of recipients.detail_separators) is stripped
+ *	when the full local part is not listed. postmaster and abuse
+ *	(RFC 5321 4.5.1, RFC 2142) in any local domain, and a bare
+ *	"postmaster", are always valid.
+ *
+ *	The file is re-read when its inode, size or modification time
+ *	changes (checked at most once a second); a file that cannot be read
+ *	keeps the last good table and logs why. Thread-safe.
+ * DIAGNOSTICS
+ *	RCPT_TEMPFAIL when the table is needed and has never been read;
+ *	*why then says why.
+ */
+#ifndef PM_RCPT_H
+#define PM_RCPT_H
+
+#include "addr.h"
+#include "policy.h"
+
+enum rcpt_status {
+	RCPT_VALID,    /* a listed (or, with no list, any) address in a local domain */
+	RCPT_EXEMPT,   /* postmaster / abuse: always accepted */
+	RCPT_UNKNOWN,  /* local domain, not listed */
+	RCPT_FOREIGN,  /* not a local domain: relaying */
+	RCPT_TEMPFAIL, /* cannot tell now */
+};
+
+/*
+ * rcpt_lookup - classify one recipient. status is the addr_parse result
+ * for it (ADDR_OK or ADDR_LOCAL_ONLY). *why (may be NULL) gets a static
+ * string naming the rule, e.g. "recipients.file", "catch-all @example.org".
+ */
+enum rcpt_status rcpt_lookup(const struct recipient_settings *s, enum addr_status status,
+			     const struct pm_addr *a, const char **why);
+
+/*
+ * rcpt_check_file - read a recipients file the way rcpt_lookup would,
+ * for config validation; 0 ok, -1 with errbuf filled
+ */
+int rcpt_check_file(const char *path, char *errbuf, size_t errsize);
+
+/* rcpt_status_name - "valid", "exempt", "unknown", "foreign", "tempfail" */
+const char *rcpt_status_name(enum rcpt_status st);
+
+#endif

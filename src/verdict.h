@@ -1,0 +1,94 @@
+/*
+ * NAME
+ *	verdict 3h - the decision: (stage, facts, policy) -> verdict
+ * DESCRIPTION
+ *	verdict_decide() is a pure function. The milter gathers facts into
+ *	a struct pm_facts, asks for a verdict at each stage, and applies it;
+ *	nothing else decides whether mail is refused. Checks in log or tag
+ *	mode still produce the verdict they would have given, flagged
+ *	"would" (logged as such), with action CONTINUE.
+ *
+ *	Order at each stage (first refusal wins); an internal error at any
+ *	stage comes first (451 4.3.0, or fail open as configured):
+ *	  connect  client_block (not for trusted networks)
+ *	  helo     nothing is refused at HELO: the HELO SPF result is
+ *	           decided here and applied at MAIL FROM, when SMTP AUTH is
+ *	           known (like Postfix's smtpd_delay_reject)
+ *	  mail     sender syntax; then, unless trusted or authenticated:
+ *	           HELO SPF, MAIL FROM SPF (null sender: postmaster@HELO)
+ *	  rcpt     recipient syntax; too many recipients; too many unknown
+ *	           in this session; then the recipient table: exempt and
+ *	           valid continue, unknown 550 5.1.1, foreign 554 5.7.1
+ *	           unless trusted or authenticated, tempfail 451 4.4.3
+ *	  eom      nothing refused yet (DKIM/DMARC come later)
+ */
+#ifndef PM_VERDICT_H
+#define PM_VERDICT_H
+
+#include <stdbool.h>
+
+#include "addr.h"
+#include "policy.h"
+#include "rcpt.h"
+
+enum pm_stage { PM_STAGE_CONNECT, PM_STAGE_HELO, PM_STAGE_MAIL, PM_STAGE_RCPT, PM_STAGE_EOM };
+
+/* Everything the decision needs; the milter fills what is known so far. */
+struct pm_facts {
+	enum pm_stage stage;
+	bool trusted;        /* client in trusted_networks */
+	bool authenticated;  /* {auth_authen} was set */
+	bool client_blocked; /* client in client_block.networks */
+
+	enum pm_spf_result helo_spf; /* PM_SPF_UNCHECKED when not evaluated */
+
+	enum addr_status sender_status; /* MAIL FROM parse */
+	enum pm_spf_result mfrom_spf;   /* MAIL FROM (or postmaster@HELO for <>) */
+
+	enum addr_status rcpt_status; /* this RCPT's parse */
+	enum rcpt_status rcpt;        /* this RCPT's table lookup (when parse ok) */
+	unsigned rcpt_accepted;       /* recipients already accepted in this message */
+	unsigned unknown_in_session;  /* unknown recipients already refused in this session */
+
+	bool internal_error; /* something broke while gathering facts at this stage:
+				451 4.3.0, or continue when milter.on_internal_error = accept */
+};
+
+enum pm_verdict_action {
+	PM_V_CONTINUE = 0, /* go on (SMFIS_CONTINUE) */
+	PM_V_REJECT,       /* refuse with reply (5xx, or 4xx if so configured) */
+	PM_V_TEMPFAIL,     /* refuse with reply (4xx) */
+};
+
+struct pm_verdict {
+	enum pm_verdict_action action;
+	enum pm_reply_id reply; /* meaningful when action != CONTINUE or would */
+	bool would;             /* a check in log/tag mode would have refused */
+	const char *check;      /* "client_block", "helo_spf", "spf", "sender_syntax",
+				   "rcpt_syntax", "recipients", "max_recipients",
+				   "max_unknown" or NULL when nothing objected */
+	const char *reason;     /* static, e.g. "spf_fail", "unknown_recipient" */
+	const char *rule;       /* static: the policy setting that decided, e.g. "spf.fail=reject" */
+};
+
+/* verdict_decide - the verdict for f->stage; never fails */
+void verdict_decide(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v);
+
+/* Values for reply placeholders; NULL prints as "". */
+struct pm_reply_vars {
+	const char *ip, *name, *helo, *sender, *rcpt, *domain, *result, *identity;
+};
+
+/*
+ * reply_expand - the reply's text with placeholders replaced by escaped
+ * values (see pm_escape; each value cut at 200 bytes), into buf. The
+ * result holds printable ASCII only and no "%" other than those the
+ * template had. Returns buf.
+ */
+char *reply_expand(const struct pm_reply *r, const struct pm_reply_vars *vars, char *buf,
+		   size_t bufsize);
+
+/* pm_verdict_action_name - "continue", "reject", "tempfail" */
+const char *pm_verdict_action_name(enum pm_verdict_action a);
+
+#endif

@@ -1,0 +1,36 @@
+#!/bin/bash
+# check.sh - the body of `make check`: every suite, then one summary line
+# "N passed, N failed" counting every test case of every suite.
+# Each suite leaves TAP-style "ok - ..." / "not ok - ..." lines in build/results/*.tap.
+set -u
+cd "$(dirname "$0")/.."
+mkdir -p build/results
+rc=0
+
+suite() { # suite NAME COMMAND... : run, keep its ok/not ok lines
+	local name=$1; shift
+	echo "==== $name"
+	"$@" 2>&1 | tee "build/results/$name.out"
+	local s=${PIPESTATUS[0]}
+	grep -E '^(ok|not ok)( |$)' "build/results/$name.out" >"build/results/$name.tap" || true
+	if [ "$s" -ne 0 ] && ! grep -q '^not ok' "build/results/$name.tap"; then
+		echo "not ok - $name: exited with status $s" >>"build/results/$name.tap"
+	fi
+	[ "$s" -eq 0 ] || rc=1
+}
+
+suite unit-plain tests/run-unit.sh plain build/tests $(sed -n 's/^UNIT_TESTS := //p' Makefile)
+suite unit-asan tests/run-unit.sh asan build/asan/tests $(sed -n 's/^UNIT_TESTS := //p' Makefile)
+suite man-lint tests/man-lint.sh
+suite e2e tests/e2e/run.sh
+
+pass=$(cat build/results/*.tap | grep -c '^ok')
+fail=$(cat build/results/*.tap | grep -c '^not ok')
+echo
+if [ "$fail" -ne 0 ]; then
+	echo "Failures:"
+	cat build/results/*.tap | grep '^not ok'
+fi
+[ "$fail" -eq 0 ] || rc=1
+echo "$pass passed, $fail failed"
+exit $rc
