@@ -12,6 +12,7 @@
 #define PM_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <syslog.h>
 
 /* A decision; NULL fields are left out of the line. */

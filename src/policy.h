@@ -8,7 +8,7 @@
  *	A struct policy is built by config_load() (config.c) from a libconfig
  *	file, validated whole, and then never changed: it is shared read-only
  *	between threads and reference-counted. A reload builds a new one and
- *	swaps it in (policy_swap); a connection keeps the snapshot it took at
+ *	swaps it in (policy_set_current); a connection keeps the snapshot it took at
  *	connect (policy_acquire) until it closes, so a message never sees two
  *	policies. Every string here is owned by the snapshot (copied out of
  *	libconfig, whose config_destroy frees its own).
@@ -52,7 +52,7 @@ enum pm_spf_result {
 
 /*
  * Every reply the milter can send. The policy file's replies { } group
- * has one key per entry (the name from reply_names[] in config.c).
+ * has one key per entry (the name from pm_reply_name() in policy.c).
  */
 enum pm_reply_id {
 	PM_R_CLIENT_BLOCKED = 0, /* 554 5.7.1  connect: client_block list */
@@ -169,6 +169,11 @@ struct policy *config_load(const char *path, struct config_errors *errs);
 void config_errors_print(const struct config_errors *errs, void (*emit)(const char *line, void *arg),
 			 void *arg);
 void config_errors_free(struct config_errors *errs);
+/*
+ * config_keys - call fn once with the dotted name of every key the policy
+ * file accepts (leaf keys only, e.g. "spf.softfail"; groups are not listed)
+ */
+void config_keys(void (*fn)(const char *dotted_key, void *arg), void *arg);
 
 /* policy_hold - take one more reference; returns p */
 struct policy *policy_hold(struct policy *p);

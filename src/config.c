@@ -1,0 +1,1036 @@
+/*
+ * NAME
+ *	config 3 - read and validate the policy file into a snapshot
+ * SYNOPSIS
+ *	#include "policy.h"
+ *
+ *	struct policy *config_load(const char *path, struct config_errors *errs);
+ *	void config_errors_print(const struct config_errors *errs,
+ *		void (*emit)(const char *line, void *arg), void *arg);
+ *	void config_errors_free(struct config_errors *errs);
+ *	void config_keys(void (*fn)(const char *dotted_key, void *arg), void *arg);
+ * DESCRIPTION
+ *	One table (settings[] below) lists every key the policy file may
+ *	hold: its dotted name, its type, its default (written the way the
+ *	file would write it), its limits or validator, and the field of
+ *	struct policy it fills. Parsing, defaults and validation are all
+ *	driven by that table, Postfix style: a key absent from the file
+ *	gets its default through the same conversion and checks as a value
+ *	read from the file.
+ *
+ *	config_load() walks the libconfig tree; every setting must name a
+ *	table entry (an unknown key at any level is an error) of a matching
+ *	type. Every string is copied into the snapshot, so the libconfig
+ *	tree is destroyed before config_load() returns.
+ *
+ *	After the table: an empty authserv_id becomes gethostname(), and an
+ *	empty spf.receiver becomes the authserv_id.
+ *
+ *	config_keys() calls fn once per leaf key (groups are not listed),
+ *	in table order; tests use it to check that every key is documented.
+ *
+ *	Loads may run in any thread but the result is only ever handed to
+ *	other threads through policy_set_current() (policy.c).
+ * DIAGNOSTICS
+ *	config_load() collects every error (file, line, dotted key,
+ *	message) into *errs and returns NULL if there was any; it never
+ *	exits and never logs. libconfig stops at the first syntax error,
+ *	so a syntax error is reported alone.
+ */
+#include <errno.h>
+#include <libconfig.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "cidr.h"
+#include "log.h"
+#include "policy.h"
+#include "rcpt.h"
+#include "util.h"
+
+/* What a table entry holds, and so how its value is read. */
+enum cfg_type {
+	CT_GROUP,    /* a group { } of other keys */
+	CT_STRING,   /* char * */
+	CT_INT,      /* int, within min..max */
+	CT_MODE,     /* enum pm_mode, by name */
+	CT_ACTION,   /* enum pm_action, by name */
+	CT_OCTAL,    /* mode_t, from a string of octal digits ("0660") */
+	CT_FACILITY, /* int syslog facility, by name */
+	CT_REPLY,    /* struct pm_reply, from "CODE X.Y.Z text" */
+	CT_CIDRS,    /* struct pm_cidr_list, from a list of strings */
+	CT_STRLIST,  /* char ** and a size_t count (count_off), from a list of strings */
+};
+
+/* flags */
+#define CF_EMPTY_NULL 0x01 /* CT_STRING: "" is stored as NULL */
+#define CF_4XX_ONLY   0x02 /* CT_REPLY: must be a 4xx reply */
+#define CF_NO_REJECT  0x04 /* CT_ACTION: "reject" is not allowed */
+
+/*
+ * A validator sees a private copy of one string value (for lists, of one
+ * element); it may rewrite it (free and replace *value, or change it in
+ * place). It returns NULL when the value is good, or an error message,
+ * static or written into buf.
+ */
+typedef const char *(*cfg_check_fn)(char **value, char *buf, size_t bufsize);
+
+struct cfg_key {
+	const char *name; /* dotted */
+	enum cfg_type type;
+	const char *def;  /* default as the file would write it; lists: space-separated */
+	size_t off;       /* offsetof(struct policy, field) */
+	size_t count_off; /* CT_STRLIST: offsetof the element count */
+	int min, max;     /* CT_INT */
+	unsigned flags;
+	cfg_check_fn check;
+};
+
+static const char *check_authserv_id(char **value, char *buf, size_t bufsize);
+static const char *check_receiver(char **value, char *buf, size_t bufsize);
+static const char *check_socket(char **value, char *buf, size_t bufsize);
+static const char *check_account(char **value, char *buf, size_t bufsize);
+static const char *check_abs_path(char **value, char *buf, size_t bufsize);
+static const char *check_rcpt_file(char **value, char *buf, size_t bufsize);
+static const char *check_separators(char **value, char *buf, size_t bufsize);
+static const char *check_ident(char **value, char *buf, size_t bufsize);
+static const char *check_domain(char **value, char *buf, size_t bufsize);
+static const char *check_address(char **value, char *buf, size_t bufsize);
+
+#define F(field) offsetof(struct policy, field)
+#define GROUP(n)                                                                                   \
+	{                                                                                          \
+		.name = n, .type = CT_GROUP                                                        \
+	}
+#define STR(n, d, field, fl, chk)                                                                  \
+	{                                                                                          \
+		.name = n, .type = CT_STRING, .def = d, .off = F(field), .flags = fl, .check = chk \
+	}
+#define INT(n, d, field, lo, hi)                                                                   \
+	{                                                                                          \
+		.name = n, .type = CT_INT, .def = d, .off = F(field), .min = lo, .max = hi         \
+	}
+#define MODE(n, d, field)                                                                          \
+	{                                                                                          \
+		.name = n, .type = CT_MODE, .def = d, .off = F(field)                              \
+	}
+#define ACTION(n, d, field, fl)                                                                    \
+	{                                                                                          \
+		.name = n, .type = CT_ACTION, .def = d, .off = F(field), .flags = fl               \
+	}
+#define REPLY(n, id, d, fl)                                                                        \
+	{                                                                                          \
+		.name = "replies." n, .type = CT_REPLY, .def = d, .off = F(replies[id]),           \
+		.flags = fl                                                                        \
+	}
+
+/*
+ * Every key of the policy file. Keep conf/policy-milter.conf and
+ * man/policy-milter.conf.5 in step (test_config checks both).
+ */
+static const struct cfg_key settings[] = {
+    STR("authserv_id", "", authserv_id, 0, check_authserv_id),
+
+    GROUP("milter"),
+    STR("milter.socket", "unix:/var/spool/postfix/policy-milter/policy-milter.sock", milter.socket,
+        0, check_socket),
+    {.name = "milter.socket_mode", .type = CT_OCTAL, .def = "0660", .off = F(milter.socket_mode)},
+    STR("milter.socket_owner", "", milter.socket_owner, CF_EMPTY_NULL, check_account),
+    STR("milter.socket_group", "postfix", milter.socket_group, CF_EMPTY_NULL, check_account),
+    STR("milter.user", "policy-milter", milter.user, CF_EMPTY_NULL, check_account),
+    STR("milter.group", "", milter.group, CF_EMPTY_NULL, check_account),
+    STR("milter.pid_file", "/run/policy-milter/policy-milter.pid", milter.pid_file, CF_EMPTY_NULL,
+        check_abs_path),
+    INT("milter.timeout", "300", milter.timeout, 1, 3600),
+    INT("milter.backlog", "64", milter.backlog, 1, 65535),
+    INT("milter.drain_timeout", "30", milter.drain_timeout, 0, 600),
+    ACTION("milter.on_internal_error", "tempfail", milter.on_internal_error, CF_NO_REJECT),
+
+    {.name = "trusted_networks",
+     .type = CT_CIDRS,
+     .def = "127.0.0.0/8 ::1/128",
+     .off = F(trusted_networks)},
+
+    GROUP("client_block"),
+    MODE("client_block.mode", "enforce", client_block.mode),
+    {.name = "client_block.networks", .type = CT_CIDRS, .def = "", .off = F(client_block.networks)},
+
+    GROUP("spf"),
+    MODE("spf.mode", "enforce", spf.mode),
+    MODE("spf.helo_mode", "enforce", spf.helo_mode),
+    ACTION("spf.pass", "accept", spf.action[PM_SPF_PASS], 0),
+    ACTION("spf.none", "accept", spf.action[PM_SPF_NONE], 0),
+    ACTION("spf.neutral", "accept", spf.action[PM_SPF_NEUTRAL], 0),
+    ACTION("spf.fail", "reject", spf.action[PM_SPF_FAIL], 0),
+    ACTION("spf.softfail", "accept", spf.action[PM_SPF_SOFTFAIL], 0),
+    ACTION("spf.permerror", "reject", spf.action[PM_SPF_PERMERROR], 0),
+    ACTION("spf.temperror", "tempfail", spf.action[PM_SPF_TEMPERROR], CF_NO_REJECT),
+    INT("spf.timeout", "20", spf.timeout, 1, 300),
+    INT("spf.dns_timeout", "5", spf.dns_timeout, 1, 60),
+    INT("spf.max_dns_queries", "50", spf.max_dns_queries, 10, 1000),
+    INT("spf.max_void_lookups", "2", spf.max_void_lookups, 0, 20),
+    STR("spf.receiver", "", spf.receiver, 0, check_receiver),
+
+    GROUP("recipients"),
+    MODE("recipients.mode", "enforce", recipients.mode),
+    {.name = "recipients.domains",
+     .type = CT_STRLIST,
+     .def = "",
+     .off = F(recipients.domains),
+     .count_off = F(recipients.ndomains),
+     .check = check_domain},
+    {.name = "recipients.addresses",
+     .type = CT_STRLIST,
+     .def = "",
+     .off = F(recipients.addresses),
+     .count_off = F(recipients.naddresses),
+     .check = check_address},
+    STR("recipients.file", "", recipients.file, CF_EMPTY_NULL, check_rcpt_file),
+    STR("recipients.detail_separators", "+", recipients.detail_separators, 0, check_separators),
+    INT("recipients.max_recipients", "100", recipients.max_recipients, 0, 100000),
+    INT("recipients.max_unknown", "10", recipients.max_unknown, 0, 100000),
+
+    GROUP("log"),
+    {.name = "log.syslog_facility",
+     .type = CT_FACILITY,
+     .def = "mail",
+     .off = F(log.syslog_facility)},
+    STR("log.syslog_ident", "policy-milter", log.syslog_ident, 0, check_ident),
+
+    GROUP("replies"),
+    REPLY("client_blocked", PM_R_CLIENT_BLOCKED,
+          "554 5.7.1 Client host %{ip} blocked by local policy", 0),
+    REPLY("spf_fail", PM_R_SPF_FAIL,
+          "550 5.7.23 SPF validation failed: %{domain} does not permit %{ip} to send mail as "
+          "%{identity}",
+          0),
+    REPLY("spf_permerror", PM_R_SPF_PERMERROR,
+          "550 5.7.24 SPF validation error: the SPF record of %{domain} is invalid", 0),
+    REPLY("spf_temperror", PM_R_SPF_TEMPERROR,
+          "451 4.7.24 SPF validation for %{domain} failed temporarily (DNS error); try again "
+          "later",
+          CF_4XX_ONLY),
+    REPLY("sender_syntax", PM_R_SENDER_SYNTAX, "501 5.1.7 Bad sender address syntax", 0),
+    REPLY("rcpt_syntax", PM_R_RCPT_SYNTAX, "501 5.1.3 Bad recipient address syntax", 0),
+    REPLY("unknown_recipient", PM_R_UNKNOWN_RECIPIENT,
+          "550 5.1.1 <%{rcpt}>: Recipient address rejected: User unknown", 0),
+    REPLY("relay_denied", PM_R_RELAY_DENIED, "554 5.7.1 <%{rcpt}>: Relay access denied", 0),
+    REPLY("too_many_recipients", PM_R_TOO_MANY_RECIPIENTS, "452 4.5.3 Too many recipients",
+          CF_4XX_ONLY),
+    REPLY("too_many_unknown", PM_R_TOO_MANY_UNKNOWN,
+          "450 4.7.1 Too many unknown recipients in this session; try again later", CF_4XX_ONLY),
+    REPLY("rcpt_tempfail", PM_R_RCPT_TEMPFAIL,
+          "451 4.4.3 Recipient lookup failed temporarily; try again later", CF_4XX_ONLY),
+    REPLY("dns_tempfail", PM_R_DNS_TEMPFAIL,
+          "451 4.4.3 DNS lookup failed temporarily; try again later", CF_4XX_ONLY),
+    REPLY("internal_error", PM_R_INTERNAL_ERROR, "451 4.3.0 Internal error; try again later",
+          CF_4XX_ONLY),
+};
+
+#define NSETTINGS PM_ARRAY_LEN(settings)
+
+static const char *const mode_names[] = {
+    [PM_MODE_OFF] = "off",
+    [PM_MODE_LOG] = "log",
+    [PM_MODE_TAG] = "tag",
+    [PM_MODE_ENFORCE] = "enforce",
+};
+
+static const char *const action_names[] = {
+    [PM_ACT_ACCEPT] = "accept",
+    [PM_ACT_REJECT] = "reject",
+    [PM_ACT_TEMPFAIL] = "tempfail",
+};
+
+static const char *const placeholders[] = {"ip",   "name",   "helo",   "sender",
+                                           "rcpt", "domain", "result", "identity"};
+
+#define REPLY_TEXT_MAX 400
+
+static unsigned load_generation;
+
+/* Where a value came from, for error messages. */
+struct origin {
+	const char *file;
+	int line; /* 0: a built-in default */
+};
+
+/* One load in progress. */
+struct loader {
+	const char *path;
+	struct policy *p;
+	struct config_errors *errs;
+	bool seen[NSETTINGS];
+};
+
+/* err_add - record one error */
+static void err_add(struct loader *ld, const struct origin *o, const char *key, const char *fmt,
+                    ...) __attribute__((format(printf, 4, 5)));
+static void err_add(struct loader *ld, const struct origin *o, const char *key, const char *fmt,
+                    ...)
+{
+	struct config_errors *errs = ld->errs;
+	struct config_error *e;
+	struct strbuf sb;
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	errs->v = xrealloc(errs->v, (errs->n + 1) * sizeof(*errs->v));
+	e = &errs->v[errs->n++];
+	e->file = xstrdup(o != NULL && o->file != NULL ? o->file : ld->path);
+	e->line = o != NULL ? o->line : 0;
+	e->key = xstrdup(key != NULL ? key : "");
+	if (o != NULL && o->line == 0 && key != NULL && *key != '\0') {
+		sb_init(&sb);
+		sb_appendf(&sb, "built-in default: %s", msg);
+		e->message = sb_steal(&sb);
+	} else {
+		e->message = xstrdup(msg);
+	}
+}
+
+/* origin_of - the file and line of a libconfig setting */
+static struct origin origin_of(const struct loader *ld, const config_setting_t *s)
+{
+	struct origin o;
+
+	o.file = config_setting_source_file(s);
+	if (o.file == NULL)
+		o.file = ld->path;
+	o.line = (int)config_setting_source_line(s);
+	return o;
+}
+
+/* field - the address of a table entry's field in the snapshot */
+static void *field(struct policy *p, size_t off)
+{
+	return (char *)p + off;
+}
+
+/* type_name - a libconfig type in words, for "wrong type" messages */
+static const char *type_name(int type)
+{
+	switch (type) {
+	case CONFIG_TYPE_GROUP:
+		return "a group";
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		return "an integer";
+	case CONFIG_TYPE_FLOAT:
+		return "a floating-point number";
+	case CONFIG_TYPE_STRING:
+		return "a string";
+	case CONFIG_TYPE_BOOL:
+		return "a boolean";
+	case CONFIG_TYPE_ARRAY:
+	case CONFIG_TYPE_LIST:
+		return "a list";
+	}
+	return "nothing";
+}
+
+/* expected_type - what a table entry wants, in words */
+static const char *expected_type(enum cfg_type t)
+{
+	switch (t) {
+	case CT_GROUP:
+		return "a group { ... }";
+	case CT_INT:
+		return "an integer";
+	case CT_CIDRS:
+	case CT_STRLIST:
+		return "a list of strings [ \"...\", ... ]";
+	case CT_OCTAL:
+		return "a string of octal digits such as \"0660\"";
+	default:
+		return "a string";
+	}
+}
+
+/* name_index - the index of s in a table of n names, or -1 */
+static int name_index(const char *const *names, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], s) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* printable_ascii - every byte in 0x21..0x7e (or 0x20..0x7e with spaces allowed) */
+static bool printable_ascii(const char *s, bool spaces)
+{
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c > 0x7e || c < 0x20 || (c == ' ' && !spaces))
+			return false;
+	}
+	return true;
+}
+
+/* check_placeholders - NULL when every '%' in text is "%%" or a known %{name} */
+static const char *check_placeholders(const char *text, char *buf, size_t bufsize)
+{
+	for (const char *s = text; *s != '\0'; s++) {
+		const char *end;
+		bool known = false;
+
+		if (*s != '%')
+			continue;
+		if (s[1] == '%') {
+			s++;
+			continue;
+		}
+		if (s[1] != '{')
+			return "a lone '%' must be written \"%%\" (placeholders are %{name})";
+		end = strchr(s + 2, '}');
+		if (end == NULL)
+			return "unterminated placeholder \"%{\"";
+		for (size_t i = 0; i < PM_ARRAY_LEN(placeholders); i++)
+			if (strlen(placeholders[i]) == (size_t)(end - s - 2) &&
+			    strncmp(placeholders[i], s + 2, (size_t)(end - s - 2)) == 0)
+				known = true;
+		if (!known) {
+			snprintf(buf, bufsize,
+			         "unknown placeholder \"%.*s\" (known: %%{ip} %%{name} %%{helo} "
+			         "%%{sender} %%{rcpt} %%{domain} %%{result} %%{identity})",
+			         (int)(end - s + 1 > 64 ? 64 : end - s + 1), s);
+			return buf;
+		}
+		s = end;
+	}
+	return NULL;
+}
+
+/* digits - length of the run of decimal digits at s */
+static size_t digits(const char *s)
+{
+	size_t n = 0;
+
+	while (s[n] >= '0' && s[n] <= '9')
+		n++;
+	return n;
+}
+
+/*
+ * reply_parse - parse "CODE X.Y.Z text" into *r (text copied). Returns
+ * NULL, or an error message (static or in buf) and *r untouched.
+ */
+static const char *reply_parse(const char *s, bool only_4xx, struct pm_reply *r, char *buf,
+                               size_t bufsize)
+{
+	const char *x, *t, *msg;
+	size_t n;
+
+	if (digits(s) != 3 || (s[0] != '4' && s[0] != '5') || s[1] > '5' || s[3] != ' ')
+		return "must start with a 3-digit reply code 4xx or 5xx and a space, "
+		       "as in \"550 5.7.1 text\"";
+	if (only_4xx && s[0] != '4') {
+		snprintf(buf, bufsize,
+		         "must be a 4xx (temporary) reply, got %.3s: this condition must never "
+		         "refuse mail permanently",
+		         s);
+		return buf;
+	}
+	x = s + 4;
+	n = digits(x);
+	if (n != 1 || x[1] != '.')
+		return "the reply code must be followed by an enhanced status code "
+		       "class.subject.detail (RFC 3463), as in \"550 5.7.1 text\"";
+	if (x[0] != s[0]) {
+		snprintf(buf, bufsize,
+		         "enhanced status code class %c does not match reply code %.3s "
+		         "(RFC 3463: the class must equal the reply's first digit)",
+		         x[0], s);
+		return buf;
+	}
+	t = x + 2;
+	n = digits(t);
+	if (n < 1 || n > 3 || (t[0] == '0' && n > 1) || t[n] != '.')
+		return "bad enhanced status code subject: want 0..999 without leading zeros "
+		       "(RFC 3463 class.subject.detail)";
+	t += n + 1;
+	n = digits(t);
+	if (n < 1 || n > 3 || (t[0] == '0' && n > 1))
+		return "bad enhanced status code detail: want 0..999 without leading zeros "
+		       "(RFC 3463 class.subject.detail)";
+	t += n;
+	if (*t == '\0' || (*t == ' ' && t[1] == '\0'))
+		return "reply text missing after the enhanced status code";
+	if (*t != ' ')
+		return "the enhanced status code must be followed by a space and the reply text";
+	if ((size_t)(t - x) >= sizeof(r->xcode))
+		return "enhanced status code too long";
+	t++;
+	if (!printable_ascii(t, true))
+		return "reply text must be printable ASCII (no control characters or 8-bit bytes)";
+	if (strlen(t) > REPLY_TEXT_MAX) {
+		snprintf(buf, bufsize, "reply text longer than %d bytes", REPLY_TEXT_MAX);
+		return buf;
+	}
+	if ((msg = check_placeholders(t, buf, bufsize)) != NULL)
+		return msg;
+	r->code = (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
+	memcpy(r->xcode, x, (size_t)(t - 1 - x));
+	r->xcode[t - 1 - x] = '\0';
+	r->text = xstrdup(t);
+	return NULL;
+}
+
+/* is_token - true when s is an RFC 2045 token (printable, no space, no tspecials) */
+static bool is_token(const char *s)
+{
+	if (*s == '\0' || strlen(s) > 255 || !printable_ascii(s, false))
+		return false;
+	return strpbrk(s, "()<>@,;:\\\"/[]?=") == NULL;
+}
+
+/* check_authserv_id - "" (the host name) or an RFC 8601 authserv-id token */
+static const char *check_authserv_id(char **value, char *buf, size_t bufsize)
+{
+	(void)buf;
+	(void)bufsize;
+	if (**value == '\0' || is_token(*value))
+		return NULL;
+	return "must be a host name or token: printable ASCII without spaces or any of "
+	       "()<>@,;:\\\"/[]?= (RFC 8601 authserv-id)";
+}
+
+/* check_receiver - "" (the authserv_id) or a host name for SPF's %{r} */
+static const char *check_receiver(char **value, char *buf, size_t bufsize)
+{
+	(void)buf;
+	(void)bufsize;
+	if (**value == '\0' || is_token(*value))
+		return NULL;
+	return "must be a host name (printable ASCII, no spaces)";
+}
+
+/* check_port_host - "PORT" or "PORT@HOST" with PORT 1..65535 */
+static const char *check_port_host(const char *s, char *buf, size_t bufsize)
+{
+	size_t n = digits(s);
+	long port;
+
+	if (n == 0 || n > 5 || (s[n] != '\0' && s[n] != '@')) {
+		snprintf(buf, bufsize, "want inet:PORT@HOST or inet6:PORT@HOST, got port \"%.*s\"",
+		         (int)strcspn(s, "@"), s);
+		return buf;
+	}
+	port = strtol(s, NULL, 10);
+	if (port < 1 || port > 65535) {
+		snprintf(buf, bufsize, "port %ld out of range 1..65535", port);
+		return buf;
+	}
+	if (s[n] == '@' && (s[n + 1] == '\0' || !printable_ascii(s + n + 1, false)))
+		return "host after '@' must be a non-empty address or host name";
+	return NULL;
+}
+
+/* check_socket - "unix:/path", "inet:PORT@HOST" or "inet6:PORT@HOST" */
+static const char *check_socket(char **value, char *buf, size_t bufsize)
+{
+	const char *s = *value;
+
+	if (strncmp(s, "unix:", 5) == 0) {
+		s += 5;
+		if (*s != '/')
+			return "unix socket path must be absolute (unix:/path)";
+		if (strlen(s) >= 108)
+			return "unix socket path too long (at most 107 bytes)";
+		if (!printable_ascii(s, false))
+			return "unix socket path must be printable ASCII without spaces";
+		return NULL;
+	}
+	if (strncmp(s, "inet:", 5) == 0)
+		return check_port_host(s + 5, buf, bufsize);
+	if (strncmp(s, "inet6:", 6) == 0)
+		return check_port_host(s + 6, buf, bufsize);
+	return "must be unix:/path, inet:PORT@HOST or inet6:PORT@HOST";
+}
+
+/* check_account - "" or a plausible user or group name (its existence is checked at start) */
+static const char *check_account(char **value, char *buf, size_t bufsize)
+{
+	const char *s = *value;
+
+	(void)buf;
+	(void)bufsize;
+	if (*s == '\0')
+		return NULL;
+	if (strlen(s) > 32 || *s == '-' ||
+	    strspn(s, "abcdefghijklmnopqrstuvwxyz"
+	              "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	              "0123456789._-") != strlen(s))
+		return "must be a user or group name (letters, digits, '.', '_', '-'; at most 32)";
+	return NULL;
+}
+
+/* check_abs_path - "" or an absolute path */
+static const char *check_abs_path(char **value, char *buf, size_t bufsize)
+{
+	(void)buf;
+	(void)bufsize;
+	if (**value == '\0')
+		return NULL;
+	if (**value != '/')
+		return "must be an absolute path (or \"\" for none)";
+	return NULL;
+}
+
+/* check_rcpt_file - "" or a readable recipients file */
+static const char *check_rcpt_file(char **value, char *buf, size_t bufsize)
+{
+	char why[512];
+
+	if (**value == '\0')
+		return NULL;
+	why[0] = '\0';
+	if (rcpt_check_file(*value, why, sizeof(why)) != 0) {
+		snprintf(buf, bufsize, "cannot use recipients file: %s",
+		         why[0] != '\0' ? why : "unreadable");
+		return buf;
+	}
+	return NULL;
+}
+
+/* check_separators - "" or punctuation characters other than '@' */
+static const char *check_separators(char **value, char *buf, size_t bufsize)
+{
+	(void)buf;
+	(void)bufsize;
+	for (const char *s = *value; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c <= ' ' || c > 0x7e || c == '@' || c == '"' || c == '\\' ||
+		    (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))
+			return "must be \"\" or punctuation characters (not '@', '\"', '\\')";
+	}
+	return NULL;
+}
+
+/* check_ident - a non-empty printable syslog tag */
+static const char *check_ident(char **value, char *buf, size_t bufsize)
+{
+	(void)buf;
+	(void)bufsize;
+	if (**value == '\0' || strlen(*value) > 64 || !printable_ascii(*value, false))
+		return "must be 1..64 printable ASCII characters without spaces";
+	return NULL;
+}
+
+/* check_domain - an LDH domain name; lower-cased in place */
+static const char *check_domain(char **value, char *buf, size_t bufsize)
+{
+	pm_strlower(*value);
+	if (!addr_domain_valid(*value, strlen(*value))) {
+		snprintf(buf, bufsize, "\"%.300s\" is not a valid domain name", *value);
+		return buf;
+	}
+	return NULL;
+}
+
+/* check_address - "local@domain" or "@domain"; rewritten with the domain lower-cased */
+static const char *check_address(char **value, char *buf, size_t bufsize)
+{
+	struct pm_addr a;
+	const char *why = NULL;
+	char out[ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 8];
+
+	if (**value == '@') {
+		if (check_domain(&(char *){*value + 1}, buf, bufsize) != NULL) {
+			snprintf(buf, bufsize, "\"%.300s\": not a valid catch-all \"@domain\"",
+			         *value);
+			return buf;
+		}
+		return NULL;
+	}
+	if (strchr(*value, '@') == NULL ||
+	    addr_parse(*value, strlen(*value), 0, &a, &why) != ADDR_OK) {
+		snprintf(buf, bufsize, "\"%.300s\" is not an address local@domain or @domain%s%s",
+		         *value, why != NULL ? ": " : "", why != NULL ? why : "");
+		return buf;
+	}
+	if (a.domain_is_literal || !addr_domain_valid(a.domain, strlen(a.domain))) {
+		snprintf(buf, bufsize, "\"%.300s\": the domain must be a domain name", *value);
+		return buf;
+	}
+	addr_format(&a, out, sizeof(out));
+	free(*value);
+	*value = xstrdup(out);
+	return NULL;
+}
+
+/* set_string_value - convert one string value (from the file or a default) into k's field */
+static void set_string_value(struct loader *ld, const struct cfg_key *k, const char *s,
+                             const struct origin *o)
+{
+	char buf[640];
+	char *copy = xstrdup(s);
+	const char *msg = NULL;
+	void *f = field(ld->p, k->off);
+	int i;
+
+	if (k->check != NULL && (msg = k->check(&copy, buf, sizeof(buf))) != NULL) {
+		err_add(ld, o, k->name, "%s", msg);
+		free(copy);
+		return;
+	}
+	switch (k->type) {
+	case CT_STRING:
+		if ((k->flags & CF_EMPTY_NULL) && *copy == '\0') {
+			free(copy);
+			copy = NULL;
+		}
+		*(char **)f = copy;
+		return;
+	case CT_MODE:
+		if ((i = name_index(mode_names, PM_ARRAY_LEN(mode_names), copy)) < 0)
+			err_add(ld, o, k->name,
+			        "unknown mode \"%.100s\" (want off, log, tag or enforce)", copy);
+		else
+			*(enum pm_mode *)f = (enum pm_mode)i;
+		break;
+	case CT_ACTION:
+		i = name_index(action_names, PM_ARRAY_LEN(action_names), copy);
+		if (i < 0)
+			err_add(ld, o, k->name,
+			        "unknown action \"%.100s\" (want accept, reject or tempfail)",
+			        copy);
+		else if (i == PM_ACT_REJECT && (k->flags & CF_NO_REJECT))
+			err_add(ld, o, k->name,
+			        "\"reject\" is not allowed here: a temporary problem must never "
+			        "become a permanent 5xx refusal (want tempfail or accept)");
+		else
+			*(enum pm_action *)f = (enum pm_action)i;
+		break;
+	case CT_OCTAL: {
+		size_t n = strspn(copy, "01234567");
+
+		if (n == 0 || copy[n] != '\0' || n > 5 || strtol(copy, NULL, 8) > 07777)
+			err_add(ld, o, k->name,
+			        "\"%.100s\" is not a file mode: want octal digits such as \"0660\"",
+			        copy);
+		else
+			*(mode_t *)f = (mode_t)strtol(copy, NULL, 8);
+		break;
+	}
+	case CT_FACILITY:
+		if ((i = log_facility_parse(copy)) < 0)
+			err_add(ld, o, k->name,
+			        "unknown syslog facility \"%.100s\" (want mail, daemon, user or "
+			        "local0..local7)",
+			        copy);
+		else
+			*(int *)f = i;
+		break;
+	case CT_REPLY:
+		msg = reply_parse(copy, (k->flags & CF_4XX_ONLY) != 0, (struct pm_reply *)f, buf,
+		                  sizeof(buf));
+		if (msg != NULL)
+			err_add(ld, o, k->name, "%s", msg);
+		break;
+	default:
+		pm_fatal("config: key %s: not a string type", k->name);
+	}
+	free(copy);
+}
+
+/* add_list_element - convert one element of a list value into k's field */
+static void add_list_element(struct loader *ld, const struct cfg_key *k, const char *s, size_t idx,
+                             const struct origin *o)
+{
+	void *f = field(ld->p, k->off);
+	char buf[640];
+	const char *msg;
+
+	if (k->type == CT_CIDRS) {
+		struct pm_cidr_list *l = f;
+		struct pm_cidr c;
+
+		if (pm_cidr_parse(s, &c, &msg) != 0) {
+			err_add(ld, o, k->name, "element %zu \"%.100s\": %s", idx + 1, s,
+			        msg != NULL ? msg : "not an address or network");
+			return;
+		}
+		l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+		l->v[l->n++] = c;
+	} else {
+		char ***v = f;
+		size_t *n = field(ld->p, k->count_off);
+		char *copy = xstrdup(s);
+
+		if (k->check != NULL && (msg = k->check(&copy, buf, sizeof(buf))) != NULL) {
+			err_add(ld, o, k->name, "element %zu: %s", idx + 1, msg);
+			free(copy);
+			return;
+		}
+		*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+		(*v)[(*n)++] = copy;
+	}
+}
+
+/* set_from_setting - convert the value of setting s (named by k) into the snapshot */
+static void set_from_setting(struct loader *ld, const struct cfg_key *k, config_setting_t *s)
+{
+	struct origin o = origin_of(ld, s);
+	int type = config_setting_type(s);
+
+	switch (k->type) {
+	case CT_GROUP:
+		pm_fatal("config: set_from_setting on group %s", k->name);
+	case CT_INT: {
+		long long v;
+
+		if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64)
+			goto wrong_type;
+		v = config_setting_get_int64(s);
+		if (v < k->min || v > k->max)
+			err_add(ld, &o, k->name, "%lld out of range: want %d..%d", v, k->min,
+			        k->max);
+		else
+			*(int *)field(ld->p, k->off) = (int)v;
+		return;
+	}
+	case CT_CIDRS:
+	case CT_STRLIST:
+		if (type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST)
+			goto wrong_type;
+		for (int i = 0; i < config_setting_length(s); i++) {
+			config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+			/*
+			 * The key's line, not the element's: libconfig dates an
+			 * element after its look-ahead token (adjacent strings
+			 * concatenate), one line late for a last element.
+			 */
+			struct origin eo = o;
+
+			if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+				err_add(ld, &eo, k->name,
+				        "wrong type: element %d is %s, want a string", i + 1,
+				        type_name(config_setting_type(e)));
+				continue;
+			}
+			add_list_element(ld, k, config_setting_get_string(e), (size_t)i, &eo);
+		}
+		return;
+	default:
+		if (type != CONFIG_TYPE_STRING)
+			goto wrong_type;
+		set_string_value(ld, k, config_setting_get_string(s), &o);
+		return;
+	}
+wrong_type:
+	err_add(ld, &o, k->name, "wrong type: got %s, want %s", type_name(type),
+	        expected_type(k->type));
+}
+
+/* set_default - give an absent key its default, through the same conversion */
+static void set_default(struct loader *ld, const struct cfg_key *k)
+{
+	struct origin o = {ld->path, 0};
+
+	switch (k->type) {
+	case CT_GROUP:
+		return;
+	case CT_INT: {
+		int v = atoi(k->def);
+
+		if (v < k->min || v > k->max)
+			err_add(ld, &o, k->name, "%d out of range: want %d..%d", v, k->min, k->max);
+		*(int *)field(ld->p, k->off) = v;
+		return;
+	}
+	case CT_CIDRS:
+	case CT_STRLIST: {
+		char *copy = xstrdup(k->def), *save = NULL;
+		size_t i = 0;
+
+		for (char *w = strtok_r(copy, " ", &save); w != NULL;
+		     w = strtok_r(NULL, " ", &save))
+			add_list_element(ld, k, w, i++, &o);
+		free(copy);
+		return;
+	}
+	default:
+		set_string_value(ld, k, k->def, &o);
+		return;
+	}
+}
+
+/* find_key - the table entry for a dotted name, or NULL */
+static const struct cfg_key *find_key(const char *dotted)
+{
+	for (size_t i = 0; i < NSETTINGS; i++)
+		if (strcmp(settings[i].name, dotted) == 0)
+			return &settings[i];
+	return NULL;
+}
+
+/* walk - check every setting of group g (prefix "" at the top) and convert its values */
+static void walk(struct loader *ld, config_setting_t *g, const char *prefix)
+{
+	for (int i = 0; i < config_setting_length(g); i++) {
+		config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		const char *name = config_setting_name(s);
+		const struct cfg_key *k;
+		struct origin o = origin_of(ld, s);
+		struct strbuf dotted;
+
+		sb_init(&dotted);
+		if (*prefix != '\0')
+			sb_appendf(&dotted, "%s.", prefix);
+		sb_append(&dotted, name != NULL ? name : "?");
+		k = find_key(dotted.s);
+		if (k == NULL) {
+			err_add(ld, &o, dotted.s, "%s",
+			        config_setting_is_group(s) ? "unknown group" : "unknown key");
+		} else {
+			ld->seen[k - settings] = true;
+			if (k->type != CT_GROUP)
+				set_from_setting(ld, k, s);
+			else if (!config_setting_is_group(s))
+				err_add(ld, &o, dotted.s,
+				        "wrong type: got %s, want a group { ... }",
+				        type_name(config_setting_type(s)));
+			else
+				walk(ld, s, dotted.s);
+		}
+		sb_free(&dotted);
+	}
+}
+
+/* default_authserv_id - the host name (or "localhost" when there is none) */
+static char *default_authserv_id(void)
+{
+	char host[HOST_NAME_MAX + 1];
+
+	if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0')
+		return xstrdup("localhost");
+	host[sizeof(host) - 1] = '\0';
+	return xstrdup(host);
+}
+
+/* read_file - parse path into cfg; false (with the error recorded) on I/O or syntax errors */
+static bool read_file(struct loader *ld, config_t *cfg)
+{
+	char *dir, *slash;
+	FILE *fp;
+
+	if ((fp = fopen(ld->path, "r")) == NULL) {
+		err_add(ld, NULL, "", "cannot open: %s", strerror(errno));
+		return false;
+	}
+	fclose(fp);
+	dir = xstrdup(ld->path);
+	if ((slash = strrchr(dir, '/')) != NULL) {
+		slash[slash == dir ? 1 : 0] = '\0';
+		config_set_include_dir(cfg, dir);
+	}
+	free(dir);
+	if (config_read_file(cfg, ld->path) == CONFIG_TRUE)
+		return true;
+	if (config_error_type(cfg) == CONFIG_ERR_FILE_IO) {
+		struct origin o = {config_error_file(cfg), 0};
+
+		err_add(ld, &o, "", "cannot read: %s", config_error_text(cfg));
+	} else {
+		struct origin o = {config_error_file(cfg), config_error_line(cfg)};
+
+		err_add(ld, &o, "", "%s", config_error_text(cfg));
+	}
+	return false;
+}
+
+/* config_load - read and validate a policy file; a new snapshot (refcount 1) or NULL */
+struct policy *config_load(const char *path, struct config_errors *errs)
+{
+	struct loader ld;
+	config_t cfg;
+
+	memset(&ld, 0, sizeof(ld));
+	ld.path = path;
+	ld.errs = errs;
+	errs->v = NULL;
+	errs->n = 0;
+	ld.p = xcalloc(1, sizeof(*ld.p));
+	ld.p->refcount = 1;
+	ld.p->path = xstrdup(path);
+
+	config_init(&cfg);
+	if (read_file(&ld, &cfg))
+		walk(&ld, config_root_setting(&cfg), "");
+	config_destroy(&cfg);
+
+	if (errs->n == 0) {
+		for (size_t i = 0; i < NSETTINGS; i++)
+			if (!ld.seen[i])
+				set_default(&ld, &settings[i]);
+	}
+	if (errs->n != 0) {
+		policy_release(ld.p);
+		return NULL;
+	}
+	if (ld.p->authserv_id[0] == '\0') {
+		free(ld.p->authserv_id);
+		ld.p->authserv_id = default_authserv_id();
+	}
+	if (ld.p->spf.receiver[0] == '\0') {
+		free(ld.p->spf.receiver);
+		ld.p->spf.receiver = xstrdup(ld.p->authserv_id);
+	}
+	ld.p->generation = __atomic_add_fetch(&load_generation, 1, __ATOMIC_RELAXED);
+	return ld.p;
+}
+
+/* config_errors_print - call emit with one "file:line: key: message" line per error */
+void config_errors_print(const struct config_errors *errs,
+                         void (*emit)(const char *line, void *arg), void *arg)
+{
+	struct strbuf sb;
+
+	sb_init(&sb);
+	for (size_t i = 0; i < errs->n; i++) {
+		const struct config_error *e = &errs->v[i];
+
+		sb_reset(&sb);
+		sb_append(&sb, e->file);
+		if (e->line > 0)
+			sb_appendf(&sb, ":%d", e->line);
+		sb_append(&sb, ": ");
+		if (e->key[0] != '\0')
+			sb_appendf(&sb, "%s: ", e->key);
+		sb_append(&sb, e->message);
+		emit(sb.s, arg);
+	}
+	sb_free(&sb);
+}
+
+/* config_errors_free - free every error; *errs is left empty */
+void config_errors_free(struct config_errors *errs)
+{
+	for (size_t i = 0; i < errs->n; i++) {
+		free(errs->v[i].file);
+		free(errs->v[i].key);
+		free(errs->v[i].message);
+	}
+	free(errs->v);
+	errs->v = NULL;
+	errs->n = 0;
+}
+
+/* config_keys - call fn with the dotted name of every leaf key, in table order */
+void config_keys(void (*fn)(const char *dotted_key, void *arg), void *arg)
+{
+	for (size_t i = 0; i < NSETTINGS; i++)
+		if (settings[i].type != CT_GROUP)
+			fn(settings[i].name, arg);
+}

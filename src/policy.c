@@ -1,0 +1,191 @@
+/*
+ * NAME
+ *	policy 3 - policy snapshots: reference counts, the current one, names
+ * SYNOPSIS
+ *	#include "policy.h"
+ *
+ *	struct policy *policy_hold(struct policy *p);
+ *	void policy_release(struct policy *p);
+ *	void policy_set_current(struct policy *p);
+ *	struct policy *policy_acquire(void);
+ *	const char *pm_mode_name(enum pm_mode m);
+ *	const char *pm_action_name(enum pm_action a);
+ *	const char *pm_reply_name(enum pm_reply_id id);
+ *	const char *pm_spf_result_name(enum pm_spf_result r);
+ * DESCRIPTION
+ *	A snapshot built by config_load() starts with one reference.
+ *	policy_hold() and policy_release() count references atomically;
+ *	the last release frees the snapshot and every string it owns.
+ *
+ *	The current snapshot is one pointer behind a mutex:
+ *	policy_set_current() installs a new one (taking over the caller's
+ *	reference) and releases the old one, so a reload never frees a
+ *	snapshot still held by a connection; policy_acquire() hands out a
+ *	new reference to whatever is current.
+ *
+ *	The name tables give the spelling used in the policy file, in logs
+ *	and (for SPF results) in Authentication-Results (RFC 8601).
+ * DIAGNOSTICS
+ *	A release below zero references is a bug: pm_fatal().
+ */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "policy.h"
+#include "util.h"
+
+static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct policy *current;
+
+/* policy_hold - take one more reference; returns p */
+struct policy *policy_hold(struct policy *p)
+{
+	if (p != NULL)
+		__atomic_add_fetch(&p->refcount, 1, __ATOMIC_RELAXED);
+	return p;
+}
+
+/* free_strv - free a vector of n strings and the vector itself */
+static void free_strv(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* policy_free - free a snapshot and everything it owns */
+static void policy_free(struct policy *p)
+{
+	free(p->path);
+	free(p->authserv_id);
+
+	free(p->milter.socket);
+	free(p->milter.socket_owner);
+	free(p->milter.socket_group);
+	free(p->milter.user);
+	free(p->milter.group);
+	free(p->milter.pid_file);
+
+	free(p->trusted_networks.v);
+	free(p->client_block.networks.v);
+
+	free(p->spf.receiver);
+
+	free_strv(p->recipients.domains, p->recipients.ndomains);
+	free_strv(p->recipients.addresses, p->recipients.naddresses);
+	free(p->recipients.file);
+	free(p->recipients.detail_separators);
+
+	free(p->log.syslog_ident);
+
+	for (int i = 0; i < PM_R_COUNT; i++)
+		free(p->replies[i].text);
+	free(p);
+}
+
+/* policy_release - drop one reference, freeing the snapshot on the last */
+void policy_release(struct policy *p)
+{
+	int left;
+
+	if (p == NULL)
+		return;
+	left = __atomic_sub_fetch(&p->refcount, 1, __ATOMIC_ACQ_REL);
+	if (left < 0)
+		pm_fatal("policy_release: reference count below zero (generation %u)",
+		         p->generation);
+	if (left == 0)
+		policy_free(p);
+}
+
+/* policy_set_current - install p (the caller's reference moves in); release the old one */
+void policy_set_current(struct policy *p)
+{
+	struct policy *old;
+
+	pthread_mutex_lock(&current_lock);
+	old = current;
+	current = p;
+	pthread_mutex_unlock(&current_lock);
+	policy_release(old);
+}
+
+/* policy_acquire - a new reference to the current snapshot (NULL before the first set) */
+struct policy *policy_acquire(void)
+{
+	struct policy *p;
+
+	pthread_mutex_lock(&current_lock);
+	p = policy_hold(current);
+	pthread_mutex_unlock(&current_lock);
+	return p;
+}
+
+/* pm_mode_name - "off", "log", "tag", "enforce" */
+const char *pm_mode_name(enum pm_mode m)
+{
+	switch (m) {
+	case PM_MODE_OFF:
+		return "off";
+	case PM_MODE_LOG:
+		return "log";
+	case PM_MODE_TAG:
+		return "tag";
+	case PM_MODE_ENFORCE:
+		return "enforce";
+	}
+	return "unknown";
+}
+
+/* pm_action_name - "accept", "reject", "tempfail" */
+const char *pm_action_name(enum pm_action a)
+{
+	switch (a) {
+	case PM_ACT_ACCEPT:
+		return "accept";
+	case PM_ACT_REJECT:
+		return "reject";
+	case PM_ACT_TEMPFAIL:
+		return "tempfail";
+	}
+	return "unknown";
+}
+
+static const char *const reply_names[PM_R_COUNT] = {
+    [PM_R_CLIENT_BLOCKED] = "client_blocked",
+    [PM_R_SPF_FAIL] = "spf_fail",
+    [PM_R_SPF_PERMERROR] = "spf_permerror",
+    [PM_R_SPF_TEMPERROR] = "spf_temperror",
+    [PM_R_SENDER_SYNTAX] = "sender_syntax",
+    [PM_R_RCPT_SYNTAX] = "rcpt_syntax",
+    [PM_R_UNKNOWN_RECIPIENT] = "unknown_recipient",
+    [PM_R_RELAY_DENIED] = "relay_denied",
+    [PM_R_TOO_MANY_RECIPIENTS] = "too_many_recipients",
+    [PM_R_TOO_MANY_UNKNOWN] = "too_many_unknown",
+    [PM_R_RCPT_TEMPFAIL] = "rcpt_tempfail",
+    [PM_R_DNS_TEMPFAIL] = "dns_tempfail",
+    [PM_R_INTERNAL_ERROR] = "internal_error",
+};
+
+/* pm_reply_name - the replies { } key of a reply, e.g. "spf_fail" */
+const char *pm_reply_name(enum pm_reply_id id)
+{
+	if ((int)id < 0 || id >= PM_R_COUNT)
+		return "unknown";
+	return reply_names[id];
+}
+
+static const char *const spf_result_names[PM_SPF_NRESULTS] = {
+    [PM_SPF_UNCHECKED] = "unchecked", [PM_SPF_NONE] = "none",
+    [PM_SPF_NEUTRAL] = "neutral",     [PM_SPF_PASS] = "pass",
+    [PM_SPF_FAIL] = "fail",           [PM_SPF_SOFTFAIL] = "softfail",
+    [PM_SPF_TEMPERROR] = "temperror", [PM_SPF_PERMERROR] = "permerror",
+};
+
+/* pm_spf_result_name - RFC 8601 spelling; "unchecked" for PM_SPF_UNCHECKED */
+const char *pm_spf_result_name(enum pm_spf_result r)
+{
+	if ((int)r < 0 || r >= PM_SPF_NRESULTS)
+		return "unknown";
+	return spf_result_names[r];
+}

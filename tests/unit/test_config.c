@@ -1,0 +1,898 @@
+/*
+ * NAME
+ *	test_config - unit tests for config.c and policy.c
+ * DESCRIPTION
+ *	The commented default conf/policy-milter.conf loads, and every
+ *	field it gives equals the built-in default (except the two values
+ *	the demo sets); an empty file gives the built-in defaults; every key
+ *	of the settings table is present in the default file and has a
+ *	".B key" entry in man/policy-milter.conf.5; a table of broken
+ *	snippets, each with the file:line, key and message substring of the
+ *	error it must give; several errors reported in one load; the
+ *	sample files in tests/conf/good (must load) and tests/conf/bad
+ *	(each says "# expect: LINE KEY SUBSTRING" on its first line);
+ *	values normalised on load; reference counts and the current
+ *	snapshot swap.
+ *
+ *	The repository is found through $PM_SRCDIR (default ".").
+ * DIAGNOSTICS
+ *	cmocka; each failure prints "got X, want Y".
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <libconfig.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "policy.h"
+#include "util.h"
+
+static char tmpdir[PATH_MAX];
+
+/* srcdir - the repository root */
+static const char *srcdir(void)
+{
+	const char *d = getenv("PM_SRCDIR");
+
+	return d != NULL && *d != '\0' ? d : ".";
+}
+
+/* src_path - srcdir()/rel into buf */
+static const char *src_path(char *buf, size_t size, const char *rel)
+{
+	snprintf(buf, size, "%s/%s", srcdir(), rel);
+	return buf;
+}
+
+/* write_conf - write text to a fresh file in tmpdir; returns its path (static buffer) */
+static const char *write_conf(const char *name, const char *text)
+{
+	static char path[PATH_MAX + 64];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s.conf", tmpdir, name);
+	fp = fopen(path, "w");
+	if (fp == NULL)
+		fail_msg("cannot create %s", path);
+	fputs(text, fp);
+	fclose(fp);
+	return path;
+}
+
+/* add_line - append one printed error line to a strbuf */
+static void add_line(const char *line, void *arg)
+{
+	struct strbuf *sb = arg;
+
+	sb_appendf(sb, "\n    %s", line);
+}
+
+/* errors_text - every error as "file:line: key: message" lines, for failure messages */
+static char *errors_text(const struct config_errors *errs)
+{
+	struct strbuf sb;
+
+	sb_init(&sb);
+	if (errs->n == 0)
+		sb_append(&sb, " (none)");
+	config_errors_print(errs, add_line, &sb);
+	return sb_steal(&sb);
+}
+
+/* load_ok - load path, failing the test with every error when it does not load */
+static struct policy *load_ok(const char *path)
+{
+	struct config_errors errs;
+	struct policy *p = config_load(path, &errs);
+
+	if (p == NULL || errs.n != 0) {
+		char *t = errors_text(&errs);
+
+		fail_msg("config_load(%s): got errors:%s\nwant none", path, t);
+	}
+	config_errors_free(&errs);
+	return p;
+}
+
+/* Field checks that report every mismatch, then fail once. */
+static int mismatches;
+
+/* want_int - report an integer field that differs */
+static void want_int(const char *what, long got, long want)
+{
+	if (got != want) {
+		print_error("%s: got %ld, want %ld\n", what, got, want);
+		mismatches++;
+	}
+}
+
+/* want_str - report a string field that differs (NULL allowed) */
+static void want_str(const char *what, const char *got, const char *want)
+{
+	if ((got == NULL) != (want == NULL) ||
+	    (got != NULL && want != NULL && strcmp(got, want) != 0)) {
+		print_error("%s: got %s%s%s, want %s%s%s\n", what, got ? "\"" : "",
+		            got ? got : "NULL", got ? "\"" : "", want ? "\"" : "",
+		            want ? want : "NULL", want ? "\"" : "");
+		mismatches++;
+	}
+}
+
+/* want_cidrs - report a CIDR list that differs from a space-separated list */
+static void want_cidrs(const char *what, const struct pm_cidr_list *l, const char *want)
+{
+	struct strbuf sb;
+	char buf[PM_IP_STRLEN + 8];
+
+	sb_init(&sb);
+	for (size_t i = 0; i < l->n; i++) {
+		if (i > 0)
+			sb_append(&sb, " ");
+		sb_append(&sb, pm_cidr_format(&l->v[i], buf, sizeof(buf)));
+	}
+	want_str(what, sb.s, want);
+	sb_free(&sb);
+}
+
+/* want_strv - report a string vector that differs from a space-separated list */
+static void want_strv(const char *what, char **v, size_t n, const char *want)
+{
+	struct strbuf sb;
+
+	sb_init(&sb);
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			sb_append(&sb, " ");
+		sb_append(&sb, v[i]);
+	}
+	want_str(what, sb.s, want);
+	sb_free(&sb);
+}
+
+/* The default replies, exactly. */
+static const struct {
+	enum pm_reply_id id;
+	int code;
+	const char *xcode, *text;
+} default_replies[] = {
+    {PM_R_CLIENT_BLOCKED, 554, "5.7.1", "Client host %{ip} blocked by local policy"},
+    {PM_R_SPF_FAIL, 550, "5.7.23",
+     "SPF validation failed: %{domain} does not permit %{ip} to send mail as %{identity}"},
+    {PM_R_SPF_PERMERROR, 550, "5.7.24",
+     "SPF validation error: the SPF record of %{domain} is invalid"},
+    {PM_R_SPF_TEMPERROR, 451, "4.7.24",
+     "SPF validation for %{domain} failed temporarily (DNS error); try again later"},
+    {PM_R_SENDER_SYNTAX, 501, "5.1.7", "Bad sender address syntax"},
+    {PM_R_RCPT_SYNTAX, 501, "5.1.3", "Bad recipient address syntax"},
+    {PM_R_UNKNOWN_RECIPIENT, 550, "5.1.1", "<%{rcpt}>: Recipient address rejected: User unknown"},
+    {PM_R_RELAY_DENIED, 554, "5.7.1", "<%{rcpt}>: Relay access denied"},
+    {PM_R_TOO_MANY_RECIPIENTS, 452, "4.5.3", "Too many recipients"},
+    {PM_R_TOO_MANY_UNKNOWN, 450, "4.7.1",
+     "Too many unknown recipients in this session; try again later"},
+    {PM_R_RCPT_TEMPFAIL, 451, "4.4.3", "Recipient lookup failed temporarily; try again later"},
+    {PM_R_DNS_TEMPFAIL, 451, "4.4.3", "DNS lookup failed temporarily; try again later"},
+    {PM_R_INTERNAL_ERROR, 451, "4.3.0", "Internal error; try again later"},
+};
+
+/* check_defaults - every field of p against the built-in defaults */
+static void check_defaults(const struct policy *p, const char *authserv_id, const char *domains)
+{
+	char what[128];
+
+	mismatches = 0;
+	want_str("authserv_id", p->authserv_id, authserv_id);
+	want_str("milter.socket", p->milter.socket,
+	         "unix:/var/spool/postfix/policy-milter/policy-milter.sock");
+	want_int("milter.socket_mode", (long)p->milter.socket_mode, 0660);
+	want_str("milter.socket_owner", p->milter.socket_owner, NULL);
+	want_str("milter.socket_group", p->milter.socket_group, "postfix");
+	want_str("milter.user", p->milter.user, "policy-milter");
+	want_str("milter.group", p->milter.group, NULL);
+	want_str("milter.pid_file", p->milter.pid_file, "/run/policy-milter/policy-milter.pid");
+	want_int("milter.timeout", p->milter.timeout, 300);
+	want_int("milter.backlog", p->milter.backlog, 64);
+	want_int("milter.drain_timeout", p->milter.drain_timeout, 30);
+	want_int("milter.on_internal_error", p->milter.on_internal_error, PM_ACT_TEMPFAIL);
+	want_cidrs("trusted_networks", &p->trusted_networks, "127.0.0.0/8 ::1/128");
+	want_int("client_block.mode", p->client_block.mode, PM_MODE_ENFORCE);
+	want_cidrs("client_block.networks", &p->client_block.networks, "");
+	want_int("spf.mode", p->spf.mode, PM_MODE_ENFORCE);
+	want_int("spf.helo_mode", p->spf.helo_mode, PM_MODE_ENFORCE);
+	want_int("spf.pass", p->spf.action[PM_SPF_PASS], PM_ACT_ACCEPT);
+	want_int("spf.none", p->spf.action[PM_SPF_NONE], PM_ACT_ACCEPT);
+	want_int("spf.neutral", p->spf.action[PM_SPF_NEUTRAL], PM_ACT_ACCEPT);
+	want_int("spf.fail", p->spf.action[PM_SPF_FAIL], PM_ACT_REJECT);
+	want_int("spf.softfail", p->spf.action[PM_SPF_SOFTFAIL], PM_ACT_ACCEPT);
+	want_int("spf.permerror", p->spf.action[PM_SPF_PERMERROR], PM_ACT_REJECT);
+	want_int("spf.temperror", p->spf.action[PM_SPF_TEMPERROR], PM_ACT_TEMPFAIL);
+	want_int("spf.timeout", p->spf.timeout, 20);
+	want_int("spf.dns_timeout", p->spf.dns_timeout, 5);
+	want_int("spf.max_dns_queries", p->spf.max_dns_queries, 50);
+	want_int("spf.max_void_lookups", p->spf.max_void_lookups, 2);
+	want_str("spf.receiver", p->spf.receiver, authserv_id);
+	want_int("recipients.mode", p->recipients.mode, PM_MODE_ENFORCE);
+	want_strv("recipients.domains", p->recipients.domains, p->recipients.ndomains, domains);
+	want_strv("recipients.addresses", p->recipients.addresses, p->recipients.naddresses, "");
+	want_str("recipients.file", p->recipients.file, NULL);
+	want_str("recipients.detail_separators", p->recipients.detail_separators, "+");
+	want_int("recipients.max_recipients", p->recipients.max_recipients, 100);
+	want_int("recipients.max_unknown", p->recipients.max_unknown, 10);
+	want_int("log.syslog_facility", p->log.syslog_facility, LOG_MAIL);
+	want_str("log.syslog_ident", p->log.syslog_ident, "policy-milter");
+	for (size_t i = 0; i < PM_ARRAY_LEN(default_replies); i++) {
+		const struct pm_reply *r = &p->replies[default_replies[i].id];
+
+		snprintf(what, sizeof(what), "replies.%s code",
+		         pm_reply_name(default_replies[i].id));
+		want_int(what, r->code, default_replies[i].code);
+		snprintf(what, sizeof(what), "replies.%s xcode",
+		         pm_reply_name(default_replies[i].id));
+		want_str(what, r->xcode, default_replies[i].xcode);
+		snprintf(what, sizeof(what), "replies.%s text",
+		         pm_reply_name(default_replies[i].id));
+		want_str(what, r->text, default_replies[i].text);
+	}
+	want_int("number of default replies checked", PM_ARRAY_LEN(default_replies), PM_R_COUNT);
+	want_int("refcount", p->refcount, 1);
+	if (mismatches != 0)
+		fail_msg("%d field(s) differ from the defaults", mismatches);
+}
+
+/* test_default_conf - conf/policy-milter.conf loads and holds the defaults */
+static void test_default_conf(void **state)
+{
+	char path[PATH_MAX];
+	struct policy *p;
+
+	(void)state;
+	p = load_ok(src_path(path, sizeof(path), "conf/policy-milter.conf"));
+	check_defaults(p, "mx.example.org", "example.org");
+	want_str("path", p->path, path);
+	policy_release(p);
+}
+
+/* test_empty_conf - an empty file gives the built-in defaults; authserv_id is the host name */
+static void test_empty_conf(void **state)
+{
+	char host[HOST_NAME_MAX + 1] = "";
+	struct policy *p;
+
+	(void)state;
+	if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0')
+		strcpy(host, "localhost");
+	p = load_ok(write_conf("empty", "# nothing\n"));
+	check_defaults(p, host, "");
+	policy_release(p);
+}
+
+/* The keys config_keys() lists. */
+struct keyv {
+	const char *k[256];
+	size_t n;
+};
+
+/* collect_key - append one key to a keyv */
+static void collect_key(const char *key, void *arg)
+{
+	struct keyv *kv = arg;
+
+	if (kv->n < PM_ARRAY_LEN(kv->k) - 1)
+		kv->k[kv->n++] = key;
+}
+
+/* read_all - the whole file into a new string, or NULL */
+static char *read_all(const char *path)
+{
+	struct strbuf sb;
+	char buf[4096];
+	size_t n;
+	FILE *fp = fopen(path, "r");
+
+	if (fp == NULL)
+		return NULL;
+	sb_init(&sb);
+	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
+		sb_appendn(&sb, buf, n);
+	fclose(fp);
+	return sb_steal(&sb);
+}
+
+/* test_keys_documented - every key is set in the default file and described in the man page */
+static void test_keys_documented(void **state)
+{
+	char conf[PATH_MAX], man[PATH_MAX], want[128];
+	struct keyv kv = {.n = 0};
+	config_t cfg;
+	char *page;
+	int missing = 0;
+
+	(void)state;
+	config_keys(collect_key, &kv);
+	if (kv.n < 40)
+		fail_msg("config_keys: got %zu keys, want at least 40", kv.n);
+	config_init(&cfg);
+	if (config_read_file(&cfg, src_path(conf, sizeof(conf), "conf/policy-milter.conf")) !=
+	    CONFIG_TRUE)
+		fail_msg("%s: got libconfig error %s at line %d, want none", conf,
+		         config_error_text(&cfg), config_error_line(&cfg));
+	page = read_all(src_path(man, sizeof(man), "man/policy-milter.conf.5"));
+	if (page == NULL)
+		fail_msg("cannot read %s", man);
+	for (size_t i = 0; i < kv.n; i++) {
+		if (config_lookup(&cfg, kv.k[i]) == NULL) {
+			print_error("%s: key %s: got absent, want present\n", conf, kv.k[i]);
+			missing++;
+		}
+		snprintf(want, sizeof(want), "\n.B %s\n", kv.k[i]);
+		if (strstr(page, want) == NULL) {
+			print_error("%s: key %s: got no \".B %s\" line, want one\n", man, kv.k[i],
+			            kv.k[i]);
+			missing++;
+		}
+	}
+	config_destroy(&cfg);
+	free(page);
+	if (missing != 0)
+		fail_msg("%d key(s) not documented", missing);
+}
+
+/* One broken snippet and the error it must give. */
+struct bad_case {
+	const char *name;
+	const char *text;
+	int line;
+	const char *key;
+	const char *msg; /* a substring of the message */
+};
+
+static const struct bad_case bad_cases[] = {
+    {"unknown top-level key", "authserv_id = \"mx.example.org\";\nauthserv = \"x\";\n", 2,
+     "authserv", "unknown key"},
+    {"unknown group", "\n\ndkim: { mode = \"tag\"; };\n", 3, "dkim", "unknown group"},
+    {"unknown nested key", "spf:\n{\n  mode = \"enforce\";\n  softfial = \"accept\";\n};\n", 4,
+     "spf.softfial", "unknown key"},
+    {"unknown nested group", "spf: {\n  extra: { a = 1; };\n};\n", 2, "spf.extra", "unknown group"},
+    {"unknown reply", "replies:\n{\n  spf_fial = \"550 5.7.1 no\";\n};\n", 3, "replies.spf_fial",
+     "unknown key"},
+    {"wrong type: string for int", "milter: {\n  timeout = \"300\";\n};\n", 2, "milter.timeout",
+     "wrong type"},
+    {"wrong type: float for int", "spf: { timeout = 2.5; };\n", 1, "spf.timeout", "wrong type"},
+    {"wrong type: int for string", "log: { syslog_ident = 7; };\n", 1, "log.syslog_ident",
+     "wrong type"},
+    {"wrong type: bool for mode", "spf: { mode = true; };\n", 1, "spf.mode", "wrong type"},
+    {"wrong type: string for list", "trusted_networks = \"127.0.0.0/8\";\n", 1, "trusted_networks",
+     "wrong type"},
+    {"wrong type: scalar for group", "\nspf = \"enforce\";\n", 2, "spf", "want a group"},
+    {"wrong type: list element", "trusted_networks = [ 127 ];\n", 1, "trusted_networks",
+     "element 1"},
+    {"wrong type: int socket_mode", "milter: { socket_mode = 660; };\n", 1, "milter.socket_mode",
+     "octal"},
+    {"bad CIDR", "\ntrusted_networks = [\n  \"127.0.0.0/8\",\n  \"10.0.0.0/33\"\n];\n", 2,
+     "trusted_networks", "element 2"},
+    {"not an address", "client_block: { networks = [ \"example.org\" ]; };\n", 1,
+     "client_block.networks", "element 1"},
+    {"host bits set", "client_block:\n{\n  networks = [ \"192.0.2.1/24\" ];\n};\n", 3,
+     "client_block.networks", "host bits"},
+    {"unknown mode", "spf: { helo_mode = \"reject\"; };\n", 1, "spf.helo_mode", "unknown mode"},
+    {"unknown mode (case)", "recipients: { mode = \"Enforce\"; };\n", 1, "recipients.mode",
+     "unknown mode"},
+    {"bad action", "spf: { softfail = \"tag\"; };\n", 1, "spf.softfail", "unknown action"},
+    {"temperror=reject", "spf:\n{\n  temperror = \"reject\";\n};\n", 3, "spf.temperror",
+     "not allowed"},
+    {"on_internal_error=reject", "milter: { on_internal_error = \"reject\"; };\n", 1,
+     "milter.on_internal_error", "not allowed"},
+    {"reply class mismatch", "replies: { spf_fail = \"550 4.7.1 x\"; };\n", 1, "replies.spf_fail",
+     "class 4 does not match"},
+    {"reply class mismatch 4xx", "replies: { unknown_recipient = \"450 5.1.1 x\"; };\n", 1,
+     "replies.unknown_recipient", "class 5 does not match"},
+    {"4xx-only reply given 5xx", "replies:\n{\n  spf_temperror = \"550 5.7.24 DNS\";\n};\n", 3,
+     "replies.spf_temperror", "must be a 4xx"},
+    {"4xx-only internal_error", "replies: { internal_error = \"554 5.3.0 x\"; };\n", 1,
+     "replies.internal_error", "must be a 4xx"},
+    {"bad placeholder", "replies: { relay_denied = \"554 5.7.1 <%{recipient}> no\"; };\n", 1,
+     "replies.relay_denied", "unknown placeholder \"%{recipient}\""},
+    {"lone percent", "replies: { relay_denied = \"554 5.7.1 100% sure\"; };\n", 1,
+     "replies.relay_denied", "lone '%'"},
+    {"unterminated placeholder", "replies: { relay_denied = \"554 5.7.1 %{ip\"; };\n", 1,
+     "replies.relay_denied", "unterminated"},
+    {"2xx reply", "replies: { spf_fail = \"250 2.0.0 ok\"; };\n", 1, "replies.spf_fail",
+     "4xx or 5xx"},
+    {"reply without enhanced code", "replies: { spf_fail = \"550 go away\"; };\n", 1,
+     "replies.spf_fail", "enhanced status code"},
+    {"reply without text", "replies: { spf_fail = \"550 5.7.1\"; };\n", 1, "replies.spf_fail",
+     "text missing"},
+    {"reply subject leading zero", "replies: { spf_fail = \"550 5.07.1 x\"; };\n", 1,
+     "replies.spf_fail", "subject"},
+    {"reply detail too long", "replies: { spf_fail = \"550 5.7.1000 x\"; };\n", 1,
+     "replies.spf_fail", "detail"},
+    {"reply control char", "replies: { spf_fail = \"550 5.7.1 a\\tb\"; };\n", 1, "replies.spf_fail",
+     "printable"},
+    {"timeout 0", "milter: { timeout = 0; };\n", 1, "milter.timeout", "out of range"},
+    {"negative backlog", "milter: { backlog = -1; };\n", 1, "milter.backlog", "out of range"},
+    {"max_dns_queries too big", "spf: { max_dns_queries = 5000; };\n", 1, "spf.max_dns_queries",
+     "10..1000"},
+    {"huge int64", "spf: { max_void_lookups = 10000000000L; };\n", 1, "spf.max_void_lookups",
+     "out of range"},
+    {"socket scheme", "milter: { socket = \"tcp:10025\"; };\n", 1, "milter.socket", "unix:/path"},
+    {"socket relative path", "milter: { socket = \"unix:milter.sock\"; };\n", 1, "milter.socket",
+     "absolute"},
+    {"socket port range", "milter: { socket = \"inet:70000@127.0.0.1\"; };\n", 1, "milter.socket",
+     "out of range"},
+    {"socket no port", "milter: { socket = \"inet:@127.0.0.1\"; };\n", 1, "milter.socket",
+     "inet:PORT@HOST"},
+    {"socket empty host", "milter: { socket = \"inet6:10025@\"; };\n", 1, "milter.socket", "host"},
+    {"socket_mode not octal", "milter: { socket_mode = \"0690\"; };\n", 1, "milter.socket_mode",
+     "octal"},
+    {"bad user name", "milter: { user = \"bad user\"; };\n", 1, "milter.user", "user or group"},
+    {"relative pid file", "milter: { pid_file = \"run/pm.pid\"; };\n", 1, "milter.pid_file",
+     "absolute"},
+    {"bad domain", "recipients: { domains = [ \"example.org\", \"exa mple.org\" ]; };\n", 1,
+     "recipients.domains", "element 2"},
+    {"bad address", "recipients: { addresses = [ \"no-at-sign\" ]; };\n", 1, "recipients.addresses",
+     "not an address"},
+    {"bad catch-all", "recipients: { addresses = [ \"@-bad-.org\" ]; };\n", 1,
+     "recipients.addresses", "catch-all"},
+    {"unreadable recipients file",
+     "recipients:\n{\n  file = \"/nonexistent/policy-milter/recipients\";\n};\n", 3,
+     "recipients.file", "recipients file"},
+    {"bad detail separator", "recipients: { detail_separators = \"@\"; };\n", 1,
+     "recipients.detail_separators", "punctuation"},
+    {"unknown syslog facility", "log: { syslog_facility = \"mial\"; };\n", 1, "log.syslog_facility",
+     "unknown syslog facility"},
+    {"authserv_id with space", "authserv_id = \"mx example\";\n", 1, "authserv_id", "token"},
+    {"syntax error with line", "spf:\n{\n  mode = \"enforce\";\n  fail = ;\n};\n", 4, "",
+     "syntax error"},
+    {"duplicate key", "spf: { mode = \"log\";\n  mode = \"tag\"; };\n", 2, "", "duplicate"},
+};
+
+/* has_error - true when errs holds an error with this line, key and message substring */
+static bool has_error(const struct config_errors *errs, const char *file, int line, const char *key,
+                      const char *msg)
+{
+	for (size_t i = 0; i < errs->n; i++) {
+		const struct config_error *e = &errs->v[i];
+
+		if (e->line == line && strcmp(e->key, key) == 0 && strcmp(e->file, file) == 0 &&
+		    strstr(e->message, msg) != NULL)
+			return true;
+	}
+	return false;
+}
+
+/* test_bad_snippets - each broken snippet is refused with the expected file:line, key, message */
+static void test_bad_snippets(void **state)
+{
+	int failed = 0;
+
+	(void)state;
+	for (size_t i = 0; i < PM_ARRAY_LEN(bad_cases); i++) {
+		const struct bad_case *c = &bad_cases[i];
+		char name[32];
+		const char *path;
+		struct config_errors errs;
+		struct policy *p;
+
+		snprintf(name, sizeof(name), "bad%zu", i);
+		path = write_conf(name, c->text);
+		p = config_load(path, &errs);
+		if (p != NULL || errs.n != 1 || !has_error(&errs, path, c->line, c->key, c->msg)) {
+			char *t = errors_text(&errs);
+
+			print_error("case %zu (%s): got %s and errors:%s\n  want NULL and one "
+			            "error %s:%d: %s: ...%s...\n",
+			            i, c->name, p != NULL ? "a policy" : "NULL", t, path, c->line,
+			            c->key, c->msg);
+			free(t);
+			failed++;
+		}
+		policy_release(p);
+		config_errors_free(&errs);
+	}
+	if (failed != 0)
+		fail_msg("%d of %zu bad snippets misjudged", failed, PM_ARRAY_LEN(bad_cases));
+}
+
+/* test_many_errors - every error of a file is reported in one load, in file order */
+static void test_many_errors(void **state)
+{
+	static const char text[] = "authserv_id = \"mx.example.org\";\n"      /* 1 */
+	                           "bogus = 1;\n"                             /* 2 */
+	                           "spf:\n"                                   /* 3 */
+	                           "{\n"                                      /* 4 */
+	                           "  temperror = \"reject\";\n"              /* 5 */
+	                           "  softfail = \"tag\";\n"                  /* 6 */
+	                           "  timeout = 0;\n"                         /* 7 */
+	                           "};\n"                                     /* 8 */
+	                           "trusted_networks = [ \"10.0.0.1/8\",\n"   /* 9 */
+	                           "  \"::1/129\" ];\n"                       /* 10 */
+	                           "replies: { spf_fail = \"550 4.7.1 x\";\n" /* 11 */
+	                           "  nope = \"x\"; };\n";                    /* 12 */
+	static const struct {
+		int line;
+		const char *key, *msg;
+	} want[] = {
+	    {2, "bogus", "unknown key"},           {5, "spf.temperror", "not allowed"},
+	    {6, "spf.softfail", "unknown action"}, {7, "spf.timeout", "out of range"},
+	    {9, "trusted_networks", "host bits"},  {9, "trusted_networks", "element 2"},
+	    {11, "replies.spf_fail", "class"},     {12, "replies.nope", "unknown key"},
+	};
+	struct config_errors errs;
+	const char *path = write_conf("many", text);
+	struct policy *p = config_load(path, &errs);
+	char *t = errors_text(&errs);
+
+	(void)state;
+	if (p != NULL)
+		fail_msg("got a policy, want NULL");
+	if (errs.n != PM_ARRAY_LEN(want))
+		fail_msg("got %zu errors:%s\nwant %zu", errs.n, t, PM_ARRAY_LEN(want));
+	for (size_t i = 0; i < PM_ARRAY_LEN(want); i++) {
+		const struct config_error *e = &errs.v[i];
+
+		if (e->line != want[i].line || strcmp(e->key, want[i].key) != 0 ||
+		    strstr(e->message, want[i].msg) == NULL)
+			fail_msg("error %zu: got %d %s \"%s\", want %d %s ...%s...", i, e->line,
+			         e->key, e->message, want[i].line, want[i].key, want[i].msg);
+	}
+	free(t);
+	config_errors_free(&errs);
+}
+
+/* emit_first - keep the first printed line */
+static void emit_first(const char *line, void *arg)
+{
+	char *buf = arg;
+
+	if (buf[0] == '\0')
+		snprintf(buf, 512, "%s", line);
+}
+
+/* test_errors_print - "file:line: key: message"; "file:line: message" without a key */
+static void test_errors_print(void **state)
+{
+	static const struct {
+		const char *text, *want_suffix;
+	} cases[] = {
+	    {"\nspf: { mode = \"sometimes\"; };\n",
+	     ".conf:2: spf.mode: unknown mode \"sometimes\" (want off, log, tag or enforce)"},
+	    {"a = ;\n", ".conf:1: syntax error"},
+	};
+	(void)state;
+	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
+		struct config_errors errs;
+		char name[32], got[512] = "", want[PATH_MAX + 600];
+		const char *path;
+
+		snprintf(name, sizeof(name), "print%zu", i);
+		path = write_conf(name, cases[i].text);
+		policy_release(config_load(path, &errs));
+		config_errors_print(&errs, emit_first, got);
+		snprintf(want, sizeof(want), "%s/%s%s", tmpdir, name, cases[i].want_suffix);
+		config_errors_free(&errs);
+		if (strcmp(got, want) != 0)
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, got, want);
+	}
+}
+
+/* test_missing_file - a file that cannot be opened is one error naming it */
+static void test_missing_file(void **state)
+{
+	struct config_errors errs;
+	char path[PATH_MAX + 32];
+	struct policy *p;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/does-not-exist.conf", tmpdir);
+	p = config_load(path, &errs);
+	if (p != NULL || errs.n != 1 || strcmp(errs.v[0].file, path) != 0 ||
+	    strstr(errs.v[0].message, "No such file") == NULL) {
+		char *t = errors_text(&errs);
+
+		fail_msg("got %s, errors:%s\nwant NULL and \"%s: cannot open: No such file...\"",
+		         p ? "a policy" : "NULL", t, path);
+	}
+	config_errors_free(&errs);
+}
+
+/* test_values - values given in the file are converted and normalised */
+static void test_values(void **state)
+{
+	static const char text[] =
+	    "authserv_id = \"mail.example.net\";\n"
+	    "milter: { socket = \"inet6:10025@[::1]\"; socket_mode = \"0600\"; socket_owner = "
+	    "\"root\";\n"
+	    "  socket_group = \"\"; user = \"\"; group = \"mail\"; pid_file = \"\";\n"
+	    "  timeout = 3600; backlog = 1; drain_timeout = 0; on_internal_error = \"accept\"; };\n"
+	    "trusted_networks = ( \"192.0.2.0/24\", \"2001:DB8::/32\", \"198.51.100.7\" );\n"
+	    "client_block: { mode = \"log\"; networks = [ \"::ffff:203.0.113.0/120\" ]; };\n"
+	    "spf: { mode = \"tag\"; helo_mode = \"off\"; softfail = \"tempfail\"; none = "
+	    "\"reject\";\n"
+	    "  temperror = \"accept\"; receiver = \"spf.example.net\"; max_void_lookups = 0; };\n"
+	    "recipients: { domains = [ \"Example.ORG\", \"sub.example.org\" ];\n"
+	    "  addresses = [ \"Alice@Example.ORG\", \"@Example.NET\" ];\n"
+	    "  detail_separators = \"\"; max_recipients = 0; max_unknown = 0; };\n"
+	    "log: { syslog_facility = \"local3\"; syslog_ident = \"pm\"; };\n"
+	    "replies: { spf_fail = \"421 4.7.0 %{ip} 100%% try %{helo}\"; };\n";
+	struct policy *p;
+
+	(void)state;
+	p = load_ok(write_conf("values", text));
+	mismatches = 0;
+	want_str("authserv_id", p->authserv_id, "mail.example.net");
+	want_str("milter.socket", p->milter.socket, "inet6:10025@[::1]");
+	want_int("milter.socket_mode", (long)p->milter.socket_mode, 0600);
+	want_str("milter.socket_owner", p->milter.socket_owner, "root");
+	want_str("milter.socket_group", p->milter.socket_group, NULL);
+	want_str("milter.user", p->milter.user, NULL);
+	want_str("milter.group", p->milter.group, "mail");
+	want_str("milter.pid_file", p->milter.pid_file, NULL);
+	want_int("milter.timeout", p->milter.timeout, 3600);
+	want_int("milter.backlog", p->milter.backlog, 1);
+	want_int("milter.drain_timeout", p->milter.drain_timeout, 0);
+	want_int("milter.on_internal_error", p->milter.on_internal_error, PM_ACT_ACCEPT);
+	want_cidrs("trusted_networks", &p->trusted_networks,
+	           "192.0.2.0/24 2001:db8::/32 198.51.100.7/32");
+	want_int("client_block.mode", p->client_block.mode, PM_MODE_LOG);
+	want_cidrs("client_block.networks", &p->client_block.networks, "203.0.113.0/24");
+	want_int("spf.mode", p->spf.mode, PM_MODE_TAG);
+	want_int("spf.helo_mode", p->spf.helo_mode, PM_MODE_OFF);
+	want_int("spf.softfail", p->spf.action[PM_SPF_SOFTFAIL], PM_ACT_TEMPFAIL);
+	want_int("spf.none", p->spf.action[PM_SPF_NONE], PM_ACT_REJECT);
+	want_int("spf.temperror", p->spf.action[PM_SPF_TEMPERROR], PM_ACT_ACCEPT);
+	want_int("spf.fail (default)", p->spf.action[PM_SPF_FAIL], PM_ACT_REJECT);
+	want_int("spf.max_void_lookups", p->spf.max_void_lookups, 0);
+	want_str("spf.receiver", p->spf.receiver, "spf.example.net");
+	want_strv("recipients.domains", p->recipients.domains, p->recipients.ndomains,
+	          "example.org sub.example.org");
+	want_strv("recipients.addresses", p->recipients.addresses, p->recipients.naddresses,
+	          "Alice@example.org @example.net");
+	want_str("recipients.detail_separators", p->recipients.detail_separators, "");
+	want_int("recipients.max_recipients", p->recipients.max_recipients, 0);
+	want_int("recipients.max_unknown", p->recipients.max_unknown, 0);
+	want_int("log.syslog_facility", p->log.syslog_facility, LOG_LOCAL3);
+	want_str("log.syslog_ident", p->log.syslog_ident, "pm");
+	want_int("replies.spf_fail code", p->replies[PM_R_SPF_FAIL].code, 421);
+	want_str("replies.spf_fail xcode", p->replies[PM_R_SPF_FAIL].xcode, "4.7.0");
+	want_str("replies.spf_fail text", p->replies[PM_R_SPF_FAIL].text,
+	         "%{ip} 100%% try %{helo}");
+	want_str("replies.sender_syntax (default)", p->replies[PM_R_SENDER_SYNTAX].text,
+	         "Bad sender address syntax");
+	if (mismatches != 0)
+		fail_msg("%d field(s) differ", mismatches);
+	policy_release(p);
+}
+
+/* test_sample_files - tests/conf/good/ all load; tests/conf/bad/ each give the error they expect */
+static void test_sample_files(void **state)
+{
+	static const char *const kinds[] = {"good", "bad"};
+	int checked = 0, failed = 0;
+
+	(void)state;
+	for (size_t k = 0; k < PM_ARRAY_LEN(kinds); k++) {
+		char dir[PATH_MAX], rel[64];
+		struct dirent *de;
+		DIR *d;
+
+		snprintf(rel, sizeof(rel), "tests/conf/%s", kinds[k]);
+		if ((d = opendir(src_path(dir, sizeof(dir), rel))) == NULL)
+			fail_msg("cannot open %s", dir);
+		while ((de = readdir(d)) != NULL) {
+			char path[PATH_MAX + 256], key[128] = "", msg[256] = "";
+			struct config_errors errs;
+			struct policy *p;
+			int line = 0;
+			char *text;
+
+			if (strlen(de->d_name) < 6 ||
+			    strcmp(de->d_name + strlen(de->d_name) - 5, ".conf") != 0)
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			checked++;
+			p = config_load(path, &errs);
+			if (k == 0) {
+				if (p == NULL) {
+					char *t = errors_text(&errs);
+
+					print_error("%s: got errors:%s\nwant none\n", path, t);
+					free(t);
+					failed++;
+				}
+			} else if ((text = read_all(path)) == NULL ||
+			           sscanf(text, "# expect: %d %127s %255[^\n]", &line, key, msg) !=
+			               3) {
+				print_error("%s: first line must be \"# expect: LINE KEY TEXT\"\n",
+				            path);
+				failed++;
+				free(text);
+			} else {
+				if (strcmp(key, "-") == 0)
+					key[0] = '\0';
+				if (p != NULL || !has_error(&errs, path, line, key, msg)) {
+					char *t = errors_text(&errs);
+
+					print_error("%s: got errors:%s\nwant %d %s ...%s...\n",
+					            path, t, line, key, msg);
+					free(t);
+					failed++;
+				}
+				free(text);
+			}
+			policy_release(p);
+			config_errors_free(&errs);
+		}
+		closedir(d);
+	}
+	if (checked < 3)
+		fail_msg("got %d sample files, want at least 3", checked);
+	if (failed != 0)
+		fail_msg("%d of %d sample files misjudged", failed, checked);
+}
+
+/* test_refcount - hold/release counts; set_current/acquire hand out references */
+static void test_refcount(void **state)
+{
+	struct policy *a, *b, *got;
+	const char *path = write_conf("rc", "spf: { mode = \"log\"; };\n");
+
+	(void)state;
+	if (policy_acquire() != NULL)
+		fail_msg("policy_acquire before any set: got a policy, want NULL");
+	a = load_ok(path);
+	b = load_ok(path);
+	if (b->generation <= a->generation)
+		fail_msg("generation: got %u then %u, want increasing", a->generation,
+		         b->generation);
+	if (policy_hold(a) != a || a->refcount != 2)
+		fail_msg("policy_hold: got refcount %d, want 2", a->refcount);
+	policy_release(a);
+	if (a->refcount != 1)
+		fail_msg("policy_release: got refcount %d, want 1", a->refcount);
+
+	policy_set_current(a); /* our reference moves in */
+	got = policy_acquire();
+	if (got != a || a->refcount != 2)
+		fail_msg("acquire: got %p refcount %d, want %p refcount 2", (void *)got,
+		         got ? got->refcount : 0, (void *)a);
+
+	policy_set_current(b); /* a loses the current's reference, keeps ours */
+	if (a->refcount != 1)
+		fail_msg("after swap: old snapshot refcount got %d, want 1 (held by a session)",
+		         a->refcount);
+	if (a->spf.mode != PM_MODE_LOG)
+		fail_msg("old snapshot after swap: got spf.mode %d, want %d", a->spf.mode,
+		         PM_MODE_LOG);
+	got = policy_acquire();
+	if (got != b || b->refcount != 2)
+		fail_msg("acquire after swap: got %p refcount %d, want %p refcount 2", (void *)got,
+		         got ? got->refcount : 0, (void *)b);
+	policy_release(got);
+	policy_release(a); /* the last reference: freed (ASan checks) */
+
+	policy_set_current(NULL); /* releases b */
+	if (policy_acquire() != NULL)
+		fail_msg("after set_current(NULL): got a policy, want NULL");
+	policy_release(NULL); /* harmless */
+}
+
+/* swapper - acquire and release the current snapshot many times */
+static void *swapper(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 20000; i++) {
+		struct policy *p = policy_acquire();
+
+		if (p == NULL || p->replies[PM_R_SPF_FAIL].text == NULL)
+			return (void *)1;
+		policy_release(p);
+	}
+	return NULL;
+}
+
+/* test_concurrent_swap - sessions acquire and release while the current snapshot changes */
+static void test_concurrent_swap(void **state)
+{
+	const char *path = write_conf("swap", "");
+	pthread_t t[4];
+	int bad = 0;
+
+	(void)state;
+	policy_set_current(load_ok(path));
+	for (size_t i = 0; i < PM_ARRAY_LEN(t); i++)
+		pthread_create(&t[i], NULL, swapper, NULL);
+	for (int i = 0; i < 50; i++)
+		policy_set_current(load_ok(path));
+	for (size_t i = 0; i < PM_ARRAY_LEN(t); i++) {
+		void *rv;
+
+		pthread_join(t[i], &rv);
+		bad += rv != NULL;
+	}
+	policy_set_current(NULL);
+	if (bad != 0)
+		fail_msg("got %d threads that saw no or a freed snapshot, want 0", bad);
+}
+
+/* test_names - the name tables */
+static void test_names(void **state)
+{
+	static const char *const want[] = {
+	    "off",      "log",       "tag",       "enforce",        "accept",         "reject",
+	    "tempfail", "unchecked", "none",      "neutral",        "pass",           "fail",
+	    "softfail", "temperror", "permerror", "client_blocked", "internal_error",
+	};
+	const char *got[PM_ARRAY_LEN(want)] = {
+	    pm_mode_name(PM_MODE_OFF),
+	    pm_mode_name(PM_MODE_LOG),
+	    pm_mode_name(PM_MODE_TAG),
+	    pm_mode_name(PM_MODE_ENFORCE),
+	    pm_action_name(PM_ACT_ACCEPT),
+	    pm_action_name(PM_ACT_REJECT),
+	    pm_action_name(PM_ACT_TEMPFAIL),
+	    pm_spf_result_name(PM_SPF_UNCHECKED),
+	    pm_spf_result_name(PM_SPF_NONE),
+	    pm_spf_result_name(PM_SPF_NEUTRAL),
+	    pm_spf_result_name(PM_SPF_PASS),
+	    pm_spf_result_name(PM_SPF_FAIL),
+	    pm_spf_result_name(PM_SPF_SOFTFAIL),
+	    pm_spf_result_name(PM_SPF_TEMPERROR),
+	    pm_spf_result_name(PM_SPF_PERMERROR),
+	    pm_reply_name(PM_R_CLIENT_BLOCKED),
+	    pm_reply_name(PM_R_INTERNAL_ERROR),
+	};
+
+	(void)state;
+	for (size_t i = 0; i < PM_ARRAY_LEN(want); i++)
+		if (strcmp(got[i], want[i]) != 0)
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, got[i], want[i]);
+	for (int r = 0; r < PM_R_COUNT; r++)
+		if (strcmp(pm_reply_name((enum pm_reply_id)r), "unknown") == 0)
+			fail_msg("pm_reply_name(%d): got \"unknown\", want a key name", r);
+	if (strcmp(pm_spf_result_name(PM_SPF_NRESULTS), "unknown") != 0)
+		fail_msg("pm_spf_result_name(out of range): got \"%s\", want \"unknown\"",
+		         pm_spf_result_name(PM_SPF_NRESULTS));
+}
+
+/* setup - a private directory for the snippets */
+static int setup(void **state)
+{
+	const char *t = getenv("TMPDIR");
+
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "%s/test_config.XXXXXX", t != NULL && *t ? t : "/tmp");
+	return mkdtemp(tmpdir) == NULL ? -1 : 0;
+}
+
+/* teardown - remove the snippets */
+static int teardown(void **state)
+{
+	char cmd[PATH_MAX + 16];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* main - run every test */
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_default_conf),    cmocka_unit_test(test_empty_conf),
+	    cmocka_unit_test(test_keys_documented), cmocka_unit_test(test_bad_snippets),
+	    cmocka_unit_test(test_many_errors),     cmocka_unit_test(test_errors_print),
+	    cmocka_unit_test(test_missing_file),    cmocka_unit_test(test_values),
+	    cmocka_unit_test(test_sample_files),    cmocka_unit_test(test_refcount),
+	    cmocka_unit_test(test_concurrent_swap), cmocka_unit_test(test_names),
+	};
+
+	return cmocka_run_group_tests_name("config", tests, setup, teardown);
+}
