@@ -21,6 +21,22 @@
  *	           valid continue, unknown 550 5.1.1, foreign 554 5.7.1
  *	           unless trusted or authenticated, tempfail 451 4.4.3
  *	  eom      nothing refused yet (DKIM/DMARC come later)
+ *
+ *	Modes: off = the check is not evaluated; log and tag = the verdict
+ *	it would have given is returned with would = true and action
+ *	CONTINUE (an enforced refusal by a later check still wins over an
+ *	earlier "would"); enforce = the refusal. Address syntax errors
+ *	(501) and the limits (max_recipients, max_unknown; 0 = no limit)
+ *	are not governed by a mode. Trusted or authenticated clients skip
+ *	client_block (trusted only), HELO SPF, MAIL FROM SPF and the relay
+ *	refusal, not syntax, limits or unknown local recipients.
+ *
+ *	The action always agrees with the class of the configured reply:
+ *	a 4xx reply gives PM_V_TEMPFAIL and a 5xx one PM_V_REJECT, whatever
+ *	the setting that asked for the refusal (an administrator may make
+ *	unknown_recipient "450 4.1.1 ..."). libmilter drops a reply whose
+ *	first digit does not match the SMFIS_ code returned, so the milter
+ *	maps the action to SMFIS_REJECT / SMFIS_TEMPFAIL and sets the reply.
  */
 #ifndef PM_VERDICT_H
 #define PM_VERDICT_H
@@ -62,11 +78,14 @@ enum pm_verdict_action {
 
 struct pm_verdict {
 	enum pm_verdict_action action;
-	enum pm_reply_id reply; /* meaningful when action != CONTINUE or would */
+	enum pm_reply_id reply; /* meaningful when action != CONTINUE or would (and for the
+				   internal_error fail-open case); PM_R_COUNT when nothing
+				   objected: never index replies[] with it then */
 	bool would;             /* a check in log/tag mode would have refused */
 	const char *check;      /* "client_block", "helo_spf", "spf", "sender_syntax",
 				   "rcpt_syntax", "recipients", "max_recipients",
-				   "max_unknown" or NULL when nothing objected */
+				   "max_unknown", "internal_error" or NULL when
+				   nothing objected */
 	const char *reason;     /* static, e.g. "spf_fail", "unknown_recipient" */
 	const char *rule;       /* static: the policy setting that decided, e.g. "spf.fail=reject" */
 };
@@ -81,9 +100,12 @@ struct pm_reply_vars {
 
 /*
  * reply_expand - the reply's text with placeholders replaced by escaped
- * values (see pm_escape; each value cut at 200 bytes), into buf. The
- * result holds printable ASCII only and no "%" other than those the
- * template had. Returns buf.
+ * values (see pm_escape; each value cut at 200 bytes, then "..."), into
+ * buf. The result is the text as the client should see it: printable
+ * ASCII only, at most 449 bytes (so the whole reply line fits in 512),
+ * and no "%" other than those the template had ('%' in a value becomes
+ * "\x25"; "%%" in the template stays "%%", unknown "%{x}" stays as is).
+ * The milter doubles every '%' itself for smfi_setreply. Returns buf.
  */
 char *reply_expand(const struct pm_reply *r, const struct pm_reply_vars *vars, char *buf,
 		   size_t bufsize);

@@ -1,0 +1,353 @@
+/*
+ * NAME
+ *	verdict 3 - the decision: (stage, facts, policy) -> verdict
+ * SYNOPSIS
+ *	#include "verdict.h"
+ *
+ *	void verdict_decide(const struct pm_facts *f, const struct policy *p,
+ *			    struct pm_verdict *v);
+ *	char *reply_expand(const struct pm_reply *r, const struct pm_reply_vars *vars,
+ *			   char *buf, size_t bufsize);
+ *	const char *pm_verdict_action_name(enum pm_verdict_action a);
+ * DESCRIPTION
+ *	verdict_decide() walks the checks of one stage in the order given
+ *	in verdict.h. Each check that objects either refuses (its mode is
+ *	enforce: the first such refusal wins) or, in log and tag mode, is
+ *	remembered as what it "would" have done; the first of those is the
+ *	verdict when nothing refuses. Protocol errors (address syntax) and
+ *	the limits are not governed by a mode. The action of a refusal
+ *	follows the class of the configured reply (4xx: tempfail, 5xx:
+ *	reject), because libmilter only sends a reply whose first digit
+ *	agrees with the SMFIS_ code returned.
+ *
+ *	reply_expand() fills a reply template's placeholders with escaped
+ *	values and returns the text as the client should see it.
+ * DIAGNOSTICS
+ *	None: verdict_decide never fails; unknown enum values are treated
+ *	as "nothing to refuse".
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "util.h"
+#include "verdict.h"
+
+#define REPLY_VALUE_MAX 200 /* bytes of one placeholder value, before escaping */
+#define REPLY_TEXT_MAX  449 /* bytes of text, so "550 5.7.23 " + text + CRLF < 512 */
+
+/* What one check found. */
+struct objection {
+	enum pm_mode mode;
+	enum pm_reply_id reply;
+	const char *check, *reason, *rule;
+};
+
+/* action_for_reply - the action class that agrees with the configured reply's code */
+static enum pm_verdict_action action_for_reply(const struct policy *p, enum pm_reply_id id)
+{
+	int code = (id >= 0 && id < PM_R_COUNT) ? p->replies[id].code : 451;
+
+	return code >= 400 && code < 500 ? PM_V_TEMPFAIL : PM_V_REJECT;
+}
+
+/*
+ * object - record one objection in v. Returns true when it refuses (the
+ * caller stops); a log/tag objection is kept only when it is the first.
+ */
+static bool object(const struct policy *p, struct pm_verdict *v, const struct objection *o)
+{
+	if (o->mode == PM_MODE_OFF)
+		return false;
+	if (o->mode != PM_MODE_ENFORCE) {
+		if (!v->would) {
+			v->would = true;
+			v->reply = o->reply;
+			v->check = o->check;
+			v->reason = o->reason;
+			v->rule = o->rule;
+		}
+		return false;
+	}
+	v->action = action_for_reply(p, o->reply);
+	v->would = false;
+	v->reply = o->reply;
+	v->check = o->check;
+	v->reason = o->reason;
+	v->rule = o->rule;
+	return true;
+}
+
+/* Per SPF result: the reason at MAIL FROM and at HELO, and the rule key. */
+static const struct {
+	const char *mfrom_reason, *helo_reason, *rule_reject, *rule_tempfail;
+} spf_names[PM_SPF_NRESULTS] = {
+    [PM_SPF_NONE] = {"spf_none", "helo_spf_none", "spf.none=reject", "spf.none=tempfail"},
+    [PM_SPF_NEUTRAL] = {"spf_neutral", "helo_spf_neutral", "spf.neutral=reject",
+                        "spf.neutral=tempfail"},
+    [PM_SPF_PASS] = {"spf_pass", "helo_spf_pass", "spf.pass=reject", "spf.pass=tempfail"},
+    [PM_SPF_FAIL] = {"spf_fail", "helo_spf_fail", "spf.fail=reject", "spf.fail=tempfail"},
+    [PM_SPF_SOFTFAIL] = {"spf_softfail", "helo_spf_softfail", "spf.softfail=reject",
+                         "spf.softfail=tempfail"},
+    [PM_SPF_TEMPERROR] = {"spf_temperror", "helo_spf_temperror", "spf.temperror=reject",
+                          "spf.temperror=tempfail"},
+    [PM_SPF_PERMERROR] = {"spf_permerror", "helo_spf_permerror", "spf.permerror=reject",
+                          "spf.permerror=tempfail"},
+};
+
+/* check_spf - one SPF identity: spf.action[result] decides, mode gates; true when refused */
+static bool check_spf(const struct policy *p, struct pm_verdict *v, enum pm_spf_result r,
+                      enum pm_mode mode, bool helo)
+{
+	struct objection o = {.mode = mode};
+	enum pm_action act;
+
+	if (r <= PM_SPF_UNCHECKED || r >= PM_SPF_NRESULTS)
+		return false;
+	act = p->spf.action[r];
+	if (act == PM_ACT_REJECT) {
+		o.reply = r == PM_SPF_PERMERROR ? PM_R_SPF_PERMERROR : PM_R_SPF_FAIL;
+		o.rule = spf_names[r].rule_reject;
+	} else if (act == PM_ACT_TEMPFAIL) {
+		o.reply = PM_R_SPF_TEMPERROR;
+		o.rule = spf_names[r].rule_tempfail;
+	} else {
+		return false;
+	}
+	o.check = helo ? "helo_spf" : "spf";
+	o.reason = helo ? spf_names[r].helo_reason : spf_names[r].mfrom_reason;
+	return object(p, v, &o);
+}
+
+/* decide_connect - client_block, unless trusted */
+static void decide_connect(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v)
+{
+	const struct objection o = {p->client_block.mode, PM_R_CLIENT_BLOCKED, "client_block",
+	                            "client_blocked", "client_block.networks"};
+
+	if (f->client_blocked && !f->trusted)
+		object(p, v, &o);
+}
+
+/* decide_mail - sender syntax; then HELO SPF and MAIL FROM SPF unless trusted/authenticated */
+static void decide_mail(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v)
+{
+	const struct objection syntax = {PM_MODE_ENFORCE, PM_R_SENDER_SYNTAX, "sender_syntax",
+	                                 "sender_syntax", "rfc5321.mail_from_syntax"};
+
+	if (f->sender_status == ADDR_BAD) {
+		object(p, v, &syntax);
+		return;
+	}
+	if (f->trusted || f->authenticated)
+		return;
+	if (check_spf(p, v, f->helo_spf, p->spf.helo_mode, true))
+		return;
+	check_spf(p, v, f->mfrom_spf, p->spf.mode, false);
+}
+
+/* decide_rcpt - syntax, limits, then the recipient table */
+static void decide_rcpt(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v)
+{
+	const struct recipient_settings *rs = &p->recipients;
+	const struct objection syntax = {PM_MODE_ENFORCE, PM_R_RCPT_SYNTAX, "rcpt_syntax",
+	                                 "rcpt_syntax", "rfc5321.rcpt_to_syntax"};
+	const struct objection too_many = {PM_MODE_ENFORCE, PM_R_TOO_MANY_RECIPIENTS,
+	                                   "max_recipients", "too_many_recipients",
+	                                   "recipients.max_recipients"};
+	const struct objection harvest = {PM_MODE_ENFORCE, PM_R_TOO_MANY_UNKNOWN, "max_unknown",
+	                                  "too_many_unknown", "recipients.max_unknown"};
+	struct objection table = {rs->mode, PM_R_UNKNOWN_RECIPIENT, "recipients", NULL, NULL};
+
+	if (f->rcpt_status == ADDR_BAD || f->rcpt_status == ADDR_NULL) {
+		object(p, v, &syntax);
+		return;
+	}
+	if (rs->max_recipients > 0 && f->rcpt_accepted >= (unsigned)rs->max_recipients) {
+		object(p, v, &too_many);
+		return;
+	}
+	if (rs->max_unknown > 0 && f->unknown_in_session >= (unsigned)rs->max_unknown) {
+		object(p, v, &harvest);
+		return;
+	}
+	switch (f->rcpt) {
+	case RCPT_UNKNOWN:
+		table.reply = PM_R_UNKNOWN_RECIPIENT;
+		table.reason = "unknown_recipient";
+		table.rule = rs->mode == PM_MODE_ENFORCE ? "recipients.mode=enforce"
+		             : rs->mode == PM_MODE_TAG   ? "recipients.mode=tag"
+		                                         : "recipients.mode=log";
+		break;
+	case RCPT_FOREIGN:
+		if (f->trusted || f->authenticated)
+			return;
+		table.reply = PM_R_RELAY_DENIED;
+		table.reason = "relay_denied";
+		table.rule = "recipients.domains";
+		break;
+	case RCPT_TEMPFAIL:
+		table.reply = PM_R_RCPT_TEMPFAIL;
+		table.reason = "rcpt_tempfail";
+		table.rule = "recipients.file";
+		break;
+	case RCPT_VALID:
+	case RCPT_EXEMPT:
+	default:
+		return;
+	}
+	object(p, v, &table);
+}
+
+/* verdict_decide - the verdict for f->stage; never fails */
+void verdict_decide(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->action = PM_V_CONTINUE;
+	v->reply = PM_R_COUNT; /* none */
+	if (f == NULL || p == NULL) {
+		v->action = PM_V_TEMPFAIL;
+		v->reply = PM_R_INTERNAL_ERROR;
+		v->check = "internal_error";
+		v->reason = "internal_error";
+		v->rule = "no policy";
+		return;
+	}
+	if (f->internal_error) {
+		v->reply = PM_R_INTERNAL_ERROR;
+		v->check = "internal_error";
+		if (p->milter.on_internal_error == PM_ACT_ACCEPT) {
+			v->reason = "internal_error_fail_open";
+			v->rule = "milter.on_internal_error=accept";
+		} else {
+			v->action = action_for_reply(p, PM_R_INTERNAL_ERROR);
+			v->reason = "internal_error";
+			v->rule = "milter.on_internal_error=tempfail";
+		}
+		return;
+	}
+	switch (f->stage) {
+	case PM_STAGE_CONNECT:
+		decide_connect(f, p, v);
+		break;
+	case PM_STAGE_MAIL:
+		decide_mail(f, p, v);
+		break;
+	case PM_STAGE_RCPT:
+		decide_rcpt(f, p, v);
+		break;
+	case PM_STAGE_HELO:
+	case PM_STAGE_EOM:
+	default:
+		break;
+	}
+}
+
+/* append_value - one placeholder's value: cut, escaped, and no '%' left in it */
+static void append_value(struct strbuf *sb, const char *val)
+{
+	char esc[REPLY_VALUE_MAX * 4 + 8];
+	size_t n = val ? strnlen(val, REPLY_VALUE_MAX + 1) : 0;
+	const char *p;
+
+	pm_escape(esc, sizeof(esc), val ? val : "", n > REPLY_VALUE_MAX ? REPLY_VALUE_MAX : n);
+	for (p = esc; *p; p++) {
+		if (*p == '%')
+			sb_append(sb, "\\x25");
+		else
+			sb_appendc(sb, *p);
+	}
+	if (n > REPLY_VALUE_MAX)
+		sb_append(sb, "...");
+}
+
+/* var_value - the value for placeholder name (len bytes); *known false when there is none */
+static const char *var_value(const struct pm_reply_vars *vars, const char *name, size_t len,
+                             bool *known)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} table[] = {
+	    {"ip", offsetof(struct pm_reply_vars, ip)},
+	    {"name", offsetof(struct pm_reply_vars, name)},
+	    {"helo", offsetof(struct pm_reply_vars, helo)},
+	    {"sender", offsetof(struct pm_reply_vars, sender)},
+	    {"rcpt", offsetof(struct pm_reply_vars, rcpt)},
+	    {"domain", offsetof(struct pm_reply_vars, domain)},
+	    {"result", offsetof(struct pm_reply_vars, result)},
+	    {"identity", offsetof(struct pm_reply_vars, identity)},
+	};
+	size_t i;
+
+	for (i = 0; i < PM_ARRAY_LEN(table); i++) {
+		if (strlen(table[i].name) == len && memcmp(table[i].name, name, len) == 0) {
+			*known = true;
+			if (vars == NULL)
+				return NULL;
+			return *(const char *const *)((const char *)vars + table[i].off);
+		}
+	}
+	*known = false;
+	return NULL;
+}
+
+/* reply_expand - the reply's text with its placeholders replaced by escaped values */
+char *reply_expand(const struct pm_reply *r, const struct pm_reply_vars *vars, char *buf,
+                   size_t bufsize)
+{
+	struct strbuf sb;
+	const char *t;
+	size_t i, max;
+
+	if (buf == NULL || bufsize == 0)
+		return buf;
+	sb_init(&sb);
+	for (t = r && r->text ? r->text : ""; *t;) {
+		const char *end;
+		bool known = false;
+		const char *val;
+
+		if (t[0] == '%' && t[1] == '{' && (end = strchr(t + 2, '}')) != NULL) {
+			val = var_value(vars, t + 2, (size_t)(end - t - 2), &known);
+			if (known) {
+				append_value(&sb, val);
+				t = end + 1;
+				continue;
+			}
+		}
+		sb_appendc(&sb, *t++);
+	}
+	/* printable ASCII only, whatever the template held */
+	for (i = 0; i < sb.len; i++)
+		if ((unsigned char)sb.s[i] < 0x20 || (unsigned char)sb.s[i] > 0x7e)
+			sb.s[i] = '?';
+	max = bufsize - 1 < REPLY_TEXT_MAX ? bufsize - 1 : REPLY_TEXT_MAX;
+	if (sb.len > max) {
+		/* cut, and end with "..." when there is room for it */
+		size_t keep = max > 3 ? max - 3 : max;
+
+		memcpy(buf, sb.s, keep);
+		if (max > 3)
+			memcpy(buf + keep, "...", 3);
+		buf[max] = '\0';
+	} else {
+		memcpy(buf, sb.s, sb.len);
+		buf[sb.len] = '\0';
+	}
+	sb_free(&sb);
+	return buf;
+}
+
+/* pm_verdict_action_name - "continue", "reject", "tempfail" */
+const char *pm_verdict_action_name(enum pm_verdict_action a)
+{
+	switch (a) {
+	case PM_V_CONTINUE:
+		return "continue";
+	case PM_V_REJECT:
+		return "reject";
+	case PM_V_TEMPFAIL:
+		return "tempfail";
+	}
+	return "unknown";
+}

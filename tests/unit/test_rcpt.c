@@ -1,0 +1,490 @@
+/*
+ * NAME
+ *	test_rcpt - unit tests for rcpt.c (recipient validity)
+ * DESCRIPTION
+ *	Tables of recipients against hand-built recipient_settings: local
+ *	domains, inline list, a fixture file (tests/unit/data), +detail,
+ *	postmaster/abuse, catch-alls; then the file cache: a file never
+ *	read (tempfail), a change picked up after a second, a failed
+ *	re-read keeping the old table, malformed lines warned with
+ *	file:line, rcpt_check_file, a 100k-line file, and concurrent
+ *	lookups while the file changes.
+ * DIAGNOSTICS
+ *	"case N (address): got X, want Y" for each mismatch.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+
+#include <cmocka.h>
+
+#include "log.h"
+#include "rcpt.h"
+#include "util.h"
+
+static char data_dir[512]; /* tests/unit/data, found from __FILE__ */
+static char tmp_dir[256];  /* a private temporary directory */
+
+/* data_path - a fixture's path */
+static const char *data_path(const char *name, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/%s", data_dir, name);
+	return buf;
+}
+
+/* tmp_path - a path in the temporary directory */
+static const char *tmp_path(const char *name, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/%s", tmp_dir, name);
+	return buf;
+}
+
+/* write_file - replace path with text (via rename, as an admin's tool would) */
+static void write_file(const char *path, const char *text)
+{
+	char tmp[600];
+	FILE *fp;
+
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	fp = fopen(tmp, "w");
+	assert_non_null(fp);
+	fputs(text, fp);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(rename(tmp, path), 0);
+}
+
+/* sleep_ms - nanosleep wrapper */
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+/* lookup - parse raw with RCPT flags and classify it */
+static enum rcpt_status lookup(const struct recipient_settings *s, const char *raw,
+                               const char **why)
+{
+	struct pm_addr a;
+	const char *pwhy;
+	enum addr_status st = addr_parse(raw, strlen(raw), ADDR_ALLOW_LOCAL_ONLY, &a, &pwhy);
+
+	assert_int_not_equal(st, ADDR_BAD);
+	return rcpt_lookup(s, st, &a, why);
+}
+
+struct lookup_case {
+	const char *addr;
+	enum rcpt_status want;
+	const char *why; /* substring of *why, or NULL */
+};
+
+/* run_table - every case against s; fails the test on any mismatch */
+static void run_table(const char *name, const struct recipient_settings *s,
+                      const struct lookup_case *cases, size_t n)
+{
+	size_t i, failed = 0;
+
+	for (i = 0; i < n; i++) {
+		const char *why = NULL;
+		enum rcpt_status got = lookup(s, cases[i].addr, &why);
+
+		if (got != cases[i].want ||
+		    (cases[i].why && (why == NULL || strstr(why, cases[i].why) == NULL))) {
+			print_error("%s case %zu (%s): got %s (%s), want %s (%s)\n", name, i,
+			            cases[i].addr, rcpt_status_name(got), why ? why : "(null)",
+			            rcpt_status_name(cases[i].want),
+			            cases[i].why ? cases[i].why : "");
+			failed++;
+		}
+	}
+	if (failed)
+		fail_msg("%s: %zu of %zu cases failed", name, failed, n);
+}
+
+static char *local_domains[] = {"example.org", "example.net", "catch.test", "[192.0.2.1]"};
+static char *inline_addresses[] = {"alice@example.org", "Bob.Smith@Example.NET",
+                                   "\"x y\"@example.net", "not an address"};
+
+/* test_full - inline list and fixture file together */
+static void test_full(void **state)
+{
+	static const struct lookup_case cases[] = {
+	    {"<alice@example.org>", RCPT_VALID, "recipients.addresses"},
+	    {"<ALICE@Example.Org>", RCPT_VALID, "recipients.addresses"},
+	    {"<alice+tag@example.org>", RCPT_VALID, "recipients.addresses"},
+	    {"<alice-tag-more@example.org>", RCPT_VALID, "recipients.addresses"},
+	    {"<alice+a-b@example.org>", RCPT_VALID, NULL},
+	    {"<bob.smith@example.net>", RCPT_VALID, "recipients.addresses"},
+	    {"<\"x y\"@example.net>", RCPT_VALID, "recipients.addresses"},
+	    {"<\"X Y\"@example.net>", RCPT_VALID, NULL},
+	    {"<bob.smith@example.org>", RCPT_UNKNOWN, NULL},
+	    {"<carol@example.org>", RCPT_VALID, "recipients.file"},
+	    {"<Carol+news@EXAMPLE.org>", RCPT_VALID, "recipients.file"},
+	    {"<dave@example.org>", RCPT_VALID, "recipients.file"},
+	    {"<\"john doe\"@example.org>", RCPT_VALID, "recipients.file"},
+	    {"<john@example.org>", RCPT_UNKNOWN, NULL},
+	    {"<a#b@example.org>", RCPT_VALID, "recipients.file"},
+	    {"<a@example.org>", RCPT_UNKNOWN, NULL},
+	    {"<eve@example.net>", RCPT_VALID, "recipients.file"},
+	    {"<frank@example.org>", RCPT_VALID, "recipients.file"},
+	    {"<grace@example.org>", RCPT_VALID, "recipients.file"},
+	    {"<anyone@catch.test>", RCPT_VALID, "catch-all"},
+	    {"<x@[192.0.2.1]>", RCPT_VALID, "catch-all"},
+	    {"<mallory@example.org>", RCPT_UNKNOWN, "not listed"},
+	    {"<+alice@example.org>", RCPT_UNKNOWN, NULL},
+	    {"<postmaster@example.org>", RCPT_EXEMPT, "postmaster"},
+	    {"<PostMaster@Example.NET>", RCPT_EXEMPT, "postmaster"},
+	    {"<abuse@example.org>", RCPT_EXEMPT, "abuse"},
+	    {"<ABUSE@catch.test>", RCPT_EXEMPT, "abuse"},
+	    {"<postmaster>", RCPT_EXEMPT, "postmaster"},
+	    {"<Postmaster>", RCPT_EXEMPT, "postmaster"},
+	    {"<@relay.test:alice@example.org>", RCPT_VALID, NULL},
+	    {"<x@foreign.test>", RCPT_FOREIGN, "not a local domain"},
+	    {"<alice@foreign.test>", RCPT_FOREIGN, NULL},
+	    {"<postmaster@foreign.test>", RCPT_FOREIGN, NULL},
+	    {"<alice@sub.example.org>", RCPT_FOREIGN, NULL},
+	    {"<alice@example.org.evil.test>", RCPT_FOREIGN, NULL},
+	    {"<alice@org>", RCPT_FOREIGN, NULL},
+	    {"<x@[192.0.2.2]>", RCPT_FOREIGN, NULL},
+	    {"<x@[IPv6:2001:db8::1]>", RCPT_FOREIGN, NULL},
+	};
+	char path[600];
+	struct recipient_settings s = {
+	    .mode = PM_MODE_ENFORCE,
+	    .domains = local_domains,
+	    .ndomains = PM_ARRAY_LEN(local_domains),
+	    .addresses = inline_addresses,
+	    .naddresses = PM_ARRAY_LEN(inline_addresses),
+	    .file = (char *)data_path("recipients-mixed.txt", path, sizeof(path)),
+	    .detail_separators = "+-",
+	};
+
+	(void)state;
+	run_table("full", &s, cases, PM_ARRAY_LEN(cases));
+}
+
+/* test_sources - the rules for missing sources and separators */
+static void test_sources(void **state)
+{
+	static const struct lookup_case none[] = {
+	    {"<x@foreign.test>", RCPT_VALID, "no local domains"},
+	    {"<postmaster>", RCPT_VALID, NULL},
+	    {"<alice@example.org>", RCPT_VALID, NULL},
+	};
+	static const struct lookup_case domains_only[] = {
+	    {"<anything@example.org>", RCPT_VALID, NULL},
+	    {"<anything@EXAMPLE.NET>", RCPT_VALID, NULL},
+	    {"<postmaster@example.org>", RCPT_EXEMPT, NULL},
+	    {"<anything@foreign.test>", RCPT_FOREIGN, NULL},
+	};
+	static const struct lookup_case inline_only[] = {
+	    {"<alice@example.org>", RCPT_VALID, NULL},
+	    {"<alice+tag@example.org>", RCPT_UNKNOWN, NULL}, /* separators "" */
+	    {"<carol@example.org>", RCPT_UNKNOWN, "not listed"},
+	    {"<abuse@example.org>", RCPT_EXEMPT, NULL},
+	    {"<anything@foreign.test>", RCPT_FOREIGN, NULL},
+	};
+	static const struct lookup_case plus_only[] = {
+	    {"<alice+tag@example.org>", RCPT_VALID, NULL},
+	    {"<alice-tag@example.org>", RCPT_UNKNOWN, NULL},
+	};
+	struct recipient_settings s = {.detail_separators = "+"};
+
+	(void)state;
+	run_table("no domains", &s, none, PM_ARRAY_LEN(none));
+	s.domains = local_domains;
+	s.ndomains = 2;
+	run_table("domains only", &s, domains_only, PM_ARRAY_LEN(domains_only));
+	s.file = ""; /* the same as none */
+	run_table("domains only, file \"\"", &s, domains_only, PM_ARRAY_LEN(domains_only));
+	s.addresses = inline_addresses;
+	s.naddresses = PM_ARRAY_LEN(inline_addresses);
+	s.detail_separators = "";
+	run_table("inline only", &s, inline_only, PM_ARRAY_LEN(inline_only));
+	s.detail_separators = NULL;
+	run_table("inline only, separators NULL", &s, inline_only, PM_ARRAY_LEN(inline_only));
+	s.detail_separators = "+";
+	run_table("plus only", &s, plus_only, PM_ARRAY_LEN(plus_only));
+	assert_int_equal(rcpt_lookup(NULL, ADDR_OK, NULL, NULL), RCPT_VALID);
+}
+
+/* test_file_cache - never read, change detection, failed re-read */
+static void test_file_cache(void **state)
+{
+	static const struct lookup_case missing[] = {
+	    {"<alice@example.org>", RCPT_VALID, "recipients.addresses"}, /* inline still works */
+	    {"<postmaster@example.org>", RCPT_EXEMPT, NULL},
+	    {"<x@foreign.test>", RCPT_FOREIGN, NULL},
+	    {"<carol@example.org>", RCPT_TEMPFAIL, "never read"},
+	};
+	char path[600];
+	struct recipient_settings s = {
+	    .domains = local_domains,
+	    .ndomains = 2,
+	    .addresses = inline_addresses,
+	    .naddresses = 1,
+	    .file = (char *)tmp_path("cache.txt", path, sizeof(path)),
+	    .detail_separators = "+",
+	};
+
+	(void)state;
+	run_table("file missing", &s, missing, PM_ARRAY_LEN(missing));
+
+	/* created: picked up at the next check, at most a second later */
+	write_file(path, "carol@example.org\n");
+	sleep_ms(1100);
+	assert_int_equal(lookup(&s, "<carol@example.org>", NULL), RCPT_VALID);
+	assert_int_equal(lookup(&s, "<dave@example.org>", NULL), RCPT_UNKNOWN);
+
+	/* changed: not seen within the second, seen after it */
+	write_file(path, "dave@example.org\n");
+	assert_int_equal(lookup(&s, "<carol@example.org>", NULL), RCPT_VALID);
+	sleep_ms(1100);
+	assert_int_equal(lookup(&s, "<carol@example.org>", NULL), RCPT_UNKNOWN);
+	assert_int_equal(lookup(&s, "<dave@example.org>", NULL), RCPT_VALID);
+
+	/* removed: the last good table stays */
+	assert_int_equal(unlink(path), 0);
+	sleep_ms(1100);
+	assert_int_equal(lookup(&s, "<dave@example.org>", NULL), RCPT_VALID);
+
+	/* unreadable (a directory in its place): the last good table stays */
+	assert_int_equal(mkdir(path, 0700), 0);
+	sleep_ms(1100);
+	assert_int_equal(lookup(&s, "<dave@example.org>", NULL), RCPT_VALID);
+	assert_int_equal(rmdir(path), 0);
+
+	/* back again with new content */
+	write_file(path, "erin@example.org\n");
+	sleep_ms(1100);
+	assert_int_equal(lookup(&s, "<erin@example.org>", NULL), RCPT_VALID);
+	assert_int_equal(lookup(&s, "<dave@example.org>", NULL), RCPT_UNKNOWN);
+}
+
+/* test_malformed_warnings - skipped lines are logged with file:line */
+static void test_malformed_warnings(void **state)
+{
+	char path[600], logpath[600], logtext[4096] = "";
+	struct recipient_settings s = {
+	    .domains = local_domains,
+	    .ndomains = 2,
+	    .file = (char *)tmp_path("warn.txt", path, sizeof(path)),
+	};
+	int saved, fd;
+	FILE *fp;
+	size_t n;
+
+	(void)state;
+	write_file(path, "# comment\nok@example.org\nbad line\n@@x\nfine@example.org\n");
+	tmp_path("stderr.log", logpath, sizeof(logpath));
+	fflush(stderr);
+	saved = dup(2);
+	fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	dup2(fd, 2);
+	close(fd);
+	assert_int_equal(lookup(&s, "<fine@example.org>", NULL), RCPT_VALID);
+	assert_int_equal(lookup(&s, "<ok@example.org>", NULL), RCPT_VALID);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	fp = fopen(logpath, "r");
+	assert_non_null(fp);
+	n = fread(logtext, 1, sizeof(logtext) - 1, fp);
+	logtext[n] = '\0';
+	fclose(fp);
+	{
+		char want3[700], want4[700];
+
+		snprintf(want3, sizeof(want3), "%s:3:", path);
+		snprintf(want4, sizeof(want4), "%s:4:", path);
+		if (strstr(logtext, want3) == NULL || strstr(logtext, want4) == NULL)
+			fail_msg("warnings: got \"%s\", want lines naming %s and %s", logtext,
+			         want3, want4);
+	}
+}
+
+/* test_check_file - rcpt_check_file for config validation */
+static void test_check_file(void **state)
+{
+	char good[600], mixed[600], missing[600], err[512];
+
+	(void)state;
+	data_path("recipients-good.txt", good, sizeof(good));
+	data_path("recipients-mixed.txt", mixed, sizeof(mixed));
+	tmp_path("does-not-exist", missing, sizeof(missing));
+
+	err[0] = 'x';
+	if (rcpt_check_file(good, err, sizeof(err)) != 0)
+		fail_msg("%s: got error \"%s\", want ok", good, err);
+	if (rcpt_check_file(mixed, err, sizeof(err)) != -1)
+		fail_msg("%s: got ok, want an error", mixed);
+	{
+		char want[700];
+
+		snprintf(want, sizeof(want), "%s:8: ", mixed); /* "bad line here" */
+		if (strncmp(err, want, strlen(want)) != 0)
+			fail_msg("got \"%s\", want one starting \"%s\"", err, want);
+	}
+	if (rcpt_check_file(missing, err, sizeof(err)) != -1 || strstr(err, missing) == NULL)
+		fail_msg("missing file: got \"%s\", want an error naming it", err);
+	assert_int_equal(rcpt_check_file("", err, sizeof(err)), -1);
+	assert_int_equal(rcpt_check_file(NULL, err, sizeof(err)), -1);
+	assert_int_equal(rcpt_check_file(data_dir, err, sizeof(err)), -1); /* a directory */
+}
+
+/* test_big_file - 100k addresses: load and look up quickly */
+static void test_big_file(void **state)
+{
+	char path[600], addr[64];
+	struct recipient_settings s = {
+	    .domains = local_domains,
+	    .ndomains = 2,
+	    .file = (char *)tmp_path("big.txt", path, sizeof(path)),
+	};
+	struct timespec t0, t1;
+	FILE *fp;
+	int i;
+	double secs;
+
+	(void)state;
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	for (i = 0; i < 100000; i++)
+		fprintf(fp, "user%d@example.%s\n", i, i % 2 ? "net" : "org");
+	fclose(fp);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < 100000; i += 997) {
+		snprintf(addr, sizeof(addr), "<User%d@example.%s>", i, i % 2 ? "net" : "org");
+		if (lookup(&s, addr, NULL) != RCPT_VALID)
+			fail_msg("%s: got not valid, want valid", addr);
+		snprintf(addr, sizeof(addr), "<user%d@example.%s>", i, i % 2 ? "org" : "net");
+		if (lookup(&s, addr, NULL) != RCPT_UNKNOWN)
+			fail_msg("%s: got not unknown, want unknown", addr);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	if (secs > 5.0)
+		fail_msg("100k-line file: got %.2f s, want under 5 s", secs);
+}
+
+struct thread_arg {
+	const struct recipient_settings *s;
+	int bad;
+};
+
+/* lookup_thread - many lookups; carol is in every version of the file */
+static void *lookup_thread(void *p)
+{
+	struct thread_arg *ta = p;
+	int i;
+
+	for (i = 0; i < 3000; i++) {
+		struct pm_addr a;
+		const char *why;
+		static const char carol[] = "<carol@example.org>";
+
+		addr_parse(carol, sizeof(carol) - 1, 0, &a, &why);
+		if (rcpt_lookup(ta->s, ADDR_OK, &a, &why) != RCPT_VALID)
+			ta->bad++;
+		if (i % 100 == 0)
+			sleep_ms(1);
+	}
+	return NULL;
+}
+
+/* test_threads - concurrent lookups while the file changes */
+static void test_threads(void **state)
+{
+	char path[600];
+	struct recipient_settings s = {
+	    .domains = local_domains,
+	    .ndomains = 2,
+	    .file = (char *)tmp_path("threads.txt", path, sizeof(path)),
+	};
+	pthread_t th[8];
+	struct thread_arg ta[8];
+	int i, bad = 0;
+
+	(void)state;
+	write_file(path, "carol@example.org\n");
+	for (i = 0; i < 8; i++) {
+		ta[i].s = &s;
+		ta[i].bad = 0;
+		assert_int_equal(pthread_create(&th[i], NULL, lookup_thread, &ta[i]), 0);
+	}
+	for (i = 0; i < 6; i++) {
+		char text[128];
+
+		snprintf(text, sizeof(text), "carol@example.org\nv%d@example.org\n", i);
+		write_file(path, text);
+		sleep_ms(300);
+	}
+	for (i = 0; i < 8; i++) {
+		pthread_join(th[i], NULL);
+		bad += ta[i].bad;
+	}
+	if (bad)
+		fail_msg("concurrent lookups: got %d not valid, want 0", bad);
+}
+
+/* test_status_names - every status has its name */
+static void test_status_names(void **state)
+{
+	(void)state;
+	assert_string_equal(rcpt_status_name(RCPT_VALID), "valid");
+	assert_string_equal(rcpt_status_name(RCPT_EXEMPT), "exempt");
+	assert_string_equal(rcpt_status_name(RCPT_UNKNOWN), "unknown");
+	assert_string_equal(rcpt_status_name(RCPT_FOREIGN), "foreign");
+	assert_string_equal(rcpt_status_name(RCPT_TEMPFAIL), "tempfail");
+}
+
+/* setup - find the fixtures, make a temporary directory */
+static int setup(void **state)
+{
+	const char *slash = strrchr(__FILE__, '/');
+
+	(void)state;
+	if (slash)
+		snprintf(data_dir, sizeof(data_dir), "%.*s/data", (int)(slash - __FILE__),
+		         __FILE__);
+	else
+		snprintf(data_dir, sizeof(data_dir), "data");
+	snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/test_rcpt.XXXXXX");
+	if (mkdtemp(tmp_dir) == NULL)
+		return -1;
+	log_open("test_rcpt", LOG_MAIL, true);
+	return 0;
+}
+
+/* teardown - remove the temporary directory */
+static int teardown(void **state)
+{
+	char cmd[300];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp_dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_full),       cmocka_unit_test(test_sources),
+	    cmocka_unit_test(test_file_cache), cmocka_unit_test(test_malformed_warnings),
+	    cmocka_unit_test(test_check_file), cmocka_unit_test(test_big_file),
+	    cmocka_unit_test(test_threads),    cmocka_unit_test(test_status_names),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,1183 @@
+/*
+ * NAME
+ *	test_verdict - unit tests for verdict.c
+ * DESCRIPTION
+ *	Every row of the reply table of DESIGN.md that this slice decides,
+ *	through verdict_decide() with policies built by config_load() from
+ *	small policy files: action, reply code, enhanced code, check,
+ *	reason and rule; log/tag/off modes; trusted and authenticated
+ *	clients; limits; internal errors and fail-open; replies configured
+ *	with another class. Then reply_expand() with hostile values (CR,
+ *	LF, NUL, 8-bit, '%', very long) and pm_verdict_action_name().
+ * DIAGNOSTICS
+ *	"case NAME: got X, want Y" for each mismatch.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "policy.h"
+#include "util.h"
+#include "verdict.h"
+
+static char tmp_dir[256];
+
+/* Policy files, one per setting under test. */
+#define BASE                                                                                       \
+	"authserv_id = \"mx.example.org\";\n"                                                      \
+	"trusted_networks = [ \"127.0.0.0/8\" ];\n"
+#define RCPT_LIMITS "domains = [ \"example.org\" ]; max_recipients = 3; max_unknown = 2;"
+
+static const char P_DEFAULT[] = BASE "client_block = { networks = [ \"203.0.113.0/24\" ]; };\n"
+                                     "recipients = { " RCPT_LIMITS " };\n";
+static const char P_LOG[] = BASE "client_block = { mode = \"log\"; networks = [ \"203.0.113.0/24\" "
+                                 "]; };\n"
+                                 "spf = { mode = \"log\"; helo_mode = \"log\"; };\n"
+                                 "recipients = { mode = \"log\"; " RCPT_LIMITS " };\n";
+static const char P_TAG[] = BASE "client_block = { mode = \"tag\"; networks = [ \"203.0.113.0/24\" "
+                                 "]; };\n"
+                                 "spf = { mode = \"tag\"; helo_mode = \"tag\"; };\n"
+                                 "recipients = { mode = \"tag\"; " RCPT_LIMITS " };\n";
+static const char P_OFF[] = BASE "client_block = { mode = \"off\"; networks = [ \"203.0.113.0/24\" "
+                                 "]; };\n"
+                                 "spf = { mode = \"off\"; helo_mode = \"off\"; };\n"
+                                 "recipients = { mode = \"off\"; " RCPT_LIMITS " };\n";
+static const char P_STRICT_SPF[] =
+    BASE "spf = { softfail = \"reject\"; neutral = \"tempfail\"; none = \"tempfail\"; "
+         "permerror = \"tempfail\"; };\n";
+static const char P_HELO_LOG[] = BASE "spf = { mode = \"enforce\"; helo_mode = \"log\"; };\n";
+static const char P_HELO_OFF[] = BASE "spf = { mode = \"enforce\"; helo_mode = \"off\"; };\n";
+static const char P_FAIL_OPEN[] = BASE "milter = { on_internal_error = \"accept\"; };\n"
+                                       "recipients = { " RCPT_LIMITS " };\n";
+static const char P_NO_LIMITS[] =
+    BASE "recipients = { domains = [ \"example.org\" ]; max_recipients = 0; max_unknown = 0; };\n";
+static const char P_CUSTOM[] =
+    BASE "recipients = { " RCPT_LIMITS " };\n"
+         "replies = {\n"
+         "  unknown_recipient = \"450 4.1.1 <%{rcpt}>: not here today\";\n"
+         "  spf_fail = \"451 4.7.23 SPF says no, for now\";\n"
+         "  relay_denied = \"550 5.7.1 no relaying\";\n"
+         "};\n";
+
+struct vcase {
+	const char *name;
+	const char *policy;
+	struct pm_facts f;
+	enum pm_verdict_action action;
+	bool would;
+	int code;          /* of the (would-be) reply; 0 when nothing objects */
+	const char *xcode; /* enhanced code */
+	const char *check; /* NULL when nothing objects */
+	const char *reason;
+	const char *rule; /* NULL: not checked */
+};
+
+#define CONNECT .stage = PM_STAGE_CONNECT
+#define HELO    .stage = PM_STAGE_HELO
+#define MAIL    .stage = PM_STAGE_MAIL
+#define RCPT    .stage = PM_STAGE_RCPT
+#define EOM     .stage = PM_STAGE_EOM
+#define CONT    PM_V_CONTINUE
+#define REJ     PM_V_REJECT
+#define TMP     PM_V_TEMPFAIL
+
+static const struct vcase verdict_cases[] = {
+    /* connect: client block list, 554 5.7.1 */
+    {"client blocked",
+     P_DEFAULT,
+     {CONNECT, .client_blocked = true},
+     REJ,
+     false,
+     554,
+     "5.7.1",
+     "client_block",
+     "client_blocked",
+     "client_block.networks"},
+    {"client blocked but trusted",
+     P_DEFAULT,
+     {CONNECT, .client_blocked = true, .trusted = true},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"client not blocked", P_DEFAULT, {CONNECT}, CONT, false, 0, NULL, NULL, NULL, NULL},
+    {"client blocked, log",
+     P_LOG,
+     {CONNECT, .client_blocked = true},
+     CONT,
+     true,
+     554,
+     "5.7.1",
+     "client_block",
+     "client_blocked",
+     "client_block.networks"},
+    {"client blocked, tag",
+     P_TAG,
+     {CONNECT, .client_blocked = true},
+     CONT,
+     true,
+     554,
+     "5.7.1",
+     "client_block",
+     "client_blocked",
+     NULL},
+    {"client blocked, off",
+     P_OFF,
+     {CONNECT, .client_blocked = true},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+
+    /* MAIL FROM SPF: fail 550 5.7.23, permerror 550 5.7.24, temperror 451 4.7.24 */
+    {"spf fail",
+     P_DEFAULT,
+     {MAIL, .mfrom_spf = PM_SPF_FAIL},
+     REJ,
+     false,
+     550,
+     "5.7.23",
+     "spf",
+     "spf_fail",
+     "spf.fail=reject"},
+    {"spf permerror",
+     P_DEFAULT,
+     {MAIL, .mfrom_spf = PM_SPF_PERMERROR},
+     REJ,
+     false,
+     550,
+     "5.7.24",
+     "spf",
+     "spf_permerror",
+     "spf.permerror=reject"},
+    {"spf temperror",
+     P_DEFAULT,
+     {MAIL, .mfrom_spf = PM_SPF_TEMPERROR},
+     TMP,
+     false,
+     451,
+     "4.7.24",
+     "spf",
+     "spf_temperror",
+     "spf.temperror=tempfail"},
+    {"spf softfail (default accept)",
+     P_DEFAULT,
+     {MAIL, .mfrom_spf = PM_SPF_SOFTFAIL},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"spf pass",
+     P_DEFAULT,
+     {MAIL, .mfrom_spf = PM_SPF_PASS},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"spf none",
+     P_DEFAULT,
+     {MAIL, .mfrom_spf = PM_SPF_NONE},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"spf neutral",
+     P_DEFAULT,
+     {MAIL, .mfrom_spf = PM_SPF_NEUTRAL},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"spf unchecked", P_DEFAULT, {MAIL}, CONT, false, 0, NULL, NULL, NULL, NULL},
+    {"spf softfail=reject",
+     P_STRICT_SPF,
+     {MAIL, .mfrom_spf = PM_SPF_SOFTFAIL},
+     REJ,
+     false,
+     550,
+     "5.7.23",
+     "spf",
+     "spf_softfail",
+     "spf.softfail=reject"},
+    {"spf neutral=tempfail",
+     P_STRICT_SPF,
+     {MAIL, .mfrom_spf = PM_SPF_NEUTRAL},
+     TMP,
+     false,
+     451,
+     "4.7.24",
+     "spf",
+     "spf_neutral",
+     "spf.neutral=tempfail"},
+    {"spf none=tempfail",
+     P_STRICT_SPF,
+     {MAIL, .mfrom_spf = PM_SPF_NONE},
+     TMP,
+     false,
+     451,
+     "4.7.24",
+     "spf",
+     "spf_none",
+     "spf.none=tempfail"},
+    {"spf permerror=tempfail",
+     P_STRICT_SPF,
+     {MAIL, .mfrom_spf = PM_SPF_PERMERROR},
+     TMP,
+     false,
+     451,
+     "4.7.24",
+     "spf",
+     "spf_permerror",
+     "spf.permerror=tempfail"},
+    {"spf fail, log",
+     P_LOG,
+     {MAIL, .mfrom_spf = PM_SPF_FAIL},
+     CONT,
+     true,
+     550,
+     "5.7.23",
+     "spf",
+     "spf_fail",
+     "spf.fail=reject"},
+    {"spf temperror, tag",
+     P_TAG,
+     {MAIL, .mfrom_spf = PM_SPF_TEMPERROR},
+     CONT,
+     true,
+     451,
+     "4.7.24",
+     "spf",
+     "spf_temperror",
+     NULL},
+    {"spf fail, off",
+     P_OFF,
+     {MAIL, .mfrom_spf = PM_SPF_FAIL},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"null sender judged by HELO identity",
+     P_DEFAULT,
+     {MAIL, .sender_status = ADDR_NULL, .mfrom_spf = PM_SPF_FAIL},
+     REJ,
+     false,
+     550,
+     "5.7.23",
+     "spf",
+     "spf_fail",
+     NULL},
+    {"spf fail, trusted",
+     P_DEFAULT,
+     {MAIL, .trusted = true, .mfrom_spf = PM_SPF_FAIL},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"spf fail, authenticated",
+     P_DEFAULT,
+     {MAIL, .authenticated = true, .mfrom_spf = PM_SPF_FAIL, .helo_spf = PM_SPF_FAIL},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"spf temperror, authenticated",
+     P_DEFAULT,
+     {MAIL, .authenticated = true, .mfrom_spf = PM_SPF_TEMPERROR},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+
+    /* HELO SPF: decided at HELO, applied at MAIL FROM */
+    {"helo spf fail at HELO",
+     P_DEFAULT,
+     {HELO, .helo_spf = PM_SPF_FAIL},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"helo spf fail at MAIL",
+     P_DEFAULT,
+     {MAIL, .helo_spf = PM_SPF_FAIL, .mfrom_spf = PM_SPF_PASS},
+     REJ,
+     false,
+     550,
+     "5.7.23",
+     "helo_spf",
+     "helo_spf_fail",
+     "spf.fail=reject"},
+    {"helo spf permerror at MAIL",
+     P_DEFAULT,
+     {MAIL, .helo_spf = PM_SPF_PERMERROR},
+     REJ,
+     false,
+     550,
+     "5.7.24",
+     "helo_spf",
+     "helo_spf_permerror",
+     NULL},
+    {"helo spf temperror at MAIL",
+     P_DEFAULT,
+     {MAIL, .helo_spf = PM_SPF_TEMPERROR},
+     TMP,
+     false,
+     451,
+     "4.7.24",
+     "helo_spf",
+     "helo_spf_temperror",
+     NULL},
+    {"helo and mail spf fail: HELO first",
+     P_DEFAULT,
+     {MAIL, .helo_spf = PM_SPF_FAIL, .mfrom_spf = PM_SPF_FAIL},
+     REJ,
+     false,
+     550,
+     "5.7.23",
+     "helo_spf",
+     "helo_spf_fail",
+     NULL},
+    {"helo spf fail, trusted",
+     P_DEFAULT,
+     {MAIL, .trusted = true, .helo_spf = PM_SPF_FAIL},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"helo log, mail enforce: the enforced refusal wins",
+     P_HELO_LOG,
+     {MAIL, .helo_spf = PM_SPF_FAIL, .mfrom_spf = PM_SPF_FAIL},
+     REJ,
+     false,
+     550,
+     "5.7.23",
+     "spf",
+     "spf_fail",
+     NULL},
+    {"helo log alone: would",
+     P_HELO_LOG,
+     {MAIL, .helo_spf = PM_SPF_FAIL, .mfrom_spf = PM_SPF_PASS},
+     CONT,
+     true,
+     550,
+     "5.7.23",
+     "helo_spf",
+     "helo_spf_fail",
+     NULL},
+    {"helo and mail fail, log: the first would",
+     P_LOG,
+     {MAIL, .helo_spf = PM_SPF_FAIL, .mfrom_spf = PM_SPF_PERMERROR},
+     CONT,
+     true,
+     550,
+     "5.7.23",
+     "helo_spf",
+     "helo_spf_fail",
+     NULL},
+    {"helo off",
+     P_HELO_OFF,
+     {MAIL, .helo_spf = PM_SPF_FAIL, .mfrom_spf = PM_SPF_PASS},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+
+    /* syntax: 501 5.1.7 / 501 5.1.3, whatever the modes and the client */
+    {"sender syntax",
+     P_DEFAULT,
+     {MAIL, .sender_status = ADDR_BAD},
+     REJ,
+     false,
+     501,
+     "5.1.7",
+     "sender_syntax",
+     "sender_syntax",
+     NULL},
+    {"sender syntax, off",
+     P_OFF,
+     {MAIL, .sender_status = ADDR_BAD},
+     REJ,
+     false,
+     501,
+     "5.1.7",
+     "sender_syntax",
+     "sender_syntax",
+     NULL},
+    {"sender syntax, trusted",
+     P_DEFAULT,
+     {MAIL, .sender_status = ADDR_BAD, .trusted = true},
+     REJ,
+     false,
+     501,
+     "5.1.7",
+     "sender_syntax",
+     "sender_syntax",
+     NULL},
+    {"sender syntax before spf",
+     P_DEFAULT,
+     {MAIL, .sender_status = ADDR_BAD, .mfrom_spf = PM_SPF_FAIL},
+     REJ,
+     false,
+     501,
+     "5.1.7",
+     "sender_syntax",
+     "sender_syntax",
+     NULL},
+    {"rcpt syntax",
+     P_DEFAULT,
+     {RCPT, .rcpt_status = ADDR_BAD},
+     REJ,
+     false,
+     501,
+     "5.1.3",
+     "rcpt_syntax",
+     "rcpt_syntax",
+     NULL},
+    {"rcpt syntax, log",
+     P_LOG,
+     {RCPT, .rcpt_status = ADDR_BAD},
+     REJ,
+     false,
+     501,
+     "5.1.3",
+     "rcpt_syntax",
+     "rcpt_syntax",
+     NULL},
+    {"rcpt syntax, authenticated",
+     P_DEFAULT,
+     {RCPT, .rcpt_status = ADDR_BAD, .authenticated = true},
+     REJ,
+     false,
+     501,
+     "5.1.3",
+     "rcpt_syntax",
+     "rcpt_syntax",
+     NULL},
+    {"rcpt <> is bad syntax",
+     P_DEFAULT,
+     {RCPT, .rcpt_status = ADDR_NULL},
+     REJ,
+     false,
+     501,
+     "5.1.3",
+     "rcpt_syntax",
+     "rcpt_syntax",
+     NULL},
+
+    /* recipients: unknown 550 5.1.1, relay 554 5.7.1, tempfail 451 4.4.3 */
+    {"unknown recipient",
+     P_DEFAULT,
+     {RCPT, .rcpt = RCPT_UNKNOWN},
+     REJ,
+     false,
+     550,
+     "5.1.1",
+     "recipients",
+     "unknown_recipient",
+     "recipients.mode=enforce"},
+    {"unknown recipient, trusted",
+     P_DEFAULT,
+     {RCPT, .rcpt = RCPT_UNKNOWN, .trusted = true},
+     REJ,
+     false,
+     550,
+     "5.1.1",
+     "recipients",
+     "unknown_recipient",
+     NULL},
+    {"unknown recipient, authenticated",
+     P_DEFAULT,
+     {RCPT, .rcpt = RCPT_UNKNOWN, .authenticated = true},
+     REJ,
+     false,
+     550,
+     "5.1.1",
+     "recipients",
+     "unknown_recipient",
+     NULL},
+    {"unknown recipient, log",
+     P_LOG,
+     {RCPT, .rcpt = RCPT_UNKNOWN},
+     CONT,
+     true,
+     550,
+     "5.1.1",
+     "recipients",
+     "unknown_recipient",
+     "recipients.mode=log"},
+    {"unknown recipient, tag",
+     P_TAG,
+     {RCPT, .rcpt = RCPT_UNKNOWN},
+     CONT,
+     true,
+     550,
+     "5.1.1",
+     "recipients",
+     "unknown_recipient",
+     NULL},
+    {"unknown recipient, off",
+     P_OFF,
+     {RCPT, .rcpt = RCPT_UNKNOWN},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"relay",
+     P_DEFAULT,
+     {RCPT, .rcpt = RCPT_FOREIGN},
+     REJ,
+     false,
+     554,
+     "5.7.1",
+     "recipients",
+     "relay_denied",
+     "recipients.domains"},
+    {"relay, trusted",
+     P_DEFAULT,
+     {RCPT, .rcpt = RCPT_FOREIGN, .trusted = true},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"relay, authenticated",
+     P_DEFAULT,
+     {RCPT, .rcpt = RCPT_FOREIGN, .authenticated = true},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"relay, log",
+     P_LOG,
+     {RCPT, .rcpt = RCPT_FOREIGN},
+     CONT,
+     true,
+     554,
+     "5.7.1",
+     "recipients",
+     "relay_denied",
+     NULL},
+    {"rcpt tempfail",
+     P_DEFAULT,
+     {RCPT, .rcpt = RCPT_TEMPFAIL},
+     TMP,
+     false,
+     451,
+     "4.4.3",
+     "recipients",
+     "rcpt_tempfail",
+     NULL},
+    {"rcpt tempfail, tag",
+     P_TAG,
+     {RCPT, .rcpt = RCPT_TEMPFAIL},
+     CONT,
+     true,
+     451,
+     "4.4.3",
+     "recipients",
+     "rcpt_tempfail",
+     NULL},
+    {"rcpt valid", P_DEFAULT, {RCPT, .rcpt = RCPT_VALID}, CONT, false, 0, NULL, NULL, NULL, NULL},
+    {"rcpt exempt", P_DEFAULT, {RCPT, .rcpt = RCPT_EXEMPT}, CONT, false, 0, NULL, NULL, NULL, NULL},
+
+    /* limits: too many recipients 452 4.5.3, harvest 450 4.7.1 */
+    {"recipient 3 of max 3",
+     P_DEFAULT,
+     {RCPT, .rcpt_accepted = 2},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"recipient 4 of max 3",
+     P_DEFAULT,
+     {RCPT, .rcpt_accepted = 3},
+     TMP,
+     false,
+     452,
+     "4.5.3",
+     "max_recipients",
+     "too_many_recipients",
+     "recipients.max_recipients"},
+    {"too many recipients, trusted",
+     P_DEFAULT,
+     {RCPT, .rcpt_accepted = 3, .trusted = true},
+     TMP,
+     false,
+     452,
+     "4.5.3",
+     "max_recipients",
+     "too_many_recipients",
+     NULL},
+    {"too many recipients, off",
+     P_OFF,
+     {RCPT, .rcpt_accepted = 30},
+     TMP,
+     false,
+     452,
+     "4.5.3",
+     "max_recipients",
+     "too_many_recipients",
+     NULL},
+    {"one unknown of max 2",
+     P_DEFAULT,
+     {RCPT, .unknown_in_session = 1},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"harvest: 2 unknown, a valid one next",
+     P_DEFAULT,
+     {RCPT, .unknown_in_session = 2, .rcpt = RCPT_VALID},
+     TMP,
+     false,
+     450,
+     "4.7.1",
+     "max_unknown",
+     "too_many_unknown",
+     "recipients.max_unknown"},
+    {"harvest: 5 unknown, another unknown",
+     P_DEFAULT,
+     {RCPT, .unknown_in_session = 5, .rcpt = RCPT_UNKNOWN},
+     TMP,
+     false,
+     450,
+     "4.7.1",
+     "max_unknown",
+     "too_many_unknown",
+     NULL},
+    {"harvest, authenticated",
+     P_DEFAULT,
+     {RCPT, .unknown_in_session = 2, .authenticated = true},
+     TMP,
+     false,
+     450,
+     "4.7.1",
+     "max_unknown",
+     "too_many_unknown",
+     NULL},
+    {"syntax before limits",
+     P_DEFAULT,
+     {RCPT, .rcpt_status = ADDR_BAD, .rcpt_accepted = 50, .unknown_in_session = 50},
+     REJ,
+     false,
+     501,
+     "5.1.3",
+     "rcpt_syntax",
+     "rcpt_syntax",
+     NULL},
+    {"no limits",
+     P_NO_LIMITS,
+     {RCPT, .rcpt_accepted = 100000, .unknown_in_session = 100000},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+
+    /* internal error 451 4.3.0 (or fail open), before anything else */
+    {"internal error at connect",
+     P_DEFAULT,
+     {CONNECT, .internal_error = true},
+     TMP,
+     false,
+     451,
+     "4.3.0",
+     "internal_error",
+     "internal_error",
+     "milter.on_internal_error=tempfail"},
+    {"internal error at MAIL, over bad syntax",
+     P_DEFAULT,
+     {MAIL, .internal_error = true, .sender_status = ADDR_BAD},
+     TMP,
+     false,
+     451,
+     "4.3.0",
+     "internal_error",
+     "internal_error",
+     NULL},
+    {"internal error at RCPT, trusted",
+     P_DEFAULT,
+     {RCPT, .internal_error = true, .trusted = true},
+     TMP,
+     false,
+     451,
+     "4.3.0",
+     "internal_error",
+     "internal_error",
+     NULL},
+    {"internal error at EOM",
+     P_DEFAULT,
+     {EOM, .internal_error = true},
+     TMP,
+     false,
+     451,
+     "4.3.0",
+     "internal_error",
+     "internal_error",
+     NULL},
+    {"internal error, log mode",
+     P_LOG,
+     {MAIL, .internal_error = true},
+     TMP,
+     false,
+     451,
+     "4.3.0",
+     "internal_error",
+     "internal_error",
+     NULL},
+    {"internal error, fail open",
+     P_FAIL_OPEN,
+     {RCPT, .internal_error = true},
+     CONT,
+     false,
+     0,
+     NULL,
+     "internal_error",
+     "internal_error_fail_open",
+     "milter.on_internal_error=accept"},
+    {"fail open policy, no error",
+     P_FAIL_OPEN,
+     {RCPT, .rcpt = RCPT_UNKNOWN},
+     REJ,
+     false,
+     550,
+     "5.1.1",
+     "recipients",
+     "unknown_recipient",
+     NULL},
+
+    /* a reply configured with another class: the action follows the reply */
+    {"unknown recipient as 450",
+     P_CUSTOM,
+     {RCPT, .rcpt = RCPT_UNKNOWN},
+     TMP,
+     false,
+     450,
+     "4.1.1",
+     "recipients",
+     "unknown_recipient",
+     NULL},
+    {"spf fail as 451",
+     P_CUSTOM,
+     {MAIL, .mfrom_spf = PM_SPF_FAIL},
+     TMP,
+     false,
+     451,
+     "4.7.23",
+     "spf",
+     "spf_fail",
+     "spf.fail=reject"},
+    {"relay as 550",
+     P_CUSTOM,
+     {RCPT, .rcpt = RCPT_FOREIGN},
+     REJ,
+     false,
+     550,
+     "5.7.1",
+     "recipients",
+     "relay_denied",
+     NULL},
+
+    /* stages that refuse nothing */
+    {"eom",
+     P_DEFAULT,
+     {EOM, .helo_spf = PM_SPF_FAIL, .mfrom_spf = PM_SPF_FAIL},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"helo", P_DEFAULT, {HELO}, CONT, false, 0, NULL, NULL, NULL, NULL},
+};
+
+/* load - write text to a file and load it; fails the test (with every error) when it does not */
+static struct policy *load(const char *text)
+{
+	char path[300];
+	struct config_errors errs;
+	struct policy *p;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/policy.conf", tmp_dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs(text, fp);
+	assert_int_equal(fclose(fp), 0);
+	p = config_load(path, &errs);
+	if (p == NULL) {
+		for (size_t i = 0; i < errs.n; i++)
+			print_error("%s:%d: %s: %s\n", errs.v[i].file, errs.v[i].line,
+			            errs.v[i].key, errs.v[i].message);
+		config_errors_free(&errs);
+		fail_msg("config_load failed for:\n%s", text);
+	}
+	return p;
+}
+
+/* streq - equal strings, NULLs equal only to each other */
+static bool streq(const char *a, const char *b)
+{
+	return (a == NULL || b == NULL) ? a == b : strcmp(a, b) == 0;
+}
+
+#define NS(s) ((s) ? (s) : "(null)")
+
+/* check_case - one case; returns the number of mismatches (printed) */
+static int check_case(const struct vcase *c, const struct policy *p)
+{
+	struct pm_verdict v;
+	int bad = 0;
+
+	verdict_decide(&c->f, p, &v);
+	if (v.action != c->action || v.would != c->would) {
+		print_error("case %s: got action %s would=%d, want %s would=%d\n", c->name,
+		            pm_verdict_action_name(v.action), v.would,
+		            pm_verdict_action_name(c->action), c->would);
+		bad++;
+	}
+	if (!streq(v.check, c->check) || !streq(v.reason, c->reason) ||
+	    (c->rule && !streq(v.rule, c->rule))) {
+		print_error("case %s: got check %s reason %s rule %s, want %s %s %s\n", c->name,
+		            NS(v.check), NS(v.reason), NS(v.rule), NS(c->check), NS(c->reason),
+		            c->rule ? c->rule : "(any)");
+		bad++;
+	}
+	if (v.check != NULL && (v.reason == NULL || v.rule == NULL)) {
+		print_error("case %s: got a check without reason or rule\n", c->name);
+		bad++;
+	}
+	if (c->code != 0) {
+		const struct pm_reply *r;
+
+		if ((int)v.reply < 0 || v.reply >= PM_R_COUNT) {
+			print_error("case %s: got reply id %d, want a reply %d %s\n", c->name,
+			            (int)v.reply, c->code, c->xcode);
+			return bad + 1;
+		}
+		r = &p->replies[v.reply];
+		if (r->code != c->code || strcmp(r->xcode, c->xcode) != 0) {
+			print_error("case %s: got reply %d %s (%s), want %d %s\n", c->name, r->code,
+			            r->xcode, pm_reply_name(v.reply), c->code, c->xcode);
+			bad++;
+		}
+		/* the action agrees with the reply's class */
+		if (v.action != PM_V_CONTINUE &&
+		    (v.action == PM_V_TEMPFAIL) != (r->code / 100 == 4)) {
+			print_error("case %s: got action %s with reply %d\n", c->name,
+			            pm_verdict_action_name(v.action), r->code);
+			bad++;
+		}
+	} else if (v.action != PM_V_CONTINUE || v.would) {
+		print_error("case %s: got a refusal, want none\n", c->name);
+		bad++;
+	}
+	return bad;
+}
+
+/* test_reply_table - every case through verdict_decide */
+static void test_reply_table(void **state)
+{
+	size_t i, failed = 0;
+
+	(void)state;
+	for (i = 0; i < PM_ARRAY_LEN(verdict_cases); i++) {
+		struct policy *p = load(verdict_cases[i].policy);
+
+		if (check_case(&verdict_cases[i], p))
+			failed++;
+		policy_release(p);
+	}
+	if (failed)
+		fail_msg("%zu of %zu verdict cases failed", failed, PM_ARRAY_LEN(verdict_cases));
+}
+
+/* test_defaults - the default replies are those of the DESIGN.md table */
+static void test_defaults(void **state)
+{
+	static const struct {
+		enum pm_reply_id id;
+		int code;
+		const char *xcode;
+	} want[] = {
+	    {PM_R_CLIENT_BLOCKED, 554, "5.7.1"},      {PM_R_SPF_FAIL, 550, "5.7.23"},
+	    {PM_R_SPF_PERMERROR, 550, "5.7.24"},      {PM_R_SPF_TEMPERROR, 451, "4.7.24"},
+	    {PM_R_SENDER_SYNTAX, 501, "5.1.7"},       {PM_R_RCPT_SYNTAX, 501, "5.1.3"},
+	    {PM_R_UNKNOWN_RECIPIENT, 550, "5.1.1"},   {PM_R_RELAY_DENIED, 554, "5.7.1"},
+	    {PM_R_TOO_MANY_RECIPIENTS, 452, "4.5.3"}, {PM_R_TOO_MANY_UNKNOWN, 450, "4.7.1"},
+	    {PM_R_RCPT_TEMPFAIL, 451, "4.4.3"},       {PM_R_DNS_TEMPFAIL, 451, "4.4.3"},
+	    {PM_R_INTERNAL_ERROR, 451, "4.3.0"},
+	};
+	struct policy *p = load(BASE);
+	size_t i, failed = 0;
+
+	(void)state;
+	for (i = 0; i < PM_ARRAY_LEN(want); i++) {
+		const struct pm_reply *r = &p->replies[want[i].id];
+
+		if (r->code != want[i].code || strcmp(r->xcode, want[i].xcode) != 0) {
+			print_error("%s: got %d %s, want %d %s\n", pm_reply_name(want[i].id),
+			            r->code, r->xcode, want[i].code, want[i].xcode);
+			failed++;
+		}
+	}
+	policy_release(p);
+	if (failed)
+		fail_msg("%zu default replies differ from DESIGN.md", failed);
+}
+
+/* test_null_inputs - no facts or no policy: a 4xx, never a crash or an accept */
+static void test_null_inputs(void **state)
+{
+	struct pm_verdict v;
+	struct pm_facts f = {.stage = PM_STAGE_RCPT};
+	struct policy *p = load(P_DEFAULT);
+
+	(void)state;
+	verdict_decide(NULL, p, &v);
+	assert_int_equal(v.action, PM_V_TEMPFAIL);
+	assert_int_equal(v.reply, PM_R_INTERNAL_ERROR);
+	verdict_decide(&f, NULL, &v);
+	assert_int_equal(v.action, PM_V_TEMPFAIL);
+	/* out-of-range values are "nothing to refuse", not a wild read */
+	f.stage = (enum pm_stage)42;
+	verdict_decide(&f, p, &v);
+	assert_int_equal(v.action, PM_V_CONTINUE);
+	f.stage = PM_STAGE_MAIL;
+	f.mfrom_spf = (enum pm_spf_result)99;
+	verdict_decide(&f, p, &v);
+	assert_int_equal(v.action, PM_V_CONTINUE);
+	assert_int_equal(v.reply, PM_R_COUNT);
+	policy_release(p);
+}
+
+/* expand - reply_expand of text with vars into a 1024-byte buffer */
+static const char *expand(const char *text, const struct pm_reply_vars *vars, char *buf,
+                          size_t size)
+{
+	struct pm_reply r = {550, "5.7.1", (char *)text};
+
+	return reply_expand(&r, vars, buf, size);
+}
+
+/* all_printable - printable ASCII only */
+static bool all_printable(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			return false;
+	return true;
+}
+
+/* test_reply_expand - placeholders and hostile values */
+static void test_reply_expand(void **state)
+{
+	static char long_a[10001], long_8bit[10001], want_long_a[300];
+	struct pm_reply_vars all = {"192.0.2.1",     "client.example", "helo.example",
+	                            "s@example.org", "r@example.org",  "example.org",
+	                            "fail",          "mailfrom"};
+	struct {
+		const char *text;
+		struct pm_reply_vars vars;
+		const char *want;
+	} cases[] = {
+	    {"plain text", {0}, "plain text"},
+	    {"Hello %{ip}", {.ip = "192.0.2.1"}, "Hello 192.0.2.1"},
+	    {"<%{rcpt}>: unknown", {.rcpt = "a\r\nb"}, "<a\\x0d\\x0ab>: unknown"},
+	    {"<%{rcpt}>", {.rcpt = "x\r\n250 OK"}, "<x\\x0d\\x0a250 OK>"},
+	    {"%{helo}", {.helo = "j\xc3\xb6rg\x7f\x01"}, "j\\xc3\\xb6rg\\x7f\\x01"},
+	    {"%{helo}", {.helo = "a\0b"}, "a"},
+	    {"%{sender}", {.sender = "100%\\d%s"}, "100\\x25\\x5cd\\x25s"},
+	    {"%{sender}", {.sender = "%{ip}"}, "\\x25{ip}"},
+	    {"100%% sure %{ip}", {.ip = "192.0.2.1"}, "100%% sure 192.0.2.1"},
+	    {"%{unknown} %{ip", {.ip = "x"}, "%{unknown} %{ip"},
+	    {"%{ip}%{ip}", {.ip = "1"}, "11"},
+	    {"[%{name}]", {.name = NULL}, "[]"},
+	    {"%", {0}, "%"},
+	    {"%{", {0}, "%{"},
+	    {"%{}", {0}, "%{}"},
+	    {"bad\x01template\xff", {0}, "bad?template?"},
+	    {"%{ip} %{name} %{helo} %{sender} %{rcpt} %{domain} %{result} %{identity}",
+	     {"192.0.2.1", "client.example", "helo.example", "s@example.org", "r@example.org",
+	      "example.org", "fail", "mailfrom"},
+	     "192.0.2.1 client.example helo.example s@example.org r@example.org example.org fail "
+	     "mailfrom"},
+	    {"<%{rcpt}>", {.rcpt = long_a}, want_long_a},
+	};
+	char buf[1024];
+	size_t i, failed = 0;
+
+	(void)state;
+	memset(long_a, 'a', sizeof(long_a) - 1);
+	memset(long_8bit, 0xff, sizeof(long_8bit) - 1);
+	snprintf(want_long_a, sizeof(want_long_a), "<%.200s...>", long_a);
+	for (i = 0; i < PM_ARRAY_LEN(cases); i++) {
+		expand(cases[i].text, &cases[i].vars, buf, sizeof(buf));
+		if (strcmp(buf, cases[i].want) != 0) {
+			print_error("case %zu: got \"%s\", want \"%s\"\n", i, buf, cases[i].want);
+			failed++;
+		}
+	}
+	/* NULL vars: every placeholder empty */
+	expand("[%{ip}%{rcpt}]", NULL, buf, sizeof(buf));
+	if (strcmp(buf, "[]") != 0) {
+		print_error("NULL vars: got \"%s\", want \"[]\"\n", buf);
+		failed++;
+	}
+	/* every value long and 8-bit: the text stays printable and under 450 bytes */
+	{
+		struct pm_reply_vars v = {long_8bit, long_8bit, long_8bit, long_8bit,
+		                          long_8bit, long_8bit, long_8bit, long_8bit};
+
+		expand("%{ip} %{name} %{helo} %{sender} %{rcpt} %{domain} %{result} %{identity}",
+		       &v, buf, sizeof(buf));
+		if (strlen(buf) > 449 || !all_printable(buf) || strchr(buf, '%') != NULL ||
+		    strncmp(buf, "\\xff\\xff", 8) != 0 ||
+		    strcmp(buf + strlen(buf) - 3, "...") != 0) {
+			print_error("long 8-bit values: got %zu bytes \"%.60s...\"\n", strlen(buf),
+			            buf);
+			failed++;
+		}
+	}
+	/* a small buffer is never overrun */
+	expand("Hello %{ip}", &all, buf, 8);
+	if (strlen(buf) != 7 || strncmp(buf, "Hell", 4) != 0) {
+		print_error("small buffer: got \"%s\", want 7 bytes\n", buf);
+		failed++;
+	}
+	expand("Hello", &all, buf, 1);
+	if (buf[0] != '\0') {
+		print_error("1-byte buffer: got \"%s\", want \"\"\n", buf);
+		failed++;
+	}
+	if (failed)
+		fail_msg("%zu reply_expand cases failed", failed);
+}
+
+/* test_expand_configured - the default replies expand cleanly with hostile values */
+static void test_expand_configured(void **state)
+{
+	struct policy *p = load(P_DEFAULT);
+	struct pm_reply_vars v = {"192.0.2.1\r\n", "evil\n250 OK", "\x80",   "a%sb",
+	                          "x\r\ny",        "d.test\r\n",   "fail\0", "id"};
+	char buf[1024];
+	size_t failed = 0;
+
+	(void)state;
+	for (int id = 0; id < PM_R_COUNT; id++) {
+		reply_expand(&p->replies[id], &v, buf, sizeof(buf));
+		if (!all_printable(buf) || strlen(buf) > 449 || strstr(buf, "%s") != NULL) {
+			print_error("%s: got \"%s\"\n", pm_reply_name((enum pm_reply_id)id), buf);
+			failed++;
+		}
+	}
+	reply_expand(&p->replies[PM_R_UNKNOWN_RECIPIENT], &v, buf, sizeof(buf));
+	if (strstr(buf, "<x\\x0d\\x0ay>") == NULL) {
+		print_error("unknown_recipient: got \"%s\", want the escaped recipient\n", buf);
+		failed++;
+	}
+	policy_release(p);
+	if (failed)
+		fail_msg("%zu configured replies failed", failed);
+}
+
+/* test_action_names - every action has its name */
+static void test_action_names(void **state)
+{
+	(void)state;
+	assert_string_equal(pm_verdict_action_name(PM_V_CONTINUE), "continue");
+	assert_string_equal(pm_verdict_action_name(PM_V_REJECT), "reject");
+	assert_string_equal(pm_verdict_action_name(PM_V_TEMPFAIL), "tempfail");
+}
+
+/* setup - a temporary directory for the policy files */
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/test_verdict.XXXXXX");
+	return mkdtemp(tmp_dir) ? 0 : -1;
+}
+
+/* teardown - remove it */
+static int teardown(void **state)
+{
+	char path[300];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/policy.conf", tmp_dir);
+	unlink(path);
+	return rmdir(tmp_dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_reply_table),       cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_null_inputs),       cmocka_unit_test(test_reply_expand),
+	    cmocka_unit_test(test_expand_configured), cmocka_unit_test(test_action_names),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
