@@ -1,0 +1,154 @@
+/*
+ * NAME
+ *	test_dns - unit tests for the pure parts of dns.c
+ * DESCRIPTION
+ *	Tables of cases for dns_name_ok (label and name lengths, empty
+ *	labels, controls), dns_txt_join (several character-strings, a
+ *	length byte running past the end, empty strings) and dns_stop_name.
+ *	No network: the resolver itself is exercised by tests/spf/run.sh.
+ * DIAGNOSTICS
+ *	cmocka; each failure prints "got X, want Y".
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dns.h"
+#include "util.h"
+
+/* rep - a string of n copies of c (static buffer) */
+static const char *rep(char c, size_t n, const char *suffix)
+{
+	static char buf[1024];
+
+	memset(buf, c, n);
+	snprintf(buf + n, sizeof(buf) - n, "%s", suffix);
+	return buf;
+}
+
+/* test_name_ok - which names may be sent */
+static void test_name_ok(void **state)
+{
+	static const struct {
+		const char *name;
+		bool want;
+	} cases[] = {
+	    {"example.org", true},
+	    {"example.org.", true},
+	    {"a", true},
+	    {"_spf.example.org", true},
+	    {"x+y.example.org", true},
+	    {"", false},
+	    {".", false},
+	    {"a..b", false},
+	    {".a", false},
+	    {"a b.org", false},
+	    {"a\tb.org", false},
+	    {"a\\b.org", false},
+	    {"a\x7f.org", false},
+	};
+	(void)state;
+	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
+		bool got = dns_name_ok(cases[i].name);
+		if (got != cases[i].want)
+			fail_msg("dns_name_ok(\"%s\"): got %d, want %d", cases[i].name, got,
+			         cases[i].want);
+	}
+	if (dns_name_ok(NULL))
+		fail_msg("dns_name_ok(NULL): got 1, want 0");
+	if (!dns_name_ok(rep('a', 63, ".org")))
+		fail_msg("63-byte label: got 0, want 1");
+	if (dns_name_ok(rep('a', 64, ".org")))
+		fail_msg("64-byte label: got 1, want 0");
+	/* three labels of 63, one of 61, three dots: 253 bytes */
+	char big[300];
+	memset(big, 'a', 253);
+	big[63] = big[127] = big[191] = '.';
+	big[253] = '\0';
+	if (!dns_name_ok(big))
+		fail_msg("253-byte name: got 0, want 1 (len %zu)", strlen(big));
+	big[253] = 'd';
+	big[254] = '\0';
+	if (dns_name_ok(big))
+		fail_msg("254-byte name: got 1, want 0 (len %zu)", strlen(big));
+}
+
+/* test_txt_join - character-strings joined without separators */
+static void test_txt_join(void **state)
+{
+	static const struct {
+		const char *rdata;
+		size_t len;
+		const char *want;
+	} cases[] = {
+	    {"\x06v=spf1", 7, "v=spf1"},
+	    {"\x07v=spf1 \x04-all", 13, "v=spf1 -all"},
+	    {"\x00", 1, ""},
+	    {"\x00\x03"
+	     "abc",
+	     5, "abc"},
+	    {"\x09short", 6, "short"}, /* length byte past the end: cut */
+	    {"", 0, ""},
+	};
+	(void)state;
+	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
+		char *got = dns_txt_join((const unsigned char *)cases[i].rdata, cases[i].len);
+		if (strcmp(got, cases[i].want) != 0)
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, got, cases[i].want);
+		free(got);
+	}
+}
+
+/* test_stop_name - every stop reason has a printable name */
+static void test_stop_name(void **state)
+{
+	static const struct {
+		enum dns_stop s;
+		const char *want;
+	} cases[] = {
+	    {DNS_STOP_NONE, "none"},
+	    {DNS_STOP_TEMPFAIL, "temporary DNS failure"},
+	    {DNS_STOP_VOID_LIMIT, "void lookup limit exceeded"},
+	    {DNS_STOP_QUERY_CAP, "DNS query limit exceeded"},
+	    {DNS_STOP_DEADLINE, "SPF evaluation timed out"},
+	    {DNS_STOP_TERM_LIMIT, "more than 10 DNS-querying terms"},
+	};
+	(void)state;
+	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
+		const char *got = dns_stop_name(cases[i].s);
+		if (strcmp(got, cases[i].want) != 0)
+			fail_msg("stop %d: got \"%s\", want \"%s\"", cases[i].s, got,
+			         cases[i].want);
+	}
+}
+
+/* test_eval_counters - begin/end keep counters and clear the thread's evaluation */
+static void test_eval_counters(void **state)
+{
+	struct dns_eval ev;
+
+	(void)state;
+	dns_eval_begin(&ev, 5, 2, 0, -1);
+	if (ev.max_queries != 0 || ev.max_voids != 2 || ev.dns_timeout != 2)
+		fail_msg("defaults: got queries=%u voids=%u timeout=%d, want 0 2 2", ev.max_queries,
+		         ev.max_voids, ev.dns_timeout);
+	if (ev.stop != DNS_STOP_NONE)
+		fail_msg("fresh evaluation: got stop %d, want none", ev.stop);
+	dns_eval_end(&ev);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_name_ok),
+	    cmocka_unit_test(test_txt_join),
+	    cmocka_unit_test(test_stop_name),
+	    cmocka_unit_test(test_eval_counters),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
