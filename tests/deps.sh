@@ -1,0 +1,84 @@
+#!/bin/sh
+# NAME
+#	deps.sh - install the Debian packages the build and the tests need
+# SYNOPSIS
+#	tests/deps.sh		(make deps)
+# DESCRIPTION
+#	Asks dpkg which of the packages below are missing and installs only
+#	those, with apt-get, non-interactively. Postfix is preseeded to "No
+#	configuration" (the tests write their own private configuration), and
+#	the services that postfix and nsd would start on installation are held
+#	back with a temporary policy-rc.d: the tests never use the host's
+#	instances. When everything is installed it only runs one dpkg-query.
+# DIAGNOSTICS
+#	Exit 0 when everything is installed; 1 when something is missing and
+#	we are not root, or apt-get failed.
+
+set -eu
+
+PACKAGES="
+build-essential gcc make pkg-config
+libmilter-dev libspf2-dev libopendkim-dev libopendmarc-dev libconfig-dev libcmocka-dev
+postfix nsd swaks perl
+mandoc groff-base
+iproute2 util-linux procps
+publicsuffix dnsutils spfquery opendkim-tools
+clang-format
+"
+
+# missing - the packages dpkg does not report as installed
+missing() {
+	# One dpkg-query for all: "ii name" for installed ones; unknown names go to stderr.
+	# shellcheck disable=SC2086 # word splitting wanted
+	installed=" "$(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' $PACKAGES 2>/dev/null |
+		awk '$1 == "ii" { printf "%s ", $2 }')
+	for p in $PACKAGES; do
+		case "$installed" in
+		*" $p "*) ;;
+		*) printf '%s ' "$p" ;;
+		esac
+	done
+}
+
+todo=$(missing)
+if [ -z "$todo" ]; then
+	echo "deps: all packages installed"
+	exit 0
+fi
+
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing packages: $todo" >&2
+	echo "deps: run 'make deps' as root (or: apt-get install $todo)" >&2
+	exit 1
+fi
+
+echo "deps: installing: $todo"
+export DEBIAN_FRONTEND=noninteractive
+
+# Postfix asks what kind of mail system this is: we configure it ourselves.
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+echo "postfix postfix/mailname string mx.example.org" | debconf-set-selections
+
+# Keep postfix and nsd from being started by their installation.
+rc=/usr/sbin/policy-rc.d
+own_rc=no
+if [ ! -e "$rc" ]; then
+	printf '#!/bin/sh\nexit 101\n' >"$rc"
+	chmod 0755 "$rc"
+	own_rc=yes
+fi
+cleanup() {
+	if [ "$own_rc" = yes ]; then rm -f "$rc"; fi
+}
+trap cleanup EXIT INT TERM
+
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $todo
+
+still=$(missing)
+if [ -n "$still" ]; then
+	echo "deps: still missing after apt-get: $still" >&2
+	exit 1
+fi
+echo "deps: done"

@@ -1,0 +1,302 @@
+# shellcheck shell=bash
+# NAME
+#	lib.sh - a private mail world for the end-to-end tests and the demo
+# SYNOPSIS
+#	. tests/e2e/lib.sh
+#	e2e_enter "$0" "$@"	(re-exec inside unshare; returns in the child)
+#	ns_setup; nsd_start; postfix_setup; milter_start CONF; postfix_start; ...; ns_teardown
+# DESCRIPTION
+#	Everything happens inside a private network, mount and pid namespace
+#	(unshare -n -m -p): nothing on the host changes and nothing leaks.
+#	The loopback interface gets the documentation prefixes (192.0.2.0/24,
+#	198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32) as local routes, so
+#	a client may connect from any address in them (libspf2 passes every
+#	127/8 client: the tests never use those). Bind mounts put private
+#	copies over /etc/resolv.conf, /etc/passwd, /etc/group, /etc/postfix,
+#	/var/spool/postfix, /var/lib/postfix, and a tmpfs over /run.
+#
+#	DNS: nsd on 127.0.0.1 serves tests/e2e/zones/*.zone; silentdns on
+#	127.0.0.2 never answers, so a name outside those zones (nsd says
+#	REFUSED, the stub resolver asks the next server) times out.
+#
+#	The work directory $E2E_DIR (made by the caller outside the
+#	namespace) holds every log: maillog, milter.log, nsd.log.
+# DIAGNOSTICS
+#	die() prints "e2e: ..." on stderr and exits 2.
+
+E2E_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+E2E_TOP=$(cd "$E2E_SRC/../.." && pwd)
+E2E_BUILD=$E2E_TOP/build/e2e
+MILTER_BIN=${MILTER_BIN:-$E2E_TOP/src/policy-milter}
+MILTER_SOCKET=/var/spool/postfix/policy-milter/policy-milter.sock
+VMAIL_UID=5000
+MILTER_PID=
+
+# die - report a set-up failure and stop
+die() {
+	echo "e2e: $*" >&2
+	exit 2
+}
+
+# e2e_build_tools - compile the silent DNS server (outside the namespace)
+e2e_build_tools() {
+	mkdir -p "$E2E_BUILD"
+	if [ ! -x "$E2E_BUILD/silentdns" ] || [ "$E2E_SRC/silentdns.c" -nt "$E2E_BUILD/silentdns" ]; then
+		gcc -std=gnu11 -O2 -Wall -Wextra -Werror -o "$E2E_BUILD/silentdns" "$E2E_SRC/silentdns.c" ||
+			die "cannot compile silentdns.c"
+	fi
+}
+
+# e2e_enter - run SCRIPT ARGS again inside fresh namespaces (with E2E_INNER=1)
+e2e_enter() {
+	local script=$1
+	shift
+	E2E_INNER=1 exec unshare -n -m -p --fork --mount-proc --propagation private \
+		bash "$script" "$@"
+}
+
+# wait_for - poll CMD (a string for eval) up to N tenths of a second
+wait_for() {
+	local n=$1
+	shift
+	while [ "$n" -gt 0 ]; do
+		if eval "$*" >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+
+# ns_setup - loopback, addresses, private /etc files, resolv.conf
+ns_setup() {
+	[ -n "${E2E_DIR:-}" ] || die "E2E_DIR not set"
+	ip link set lo up || die "ip link set lo up failed"
+	local p
+	for p in 192.0.2.0/24 198.51.100.0/24 203.0.113.0/24; do
+		ip route add local "$p" dev lo || die "ip route add local $p failed"
+	done
+	ip addr add 127.0.0.2/8 dev lo 2>/dev/null || true
+	ip -6 addr add 2001:db8::1/128 dev lo nodad || die "ip -6 addr add failed"
+	ip -6 route add local 2001:db8::/32 dev lo || die "ip -6 route add local failed"
+	# IPv6 binds to an address of a local route only with this (namespace-private) switch.
+	sysctl -q -w net.ipv6.ip_nonlocal_bind=1 || die "sysctl net.ipv6.ip_nonlocal_bind failed"
+
+	mount -t tmpfs -o mode=0755 tmpfs /run || die "mount /run failed"
+
+	# resolv.conf: nsd first, the silent server second; short timeouts.
+	cat >"$E2E_DIR/resolv.conf" <<-EOF
+		nameserver 127.0.0.1
+		nameserver 127.0.0.2
+		options timeout:2 attempts:1
+	EOF
+	if [ -L /etc/resolv.conf ]; then
+		local t
+		t=$(readlink -f /etc/resolv.conf)
+		mkdir -p "$(dirname "$t")" && touch "$t"
+	fi
+	mount --bind "$E2E_DIR/resolv.conf" /etc/resolv.conf || die "bind resolv.conf failed"
+	printf '127.0.0.1\tlocalhost %s\n::1\tlocalhost ip6-localhost\n127.0.0.1\tmx.example.org\n' "$(hostname)" \
+		>"$E2E_DIR/hosts"
+	mount --bind "$E2E_DIR/hosts" /etc/hosts || die "bind hosts failed"
+
+	# Users: policy-milter (the daemon drops to it) and a mailbox owner.
+	cp /etc/passwd "$E2E_DIR/passwd"
+	cp /etc/group "$E2E_DIR/group"
+	getent passwd policy-milter >/dev/null ||
+		echo "policy-milter:x:5001:5001:policy-milter:/nonexistent:/usr/sbin/nologin" >>"$E2E_DIR/passwd"
+	getent group policy-milter >/dev/null || echo "policy-milter:x:5001:" >>"$E2E_DIR/group"
+	echo "vmail:x:$VMAIL_UID:$VMAIL_UID:vmail:/nonexistent:/usr/sbin/nologin" >>"$E2E_DIR/passwd"
+	echo "vmail:x:$VMAIL_UID:" >>"$E2E_DIR/group"
+	# postfix (smtpd) reaches the milter socket through the policy-milter group.
+	sed -i 's/^\(policy-milter:x:[0-9]*:\)$/\1postfix/' "$E2E_DIR/group"
+	mount --bind "$E2E_DIR/passwd" /etc/passwd || die "bind passwd failed"
+	mount --bind "$E2E_DIR/group" /etc/group || die "bind group failed"
+	mkdir -p /run/policy-milter
+	chown policy-milter:policy-milter /run/policy-milter
+}
+
+# nsd_start - serve the test zones on 127.0.0.1, start the silent server on 127.0.0.2
+nsd_start() {
+	local d=$E2E_DIR/nsd z name
+	mkdir -p "$d"
+	cat >"$d/nsd.conf" <<-EOF
+		server:
+		    ip-address: 127.0.0.1
+		    port: 53
+		    username: ""
+		    chroot: ""
+		    zonesdir: "$E2E_SRC/zones"
+		    pidfile: "$d/nsd.pid"
+		    xfrdfile: "$d/xfrd.state"
+		    zonelistfile: "$d/zone.list"
+		    database: ""
+		    logfile: "$E2E_DIR/nsd.log"
+		    server-count: 1
+		    verbosity: 1
+		    hide-version: yes
+		    rrl-ratelimit: 0
+		    refuse-any: no
+		remote-control:
+		    control-enable: no
+	EOF
+	for z in "$E2E_SRC"/zones/*.zone; do
+		name=$(basename "$z" .zone)
+		printf 'zone:\n    name: "%s"\n    zonefile: "%s"\n' "$name" "$(basename "$z")" >>"$d/nsd.conf"
+	done
+	nsd-checkconf "$d/nsd.conf" || die "nsd.conf invalid"
+	nsd -c "$d/nsd.conf" || die "nsd did not start (see $E2E_DIR/nsd.log)"
+	"$E2E_BUILD/silentdns" 127.0.0.2 53 &
+	wait_for 50 "dig +time=1 +tries=1 @127.0.0.1 SOA test. | grep -q 'status: NOERROR'" ||
+		die "nsd does not answer"
+}
+
+# postfix_setup - a private Postfix configuration and spool (127.0.0.1 and [::1], no chroot)
+postfix_setup() {
+	local etc=$E2E_DIR/etc-postfix spool=$E2E_DIR/spool lib=$E2E_DIR/lib-postfix
+	mkdir -p "$etc" "$spool" "$lib" "$E2E_DIR/mail"
+	cp -a /etc/postfix/. "$etc/"
+	rm -f "$etc/main.cf" "$etc/master.cf" "$etc"/*.db "$etc"/*.lmdb
+	chown "$VMAIL_UID:$VMAIL_UID" "$E2E_DIR/mail"
+	chown postfix:postfix "$lib"
+	: >"$E2E_DIR/maillog"
+	cat >"$etc/main.cf" <<-EOF
+		# Private Postfix for the policy-milter end-to-end tests.
+		compatibility_level = 3.6
+		myhostname = mx.example.org
+		mydomain = example.org
+		myorigin = \$myhostname
+		mydestination =
+		inet_interfaces = 127.0.0.1, [::1]
+		inet_protocols = all
+		mynetworks = 127.0.0.0/8 [::1]/128
+		# Clients on our own lo would otherwise get their headers rewritten.
+		local_header_rewrite_clients =
+		smtpd_banner = \$myhostname ESMTP
+		biff = no
+		append_dot_mydomain = no
+		readme_directory = no
+		alias_maps =
+		alias_database =
+		local_recipient_maps =
+		relayhost =
+		# Nothing leaves this world.
+		default_transport = discard
+		relay_transport = discard
+		notify_classes =
+		# Postfix itself accepts every recipient: policy-milter must refuse.
+		virtual_mailbox_domains = example.org example.net
+		virtual_mailbox_maps = static:mail/
+		virtual_mailbox_base = $E2E_DIR/mail
+		virtual_uid_maps = static:$VMAIL_UID
+		virtual_gid_maps = static:$VMAIL_UID
+		virtual_minimum_uid = 100
+		smtpd_relay_restrictions = permit_mynetworks, check_client_access static:OK, reject_unauth_destination
+		smtpd_recipient_restrictions =
+		smtpd_helo_required = no
+		smtpd_error_sleep_time = 0
+		smtpd_soft_error_limit = 100
+		smtpd_hard_error_limit = 200
+		smtpd_junk_command_limit = 1000
+		smtpd_client_connection_rate_limit = 0
+		smtpd_tls_security_level = none
+		smtputf8_enable = no
+		in_flow_delay = 0
+		smtpd_milters = unix:$MILTER_SOCKET
+		milter_default_action = tempfail
+		milter_protocol = 6
+		milter_connect_timeout = 10s
+		milter_command_timeout = 30s
+		maillog_file = $E2E_DIR/maillog
+		maillog_file_prefixes = /var, /dev/stdout, $E2E_DIR
+	EOF
+	cat >"$etc/master.cf" <<-'EOF'
+		# service type  private unpriv  chroot  wakeup  maxproc command
+		smtp      inet  n       -       n       -       -       smtpd
+		pickup    unix  n       -       n       60      1       pickup
+		cleanup   unix  n       -       n       -       0       cleanup
+		qmgr      unix  n       -       n       300     1       qmgr
+		rewrite   unix  -       -       n       -       -       trivial-rewrite
+		bounce    unix  -       -       n       -       0       bounce
+		defer     unix  -       -       n       -       0       bounce
+		trace     unix  -       -       n       -       0       bounce
+		verify    unix  -       -       n       -       1       verify
+		flush     unix  n       -       n       1000?   0       flush
+		proxymap  unix  -       -       n       -       -       proxymap
+		proxywrite unix -       -       n       -       1       proxymap
+		smtp      unix  -       -       n       -       -       smtp
+		relay     unix  -       -       n       -       -       smtp
+		showq     unix  n       -       n       -       -       showq
+		error     unix  -       -       n       -       -       error
+		retry     unix  -       -       n       -       -       error
+		discard   unix  -       -       n       -       -       discard
+		local     unix  -       n       n       -       -       local
+		virtual   unix  -       n       n       -       -       virtual
+		anvil     unix  -       -       n       -       1       anvil
+		scache    unix  -       -       n       -       1       scache
+		postlog   unix-dgram n  -       n       -       1       postlogd
+	EOF
+	if [ -n "${E2E_NO_MILTER:-}" ]; then
+		sed -i '/^smtpd_milters/d' "$etc/main.cf"
+	fi
+	mount --bind "$etc" /etc/postfix || die "bind /etc/postfix failed"
+	mount --bind "$spool" /var/spool/postfix || die "bind /var/spool/postfix failed"
+	mount --bind "$lib" /var/lib/postfix || die "bind /var/lib/postfix failed"
+	mkdir -p /var/spool/postfix/policy-milter
+	chown policy-milter:policy-milter /var/spool/postfix/policy-milter
+	chmod 0750 /var/spool/postfix/policy-milter
+}
+
+# postfix_start - start the private Postfix and wait for its banner
+postfix_start() {
+	postfix check >>"$E2E_DIR/postfix-start.log" 2>&1 || die "postfix check failed: $(cat "$E2E_DIR/postfix-start.log")"
+	postfix start >>"$E2E_DIR/postfix-start.log" 2>&1 || die "postfix start failed: $(cat "$E2E_DIR/postfix-start.log")"
+	wait_for 100 "smtp_ping 127.0.0.1" || die "postfix does not listen on 127.0.0.1:25"
+}
+
+# smtp_ping - true when an SMTP server answers 220 at ADDR port 25 (then QUIT)
+smtp_ping() {
+	(
+		exec 3<>"/dev/tcp/$1/25" || exit 1
+		read -r -t 5 banner <&3 || exit 1
+		printf 'QUIT\r\n' >&3
+		read -r -t 5 _ <&3
+		case $banner in 220*) exit 0 ;; *) exit 1 ;; esac
+	)
+}
+
+# milter_start - run policy-milter -f with policy file CONF (extra args after it); wait for its socket
+milter_start() {
+	local conf=$1
+	shift
+	[ -x "$MILTER_BIN" ] || die "$MILTER_BIN not built"
+	rm -f "$MILTER_SOCKET"
+	"$MILTER_BIN" -f -c "$conf" "$@" >>"$E2E_DIR/milter.log" 2>&1 &
+	MILTER_PID=$!
+	wait_for 100 "[ -S $MILTER_SOCKET ]" || {
+		kill "$MILTER_PID" 2>/dev/null
+		die "policy-milter did not create $MILTER_SOCKET (see milter.log)"
+	}
+}
+
+# milter_stop - SIGTERM the milter and wait; returns its exit status
+milter_stop() {
+	local rc=0
+	if [ -n "$MILTER_PID" ] && kill -0 "$MILTER_PID" 2>/dev/null; then
+		kill -TERM "$MILTER_PID"
+		wait "$MILTER_PID" || rc=$?
+	fi
+	MILTER_PID=
+	return $rc
+}
+
+# ns_teardown - stop everything this world started (the pid namespace reaps the rest)
+ns_teardown() {
+	milter_stop || true
+	postfix stop >/dev/null 2>&1 || true
+	if [ -f "$E2E_DIR/nsd/nsd.pid" ]; then
+		kill "$(cat "$E2E_DIR/nsd/nsd.pid")" 2>/dev/null || true
+	fi
+	jobs -p | xargs -r kill 2>/dev/null || true
+}
