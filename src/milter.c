@@ -1,0 +1,684 @@
+/*
+ * NAME
+ *	milter 3 - the libmilter callbacks: facts in, verdict out
+ * SYNOPSIS
+ *	#include "milter.h"
+ *
+ *	int milter_register(void);
+ *	unsigned milter_active_sessions(void);
+ * DESCRIPTION
+ *	libmilter runs one thread per MTA connection. Each connection has a
+ *	struct session (smfi_setpriv): the policy snapshot it took at
+ *	connect, the client address and name, the HELO name, whether the
+ *	client is trusted or authenticated, and the current struct message
+ *	(sender, SPF outcome, accepted recipients, queue id, forged
+ *	Authentication-Results headers). A message ends at end of message,
+ *	abort or a new MAIL FROM; the session ends at xxfi_close, which may
+ *	be the only callback.
+ *
+ *	Every callback does the same three things: gather facts into a
+ *	struct pm_facts, run the checks of its stage (SPF, recipient table),
+ *	and apply what verdict_decide() says: a refusal goes out through
+ *	smfi_setreply() with the configured code, enhanced code and text
+ *	(placeholders expanded and escaped by reply_expand()). Every
+ *	refusal, every "would" (a check in log or tag mode) and every
+ *	accepted message is logged once with log_decision().
+ *
+ *	The HELO identity is checked with SPF at the first MAIL FROM after
+ *	HELO, not at HELO itself: only then does the milter know whether
+ *	the client authenticated (SMTP AUTH comes after EHLO), and trusted
+ *	or authenticated clients cause no SPF lookups at all. Its verdict
+ *	is applied at MAIL FROM anyway (verdict.h).
+ *
+ *	Nothing here is global except the current policy (policy_acquire)
+ *	and the atomic count of open sessions.
+ * DIAGNOSTICS
+ *	A libmilter call that fails while the milter changes a message, or
+ *	a session that lost its state, is an internal error: the verdict
+ *	then gives 451 4.3.0 (or accepts, when milter.on_internal_error
+ *	says so), and the failure is logged.
+ */
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include <libmilter/mfapi.h>
+
+#include "addr.h"
+#include "authres.h"
+#include "cidr.h"
+#include "log.h"
+#include "milter.h"
+#include "policy.h"
+#include "rcpt.h"
+#include "spf.h"
+#include "util.h"
+#include "verdict.h"
+
+#define AR_HEADER      "Authentication-Results"
+#define REPLY_TEXT_MAX 1024
+#define ADDR_TEXT_MAX  (ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 8)
+
+/* One transaction: MAIL FROM to end of message (or abort). */
+struct message {
+	char *queue_id; /* NULL until the MTA tells ({i}) */
+	bool started;   /* MAIL FROM seen */
+	enum addr_status sender_status;
+	struct pm_addr sender;        /* valid when sender_status is ADDR_OK */
+	char *sender_text;            /* for logs: "<>", "local@domain" or the path as given */
+	struct spf_outcome mfrom_spf; /* result PM_SPF_UNCHECKED when not evaluated */
+	struct strbuf rcpts;          /* accepted recipients, comma-separated */
+	unsigned rcpt_accepted;
+	unsigned ar_count; /* Authentication-Results headers seen so far */
+	unsigned *ar_ours; /* 1-based indices (among those) that claim our authserv-id */
+	size_t n_ar_ours;
+};
+
+/* One MTA connection. */
+struct session {
+	struct policy *policy; /* our reference, released at close */
+	struct pm_ip ip;       /* AF_UNSPEC: no address (local submission) */
+	char addr[PM_IP_STRLEN];
+	char *name;
+	char *helo; /* NULL until HELO/EHLO */
+	bool trusted;
+	char trusted_net[PM_IP_STRLEN + 8]; /* the block that matched, or "local" */
+	bool blocked;
+	bool broken; /* state was lost: every stage is an internal error */
+	bool authenticated;
+	char *auth_user;
+	bool helo_spf_done;
+	struct spf_outcome helo_spf;
+	unsigned unknown_rcpts; /* unknown recipients refused in this session */
+	struct message msg;
+};
+
+static atomic_uint active_sessions;
+static atomic_bool draining;
+
+#define DRAIN_RCODE "421"
+#define DRAIN_XCODE "4.3.2"
+#define DRAIN_TEXT  "Service shutting down; try again later"
+
+/* milter_set_draining - turn new connections away (or stop doing so) */
+void milter_set_draining(bool on)
+{
+	atomic_store(&draining, on);
+}
+
+/* milter_active_sessions - connections open now */
+unsigned milter_active_sessions(void)
+{
+	return atomic_load(&active_sessions);
+}
+
+/* message_reset - forget the transaction; the message is ready for the next MAIL FROM */
+static void message_reset(struct message *m)
+{
+	free(m->queue_id);
+	free(m->sender_text);
+	free(m->ar_ours);
+	sb_free(&m->rcpts);
+	memset(m, 0, sizeof(*m));
+	sb_init(&m->rcpts);
+}
+
+/* session_new - a session on the current policy (NULL when there is no policy yet) */
+static struct session *session_new(void)
+{
+	struct policy *p = policy_acquire();
+	struct session *s;
+
+	if (p == NULL)
+		return NULL;
+	s = xcalloc(1, sizeof(*s));
+	s->policy = p;
+	s->ip.family = AF_UNSPEC;
+	pm_ip_format(&s->ip, s->addr, sizeof(s->addr));
+	sb_init(&s->msg.rcpts);
+	message_reset(&s->msg);
+	atomic_fetch_add(&active_sessions, 1);
+	return s;
+}
+
+/* session_free - release everything the session holds */
+static void session_free(struct session *s)
+{
+	if (s == NULL)
+		return;
+	message_reset(&s->msg);
+	sb_free(&s->msg.rcpts);
+	free(s->name);
+	free(s->helo);
+	free(s->auth_user);
+	policy_release(s->policy);
+	free(s);
+	atomic_fetch_sub(&active_sessions, 1);
+}
+
+/*
+ * session_get - this connection's session. A connection whose state went
+ * missing (no connect callback, or smfi_setpriv failed) gets a fresh one
+ * marked broken, so that every later stage answers "internal error"
+ * instead of judging a client it knows nothing about.
+ */
+static struct session *session_get(SMFICTX *ctx)
+{
+	struct session *s = smfi_getpriv(ctx);
+
+	if (s != NULL)
+		return s;
+	s = session_new();
+	if (s == NULL)
+		return NULL;
+	s->broken = true;
+	if (smfi_setpriv(ctx, s) != MI_SUCCESS) {
+		session_free(s);
+		return NULL;
+	}
+	log_msg(LOG_ERR, "session state missing; answering internal error for this connection");
+	return s;
+}
+
+/* update_queue_id - take the queue id ({i}) once the MTA has one */
+static void update_queue_id(SMFICTX *ctx, struct message *m)
+{
+	const char *q;
+
+	if (m->queue_id != NULL)
+		return;
+	q = smfi_getsymval(ctx, "i");
+	if (q != NULL && *q != '\0' && strcmp(q, "NOQUEUE") != 0)
+		m->queue_id = xstrdup(q);
+}
+
+/* spf_name - the result name for logs, or NULL when not evaluated */
+static const char *spf_name(const struct spf_outcome *o)
+{
+	return o->result == PM_SPF_UNCHECKED ? NULL : pm_spf_result_name(o->result);
+}
+
+/* spf_domain - the evaluated domain for logs, or NULL */
+static const char *spf_domain(const struct spf_outcome *o)
+{
+	return o->result == PM_SPF_UNCHECKED || o->domain[0] == '\0' ? NULL : o->domain;
+}
+
+/* facts_init - the session and message facts every stage shares */
+static void facts_init(const struct session *s, enum pm_stage stage, struct pm_facts *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->stage = stage;
+	f->trusted = s->trusted;
+	f->authenticated = s->authenticated;
+	f->client_blocked = s->blocked;
+	f->helo_spf = s->helo_spf_done ? s->helo_spf.result : PM_SPF_UNCHECKED;
+	f->sender_status = s->msg.started ? s->msg.sender_status : ADDR_OK;
+	f->mfrom_spf = s->msg.mfrom_spf.result;
+	f->rcpt_status = ADDR_OK;
+	f->rcpt = RCPT_VALID;
+	f->rcpt_accepted = s->msg.rcpt_accepted;
+	f->unknown_in_session = s->unknown_rcpts;
+	f->internal_error = s->broken;
+}
+
+/*
+ * reply_vars - placeholder values for the reply of verdict v; %{identity}
+ * (the SPF identity judged, e.g. "postmaster@helo.example") goes to identity
+ */
+static void reply_vars(const struct session *s, const struct pm_verdict *v, const char *rcpt,
+                       const char *rcpt_domain, char *identity, size_t identity_size,
+                       struct pm_reply_vars *vars)
+{
+	const struct message *m = &s->msg;
+	const char *helo = s->helo != NULL ? s->helo : "";
+
+	memset(vars, 0, sizeof(*vars));
+	vars->ip = s->addr;
+	vars->name = s->name;
+	vars->helo = s->helo;
+	vars->sender = m->sender_text;
+	vars->rcpt = rcpt;
+	vars->domain = rcpt_domain;
+	if (v->check != NULL && strcmp(v->check, "helo_spf") == 0) {
+		vars->domain = s->helo_spf.domain[0] ? s->helo_spf.domain : s->helo;
+		vars->result = pm_spf_result_name(s->helo_spf.result);
+		snprintf(identity, identity_size, "postmaster@%s", helo);
+		vars->identity = identity;
+	} else if (v->check != NULL && strcmp(v->check, "spf") == 0) {
+		vars->domain = m->mfrom_spf.domain[0] ? m->mfrom_spf.domain : NULL;
+		vars->result = pm_spf_result_name(m->mfrom_spf.result);
+		if (m->sender_status == ADDR_NULL)
+			snprintf(identity, identity_size, "postmaster@%s", helo);
+		else
+			snprintf(identity, identity_size, "%s",
+			         m->sender_text ? m->sender_text : "");
+		vars->identity = identity;
+	} else if (v->check != NULL && strcmp(v->check, "sender_syntax") != 0 &&
+	           rcpt_domain == NULL && m->sender_status == ADDR_OK && m->started) {
+		vars->domain = m->sender.domain;
+	}
+}
+
+/* log_record - one decision line; action and reply say what was (or would be) sent */
+static void log_record(const struct session *s, const char *stage, const char *rcpt,
+                       const char *action, bool would, const char *reply,
+                       const struct pm_verdict *v, const char *rule)
+{
+	struct pm_decision d;
+
+	memset(&d, 0, sizeof(d));
+	d.queue_id = s->msg.queue_id != NULL ? s->msg.queue_id : "NOQUEUE";
+	d.stage = stage;
+	d.client_addr = s->addr;
+	d.client_name = s->name;
+	d.helo = s->helo;
+	d.sender = s->msg.sender_text;
+	d.rcpt = rcpt;
+	if (s->helo_spf_done) {
+		d.helo_spf = spf_name(&s->helo_spf);
+		d.helo_spf_domain = spf_domain(&s->helo_spf);
+	}
+	d.spf = spf_name(&s->msg.mfrom_spf);
+	d.spf_domain = spf_domain(&s->msg.mfrom_spf);
+	d.action = action;
+	d.would = would;
+	d.reply = reply;
+	if (v != NULL) {
+		d.check = v->check;
+		d.reason = v->reason;
+		d.rule = v->rule != NULL ? v->rule : rule;
+	} else {
+		d.rule = rule;
+	}
+	log_decision(&d);
+}
+
+/* percent_double - copy src doubling every '%' (smfi_setreply treats text as a format) */
+static void percent_double(char *dst, size_t dstsize, const char *src)
+{
+	size_t n = 0;
+
+	for (; *src != '\0' && n + 2 < dstsize; src++) {
+		if (*src == '%')
+			dst[n++] = '%';
+		dst[n++] = *src;
+	}
+	dst[n] = '\0';
+}
+
+/*
+ * apply_verdict - send (or, for a "would", only log) the verdict's reply.
+ * The reply's own code decides the status: 5xx rejects, 4xx tempfails.
+ */
+static sfsistat apply_verdict(SMFICTX *ctx, struct session *s, const char *stage,
+                              const struct pm_verdict *v, const char *rcpt, const char *rcpt_domain,
+                              const char *rule)
+{
+	const struct pm_reply *r;
+	struct pm_reply_vars vars;
+	char text[REPLY_TEXT_MAX], sendtext[2 * REPLY_TEXT_MAX], line[REPLY_TEXT_MAX + 32];
+	char rcode[8], identity[ADDR_TEXT_MAX + 16];
+	bool permanent;
+
+	if (v->action == PM_V_CONTINUE && !v->would)
+		return SMFIS_CONTINUE;
+	if ((int)v->reply < 0 || v->reply >= PM_R_COUNT) {
+		log_msg(LOG_ERR, "verdict names no reply (%d); answering tempfail", (int)v->reply);
+		return SMFIS_TEMPFAIL;
+	}
+	r = &s->policy->replies[v->reply];
+	reply_vars(s, v, rcpt, rcpt_domain, identity, sizeof(identity), &vars);
+	reply_expand(r, &vars, text, sizeof(text));
+	snprintf(line, sizeof(line), "%d %s %s", r->code, r->xcode, text);
+	permanent = r->code / 100 == 5;
+
+	if (v->action == PM_V_CONTINUE) {
+		log_record(s, stage, rcpt, permanent ? "reject" : "tempfail", true, line, v, rule);
+		return SMFIS_CONTINUE;
+	}
+	snprintf(rcode, sizeof(rcode), "%d", r->code);
+	percent_double(sendtext, sizeof(sendtext), text);
+	if (smfi_setreply(ctx, rcode, (char *)r->xcode, sendtext) != MI_SUCCESS)
+		log_msg(LOG_ERR, "smfi_setreply failed for \"%s\"; the MTA sends its default",
+		        line);
+	log_record(s, stage, rcpt, permanent ? "reject" : "tempfail", false, line, v, rule);
+	return permanent ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+}
+
+/* decide - ask the verdict for facts f and apply it */
+static sfsistat decide(SMFICTX *ctx, struct session *s, const struct pm_facts *f, const char *stage,
+                       const char *rcpt, const char *rcpt_domain, const char *rule)
+{
+	struct pm_verdict v;
+
+	memset(&v, 0, sizeof(v));
+	verdict_decide(f, s->policy, &v);
+	return apply_verdict(ctx, s, stage, &v, rcpt, rcpt_domain, rule);
+}
+
+/* mi_connect - the client address decides trusted / blocked */
+static sfsistat mi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+{
+	struct session *s, *old = smfi_getpriv(ctx);
+	const struct pm_cidr *c;
+	struct pm_facts f;
+	sfsistat st;
+	bool lost = false;
+
+	if (old != NULL) { /* a second connect on one context: start over */
+		smfi_setpriv(ctx, NULL);
+		session_free(old);
+	}
+	s = session_new();
+	if (s == NULL)
+		return SMFIS_TEMPFAIL;
+	if (smfi_setpriv(ctx, s) != MI_SUCCESS) {
+		log_msg(LOG_ERR, "smfi_setpriv failed at connect");
+		s->broken = true;
+		lost = true;
+	}
+	s->name = xstrdup(hostname != NULL ? hostname : "unknown");
+	if (pm_ip_from_sockaddr(hostaddr, &s->ip) != 0 || s->ip.family == AF_UNSPEC) {
+		/* no address: a local submission (sendmail(1), Postfix pickup) */
+		s->ip.family = AF_UNSPEC;
+		s->trusted = true;
+		snprintf(s->trusted_net, sizeof(s->trusted_net), "local");
+	} else if ((c = pm_cidr_list_match(&s->policy->trusted_networks, &s->ip)) != NULL) {
+		s->trusted = true;
+		pm_cidr_format(c, s->trusted_net, sizeof(s->trusted_net));
+	}
+	pm_ip_format(&s->ip, s->addr, sizeof(s->addr));
+	if (s->ip.family != AF_UNSPEC && s->policy->client_block.mode != PM_MODE_OFF)
+		s->blocked = pm_cidr_list_match(&s->policy->client_block.networks, &s->ip) != NULL;
+
+	if (atomic_load(&draining)) {
+		/* not a policy decision: the daemon is stopping (see main.c drain) */
+		smfi_setreply(ctx, DRAIN_RCODE, DRAIN_XCODE, DRAIN_TEXT);
+		log_record(s, "connect", NULL, "tempfail", false,
+		           DRAIN_RCODE " " DRAIN_XCODE " " DRAIN_TEXT, NULL, "shutting down");
+		if (lost)
+			session_free(s);
+		return SMFIS_TEMPFAIL;
+	}
+	facts_init(s, PM_STAGE_CONNECT, &f);
+	st = decide(ctx, s, &f, "connect", NULL, NULL, NULL);
+	if (lost)
+		session_free(s);
+	return st;
+}
+
+/* mi_helo - remember the HELO name; its SPF check waits for MAIL FROM */
+static sfsistat mi_helo(SMFICTX *ctx, char *helohost)
+{
+	struct session *s = session_get(ctx);
+	struct pm_facts f;
+
+	if (s == NULL)
+		return SMFIS_TEMPFAIL;
+	free(s->helo);
+	s->helo = xstrdup(helohost != NULL ? helohost : "");
+	s->helo_spf_done = false;
+	memset(&s->helo_spf, 0, sizeof(s->helo_spf));
+	message_reset(&s->msg); /* HELO/EHLO resets the transaction (RFC 5321 4.1.4) */
+	facts_init(s, PM_STAGE_HELO, &f);
+	return decide(ctx, s, &f, "helo", NULL, NULL, NULL);
+}
+
+/* sender_checks - SPF for the HELO and MAIL FROM identities of an untrusted client */
+static void sender_checks(struct session *s)
+{
+	const struct spf_settings *spf = &s->policy->spf;
+	struct message *m = &s->msg;
+	const char *helo = s->helo != NULL ? s->helo : "";
+
+	if (s->trusted || s->authenticated || s->broken || m->sender_status == ADDR_BAD)
+		return;
+	if (spf->helo_mode != PM_MODE_OFF && !s->helo_spf_done) {
+		spf_check_helo(spf, &s->ip, helo, &s->helo_spf);
+		s->helo_spf_done = true;
+	}
+	if (spf->mode == PM_MODE_OFF)
+		return;
+	if (m->sender_status == ADDR_OK)
+		spf_check_mailfrom(spf, &s->ip, s->helo, m->sender.local, m->sender.domain,
+		                   &m->mfrom_spf);
+	else if (s->helo_spf_done) /* null sender: postmaster@HELO, already evaluated */
+		m->mfrom_spf = s->helo_spf;
+	else
+		spf_check_helo(spf, &s->ip, helo, &m->mfrom_spf);
+}
+
+/* mi_envfrom - a new message: sender syntax, SMTP AUTH, SPF */
+static sfsistat mi_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct session *s = session_get(ctx);
+	struct message *m;
+	const char *raw, *auth, *why = NULL;
+	char buf[ADDR_TEXT_MAX];
+	struct pm_facts f;
+
+	if (s == NULL)
+		return SMFIS_TEMPFAIL;
+	m = &s->msg;
+	message_reset(m);
+	m->started = true;
+	update_queue_id(ctx, m);
+	raw = argv != NULL && argv[0] != NULL ? argv[0] : "";
+	m->sender_status = addr_parse(raw, strlen(raw), ADDR_ALLOW_NULL, &m->sender, &why);
+	if (m->sender_status == ADDR_OK)
+		m->sender_text = xstrdup(addr_format(&m->sender, buf, sizeof(buf)));
+	else if (m->sender_status == ADDR_NULL)
+		m->sender_text = xstrdup("<>");
+	else
+		m->sender_text = xstrdup(raw);
+
+	auth = smfi_getsymval(ctx, "{auth_authen}");
+	if (auth != NULL && *auth != '\0') {
+		s->authenticated = true;
+		free(s->auth_user);
+		s->auth_user = xstrdup(auth);
+	}
+	sender_checks(s);
+	facts_init(s, PM_STAGE_MAIL, &f);
+	return decide(ctx, s, &f, "mail", NULL, NULL, m->sender_status == ADDR_BAD ? why : NULL);
+}
+
+/* mi_envrcpt - one recipient: syntax, limits, the recipient table */
+static sfsistat mi_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct session *s = session_get(ctx);
+	struct message *m;
+	struct pm_addr a;
+	const char *raw, *why = NULL, *rcpt_text, *rcpt_domain = NULL;
+	char buf[ADDR_TEXT_MAX];
+	struct pm_facts f;
+	sfsistat st;
+
+	if (s == NULL)
+		return SMFIS_TEMPFAIL;
+	m = &s->msg;
+	update_queue_id(ctx, m);
+	raw = argv != NULL && argv[0] != NULL ? argv[0] : "";
+	facts_init(s, PM_STAGE_RCPT, &f);
+	f.rcpt_status = addr_parse(raw, strlen(raw), ADDR_ALLOW_LOCAL_ONLY, &a, &why);
+	switch (f.rcpt_status) {
+	case ADDR_OK:
+		rcpt_text = addr_format(&a, buf, sizeof(buf));
+		rcpt_domain = a.domain;
+		break;
+	case ADDR_LOCAL_ONLY:
+		rcpt_text = a.local;
+		break;
+	default:
+		rcpt_text = raw;
+		break;
+	}
+	if (f.rcpt_status == ADDR_OK || f.rcpt_status == ADDR_LOCAL_ONLY) {
+		why = NULL;
+		if (s->policy->recipients.mode != PM_MODE_OFF && !s->broken)
+			f.rcpt = rcpt_lookup(&s->policy->recipients, f.rcpt_status, &a, &why);
+	}
+	st = decide(ctx, s, &f, "rcpt", rcpt_text, rcpt_domain, why);
+	if (st == SMFIS_CONTINUE) {
+		m->rcpt_accepted++;
+		if (m->rcpts.len > 0)
+			sb_appendc(&m->rcpts, ',');
+		sb_append(&m->rcpts, rcpt_text);
+	} else if ((f.rcpt_status == ADDR_OK || f.rcpt_status == ADDR_LOCAL_ONLY) &&
+	           f.rcpt == RCPT_UNKNOWN) {
+		s->unknown_rcpts++;
+	}
+	return st;
+}
+
+/* mi_header - note the Authentication-Results headers that claim our authserv-id */
+static sfsistat mi_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct session *s = session_get(ctx);
+	struct message *m;
+
+	if (s == NULL)
+		return SMFIS_TEMPFAIL;
+	m = &s->msg;
+	if (name == NULL || strcasecmp(name, AR_HEADER) != 0)
+		return SMFIS_CONTINUE;
+	m->ar_count++;
+	if (value != NULL && authres_is_ours(value, s->policy->authserv_id)) {
+		m->ar_ours = xrealloc(m->ar_ours, (m->n_ar_ours + 1) * sizeof(*m->ar_ours));
+		m->ar_ours[m->n_ar_ours++] = m->ar_count;
+	}
+	return SMFIS_CONTINUE;
+}
+
+/* mi_eoh - end of headers: only the queue id may be news */
+static sfsistat mi_eoh(SMFICTX *ctx)
+{
+	struct session *s = session_get(ctx);
+
+	if (s == NULL)
+		return SMFIS_TEMPFAIL;
+	update_queue_id(ctx, &s->msg);
+	return SMFIS_CONTINUE;
+}
+
+/* authres_value - our Authentication-Results value for this message; the caller frees */
+static char *authres_value(const struct session *s)
+{
+	const struct policy *p = s->policy;
+	const struct message *m = &s->msg;
+	struct authres_input in;
+	char from[ADDR_TEXT_MAX];
+
+	memset(&in, 0, sizeof(in));
+	in.authserv_id = p->authserv_id;
+	if (s->authenticated)
+		in.auth_user = s->auth_user;
+	if (s->trusted)
+		in.trusted_network = s->trusted_net;
+	in.helo_spf = PM_SPF_UNCHECKED;
+	if (s->helo_spf_done && p->spf.helo_mode >= PM_MODE_TAG) {
+		in.helo_spf = s->helo_spf.result;
+		in.helo = s->helo;
+	}
+	in.mfrom_spf = PM_SPF_UNCHECKED;
+	if (p->spf.mode >= PM_MODE_TAG && m->mfrom_spf.result != PM_SPF_UNCHECKED) {
+		in.mfrom_spf = m->mfrom_spf.result;
+		if (m->sender_status == ADDR_OK)
+			in.mailfrom = addr_format(&m->sender, from, sizeof(from));
+		else
+			in.helo = s->helo; /* the null sender was judged by its HELO */
+		if (m->mfrom_spf.comment[0] != '\0')
+			in.mfrom_comment = m->mfrom_spf.comment;
+	}
+	return authres_format(&in);
+}
+
+/* mi_eom - remove forged Authentication-Results, add ours, log the accepted message */
+static sfsistat mi_eom(SMFICTX *ctx)
+{
+	struct session *s = session_get(ctx);
+	struct message *m;
+	struct pm_facts f;
+	char hname[] = AR_HEADER;
+	char *value;
+	sfsistat st;
+
+	if (s == NULL)
+		return SMFIS_TEMPFAIL;
+	m = &s->msg;
+	update_queue_id(ctx, m);
+	facts_init(s, PM_STAGE_EOM, &f);
+	if (!s->broken) {
+		/* highest index first: a deletion must not renumber the ones still to go */
+		for (size_t i = m->n_ar_ours; i-- > 0;) {
+			if (smfi_chgheader(ctx, hname, (int)m->ar_ours[i], NULL) != MI_SUCCESS) {
+				log_msg(LOG_ERR, "%s: smfi_chgheader(%s, %u) failed",
+				        m->queue_id ? m->queue_id : "NOQUEUE", AR_HEADER,
+				        m->ar_ours[i]);
+				f.internal_error = true;
+			}
+		}
+		value = authres_value(s);
+		if (value == NULL || smfi_insheader(ctx, 0, hname, value) != MI_SUCCESS) {
+			log_msg(LOG_ERR, "%s: adding %s failed",
+			        m->queue_id ? m->queue_id : "NOQUEUE", AR_HEADER);
+			f.internal_error = true;
+		}
+		free(value);
+	}
+	st = decide(ctx, s, &f, "eom", m->rcpts.len ? m->rcpts.s : NULL, NULL, NULL);
+	if (st == SMFIS_CONTINUE)
+		log_record(s, "eom", m->rcpts.len ? m->rcpts.s : NULL, "accept", false, NULL, NULL,
+		           NULL);
+	message_reset(m);
+	return st;
+}
+
+/* mi_abort - the transaction ended without a message */
+static sfsistat mi_abort(SMFICTX *ctx)
+{
+	struct session *s = smfi_getpriv(ctx);
+
+	if (s != NULL)
+		message_reset(&s->msg);
+	return SMFIS_CONTINUE;
+}
+
+/* mi_close - the connection ended: free the session (it may never have started) */
+static sfsistat mi_close(SMFICTX *ctx)
+{
+	struct session *s = smfi_getpriv(ctx);
+
+	if (s != NULL) {
+		smfi_setpriv(ctx, NULL);
+		session_free(s);
+	}
+	return SMFIS_CONTINUE;
+}
+
+static struct smfiDesc milter_desc = {
+    .xxfi_name = PM_MILTER_NAME,
+    .xxfi_version = SMFI_VERSION,
+    .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS,
+    .xxfi_connect = mi_connect,
+    .xxfi_helo = mi_helo,
+    .xxfi_envfrom = mi_envfrom,
+    .xxfi_envrcpt = mi_envrcpt,
+    .xxfi_header = mi_header,
+    .xxfi_eoh = mi_eoh,
+    .xxfi_body = NULL,
+    .xxfi_eom = mi_eom,
+    .xxfi_abort = mi_abort,
+    .xxfi_close = mi_close,
+};
+
+/* milter_register - smfi_register() our callbacks */
+int milter_register(void)
+{
+	return smfi_register(milter_desc);
+}
