@@ -325,8 +325,12 @@ static sfsistat apply_verdict(SMFICTX *ctx, struct session *s, const char *stage
 	char rcode[8], identity[ADDR_TEXT_MAX + 16];
 	bool permanent;
 
-	if (v->action == PM_V_CONTINUE && !v->would)
+	if (v->action == PM_V_CONTINUE && !v->would) {
+		/* accepted for a reason worth a line (fail open); at eom mi_eom logs it */
+		if (v->reason != NULL && strcmp(stage, "eom") != 0)
+			log_record(s, stage, rcpt, "accept", false, NULL, v, rule);
 		return SMFIS_CONTINUE;
+	}
 	if ((int)v->reply < 0 || v->reply >= PM_R_COUNT) {
 		log_msg(LOG_ERR, "verdict names no reply (%d); answering tempfail", (int)v->reply);
 		return SMFIS_TEMPFAIL;
@@ -604,6 +608,7 @@ static sfsistat mi_eom(SMFICTX *ctx)
 	struct session *s = session_get(ctx);
 	struct message *m;
 	struct pm_facts f;
+	struct pm_verdict v;
 	char hname[] = AR_HEADER;
 	char *value;
 	sfsistat st;
@@ -631,10 +636,12 @@ static sfsistat mi_eom(SMFICTX *ctx)
 		}
 		free(value);
 	}
-	st = decide(ctx, s, &f, "eom", m->rcpts.len ? m->rcpts.s : NULL, NULL, NULL);
-	if (st == SMFIS_CONTINUE)
-		log_record(s, "eom", m->rcpts.len ? m->rcpts.s : NULL, "accept", false, NULL, NULL,
-		           NULL);
+	memset(&v, 0, sizeof(v));
+	verdict_decide(&f, s->policy, &v);
+	if (v.action == PM_V_CONTINUE && !v.would) /* the accepted message's one line */
+		log_record(s, "eom", m->rcpts.len ? m->rcpts.s : NULL, "accept", false, NULL,
+		           v.reason != NULL ? &v : NULL, NULL);
+	st = apply_verdict(ctx, s, "eom", &v, m->rcpts.len ? m->rcpts.s : NULL, NULL, NULL);
 	message_reset(m);
 	return st;
 }
