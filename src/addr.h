@@ -27,17 +27,17 @@
 #include <stddef.h>
 
 enum addr_status {
-	ADDR_OK,   /* local and domain set */
-	ADDR_NULL, /* "<>" (only with ADDR_ALLOW_NULL) */
+	ADDR_OK,         /* local and domain set */
+	ADDR_NULL,       /* "<>" (only with ADDR_ALLOW_NULL) */
 	ADDR_LOCAL_ONLY, /* "<postmaster>" without a domain (only with ADDR_ALLOW_LOCAL_ONLY) */
-	ADDR_BAD,  /* syntax error: *why says what */
+	ADDR_BAD,        /* syntax error: *why says what */
 };
 
 /* flags for addr_parse */
-#define ADDR_ALLOW_NULL 0x01       /* MAIL FROM:<> */
+#define ADDR_ALLOW_NULL       0x01 /* MAIL FROM:<> */
 #define ADDR_ALLOW_LOCAL_ONLY 0x02 /* RCPT TO:<postmaster> (RFC 5321 4.1.1.3) */
 
-#define ADDR_LOCAL_MAX 255
+#define ADDR_LOCAL_MAX  255
 #define ADDR_DOMAIN_MAX 255
 
 struct pm_addr {
@@ -54,12 +54,13 @@ struct pm_addr {
  * ADDR_LOCAL_ONLY (local only) the unused fields are "".
  */
 enum addr_status addr_parse(const char *raw, size_t len, int flags, struct pm_addr *out,
-			    const char **why);
+                            const char **why);
 
 /* addr_format - "local@domain" into buf, the local part re-quoted when it needs it; returns buf */
 char *addr_format(const struct pm_addr *a, char *buf, size_t bufsize);
 
-/* addr_domain_valid - an LDH host name (labels 1..63, total <= 253/255, no leading/trailing hyphen) */
+/* addr_domain_valid - an LDH host name (labels 1..63, total <= 253/255, no leading/trailing hyphen)
+ */
 bool addr_domain_valid(const char *d, size_t len);
 
 #endif

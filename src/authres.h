@@ -34,7 +34,7 @@ struct authres_input {
 
 	/* MAIL FROM identity: emitted when mfrom_spf != PM_SPF_UNCHECKED */
 	enum pm_spf_result mfrom_spf;
-	const char *mailfrom;   /* "local@domain", or NULL for the null sender */
+	const char *mailfrom;      /* "local@domain", or NULL for the null sender */
 	const char *mfrom_comment; /* optional, e.g. "void lookup limit exceeded" */
 };
 

@@ -16,7 +16,7 @@
 #include <sys/socket.h>
 
 struct pm_ip {
-	int family; /* AF_INET, AF_INET6, or AF_UNSPEC for "no address" */
+	int family;             /* AF_INET, AF_INET6, or AF_UNSPEC for "no address" */
 	unsigned char addr[16]; /* network order; IPv4 uses the first 4 bytes */
 };
 

@@ -22,13 +22,13 @@ struct pm_decision {
 	const char *client_addr;
 	const char *client_name;
 	const char *helo;
-	const char *sender;   /* "<>" for the null sender */
-	const char *rcpt;     /* this recipient (rcpt stage) or all, comma-separated (eom) */
+	const char *sender; /* "<>" for the null sender */
+	const char *rcpt;   /* this recipient (rcpt stage) or all, comma-separated (eom) */
 	const char *helo_spf, *helo_spf_domain;
 	const char *spf, *spf_domain;
-	const char *action;   /* "accept", "reject", "tempfail", "continue" */
-	bool would;           /* log/tag mode: what it would have done */
-	const char *reply;    /* "550 5.7.23 text" as sent (or as it would have been) */
+	const char *action; /* "accept", "reject", "tempfail", "continue" */
+	bool would;         /* log/tag mode: what it would have done */
+	const char *reply;  /* "550 5.7.23 text" as sent (or as it would have been) */
 	const char *check;
 	const char *reason;
 	const char *rule;

@@ -56,18 +56,18 @@ enum pm_spf_result {
  */
 enum pm_reply_id {
 	PM_R_CLIENT_BLOCKED = 0, /* 554 5.7.1  connect: client_block list */
-	PM_R_SPF_FAIL,           /* 550 5.7.23 HELO or MAIL FROM SPF fail (or any result mapped to reject) */
-	PM_R_SPF_PERMERROR,      /* 550 5.7.24 */
-	PM_R_SPF_TEMPERROR,      /* 451 4.7.24 must be 4xx */
-	PM_R_SENDER_SYNTAX,      /* 501 5.1.7 */
-	PM_R_RCPT_SYNTAX,        /* 501 5.1.3 */
-	PM_R_UNKNOWN_RECIPIENT,  /* 550 5.1.1 */
-	PM_R_RELAY_DENIED,       /* 554 5.7.1 */
-	PM_R_TOO_MANY_RECIPIENTS,/* 452 4.5.3 must be 4xx */
-	PM_R_TOO_MANY_UNKNOWN,   /* 450 4.7.1 must be 4xx: directory-harvest defence */
-	PM_R_RCPT_TEMPFAIL,      /* 451 4.4.3 must be 4xx */
-	PM_R_DNS_TEMPFAIL,       /* 451 4.4.3 must be 4xx: other lookups */
-	PM_R_INTERNAL_ERROR,     /* 451 4.3.0 must be 4xx */
+	PM_R_SPF_FAIL, /* 550 5.7.23 HELO or MAIL FROM SPF fail (or any result mapped to reject) */
+	PM_R_SPF_PERMERROR,       /* 550 5.7.24 */
+	PM_R_SPF_TEMPERROR,       /* 451 4.7.24 must be 4xx */
+	PM_R_SENDER_SYNTAX,       /* 501 5.1.7 */
+	PM_R_RCPT_SYNTAX,         /* 501 5.1.3 */
+	PM_R_UNKNOWN_RECIPIENT,   /* 550 5.1.1 */
+	PM_R_RELAY_DENIED,        /* 554 5.7.1 */
+	PM_R_TOO_MANY_RECIPIENTS, /* 452 4.5.3 must be 4xx */
+	PM_R_TOO_MANY_UNKNOWN,    /* 450 4.7.1 must be 4xx: directory-harvest defence */
+	PM_R_RCPT_TEMPFAIL,       /* 451 4.4.3 must be 4xx */
+	PM_R_DNS_TEMPFAIL,        /* 451 4.4.3 must be 4xx: other lookups */
+	PM_R_INTERNAL_ERROR,      /* 451 4.3.0 must be 4xx */
 	PM_R_COUNT
 };
 
@@ -78,9 +78,9 @@ enum pm_reply_id {
  * code "C.S.D" with C equal to the code's first digit.
  */
 struct pm_reply {
-	int code;         /* 451, 550, ... */
-	char xcode[16];   /* "4.7.24" */
-	char *text;       /* template, printable ASCII */
+	int code;       /* 451, 550, ... */
+	char xcode[16]; /* "4.7.24" */
+	char *text;     /* template, printable ASCII */
 };
 
 struct milter_settings {
@@ -93,7 +93,7 @@ struct milter_settings {
 	char *pid_file;     /* NULL or "": none */
 	int timeout;        /* libmilter I/O timeout with the MTA, seconds */
 	int backlog;
-	int drain_timeout;  /* on stop, seconds to let sessions finish */
+	int drain_timeout;                /* on stop, seconds to let sessions finish */
 	enum pm_action on_internal_error; /* TEMPFAIL (451 4.3.0) or ACCEPT (fail open) */
 };
 
@@ -106,24 +106,24 @@ struct spf_settings {
 	enum pm_mode mode;      /* MAIL FROM identity (and postmaster@HELO for <>) */
 	enum pm_mode helo_mode; /* HELO identity */
 	enum pm_action action[PM_SPF_NRESULTS]; /* per result, used in enforce mode;
-						   TEMPERROR may not be REJECT */
-	int timeout;           /* seconds for one whole evaluation */
-	int dns_timeout;       /* seconds for one DNS query (per attempt) */
-	int max_dns_queries;   /* hard cap on queries in one evaluation */
-	int max_void_lookups;  /* RFC 7208 4.6.4: 2 */
-	char *receiver;        /* our name for %{r}; the authserv_id by default */
+	                                           TEMPERROR may not be REJECT */
+	int timeout;                            /* seconds for one whole evaluation */
+	int dns_timeout;                        /* seconds for one DNS query (per attempt) */
+	int max_dns_queries;                    /* hard cap on queries in one evaluation */
+	int max_void_lookups;                   /* RFC 7208 4.6.4: 2 */
+	char *receiver;                         /* our name for %{r}; the authserv_id by default */
 };
 
 struct recipient_settings {
 	enum pm_mode mode;
-	char **domains;       /* local domains, lower-case */
+	char **domains; /* local domains, lower-case */
 	size_t ndomains;
-	char **addresses;     /* valid recipients: "user@domain" or "@domain", lower-cased domain */
+	char **addresses; /* valid recipients: "user@domain" or "@domain", lower-cased domain */
 	size_t naddresses;
-	char *file;           /* NULL or path of a file of addresses */
+	char *file;              /* NULL or path of a file of addresses */
 	char *detail_separators; /* "+" by default; "" disables */
-	int max_recipients;   /* per message, 452 4.5.3 past it; 0: no limit */
-	int max_unknown;      /* per session; further RCPTs get 4xx; 0: no limit */
+	int max_recipients;      /* per message, 452 4.5.3 past it; 0: no limit */
+	int max_unknown;         /* per session; further RCPTs get 4xx; 0: no limit */
 };
 
 struct log_settings {
@@ -132,8 +132,8 @@ struct log_settings {
 };
 
 struct policy {
-	int refcount;   /* atomic; see policy_acquire/policy_release */
-	char *path;     /* the file it came from */
+	int refcount;        /* atomic; see policy_acquire/policy_release */
+	char *path;          /* the file it came from */
 	unsigned generation; /* 1, 2, ... one per successful load */
 
 	char *authserv_id; /* RFC 8601 authserv-id; the host name by default */
@@ -149,8 +149,8 @@ struct policy {
 /* One error found in a policy file. */
 struct config_error {
 	char *file;
-	int line;   /* 0 when unknown */
-	char *key;  /* dotted path, e.g. "spf.softfail" ("" for syntax errors) */
+	int line;  /* 0 when unknown */
+	char *key; /* dotted path, e.g. "spf.softfail" ("" for syntax errors) */
 	char *message;
 };
 
@@ -166,8 +166,8 @@ struct config_errors {
  */
 struct policy *config_load(const char *path, struct config_errors *errs);
 /* config_errors_print - one "file:line: key: message" line each */
-void config_errors_print(const struct config_errors *errs, void (*emit)(const char *line, void *arg),
-			 void *arg);
+void config_errors_print(const struct config_errors *errs,
+                         void (*emit)(const char *line, void *arg), void *arg);
 void config_errors_free(struct config_errors *errs);
 /*
  * config_keys - call fn once with the dotted name of every key the policy

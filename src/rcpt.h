@@ -46,7 +46,7 @@ enum rcpt_status {
  * string naming the rule, e.g. "recipients.file", "catch-all @example.org".
  */
 enum rcpt_status rcpt_lookup(const struct recipient_settings *s, enum addr_status status,
-			     const struct pm_addr *a, const char **why);
+                             const struct pm_addr *a, const char **why);
 
 /*
  * rcpt_check_file - read a recipients file the way rcpt_lookup would,

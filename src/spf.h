@@ -35,7 +35,7 @@ struct spf_outcome {
 
 /* spf_check_helo - SPF for the HELO identity (postmaster@helo, RFC 7208 2.3) */
 void spf_check_helo(const struct spf_settings *s, const struct pm_ip *ip, const char *helo,
-		    struct spf_outcome *out);
+                    struct spf_outcome *out);
 
 /*
  * spf_check_mailfrom - SPF for MAIL FROM local@domain. helo may be NULL
@@ -43,6 +43,6 @@ void spf_check_helo(const struct spf_settings *s, const struct pm_ip *ip, const 
  * "unknown" for %{h}. For the null sender call spf_check_helo instead.
  */
 void spf_check_mailfrom(const struct spf_settings *s, const struct pm_ip *ip, const char *helo,
-			const char *local, const char *domain, struct spf_outcome *out);
+                        const char *local, const char *domain, struct spf_outcome *out);
 
 #endif

@@ -67,7 +67,7 @@ struct pm_facts {
 	unsigned unknown_in_session;  /* unknown recipients already refused in this session */
 
 	bool internal_error; /* something broke while gathering facts at this stage:
-				451 4.3.0, or continue when milter.on_internal_error = accept */
+	                        451 4.3.0, or continue when milter.on_internal_error = accept */
 };
 
 enum pm_verdict_action {
@@ -79,15 +79,15 @@ enum pm_verdict_action {
 struct pm_verdict {
 	enum pm_verdict_action action;
 	enum pm_reply_id reply; /* meaningful when action != CONTINUE or would (and for the
-				   internal_error fail-open case); PM_R_COUNT when nothing
-				   objected: never index replies[] with it then */
+	                           internal_error fail-open case); PM_R_COUNT when nothing
+	                           objected: never index replies[] with it then */
 	bool would;             /* a check in log/tag mode would have refused */
 	const char *check;      /* "client_block", "helo_spf", "spf", "sender_syntax",
-				   "rcpt_syntax", "recipients", "max_recipients",
-				   "max_unknown", "internal_error" or NULL when
-				   nothing objected */
+	                           "rcpt_syntax", "recipients", "max_recipients",
+	                           "max_unknown", "internal_error" or NULL when
+	                           nothing objected */
 	const char *reason;     /* static, e.g. "spf_fail", "unknown_recipient" */
-	const char *rule;       /* static: the policy setting that decided, e.g. "spf.fail=reject" */
+	const char *rule; /* static: the policy setting that decided, e.g. "spf.fail=reject" */
 };
 
 /* verdict_decide - the verdict for f->stage; never fails */
@@ -108,7 +108,7 @@ struct pm_reply_vars {
  * The milter doubles every '%' itself for smfi_setreply. Returns buf.
  */
 char *reply_expand(const struct pm_reply *r, const struct pm_reply_vars *vars, char *buf,
-		   size_t bufsize);
+                   size_t bufsize);
 
 /* pm_verdict_action_name - "continue", "reject", "tempfail" */
 const char *pm_verdict_action_name(enum pm_verdict_action a);

@@ -28,6 +28,7 @@ suite() { # suite NAME COMMAND... : run, keep its ok/not ok lines
 
 suite unit-plain tests/run-unit.sh plain build/tests $(sed -n 's/^UNIT_TESTS := //p' Makefile)
 suite unit-asan tests/run-unit.sh asan build/asan/tests $(sed -n 's/^UNIT_TESTS := //p' Makefile)
+suite format tests/format-check.sh
 suite man-lint tests/man-lint.sh
 suite spf tests/spf/run.sh
 suite e2e tests/e2e/run.sh
