@@ -6,13 +6,13 @@ if ! command -v clang-format >/dev/null; then
 	echo "SKIPPED: clang-format not installed"
 	exit 77
 fi
-rc=0
+bad=
 for f in src/*.c src/*.h tests/unit/*.c; do
-	if clang-format --dry-run -Werror "$f" >/dev/null 2>&1; then
-		echo "ok - format $f"
-	else
-		echo "not ok - format $f: run 'make format'"
-		rc=1
-	fi
+	clang-format --dry-run -Werror "$f" >/dev/null 2>&1 || bad="$bad $f"
 done
-exit $rc
+if [ -z "$bad" ]; then
+	echo "ok - clang-format: every C source is formatted"
+	exit 0
+fi
+echo "not ok - clang-format: not formatted (run 'make format'):$bad"
+exit 1
