@@ -142,11 +142,32 @@ static const char *unix_socket_path(const char *conn)
 	return NULL;
 }
 
+/* socket_dir_check - the directory of a unix socket must exist; 0 ok, -1 after saying why */
+static int socket_dir_check(const char *path)
+{
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	struct stat st;
+	int rc = 0;
+
+	if (slash != NULL && slash != dir) {
+		*slash = '\0';
+		if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+			say(LOG_ERR,
+			    "socket directory %s does not exist: create it (owned by milter.user, "
+			    "group milter.socket_group, mode 0750)",
+			    dir);
+			rc = -1;
+		}
+	}
+	free(dir);
+	return rc;
+}
+
 /*
  * socket_prepare - make room for a unix socket at path: nothing there is
- * fine; a socket nobody answers on (ECONNREFUSED) is stale and removed;
- * a socket someone answers on, or anything that is not a socket, is
- * refused. 0 ok, -1 after saying why.
+ * fine (if its directory exists); a socket nobody answers on
+ * (ECONNREFUSED) is stale and removed; a socket someone answers on, or
+ * anything that is not a socket, is refused. 0 ok, -1 after saying why.
  */
 static int socket_prepare(const char *path)
 {
@@ -160,7 +181,7 @@ static int socket_prepare(const char *path)
 	}
 	if (lstat(path, &st) != 0) {
 		if (errno == ENOENT)
-			return 0;
+			return socket_dir_check(path);
 		say(LOG_ERR, "cannot examine %s: %s", path, strerror(errno));
 		return -1;
 	}
