@@ -10,6 +10,9 @@
 #	the services that postfix and nsd would start on installation are held
 #	back with a temporary policy-rc.d: the tests never use the host's
 #	instances. When everything is installed it only runs one dpkg-query.
+#	Recommends are not installed, so the ones the tests use are listed:
+#	libio-socket-inet6-perl gives swaks IPv6 (without it swaks exits
+#	"IPv6 not available" and the IPv6 end-to-end scenarios fail).
 # DIAGNOSTICS
 #	Exit 0 when everything is installed; 1 when something is missing and
 #	we are not root, or apt-get failed.
@@ -19,7 +22,7 @@ set -eu
 PACKAGES="
 build-essential gcc make pkg-config
 libmilter-dev libspf2-dev libopendkim-dev libopendmarc-dev libconfig-dev libcmocka-dev
-postfix nsd swaks perl
+postfix nsd swaks perl libio-socket-inet6-perl
 mandoc groff-base
 iproute2 util-linux procps
 publicsuffix dnsutils spfquery opendkim-tools

@@ -130,6 +130,7 @@ nsd_start() {
 		    zonesdir: "$E2E_SRC/zones"
 		    pidfile: "$d/nsd.pid"
 		    xfrdfile: "$d/xfrd.state"
+		    xfrdir: "$d"
 		    zonelistfile: "$d/zone.list"
 		    database: ""
 		    logfile: "$E2E_DIR/nsd.log"

@@ -271,10 +271,17 @@ sub session_swaks {
 	push @cmd, '--to', join(',', @{ $s->{rcpt} }) if @{ $s->{rcpt} };
 	push @cmd, '--add-header', $_ for @{ $s->{header} };
 	push @cmd, '--body', $s->{body} if defined $s->{body};
-	open(my $fh, '-|', @cmd) or return (['banner', "(cannot run swaks: $!)"]);
+	# swaks prints its own errors ("*** ...") on stderr: read them with the
+	# transcript (it flushes every line, so the order is kept).
+	my $pid = open(my $fh, '-|') // return (['swaks', "cannot run swaks: $!"]);
+	if (!$pid) {
+		open(STDERR, '>&', \*STDOUT) or POSIX::_exit(127);
+		exec(@cmd) or print "*** cannot run swaks: $!\n";
+		POSIX::_exit(127);
+	}
 	my @lines = <$fh>;
 	close $fh;
-	my (@t, $stage, $reply, $indata);
+	my (@t, @notes, $stage, $reply, $indata);
 	$stage = 'banner';
 	for my $l (@lines) {
 		$l =~ s/\r?\n$//;
@@ -299,10 +306,11 @@ sub session_swaks {
 			my $c = uc((split ' ', $1)[0] // '');
 			$stage = $c eq 'EHLO' || $c eq 'HELO' ? 'helo' : $c eq 'MAIL' ? 'mail'
 			    : $c eq 'RCPT' ? 'rcpt' : $c eq 'DATA' ? 'datacmd' : lc $c;
-		} elsif ($l =~ /^\*\*\* (.*)$/ && !@t) {
-			push @t, ['banner', "(swaks: $1)"];
+		} elsif ($l =~ /^\*\*\* (.*)$/) {
+			push @notes, $1;
 		}
 	}
+	push @t, ['swaks', join('; ', @notes)] if @notes;
 	return @t;
 }
 
@@ -385,6 +393,7 @@ sub check_scenario {
 		}
 	}
 
+	$s->{swaks_said} = $first{swaks};
 	my $want = $s->{delivered} // (@{ $s->{want_header} } || @{ $s->{want_header_re} } ? 'yes' : undef);
 	return @bad unless defined $want || @{ $s->{no_header} };
 	$want //= 'yes';
@@ -433,6 +442,8 @@ sub run_one {
 	return ("not ok - $file: $@", 2) unless $s;
 	my @bad = eval { check_scenario($s) };
 	@bad = ("runner error: $@") if $@;
+	# What swaks itself complained about (on its stderr) explains the rest.
+	unshift @bad, "swaks said: $s->{swaks_said}" if @bad && defined $s->{swaks_said};
 	return @bad ? ("not ok - $s->{name}: " . join('; ', @bad), 1) : ("ok - $s->{name}", 0);
 }
 
