@@ -557,6 +557,14 @@ static const char *check_socket(char **value, char *buf, size_t bufsize)
 	return "must be unix:/path, inet:PORT@HOST or inet6:PORT@HOST";
 }
 
+/* config_check_socket - validate a socket spec as milter.socket is (for -p); NULL when fine */
+const char *config_check_socket(const char *spec, char *buf, size_t bufsize)
+{
+	char *copy = (char *)spec;
+
+	return check_socket(&copy, buf, bufsize);
+}
+
 /* check_account - "" or a plausible user or group name (its existence is checked at start) */
 static const char *check_account(char **value, char *buf, size_t bufsize)
 {

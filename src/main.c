@@ -570,7 +570,7 @@ static int open_socket(const struct policy *p, const char *conn)
 		return -1;
 	if (path != NULL && socket_prepare(path) != 0)
 		return -1;
-	if (smfi_setconn(xstrdup(conn)) != MI_SUCCESS) {
+	if (smfi_setconn((char *)conn) != MI_SUCCESS) {
 		say(LOG_ERR, "bad socket specification \"%s\"", conn);
 		return -1;
 	}
@@ -708,6 +708,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROGNAME ": unexpected argument \"%s\"\n", argv[optind]);
 		usage(stderr);
 		return EX_USAGE;
+	}
+	if (run.socket_override != NULL) {
+		char why[256];
+		const char *bad = config_check_socket(run.socket_override, why, sizeof(why));
+
+		if (bad != NULL) {
+			fprintf(stderr, PROGNAME ": -p %s: %s\n", run.socket_override, bad);
+			usage(stderr);
+			return EX_USAGE;
+		}
 	}
 
 	p = load_or_report(run.config_path, emit_stderr);

@@ -170,6 +170,11 @@ void config_errors_print(const struct config_errors *errs,
                          void (*emit)(const char *line, void *arg), void *arg);
 void config_errors_free(struct config_errors *errs);
 /*
+ * config_check_socket - check a socket spec by the rules of milter.socket
+ * (for the -p option): NULL when fine, else a message (static or in buf)
+ */
+const char *config_check_socket(const char *spec, char *buf, size_t bufsize);
+/*
  * config_keys - call fn once with the dotted name of every key the policy
  * file accepts (leaf keys only, e.g. "spf.softfail"; groups are not listed)
  */

@@ -31,6 +31,8 @@ suite unit-asan tests/run-unit.sh asan build/asan/tests $(sed -n 's/^UNIT_TESTS 
 suite format tests/format-check.sh
 suite man-lint tests/man-lint.sh
 suite spf tests/spf/run.sh
+suite daemon tests/daemon/run.sh
+suite milter tests/milter/run.sh
 suite e2e tests/e2e/run.sh
 
 pass=$(cat build/results/*.tap | grep -c '^ok')

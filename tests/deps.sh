@@ -27,6 +27,7 @@ mandoc groff-base
 iproute2 util-linux procps
 publicsuffix dnsutils spfquery opendkim-tools
 clang-format
+python3
 "
 
 # missing - the packages dpkg does not report as installed

@@ -1,0 +1,489 @@
+#!/bin/bash
+# NAME
+#	run.sh - the daemon's command line and process behaviour
+# SYNOPSIS
+#	tests/daemon/run.sh		(part of make check: suite "daemon")
+# DESCRIPTION
+#	As root, inside a private network, mount and pid namespace (lo up,
+#	nothing else), with policy files, socket and pid file in a temporary
+#	directory and the daemon dropping to nobody:nogroup, checks what
+#	man/policy-milter.8 promises about:
+#	  - options: -V and -h exit 0; a bad option, a missing argument or a
+#	    stray argument exit 64 with the usage on stderr; -n says
+#	    "configuration OK" for conf/policy-milter.conf and lists every
+#	    error of a broken file as FILE:LINE: KEY: MESSAGE (exit 1);
+#	  - refusals to start (exit 1, a clear message, nothing left behind):
+#	    a broken file, an unknown milter.user or socket_group, a socket
+#	    another instance listens on (left untouched and working), a path
+#	    that is a regular file (left alone), a missing socket directory,
+#	    a pid file naming a running process;
+#	  - a stale socket is removed and the daemon starts; a stale pid file
+#	    is replaced; -p overrides milter.socket (unix: and inet:);
+#	  - after start: the pid file holds the pid, the process runs as
+#	    nobody:nogroup, the socket has mode 0660 and group nogroup;
+#	  - SIGUSR1 with a good file logs the new generation, with a broken
+#	    file logs each error and keeps running (and answering);
+#	  - SIGTERM, SIGINT and SIGHUP each stop it with exit 0 and remove the
+#	    socket and the pid file; with a session in flight a new
+#	    connection gets 421 4.3.2 and the session finishes first.
+#	DAEMON_KEEP=1 keeps the work directory (/tmp/pm-daemon.*).
+#	MILTER_BIN=build/asan-daemon/policy-milter (built by tests/milter/run.sh)
+#	runs every check on the sanitizer build; any sanitizer report in a
+#	daemon's stderr is then a failure too.
+# DIAGNOSTICS
+#	"ok - ..." / "not ok - ...: got X, want Y" lines; exit 0 all passed,
+#	1 a check failed, 2 the test world could not be built, 77 not root.
+
+set -u
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+TOP=$(cd "$HERE/../.." && pwd)
+BIN=${MILTER_BIN:-$TOP/src/policy-milter}
+PYTHON=${PYTHON:-python3}
+export PYTHONDONTWRITEBYTECODE=1 # nothing written into the source tree
+
+if [ -z "${DAEMON_INNER:-}" ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "SKIPPED: daemon tests need root (unshare, privilege dropping)"
+		exit 77
+	fi
+	for tool in unshare ip "$PYTHON"; do
+		command -v "$tool" >/dev/null || {
+			echo "daemon: $tool not found (run make deps)" >&2
+			exit 2
+		}
+	done
+	getent passwd nobody >/dev/null && getent group nogroup >/dev/null || {
+		echo "daemon: user nobody / group nogroup missing" >&2
+		exit 2
+	}
+	[ -x "$BIN" ] || make -s -C "$TOP" all || exit 2
+	WORK=$(mktemp -d /tmp/pm-daemon.XXXXXX)
+	chmod 0755 "$WORK"
+	export WORK
+	# shellcheck disable=SC2064 # expand now
+	trap "[ -n \"\${DAEMON_KEEP:-}\" ] || rm -rf '$WORK'" EXIT
+	DAEMON_INNER=1 unshare -n -m -p --fork --mount-proc --propagation private bash "$0" "$@"
+	rc=$?
+	[ -n "${DAEMON_KEEP:-}" ] && echo "daemon: work directory kept: $WORK"
+	exit "$rc"
+fi
+
+# ---- inside the namespaces ----------------------------------------------
+
+ip link set lo up || {
+	echo "daemon: ip link set lo up failed" >&2
+	exit 2
+}
+# No syslog daemon of the host gets our lines.
+if [ -e /dev/log ]; then mount --bind /dev/null /dev/log 2>/dev/null || true; fi
+
+RUN=$WORK/run # socket and pid file: the directory belongs to nobody, who removes them at exit
+mkdir -p "$RUN"
+chown nobody:nogroup "$RUN"
+chmod 0755 "$RUN"
+SOCK=$RUN/milter.sock
+PIDF=$RUN/milter.pid
+failed=0
+PID=
+
+ok() { echo "ok - $*"; }
+notok() {
+	echo "not ok - $*"
+	failed=1
+}
+# check NAME GOT WANT - equal strings
+check() {
+	if [ "$2" = "$3" ]; then ok "$1"; else notok "$1: got '$2', want '$3'"; fi
+}
+# check_grep NAME FILE ERE - FILE has a line matching ERE
+check_grep() {
+	if grep -qE -- "$3" "$2"; then ok "$1"; else notok "$1: got '$(head -c 400 "$2" | tr '\n' '|')', want a line matching /$3/"; fi
+}
+
+# conf NAME [SOCKET] - write a good policy file $WORK/NAME.conf; prints its path
+conf() {
+	local f=$WORK/$1.conf sock=${2:-unix:$SOCK}
+	cat >"$f" <<-EOF
+		# tests/daemon: a minimal policy, no DNS needed (SPF off)
+		authserv_id = "mx.example.org";
+		milter:
+		{
+		  socket = "$sock";
+		  socket_mode = "0660";
+		  socket_group = "nogroup";
+		  user = "nobody";
+		  group = "nogroup";
+		  pid_file = "$PIDF";
+		  drain_timeout = 10;
+		};
+		trusted_networks = [ "127.0.0.0/8" ];
+		spf:
+		{
+		  mode = "off";
+		  helo_mode = "off";
+		  softfail = "accept";
+		};
+		recipients:
+		{
+		  mode = "off";
+		};
+	EOF
+	chmod 0644 "$f"
+	echo "$f"
+}
+
+# broken FILE - a policy file with four errors, at lines 2, 5, 6 and 10
+broken() {
+	cat >"$1" <<-'EOF'
+		authserv_id = "mx.example.org";
+		trusted_networks = [ "192.0.2.300/24" ];
+		spf:
+		{
+		  mode = "enforcee";
+		  softfall = "reject";
+		};
+		replies:
+		{
+		  spf_fail = "550 4.7.23 wrong class";
+		};
+	EOF
+	chmod 0644 "$1"
+}
+
+# start NAME CONF [ARGS...] - run the daemon in the background (log $WORK/NAME.log);
+# wait until SOCKETFILE (env WAIT_FOR, default $SOCK) exists or it exited
+start() {
+	local name=$1 conf=$2
+	shift 2
+	LOG=$WORK/$name.log
+	"$BIN" -f -c "$conf" "$@" >"$LOG" 2>&1 &
+	PID=$!
+	local n=100
+	while [ $n -gt 0 ]; do
+		if [ -n "${WAIT_FOR:-}" ]; then
+			grep -q 'listening on' "$LOG" && return 0
+		elif [ -S "$SOCK" ] && grep -q 'listening on' "$LOG"; then
+			return 0
+		fi
+		kill -0 "$PID" 2>/dev/null || return 1
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+
+# finish [SECONDS] - wait for $PID to exit (killing it after SECONDS); its status in RC
+# (not in a $(...) subshell: only this shell can wait for its children)
+finish() {
+	local n=$((${1:-10} * 10))
+	while [ $n -gt 0 ] && kill -0 "$PID" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$PID/stat" 2>/dev/null)" != Z ]; do
+		sleep 0.1
+		n=$((n - 1))
+	done
+	if [ $n -le 0 ]; then
+		kill -KILL "$PID" 2>/dev/null
+		wait "$PID" 2>/dev/null
+		RC="still running after ${1:-10} s (killed)"
+		return
+	fi
+	wait "$PID"
+	RC=$?
+}
+
+# probe SPEC - the CONNECT reply of a new milter connection
+probe() { "$PYTHON" "$HERE/probe.py" probe "$1" 2>&1; }
+
+# stopped NAME SIG - send SIG, then exit 0 and no socket / pid file left
+stopped() {
+	local name=$1 sig=$2 sockfile=${3:-$SOCK}
+	kill "-$sig" "$PID"
+	finish 10
+	check "$name: SIG$sig: exit 0" "$RC" 0
+	check "$name: SIG$sig: socket removed" "$([ -e "$sockfile" ] && echo present || echo absent)" absent
+	check "$name: SIG$sig: pid file removed" "$([ -e "$PIDF" ] && echo present || echo absent)" absent
+}
+
+out=$WORK/out
+err=$WORK/err
+
+# ---- the command line ---------------------------------------------------
+
+"$BIN" -V >"$out" 2>"$err"
+check "-V: exit 0" "$?" 0
+check_grep "-V: prints the version" "$out" '^policy-milter [0-9]+\.[0-9]+\.[0-9]+$'
+
+"$BIN" -h >"$out" 2>"$err"
+check "-h: exit 0" "$?" 0
+check_grep "-h: usage on stdout" "$out" '^usage: policy-milter '
+check "-h: nothing on stderr" "$(cat "$err")" ""
+
+for args in "-x" "-c" "-p" "extra-argument" "-n extra-argument" "-V -q"; do
+	# shellcheck disable=SC2086 # split on purpose
+	"$BIN" $args >"$out" 2>"$err"
+	rc=$?
+	if [ "$args" = "-V -q" ]; then
+		# getopt stops at -V (it prints and exits 0 before -q is read)
+		check "'$args': -V wins, exit 0" "$rc" 0
+		continue
+	fi
+	check "'$args': exit 64" "$rc" 64
+	check_grep "'$args': usage on stderr" "$err" '^usage: policy-milter '
+	check "'$args': nothing on stdout" "$(cat "$out")" ""
+done
+"$BIN" -x >/dev/null 2>"$err"
+check_grep "-x: names the option" "$err" 'unknown option -x'
+"$BIN" -c >/dev/null 2>"$err"
+check_grep "-c without argument: says so" "$err" 'option -c needs an argument'
+"$BIN" stray >/dev/null 2>"$err"
+check_grep "stray argument: named" "$err" 'unexpected argument "stray"'
+
+"$BIN" -n -c "$TOP/conf/policy-milter.conf" >"$out" 2>"$err"
+check "-n default policy file: exit 0" "$?" 0
+check "-n default policy file: output" "$(cat "$out")" "policy-milter: configuration OK"
+check "-n default policy file: nothing on stderr" "$(cat "$err")" ""
+
+GOOD=$(conf good)
+"$BIN" -n -c "$GOOD" >"$out" 2>"$err"
+check "-n test policy file: exit 0" "$?" 0
+
+BAD=$WORK/broken.conf
+broken "$BAD"
+"$BIN" -n -c "$BAD" >"$out" 2>"$err"
+check "-n broken file: exit 1" "$?" 1
+check "-n broken file: no OK on stdout" "$(cat "$out")" ""
+check "-n broken file: every error as FILE:LINE: KEY:" \
+	"$(sed -n 's/^\([^:]*:[0-9]*: [a-z_.]*\): .*/\1/p' "$err" | tr '\n' '|')" \
+	"$BAD:2: trusted_networks|$BAD:5: spf.mode|$BAD:6: spf.softfall|$BAD:10: replies.spf_fail|"
+check "-n broken file: nothing but the errors on stderr" "$(wc -l <"$err")" 4
+
+# ---- refusals to start --------------------------------------------------
+
+start broken "$BAD"
+finish 10
+check "start with a broken file: exit 1" "$RC" 1
+check_grep "start with a broken file: errors listed" "$LOG" "^$BAD:5: spf.mode: "
+check_grep "start with a broken file: refusal said" "$LOG" 'refusing to start: errors in'
+check "start with a broken file: no socket" "$([ -e "$SOCK" ] && echo present || echo absent)" absent
+
+NOUSER=$(conf nouser)
+sed -i 's/user = "nobody";/user = "no-such-user-pm";/' "$NOUSER"
+start nouser "$NOUSER"
+finish 10
+check "unknown milter.user: exit 1" "$RC" 1
+check_grep "unknown milter.user: says which" "$LOG" 'milter.user "no-such-user-pm" does not exist'
+check "unknown milter.user: no socket left" "$([ -e "$SOCK" ] && echo present || echo absent)" absent
+check "unknown milter.user: no pid file left" "$([ -e "$PIDF" ] && echo present || echo absent)" absent
+
+NOGROUP=$(conf nogroup)
+sed -i 's/socket_group = "nogroup";/socket_group = "no-such-group-pm";/' "$NOGROUP"
+start nogroup "$NOGROUP"
+finish 10
+check "unknown milter.socket_group: exit 1" "$RC" 1
+check_grep "unknown milter.socket_group: says which" "$LOG" 'milter.socket_group "no-such-group-pm" does not exist'
+
+NODIR=$(conf nodir "unix:$WORK/no-such-dir/milter.sock")
+WAIT_FOR=log start nodir "$NODIR"
+finish 10
+check "missing socket directory: exit 1" "$RC" 1
+check_grep "missing socket directory: says so" "$LOG" "socket directory $WORK/no-such-dir does not exist"
+
+echo "precious" >"$SOCK"
+start regular "$GOOD"
+finish 10
+check "socket path is a regular file: exit 1" "$RC" 1
+check_grep "socket path is a regular file: says so" "$LOG" "$SOCK exists and is not a socket"
+check "socket path is a regular file: left alone" "$(cat "$SOCK" 2>&1)" precious
+check "socket path is a regular file: no pid file" "$([ -e "$PIDF" ] && echo present || echo absent)" absent
+rm -f "$SOCK"
+
+# ---- a normal start -----------------------------------------------------
+
+if start main "$GOOD"; then
+	ok "start: listening"
+else
+	notok "start: not listening after 10 s: $(tr '\n' '|' <"$LOG")"
+fi
+MAIN=$PID
+check "start: pid file holds the pid" "$(cat "$PIDF" 2>&1)" "$MAIN"
+check "start: runs as nobody (Uid)" "$(awk '/^Uid:/ {print $2, $3, $4, $5}' "/proc/$MAIN/status")" "65534 65534 65534 65534"
+check "start: runs as nogroup (Gid)" "$(awk '/^Gid:/ {print $2, $3, $4, $5}' "/proc/$MAIN/status")" "65534 65534 65534 65534"
+check "start: no supplementary root group" "$(awk '/^Groups:/ {$1=""; print}' "/proc/$MAIN/status" | grep -wc 0)" 0
+check "start: socket mode 0660" "$(stat -c %a "$SOCK" 2>&1)" 660
+check "start: socket group nogroup" "$(stat -c %G "$SOCK" 2>&1)" nogroup
+check "start: answers a milter connection" "$(probe "unix:$SOCK")" continue
+
+# a second instance on the same socket is refused; the first keeps working
+ino=$(stat -c %i "$SOCK")
+OTHER=$(conf other)
+sed -i "s|pid_file = \"$PIDF\";|pid_file = \"$RUN/other.pid\";|" "$OTHER"
+start second "$OTHER"
+finish 10
+check "live socket: second instance exits 1" "$RC" 1
+check_grep "live socket: says another process listens" "$LOG" 'another process is listening on this socket'
+check "live socket: socket untouched (same inode)" "$(stat -c %i "$SOCK" 2>&1)" "$ino"
+check "live socket: no pid file of the second" "$([ -e "$RUN/other.pid" ] && echo present || echo absent)" absent
+check "live socket: first instance still answers" "$(probe "unix:$SOCK")" continue
+
+# the pid file names a running process (the first instance): refused
+STALEPID=$(conf pidrun "unix:$RUN/pidrun.sock")
+WAIT_FOR=log start pidrun "$STALEPID"
+finish 10
+check "pid file names a running process: exit 1" "$RC" 1
+check_grep "pid file names a running process: says so" "$LOG" "names running process $MAIN"
+check "pid file names a running process: pid file kept" "$(cat "$PIDF" 2>&1)" "$MAIN"
+check "pid file names a running process: its socket removed" "$([ -e "$RUN/pidrun.sock" ] && echo present || echo absent)" absent
+PID=$MAIN
+LOG=$WORK/main.log
+
+# reload with a good file: the new generation is logged
+sed -i 's/softfail = "accept";/softfail = "reject";/' "$GOOD"
+kill -USR1 "$MAIN"
+n=50
+while [ $n -gt 0 ] && ! grep -q 'reloaded policy generation' "$LOG"; do
+	sleep 0.1
+	n=$((n - 1))
+done
+check_grep "SIGUSR1, good file: new generation logged" "$LOG" "reloaded policy generation 2 from $GOOD"
+check "SIGUSR1, good file: still answers" "$(probe "unix:$SOCK")" continue
+
+# reload with a broken file: every error logged, the policy kept, still running
+cp "$GOOD" "$WORK/good.saved"
+broken "$GOOD"
+kill -USR1 "$MAIN"
+n=50
+while [ $n -gt 0 ] && ! grep -q 'reload of .* failed' "$LOG"; do
+	sleep 0.1
+	n=$((n - 1))
+done
+check_grep "SIGUSR1, broken file: failure logged, generation kept" "$LOG" "reload of $GOOD failed; keeping policy generation 2"
+for e in "2: trusted_networks" "5: spf.mode" "6: spf.softfall" "10: replies.spf_fail"; do
+	check_grep "SIGUSR1, broken file: logs $e" "$LOG" "$GOOD:$e: "
+done
+check "SIGUSR1, broken file: still running" "$(kill -0 "$MAIN" 2>&1 && echo running)" running
+check "SIGUSR1, broken file: still answers" "$(probe "unix:$SOCK")" continue
+cp "$WORK/good.saved" "$GOOD"
+
+stopped "main" TERM
+check_grep "SIGTERM: stop logged" "$LOG" 'stopping on signal 15'
+
+# ---- a stale socket, a stale pid file, SIGINT ---------------------------
+
+"$PYTHON" "$HERE/probe.py" stale "$SOCK"
+echo 999999 >"$PIDF" # no such process (pid_max is lower)
+if [ -S "$SOCK" ] && start stale "$GOOD"; then
+	ok "stale socket: removed, started"
+else
+	notok "stale socket: did not start: $(tr '\n' '|' <"$LOG")"
+fi
+check_grep "stale socket: removal logged" "$LOG" "removed stale socket $SOCK"
+check "stale pid file: replaced" "$(cat "$PIDF" 2>&1)" "$PID"
+check "stale socket: answers" "$(probe "unix:$SOCK")" continue
+stopped "stale" INT
+
+# ---- -p overrides milter.socket; SIGHUP ---------------------------------
+
+ALT=$RUN/alt.sock
+SOCK_SAVE=$SOCK
+SOCK=$ALT
+if start p-unix "$GOOD" -p "unix:$ALT"; then ok "-p unix: listening on $ALT"; else notok "-p unix: not listening: $(tr '\n' '|' <"$LOG")"; fi
+check "-p unix: milter.socket not created" "$([ -e "$SOCK_SAVE" ] && echo present || echo absent)" absent
+check "-p unix: answers" "$(probe "unix:$ALT")" continue
+check "-p unix: socket mode 0660" "$(stat -c %a "$ALT" 2>&1)" 660
+stopped "-p unix" HUP "$ALT"
+SOCK=$SOCK_SAVE
+
+PORT=$((20000 + RANDOM % 20000))
+if WAIT_FOR=log start p-inet "$GOOD" -p "inet:$PORT@127.0.0.1"; then ok "-p inet: listening"; else notok "-p inet: not listening: $(tr '\n' '|' <"$LOG")"; fi
+check "-p inet: answers on 127.0.0.1:$PORT" "$(probe "inet:$PORT@127.0.0.1")" continue
+check "-p inet: milter.socket not created" "$([ -e "$SOCK" ] && echo present || echo absent)" absent
+check "-p inet: pid file" "$(cat "$PIDF" 2>&1)" "$PID"
+stopped "-p inet" TERM
+
+# ---- the drain: a session in flight finishes, new connections get 421 ---
+
+PORT=$((PORT + 1))
+if WAIT_FOR=log start drain "$GOOD" -p "inet:$PORT@127.0.0.1"; then
+	"$PYTHON" "$HERE/probe.py" drain "inet:$PORT@127.0.0.1" "$PID" || failed=1
+	finish 10
+	check "drain: exit 0" "$RC" 0
+	check "drain: pid file removed" "$([ -e "$PIDF" ] && echo present || echo absent)" absent
+	check_grep "drain: logged" "$LOG" 'waiting up to 10 s for 1 session'
+	check_grep "drain: nothing cut off" "$LOG" 'stopped \(0 session\(s\) cut off\)'
+else
+	notok "drain: not listening: $(tr '\n' '|' <"$LOG")"
+fi
+
+# a second stop signal ends the drain; so does milter.drain_timeout
+PORT=$((PORT + 1))
+if WAIT_FOR=log start cut2 "$GOOD" -p "inet:$PORT@127.0.0.1"; then
+	"$PYTHON" "$HERE/probe.py" cut "inet:$PORT@127.0.0.1" "$PID" 2 3 || failed=1
+	finish 5
+	check "second SIGTERM: exit 0" "$RC" 0
+	check_grep "second SIGTERM: logged" "$LOG" 'second stop signal'
+	check_grep "second SIGTERM: the session cut off" "$LOG" 'stopped \(1 session\(s\) cut off\)'
+else
+	notok "second SIGTERM: not listening: $(tr '\n' '|' <"$LOG")"
+fi
+SHORT=$(conf short)
+sed -i 's/drain_timeout = 10;/drain_timeout = 1;/' "$SHORT"
+PORT=$((PORT + 1))
+if WAIT_FOR=log start cut1 "$SHORT" -p "inet:$PORT@127.0.0.1"; then
+	"$PYTHON" "$HERE/probe.py" cut "inet:$PORT@127.0.0.1" "$PID" 1 4 || failed=1
+	finish 5
+	check "drain_timeout 1 s: exit 0" "$RC" 0
+	check_grep "drain_timeout 1 s: the session cut off" "$LOG" 'stopped \(1 session\(s\) cut off\)'
+else
+	notok "drain_timeout: not listening: $(tr '\n' '|' <"$LOG")"
+fi
+
+# a pid file in a directory the milter user cannot write: left empty at exit
+mkdir -p "$WORK/rootdir"
+chmod 0755 "$WORK/rootdir"
+ROOTPID=$(conf rootpid)
+sed -i "s|pid_file = \"$PIDF\";|pid_file = \"$WORK/rootdir/milter.pid\";|" "$ROOTPID"
+if start rootpid "$ROOTPID"; then
+	check "pid file in a root directory: written" "$(cat "$WORK/rootdir/milter.pid" 2>&1)" "$PID"
+	kill -TERM "$PID"
+	finish 10
+	check "pid file in a root directory: SIGTERM exit 0" "$RC" 0
+	check "pid file in a root directory: left empty" "$(wc -c <"$WORK/rootdir/milter.pid" 2>&1)" 0
+else
+	notok "pid file in a root directory: did not start: $(tr '\n' '|' <"$LOG")"
+fi
+
+# -p is held to the same rules as milter.socket: what -n refuses in the file
+# must not make the daemon listen somewhere else
+for spec in "inet:99999@127.0.0.1" "inet:0@127.0.0.1" "unix:" "unix:relative.sock"; do
+	BADP=$(conf badp "$spec")
+	"$BIN" -n -c "$BADP" >/dev/null 2>"$err"
+	check "milter.socket = \"$spec\": -n refuses it" "$?" 1
+	(cd "$WORK" && exec "$BIN" -f -c "$GOOD" -p "$spec") >"$WORK/badp.log" 2>&1 &
+	PID=$!
+	n=30
+	while [ $n -gt 0 ] && kill -0 "$PID" 2>/dev/null && ! grep -q 'listening on' "$WORK/badp.log"; do
+		sleep 0.1
+		n=$((n - 1))
+	done
+	if grep -q 'listening on' "$WORK/badp.log"; then
+		kill -TERM "$PID"
+		finish 10
+		notok "-p '$spec': got a running daemon ($(grep -o 'listening on.*' "$WORK/badp.log" | head -1)), want a refusal (exit 64 or 1)"
+	else
+		finish 5
+		case $RC in
+		1 | 64) ok "-p '$spec': refused (exit $RC)" ;;
+		*) notok "-p '$spec': got exit $RC, want a refusal (exit 64 or 1)" ;;
+		esac
+	fi
+	rm -f "$WORK/relative.sock" "$PIDF"
+done
+
+# every daemon's stderr: no sanitizer report (with MILTER_BIN set to the sanitizer build)
+if grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$WORK"/*.log >"$out" 2>/dev/null; then
+	notok "sanitizer report in: $(tr '\n' ' ' <"$out")"
+else
+	ok "no sanitizer report in any daemon's stderr"
+fi
+
+exit $failed
