@@ -24,11 +24,13 @@
  *	refusal, every "would" (a check in log or tag mode) and every
  *	accepted message is logged once with log_decision().
  *
- *	The HELO identity is checked with SPF at the first MAIL FROM after
- *	HELO, not at HELO itself: only then does the milter know whether
- *	the client authenticated (SMTP AUTH comes after EHLO), and trusted
- *	or authenticated clients cause no SPF lookups at all. Its verdict
- *	is applied at MAIL FROM anyway (verdict.h).
+ *	The HELO identity is checked with SPF at HELO (each HELO gets its
+ *	own time budget, spf.timeout, so HELO and MAIL FROM together never
+ *	hold one MTA command for two budgets), but its verdict is applied
+ *	at MAIL FROM, once the milter knows whether the client authenticated
+ *	(SMTP AUTH comes after EHLO): an authenticated client is never
+ *	refused for its HELO (verdict.h). Trusted clients cause no SPF
+ *	lookups at all.
  *
  *	Nothing here is global except the current policy (policy_acquire)
  *	and the atomic count of open sessions.
@@ -416,7 +418,7 @@ static sfsistat mi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	return st;
 }
 
-/* mi_helo - remember the HELO name; its SPF check waits for MAIL FROM */
+/* mi_helo - remember the HELO name and check it with SPF (applied at MAIL FROM) */
 static sfsistat mi_helo(SMFICTX *ctx, char *helohost)
 {
 	struct session *s = session_get(ctx);
@@ -429,6 +431,10 @@ static sfsistat mi_helo(SMFICTX *ctx, char *helohost)
 	s->helo_spf_done = false;
 	memset(&s->helo_spf, 0, sizeof(s->helo_spf));
 	message_reset(&s->msg); /* HELO/EHLO resets the transaction (RFC 5321 4.1.4) */
+	if (!s->trusted && !s->broken && s->policy->spf.helo_mode != PM_MODE_OFF) {
+		spf_check_helo(&s->policy->spf, &s->ip, s->helo, &s->helo_spf);
+		s->helo_spf_done = true;
+	}
 	facts_init(s, PM_STAGE_HELO, &f);
 	return decide(ctx, s, &f, "helo", NULL, NULL, NULL);
 }
@@ -442,10 +448,6 @@ static void sender_checks(struct session *s)
 
 	if (s->trusted || s->authenticated || s->broken || m->sender_status == ADDR_BAD)
 		return;
-	if (spf->helo_mode != PM_MODE_OFF && !s->helo_spf_done) {
-		spf_check_helo(spf, &s->ip, helo, &s->helo_spf);
-		s->helo_spf_done = true;
-	}
 	if (spf->mode == PM_MODE_OFF)
 		return;
 	if (m->sender_status == ADDR_OK)
@@ -585,7 +587,8 @@ static char *authres_value(const struct session *s)
 	if (s->trusted)
 		in.trusted_network = s->trusted_net;
 	in.helo_spf = PM_SPF_UNCHECKED;
-	if (s->helo_spf_done && p->spf.helo_mode >= PM_MODE_TAG) {
+	/* an authenticated client skipped the sender checks: its HELO result is not reported */
+	if (s->helo_spf_done && !s->authenticated && p->spf.helo_mode >= PM_MODE_TAG) {
 		in.helo_spf = s->helo_spf.result;
 		in.helo = s->helo;
 	}
