@@ -176,6 +176,9 @@ static const struct cfg_key settings[] = {
     INT("spf.max_void_lookups", "2", spf.max_void_lookups, 0, 20),
     STR("spf.receiver", "", spf.receiver, 0, check_receiver),
 
+    GROUP("sender_domain"),
+    MODE("sender_domain.mode", "enforce", sender_domain.mode),
+
     GROUP("recipients"),
     MODE("recipients.mode", "enforce", recipients.mode),
     {.name = "recipients.domains",
@@ -216,6 +219,12 @@ static const struct cfg_key settings[] = {
           "later",
           CF_4XX_ONLY),
     REPLY("sender_syntax", PM_R_SENDER_SYNTAX, "501 5.1.7 Bad sender address syntax", 0),
+    REPLY("sender_domain_unknown", PM_R_SENDER_DOMAIN_UNKNOWN,
+          "550 5.1.8 <%{sender}>: Sender address rejected: Domain not found", 0),
+    REPLY("sender_null_mx", PM_R_SENDER_NULL_MX,
+          "550 5.7.27 <%{sender}>: Sender address rejected: Domain %{domain} does not accept "
+          "mail (null MX)",
+          0),
     REPLY("rcpt_syntax", PM_R_RCPT_SYNTAX, "501 5.1.3 Bad recipient address syntax", 0),
     REPLY("unknown_recipient", PM_R_UNKNOWN_RECIPIENT,
           "550 5.1.1 <%{rcpt}>: Recipient address rejected: User unknown", 0),

@@ -17,10 +17,10 @@
  *	be the only callback.
  *
  *	Every callback does the same three things: gather facts into a
- *	struct pm_facts, run the checks of its stage (SPF, recipient table),
- *	and apply what verdict_decide() says: a refusal goes out through
- *	smfi_setreply() with the configured code, enhanced code and text
- *	(placeholders expanded and escaped by reply_expand()). Every
+ *	struct pm_facts, run the checks of its stage (sender domain, SPF,
+ *	recipient table), and apply what verdict_decide() says: a refusal
+ *	goes out through smfi_setreply() with the configured code, enhanced
+ *	code and text (placeholders expanded and escaped by reply_expand()). Every
  *	refusal, every "would" (a check in log or tag mode) and every
  *	accepted message is logged once with log_decision().
  *
@@ -30,7 +30,9 @@
  *	at MAIL FROM, once the milter knows whether the client authenticated
  *	(SMTP AUTH comes after EHLO): an authenticated client is never
  *	refused for its HELO (verdict.h). Trusted clients cause no SPF
- *	lookups at all.
+ *	lookups at all. At MAIL FROM the sender domain is looked up first
+ *	(sender.c); when that alone refuses the mail, MAIL FROM SPF is not
+ *	evaluated (its lookups would be wasted).
  *
  *	Nothing here is global except the current policy (policy_acquire)
  *	and the atomic count of open sessions.
@@ -57,6 +59,7 @@
 #include "milter.h"
 #include "policy.h"
 #include "rcpt.h"
+#include "sender.h"
 #include "spf.h"
 #include "util.h"
 #include "verdict.h"
@@ -70,10 +73,11 @@ struct message {
 	char *queue_id; /* NULL until the MTA tells ({i}) */
 	bool started;   /* MAIL FROM seen */
 	enum addr_status sender_status;
-	struct pm_addr sender;        /* valid when sender_status is ADDR_OK */
-	char *sender_text;            /* for logs: "<>", "local@domain" or the path as given */
-	struct spf_outcome mfrom_spf; /* result PM_SPF_UNCHECKED when not evaluated */
-	struct strbuf rcpts;          /* accepted recipients, comma-separated */
+	struct pm_addr sender; /* valid when sender_status is ADDR_OK */
+	char *sender_text;     /* for logs: "<>", "local@domain" or the path as given */
+	struct sender_domain_outcome sender_domain; /* status UNCHECKED when not looked up */
+	struct spf_outcome mfrom_spf;               /* result PM_SPF_UNCHECKED when not evaluated */
+	struct strbuf rcpts;                        /* accepted recipients, comma-separated */
 	unsigned rcpt_accepted;
 	unsigned ar_count; /* Authentication-Results headers seen so far */
 	unsigned *ar_ours; /* 1-based indices (among those) that claim our authserv-id */
@@ -220,6 +224,7 @@ static void facts_init(const struct session *s, enum pm_stage stage, struct pm_f
 	f->client_blocked = s->blocked;
 	f->helo_spf = s->helo_spf_done ? s->helo_spf.result : PM_SPF_UNCHECKED;
 	f->sender_status = s->msg.started ? s->msg.sender_status : ADDR_OK;
+	f->sender_domain = s->msg.sender_domain.status;
 	f->mfrom_spf = s->msg.mfrom_spf.result;
 	f->rcpt_status = ADDR_OK;
 	f->rcpt = RCPT_VALID;
@@ -439,7 +444,32 @@ static sfsistat mi_helo(SMFICTX *ctx, char *helohost)
 	return decide(ctx, s, &f, "helo", NULL, NULL, NULL);
 }
 
-/* sender_checks - SPF for the HELO and MAIL FROM identities of an untrusted client */
+/*
+ * sender_domain_refused - look up the sender domain (a parsed, non-null
+ * sender with a domain name, not a literal); true when the verdict so far
+ * is a refusal by that check, so that SPF need not run
+ */
+static bool sender_domain_refused(struct session *s)
+{
+	struct message *m = &s->msg;
+	struct pm_facts f;
+	struct pm_verdict v;
+
+	if (s->policy->sender_domain.mode == PM_MODE_OFF || m->sender_status != ADDR_OK ||
+	    m->sender.domain_is_literal)
+		return false;
+	sender_domain_check(m->sender.domain, s->policy->spf.dns_timeout, &m->sender_domain);
+	facts_init(s, PM_STAGE_MAIL, &f);
+	verdict_decide(&f, s->policy, &v);
+	return v.action != PM_V_CONTINUE && v.check != NULL &&
+	       strcmp(v.check, "sender_domain") == 0;
+}
+
+/*
+ * sender_checks - for an untrusted, unauthenticated client: the sender
+ * domain, then SPF for the HELO and MAIL FROM identities (not when the
+ * sender domain alone refuses the mail)
+ */
 static void sender_checks(struct session *s)
 {
 	const struct spf_settings *spf = &s->policy->spf;
@@ -447,6 +477,8 @@ static void sender_checks(struct session *s)
 	const char *helo = s->helo != NULL ? s->helo : "";
 
 	if (s->trusted || s->authenticated || s->broken || m->sender_status == ADDR_BAD)
+		return;
+	if (sender_domain_refused(s))
 		return;
 	if (spf->mode == PM_MODE_OFF)
 		return;

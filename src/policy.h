@@ -57,17 +57,20 @@ enum pm_spf_result {
 enum pm_reply_id {
 	PM_R_CLIENT_BLOCKED = 0, /* 554 5.7.1  connect: client_block list */
 	PM_R_SPF_FAIL, /* 550 5.7.23 HELO or MAIL FROM SPF fail (or any result mapped to reject) */
-	PM_R_SPF_PERMERROR,       /* 550 5.7.24 */
-	PM_R_SPF_TEMPERROR,       /* 451 4.7.24 must be 4xx */
-	PM_R_SENDER_SYNTAX,       /* 501 5.1.7 */
-	PM_R_RCPT_SYNTAX,         /* 501 5.1.3 */
-	PM_R_UNKNOWN_RECIPIENT,   /* 550 5.1.1 */
-	PM_R_RELAY_DENIED,        /* 554 5.7.1 */
-	PM_R_TOO_MANY_RECIPIENTS, /* 452 4.5.3 must be 4xx */
-	PM_R_TOO_MANY_UNKNOWN,    /* 450 4.7.1 must be 4xx: directory-harvest defence */
-	PM_R_RCPT_TEMPFAIL,       /* 451 4.4.3 must be 4xx */
-	PM_R_DNS_TEMPFAIL,        /* 451 4.4.3 must be 4xx: other lookups */
-	PM_R_INTERNAL_ERROR,      /* 451 4.3.0 must be 4xx */
+	PM_R_SPF_PERMERROR,         /* 550 5.7.24 */
+	PM_R_SPF_TEMPERROR,         /* 451 4.7.24 must be 4xx */
+	PM_R_SENDER_SYNTAX,         /* 501 5.1.7 */
+	PM_R_SENDER_DOMAIN_UNKNOWN, /* 550 5.1.8 the sender domain does not exist (or has no MX,
+	                               A or AAAA) */
+	PM_R_SENDER_NULL_MX,        /* 550 5.7.27 the sender domain has a null MX (RFC 7505) */
+	PM_R_RCPT_SYNTAX,           /* 501 5.1.3 */
+	PM_R_UNKNOWN_RECIPIENT,     /* 550 5.1.1 */
+	PM_R_RELAY_DENIED,          /* 554 5.7.1 */
+	PM_R_TOO_MANY_RECIPIENTS,   /* 452 4.5.3 must be 4xx */
+	PM_R_TOO_MANY_UNKNOWN,      /* 450 4.7.1 must be 4xx: directory-harvest defence */
+	PM_R_RCPT_TEMPFAIL,         /* 451 4.4.3 must be 4xx */
+	PM_R_DNS_TEMPFAIL,          /* 451 4.4.3 must be 4xx: other lookups */
+	PM_R_INTERNAL_ERROR,        /* 451 4.3.0 must be 4xx */
 	PM_R_COUNT
 };
 
@@ -114,6 +117,11 @@ struct spf_settings {
 	char *receiver;                         /* our name for %{r}; the authserv_id by default */
 };
 
+struct sender_domain_settings {
+	enum pm_mode mode; /* MAIL FROM: the sender domain exists and has no null MX; tag = log
+	                      (nothing goes into Authentication-Results) */
+};
+
 struct recipient_settings {
 	enum pm_mode mode;
 	char **domains; /* local domains, lower-case */
@@ -141,6 +149,7 @@ struct policy {
 	struct pm_cidr_list trusted_networks;
 	struct client_block_settings client_block;
 	struct spf_settings spf;
+	struct sender_domain_settings sender_domain;
 	struct recipient_settings recipients;
 	struct log_settings log;
 	struct pm_reply replies[PM_R_COUNT];

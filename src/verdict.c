@@ -128,7 +128,42 @@ static void decide_connect(const struct pm_facts *f, const struct policy *p, str
 		object(p, v, &o);
 }
 
-/* decide_mail - sender syntax; then HELO SPF and MAIL FROM SPF unless trusted/authenticated */
+/* check_sender_domain - not found 5.1.8, null MX 5.7.27, lookup failed 4.4.3; true if refused */
+static bool check_sender_domain(const struct policy *p, struct pm_verdict *v,
+                                enum sender_domain_status st)
+{
+	enum pm_mode mode = p->sender_domain.mode;
+	struct objection o = {.mode = mode, .check = "sender_domain"};
+
+	switch (st) {
+	case SENDER_DOMAIN_NXDOMAIN:
+	case SENDER_DOMAIN_NO_MAIL:
+		o.reply = PM_R_SENDER_DOMAIN_UNKNOWN;
+		o.reason = "sender_domain_unknown";
+		break;
+	case SENDER_DOMAIN_NULL_MX:
+		o.reply = PM_R_SENDER_NULL_MX;
+		o.reason = "sender_null_mx";
+		break;
+	case SENDER_DOMAIN_TEMPFAIL:
+		o.reply = PM_R_DNS_TEMPFAIL;
+		o.reason = "sender_domain_tempfail";
+		break;
+	case SENDER_DOMAIN_UNCHECKED:
+	case SENDER_DOMAIN_OK:
+	default:
+		return false;
+	}
+	o.rule = mode == PM_MODE_ENFORCE ? "sender_domain.mode=enforce"
+	         : mode == PM_MODE_TAG   ? "sender_domain.mode=tag"
+	                                 : "sender_domain.mode=log";
+	return object(p, v, &o);
+}
+
+/*
+ * decide_mail - sender syntax; then, unless trusted/authenticated, the
+ * sender domain, HELO SPF and MAIL FROM SPF
+ */
 static void decide_mail(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v)
 {
 	const struct objection syntax = {PM_MODE_ENFORCE, PM_R_SENDER_SYNTAX, "sender_syntax",
@@ -139,6 +174,8 @@ static void decide_mail(const struct pm_facts *f, const struct policy *p, struct
 		return;
 	}
 	if (f->trusted || f->authenticated)
+		return;
+	if (check_sender_domain(p, v, f->sender_domain))
 		return;
 	if (check_spf(p, v, f->helo_spf, p->spf.helo_mode, true))
 		return;

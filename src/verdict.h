@@ -15,7 +15,10 @@
  *	           decided here and applied at MAIL FROM, when SMTP AUTH is
  *	           known (like Postfix's smtpd_delay_reject)
  *	  mail     sender syntax; then, unless trusted or authenticated:
- *	           HELO SPF, MAIL FROM SPF (null sender: postmaster@HELO)
+ *	           the sender domain (does not exist or has no MX, A or
+ *	           AAAA: 550 5.1.8; null MX: 550 5.7.27; lookup failed
+ *	           temporarily: 451 4.4.3 dns_tempfail), HELO SPF, MAIL
+ *	           FROM SPF (null sender: postmaster@HELO)
  *	  rcpt     recipient syntax; too many recipients; too many unknown
  *	           in this session; then the recipient table: exempt and
  *	           valid continue, unknown 550 5.1.1, foreign 554 5.7.1
@@ -28,8 +31,10 @@
  *	earlier "would"); enforce = the refusal. Address syntax errors
  *	(501) and the limits (max_recipients, max_unknown; 0 = no limit)
  *	are not governed by a mode. Trusted or authenticated clients skip
- *	client_block (trusted only), HELO SPF, MAIL FROM SPF and the relay
- *	refusal, not syntax, limits or unknown local recipients.
+ *	client_block (trusted only), the sender domain, HELO SPF, MAIL FROM
+ *	SPF and the relay refusal, not syntax, limits or unknown local
+ *	recipients. sender_domain in tag mode acts as log (the
+ *	Authentication-Results header has no method for it).
  *
  *	The action always agrees with the class of the configured reply:
  *	a 4xx reply gives PM_V_TEMPFAIL and a 5xx one PM_V_REJECT, whatever
@@ -46,6 +51,7 @@
 #include "addr.h"
 #include "policy.h"
 #include "rcpt.h"
+#include "sender.h"
 
 enum pm_stage { PM_STAGE_CONNECT, PM_STAGE_HELO, PM_STAGE_MAIL, PM_STAGE_RCPT, PM_STAGE_EOM };
 
@@ -58,8 +64,9 @@ struct pm_facts {
 
 	enum pm_spf_result helo_spf; /* PM_SPF_UNCHECKED when not evaluated */
 
-	enum addr_status sender_status; /* MAIL FROM parse */
-	enum pm_spf_result mfrom_spf;   /* MAIL FROM (or postmaster@HELO for <>) */
+	enum addr_status sender_status;          /* MAIL FROM parse */
+	enum sender_domain_status sender_domain; /* SENDER_DOMAIN_UNCHECKED when not looked up */
+	enum pm_spf_result mfrom_spf;            /* MAIL FROM (or postmaster@HELO for <>) */
 
 	enum addr_status rcpt_status; /* this RCPT's parse */
 	enum rcpt_status rcpt;        /* this RCPT's table lookup (when parse ok) */
@@ -83,7 +90,7 @@ struct pm_verdict {
 	                           objected: never index replies[] with it then */
 	bool would;             /* a check in log/tag mode would have refused */
 	const char *check;      /* "client_block", "helo_spf", "spf", "sender_syntax",
-	                           "rcpt_syntax", "recipients", "max_recipients",
+	                           "sender_domain", "rcpt_syntax", "recipients", "max_recipients",
 	                           "max_unknown", "internal_error" or NULL when
 	                           nothing objected */
 	const char *reason;     /* static, e.g. "spf_fail", "unknown_recipient" */

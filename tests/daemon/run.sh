@@ -105,7 +105,7 @@ check_grep() {
 conf() {
 	local f=$WORK/$1.conf sock=${2:-unix:$SOCK}
 	cat >"$f" <<-EOF
-		# tests/daemon: a minimal policy, no DNS needed (SPF off)
+		# tests/daemon: a minimal policy, no DNS needed (SPF and sender domain off)
 		authserv_id = "mx.example.org";
 		milter:
 		{
@@ -123,6 +123,10 @@ conf() {
 		  mode = "off";
 		  helo_mode = "off";
 		  softfail = "accept";
+		};
+		sender_domain:
+		{
+		  mode = "off";
 		};
 		recipients:
 		{

@@ -111,6 +111,8 @@ sample "SPF softfail: delivered, tagged spf=softfail" 192.0.2.12 client12.test \
 sample "Relay attempt to a foreign domain: refused" 192.0.2.13 client10.test \
 	alice@pass.test someone@elsewhere.test
 sample "Bad sender syntax: refused" 192.0.2.14 client10.test 'x@c.test(comment' bob@example.org
+sample "Sender domain does not exist: 550 5.1.8" 192.0.2.17 client10.test \
+	alice@nonexistent.test bob@example.org
 sample "postmaster: always accepted" 192.0.2.16 client10.test alice@pass.test postmaster@example.org
 sample "Forged Authentication-Results claiming mx.example.org: removed" 192.0.2.15 client10.test \
 	alice@pass.test bob@example.org \

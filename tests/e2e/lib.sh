@@ -16,8 +16,9 @@
 #	/var/spool/postfix, /var/lib/postfix, and a tmpfs over /run.
 #
 #	DNS: nsd on 127.0.0.1 serves tests/e2e/zones/*.zone; silentdns on
-#	127.0.0.2 never answers, so a name outside those zones (nsd says
-#	REFUSED, the stub resolver asks the next server) times out.
+#	127.0.0.2 never answers (but for "dead.example MX", see silentdns.c),
+#	so a name outside those zones (nsd says REFUSED, the stub resolver
+#	asks the next server) times out.
 #
 #	The work directory $E2E_DIR (made by the caller outside the
 #	namespace) holds every log: maillog, milter.log, nsd.log.

@@ -43,6 +43,7 @@ R_SENDER = "501 5.1.7 Bad sender address syntax"
 R_RCPT = "501 5.1.3 Bad recipient address syntax"
 R_MANY = "452 4.5.3 Too many recipients"
 R_INTERNAL = "451 4.3.0 Internal error; try again later"
+R_NO_DOMAIN = "550 5.1.8 <%s>: Sender address rejected: Domain not found"
 
 
 class Failed(Exception):
@@ -192,6 +193,26 @@ def sc_auth(sock):
         check("eom", r.code(), "continue")
         check("eom actions", r.actions,
               [("insheader", 0, AR, "%s;\n\tauth=pass smtp.auth=alice" % AUTHSERV)])
+        m.quit()
+    return fn
+
+
+def sc_auth_sender_domain(sock):
+    def fn(check):
+        # without AUTH: nonexistent.test does not exist (the sender in the reply escaped)
+        m = session(sock, helo=b"client10.test")
+        r = m.mail([b"<al\xc3\xa9@nonexistent.test>"])
+        check("mail without auth", r.code(), R_NO_DOMAIN % "al\\xc3\\xa9@nonexistent.test")
+        m.abort()
+        m.quit()
+        # with AUTH the sender domain is not checked
+        m = session(sock, helo=b"client10.test")
+        r = m.mail([b"<alice@nonexistent.test>"], macros={"{auth_authen}": "alice"})
+        check("mail with auth", r.code(), "continue")
+        r = m.rcpt([b"<bob@example.org>"])
+        check("rcpt", r.code(), "continue")
+        r = message_body(m)
+        check("eom", r.code(), "continue")
         m.quit()
     return fn
 
@@ -546,6 +567,8 @@ def main():
     R.run("plain message accepted with Authentication-Results", lambda check: None)
     R.run("{auth_authen} at MAIL: SPF skipped for a failing domain, A-R auth=pass smtp.auth",
           sc_auth(s))
+    R.run("{auth_authen} at MAIL: nonexistent sender domain not checked (550 5.1.8 without)",
+          sc_auth_sender_domain(s))
     R.run("no client address (SMFIA_UNKNOWN): local, trusted", sc_no_address("U", b""))
     R.run("unix-socket client (SMFIA_UNIX): local, trusted",
           sc_no_address("L", b"/var/run/client.sock"))

@@ -172,6 +172,10 @@ static const struct {
     {PM_R_SPF_TEMPERROR, 451, "4.7.24",
      "SPF validation for %{domain} failed temporarily (DNS error); try again later"},
     {PM_R_SENDER_SYNTAX, 501, "5.1.7", "Bad sender address syntax"},
+    {PM_R_SENDER_DOMAIN_UNKNOWN, 550, "5.1.8",
+     "<%{sender}>: Sender address rejected: Domain not found"},
+    {PM_R_SENDER_NULL_MX, 550, "5.7.27",
+     "<%{sender}>: Sender address rejected: Domain %{domain} does not accept mail (null MX)"},
     {PM_R_RCPT_SYNTAX, 501, "5.1.3", "Bad recipient address syntax"},
     {PM_R_UNKNOWN_RECIPIENT, 550, "5.1.1", "<%{rcpt}>: Recipient address rejected: User unknown"},
     {PM_R_RELAY_DENIED, 554, "5.7.1", "<%{rcpt}>: Relay access denied"},
@@ -219,6 +223,7 @@ static void check_defaults(const struct policy *p, const char *authserv_id, cons
 	want_int("spf.max_dns_queries", p->spf.max_dns_queries, 50);
 	want_int("spf.max_void_lookups", p->spf.max_void_lookups, 2);
 	want_str("spf.receiver", p->spf.receiver, authserv_id);
+	want_int("sender_domain.mode", p->sender_domain.mode, PM_MODE_ENFORCE);
 	want_int("recipients.mode", p->recipients.mode, PM_MODE_ENFORCE);
 	want_strv("recipients.domains", p->recipients.domains, p->recipients.ndomains, domains);
 	want_strv("recipients.addresses", p->recipients.addresses, p->recipients.naddresses, "");
@@ -398,6 +403,17 @@ static const struct bad_case bad_cases[] = {
      "replies.spf_temperror", "must be a 4xx"},
     {"4xx-only internal_error", "replies: { internal_error = \"554 5.3.0 x\"; };\n", 1,
      "replies.internal_error", "must be a 4xx"},
+    {"4xx-only dns_tempfail", "replies: { dns_tempfail = \"550 5.4.3 x\"; };\n", 1,
+     "replies.dns_tempfail", "must be a 4xx"},
+    {"sender_null_mx class mismatch", "replies: { sender_null_mx = \"550 4.7.27 x\"; };\n", 1,
+     "replies.sender_null_mx", "class 4 does not match"},
+    {"sender_domain_unknown placeholder",
+     "replies:\n{\n  sender_domain_unknown = \"550 5.1.8 %{from}\";\n};\n", 3,
+     "replies.sender_domain_unknown", "unknown placeholder"},
+    {"sender_domain unknown mode", "sender_domain: { mode = \"reject\"; };\n", 1,
+     "sender_domain.mode", "unknown mode"},
+    {"sender_domain unknown key", "sender_domain:\n{\n  timeout = 5;\n};\n", 3,
+     "sender_domain.timeout", "unknown key"},
     {"bad placeholder", "replies: { relay_denied = \"554 5.7.1 <%{recipient}> no\"; };\n", 1,
      "replies.relay_denied", "unknown placeholder \"%{recipient}\""},
     {"lone percent", "replies: { relay_denied = \"554 5.7.1 100% sure\"; };\n", 1,
@@ -617,11 +633,13 @@ static void test_values(void **state)
 	    "spf: { mode = \"tag\"; helo_mode = \"off\"; softfail = \"tempfail\"; none = "
 	    "\"reject\";\n"
 	    "  temperror = \"accept\"; receiver = \"spf.example.net\"; max_void_lookups = 0; };\n"
+	    "sender_domain: { mode = \"log\"; };\n"
 	    "recipients: { domains = [ \"Example.ORG\", \"sub.example.org\" ];\n"
 	    "  addresses = [ \"Alice@Example.ORG\", \"@Example.NET\" ];\n"
 	    "  detail_separators = \"\"; max_recipients = 0; max_unknown = 0; };\n"
 	    "log: { syslog_facility = \"local3\"; syslog_ident = \"pm\"; };\n"
-	    "replies: { spf_fail = \"421 4.7.0 %{ip} 100%% try %{helo}\"; };\n";
+	    "replies: { spf_fail = \"421 4.7.0 %{ip} 100%% try %{helo}\";\n"
+	    "  sender_null_mx = \"550 5.7.27 %{domain} sends no mail\"; };\n";
 	struct policy *p;
 
 	(void)state;
@@ -651,6 +669,7 @@ static void test_values(void **state)
 	want_int("spf.fail (default)", p->spf.action[PM_SPF_FAIL], PM_ACT_REJECT);
 	want_int("spf.max_void_lookups", p->spf.max_void_lookups, 0);
 	want_str("spf.receiver", p->spf.receiver, "spf.example.net");
+	want_int("sender_domain.mode", p->sender_domain.mode, PM_MODE_LOG);
 	want_strv("recipients.domains", p->recipients.domains, p->recipients.ndomains,
 	          "example.org sub.example.org");
 	want_strv("recipients.addresses", p->recipients.addresses, p->recipients.naddresses,
@@ -664,6 +683,9 @@ static void test_values(void **state)
 	want_str("replies.spf_fail xcode", p->replies[PM_R_SPF_FAIL].xcode, "4.7.0");
 	want_str("replies.spf_fail text", p->replies[PM_R_SPF_FAIL].text,
 	         "%{ip} 100%% try %{helo}");
+	want_int("replies.sender_null_mx code", p->replies[PM_R_SENDER_NULL_MX].code, 550);
+	want_str("replies.sender_null_mx text", p->replies[PM_R_SENDER_NULL_MX].text,
+	         "%{domain} sends no mail");
 	want_str("replies.sender_syntax (default)", p->replies[PM_R_SENDER_SYNTAX].text,
 	         "Bad sender address syntax");
 	if (mismatches != 0)

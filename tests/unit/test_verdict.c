@@ -40,20 +40,24 @@ static const char P_DEFAULT[] = BASE "client_block = { networks = [ \"203.0.113.
 static const char P_LOG[] = BASE "client_block = { mode = \"log\"; networks = [ \"203.0.113.0/24\" "
                                  "]; };\n"
                                  "spf = { mode = \"log\"; helo_mode = \"log\"; };\n"
+                                 "sender_domain = { mode = \"log\"; };\n"
                                  "recipients = { mode = \"log\"; " RCPT_LIMITS " };\n";
 static const char P_TAG[] = BASE "client_block = { mode = \"tag\"; networks = [ \"203.0.113.0/24\" "
                                  "]; };\n"
                                  "spf = { mode = \"tag\"; helo_mode = \"tag\"; };\n"
+                                 "sender_domain = { mode = \"tag\"; };\n"
                                  "recipients = { mode = \"tag\"; " RCPT_LIMITS " };\n";
 static const char P_OFF[] = BASE "client_block = { mode = \"off\"; networks = [ \"203.0.113.0/24\" "
                                  "]; };\n"
                                  "spf = { mode = \"off\"; helo_mode = \"off\"; };\n"
+                                 "sender_domain = { mode = \"off\"; };\n"
                                  "recipients = { mode = \"off\"; " RCPT_LIMITS " };\n";
 static const char P_STRICT_SPF[] =
     BASE "spf = { softfail = \"reject\"; neutral = \"tempfail\"; none = \"tempfail\"; "
          "permerror = \"tempfail\"; };\n";
 static const char P_HELO_LOG[] = BASE "spf = { mode = \"enforce\"; helo_mode = \"log\"; };\n";
 static const char P_HELO_OFF[] = BASE "spf = { mode = \"enforce\"; helo_mode = \"off\"; };\n";
+static const char P_SD_LOG[] = BASE "sender_domain = { mode = \"log\"; };\n";
 static const char P_FAIL_OPEN[] = BASE "milter = { on_internal_error = \"accept\"; };\n"
                                        "recipients = { " RCPT_LIMITS " };\n";
 static const char P_NO_LIMITS[] =
@@ -64,6 +68,7 @@ static const char P_CUSTOM[] =
          "  unknown_recipient = \"450 4.1.1 <%{rcpt}>: not here today\";\n"
          "  spf_fail = \"451 4.7.23 SPF says no, for now\";\n"
          "  relay_denied = \"550 5.7.1 no relaying\";\n"
+         "  sender_domain_unknown = \"450 4.1.8 <%{sender}>: not found (for now)\";\n"
          "};\n";
 
 struct vcase {
@@ -425,6 +430,209 @@ static const struct vcase verdict_cases[] = {
      NULL,
      NULL,
      NULL,
+     NULL},
+
+    /* sender domain: 550 5.1.8 not found, 550 5.7.27 null MX, 451 4.4.3 lookup failed */
+    {"sender domain nxdomain",
+     P_DEFAULT,
+     {MAIL, .sender_domain = SENDER_DOMAIN_NXDOMAIN},
+     REJ,
+     false,
+     550,
+     "5.1.8",
+     "sender_domain",
+     "sender_domain_unknown",
+     "sender_domain.mode=enforce"},
+    {"sender domain without MX, A, AAAA",
+     P_DEFAULT,
+     {MAIL, .sender_domain = SENDER_DOMAIN_NO_MAIL},
+     REJ,
+     false,
+     550,
+     "5.1.8",
+     "sender_domain",
+     "sender_domain_unknown",
+     "sender_domain.mode=enforce"},
+    {"sender domain null MX",
+     P_DEFAULT,
+     {MAIL, .sender_domain = SENDER_DOMAIN_NULL_MX},
+     REJ,
+     false,
+     550,
+     "5.7.27",
+     "sender_domain",
+     "sender_null_mx",
+     "sender_domain.mode=enforce"},
+    {"sender domain tempfail",
+     P_DEFAULT,
+     {MAIL, .sender_domain = SENDER_DOMAIN_TEMPFAIL},
+     TMP,
+     false,
+     451,
+     "4.4.3",
+     "sender_domain",
+     "sender_domain_tempfail",
+     "sender_domain.mode=enforce"},
+    {"sender domain ok",
+     P_DEFAULT,
+     {MAIL, .sender_domain = SENDER_DOMAIN_OK},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"sender domain nxdomain, log",
+     P_LOG,
+     {MAIL, .sender_domain = SENDER_DOMAIN_NXDOMAIN},
+     CONT,
+     true,
+     550,
+     "5.1.8",
+     "sender_domain",
+     "sender_domain_unknown",
+     "sender_domain.mode=log"},
+    {"sender domain null MX, tag",
+     P_TAG,
+     {MAIL, .sender_domain = SENDER_DOMAIN_NULL_MX},
+     CONT,
+     true,
+     550,
+     "5.7.27",
+     "sender_domain",
+     "sender_null_mx",
+     "sender_domain.mode=tag"},
+    {"sender domain tempfail, log",
+     P_LOG,
+     {MAIL, .sender_domain = SENDER_DOMAIN_TEMPFAIL},
+     CONT,
+     true,
+     451,
+     "4.4.3",
+     "sender_domain",
+     "sender_domain_tempfail",
+     "sender_domain.mode=log"},
+    {"sender domain nxdomain, off",
+     P_OFF,
+     {MAIL, .sender_domain = SENDER_DOMAIN_NXDOMAIN},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"sender domain nxdomain, trusted",
+     P_DEFAULT,
+     {MAIL, .trusted = true, .sender_domain = SENDER_DOMAIN_NXDOMAIN},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"sender domain null MX, authenticated",
+     P_DEFAULT,
+     {MAIL, .authenticated = true, .sender_domain = SENDER_DOMAIN_NULL_MX},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"sender domain tempfail, authenticated",
+     P_DEFAULT,
+     {MAIL, .authenticated = true, .sender_domain = SENDER_DOMAIN_TEMPFAIL},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"sender domain before HELO and MAIL FROM spf",
+     P_DEFAULT,
+     {MAIL, .sender_domain = SENDER_DOMAIN_NXDOMAIN, .helo_spf = PM_SPF_FAIL,
+      .mfrom_spf = PM_SPF_FAIL},
+     REJ,
+     false,
+     550,
+     "5.1.8",
+     "sender_domain",
+     "sender_domain_unknown",
+     NULL},
+    {"sender domain tempfail before spf fail",
+     P_DEFAULT,
+     {MAIL, .sender_domain = SENDER_DOMAIN_TEMPFAIL, .mfrom_spf = PM_SPF_FAIL},
+     TMP,
+     false,
+     451,
+     "4.4.3",
+     "sender_domain",
+     "sender_domain_tempfail",
+     NULL},
+    {"sender syntax before sender domain",
+     P_DEFAULT,
+     {MAIL, .sender_status = ADDR_BAD, .sender_domain = SENDER_DOMAIN_NXDOMAIN},
+     REJ,
+     false,
+     501,
+     "5.1.7",
+     "sender_syntax",
+     "sender_syntax",
+     NULL},
+    {"sender domain logged, spf fail enforced",
+     P_SD_LOG,
+     {MAIL, .sender_domain = SENDER_DOMAIN_NXDOMAIN, .mfrom_spf = PM_SPF_FAIL},
+     REJ,
+     false,
+     550,
+     "5.7.23",
+     "spf",
+     "spf_fail",
+     "spf.fail=reject"},
+    {"sender domain logged, spf pass",
+     P_SD_LOG,
+     {MAIL, .sender_domain = SENDER_DOMAIN_NULL_MX, .mfrom_spf = PM_SPF_PASS},
+     CONT,
+     true,
+     550,
+     "5.7.27",
+     "sender_domain",
+     "sender_null_mx",
+     "sender_domain.mode=log"},
+    {"sender domain ok, spf fail",
+     P_DEFAULT,
+     {MAIL, .sender_domain = SENDER_DOMAIN_OK, .mfrom_spf = PM_SPF_FAIL},
+     REJ,
+     false,
+     550,
+     "5.7.23",
+     "spf",
+     "spf_fail",
+     NULL},
+    {"sender domain unknown configured 4xx",
+     P_CUSTOM,
+     {MAIL, .sender_domain = SENDER_DOMAIN_NXDOMAIN},
+     TMP,
+     false,
+     450,
+     "4.1.8",
+     "sender_domain",
+     "sender_domain_unknown",
+     "sender_domain.mode=enforce"},
+    {"internal error over sender domain",
+     P_DEFAULT,
+     {MAIL, .internal_error = true, .sender_domain = SENDER_DOMAIN_NXDOMAIN},
+     TMP,
+     false,
+     451,
+     "4.3.0",
+     "internal_error",
+     "internal_error",
      NULL},
 
     /* syntax: 501 5.1.7 / 501 5.1.3, whatever the modes and the client */
@@ -962,12 +1170,13 @@ static void test_defaults(void **state)
 		int code;
 		const char *xcode;
 	} want[] = {
-	    {PM_R_CLIENT_BLOCKED, 554, "5.7.1"},      {PM_R_SPF_FAIL, 550, "5.7.23"},
-	    {PM_R_SPF_PERMERROR, 550, "5.7.24"},      {PM_R_SPF_TEMPERROR, 451, "4.7.24"},
-	    {PM_R_SENDER_SYNTAX, 501, "5.1.7"},       {PM_R_RCPT_SYNTAX, 501, "5.1.3"},
-	    {PM_R_UNKNOWN_RECIPIENT, 550, "5.1.1"},   {PM_R_RELAY_DENIED, 554, "5.7.1"},
-	    {PM_R_TOO_MANY_RECIPIENTS, 452, "4.5.3"}, {PM_R_TOO_MANY_UNKNOWN, 450, "4.7.1"},
-	    {PM_R_RCPT_TEMPFAIL, 451, "4.4.3"},       {PM_R_DNS_TEMPFAIL, 451, "4.4.3"},
+	    {PM_R_CLIENT_BLOCKED, 554, "5.7.1"},        {PM_R_SPF_FAIL, 550, "5.7.23"},
+	    {PM_R_SPF_PERMERROR, 550, "5.7.24"},        {PM_R_SPF_TEMPERROR, 451, "4.7.24"},
+	    {PM_R_SENDER_SYNTAX, 501, "5.1.7"},         {PM_R_RCPT_SYNTAX, 501, "5.1.3"},
+	    {PM_R_SENDER_DOMAIN_UNKNOWN, 550, "5.1.8"}, {PM_R_SENDER_NULL_MX, 550, "5.7.27"},
+	    {PM_R_UNKNOWN_RECIPIENT, 550, "5.1.1"},     {PM_R_RELAY_DENIED, 554, "5.7.1"},
+	    {PM_R_TOO_MANY_RECIPIENTS, 452, "4.5.3"},   {PM_R_TOO_MANY_UNKNOWN, 450, "4.7.1"},
+	    {PM_R_RCPT_TEMPFAIL, 451, "4.4.3"},         {PM_R_DNS_TEMPFAIL, 451, "4.4.3"},
 	    {PM_R_INTERNAL_ERROR, 451, "4.3.0"},
 	};
 	struct policy *p = load(BASE);
@@ -1007,6 +1216,10 @@ static void test_null_inputs(void **state)
 	assert_int_equal(v.action, PM_V_CONTINUE);
 	f.stage = PM_STAGE_MAIL;
 	f.mfrom_spf = (enum pm_spf_result)99;
+	verdict_decide(&f, p, &v);
+	assert_int_equal(v.action, PM_V_CONTINUE);
+	assert_int_equal(v.reply, PM_R_COUNT);
+	f.sender_domain = (enum sender_domain_status)99;
 	verdict_decide(&f, p, &v);
 	assert_int_equal(v.action, PM_V_CONTINUE);
 	assert_int_equal(v.reply, PM_R_COUNT);

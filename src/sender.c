@@ -1,0 +1,197 @@
+/*
+ * NAME
+ *	sender 3 - the sender domain check: exists, accepts mail, null MX
+ * SYNOPSIS
+ *	#include "sender.h"
+ *
+ *	enum sender_domain_status sender_domain_check(const char *domain,
+ *		int dns_timeout, struct sender_domain_outcome *out);
+ *	enum sender_domain_status sender_mx_classify(const unsigned char *msg,
+ *		size_t len);
+ *	const char *sender_domain_status_name(enum sender_domain_status s);
+ * DESCRIPTION
+ *	sender_domain_check() asks for the domain's MX records with
+ *	dns_query() (dns.c), and when the name exists without any, for its
+ *	A and then AAAA records (RFC 5321 section 5.1, the implicit MX).
+ *	dns_query() keeps its three outcomes apart (data, no data, try
+ *	again); this module keeps them apart too: NXDOMAIN on the MX
+ *	lookup means the domain does not exist, a temporary failure on any
+ *	lookup ends the check with SENDER_DOMAIN_TEMPFAIL. An answer that
+ *	holds no record of the type asked for (a CNAME alone) counts as no
+ *	data; a malformed one as a temporary failure.
+ *
+ *	sender_mx_classify() reads one MX answer: RFC 7505's null MX is
+ *	exactly one MX record with preference 0 and the root "." as its
+ *	exchange.
+ * DIAGNOSTICS
+ *	None: every problem is a status.
+ */
+#include <arpa/nameser.h>
+#include <netinet/in.h>
+#include <resolv.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dns.h"
+#include "sender.h"
+
+/* note - append "what status" to the outcome's detail */
+static void note(struct sender_domain_outcome *out, const char *what, const char *status)
+{
+	size_t n = strlen(out->detail);
+
+	if (n + 1 >= sizeof(out->detail))
+		return;
+	snprintf(out->detail + n, sizeof(out->detail) - n, "%s%s %s", n > 0 ? ", " : "", what,
+	         status);
+}
+
+/* count_records - records of type in the answer section; -1 when the message is malformed */
+static int count_records(const unsigned char *msg, size_t len, int type)
+{
+	ns_msg handle;
+	ns_rr rr;
+	int i, n, found = 0;
+
+	if (msg == NULL || len > 65535 || ns_initparse(msg, (int)len, &handle) < 0)
+		return -1;
+	n = ns_msg_count(handle, ns_s_an);
+	for (i = 0; i < n; i++) {
+		if (ns_parserr(&handle, ns_s_an, i, &rr) < 0)
+			return -1;
+		if ((int)ns_rr_type(rr) == type && ns_rr_class(rr) == ns_c_in)
+			found++;
+	}
+	return found;
+}
+
+/* sender_mx_classify - OK, NULL_MX, NO_MAIL (no MX record) or TEMPFAIL (malformed) */
+enum sender_domain_status sender_mx_classify(const unsigned char *msg, size_t len)
+{
+	ns_msg handle;
+	ns_rr rr;
+	int i, n, mx = 0;
+	bool null_mx = false;
+	char name[NS_MAXDNAME];
+
+	if (msg == NULL || len > 65535 || ns_initparse(msg, (int)len, &handle) < 0)
+		return SENDER_DOMAIN_TEMPFAIL;
+	n = ns_msg_count(handle, ns_s_an);
+	for (i = 0; i < n; i++) {
+		const unsigned char *rd;
+
+		if (ns_parserr(&handle, ns_s_an, i, &rr) < 0)
+			return SENDER_DOMAIN_TEMPFAIL;
+		if (ns_rr_type(rr) != ns_t_mx || ns_rr_class(rr) != ns_c_in)
+			continue; /* a CNAME on the way */
+		rd = ns_rr_rdata(rr);
+		if (ns_rr_rdlen(rr) < 3 ||
+		    ns_name_uncompress(msg, msg + len, rd + NS_INT16SZ, name, sizeof(name)) < 0)
+			return SENDER_DOMAIN_TEMPFAIL;
+		mx++;
+		null_mx = ns_get16(rd) == 0 && (strcmp(name, ".") == 0 || name[0] == '\0');
+	}
+	if (mx == 0)
+		return SENDER_DOMAIN_NO_MAIL;
+	return mx == 1 && null_mx ? SENDER_DOMAIN_NULL_MX : SENDER_DOMAIN_OK;
+}
+
+/*
+ * address_lookup - one A or AAAA query: OK when it holds an address,
+ * NO_MAIL when the name exists without one, NXDOMAIN, or TEMPFAIL
+ */
+static enum sender_domain_status address_lookup(const char *domain, int type, const char *what,
+                                                int dns_timeout, struct sender_domain_outcome *out)
+{
+	const unsigned char *answer = NULL;
+	int len = 0, n;
+
+	out->queries++;
+	switch (dns_query(domain, type, dns_timeout, &answer, &len)) {
+	case DNS_OK:
+		n = count_records(answer, (size_t)len, type);
+		if (n < 0) {
+			note(out, what, "malformed");
+			return SENDER_DOMAIN_TEMPFAIL;
+		}
+		note(out, what, n > 0 ? "ok" : "nodata");
+		return n > 0 ? SENDER_DOMAIN_OK : SENDER_DOMAIN_NO_MAIL;
+	case DNS_NODATA:
+		note(out, what, "nodata");
+		return SENDER_DOMAIN_NO_MAIL;
+	case DNS_NXDOMAIN:
+		note(out, what, "nxdomain");
+		return SENDER_DOMAIN_NXDOMAIN;
+	case DNS_TEMPFAIL:
+	default:
+		note(out, what, "tempfail");
+		return SENDER_DOMAIN_TEMPFAIL;
+	}
+}
+
+/* sender_domain_check - MX, then A and AAAA when there is no MX; at most three queries */
+enum sender_domain_status sender_domain_check(const char *domain, int dns_timeout,
+                                              struct sender_domain_outcome *out)
+{
+	struct sender_domain_outcome local;
+	const unsigned char *answer = NULL;
+	enum sender_domain_status st;
+	int len = 0;
+
+	if (out == NULL)
+		out = &local;
+	memset(out, 0, sizeof(*out));
+	if (domain == NULL || domain[0] == '\0' || domain[0] == '[') {
+		out->status = SENDER_DOMAIN_UNCHECKED;
+		return out->status;
+	}
+	out->queries++;
+	switch (dns_query(domain, ns_t_mx, dns_timeout, &answer, &len)) {
+	case DNS_OK:
+		st = sender_mx_classify(answer, (size_t)len);
+		note(out, "mx",
+		     st == SENDER_DOMAIN_OK        ? "ok"
+		     : st == SENDER_DOMAIN_NULL_MX ? "null"
+		     : st == SENDER_DOMAIN_NO_MAIL ? "nodata"
+		                                   : "malformed");
+		if (st != SENDER_DOMAIN_NO_MAIL)
+			return out->status = st;
+		break;
+	case DNS_NODATA:
+		note(out, "mx", "nodata");
+		break;
+	case DNS_NXDOMAIN:
+		note(out, "mx", "nxdomain");
+		return out->status = SENDER_DOMAIN_NXDOMAIN;
+	case DNS_TEMPFAIL:
+	default:
+		note(out, "mx", "tempfail");
+		return out->status = SENDER_DOMAIN_TEMPFAIL;
+	}
+	/* the name exists without MX: the implicit MX is its address */
+	st = address_lookup(domain, ns_t_a, "a", dns_timeout, out);
+	if (st == SENDER_DOMAIN_NO_MAIL)
+		st = address_lookup(domain, ns_t_aaaa, "aaaa", dns_timeout, out);
+	return out->status = st;
+}
+
+/* sender_domain_status_name - the status in words, for logs */
+const char *sender_domain_status_name(enum sender_domain_status s)
+{
+	switch (s) {
+	case SENDER_DOMAIN_UNCHECKED:
+		return "unchecked";
+	case SENDER_DOMAIN_OK:
+		return "ok";
+	case SENDER_DOMAIN_NXDOMAIN:
+		return "nxdomain";
+	case SENDER_DOMAIN_NO_MAIL:
+		return "no_mail";
+	case SENDER_DOMAIN_NULL_MX:
+		return "null_mx";
+	case SENDER_DOMAIN_TEMPFAIL:
+		return "tempfail";
+	}
+	return "unknown";
+}
