@@ -118,5 +118,10 @@ sample "Forged Authentication-Results claiming mx.example.org: removed" 192.0.2.
 	alice@pass.test bob@example.org \
 	--add-header "Authentication-Results: mx.example.org; spf=pass smtp.mailfrom=forged@fail.test"
 
+echo "=== policy-milter's decision log (one key=value line per decision; syslog in production)"
+sleep 0.3 # the last end-of-message line
+grep -E ': (NOQUEUE|[0-9A-F]+): stage=' "$E2E_DIR/milter.log" | sed 's/^[^ ]* [^ ]* [a-z]*: /    /'
+echo
+
 echo "Tearing down ..."
 exit 0
