@@ -20,7 +20,7 @@
  *
  *	  QID: stage= client= client_name= helo= from=<> rcpt=<> helo_spf=
  *	  helo_spf_domain= spf= spf_domain= action= would=yes reply= check=
- *	  reason= rule=
+ *	  reason= rule= detail=
  *
  *	NULL fields are left out. from and rcpt are shown in angle brackets
  *	(each element of a comma-separated rcpt list). Every value goes
@@ -247,6 +247,7 @@ char *log_format_decision(const struct pm_decision *d, char *buf, size_t bufsize
 	    F("check", check, VAL_CAP),
 	    F("reason", reason, VAL_CAP),
 	    F("rule", rule, VAL_CAP),
+	    F("detail", detail, VAL_CAP),
 #undef F
 	};
 	struct strbuf sb;

@@ -32,6 +32,7 @@ struct pm_decision {
 	const char *check;
 	const char *reason;
 	const char *rule;
+	const char *detail; /* what exactly was wrong, e.g. the syntax error in an address */
 };
 
 /* log_open - start logging; call again after a reload with the new facility */

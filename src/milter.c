@@ -299,6 +299,8 @@ static void log_record(const struct session *s, const char *stage, const char *r
 		d.check = v->check;
 		d.reason = v->reason;
 		d.rule = v->rule != NULL ? v->rule : rule;
+		if (v->rule != NULL && rule != NULL && strcmp(rule, v->rule) != 0)
+			d.detail = rule; /* e.g. the syntax error addr_parse found */
 	} else {
 		d.rule = rule;
 	}
@@ -523,7 +525,9 @@ static sfsistat mi_envfrom(SMFICTX *ctx, char **argv)
 	}
 	sender_checks(s);
 	facts_init(s, PM_STAGE_MAIL, &f);
-	return decide(ctx, s, &f, "mail", NULL, NULL, m->sender_status == ADDR_BAD ? why : NULL);
+	if (m->sender_status != ADDR_BAD)
+		why = m->mfrom_spf.comment[0] != '\0' ? m->mfrom_spf.comment : NULL;
+	return decide(ctx, s, &f, "mail", NULL, NULL, why);
 }
 
 /* mi_envrcpt - one recipient: syntax, limits, the recipient table */

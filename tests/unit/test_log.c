@@ -76,6 +76,8 @@ static void test_format(void **state)
 	    {{.queue_id = "A B\n"}, "\"A B\\x0a\":"},
 	    /* a space-free value with '=' is left as is */
 	    {{.queue_id = "Q6", .rule = "a=b"}, "Q6: rule=a=b"},
+	    {{.queue_id = "Q6b", .reason = "sender_syntax", .rule = "r", .detail = "bad \"x\"\r\n"},
+	     "Q6b: reason=sender_syntax rule=r detail=\"bad \\x22x\\x22\\x0d\\x0a\""},
 	};
 	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
 		char buf[2000];
