@@ -1,0 +1,677 @@
+/*
+ * NAME
+ *	dkim - DKIM signature verification on libopendkim
+ * SYNOPSIS
+ *	dkim_verify_new(), dkim_verify_header(), dkim_verify_eoh(),
+ *	dkim_verify_body(), dkim_verify_eom(), dkim_verify_free(),
+ *	dkim_results_free(), dkim_lib_shutdown(), pm_dkim_result_name()
+ * DESCRIPTION
+ *	One DKIM_LIB per process (pthread_once), one DKIM handle per
+ *	message. libopendkim parses, canonicalises and checks the
+ *	cryptography; this file decides what each signature's result is
+ *	(see dkim.h for the table and the reasons).
+ *
+ *	The DKIM-Signature fields are also kept here, in header order:
+ *	they are the list reported (so a signature libopendkim drops as
+ *	malformed is still reported, as neutral), and the first
+ *	max_signatures of them are the only ones libopendkim is allowed to
+ *	process (its prescreen callback ignores the rest). The two lists
+ *	are matched on the b= value.
+ *
+ *	Keys are fetched by our own key-lookup callback: DNS TXT through
+ *	dns.c (this thread's resolver, dns_timeout per attempt), or the
+ *	settings' override. The callback records per signature what the
+ *	lookup gave, so a timeout is temperror and NXDOMAIN permerror
+ *	whatever libopendkim makes of it.
+ *
+ *	RFC 8301 and l= are judged here: libopendkim still verifies rsa-sha1
+ *	and l= signatures. For l=, the body's canonical length is counted
+ *	here for both canonicalisations (libopendkim only counts up to l=).
+ * DIAGNOSTICS
+ *	Allocation failure aborts. Library failures become temperror.
+ */
+#include <arpa/nameser.h>
+#include <ctype.h>
+#include <pthread.h>
+#include <resolv.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include <opendkim/dkim.h>
+
+#include "dkim.h"
+#include "dns.h"
+#include "util.h"
+
+#define DKIM_DEFAULT_MAX_SIGS 5
+#define DKIM_DEFAULT_MIN_BITS 1024
+
+/* What the key lookup gave for one signature. */
+enum key_outcome {
+	KEY_NOT_ASKED = 0,
+	KEY_OK,
+	KEY_NOTFOUND,
+	KEY_TEMPFAIL,
+	KEY_MULTIPLE,
+	KEY_BADNAME,
+};
+
+/* One DKIM-Signature header field as seen, with its tags parsed here. */
+struct seen_sig {
+	char *b; /* b= with all whitespace removed (for matching) */
+	char *d, *s, *a;
+	DKIM_SIGINFO *lib; /* libopendkim's entry, once matched */
+	enum key_outcome key;
+};
+
+/* Canonical body length, counted for one canonicalisation. */
+struct canon_count {
+	long long committed; /* bytes up to the end of the last non-empty line */
+	long long cur;       /* bytes of the current line so far */
+	long long blanks;    /* empty lines since then (dropped if nothing follows) */
+	bool wsp;            /* relaxed: whitespace pending in the line */
+	bool cr;             /* a CR waiting for its LF */
+};
+
+struct dkim_verifier {
+	struct dkim_verify_settings set;
+	DKIM *dkim;
+	DKIM_STAT eoh_status;
+	bool eoh_done, eom_done, lib_failed;
+	char *queue_id;
+	struct seen_sig *sigs;
+	size_t nsigs, capsigs;
+	size_t total;
+	struct canon_count simple, relaxed;
+};
+
+static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
+static DKIM_LIB *lib;
+
+static const char *const result_names[PM_DKIM_NRESULTS] = {
+    [PM_DKIM_NONE] = "none",           [PM_DKIM_PASS] = "pass",
+    [PM_DKIM_FAIL] = "fail",           [PM_DKIM_NEUTRAL] = "neutral",
+    [PM_DKIM_POLICY] = "policy",       [PM_DKIM_TEMPERROR] = "temperror",
+    [PM_DKIM_PERMERROR] = "permerror",
+};
+
+/* pm_dkim_result_name - RFC 8601 spelling of r */
+const char *pm_dkim_result_name(enum pm_dkim_result r)
+{
+	if ((int)r < 0 || r >= PM_DKIM_NRESULTS)
+		return "unknown";
+	return result_names[r];
+}
+
+/* dkim_verify_defaults - the documented defaults */
+void dkim_verify_defaults(struct dkim_verify_settings *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->max_signatures = DKIM_DEFAULT_MAX_SIGS;
+	s->min_key_bits = DKIM_DEFAULT_MIN_BITS;
+}
+
+/* strip_ws - a copy of s without any whitespace */
+static char *strip_ws(const char *s)
+{
+	char *out = xmalloc(strlen(s) + 1), *o = out;
+
+	for (; *s; s++)
+		if (!isspace((unsigned char)*s))
+			*o++ = *s;
+	*o = '\0';
+	return out;
+}
+
+/* find_sig - our entry whose b= is b and not yet matched (NULL: none) */
+static struct seen_sig *find_sig(struct dkim_verifier *v, const unsigned char *b, size_t limit)
+{
+	char *want;
+	struct seen_sig *found = NULL;
+
+	if (b == NULL)
+		return NULL;
+	want = strip_ws((const char *)b);
+	for (size_t i = 0; i < v->nsigs && i < limit; i++) {
+		if (v->sigs[i].lib == NULL && v->sigs[i].b != NULL &&
+		    strcmp(v->sigs[i].b, want) == 0) {
+			found = &v->sigs[i];
+			break;
+		}
+	}
+	free(want);
+	return found;
+}
+
+/* sig_of - our entry matched to libopendkim's sig (NULL: none) */
+static struct seen_sig *sig_of(struct dkim_verifier *v, DKIM_SIGINFO *sig)
+{
+	for (size_t i = 0; i < v->nsigs; i++)
+		if (v->sigs[i].lib == sig)
+			return &v->sigs[i];
+	return NULL;
+}
+
+/* prescreen_cb - match libopendkim's signatures to ours; ignore those past the limit */
+static DKIM_CBSTAT prescreen_cb(DKIM *dkim, DKIM_SIGINFO **sigs, int nsigs)
+{
+	struct dkim_verifier *v = dkim_get_user_context(dkim);
+	size_t limit;
+
+	if (v == NULL)
+		return DKIM_CBSTAT_CONTINUE;
+	limit = (size_t)v->set.max_signatures;
+	for (int i = 0; i < nsigs; i++) {
+		struct seen_sig *s =
+		    find_sig(v, dkim_sig_gettagvalue(sigs[i], false, (u_char *)"b"), limit);
+
+		if (s == NULL)
+			dkim_sig_ignore(sigs[i]);
+		else
+			s->lib = sigs[i];
+	}
+	return DKIM_CBSTAT_CONTINUE;
+}
+
+/* host_ok - a d= or s= we may look up: LDH labels (and '_'), a valid DNS name */
+static bool host_ok(const char *s)
+{
+	if (s == NULL || *s == '\0' || !dns_name_ok(s))
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '.' && *s != '_')
+			return false;
+	return true;
+}
+
+/* dns_key - the TXT record at name by DNS (dns.c) */
+static enum dkim_key_status dns_key(const char *name, char *buf, size_t bufsize, int timeout)
+{
+	const unsigned char *ans;
+	int len, found = 0;
+	ns_msg handle;
+
+	switch (dns_query(name, ns_t_txt, timeout, &ans, &len)) {
+	case DNS_OK:
+		break;
+	case DNS_NXDOMAIN:
+	case DNS_NODATA:
+		return DKIM_KEY_NOTFOUND;
+	default:
+		return DKIM_KEY_TEMPFAIL;
+	}
+	if (ns_initparse(ans, len, &handle) < 0)
+		return DKIM_KEY_TEMPFAIL;
+	for (int i = 0; i < ns_msg_count(handle, ns_s_an); i++) {
+		ns_rr rr;
+		char *txt;
+
+		if (ns_parserr(&handle, ns_s_an, i, &rr) < 0)
+			return DKIM_KEY_TEMPFAIL;
+		if (ns_rr_type(rr) != ns_t_txt || ns_rr_class(rr) != ns_c_in)
+			continue;
+		if (found++ > 0)
+			return DKIM_KEY_MULTIPLE;
+		txt = dns_txt_join(ns_rr_rdata(rr), ns_rr_rdlen(rr));
+		snprintf(buf, bufsize, "%s", txt);
+		free(txt);
+	}
+	return found ? DKIM_KEY_FOUND : DKIM_KEY_NOTFOUND;
+}
+
+/* key_cb - libopendkim's key lookup: ours (DNS or the override), outcome recorded */
+static DKIM_CBSTAT key_cb(DKIM *dkim, DKIM_SIGINFO *sig, u_char *buf, size_t buflen)
+{
+	struct dkim_verifier *v = dkim_get_user_context(dkim);
+	struct seen_sig *s = v ? sig_of(v, sig) : NULL;
+	const char *d = (const char *)dkim_sig_getdomain(sig);
+	const char *sel = (const char *)dkim_sig_getselector(sig);
+	enum dkim_key_status st;
+	char name[NS_MAXDNAME + 1];
+
+	if (!host_ok(d) || !host_ok(sel) ||
+	    (size_t)snprintf(name, sizeof(name), "%s._domainkey.%s", sel, d) >= sizeof(name) ||
+	    !dns_name_ok(name)) {
+		if (s)
+			s->key = KEY_BADNAME;
+		return DKIM_CBSTAT_NOTFOUND;
+	}
+	buf[0] = '\0';
+	if (v != NULL && v->set.key_lookup != NULL)
+		st = v->set.key_lookup(name, (char *)buf, buflen, v->set.key_lookup_arg);
+	else
+		st = dns_key(name, (char *)buf, buflen, v ? v->set.dns_timeout : 0);
+	switch (st) {
+	case DKIM_KEY_FOUND:
+		if (s)
+			s->key = KEY_OK;
+		return DKIM_CBSTAT_CONTINUE;
+	case DKIM_KEY_NOTFOUND:
+		if (s)
+			s->key = KEY_NOTFOUND;
+		return DKIM_CBSTAT_NOTFOUND;
+	case DKIM_KEY_MULTIPLE:
+		if (s)
+			s->key = KEY_MULTIPLE;
+		return DKIM_CBSTAT_NOTFOUND;
+	case DKIM_KEY_TEMPFAIL:
+	default:
+		/*
+		 * Not TRYAGAIN or ERROR: libopendkim would abandon every
+		 * signature of the message. NOTFOUND ends this one only;
+		 * judge() reports what was recorded here.
+		 */
+		if (s)
+			s->key = KEY_TEMPFAIL;
+		return DKIM_CBSTAT_NOTFOUND;
+	}
+}
+
+/* lib_init - the process's library handle, once */
+static void lib_init(void)
+{
+	unsigned int flags = DKIM_LIBFLAGS_FIXCRLF;
+	unsigned int bits = 1; /* min_key_bits is judged here, per verifier */
+
+	lib = dkim_init(NULL, NULL);
+	if (lib == NULL)
+		return;
+	(void)dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_FLAGS, &flags, sizeof(flags));
+	(void)dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_MINKEYBITS, &bits, sizeof(bits));
+	(void)dkim_set_key_lookup(lib, key_cb);
+	(void)dkim_set_prescreen(lib, prescreen_cb);
+}
+
+/* dkim_lib_shutdown - close the library handle (final: call at exit only) */
+void dkim_lib_shutdown(void)
+{
+	if (lib != NULL) {
+		dkim_close(lib);
+		lib = NULL;
+	}
+}
+
+/* dkim_verify_new - a verifier for one message */
+struct dkim_verifier *dkim_verify_new(const struct dkim_verify_settings *s, const char *queue_id)
+{
+	struct dkim_verifier *v = xcalloc(1, sizeof(*v));
+	DKIM_STAT st = DKIM_STAT_INTERNAL;
+
+	if (s != NULL)
+		v->set = *s;
+	else
+		dkim_verify_defaults(&v->set);
+	if (v->set.max_signatures <= 0)
+		v->set.max_signatures = DKIM_DEFAULT_MAX_SIGS;
+	if (v->set.min_key_bits <= 0)
+		v->set.min_key_bits = DKIM_DEFAULT_MIN_BITS;
+	v->queue_id = xstrdup(queue_id != NULL && *queue_id ? queue_id : "NOQUEUE");
+	pthread_once(&lib_once, lib_init);
+	if (lib != NULL)
+		v->dkim = dkim_verify(lib, (const u_char *)v->queue_id, NULL, &st);
+	if (v->dkim == NULL)
+		v->lib_failed = true;
+	else
+		dkim_set_user_context(v->dkim, v);
+	return v;
+}
+
+/* tag_value - a copy of tag's value in a tag-list (FWS trimmed), NULL when absent */
+static char *tag_value(const char *list, const char *tag)
+{
+	size_t tlen = strlen(tag);
+	const char *p = list;
+
+	while (*p) {
+		const char *end = strchr(p, ';'), *eq;
+
+		if (end == NULL)
+			end = p + strlen(p);
+		while (p < end && isspace((unsigned char)*p))
+			p++;
+		eq = memchr(p, '=', (size_t)(end - p));
+		if (eq != NULL) {
+			const char *n = eq;
+
+			while (n > p && isspace((unsigned char)n[-1]))
+				n--;
+			if ((size_t)(n - p) == tlen && strncmp(p, tag, tlen) == 0) {
+				const char *vs = eq + 1, *ve = end;
+
+				while (vs < ve && isspace((unsigned char)*vs))
+					vs++;
+				while (ve > vs && isspace((unsigned char)ve[-1]))
+					ve--;
+				return xstrndup(vs, (size_t)(ve - vs));
+			}
+		}
+		p = *end ? end + 1 : end;
+	}
+	return NULL;
+}
+
+/* remember_sig - keep a DKIM-Signature field's tags */
+static void remember_sig(struct dkim_verifier *v, const char *value)
+{
+	struct seen_sig *s;
+	char *b;
+
+	v->total++;
+	if (v->nsigs >= (size_t)v->set.max_signatures)
+		return; /* only counted: never verified nor reported */
+	if (v->nsigs == v->capsigs) {
+		v->capsigs = v->capsigs ? 2 * v->capsigs : 4;
+		v->sigs = xrealloc(v->sigs, v->capsigs * sizeof(*v->sigs));
+	}
+	s = &v->sigs[v->nsigs++];
+	memset(s, 0, sizeof(*s));
+	b = tag_value(value, "b");
+	if (b != NULL) {
+		s->b = strip_ws(b);
+		free(b);
+	}
+	s->d = tag_value(value, "d");
+	s->s = tag_value(value, "s");
+	s->a = tag_value(value, "a");
+}
+
+/* dkim_verify_header - one header field */
+void dkim_verify_header(struct dkim_verifier *v, const char *name, const char *value)
+{
+	struct strbuf sb;
+	DKIM_STAT st;
+
+	if (v == NULL || v->eoh_done || name == NULL)
+		return;
+	if (value == NULL)
+		value = "";
+	if (pm_strcaseeq(name, "DKIM-Signature"))
+		remember_sig(v, value);
+	if (v->dkim == NULL)
+		return;
+	sb_init(&sb);
+	sb_append(&sb, name);
+	sb_append(&sb, v->set.leadspc ? ":" : ": ");
+	/* folding as the MTA stores it (LF) back to the wire form (CRLF) */
+	for (const char *p = value; *p; p++) {
+		if (*p == '\n' && (p == value || p[-1] != '\r'))
+			sb_appendc(&sb, '\r');
+		sb_appendc(&sb, *p);
+	}
+	st = dkim_header(v->dkim, (u_char *)sb.s, sb.len);
+	(void)st; /* a header libopendkim cannot take is not fatal for the rest */
+	sb_free(&sb);
+}
+
+/* dkim_verify_eoh - end of headers */
+void dkim_verify_eoh(struct dkim_verifier *v)
+{
+	if (v == NULL || v->eoh_done)
+		return;
+	v->eoh_done = true;
+	if (v->dkim != NULL)
+		v->eoh_status = dkim_eoh(v->dkim);
+}
+
+/* count_line_end - a line ended (CRLF) */
+static void count_line_end(struct canon_count *c)
+{
+	if (c->cur > 0) {
+		c->committed += 2 * c->blanks + c->cur + 2;
+		c->blanks = 0;
+	} else {
+		c->blanks++;
+	}
+	c->cur = 0;
+	c->wsp = false;
+}
+
+/* count_byte - one body byte into the simple and the relaxed counts */
+static void count_byte(struct dkim_verifier *v, unsigned char ch)
+{
+	struct canon_count *cs = &v->simple, *cr = &v->relaxed;
+
+	if (ch == '\n') {
+		/* CRLF, or a bare LF taken as one (FIXCRLF) */
+		cs->cr = cr->cr = false;
+		count_line_end(cs);
+		count_line_end(cr);
+		return;
+	}
+	if (cs->cr) { /* a bare CR is content */
+		cs->cr = cr->cr = false;
+		cs->cur++;
+		if (cr->wsp)
+			cr->cur++;
+		cr->wsp = false;
+		cr->cur++;
+	}
+	if (ch == '\r') {
+		cs->cr = cr->cr = true;
+		return;
+	}
+	cs->cur++;
+	if (ch == ' ' || ch == '\t') {
+		cr->wsp = true;
+		return;
+	}
+	if (cr->wsp)
+		cr->cur++;
+	cr->wsp = false;
+	cr->cur++;
+}
+
+/* canon_total - the canonical body length (simple: at least CRLF) */
+static long long canon_total(const struct canon_count *c, bool simple)
+{
+	long long t = c->committed, cur = c->cur + (c->cr ? 1 : 0);
+
+	if (!simple && c->cr && c->wsp)
+		cur++;
+	if (cur > 0)
+		t += 2 * c->blanks + cur + 2;
+	if (simple && t == 0)
+		t = 2;
+	return t;
+}
+
+/* dkim_verify_body - a body chunk */
+void dkim_verify_body(struct dkim_verifier *v, const unsigned char *bytes, size_t len)
+{
+	if (v == NULL || v->eom_done || len == 0)
+		return;
+	if (!v->eoh_done)
+		dkim_verify_eoh(v);
+	for (size_t i = 0; i < len; i++)
+		count_byte(v, bytes[i]);
+	if (v->dkim != NULL && v->eoh_status == DKIM_STAT_OK)
+		(void)dkim_body(v->dkim, (u_char *)bytes, len);
+}
+
+/* set_result - fill one result's verdict */
+static void set_result(struct dkim_sig_result *r, enum pm_dkim_result res, const char *reason)
+{
+	r->result = res;
+	snprintf(r->reason, sizeof(r->reason), "%s", reason);
+}
+
+/* sig_error_result - the result for a libopendkim signature error */
+static void sig_error_result(struct dkim_sig_result *r, int err)
+{
+	const char *why = dkim_sig_geterrorstr(err);
+
+	if (why == NULL)
+		why = "unknown error";
+	switch (err) {
+	case DKIM_SIGERROR_KEYREVOKED:
+		set_result(r, PM_DKIM_FAIL, "key revoked");
+		break;
+	case DKIM_SIGERROR_BADSIG:
+		set_result(r, PM_DKIM_FAIL, "bad signature");
+		break;
+	case DKIM_SIGERROR_KEYFAIL:
+		set_result(r, PM_DKIM_TEMPERROR, "key lookup failed");
+		break;
+	case DKIM_SIGERROR_KEYTOOSMALL:
+	case DKIM_SIGERROR_EXPIRED:
+	case DKIM_SIGERROR_FUTURE:
+	case DKIM_SIGERROR_MBSFAILED:
+		set_result(r, PM_DKIM_POLICY, why);
+		break;
+	case DKIM_SIGERROR_NOKEY:
+	case DKIM_SIGERROR_DNSSYNTAX:
+	case DKIM_SIGERROR_MULTIREPLY:
+	case DKIM_SIGERROR_KEYVERSION:
+	case DKIM_SIGERROR_KEYUNKNOWNHASH:
+	case DKIM_SIGERROR_KEYHASHMISMATCH:
+	case DKIM_SIGERROR_NOTEMAILKEY:
+	case DKIM_SIGERROR_KEYTYPEMISSING:
+	case DKIM_SIGERROR_KEYTYPEUNKNOWN:
+	case DKIM_SIGERROR_KEYDECODE:
+	case DKIM_SIGERROR_SUBDOMAIN:
+		set_result(r, PM_DKIM_PERMERROR, why);
+		break;
+	default: /* the signature's own syntax: version, tags, c=, a=, h=, l=, ... */
+		set_result(r, PM_DKIM_NEUTRAL, why);
+		break;
+	}
+}
+
+/* judge - one matched signature's result */
+static void judge(struct dkim_verifier *v, struct seen_sig *s, struct dkim_sig_result *r)
+{
+	DKIM_SIGINFO *sig = s->lib;
+	unsigned int flags = dkim_sig_getflags(sig), bits = 0;
+	int err = dkim_sig_geterror(sig);
+	dkim_alg_t alg = DKIM_SIGN_UNKNOWN;
+	dkim_canon_t hc = DKIM_CANON_UNKNOWN, bc = DKIM_CANON_UNKNOWN;
+	ssize_t msglen = -1, canonlen = -1, signlen = -1;
+
+	if (dkim_sig_getkeysize(sig, &bits) == DKIM_STAT_OK)
+		r->key_bits = bits;
+	(void)dkim_sig_getsignalg(sig, &alg);
+	switch (s->key) {
+	case KEY_TEMPFAIL:
+		set_result(r, PM_DKIM_TEMPERROR, "key lookup failed temporarily");
+		return;
+	case KEY_NOTFOUND:
+		set_result(r, PM_DKIM_PERMERROR, "no key record");
+		return;
+	case KEY_MULTIPLE:
+		set_result(r, PM_DKIM_PERMERROR, "several key records");
+		return;
+	case KEY_BADNAME:
+		set_result(r, PM_DKIM_PERMERROR, "d= or s= is not a host name");
+		return;
+	default:
+		break;
+	}
+	if ((flags & DKIM_SIGFLAG_PASSED) == 0 || dkim_sig_getbh(sig) != DKIM_SIGBH_MATCH) {
+		if (dkim_sig_getbh(sig) == DKIM_SIGBH_MISMATCH)
+			set_result(r, PM_DKIM_FAIL, "body hash mismatch");
+		else if (err == DKIM_SIGERROR_OK || err == DKIM_SIGERROR_UNKNOWN)
+			set_result(
+			    r, (flags & DKIM_SIGFLAG_PROCESSED) ? PM_DKIM_FAIL : PM_DKIM_NEUTRAL,
+			    (flags & DKIM_SIGFLAG_PROCESSED) ? "bad signature" : "not verified");
+		else
+			sig_error_result(r, err);
+		return;
+	}
+	/* cryptographically good: is it acceptable? */
+	if (alg == DKIM_SIGN_RSASHA1) {
+		set_result(r, PM_DKIM_POLICY, "rsa-sha1 (RFC 8301)");
+		return;
+	}
+	if (alg == DKIM_SIGN_RSASHA256 && bits < (unsigned)v->set.min_key_bits) {
+		snprintf(r->reason, sizeof(r->reason), "%u-bit key (RFC 8301)", bits);
+		r->result = PM_DKIM_POLICY;
+		return;
+	}
+	if (!v->set.allow_l &&
+	    dkim_sig_getcanonlen(v->dkim, sig, &msglen, &canonlen, &signlen) == DKIM_STAT_OK &&
+	    signlen >= 0 && dkim_sig_getcanons(sig, &hc, &bc) == DKIM_STAT_OK &&
+	    (long long)signlen < canon_total(bc == DKIM_CANON_RELAXED ? &v->relaxed : &v->simple,
+	                                     bc != DKIM_CANON_RELAXED)) {
+		set_result(r, PM_DKIM_POLICY, "l= shorter than the body");
+		return;
+	}
+	set_result(r, PM_DKIM_PASS, "");
+}
+
+/* copy_field - a bounded copy of s (NULL gives "") */
+static void copy_field(char *dst, size_t size, const char *s)
+{
+	snprintf(dst, size, "%s", s ? s : "");
+}
+
+/* dkim_verify_eom - end of message: one result per signature, up to the limit */
+void dkim_verify_eom(struct dkim_verifier *v, struct dkim_results *out)
+{
+	size_t n;
+	DKIM_STAT st = DKIM_STAT_OK;
+
+	memset(out, 0, sizeof(*out));
+	if (v == NULL)
+		return;
+	if (!v->eoh_done)
+		dkim_verify_eoh(v);
+	if (!v->eom_done && v->dkim != NULL && v->eoh_status == DKIM_STAT_OK)
+		st = dkim_eom(v->dkim, NULL);
+	v->eom_done = true;
+	out->total = v->total;
+	n = v->nsigs < (size_t)v->set.max_signatures ? v->nsigs : (size_t)v->set.max_signatures;
+	out->n = n;
+	if (n == 0)
+		return;
+	out->sig = xcalloc(n, sizeof(*out->sig));
+	for (size_t i = 0; i < n; i++) {
+		struct seen_sig *s = &v->sigs[i];
+		struct dkim_sig_result *r = &out->sig[i];
+
+		copy_field(r->domain, sizeof(r->domain), s->d);
+		copy_field(r->selector, sizeof(r->selector), s->s);
+		copy_field(r->algorithm, sizeof(r->algorithm), s->a);
+		copy_field(r->b, sizeof(r->b), s->b);
+		if (v->lib_failed || st == DKIM_STAT_NORESOURCE || st == DKIM_STAT_INTERNAL ||
+		    v->eoh_status == DKIM_STAT_NORESOURCE || v->eoh_status == DKIM_STAT_INTERNAL)
+			set_result(r, PM_DKIM_TEMPERROR, "internal error");
+		else if (v->eoh_status != DKIM_STAT_OK && v->eoh_status != DKIM_STAT_NOSIG)
+			set_result(r, PM_DKIM_PERMERROR,
+			           dkim_geterror(v->dkim) ? dkim_geterror(v->dkim)
+			                                  : dkim_getresultstr(v->eoh_status));
+		else if (s->lib != NULL)
+			judge(v, s, r);
+		else
+			set_result(r, PM_DKIM_NEUTRAL, "malformed signature");
+	}
+}
+
+/* dkim_results_free - release what *r holds */
+void dkim_results_free(struct dkim_results *r)
+{
+	if (r == NULL)
+		return;
+	free(r->sig);
+	memset(r, 0, sizeof(*r));
+}
+
+/* dkim_verify_free - release a verifier */
+void dkim_verify_free(struct dkim_verifier *v)
+{
+	if (v == NULL)
+		return;
+	if (v->dkim != NULL)
+		dkim_free(v->dkim);
+	for (size_t i = 0; i < v->nsigs; i++) {
+		free(v->sigs[i].b);
+		free(v->sigs[i].d);
+		free(v->sigs[i].s);
+		free(v->sigs[i].a);
+	}
+	free(v->sigs);
+	free(v->queue_id);
+	free(v);
+}
