@@ -21,12 +21,12 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN     := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wformat=2
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 $(WARN) -D_GNU_SOURCE -DPM_VERSION='"$(VERSION)"' -DPM_CONFIG_PATH='"$(SYSCONFDIR)/policy-milter/policy-milter.conf"' $(PKG_CFLAGS)
-LDLIBS   := $(PKG_LIBS) -lspf2 -lopendmarc -lresolv -lpthread
+LDLIBS   := $(PKG_LIBS) -lspf2 -lresolv -lpthread
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # The daemon's sources, one file per concern (see README "Source layout").
-LIB_SRCS := util.c cidr.c addr.c policy.c config.c log.c rcpt.c spf.c dns.c sender.c verdict.c authres.c dkim.c hdrfrom.c
+LIB_SRCS := util.c cidr.c addr.c policy.c config.c log.c rcpt.c spf.c dns.c sender.c verdict.c authres.c dkim.c hdrfrom.c dmarc.c
 DAEMON_SRCS := $(LIB_SRCS) milter.c main.c
 
 OBJDIR   := build/obj
@@ -46,19 +46,20 @@ $(OBJDIR) build/asan/obj build/tests build/asan/tests:
 # ---- unit tests (cmocka) -------------------------------------------------
 # Each test links only the modules it exercises (so one module's tests run
 # while another is being written).
-UNIT_TESTS := test_util test_cidr test_addr test_config test_rcpt test_verdict test_authres test_log test_dns test_sender test_dkim test_hdrfrom
+UNIT_TESTS := test_util test_cidr test_addr test_config test_rcpt test_verdict test_authres test_log test_dns test_sender test_dkim test_hdrfrom test_dmarc
 test_util_MODS    := util
 test_cidr_MODS    := cidr util
 test_addr_MODS    := addr util
-test_config_MODS  := config policy cidr rcpt addr log util
+test_config_MODS  := config policy cidr rcpt addr log util dmarc dkim dns
 test_rcpt_MODS    := rcpt addr log util policy
-test_verdict_MODS := verdict config policy cidr rcpt addr log util
-test_authres_MODS := authres policy util
+test_verdict_MODS := verdict config policy cidr rcpt addr log util dmarc dkim dns
+test_authres_MODS := authres policy util dkim dmarc dns
 test_log_MODS     := log util
 test_dns_MODS     := dns util
 test_sender_MODS  := sender dns util
 test_dkim_MODS    := dkim dns util
 test_hdrfrom_MODS := hdrfrom addr util
+test_dmarc_MODS   := dmarc dkim dns policy util
 
 TEST_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null) $(LDLIBS)
 

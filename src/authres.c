@@ -7,16 +7,27 @@
  *	char *authres_format(const struct authres_input *in);
  *	bool authres_is_ours(const char *value, const char *authserv_id);
  * DESCRIPTION
- *	authres_format() builds the header value, resinfos in a fixed order
- *	(SMTP AUTH, SPF for MAIL FROM, SPF for HELO), each on its own line:
+ *	authres_format() builds the header value, resinfos in a fixed order:
+ *	SMTP AUTH, SPF for MAIL FROM, SPF for HELO, one DKIM resinfo per
+ *	signature (in signature order, or "dkim=none"), DMARC:
  *
- *	  mx.example.org;
- *		spf=pass smtp.mailfrom=user@example.test;
- *		spf=none smtp.helo=mail.example.test
+ *	  mx.example.org; spf=pass smtp.mailfrom=a@b.test;
+ *		dkim=pass header.d=b.test header.s=sel header.a=rsa-sha256
+ *		header.b=AbCdEfGh; dmarc=pass (p=reject dis=none) header.from=b.test
  *
- *	folded with "\n\t" (libmilter wants bare LF; the MTA writes CRLF).
- *	With nothing to report it is "mx.example.org; none", with a comment
- *	naming the trusted network when one is given.
+ *	Folding (bare LF, as libmilter wants; the MTA writes CRLF): the
+ *	value follows "Authentication-Results: " (24 characters) on the
+ *	first line. A resinfo goes after "; " on the current line when it
+ *	fits there (with its own ";" when another follows) within 78
+ *	characters, a TAB counting as one (RFC 5322 2.1.1); otherwise
+ *	";\n\t" starts a new line for it. A resinfo longer than a line is
+ *	folded between its pieces (method=result, comment, each property):
+ *	a piece goes on the current line when it fits, else on the next.
+ *	Pieces are never split, so a quoted-string or comment is never
+ *	folded; a line is longer than 78 characters only when one piece
+ *	(with its ";") is. With nothing to report the value is
+ *	"mx.example.org; none", with a comment naming the trusted network
+ *	when one is given.
  *
  *	The null sender (mailfrom NULL or empty) was judged by its HELO
  *	identity (RFC 7208 section 2.4): the resinfo reads
@@ -26,6 +37,18 @@
  *	"(null sender, no HELO)"; likewise "spf=... (no HELO)" for the HELO
  *	identity. An empty pvalue is never written.
  *
+ *	DKIM: "dkim=<result>", then "(N-bit key)" for a pass whose key size
+ *	is known or "(reason)" for any other result with a reason, then
+ *	header.d, header.s, header.a and header.b (at most 8 characters),
+ *	each only when not empty. The signature's fixed-size fields are read
+ *	no further than their arrays, terminated or not. No signature
+ *	(n == 0, or no array) is "dkim=none".
+ *
+ *	DMARC: "dmarc=<result>", a comment "p=<policy> dis=<disposition>"
+ *	when a policy is given (dis= only with a disposition), the
+ *	dmarc_comment after "; " (or alone when there is no policy), then
+ *	header.from when given.
+ *
  *	A property value is written bare when it is an RFC 2045 token or
  *	"local-part@domain" (dot-atom local part, LDH labels); otherwise it
  *	becomes a quoted-string of its pm_escape()d form, so 8-bit and
@@ -34,7 +57,8 @@
  *	pm_escape()d text with '(', ')' and '\' written as quoted-pairs.
  *	Values are capped (a cut value ends in "...") so no header line gets
  *	near the 998-byte limit. The result is pure printable ASCII plus the
- *	folding "\n\t".
+ *	folding "\n\t": nothing a sender controls can end the header or
+ *	start a resinfo.
  *
  *	authres_is_ours() skips CFWS (whitespace, CR, LF, nested comments),
  *	reads the authserv-id (a token ending at whitespace, ';', '(' or the
@@ -42,16 +66,21 @@
  *	case-insensitively.
  * DIAGNOSTICS
  *	None. authres_format() never fails (allocation failure is fatal);
- *	the caller frees its result.
+ *	the caller frees its result. Result codes out of range are written
+ *	"unknown".
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "authres.h"
 #include "util.h"
 
-#define PVALUE_CAP  256 /* escaped bytes of one property value */
-#define COMMENT_CAP 200 /* escaped bytes of one comment */
+#define PVALUE_CAP    256 /* escaped bytes of one property value */
+#define COMMENT_CAP   200 /* escaped bytes of one comment */
+#define FIELD_PREFIX  24  /* strlen("Authentication-Results: "), before the value */
+#define LINE_MAX_COLS 78  /* RFC 5322 2.1.1 SHOULD, CRLF excluded */
+#define DKIM_B_LEN    8   /* characters of b= shown as header.b */
 
 /* is_tspecial - RFC 2045 tspecials */
 static bool is_tspecial(unsigned char c)
@@ -165,14 +194,14 @@ static void append_pvalue(struct strbuf *sb, const char *s)
 		append_quoted(sb, s, PVALUE_CAP);
 }
 
-/* append_comment - " (text)", escaped, with ( ) \ as quoted-pairs */
+/* append_comment - "(text)", escaped, with ( ) \ as quoted-pairs */
 static void append_comment(struct strbuf *sb, const char *text)
 {
 	char esc[COMMENT_CAP + 1];
 	const char *p;
 
 	pm_escape_str(esc, sizeof(esc), text);
-	sb_append(sb, " (");
+	sb_appendc(sb, '(');
 	for (p = esc; *p; p++) {
 		if (*p == '(' || *p == ')' || *p == '\\')
 			sb_appendc(sb, '\\');
@@ -187,95 +216,279 @@ static bool usable(const char *s)
 	return s != NULL && *s != '\0';
 }
 
-/* start_resinfo - the separator before each resinfo: ";" and a fold */
-static void start_resinfo(struct strbuf *sb)
+/*
+ * The value is gathered as resinfos made of pieces, then laid out:
+ * a piece (method=result, a comment, a property) is never split.
+ */
+struct resinfo {
+	char **piece;
+	size_t n, cap;
+};
+
+struct ar_doc {
+	struct resinfo *ri;
+	size_t n, cap;
+};
+
+/* doc_resinfo - start a new resinfo in d */
+static void doc_resinfo(struct ar_doc *d)
 {
-	sb_append(sb, ";\n\t");
+	if (d->n == d->cap) {
+		d->cap = d->cap ? 2 * d->cap : 8;
+		d->ri = xrealloc(d->ri, d->cap * sizeof(*d->ri));
+	}
+	memset(&d->ri[d->n++], 0, sizeof(*d->ri));
+}
+
+/* doc_take - add piece s (malloc'd; d owns it now) to the current resinfo */
+static void doc_take(struct ar_doc *d, char *s)
+{
+	struct resinfo *r = &d->ri[d->n - 1];
+
+	if (r->n == r->cap) {
+		r->cap = r->cap ? 2 * r->cap : 8;
+		r->piece = xrealloc(r->piece, r->cap * sizeof(*r->piece));
+	}
+	r->piece[r->n++] = s;
+}
+
+/* doc_method - start a resinfo with its "method=result" piece */
+static void doc_method(struct ar_doc *d, const char *method, const char *result)
+{
+	struct strbuf sb;
+
+	doc_resinfo(d);
+	sb_init(&sb);
+	sb_append(&sb, method);
+	sb_appendc(&sb, '=');
+	sb_append(&sb, result);
+	doc_take(d, sb_steal(&sb));
+}
+
+/* doc_comment - a "(text)" piece */
+static void doc_comment(struct ar_doc *d, const char *text)
+{
+	struct strbuf sb;
+
+	sb_init(&sb);
+	append_comment(&sb, text);
+	doc_take(d, sb_steal(&sb));
+}
+
+/* doc_prop - a "ptype.property=pvalue" piece; nothing when value is NULL or empty */
+static void doc_prop(struct ar_doc *d, const char *name, const char *value)
+{
+	struct strbuf sb;
+
+	if (!usable(value))
+		return;
+	sb_init(&sb);
+	sb_append(&sb, name);
+	sb_appendc(&sb, '=');
+	append_pvalue(&sb, value);
+	doc_take(d, sb_steal(&sb));
+}
+
+/* doc_prop_field - doc_prop for a fixed-size field, read at most max bytes */
+static void doc_prop_field(struct ar_doc *d, const char *name, const char *field, size_t max)
+{
+	char *v = xstrndup(field, strnlen(field, max));
+
+	doc_prop(d, name, v);
+	free(v);
+}
+
+/* doc_free - release d and every piece */
+static void doc_free(struct ar_doc *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		for (size_t j = 0; j < d->ri[i].n; j++)
+			free(d->ri[i].piece[j]);
+		free(d->ri[i].piece);
+	}
+	free(d->ri);
+}
+
+/* resinfo_width - the resinfo on one line: its pieces and a space between each two */
+static size_t resinfo_width(const struct resinfo *r)
+{
+	size_t w = 0;
+
+	for (size_t j = 0; j < r->n; j++)
+		w += strlen(r->piece[j]) + (j > 0);
+	return w;
+}
+
+/* fold - start a new line: LF, then a TAB (one column) */
+static void fold(struct strbuf *sb, size_t *col)
+{
+	sb_append(sb, "\n\t");
+	*col = 1;
+}
+
+/* layout - the authserv-id, then each resinfo after "; ", folded (see above) */
+static void layout(struct strbuf *sb, const char *authserv_id, const struct ar_doc *d)
+{
+	size_t col = FIELD_PREFIX;
+
+	append_pvalue(sb, authserv_id);
+	col += sb->len;
+	for (size_t i = 0; i < d->n; i++) {
+		const struct resinfo *r = &d->ri[i];
+		size_t tail = i + 1 < d->n; /* the ";" that will follow */
+		bool line_start = false;
+
+		sb_appendc(sb, ';');
+		col++;
+		if (col + 1 + resinfo_width(r) + tail > LINE_MAX_COLS) {
+			fold(sb, &col);
+			line_start = true;
+		}
+		for (size_t j = 0; j < r->n; j++) {
+			size_t len = strlen(r->piece[j]);
+			size_t need = len + (j + 1 == r->n ? tail : 0);
+
+			if (!line_start) {
+				if (col + 1 + need > LINE_MAX_COLS) {
+					fold(sb, &col);
+				} else {
+					sb_appendc(sb, ' ');
+					col++;
+				}
+			}
+			sb_append(sb, r->piece[j]);
+			col += len;
+			line_start = false;
+		}
+	}
 }
 
 /* add_mfrom - "spf=R [(comment)] smtp.mailfrom=V" */
-static void add_mfrom(struct strbuf *sb, const struct authres_input *in)
+static void add_mfrom(struct ar_doc *d, const struct authres_input *in)
 {
-	struct strbuf comment;
+	struct strbuf sb;
 
-	sb_init(&comment);
-	start_resinfo(sb);
-	sb_append(sb, "spf=");
-	sb_append(sb, pm_spf_result_name(in->mfrom_spf));
+	doc_method(d, "spf", pm_spf_result_name(in->mfrom_spf));
+	sb_init(&sb);
 	if (!usable(in->mailfrom))
-		sb_append(&comment,
+		sb_append(&sb,
 		          usable(in->helo) ? "null sender, HELO identity" : "null sender, no HELO");
 	if (usable(in->mfrom_comment)) {
-		if (comment.len > 0)
-			sb_append(&comment, "; ");
-		sb_append(&comment, in->mfrom_comment);
+		if (sb.len > 0)
+			sb_append(&sb, "; ");
+		sb_append(&sb, in->mfrom_comment);
 	}
-	if (comment.len > 0)
-		append_comment(sb, comment.s);
-	sb_reset(&comment);
+	if (sb.len > 0)
+		doc_comment(d, sb.s);
+	sb_reset(&sb);
 	if (usable(in->mailfrom)) {
-		sb_append(sb, " smtp.mailfrom=");
-		append_pvalue(sb, in->mailfrom);
+		doc_prop(d, "smtp.mailfrom", in->mailfrom);
 	} else if (usable(in->helo)) {
-		sb_append(&comment, "postmaster@");
-		sb_append(&comment, in->helo);
-		sb_append(sb, " smtp.mailfrom=");
-		append_pvalue(sb, comment.s);
+		sb_append(&sb, "postmaster@");
+		sb_append(&sb, in->helo);
+		doc_prop(d, "smtp.mailfrom", sb.s);
 	}
-	sb_free(&comment);
+	sb_free(&sb);
 }
 
 /* add_helo - "spf=R smtp.helo=V" */
-static void add_helo(struct strbuf *sb, const struct authres_input *in)
+static void add_helo(struct ar_doc *d, const struct authres_input *in)
 {
-	start_resinfo(sb);
-	sb_append(sb, "spf=");
-	sb_append(sb, pm_spf_result_name(in->helo_spf));
-	if (usable(in->helo)) {
-		sb_append(sb, " smtp.helo=");
-		append_pvalue(sb, in->helo);
-	} else {
-		append_comment(sb, "no HELO");
+	doc_method(d, "spf", pm_spf_result_name(in->helo_spf));
+	if (usable(in->helo))
+		doc_prop(d, "smtp.helo", in->helo);
+	else
+		doc_comment(d, "no HELO");
+}
+
+/* add_dkim - one "dkim=" resinfo per signature, or "dkim=none" */
+static void add_dkim(struct ar_doc *d, const struct dkim_results *res)
+{
+	if (res->n == 0 || res->sig == NULL) {
+		doc_method(d, "dkim", "none");
+		return;
 	}
+	for (size_t i = 0; i < res->n; i++) {
+		const struct dkim_sig_result *s = &res->sig[i];
+		char reason[sizeof(s->reason) + 1];
+
+		doc_method(d, "dkim", pm_dkim_result_name(s->result));
+		if (s->result == PM_DKIM_PASS) {
+			if (s->key_bits > 0) {
+				snprintf(reason, sizeof(reason), "%u-bit key", s->key_bits);
+				doc_comment(d, reason);
+			}
+		} else {
+			memcpy(reason, s->reason, sizeof(s->reason));
+			reason[sizeof(s->reason)] = '\0';
+			if (usable(reason))
+				doc_comment(d, reason);
+		}
+		doc_prop_field(d, "header.d", s->domain, sizeof(s->domain));
+		doc_prop_field(d, "header.s", s->selector, sizeof(s->selector));
+		doc_prop_field(d, "header.a", s->algorithm, sizeof(s->algorithm));
+		doc_prop_field(d, "header.b", s->b, DKIM_B_LEN);
+	}
+}
+
+/* add_dmarc - "dmarc=R [(p=P [dis=D][; comment])] [header.from=V]" */
+static void add_dmarc(struct ar_doc *d, const struct authres_input *in)
+{
+	struct strbuf sb;
+
+	doc_method(d, "dmarc", pm_dmarc_result_name(in->dmarc));
+	sb_init(&sb);
+	if (usable(in->dmarc_policy)) {
+		sb_append(&sb, "p=");
+		sb_append(&sb, in->dmarc_policy);
+		if (usable(in->dmarc_disposition)) {
+			sb_append(&sb, " dis=");
+			sb_append(&sb, in->dmarc_disposition);
+		}
+	}
+	if (usable(in->dmarc_comment)) {
+		if (sb.len > 0)
+			sb_append(&sb, "; ");
+		sb_append(&sb, in->dmarc_comment);
+	}
+	if (sb.len > 0)
+		doc_comment(d, sb.s);
+	sb_free(&sb);
+	doc_prop(d, "header.from", in->header_from);
 }
 
 /* authres_format - the header value; the caller frees */
 char *authres_format(const struct authres_input *in)
 {
+	struct ar_doc d = {0};
 	struct strbuf sb;
-	bool any = false;
 
-	sb_init(&sb);
-	append_pvalue(&sb, usable(in->authserv_id) ? in->authserv_id : "localhost");
 	if (in->auth_user != NULL) {
-		start_resinfo(&sb);
-		sb_append(&sb, "auth=pass");
-		if (usable(in->auth_user)) {
-			sb_append(&sb, " smtp.auth=");
-			append_pvalue(&sb, in->auth_user);
-		}
-		any = true;
+		doc_method(&d, "auth", "pass");
+		doc_prop(&d, "smtp.auth", in->auth_user);
 	}
-	if (in->mfrom_spf != PM_SPF_UNCHECKED) {
-		add_mfrom(&sb, in);
-		any = true;
-	}
-	if (in->helo_spf != PM_SPF_UNCHECKED) {
-		add_helo(&sb, in);
-		any = true;
-	}
-	if (!any) {
-		sb_append(&sb, "; none");
+	if (in->mfrom_spf != PM_SPF_UNCHECKED)
+		add_mfrom(&d, in);
+	if (in->helo_spf != PM_SPF_UNCHECKED)
+		add_helo(&d, in);
+	if (in->dkim != NULL)
+		add_dkim(&d, in->dkim);
+	if (in->dmarc != PM_DMARC_UNCHECKED)
+		add_dmarc(&d, in);
+	if (d.n == 0) {
+		doc_resinfo(&d);
+		doc_take(&d, xstrdup("none"));
 		if (usable(in->trusted_network)) {
-			struct strbuf c;
-
-			sb_init(&c);
-			sb_append(&c, "client in trusted network ");
-			sb_append(&c, in->trusted_network);
-			append_comment(&sb, c.s);
-			sb_free(&c);
+			sb_init(&sb);
+			sb_append(&sb, "client in trusted network ");
+			sb_append(&sb, in->trusted_network);
+			doc_comment(&d, sb.s);
+			sb_free(&sb);
 		}
 	}
+	sb_init(&sb);
+	layout(&sb, usable(in->authserv_id) ? in->authserv_id : "localhost", &d);
+	doc_free(&d);
 	return sb_steal(&sb);
 }
 

@@ -19,6 +19,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "dkim.h"
+#include "dmarc.h"
 #include "policy.h"
 
 struct authres_input {
@@ -36,12 +38,35 @@ struct authres_input {
 	enum pm_spf_result mfrom_spf;
 	const char *mailfrom;      /* "local@domain", or NULL for the null sender */
 	const char *mfrom_comment; /* optional, e.g. "void lookup limit exceeded" */
+
+	/*
+	 * DKIM: emitted when dkim is not NULL, one "dkim=" resinfo per
+	 * signature (dkim->n of them, in header order) with header.d,
+	 * header.s, header.a and header.b (8 characters) and, for any result
+	 * but pass, the reason as a comment; dkim->n == 0 gives "dkim=none".
+	 */
+	const struct dkim_results *dkim;
+
+	/*
+	 * DMARC: emitted when dmarc != PM_DMARC_UNCHECKED, as
+	 * "dmarc=<result> (p=<policy> dis=<disposition>) header.from=<domain>";
+	 * the comment only when policy is set (a record was found), "dis="
+	 * when dmarc_disposition is not NULL. dmarc_comment (optional) is
+	 * added to the comment (e.g. "several DMARC records").
+	 */
+	enum pm_dmarc_result dmarc;
+	const char *dmarc_policy;      /* "reject", "quarantine", "none", or NULL */
+	const char *dmarc_disposition; /* "reject", "quarantine", "none", or NULL */
+	const char *header_from;       /* the author domain, or NULL */
+	const char *dmarc_comment;
 };
 
 /*
  * authres_format - the header value (without "Authentication-Results:"),
- * folded with "\n\t" between resinfos when long (libmilter wants bare
- * LF). "<id>; none" when there is nothing to report. The caller frees.
+ * folded with "\n\t" before each resinfo after the first when the
+ * line would pass 78 columns (libmilter wants bare LF), and inside a
+ * resinfo between properties when one resinfo alone is longer. "<id>; none" when there is nothing
+ * to report. The caller frees.
  */
 char *authres_format(const struct authres_input *in);
 

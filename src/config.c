@@ -23,8 +23,18 @@
  *	type. Every string is copied into the snapshot, so the libconfig
  *	tree is destroyed before config_load() returns.
  *
- *	After the table: an empty authserv_id becomes gethostname(), and an
- *	empty spf.receiver becomes the authserv_id.
+ *	A list of groups (CT_GROUPLIST, such as dmarc.domain_modes) is
+ *	followed in the table by its members (CF_MEMBER entries named
+ *	"list.member", their field offsets relative to one element): every
+ *	element must be a group holding every member and nothing else, and a
+ *	CF_UNIQUE member may not repeat a value of an earlier element.
+ *
+ *	After the table, checks that involve several keys: the public suffix
+ *	list must be readable whenever DMARC can run (dmarc.mode or a
+ *	dmarc.domain_modes entry not "off"), and no domain may be listed in
+ *	both dmarc.never_enforce and dmarc.always_reject. Then an empty
+ *	authserv_id becomes gethostname(), and an empty spf.receiver becomes
+ *	the authserv_id.
  *
  *	config_keys() calls fn once per leaf key (groups are not listed),
  *	in table order; tests use it to check that every key is documented.
@@ -44,6 +54,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -55,22 +66,28 @@
 
 /* What a table entry holds, and so how its value is read. */
 enum cfg_type {
-	CT_GROUP,    /* a group { } of other keys */
-	CT_STRING,   /* char * */
-	CT_INT,      /* int, within min..max */
-	CT_MODE,     /* enum pm_mode, by name */
-	CT_ACTION,   /* enum pm_action, by name */
-	CT_OCTAL,    /* mode_t, from a string of octal digits ("0660") */
-	CT_FACILITY, /* int syslog facility, by name */
-	CT_REPLY,    /* struct pm_reply, from "CODE X.Y.Z text" */
-	CT_CIDRS,    /* struct pm_cidr_list, from a list of strings */
-	CT_STRLIST,  /* char ** and a size_t count (count_off), from a list of strings */
+	CT_GROUP,      /* a group { } of other keys */
+	CT_STRING,     /* char * */
+	CT_INT,        /* int, within min..max */
+	CT_MODE,       /* enum pm_mode, by name */
+	CT_ACTION,     /* enum pm_action, by name */
+	CT_OCTAL,      /* mode_t, from a string of octal digits ("0660") */
+	CT_FACILITY,   /* int syslog facility, by name */
+	CT_REPLY,      /* struct pm_reply, from "CODE X.Y.Z text" */
+	CT_CIDRS,      /* struct pm_cidr_list, from a list of strings */
+	CT_STRLIST,    /* char ** and a size_t count (count_off), from a list of strings */
+	CT_BOOL,       /* bool, from true or false */
+	CT_QUARANTINE, /* enum pm_quarantine, by name */
+	CT_GROUPLIST,  /* an array of elem_size structs and a size_t count (count_off), from
+	                  a list of groups; the CF_MEMBER entries after it say what a group holds */
 };
 
 /* flags */
 #define CF_EMPTY_NULL 0x01 /* CT_STRING: "" is stored as NULL */
 #define CF_4XX_ONLY   0x02 /* CT_REPLY: must be a 4xx reply */
 #define CF_NO_REJECT  0x04 /* CT_ACTION: "reject" is not allowed */
+#define CF_MEMBER     0x08 /* in each group of the CT_GROUPLIST before it; required */
+#define CF_UNIQUE     0x10 /* CF_MEMBER string: no two elements may share a value */
 
 /*
  * A validator sees a private copy of one string value (for lists, of one
@@ -84,9 +101,10 @@ struct cfg_key {
 	const char *name; /* dotted */
 	enum cfg_type type;
 	const char *def;  /* default as the file would write it; lists: space-separated */
-	size_t off;       /* offsetof(struct policy, field) */
-	size_t count_off; /* CT_STRLIST: offsetof the element count */
+	size_t off;       /* offsetof(struct policy, field); CF_MEMBER: within one element */
+	size_t count_off; /* CT_STRLIST, CT_GROUPLIST: offsetof the element count */
 	int min, max;     /* CT_INT */
+	size_t elem_size; /* CT_GROUPLIST: the size of one element */
 	unsigned flags;
 	cfg_check_fn check;
 };
@@ -96,11 +114,13 @@ static const char *check_receiver(char **value, char *buf, size_t bufsize);
 static const char *check_socket(char **value, char *buf, size_t bufsize);
 static const char *check_account(char **value, char *buf, size_t bufsize);
 static const char *check_abs_path(char **value, char *buf, size_t bufsize);
+static const char *check_psl_path(char **value, char *buf, size_t bufsize);
 static const char *check_rcpt_file(char **value, char *buf, size_t bufsize);
 static const char *check_separators(char **value, char *buf, size_t bufsize);
 static const char *check_ident(char **value, char *buf, size_t bufsize);
 static const char *check_domain(char **value, char *buf, size_t bufsize);
 static const char *check_address(char **value, char *buf, size_t bufsize);
+static const char *check_header_name(char **value, char *buf, size_t bufsize);
 
 #define F(field) offsetof(struct policy, field)
 #define GROUP(n)                                                                                   \
@@ -122,6 +142,15 @@ static const char *check_address(char **value, char *buf, size_t bufsize);
 #define ACTION(n, d, field, fl)                                                                    \
 	{                                                                                          \
 		.name = n, .type = CT_ACTION, .def = d, .off = F(field), .flags = fl               \
+	}
+#define BOOL(n, d, field)                                                                          \
+	{                                                                                          \
+		.name = n, .type = CT_BOOL, .def = d, .off = F(field)                              \
+	}
+#define DOMAINS(n, field, nfield)                                                                  \
+	{                                                                                          \
+		.name = n, .type = CT_STRLIST, .def = "", .off = F(field), .count_off = F(nfield), \
+		.check = check_domain                                                              \
 	}
 #define REPLY(n, id, d, fl)                                                                        \
 	{                                                                                          \
@@ -198,6 +227,40 @@ static const struct cfg_key settings[] = {
     INT("recipients.max_recipients", "100", recipients.max_recipients, 0, 100000),
     INT("recipients.max_unknown", "10", recipients.max_unknown, 0, 100000),
 
+    GROUP("dkim"),
+    MODE("dkim.mode", "tag", dkim.mode),
+    INT("dkim.max_signatures", "5", dkim.max_signatures, 1, 50),
+    BOOL("dkim.allow_l", "false", dkim.allow_l),
+    INT("dkim.min_key_bits", "1024", dkim.min_key_bits, 512, 8192),
+    DOMAINS("dkim.must_sign", dkim.must_sign, dkim.nmust_sign),
+
+    GROUP("dmarc"),
+    MODE("dmarc.mode", "enforce", dmarc.mode),
+    STR("dmarc.public_suffix_list", "/usr/share/publicsuffix/public_suffix_list.dat",
+        dmarc.public_suffix_list, 0, check_psl_path),
+    {.name = "dmarc.quarantine", .type = CT_QUARANTINE, .def = "tag", .off = F(dmarc.quarantine)},
+    STR("dmarc.quarantine_header", "X-Policy-Milter-Quarantine", dmarc.quarantine_header, 0,
+        check_header_name),
+    BOOL("dmarc.fail_open", "false", dmarc.fail_open),
+    BOOL("dmarc.spf_fail_at_mail", "false", dmarc.spf_fail_at_mail),
+    DOMAINS("dmarc.never_enforce", dmarc.never_enforce, dmarc.nnever_enforce),
+    DOMAINS("dmarc.always_reject", dmarc.always_reject, dmarc.nalways_reject),
+    {.name = "dmarc.domain_modes",
+     .type = CT_GROUPLIST,
+     .def = "",
+     .off = F(dmarc.domain_modes),
+     .count_off = F(dmarc.ndomain_modes),
+     .elem_size = sizeof(struct dmarc_domain_mode)},
+    {.name = "dmarc.domain_modes.domain",
+     .type = CT_STRING,
+     .off = offsetof(struct dmarc_domain_mode, domain),
+     .flags = CF_MEMBER | CF_UNIQUE,
+     .check = check_domain},
+    {.name = "dmarc.domain_modes.mode",
+     .type = CT_MODE,
+     .off = offsetof(struct dmarc_domain_mode, mode),
+     .flags = CF_MEMBER},
+
     GROUP("log"),
     {.name = "log.syslog_facility",
      .type = CT_FACILITY,
@@ -239,6 +302,26 @@ static const struct cfg_key settings[] = {
           "451 4.4.3 DNS lookup failed temporarily; try again later", CF_4XX_ONLY),
     REPLY("internal_error", PM_R_INTERNAL_ERROR, "451 4.3.0 Internal error; try again later",
           CF_4XX_ONLY),
+    REPLY("from_header", PM_R_FROM_HEADER,
+          "550 5.7.1 Message rejected: it must have exactly one From header field naming one "
+          "author (%{result})",
+          0),
+    REPLY("dkim_none_passing", PM_R_DKIM_NONE_PASSING,
+          "550 5.7.20 No passing DKIM signature found for %{domain}", 0),
+    REPLY("dkim_none_acceptable", PM_R_DKIM_NONE_ACCEPTABLE,
+          "550 5.7.21 No acceptable DKIM signature found for %{domain}", 0),
+    REPLY("dkim_none_aligned", PM_R_DKIM_NONE_ALIGNED,
+          "550 5.7.22 No valid author-matched DKIM signature found for %{domain}", 0),
+    REPLY("dkim_tempfail", PM_R_DKIM_TEMPFAIL,
+          "451 4.7.5 DKIM key lookup for %{domain} failed temporarily; try again later",
+          CF_4XX_ONLY),
+    REPLY("dmarc_reject", PM_R_DMARC_REJECT,
+          "550 5.7.26 Unauthenticated email from %{domain} is not accepted due to the domain's "
+          "DMARC policy",
+          0),
+    REPLY("dmarc_tempfail", PM_R_DMARC_TEMPFAIL,
+          "451 4.4.3 DMARC check for %{domain} failed temporarily (DNS error); try again later",
+          CF_4XX_ONLY),
 };
 
 #define NSETTINGS PM_ARRAY_LEN(settings)
@@ -254,6 +337,11 @@ static const char *const action_names[] = {
     [PM_ACT_ACCEPT] = "accept",
     [PM_ACT_REJECT] = "reject",
     [PM_ACT_TEMPFAIL] = "tempfail",
+};
+
+static const char *const quarantine_names[] = {
+    [PM_QUARANTINE_TAG] = "tag",
+    [PM_QUARANTINE_HOLD] = "hold",
 };
 
 static const char *const placeholders[] = {"ip",   "name",   "helo",   "sender",
@@ -275,6 +363,7 @@ struct loader {
 	struct policy *p;
 	struct config_errors *errs;
 	bool seen[NSETTINGS];
+	struct origin where[NSETTINGS]; /* of each key seen in the file */
 };
 
 /* err_add - record one error */
@@ -359,6 +448,10 @@ static const char *expected_type(enum cfg_type t)
 		return "a list of strings [ \"...\", ... ]";
 	case CT_OCTAL:
 		return "a string of octal digits such as \"0660\"";
+	case CT_BOOL:
+		return "true or false (not quoted)";
+	case CT_GROUPLIST:
+		return "a list of groups ( { ... }, { ... } )";
 	default:
 		return "a string";
 	}
@@ -603,6 +696,17 @@ static const char *check_abs_path(char **value, char *buf, size_t bufsize)
 	return NULL;
 }
 
+/* check_psl_path - an absolute path (whether it is readable is checked after the table) */
+static const char *check_psl_path(char **value, char *buf, size_t bufsize)
+{
+	(void)buf;
+	(void)bufsize;
+	if (**value != '/' || !printable_ascii(*value, false))
+		return "must be the absolute path of the public suffix list, such as "
+		       "\"/usr/share/publicsuffix/public_suffix_list.dat\"";
+	return NULL;
+}
+
 /* check_rcpt_file - "" or a readable recipients file */
 static const char *check_rcpt_file(char **value, char *buf, size_t bufsize)
 {
@@ -641,6 +745,54 @@ static const char *check_ident(char **value, char *buf, size_t bufsize)
 	(void)bufsize;
 	if (**value == '\0' || strlen(*value) > 64 || !printable_ascii(*value, false))
 		return "must be 1..64 printable ASCII characters without spaces";
+	return NULL;
+}
+
+/*
+ * Header fields a message's meaning or its authentication rests on: a
+ * quarantine marker must not add (a second) one of them.
+ */
+static const char *const reserved_headers[] = {
+    "From",
+    "Sender",
+    "Reply-To",
+    "To",
+    "Cc",
+    "Bcc",
+    "Date",
+    "Subject",
+    "Message-ID",
+    "Received",
+    "Return-Path",
+    "DKIM-Signature",
+    "ARC-Seal",
+    "ARC-Message-Signature",
+    "ARC-Authentication-Results",
+    "Authentication-Results",
+    "Received-SPF",
+};
+
+/* check_header_name - an RFC 5322 field name (ftext: 0x21..0x7e but ':'), 1..64 bytes */
+static const char *check_header_name(char **value, char *buf, size_t bufsize)
+{
+	const char *s = *value;
+
+	if (*s == '\0' || strlen(s) > 64 || !printable_ascii(s, false) || strchr(s, ':') != NULL) {
+		snprintf(buf, bufsize,
+		         "\"%.100s\" is not a header field name: want 1..64 printable ASCII "
+		         "characters without spaces or ':' (RFC 5322 ftext), such as "
+		         "\"X-Policy-Milter-Quarantine\"",
+		         s);
+		return buf;
+	}
+	for (size_t i = 0; i < PM_ARRAY_LEN(reserved_headers); i++)
+		if (pm_strcaseeq(s, reserved_headers[i])) {
+			snprintf(buf, bufsize,
+			         "\"%.100s\" is a standard header field; a quarantine marker needs "
+			         "a name of its own, such as \"X-Policy-Milter-Quarantine\"",
+			         s);
+			return buf;
+		}
 	return NULL;
 }
 
@@ -686,20 +838,25 @@ static const char *check_address(char **value, char *buf, size_t bufsize)
 	return NULL;
 }
 
-/* set_string_value - convert one string value (from the file or a default) into k's field */
-static void set_string_value(struct loader *ld, const struct cfg_key *k, const char *s,
-                             const struct origin *o)
+/*
+ * set_value_at - convert one string value (from the file or a default)
+ * into k's field at base + k->off (base: the snapshot, or one element of
+ * a list of groups); false (with the error recorded) when it is refused
+ */
+static bool set_value_at(struct loader *ld, const struct cfg_key *k, const char *s,
+                         const struct origin *o, char *base)
 {
 	char buf[640];
 	char *copy = xstrdup(s);
 	const char *msg = NULL;
-	void *f = field(ld->p, k->off);
+	void *f = base + k->off;
+	size_t nerrs = ld->errs->n;
 	int i;
 
 	if (k->check != NULL && (msg = k->check(&copy, buf, sizeof(buf))) != NULL) {
 		err_add(ld, o, k->name, "%s", msg);
 		free(copy);
-		return;
+		return false;
 	}
 	switch (k->type) {
 	case CT_STRING:
@@ -708,13 +865,26 @@ static void set_string_value(struct loader *ld, const struct cfg_key *k, const c
 			copy = NULL;
 		}
 		*(char **)f = copy;
-		return;
+		return true;
 	case CT_MODE:
 		if ((i = name_index(mode_names, PM_ARRAY_LEN(mode_names), copy)) < 0)
 			err_add(ld, o, k->name,
 			        "unknown mode \"%.100s\" (want off, log, tag or enforce)", copy);
 		else
 			*(enum pm_mode *)f = (enum pm_mode)i;
+		break;
+	case CT_QUARANTINE:
+		if ((i = name_index(quarantine_names, PM_ARRAY_LEN(quarantine_names), copy)) < 0)
+			err_add(ld, o, k->name,
+			        "unknown quarantine action \"%.100s\" (want tag or hold)", copy);
+		else
+			*(enum pm_quarantine *)f = (enum pm_quarantine)i;
+		break;
+	case CT_BOOL: /* built-in defaults only: the file gives a libconfig boolean */
+		if (strcmp(copy, "true") == 0 || strcmp(copy, "false") == 0)
+			*(bool *)f = strcmp(copy, "true") == 0;
+		else
+			err_add(ld, o, k->name, "\"%.100s\" is not true or false", copy);
 		break;
 	case CT_ACTION:
 		i = name_index(action_names, PM_ARRAY_LEN(action_names), copy);
@@ -759,6 +929,14 @@ static void set_string_value(struct loader *ld, const struct cfg_key *k, const c
 		pm_fatal("config: key %s: not a string type", k->name);
 	}
 	free(copy);
+	return ld->errs->n == nerrs;
+}
+
+/* set_string_value - convert one string value into k's field in the snapshot */
+static void set_string_value(struct loader *ld, const struct cfg_key *k, const char *s,
+                             const struct origin *o)
+{
+	(void)set_value_at(ld, k, s, o, (char *)ld->p);
 }
 
 /* add_list_element - convert one element of a list value into k's field */
@@ -795,6 +973,123 @@ static void add_list_element(struct loader *ld, const struct cfg_key *k, const c
 	}
 }
 
+/* members_of - the CF_MEMBER entries that follow the list of groups k; their count in *n */
+static const struct cfg_key *members_of(const struct cfg_key *k, size_t *n)
+{
+	const struct cfg_key *end = settings + NSETTINGS;
+
+	*n = 0;
+	while (k + 1 + *n < end && (k[1 + *n].flags & CF_MEMBER))
+		(*n)++;
+	return k + 1;
+}
+
+/* member_list - "domain and mode": the member names of list k, for messages */
+static void member_list(const struct cfg_key *k, struct strbuf *sb)
+{
+	size_t n;
+	const struct cfg_key *mem = members_of(k, &n);
+
+	for (size_t j = 0; j < n; j++)
+		sb_appendf(sb, "%s%s",
+		           j == 0       ? ""
+		           : j + 1 == n ? " and "
+		                        : ", ",
+		           mem[j].name + strlen(k->name) + 1);
+}
+
+/* free_element - free the strings one element of list k owns (not the element) */
+static void free_element(const struct cfg_key *k, char *elem)
+{
+	size_t n;
+	const struct cfg_key *mem = members_of(k, &n);
+
+	for (size_t j = 0; j < n; j++)
+		if (mem[j].type == CT_STRING)
+			free(*(char **)(elem + mem[j].off));
+}
+
+#define MAX_MEMBERS 8
+
+/*
+ * add_group_element - convert group g, element idx of the list of groups
+ * k, and append it to k's array; nothing is appended when it has an error
+ */
+static void add_group_element(struct loader *ld, const struct cfg_key *k, config_setting_t *g,
+                              int idx)
+{
+	size_t nmem, nmissing = 0, *count = field(ld->p, k->count_off);
+	const struct cfg_key *mem = members_of(k, &nmem);
+	bool present[MAX_MEMBERS] = {false};
+	struct origin where[MAX_MEMBERS], go = origin_of(ld, g);
+	size_t nerrs = ld->errs->n;
+	char *elem = xcalloc(1, k->elem_size), *array;
+	struct strbuf names, dotted;
+
+	if (nmem == 0 || nmem > MAX_MEMBERS)
+		pm_fatal("config: list %s: %zu members", k->name, nmem);
+	sb_init(&names);
+	member_list(k, &names);
+	sb_init(&dotted);
+	for (int i = 0; i < config_setting_length(g); i++) {
+		config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
+		struct origin mo = origin_of(ld, m);
+		const char *name = config_setting_name(m);
+		size_t j;
+
+		sb_reset(&dotted);
+		sb_appendf(&dotted, "%s.%s", k->name, name != NULL ? name : "?");
+		for (j = 0; j < nmem && strcmp(mem[j].name, dotted.s) != 0; j++)
+			;
+		if (j == nmem) {
+			err_add(ld, &mo, dotted.s, "unknown key (a group of %s holds %s)", k->name,
+			        names.s);
+			continue;
+		}
+		present[j] = true;
+		where[j] = mo;
+		if (config_setting_type(m) != CONFIG_TYPE_STRING)
+			err_add(ld, &mo, mem[j].name, "wrong type: got %s, want a string",
+			        type_name(config_setting_type(m)));
+		else
+			(void)set_value_at(ld, &mem[j], config_setting_get_string(m), &mo, elem);
+	}
+	sb_reset(&dotted); /* now the names of the missing members */
+	for (size_t j = 0; j < nmem; j++)
+		if (!present[j])
+			sb_appendf(&dotted, "%s%s", nmissing++ == 0 ? "" : " and ",
+			           mem[j].name + strlen(k->name) + 1);
+	if (nmissing > 0)
+		err_add(ld, &go, k->name, "element %d: %s %s missing (each group needs %s)",
+		        idx + 1, dotted.s, nmissing > 1 ? "are" : "is", names.s);
+	memcpy(&array, field(ld->p, k->off), sizeof(array));
+	for (size_t j = 0; j < nmem && ld->errs->n == nerrs; j++) {
+		const char *v = *(char **)(elem + mem[j].off);
+
+		if (!(mem[j].flags & CF_UNIQUE) || mem[j].type != CT_STRING)
+			continue;
+		for (size_t e = 0; e < *count; e++)
+			if (strcmp(*(char **)(array + e * k->elem_size + mem[j].off), v) == 0) {
+				err_add(ld, &where[j], mem[j].name,
+				        "element %d: \"%.300s\" is already given by an earlier "
+				        "element (each may appear once)",
+				        idx + 1, v);
+				break;
+			}
+	}
+	if (ld->errs->n == nerrs) {
+		array = xrealloc(array, (*count + 1) * k->elem_size);
+		memcpy(array + *count * k->elem_size, elem, k->elem_size);
+		(*count)++;
+		memcpy(field(ld->p, k->off), &array, sizeof(array));
+	} else {
+		free_element(k, elem);
+	}
+	free(elem);
+	sb_free(&dotted);
+	sb_free(&names);
+}
+
 /* set_from_setting - convert the value of setting s (named by k) into the snapshot */
 static void set_from_setting(struct loader *ld, const struct cfg_key *k, config_setting_t *s)
 {
@@ -817,6 +1112,31 @@ static void set_from_setting(struct loader *ld, const struct cfg_key *k, config_
 			*(int *)field(ld->p, k->off) = (int)v;
 		return;
 	}
+	case CT_BOOL:
+		if (type != CONFIG_TYPE_BOOL)
+			goto wrong_type;
+		*(bool *)field(ld->p, k->off) = config_setting_get_bool(s) != 0;
+		return;
+	case CT_GROUPLIST:
+		if (type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST)
+			goto wrong_type;
+		for (int i = 0; i < config_setting_length(s); i++) {
+			config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+
+			if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
+				struct strbuf names;
+
+				sb_init(&names);
+				member_list(k, &names);
+				err_add(ld, &o, k->name,
+				        "wrong type: element %d is %s, want a group { ... } of %s",
+				        i + 1, type_name(config_setting_type(e)), names.s);
+				sb_free(&names);
+				continue;
+			}
+			add_group_element(ld, k, e, i);
+		}
+		return;
 	case CT_CIDRS:
 	case CT_STRLIST:
 		if (type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST)
@@ -855,8 +1175,14 @@ static void set_default(struct loader *ld, const struct cfg_key *k)
 {
 	struct origin o = {ld->path, 0};
 
+	if (k->flags & CF_MEMBER)
+		return;
 	switch (k->type) {
 	case CT_GROUP:
+		return;
+	case CT_GROUPLIST:
+		if (*k->def != '\0')
+			pm_fatal("config: list %s: only an empty default is supported", k->name);
 		return;
 	case CT_INT: {
 		int v = atoi(k->def);
@@ -907,11 +1233,12 @@ static void walk(struct loader *ld, config_setting_t *g, const char *prefix)
 			sb_appendf(&dotted, "%s.", prefix);
 		sb_append(&dotted, name != NULL ? name : "?");
 		k = find_key(dotted.s);
-		if (k == NULL) {
+		if (k == NULL || (k->flags & CF_MEMBER)) {
 			err_add(ld, &o, dotted.s, "%s",
 			        config_setting_is_group(s) ? "unknown group" : "unknown key");
 		} else {
 			ld->seen[k - settings] = true;
+			ld->where[k - settings] = o;
 			if (k->type != CT_GROUP)
 				set_from_setting(ld, k, s);
 			else if (!config_setting_is_group(s))
@@ -967,11 +1294,101 @@ static bool read_file(struct loader *ld, config_t *cfg)
 	return false;
 }
 
+/*
+ * psl_check_file - can path serve as the public suffix list: a readable
+ * regular file holding at least one rule (a line that is neither blank
+ * nor a "//" comment)? 0, or -1 with the reason in buf
+ */
+static int psl_check_file(const char *path, char *buf, size_t bufsize)
+{
+	struct stat st;
+	char *line = NULL;
+	size_t cap = 0;
+	bool rule = false;
+	FILE *fp;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(buf, bufsize, "%.300s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(buf, bufsize, "%.300s: not a regular file", path);
+		fclose(fp);
+		return -1;
+	}
+	while (!rule && getline(&line, &cap, fp) >= 0) {
+		const char *l = line + strspn(line, " \t\r\n");
+
+		rule = *l != '\0' && strncmp(l, "//", 2) != 0;
+	}
+	if (ferror(fp))
+		snprintf(buf, bufsize, "%.300s: read error: %s", path, strerror(errno));
+	else if (!rule)
+		snprintf(buf, bufsize, "%.300s: holds no rules (not a public suffix list?)", path);
+	free(line);
+	fclose(fp);
+	return rule ? 0 : -1;
+}
+
+/* key_origin - where the named key was set, or its built-in default */
+static struct origin key_origin(const struct loader *ld, const char *name)
+{
+	const struct cfg_key *k = find_key(name);
+	struct origin o = {ld->path, 0};
+
+	if (k == NULL)
+		pm_fatal("config: no key %s", name);
+	return ld->seen[k - settings] ? ld->where[k - settings] : o;
+}
+
+/*
+ * check_dmarc - the checks that span several dmarc keys: the public
+ * suffix list must be usable whenever DMARC can run, and no domain may
+ * be both never refused and always rejected
+ */
+static void check_dmarc(struct loader *ld)
+{
+	const struct dmarc_settings *d = &ld->p->dmarc;
+	const struct dmarc_domain_mode *on = NULL;
+	char why[512];
+
+	for (size_t i = 0; i < d->ndomain_modes && on == NULL; i++)
+		if (d->domain_modes[i].mode != PM_MODE_OFF)
+			on = &d->domain_modes[i];
+	if ((d->mode != PM_MODE_OFF || on != NULL) && d->public_suffix_list != NULL &&
+	    psl_check_file(d->public_suffix_list, why, sizeof(why)) != 0) {
+		struct origin o = key_origin(ld, "dmarc.public_suffix_list");
+
+		if (d->mode != PM_MODE_OFF)
+			err_add(
+			    ld, &o, "dmarc.public_suffix_list",
+			    "cannot use the public suffix list: %s (DMARC needs it: install it, "
+			    "e.g. Debian's publicsuffix package, or set dmarc.mode = \"off\")",
+			    why);
+		else
+			err_add(ld, &o, "dmarc.public_suffix_list",
+			        "cannot use the public suffix list: %s (DMARC needs it: "
+			        "dmarc.domain_modes turns DMARC on for %s)",
+			        why, on->domain);
+	}
+	for (size_t i = 0; i < d->nalways_reject; i++)
+		for (size_t j = 0; j < d->nnever_enforce; j++)
+			if (strcmp(d->always_reject[i], d->never_enforce[j]) == 0) {
+				struct origin o = key_origin(ld, "dmarc.always_reject");
+
+				err_add(ld, &o, "dmarc.always_reject",
+				        "\"%s\" is in dmarc.never_enforce too: a domain cannot be "
+				        "both never refused and always rejected",
+				        d->always_reject[i]);
+			}
+}
+
 /* config_load - read and validate a policy file; a new snapshot (refcount 1) or NULL */
 struct policy *config_load(const char *path, struct config_errors *errs)
 {
 	struct loader ld;
 	config_t cfg;
+	bool parsed;
 
 	memset(&ld, 0, sizeof(ld));
 	ld.path = path;
@@ -983,15 +1400,23 @@ struct policy *config_load(const char *path, struct config_errors *errs)
 	ld.p->path = xstrdup(path);
 
 	config_init(&cfg);
-	if (read_file(&ld, &cfg))
+	parsed = read_file(&ld, &cfg);
+	/*
+	 * Defaults even after errors in the values (defaults cannot fail), so
+	 * that the checks spanning several keys run and report in the same
+	 * pass; a key whose value was refused stays zero (a mode off, a path
+	 * NULL) and is not checked again. A file that did not parse is
+	 * reported alone. The checks run before config_destroy(): ld.where
+	 * points at file names libconfig owns.
+	 */
+	if (parsed) {
 		walk(&ld, config_root_setting(&cfg), "");
-	config_destroy(&cfg);
-
-	if (errs->n == 0) {
 		for (size_t i = 0; i < NSETTINGS; i++)
 			if (!ld.seen[i])
 				set_default(&ld, &settings[i]);
+		check_dmarc(&ld);
 	}
+	config_destroy(&cfg);
 	if (errs->n != 0) {
 		policy_release(ld.p);
 		return NULL;
@@ -1048,6 +1473,6 @@ void config_errors_free(struct config_errors *errs)
 void config_keys(void (*fn)(const char *dotted_key, void *arg), void *arg)
 {
 	for (size_t i = 0; i < NSETTINGS; i++)
-		if (settings[i].type != CT_GROUP)
+		if (settings[i].type != CT_GROUP && settings[i].type != CT_GROUPLIST)
 			fn(settings[i].name, arg);
 }

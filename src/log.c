@@ -19,8 +19,9 @@
  *	none), then key=value pairs in a fixed order:
  *
  *	  QID: stage= client= client_name= helo= from=<> rcpt=<> helo_spf=
- *	  helo_spf_domain= spf= spf_domain= action= would=yes reply= check=
- *	  reason= rule= detail=
+ *	  helo_spf_domain= spf= spf_domain= header_from= dkim= dmarc=
+ *	  dmarc_policy= dmarc_dis= action= would=yes reply= check= reason=
+ *	  rule= detail=
  *
  *	NULL fields are left out. from and rcpt are shown in angle brackets
  *	(each element of a comma-separated rcpt list). Every value goes
@@ -242,6 +243,11 @@ char *log_format_decision(const struct pm_decision *d, char *buf, size_t bufsize
 	    F("helo_spf_domain", helo_spf_domain, VAL_CAP),
 	    F("spf", spf, VAL_CAP),
 	    F("spf_domain", spf_domain, VAL_CAP),
+	    F("header_from", header_from, VAL_CAP),
+	    F("dkim", dkim, VAL_CAP_RCPT),
+	    F("dmarc", dmarc, VAL_CAP),
+	    F("dmarc_policy", dmarc_policy, VAL_CAP),
+	    F("dmarc_dis", dmarc_dis, VAL_CAP),
 	    F("action", action, VAL_CAP),
 	    F("reply", reply, VAL_CAP_REPLY),
 	    F("check", check, VAL_CAP),

@@ -26,6 +26,9 @@ struct pm_decision {
 	const char *rcpt;   /* this recipient (rcpt stage) or all, comma-separated (eom) */
 	const char *helo_spf, *helo_spf_domain;
 	const char *spf, *spf_domain;
+	const char *header_from; /* the author domain judged by DMARC */
+	const char *dkim; /* "pass:d.test/sel,fail:e.test/s2" (one per signature) or "none" */
+	const char *dmarc, *dmarc_policy, *dmarc_dis; /* result, p= applied, disposition */
 	const char *action; /* "accept", "reject", "tempfail", "continue" */
 	bool would;         /* log/tag mode: what it would have done */
 	const char *reply;  /* "550 5.7.23 text" as sent (or as it would have been) */

@@ -34,6 +34,24 @@
  *	(sender.c); when that alone refuses the mail, MAIL FROM SPF is not
  *	evaluated (its lookups would be wasted).
  *
+ *	From the first header on, each message of an untrusted,
+ *	unauthenticated client is fed to a DKIM verifier (dkim.c), and the
+ *	From header fields are counted (the first kept). At end of message
+ *	auth_evaluate() verifies the signatures, judges the From header
+ *	(hdrfrom.c), looks up the author domain's DMARC record (dmarc.c;
+ *	the record looked up at MAIL FROM for an SPF fail that waits for
+ *	DMARC is used again when it is the same domain) and evaluates it
+ *	with this message's own SPF and DKIM results only; then the local
+ *	overrides and must_sign (verdict.c). When the verdict accepts, our
+ *	forged Authentication-Results and incoming quarantine headers are
+ *	removed, one Authentication-Results header is inserted at the top,
+ *	and a DMARC quarantine adds the quarantine header or asks the MTA to
+ *	hold the message (smfi_quarantine).
+ *
+ *	Header values are asked for with their leading space
+ *	(SMFIP_HDR_LEADSPC, negotiated when the MTA offers it) so that DKIM
+ *	simple header canonicalisation sees the exact bytes.
+ *
  *	Nothing here is global except the current policy (policy_acquire)
  *	and the atomic count of open sessions.
  * DIAGNOSTICS
@@ -55,6 +73,9 @@
 #include "addr.h"
 #include "authres.h"
 #include "cidr.h"
+#include "dkim.h"
+#include "dmarc.h"
+#include "hdrfrom.h"
 #include "log.h"
 #include "milter.h"
 #include "policy.h"
@@ -67,6 +88,23 @@
 #define AR_HEADER      "Authentication-Results"
 #define REPLY_TEXT_MAX 1024
 #define ADDR_TEXT_MAX  (ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 8)
+
+/* What end of message found out about the message's authentication. */
+struct auth_eom {
+	bool checked;   /* DKIM/DMARC evaluated at all */
+	bool dkim_done; /* dkim holds this message's results */
+	struct dkim_results dkim;
+	enum from_status from;
+	const char *from_why; /* why the From header is not usable */
+	char author[HDRFROM_DOMAIN_MAX + 1];
+	struct dmarc_record rec;
+	struct dmarc_outcome dmarc; /* result UNCHECKED when not evaluated */
+	enum pm_mode dmarc_mode;    /* after the overrides */
+	enum pm_dmarc_policy disposition;
+	const char *dmarc_rule;
+	enum must_sign_status must_sign;
+	char dkim_summary[512]; /* for the log */
+};
 
 /* One transaction: MAIL FROM to end of message (or abort). */
 struct message {
@@ -82,6 +120,14 @@ struct message {
 	unsigned ar_count; /* Authentication-Results headers seen so far */
 	unsigned *ar_ours; /* 1-based indices (among those) that claim our authserv-id */
 	size_t n_ar_ours;
+	unsigned qh_count;          /* quarantine headers (dmarc.quarantine_header) that came in */
+	bool headers_seen;          /* the header callback ran (the verifier is set up then) */
+	struct dkim_verifier *dkim; /* NULL when not verifying this message */
+	unsigned from_count;        /* From header fields */
+	char *from_value;           /* the first one's value */
+	bool sender_dmarc_done;     /* sender_dmarc holds the MAIL FROM domain's record */
+	struct dmarc_record sender_dmarc;
+	const struct auth_eom *auth; /* during end of message: what it found (for logs, replies) */
 };
 
 /* One MTA connection. */
@@ -97,6 +143,8 @@ struct session {
 	bool broken; /* state was lost: every stage is an internal error */
 	bool authenticated;
 	char *auth_user;
+	bool leadspc;         /* header values keep their leading space (SMFIP_HDR_LEADSPC) */
+	bool negotiated_only; /* made at negotiation; connect takes it over */
 	bool helo_spf_done;
 	struct spf_outcome helo_spf;
 	unsigned unknown_rcpts; /* unknown recipients refused in this session */
@@ -128,6 +176,8 @@ static void message_reset(struct message *m)
 	free(m->queue_id);
 	free(m->sender_text);
 	free(m->ar_ours);
+	free(m->from_value);
+	dkim_verify_free(m->dkim);
 	sb_free(&m->rcpts);
 	memset(m, 0, sizeof(*m));
 	sb_init(&m->rcpts);
@@ -230,6 +280,9 @@ static void facts_init(const struct session *s, enum pm_stage stage, struct pm_f
 	f->rcpt = RCPT_VALID;
 	f->rcpt_accepted = s->msg.rcpt_accepted;
 	f->unknown_in_session = s->unknown_rcpts;
+	f->sender_has_dmarc =
+	    s->msg.sender_dmarc_done && (s->msg.sender_dmarc.status == DMARC_REC_FOUND ||
+	                                 s->msg.sender_dmarc.status == DMARC_REC_TEMPFAIL);
 	f->internal_error = s->broken;
 }
 
@@ -265,6 +318,14 @@ static void reply_vars(const struct session *s, const struct pm_verdict *v, cons
 			snprintf(identity, identity_size, "%s",
 			         m->sender_text ? m->sender_text : "");
 		vars->identity = identity;
+	} else if (m->auth != NULL && v->check != NULL &&
+	           (strcmp(v->check, "from_header") == 0 || strcmp(v->check, "must_sign") == 0 ||
+	            strcmp(v->check, "dmarc") == 0)) {
+		vars->domain = m->auth->author[0] != '\0' ? m->auth->author : NULL;
+		vars->result = strcmp(v->check, "from_header") == 0 ? m->auth->from_why
+		               : strcmp(v->check, "dmarc") == 0
+		                   ? pm_dmarc_result_name(m->auth->dmarc.result)
+		                   : NULL;
 	} else if (v->check != NULL && strcmp(v->check, "sender_syntax") != 0 &&
 	           rcpt_domain == NULL && m->sender_status == ADDR_OK && m->started) {
 		vars->domain = m->sender.domain;
@@ -292,6 +353,19 @@ static void log_record(const struct session *s, const char *stage, const char *r
 	}
 	d.spf = spf_name(&s->msg.mfrom_spf);
 	d.spf_domain = spf_domain(&s->msg.mfrom_spf);
+	if (s->msg.auth != NULL && s->msg.auth->checked) {
+		const struct auth_eom *a = s->msg.auth;
+
+		d.header_from = a->author[0] != '\0' ? a->author : NULL;
+		d.dkim = a->dkim_done ? a->dkim_summary : NULL;
+		if (a->dmarc.result != PM_DMARC_UNCHECKED) {
+			d.dmarc = pm_dmarc_result_name(a->dmarc.result);
+			if (a->rec.status == DMARC_REC_FOUND) {
+				d.dmarc_policy = pm_dmarc_policy_name(a->dmarc.policy);
+				d.dmarc_dis = pm_dmarc_policy_name(a->disposition);
+			}
+		}
+	}
 	d.action = action;
 	d.would = would;
 	d.reply = reply;
@@ -381,15 +455,17 @@ static sfsistat mi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	const struct pm_cidr *c;
 	struct pm_facts f;
 	sfsistat st;
-	bool lost = false;
+	bool lost = false, leadspc = false;
 
-	if (old != NULL) { /* a second connect on one context: start over */
+	if (old != NULL) { /* negotiation's placeholder, or a second connect: start over */
+		leadspc = old->leadspc;
 		smfi_setpriv(ctx, NULL);
 		session_free(old);
 	}
 	s = session_new();
 	if (s == NULL)
 		return SMFIS_TEMPFAIL;
+	s->leadspc = leadspc;
 	if (smfi_setpriv(ctx, s) != MI_SUCCESS) {
 		log_msg(LOG_ERR, "smfi_setpriv failed at connect");
 		s->broken = true;
@@ -468,6 +544,27 @@ static bool sender_domain_refused(struct session *s)
 }
 
 /*
+ * sender_dmarc_check - when an SPF refusal could wait for DMARC (RFC 7489
+ * 10.1), look up the sender domain's DMARC record now; end of message
+ * uses it again when the author domain is the same
+ */
+static void sender_dmarc_check(struct session *s)
+{
+	const struct policy *p = s->policy;
+	struct message *m = &s->msg;
+	enum pm_spf_result r = m->mfrom_spf.result;
+
+	if (m->sender_status != ADDR_OK || m->sender.domain_is_literal)
+		return;
+	if (p->dmarc.mode != PM_MODE_ENFORCE || p->dmarc.spf_fail_at_mail)
+		return;
+	if ((r != PM_SPF_FAIL && r != PM_SPF_SOFTFAIL) || p->spf.action[r] != PM_ACT_REJECT)
+		return;
+	dmarc_lookup(m->sender.domain, p->spf.dns_timeout, p->spf.timeout, &m->sender_dmarc);
+	m->sender_dmarc_done = true;
+}
+
+/*
  * sender_checks - for an untrusted, unauthenticated client: the sender
  * domain, then SPF for the HELO and MAIL FROM identities (not when the
  * sender domain alone refuses the mail)
@@ -491,6 +588,7 @@ static void sender_checks(struct session *s)
 		m->mfrom_spf = s->helo_spf;
 	else
 		spf_check_helo(spf, &s->ip, helo, &m->mfrom_spf);
+	sender_dmarc_check(s);
 }
 
 /* mi_envfrom - a new message: sender syntax, SMTP AUTH, SPF */
@@ -578,7 +676,52 @@ static sfsistat mi_envrcpt(SMFICTX *ctx, char **argv)
 	return st;
 }
 
-/* mi_header - note the Authentication-Results headers that claim our authserv-id */
+/* auth_checks_apply - are DKIM and DMARC evaluated for this session's messages? */
+static bool auth_checks_apply(const struct session *s)
+{
+	const struct policy *p = s->policy;
+
+	if (s->trusted || s->authenticated || s->broken)
+		return false;
+	return p->dkim.mode != PM_MODE_OFF || policy_dmarc_on(p);
+}
+
+/* headers_begin - the first header of a message: set up the DKIM verifier */
+static void headers_begin(struct session *s)
+{
+	const struct policy *p = s->policy;
+	struct message *m = &s->msg;
+	struct dkim_verify_settings ds;
+
+	m->headers_seen = true;
+	if (!auth_checks_apply(s))
+		return;
+	dkim_verify_defaults(&ds);
+	ds.max_signatures = p->dkim.max_signatures;
+	ds.allow_l = p->dkim.allow_l;
+	ds.min_key_bits = p->dkim.min_key_bits;
+	ds.dns_timeout = p->spf.dns_timeout;
+	ds.leadspc = s->leadspc;
+	m->dkim = dkim_verify_new(&ds, m->queue_id);
+}
+
+/* header_name_is - name equals want, ignoring case and white space before the colon */
+static bool header_name_is(const char *name, const char *want)
+{
+	size_t n = strlen(want);
+
+	if (name == NULL || strncasecmp(name, want, n) != 0)
+		return false;
+	for (name += n; *name == ' ' || *name == '\t'; name++)
+		;
+	return *name == '\0';
+}
+
+/*
+ * mi_header - feed the DKIM verifier; count the From fields (keeping the
+ * first), the Authentication-Results claiming our authserv-id and the
+ * quarantine headers that came with the message (ours are removed)
+ */
 static sfsistat mi_header(SMFICTX *ctx, char *name, char *value)
 {
 	struct session *s = session_get(ctx);
@@ -587,17 +730,29 @@ static sfsistat mi_header(SMFICTX *ctx, char *name, char *value)
 	if (s == NULL)
 		return SMFIS_TEMPFAIL;
 	m = &s->msg;
-	if (name == NULL || strcasecmp(name, AR_HEADER) != 0)
+	if (!m->headers_seen)
+		headers_begin(s);
+	if (name == NULL)
 		return SMFIS_CONTINUE;
-	m->ar_count++;
-	if (value != NULL && authres_is_ours(value, s->policy->authserv_id)) {
-		m->ar_ours = xrealloc(m->ar_ours, (m->n_ar_ours + 1) * sizeof(*m->ar_ours));
-		m->ar_ours[m->n_ar_ours++] = m->ar_count;
+	if (m->dkim != NULL)
+		dkim_verify_header(m->dkim, name, value != NULL ? value : "");
+	if (header_name_is(name, "From")) {
+		if (m->from_count++ == 0)
+			m->from_value = xstrdup(value != NULL ? value : "");
+	} else if (strcasecmp(name, AR_HEADER) == 0) {
+		m->ar_count++;
+		if (value != NULL && authres_is_ours(value, s->policy->authserv_id)) {
+			m->ar_ours = xrealloc(m->ar_ours, (m->n_ar_ours + 1) * sizeof(*m->ar_ours));
+			m->ar_ours[m->n_ar_ours++] = m->ar_count;
+		}
+	} else if (s->policy->dmarc.quarantine_header != NULL &&
+	           strcasecmp(name, s->policy->dmarc.quarantine_header) == 0) {
+		m->qh_count++;
 	}
 	return SMFIS_CONTINUE;
 }
 
-/* mi_eoh - end of headers: only the queue id may be news */
+/* mi_eoh - end of headers: the queue id may be news; the verifier gets the end */
 static sfsistat mi_eoh(SMFICTX *ctx)
 {
 	struct session *s = session_get(ctx);
@@ -605,11 +760,149 @@ static sfsistat mi_eoh(SMFICTX *ctx)
 	if (s == NULL)
 		return SMFIS_TEMPFAIL;
 	update_queue_id(ctx, &s->msg);
+	if (!s->msg.headers_seen)
+		headers_begin(s);
+	if (s->msg.dkim != NULL)
+		dkim_verify_eoh(s->msg.dkim);
 	return SMFIS_CONTINUE;
 }
 
+/* mi_body - a body chunk, for DKIM */
+static sfsistat mi_body(SMFICTX *ctx, unsigned char *bytes, size_t len)
+{
+	struct session *s = session_get(ctx);
+
+	if (s == NULL)
+		return SMFIS_TEMPFAIL;
+	if (s->msg.dkim != NULL && bytes != NULL)
+		dkim_verify_body(s->msg.dkim, bytes, len);
+	return SMFIS_CONTINUE;
+}
+
+/* judge_from - the From header field(s): exactly one, naming one author with a DNS domain */
+static void judge_from(const struct message *m, struct auth_eom *a)
+{
+	struct hdrfrom_list l;
+	const struct hdrfrom_mailbox *mb;
+	const char *why = NULL;
+
+	if (m->from_count == 0) {
+		a->from = FROM_MISSING;
+		a->from_why = "no From header field";
+		return;
+	}
+	if (m->from_count > 1) {
+		a->from = FROM_SEVERAL;
+		a->from_why = "several From header fields";
+		return;
+	}
+	if (!hdrfrom_parse(m->from_value, strlen(m->from_value), &l, &why)) {
+		a->from = FROM_BAD;
+		a->from_why = why != NULL ? why : "unparsable From header field";
+		return;
+	}
+	switch (hdrfrom_author(&l, &mb, &why)) {
+	case HDRFROM_AUTHOR_OK:
+		a->from = FROM_OK;
+		snprintf(a->author, sizeof(a->author), "%s", mb->domain);
+		break;
+	case HDRFROM_AUTHOR_SEVERAL:
+		a->from = FROM_SEVERAL_ADDRS;
+		a->from_why = "From names several addresses";
+		break;
+	case HDRFROM_AUTHOR_NONE:
+	case HDRFROM_AUTHOR_LITERAL:
+	default:
+		a->from = FROM_BAD;
+		a->from_why = why != NULL ? why : "no usable author domain in From";
+		break;
+	}
+	hdrfrom_free(&l);
+}
+
+/* dkim_summary - "pass:d.test/sel,fail:e.test/s2" for the log ("none" without signatures) */
+static void dkim_summary(const struct dkim_results *r, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (r->n == 0) {
+		snprintf(buf, size, "none");
+		return;
+	}
+	for (size_t i = 0; i < r->n && n < size; i++) {
+		int k = snprintf(buf + n, size - n, "%s%s:%s/%s", i > 0 ? "," : "",
+		                 pm_dkim_result_name(r->sig[i].result), r->sig[i].domain,
+		                 r->sig[i].selector);
+		if (k < 0)
+			break;
+		n += (size_t)k;
+	}
+}
+
+/*
+ * auth_evaluate - DKIM results, the From header, DMARC and must_sign for
+ * the message that just ended (nothing for trusted or authenticated
+ * clients)
+ */
+static void auth_evaluate(struct session *s, struct auth_eom *a)
+{
+	const struct policy *p = s->policy;
+	struct message *m = &s->msg;
+	struct dmarc_input in;
+	const char *spf_pass_domain = NULL;
+
+	memset(a, 0, sizeof(*a));
+	a->dmarc_mode = PM_MODE_OFF;
+	if (!auth_checks_apply(s))
+		return;
+	a->checked = true;
+	if (!m->headers_seen)
+		headers_begin(s);
+	if (m->dkim != NULL) {
+		dkim_verify_eom(m->dkim, &a->dkim);
+		a->dkim_done = true;
+		dkim_summary(&a->dkim, a->dkim_summary, sizeof(a->dkim_summary));
+	}
+	if (!policy_dmarc_on(p) && p->dkim.nmust_sign == 0)
+		return;
+	judge_from(m, a);
+	if (a->from != FROM_OK)
+		return;
+	if (p->dkim.mode != PM_MODE_OFF)
+		a->must_sign = verdict_must_sign(p, a->author, a->dkim_done ? &a->dkim : NULL);
+	if (!policy_dmarc_on(p))
+		return;
+	if (m->mfrom_spf.result == PM_SPF_PASS && m->mfrom_spf.domain[0] != '\0')
+		spf_pass_domain = m->mfrom_spf.domain;
+	/* the mode for this author domain first: off means no lookup at all */
+	verdict_dmarc_overrides(p, a->author, spf_pass_domain, a->dkim_done ? &a->dkim : NULL,
+	                        PM_DMARC_NONE, PM_DMARC_P_UNSPEC, &a->dmarc_mode, &a->disposition,
+	                        &a->dmarc_rule);
+	if (a->dmarc_mode == PM_MODE_OFF)
+		return;
+	if (m->sender_dmarc_done && m->sender_dmarc.status != DMARC_REC_TEMPFAIL &&
+	    strcasecmp(m->sender_dmarc.domain, a->author) == 0)
+		a->rec = m->sender_dmarc; /* looked up at MAIL FROM */
+	else
+		dmarc_lookup(a->author, p->spf.dns_timeout, p->spf.timeout, &a->rec);
+	memset(&in, 0, sizeof(in));
+	in.from_domain = a->author;
+	in.rec = &a->rec;
+	in.spf = m->mfrom_spf.result;
+	in.spf_domain = m->mfrom_spf.result != PM_SPF_UNCHECKED && m->mfrom_spf.domain[0] != '\0'
+	                    ? m->mfrom_spf.domain
+	                    : NULL;
+	in.dkim = a->dkim_done ? &a->dkim : NULL;
+	in.pct_roll = arc4random_uniform(100);
+	dmarc_evaluate(&in, &a->dmarc);
+	verdict_dmarc_overrides(p, a->author, spf_pass_domain, in.dkim, a->dmarc.result,
+	                        a->dmarc.disposition, &a->dmarc_mode, &a->disposition,
+	                        &a->dmarc_rule);
+}
+
 /* authres_value - our Authentication-Results value for this message; the caller frees */
-static char *authres_value(const struct session *s)
+static char *authres_value(const struct session *s, const struct auth_eom *a)
 {
 	const struct policy *p = s->policy;
 	const struct message *m = &s->msg;
@@ -638,49 +931,158 @@ static char *authres_value(const struct session *s)
 		if (m->mfrom_spf.comment[0] != '\0')
 			in.mfrom_comment = m->mfrom_spf.comment;
 	}
+	if (a->dkim_done && p->dkim.mode >= PM_MODE_TAG)
+		in.dkim = &a->dkim;
+	in.dmarc = PM_DMARC_UNCHECKED;
+	if (a->dmarc.result != PM_DMARC_UNCHECKED && a->dmarc_mode >= PM_MODE_TAG) {
+		in.dmarc = a->dmarc.result;
+		in.header_from = a->author;
+		if (a->rec.status == DMARC_REC_FOUND) {
+			in.dmarc_policy = pm_dmarc_policy_name(a->dmarc.policy);
+			in.dmarc_disposition = a->dmarc.result == PM_DMARC_PASS
+			                           ? pm_dmarc_policy_name(PM_DMARC_P_NONE)
+			                           : pm_dmarc_policy_name(a->disposition);
+		}
+		if (a->dmarc.result == PM_DMARC_PERMERROR || a->dmarc.result == PM_DMARC_TEMPERROR)
+			in.dmarc_comment = a->dmarc.why[0] != '\0' ? a->dmarc.why : NULL;
+	}
 	return authres_format(&in);
 }
 
-/* mi_eom - remove forged Authentication-Results, add ours, log the accepted message */
+/* remove_headers - delete our forged Authentication-Results and incoming quarantine headers */
+static bool remove_headers(SMFICTX *ctx, const struct session *s)
+{
+	const struct message *m = &s->msg;
+	const char *qid = m->queue_id ? m->queue_id : "NOQUEUE";
+	char hname[] = AR_HEADER;
+	bool ok = true;
+
+	/* highest index first: a deletion must not renumber the ones still to go */
+	for (size_t i = m->n_ar_ours; i-- > 0;) {
+		if (smfi_chgheader(ctx, hname, (int)m->ar_ours[i], NULL) != MI_SUCCESS) {
+			log_msg(LOG_ERR, "%s: smfi_chgheader(%s, %u) failed", qid, AR_HEADER,
+			        m->ar_ours[i]);
+			ok = false;
+		}
+	}
+	for (unsigned i = m->qh_count; i > 0; i--) {
+		if (smfi_chgheader(ctx, s->policy->dmarc.quarantine_header, (int)i, NULL) !=
+		    MI_SUCCESS) {
+			log_msg(LOG_ERR, "%s: smfi_chgheader(%s, %u) failed", qid,
+			        s->policy->dmarc.quarantine_header, i);
+			ok = false;
+		}
+	}
+	return ok;
+}
+
+/*
+ * quarantine - DMARC said quarantine: add the quarantine header, or ask
+ * the MTA to hold the message; false when the MTA refused the change
+ */
+static bool quarantine(SMFICTX *ctx, const struct session *s, const struct auth_eom *a)
+{
+	const struct policy *p = s->policy;
+	char text[512];
+
+	snprintf(text, sizeof(text), "dmarc=fail (p=%s dis=%s) header.from=%s",
+	         pm_dmarc_policy_name(a->dmarc.policy), pm_dmarc_policy_name(a->disposition),
+	         a->author);
+	if (p->dmarc.quarantine == PM_QUARANTINE_HOLD)
+		return smfi_quarantine(ctx, text) == MI_SUCCESS;
+	return smfi_addheader(ctx, p->dmarc.quarantine_header, text) == MI_SUCCESS;
+}
+
+/*
+ * eom_apply - apply the end-of-message verdict; an accepted message (or
+ * one quarantined, or a quarantine a check in log or tag mode would have
+ * asked for) gets its one log line here
+ */
+static sfsistat eom_apply(SMFICTX *ctx, struct session *s, const struct pm_verdict *v,
+                          const char *rcpts)
+{
+	const char *action = "accept";
+
+	if (v->action == PM_V_CONTINUE && (!v->would || v->reply >= PM_R_COUNT)) {
+		if (v->quarantine || v->would)
+			action = s->policy->dmarc.quarantine == PM_QUARANTINE_HOLD ? "hold"
+			                                                           : "quarantine";
+		log_record(s, "eom", rcpts, action, v->would, NULL, v->reason != NULL ? v : NULL,
+		           NULL);
+		return SMFIS_CONTINUE;
+	}
+	if (v->action == PM_V_CONTINUE && v->quarantine) {
+		/* a check in log or tag mode would have refused, and DMARC did quarantine */
+		struct pm_verdict q = *v;
+
+		q.would = false;
+		q.check = "dmarc";
+		q.reason = "dmarc_quarantine";
+		q.rule = "dmarc.quarantine";
+		log_record(s, "eom", rcpts,
+		           s->policy->dmarc.quarantine == PM_QUARANTINE_HOLD ? "hold" : "quarantine",
+		           false, NULL, &q, NULL);
+	}
+	return apply_verdict(ctx, s, "eom", v, rcpts, NULL, NULL);
+}
+
+/*
+ * mi_eom - verify DKIM, judge From and DMARC, then: remove forged
+ * Authentication-Results, add ours, quarantine when DMARC says so, and
+ * apply (and log) the verdict
+ */
 static sfsistat mi_eom(SMFICTX *ctx)
 {
 	struct session *s = session_get(ctx);
 	struct message *m;
 	struct pm_facts f;
 	struct pm_verdict v;
+	struct auth_eom *a;
 	char hname[] = AR_HEADER;
 	char *value;
+	const char *rcpts;
 	sfsistat st;
 
 	if (s == NULL)
 		return SMFIS_TEMPFAIL;
 	m = &s->msg;
 	update_queue_id(ctx, m);
+	a = xcalloc(1, sizeof(*a));
+	auth_evaluate(s, a);
 	facts_init(s, PM_STAGE_EOM, &f);
-	if (!s->broken) {
-		/* highest index first: a deletion must not renumber the ones still to go */
-		for (size_t i = m->n_ar_ours; i-- > 0;) {
-			if (smfi_chgheader(ctx, hname, (int)m->ar_ours[i], NULL) != MI_SUCCESS) {
-				log_msg(LOG_ERR, "%s: smfi_chgheader(%s, %u) failed",
-				        m->queue_id ? m->queue_id : "NOQUEUE", AR_HEADER,
-				        m->ar_ours[i]);
-				f.internal_error = true;
-			}
-		}
-		value = authres_value(s);
+	f.from = a->from;
+	f.must_sign = a->must_sign;
+	f.dmarc = a->dmarc.result;
+	f.dmarc_disposition = a->disposition;
+	f.dmarc_mode = a->dmarc_mode;
+	f.dmarc_rule = a->dmarc_rule;
+	verdict_decide(&f, s->policy, &v);
+	if (!s->broken && v.action == PM_V_CONTINUE) {
+		if (!remove_headers(ctx, s))
+			f.internal_error = true;
+		value = authres_value(s, a);
 		if (value == NULL || smfi_insheader(ctx, 0, hname, value) != MI_SUCCESS) {
 			log_msg(LOG_ERR, "%s: adding %s failed",
 			        m->queue_id ? m->queue_id : "NOQUEUE", AR_HEADER);
 			f.internal_error = true;
 		}
 		free(value);
+		if (v.quarantine && !quarantine(ctx, s, a)) {
+			log_msg(LOG_ERR, "%s: quarantine (%s) failed",
+			        m->queue_id ? m->queue_id : "NOQUEUE",
+			        s->policy->dmarc.quarantine == PM_QUARANTINE_HOLD ? "hold"
+			                                                          : "header");
+			f.internal_error = true;
+		}
+		if (f.internal_error)
+			verdict_decide(&f, s->policy, &v);
 	}
-	memset(&v, 0, sizeof(v));
-	verdict_decide(&f, s->policy, &v);
-	if (v.action == PM_V_CONTINUE && !v.would) /* the accepted message's one line */
-		log_record(s, "eom", m->rcpts.len ? m->rcpts.s : NULL, "accept", false, NULL,
-		           v.reason != NULL ? &v : NULL, NULL);
-	st = apply_verdict(ctx, s, "eom", &v, m->rcpts.len ? m->rcpts.s : NULL, NULL, NULL);
+	rcpts = m->rcpts.len ? m->rcpts.s : NULL;
+	m->auth = a;
+	st = eom_apply(ctx, s, &v, rcpts);
+	m->auth = NULL;
+	dkim_results_free(&a->dkim);
+	free(a);
 	message_reset(m);
 	return st;
 }
@@ -707,20 +1109,54 @@ static sfsistat mi_close(SMFICTX *ctx)
 	return SMFIS_CONTINUE;
 }
 
+#define MILTER_ACTIONS (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE)
+
+/*
+ * mi_negotiate - ask for header values with their leading space
+ * (SMFIP_HDR_LEADSPC: DKIM's simple header canonicalisation needs the
+ * exact bytes) when the MTA offers it; the session made here only carries
+ * that to mi_connect
+ */
+static sfsistat mi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
+                             unsigned long f3, unsigned long *pf0, unsigned long *pf1,
+                             unsigned long *pf2, unsigned long *pf3)
+{
+	struct session *s;
+
+	(void)f2;
+	(void)f3;
+	*pf0 = f0 & MILTER_ACTIONS;
+	*pf1 = f1 & SMFIP_HDR_LEADSPC;
+	*pf2 = 0;
+	*pf3 = 0;
+	if ((*pf1 & SMFIP_HDR_LEADSPC) == 0 || smfi_getpriv(ctx) != NULL)
+		return SMFIS_CONTINUE;
+	s = session_new();
+	if (s == NULL)
+		return SMFIS_CONTINUE;
+	s->broken = true; /* a placeholder: connect replaces it */
+	s->negotiated_only = true;
+	s->leadspc = true;
+	if (smfi_setpriv(ctx, s) != MI_SUCCESS)
+		session_free(s);
+	return SMFIS_CONTINUE;
+}
+
 static struct smfiDesc milter_desc = {
     .xxfi_name = PM_MILTER_NAME,
     .xxfi_version = SMFI_VERSION,
-    .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS,
+    .xxfi_flags = MILTER_ACTIONS,
     .xxfi_connect = mi_connect,
     .xxfi_helo = mi_helo,
     .xxfi_envfrom = mi_envfrom,
     .xxfi_envrcpt = mi_envrcpt,
     .xxfi_header = mi_header,
     .xxfi_eoh = mi_eoh,
-    .xxfi_body = NULL,
+    .xxfi_body = mi_body,
     .xxfi_eom = mi_eom,
     .xxfi_abort = mi_abort,
     .xxfi_close = mi_close,
+    .xxfi_negotiate = mi_negotiate,
 };
 
 /* milter_register - smfi_register() our callbacks */

@@ -76,6 +76,16 @@ static void policy_free(struct policy *p)
 	free(p->recipients.file);
 	free(p->recipients.detail_separators);
 
+	free_strv(p->dkim.must_sign, p->dkim.nmust_sign);
+
+	free(p->dmarc.public_suffix_list);
+	free(p->dmarc.quarantine_header);
+	free_strv(p->dmarc.never_enforce, p->dmarc.nnever_enforce);
+	free_strv(p->dmarc.always_reject, p->dmarc.nalways_reject);
+	for (size_t i = 0; i < p->dmarc.ndomain_modes; i++)
+		free(p->dmarc.domain_modes[i].domain);
+	free(p->dmarc.domain_modes);
+
 	free(p->log.syslog_ident);
 
 	for (int i = 0; i < PM_R_COUNT; i++)
@@ -167,6 +177,13 @@ static const char *const reply_names[PM_R_COUNT] = {
     [PM_R_RCPT_TEMPFAIL] = "rcpt_tempfail",
     [PM_R_DNS_TEMPFAIL] = "dns_tempfail",
     [PM_R_INTERNAL_ERROR] = "internal_error",
+    [PM_R_FROM_HEADER] = "from_header",
+    [PM_R_DKIM_NONE_PASSING] = "dkim_none_passing",
+    [PM_R_DKIM_NONE_ACCEPTABLE] = "dkim_none_acceptable",
+    [PM_R_DKIM_NONE_ALIGNED] = "dkim_none_aligned",
+    [PM_R_DKIM_TEMPFAIL] = "dkim_tempfail",
+    [PM_R_DMARC_REJECT] = "dmarc_reject",
+    [PM_R_DMARC_TEMPFAIL] = "dmarc_tempfail",
 };
 
 /* pm_reply_name - the replies { } key of a reply, e.g. "spf_fail" */
@@ -190,4 +207,15 @@ const char *pm_spf_result_name(enum pm_spf_result r)
 	if ((int)r < 0 || r >= PM_SPF_NRESULTS)
 		return "unknown";
 	return spf_result_names[r];
+}
+
+/* policy_dmarc_on - dmarc.mode or a dmarc.domain_modes entry is not off */
+bool policy_dmarc_on(const struct policy *p)
+{
+	if (p->dmarc.mode != PM_MODE_OFF)
+		return true;
+	for (size_t i = 0; i < p->dmarc.ndomain_modes; i++)
+		if (p->dmarc.domain_modes[i].mode != PM_MODE_OFF)
+			return true;
+	return false;
 }

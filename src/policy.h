@@ -71,6 +71,14 @@ enum pm_reply_id {
 	PM_R_RCPT_TEMPFAIL,         /* 451 4.4.3 must be 4xx */
 	PM_R_DNS_TEMPFAIL,          /* 451 4.4.3 must be 4xx: other lookups */
 	PM_R_INTERNAL_ERROR,        /* 451 4.3.0 must be 4xx */
+	PM_R_FROM_HEADER,           /* 550 5.7.1  end of message: not exactly one From mailbox */
+	PM_R_DKIM_NONE_PASSING,     /* 550 5.7.20 must_sign domain: no passing signature */
+	PM_R_DKIM_NONE_ACCEPTABLE,  /* 550 5.7.21 must_sign: passing but not acceptable
+	                               (rsa-sha1, short key, short l=) */
+	PM_R_DKIM_NONE_ALIGNED,     /* 550 5.7.22 must_sign: none matching the author domain */
+	PM_R_DKIM_TEMPFAIL,         /* 451 4.7.5 must be 4xx: must_sign, key lookup failed */
+	PM_R_DMARC_REJECT,          /* 550 5.7.26 DMARC fail, disposition reject */
+	PM_R_DMARC_TEMPFAIL,        /* 451 4.4.3 must be 4xx: _dmarc lookup failed */
 	PM_R_COUNT
 };
 
@@ -134,6 +142,45 @@ struct recipient_settings {
 	int max_unknown;         /* per session; further RCPTs get 4xx; 0: no limit */
 };
 
+struct dkim_settings {
+	enum pm_mode mode;  /* off: no verification; log, tag (dkim= in A-R);
+	                       enforce: must_sign refused */
+	int max_signatures; /* verified per message (default 5) */
+	bool allow_l;       /* l= shorter than the body may pass (default false) */
+	int min_key_bits;   /* RSA keys below: policy (default 1024) */
+	char **must_sign;   /* author domains (lower-case; a subdomain matches too) */
+	size_t nmust_sign;
+};
+
+/* What p=quarantine does when enforced. */
+enum pm_quarantine {
+	PM_QUARANTINE_TAG = 0, /* deliver with the quarantine header and dmarc=fail */
+	PM_QUARANTINE_HOLD,    /* smfi_quarantine: the MTA holds the message */
+};
+
+/* A per-author-domain DMARC mode (dmarc.domain_modes). */
+struct dmarc_domain_mode {
+	char *domain; /* lower-case; a subdomain matches too; the longest match wins */
+	enum pm_mode mode;
+};
+
+struct dmarc_settings {
+	enum pm_mode mode;        /* end of message: From header and DMARC */
+	char *public_suffix_list; /* path; read at load */
+	enum pm_quarantine quarantine;
+	char *quarantine_header; /* header name added for a tagged quarantine */
+	bool fail_open;          /* _dmarc lookup temporarily failed: accept (true) or 451 */
+	bool spf_fail_at_mail;   /* refuse SPF fail at MAIL FROM even when the sender domain
+	                            has a DMARC record (false: defer to DMARC, RFC 7489 10.1) */
+	char **never_enforce;    /* author domains, or trusted forwarders (a passing SPF
+	                            MAIL FROM domain or DKIM d=), never refused */
+	size_t nnever_enforce;
+	char **always_reject; /* author domains whose DMARC fail is rejected whatever p= and pct */
+	size_t nalways_reject;
+	struct dmarc_domain_mode *domain_modes;
+	size_t ndomain_modes;
+};
+
 struct log_settings {
 	int syslog_facility; /* LOG_MAIL, ... */
 	char *syslog_ident;
@@ -151,6 +198,8 @@ struct policy {
 	struct spf_settings spf;
 	struct sender_domain_settings sender_domain;
 	struct recipient_settings recipients;
+	struct dkim_settings dkim;
+	struct dmarc_settings dmarc;
 	struct log_settings log;
 	struct pm_reply replies[PM_R_COUNT];
 };
@@ -198,6 +247,12 @@ void policy_release(struct policy *p);
 void policy_set_current(struct policy *p);
 /* policy_acquire - a reference to the current snapshot (NULL before the first set); release it */
 struct policy *policy_acquire(void);
+
+/*
+ * policy_dmarc_on - can DMARC run at all: dmarc.mode, or an entry of
+ * dmarc.domain_modes, is not off
+ */
+bool policy_dmarc_on(const struct policy *p);
 
 /* Name tables, for logs and the config parser. */
 const char *pm_mode_name(enum pm_mode m);

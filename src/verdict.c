@@ -28,6 +28,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util.h"
 #include "verdict.h"
@@ -179,6 +180,253 @@ static void decide_mail(const struct pm_facts *f, const struct policy *p, struct
 		return;
 	if (check_spf(p, v, f->helo_spf, p->spf.helo_mode, true))
 		return;
+	if (verdict_spf_deferred(f, p))
+		return; /* decided at end of message, with DMARC */
+	check_spf(p, v, f->mfrom_spf, p->spf.mode, false);
+}
+
+/* verdict_spf_deferred - does this SPF refusal wait for DMARC (RFC 7489 10.1)? */
+bool verdict_spf_deferred(const struct pm_facts *f, const struct policy *p)
+{
+	enum pm_spf_result r = f->mfrom_spf;
+
+	if (f->trusted || f->authenticated || !f->sender_has_dmarc)
+		return false;
+	if (p->dmarc.mode != PM_MODE_ENFORCE || p->dmarc.spf_fail_at_mail)
+		return false;
+	if (r != PM_SPF_FAIL && r != PM_SPF_SOFTFAIL)
+		return false;
+	return p->spf.action[r] == PM_ACT_REJECT;
+}
+
+/* domain_in_list - domain equals a listed one or is below it */
+bool domain_in_list(const char *domain, char *const *list, size_t n)
+{
+	size_t dl;
+
+	if (domain == NULL)
+		return false;
+	dl = strlen(domain);
+	for (size_t i = 0; i < n; i++) {
+		size_t ll = strlen(list[i]);
+
+		if (ll == 0 || ll > dl)
+			continue;
+		if (strcasecmp(domain + dl - ll, list[i]) != 0)
+			continue;
+		if (ll == dl || domain[dl - ll - 1] == '.')
+			return true;
+	}
+	return false;
+}
+
+/* suffix_len - length of listed when domain equals it or is below it, else 0 */
+static size_t suffix_len(const char *domain, const char *listed)
+{
+	char *one[1] = {(char *)listed};
+
+	return domain_in_list(domain, one, 1) ? strlen(listed) : 0;
+}
+
+/* verdict_dmarc_overrides - the DMARC mode and disposition after the local overrides */
+void verdict_dmarc_overrides(const struct policy *p, const char *author,
+                             const char *spf_pass_domain, const struct dkim_results *dkim,
+                             enum pm_dmarc_result result, enum pm_dmarc_policy disposition,
+                             enum pm_mode *mode, enum pm_dmarc_policy *disposition_out,
+                             const char **rule)
+{
+	const struct dmarc_settings *ds = &p->dmarc;
+	size_t best = 0;
+	bool forwarder = false;
+
+	*mode = ds->mode;
+	*disposition_out = disposition;
+	*rule = "dmarc.mode";
+	for (size_t i = 0; i < ds->ndomain_modes; i++) {
+		size_t n = suffix_len(author, ds->domain_modes[i].domain);
+
+		if (n > best) {
+			best = n;
+			*mode = ds->domain_modes[i].mode;
+			*rule = "dmarc.domain_modes";
+		}
+	}
+	if (*mode == PM_MODE_OFF)
+		return;
+	if (result == PM_DMARC_FAIL &&
+	    domain_in_list(author, ds->always_reject, ds->nalways_reject)) {
+		*disposition_out = PM_DMARC_P_REJECT;
+		*rule = "dmarc.always_reject";
+	}
+	if (domain_in_list(spf_pass_domain, ds->never_enforce, ds->nnever_enforce))
+		forwarder = true;
+	for (size_t i = 0; dkim != NULL && i < dkim->n && !forwarder; i++)
+		if (dkim->sig[i].result == PM_DKIM_PASS &&
+		    domain_in_list(dkim->sig[i].domain, ds->never_enforce, ds->nnever_enforce))
+			forwarder = true;
+	if (forwarder || domain_in_list(author, ds->never_enforce, ds->nnever_enforce)) {
+		if (*mode == PM_MODE_ENFORCE)
+			*mode = PM_MODE_TAG;
+		*rule = "dmarc.never_enforce";
+	}
+}
+
+/* verdict_must_sign - the must_sign status of the author domain */
+enum must_sign_status verdict_must_sign(const struct policy *p, const char *author,
+                                        const struct dkim_results *dkim)
+{
+	bool passed = false, policy = false, temp = false;
+
+	if (author == NULL || !domain_in_list(author, p->dkim.must_sign, p->dkim.nmust_sign))
+		return MUST_SIGN_NOT_LISTED;
+	for (size_t i = 0; dkim != NULL && i < dkim->n; i++) {
+		const struct dkim_sig_result *sg = &dkim->sig[i];
+		bool aligned = dmarc_aligned(sg->domain, author, false);
+
+		if (sg->result == PM_DKIM_PASS && aligned)
+			return MUST_SIGN_OK;
+		if (sg->result == PM_DKIM_PASS)
+			passed = true;
+		else if (sg->result == PM_DKIM_POLICY)
+			policy = true;
+		else if (sg->result == PM_DKIM_TEMPERROR && aligned)
+			temp = true;
+	}
+	if (temp)
+		return MUST_SIGN_TEMPFAIL;
+	if (passed)
+		return MUST_SIGN_NONE_ALIGNED;
+	if (policy)
+		return MUST_SIGN_NONE_ACCEPTABLE;
+	return MUST_SIGN_NONE_PASSING;
+}
+
+/* mode_rule - "X.mode=enforce" style rule text for a check's mode */
+static const char *mode_rule(const char *const names[4], enum pm_mode m)
+{
+	return (int)m >= 0 && m <= PM_MODE_ENFORCE ? names[m] : names[PM_MODE_LOG];
+}
+
+/* check_from - the From header: exactly one, one author; true when refused */
+static bool check_from(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v)
+{
+	static const char *const rules[4] = {"dmarc.mode=off", "dmarc.mode=log", "dmarc.mode=tag",
+	                                     "dmarc.mode=enforce"};
+	struct objection o = {
+	    .mode = p->dmarc.mode, .reply = PM_R_FROM_HEADER, .check = "from_header"};
+
+	switch (f->from) {
+	case FROM_MISSING:
+		o.reason = "from_missing";
+		break;
+	case FROM_SEVERAL:
+		o.reason = "from_several";
+		break;
+	case FROM_SEVERAL_ADDRS:
+		o.reason = "from_several_addresses";
+		break;
+	case FROM_BAD:
+		o.reason = "from_unusable";
+		break;
+	case FROM_UNCHECKED:
+	case FROM_OK:
+	default:
+		return false;
+	}
+	o.rule = mode_rule(rules, o.mode);
+	return object(p, v, &o);
+}
+
+/* check_must_sign - a must_sign author domain without its signature; true when refused */
+static bool check_must_sign(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v)
+{
+	struct objection o = {.mode = p->dkim.mode, .check = "must_sign", .rule = "dkim.must_sign"};
+
+	switch (f->must_sign) {
+	case MUST_SIGN_NONE_PASSING:
+		o.reply = PM_R_DKIM_NONE_PASSING;
+		o.reason = "dkim_none_passing";
+		break;
+	case MUST_SIGN_NONE_ACCEPTABLE:
+		o.reply = PM_R_DKIM_NONE_ACCEPTABLE;
+		o.reason = "dkim_none_acceptable";
+		break;
+	case MUST_SIGN_NONE_ALIGNED:
+		o.reply = PM_R_DKIM_NONE_ALIGNED;
+		o.reason = "dkim_none_aligned";
+		break;
+	case MUST_SIGN_TEMPFAIL:
+		o.reply = PM_R_DKIM_TEMPFAIL;
+		o.reason = "dkim_tempfail";
+		break;
+	case MUST_SIGN_NOT_LISTED:
+	case MUST_SIGN_OK:
+	default:
+		return false;
+	}
+	return object(p, v, &o);
+}
+
+/* check_dmarc - the DMARC disposition; true when refused (quarantine is not a refusal) */
+static bool check_dmarc(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v)
+{
+	struct objection o = {.mode = f->dmarc_mode, .check = "dmarc", .rule = f->dmarc_rule};
+
+	if (o.rule == NULL)
+		o.rule = "dmarc.mode";
+	if (f->dmarc == PM_DMARC_TEMPERROR) {
+		if (p->dmarc.fail_open)
+			return false;
+		o.reply = PM_R_DMARC_TEMPFAIL;
+		o.reason = "dmarc_tempfail";
+		return object(p, v, &o);
+	}
+	if (f->dmarc != PM_DMARC_FAIL)
+		return false;
+	if (f->dmarc_disposition == PM_DMARC_P_REJECT) {
+		o.reply = PM_R_DMARC_REJECT;
+		o.reason = "dmarc_reject";
+		return object(p, v, &o);
+	}
+	if (f->dmarc_disposition == PM_DMARC_P_QUARANTINE && o.mode != PM_MODE_OFF) {
+		/* not a refusal: delivered tagged or held; a "would" in log and tag mode */
+		if (o.mode == PM_MODE_ENFORCE) {
+			v->quarantine = true;
+			if (v->reason == NULL && !v->would) {
+				v->check = "dmarc";
+				v->reason = "dmarc_quarantine";
+				v->rule = o.rule;
+			}
+		} else if (!v->would) {
+			v->would = true;
+			v->reply = PM_R_COUNT;
+			v->check = "dmarc";
+			v->reason = "dmarc_quarantine";
+			v->rule = o.rule;
+		}
+	}
+	return false;
+}
+
+/*
+ * decide_eom - unless trusted or authenticated: From header, must_sign,
+ * DMARC, then an SPF refusal deferred from MAIL FROM
+ */
+static void decide_eom(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v)
+{
+	if (f->trusted || f->authenticated)
+		return;
+	if (check_from(f, p, v))
+		return;
+	if (check_must_sign(f, p, v))
+		return;
+	if (check_dmarc(f, p, v))
+		return;
+	if (!verdict_spf_deferred(f, p))
+		return;
+	if (f->dmarc == PM_DMARC_PASS || f->dmarc == PM_DMARC_FAIL ||
+	    f->dmarc == PM_DMARC_TEMPERROR)
+		return; /* DMARC's disposition governed (a temperror was refused or failed open) */
 	check_spf(p, v, f->mfrom_spf, p->spf.mode, false);
 }
 
@@ -272,8 +520,10 @@ void verdict_decide(const struct pm_facts *f, const struct policy *p, struct pm_
 	case PM_STAGE_RCPT:
 		decide_rcpt(f, p, v);
 		break;
-	case PM_STAGE_HELO:
 	case PM_STAGE_EOM:
+		decide_eom(f, p, v);
+		break;
+	case PM_STAGE_HELO:
 	default:
 		break;
 	}

@@ -23,7 +23,16 @@
  *	           in this session; then the recipient table: exempt and
  *	           valid continue, unknown 550 5.1.1, foreign 554 5.7.1
  *	           unless trusted or authenticated, tempfail 451 4.4.3
- *	  eom      nothing refused yet (DKIM/DMARC come later)
+ *	  eom      unless trusted or authenticated: the From header (not
+ *	           exactly one From naming one author: 550 5.7.1, dmarc
+ *	           mode); must_sign (dkim mode: 550 5.7.20 / 5.7.21 /
+ *	           5.7.22, 451 4.7.5); DMARC (the overridden mode: fail
+ *	           with disposition reject 550 5.7.26, quarantine marks the
+ *	           verdict quarantine, lookup failure 451 4.4.3 unless
+ *	           dmarc.fail_open); then an SPF result deferred from MAIL
+ *	           FROM (verdict_spf_deferred): refused now with its SPF
+ *	           reply unless DMARC passed or failed with a record (then
+ *	           DMARC's disposition governed)
  *
  *	Modes: off = the check is not evaluated; log and tag = the verdict
  *	it would have given is returned with would = true and action
@@ -49,11 +58,32 @@
 #include <stdbool.h>
 
 #include "addr.h"
+#include "dmarc.h"
 #include "policy.h"
 #include "rcpt.h"
 #include "sender.h"
 
 enum pm_stage { PM_STAGE_CONNECT, PM_STAGE_HELO, PM_STAGE_MAIL, PM_STAGE_RCPT, PM_STAGE_EOM };
+
+/* The From header field(s), for DMARC (RFC 7489 6.6.1). */
+enum from_status {
+	FROM_UNCHECKED = 0,
+	FROM_OK,            /* exactly one From with exactly one mailbox with a DNS domain */
+	FROM_MISSING,       /* no From header field */
+	FROM_SEVERAL,       /* several From header fields */
+	FROM_SEVERAL_ADDRS, /* one From naming several mailboxes */
+	FROM_BAD,           /* unparsable, no mailbox, no domain or an address literal */
+};
+
+/* A must_sign author domain's signatures (RFC 7372 codes). */
+enum must_sign_status {
+	MUST_SIGN_NOT_LISTED = 0,  /* or not checked */
+	MUST_SIGN_OK,              /* a passing signature aligned with the author domain */
+	MUST_SIGN_NONE_PASSING,    /* 5.7.20: no signature passed at all */
+	MUST_SIGN_NONE_ACCEPTABLE, /* 5.7.21: one verified but was not acceptable (result policy) */
+	MUST_SIGN_NONE_ALIGNED,    /* 5.7.22: one passed, none for the author domain */
+	MUST_SIGN_TEMPFAIL,        /* no pass and a key lookup failed for now: 451 4.7.5 */
+};
 
 /* Everything the decision needs; the milter fills what is known so far. */
 struct pm_facts {
@@ -72,6 +102,20 @@ struct pm_facts {
 	enum rcpt_status rcpt;        /* this RCPT's table lookup (when parse ok) */
 	unsigned rcpt_accepted;       /* recipients already accepted in this message */
 	unsigned unknown_in_session;  /* unknown recipients already refused in this session */
+
+	/* MAIL FROM: the sender domain (or its organizational domain) publishes a
+	   DMARC record, so an SPF fail waits for DMARC at end of message unless
+	   dmarc.spf_fail_at_mail (and only when dmarc.mode is enforce) */
+	bool sender_has_dmarc;
+
+	/* end of message */
+	enum from_status from;           /* the From header(s); FROM_UNCHECKED when dmarc is off */
+	enum must_sign_status must_sign; /* MUST_SIGN_NOT_LISTED unless dkim.must_sign lists the
+	                                    author domain */
+	enum pm_dmarc_result dmarc;      /* PM_DMARC_UNCHECKED when not evaluated */
+	enum pm_dmarc_policy dmarc_disposition; /* after pct (and always_reject) */
+	enum pm_mode dmarc_mode; /* dmarc.mode after the overrides (verdict_dmarc_overrides) */
+	const char *dmarc_rule;  /* static: the setting that decided the DMARC action */
 
 	bool internal_error; /* something broke while gathering facts at this stage:
 	                        451 4.3.0, or continue when milter.on_internal_error = accept */
@@ -95,7 +139,47 @@ struct pm_verdict {
 	                           nothing objected */
 	const char *reason;     /* static, e.g. "spf_fail", "unknown_recipient" */
 	const char *rule; /* static: the policy setting that decided, e.g. "spf.fail=reject" */
+	bool quarantine;  /* eom, accepted: DMARC says quarantine (enforced): the milter adds
+	                     the quarantine header or holds the message (dmarc.quarantine) */
 };
+
+/*
+ * verdict_spf_deferred - an SPF result at MAIL FROM that would be refused
+ * but waits for DMARC at end of message (RFC 7489 10.1): result fail or
+ * softfail set to reject, dmarc.mode enforce, dmarc.spf_fail_at_mail false,
+ * f->sender_has_dmarc, a client neither trusted nor authenticated
+ */
+bool verdict_spf_deferred(const struct pm_facts *f, const struct policy *p);
+
+/*
+ * verdict_dmarc_overrides - the DMARC mode and disposition for one message
+ * after dmarc.domain_modes (longest suffix match on the author domain),
+ * dmarc.never_enforce (author domain, or spf_pass_domain: the MAIL FROM
+ * domain when SPF passed, or the d= of a passing DKIM signature, is a
+ * listed domain or below one: mode at most tag) and dmarc.always_reject
+ * (author domain listed: a fail gets disposition reject whatever p= and
+ * pct). *rule says which setting decided (static text).
+ */
+void verdict_dmarc_overrides(const struct policy *p, const char *author,
+                             const char *spf_pass_domain, const struct dkim_results *dkim,
+                             enum pm_dmarc_result result, enum pm_dmarc_policy disposition,
+                             enum pm_mode *mode, enum pm_dmarc_policy *disposition_out,
+                             const char **rule);
+
+/*
+ * verdict_must_sign - the must_sign status of the author domain (listed in
+ * dkim.must_sign, itself or a parent): OK when a DKIM signature passed
+ * with d= aligned (relaxed) with the author domain; otherwise TEMPFAIL
+ * when an aligned signature had temperror (it may pass later),
+ * NONE_ALIGNED when some signature passed, NONE_ACCEPTABLE when one had
+ * result policy, else NONE_PASSING.
+ * MUST_SIGN_NOT_LISTED when the domain is not listed (or author is NULL).
+ */
+enum must_sign_status verdict_must_sign(const struct policy *p, const char *author,
+                                        const struct dkim_results *dkim);
+
+/* domain_in_list - domain equals one of list[0..n) or is below one (case-insensitive) */
+bool domain_in_list(const char *domain, char *const *list, size_t n);
 
 /* verdict_decide - the verdict for f->stage; never fails */
 void verdict_decide(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v);

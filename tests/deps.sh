@@ -13,6 +13,10 @@
 #	Recommends are not installed, so the ones the tests use are listed:
 #	libio-socket-inet6-perl gives swaks IPv6 (without it swaks exits
 #	"IPv6 not available" and the IPv6 end-to-end scenarios fail).
+#	libmail-dkim-perl and libcryptx-perl (Crypt::PK::Ed25519) sign the
+#	DKIM test messages of the end-to-end suite (scenario.pl);
+#	python3-dkim (dkimpy, with Ed25519 through python3-nacl) is the
+#	second, independent verifier of the signing self-check.
 # DIAGNOSTICS
 #	Exit 0 when everything is installed; 1 when something is missing and
 #	we are not root, or apt-get failed.
@@ -22,7 +26,7 @@ set -eu
 PACKAGES="
 build-essential gcc make pkg-config
 libmilter-dev libspf2-dev libopendkim-dev libopendmarc-dev libconfig-dev libcmocka-dev
-postfix nsd swaks perl libio-socket-inet6-perl
+postfix nsd swaks perl libio-socket-inet6-perl libmail-dkim-perl libcryptx-perl python3-dkim
 mandoc groff-base
 iproute2 util-linux procps
 publicsuffix dnsutils spfquery opendkim-tools

@@ -18,7 +18,13 @@
 #	DNS: nsd on 127.0.0.1 serves tests/e2e/zones/*.zone; silentdns on
 #	127.0.0.2 never answers (but for "dead.example MX", see silentdns.c),
 #	so a name outside those zones (nsd says REFUSED, the stub resolver
-#	asks the next server) times out.
+#	asks the next server) times out. nsd reads a work copy of the zones:
+#	keys.sh makes fresh DKIM keys in $E2E_DIR/keys and their records are
+#	appended to the copy of test.zone; each name in zones/servfail.list
+#	becomes a secondary zone whose primary (silentdns) never answers, so
+#	it never has data and nsd answers SERVFAIL for it (then
+#	silentdns times out: a lookup that fails temporarily, even with
+#	EDNS0, where a delegation to nowhere would look like "no data").
 #
 #	The work directory $E2E_DIR (made by the caller outside the
 #	namespace) holds every log: maillog, milter.log, nsd.log.
@@ -118,17 +124,20 @@ ns_setup() {
 	chown policy-milter:policy-milter /run/policy-milter
 }
 
-# nsd_start - serve the test zones on 127.0.0.1, start the silent server on 127.0.0.2
+# nsd_start - make the DKIM keys, serve the test zones on 127.0.0.1, start the silent server on 127.0.0.2
 nsd_start() {
-	local d=$E2E_DIR/nsd z name
-	mkdir -p "$d"
+	local d=$E2E_DIR/nsd zdir=$E2E_DIR/zones z name
+	mkdir -p "$d" "$zdir"
+	cp "$E2E_SRC"/zones/*.zone "$zdir/" || die "cannot copy the zones"
+	"$E2E_SRC/keys.sh" "$E2E_DIR/keys" || die "cannot make the DKIM keys (keys.sh)"
+	cat "$E2E_DIR/keys/dkim-records.zone" >>"$zdir/test.zone" || die "cannot add the DKIM key records"
 	cat >"$d/nsd.conf" <<-EOF
 		server:
 		    ip-address: 127.0.0.1
 		    port: 53
 		    username: ""
 		    chroot: ""
-		    zonesdir: "$E2E_SRC/zones"
+		    zonesdir: "$zdir"
 		    pidfile: "$d/nsd.pid"
 		    xfrdfile: "$d/xfrd.state"
 		    xfrdir: "$d"
@@ -143,15 +152,31 @@ nsd_start() {
 		remote-control:
 		    control-enable: no
 	EOF
-	for z in "$E2E_SRC"/zones/*.zone; do
+	for z in "$zdir"/*.zone; do
 		name=$(basename "$z" .zone)
 		printf 'zone:\n    name: "%s"\n    zonefile: "%s"\n' "$name" "$(basename "$z")" >>"$d/nsd.conf"
 	done
+	# A secondary zone whose primary (silentdns) never answers: never loaded,
+	# nsd answers SERVFAIL for every name in it.
+	if [ -f "$E2E_SRC/zones/servfail.list" ]; then
+		sed -e 's/[;#].*//' -e 's/[[:space:]]//g' -e '/^$/d' "$E2E_SRC/zones/servfail.list" |
+			while read -r name; do
+				printf 'zone:\n    name: "%s"\n    request-xfr: 127.0.0.2 NOKEY\n' "$name"
+			done >>"$d/nsd.conf"
+	fi
 	nsd-checkconf "$d/nsd.conf" || die "nsd.conf invalid"
 	nsd -c "$d/nsd.conf" || die "nsd did not start (see $E2E_DIR/nsd.log)"
 	"$E2E_BUILD/silentdns" 127.0.0.2 53 &
 	wait_for 50 "dig +time=1 +tries=1 @127.0.0.1 SOA test. | grep -q 'status: NOERROR'" ||
 		die "nsd does not answer"
+	# Every zone file must load cleanly (a bad generated key record would show here).
+	for z in "$zdir"/*.zone; do
+		name=$(basename "$z" .zone)
+		grep -q "zone $name read with success" "$E2E_DIR/nsd.log" ||
+			die "nsd did not load zone $name cleanly: $(grep -E 'error|warning' "$E2E_DIR/nsd.log" | head -n 5)"
+	done
+	! grep -q 'error:' "$E2E_DIR/nsd.log" ||
+		die "nsd logged errors: $(grep 'error:' "$E2E_DIR/nsd.log" | head -n 5)"
 }
 
 # postfix_setup - a private Postfix configuration and spool (127.0.0.1 and [::1], no chroot)
@@ -238,6 +263,10 @@ postfix_setup() {
 		anvil     unix  -       -       n       -       1       anvil
 		scache    unix  -       -       n       -       1       scache
 		postlog   unix-dgram n  -       n       -       1       postlogd
+		# No milter here: the signing self-check sends through it (run.sh).
+		127.0.0.1:2525 inet n   -       n       -       -       smtpd
+		  -o smtpd_milters=
+		  -o syslog_name=postfix/nomilter
 	EOF
 	if [ -n "${E2E_NO_MILTER:-}" ]; then
 		sed -i '/^smtpd_milters/d' "$etc/main.cf"

@@ -15,6 +15,20 @@
 #
 #	Prints, in file order, one line per scenario: "ok - NAME" or
 #	"not ok - NAME: got X, want Y[; ...]".
+#
+#	A scenario that uses from_header, raw_header, sign, after_sign_* or
+#	verify gets its whole message built here (exact bytes, CRLF lines):
+#	DKIM signatures are made with Mail::DKIM's signature, canonicalisation
+#	and RSA algorithm classes, and for ed25519-sha256 (which this
+#	Mail::DKIM lacks) with a small algorithm class of our own on
+#	Crypt::PK::Ed25519 (RFC 8463: PureEdDSA over the SHA-256 hash of the
+#	canonicalised header data). Keys come from the work directory
+#	(keys.sh: --keys DIR, default WORK/keys). Such a message goes to swaks
+#	as --data @FILE --no-data-fixup, or to our own client, unchanged but
+#	for dot-stuffing. "verify" checks the signatures of the message as
+#	sent or as delivered with Mail::DKIM::Verifier and with dkimpy
+#	(dkimverify: an independent implementation, with ed25519): run.sh's
+#	signing harness self-check.
 # DIAGNOSTICS
 #	Exit 0 when all passed, 1 when any failed, 2 on a malformed file.
 
@@ -25,18 +39,33 @@ use IO::Socket::IP;
 use IO::Select;
 use POSIX qw(:sys_wait_h);
 use Time::HiRes qw(time sleep);
+use MIME::Base64;
+use Digest::SHA;
+use Mail::DKIM::Signature;
+use Mail::DKIM::PrivateKey;
+use Mail::DKIM::Verifier;
+use Crypt::PK::Ed25519;
 
-my ($maildir, $work, $jobs) = ('', '/tmp', 1);
-GetOptions('maildir=s' => \$maildir, 'work=s' => \$work, 'j=i' => \$jobs)
-    or die "usage: scenario.pl --maildir DIR [--work DIR] [-j N] FILE...\n";
+my ($maildir, $work, $jobs, $keydir) = ('', '/tmp', 1, '');
+GetOptions('maildir=s' => \$maildir, 'work=s' => \$work, 'j=i' => \$jobs, 'keys=s' => \$keydir)
+    or die "usage: scenario.pl --maildir DIR [--work DIR] [--keys DIR] [-j N] FILE...\n";
 die "scenario.pl: --maildir is required\n" unless $maildir;
+$keydir ||= "$work/keys";
 
-my %MULTI = map { $_ => 1 } qw(rcpt expect_rcpt header want_header want_header_re no_header);
+my %MULTI = map { $_ => 1 } qw(rcpt expect_rcpt header want_header want_header_re no_header
+    from_header raw_header sign after_sign_header after_sign_body after_sign_replace
+    after_sign_edit count_header want_raw_re no_raw_re verify repeat_header);
 my %SINGLE = map { $_ => 1 } qw(name tool client server port helo helo_cmd nohelo from body
     expect_banner expect_helo expect_mail expect_data delivered barrier
     touch_after_helo wait_after_helo timeout);
 # Values of these keys get \-escapes and %{C*N} expanded.
-my %DECODE = map { $_ => 1 } qw(helo from rcpt header body send);
+my %DECODE = map { $_ => 1 } qw(helo from rcpt header body send from_header raw_header
+    after_sign_header after_sign_body after_sign_replace after_sign_edit repeat_header);
+# These keys make scenario.pl build (and maybe sign) the whole message itself.
+my %BUILD = map { $_ => 1 } qw(from_header raw_header sign after_sign_header after_sign_body
+    after_sign_replace after_sign_edit verify repeat_header);
+# The after-signing changes, applied in file order.
+my %AFTER = map { $_ => 1 } qw(after_sign_header after_sign_body after_sign_replace after_sign_edit);
 
 # decode - expand \\ \r \n \t \0 \xHH and %{C*N} (C repeated N times)
 sub decode {
@@ -51,7 +80,7 @@ sub decode {
 # parse - read one scenario file into a hash; dies with file:line on errors
 sub parse {
 	my ($file) = @_;
-	my %s = (file => $file, steps => []);
+	my %s = (file => $file, steps => [], extra => [], after => []);
 	$s{$_} = [] for keys %MULTI;
 	open(my $fh, '<', $file) or die "$file: $!\n";
 	while (my $line = <$fh>) {
@@ -67,12 +96,18 @@ sub parse {
 			$s{steps}[-1]{expect} = $v;
 		} elsif ($MULTI{$k}) {
 			push @{ $s{$k} }, $v;
+			# header lines of a built message keep their file order
+			push @{ $s{extra} }, $v if $k eq 'header' || $k eq 'raw_header';
+			push @{ $s{extra} }, repeat_header($v, "$file:$.") if $k eq 'repeat_header';
+			push @{ $s{after} }, [$k, $v] if $AFTER{$k};
 		} elsif ($SINGLE{$k}) {
 			die "$file:$.: $k given twice\n" if exists $s{$k};
 			$s{$k} = $v;
 		} else {
 			die "$file:$.: unknown key $k\n";
 		}
+		$s{build} = 1 if $BUILD{$k};
+		check_value($k, $v, "$file:$.");
 	}
 	close $fh;
 	die "$file: no name\n" unless defined $s{name};
@@ -88,6 +123,38 @@ sub parse {
 	(my $slug = $s{name}) =~ s/[^A-Za-z0-9]+/-/g;
 	$s{msgid} = sprintf('<e2e-%s-%d-%d@e2e.test>', substr($slug, 0, 40), $$, int(time * 1000));
 	return \%s;
+}
+
+# check_value - die with WHERE on a malformed value of the new keys (before any session)
+sub check_value {
+	my ($k, $v, $where) = @_;
+	if ($k eq 'sign') {
+		my ($d, $sel, @o) = split ' ', $v;
+		die "$where: sign = DOMAIN SELECTOR [a=ALG] [l=N|l=body] [c=H/B] [h=LIST] [key=NAME]\n"
+		    unless defined $sel;
+		for (@o) {
+			die "$where: sign: unknown option \"$_\"\n" unless /^(a|l|c|h|key)=./;
+			die "$where: sign: l= takes a number or \"body\"\n" if /^l=/ && !/^l=(\d+|body)$/;
+			die "$where: sign: key= is one of rsa2048 rsa1024 rsa512 ed25519\n"
+			    if /^key=/ && !/^key=(rsa2048|rsa1024|rsa512|ed25519)$/;
+		}
+	} elsif ($k eq 'after_sign_edit') {
+		die "$where: after_sign_edit = Name: OLD => NEW\n" unless $v =~ /^[^:\s]+:\s*.+? => /s;
+	} elsif ($k eq 'after_sign_replace' || $k eq 'after_sign_header') {
+		die "$where: $k = Name: value\n" unless $v =~ /^[^:\s]+\s*:/;
+	} elsif ($k eq 'count_header') {
+		die "$where: count_header = Name: REGEX = N\n" unless $v =~ /^[^:\s]+:.* = \d+$/;
+	} elsif ($k eq 'verify') {
+		die "$where: verify = sent|delivered mail-dkim|dkimpy RESULT...\n"
+		    unless $v =~ /^(sent|delivered)\s+(mail-dkim|dkimpy)(\s+\S+)+$/;
+	}
+}
+
+# repeat_header - "N Name: value" -> N header lines, %{i} replaced by 1..N
+sub repeat_header {
+	my ($v, $where) = @_;
+	my ($n, $line) = $v =~ /^(\d+) (.+)$/s or die "$where: repeat_header = N Name: value\n";
+	return map { (my $l = $line) =~ s/%\{i\}/$_/g; $l } 1 .. $n;
 }
 
 # printable - a reply or value shown in a message, control bytes escaped
@@ -241,23 +308,214 @@ sub sync_points {
 	return 1;
 }
 
-# message - the message text (CRLF lines, dot-stuffed, without the final dot)
+# message - the message for the wire: dot-stuffed CRLF lines, without the final dot
 sub message {
 	my ($s) = @_;
-	my @h = (
-		'Date: ' . POSIX::strftime('%a, %d %b %Y %H:%M:%S +0000', gmtime),
-		'From: <' . ($s->{from} ne '' ? $s->{from} : "postmaster\@$s->{helo}") . '>',
-		'To: <' . ($s->{rcpt}[0] // 'bob@example.org') . '>',
-		"Subject: e2e $s->{name}",
-		"Message-ID: $s->{msgid}",
-		@{ $s->{header} });
-	my $body = $s->{body} // "This is the end-to-end scenario \"$s->{name}\".";
-	my $m = join("\r\n", @h) . "\r\n\r\n";
-	for my $l (split /\r?\n/, $body, -1) {
-		$l = ".$l" if $l =~ /^\./;
-		$m .= "$l\r\n";
-	}
+	(my $m = message_text($s)) =~ s/(\A|\n)\./$1../g;
 	return $m;
+}
+
+# message_text - the message as built (and signed), before dot-stuffing; made once
+sub message_text {
+	my ($s) = @_;
+	$s->{text} //= $s->{build} ? build_message($s) : plain_message($s);
+	return $s->{text};
+}
+
+# date_header - "Date: ..." now
+sub date_header {
+	return 'Date: ' . POSIX::strftime('%a, %d %b %Y %H:%M:%S +0000', gmtime);
+}
+
+# body_text - the scenario's body, CRLF lines
+sub body_text {
+	my ($s) = @_;
+	my $body = $s->{body} // "This is the end-to-end scenario \"$s->{name}\".";
+	return join('', map { "$_\r\n" } split(/\r?\n/, $body, -1));
+}
+
+# mailfrom_author - the MAIL FROM address, or postmaster@HELO for the null sender
+sub mailfrom_author {
+	my ($s) = @_;
+	return $s->{from} ne '' ? $s->{from} : "postmaster\@$s->{helo}";
+}
+
+# plain_message - the raw client's message of a scenario without message keys
+sub plain_message {
+	my ($s) = @_;
+	my @h = (date_header(), 'From: <' . mailfrom_author($s) . '>',
+		'To: <' . ($s->{rcpt}[0] // 'bob@example.org') . '>',
+		"Subject: e2e $s->{name}", "Message-ID: $s->{msgid}", @{ $s->{header} });
+	return join("\r\n", @h) . "\r\n\r\n" . body_text($s);
+}
+
+# header_name - the field name of a header field text ("From :" -> "from"), or ''
+sub header_name {
+	my ($f) = @_;
+	return $f =~ /^([^:\s]+)\s*:/ ? lc $1 : '';
+}
+
+# build_message - the scenario's own message: headers, signatures, after-signing changes
+sub build_message {
+	my ($s) = @_;
+	my @from = @{ $s->{from_header} } ? @{ $s->{from_header} } : ('<' . mailfrom_author($s) . '>');
+	my @h = (date_header());
+	push @h, map { "From: $_" } grep { $_ ne 'none' } @from;
+	push @h, 'To: <' . ($s->{rcpt}[0] // 'bob@example.org') . '>', "Subject: e2e $s->{name}",
+	    "Message-ID: $s->{msgid}", @{ $s->{extra} };
+	my $body = body_text($s);
+	$s->{sig_b} = [];
+	for my $spec (@{ $s->{sign} }) {
+		my ($field, $b) = dkim_sign($spec, \@h, $body);
+		unshift @h, $field; # a signer adds its signature on top
+		push @{ $s->{sig_b} }, $b;
+	}
+	for my $e (@{ $s->{after} }) {
+		my ($k, $v) = @$e;
+		if ($k eq 'after_sign_header') {
+			unshift @h, $v;
+		} elsif ($k eq 'after_sign_body') {
+			$body .= join('', map { "$_\r\n" } split(/\r?\n/, $v, -1));
+		} elsif ($k eq 'after_sign_replace') {
+			my $n = header_name($v);
+			my ($i) = grep { header_name($h[$_]) eq $n } 0 .. $#h;
+			die "after_sign_replace: no $n header to replace\n" unless defined $i;
+			$h[$i] = $v;
+		} else { # after_sign_edit = Name: OLD => NEW
+			my ($n, $old, $new) = $v =~ /^([^:\s]+):\s*(.+?) => (.*)$/s;
+			my ($i) = grep { header_name($h[$_]) eq lc $n && index($h[$_], $old) >= 0 } 0 .. $#h;
+			die "after_sign_edit: no $n header holding \"$old\"\n" unless defined $i;
+			substr($h[$i], index($h[$i], $old), length $old) = $new;
+		}
+	}
+	return join("\r\n", @h) . "\r\n\r\n" . $body;
+}
+
+# ---- DKIM signing and verification -----------------------------------------
+
+my %KEYFILE = map { $_ => 1 } qw(rsa2048 rsa1024 rsa512 ed25519);
+
+# default_h - h= for a signature: every From, To, Subject, Date and Message-ID present
+sub default_h {
+	my ($headers) = @_;
+	return join(':', grep { /^(from|to|subject|date|message-id)$/ } map { header_name($_) } @$headers);
+}
+
+# dkim_run - feed headers and body through a fresh algorithm object for $sig
+sub dkim_run {
+	my ($sig, $headers, $body) = @_;
+	my $alg = $sig->algorithm;
+	my $class = $alg eq 'ed25519-sha256' ? 'E2E::Ed25519Sha256' : $sig->get_algorithm_class($alg)
+	    // die "sign: unknown algorithm $alg\n";
+	my $algo = $class->new(Signature => $sig);
+	my @h = map { "$_\r\n" } @$headers;
+	$algo->add_header($_) for @h;
+	$algo->finish_header(Headers => \@h);
+	$algo->add_body($body) if length $body;
+	$algo->finish_body;
+	return $algo;
+}
+
+# dkim_sign - "DOMAIN SELECTOR [opts]" over headers and body: (DKIM-Signature field, first 8 of b=)
+sub dkim_sign {
+	my ($spec, $headers, $body) = @_;
+	my ($domain, $selector, @opts) = split ' ', $spec;
+	my %o = map { /^([a-z]+)=(.*)$/ } @opts;
+	my $key = $o{key} // ($KEYFILE{$selector} ? $selector : 'rsa2048');
+	my $alg = $o{a} // ($key eq 'ed25519' ? 'ed25519-sha256' : 'rsa-sha256');
+	die "sign: $alg needs key=ed25519\n" if ($alg eq 'ed25519-sha256') != ($key eq 'ed25519');
+	my %args = (Algorithm => $alg, Method => $o{c} // 'relaxed/relaxed',
+		Headers => $o{h} // default_h($headers), Domain => $domain, Selector => $selector,
+		Timestamp => int(time));
+	my $sig = Mail::DKIM::Signature->new(%args);
+	if (defined $o{l}) {
+		my $l = $o{l};
+		if ($l eq 'body') { # the length of the canonicalised body
+			my $probe = dkim_run(Mail::DKIM::Signature->new(%args), $headers, $body);
+			$l = $probe->{body_canon}->body_count;
+		}
+		$sig->body_count($l);
+	}
+	my $algo = dkim_run($sig, $headers, $body);
+	my $file = "$keydir/$key.pem";
+	die "sign: no key file $file (keys.sh)\n" unless -r $file;
+	my $pk = $key eq 'ed25519' ? Crypt::PK::Ed25519->new($file)
+	    : Mail::DKIM::PrivateKey->load(File => $file);
+	$sig->data($algo->sign($pk));
+	$sig->prettify_safe;
+	(my $b = $sig->data) =~ s/\s+//g;
+	(my $field = $sig->as_string) =~ s/\r?\n\z//;
+	return ($field, substr($b, 0, 8));
+}
+
+# verify_mail_dkim - Mail::DKIM::Verifier's result for each signature of $msg, top first
+sub verify_mail_dkim {
+	my ($msg) = @_;
+	(my $m = $msg) =~ s/\r?\n/\r\n/g;
+	my $v = Mail::DKIM::Verifier->new;
+	$v->PRINT($m);
+	$v->CLOSE;
+	my @sigs = $v->signatures;
+	return ('none') unless @sigs;
+	return map { $_->result_detail } @sigs;
+}
+
+# verify_dkimpy - dkimpy's verdict (dkimverify --index N) on each signature of $msg, top
+# first: "pass" or "fail: what it said"
+sub verify_dkimpy {
+	my ($msg, $tag) = @_;
+	my ($head) = split /\r?\n\r?\n/, $msg, 2;
+	my $n = () = $head =~ /^DKIM-Signature[ \t]*:/mgi;
+	return ('none') unless $n;
+	my $f = "$work/verify-$$-$tag.eml";
+	open(my $fh, '>', $f) or return ("fail: cannot write $f: $!");
+	binmode $fh;
+	print $fh $msg;
+	close $fh;
+	my @r;
+	for my $i (0 .. $n - 1) {
+		my @out = grep { /\S/ } `dkimverify --index $i < '$f' 2>&1`;
+		my $rc = $? >> 8;
+		# its verdict, or the last line of a Python traceback (dkimpy raises on some errors)
+		(my $last = $out[-1] // '') =~ s/\s+/ /g;
+		$last =~ s/^ | $//g;
+		push @r, $rc == 0 ? 'pass' : "fail: $last (exit $rc)";
+	}
+	unlink $f;
+	return @r;
+}
+
+# check_verify - one "verify = WHERE TOOL RESULT..." line against a message text
+sub check_verify {
+	my ($spec, $msg, $tag) = @_;
+	my ($where, $tool, @want) = split ' ', $spec;
+	my @got = $tool eq 'mail-dkim' ? verify_mail_dkim($msg) : verify_dkimpy($msg, $tag);
+	my $ok = @got == @want;
+	for my $i (0 .. $#want) {
+		last unless $ok;
+		# "pass" matches "pass"; "fail" matches "fail (body has been altered)" and "fail: ..."
+		$ok = defined $got[$i] && $got[$i] =~ /^\Q$want[$i]\E(\b|$)/;
+	}
+	return $ok ? () : (sprintf('verify %s %s: got %s, want %s', $where, $tool,
+		join(' + ', map { printable($_) } @got), join(' ', @want)));
+}
+
+# pvalue - an RFC 8601 property value as the milter writes it: a token, or a quoted-string
+sub pvalue {
+	my ($v) = @_;
+	return $v if $v =~ /^[A-Za-z0-9!#\$%&'*+\-.^_`{|}~]+$/;
+	(my $q = $v) =~ s/(["\\])/\\$1/g;
+	return "\"$q\"";
+}
+
+# expand - %{bN} in a header spec: header.b of the Nth sign line (quoted as a regex when re)
+sub expand {
+	my ($s, $v, $re) = @_;
+	$v =~ s{%\{b(\d+)\}}{
+		my $b = $s->{sig_b}[$1 - 1];
+		defined $b ? ($re ? quotemeta(pvalue($b)) : pvalue($b)) : "(no signature $1)"
+	}ge;
+	return $v;
 }
 
 # session_swaks - run swaks and turn its transcript into [stage, reply] pairs
@@ -265,12 +523,22 @@ sub session_swaks {
 	my ($s) = @_;
 	my @cmd = ('swaks', '--server', $s->{server}, '--port', $s->{port},
 		'--local-interface', $s->{client}, '--helo', $s->{helo},
-		'--from', ($s->{from} eq '' ? '<>' : $s->{from}), '--timeout', $s->{timeout},
-		'--header', "Subject: e2e $s->{name}", '--header', "Message-Id: $s->{msgid}");
+		'--from', ($s->{from} eq '' ? '<>' : $s->{from}), '--timeout', $s->{timeout});
 	push @cmd, '--protocol', 'SMTP' if uc $s->{helo_cmd} eq 'HELO';
 	push @cmd, '--to', join(',', @{ $s->{rcpt} }) if @{ $s->{rcpt} };
-	push @cmd, '--add-header', $_ for @{ $s->{header} };
-	push @cmd, '--body', $s->{body} if defined $s->{body};
+	if ($s->{build}) {
+		# our own message, exactly: swaks only sends it (and the final dot)
+		my $f = "$work/data-$$.eml";
+		open(my $dfh, '>', $f) or return (['swaks', "cannot write $f: $!"]);
+		binmode $dfh;
+		print $dfh message($s), '.';
+		close $dfh;
+		push @cmd, '--data', "\@$f", '--no-data-fixup';
+	} else {
+		push @cmd, '--header', "Subject: e2e $s->{name}", '--header', "Message-Id: $s->{msgid}";
+		push @cmd, '--add-header', $_ for @{ $s->{header} };
+		push @cmd, '--body', $s->{body} if defined $s->{body};
+	}
 	# swaks prints its own errors ("*** ...") on stderr: read them with the
 	# transcript (it flushes every line, so the order is kept).
 	my $pid = open(my $fh, '-|') // return (['swaks', "cannot run swaks: $!"]);
@@ -316,7 +584,8 @@ sub session_swaks {
 
 # ---- checks ----------------------------------------------------------------
 
-# delivered_copies - the Maildir files holding this Message-ID, as lists of [name, value] headers
+# delivered_copies - the Maildir copies holding this Message-ID: { h => [[name, value]...],
+# raw => the header block as stored, file => its path }
 sub delivered_copies {
 	my ($msgid) = @_;
 	my @copies;
@@ -328,6 +597,7 @@ sub delivered_copies {
 			my $head = <$fh> // '';
 			close $fh;
 			next unless index($head, $msgid) >= 0;
+			my $raw = $head;
 			$head =~ s/\r?\n[ \t]+/ /g;
 			my @h;
 			for my $l (split /\r?\n/, $head) {
@@ -336,10 +606,21 @@ sub delivered_copies {
 				$norm =~ s/ $//;
 				push @h, [lc $n, $norm];
 			}
-			push @copies, \@h;
+			push @copies, { h => \@h, raw => $raw, file => "$maildir/$sub/$f" };
 		}
 	}
 	return @copies;
+}
+
+# slurp - a whole file, bytes
+sub slurp {
+	my ($path) = @_;
+	open(my $fh, '<', $path) or return '';
+	binmode $fh;
+	local $/;
+	my $c = <$fh>;
+	close $fh;
+	return $c;
 }
 
 # split_header_spec - "Name: value" -> (lc name, value with whitespace runs made one space)
@@ -355,6 +636,12 @@ sub split_header_spec {
 sub check_scenario {
 	my ($s) = @_;
 	my @bad;
+	if ($s->{build}) {
+		message_text($s); # build and sign now: a signing error is the harness's, before any session
+		for my $spec (grep { /^sent / } @{ $s->{verify} }) {
+			push @bad, check_verify($spec, $s->{text}, 'sent');
+		}
+	}
 	my @t = $s->{tool} eq 'raw' ? session_raw($s) : session_swaks($s);
 	my %first;
 	my @rcpt_replies;
@@ -394,8 +681,10 @@ sub check_scenario {
 	}
 
 	$s->{swaks_said} = $first{swaks};
-	my $want = $s->{delivered} // (@{ $s->{want_header} } || @{ $s->{want_header_re} } ? 'yes' : undef);
-	return @bad unless defined $want || @{ $s->{no_header} };
+	my @delivered_verify = grep { /^delivered / } @{ $s->{verify} };
+	my $want = $s->{delivered} // (@{ $s->{want_header} } || @{ $s->{want_header_re} }
+	    || @{ $s->{count_header} } || @{ $s->{want_raw_re} } || @delivered_verify ? 'yes' : undef);
+	return @bad unless defined $want || @{ $s->{no_header} } || @{ $s->{no_raw_re} };
 	$want //= 'yes';
 	my $n = $want eq 'yes' ? 1 : $want eq 'no' ? 0 : $want;
 	my @copies;
@@ -409,16 +698,17 @@ sub check_scenario {
 	if ($want eq 'yes' ? !@copies : @copies != $n) {
 		push @bad, sprintf('delivered copies: got %d, want %s', scalar @copies, $want);
 	}
-	for my $c (@copies) {
+	for my $copy (@copies) {
+		my $c = $copy->{h};
 		for my $spec (@{ $s->{want_header} }) {
-			my ($name, $v) = split_header_spec($spec);
+			my ($name, $v) = split_header_spec(expand($s, $spec, 0));
 			my @vals = map { $_->[1] } grep { $_->[0] eq $name } @$c;
 			push @bad, sprintf('%s: got %s, want "%s"', $name,
 			    @vals ? join(' + ', map { printable($_) } @vals) : '(no such header)', $v)
 			    unless grep { $_ eq $v } @vals;
 		}
 		for my $spec (@{ $s->{want_header_re} }) {
-			my ($name, $re) = split_header_spec($spec);
+			my ($name, $re) = split_header_spec(expand($s, $spec, 1));
 			my @vals = map { $_->[1] } grep { $_->[0] eq $name } @$c;
 			push @bad, sprintf('%s: got %s, want /%s/', $name,
 			    @vals ? join(' + ', map { printable($_) } @vals) : '(no such header)', $re)
@@ -429,6 +719,26 @@ sub check_scenario {
 			my @hit = grep { $_->[0] eq $name && (!defined $sub || index($_->[1], $sub) >= 0) } @$c;
 			push @bad, sprintf('%s: got %s, want no header%s', $name, printable($hit[0][1]),
 			    defined $sub ? " containing \"$sub\"" : '') if @hit;
+		}
+		for my $spec (@{ $s->{count_header} }) {
+			my ($nv, $want_n) = $spec =~ /^(.*) = (\d+)$/s;
+			my ($name, $re) = split_header_spec(expand($s, $nv, 1));
+			my @hit = grep { $_->[0] eq $name && $_->[1] =~ /$re/ } @$c;
+			push @bad, sprintf('%s headers matching /%s/: got %d%s, want %d', $name, $re,
+			    scalar @hit, @hit ? ' (' . join(' + ', map { printable($_->[1]) } @hit) . ')' : '',
+			    $want_n) unless @hit == $want_n;
+		}
+		(my $raw = $copy->{raw}) =~ s/\r\n/\n/g;
+		for my $re (@{ $s->{want_raw_re} }) {
+			push @bad, sprintf('header block: got %s, want /%s/', printable($raw), $re)
+			    unless $raw =~ /$re/m;
+		}
+		for my $re (@{ $s->{no_raw_re} }) {
+			push @bad, sprintf('header block: got %s, want no /%s/', printable($raw), $re)
+			    if $raw =~ /$re/m;
+		}
+		for my $spec (@delivered_verify) {
+			push @bad, check_verify($spec, slurp($copy->{file}), 'delivered');
 		}
 		last if @bad;
 	}
@@ -446,6 +756,29 @@ sub run_one {
 	unshift @bad, "swaks said: $s->{swaks_said}" if @bad && defined $s->{swaks_said};
 	return @bad ? ("not ok - $s->{name}: " . join('; ', @bad), 1) : ("ok - $s->{name}", 0);
 }
+
+# ---- ed25519-sha256 (RFC 8463), which this Mail::DKIM does not have ------------
+
+package E2E::Ed25519Sha256;
+use parent -norequire, 'Mail::DKIM::Algorithm::Base';
+
+# init_digests - SHA-256 for the header data and the body, as rsa-sha256
+sub init_digests {
+	my ($self) = @_;
+	$self->{header_digest} = Digest::SHA->new(256);
+	$self->{body_digest} = Digest::SHA->new(256);
+}
+
+# sign - PureEdDSA (Ed25519) over the SHA-256 hash of the canonicalised headers; base64
+sub sign {
+	my ($self, $key) = @_;
+	return MIME::Base64::encode_base64($key->sign_message($self->{header_digest}->digest), '');
+}
+
+# wants_pre_signature_headers - as the RSA classes
+sub wants_pre_signature_headers { return 1 }
+
+package main;
 
 # ---- main: run the files, N at a time, report in file order -----------------
 

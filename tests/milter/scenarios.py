@@ -126,9 +126,9 @@ def message_body(m, headers=((b"Subject", b"test"),), body=b"Hello.\r\n"):
 
 def ar_pass(sender="alice@pass.test", helo="helo-pass.test"):
     """our header for an SPF pass from GOOD_IP"""
-    return ("%s;\n\tspf=pass (%s designates %s as permitted sender) smtp.mailfrom=%s;"
-            "\n\tspf=pass smtp.helo=%s" % (AUTHSERV, sender.split("@")[1], GOOD_IP.decode(),
-                                           sender, helo))
+    return ("%s;\n\tspf=pass (%s designates %s as permitted sender)\n\tsmtp.mailfrom=%s;"
+            " spf=pass smtp.helo=%s" % (AUTHSERV, sender.split("@")[1], GOOD_IP.decode(),
+                                          sender, helo))
 
 
 def plain_message(sock):
@@ -192,7 +192,7 @@ def sc_auth(sock):
         r = message_body(m)
         check("eom", r.code(), "continue")
         check("eom actions", r.actions,
-              [("insheader", 0, AR, "%s;\n\tauth=pass smtp.auth=alice" % AUTHSERV)])
+              [("insheader", 0, AR, "%s; auth=pass smtp.auth=alice" % AUTHSERV)])
         m.quit()
     return fn
 
@@ -250,7 +250,7 @@ def sc_ipv6(sock):
         check("mail from IPv4-mapped trusted address", r.code(), "continue")
         r = m.rcpt([b"<bob@example.org>"])
         r = message_body(m)
-        check("eom actions", r.actions, [("insheader", 0, AR, "%s; none (client in trusted "
+        check("eom actions", r.actions, [("insheader", 0, AR, "%s;\n\tnone (client in trusted "
                                           "network 203.0.113.128/25)" % AUTHSERV)])
         m.quit()
         m = session(sock, family="6", ip=b"2001:db8::10", helo=b"helo-pass.test")
@@ -292,7 +292,7 @@ def sc_quit_nc(sock):
         r = m.rcpt([b"<bob@example.org>"])
         r = message_body(m)
         check("session 1 eom actions", r.actions,
-              [("insheader", 0, AR, "%s;\n\tauth=pass smtp.auth=alice" % AUTHSERV)])
+              [("insheader", 0, AR, "%s; auth=pass smtp.auth=alice" % AUTHSERV)])
         m.send("K")
         r = m.connect(b"client10.test", "4", 25, GOOD_IP)
         check("session 2 connect", r.code(), "continue")

@@ -12,7 +12,14 @@
  *	sample files in tests/conf/good (must load) and tests/conf/bad
  *	(each says "# expect: LINE KEY SUBSTRING" on its first line);
  *	values normalised on load; reference counts and the current
- *	snapshot swap.
+ *	snapshot swap. For dkim { } and dmarc { }: every key's default and
+ *	a non-default value of each, every bad value (modes, quarantine,
+ *	header name, domains of each list, the dmarc.domain_modes list of
+ *	groups, the 4xx-only replies), all reported in one load; the
+ *	public suffix list needed (readable, with a rule) only when DMARC
+ *	can run; tests/e2e/policy.conf loads. A member of a list of groups
+ *	(dmarc.domain_modes.domain) is documented in the default file by
+ *	its dotted name in a comment.
  *
  *	The repository is found through $PM_SRCDIR (default ".").
  * DIAGNOSTICS
@@ -37,6 +44,7 @@
 #include "util.h"
 
 static char tmpdir[PATH_MAX];
+static char psl_path[PATH_MAX + 32]; /* a small public suffix list in tmpdir */
 
 /* srcdir - the repository root */
 static const char *srcdir(void)
@@ -66,6 +74,25 @@ static const char *write_conf(const char *name, const char *text)
 	fputs(text, fp);
 	fclose(fp);
 	return path;
+}
+
+/* fill_path - tmpl with every "@PATH@" replaced by path, into buf */
+static void fill_path(const char *tmpl, const char *path, char *buf, size_t size)
+{
+	struct strbuf sb;
+	const char *at;
+
+	sb_init(&sb);
+	while ((at = strstr(tmpl, "@PATH@")) != NULL) {
+		sb_appendn(&sb, tmpl, (size_t)(at - tmpl));
+		sb_append(&sb, path);
+		tmpl = at + 6;
+	}
+	sb_append(&sb, tmpl);
+	if (strlen(sb.s) >= size)
+		fail_msg("fill_path: %zu bytes do not fit in %zu", strlen(sb.s), size);
+	memcpy(buf, sb.s, strlen(sb.s) + 1);
+	sb_free(&sb);
 }
 
 /* add_line - append one printed error line to a strbuf */
@@ -185,7 +212,33 @@ static const struct {
     {PM_R_RCPT_TEMPFAIL, 451, "4.4.3", "Recipient lookup failed temporarily; try again later"},
     {PM_R_DNS_TEMPFAIL, 451, "4.4.3", "DNS lookup failed temporarily; try again later"},
     {PM_R_INTERNAL_ERROR, 451, "4.3.0", "Internal error; try again later"},
+    {PM_R_FROM_HEADER, 550, "5.7.1",
+     "Message rejected: it must have exactly one From header field naming one author "
+     "(%{result})"},
+    {PM_R_DKIM_NONE_PASSING, 550, "5.7.20", "No passing DKIM signature found for %{domain}"},
+    {PM_R_DKIM_NONE_ACCEPTABLE, 550, "5.7.21", "No acceptable DKIM signature found for %{domain}"},
+    {PM_R_DKIM_NONE_ALIGNED, 550, "5.7.22",
+     "No valid author-matched DKIM signature found for %{domain}"},
+    {PM_R_DKIM_TEMPFAIL, 451, "4.7.5",
+     "DKIM key lookup for %{domain} failed temporarily; try again later"},
+    {PM_R_DMARC_REJECT, 550, "5.7.26",
+     "Unauthenticated email from %{domain} is not accepted due to the domain's DMARC policy"},
+    {PM_R_DMARC_TEMPFAIL, 451, "4.4.3",
+     "DMARC check for %{domain} failed temporarily (DNS error); try again later"},
 };
+
+/* want_domain_modes - report dmarc.domain_modes that differ from "domain=mode ..." */
+static void want_domain_modes(const struct dmarc_settings *d, const char *want)
+{
+	struct strbuf sb;
+
+	sb_init(&sb);
+	for (size_t i = 0; i < d->ndomain_modes; i++)
+		sb_appendf(&sb, "%s%s=%s", i > 0 ? " " : "", d->domain_modes[i].domain,
+		           pm_mode_name(d->domain_modes[i].mode));
+	want_str("dmarc.domain_modes", sb.s, want);
+	sb_free(&sb);
+}
 
 /* check_defaults - every field of p against the built-in defaults */
 static void check_defaults(const struct policy *p, const char *authserv_id, const char *domains)
@@ -231,6 +284,22 @@ static void check_defaults(const struct policy *p, const char *authserv_id, cons
 	want_str("recipients.detail_separators", p->recipients.detail_separators, "+");
 	want_int("recipients.max_recipients", p->recipients.max_recipients, 100);
 	want_int("recipients.max_unknown", p->recipients.max_unknown, 10);
+	want_int("dkim.mode", p->dkim.mode, PM_MODE_TAG);
+	want_int("dkim.max_signatures", p->dkim.max_signatures, 5);
+	want_int("dkim.allow_l", p->dkim.allow_l, false);
+	want_int("dkim.min_key_bits", p->dkim.min_key_bits, 1024);
+	want_strv("dkim.must_sign", p->dkim.must_sign, p->dkim.nmust_sign, "");
+	want_int("dmarc.mode", p->dmarc.mode, PM_MODE_ENFORCE);
+	want_str("dmarc.public_suffix_list", p->dmarc.public_suffix_list,
+	         "/usr/share/publicsuffix/public_suffix_list.dat");
+	want_int("dmarc.quarantine", p->dmarc.quarantine, PM_QUARANTINE_TAG);
+	want_str("dmarc.quarantine_header", p->dmarc.quarantine_header,
+	         "X-Policy-Milter-Quarantine");
+	want_int("dmarc.fail_open", p->dmarc.fail_open, false);
+	want_int("dmarc.spf_fail_at_mail", p->dmarc.spf_fail_at_mail, false);
+	want_strv("dmarc.never_enforce", p->dmarc.never_enforce, p->dmarc.nnever_enforce, "");
+	want_strv("dmarc.always_reject", p->dmarc.always_reject, p->dmarc.nalways_reject, "");
+	want_domain_modes(&p->dmarc, "");
 	want_int("log.syslog_facility", p->log.syslog_facility, LOG_MAIL);
 	want_str("log.syslog_ident", p->log.syslog_ident, "policy-milter");
 	for (size_t i = 0; i < PM_ARRAY_LEN(default_replies); i++) {
@@ -311,29 +380,56 @@ static char *read_all(const char *path)
 	return sb_steal(&sb);
 }
 
+/*
+ * in_conf - is key set in the default file? A member of a list of groups
+ * (dmarc.domain_modes.domain) counts when the list is set and the file
+ * names the member by its dotted key (the default list is empty, so the
+ * members are described in comments).
+ */
+static bool in_conf(const config_t *cfg, const char *text, const char *key)
+{
+	const char *dot = strrchr(key, '.');
+	config_setting_t *parent;
+	char path[128];
+
+	if (config_lookup(cfg, key) != NULL)
+		return true;
+	if (dot == NULL || (size_t)(dot - key) >= sizeof(path))
+		return false;
+	memcpy(path, key, (size_t)(dot - key));
+	path[dot - key] = '\0';
+	parent = config_lookup(cfg, path);
+	return parent != NULL && config_setting_is_aggregate(parent) &&
+	       !config_setting_is_group(parent) && strstr(text, key) != NULL;
+}
+
 /* test_keys_documented - every key is set in the default file and described in the man page */
 static void test_keys_documented(void **state)
 {
 	char conf[PATH_MAX], man[PATH_MAX], want[128];
 	struct keyv kv = {.n = 0};
 	config_t cfg;
-	char *page;
+	char *page, *text;
 	int missing = 0;
 
 	(void)state;
 	config_keys(collect_key, &kv);
-	if (kv.n < 40)
-		fail_msg("config_keys: got %zu keys, want at least 40", kv.n);
+	if (kv.n < 70)
+		fail_msg("config_keys: got %zu keys, want at least 70", kv.n);
+	for (size_t i = 0; i < kv.n; i++)
+		if (strcmp(kv.k[i], "dmarc.domain_modes") == 0 || strcmp(kv.k[i], "dmarc") == 0)
+			fail_msg("config_keys: got \"%s\", want leaf keys only", kv.k[i]);
 	config_init(&cfg);
 	if (config_read_file(&cfg, src_path(conf, sizeof(conf), "conf/policy-milter.conf")) !=
 	    CONFIG_TRUE)
 		fail_msg("%s: got libconfig error %s at line %d, want none", conf,
 		         config_error_text(&cfg), config_error_line(&cfg));
 	page = read_all(src_path(man, sizeof(man), "man/policy-milter.conf.5"));
-	if (page == NULL)
-		fail_msg("cannot read %s", man);
+	text = read_all(conf);
+	if (page == NULL || text == NULL)
+		fail_msg("cannot read %s or %s", man, conf);
 	for (size_t i = 0; i < kv.n; i++) {
-		if (config_lookup(&cfg, kv.k[i]) == NULL) {
+		if (!in_conf(&cfg, text, kv.k[i])) {
 			print_error("%s: key %s: got absent, want present\n", conf, kv.k[i]);
 			missing++;
 		}
@@ -346,6 +442,7 @@ static void test_keys_documented(void **state)
 	}
 	config_destroy(&cfg);
 	free(page);
+	free(text);
 	if (missing != 0)
 		fail_msg("%d key(s) not documented", missing);
 }
@@ -362,7 +459,7 @@ struct bad_case {
 static const struct bad_case bad_cases[] = {
     {"unknown top-level key", "authserv_id = \"mx.example.org\";\nauthserv = \"x\";\n", 2,
      "authserv", "unknown key"},
-    {"unknown group", "\n\ndkim: { mode = \"tag\"; };\n", 3, "dkim", "unknown group"},
+    {"unknown group", "\n\ndnsbl: { mode = \"tag\"; };\n", 3, "dnsbl", "unknown group"},
     {"unknown nested key", "spf:\n{\n  mode = \"enforce\";\n  softfial = \"accept\";\n};\n", 4,
      "spf.softfial", "unknown key"},
     {"unknown nested group", "spf: {\n  extra: { a = 1; };\n};\n", 2, "spf.extra", "unknown group"},
@@ -468,6 +565,130 @@ static const struct bad_case bad_cases[] = {
     {"syntax error with line", "spf:\n{\n  mode = \"enforce\";\n  fail = ;\n};\n", 4, "",
      "syntax error"},
     {"duplicate key", "spf: { mode = \"log\";\n  mode = \"tag\"; };\n", 2, "", "duplicate"},
+    /* dkim { } */
+    {"dkim bad mode", "dkim:\n{\n  mode = \"reject\";\n};\n", 3, "dkim.mode", "unknown mode"},
+    {"dkim unknown key", "dkim: { mode = \"log\";\n  min_bits = 1024; };\n", 2, "dkim.min_bits",
+     "unknown key"},
+    {"dkim max_signatures 0", "dkim: { max_signatures = 0; };\n", 1, "dkim.max_signatures",
+     "1..50"},
+    {"dkim max_signatures 51", "dkim: { max_signatures = 51; };\n", 1, "dkim.max_signatures",
+     "1..50"},
+    {"dkim min_key_bits 256", "dkim: { min_key_bits = 256; };\n", 1, "dkim.min_key_bits",
+     "512..8192"},
+    {"dkim min_key_bits 16384", "dkim: { min_key_bits = 16384; };\n", 1, "dkim.min_key_bits",
+     "512..8192"},
+    {"dkim allow_l as a string", "dkim: { allow_l = \"yes\"; };\n", 1, "dkim.allow_l",
+     "want true or false"},
+    {"dkim allow_l as an int", "dkim: { allow_l = 1; };\n", 1, "dkim.allow_l",
+     "got an integer, want true or false"},
+    {"dkim must_sign bad domain",
+     "dkim:\n{\n  must_sign = [ \"example.com\", \"-bad.example\" ];\n};\n", 3, "dkim.must_sign",
+     "element 2: \"-bad.example\" is not a valid domain name"},
+    {"dkim must_sign not a list", "dkim: { must_sign = \"example.com\"; };\n", 1, "dkim.must_sign",
+     "want a list of strings"},
+    {"dkim as a list", "dkim = [ \"tag\" ];\n", 1, "dkim", "want a group"},
+    /* dmarc { } */
+    {"dmarc bad mode", "dmarc: { mode = \"quarantine\"; };\n", 1, "dmarc.mode", "unknown mode"},
+    {"dmarc bad quarantine", "dmarc:\n{\n  quarantine = \"reject\";\n};\n", 3, "dmarc.quarantine",
+     "unknown quarantine action \"reject\" (want tag or hold)"},
+    {"dmarc quarantine case", "dmarc: { quarantine = \"Hold\"; };\n", 1, "dmarc.quarantine",
+     "unknown quarantine action"},
+    {"dmarc quarantine_header with space", "dmarc: { quarantine_header = \"X Quarantine\"; };\n", 1,
+     "dmarc.quarantine_header", "not a header field name"},
+    {"dmarc quarantine_header with colon", "dmarc: { quarantine_header = \"X-Quarantine:\"; };\n",
+     1, "dmarc.quarantine_header", "without spaces or ':'"},
+    {"dmarc quarantine_header empty", "dmarc: { quarantine_header = \"\"; };\n", 1,
+     "dmarc.quarantine_header", "not a header field name"},
+    {"dmarc quarantine_header 8-bit", "dmarc: { quarantine_header = \"X-Qu\xc3\xa4r\"; };\n", 1,
+     "dmarc.quarantine_header", "not a header field name"},
+    {"dmarc quarantine_header too long",
+     "dmarc: { quarantine_header = "
+     "\"X-0123456789012345678901234567890123456789012345678901234567890123\"; };\n",
+     1, "dmarc.quarantine_header", "1..64"},
+    {"dmarc quarantine_header standard field",
+     "dmarc: { quarantine_header = \"authentication-results\"; };\n", 1, "dmarc.quarantine_header",
+     "standard header field"},
+    {"dmarc fail_open as a string", "dmarc: { fail_open = \"false\"; };\n", 1, "dmarc.fail_open",
+     "got a string, want true or false"},
+    {"dmarc spf_fail_at_mail as an int", "dmarc: { spf_fail_at_mail = 0; };\n", 1,
+     "dmarc.spf_fail_at_mail", "want true or false"},
+    {"dmarc never_enforce bad domain",
+     "dmarc: { never_enforce = [ \"forwarder.example\", \"bad_domain.example\" ]; };\n", 1,
+     "dmarc.never_enforce", "element 2"},
+    {"dmarc always_reject bad domain", "dmarc:\n{\n  always_reject = [ \"x..example\" ];\n};\n", 3,
+     "dmarc.always_reject", "element 1: \"x..example\" is not a valid domain name"},
+    {"dmarc always_reject element type", "dmarc: { always_reject = [ 5 ]; };\n", 1,
+     "dmarc.always_reject", "element 1 is an integer"},
+    {"dmarc domain in never_enforce and always_reject",
+     "dmarc:\n{\n  never_enforce = [ \"a.example\", \"B.example\" ];\n"
+     "  always_reject = [ \"b.example\" ];\n};\n",
+     4, "dmarc.always_reject", "\"b.example\" is in dmarc.never_enforce too"},
+    {"dmarc public_suffix_list relative", "dmarc: { public_suffix_list = \"psl.dat\"; };\n", 1,
+     "dmarc.public_suffix_list", "absolute path"},
+    {"dmarc public_suffix_list missing",
+     "dmarc:\n{\n  mode = \"log\";\n  public_suffix_list = \"/nonexistent/psl.dat\";\n};\n", 4,
+     "dmarc.public_suffix_list",
+     "cannot use the public suffix list: /nonexistent/psl.dat: No such file or directory"},
+    {"dmarc public_suffix_list a directory", "dmarc: { public_suffix_list = \"/\"; };\n", 1,
+     "dmarc.public_suffix_list", "/: not a regular file"},
+    {"dmarc off, domain_modes on, public_suffix_list missing",
+     "dmarc:\n{\n  mode = \"off\";\n  public_suffix_list = \"/nonexistent/psl.dat\";\n"
+     "  domain_modes = ( { domain = \"hosted.example\"; mode = \"off\"; },\n"
+     "                   { domain = \"on.example\"; mode = \"log\"; } );\n};\n",
+     4, "dmarc.public_suffix_list", "turns DMARC on for on.example"},
+    /* dmarc.domain_modes */
+    {"domain_modes missing mode",
+     "dmarc:\n{\n  domain_modes = (\n    { domain = \"hosted.example\"; mode = \"log\"; },\n"
+     "    { domain = \"other.example\"; }\n  );\n};\n",
+     5, "dmarc.domain_modes", "element 2: mode is missing (each group needs domain and mode)"},
+    {"domain_modes missing domain", "dmarc: { domain_modes = ( { mode = \"log\"; } ); };\n", 1,
+     "dmarc.domain_modes", "element 1: domain is missing"},
+    {"domain_modes empty group", "dmarc: { domain_modes = ( { } ); };\n", 1, "dmarc.domain_modes",
+     "element 1: domain and mode are missing"},
+    {"domain_modes bad mode",
+     "dmarc:\n{\n  domain_modes = ( { domain = \"hosted.example\";\n"
+     "                    mode = \"reject\"; } );\n};\n",
+     4, "dmarc.domain_modes.mode", "unknown mode \"reject\""},
+    {"domain_modes mode not a string",
+     "dmarc: { domain_modes = ( { domain = \"hosted.example\"; mode = true; } ); };\n", 1,
+     "dmarc.domain_modes.mode", "got a boolean, want a string"},
+    {"domain_modes bad domain",
+     "dmarc: { domain_modes = ( { domain = \"hosted example\"; mode = \"log\"; } ); };\n", 1,
+     "dmarc.domain_modes.domain", "\"hosted example\" is not a valid domain name"},
+    {"domain_modes duplicate domain",
+     "dmarc:\n{\n  domain_modes = (\n    { domain = \"hosted.example\"; mode = \"log\"; },\n"
+     "    { mode = \"tag\";\n      domain = \"Hosted.EXAMPLE\"; }\n  );\n};\n",
+     6, "dmarc.domain_modes.domain",
+     "element 2: \"hosted.example\" is already given by an earlier element"},
+    {"domain_modes unknown member",
+     "dmarc: { domain_modes = ( { domain = \"hosted.example\"; mode = \"log\";\n"
+     "  policy = \"none\"; } ); };\n",
+     2, "dmarc.domain_modes.policy",
+     "unknown key (a group of dmarc.domain_modes holds domain and "
+     "mode)"},
+    {"domain_modes list of strings", "dmarc: { domain_modes = [ \"hosted.example\" ]; };\n", 1,
+     "dmarc.domain_modes", "element 1 is a string, want a group"},
+    {"domain_modes a single group",
+     "dmarc: { domain_modes: { domain = \"hosted.example\"; mode = \"log\"; }; };\n", 1,
+     "dmarc.domain_modes", "got a group, want a list of groups"},
+    {"domain_modes a string", "dmarc: { domain_modes = \"hosted.example=log\"; };\n", 1,
+     "dmarc.domain_modes", "want a list of groups"},
+    /* the new replies */
+    {"4xx-only dkim_tempfail", "replies: { dkim_tempfail = \"550 5.7.5 x\"; };\n", 1,
+     "replies.dkim_tempfail", "must be a 4xx"},
+    {"4xx-only dmarc_tempfail", "replies:\n{\n  dmarc_tempfail = \"554 5.4.3 x\";\n};\n", 3,
+     "replies.dmarc_tempfail", "must be a 4xx"},
+    {"dmarc_reject class mismatch", "replies: { dmarc_reject = \"550 4.7.26 x\"; };\n", 1,
+     "replies.dmarc_reject", "class 4 does not match"},
+    {"from_header placeholder", "replies: { from_header = \"550 5.7.1 %{from}\"; };\n", 1,
+     "replies.from_header", "unknown placeholder"},
+    {"dkim_none_passing no text", "replies: { dkim_none_passing = \"550 5.7.20\"; };\n", 1,
+     "replies.dkim_none_passing", "text missing"},
+    {"dkim_none_aligned 2xx", "replies: { dkim_none_aligned = \"250 2.0.0 ok\"; };\n", 1,
+     "replies.dkim_none_aligned", "4xx or 5xx"},
+    {"dkim_none_acceptable lone percent",
+     "replies: { dkim_none_acceptable = \"550 5.7.21 100% bad\"; };\n", 1,
+     "replies.dkim_none_acceptable", "lone '%'"},
 };
 
 /* has_error - true when errs holds an error with this line, key and message substring */
@@ -563,6 +784,160 @@ static void test_many_errors(void **state)
 	config_errors_free(&errs);
 }
 
+/* test_dkim_dmarc_errors - every dkim, dmarc and reply error in one load, cross-checks last */
+static void test_dkim_dmarc_errors(void **state)
+{
+	static const char text[] = "dkim:\n"                                              /* 1 */
+	                           "{\n"                                                  /* 2 */
+	                           "  mode = \"sometimes\";\n"                            /* 3 */
+	                           "  max_signatures = 0;\n"                              /* 4 */
+	                           "  must_sign = [ \"ok.example\", \"bad domain\" ];\n"  /* 5 */
+	                           "};\n"                                                 /* 6 */
+	                           "dmarc:\n"                                             /* 7 */
+	                           "{\n"                                                  /* 8 */
+	                           "  public_suffix_list = \"/nonexistent/psl.dat\";\n"   /* 9 */
+	                           "  quarantine = \"drop\";\n"                           /* 10 */
+	                           "  domain_modes = ( { domain = \"a.example\"; },\n"    /* 11 */
+	                           "    { domain = \"A.example\"; mode = \"log\"; },\n"   /* 12 */
+	                           "    { domain = \"a.example\"; mode = \"tag\"; } );\n" /* 13 */
+	                           "  fail_open = \"no\";\n"                              /* 14 */
+	                           "};\n"                                                 /* 15 */
+	                           "replies: { dmarc_tempfail = \"550 5.4.3 x\"; };\n";   /* 16 */
+	static const struct {
+		int line;
+		const char *key, *msg;
+	} want[] = {
+	    {3, "dkim.mode", "unknown mode"},
+	    {4, "dkim.max_signatures", "out of range"},
+	    {5, "dkim.must_sign", "element 2"},
+	    {10, "dmarc.quarantine", "unknown quarantine action"},
+	    {11, "dmarc.domain_modes", "element 1: mode is missing"},
+	    {13, "dmarc.domain_modes.domain", "element 3: \"a.example\" is already given"},
+	    {14, "dmarc.fail_open", "want true or false"},
+	    {16, "replies.dmarc_tempfail", "must be a 4xx"},
+	    {9, "dmarc.public_suffix_list", "/nonexistent/psl.dat: No such file"},
+	};
+	struct config_errors errs;
+	const char *path = write_conf("dkim-dmarc-many", text);
+	struct policy *p = config_load(path, &errs);
+	char *t = errors_text(&errs);
+
+	(void)state;
+	if (p != NULL)
+		fail_msg("got a policy, want NULL");
+	if (errs.n != PM_ARRAY_LEN(want))
+		fail_msg("got %zu errors:%s\nwant %zu", errs.n, t, PM_ARRAY_LEN(want));
+	for (size_t i = 0; i < PM_ARRAY_LEN(want); i++) {
+		const struct config_error *e = &errs.v[i];
+
+		if (e->line != want[i].line || strcmp(e->key, want[i].key) != 0 ||
+		    strcmp(e->file, path) != 0 || strstr(e->message, want[i].msg) == NULL)
+			fail_msg("error %zu: got %s:%d %s \"%s\", want %s:%d %s ...%s...", i,
+			         e->file, e->line, e->key, e->message, path, want[i].line,
+			         want[i].key, want[i].msg);
+	}
+	free(t);
+	config_errors_free(&errs);
+}
+
+/* test_public_suffix_list - needed (readable, with rules) only when DMARC can run */
+static void test_public_suffix_list(void **state)
+{
+	static const struct {
+		const char *name;
+		const char *text; /* @PATH@: a path in tmpdir */
+		const char *file; /* written there first, or NULL: none */
+		const char *want; /* error substring, or NULL: loads */
+	} cases[] = {
+	    {"dmarc off, list missing",
+	     "dmarc: { mode = \"off\"; public_suffix_list = \"@PATH@\"; };\n", NULL, NULL},
+	    {"dmarc off, domain_modes off, list missing",
+	     "dmarc: { mode = \"off\"; public_suffix_list = \"@PATH@\";\n"
+	     "  domain_modes = ( { domain = \"a.example\"; mode = \"off\"; } ); };\n",
+	     NULL, NULL},
+	    {"dmarc log, list missing",
+	     "dmarc: { mode = \"log\"; public_suffix_list = \"@PATH@\"; };\n", NULL,
+	     "No such file or directory"},
+	    {"dmarc tag, domain_modes off, list missing",
+	     "dmarc: { mode = \"tag\"; public_suffix_list = \"@PATH@\";\n"
+	     "  domain_modes = ( { domain = \"a.example\"; mode = \"off\"; } ); };\n",
+	     NULL, "No such file or directory"},
+	    {"dmarc off, domain_modes enforce, list missing",
+	     "dmarc: { mode = \"off\"; public_suffix_list = \"@PATH@\";\n"
+	     "  domain_modes = ( { domain = \"a.example\"; mode = \"enforce\"; } ); };\n",
+	     NULL, "turns DMARC on for a.example"},
+	    {"empty list", "dmarc: { public_suffix_list = \"@PATH@\"; };\n", "", "holds no rules"},
+	    {"comments only", "dmarc: { public_suffix_list = \"@PATH@\"; };\n",
+	     "// ===BEGIN ICANN DOMAINS===\n\n   \n// nothing\n", "holds no rules"},
+	    {"one rule", "dmarc: { public_suffix_list = \"@PATH@\"; };\n", "// x\n\ncom\n", NULL},
+	};
+	int failed = 0;
+
+	(void)state;
+	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
+		char file[PATH_MAX + 32], text[2 * PATH_MAX + 512], name[32];
+		struct config_errors errs;
+		struct policy *p;
+
+		snprintf(file, sizeof(file), "%s/psl-%zu.dat", tmpdir, i);
+		if (cases[i].file != NULL) {
+			FILE *fp = fopen(file, "w");
+
+			if (fp == NULL)
+				fail_msg("cannot create %s", file);
+			fputs(cases[i].file, fp);
+			fclose(fp);
+		}
+		fill_path(cases[i].text, file, text, sizeof(text));
+		snprintf(name, sizeof(name), "psl%zu", i);
+		p = config_load(write_conf(name, text), &errs);
+		if (cases[i].want == NULL
+		        ? p == NULL || errs.n != 0
+		        : p != NULL || errs.n != 1 ||
+		              strcmp(errs.v[0].key, "dmarc.public_suffix_list") != 0 ||
+		              errs.v[0].line != 1 ||
+		              strstr(errs.v[0].message, cases[i].want) == NULL) {
+			char *t = errors_text(&errs);
+
+			print_error("case %zu (%s): got %s and errors:%s\n  want %s%s%s\n", i,
+			            cases[i].name, p != NULL ? "a policy" : "NULL", t,
+			            cases[i].want == NULL ? "a policy" : "NULL and line 1 ...",
+			            cases[i].want == NULL ? "" : cases[i].want,
+			            cases[i].want == NULL ? "" : "...");
+			free(t);
+			failed++;
+		} else if (p != NULL && strcmp(p->dmarc.public_suffix_list, file) != 0) {
+			print_error("case %zu (%s): got path %s, want %s\n", i, cases[i].name,
+			            p->dmarc.public_suffix_list, file);
+			failed++;
+		}
+		policy_release(p);
+		config_errors_free(&errs);
+	}
+	if (failed != 0)
+		fail_msg("%d of %zu cases misjudged", failed, PM_ARRAY_LEN(cases));
+}
+
+/* test_e2e_conf - the end-to-end tests' policy loads with its dkim and dmarc groups */
+static void test_e2e_conf(void **state)
+{
+	char path[PATH_MAX];
+	struct policy *p;
+
+	(void)state;
+	p = load_ok(src_path(path, sizeof(path), "tests/e2e/policy.conf"));
+	mismatches = 0;
+	want_int("dkim.mode", p->dkim.mode, PM_MODE_ENFORCE);
+	want_strv("dkim.must_sign", p->dkim.must_sign, p->dkim.nmust_sign, "mustsign.test");
+	want_int("dmarc.mode", p->dmarc.mode, PM_MODE_ENFORCE);
+	want_int("dmarc.quarantine", p->dmarc.quarantine, PM_QUARANTINE_TAG);
+	want_int("spf.softfail", p->spf.action[PM_SPF_SOFTFAIL], PM_ACT_ACCEPT);
+	want_int("recipients.max_recipients", p->recipients.max_recipients, 4);
+	if (mismatches != 0)
+		fail_msg("%d field(s) differ", mismatches);
+	policy_release(p);
+}
+
 /* emit_first - keep the first printed line */
 static void emit_first(const char *line, void *arg)
 {
@@ -638,12 +1013,25 @@ static void test_values(void **state)
 	    "  addresses = [ \"Alice@Example.ORG\", \"@Example.NET\" ];\n"
 	    "  detail_separators = \"\"; max_recipients = 0; max_unknown = 0; };\n"
 	    "log: { syslog_facility = \"local3\"; syslog_ident = \"pm\"; };\n"
+	    "dkim: { mode = \"enforce\"; max_signatures = 50; allow_l = true; min_key_bits = "
+	    "2048;\n"
+	    "  must_sign = [ \"PayPal.example\", \"bank.example\" ]; };\n"
+	    "dmarc: { mode = \"log\"; public_suffix_list = \"@PATH@\";\n"
+	    "  quarantine = \"hold\"; quarantine_header = \"X-Spam-Flag\"; fail_open = true;\n"
+	    "  spf_fail_at_mail = true; never_enforce = [ \"Lists.Example\" ];\n"
+	    "  always_reject = [ \"bank.example\", \"gov.example\" ];\n"
+	    "  domain_modes = ( { domain = \"Hosted.Example\"; mode = \"off\"; },\n"
+	    "                   { mode = \"tag\"; domain = \"sub.hosted.example\"; } ); };\n"
 	    "replies: { spf_fail = \"421 4.7.0 %{ip} 100%% try %{helo}\";\n"
-	    "  sender_null_mx = \"550 5.7.27 %{domain} sends no mail\"; };\n";
+	    "  sender_null_mx = \"550 5.7.27 %{domain} sends no mail\";\n"
+	    "  from_header = \"554 5.7.1 One author please (%{result})\";\n"
+	    "  dkim_tempfail = \"421 4.7.5 later\"; dmarc_reject = \"450 4.7.26 not now\"; };\n";
+	char conf[2 * PATH_MAX + sizeof(text)];
 	struct policy *p;
 
 	(void)state;
-	p = load_ok(write_conf("values", text));
+	fill_path(text, psl_path, conf, sizeof(conf));
+	p = load_ok(write_conf("values", conf));
 	mismatches = 0;
 	want_str("authserv_id", p->authserv_id, "mail.example.net");
 	want_str("milter.socket", p->milter.socket, "inet6:10025@[::1]");
@@ -688,6 +1076,33 @@ static void test_values(void **state)
 	         "%{domain} sends no mail");
 	want_str("replies.sender_syntax (default)", p->replies[PM_R_SENDER_SYNTAX].text,
 	         "Bad sender address syntax");
+	want_int("dkim.mode", p->dkim.mode, PM_MODE_ENFORCE);
+	want_int("dkim.max_signatures", p->dkim.max_signatures, 50);
+	want_int("dkim.allow_l", p->dkim.allow_l, true);
+	want_int("dkim.min_key_bits", p->dkim.min_key_bits, 2048);
+	want_strv("dkim.must_sign", p->dkim.must_sign, p->dkim.nmust_sign,
+	          "paypal.example bank.example");
+	want_int("dmarc.mode", p->dmarc.mode, PM_MODE_LOG);
+	want_str("dmarc.public_suffix_list", p->dmarc.public_suffix_list, psl_path);
+	want_int("dmarc.quarantine", p->dmarc.quarantine, PM_QUARANTINE_HOLD);
+	want_str("dmarc.quarantine_header", p->dmarc.quarantine_header, "X-Spam-Flag");
+	want_int("dmarc.fail_open", p->dmarc.fail_open, true);
+	want_int("dmarc.spf_fail_at_mail", p->dmarc.spf_fail_at_mail, true);
+	want_strv("dmarc.never_enforce", p->dmarc.never_enforce, p->dmarc.nnever_enforce,
+	          "lists.example");
+	want_strv("dmarc.always_reject", p->dmarc.always_reject, p->dmarc.nalways_reject,
+	          "bank.example gov.example");
+	want_domain_modes(&p->dmarc, "hosted.example=off sub.hosted.example=tag");
+	want_int("replies.from_header code", p->replies[PM_R_FROM_HEADER].code, 554);
+	want_str("replies.from_header xcode", p->replies[PM_R_FROM_HEADER].xcode, "5.7.1");
+	want_str("replies.from_header text", p->replies[PM_R_FROM_HEADER].text,
+	         "One author please (%{result})");
+	want_int("replies.dkim_tempfail code", p->replies[PM_R_DKIM_TEMPFAIL].code, 421);
+	want_str("replies.dkim_tempfail text", p->replies[PM_R_DKIM_TEMPFAIL].text, "later");
+	want_int("replies.dmarc_reject code", p->replies[PM_R_DMARC_REJECT].code, 450);
+	want_str("replies.dmarc_reject xcode", p->replies[PM_R_DMARC_REJECT].xcode, "4.7.26");
+	want_str("replies.dmarc_tempfail (default)", p->replies[PM_R_DMARC_TEMPFAIL].xcode,
+	         "4.4.3");
 	if (mismatches != 0)
 		fail_msg("%d field(s) differ", mismatches);
 	policy_release(p);
@@ -848,9 +1263,30 @@ static void test_concurrent_swap(void **state)
 static void test_names(void **state)
 {
 	static const char *const want[] = {
-	    "off",      "log",       "tag",       "enforce",        "accept",         "reject",
-	    "tempfail", "unchecked", "none",      "neutral",        "pass",           "fail",
-	    "softfail", "temperror", "permerror", "client_blocked", "internal_error",
+	    "off",
+	    "log",
+	    "tag",
+	    "enforce",
+	    "accept",
+	    "reject",
+	    "tempfail",
+	    "unchecked",
+	    "none",
+	    "neutral",
+	    "pass",
+	    "fail",
+	    "softfail",
+	    "temperror",
+	    "permerror",
+	    "client_blocked",
+	    "internal_error",
+	    "from_header",
+	    "dkim_none_passing",
+	    "dkim_none_acceptable",
+	    "dkim_none_aligned",
+	    "dkim_tempfail",
+	    "dmarc_reject",
+	    "dmarc_tempfail",
 	};
 	const char *got[PM_ARRAY_LEN(want)] = {
 	    pm_mode_name(PM_MODE_OFF),
@@ -870,6 +1306,13 @@ static void test_names(void **state)
 	    pm_spf_result_name(PM_SPF_PERMERROR),
 	    pm_reply_name(PM_R_CLIENT_BLOCKED),
 	    pm_reply_name(PM_R_INTERNAL_ERROR),
+	    pm_reply_name(PM_R_FROM_HEADER),
+	    pm_reply_name(PM_R_DKIM_NONE_PASSING),
+	    pm_reply_name(PM_R_DKIM_NONE_ACCEPTABLE),
+	    pm_reply_name(PM_R_DKIM_NONE_ALIGNED),
+	    pm_reply_name(PM_R_DKIM_TEMPFAIL),
+	    pm_reply_name(PM_R_DMARC_REJECT),
+	    pm_reply_name(PM_R_DMARC_TEMPFAIL),
 	};
 
 	(void)state;
@@ -888,10 +1331,19 @@ static void test_names(void **state)
 static int setup(void **state)
 {
 	const char *t = getenv("TMPDIR");
+	FILE *fp;
 
 	(void)state;
 	snprintf(tmpdir, sizeof(tmpdir), "%s/test_config.XXXXXX", t != NULL && *t ? t : "/tmp");
-	return mkdtemp(tmpdir) == NULL ? -1 : 0;
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	snprintf(psl_path, sizeof(psl_path), "%s/psl.dat", tmpdir);
+	if ((fp = fopen(psl_path, "w")) == NULL)
+		return -1;
+	fputs("// a public suffix list for the tests\n\n// ===BEGIN ICANN DOMAINS===\nexample\n"
+	      "*.ck\n!www.ck\n",
+	      fp);
+	return fclose(fp) == 0 ? 0 : -1;
 }
 
 /* teardown - remove the snippets */
@@ -908,12 +1360,14 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_default_conf),    cmocka_unit_test(test_empty_conf),
-	    cmocka_unit_test(test_keys_documented), cmocka_unit_test(test_bad_snippets),
-	    cmocka_unit_test(test_many_errors),     cmocka_unit_test(test_errors_print),
-	    cmocka_unit_test(test_missing_file),    cmocka_unit_test(test_values),
-	    cmocka_unit_test(test_sample_files),    cmocka_unit_test(test_refcount),
-	    cmocka_unit_test(test_concurrent_swap), cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_default_conf),      cmocka_unit_test(test_empty_conf),
+	    cmocka_unit_test(test_keys_documented),   cmocka_unit_test(test_bad_snippets),
+	    cmocka_unit_test(test_many_errors),       cmocka_unit_test(test_errors_print),
+	    cmocka_unit_test(test_missing_file),      cmocka_unit_test(test_values),
+	    cmocka_unit_test(test_sample_files),      cmocka_unit_test(test_refcount),
+	    cmocka_unit_test(test_concurrent_swap),   cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_dkim_dmarc_errors), cmocka_unit_test(test_public_suffix_list),
+	    cmocka_unit_test(test_e2e_conf),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, setup, teardown);

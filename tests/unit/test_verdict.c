@@ -23,6 +23,8 @@
 
 #include <cmocka.h>
 
+#include "dkim.h"
+#include "dmarc.h"
 #include "policy.h"
 #include "util.h"
 #include "verdict.h"
@@ -69,6 +71,22 @@ static const char P_CUSTOM[] =
          "  spf_fail = \"451 4.7.23 SPF says no, for now\";\n"
          "  relay_denied = \"550 5.7.1 no relaying\";\n"
          "  sender_domain_unknown = \"450 4.1.8 <%{sender}>: not found (for now)\";\n"
+         "};\n";
+
+static const char P_DMARC_LOG[] = BASE "dmarc = { mode = \"log\"; };\n";
+static const char P_DMARC_OFF[] = BASE "dmarc = { mode = \"off\"; };\n";
+static const char P_DMARC_FAIL_OPEN[] = BASE "dmarc = { fail_open = true; };\n";
+static const char P_SPF_AT_MAIL[] = BASE "dmarc = { spf_fail_at_mail = true; };\n";
+static const char P_MUST_SIGN[] =
+    BASE "dkim = { mode = \"enforce\"; must_sign = [ \"bank.test\" ]; };\n";
+static const char P_OVERRIDES[] =
+    BASE "dkim = { must_sign = [ \"bank.test\", \"Shop.Test\" ]; };\n"
+         "dmarc = {\n"
+         "  never_enforce = [ \"lists.test\", \"fwd.test\" ];\n"
+         "  always_reject = [ \"brand.test\" ];\n"
+         "  domain_modes = ( { domain = \"hosted.test\"; mode = \"log\"; },\n"
+         "                   { domain = \"strict.hosted.test\"; mode = \"enforce\"; },\n"
+         "                   { domain = \"quiet.test\"; mode = \"off\"; } );\n"
          "};\n";
 
 struct vcase {
@@ -1047,6 +1065,439 @@ static const struct vcase verdict_cases[] = {
      "relay_denied",
      NULL},
 
+    /* end of message: the From header (dmarc mode) */
+    {"from missing",
+     P_DEFAULT,
+     {EOM, .from = FROM_MISSING},
+     REJ,
+     false,
+     550,
+     "5.7.1",
+     "from_header",
+     "from_missing",
+     "dmarc.mode=enforce"},
+    {"from several fields",
+     P_DEFAULT,
+     {EOM, .from = FROM_SEVERAL},
+     REJ,
+     false,
+     550,
+     "5.7.1",
+     "from_header",
+     "from_several",
+     "dmarc.mode=enforce"},
+    {"from several addresses",
+     P_DEFAULT,
+     {EOM, .from = FROM_SEVERAL_ADDRS},
+     REJ,
+     false,
+     550,
+     "5.7.1",
+     "from_header",
+     "from_several_addresses",
+     "dmarc.mode=enforce"},
+    {"from unusable",
+     P_DEFAULT,
+     {EOM, .from = FROM_BAD},
+     REJ,
+     false,
+     550,
+     "5.7.1",
+     "from_header",
+     "from_unusable",
+     "dmarc.mode=enforce"},
+    {"from ok", P_DEFAULT, {EOM, .from = FROM_OK}, CONT, false, 0, NULL, NULL, NULL, NULL},
+    {"from missing, trusted",
+     P_DEFAULT,
+     {EOM, .from = FROM_MISSING, .trusted = true},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"from missing, authenticated",
+     P_DEFAULT,
+     {EOM, .from = FROM_MISSING, .authenticated = true},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"from missing, dmarc log",
+     P_DMARC_LOG,
+     {EOM, .from = FROM_MISSING},
+     CONT,
+     true,
+     550,
+     "5.7.1",
+     "from_header",
+     "from_missing",
+     "dmarc.mode=log"},
+    {"from missing, dmarc off",
+     P_DMARC_OFF,
+     {EOM, .from = FROM_MISSING},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"from several before must_sign",
+     P_MUST_SIGN,
+     {EOM, .from = FROM_SEVERAL, .must_sign = MUST_SIGN_NONE_PASSING},
+     REJ,
+     false,
+     550,
+     "5.7.1",
+     "from_header",
+     "from_several",
+     NULL},
+
+    /* must_sign (dkim mode) */
+    {"must_sign none passing",
+     P_MUST_SIGN,
+     {EOM, .from = FROM_OK, .must_sign = MUST_SIGN_NONE_PASSING},
+     REJ,
+     false,
+     550,
+     "5.7.20",
+     "must_sign",
+     "dkim_none_passing",
+     "dkim.must_sign"},
+    {"must_sign none acceptable",
+     P_MUST_SIGN,
+     {EOM, .from = FROM_OK, .must_sign = MUST_SIGN_NONE_ACCEPTABLE},
+     REJ,
+     false,
+     550,
+     "5.7.21",
+     "must_sign",
+     "dkim_none_acceptable",
+     "dkim.must_sign"},
+    {"must_sign none aligned",
+     P_MUST_SIGN,
+     {EOM, .from = FROM_OK, .must_sign = MUST_SIGN_NONE_ALIGNED},
+     REJ,
+     false,
+     550,
+     "5.7.22",
+     "must_sign",
+     "dkim_none_aligned",
+     "dkim.must_sign"},
+    {"must_sign key lookup failed",
+     P_MUST_SIGN,
+     {EOM, .from = FROM_OK, .must_sign = MUST_SIGN_TEMPFAIL},
+     TMP,
+     false,
+     451,
+     "4.7.5",
+     "must_sign",
+     "dkim_tempfail",
+     "dkim.must_sign"},
+    {"must_sign ok",
+     P_MUST_SIGN,
+     {EOM, .from = FROM_OK, .must_sign = MUST_SIGN_OK},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"must_sign none passing, dkim tag",
+     P_DEFAULT,
+     {EOM, .from = FROM_OK, .must_sign = MUST_SIGN_NONE_PASSING},
+     CONT,
+     true,
+     550,
+     "5.7.20",
+     "must_sign",
+     "dkim_none_passing",
+     "dkim.must_sign"},
+    {"must_sign before dmarc",
+     P_MUST_SIGN,
+     {EOM, .from = FROM_OK, .must_sign = MUST_SIGN_NONE_ALIGNED, .dmarc = PM_DMARC_FAIL,
+      .dmarc_disposition = PM_DMARC_P_REJECT, .dmarc_mode = PM_MODE_ENFORCE},
+     REJ,
+     false,
+     550,
+     "5.7.22",
+     "must_sign",
+     "dkim_none_aligned",
+     NULL},
+
+    /* DMARC (the mode after the overrides comes in the facts) */
+    {"dmarc reject",
+     P_DEFAULT,
+     {EOM, .from = FROM_OK, .dmarc = PM_DMARC_FAIL, .dmarc_disposition = PM_DMARC_P_REJECT,
+      .dmarc_mode = PM_MODE_ENFORCE, .dmarc_rule = "dmarc.mode"},
+     REJ,
+     false,
+     550,
+     "5.7.26",
+     "dmarc",
+     "dmarc_reject",
+     "dmarc.mode"},
+    {"dmarc reject, always_reject rule",
+     P_DEFAULT,
+     {EOM, .from = FROM_OK, .dmarc = PM_DMARC_FAIL, .dmarc_disposition = PM_DMARC_P_REJECT,
+      .dmarc_mode = PM_MODE_ENFORCE, .dmarc_rule = "dmarc.always_reject"},
+     REJ,
+     false,
+     550,
+     "5.7.26",
+     "dmarc",
+     "dmarc_reject",
+     "dmarc.always_reject"},
+    {"dmarc reject, mode log for this domain",
+     P_DEFAULT,
+     {EOM, .from = FROM_OK, .dmarc = PM_DMARC_FAIL, .dmarc_disposition = PM_DMARC_P_REJECT,
+      .dmarc_mode = PM_MODE_LOG, .dmarc_rule = "dmarc.domain_modes"},
+     CONT,
+     true,
+     550,
+     "5.7.26",
+     "dmarc",
+     "dmarc_reject",
+     "dmarc.domain_modes"},
+    {"dmarc reject, mode off for this domain",
+     P_DEFAULT,
+     {EOM, .from = FROM_OK, .dmarc = PM_DMARC_FAIL, .dmarc_disposition = PM_DMARC_P_REJECT,
+      .dmarc_mode = PM_MODE_OFF},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"dmarc fail, p=none",
+     P_DEFAULT,
+     {EOM, .from = FROM_OK, .dmarc = PM_DMARC_FAIL, .dmarc_disposition = PM_DMARC_P_NONE,
+      .dmarc_mode = PM_MODE_ENFORCE},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"dmarc pass",
+     P_DEFAULT,
+     {EOM, .from = FROM_OK, .dmarc = PM_DMARC_PASS, .dmarc_disposition = PM_DMARC_P_NONE,
+      .dmarc_mode = PM_MODE_ENFORCE},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"dmarc none",
+     P_DEFAULT,
+     {EOM, .from = FROM_OK, .dmarc = PM_DMARC_NONE, .dmarc_mode = PM_MODE_ENFORCE},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"dmarc permerror",
+     P_DEFAULT,
+     {EOM, .from = FROM_OK, .dmarc = PM_DMARC_PERMERROR, .dmarc_mode = PM_MODE_ENFORCE},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"dmarc temperror",
+     P_DEFAULT,
+     {EOM, .from = FROM_OK, .dmarc = PM_DMARC_TEMPERROR, .dmarc_mode = PM_MODE_ENFORCE},
+     TMP,
+     false,
+     451,
+     "4.4.3",
+     "dmarc",
+     "dmarc_tempfail",
+     NULL},
+    {"dmarc temperror, fail open",
+     P_DMARC_FAIL_OPEN,
+     {EOM, .from = FROM_OK, .dmarc = PM_DMARC_TEMPERROR, .dmarc_mode = PM_MODE_ENFORCE},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"dmarc reject, trusted",
+     P_DEFAULT,
+     {EOM, .trusted = true, .from = FROM_OK, .dmarc = PM_DMARC_FAIL,
+      .dmarc_disposition = PM_DMARC_P_REJECT, .dmarc_mode = PM_MODE_ENFORCE},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+
+    /* SPF fail and DMARC (RFC 7489 10.1) */
+    {"spf fail, sender has dmarc: deferred",
+     P_DEFAULT,
+     {MAIL, .mfrom_spf = PM_SPF_FAIL, .sender_has_dmarc = true},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"spf fail, no dmarc record: at MAIL FROM",
+     P_DEFAULT,
+     {MAIL, .mfrom_spf = PM_SPF_FAIL},
+     REJ,
+     false,
+     550,
+     "5.7.23",
+     "spf",
+     "spf_fail",
+     "spf.fail=reject"},
+    {"spf fail, dmarc record, spf_fail_at_mail",
+     P_SPF_AT_MAIL,
+     {MAIL, .mfrom_spf = PM_SPF_FAIL, .sender_has_dmarc = true},
+     REJ,
+     false,
+     550,
+     "5.7.23",
+     "spf",
+     "spf_fail",
+     "spf.fail=reject"},
+    {"spf fail, dmarc record, dmarc only logged",
+     P_DMARC_LOG,
+     {MAIL, .mfrom_spf = PM_SPF_FAIL, .sender_has_dmarc = true},
+     REJ,
+     false,
+     550,
+     "5.7.23",
+     "spf",
+     "spf_fail",
+     "spf.fail=reject"},
+    {"spf fail, dmarc record, trusted",
+     P_DEFAULT,
+     {MAIL, .trusted = true, .mfrom_spf = PM_SPF_FAIL, .sender_has_dmarc = true},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"spf softfail accepted, dmarc record",
+     P_DEFAULT,
+     {MAIL, .mfrom_spf = PM_SPF_SOFTFAIL, .sender_has_dmarc = true},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"spf softfail rejected, dmarc record: deferred",
+     P_STRICT_SPF,
+     {MAIL, .mfrom_spf = PM_SPF_SOFTFAIL, .sender_has_dmarc = true},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"spf permerror, dmarc record: not deferred",
+     P_DEFAULT,
+     {MAIL, .mfrom_spf = PM_SPF_PERMERROR, .sender_has_dmarc = true},
+     REJ,
+     false,
+     550,
+     "5.7.24",
+     "spf",
+     "spf_permerror",
+     NULL},
+    {"deferred spf fail, author without dmarc",
+     P_DEFAULT,
+     {EOM, .from = FROM_OK, .mfrom_spf = PM_SPF_FAIL, .sender_has_dmarc = true,
+      .dmarc = PM_DMARC_NONE, .dmarc_mode = PM_MODE_ENFORCE},
+     REJ,
+     false,
+     550,
+     "5.7.23",
+     "spf",
+     "spf_fail",
+     "spf.fail=reject"},
+    {"deferred spf fail, dmarc not evaluated",
+     P_DEFAULT,
+     {EOM, .from = FROM_OK, .mfrom_spf = PM_SPF_FAIL, .sender_has_dmarc = true},
+     REJ,
+     false,
+     550,
+     "5.7.23",
+     "spf",
+     "spf_fail",
+     NULL},
+    {"deferred spf fail, dmarc pass (forwarded, aligned DKIM)",
+     P_DEFAULT,
+     {EOM, .from = FROM_OK, .mfrom_spf = PM_SPF_FAIL, .sender_has_dmarc = true,
+      .dmarc = PM_DMARC_PASS, .dmarc_disposition = PM_DMARC_P_NONE, .dmarc_mode = PM_MODE_ENFORCE},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"deferred spf fail, dmarc fail p=reject",
+     P_DEFAULT,
+     {EOM, .from = FROM_OK, .mfrom_spf = PM_SPF_FAIL, .sender_has_dmarc = true,
+      .dmarc = PM_DMARC_FAIL, .dmarc_disposition = PM_DMARC_P_REJECT,
+      .dmarc_mode = PM_MODE_ENFORCE},
+     REJ,
+     false,
+     550,
+     "5.7.26",
+     "dmarc",
+     "dmarc_reject",
+     NULL},
+    {"deferred spf fail, dmarc fail p=none",
+     P_DEFAULT,
+     {EOM, .from = FROM_OK, .mfrom_spf = PM_SPF_FAIL, .sender_has_dmarc = true,
+      .dmarc = PM_DMARC_FAIL, .dmarc_disposition = PM_DMARC_P_NONE, .dmarc_mode = PM_MODE_ENFORCE},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"deferred spf fail, dmarc temperror",
+     P_DEFAULT,
+     {EOM, .from = FROM_OK, .mfrom_spf = PM_SPF_FAIL, .sender_has_dmarc = true,
+      .dmarc = PM_DMARC_TEMPERROR, .dmarc_mode = PM_MODE_ENFORCE},
+     TMP,
+     false,
+     451,
+     "4.4.3",
+     "dmarc",
+     "dmarc_tempfail",
+     NULL},
+
     /* stages that refuse nothing */
     {"eom",
      P_DEFAULT,
@@ -1143,6 +1594,189 @@ static int check_case(const struct vcase *c, const struct policy *p)
 		bad++;
 	}
 	return bad;
+}
+
+/* test_quarantine - p=quarantine: enforced marks the verdict, log and tag only "would" */
+static void test_quarantine(void **state)
+{
+	struct pm_facts f = {EOM,
+	                     .from = FROM_OK,
+	                     .dmarc = PM_DMARC_FAIL,
+	                     .dmarc_disposition = PM_DMARC_P_QUARANTINE,
+	                     .dmarc_mode = PM_MODE_ENFORCE,
+	                     .dmarc_rule = "dmarc.mode"};
+	struct policy *p = load(P_DEFAULT);
+	struct pm_verdict v;
+
+	(void)state;
+	verdict_decide(&f, p, &v);
+	assert_int_equal(v.action, PM_V_CONTINUE);
+	assert_true(v.quarantine);
+	assert_false(v.would);
+	assert_string_equal(v.reason, "dmarc_quarantine");
+
+	f.dmarc_mode = PM_MODE_TAG;
+	verdict_decide(&f, p, &v);
+	assert_int_equal(v.action, PM_V_CONTINUE);
+	assert_false(v.quarantine);
+	assert_true(v.would);
+	assert_int_equal(v.reply, PM_R_COUNT);
+	assert_string_equal(v.reason, "dmarc_quarantine");
+
+	f.dmarc_mode = PM_MODE_OFF;
+	verdict_decide(&f, p, &v);
+	assert_false(v.quarantine);
+	assert_false(v.would);
+
+	/* pct lowered reject to quarantine: same */
+	f.dmarc_mode = PM_MODE_ENFORCE;
+	f.dmarc = PM_DMARC_PASS;
+	verdict_decide(&f, p, &v);
+	assert_false(v.quarantine);
+	policy_release(p);
+}
+
+/* test_domain_in_list - equal or below, never a mere suffix */
+static void test_domain_in_list(void **state)
+{
+	char *list[] = {"example.test", "co.test"};
+
+	(void)state;
+	assert_true(domain_in_list("example.test", list, 2));
+	assert_true(domain_in_list("EXAMPLE.test", list, 2));
+	assert_true(domain_in_list("a.b.example.test", list, 2));
+	assert_false(domain_in_list("badexample.test", list, 2));
+	assert_false(domain_in_list("test", list, 2));
+	assert_false(domain_in_list("example.test.evil", list, 2));
+	assert_false(domain_in_list(NULL, list, 2));
+	assert_false(domain_in_list("example.test", list, 0));
+}
+
+/* sig - one signature result */
+static struct dkim_sig_result sig(enum pm_dkim_result r, const char *d)
+{
+	struct dkim_sig_result s;
+
+	memset(&s, 0, sizeof(s));
+	s.result = r;
+	snprintf(s.domain, sizeof(s.domain), "%s", d);
+	snprintf(s.selector, sizeof(s.selector), "sel");
+	return s;
+}
+
+/* test_must_sign - the RFC 7372 code for each set of signatures */
+static void test_must_sign(void **state)
+{
+	struct policy *p = load(P_OVERRIDES);
+	struct dkim_sig_result v[3];
+	struct dkim_results r = {.sig = v};
+
+	(void)state;
+	assert_int_equal(verdict_must_sign(p, "other.test", &r), MUST_SIGN_NOT_LISTED);
+	assert_int_equal(verdict_must_sign(p, NULL, &r), MUST_SIGN_NOT_LISTED);
+	assert_int_equal(verdict_must_sign(p, "bank.test", NULL), MUST_SIGN_NONE_PASSING);
+	assert_int_equal(verdict_must_sign(p, "bank.test", &r), MUST_SIGN_NONE_PASSING);
+	/* listed in mixed case in the file; a subdomain of a listed domain counts */
+	assert_int_equal(verdict_must_sign(p, "mail.shop.test", &r), MUST_SIGN_NONE_PASSING);
+
+	v[0] = sig(PM_DKIM_PASS, "bank.test");
+	r.n = 1;
+	assert_int_equal(verdict_must_sign(p, "bank.test", &r), MUST_SIGN_OK);
+	/* relaxed: a parent or child domain signature aligns */
+	assert_int_equal(verdict_must_sign(p, "mail.bank.test", &r), MUST_SIGN_OK);
+	v[0] = sig(PM_DKIM_PASS, "esp.test");
+	assert_int_equal(verdict_must_sign(p, "bank.test", &r), MUST_SIGN_NONE_ALIGNED);
+	v[0] = sig(PM_DKIM_POLICY, "bank.test");
+	assert_int_equal(verdict_must_sign(p, "bank.test", &r), MUST_SIGN_NONE_ACCEPTABLE);
+	v[1] = sig(PM_DKIM_PASS, "esp.test");
+	r.n = 2;
+	assert_int_equal(verdict_must_sign(p, "bank.test", &r), MUST_SIGN_NONE_ALIGNED);
+	v[2] = sig(PM_DKIM_TEMPERROR, "bank.test");
+	r.n = 3;
+	assert_int_equal(verdict_must_sign(p, "bank.test", &r), MUST_SIGN_TEMPFAIL);
+	/* a temperror of a third party does not hold the mail back */
+	v[2] = sig(PM_DKIM_TEMPERROR, "esp2.test");
+	assert_int_equal(verdict_must_sign(p, "bank.test", &r), MUST_SIGN_NONE_ALIGNED);
+	v[0] = sig(PM_DKIM_FAIL, "bank.test");
+	v[1] = sig(PM_DKIM_PERMERROR, "bank.test");
+	v[2] = sig(PM_DKIM_NEUTRAL, "bank.test");
+	assert_int_equal(verdict_must_sign(p, "bank.test", &r), MUST_SIGN_NONE_PASSING);
+	v[2] = sig(PM_DKIM_PASS, "bank.test");
+	assert_int_equal(verdict_must_sign(p, "bank.test", &r), MUST_SIGN_OK);
+	policy_release(p);
+}
+
+/* test_overrides - domain_modes, never_enforce, always_reject */
+static void test_overrides(void **state)
+{
+	struct policy *p = load(P_OVERRIDES);
+	struct dkim_sig_result v[1];
+	struct dkim_results r = {.sig = v, .n = 0};
+	enum pm_mode mode;
+	enum pm_dmarc_policy dis;
+	const char *rule;
+
+	(void)state;
+	verdict_dmarc_overrides(p, "plain.test", NULL, &r, PM_DMARC_FAIL, PM_DMARC_P_REJECT, &mode,
+	                        &dis, &rule);
+	assert_int_equal(mode, PM_MODE_ENFORCE);
+	assert_int_equal(dis, PM_DMARC_P_REJECT);
+	assert_string_equal(rule, "dmarc.mode");
+
+	/* longest match wins */
+	verdict_dmarc_overrides(p, "a.hosted.test", NULL, &r, PM_DMARC_FAIL, PM_DMARC_P_REJECT,
+	                        &mode, &dis, &rule);
+	assert_int_equal(mode, PM_MODE_LOG);
+	assert_string_equal(rule, "dmarc.domain_modes");
+	verdict_dmarc_overrides(p, "x.strict.hosted.test", NULL, &r, PM_DMARC_FAIL,
+	                        PM_DMARC_P_REJECT, &mode, &dis, &rule);
+	assert_int_equal(mode, PM_MODE_ENFORCE);
+	verdict_dmarc_overrides(p, "quiet.test", NULL, &r, PM_DMARC_FAIL, PM_DMARC_P_REJECT, &mode,
+	                        &dis, &rule);
+	assert_int_equal(mode, PM_MODE_OFF);
+	/* not a mere suffix */
+	verdict_dmarc_overrides(p, "unhosted.test", NULL, &r, PM_DMARC_FAIL, PM_DMARC_P_REJECT,
+	                        &mode, &dis, &rule);
+	assert_int_equal(mode, PM_MODE_ENFORCE);
+
+	/* always_reject: a fail is rejected whatever the disposition */
+	verdict_dmarc_overrides(p, "brand.test", NULL, &r, PM_DMARC_FAIL, PM_DMARC_P_NONE, &mode,
+	                        &dis, &rule);
+	assert_int_equal(dis, PM_DMARC_P_REJECT);
+	assert_string_equal(rule, "dmarc.always_reject");
+	verdict_dmarc_overrides(p, "brand.test", NULL, &r, PM_DMARC_PASS, PM_DMARC_P_NONE, &mode,
+	                        &dis, &rule);
+	assert_int_equal(dis, PM_DMARC_P_NONE);
+
+	/* never_enforce: author domain, SPF-passing MAIL FROM domain, passing DKIM d= */
+	verdict_dmarc_overrides(p, "lists.test", NULL, &r, PM_DMARC_FAIL, PM_DMARC_P_REJECT, &mode,
+	                        &dis, &rule);
+	assert_int_equal(mode, PM_MODE_TAG);
+	assert_string_equal(rule, "dmarc.never_enforce");
+	verdict_dmarc_overrides(p, "brand.test", "bounce.fwd.test", &r, PM_DMARC_FAIL,
+	                        PM_DMARC_P_REJECT, &mode, &dis, &rule);
+	assert_int_equal(mode, PM_MODE_TAG);
+	v[0] = sig(PM_DKIM_PASS, "lists.test");
+	r.n = 1;
+	verdict_dmarc_overrides(p, "plain.test", NULL, &r, PM_DMARC_FAIL, PM_DMARC_P_REJECT, &mode,
+	                        &dis, &rule);
+	assert_int_equal(mode, PM_MODE_TAG);
+	/* a failing signature by the forwarder proves nothing */
+	v[0] = sig(PM_DKIM_FAIL, "lists.test");
+	verdict_dmarc_overrides(p, "plain.test", NULL, &r, PM_DMARC_FAIL, PM_DMARC_P_REJECT, &mode,
+	                        &dis, &rule);
+	assert_int_equal(mode, PM_MODE_ENFORCE);
+	/* log stays log */
+	verdict_dmarc_overrides(p, "lists.hosted.test", NULL, &r, PM_DMARC_FAIL, PM_DMARC_P_REJECT,
+	                        &mode, &dis, &rule);
+	assert_int_equal(mode, PM_MODE_LOG);
+	policy_release(p);
+
+	p = load(P_DMARC_OFF);
+	verdict_dmarc_overrides(p, "plain.test", NULL, &r, PM_DMARC_FAIL, PM_DMARC_P_REJECT, &mode,
+	                        &dis, &rule);
+	assert_int_equal(mode, PM_MODE_OFF);
+	policy_release(p);
 }
 
 /* test_reply_table - every case through verdict_decide */
@@ -1368,8 +2002,15 @@ static void test_action_names(void **state)
 /* setup - a temporary directory for the policy files */
 static int setup(void **state)
 {
+	char err[256];
+
 	(void)state;
+
 	snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/test_verdict.XXXXXX");
+	if (!dmarc_psl_load("/usr/share/publicsuffix/public_suffix_list.dat", err, sizeof(err))) {
+		fprintf(stderr, "test_verdict: %s\n", err);
+		return -1;
+	}
 	return mkdtemp(tmp_dir) ? 0 : -1;
 }
 
@@ -1390,6 +2031,8 @@ int main(void)
 	    cmocka_unit_test(test_reply_table),       cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_null_inputs),       cmocka_unit_test(test_reply_expand),
 	    cmocka_unit_test(test_expand_configured), cmocka_unit_test(test_action_names),
+	    cmocka_unit_test(test_quarantine),        cmocka_unit_test(test_domain_in_list),
+	    cmocka_unit_test(test_must_sign),         cmocka_unit_test(test_overrides),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

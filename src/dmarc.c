@@ -1,0 +1,1114 @@
+/*
+ * NAME
+ *	dmarc - DMARC (RFC 7489): organizational domain, policy record, alignment
+ * SYNOPSIS
+ *	dmarc_psl_load(), dmarc_org_domain(), dmarc_lookup(),
+ *	dmarc_parse_record(), dmarc_evaluate(), dmarc_aligned(),
+ *	pm_dmarc_result_name(), pm_dmarc_policy_name(), dmarc_lib_shutdown()
+ * DESCRIPTION
+ *	Names: every domain taken in is lower-cased, loses one final dot
+ *	and must then be a host name of LDH bytes, underscores and dots
+ *	that dns_name_ok() accepts; anything else (U-labels, controls,
+ *	invisible characters) is never looked up nor aligned.
+ *
+ *	Organizational domains: the public suffix list algorithm of RFC
+ *	7489 3.2 and publicsuffix.org, read here from the list file into
+ *	three sorted tables (rules, "*.S" wildcards, "!X" exceptions):
+ *	an exception wins, else the longest matching rule, else the
+ *	implicit rule "*" (the last label), so the organizational domain
+ *	of a.b.foo.test is foo.test; a name that is itself a public suffix
+ *	is its own. IDN rules count in the A-label form the list gives in
+ *	the comment line above them ("// xn--..."), as libopendmarc reads
+ *	them; the others cannot match a name we accept. libopendmarc's
+ *	own table (opendmarc_get_tld) is not used: 1.4.2 drops a
+ *	one-letter first label (x.co.uk gives co.uk, q.com gives com, so
+ *	relaxed alignment would join unrelated domains), takes "*.ck" as
+ *	"ck", and has no implicit rule. Loading and shutdown take a write
+ *	lock, lookups a read lock: dmarc_org_domain() is thread-safe.
+ *
+ *	Records: dmarc_lookup() queries TXT _dmarc.<domain>, then
+ *	_dmarc.<organizational domain> when the first name has no DMARC
+ *	record (NXDOMAIN, no TXT, or no TXT starting "v=DMARC1"), with
+ *	one deadline over both queries. A temporary failure at either
+ *	step is TEMPFAIL, never NONE; several records at one name are
+ *	INVALID and end the search (RFC 7489 6.6.3).
+ *
+ *	The record is read here, by the RFC 7489 6.4 grammar, rather than
+ *	by opendmarc_policy_parse_dmarc(), whose reading differs from the
+ *	RFC in too many places to correct afterwards: it accepts a record
+ *	without v= or with "V=dmarc1", takes any prefix of a keyword
+ *	("p=r" is reject), refuses the whole record for one bad optional
+ *	tag (pct=150, adkim=x, rf=, ri=, fo=), reads "pct=50x" as 50 and
+ *	"pct=abc" as 0, lets a repeated tag override, cuts records at 8 KB
+ *	and values at 512 bytes, and sets aspf bits from rf=iodef. Here:
+ *	"v=DMARC1" (exact case) must come first; tag names and keywords
+ *	are case-insensitive (ABNF strings); a repeated known tag makes the
+ *	record INVALID (DKIM tag-list rule, RFC 6376 3.2); unknown tags,
+ *	and bad pct=, adkim=, aspf= values, are ignored (defaults: 100,
+ *	relaxed); a missing or bad p=, or a bad sp=, makes the record
+ *	INVALID unless rua= holds a syntactically valid URI, in which case
+ *	it is taken as p=none (RFC 7489 6.6.3 step 6).
+ *
+ *	dmarc_evaluate() touches no DNS: only DKIM pass and SPF pass
+ *	count, aligned per adkim= and aspf=; sp= applies to a subdomain
+ *	when the record came from the organizational domain.
+ * DIAGNOSTICS
+ *	dmarc_psl_load() returns false with a message. Everything else
+ *	reports through a status and a log-safe why (escaped text).
+ */
+#include <arpa/nameser.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "dmarc.h"
+#include "dns.h"
+#include "util.h"
+
+#define DMARC_DNS_TIMEOUT_DEFAULT 5  /* seconds per query attempt */
+#define DMARC_TIMEOUT_DEFAULT     20 /* seconds for the whole lookup */
+#define DMARC_QNAME_MAX           (sizeof("_dmarc.") + DMARC_DOMAIN_MAX)
+#define DMARC_SHOW                40 /* bytes of a record value shown in a why */
+
+/* ---- helpers ------------------------------------------------------ */
+
+/* bprintf - printf into buf (size bytes), cut when longer: for messages */
+static void bprintf(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void bprintf(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (size == 0)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * name_norm - domain lower-cased, one final dot removed, into out
+ * (DMARC_DOMAIN_MAX bytes); false (out "") for anything but LDH,
+ * underscore and dot bytes in labels dns_name_ok() accepts
+ */
+static bool name_norm(const char *domain, char *out)
+{
+	size_t len;
+
+	out[0] = '\0';
+	if (domain == NULL)
+		return false;
+	len = strlen(domain);
+	if (len > 0 && domain[len - 1] == '.')
+		len--;
+	if (len == 0 || len >= DMARC_DOMAIN_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)domain[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c - 'A' + 'a');
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		      c == '.')) {
+			out[0] = '\0';
+			return false;
+		}
+		out[i] = (char)c;
+	}
+	out[len] = '\0';
+	if (out[len - 1] == '.' || !dns_name_ok(out)) {
+		out[0] = '\0';
+		return false;
+	}
+	return true;
+}
+
+/* show_name - a log-safe copy of a name as given (NULL: "(none)") */
+static const char *show_name(char *buf, size_t size, const char *name)
+{
+	if (name == NULL)
+		return "(none)";
+	return pm_escape_str(buf, size, name);
+}
+
+/* ---- the public suffix list --------------------------------------- */
+
+static pthread_rwlock_t psl_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+/* One sorted table of names. */
+struct name_set {
+	char **v;
+	size_t n;
+};
+
+/* The list: NULL path when not loaded. */
+static char *psl_path;
+static struct name_set psl_rules;  /* "S" */
+static struct name_set psl_wild;   /* S of each "*.S" */
+static struct name_set psl_except; /* X of each "!X" */
+
+/* str_cmp - qsort/bsearch comparison of char * elements */
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* set_has - is s in the set? */
+static bool set_has(const struct name_set *set, const char *s)
+{
+	return set->n > 0 && bsearch(&s, set->v, set->n, sizeof(*set->v), str_cmp) != NULL;
+}
+
+/* set_add - add a lower-case copy of s (sorted later by set_sort) */
+static void set_add(struct name_set *set, const char *s)
+{
+	set->v = xrealloc(set->v, (set->n + 1) * sizeof(*set->v));
+	set->v[set->n++] = pm_strlower(xstrdup(s));
+}
+
+/* set_sort - sort after the last set_add */
+static void set_sort(struct name_set *set)
+{
+	if (set->n > 1)
+		qsort(set->v, set->n, sizeof(*set->v), str_cmp);
+}
+
+/* set_free - release the names and empty the set */
+static void set_free(struct name_set *set)
+{
+	for (size_t i = 0; i < set->n; i++)
+		free(set->v[i]);
+	free(set->v);
+	set->v = NULL;
+	set->n = 0;
+}
+
+/* ascii_rule - a rule we could ever match: LDH, dots, no empty label */
+static bool ascii_rule(const char *r)
+{
+	char buf[DMARC_DOMAIN_MAX];
+
+	return name_norm(r, buf) && strcmp(buf, r) == 0;
+}
+
+/* psl_add - one rule of the list into the three sets */
+static void psl_add(const char *rule, struct name_set *rules, struct name_set *wild,
+                    struct name_set *except)
+{
+	if (rule[0] == '!') {
+		if (ascii_rule(rule + 1))
+			set_add(except, rule + 1);
+	} else if (rule[0] == '*' && rule[1] == '.') {
+		if (ascii_rule(rule + 2))
+			set_add(wild, rule + 2);
+	} else if (ascii_rule(rule)) {
+		set_add(rules, rule);
+	}
+}
+
+/*
+ * psl_read - path's rules into the sets (unsorted); false with a
+ * message in err when it cannot be read or holds no rule
+ */
+static bool psl_read(const char *path, struct name_set *rules, struct name_set *wild,
+                     struct name_set *except, char *err, size_t errsize)
+{
+	FILE *fp = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0, nrules = 0;
+	bool ok = true;
+
+	if (fp == NULL) {
+		bprintf(err, errsize, "cannot read public suffix list %s: %s", path,
+		        strerror(errno));
+		return false;
+	}
+	while (getline(&line, &cap, fp) != -1) {
+		char *rule = line + strspn(line, " \t");
+
+		rule[strcspn(rule, " \t\r\n")] = '\0';
+		if (strncmp(rule, "//", 2) == 0) {
+			/* "// xn--p1ai (...)": the A-label of the IDN rule below */
+			char *xn = line + 2 + strspn(line + 2, " \t");
+			size_t len = strcspn(xn, " \t\r\n");
+
+			if (strncmp(xn, "xn--", 4) != 0)
+				continue;
+			if (len > 0 && xn[len - 1] == '.')
+				len--;
+			xn[len] = '\0';
+			rule = xn;
+		} else if (rule[0] == '\0') {
+			continue;
+		} else {
+			nrules++;
+		}
+		psl_add(rule, rules, wild, except);
+	}
+	free(line);
+	if (ferror(fp)) {
+		bprintf(err, errsize, "error reading public suffix list %s", path);
+		ok = false;
+	} else if (nrules == 0) {
+		bprintf(err, errsize, "public suffix list %s has no rules", path);
+		ok = false;
+	}
+	fclose(fp);
+	return ok;
+}
+
+bool dmarc_psl_load(const char *path, char *err, size_t errsize)
+{
+	struct name_set rules = {0}, wild = {0}, except = {0};
+	bool ok = false;
+
+	if (errsize > 0)
+		err[0] = '\0';
+	if (path == NULL || path[0] == '\0') {
+		bprintf(err, errsize, "no public suffix list file given");
+		return false;
+	}
+	pthread_rwlock_wrlock(&psl_lock);
+	if (psl_path != NULL) {
+		ok = strcmp(psl_path, path) == 0;
+		if (!ok)
+			bprintf(err, errsize,
+			        "public suffix list already loaded from %s; %s needs a restart",
+			        psl_path, path);
+	} else if (psl_read(path, &rules, &wild, &except, err, errsize)) {
+		set_sort(&rules);
+		set_sort(&wild);
+		set_sort(&except);
+		psl_rules = rules;
+		psl_wild = wild;
+		psl_except = except;
+		memset(&rules, 0, sizeof(rules));
+		memset(&wild, 0, sizeof(wild));
+		memset(&except, 0, sizeof(except));
+		psl_path = xstrdup(path);
+		ok = true;
+	}
+	pthread_rwlock_unlock(&psl_lock);
+	set_free(&rules);
+	set_free(&wild);
+	set_free(&except);
+	return ok;
+}
+
+void dmarc_lib_shutdown(void)
+{
+	pthread_rwlock_wrlock(&psl_lock);
+	free(psl_path);
+	psl_path = NULL;
+	set_free(&psl_rules);
+	set_free(&psl_wild);
+	set_free(&psl_except);
+	pthread_rwlock_unlock(&psl_lock);
+}
+
+/*
+ * org_of - the organizational domain of d (normalised) into out
+ * (DMARC_DOMAIN_MAX bytes); the caller holds psl_lock for reading.
+ * Without a list: d itself (no relaxation at all).
+ */
+static void org_of(const char *d, char *out)
+{
+	size_t off[DMARC_DOMAIN_MAX / 2 + 1], n = 0, ps;
+
+	bprintf(out, DMARC_DOMAIN_MAX, "%s", d);
+	if (psl_path == NULL)
+		return;
+	off[n++] = 0; /* off[i]: where the suffix of the last n - i labels starts */
+	for (size_t i = 0; d[i] != '\0'; i++)
+		if (d[i] == '.')
+			off[n++] = i + 1;
+	for (size_t i = 0; i < n; i++) {
+		if (set_has(&psl_except, d + off[i])) {
+			bprintf(out, DMARC_DOMAIN_MAX, "%s", d + off[i]);
+			return;
+		}
+	}
+	ps = n - 1; /* the implicit rule "*" */
+	for (size_t i = 0; i < n; i++) {
+		if (set_has(&psl_rules, d + off[i]) ||
+		    (i + 1 < n && set_has(&psl_wild, d + off[i + 1]))) {
+			ps = i;
+			break;
+		}
+	}
+	if (ps > 0)
+		bprintf(out, DMARC_DOMAIN_MAX, "%s", d + off[ps - 1]);
+}
+
+bool dmarc_org_domain(const char *domain, char *buf, size_t bufsize)
+{
+	char d[DMARC_DOMAIN_MAX], org[DMARC_DOMAIN_MAX];
+
+	if (buf == NULL || bufsize == 0)
+		return false;
+	buf[0] = '\0';
+	if (!name_norm(domain, d))
+		return false;
+	pthread_rwlock_rdlock(&psl_lock);
+	org_of(d, org);
+	pthread_rwlock_unlock(&psl_lock);
+	if (strlen(org) >= bufsize)
+		return false;
+	memcpy(buf, org, strlen(org) + 1);
+	return true;
+}
+
+bool dmarc_aligned(const char *a, const char *b, bool strict)
+{
+	char na[DMARC_DOMAIN_MAX], nb[DMARC_DOMAIN_MAX];
+	char oa[DMARC_DOMAIN_MAX], ob[DMARC_DOMAIN_MAX];
+
+	if (!name_norm(a, na) || !name_norm(b, nb))
+		return false;
+	if (strcmp(na, nb) == 0)
+		return true;
+	if (strict)
+		return false;
+	pthread_rwlock_rdlock(&psl_lock);
+	org_of(na, oa);
+	org_of(nb, ob);
+	pthread_rwlock_unlock(&psl_lock);
+	return strcmp(oa, ob) == 0;
+}
+
+/* ---- the record --------------------------------------------------- */
+
+/*
+ * is_dmarc_record - does text start "v=DMARC1" (exact case), then
+ * optional blanks and ";" or the end?
+ */
+static bool is_dmarc_record(const char *text)
+{
+	const char *p;
+
+	if (text == NULL || strncmp(text, "v=DMARC1", 8) != 0)
+		return false;
+	p = text + 8;
+	p += strspn(p, " \t");
+	return *p == '\0' || *p == ';';
+}
+
+/* A tag of the record: name and value, blanks trimmed, not NUL-terminated. */
+struct tag {
+	const char *name, *val;
+	size_t nlen, vlen;
+};
+
+/* is_wsp - RFC 5234 WSP */
+static bool is_wsp(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* trim - shrink [*s, *s + *len) past blanks at both ends */
+static void trim(const char **s, size_t *len)
+{
+	while (*len > 0 && is_wsp(**s)) {
+		(*s)++;
+		(*len)--;
+	}
+	while (*len > 0 && is_wsp((*s)[*len - 1]))
+		(*len)--;
+}
+
+/* word_is - is the tag's name (or value) word, ASCII case-insensitively? */
+static bool word_is(const char *s, size_t len, const char *word)
+{
+	return len == strlen(word) && strncasecmp(s, word, len) == 0;
+}
+
+/* is_alpha, is_alnum - ASCII only, whatever the locale */
+static bool is_alpha(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool is_alnum(unsigned char c)
+{
+	return is_alpha(c) || (c >= '0' && c <= '9');
+}
+
+/* name_ok - tag-name = ALPHA *(ALPHA / DIGIT / "_") */
+static bool name_ok(const char *s, size_t len)
+{
+	if (len == 0 || !is_alpha((unsigned char)s[0]))
+		return false;
+	for (size_t i = 1; i < len; i++)
+		if (!is_alnum((unsigned char)s[i]) && s[i] != '_')
+			return false;
+	return true;
+}
+
+/* policy_word - p= / sp= keyword, PM_DMARC_P_UNSPEC when not one */
+static enum pm_dmarc_policy policy_word(const struct tag *t)
+{
+	if (word_is(t->val, t->vlen, "none"))
+		return PM_DMARC_P_NONE;
+	if (word_is(t->val, t->vlen, "quarantine"))
+		return PM_DMARC_P_QUARANTINE;
+	if (word_is(t->val, t->vlen, "reject"))
+		return PM_DMARC_P_REJECT;
+	return PM_DMARC_P_UNSPEC;
+}
+
+/* pct_value - pct = 1*3DIGIT, 0..100; -1 when not that */
+static int pct_value(const struct tag *t)
+{
+	int v = 0;
+
+	if (t->vlen == 0 || t->vlen > 3)
+		return -1;
+	for (size_t i = 0; i < t->vlen; i++) {
+		if (t->val[i] < '0' || t->val[i] > '9')
+			return -1;
+		v = v * 10 + (t->val[i] - '0');
+	}
+	return v <= 100 ? v : -1;
+}
+
+/* uri_char - may c appear in a DMARC URI (RFC 3986, less ",", "!" and ";")? */
+static bool uri_char(unsigned char c)
+{
+	return is_alnum(c) || (c != '\0' && strchr("-._~:/?#[]@$&'()*+=%", c) != NULL);
+}
+
+/*
+ * uri_ok - dmarc-uri = URI [ "!" 1*DIGIT [ "k" / "m" / "g" / "t" ] ]:
+ * a scheme, ":", then URI characters; a mailto: needs local@domain
+ */
+static bool uri_ok(const char *s, size_t len)
+{
+	const char *bang = memchr(s, '!', len), *colon;
+	size_t i;
+
+	if (bang != NULL) {
+		const char *sz = bang + 1, *end = s + len;
+
+		if (sz < end && strchr("kmgtKMGT", *(end - 1)) != NULL)
+			end--;
+		if (sz == end)
+			return false;
+		for (; sz < end; sz++)
+			if (*sz < '0' || *sz > '9')
+				return false;
+		len = (size_t)(bang - s);
+	}
+	colon = memchr(s, ':', len);
+	if (colon == NULL || colon == s || !is_alpha((unsigned char)s[0]))
+		return false;
+	for (const char *p = s; p < colon; p++)
+		if (!is_alnum((unsigned char)*p) && *p != '+' && *p != '-' && *p != '.')
+			return false;
+	if ((size_t)(colon - s) + 1 == len)
+		return false;
+	for (i = (size_t)(colon - s) + 1; i < len; i++)
+		if (!uri_char((unsigned char)s[i]))
+			return false;
+	if (colon - s == 6 && strncasecmp(s, "mailto", 6) == 0) {
+		const char *addr = colon + 1, *at = memchr(addr, '@', len - 7);
+
+		if (at == NULL || at == addr || at == s + len - 1)
+			return false;
+	}
+	return true;
+}
+
+/* rua_ok - does the rua= list hold at least one valid URI? */
+static bool rua_ok(const struct tag *t)
+{
+	const char *p = t->val, *end = t->val + t->vlen;
+
+	while (p <= end) {
+		const char *comma = memchr(p, ',', (size_t)(end - p));
+		const char *s = p;
+		size_t len = (size_t)((comma != NULL ? comma : end) - p);
+
+		trim(&s, &len);
+		if (len > 0 && uri_ok(s, len))
+			return true;
+		if (comma == NULL)
+			break;
+		p = comma + 1;
+	}
+	return false;
+}
+
+/* The tags this parser knows; a repeated one makes the record invalid. */
+static const char *const known_tags[] = {"v",   "p",   "sp", "pct", "adkim", "aspf",
+                                         "rua", "ruf", "rf", "ri",  "fo"};
+
+/* known_tag - index in known_tags, -1 for an unknown tag */
+static int known_tag(const struct tag *t)
+{
+	for (size_t i = 0; i < PM_ARRAY_LEN(known_tags); i++)
+		if (word_is(t->name, t->nlen, known_tags[i]))
+			return (int)i;
+	return -1;
+}
+
+/*
+ * next_tag - the next "name=value" of the tag list at *cur, blanks
+ * trimmed; *cur moves past it (NULL after the last). Parts without "="
+ * or with a bad tag name are skipped. false at the end.
+ */
+static bool next_tag(const char **cur, struct tag *t)
+{
+	while (*cur != NULL) {
+		const char *s = *cur, *semi = strchr(s, ';'), *eq;
+		size_t len = semi != NULL ? (size_t)(semi - s) : strlen(s);
+
+		*cur = semi != NULL ? semi + 1 : NULL;
+		trim(&s, &len);
+		eq = len > 0 ? memchr(s, '=', len) : NULL;
+		if (eq == NULL)
+			continue;
+		t->name = s;
+		t->nlen = (size_t)(eq - s);
+		t->val = eq + 1;
+		t->vlen = len - t->nlen - 1;
+		trim(&t->name, &t->nlen);
+		trim(&t->val, &t->vlen);
+		if (name_ok(t->name, t->nlen))
+			return true;
+	}
+	return false;
+}
+
+/* What the tags said (before the p=/sp=/rua= rule is applied). */
+struct parsed {
+	struct tag p, sp;
+	bool has_p, has_sp, rua_valid;
+	int pct; /* -1: absent or ignored */
+	bool adkim_strict, aspf_strict;
+	int dup;          /* index of a repeated known tag, or -1 */
+	char ignored[48]; /* the first ignored bad value, for why */
+};
+
+/* note_ignored - remember the first known tag whose bad value was ignored */
+static void note_ignored(struct parsed *ps, const struct tag *t)
+{
+	char val[24];
+
+	if (ps->ignored[0] != '\0')
+		return;
+	pm_escape(val, sizeof(val), t->val, t->vlen);
+	bprintf(ps->ignored, sizeof(ps->ignored), "%.*s=\"%s\"", (int)t->nlen, t->name, val);
+}
+
+/* alignment_tag - adkim=/aspf=: "s" strict, "r" relaxed, else ignored (relaxed) */
+static bool alignment_tag(struct parsed *ps, const struct tag *t)
+{
+	if (word_is(t->val, t->vlen, "s"))
+		return true;
+	if (!word_is(t->val, t->vlen, "r"))
+		note_ignored(ps, t);
+	return false;
+}
+
+/* read_tags - what the tag list text (after "v=DMARC1") says */
+static void read_tags(const char *text, struct parsed *ps)
+{
+	unsigned seen = 1u << 0; /* v= (known_tags[0]) came first */
+	struct tag t;
+	int k;
+
+	memset(ps, 0, sizeof(*ps));
+	ps->dup = -1;
+	ps->pct = -1;
+	while (next_tag(&text, &t)) {
+		k = known_tag(&t);
+		if (k < 0)
+			continue; /* unknown tags are ignored */
+		if ((seen & (1u << k)) != 0 && ps->dup < 0)
+			ps->dup = k;
+		seen |= 1u << k;
+		if (word_is(t.name, t.nlen, "p")) {
+			ps->p = t;
+			ps->has_p = true;
+		} else if (word_is(t.name, t.nlen, "sp")) {
+			ps->sp = t;
+			ps->has_sp = true;
+		} else if (word_is(t.name, t.nlen, "rua")) {
+			ps->rua_valid = rua_ok(&t);
+		} else if (word_is(t.name, t.nlen, "pct")) {
+			ps->pct = pct_value(&t);
+			if (ps->pct < 0)
+				note_ignored(ps, &t);
+		} else if (word_is(t.name, t.nlen, "adkim")) {
+			ps->adkim_strict = alignment_tag(ps, &t);
+		} else if (word_is(t.name, t.nlen, "aspf")) {
+			ps->aspf_strict = alignment_tag(ps, &t);
+		}
+	}
+}
+
+/* show_tag - "p=\"value\"" (escaped, cut) or "no p=" */
+static const char *show_tag(char *buf, size_t size, const char *name, const struct tag *t,
+                            bool present)
+{
+	char val[DMARC_SHOW];
+
+	if (!present) {
+		bprintf(buf, size, "no %s=", name);
+		return buf;
+	}
+	pm_escape(val, sizeof(val), t->val, t->vlen);
+	bprintf(buf, size, "%s=\"%s\"", name, val);
+	return buf;
+}
+
+void dmarc_parse_record(const char *text, const char *domain, const char *found_at,
+                        struct dmarc_record *out)
+{
+	struct parsed ps;
+	char shown[DMARC_SHOW + 16];
+	enum pm_dmarc_policy p = PM_DMARC_P_UNSPEC, sp = PM_DMARC_P_UNSPEC;
+	bool p_bad, sp_bad;
+
+	memset(out, 0, sizeof(*out));
+	out->pct = 100;
+	out->status = DMARC_REC_INVALID;
+	if (!name_norm(domain, out->domain)) {
+		bprintf(out->why, sizeof(out->why), "not a usable domain name: %s",
+		        show_name(shown, sizeof(shown), domain));
+		return;
+	}
+	if (!dmarc_org_domain(out->domain, out->org_domain, sizeof(out->org_domain)))
+		memcpy(out->org_domain, out->domain, sizeof(out->domain));
+	if (!name_norm(found_at != NULL ? found_at : domain, out->found_at)) {
+		bprintf(out->why, sizeof(out->why), "not a usable domain name: %s",
+		        show_name(shown, sizeof(shown), found_at));
+		return;
+	}
+	if (!is_dmarc_record(text)) {
+		bprintf(out->why, sizeof(out->why),
+		        "not a DMARC record at _dmarc.%s (must start v=DMARC1)", out->found_at);
+		return;
+	}
+	read_tags(text + 8, &ps);
+	if (ps.dup >= 0) {
+		bprintf(out->why, sizeof(out->why), "repeated %s= tag in DMARC record at _dmarc.%s",
+		        known_tags[ps.dup], out->found_at);
+		return;
+	}
+	out->pct = ps.pct >= 0 ? ps.pct : 100;
+	out->adkim_strict = ps.adkim_strict;
+	out->aspf_strict = ps.aspf_strict;
+	if (ps.has_p)
+		p = policy_word(&ps.p);
+	if (ps.has_sp)
+		sp = policy_word(&ps.sp);
+	p_bad = p == PM_DMARC_P_UNSPEC;
+	sp_bad = ps.has_sp && sp == PM_DMARC_P_UNSPEC;
+	if (!p_bad && !sp_bad) {
+		out->status = DMARC_REC_FOUND;
+		out->p = p;
+		out->sp = ps.has_sp ? sp : p;
+		bprintf(out->why, sizeof(out->why), "p=%s sp=%s pct=%d at _dmarc.%s%s%s",
+		        pm_dmarc_policy_name(out->p), pm_dmarc_policy_name(out->sp), out->pct,
+		        out->found_at, ps.ignored[0] != '\0' ? "; ignored " : "", ps.ignored);
+		return;
+	}
+	if (p_bad)
+		show_tag(shown, sizeof(shown), "p", &ps.p, ps.has_p);
+	else
+		show_tag(shown, sizeof(shown), "sp", &ps.sp, true);
+	if (ps.rua_valid) {
+		/* RFC 7489 6.6.3 step 6: as if "v=DMARC1; p=none" */
+		out->status = DMARC_REC_FOUND;
+		out->p = out->sp = PM_DMARC_P_NONE;
+		bprintf(out->why, sizeof(out->why), "%s at _dmarc.%s but a valid rua=: p=none",
+		        shown, out->found_at);
+		return;
+	}
+	bprintf(out->why, sizeof(out->why), "%s%s at _dmarc.%s and no valid rua=",
+	        p_bad ? (ps.has_p ? "invalid " : "") : "invalid ", shown, out->found_at);
+}
+
+/* ---- the lookup --------------------------------------------------- */
+
+enum probe {
+	PROBE_NONE,     /* no DMARC record at the name */
+	PROBE_FOUND,    /* exactly one: *record */
+	PROBE_SEVERAL,  /* more than one */
+	PROBE_NUL,      /* one, with a NUL byte inside */
+	PROBE_TEMPFAIL, /* try again later (or an answer we cannot parse) */
+};
+
+/* has_nul - does a TXT RDATA's text hold a NUL byte? */
+static bool has_nul(const unsigned char *rdata, size_t rdlen)
+{
+	size_t i = 0;
+
+	while (i < rdlen) {
+		size_t len = rdata[i++];
+
+		if (len > rdlen - i)
+			len = rdlen - i;
+		if (memchr(rdata + i, '\0', len) != NULL)
+			return true;
+		i += len;
+	}
+	return false;
+}
+
+/*
+ * probe - TXT for qname, qtimeout seconds per attempt; on PROBE_FOUND
+ * *record is the record's text (the caller frees)
+ */
+static enum probe probe(const char *qname, int qtimeout, char **record)
+{
+	const unsigned char *ans;
+	int len, count = 0;
+	bool nul = false;
+	ns_msg msg;
+
+	*record = NULL;
+	switch (dns_query(qname, ns_t_txt, qtimeout, &ans, &len)) {
+	case DNS_OK:
+		break;
+	case DNS_NXDOMAIN:
+	case DNS_NODATA:
+		return PROBE_NONE;
+	case DNS_TEMPFAIL:
+	default:
+		return PROBE_TEMPFAIL;
+	}
+	if (ns_initparse(ans, len, &msg) < 0)
+		return PROBE_TEMPFAIL;
+	for (int i = 0; i < ns_msg_count(msg, ns_s_an); i++) {
+		ns_rr rr;
+		char *txt;
+
+		if (ns_parserr(&msg, ns_s_an, i, &rr) < 0) {
+			free(*record);
+			*record = NULL;
+			return PROBE_TEMPFAIL;
+		}
+		if (ns_rr_type(rr) != ns_t_txt || ns_rr_class(rr) != ns_c_in)
+			continue;
+		txt = dns_txt_join(ns_rr_rdata(rr), ns_rr_rdlen(rr));
+		if (!is_dmarc_record(txt)) {
+			free(txt);
+			continue;
+		}
+		if (++count == 1) {
+			*record = txt;
+			nul = has_nul(ns_rr_rdata(rr), ns_rr_rdlen(rr));
+		} else {
+			free(txt);
+		}
+	}
+	if (count == 0)
+		return PROBE_NONE;
+	if (count == 1 && !nul)
+		return PROBE_FOUND;
+	free(*record);
+	*record = NULL;
+	return count > 1 ? PROBE_SEVERAL : PROBE_NUL;
+}
+
+/* ms_left - milliseconds to the deadline (<= 0: past) */
+static long ms_left(const struct timespec *deadline)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(deadline->tv_sec - now.tv_sec) * 1000 +
+	       (deadline->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+void dmarc_lookup(const char *domain, int dns_timeout, int timeout, struct dmarc_record *out)
+{
+	char shown[DMARC_DOMAIN_MAX * 2], qname[DMARC_QNAME_MAX];
+	const char *names[2];
+	struct timespec deadline;
+	size_t nnames = 1;
+
+	memset(out, 0, sizeof(*out));
+	out->pct = 100;
+	if (dns_timeout <= 0)
+		dns_timeout = DMARC_DNS_TIMEOUT_DEFAULT;
+	if (timeout <= 0)
+		timeout = DMARC_TIMEOUT_DEFAULT;
+	if (!name_norm(domain, out->domain)) {
+		out->status = DMARC_REC_INVALID;
+		bprintf(out->why, sizeof(out->why), "not a usable domain name: %s",
+		        show_name(shown, sizeof(shown), domain));
+		return;
+	}
+	if (!dmarc_org_domain(out->domain, out->org_domain, sizeof(out->org_domain)))
+		memcpy(out->org_domain, out->domain, sizeof(out->domain));
+	names[0] = out->domain;
+	if (strcmp(out->org_domain, out->domain) != 0)
+		names[nnames++] = out->org_domain;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += timeout;
+
+	for (size_t i = 0; i < nnames; i++) {
+		long left = ms_left(&deadline);
+		int qt = dns_timeout;
+		char *text;
+
+		bprintf(qname, sizeof(qname), "_dmarc.%s", names[i]);
+		if (left <= 0) {
+			out->status = DMARC_REC_TEMPFAIL;
+			bprintf(out->why, sizeof(out->why),
+			        "DMARC lookup timed out (%ds) before %s", timeout, qname);
+			return;
+		}
+		if ((long)qt * 1000 > left)
+			qt = left >= 2000 ? (int)(left / 1000) : 1;
+		switch (probe(qname, qt, &text)) {
+		case PROBE_FOUND: {
+			/* names[i] points into out, which the parse clears */
+			char d[DMARC_DOMAIN_MAX], at[DMARC_DOMAIN_MAX];
+
+			memcpy(d, out->domain, sizeof(d));
+			memcpy(at, names[i], strlen(names[i]) + 1);
+			dmarc_parse_record(text, d, at, out);
+			free(text);
+			return;
+		}
+		case PROBE_SEVERAL:
+			out->status = DMARC_REC_INVALID;
+			memcpy(out->found_at, names[i], strlen(names[i]) + 1);
+			bprintf(out->why, sizeof(out->why), "several DMARC records at %s", qname);
+			return;
+		case PROBE_NUL:
+			out->status = DMARC_REC_INVALID;
+			memcpy(out->found_at, names[i], strlen(names[i]) + 1);
+			bprintf(out->why, sizeof(out->why), "NUL byte in the DMARC record at %s",
+			        qname);
+			return;
+		case PROBE_TEMPFAIL:
+			out->status = DMARC_REC_TEMPFAIL;
+			bprintf(out->why, sizeof(out->why), "DNS lookup of %s failed temporarily",
+			        qname);
+			return;
+		case PROBE_NONE:
+			break;
+		}
+	}
+	out->status = DMARC_REC_NONE;
+	if (nnames == 2)
+		bprintf(out->why, sizeof(out->why), "no DMARC record at _dmarc.%s nor _dmarc.%s",
+		        out->domain, out->org_domain);
+	else
+		bprintf(out->why, sizeof(out->why), "no DMARC record at _dmarc.%s", out->domain);
+}
+
+/* ---- the verdict -------------------------------------------------- */
+
+/* lower - the next-lower disposition: reject -> quarantine -> none */
+static enum pm_dmarc_policy lower(enum pm_dmarc_policy p)
+{
+	switch (p) {
+	case PM_DMARC_P_REJECT:
+		return PM_DMARC_P_QUARANTINE;
+	case PM_DMARC_P_QUARANTINE:
+	case PM_DMARC_P_NONE:
+		return PM_DMARC_P_NONE;
+	default:
+		return PM_DMARC_P_UNSPEC;
+	}
+}
+
+/* policy_ok - one of none, quarantine, reject? */
+static bool policy_ok(enum pm_dmarc_policy p)
+{
+	return p == PM_DMARC_P_NONE || p == PM_DMARC_P_QUARANTINE || p == PM_DMARC_P_REJECT;
+}
+
+/* no_policy - result r for a record that applies no policy, why from the record */
+static void no_policy(struct dmarc_outcome *out, enum pm_dmarc_result r, const char *why)
+{
+	out->result = r;
+	out->policy = PM_DMARC_P_UNSPEC;
+	out->disposition = PM_DMARC_P_UNSPEC;
+	bprintf(out->why, sizeof(out->why), "%s", why);
+}
+
+/* fail_why - out->why for a message without an aligned pass */
+static void fail_why(struct dmarc_outcome *out, const struct dmarc_input *in, const char *from,
+                     const char *dkim_unaligned, size_t nsig)
+{
+	char a[DMARC_SHOW], b[DMARC_SHOW], dkim[96], spf[96];
+
+	if (dkim_unaligned != NULL)
+		bprintf(dkim, sizeof(dkim), "DKIM pass not aligned: d=%s",
+		        show_name(a, sizeof(a), dkim_unaligned));
+	else
+		bprintf(dkim, sizeof(dkim), "%s", nsig > 0 ? "no DKIM pass" : "no DKIM signature");
+	if (in->spf == PM_SPF_PASS && in->spf_domain != NULL)
+		bprintf(spf, sizeof(spf), "SPF pass not aligned: %s vs %s",
+		        show_name(a, sizeof(a), in->spf_domain), show_name(b, sizeof(b), from));
+	else
+		bprintf(spf, sizeof(spf), "SPF %s", pm_spf_result_name(in->spf));
+	bprintf(out->why, sizeof(out->why), "no aligned pass: %s; %s", dkim, spf);
+}
+
+void dmarc_evaluate(const struct dmarc_input *in, struct dmarc_outcome *out)
+{
+	const struct dmarc_record *rec;
+	const char *dkim_unaligned = NULL;
+	char from[DMARC_DOMAIN_MAX], shown[DMARC_SHOW];
+	size_t nsig = 0;
+	unsigned roll;
+	size_t len;
+
+	memset(out, 0, sizeof(*out));
+	rec = in != NULL ? in->rec : NULL;
+	if (rec == NULL) {
+		no_policy(out, PM_DMARC_NONE, "no DMARC record");
+		return;
+	}
+	switch (rec->status) {
+	case DMARC_REC_NONE:
+		no_policy(out, PM_DMARC_NONE, rec->why[0] != '\0' ? rec->why : "no DMARC record");
+		return;
+	case DMARC_REC_TEMPFAIL:
+		no_policy(out, PM_DMARC_TEMPERROR,
+		          rec->why[0] != '\0' ? rec->why : "DMARC lookup failed temporarily");
+		return;
+	case DMARC_REC_INVALID:
+		no_policy(out, PM_DMARC_PERMERROR,
+		          rec->why[0] != '\0' ? rec->why : "unusable DMARC record");
+		return;
+	case DMARC_REC_FOUND:
+		break;
+	default:
+		no_policy(out, PM_DMARC_PERMERROR, "bad DMARC record status");
+		return;
+	}
+	if (!policy_ok(rec->p)) {
+		no_policy(out, PM_DMARC_PERMERROR, "DMARC record without a valid p=");
+		return;
+	}
+	if (!name_norm(in->from_domain, from)) {
+		bprintf(shown, sizeof(shown), "unusable author domain: ");
+		len = strlen(shown);
+		show_name(shown + len, sizeof(shown) - len, in->from_domain);
+		no_policy(out, PM_DMARC_PERMERROR, shown);
+		return;
+	}
+
+	/* the policy: sp= for a subdomain covered by its organizational domain's record */
+	out->used_sp = rec->found_at[0] != '\0' && strcmp(rec->found_at, from) != 0 &&
+	               strcmp(rec->found_at, rec->org_domain) == 0;
+	out->policy = out->used_sp && policy_ok(rec->sp) ? rec->sp : rec->p;
+	if (out->used_sp && !policy_ok(rec->sp))
+		out->used_sp = false;
+
+	if (in->dkim != NULL && in->dkim->sig != NULL)
+		nsig = in->dkim->n;
+	for (size_t i = 0; i < nsig; i++) {
+		const struct dkim_sig_result *s = &in->dkim->sig[i];
+
+		if (s->result != PM_DKIM_PASS)
+			continue;
+		if (dmarc_aligned(s->domain, from, rec->adkim_strict)) {
+			out->dkim_aligned = true;
+			name_norm(s->domain, out->dkim_domain);
+			break;
+		}
+		if (dkim_unaligned == NULL)
+			dkim_unaligned = s->domain;
+	}
+	out->spf_aligned = in->spf == PM_SPF_PASS && in->spf_domain != NULL &&
+	                   dmarc_aligned(in->spf_domain, from, rec->aspf_strict);
+
+	if (out->dkim_aligned || out->spf_aligned) {
+		char spf[DMARC_SHOW];
+
+		out->result = PM_DMARC_PASS;
+		out->disposition = PM_DMARC_P_NONE;
+		if (out->dkim_aligned && out->spf_aligned)
+			bprintf(out->why, sizeof(out->why),
+			        "aligned DKIM pass d=%s, aligned SPF pass %s", out->dkim_domain,
+			        show_name(spf, sizeof(spf), in->spf_domain));
+		else if (out->dkim_aligned)
+			bprintf(out->why, sizeof(out->why), "aligned DKIM pass d=%s",
+			        out->dkim_domain);
+		else
+			bprintf(out->why, sizeof(out->why), "aligned SPF pass %s",
+			        show_name(spf, sizeof(spf), in->spf_domain));
+		return;
+	}
+
+	/*
+	 * No aligned pass, but an aligned identity could not be checked for
+	 * now: the answer may still be pass, so temperror, never a fail
+	 * (DNS trouble must not become a 5xx)
+	 */
+	for (size_t i = 0; i < nsig; i++) {
+		const struct dkim_sig_result *s = &in->dkim->sig[i];
+
+		if (s->result == PM_DKIM_TEMPERROR &&
+		    dmarc_aligned(s->domain, from, rec->adkim_strict)) {
+			out->result = PM_DMARC_TEMPERROR;
+			bprintf(out->why, sizeof(out->why),
+			        "no aligned pass; DKIM key lookup for d=%s failed temporarily",
+			        show_name(shown, sizeof(shown), s->domain));
+			return;
+		}
+	}
+	if (in->spf == PM_SPF_TEMPERROR && in->spf_domain != NULL &&
+	    dmarc_aligned(in->spf_domain, from, rec->aspf_strict)) {
+		out->result = PM_DMARC_TEMPERROR;
+		bprintf(out->why, sizeof(out->why),
+		        "no aligned pass; SPF for %s failed temporarily",
+		        show_name(shown, sizeof(shown), in->spf_domain));
+		return;
+	}
+
+	out->result = PM_DMARC_FAIL;
+	roll = in->pct_roll > 99 ? 99 : in->pct_roll;
+	out->disposition = (int)roll < rec->pct ? out->policy : lower(out->policy);
+	fail_why(out, in, from, dkim_unaligned, nsig);
+	if (out->disposition != out->policy) {
+		len = strlen(out->why);
+		bprintf(out->why + len, sizeof(out->why) - len, "; pct=%d: %s", rec->pct,
+		        pm_dmarc_policy_name(out->disposition));
+	}
+}
+
+/* ---- names -------------------------------------------------------- */
+
+const char *pm_dmarc_result_name(enum pm_dmarc_result r)
+{
+	static const char *const names[PM_DMARC_NRESULTS] = {
+	    [PM_DMARC_UNCHECKED] = "unchecked", [PM_DMARC_NONE] = "none",
+	    [PM_DMARC_PASS] = "pass",           [PM_DMARC_FAIL] = "fail",
+	    [PM_DMARC_TEMPERROR] = "temperror", [PM_DMARC_PERMERROR] = "permerror",
+	};
+
+	if ((int)r < 0 || r >= PM_DMARC_NRESULTS)
+		return "unknown";
+	return names[r];
+}
+
+const char *pm_dmarc_policy_name(enum pm_dmarc_policy p)
+{
+	switch (p) {
+	case PM_DMARC_P_NONE:
+		return "none";
+	case PM_DMARC_P_QUARANTINE:
+		return "quarantine";
+	case PM_DMARC_P_REJECT:
+		return "reject";
+	default:
+		return "";
+	}
+}
