@@ -21,7 +21,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN     := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wformat=2
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 $(WARN) -D_GNU_SOURCE -DPM_VERSION='"$(VERSION)"' -DPM_CONFIG_PATH='"$(SYSCONFDIR)/policy-milter/policy-milter.conf"' $(PKG_CFLAGS)
-LDLIBS   := $(PKG_LIBS) -lspf2 -lresolv -lpthread
+LDLIBS   := $(PKG_LIBS) -lspf2 -lidn2 -lresolv -lpthread
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 

@@ -27,8 +27,10 @@
  *	obs-local-part ("a . b", "\"a\".b") is refused. An encoded word is
  *	display text only; one where the address should be is an error. The
  *	domain is a dot-atom of LDH labels (addr_domain_valid) or an IPv4 /
- *	"IPv6:" literal; 8-bit bytes in a domain (U-labels, invisible
- *	characters) are an error. Anything left after an address other than
+ *	"IPv6:" literal; a domain with 8-bit bytes must be UTF-8 U-labels
+ *	that IDNA2008 accepts (libidn2): it is judged as its A-labels
+ *	(xn--...), and invisible or other disallowed characters are an
+ *	error. Anything left after an address other than
  *	"," (or ";" closing its group) is an error.
  *
  *	hdrfrom_author() applies DMARC's rule (RFC 7489 6.6.1): exactly one
@@ -38,6 +40,7 @@
  *	and uses memory proportional to len.
  */
 #include <arpa/inet.h>
+#include <idn2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -431,6 +434,38 @@ static char *literal(struct parser *p, const char *body, size_t len)
 	return sb_steal(&sb);
 }
 
+/*
+ * idn_domain - a domain with 8-bit bytes (RFC 6532): UTF-8 U-labels made
+ * A-labels by IDNA2008 (libidn2, NFC first), so that DMARC judges the
+ * name the DNS knows; invisible and other disallowed characters, or bytes
+ * that are not UTF-8, are an error
+ */
+static bool idn_domain(struct parser *p, const char *s, size_t len, char **dom)
+{
+	char *in, *out = NULL;
+	int rc;
+
+	if (len > HDRFROM_DOMAIN_MAX * 4)
+		return fail(p, "domain too long");
+	if (!pm_utf8_valid((const unsigned char *)s, len))
+		return fail(p, "8-bit domain is not UTF-8");
+	in = xstrndup(s, len);
+	rc = idn2_to_ascii_8z(in, &out, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+	free(in);
+	if (rc != IDN2_OK || out == NULL) {
+		idn2_free(out);
+		return fail(p, "domain is not a valid internationalized name (IDNA2008)");
+	}
+	if (strlen(out) > HDRFROM_DOMAIN_MAX || !addr_domain_valid(out, strlen(out))) {
+		idn2_free(out);
+		return fail(p, "invalid domain");
+	}
+	*dom = xstrdup(out);
+	idn2_free(out);
+	pm_strlower(*dom);
+	return true;
+}
+
 /* parse_domain - a dot-atom domain or a literal; *dom is a new string the caller frees */
 static bool parse_domain(struct parser *p, char **dom, bool *is_literal)
 {
@@ -472,7 +507,7 @@ static bool parse_domain(struct parser *p, char **dom, bool *is_literal)
 	}
 	for (i = start; i < end; i++)
 		if ((unsigned char)p->u[i] >= 0x80)
-			return fail(p, "8-bit character in domain");
+			return idn_domain(p, p->u + start, end - start, dom);
 	if (end - start > HDRFROM_DOMAIN_MAX)
 		return fail(p, "domain too long");
 	if (!addr_domain_valid(p->u + start, end - start))

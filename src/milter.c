@@ -810,8 +810,12 @@ static void judge_from(const struct message *m, struct auth_eom *a)
 		a->from = FROM_SEVERAL_ADDRS;
 		a->from_why = "From names several addresses";
 		break;
-	case HDRFROM_AUTHOR_NONE:
 	case HDRFROM_AUTHOR_LITERAL:
+		/* one author, but no domain name: nothing for DMARC to judge, nothing to refuse */
+		a->from = FROM_OK;
+		a->from_why = "From domain is an address literal";
+		break;
+	case HDRFROM_AUTHOR_NONE:
 	default:
 		a->from = FROM_BAD;
 		a->from_why = why != NULL ? why : "no usable author domain in From";
@@ -867,7 +871,7 @@ static void auth_evaluate(struct session *s, struct auth_eom *a)
 	if (!policy_dmarc_on(p) && p->dkim.nmust_sign == 0)
 		return;
 	judge_from(m, a);
-	if (a->from != FROM_OK)
+	if (a->from != FROM_OK || a->author[0] == '\0')
 		return;
 	if (p->dkim.mode != PM_MODE_OFF)
 		a->must_sign = verdict_must_sign(p, a->author, a->dkim_done ? &a->dkim : NULL);
@@ -985,11 +989,12 @@ static bool quarantine(SMFICTX *ctx, const struct session *s, const struct auth_
 	const struct policy *p = s->policy;
 	char text[512];
 
-	snprintf(text, sizeof(text), "dmarc=fail (p=%s dis=%s) header.from=%s",
-	         pm_dmarc_policy_name(a->dmarc.policy), pm_dmarc_policy_name(a->disposition),
-	         a->author);
+	/* with SMFIP_HDR_LEADSPC the MTA writes the value as given: the space is ours to add */
+	snprintf(text, sizeof(text), "%sdmarc=fail (p=%s dis=%s) header.from=%s",
+	         s->leadspc ? " " : "", pm_dmarc_policy_name(a->dmarc.policy),
+	         pm_dmarc_policy_name(a->disposition), a->author);
 	if (p->dmarc.quarantine == PM_QUARANTINE_HOLD)
-		return smfi_quarantine(ctx, text) == MI_SUCCESS;
+		return smfi_quarantine(ctx, text + (s->leadspc ? 1 : 0)) == MI_SUCCESS;
 	return smfi_addheader(ctx, p->dmarc.quarantine_header, text) == MI_SUCCESS;
 }
 
@@ -1020,7 +1025,8 @@ static sfsistat eom_apply(SMFICTX *ctx, struct session *s, const struct pm_verdi
 		q.reason = "dmarc_quarantine";
 		q.rule = "dmarc.quarantine";
 		log_record(s, "eom", rcpts,
-		           s->policy->dmarc.quarantine == PM_QUARANTINE_HOLD ? "hold" : "quarantine",
+		           s->policy->dmarc.quarantine == PM_QUARANTINE_HOLD ? "hold"
+		                                                             : "quarantine",
 		           false, NULL, &q, NULL);
 	}
 	return apply_verdict(ctx, s, "eom", v, rcpts, NULL, NULL);
@@ -1061,6 +1067,15 @@ static sfsistat mi_eom(SMFICTX *ctx)
 		if (!remove_headers(ctx, s))
 			f.internal_error = true;
 		value = authres_value(s, a);
+		if (value != NULL && s->leadspc) {
+			/* the MTA writes the value as given: the space after the colon is ours */
+			char *spaced = xmalloc(strlen(value) + 2);
+
+			spaced[0] = ' ';
+			strcpy(spaced + 1, value);
+			free(value);
+			value = spaced;
+		}
 		if (value == NULL || smfi_insheader(ctx, 0, hname, value) != MI_SUCCESS) {
 			log_msg(LOG_ERR, "%s: adding %s failed",
 			        m->queue_id ? m->queue_id : "NOQUEUE", AR_HEADER);

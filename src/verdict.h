@@ -72,7 +72,8 @@ enum from_status {
 	FROM_MISSING,       /* no From header field */
 	FROM_SEVERAL,       /* several From header fields */
 	FROM_SEVERAL_ADDRS, /* one From naming several mailboxes */
-	FROM_BAD,           /* unparsable, no mailbox, no domain or an address literal */
+	FROM_BAD,           /* unparsable, no mailbox or no domain (an address literal is
+	                       FROM_OK: one author, but DMARC has no domain to judge) */
 };
 
 /* A must_sign author domain's signatures (RFC 7372 codes). */

@@ -25,7 +25,7 @@ set -eu
 
 PACKAGES="
 build-essential gcc make pkg-config
-libmilter-dev libspf2-dev libopendkim-dev libopendmarc-dev libconfig-dev libcmocka-dev
+libmilter-dev libspf2-dev libopendkim-dev libidn2-dev libconfig-dev libcmocka-dev
 postfix nsd swaks perl libio-socket-inet6-perl libmail-dkim-perl libcryptx-perl python3-dkim
 mandoc groff-base
 iproute2 util-linux procps

@@ -105,7 +105,7 @@ check_grep() {
 conf() {
 	local f=$WORK/$1.conf sock=${2:-unix:$SOCK}
 	cat >"$f" <<-EOF
-		# tests/daemon: a minimal policy, no DNS needed (SPF and sender domain off)
+		# tests/daemon: a minimal policy, no DNS needed (SPF, sender domain, DKIM, DMARC off)
 		authserv_id = "mx.example.org";
 		milter:
 		{
@@ -129,6 +129,14 @@ conf() {
 		  mode = "off";
 		};
 		recipients:
+		{
+		  mode = "off";
+		};
+		dkim:
+		{
+		  mode = "off";
+		};
+		dmarc:
 		{
 		  mode = "off";
 		};

@@ -5,22 +5,30 @@
 #	tests/e2e/run.sh [scenario-file...]	(make e2e; part of make check)
 # DESCRIPTION
 #	Builds a private mail world in new namespaces (see lib.sh): nsd with
-#	the zones in zones/, a silent DNS server for timeouts, Postfix on
-#	127.0.0.1:25 and [::1]:25 with smtpd_milters pointing at
-#	policy-milter, which runs with policy.conf. Then:
+#	the zones in zones/ and fresh DKIM keys (keys.sh), a silent DNS
+#	server for timeouts, Postfix on 127.0.0.1:25 and [::1]:25 with
+#	smtpd_milters pointing at policy-milter, which runs with policy.conf,
+#	and on 127.0.0.1:2525 without any milter. Then:
+#	  - the signing harness self-check: every key record is served as
+#	    keys.sh made it, and scenarios/selfcheck/*.scn sign messages the
+#	    way the DKIM scenarios do, send them through port 2525 and have
+#	    Mail::DKIM and dkimpy verify them as sent and as delivered; a
+#	    failure here is the harness's (exit 2), not the milter's;
 #	  - every scenario in scenarios/*.scn (see README), 4 at a time;
 #	  - scenarios/concurrent/*.scn all at once (20 sessions that meet at a
 #	    barrier after HELO, so the milter really holds 20 connections);
 #	  - policy-milter -n on broken policy files (exit 1, file:line);
 #	  - reloads with SIGUSR1: a good new file takes effect for new
 #	    sessions while a session opened before finishes under the old
-#	    policy; a broken file keeps the policy in force.
+#	    policy; a broken file keeps the policy in force;
+#	  - dmarc.quarantine = "hold" (reloaded): a p=quarantine message is
+#	    accepted and lands in Postfix's hold queue, not in the mailbox.
 #	Prints one "ok - NAME" or "not ok - NAME: got X, want Y" line per
 #	check. Environment: E2E_KEEP=1 keeps the work directory; E2E_JOBS sets
 #	the parallelism of the main scenarios.
 # DIAGNOSTICS
 #	Exit 0 when every check passed, 1 when one failed, 2 when the world
-#	could not be built. As non-root: "SKIPPED: ..." and exit 0, unless
+#	could not be built or the signing self-check failed. As non-root: "SKIPPED: ..." and exit 0, unless
 #	CI=true (then exit 1). On failure the Postfix maillog and the
 #	milter's log are printed.
 
@@ -36,7 +44,7 @@ if [ -z "${E2E_INNER:-}" ]; then
 		[ "${CI:-}" = true ] && exit 1
 		exit 0
 	fi
-	for tool in unshare ip nsd postfix swaks dig perl gcc; do
+	for tool in unshare ip nsd postfix swaks dig perl gcc openssl dkimverify; do
 		command -v "$tool" >/dev/null || {
 			echo "e2e: $tool not found (run make deps)" >&2
 			exit 2
@@ -76,7 +84,7 @@ cp "$HERE/policy.conf" "$live"
 [ -n "${E2E_NO_MILTER:-}" ] || milter_start "$live"
 postfix_start
 
-RUNNER="perl $HERE/scenario.pl --maildir $E2E_DIR/mail/mail --work $E2E_DIR"
+RUNNER="perl $HERE/scenario.pl --maildir $E2E_DIR/mail/mail --work $E2E_DIR --keys $E2E_DIR/keys"
 failed=0
 
 # check - print one TAP-ish line for a shell-level check: check NAME GOT WANT
@@ -88,6 +96,35 @@ check() {
 		failed=1
 	fi
 }
+
+# keys_served - every signing domain serves every key record exactly as keys.sh made it
+keys_served() {
+	local d sel rec got bad=0
+	while read -r d; do
+		while read -r sel rec; do
+			# dig prints the strings quoted and apart: join them
+			got=$(dig +short +time=2 +tries=1 @127.0.0.1 TXT "$sel._domainkey.$d" | sed 's/" "//g; s/"//g')
+			if [ "$got" != "$rec" ]; then
+				echo "not ok - signing harness self-check: $sel._domainkey.$d TXT: got \"$got\", want \"$rec\""
+				bad=1
+			fi
+		done <"$E2E_DIR/keys/records.txt"
+		got=$(dig +short +time=2 +tries=1 @127.0.0.1 TXT "nokey._domainkey.$d")
+		if [ -n "$got" ]; then
+			echo "not ok - signing harness self-check: nokey._domainkey.$d TXT: got \"$got\", want nothing"
+			bad=1
+		fi
+	done <"$E2E_DIR/keys/domains.txt"
+	[ "$bad" = 0 ] && echo "ok - signing harness self-check: every DKIM key record served as made ($(wc -l <"$E2E_DIR/keys/domains.txt") domains)"
+	return $bad
+}
+
+# 0. The signing harness self-check: without it a broken signer would look
+# like a broken milter. It runs before anything else, even for single files.
+if ! keys_served || ! $RUNNER -j "${E2E_JOBS:-4}" "$HERE"/scenarios/selfcheck/*.scn; then
+	echo "not ok - signing harness self-check failed: a harness failure, not the milter's; nothing else run"
+	exit 2
+fi
 
 if [ $# -gt 0 ]; then
 	$RUNNER -j "${E2E_JOBS:-4}" "$@" || failed=1
@@ -146,7 +183,36 @@ else
 	failed=1
 fi
 
-# 5. SIGTERM: the milter exits 0.
+# reload_milter - SIGUSR1 and wait until the milter logs one more successful reload
+reload_milter() {
+	local n
+	n=$(grep -c 'reloaded policy generation' "$E2E_DIR/milter.log")
+	kill -USR1 "$MILTER_PID"
+	wait_for 100 "[ \$(grep -c 'reloaded policy generation' $E2E_DIR/milter.log) -gt $n ]"
+}
+
+# 5. dmarc.quarantine = "hold": a p=quarantine message gets 250 at end of
+# data, is not delivered, and waits in Postfix's hold queue.
+if grep -q 'quarantine = "tag";' "$HERE/policy.conf"; then
+	sed 's/quarantine = "tag";/quarantine = "hold";/' "$HERE/policy.conf" >"$live.new"
+	mv "$live.new" "$live"
+	if reload_milter; then
+		$RUNNER "$HERE/scenarios/hold/dmarc-quarantine-hold.scn" || failed=1
+		held=$(postqueue -j 2>/dev/null | grep '"queue_name": *"hold"' |
+			grep -c '"sender": *"holdcheck@pass.test"')
+		check "quarantine = \"hold\": the p=quarantine message is in Postfix's hold queue" "$held" 1
+	else
+		echo "not ok - quarantine = \"hold\": the milter did not reload the policy"
+		failed=1
+	fi
+	cp "$HERE/policy.conf" "$live"
+	reload_milter || echo "e2e: the milter did not reload the test policy (going on)"
+else
+	echo "not ok - quarantine = \"hold\": tests/e2e/policy.conf has no line 'quarantine = \"tag\";' to rewrite"
+	failed=1
+fi
+
+# 6. SIGTERM: the milter exits 0.
 milter_stop
 check "policy-milter exits 0 on SIGTERM" "$?" 0
 

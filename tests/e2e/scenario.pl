@@ -549,6 +549,7 @@ sub session_swaks {
 	}
 	my @lines = <$fh>;
 	close $fh;
+	unlink "$work/data-$$.eml" if $s->{build};
 	my (@t, @notes, $stage, $reply, $indata);
 	$stage = 'banner';
 	for my $l (@lines) {

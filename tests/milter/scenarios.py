@@ -29,7 +29,7 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from milterclient import Milter, MilterError  # noqa: E402
+from milterclient import Milter, MilterError, OFFER_PROTOCOL, SMFIP_HDR_LEADSPC  # noqa: E402
 
 AR = "Authentication-Results"
 AUTHSERV = "mx.example.org"
@@ -96,10 +96,27 @@ class Runner:
 
 
 # ---- helpers ----------------------------------------------------------------
-def session(sock, helo=b"helo-pass.test", ip=GOOD_IP, family="4", name=b"client10.test"):
+def sc_no_leadspc(sock):
+    """an MTA that does not offer SMFIP_HDR_LEADSPC: our header value has no leading space"""
+    def fn(check):
+        m = session(sock, protocol=OFFER_PROTOCOL & ~SMFIP_HDR_LEADSPC)
+        check("mail", m.mail([b"<alice@pass.test>"]).code(), "continue")
+        check("rcpt", m.rcpt([b"<bob@example.org>"]).code(), "continue")
+        r = message_body(m)
+        check("eom actions", r.actions, [("insheader", 0, AR, ar_pass()[1:])])
+        m.quit()
+    return fn
+
+
+
+def session(sock, helo=b"helo-pass.test", ip=GOOD_IP, family="4", name=b"client10.test",
+            protocol=None):
     """a connection that got through CONNECT and HELO with "continue" (or raises)"""
     m = Milter(sock)
-    m.optneg()
+    if protocol is None:
+        m.optneg()
+    else:
+        m.optneg(protocol=protocol)
     r = m.connect(name, family, 25, ip, macros={"j": "mx.example.org", "{daemon_name}": "smtpd"})
     if r is not None and r.kind != "c":
         raise Failed("connect: got %r, want continue" % r)
@@ -125,8 +142,9 @@ def message_body(m, headers=((b"Subject", b"test"),), body=b"Hello.\r\n"):
 
 
 def ar_pass(sender="alice@pass.test", helo="helo-pass.test"):
-    """our header for an SPF pass from GOOD_IP"""
-    return ("%s;\n\tspf=pass (%s designates %s as permitted sender)\n\tsmtp.mailfrom=%s;"
+    """our header for an SPF pass from GOOD_IP (the client negotiates
+    SMFIP_HDR_LEADSPC, so the value we add starts with its space)"""
+    return (" %s;\n\tspf=pass (%s designates %s as permitted sender)\n\tsmtp.mailfrom=%s;"
             " spf=pass smtp.helo=%s" % (AUTHSERV, sender.split("@")[1], GOOD_IP.decode(),
                                           sender, helo))
 
@@ -192,7 +210,7 @@ def sc_auth(sock):
         r = message_body(m)
         check("eom", r.code(), "continue")
         check("eom actions", r.actions,
-              [("insheader", 0, AR, "%s; auth=pass smtp.auth=alice" % AUTHSERV)])
+              [("insheader", 0, AR, " %s; auth=pass smtp.auth=alice" % AUTHSERV)])
         m.quit()
     return fn
 
@@ -232,7 +250,7 @@ def sc_no_address(family, address):
         r = message_body(m)
         check("eom", r.code(), "continue")
         check("eom actions", r.actions, [(
-            "insheader", 0, AR, "%s; none (client in trusted network local)" % AUTHSERV)])
+            "insheader", 0, AR, " %s; none (client in trusted network local)" % AUTHSERV)])
         m.quit()
     return fn
 
@@ -250,7 +268,7 @@ def sc_ipv6(sock):
         check("mail from IPv4-mapped trusted address", r.code(), "continue")
         r = m.rcpt([b"<bob@example.org>"])
         r = message_body(m)
-        check("eom actions", r.actions, [("insheader", 0, AR, "%s;\n\tnone (client in trusted "
+        check("eom actions", r.actions, [("insheader", 0, AR, " %s;\n\tnone (client in trusted "
                                           "network 203.0.113.128/25)" % AUTHSERV)])
         m.quit()
         m = session(sock, family="6", ip=b"2001:db8::10", helo=b"helo-pass.test")
@@ -292,7 +310,7 @@ def sc_quit_nc(sock):
         r = m.rcpt([b"<bob@example.org>"])
         r = message_body(m)
         check("session 1 eom actions", r.actions,
-              [("insheader", 0, AR, "%s; auth=pass smtp.auth=alice" % AUTHSERV)])
+              [("insheader", 0, AR, " %s; auth=pass smtp.auth=alice" % AUTHSERV)])
         m.send("K")
         r = m.connect(b"client10.test", "4", 25, GOOD_IP)
         check("session 2 connect", r.code(), "continue")
@@ -391,7 +409,7 @@ def sc_auth_bytes(sock, user):
         check("eom", r.code(), "continue")
         printable_actions(check, "eom", r)
         check("eom actions", [a[0] for a in r.actions], ["insheader"])
-        if r.actions and not r.actions[0][3].startswith(AUTHSERV + ";\n\tauth=pass smtp.auth="):
+        if r.actions and not r.actions[0][3].startswith(" " + AUTHSERV + ";\n\tauth=pass smtp.auth="):
             check("A-R", r.actions[0][3], "auth=pass smtp.auth=...")
         m.quit()
     return fn
@@ -565,6 +583,8 @@ def main():
     R = Runner(s, a.log, a.label)
 
     R.run("plain message accepted with Authentication-Results", lambda check: None)
+    R.run("MTA without SMFIP_HDR_LEADSPC: header value without leading space",
+          sc_no_leadspc(s))
     R.run("{auth_authen} at MAIL: SPF skipped for a failing domain, A-R auth=pass smtp.auth",
           sc_auth(s))
     R.run("{auth_authen} at MAIL: nonexistent sender domain not checked (550 5.1.8 without)",

@@ -197,8 +197,23 @@ static const struct from_case cases[] = {
     BAD("\"a\x1b[31m\" <x@evil.test>", "control"),
     BAD("(a\x7f) x@evil.test", "control"),
     /* domains */
-    BAD("x@\xc3\xa9vil.test", "8-bit"),
-    BAD("x@evil\xe2\x80\x8b.test", "8-bit"),
+    /* U-labels are judged as their A-labels (IDNA2008 with UTS 46 mapping) */
+    OK1("x@\xc3\xa9vil.test", "x", "xn--vil-9la.test", ""),
+    OK1("x@e\xcc\x81vil.test", "x", "xn--vil-9la.test", ""),
+    OK1("x@B\xc3\x9c"
+        "CHER.test",
+        "x", "xn--bcher-kva.test", ""),
+    OK1("<x@payp\xd0\xb0l.test>", "x", "xn--paypl-7ve.test", ""),
+    /* an invisible zero-width space is dropped (UTS 46 "ignored"): judged as shown */
+    OK1("x@paypal\xe2\x80\x8b.test", "x", "paypal.test", ""),
+    BAD("x@\xe2\x80\xae"
+        "evil.test",
+        "internationalized"),
+    BAD("x@a\xe2\x98\x83.test", "internationalized"),
+    BAD("x@\xc3.test", "not UTF-8"),
+    BAD("x@\xe9"
+        "vil.test",
+        "not UTF-8"),
     BAD("x@evil..test", "empty label"),
     BAD("x@evil.test..", "empty label"),
     BAD("x@.evil.test", "empty domain"),
