@@ -938,7 +938,12 @@ static char *authres_value(const struct session *s, const struct auth_eom *a)
 	if (a->dkim_done && p->dkim.mode >= PM_MODE_TAG)
 		in.dkim = &a->dkim;
 	in.dmarc = PM_DMARC_UNCHECKED;
-	if (a->dmarc.result != PM_DMARC_UNCHECKED && a->dmarc_mode >= PM_MODE_TAG) {
+	if (a->checked && a->from != FROM_UNCHECKED && a->from != FROM_OK &&
+	    p->dmarc.mode >= PM_MODE_TAG) {
+		/* tag mode delivers it: say why DMARC could not judge the message */
+		in.dmarc = PM_DMARC_PERMERROR;
+		in.dmarc_comment = a->from_why;
+	} else if (a->dmarc.result != PM_DMARC_UNCHECKED && a->dmarc_mode >= PM_MODE_TAG) {
 		in.dmarc = a->dmarc.result;
 		in.header_from = a->author;
 		if (a->rec.status == DMARC_REC_FOUND) {

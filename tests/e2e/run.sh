@@ -22,7 +22,9 @@
 #	    sessions while a session opened before finishes under the old
 #	    policy; a broken file keeps the policy in force;
 #	  - dmarc.quarantine = "hold" (reloaded): a p=quarantine message is
-#	    accepted and lands in Postfix's hold queue, not in the mailbox.
+#	    accepted and lands in Postfix's hold queue, not in the mailbox;
+#	  - dmarc.mode = "tag" (reloaded): several From fields and a p=reject
+#	    fail are delivered, tagged, and logged as "would".
 #	Prints one "ok - NAME" or "not ok - NAME: got X, want Y" line per
 #	check. Environment: E2E_KEEP=1 keeps the work directory; E2E_JOBS sets
 #	the parallelism of the main scenarios.
@@ -212,7 +214,30 @@ else
 	failed=1
 fi
 
-# 6. SIGTERM: the milter exits 0.
+# 6. dmarc.mode = "tag": what enforce refuses is delivered, tagged in the
+# Authentication-Results header, and logged as what would have been sent.
+perl -0pe 's/mode = "enforce";\n  quarantine = "tag";/mode = "tag";\n  quarantine = "tag";/' \
+	"$HERE/policy.conf" >"$live.new"
+if ! cmp -s "$HERE/policy.conf" "$live.new"; then
+	mv "$live.new" "$live"
+	if reload_milter; then
+		$RUNNER "$HERE"/scenarios/tagmode/*.scn || failed=1
+		n=$(grep -c 'would=yes reply="550 5.7.26 .*check=dmarc reason=dmarc_reject' \
+			"$E2E_DIR/milter.log")
+		check "dmarc.mode = \"tag\": the log says 550 5.7.26 would have been sent" "$n" 1
+	else
+		echo "not ok - dmarc.mode = \"tag\": the milter did not reload the policy"
+		failed=1
+	fi
+	cp "$HERE/policy.conf" "$live"
+	reload_milter || echo "e2e: the milter did not reload the test policy (going on)"
+else
+	rm -f "$live.new"
+	echo "not ok - dmarc.mode = \"tag\": tests/e2e/policy.conf has no dmarc group to rewrite"
+	failed=1
+fi
+
+# 7. SIGTERM: the milter exits 0.
 milter_stop
 check "policy-milter exits 0 on SIGTERM" "$?" 0
 
