@@ -118,6 +118,32 @@ sample "Forged Authentication-Results claiming mx.example.org: removed" 192.0.2.
 	alice@pass.test bob@example.org \
 	--add-header "Authentication-Results: mx.example.org; spf=pass smtp.mailfrom=forged@fail.test"
 
+# sample_signed - a message built and DKIM-signed at run time by scenario.pl (FILE.scn)
+sample_signed() {
+	local file=$1 name f
+	n=$((n + 1))
+	name=$(sed -n 's/^name = demo: //p' "$file")
+	echo "=== $n. $name"
+	perl "$HERE/scenario.pl" --maildir "$E2E_DIR/mail/mail" --work "$E2E_DIR" "$file" |
+		sed 's/^/    scenario check: /'
+	f=$(grep -l -F "demo: $name" "$E2E_DIR"/mail/mail/new/* 2>/dev/null | head -n 1)
+	if [ -n "$f" ]; then
+		echo "    delivered; its Authentication-Results header:"
+		awk '/^$/ { exit } /^Authentication-Results:/ { p = 1; print "      " $0; next }
+			/^[ \t]/ && p { print "      " $0; next } { p = 0 }' "$f"
+	else
+		echo "    not delivered"
+	fi
+	echo
+}
+
+sample "DMARC: From reject.test (p=reject), nothing aligned: 550 5.7.26" 192.0.2.20 \
+	client10.test alice@pass.test bob@example.org --header "From: <alice@reject.test>"
+sample "Two From header fields: 550 5.7.1" 192.0.2.21 client10.test alice@pass.test \
+	bob@example.org --add-header "From: <mallory@pass.test>"
+sample_signed "$HERE/demo/dkim-aligned.scn"
+sample_signed "$HERE/demo/dkim-body-changed.scn"
+
 echo "=== policy-milter's decision log (one key=value line per decision; syslog in production)"
 sleep 0.3 # the last end-of-message line
 grep -E ': (NOQUEUE|[0-9A-F]+): stage=' "$E2E_DIR/milter.log" | sed 's/^[^ ]* [^ ]* [a-z]*: /    /'
