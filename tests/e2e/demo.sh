@@ -59,6 +59,18 @@ echo "policy-milter runs with $CONF (unchanged): $(head -n 1 "$E2E_DIR/milter.lo
 echo
 
 n=0
+# show_delivered FILE - the Authentication-Results header of a delivered copy ("" = none)
+show_delivered() {
+	if [ -n "$1" ]; then
+		echo "    delivered; its Authentication-Results header:"
+		awk '/^$/ { exit } /^Authentication-Results:/ { p = 1; print "      " $0; next }
+			/^[ \t]/ && p { print "      " $0; next } { p = 0 }' "$1"
+	else
+		echo "    not delivered"
+	fi
+	echo
+}
+
 # sample - send one message: sample TITLE CLIENT HELO FROM RCPT [swaks args...]
 sample() {
 	local title=$1 client=$2 helo=$3 from=$4 rcpt=$5
@@ -94,14 +106,7 @@ sample() {
 		grep -q "milter-reject.*$client\]" "$E2E_DIR/maillog" && [ "$i" -gt 3 ] && break
 		sleep 0.1
 	done
-	if [ -n "$f" ]; then
-		echo "    delivered; its Authentication-Results header:"
-		awk '/^$/ { exit } /^Authentication-Results:/ { p = 1; print "      " $0; next }
-			/^[ \t]/ && p { print "      " $0; next } { p = 0 }' "$f"
-	else
-		echo "    not delivered"
-	fi
-	echo
+	show_delivered "$f"
 }
 
 sample "SPF pass: delivered and tagged" 192.0.2.10 client10.test alice@pass.test bob@example.org
@@ -127,14 +132,7 @@ sample_signed() {
 	perl "$HERE/scenario.pl" --maildir "$E2E_DIR/mail/mail" --work "$E2E_DIR" "$file" |
 		sed 's/^/    scenario check: /'
 	f=$(grep -l -F "demo: $name" "$E2E_DIR"/mail/mail/new/* 2>/dev/null | head -n 1)
-	if [ -n "$f" ]; then
-		echo "    delivered; its Authentication-Results header:"
-		awk '/^$/ { exit } /^Authentication-Results:/ { p = 1; print "      " $0; next }
-			/^[ \t]/ && p { print "      " $0; next } { p = 0 }' "$f"
-	else
-		echo "    not delivered"
-	fi
-	echo
+	show_delivered "$f"
 }
 
 sample "DMARC: From reject.test (p=reject), nothing aligned: 550 5.7.26" 192.0.2.20 \
