@@ -34,6 +34,8 @@ suite spf tests/spf/run.sh
 suite daemon tests/daemon/run.sh
 suite milter tests/milter/run.sh
 suite e2e tests/e2e/run.sh
+# the same world against the daemon built with ASan+UBSan (as the milter suite builds it)
+suite e2e-asan tests/e2e/run-asan.sh
 
 pass=$(cat build/results/*.tap | grep -c '^ok')
 fail=$(cat build/results/*.tap | grep -c '^not ok')

@@ -240,5 +240,8 @@ fi
 # 7. SIGTERM: the milter exits 0.
 milter_stop
 check "policy-milter exits 0 on SIGTERM" "$?" 0
+# With MILTER_BIN a sanitizer build (make check's e2e-asan suite), any report lands here.
+reports=$(grep -cE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' "$E2E_DIR/milter.log")
+check "no sanitizer report in the milter's log" "$reports" 0
 
 exit $failed
