@@ -26,7 +26,7 @@ LDLIBS   := $(PKG_LIBS) -lspf2 -lidn2 -lresolv -lpthread
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # The daemon's sources, one file per concern (see README "Source layout").
-LIB_SRCS := util.c cidr.c addr.c policy.c config.c log.c rcpt.c spf.c dns.c sender.c verdict.c authres.c dkim.c hdrfrom.c dmarc.c
+LIB_SRCS := util.c cidr.c addr.c policy.c config.c log.c jsonlog.c rcpt.c spf.c dns.c sender.c verdict.c authres.c dkim.c hdrfrom.c dmarc.c
 DAEMON_SRCS := $(LIB_SRCS) milter.c main.c
 
 OBJDIR   := build/obj
@@ -50,11 +50,11 @@ UNIT_TESTS := test_util test_cidr test_addr test_config test_rcpt test_verdict t
 test_util_MODS    := util
 test_cidr_MODS    := cidr util
 test_addr_MODS    := addr util
-test_config_MODS  := config policy cidr rcpt addr log util dmarc dkim dns
-test_rcpt_MODS    := rcpt addr log util policy
-test_verdict_MODS := verdict config policy cidr rcpt addr log util dmarc dkim dns
+test_config_MODS  := config policy cidr rcpt addr log jsonlog util dmarc dkim dns
+test_rcpt_MODS    := rcpt addr log jsonlog util policy
+test_verdict_MODS := verdict config policy cidr rcpt addr log jsonlog util dmarc dkim dns
 test_authres_MODS := authres policy util dkim dmarc dns
-test_log_MODS     := log util
+test_log_MODS     := log jsonlog util
 test_dns_MODS     := dns util
 test_sender_MODS  := sender dns util
 test_dkim_MODS    := dkim dns util
@@ -114,9 +114,63 @@ install: all
 	    install -m 0644 conf/policy-milter.conf $(DESTDIR)$(SYSCONFDIR)/policy-milter/policy-milter.conf
 
 format:
-	clang-format -i src/*.c src/*.h tests/unit/*.c
+	clang-format -i src/*.c src/*.h src/report/*.[ch] tests/unit/*.c tests/report/*.c
 
 clean:
 	rm -rf build src/policy-milter
 
 .PHONY: all deps check e2e demo bench man-lint install format clean unit unit-asan unit-build asan-build
+
+# ---- policy-milter-report: the decision log report (issue 4) -------------
+# Its own sources in src/report/, plus util and cidr of the daemon; links
+# only jansson and zlib. build/asan/policy-milter-report is the sanitizer
+# build that tests/report/run.sh runs over the garbage fixture.
+REPORT_SRCS := main.c input.c record.c timefmt.c filter.c tally.c aggregate.c out_text.c out_json.c out_csv.c
+REPORT_MODS := util cidr
+REPORT_CFLAGS := $(shell pkg-config --cflags jansson zlib 2>/dev/null)
+REPORT_LIBS := $(shell pkg-config --libs jansson zlib 2>/dev/null)
+REPORT_OBJS := $(addprefix build/report/obj/,$(REPORT_SRCS:.c=.o)) $(addprefix $(OBJDIR)/,$(addsuffix .o,$(REPORT_MODS)))
+REPORT_ASAN_OBJS := $(addprefix build/asan/report/obj/,$(REPORT_SRCS:.c=.o)) $(addprefix build/asan/obj/,$(addsuffix .o,$(REPORT_MODS)))
+
+all: src/policy-milter-report
+
+src/policy-milter-report: $(REPORT_OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(REPORT_LIBS)
+
+build/report/obj/%.o: src/report/%.c src/report/*.h src/util.h src/cidr.h | build/report/obj
+	$(CC) $(CFLAGS) $(REPORT_CFLAGS) -c -o $@ $<
+
+build/asan/policy-milter-report: $(REPORT_ASAN_OBJS)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(REPORT_LIBS)
+
+build/asan/report/obj/%.o: src/report/%.c src/report/*.h src/util.h src/cidr.h | build/asan/report/obj
+	$(CC) $(CFLAGS) $(SAN_FLAGS) $(REPORT_CFLAGS) -c -o $@ $<
+
+build/report/obj build/asan/report/obj build/tests/report build/asan/tests/report:
+	mkdir -p $@
+
+# cmocka tests of its pure parts (everything but main.c), plain and ASan+UBSan
+REPORT_TEST_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null) $(REPORT_LIBS)
+
+build/tests/report/test_report: tests/report/test_report.c $(filter-out %/main.o,$(REPORT_OBJS)) | build/tests/report
+	$(CC) $(CFLAGS) $(REPORT_CFLAGS) -Isrc -o $@ $^ $(REPORT_TEST_LIBS)
+
+build/asan/tests/report/test_report: tests/report/test_report.c $(filter-out %/main.o,$(REPORT_ASAN_OBJS)) | build/asan/tests/report
+	$(CC) $(CFLAGS) $(SAN_FLAGS) $(REPORT_CFLAGS) -Isrc -o $@ $^ $(REPORT_TEST_LIBS)
+
+report-test: src/policy-milter-report build/asan/policy-milter-report build/tests/report/test_report build/asan/tests/report/test_report
+	@tests/report/run.sh
+
+install: install-report
+
+install-report: src/policy-milter-report
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 0755 src/policy-milter-report $(DESTDIR)$(SBINDIR)/policy-milter-report
+	install -m 0644 man/policy-milter-report.1 $(DESTDIR)$(MANDIR)/man1/policy-milter-report.1
+
+clean: clean-report
+
+clean-report:
+	rm -f src/policy-milter-report
+
+.PHONY: report-test install-report clean-report

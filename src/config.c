@@ -118,6 +118,7 @@ static const char *check_psl_path(char **value, char *buf, size_t bufsize);
 static const char *check_rcpt_file(char **value, char *buf, size_t bufsize);
 static const char *check_separators(char **value, char *buf, size_t bufsize);
 static const char *check_ident(char **value, char *buf, size_t bufsize);
+static const char *check_json_file(char **value, char *buf, size_t bufsize);
 static const char *check_domain(char **value, char *buf, size_t bufsize);
 static const char *check_address(char **value, char *buf, size_t bufsize);
 static const char *check_header_name(char **value, char *buf, size_t bufsize);
@@ -267,6 +268,7 @@ static const struct cfg_key settings[] = {
      .def = "mail",
      .off = F(log.syslog_facility)},
     STR("log.syslog_ident", "policy-milter", log.syslog_ident, 0, check_ident),
+    STR("log.json_file", "", log.json_file, CF_EMPTY_NULL, check_json_file),
 
     GROUP("replies"),
     REPLY("client_blocked", PM_R_CLIENT_BLOCKED,
@@ -745,6 +747,30 @@ static const char *check_ident(char **value, char *buf, size_t bufsize)
 	(void)bufsize;
 	if (**value == '\0' || strlen(*value) > 64 || !printable_ascii(*value, false))
 		return "must be 1..64 printable ASCII characters without spaces";
+	return NULL;
+}
+
+/*
+ * check_json_file - "" (no JSON decision log) or the absolute path of a
+ * file: no control characters, not ending in '/' (whether it can be
+ * opened is found out at start, as the milter user)
+ */
+static const char *check_json_file(char **value, char *buf, size_t bufsize)
+{
+	const char *s = *value;
+
+	(void)buf;
+	(void)bufsize;
+	if (*s == '\0')
+		return NULL;
+	if (*s != '/')
+		return "must be an absolute path, such as "
+		       "\"/var/log/policy-milter/decisions.json\" (or \"\" for no JSON log)";
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return "must not hold control characters";
+	if (s[-1] == '/')
+		return "must name a file, not a directory (it ends in '/')";
 	return NULL;
 }
 

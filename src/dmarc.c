@@ -764,10 +764,10 @@ static bool has_nul(const unsigned char *rdata, size_t rdlen)
 }
 
 /*
- * probe - TXT for qname, qtimeout seconds per attempt; on PROBE_FOUND
+ * probe - TXT for qname, qtimeout seconds per attempt, about left_ms in all; on PROBE_FOUND
  * *record is the record's text (the caller frees)
  */
-static enum probe probe(const char *qname, int qtimeout, char **record)
+static enum probe probe(const char *qname, int qtimeout, long left_ms, char **record)
 {
 	const unsigned char *ans;
 	int len, count = 0;
@@ -775,7 +775,7 @@ static enum probe probe(const char *qname, int qtimeout, char **record)
 	ns_msg msg;
 
 	*record = NULL;
-	switch (dns_query(qname, ns_t_txt, qtimeout, &ans, &len)) {
+	switch (dns_query_within(qname, ns_t_txt, qtimeout, left_ms, &ans, &len)) {
 	case DNS_OK:
 		break;
 	case DNS_NXDOMAIN:
@@ -870,7 +870,7 @@ void dmarc_lookup(const char *domain, int dns_timeout, int timeout, struct dmarc
 		}
 		if ((long)qt * 1000 > left)
 			qt = left >= 2000 ? (int)(left / 1000) : 1;
-		switch (probe(qname, qt, &text)) {
+		switch (probe(qname, qt, left, &text)) {
 		case PROBE_FOUND: {
 			/* names[i] points into out, which the parse clears */
 			char d[DMARC_DOMAIN_MAX], at[DMARC_DOMAIN_MAX];

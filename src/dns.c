@@ -226,16 +226,24 @@ static enum dns_status raw_query(struct dns_thread *t, const char *name, int typ
 enum dns_status dns_query(const char *name, int type, int timeout, const unsigned char **answer,
                           int *answer_len)
 {
+	return dns_query_within(name, type, timeout, -1, answer, answer_len);
+}
+
+enum dns_status dns_query_within(const char *name, int type, int timeout, long left_ms,
+                                 const unsigned char **answer, int *answer_len)
+{
 	struct dns_thread *t;
 	enum dns_status st;
 	int len = 0;
 
 	if (!dns_name_ok(name))
 		return DNS_NXDOMAIN;
+	if (left_ms == 0 || left_ms < -1)
+		return DNS_TEMPFAIL; /* no time left: not even one attempt */
 	t = dns_thread_get();
 	if (t == NULL)
 		return DNS_TEMPFAIL;
-	set_timeouts(t, timeout, -1);
+	set_timeouts(t, timeout, left_ms);
 	st = raw_query(t, name, type, &len);
 	if (st == DNS_OK) {
 		*answer = t->buf;

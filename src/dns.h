@@ -101,6 +101,15 @@ void *dns_spf_layer(void);
 enum dns_status dns_query(const char *name, int type, int timeout, const unsigned char **answer,
                           int *answer_len);
 
+/*
+ * dns_query_within - dns_query, with the attempts (per-attempt timeout and
+ * retries over every server) cut so that the whole query takes about
+ * left_ms milliseconds at most (-1: no limit; 0 or less: DNS_TEMPFAIL
+ * without a query). For a lookup that must keep one overall deadline.
+ */
+enum dns_status dns_query_within(const char *name, int type, int timeout, long left_ms,
+                                 const unsigned char **answer, int *answer_len);
+
 /* dns_name_ok - a name we may send: labels 1..63 bytes, at most 253 in all, no controls */
 bool dns_name_ok(const char *name);
 

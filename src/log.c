@@ -18,23 +18,30 @@
  *	A decision is one line, led by the queue id ("NOQUEUE" when there is
  *	none), then key=value pairs in a fixed order:
  *
- *	  QID: stage= client= client_name= helo= from=<> rcpt=<> helo_spf=
- *	  helo_spf_domain= spf= spf_domain= header_from= dkim= dmarc=
- *	  dmarc_policy= dmarc_dis= action= would=yes reply= check= reason=
- *	  rule= detail=
+ *	  QID: stage= client= client_name= iprev= helo= from=<> rcpt=<>
+ *	  helo_spf= helo_spf_domain= spf= spf_domain= header_from= dkim=
+ *	  dmarc= dmarc_policy= dmarc_dis= dnsbl= action= would=yes
+ *	  dry_run=yes reply= check= reason= rule= detail=
  *
- *	NULL fields are left out. from and rcpt are shown in angle brackets
- *	(each element of a comma-separated rcpt list). Every value goes
- *	through pm_escape(), so control characters, 8-bit bytes and
- *	backslashes appear as \xHH; a value holding a space or a double
- *	quote, or an empty value, is double-quoted, and a double quote
- *	inside it is written \x22. Each value is capped (a cut value ends
- *	in "...") and the whole line stays under LOG_LINE_MAX bytes.
+ *	NULL fields (and empty rcpt and dnsbl lists) are left out. from and
+ *	every rcpt are shown in angle brackets, the recipients
+ *	comma-separated. dkim= (when DKIM ran) lists result:domain/selector
+ *	per signature, comma-separated, or says "none"; dnsbl= lists
+ *	zone:answer. Every value goes through pm_escape(), so control
+ *	characters, 8-bit bytes and backslashes appear as \xHH; a value
+ *	holding a space or a double quote, or an empty value, is
+ *	double-quoted, and a double quote inside it is written \x22. Each
+ *	value is capped (a cut value ends in "...") and the whole line
+ *	stays under LOG_LINE_MAX bytes.
  *
  *	"would=yes" marks a decision made in log or tag mode: action= then
  *	names what the policy WOULD have done (say "reject") and reply= the
  *	reply it would have sent; the MTA was told to carry on. Without
- *	would=yes, action= is what was done.
+ *	would=yes, action= is what was done. "dry_run=yes" says the global
+ *	dry run was on.
+ *
+ *	log_decision() then hands the same decision to jsonlog_write(),
+ *	which writes it to the JSON decision log when one is open.
  *
  *	log_msg() lines are written as given, except that control
  *	characters and 8-bit bytes are shown as \xHH (backslashes are kept,
@@ -51,6 +58,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "jsonlog.h"
 #include "log.h"
 #include "util.h"
 
@@ -204,60 +212,68 @@ static void bracketed(struct strbuf *out, const char *addr, size_t len)
 	sb_appendc(out, '>');
 }
 
-/* append_addrs - " key=<a>,<b>": every comma-separated element in brackets */
-static void append_addrs(struct strbuf *sb, const char *key, const char *list, size_t cap)
+/* append_addrs - " key=<a>,<b>": every address of v[0..n) in brackets */
+static void append_addrs(struct strbuf *sb, const char *key, const char *const *v, size_t n,
+                         size_t cap)
 {
 	struct strbuf tmp;
-	const char *p = list, *comma;
 
 	sb_init(&tmp);
-	for (;;) {
-		comma = strchr(p, ',');
-		bracketed(&tmp, p, comma ? (size_t)(comma - p) : strlen(p));
-		if (comma == NULL || tmp.len > cap)
-			break;
-		sb_appendc(&tmp, ',');
-		p = comma + 1;
+	for (size_t i = 0; i < n && tmp.len <= cap; i++) {
+		const char *a = v[i] != NULL ? v[i] : "";
+
+		if (i > 0)
+			sb_appendc(&tmp, ',');
+		bracketed(&tmp, a, strlen(a));
 	}
 	/* a value with NULs cannot come in through a C string: tmp.s is whole */
 	append_value(sb, key, tmp.s, cap);
 	sb_free(&tmp);
 }
 
+/* append_opt - " key=value" when val is not NULL */
+static void append_opt(struct strbuf *sb, const char *key, const char *val, size_t cap)
+{
+	if (val != NULL)
+		append_value(sb, key, val, cap);
+}
+
+/* append_dkim - " dkim=pass:d.test/sel,fail:e.test/s2" ("none" without signatures) */
+static void append_dkim(struct strbuf *sb, const struct pm_decision *d)
+{
+	struct strbuf tmp;
+
+	sb_init(&tmp);
+	if (d->ndkim == 0 || d->dkim == NULL)
+		sb_append(&tmp, "none");
+	for (size_t i = 0; d->dkim != NULL && i < d->ndkim && tmp.len <= VAL_CAP_RCPT; i++) {
+		const struct pm_decision_sig *g = &d->dkim[i];
+
+		sb_appendf(&tmp, "%s%s:%s/%s", i > 0 ? "," : "", g->result ? g->result : "",
+		           g->domain ? g->domain : "", g->selector ? g->selector : "");
+	}
+	append_value(sb, "dkim", tmp.s, VAL_CAP_RCPT);
+	sb_free(&tmp);
+}
+
+/* append_dnsbl - " dnsbl=zone:answer,zone:answer" */
+static void append_dnsbl(struct strbuf *sb, const struct pm_decision *d)
+{
+	struct strbuf tmp;
+
+	sb_init(&tmp);
+	for (size_t i = 0; i < d->ndnsbl && tmp.len <= VAL_CAP_RCPT; i++)
+		sb_appendf(&tmp, "%s%s:%s", i > 0 ? "," : "",
+		           d->dnsbl[i].zone ? d->dnsbl[i].zone : "",
+		           d->dnsbl[i].answer ? d->dnsbl[i].answer : "");
+	append_value(sb, "dnsbl", tmp.s, VAL_CAP_RCPT);
+	sb_free(&tmp);
+}
+
 /* log_format_decision - the decision line into buf (always NUL-terminated); returns buf */
 char *log_format_decision(const struct pm_decision *d, char *buf, size_t bufsize)
 {
-	static const struct {
-		const char *key;
-		size_t off;
-		size_t cap;
-	} fields[] = {
-#define F(k, m, c) {k, offsetof(struct pm_decision, m), c}
-	    F("stage", stage, VAL_CAP),
-	    F("client", client_addr, VAL_CAP),
-	    F("client_name", client_name, VAL_CAP),
-	    F("helo", helo, VAL_CAP),
-	    F("from", sender, VAL_CAP_SENDER),
-	    F("rcpt", rcpt, VAL_CAP_RCPT),
-	    F("helo_spf", helo_spf, VAL_CAP),
-	    F("helo_spf_domain", helo_spf_domain, VAL_CAP),
-	    F("spf", spf, VAL_CAP),
-	    F("spf_domain", spf_domain, VAL_CAP),
-	    F("header_from", header_from, VAL_CAP),
-	    F("dkim", dkim, VAL_CAP_RCPT),
-	    F("dmarc", dmarc, VAL_CAP),
-	    F("dmarc_policy", dmarc_policy, VAL_CAP),
-	    F("dmarc_dis", dmarc_dis, VAL_CAP),
-	    F("action", action, VAL_CAP),
-	    F("reply", reply, VAL_CAP_REPLY),
-	    F("check", check, VAL_CAP),
-	    F("reason", reason, VAL_CAP),
-	    F("rule", rule, VAL_CAP),
-	    F("detail", detail, VAL_CAP),
-#undef F
-	};
 	struct strbuf sb;
-	size_t i;
 
 	if (buf == NULL || bufsize == 0)
 		return buf;
@@ -267,21 +283,43 @@ char *log_format_decision(const struct pm_decision *d, char *buf, size_t bufsize
 	sb_init(&sb);
 	append_value(&sb, NULL, d->queue_id && *d->queue_id ? d->queue_id : "NOQUEUE", 64);
 	sb_appendc(&sb, ':');
-	for (i = 0; i < PM_ARRAY_LEN(fields); i++) {
-		const char *val = *(const char *const *)((const char *)d + fields[i].off);
-
-		if (val == NULL)
-			continue;
-		if (fields[i].off == offsetof(struct pm_decision, sender) ||
-		    fields[i].off == offsetof(struct pm_decision, rcpt))
-			append_addrs(&sb, fields[i].key, val, fields[i].cap);
-		else
-			append_value(&sb, fields[i].key, val, fields[i].cap);
-		if (fields[i].off == offsetof(struct pm_decision, action) && d->would)
+	append_opt(&sb, "stage", d->stage, VAL_CAP);
+	append_opt(&sb, "client", d->client_addr, VAL_CAP);
+	append_opt(&sb, "client_name", d->client_name, VAL_CAP);
+	append_opt(&sb, "iprev", d->iprev, VAL_CAP);
+	append_opt(&sb, "helo", d->helo, VAL_CAP);
+	if (d->sender != NULL)
+		append_addrs(&sb, "from", &d->sender, 1, VAL_CAP_SENDER);
+	if (d->rcpts != NULL && d->nrcpts > 0)
+		append_addrs(&sb, "rcpt", d->rcpts, d->nrcpts, VAL_CAP_RCPT);
+	append_opt(&sb, "helo_spf", d->helo_spf, VAL_CAP);
+	append_opt(&sb, "helo_spf_domain", d->helo_spf_domain, VAL_CAP);
+	append_opt(&sb, "spf", d->spf, VAL_CAP);
+	append_opt(&sb, "spf_domain", d->spf_domain, VAL_CAP);
+	append_opt(&sb, "header_from", d->header_from, VAL_CAP);
+	if (d->dkim_done)
+		append_dkim(&sb, d);
+	append_opt(&sb, "dmarc", d->dmarc, VAL_CAP);
+	append_opt(&sb, "dmarc_policy", d->dmarc_policy, VAL_CAP);
+	append_opt(&sb, "dmarc_dis", d->dmarc_dis, VAL_CAP);
+	if (d->dnsbl != NULL && d->ndnsbl > 0)
+		append_dnsbl(&sb, d);
+	if (d->action != NULL) {
+		append_value(&sb, "action", d->action, VAL_CAP);
+		if (d->would)
 			sb_append(&sb, " would=yes");
+		if (d->dry_run)
+			sb_append(&sb, " dry_run=yes");
 	}
+	append_opt(&sb, "reply", d->reply, VAL_CAP_REPLY);
+	append_opt(&sb, "check", d->check, VAL_CAP);
+	append_opt(&sb, "reason", d->reason, VAL_CAP);
+	append_opt(&sb, "rule", d->rule, VAL_CAP);
+	append_opt(&sb, "detail", d->detail, VAL_CAP);
 	if (d->action == NULL && d->would)
 		sb_append(&sb, " would=yes");
+	if (d->action == NULL && d->dry_run)
+		sb_append(&sb, " dry_run=yes");
 	if (sb.len < bufsize) {
 		memcpy(buf, sb.s, sb.len + 1);
 	} else if (bufsize > 4) {
@@ -303,7 +341,7 @@ char *log_format_decision(const struct pm_decision *d, char *buf, size_t bufsize
 	return buf;
 }
 
-/* log_decision - one line for one decision */
+/* log_decision - one syslog line (and one JSON line, when that log is open) for one decision */
 void log_decision(const struct pm_decision *d)
 {
 	char line[LOG_LINE_MAX];
@@ -312,6 +350,7 @@ void log_decision(const struct pm_decision *d)
 		return;
 	log_format_decision(d, line, sizeof(line));
 	emit(LOG_INFO, line);
+	jsonlog_write(d);
 }
 
 /* log_facility_parse - "mail", "local0".."local7", "daemon", "user"; -1 unknown */

@@ -4,9 +4,10 @@
  * DESCRIPTION
  *	log_decision() writes one key=value line per decision to syslog
  *	(and stderr in foreground mode), led by the queue id, every value
- *	escaped (pm_escape) and quoted when it holds a space. log_msg() is
- *	for everything else (start, stop, reload, warnings).
- *	Thread-safe.
+ *	escaped (pm_escape) and quoted when it holds a space; and, when a
+ *	JSON decision log is open (jsonlog.h), the same facts as one JSON
+ *	line. log_msg() is for everything else (start, stop, reload,
+ *	warnings). Thread-safe.
  */
 #ifndef PM_LOG_H
 #define PM_LOG_H
@@ -15,22 +16,42 @@
 #include <stddef.h>
 #include <syslog.h>
 
-/* A decision; NULL fields are left out of the line. */
+/* One DKIM signature's outcome, for a decision. */
+struct pm_decision_sig {
+	const char *result;   /* "pass", "fail", ... (RFC 8601 spelling) */
+	const char *domain;   /* d=, or NULL when the signature has none */
+	const char *selector; /* s=, or NULL */
+};
+
+/* One DNSBL listing, for a decision. */
+struct pm_decision_dnsbl {
+	const char *zone;   /* "zen.example" */
+	const char *answer; /* "127.0.0.2" */
+};
+
+/* A decision; NULL fields (and empty arrays) are left out of the syslog line. */
 struct pm_decision {
-	const char *queue_id; /* "NOQUEUE" when the MTA gave none */
-	const char *stage;    /* "connect", "helo", "mail", "rcpt", "eom" */
-	const char *client_addr;
-	const char *client_name;
+	const char *queue_id;    /* NULL, "" or "NOQUEUE" when the MTA gave none */
+	const char *stage;       /* "connect", "helo", "mail", "rcpt", "eom" */
+	const char *client_addr; /* "unknown" when the MTA gave no address (JSON: null) */
+	const char *client_name; /* "unknown" or "[addr]": no name (JSON: null) */
+	const char *iprev;       /* "pass", "fail", "temperror"; NULL when not checked */
 	const char *helo;
-	const char *sender; /* "<>" for the null sender */
-	const char *rcpt;   /* this recipient (rcpt stage) or all, comma-separated (eom) */
+	const char *sender;       /* "<>" for the null sender; NULL before MAIL FROM */
+	const char *const *rcpts; /* the one judged (rcpt stage), or every accepted one (eom) */
+	size_t nrcpts;
 	const char *helo_spf, *helo_spf_domain;
 	const char *spf, *spf_domain;
 	const char *header_from; /* the author domain judged by DMARC */
-	const char *dkim; /* "pass:d.test/sel,fail:e.test/s2" (one per signature) or "none" */
+	bool dkim_done;          /* DKIM verification ran (then dkim[] may still be empty) */
+	const struct pm_decision_sig *dkim; /* one per signature verified */
+	size_t ndkim;
 	const char *dmarc, *dmarc_policy, *dmarc_dis; /* result, p= applied, disposition */
-	const char *action; /* "accept", "reject", "tempfail", "continue" */
-	bool would;         /* log/tag mode: what it would have done */
+	const struct pm_decision_dnsbl *dnsbl;        /* listings found at connect */
+	size_t ndnsbl;
+	const char *action; /* "accept", "reject", "tempfail", "quarantine", "hold" */
+	bool would;         /* log/tag mode (or dry run): what it would have done */
+	bool dry_run;       /* the global dry run was on */
 	const char *reply;  /* "550 5.7.23 text" as sent (or as it would have been) */
 	const char *check;
 	const char *reason;

@@ -9,7 +9,10 @@
  *	socket is removed, a live one is never stolen), sets its mode and
  *	owner, writes the pid file, then drops to milter.user / milter.group
  *	and hands over to smfi_main(). It never forks: run it under systemd
- *	or with "&".
+ *	or with "&". The JSON decision log (log.json_file) is opened after
+ *	the privileges are dropped, as the milter user, so that the reopen
+ *	at each reload behaves the same; a file that cannot be opened at
+ *	start is an error.
  *
  *	Signals. Debian's libmilter runs sessions on a pool of worker
  *	threads (_FFR_WORKERS_POOL), and its own signal thread (started in
@@ -33,7 +36,10 @@
  *	any thread exists) and taken by a thread of ours with sigwait(). A
  *	reload builds a new snapshot and installs it only when the whole
  *	file is good; connections in flight keep the snapshot they started
- *	with.
+ *	with. Every SIGUSR1 also reopens the JSON decision log (log
+ *	rotation): the path of the new policy, or of the one that stays when
+ *	the new file is refused. A reopen that fails is logged and the log
+ *	in use stays open.
  * DIAGNOSTICS
  *	Exit 0 after a stop by signal or a clean -n, 1 on any startup
  *	error or a bad policy file, 64 (EX_USAGE) for a bad command line.
@@ -61,6 +67,7 @@
 #include <libmilter/mfapi.h>
 
 #include "dmarc.h"
+#include "jsonlog.h"
 #include "log.h"
 #include "milter.h"
 #include "policy.h"
@@ -361,6 +368,37 @@ static const char *ident_of(const struct policy *p)
 	                                                           : DEFAULT_IDENT;
 }
 
+/*
+ * json_log_open - open (or reopen) the JSON decision log that p names;
+ * 0, or -1 after saying why (at a reload the log in use stays open)
+ */
+static int json_log_open(const struct policy *p, bool starting)
+{
+	char why[640], cur[512];
+
+	if (jsonlog_open(p->log.json_file, why, sizeof(why)) == 0)
+		return 0;
+	if (starting) {
+		say(LOG_ERR,
+		    "log.json_file: cannot open the JSON decision log %s (it is opened as "
+		    "milter.user); refusing to start",
+		    why);
+		return -1;
+	}
+	jsonlog_path(cur, sizeof(cur));
+	if (cur[0] != '\0')
+		log_msg(LOG_ERR,
+		        "log.json_file: cannot open the JSON decision log %s; records still go "
+		        "to %s",
+		        why, cur);
+	else
+		log_msg(LOG_ERR,
+		        "log.json_file: cannot open the JSON decision log %s; no JSON records "
+		        "are written",
+		        why);
+	return -1;
+}
+
 /* reload - load the policy file again; install it only when it is entirely good */
 static void reload(void)
 {
@@ -374,6 +412,8 @@ static void reload(void)
 	if (np == NULL) {
 		log_msg(LOG_ERR, "reload of %s failed; keeping policy generation %u",
 		        run.config_path, old != NULL ? old->generation : 0);
+		if (old != NULL)
+			(void)json_log_open(old, false); /* rotation still happens */
 		policy_release(old);
 		return;
 	}
@@ -397,6 +437,8 @@ static void reload(void)
 	    !dmarc_psl_load(np->dmarc.public_suffix_list, errbuf, sizeof(errbuf))) {
 		log_msg(LOG_ERR, "reload of %s failed: %s; keeping policy generation %u",
 		        run.config_path, errbuf, old != NULL ? old->generation : 0);
+		if (old != NULL)
+			(void)json_log_open(old, false);
 		policy_release(np);
 		policy_release(old);
 		return;
@@ -404,6 +446,7 @@ static void reload(void)
 	if (old == NULL || old->log.syslog_facility != np->log.syslog_facility ||
 	    strcmp(ident_of(old), ident_of(np)) != 0)
 		log_open(ident_of(np), np->log.syslog_facility, run.foreground);
+	(void)json_log_open(np, false);
 	policy_set_current(np);
 	policy_release(old);
 	log_msg(LOG_INFO, "reloaded policy generation %u from %s", gen, run.config_path);
@@ -670,7 +713,7 @@ static int start(struct policy *p, const char *conn)
 		return -1;
 	if (drop && drop_privileges(p->milter.user, uid, gid) != 0)
 		return -1;
-	return 0;
+	return json_log_open(p, true);
 }
 
 int main(int argc, char **argv)

@@ -103,7 +103,6 @@ struct auth_eom {
 	enum pm_dmarc_policy disposition;
 	const char *dmarc_rule;
 	enum must_sign_status must_sign;
-	char dkim_summary[512]; /* for the log */
 };
 
 /* One transaction: MAIL FROM to end of message (or abort). */
@@ -116,6 +115,8 @@ struct message {
 	struct sender_domain_outcome sender_domain; /* status UNCHECKED when not looked up */
 	struct spf_outcome mfrom_spf;               /* result PM_SPF_UNCHECKED when not evaluated */
 	struct strbuf rcpts;                        /* accepted recipients, comma-separated */
+	char **rcpt_list;                           /* the same, one string each (for the log) */
+	size_t nrcpt_list;
 	unsigned rcpt_accepted;
 	unsigned ar_count; /* Authentication-Results headers seen so far */
 	unsigned *ar_ours; /* 1-based indices (among those) that claim our authserv-id */
@@ -179,6 +180,9 @@ static void message_reset(struct message *m)
 	free(m->from_value);
 	dkim_verify_free(m->dkim);
 	sb_free(&m->rcpts);
+	for (size_t i = 0; i < m->nrcpt_list; i++)
+		free(m->rcpt_list[i]);
+	free(m->rcpt_list);
 	memset(m, 0, sizeof(*m));
 	sb_init(&m->rcpts);
 }
@@ -332,12 +336,18 @@ static void reply_vars(const struct session *s, const struct pm_verdict *v, cons
 	}
 }
 
-/* log_record - one decision line; action and reply say what was (or would be) sent */
+/*
+ * log_record - one decision record; action and reply say what was (or
+ * would be) sent. The recipients are rcpt (the one judged) before end of
+ * message, and every accepted one at end of message.
+ */
 static void log_record(const struct session *s, const char *stage, const char *rcpt,
                        const char *action, bool would, const char *reply,
                        const struct pm_verdict *v, const char *rule)
 {
 	struct pm_decision d;
+	struct pm_decision_sig *sigs = NULL;
+	const char *one[1];
 
 	memset(&d, 0, sizeof(d));
 	d.queue_id = s->msg.queue_id != NULL ? s->msg.queue_id : "NOQUEUE";
@@ -346,7 +356,14 @@ static void log_record(const struct session *s, const char *stage, const char *r
 	d.client_name = s->name;
 	d.helo = s->helo;
 	d.sender = s->msg.sender_text;
-	d.rcpt = rcpt;
+	if (strcmp(stage, "eom") == 0) {
+		d.rcpts = (const char *const *)s->msg.rcpt_list;
+		d.nrcpts = s->msg.nrcpt_list;
+	} else if (rcpt != NULL) {
+		one[0] = rcpt;
+		d.rcpts = one;
+		d.nrcpts = 1;
+	}
 	if (s->helo_spf_done) {
 		d.helo_spf = spf_name(&s->helo_spf);
 		d.helo_spf_domain = spf_domain(&s->helo_spf);
@@ -357,7 +374,18 @@ static void log_record(const struct session *s, const char *stage, const char *r
 		const struct auth_eom *a = s->msg.auth;
 
 		d.header_from = a->author[0] != '\0' ? a->author : NULL;
-		d.dkim = a->dkim_done ? a->dkim_summary : NULL;
+		if (a->dkim_done) {
+			d.dkim_done = true;
+			if (a->dkim.n > 0)
+				sigs = xcalloc(a->dkim.n, sizeof(*sigs));
+			for (size_t i = 0; i < a->dkim.n; i++) {
+				sigs[i].result = pm_dkim_result_name(a->dkim.sig[i].result);
+				sigs[i].domain = a->dkim.sig[i].domain;
+				sigs[i].selector = a->dkim.sig[i].selector;
+			}
+			d.dkim = sigs;
+			d.ndkim = a->dkim.n;
+		}
 		if (a->dmarc.result != PM_DMARC_UNCHECKED) {
 			d.dmarc = pm_dmarc_result_name(a->dmarc.result);
 			if (a->rec.status == DMARC_REC_FOUND) {
@@ -379,6 +407,7 @@ static void log_record(const struct session *s, const char *stage, const char *r
 		d.rule = rule;
 	}
 	log_decision(&d);
+	free(sigs);
 }
 
 /* percent_double - copy src doubling every '%' (smfi_setreply treats text as a format) */
@@ -669,6 +698,8 @@ static sfsistat mi_envrcpt(SMFICTX *ctx, char **argv)
 		if (m->rcpts.len > 0)
 			sb_appendc(&m->rcpts, ',');
 		sb_append(&m->rcpts, rcpt_text);
+		m->rcpt_list = xrealloc(m->rcpt_list, (m->nrcpt_list + 1) * sizeof(*m->rcpt_list));
+		m->rcpt_list[m->nrcpt_list++] = xstrdup(rcpt_text);
 	} else if ((f.rcpt_status == ADDR_OK || f.rcpt_status == ADDR_LOCAL_ONLY) &&
 	           f.rcpt == RCPT_UNKNOWN) {
 		s->unknown_rcpts++;
@@ -824,26 +855,6 @@ static void judge_from(const struct message *m, struct auth_eom *a)
 	hdrfrom_free(&l);
 }
 
-/* dkim_summary - "pass:d.test/sel,fail:e.test/s2" for the log ("none" without signatures) */
-static void dkim_summary(const struct dkim_results *r, char *buf, size_t size)
-{
-	size_t n = 0;
-
-	buf[0] = '\0';
-	if (r->n == 0) {
-		snprintf(buf, size, "none");
-		return;
-	}
-	for (size_t i = 0; i < r->n && n < size; i++) {
-		int k = snprintf(buf + n, size - n, "%s%s:%s/%s", i > 0 ? "," : "",
-		                 pm_dkim_result_name(r->sig[i].result), r->sig[i].domain,
-		                 r->sig[i].selector);
-		if (k < 0)
-			break;
-		n += (size_t)k;
-	}
-}
-
 /*
  * auth_evaluate - DKIM results, the From header, DMARC and must_sign for
  * the message that just ended (nothing for trusted or authenticated
@@ -866,7 +877,6 @@ static void auth_evaluate(struct session *s, struct auth_eom *a)
 	if (m->dkim != NULL) {
 		dkim_verify_eom(m->dkim, &a->dkim);
 		a->dkim_done = true;
-		dkim_summary(&a->dkim, a->dkim_summary, sizeof(a->dkim_summary));
 	}
 	if (!policy_dmarc_on(p) && p->dkim.nmust_sign == 0)
 		return;

@@ -87,6 +87,7 @@ static void policy_free(struct policy *p)
 	free(p->dmarc.domain_modes);
 
 	free(p->log.syslog_ident);
+	free(p->log.json_file);
 
 	for (int i = 0; i < PM_R_COUNT; i++)
 		free(p->replies[i].text);

@@ -184,6 +184,7 @@ struct dmarc_settings {
 struct log_settings {
 	int syslog_facility; /* LOG_MAIL, ... */
 	char *syslog_ident;
+	char *json_file; /* absolute path of the JSON decision log, or NULL: none */
 };
 
 struct policy {

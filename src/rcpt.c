@@ -75,18 +75,6 @@ struct file_entry {
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct file_entry *registry;
 
-/* key_hash - FNV-1a */
-static uint64_t key_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 /* keyset_new - an empty set */
 static struct keyset *keyset_new(void)
 {
@@ -113,7 +101,7 @@ static void keyset_free(struct keyset *ks)
 /* keyset_find - the slot holding key, or the empty slot where it would go */
 static size_t keyset_find(const struct keyset *ks, const char *key)
 {
-	size_t i = (size_t)key_hash(key) & (ks->cap - 1);
+	size_t i = (size_t)pm_hash(key) & (ks->cap - 1);
 
 	while (ks->slot[i] != NULL && strcmp(ks->slot[i], key) != 0)
 		i = (i + 1) & (ks->cap - 1);

@@ -359,3 +359,15 @@ bool pm_utf8_valid(const unsigned char *s, size_t n)
 	}
 	return true;
 }
+
+/* pm_hash - FNV-1a of a NUL-terminated string */
+uint64_t pm_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}

@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define PM_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -68,5 +69,8 @@ char *pm_escape_str(char *dst, size_t dstsize, const char *src);
 
 /* pm_utf8_valid - true when the n bytes are well-formed UTF-8 (no overlongs, no surrogates) */
 bool pm_utf8_valid(const unsigned char *s, size_t n);
+
+/* pm_hash - FNV-1a of a NUL-terminated string (for hash tables) */
+uint64_t pm_hash(const char *s);
 
 #endif

@@ -28,6 +28,8 @@ suite() { # suite NAME COMMAND... : run, keep its ok/not ok lines
 
 suite unit-plain tests/run-unit.sh plain build/tests $(sed -n 's/^UNIT_TESTS := //p' Makefile)
 suite unit-asan tests/run-unit.sh asan build/asan/tests $(sed -n 's/^UNIT_TESTS := //p' Makefile)
+# policy-milter-report over fixture logs (plain, gzip, garbage; its ASan+UBSan build too)
+suite report tests/report/run.sh
 suite format tests/format-check.sh
 suite man-lint tests/man-lint.sh
 suite spf tests/spf/run.sh

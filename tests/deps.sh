@@ -17,6 +17,8 @@
 #	DKIM test messages of the end-to-end suite (scenario.pl);
 #	python3-dkim (dkimpy, with Ed25519 through python3-nacl) is the
 #	second, independent verifier of the signing self-check.
+#	libjansson-dev (JSON) and zlib1g-dev (plain and gzip files alike)
+#	build policy-milter-report; gzip makes its rotated-log test input.
 # DIAGNOSTICS
 #	Exit 0 when everything is installed; 1 when something is missing and
 #	we are not root, or apt-get failed.
@@ -26,6 +28,7 @@ set -eu
 PACKAGES="
 build-essential gcc make pkg-config
 libmilter-dev libspf2-dev libopendkim-dev libidn2-dev libconfig-dev libcmocka-dev
+libjansson-dev zlib1g-dev gzip
 postfix nsd swaks perl libio-socket-inet6-perl libmail-dkim-perl libcryptx-perl python3-dkim
 mandoc groff-base
 iproute2 util-linux procps

@@ -24,7 +24,17 @@
 #	  - dmarc.quarantine = "hold" (reloaded): a p=quarantine message is
 #	    accepted and lands in Postfix's hold queue, not in the mailbox;
 #	  - dmarc.mode = "tag" (reloaded): several From fields and a p=reject
-#	    fail are delivered, tagged, and logged as "would".
+#	    fail are delivered, tagged, and logged as "would";
+#	  - the JSON decision log (log.json_file): made by the milter user,
+#	    mode 0640; rotated after the scenarios (rename, then the SIGUSR1
+#	    of the reload test reopens it); -n refuses a relative path; a file
+#	    the milter user cannot open stops the start; the tag mode reload
+#	    names another file, and a reload naming one that cannot be opened
+#	    keeps the one in use; at the end every line of every file is
+#	    parsed (python3 json): valid JSON, the schema's keys in order, one
+#	    record per syslog decision line, and known scenarios field by
+#	    field (DMARC p=reject, SPF fail at MAIL FROM, dkim=pass accepted,
+#	    unknown recipient, three recipients, a tag mode "would").
 #	Prints one "ok - NAME" or "not ok - NAME: got X, want Y" line per
 #	check. Environment: E2E_KEEP=1 keeps the work directory; E2E_JOBS sets
 #	the parallelism of the main scenarios.
@@ -140,6 +150,16 @@ $RUNNER -j "${E2E_JOBS:-4}" "$HERE"/scenarios/*.scn || failed=1
 rm -rf "$E2E_DIR/barrier"
 $RUNNER -j 100 "$HERE"/scenarios/concurrent/*.scn || failed=1
 
+# 2b. The JSON decision log: the milter user made it, mode 0640. Rotate it
+# the way logrotate does: rename it now; the SIGUSR1 of the reload test
+# reopens it at its path (checked in section 8).
+JSON_LOG=/run/policy-milter/decisions.json
+JSON_TAG=/run/policy-milter/decisions-tag.json
+JSON_LINE='json_file = "/run/policy-milter/decisions.json";'
+check "JSON decision log: created by the milter user, mode 0640" \
+	"$(stat -c '%U %a' "$JSON_LOG" 2>/dev/null)" "policy-milter 640"
+mv "$JSON_LOG" "$JSON_LOG.1"
+
 # 3. policy-milter -n: the test policy is fine, broken ones name file:line.
 out=$("$MILTER_BIN" -n -c "$HERE/policy.conf" 2>&1)
 check "policy-milter -n accepts the test policy" "$?" 0
@@ -155,6 +175,29 @@ for bad in "$HERE"/broken/*.conf; do
 		failed=1
 	fi
 done
+
+# 3b. log.json_file: -n refuses a relative path; a file the milter user cannot
+# open (a directory only root may enter) stops the start, and it says why.
+# (Its socket goes where the milter user may remove it after the drop.)
+if grep -qF "$JSON_LINE" "$HERE/policy.conf"; then
+	sed "s|$JSON_LINE|json_file = \"decisions.json\";|" "$HERE/policy.conf" >"$E2E_DIR/json-relative.conf"
+	out=$("$MILTER_BIN" -n -c "$E2E_DIR/json-relative.conf" 2>&1)
+	rc=$?
+	check "policy-milter -n refuses a relative log.json_file" \
+		"$rc $(printf '%s\n' "$out" | grep -c 'log.json_file: must be an absolute path')" "1 1"
+	mkdir -m 0700 "$E2E_DIR/rootonly"
+	sed -e "s|$JSON_LINE|json_file = \"$E2E_DIR/rootonly/decisions.json\";|" \
+		-e 's|pid_file = "[^"]*";|pid_file = "";|' "$HERE/policy.conf" >"$E2E_DIR/json-unopenable.conf"
+	out=$(timeout 30 "$MILTER_BIN" -c "$E2E_DIR/json-unopenable.conf" -p "unix:/run/policy-milter/json-start.sock" 2>&1)
+	rc=$?
+	check "a log.json_file the milter user cannot open stops the start (exit 1, says why)" \
+		"$rc $(printf '%s\n' "$out" | grep -c "cannot open the JSON decision log $E2E_DIR/rootonly/decisions.json: Permission denied.*refusing to start")" "1 1"
+	check "the refused start leaves no socket and no JSON log" \
+		"$([ -e "/run/policy-milter/json-start.sock" ] || [ -e "$E2E_DIR/rootonly/decisions.json" ] && echo left || echo none)" none
+else
+	echo "not ok - JSON decision log: tests/e2e/policy.conf has no line '$JSON_LINE'"
+	failed=1
+fi
 
 # 4. Reload (SIGUSR1) with a good new file, while a session opened before it runs.
 rm -f "$E2E_DIR/old-ready" "$E2E_DIR/reloaded"
@@ -216,9 +259,11 @@ fi
 
 # 6. dmarc.mode = "tag": what enforce refuses is delivered, tagged in the
 # Authentication-Results header, and logged as what would have been sent.
+# The JSON decision log goes to another file meanwhile (section 8 reads it).
 perl -0pe 's/mode = "enforce";\n  quarantine = "tag";/mode = "tag";\n  quarantine = "tag";/' \
 	"$HERE/policy.conf" >"$live.new"
 if ! cmp -s "$HERE/policy.conf" "$live.new"; then
+	sed -i "s|$JSON_LINE|json_file = \"$JSON_TAG\";|" "$live.new"
 	mv "$live.new" "$live"
 	if reload_milter; then
 		$RUNNER "$HERE"/scenarios/tagmode/*.scn || failed=1
@@ -237,11 +282,252 @@ else
 	failed=1
 fi
 
+# 6b. A reload naming a JSON decision log that cannot be opened: the policy is
+# installed, the error logged, and the records still go to the file in use.
+sed "s|$JSON_LINE|json_file = \"/nonexistent/decisions.json\";|" "$HERE/policy.conf" >"$live.new"
+mv "$live.new" "$live"
+if reload_milter; then
+	check "reload: a JSON decision log that cannot be opened is logged, the one in use stays" \
+		"$(grep -c "cannot open the JSON decision log /nonexistent/decisions.json: No such file or directory; records still go to $JSON_LOG" "$E2E_DIR/milter.log")" 1
+	$RUNNER "$HERE/scenarios/recipient-mixed.scn" || failed=1
+else
+	echo "not ok - JSON decision log: the milter did not reload the policy"
+	failed=1
+fi
+cp "$HERE/policy.conf" "$live"
+reload_milter || echo "e2e: the milter did not reload the test policy (going on)"
+
 # 7. SIGTERM: the milter exits 0.
 milter_stop
 check "policy-milter exits 0 on SIGTERM" "$?" 0
 # With MILTER_BIN a sanitizer build (make check's e2e-asan suite), any report lands here.
 reports=$(grep -cE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' "$E2E_DIR/milter.log")
 check "no sanitizer report in the milter's log" "$reports" 0
+
+# 8. The JSON decision log, every file: each line valid JSON with the schema's
+# keys in order, one record per syslog decision line, and known scenarios
+# field by field (jsoncheck below).
+decisions=$(grep -cE '\]: info: [^ ]+: stage=' "$E2E_DIR/milter.log")
+cp "$JSON_LOG.1" "$JSON_LOG" "$JSON_TAG" "$E2E_DIR/" 2>/dev/null # kept with E2E_KEEP
+"${PYTHON:-python3}" - "$decisions" "$JSON_LOG.1" "$JSON_LOG" "$JSON_TAG" <<'PY' || failed=1
+# jsoncheck.py - the JSON decision log against schema version 1 (run.sh section 8)
+# usage: python3 jsoncheck.py SYSLOG_DECISIONS ROTATED CURRENT TAG
+import json
+import re
+import sys
+
+KEYS = ["v", "time", "queue_id", "stage", "client", "helo", "sender", "recipients",
+        "checks", "dnsbl", "action", "would", "dry_run", "reply", "check", "reason",
+        "rule", "detail"]
+CHECK_KEYS = {"helo_spf": ["result", "domain"], "spf": ["result", "domain"],
+              "dmarc": ["result", "domain", "policy", "disposition"]}
+QID = object()  # a queue id: upper-case hex
+failed = False
+
+
+def say(ok, what, why=""):
+    global failed
+    if ok:
+        print("ok - JSON decision log: " + what)
+    else:
+        failed = True
+        print("not ok - JSON decision log: " + what + ": " + why)
+
+
+def no_dups(pairs):
+    keys = [k for k, _ in pairs]
+    if len(keys) != len(set(keys)):
+        raise ValueError("duplicate key in %r" % keys)
+    return dict(pairs)
+
+
+def bad_constant(name):
+    raise ValueError("not JSON: " + name)
+
+
+def strings_ok(x):
+    """every string is encodable as UTF-8 (no lone surrogates from \\u escapes)"""
+    if isinstance(x, str):
+        x.encode("utf-8")
+    elif isinstance(x, list):
+        for e in x:
+            strings_ok(e)
+    elif isinstance(x, dict):
+        for k, v in x.items():
+            strings_ok(k)
+            strings_ok(v)
+
+
+def opt_str(x):
+    return x is None or isinstance(x, str)
+
+
+def schema_problem(r):
+    """why record r does not follow schema version 1, or None"""
+    if list(r) != KEYS:
+        return "keys %s" % list(r)
+    if r["v"] != 1 or isinstance(r["v"], bool):
+        return "v %r" % r["v"]
+    if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", r["time"] or ""):
+        return "time %r" % r["time"]
+    if r["stage"] not in ("connect", "helo", "mail", "rcpt", "eom"):
+        return "stage %r" % r["stage"]
+    c = r["client"]
+    if not isinstance(c, dict) or list(c) != ["addr", "name", "iprev"] or \
+            not all(opt_str(v) for v in c.values()):
+        return "client %r" % c
+    for k in ("queue_id", "helo", "sender", "check", "reason", "rule", "detail"):
+        if not opt_str(r[k]):
+            return "%s %r" % (k, r[k])
+    if not isinstance(r["recipients"], list) or \
+            not all(isinstance(x, str) for x in r["recipients"]):
+        return "recipients %r" % r["recipients"]
+    ch = r["checks"]
+    if not isinstance(ch, dict):
+        return "checks %r" % ch
+    order = [k for k in ("helo_spf", "spf", "dkim", "dmarc") if k in ch]
+    if list(ch) != order:
+        return "checks keys %s" % list(ch)
+    for k, want in CHECK_KEYS.items():
+        if k in ch and (not isinstance(ch[k], dict) or list(ch[k]) != want):
+            return "checks.%s %r" % (k, ch[k])
+    if "dkim" in ch and (not isinstance(ch["dkim"], list) or not all(
+            isinstance(s, dict) and list(s) == ["result", "domain", "selector"]
+            for s in ch["dkim"])):
+        return "checks.dkim %r" % ch["dkim"]
+    if r["dnsbl"] != []:
+        return "dnsbl %r" % r["dnsbl"]
+    if r["action"] not in ("accept", "reject", "tempfail", "quarantine", "hold"):
+        return "action %r" % r["action"]
+    if not isinstance(r["would"], bool) or r["dry_run"] is not False:
+        return "would %r dry_run %r" % (r["would"], r["dry_run"])
+    rep = r["reply"]
+    if rep is not None and (not isinstance(rep, dict) or list(rep) != ["code", "xcode", "text"]
+                            or not isinstance(rep["code"], int)):
+        return "reply %r" % rep
+    return None
+
+
+def load(path):
+    recs = []
+    try:
+        data = open(path, "rb").read()
+    except OSError as e:
+        say(False, "read " + path, str(e))
+        return recs
+    bad = []
+    if data and not data.endswith(b"\n"):
+        bad.append("no newline at the end")
+    for n, line in enumerate(data.split(b"\n")[:-1], 1):
+        try:
+            r = json.loads(line.decode("utf-8"), object_pairs_hook=no_dups,
+                           parse_constant=bad_constant)
+            strings_ok(r)
+            why = schema_problem(r) if isinstance(r, dict) else "not an object"
+        except (ValueError, UnicodeError) as e:
+            why = str(e)
+        if why:
+            bad.append("line %d: %s: %s" % (n, why, line[:300]))
+        else:
+            recs.append(r)
+    say(not bad and recs, "%s: %d record(s), every line valid JSON with the schema's keys in "
+        "order" % (path, len(recs)), "; ".join(bad[:5]) or "no records")
+    return recs
+
+
+def same(got, want):
+    for k, v in want.items():
+        if v is QID:
+            if not isinstance(got.get(k), str) or not re.fullmatch(r"[0-9A-F]{6,}", got[k]):
+                return "%s: got %r, want a queue id" % (k, got.get(k))
+        elif got.get(k) != v:
+            return "%s: got %s, want %s" % (k, json.dumps(got.get(k)), json.dumps(v))
+    return None
+
+
+def expect(what, recs, addr, stage, want):
+    found = [r for r in recs if r["client"]["addr"] == addr and r["stage"] == stage]
+    if not found:
+        say(False, what, "no record from %s at %s" % (addr, stage))
+        return
+    full = dict(want, client=dict(want["client"], addr=addr), stage=stage)
+    why = [w for w in (same(r, full) for r in found) if w]
+    say(not why, what, "; ".join(why))
+
+
+def base(**kw):
+    r = {"v": 1, "queue_id": QID, "client": {"name": None, "iprev": None},
+         "helo": "client10.test", "sender": "alice@pass.test",
+         "recipients": ["bob@example.org"], "dnsbl": [], "action": "accept",
+         "would": False, "dry_run": False, "reply": None, "check": None, "reason": None,
+         "rule": None, "detail": None}
+    r.update(kw)
+    return r
+
+
+HELO_NONE = {"result": "none", "domain": "client10.test"}
+SPF_PASS = {"result": "pass", "domain": "pass.test"}
+DMARC_REJECT = base(
+    checks={"helo_spf": HELO_NONE, "spf": SPF_PASS, "dkim": [],
+            "dmarc": {"result": "fail", "domain": "reject.test", "policy": "reject",
+                      "disposition": "reject"}},
+    action="reject",
+    reply={"code": 550, "xcode": "5.7.26", "text": "Unauthenticated email from reject.test "
+           "is not accepted due to the domain's DMARC policy"},
+    check="dmarc", reason="dmarc_reject", rule="dmarc.mode")
+MULTI = base(recipients=["bob@example.org", "carol+lists@example.org", "anyone@example.net"],
+             checks={"helo_spf": HELO_NONE, "spf": SPF_PASS, "dkim": [],
+                     "dmarc": {"result": "none", "domain": "pass.test", "policy": None,
+                               "disposition": None}})
+
+syslog_count, rotated, current, tag = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+r1, r2, r3 = load(rotated), load(current), load(tag)
+n = len(r1) + len(r2) + len(r3)
+say(n == syslog_count, "one record per syslog decision line",
+    "got %d records, want %d" % (n, syslog_count))
+
+expect("DMARC p=reject refused at end of message, every field", r1, "192.0.2.133", "eom",
+       DMARC_REJECT)
+expect("SPF fail refused at MAIL FROM (NOQUEUE), every field", r1, "192.0.2.11", "mail",
+       base(queue_id=None, client={"name": "client11.test", "iprev": None},
+            helo="client11.test", sender="alice@fail.test", recipients=[],
+            checks={"helo_spf": {"result": "none", "domain": "client11.test"},
+                    "spf": {"result": "fail", "domain": "fail.test"}},
+            action="reject",
+            reply={"code": 550, "xcode": "5.7.23", "text": "SPF validation failed: fail.test "
+                   "does not permit 192.0.2.11 to send mail as alice@fail.test"},
+            check="spf", reason="spf_fail", rule="spf.fail=reject",
+            detail="fail.test does not designate 192.0.2.11 as permitted sender"))
+expect("accepted with dkim=pass, every field", r1, "192.0.2.101", "eom",
+       base(sender="alice@signed.test",
+            checks={"helo_spf": HELO_NONE, "spf": {"result": "pass", "domain": "signed.test"},
+                    "dkim": [{"result": "pass", "domain": "signed.test",
+                              "selector": "rsa2048"}],
+                    "dmarc": {"result": "none", "domain": "signed.test", "policy": None,
+                              "disposition": None}}))
+expect("unknown recipient refused at RCPT TO, every field", r1, "192.0.2.23", "rcpt",
+       base(recipients=["nobody@example.org"], checks={"helo_spf": HELO_NONE, "spf": SPF_PASS},
+            action="reject",
+            reply={"code": 550, "xcode": "5.1.1",
+                   "text": "<nobody@example.org>: Recipient address rejected: User unknown"},
+            check="recipients", reason="unknown_recipient", rule="recipients.mode=enforce",
+            detail="recipients.addresses: not listed"))
+expect("three accepted recipients at end of message, every field", r1, "192.0.2.23", "eom",
+       MULTI)
+# after the rotation (rename, then SIGUSR1): the reopened file
+say(any(r["client"]["addr"] == "192.0.2.51" and r["stage"] == "mail" and
+        r["action"] == "reject" for r in r2),
+    "after rename and SIGUSR1 the new file gets the records (reload scenario)",
+    "no record from 192.0.2.51 in " + current)
+expect("a reload naming a file that cannot be opened keeps writing the one in use", r2,
+       "192.0.2.23", "eom", MULTI)
+# dmarc.mode = "tag" was loaded with another json_file: its records went there
+others = sorted({r["client"]["addr"] for r in r3} - {"192.0.2.61", "192.0.2.62"})
+say(not others, "a reload with another json_file writes there (the tag mode records only)",
+    "records from %s in %s" % (others, tag))
+expect("dmarc.mode tag: would have refused, every field", r3, "192.0.2.62", "eom",
+       dict(DMARC_REJECT, would=True))
+sys.exit(1 if failed else 0)
+PY
 
 exit $failed

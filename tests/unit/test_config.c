@@ -302,6 +302,7 @@ static void check_defaults(const struct policy *p, const char *authserv_id, cons
 	want_domain_modes(&p->dmarc, "");
 	want_int("log.syslog_facility", p->log.syslog_facility, LOG_MAIL);
 	want_str("log.syslog_ident", p->log.syslog_ident, "policy-milter");
+	want_str("log.json_file", p->log.json_file, NULL);
 	for (size_t i = 0; i < PM_ARRAY_LEN(default_replies); i++) {
 		const struct pm_reply *r = &p->replies[default_replies[i].id];
 
@@ -559,6 +560,14 @@ static const struct bad_case bad_cases[] = {
      "recipients.file", "recipients file"},
     {"bad detail separator", "recipients: { detail_separators = \"@\"; };\n", 1,
      "recipients.detail_separators", "punctuation"},
+    {"json_file relative", "log: { json_file = \"decisions.json\"; };\n", 1, "log.json_file",
+     "must be an absolute path"},
+    {"json_file a directory", "log:\n{\n  json_file = \"/var/log/\";\n};\n", 3, "log.json_file",
+     "must name a file, not a directory"},
+    {"json_file control character", "log: { json_file = \"/var/log/a\\nb.json\"; };\n", 1,
+     "log.json_file", "control characters"},
+    {"json_file not a string", "log: { json_file = true; };\n", 1, "log.json_file",
+     "got a boolean, want a string"},
     {"unknown syslog facility", "log: { syslog_facility = \"mial\"; };\n", 1, "log.syslog_facility",
      "unknown syslog facility"},
     {"authserv_id with space", "authserv_id = \"mx example\";\n", 1, "authserv_id", "token"},
@@ -1012,7 +1021,8 @@ static void test_values(void **state)
 	    "recipients: { domains = [ \"Example.ORG\", \"sub.example.org\" ];\n"
 	    "  addresses = [ \"Alice@Example.ORG\", \"@Example.NET\" ];\n"
 	    "  detail_separators = \"\"; max_recipients = 0; max_unknown = 0; };\n"
-	    "log: { syslog_facility = \"local3\"; syslog_ident = \"pm\"; };\n"
+	    "log: { syslog_facility = \"local3\"; syslog_ident = \"pm\";\n"
+	    "  json_file = \"/var/log/policy milter/decisions.json\"; };\n"
 	    "dkim: { mode = \"enforce\"; max_signatures = 50; allow_l = true; min_key_bits = "
 	    "2048;\n"
 	    "  must_sign = [ \"PayPal.example\", \"bank.example\" ]; };\n"
@@ -1067,6 +1077,7 @@ static void test_values(void **state)
 	want_int("recipients.max_unknown", p->recipients.max_unknown, 0);
 	want_int("log.syslog_facility", p->log.syslog_facility, LOG_LOCAL3);
 	want_str("log.syslog_ident", p->log.syslog_ident, "pm");
+	want_str("log.json_file", p->log.json_file, "/var/log/policy milter/decisions.json");
 	want_int("replies.spf_fail code", p->replies[PM_R_SPF_FAIL].code, 421);
 	want_str("replies.spf_fail xcode", p->replies[PM_R_SPF_FAIL].xcode, "4.7.0");
 	want_str("replies.spf_fail text", p->replies[PM_R_SPF_FAIL].text,

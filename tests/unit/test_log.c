@@ -3,9 +3,22 @@
  *	test_log - unit tests for log.c
  * DESCRIPTION
  *	Decision lines through log_format_decision(): field order, NULL
- *	fields left out, NOQUEUE, would=yes, escaping of control and 8-bit
+ *	fields left out, NOQUEUE, would=yes, dry_run=yes, recipient lists,
+ *	DKIM signatures and DNSBL listings, escaping of control and 8-bit
  *	bytes, quoting, value caps and the line limit; facility names; and
  *	that log_msg()/log_decision() run (to stderr) without crashing.
+ *
+ *	The JSON decision log (jsonlog.c): a strict JSON checker of its own
+ *	(checked first against valid and invalid texts) judges every record;
+ *	string escaping byte by byte (NUL, CR, LF, ANSI escapes, DEL, C1,
+ *	U+2028, invalid UTF-8 of every kind) with exact expected strings;
+ *	the cut of long values; whole records key by key (the schema's own
+ *	example among them); the reply split; thousands of records of
+ *	random bytes; the file (mode 0640, one line per record, rotation by
+ *	rename and reopen, a failed open keeping the log in use, threads
+ *	writing at once, a big record, closing); write errors reported once
+ *	a minute at most (/dev/full) and a write cut short by RLIMIT_FSIZE
+ *	leaving one broken line with the next record on a line of its own.
  * DIAGNOSTICS
  *	cmocka; each failure prints "got X, want Y".
  */
@@ -14,11 +27,20 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "jsonlog.h"
 #include "log.h"
 #include "util.h"
 
@@ -26,6 +48,13 @@
 static void test_format(void **state)
 {
 	(void)state;
+	static const char *const cd[] = {"c@d.test"};
+	static const char *const three[] = {"a@x.test", "<b@y.test>", "c@z.test"};
+	static const char *const comma[] = {"\"a,b\"@x.test", "c@y.test"};
+	static const struct pm_decision_sig sigs[] = {
+	    {"pass", "d.test", "sel"}, {"fail", "e.test", "s2"}, {"permerror", NULL, NULL}};
+	static const struct pm_decision_dnsbl bl[] = {{"bl.example", "127.0.0.2"},
+	                                              {"zen.example", "127.0.0.4"}};
 	static const struct {
 		struct pm_decision d;
 		const char *want;
@@ -36,7 +65,8 @@ static void test_format(void **state)
 	      .client_name = "mail.example.test",
 	      .helo = "mail.example.test",
 	      .sender = "a@b.test",
-	      .rcpt = "c@d.test",
+	      .rcpts = cd,
+	      .nrcpts = 1,
 	      .helo_spf = "pass",
 	      .helo_spf_domain = "mail.example.test",
 	      .spf = "fail",
@@ -62,8 +92,31 @@ static void test_format(void **state)
 	     "Q1: action=reject would=yes reply=\"550 5.7.23 x\""},
 	    {{.queue_id = "Q1", .would = true}, "Q1: would=yes"},
 	    /* null sender, already bracketed, list of recipients */
-	    {{.queue_id = "Q2", .sender = "<>", .rcpt = "a@x.test,<b@y.test>,c@z.test"},
+	    {{.queue_id = "Q2", .sender = "<>", .rcpts = three, .nrcpts = 3},
 	     "Q2: from=<> rcpt=<a@x.test>,<b@y.test>,<c@z.test>"},
+	    /* a comma inside a quoted local part stays inside its brackets */
+	    {{.queue_id = "Q2b", .rcpts = comma, .nrcpts = 2},
+	     "Q2b: rcpt=\"<\\x22a,b\\x22@x.test>,<c@y.test>\""},
+	    /* an empty recipient list is left out */
+	    {{.queue_id = "Q2c", .rcpts = cd, .nrcpts = 0}, "Q2c:"},
+	    /* DKIM: one entry per signature, or none; iprev, DNSBL and dry run */
+	    {{.queue_id = "Q7", .dkim_done = true, .dkim = sigs, .ndkim = 3, .dmarc = "fail"},
+	     "Q7: dkim=pass:d.test/sel,fail:e.test/s2,permerror:/ dmarc=fail"},
+	    {{.queue_id = "Q8", .dkim_done = true, .header_from = "h.test"},
+	     "Q8: header_from=h.test dkim=none"},
+	    {{.queue_id = "Q9",
+	      .client_name = "m.test",
+	      .iprev = "pass",
+	      .helo = "h",
+	      .dnsbl = bl,
+	      .ndnsbl = 2,
+	      .action = "reject",
+	      .would = true,
+	      .dry_run = true},
+	     "Q9: client_name=m.test iprev=pass helo=h "
+	     "dnsbl=bl.example:127.0.0.2,zen.example:127.0.0.4 action=reject would=yes "
+	     "dry_run=yes"},
+	    {{.queue_id = "Q10", .dry_run = true, .rule = "r"}, "Q10: rule=r dry_run=yes"},
 	    /* control characters, CR LF, 8-bit, backslash */
 	    {{.queue_id = "Q3", .helo = "evil\r\nX-Injected: yes", .client_name = "\xc3\xa4.test"},
 	     "Q3: client_name=\\xc3\\xa4.test helo=\"evil\\x0d\\x0aX-Injected: yes\""},
@@ -105,7 +158,8 @@ static void test_caps(void **state)
 	    .client_name = ctl,
 	    .helo = ctl,
 	    .sender = big,
-	    .rcpt = big,
+	    .rcpts = (const char *const[]){big, ctl, big},
+	    .nrcpts = 3,
 	    .helo_spf = big,
 	    .helo_spf_domain = ctl,
 	    .spf = big,
@@ -244,14 +298,991 @@ static void test_emit(void **state)
 	log_msg(LOG_DEBUG, "test_log: syslog path");
 }
 
+/*
+ * A strict JSON checker (RFC 8259), written apart from jsonlog.c: the
+ * whole text must be one value; strings may hold no control character
+ * and only well-formed UTF-8, escapes must be valid (a \u escape of a
+ * surrogate must be a high one followed by a low one), numbers follow the
+ * grammar, nothing may trail.
+ */
+struct jcheck {
+	const unsigned char *s;
+	size_t n, i;
+	int depth;
+};
+
+static bool jc_value(struct jcheck *p);
+
+/* jc_ws - skip JSON white space */
+static void jc_ws(struct jcheck *p)
+{
+	while (p->i < p->n && (p->s[p->i] == ' ' || p->s[p->i] == '\t' || p->s[p->i] == '\n' ||
+	                       p->s[p->i] == '\r'))
+		p->i++;
+}
+
+/* jc_hex4 - four hex digits at i; their value, or -1 */
+static long jc_hex4(const struct jcheck *p, size_t i)
+{
+	long v = 0;
+
+	if (i + 4 > p->n)
+		return -1;
+	for (size_t k = 0; k < 4; k++) {
+		int c = p->s[i + k], d;
+
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			d = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			d = c - 'A' + 10;
+		else
+			return -1;
+		v = v * 16 + d;
+	}
+	return v;
+}
+
+/* jc_utf8 - one multi-byte UTF-8 character at i: its length, or 0 when malformed */
+static size_t jc_utf8(const struct jcheck *p, size_t i)
+{
+	unsigned c = p->s[i], cp;
+	size_t len;
+	static const unsigned min[] = {0, 0, 0x80, 0x800, 0x10000};
+
+	if ((c & 0xe0) == 0xc0)
+		len = 2, cp = c & 0x1f;
+	else if ((c & 0xf0) == 0xe0)
+		len = 3, cp = c & 0x0f;
+	else if ((c & 0xf8) == 0xf0)
+		len = 4, cp = c & 0x07;
+	else
+		return 0;
+	if (i + len > p->n)
+		return 0;
+	for (size_t k = 1; k < len; k++) {
+		if ((p->s[i + k] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p->s[i + k] & 0x3f);
+	}
+	if (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* jc_string - a string at i */
+static bool jc_string(struct jcheck *p)
+{
+	if (p->i >= p->n || p->s[p->i] != '"')
+		return false;
+	p->i++;
+	while (p->i < p->n) {
+		unsigned c = p->s[p->i];
+
+		if (c == '"') {
+			p->i++;
+			return true;
+		}
+		if (c < 0x20)
+			return false;
+		if (c == '\\') {
+			long u, lo;
+
+			if (p->i + 1 >= p->n)
+				return false;
+			c = p->s[p->i + 1];
+			if (strchr("\"\\/bfnrt", (int)c) != NULL && c != '\0') {
+				p->i += 2;
+				continue;
+			}
+			if (c != 'u' || (u = jc_hex4(p, p->i + 2)) < 0)
+				return false;
+			p->i += 6;
+			if (u >= 0xdc00 && u <= 0xdfff)
+				return false;
+			if (u >= 0xd800 && u <= 0xdbff) {
+				if (p->i + 1 >= p->n || p->s[p->i] != '\\' ||
+				    p->s[p->i + 1] != 'u' || (lo = jc_hex4(p, p->i + 2)) < 0xdc00 ||
+				    lo > 0xdfff)
+					return false;
+				p->i += 6;
+			}
+			continue;
+		}
+		if (c < 0x80) {
+			p->i++;
+			continue;
+		}
+		size_t len = jc_utf8(p, p->i);
+		if (len == 0)
+			return false;
+		p->i += len;
+	}
+	return false;
+}
+
+/* jc_digits - one or more digits */
+static bool jc_digits(struct jcheck *p)
+{
+	size_t start = p->i;
+
+	while (p->i < p->n && p->s[p->i] >= '0' && p->s[p->i] <= '9')
+		p->i++;
+	return p->i > start;
+}
+
+/* jc_number - a number at i */
+static bool jc_number(struct jcheck *p)
+{
+	if (p->i < p->n && p->s[p->i] == '-')
+		p->i++;
+	if (p->i < p->n && p->s[p->i] == '0')
+		p->i++;
+	else if (!(p->i < p->n && p->s[p->i] >= '1' && p->s[p->i] <= '9') || !jc_digits(p))
+		return false;
+	if (p->i < p->n && p->s[p->i] == '.') {
+		p->i++;
+		if (!jc_digits(p))
+			return false;
+	}
+	if (p->i < p->n && (p->s[p->i] == 'e' || p->s[p->i] == 'E')) {
+		p->i++;
+		if (p->i < p->n && (p->s[p->i] == '+' || p->s[p->i] == '-'))
+			p->i++;
+		if (!jc_digits(p))
+			return false;
+	}
+	return true;
+}
+
+/* jc_word - a literal */
+static bool jc_word(struct jcheck *p, const char *w)
+{
+	size_t n = strlen(w);
+
+	if (p->i + n > p->n || memcmp(p->s + p->i, w, n) != 0)
+		return false;
+	p->i += n;
+	return true;
+}
+
+/* jc_members - the rest of an object or array after its opening bracket */
+static bool jc_members(struct jcheck *p, bool object)
+{
+	char close = object ? '}' : ']';
+
+	if (++p->depth > 64)
+		return false;
+	jc_ws(p);
+	if (p->i < p->n && p->s[p->i] == close) {
+		p->i++;
+		p->depth--;
+		return true;
+	}
+	for (;;) {
+		if (object) {
+			jc_ws(p);
+			if (!jc_string(p))
+				return false;
+			jc_ws(p);
+			if (p->i >= p->n || p->s[p->i] != ':')
+				return false;
+			p->i++;
+		}
+		if (!jc_value(p))
+			return false;
+		jc_ws(p);
+		if (p->i >= p->n)
+			return false;
+		if (p->s[p->i] == close) {
+			p->i++;
+			p->depth--;
+			return true;
+		}
+		if (p->s[p->i] != ',')
+			return false;
+		p->i++;
+	}
+}
+
+/* jc_value - any value, with white space around it */
+static bool jc_value(struct jcheck *p)
+{
+	bool ok;
+
+	jc_ws(p);
+	if (p->i >= p->n)
+		return false;
+	switch (p->s[p->i]) {
+	case '{':
+		p->i++;
+		ok = jc_members(p, true);
+		break;
+	case '[':
+		p->i++;
+		ok = jc_members(p, false);
+		break;
+	case '"':
+		ok = jc_string(p);
+		break;
+	case 't':
+		ok = jc_word(p, "true");
+		break;
+	case 'f':
+		ok = jc_word(p, "false");
+		break;
+	case 'n':
+		ok = jc_word(p, "null");
+		break;
+	default:
+		ok = jc_number(p);
+		break;
+	}
+	jc_ws(p);
+	return ok;
+}
+
+/* json_valid - is s[0..n) exactly one JSON text? */
+static bool json_valid(const char *s, size_t n)
+{
+	struct jcheck p = {(const unsigned char *)s, n, 0, 0};
+
+	return jc_value(&p) && p.i == n;
+}
+
+/* record_ok - one JSON object on one line ending in "\n" */
+static bool record_ok(const char *line)
+{
+	size_t n = strlen(line);
+
+	return n >= 3 && line[0] == '{' && line[n - 1] == '\n' && line[n - 2] == '}' &&
+	       memchr(line, '\n', n - 1) == NULL && json_valid(line, n - 1);
+}
+
+/* test_json_checker - the checker itself refuses what it must */
+static void test_json_checker(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text;
+		bool want;
+	} cases[] = {
+	    {"{}", true},
+	    {"{\"a\":[1,-2.5e+3,true,false,null,\"x\"]}", true},
+	    {" [ ] ", true},
+	    {"\"\\u00e4\\ud83d\\ude00\\/\"", true},
+	    {"\"\xc3\xa4\xf0\x9f\x98\x80\"", true},
+	    {"", false},
+	    {"{", false},
+	    {"{}{}", false},
+	    {"{\"a\":1,}", false},
+	    {"[1,]", false},
+	    {"{a:1}", false},
+	    {"\"a\nb\"", false},
+	    {"\"a\x1b\"", false},
+	    {"\"\\x41\"", false},
+	    {"\"\\u12\"", false},
+	    {"\"\\ud800\"", false},
+	    {"\"\\udc00\\ud800\"", false},
+	    {"\"\xc3\"", false},
+	    {"\"\xc0\xaf\"", false},
+	    {"\"\xed\xa0\x80\"", false},
+	    {"\"\xf4\x90\x80\x80\"", false},
+	    {"\"\xff\"", false},
+	    {"01", false},
+	    {"1.", false},
+	    {"-", false},
+	    {"tru", false},
+	    {"'a'", false},
+	};
+	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
+		bool got = json_valid(cases[i].text, strlen(cases[i].text));
+		if (got != cases[i].want)
+			fail_msg("case %zu json_valid(%s): got %d, want %d", i, cases[i].text, got,
+			         cases[i].want);
+	}
+	/* a NUL inside a string is a control character */
+	if (json_valid("\"a\0b\"", 5))
+		fail_msg("json_valid with a raw NUL: got true, want false");
+}
+
+/* json_of - jsonlog_append_string of n bytes; the caller frees */
+static char *json_of(const char *s, size_t n)
+{
+	struct strbuf sb;
+
+	sb_init(&sb);
+	jsonlog_append_string(&sb, s, n);
+	return sb_steal(&sb);
+}
+
+/* test_json_escape - every kind of hostile byte gives the exact escape, and valid JSON */
+static void test_json_escape(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in;
+		size_t len; /* 0: strlen */
+		const char *want;
+	} cases[] = {
+	    {"", 0, "\"\""},
+	    {"mx.example.net", 0, "\"mx.example.net\""},
+	    {"a\"b\\c/d", 0, "\"a\\\"b\\\\c/d\""},
+	    {"\0", 1, "\"\\u0000\""},
+	    {"a\0b", 3, "\"a\\u0000b\""},
+	    {"evil\r\nX-Injected: yes", 0, "\"evil\\u000d\\u000aX-Injected: yes\""},
+	    {"\t\b\f\x01\x1f", 0, "\"\\u0009\\u0008\\u000c\\u0001\\u001f\""},
+	    {"\x1b[31mred\x1b[0m", 0, "\"\\u001b[31mred\\u001b[0m\""},
+	    {"del\x7f", 0, "\"del\\u007f\""},
+	    {"\xc3\xa4.test", 0, "\"\xc3\xa4.test\""},
+	    {"\xf0\x9f\x98\x80", 0, "\"\xf0\x9f\x98\x80\""},
+	    {"\xe2\x82\xac", 0, "\"\xe2\x82\xac\""},
+	    {"\xf4\x8f\xbf\xbf", 0, "\"\xf4\x8f\xbf\xbf\""},
+	    /* C1 controls and the line separators, though valid UTF-8 */
+	    {"\xc2\x85\xc2\x9b", 0, "\"\\u0085\\u009b\""},
+	    {"\xc2\xa0", 0, "\"\xc2\xa0\""},
+	    {"a\xe2\x80\xa8\x62\xe2\x80\xa9", 0, "\"a\\u2028b\\u2029\""},
+	    /* not UTF-8: each byte by itself */
+	    {"\xc3", 0, "\"\\u00c3\""},
+	    {"\xc3(", 0, "\"\\u00c3(\""},
+	    {"\xe4.test", 0, "\"\\u00e4.test\""},
+	    {"\xc0\xaf", 0, "\"\\u00c0\\u00af\""},
+	    {"\xc1\xbf", 0, "\"\\u00c1\\u00bf\""},
+	    {"\xe0\x80\xaf", 0, "\"\\u00e0\\u0080\\u00af\""},
+	    {"\xed\xa0\x80", 0, "\"\\u00ed\\u00a0\\u0080\""},
+	    {"\xf0\x80\x80\xaf", 0, "\"\\u00f0\\u0080\\u0080\\u00af\""},
+	    {"\xf4\x90\x80\x80", 0, "\"\\u00f4\\u0090\\u0080\\u0080\""},
+	    {"\xf5\x80\x80\x80", 0, "\"\\u00f5\\u0080\\u0080\\u0080\""},
+	    {"\xff\xfe", 0, "\"\\u00ff\\u00fe\""},
+	    {"\x80", 0, "\"\\u0080\""},
+	    {"\xe2\x82", 0, "\"\\u00e2\\u0082\""},
+	    {"\xe2\x82\xc3\xa4", 0, "\"\\u00e2\\u0082\xc3\xa4\""},
+	    /* the length given counts, not the NUL */
+	    {"abc", 2, "\"ab\""},
+	    /* NULL is null */
+	    {NULL, 0, "null"},
+	};
+	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
+		size_t n = cases[i].len ? cases[i].len : cases[i].in ? strlen(cases[i].in) : 0;
+		char *got = json_of(cases[i].in, n);
+
+		if (strcmp(got, cases[i].want) != 0)
+			fail_msg("case %zu:\n got  %s\n want %s", i, got, cases[i].want);
+		if (!json_valid(got, strlen(got)))
+			fail_msg("case %zu: got invalid JSON %s", i, got);
+		free(got);
+	}
+}
+
+/* test_json_cut - a long value is cut at JSONLOG_STRING_MAX bytes, never inside a character */
+static void test_json_cut(void **state)
+{
+	(void)state;
+	size_t n = JSONLOG_STRING_MAX + 100;
+	char *in = xmalloc(n + 1), *got, *want = xmalloc(n + 16);
+
+	memset(in, 'a', n);
+	in[n] = '\0';
+	got = json_of(in, n);
+	snprintf(want, n + 16, "\"%.*s...\"", JSONLOG_STRING_MAX, in);
+	if (strcmp(got, want) != 0)
+		fail_msg("cut plain: got %zu bytes ending \"%s\", want %zu", strlen(got),
+		         got + strlen(got) - 8, strlen(want));
+	free(got);
+	/* a 3-byte character across the limit is left out whole */
+	memcpy(in + JSONLOG_STRING_MAX - 1, "\xe2\x82\xac", 3);
+	got = json_of(in, n);
+	snprintf(want, n + 16, "\"%.*s...\"", JSONLOG_STRING_MAX - 1, in);
+	if (strcmp(got, want) != 0)
+		fail_msg("cut before a character: got %zu bytes ending \"%s\", want %zu",
+		         strlen(got), got + strlen(got) - 8, strlen(want));
+	if (!json_valid(got, strlen(got)))
+		fail_msg("cut before a character: invalid JSON");
+	free(got);
+	/* exactly the limit: not cut */
+	memset(in, 'b', n);
+	got = json_of(in, JSONLOG_STRING_MAX);
+	if (strlen(got) != JSONLOG_STRING_MAX + 2 || strstr(got, "...") != NULL)
+		fail_msg("at the limit: got length %zu, want %d and no \"...\"", strlen(got),
+		         JSONLOG_STRING_MAX + 2);
+	free(got);
+	free(in);
+	free(want);
+}
+
+/* The schema's example, as one line. */
+static const char schema_example[] =
+    "{\"v\":1,\"time\":\"2026-11-29T21:30:00.123Z\",\"queue_id\":\"00C8DA72AEE\",\"stage\":\"eom\","
+    "\"client\":{\"addr\":\"192.0.2.20\",\"name\":null,\"iprev\":null},\"helo\":\"client10.test\","
+    "\"sender\":\"alice@pass.test\",\"recipients\":[\"bob@example.org\"],"
+    "\"checks\":{\"helo_spf\":{\"result\":\"none\",\"domain\":\"client10.test\"},"
+    "\"spf\":{\"result\":\"pass\",\"domain\":\"pass.test\"},\"dkim\":[],"
+    "\"dmarc\":{\"result\":\"fail\",\"domain\":\"reject.test\",\"policy\":\"reject\","
+    "\"disposition\":\"reject\"}},"
+    "\"dnsbl\":[],\"action\":\"reject\",\"would\":false,\"dry_run\":false,"
+    "\"reply\":{\"code\":550,\"xcode\":\"5.7.26\",\"text\":\"Unauthenticated email from "
+    "reject.test is not accepted due to the domain's DMARC policy\"},"
+    "\"check\":\"dmarc\",\"reason\":\"dmarc_reject\",\"rule\":\"dmarc.mode\",\"detail\":null}\n";
+
+/* test_json_record - whole records, key by key in the schema's order */
+static void test_json_record(void **state)
+{
+	(void)state;
+	const struct timespec t = {1795987800, 123456789}; /* 2026-11-29T21:30:00.123Z */
+	const char *bob[] = {"bob@example.org"};
+	const char *two[] = {"\"a,b\"@example.org", "carol@example.org"};
+	const struct pm_decision_sig sigs[] = {{"pass", "signed.test", "rsa2048"},
+	                                       {"permerror", "", NULL}};
+	const struct pm_decision_dnsbl bl[] = {{"bl.example", "127.0.0.2"}};
+	const struct {
+		struct pm_decision d;
+		const char *want;
+	} cases[] = {
+	    /* the schema's example: DMARC p=reject at end of message */
+	    {{.queue_id = "00C8DA72AEE",
+	      .stage = "eom",
+	      .client_addr = "192.0.2.20",
+	      .client_name = "[192.0.2.20]",
+	      .helo = "client10.test",
+	      .sender = "alice@pass.test",
+	      .rcpts = bob,
+	      .nrcpts = 1,
+	      .helo_spf = "none",
+	      .helo_spf_domain = "client10.test",
+	      .spf = "pass",
+	      .spf_domain = "pass.test",
+	      .header_from = "reject.test",
+	      .dkim_done = true,
+	      .dmarc = "fail",
+	      .dmarc_policy = "reject",
+	      .dmarc_dis = "reject",
+	      .action = "reject",
+	      .reply = "550 5.7.26 Unauthenticated email from reject.test is not accepted due "
+	               "to the domain's DMARC policy",
+	      .check = "dmarc",
+	      .reason = "dmarc_reject",
+	      .rule = "dmarc.mode"},
+	     schema_example},
+	    /* nothing known: every key, null, [] and {} */
+	    {{.would = false},
+	     "{\"v\":1,\"time\":\"2026-11-29T21:30:00.123Z\",\"queue_id\":null,\"stage\":null,"
+	     "\"client\":{\"addr\":null,\"name\":null,\"iprev\":null},\"helo\":null,"
+	     "\"sender\":null,\"recipients\":[],\"checks\":{},\"dnsbl\":[],\"action\":null,"
+	     "\"would\":false,\"dry_run\":false,\"reply\":null,\"check\":null,\"reason\":null,"
+	     "\"rule\":null,\"detail\":null}\n"},
+	    /* NOQUEUE, SPF fail at MAIL FROM, a client name, the detail */
+	    {{.queue_id = "NOQUEUE",
+	      .stage = "mail",
+	      .client_addr = "192.0.2.11",
+	      .client_name = "client11.test",
+	      .helo = "client11.test",
+	      .sender = "alice@fail.test",
+	      .helo_spf = "none",
+	      .helo_spf_domain = "client11.test",
+	      .spf = "fail",
+	      .spf_domain = "fail.test",
+	      .action = "reject",
+	      .reply = "550 5.7.23 SPF validation failed",
+	      .check = "spf",
+	      .reason = "spf_fail",
+	      .rule = "spf.fail=reject",
+	      .detail = "fail.test does not designate 192.0.2.11 as permitted sender"},
+	     "{\"v\":1,\"time\":\"2026-11-29T21:30:00.123Z\",\"queue_id\":null,\"stage\":\"mail\","
+	     "\"client\":{\"addr\":\"192.0.2.11\",\"name\":\"client11.test\",\"iprev\":null},"
+	     "\"helo\":\"client11.test\",\"sender\":\"alice@fail.test\",\"recipients\":[],"
+	     "\"checks\":{\"helo_spf\":{\"result\":\"none\",\"domain\":\"client11.test\"},"
+	     "\"spf\":{\"result\":\"fail\",\"domain\":\"fail.test\"}},\"dnsbl\":[],"
+	     "\"action\":\"reject\",\"would\":false,\"dry_run\":false,"
+	     "\"reply\":{\"code\":550,\"xcode\":\"5.7.23\",\"text\":\"SPF validation failed\"},"
+	     "\"check\":\"spf\",\"reason\":\"spf_fail\",\"rule\":\"spf.fail=reject\","
+	     "\"detail\":\"fail.test does not designate 192.0.2.11 as permitted sender\"}\n"},
+	    /* accepted, DKIM signatures, two recipients (a comma in one), no reply; no
+	       address ("unknown"), an SPF result without a domain, null sender */
+	    {{.queue_id = "Q1",
+	      .stage = "eom",
+	      .client_addr = "unknown",
+	      .client_name = "unknown",
+	      .sender = "<>",
+	      .rcpts = two,
+	      .nrcpts = 2,
+	      .spf = "none",
+	      .dkim_done = true,
+	      .dkim = sigs,
+	      .ndkim = 2,
+	      .header_from = "signed.test",
+	      .dmarc = "none",
+	      .dmarc_policy = "",
+	      .action = "accept"},
+	     "{\"v\":1,\"time\":\"2026-11-29T21:30:00.123Z\",\"queue_id\":\"Q1\",\"stage\":\"eom\","
+	     "\"client\":{\"addr\":null,\"name\":null,\"iprev\":null},\"helo\":null,"
+	     "\"sender\":\"<>\",\"recipients\":[\"\\\"a,b\\\"@example.org\",\"carol@example.org\"],"
+	     "\"checks\":{\"spf\":{\"result\":\"none\",\"domain\":null},"
+	     "\"dkim\":[{\"result\":\"pass\",\"domain\":\"signed.test\",\"selector\":\"rsa2048\"},"
+	     "{\"result\":\"permerror\",\"domain\":null,\"selector\":null}],"
+	     "\"dmarc\":{\"result\":\"none\",\"domain\":\"signed.test\",\"policy\":null,"
+	     "\"disposition\":null}},\"dnsbl\":[],\"action\":\"accept\",\"would\":false,"
+	     "\"dry_run\":false,\"reply\":null,\"check\":null,\"reason\":null,\"rule\":null,"
+	     "\"detail\":null}\n"},
+	    /* iprev, DNSBL, would, dry run, a tempfail reply */
+	    {{.queue_id = "",
+	      .stage = "connect",
+	      .client_addr = "2001:db8::1",
+	      .client_name = "mx.example.net",
+	      .iprev = "pass",
+	      .dnsbl = bl,
+	      .ndnsbl = 1,
+	      .action = "tempfail",
+	      .would = true,
+	      .dry_run = true,
+	      .reply = "451 4.3.0 Internal error; try again later",
+	      .check = "internal_error"},
+	     "{\"v\":1,\"time\":\"2026-11-29T21:30:00.123Z\",\"queue_id\":null,"
+	     "\"stage\":\"connect\",\"client\":{\"addr\":\"2001:db8::1\","
+	     "\"name\":\"mx.example.net\",\"iprev\":\"pass\"},\"helo\":null,\"sender\":null,"
+	     "\"recipients\":[],\"checks\":{},"
+	     "\"dnsbl\":[{\"zone\":\"bl.example\",\"answer\":\"127.0.0.2\"}],"
+	     "\"action\":\"tempfail\",\"would\":true,\"dry_run\":true,"
+	     "\"reply\":{\"code\":451,\"xcode\":\"4.3.0\",\"text\":\"Internal error; try again "
+	     "later\"},\"check\":\"internal_error\",\"reason\":null,\"rule\":null,"
+	     "\"detail\":null}\n"},
+	};
+	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
+		char *got = jsonlog_format(&cases[i].d, &t);
+
+		if (strcmp(got, cases[i].want) != 0)
+			fail_msg("case %zu:\n got  %s want %s", i, got, cases[i].want);
+		if (!record_ok(got))
+			fail_msg("case %zu: not one valid JSON line: %s", i, got);
+		free(got);
+	}
+	/* NULL is a record of nothing; the time is whole milliseconds */
+	const struct timespec t0 = {0, 999999999};
+	const char *want0 = "{\"v\":1,\"time\":\"1970-01-01T00:00:00.999Z\",\"queue_id\":null,";
+	char *got = jsonlog_format(NULL, &t0);
+	if (strncmp(got, want0, strlen(want0)) != 0)
+		fail_msg("NULL at 0.999999999: got %s, want it to start %s", got, want0);
+	free(got);
+}
+
+/* test_json_reply - the reply split into code, enhanced code and text */
+static void test_json_reply(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *reply, *want;
+	} cases[] = {
+	    {"550 5.7.26 Unauthenticated",
+	     "{\"code\":550,\"xcode\":\"5.7.26\",\"text\":\"Unauthenticated\"}"},
+	    {"452 4.5.3 Too many recipients",
+	     "{\"code\":452,\"xcode\":\"4.5.3\",\"text\":\"Too many recipients\"}"},
+	    {"550 5.123.456 x", "{\"code\":550,\"xcode\":\"5.123.456\",\"text\":\"x\"}"},
+	    {"550 5.7.1", "{\"code\":550,\"xcode\":\"5.7.1\",\"text\":\"\"}"},
+	    {"421", "{\"code\":421,\"xcode\":null,\"text\":\"\"}"},
+	    {"550 no enhanced code", "{\"code\":550,\"xcode\":null,\"text\":\"no enhanced code\"}"},
+	    {"550 5.7.1000 x", "{\"code\":550,\"xcode\":null,\"text\":\"5.7.1000 x\"}"},
+	    {"550 5.7.x y", "{\"code\":550,\"xcode\":null,\"text\":\"5.7.x y\"}"},
+	    {"550 6.7.1 y", "{\"code\":550,\"xcode\":null,\"text\":\"6.7.1 y\"}"},
+	    {"5500 5.7.1 y", "{\"code\":null,\"xcode\":null,\"text\":\"5500 5.7.1 y\"}"},
+	    {"garbage", "{\"code\":null,\"xcode\":null,\"text\":\"garbage\"}"},
+	    {"", "{\"code\":null,\"xcode\":null,\"text\":\"\"}"},
+	    {"550 5.1.1 <\"x\\y\"@d.test>\r\n", "{\"code\":550,\"xcode\":\"5.1.1\",\"text\":\"<"
+	                                        "\\\"x\\\\y\\\"@d.test>\\u000d\\u000a\"}"},
+	};
+	const struct timespec t = {0, 0};
+	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
+		struct pm_decision d = {.reply = cases[i].reply};
+		char *rec = jsonlog_format(&d, &t), *r = strstr(rec, ",\"reply\":"), *end;
+
+		assert_non_null(r);
+		r += strlen(",\"reply\":");
+		end = strstr(r, ",\"check\":");
+		assert_non_null(end);
+		*end = '\0';
+		if (strcmp(r, cases[i].want) != 0)
+			fail_msg("case %zu reply %s:\n got  %s\n want %s", i, cases[i].reply, r,
+			         cases[i].want);
+		free(rec);
+	}
+}
+
+/* random_string - n random bytes (NULs and all) then a NUL; the caller frees */
+static char *random_string(unsigned *seed, size_t n)
+{
+	char *s = xmalloc(n + 1);
+
+	for (size_t i = 0; i < n; i++)
+		s[i] = (char)(rand_r(seed) & 0xff);
+	s[n] = '\0';
+	return s;
+}
+
+/* test_json_random - records of random bytes in every string field are valid JSON lines */
+static void test_json_random(void **state)
+{
+	(void)state;
+	unsigned seed = 4242;
+	const struct timespec t = {1795987800, 0};
+
+	for (int iter = 0; iter < 3000; iter++) {
+		char *v[16];
+		size_t len = (size_t)(rand_r(&seed) % (iter < 2900 ? 40 : 3000));
+
+		for (size_t k = 0; k < PM_ARRAY_LEN(v); k++)
+			v[k] = random_string(&seed, len);
+		const char *rc[] = {v[6], v[7]};
+		struct pm_decision_sig sig = {v[8], v[9], v[10]};
+		struct pm_decision_dnsbl bl = {v[11], v[12]};
+		struct pm_decision d = {
+		    .queue_id = v[0],
+		    .stage = v[1],
+		    .client_addr = v[2],
+		    .client_name = v[3],
+		    .iprev = v[4],
+		    .helo = v[5],
+		    .sender = v[13],
+		    .rcpts = rc,
+		    .nrcpts = 2,
+		    .helo_spf = v[14],
+		    .helo_spf_domain = v[15],
+		    .spf = v[1],
+		    .spf_domain = v[2],
+		    .header_from = v[3],
+		    .dkim_done = true,
+		    .dkim = &sig,
+		    .ndkim = 1,
+		    .dmarc = v[4],
+		    .dmarc_policy = v[5],
+		    .dmarc_dis = v[6],
+		    .dnsbl = &bl,
+		    .ndnsbl = 1,
+		    .action = v[7],
+		    .would = iter & 1,
+		    .reply = v[8],
+		    .check = v[9],
+		    .reason = v[10],
+		    .rule = v[11],
+		    .detail = v[12],
+		};
+		char *rec = jsonlog_format(&d, &t);
+
+		if (!record_ok(rec))
+			fail_msg("iteration %d (values of %zu bytes): not one valid JSON line: %s",
+			         iter, len, rec);
+		free(rec);
+		for (size_t k = 0; k < PM_ARRAY_LEN(v); k++)
+			free(v[k]);
+	}
+}
+
+/* read_file - the whole file (NUL-terminated); the caller frees; NULL when unreadable */
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	struct strbuf sb;
+	char buf[4096];
+	size_t n;
+
+	if (f == NULL)
+		return NULL;
+	sb_init(&sb);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		sb_appendn(&sb, buf, n);
+	fclose(f);
+	if (len != NULL)
+		*len = sb.len;
+	return sb_steal(&sb);
+}
+
+/* check_lines - every line of path is a valid record; returns the number of lines */
+static size_t check_lines(const char *path)
+{
+	size_t len, lines = 0;
+	char *text = read_file(path, &len), *p, *nl;
+
+	if (text == NULL)
+		fail_msg("cannot read %s", path);
+	if (len > 0 && text[len - 1] != '\n')
+		fail_msg("%s: got no newline at the end, want one", path);
+	for (p = text; *p != '\0'; p = nl + 1) {
+		nl = strchr(p, '\n');
+		assert_non_null(nl);
+		char save = nl[1];
+		nl[1] = '\0';
+		if (!record_ok(p))
+			fail_msg("%s line %zu: not a valid record: %s", path, lines + 1, p);
+		nl[1] = save;
+		lines++;
+	}
+	free(text);
+	return lines;
+}
+
+static char tmpdir[64];
+
+/* tmp_path - a path in the tests' directory, made at the first call (static buffer per slot) */
+static const char *tmp_path(int slot, const char *name)
+{
+	static char paths[4][128];
+
+	if (tmpdir[0] == '\0') {
+		snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_log.XXXXXX");
+		if (mkdtemp(tmpdir) == NULL)
+			fail_msg("mkdtemp %s: %s", tmpdir, strerror(errno));
+	}
+	snprintf(paths[slot], sizeof(paths[slot]), "%s/%s", tmpdir, name);
+	return paths[slot];
+}
+
+/* The threads of test_json_file. */
+#define WRITERS 8
+#define RECORDS 200
+
+/* writer - RECORDS records with a long HELO */
+static void *writer(void *arg)
+{
+	char helo[1500];
+	const char *rc[] = {"bob@example.org"};
+
+	memset(helo, 'a' + (int)(intptr_t)arg, sizeof(helo) - 1);
+	helo[sizeof(helo) - 1] = '\0';
+	for (int i = 0; i < RECORDS; i++) {
+		struct pm_decision d = {.queue_id = "QT",
+		                        .stage = "eom",
+		                        .helo = helo,
+		                        .rcpts = rc,
+		                        .nrcpts = 1,
+		                        .action = "accept"};
+		jsonlog_write(&d);
+	}
+	return NULL;
+}
+
+/* test_json_file - the file: mode, one line per decision, rotation, failures, threads */
+static void test_json_file(void **state)
+{
+	(void)state;
+	char why[512], cur[256];
+	struct stat st;
+	const char *path = tmp_path(0, "decisions.json"),
+	           *rotated = tmp_path(1, "decisions.json.1");
+	struct pm_decision d = {.queue_id = "QF",
+	                        .stage = "rcpt",
+	                        .helo = "h\r\n",
+	                        .action = "reject",
+	                        .reply = "550 5.1.1 x"};
+
+	/* nothing is written while no log is open */
+	jsonlog_write(&d);
+	if (strcmp(jsonlog_path(cur, sizeof(cur)), "") != 0)
+		fail_msg("path before open: got \"%s\", want \"\"", cur);
+
+	mode_t old_umask = umask(022);
+	if (jsonlog_open(path, why, sizeof(why)) != 0)
+		fail_msg("open %s: got -1 (%s), want 0", path, why);
+	umask(old_umask);
+	assert_int_equal(stat(path, &st), 0);
+	if ((st.st_mode & 0777) != 0640)
+		fail_msg("mode: got %o, want 640", (unsigned)(st.st_mode & 0777));
+	if (strcmp(jsonlog_path(cur, sizeof(cur)), path) != 0)
+		fail_msg("path: got \"%s\", want \"%s\"", cur, path);
+	for (int i = 0; i < 3; i++)
+		jsonlog_write(&d);
+	jsonlog_write(NULL);
+	size_t n = check_lines(path);
+	if (n != 3)
+		fail_msg("records: got %zu, want 3", n);
+
+	/* rotation: renamed, reopened, the new file gets the next records */
+	assert_int_equal(rename(path, rotated), 0);
+	jsonlog_write(&d); /* still the renamed file */
+	assert_int_equal(jsonlog_open(path, why, sizeof(why)), 0);
+	jsonlog_write(&d);
+	if ((n = check_lines(rotated)) != 4)
+		fail_msg("rotated file: got %zu records, want 4", n);
+	if ((n = check_lines(path)) != 1)
+		fail_msg("new file: got %zu records, want 1", n);
+
+	/* an open that fails says why and keeps the log in use */
+	const char *bad = tmp_path(2, "no-such-dir/x.json");
+	why[0] = '\0';
+	if (jsonlog_open(bad, why, sizeof(why)) != -1)
+		fail_msg("open %s: got 0, want -1", bad);
+	if (strstr(why, bad) == NULL || strstr(why, "No such file") == NULL)
+		fail_msg("open %s: got why \"%s\", want the path and \"No such file\"", bad, why);
+	if (strcmp(jsonlog_path(cur, sizeof(cur)), path) != 0)
+		fail_msg("path after a failed open: got \"%s\", want \"%s\"", cur, path);
+	jsonlog_write(&d);
+	if ((n = check_lines(path)) != 2)
+		fail_msg("after a failed open: got %zu records, want 2", n);
+
+	/* threads: no record mixed with another */
+	pthread_t tid[WRITERS];
+	for (intptr_t i = 0; i < WRITERS; i++)
+		assert_int_equal(pthread_create(&tid[i], NULL, writer, (void *)i), 0);
+	for (int i = 0; i < WRITERS; i++)
+		pthread_join(tid[i], NULL);
+	if ((n = check_lines(path)) != 2 + WRITERS * RECORDS)
+		fail_msg("after %d threads: got %zu records, want %d", WRITERS, n,
+		         2 + WRITERS * RECORDS);
+
+	/* a big record (many long recipients) is one whole line */
+	size_t nr = 400;
+	char **rc = xcalloc(nr, sizeof(*rc));
+	for (size_t i = 0; i < nr; i++) {
+		rc[i] = xmalloc(300);
+		snprintf(rc[i], 300, "%0250zu@example.org", i);
+	}
+	struct pm_decision big = {
+	    .queue_id = "QB", .stage = "eom", .rcpts = (const char *const *)rc, .nrcpts = nr};
+	jsonlog_write(&big);
+	if ((n = check_lines(path)) != 3 + WRITERS * RECORDS)
+		fail_msg("after a big record: got %zu records, want %d", n, 3 + WRITERS * RECORDS);
+	for (size_t i = 0; i < nr; i++)
+		free(rc[i]);
+	free(rc);
+
+	/* "" closes: nothing more is written */
+	assert_int_equal(jsonlog_open("", why, sizeof(why)), 0);
+	jsonlog_write(&d);
+	if ((n = check_lines(path)) != 3 + WRITERS * RECORDS)
+		fail_msg("after closing: got %zu records, want %d", n, 3 + WRITERS * RECORDS);
+	if (strcmp(jsonlog_path(cur, sizeof(cur)), "") != 0)
+		fail_msg("path after closing: got \"%s\", want \"\"", cur);
+	assert_int_equal(jsonlog_open(NULL, why, sizeof(why)), 0);
+	unlink(path);
+	unlink(rotated);
+}
+
+/* stderr_capture - send stderr to a fresh file; returns the saved stderr */
+static int stderr_capture(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600), saved;
+
+	assert_true(fd >= 0);
+	fflush(stderr);
+	saved = dup(2);
+	assert_true(saved >= 0);
+	assert_true(dup2(fd, 2) == 2);
+	close(fd);
+	return saved;
+}
+
+/* stderr_restore - undo stderr_capture */
+static void stderr_restore(int saved)
+{
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+}
+
+/* count_matches - how often needle occurs in the file at path */
+static int count_matches(const char *path, const char *needle)
+{
+	char *text = read_file(path, NULL);
+	int n = 0;
+
+	assert_non_null(text);
+	for (char *p = text; (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	free(text);
+	return n;
+}
+
+/*
+ * test_json_errors - write errors are reported once a minute at most; a
+ * write cut short (the file size limit) leaves one broken line, and the
+ * next record starts on a line of its own
+ */
+static void test_json_errors(void **state)
+{
+	(void)state;
+	char why[512];
+	const char *err = tmp_path(0, "stderr.txt"), *path = tmp_path(1, "partial.json");
+	struct pm_decision d = {.queue_id = "QE",
+	                        .stage = "eom",
+	                        .action = "accept",
+	                        .detail = "0123456789012345678901234567890123456789"};
+	int saved;
+
+	log_open("test_log", LOG_LOCAL7, true); /* reports go to stderr (and syslog) */
+	/* /dev/full: every write fails with ENOSPC; one report for three failures */
+	if (jsonlog_open("/dev/full", why, sizeof(why)) != 0)
+		skip();
+	saved = stderr_capture(err);
+	for (int i = 0; i < 3; i++)
+		jsonlog_write(&d);
+	stderr_restore(saved);
+	int reports = count_matches(err, "cannot write the JSON decision log /dev/full");
+	if (reports != 1)
+		fail_msg("reports for 3 failed writes: got %d, want 1", reports);
+	if (count_matches(err, "No space left on device") != 1 ||
+	    count_matches(err, "1 record(s) lost") != 1)
+		fail_msg("report: want the errno text and \"1 record(s) lost\"");
+
+	/* a write cut short by RLIMIT_FSIZE, then one that fits */
+	struct rlimit old, lim;
+	struct sigaction sa, oldsa;
+	struct stat st;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGXFSZ, &sa, &oldsa);
+	assert_int_equal(jsonlog_open(path, why, sizeof(why)), 0);
+	saved = stderr_capture(err);
+	jsonlog_write(&d);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)st.st_size + 50;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	jsonlog_write(&d); /* 50 bytes out, then EFBIG */
+	jsonlog_write(&d); /* nothing out: EFBIG at once */
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	jsonlog_write(&d);
+	jsonlog_write(&d);
+	stderr_restore(saved);
+	sigaction(SIGXFSZ, &oldsa, NULL);
+	jsonlog_close();
+
+	size_t len;
+	char *text = read_file(path, &len), *lines[8];
+	int nl = 0;
+	assert_non_null(text);
+	for (char *p = text, *e; *p != '\0' && nl < 8; p = e + 1) {
+		e = strchr(p, '\n');
+		assert_non_null(e);
+		*e = '\0';
+		lines[nl++] = p;
+	}
+	if (nl != 4)
+		fail_msg("lines: got %d, want 4 (record, 50 bytes of one, record, record)", nl);
+	for (int i = 0; i < nl; i++) {
+		bool want = i != 1, got = json_valid(lines[i], strlen(lines[i]));
+		if (got != want)
+			fail_msg("line %d (%s): got valid %d, want %d", i + 1, lines[i], got, want);
+	}
+	if (strlen(lines[1]) != 50 || strncmp(lines[1], lines[0], 30) != 0)
+		fail_msg("broken line: got %zu bytes \"%s\", want the first 50 of a record",
+		         strlen(lines[1]), lines[1]);
+	free(text);
+	/* within the minute: no second report */
+	if (count_matches(err, "cannot write the JSON decision log") != 0)
+		fail_msg("a second report within a minute: got one, want none");
+	unlink(path);
+	unlink(err);
+	rmdir(tmpdir);
+}
+
 /* main - run the cases */
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_format),
-	    cmocka_unit_test(test_caps),
-	    cmocka_unit_test(test_facility),
-	    cmocka_unit_test(test_emit),
+	    cmocka_unit_test(test_format),       cmocka_unit_test(test_caps),
+	    cmocka_unit_test(test_facility),     cmocka_unit_test(test_emit),
+	    cmocka_unit_test(test_json_checker), cmocka_unit_test(test_json_escape),
+	    cmocka_unit_test(test_json_cut),     cmocka_unit_test(test_json_record),
+	    cmocka_unit_test(test_json_reply),   cmocka_unit_test(test_json_random),
+	    cmocka_unit_test(test_json_file),    cmocka_unit_test(test_json_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

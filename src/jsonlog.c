@@ -1,0 +1,527 @@
+/*
+ * NAME
+ *	jsonlog 3 - the JSON lines decision log (schema version 1)
+ * SYNOPSIS
+ *	#include "jsonlog.h"
+ *
+ *	int jsonlog_open(const char *path, char *why, size_t whysize);
+ *	char *jsonlog_path(char *buf, size_t bufsize);
+ *	void jsonlog_close(void);
+ *	void jsonlog_write(const struct pm_decision *d);
+ *	char *jsonlog_format(const struct pm_decision *d, const struct timespec *when);
+ *	void jsonlog_append_string(struct strbuf *sb, const char *s, size_t n);
+ * DESCRIPTION
+ *	A record is one JSON object on one line, keys always present and in
+ *	this order (a value not known is null):
+ *
+ *	  v time queue_id stage client{addr name iprev} helo sender
+ *	  recipients checks{helo_spf spf dkim dmarc} dnsbl action would
+ *	  dry_run reply{code xcode text} check reason rule detail
+ *
+ *	time is RFC 3339 UTC with milliseconds. queue_id is null for
+ *	NOQUEUE; client.addr null for "unknown" (no address), client.name
+ *	null for "unknown" or an address literal "[...]" (no name). A member
+ *	of checks is present only when its check ran: helo_spf and spf
+ *	{result, domain}, dkim [{result, domain, selector}...], dmarc
+ *	{result, domain (the author domain), policy, disposition} (an empty
+ *	policy or disposition is null). reply is split into its basic code
+ *	(a number), enhanced code and text; null when there is no reply (an
+ *	accepted message). Strings are escaped by jsonlog_append_string(),
+ *	so any input bytes give valid JSON.
+ *
+ *	The file is opened O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, mode
+ *	0640 (less the umask). jsonlog_write() builds the record in memory,
+ *	then writes it with one write(2) under the log's mutex; a short
+ *	write is continued for the rest. When a write fails part way (the
+ *	disk filled), the line is left unfinished and the next record
+ *	starts with a newline, so that only the broken record is lost.
+ * DIAGNOSTICS
+ *	jsonlog_open() returns -1 and why. A failed write is reported with
+ *	log_msg(LOG_ERR) at most once a minute, with the number of records
+ *	lost since the last report; the caller never sees it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "jsonlog.h"
+#include "log.h"
+#include "util.h"
+
+#define ERROR_INTERVAL 60 /* seconds between two reports of write errors */
+
+static pthread_mutex_t json_lock = PTHREAD_MUTEX_INITIALIZER;
+static int json_fd = -1;            /* under json_lock */
+static atomic_bool json_on;         /* json_fd >= 0, read without the lock */
+static char *json_file;             /* its path */
+static dev_t json_dev;              /* and identity, to tell a reopen of the same file */
+static ino_t json_ino;              /* from a new one */
+static bool json_partial;           /* the last record was written only in part */
+static struct timespec json_err_at; /* CLOCK_MONOTONIC of the last report */
+static bool json_err_reported;      /* a report was ever made */
+static unsigned long json_err_lost; /* records lost since the last report */
+
+/* utf8_seq - length (2..4) of the well-formed UTF-8 sequence at s (avail bytes), else 0 */
+static size_t utf8_seq(const unsigned char *s, size_t avail, unsigned *cp)
+{
+	unsigned c = s[0], lo = 0x80, hi = 0xbf;
+	size_t len;
+
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+		*cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		*cp = c & 0x0f;
+		if (c == 0xe0)
+			lo = 0xa0; /* no overlongs */
+		else if (c == 0xed)
+			hi = 0x9f; /* no surrogates */
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		*cp = c & 0x07;
+		if (c == 0xf0)
+			lo = 0x90; /* no overlongs */
+		else if (c == 0xf4)
+			hi = 0x8f; /* nothing above U+10FFFF */
+	} else {
+		return 0;
+	}
+	if (avail < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		*cp = (*cp << 6) | (s[i] & 0x3f);
+	}
+	return len;
+}
+
+/* append_u - "\uXXXX" */
+static void append_u(struct strbuf *sb, unsigned cp)
+{
+	sb_appendf(sb, "\\u%04x", cp);
+}
+
+/* jsonlog_append_string - s (n bytes; NULL: null) as a JSON string, escaped, capped */
+void jsonlog_append_string(struct strbuf *sb, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t lim = n, i = 0, len;
+	bool cut = false;
+	unsigned cp;
+
+	if (s == NULL) {
+		sb_append(sb, "null");
+		return;
+	}
+	if (n > JSONLOG_STRING_MAX) {
+		cut = true;
+		lim = JSONLOG_STRING_MAX;
+		/* do not split a character: back off over continuation bytes */
+		for (int k = 0; k < 3 && lim > 0 && (u[lim] & 0xc0) == 0x80; k++)
+			lim--;
+	}
+	sb_appendc(sb, '"');
+	while (i < lim) {
+		unsigned c = u[i];
+
+		if (c < 0x80) {
+			if (c == '"' || c == '\\') {
+				sb_appendc(sb, '\\');
+				sb_appendc(sb, (char)c);
+			} else if (c < 0x20 || c == 0x7f) {
+				append_u(sb, c);
+			} else {
+				sb_appendc(sb, (char)c);
+			}
+			i++;
+		} else if ((len = utf8_seq(u + i, lim - i, &cp)) == 0) {
+			append_u(sb, c); /* not UTF-8: the byte itself */
+			i++;
+		} else {
+			if (cp < 0xa0 || cp == 0x2028 || cp == 0x2029)
+				append_u(sb, cp); /* C1 controls, line and paragraph separators */
+			else
+				sb_appendn(sb, s + i, len);
+			i += len;
+		}
+	}
+	if (cut)
+		sb_append(sb, "...");
+	sb_appendc(sb, '"');
+}
+
+/* put_str - a string member value, or null */
+static void put_str(struct strbuf *sb, const char *s)
+{
+	jsonlog_append_string(sb, s, s != NULL ? strlen(s) : 0);
+}
+
+/* put_bool - true or false */
+static void put_bool(struct strbuf *sb, bool b)
+{
+	sb_append(sb, b ? "true" : "false");
+}
+
+/* nonempty - s, or NULL when it is empty */
+static const char *nonempty(const char *s)
+{
+	return s != NULL && *s != '\0' ? s : NULL;
+}
+
+/* client_name - the client's name, or NULL when the MTA says it has none */
+static const char *client_name(const char *name)
+{
+	if (name == NULL || *name == '\0' || strcmp(name, "unknown") == 0 || name[0] == '[')
+		return NULL;
+	return name;
+}
+
+/* put_time - "2026-11-29T21:30:00.123Z" */
+static void put_time(struct strbuf *sb, const struct timespec *when)
+{
+	struct tm tm;
+	char ts[64];
+	time_t sec = when->tv_sec;
+	long ms = when->tv_nsec / 1000000;
+
+	if (ms < 0 || ms > 999)
+		ms = 0;
+	if (gmtime_r(&sec, &tm) == NULL || strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		snprintf(ts, sizeof(ts), "1970-01-01T00:00:00");
+	sb_appendf(sb, "\"%s.%03ldZ\"", ts, ms);
+}
+
+/* digit_run - the number of decimal digits at s */
+static size_t digit_run(const char *s)
+{
+	size_t n = 0;
+
+	while (s[n] >= '0' && s[n] <= '9')
+		n++;
+	return n;
+}
+
+/* xcode_len - length of an enhanced status code "C.SSS.DDD" at s (then space or end), else 0 */
+static size_t xcode_len(const char *s)
+{
+	size_t a, b, c;
+
+	if (!(s[0] >= '2' && s[0] <= '5') || s[1] != '.')
+		return 0;
+	a = digit_run(s + 2);
+	if (a < 1 || a > 3 || s[2 + a] != '.')
+		return 0;
+	b = digit_run(s + 3 + a);
+	if (b < 1 || b > 3)
+		return 0;
+	c = 3 + a + b;
+	return s[c] == ' ' || s[c] == '\0' ? c : 0;
+}
+
+/* put_reply - {"code": 550, "xcode": "5.7.26", "text": "..."} from "550 5.7.26 text", or null */
+static void put_reply(struct strbuf *sb, const char *r)
+{
+	const char *p = r;
+	size_t xlen = 0;
+	int code = -1;
+
+	if (r == NULL) {
+		sb_append(sb, "null");
+		return;
+	}
+	if (digit_run(p) == 3 && (p[3] == ' ' || p[3] == '\0')) {
+		code = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+		p += p[3] == ' ' ? 4 : 3;
+		xlen = xcode_len(p);
+	}
+	sb_append(sb, "{\"code\":");
+	if (code >= 0)
+		sb_appendf(sb, "%d", code);
+	else
+		sb_append(sb, "null");
+	sb_append(sb, ",\"xcode\":");
+	if (xlen > 0) {
+		jsonlog_append_string(sb, p, xlen);
+		p += xlen;
+		if (*p == ' ')
+			p++;
+	} else {
+		sb_append(sb, "null");
+	}
+	sb_append(sb, ",\"text\":");
+	put_str(sb, p);
+	sb_appendc(sb, '}');
+}
+
+/* put_spf - {"result": ..., "domain": ...} */
+static void put_spf(struct strbuf *sb, const char *name, const char *result, const char *domain,
+                    bool *first)
+{
+	sb_appendf(sb, "%s\"%s\":{\"result\":", *first ? "" : ",", name);
+	put_str(sb, result);
+	sb_append(sb, ",\"domain\":");
+	put_str(sb, nonempty(domain));
+	sb_appendc(sb, '}');
+	*first = false;
+}
+
+/* put_checks - the checks object: a member for each check that ran */
+static void put_checks(struct strbuf *sb, const struct pm_decision *d)
+{
+	bool first = true;
+
+	sb_appendc(sb, '{');
+	if (d->helo_spf != NULL)
+		put_spf(sb, "helo_spf", d->helo_spf, d->helo_spf_domain, &first);
+	if (d->spf != NULL)
+		put_spf(sb, "spf", d->spf, d->spf_domain, &first);
+	if (d->dkim_done) {
+		sb_append(sb, first ? "\"dkim\":[" : ",\"dkim\":[");
+		for (size_t i = 0; d->dkim != NULL && i < d->ndkim; i++) {
+			sb_append(sb, i > 0 ? ",{\"result\":" : "{\"result\":");
+			put_str(sb, d->dkim[i].result);
+			sb_append(sb, ",\"domain\":");
+			put_str(sb, nonempty(d->dkim[i].domain));
+			sb_append(sb, ",\"selector\":");
+			put_str(sb, nonempty(d->dkim[i].selector));
+			sb_appendc(sb, '}');
+		}
+		sb_appendc(sb, ']');
+		first = false;
+	}
+	if (d->dmarc != NULL) {
+		sb_append(sb, first ? "\"dmarc\":{\"result\":" : ",\"dmarc\":{\"result\":");
+		put_str(sb, d->dmarc);
+		sb_append(sb, ",\"domain\":");
+		put_str(sb, nonempty(d->header_from));
+		sb_append(sb, ",\"policy\":");
+		put_str(sb, nonempty(d->dmarc_policy));
+		sb_append(sb, ",\"disposition\":");
+		put_str(sb, nonempty(d->dmarc_dis));
+		sb_appendc(sb, '}');
+	}
+	sb_appendc(sb, '}');
+}
+
+/* build - the record for d into sb (which may already hold something) */
+static void build(struct strbuf *sb, const struct pm_decision *d, const struct timespec *when)
+{
+	const char *qid = nonempty(d->queue_id), *addr = nonempty(d->client_addr);
+
+	if (qid != NULL && strcmp(qid, "NOQUEUE") == 0)
+		qid = NULL;
+	if (addr != NULL && strcmp(addr, "unknown") == 0)
+		addr = NULL;
+	sb_append(sb, "{\"v\":1,\"time\":");
+	put_time(sb, when);
+	sb_append(sb, ",\"queue_id\":");
+	put_str(sb, qid);
+	sb_append(sb, ",\"stage\":");
+	put_str(sb, d->stage);
+	sb_append(sb, ",\"client\":{\"addr\":");
+	put_str(sb, addr);
+	sb_append(sb, ",\"name\":");
+	put_str(sb, client_name(d->client_name));
+	sb_append(sb, ",\"iprev\":");
+	put_str(sb, d->iprev);
+	sb_append(sb, "},\"helo\":");
+	put_str(sb, d->helo);
+	sb_append(sb, ",\"sender\":");
+	put_str(sb, d->sender);
+	sb_append(sb, ",\"recipients\":[");
+	for (size_t i = 0; d->rcpts != NULL && i < d->nrcpts; i++) {
+		if (i > 0)
+			sb_appendc(sb, ',');
+		put_str(sb, d->rcpts[i] != NULL ? d->rcpts[i] : "");
+	}
+	sb_append(sb, "],\"checks\":");
+	put_checks(sb, d);
+	sb_append(sb, ",\"dnsbl\":[");
+	for (size_t i = 0; d->dnsbl != NULL && i < d->ndnsbl; i++) {
+		sb_append(sb, i > 0 ? ",{\"zone\":" : "{\"zone\":");
+		put_str(sb, d->dnsbl[i].zone);
+		sb_append(sb, ",\"answer\":");
+		put_str(sb, d->dnsbl[i].answer);
+		sb_appendc(sb, '}');
+	}
+	sb_append(sb, "],\"action\":");
+	put_str(sb, d->action);
+	sb_append(sb, ",\"would\":");
+	put_bool(sb, d->would);
+	sb_append(sb, ",\"dry_run\":");
+	put_bool(sb, d->dry_run);
+	sb_append(sb, ",\"reply\":");
+	put_reply(sb, d->reply);
+	sb_append(sb, ",\"check\":");
+	put_str(sb, d->check);
+	sb_append(sb, ",\"reason\":");
+	put_str(sb, d->reason);
+	sb_append(sb, ",\"rule\":");
+	put_str(sb, d->rule);
+	sb_append(sb, ",\"detail\":");
+	put_str(sb, d->detail);
+	sb_append(sb, "}\n");
+}
+
+/* jsonlog_format - the record for d at time when, ending in "\n"; the caller frees */
+char *jsonlog_format(const struct pm_decision *d, const struct timespec *when)
+{
+	static const struct pm_decision none;
+	struct strbuf sb;
+
+	sb_init(&sb);
+	build(&sb, d != NULL ? d : &none, when);
+	return sb_steal(&sb);
+}
+
+/* swap_fd - make fd (with its path and identity) the log in use; returns the old fd */
+static int swap_fd(int fd, const char *path, const struct stat *st)
+{
+	int old;
+
+	pthread_mutex_lock(&json_lock);
+	old = json_fd;
+	json_fd = fd;
+	free(json_file);
+	json_file = xstrdup(path);
+	if (fd < 0 || st == NULL || st->st_size == 0 || st->st_dev != json_dev ||
+	    st->st_ino != json_ino)
+		json_partial = false; /* a new file: no broken line to end */
+	json_dev = st != NULL ? st->st_dev : 0;
+	json_ino = st != NULL ? st->st_ino : 0;
+	atomic_store(&json_on, fd >= 0);
+	pthread_mutex_unlock(&json_lock);
+	return old;
+}
+
+/* jsonlog_open - append records to path from now on; NULL or "" closes; 0 or -1 with why */
+int jsonlog_open(const char *path, char *why, size_t whysize)
+{
+	struct stat st;
+	int fd, old;
+
+	if (path == NULL || *path == '\0') {
+		jsonlog_close();
+		return 0;
+	}
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		if (why != NULL && whysize > 0)
+			snprintf(why, whysize, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0) {
+		if (why != NULL && whysize > 0)
+			snprintf(why, whysize, "%s: fstat: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	old = swap_fd(fd, path, &st);
+	if (old >= 0)
+		close(old);
+	return 0;
+}
+
+/* jsonlog_close - stop writing records */
+void jsonlog_close(void)
+{
+	int old = swap_fd(-1, "", NULL);
+
+	if (old >= 0)
+		close(old);
+}
+
+/* jsonlog_path - the path of the log in use into buf ("" when none); returns buf */
+char *jsonlog_path(char *buf, size_t bufsize)
+{
+	if (buf == NULL || bufsize == 0)
+		return buf;
+	pthread_mutex_lock(&json_lock);
+	snprintf(buf, bufsize, "%s", json_fd >= 0 && json_file != NULL ? json_file : "");
+	pthread_mutex_unlock(&json_lock);
+	return buf;
+}
+
+/* write_all - write n bytes, continuing after short writes; bytes written, errno set on error */
+static size_t write_all(int fd, const char *p, size_t n)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t w = write(fd, p + done, n - done);
+
+		if (w > 0) {
+			done += (size_t)w;
+		} else if (w < 0 && errno == EINTR) {
+			continue;
+		} else {
+			if (w == 0)
+				errno = EIO; /* nothing written and no error: do not spin */
+			break;
+		}
+	}
+	return done;
+}
+
+/* jsonlog_write - one record for d, stamped now, when a log is open */
+void jsonlog_write(const struct pm_decision *d)
+{
+	struct timespec now, mono;
+	struct strbuf sb;
+	char path[512];
+	unsigned long lost = 0;
+	bool report = false;
+	size_t skip, done;
+	int err = 0;
+
+	if (d == NULL || !atomic_load(&json_on))
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	sb_init(&sb);
+	sb_appendc(&sb, '\n'); /* sent only to end a line a failed write left unfinished */
+	build(&sb, d, &now);
+
+	pthread_mutex_lock(&json_lock);
+	if (json_fd >= 0) {
+		skip = json_partial ? 0 : 1;
+		done = write_all(json_fd, sb.s + skip, sb.len - skip);
+		if (done == sb.len - skip) {
+			json_partial = false;
+		} else {
+			err = errno;
+			/* skip is 0 when a newline went before the record */
+			if (done > 1 - skip)
+				json_partial = true; /* part of the record is out */
+			else if (done == 1 - skip)
+				json_partial = false; /* the line is ended, nothing more */
+			json_err_lost++;
+			clock_gettime(CLOCK_MONOTONIC, &mono);
+			if (!json_err_reported ||
+			    mono.tv_sec - json_err_at.tv_sec >= ERROR_INTERVAL) {
+				report = true;
+				lost = json_err_lost;
+				json_err_lost = 0;
+				json_err_at = mono;
+				json_err_reported = true;
+				snprintf(path, sizeof(path), "%s", json_file ? json_file : "");
+			}
+		}
+	}
+	pthread_mutex_unlock(&json_lock);
+	sb_free(&sb);
+	if (report)
+		log_msg(LOG_ERR,
+		        "cannot write the JSON decision log %s: %s (%lu record(s) lost since the "
+		        "last report; the next report comes in a minute at the earliest)",
+		        path, strerror(err), lost);
+}

@@ -1,0 +1,57 @@
+/*
+ * NAME
+ *	aggregate 3h - the counts of the report
+ * SYNOPSIS
+ *	#include "aggregate.h"
+ * DESCRIPTION
+ *	struct report holds everything the outputs print. A decision is
+ *	"applied" unless record_not_applied() (would, or dry run); a
+ *	"refusal" is an applied reject or tempfail. See
+ *	policy-milter-report(1) for what each table counts.
+ */
+#ifndef PMR_AGGREGATE_H
+#define PMR_AGGREGATE_H
+
+#include "record.h"
+#include "tally.h"
+
+enum { RATE_SPF, RATE_DKIM, RATE_DMARC, RATES };
+
+/* Names of the pass rates, indexed by RATE_*. */
+extern const char *const report_rate_names[RATES];
+
+struct report {
+	char **inputs; /* names as given ("-" is "stdin") */
+	size_t ninputs;
+	long long records;                 /* well-formed records read */
+	long long matched;                 /* of those, the ones the filter kept */
+	long long malformed;               /* lines that are not records */
+	char *first_malformed;             /* "FILE:LINE" of the first, or NULL */
+	long long first_ms, last_ms;       /* of the matched records */
+	long long actions[REC_ACTIONS][2]; /* [action][0 applied, 1 not applied] */
+	struct tally *replies;             /* "550 5.7.26": n[0] applied, n[1] not applied */
+	struct tally *clients;             /* address: n[0] refusals */
+	struct tally *networks;            /* /24 or /48: n[0] refusals */
+	struct tally *failing;             /* check: sub = domain: n[0] decisions */
+	long long pass[RATES], total[RATES];
+	struct tally *hours;        /* "YYYY-MM-DDTHH:00:00Z": n[0] refusals */
+	struct tally *unknown_rcpt; /* recipient: n[0] attempts */
+	struct tally *would;        /* check ("-" for none): n[0] reject, n[1] tempfail */
+};
+
+/* report_init - an empty report; release with report_free */
+void report_init(struct report *rep);
+
+/* report_add_input - remember an input's name for the output */
+void report_add_input(struct report *rep, const char *name);
+
+/* report_malformed - count a line that is not a record */
+void report_malformed(struct report *rep, const char *file, unsigned long line);
+
+/* report_add - count one record the filter kept */
+void report_add(struct report *rep, const struct rec *r);
+
+/* report_free - release what report_init and report_add allocated */
+void report_free(struct report *rep);
+
+#endif

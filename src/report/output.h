@@ -1,0 +1,39 @@
+/*
+ * NAME
+ *	output 3h - the report as text, JSON or CSV
+ * SYNOPSIS
+ *	#include "output.h"
+ * DESCRIPTION
+ *	Each writer prints the whole report to a stream; top limits the
+ *	"top" lists (client addresses, networks, domains of each failing
+ *	check, unknown recipients), 0 meaning no limit. The exact shapes
+ *	are in policy-milter-report(1). Write errors are left on the stream
+ *	for the caller's ferror().
+ */
+#ifndef PMR_OUTPUT_H
+#define PMR_OUTPUT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "aggregate.h"
+
+/* output_text - the aligned report for people */
+void output_text(FILE *fp, const struct report *rep, size_t top);
+
+/* output_json - one JSON object (two-space indentation) and a newline */
+void output_json(FILE *fp, const struct report *rep, size_t top);
+
+/* output_csv - RFC 4180 rows "section,key,metric,value" after a header row */
+void output_csv(FILE *fp, const struct report *rep, size_t top);
+
+/*
+ * output_escape - a copy of s (the caller frees) safe on a terminal: UTF-8
+ * is kept, control characters (C0, DEL, C1) and backslash become \xHH.
+ */
+char *output_escape(const char *s);
+
+/* output_limit - how many of n entries a top list shows */
+size_t output_limit(size_t n, size_t top);
+
+#endif

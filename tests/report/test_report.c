@@ -1,0 +1,442 @@
+/*
+ * NAME
+ *	test_report - unit tests for policy-milter-report's pure parts
+ * DESCRIPTION
+ *	Tables of cases: RFC 3339 and command-line times (leap years,
+ *	offsets, fractions, every malformed form), formatting back; record
+ *	decoding (each key missing or mistyped, nulls allowed where the
+ *	schema allows them, unknown keys ignored); the applied/would split;
+ *	domain matching by whole labels; tally ordering and growth; output
+ *	escaping. Built and run by tests/report/run.sh, plain and under
+ *	ASan+UBSan.
+ * DIAGNOSTICS
+ *	cmocka; each failure prints "got X, want Y".
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report/filter.h"
+#include "report/output.h"
+#include "report/record.h"
+#include "report/tally.h"
+#include "report/timefmt.h"
+#include "util.h"
+
+/* test_rfc3339 - the log's time stamps */
+static void test_rfc3339(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in;
+		int rc;
+		const char *out; /* formatted back, when rc == 0 */
+	} cases[] = {
+	    {"2026-11-29T21:30:00.123Z", 0, "2026-11-29T21:30:00.123Z"},
+	    {"2026-11-29t21:30:00.123z", 0, "2026-11-29T21:30:00.123Z"},
+	    {"2026-11-29 21:30:00Z", 0, "2026-11-29T21:30:00.000Z"},
+	    {"2026-11-29T21:30:00.1239999Z", 0, "2026-11-29T21:30:00.123Z"},
+	    {"2026-11-29T21:30:00.5Z", 0, "2026-11-29T21:30:00.500Z"},
+	    {"2026-11-29T22:30:00+01:00", 0, "2026-11-29T21:30:00.000Z"},
+	    {"2026-11-29T20:00:00-01:30", 0, "2026-11-29T21:30:00.000Z"},
+	    {"2026-12-31T23:59:60Z", 0, "2027-01-01T00:00:00.000Z"},
+	    {"2024-02-29T00:00:00Z", 0, "2024-02-29T00:00:00.000Z"},
+	    {"2000-02-29T00:00:00Z", 0, "2000-02-29T00:00:00.000Z"},
+	    {"1969-12-31T23:59:59.999Z", 0, "1969-12-31T23:59:59.999Z"},
+	    {"1970-01-01T00:00:00Z", 0, "1970-01-01T00:00:00.000Z"},
+	    {"0001-01-01T00:00:00Z", 0, "0001-01-01T00:00:00.000Z"},
+	    {"9999-12-31T23:59:59.999Z", 0, "9999-12-31T23:59:59.999Z"},
+	    {"1900-02-29T00:00:00Z", -1, NULL},
+	    {"2026-02-29T00:00:00Z", -1, NULL},
+	    {"2026-13-01T00:00:00Z", -1, NULL},
+	    {"2026-00-01T00:00:00Z", -1, NULL},
+	    {"2026-04-31T00:00:00Z", -1, NULL},
+	    {"2026-11-29T24:00:00Z", -1, NULL},
+	    {"2026-11-29T21:60:00Z", -1, NULL},
+	    {"2026-11-29T21:30:61Z", -1, NULL},
+	    {"2026-11-29T21:30:00", -1, NULL},      /* no zone */
+	    {"2026-11-29T21:30:00.Z", -1, NULL},    /* empty fraction */
+	    {"2026-11-29T21:30:00Zx", -1, NULL},    /* trailing text */
+	    {"2026-11-29T21:30:00+0100", -1, NULL}, /* offset without colon */
+	    {"2026-11-29T21:30Z", -1, NULL},        /* no seconds */
+	    {"26-11-29T21:30:00Z", -1, NULL},
+	    {"2026-11-29", -1, NULL},
+	    {"", -1, NULL},
+	    {NULL, -1, NULL},
+	};
+	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
+		long long ms = 0;
+		char buf[TIMEFMT_LEN];
+		int rc = timefmt_parse_rfc3339(cases[i].in, &ms);
+
+		if (rc != cases[i].rc)
+			fail_msg("case %zu %s: got rc %d, want %d", i, cases[i].in, rc,
+			         cases[i].rc);
+		if (rc == 0 && strcmp(timefmt_format(ms, buf), cases[i].out) != 0)
+			fail_msg("case %zu %s: got %s, want %s", i, cases[i].in, buf, cases[i].out);
+	}
+}
+
+/* test_user_time - --since and --until */
+static void test_user_time(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in;
+		int rc;
+		const char *out;
+	} cases[] = {
+	    {"2026-11-29", 0, "2026-11-29T00:00:00.000Z"},
+	    {"2026-11-29 21:30", 0, "2026-11-29T21:30:00.000Z"},
+	    {"2026-11-29T21:30", 0, "2026-11-29T21:30:00.000Z"},
+	    {"2026-11-29T21:30:00.250+02:00", 0, "2026-11-29T19:30:00.250Z"},
+	    {"2026-11-29 21", -1, NULL},
+	    {"2026-11-29 21:30:00", -1, NULL}, /* seconds need a zone (RFC 3339) */
+	    {"2026-11-29 ", -1, NULL},
+	    {"yesterday", -1, NULL},
+	    {"2026-11-31", -1, NULL},
+	};
+	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
+		long long ms = 0;
+		char buf[TIMEFMT_LEN];
+		int rc = timefmt_parse_user(cases[i].in, &ms);
+
+		if (rc != cases[i].rc)
+			fail_msg("case %zu %s: got rc %d, want %d", i, cases[i].in, rc,
+			         cases[i].rc);
+		if (rc == 0 && strcmp(timefmt_format(ms, buf), cases[i].out) != 0)
+			fail_msg("case %zu %s: got %s, want %s", i, cases[i].in, buf, cases[i].out);
+	}
+}
+
+/* test_hour - the hour a time falls in */
+static void test_hour(void **state)
+{
+	(void)state;
+	long long ms;
+	char buf[TIMEFMT_LEN];
+
+	assert_int_equal(timefmt_parse_rfc3339("2026-11-29T21:59:59.999Z", &ms), 0);
+	assert_string_equal(timefmt_format_hour(ms, buf), "2026-11-29T21:00:00Z");
+	assert_int_equal(timefmt_parse_rfc3339("1969-12-31T23:30:00Z", &ms), 0);
+	assert_string_equal(timefmt_format_hour(ms, buf), "1969-12-31T23:00:00Z");
+}
+
+/* A whole valid record: the base the decode cases edit with a substitution. */
+static const char base[] =
+    "{\"v\":1,\"time\":\"2026-11-29T21:30:00.123Z\",\"queue_id\":\"00C8DA72AEE\","
+    "\"stage\":\"eom\",\"client\":{\"addr\":\"192.0.2.20\",\"name\":null,\"iprev\":null},"
+    "\"helo\":\"client10.test\",\"sender\":\"alice@Pass.test\",\"recipients\":[\"bob@example.org\"]"
+    ","
+    "\"checks\":{\"helo_spf\":{\"result\":\"none\",\"domain\":\"client10.test\"},"
+    "\"spf\":{\"result\":\"pass\",\"domain\":\"pass.test\"},\"dkim\":[],"
+    "\"dmarc\":{\"result\":\"fail\",\"domain\":\"reject.test\",\"policy\":\"reject\","
+    "\"disposition\":\"reject\"}},\"dnsbl\":[],\"action\":\"reject\",\"would\":false,"
+    "\"dry_run\":false,\"reply\":{\"code\":550,\"xcode\":\"5.7.26\",\"text\":\"Unauthenticated\"},"
+    "\"check\":\"dmarc\",\"reason\":\"dmarc_reject\",\"rule\":\"dmarc.mode\",\"detail\":null}";
+
+/* edit - base with the first "from" replaced by "to" (the caller frees) */
+static char *edit(const char *from, const char *to)
+{
+	const char *p = strstr(base, from);
+	struct strbuf sb;
+
+	if (p == NULL)
+		fail_msg("edit: %s not in the base record", from);
+	sb_init(&sb);
+	sb_appendn(&sb, base, (size_t)(p - base));
+	sb_append(&sb, to);
+	sb_append(&sb, p + strlen(from));
+	return sb_steal(&sb);
+}
+
+/* test_decode_base - every field of the base record */
+static void test_decode_base(void **state)
+{
+	(void)state;
+	struct rec r;
+	const char *why = NULL;
+
+	assert_int_equal(record_decode(base, strlen(base), &r, &why), 0);
+	assert_int_equal(r.stage, REC_EOM);
+	assert_int_equal(r.action, REC_REJECT);
+	assert_string_equal(r.client, "192.0.2.20");
+	assert_string_equal(r.sender, "alice@Pass.test");
+	assert_string_equal(r.sender_dom, "Pass.test");
+	assert_int_equal(r.nrcpts, 1);
+	assert_string_equal(r.rcpts[0], "bob@example.org");
+	assert_true(r.helo_spf.ran && r.spf.ran && r.dmarc.ran && r.dkim_ran);
+	assert_false(r.dkim_pass);
+	assert_string_equal(r.spf.result, "pass");
+	assert_string_equal(r.dmarc.domain, "reject.test");
+	assert_true(r.has_reply);
+	assert_int_equal(r.reply_code, 550);
+	assert_string_equal(r.reply_xcode, "5.7.26");
+	assert_string_equal(r.check, "dmarc");
+	assert_string_equal(r.reason, "dmarc_reject");
+	assert_false(r.would || r.dry_run);
+	assert_true(record_refusal(&r));
+	assert_false(record_not_applied(&r));
+	record_free(&r);
+}
+
+/* test_decode_cases - edits of the base record: kept or refused, and why */
+static void test_decode_cases(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *from, *to;
+		const char *why; /* NULL: a record */
+	} cases[] = {
+	    /* allowed: nulls, unknown keys, other values */
+	    {"\"queue_id\":\"00C8DA72AEE\"", "\"queue_id\":null", NULL},
+	    {"\"addr\":\"192.0.2.20\"", "\"addr\":null", NULL},
+	    {"\"sender\":\"alice@Pass.test\"", "\"sender\":null", NULL},
+	    {"\"reply\":{\"code\":550,\"xcode\":\"5.7.26\",\"text\":\"Unauthenticated\"}",
+	     "\"reply\":null", NULL},
+	    {"\"code\":550", "\"code\":null", NULL},
+	    {"\"checks\":{", "\"checks\":{\"iprev\":{\"x\":1},", NULL},
+	    {"{\"v\":1,", "{\"v\":1,\"future\":[1,{\"a\":null}],", NULL},
+	    {"\"detail\":null}", "\"detail\":null,\"z\":true}", NULL},
+	    {"\"dkim\":[]", "\"dkim\":[{\"result\":\"pass\",\"domain\":null,\"selector\":null}]",
+	     NULL},
+	    {"\"recipients\":[\"bob@example.org\"]", "\"recipients\":[]", NULL},
+	    {"\"detail\":null", "\"detail\":\"a\\u0000b\"", NULL}, /* NUL where not grouped */
+	    {"\"helo\":\"client10.test\"", "\"helo\":\"\\u00ff\\u0001\"", NULL},
+	    /* refused */
+	    {"\"v\":1,", "\"v\":2,", "unsupported schema version: v"},
+	    {"\"v\":1,", "\"v\":\"1\",", "mistyped key: v"},
+	    {"\"v\":1,", "", "missing key: v"},
+	    {"\"time\":\"2026-11-29T21:30:00.123Z\"", "\"time\":1764451800",
+	     "missing or mistyped key: time"},
+	    {"\"time\":\"2026-11-29T21:30:00.123Z\"", "\"time\":\"today\"",
+	     "not an RFC 3339 time: time"},
+	    {"\"stage\":\"eom\"", "\"stage\":\"data\"", "unknown value: stage"},
+	    {"\"stage\":\"eom\"", "\"stage\":null", "missing or mistyped key: stage"},
+	    {"\"action\":\"reject\"", "\"action\":\"discard\"", "unknown value: action"},
+	    {"\"would\":false", "\"would\":0", "missing or mistyped key: would"},
+	    {"\"dry_run\":false,", "", "missing or mistyped key: dry_run"},
+	    {"\"dnsbl\":[]", "\"dnsbl\":{}", "missing or mistyped key: dnsbl"},
+	    {"\"recipients\":[\"bob@example.org\"]", "\"recipients\":[1]",
+	     "not a string: recipients"},
+	    {"\"name\":null,", "",
+	     "missing or mistyped key: client.addr, client.name or client.iprev"},
+	    {"\"rule\":\"dmarc.mode\"", "\"rule\":[]", "missing or mistyped key: rule"},
+	    {"\"result\":\"pass\",\"domain\":\"pass.test\"", "\"domain\":\"pass.test\"",
+	     "missing or mistyped result or domain in checks: spf"},
+	    {"\"dkim\":[]", "\"dkim\":{}", "not an array: dkim"},
+	    {"\"dkim\":[]", "\"dkim\":[\"pass\"]", "not an object: dkim"},
+	    {"\"code\":550", "\"code\":\"550\"",
+	     "missing or mistyped key: reply.code, reply.xcode or reply.text"},
+	    {"\"code\":550", "\"code\":600", "out of range: reply.code"},
+	    {"\"sender\":\"alice@Pass.test\"", "\"sender\":\"a\\u0000@x.test\"",
+	     "escaped NUL: in a string the report groups by"},
+	    {"{\"v\":1,", "{\"v\":1,\"v\":1,", "not JSON: duplicate object key near '\"v\"'"},
+	    {"\"detail\":null}", "\"detail\":null", "not JSON: '}' expected near end of file"},
+	    {"{\"v\":1,", "[{\"v\":1,", "not JSON: ']' expected near end of file"},
+	};
+	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
+		char *line = edit(cases[i].from, cases[i].to);
+		const char *why = NULL;
+		struct rec r;
+		int rc = record_decode(line, strlen(line), &r, &why);
+
+		if (cases[i].why == NULL && rc != 0)
+			fail_msg("case %zu: got refused (%s), want a record", i, why);
+		if (cases[i].why != NULL && (rc == 0 || strcmp(why, cases[i].why) != 0))
+			fail_msg("case %zu: got rc %d why \"%s\", want \"%s\"", i, rc,
+			         rc == 0 ? "" : why, cases[i].why);
+		if (rc == 0)
+			record_free(&r);
+		free(line);
+	}
+}
+
+/* test_decode_bytes - raw bytes that are not a record */
+static void test_decode_bytes(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in;
+		size_t len;
+		const char *why;
+	} cases[] = {
+	    {"{\"v\":1\0}", 8, "not a record: NUL byte"},
+	    {"{\"v\":\"\xff\"}", 9, "not a record: not UTF-8"},
+	    {"{\"v\":\"\xc0\xaf\"}", 10, "not a record: not UTF-8"}, /* overlong */
+	    {"", 0, "not JSON: '[' or '{' expected near end of file"},
+	    {"42", 2, "not JSON: '[' or '{' expected near '42'"},
+	    {"{}", 2, "missing key: v"},
+	    {"[]", 2, "not a record: not a JSON object"},
+	};
+	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
+		const char *why = NULL;
+		struct rec r;
+		int rc = record_decode(cases[i].in, cases[i].len, &r, &why);
+
+		if (rc == 0 || strcmp(why, cases[i].why) != 0)
+			fail_msg("case %zu: got rc %d why \"%s\", want \"%s\"", i, rc,
+			         rc == 0 ? "" : why, cases[i].why);
+	}
+}
+
+/* test_applied - would, dry run and the action */
+static void test_applied(void **state)
+{
+	(void)state;
+	static const struct {
+		bool would, dry_run;
+		enum rec_action action;
+		bool not_applied, refusal;
+	} cases[] = {
+	    {false, false, REC_REJECT, false, true},    {true, false, REC_REJECT, true, true},
+	    {false, true, REC_TEMPFAIL, true, true},    {false, true, REC_ACCEPT, false, false},
+	    {true, false, REC_QUARANTINE, true, false}, {false, false, REC_HOLD, false, false},
+	};
+	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
+		struct rec r = {.would = cases[i].would,
+		                .dry_run = cases[i].dry_run,
+		                .action = cases[i].action};
+
+		if (record_not_applied(&r) != cases[i].not_applied ||
+		    record_refusal(&r) != cases[i].refusal)
+			fail_msg("case %zu: got not_applied %d refusal %d, want %d %d", i,
+			         record_not_applied(&r), record_refusal(&r), cases[i].not_applied,
+			         cases[i].refusal);
+	}
+}
+
+/* test_domain - whole labels, case, trailing dots */
+static void test_domain(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *dom, *parent;
+		bool want;
+	} cases[] = {
+	    {"example.net", "example.net", true},
+	    {"mail.example.net", "example.net", true},
+	    {"MAIL.Example.NET", "example.net", true},
+	    {"example.net.", "example.net", true},
+	    {"badexample.net", "example.net", false},
+	    {"example.net.evil", "example.net", false},
+	    {"net", "example.net", false},
+	    {NULL, "example.net", false},
+	    {"a.example.net", "net", true},
+	};
+	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++)
+		if (domain_at_or_below(cases[i].dom, cases[i].parent) != cases[i].want)
+			fail_msg("case %zu %s under %s: got %d, want %d", i, cases[i].dom,
+			         cases[i].parent, !cases[i].want, cases[i].want);
+}
+
+/* test_filter_args - the arguments the filter options refuse */
+static void test_filter_args(void **state)
+{
+	(void)state;
+	struct filter f = {0};
+	const char *err = NULL;
+
+	assert_int_equal(filter_add_client(&f, "192.0.2.0/24", &err), 0);
+	assert_int_equal(filter_add_client(&f, "192.0.2.1/24", &err), -1);
+	assert_int_equal(filter_add_client(&f, "mx.example", &err), -1);
+	assert_int_equal(filter_add_domain(&f, "Example.NET.", &err), 0);
+	assert_string_equal(f.domains[0], "example.net");
+	assert_int_equal(filter_add_domain(&f, "", &err), -1);
+	assert_int_equal(filter_add_domain(&f, ".", &err), -1);
+	assert_int_equal(filter_add_domain(&f, "a..b", &err), -1);
+	assert_int_equal(filter_add_domain(&f, "user@example.net", &err), -1);
+	assert_int_equal(filter_add_action(&f, "hold"), 0);
+	assert_int_equal(filter_add_action(&f, "HOLD"), -1);
+	assert_int_equal(filter_add_action(&f, "discard"), -1);
+	filter_free(&f);
+}
+
+/* test_tally - counts, order by count then sort key, growth past the first table */
+static void test_tally(void **state)
+{
+	(void)state;
+	struct tally *t = tally_new();
+	struct tally_entry **v;
+	char key[32];
+	size_t n;
+
+	for (int i = 0; i < 1000; i++) {
+		snprintf(key, sizeof(key), "k%04d", i);
+		tally_get(t, key, NULL, 0)->n[0] += i % 7 == 0 ? 2 : 1;
+	}
+	tally_get(t, "k0003", NULL, 0)->n[1] += 5; /* n[0] + n[1] counts */
+	assert_int_equal(tally_count(t), 1000);
+	v = tally_sorted(t, TALLY_BY_COUNT, &n);
+	assert_int_equal(n, 1000);
+	assert_string_equal(v[0]->key, "k0003");
+	assert_string_equal(v[1]->key, "k0000"); /* the count-2 ones, by key */
+	assert_string_equal(v[2]->key, "k0007");
+	assert_string_equal(v[999]->key, "k0999");
+	free(v);
+	v = tally_sorted(t, TALLY_BY_KEY, &n);
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(v[i - 1]->key, v[i]->key) >= 0)
+			fail_msg("by key: got %s before %s", v[i - 1]->key, v[i]->key);
+	free(v);
+	tally_free(t);
+
+	/* a sort key wins over the key's bytes */
+	t = tally_new();
+	tally_get(t, "192.0.2.10", (const unsigned char *)"\x04\x0a", 2)->n[0] = 1;
+	tally_get(t, "192.0.2.9", (const unsigned char *)"\x04\x09", 2)->n[0] = 1;
+	v = tally_sorted(t, TALLY_BY_COUNT, &n);
+	assert_string_equal(v[0]->key, "192.0.2.9");
+	free(v);
+	tally_free(t);
+	t = tally_new();
+	assert_null(tally_sorted(t, TALLY_BY_KEY, &n));
+	assert_int_equal(n, 0);
+	tally_free(t);
+}
+
+/* test_escape - terminal-safe text */
+static void test_escape(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+	    {"plain", "plain"},
+	    {"\xc3\xa9t\xc3\xa9", "\xc3\xa9t\xc3\xa9"},
+	    {"a\x1b[31mb", "a\\x1b[31mb"},
+	    {"back\\slash", "back\\x5cslash"},
+	    {"del\x7f", "del\\x7f"},
+	    {"c1\xc2\x9b", "c1\\xc2\\x9b"},
+	    {"nl\n", "nl\\x0a"},
+	    {"", ""},
+	};
+	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
+		char *got = output_escape(cases[i].in);
+
+		if (strcmp(got, cases[i].want) != 0)
+			fail_msg("case %zu: got %s, want %s", i, got, cases[i].want);
+		free(got);
+	}
+	assert_int_equal(output_limit(5, 0), 5);
+	assert_int_equal(output_limit(5, 3), 3);
+	assert_int_equal(output_limit(2, 3), 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_rfc3339),      cmocka_unit_test(test_user_time),
+	    cmocka_unit_test(test_hour),         cmocka_unit_test(test_decode_base),
+	    cmocka_unit_test(test_decode_cases), cmocka_unit_test(test_decode_bytes),
+	    cmocka_unit_test(test_applied),      cmocka_unit_test(test_domain),
+	    cmocka_unit_test(test_filter_args),  cmocka_unit_test(test_tally),
+	    cmocka_unit_test(test_escape),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
