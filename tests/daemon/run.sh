@@ -39,6 +39,8 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
 BIN=${MILTER_BIN:-$TOP/src/policy-milter}
+# shellcheck source=tests/e2e/lib.sh
+. "$TOP/tests/e2e/lib.sh" # ns_reexec
 PYTHON=${PYTHON:-python3}
 export PYTHONDONTWRITEBYTECODE=1 # nothing written into the source tree
 
@@ -58,16 +60,12 @@ if [ -z "${DAEMON_INNER:-}" ]; then
 		exit 2
 	}
 	[ -x "$BIN" ] || make -s -C "$TOP" all || exit 2
-	WORK=$(mktemp -d /tmp/pm-daemon.XXXXXX)
-	chmod 0755 "$WORK"
-	export WORK
-	# shellcheck disable=SC2064 # expand now
-	trap "[ -n \"\${DAEMON_KEEP:-}\" ] || rm -rf '$WORK'" EXIT
-	DAEMON_INNER=1 unshare -n -m -p --fork --mount-proc --propagation private bash "$0" "$@"
+	ns_reexec pm-daemon DAEMON_KEEP DAEMON_INNER "$0" "$@"
 	rc=$?
-	[ -n "${DAEMON_KEEP:-}" ] && echo "daemon: work directory kept: $WORK"
+	[ -n "${DAEMON_KEEP:-}" ] && echo "daemon: work directory kept: $E2E_DIR"
 	exit "$rc"
 fi
+WORK=$E2E_DIR # made by ns_reexec
 
 # ---- inside the namespaces ----------------------------------------------
 

@@ -30,12 +30,7 @@ if [ -z "${E2E_INNER:-}" ]; then
 		exit 1
 	fi
 	e2e_build_tools
-	E2E_DIR=$(mktemp -d /tmp/pm-demo.XXXXXX)
-	chmod 0755 "$E2E_DIR"
-	export E2E_DIR
-	# shellcheck disable=SC2064 # expand now
-	trap "rm -rf '$E2E_DIR'" EXIT
-	E2E_INNER=1 unshare -n -m -p --fork --mount-proc --propagation private bash "$0" "$@"
+	ns_reexec pm-demo DEMO_KEEP E2E_INNER "$0" "$@"
 	rc=$?
 	if [ "$rc" != 0 ]; then
 		echo "---- Postfix maillog ----"

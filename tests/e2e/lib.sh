@@ -3,7 +3,7 @@
 #	lib.sh - a private mail world for the end-to-end tests and the demo
 # SYNOPSIS
 #	. tests/e2e/lib.sh
-#	e2e_enter "$0" "$@"	(re-exec inside unshare; returns in the child)
+#	ns_reexec PREFIX KEEPVAR INNERVAR "$0" "$@"	(outside: re-run inside unshare)
 #	ns_setup; nsd_start; postfix_setup; milter_start CONF; postfix_start; ...; ns_teardown
 # DESCRIPTION
 #	Everything happens inside a private network, mount and pid namespace
@@ -54,12 +54,20 @@ e2e_build_tools() {
 	fi
 }
 
-# e2e_enter - run SCRIPT ARGS again inside fresh namespaces (with E2E_INNER=1)
-e2e_enter() {
-	local script=$1
-	shift
-	E2E_INNER=1 exec unshare -n -m -p --fork --mount-proc --propagation private \
-		bash "$script" "$@"
+# ns_reexec PREFIX KEEPVAR INNERVAR SCRIPT ARGS... - from outside the
+# namespaces: make the work directory E2E_DIR (/tmp/PREFIX.XXXXXX,
+# exported, removed at exit unless the variable named KEEPVAR is set), run
+# SCRIPT ARGS again inside fresh network, mount and pid namespaces with
+# INNERVAR=1 in its environment, and return its exit status
+ns_reexec() {
+	local prefix=$1 keep=$2 inner=$3
+	shift 3
+	E2E_DIR=$(mktemp -d "/tmp/$prefix.XXXXXX") || die "cannot make a work directory"
+	chmod 0755 "$E2E_DIR"
+	export E2E_DIR
+	# shellcheck disable=SC2064 # expand now
+	trap "[ -n \"\${$keep:-}\" ] || rm -rf '$E2E_DIR'" EXIT
+	env "$inner=1" unshare -n -m -p --fork --mount-proc --propagation private bash "$@"
 }
 
 # wait_for - poll CMD (a string for eval) up to N tenths of a second

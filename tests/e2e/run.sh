@@ -63,12 +63,7 @@ if [ -z "${E2E_INNER:-}" ]; then
 		}
 	done
 	e2e_build_tools
-	E2E_DIR=$(mktemp -d /tmp/pm-e2e.XXXXXX)
-	chmod 0755 "$E2E_DIR"
-	export E2E_DIR
-	# shellcheck disable=SC2064 # expand now
-	trap "[ -n \"\${E2E_KEEP:-}\" ] || rm -rf '$E2E_DIR'" EXIT
-	E2E_INNER=1 unshare -n -m -p --fork --mount-proc --propagation private bash "$0" "$@"
+	ns_reexec pm-e2e E2E_KEEP E2E_INNER "$0" "$@"
 	rc=$?
 	if [ "$rc" != 0 ]; then
 		echo "---- Postfix maillog ($E2E_DIR/maillog) ----"

@@ -47,12 +47,7 @@ if [ -z "${MT_INNER:-}" ]; then
 			exit 1
 		}
 	e2e_build_tools
-	E2E_DIR=$(mktemp -d /tmp/pm-milter.XXXXXX)
-	chmod 0755 "$E2E_DIR"
-	export E2E_DIR
-	# shellcheck disable=SC2064 # expand now
-	trap "[ -n \"\${MT_KEEP:-}\" ] || rm -rf '$E2E_DIR'" EXIT
-	MT_INNER=1 unshare -n -m -p --fork --mount-proc --propagation private bash "$0" "$@"
+	ns_reexec pm-milter MT_KEEP MT_INNER "$0" "$@"
 	rc=$?
 	if [ "$rc" != 0 ]; then
 		for f in "$E2E_DIR"/milter-*.log; do
