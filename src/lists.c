@@ -1,0 +1,1123 @@
+/*
+ * NAME
+ *	lists 3 - allow and block lists
+ * SYNOPSIS
+ *	#include "lists.h"
+ *
+ *	struct pm_list *list_new(enum list_kind kind, const char *name,
+ *				 const char *const *entries, size_t nentries,
+ *				 const char *path, struct list_errors *errs);
+ *	void list_free(struct pm_list *l);
+ *	bool list_match(struct pm_list *l, const char *value, struct list_hit *hit);
+ *	bool list_match_ip(struct pm_list *l, const struct pm_ip *ip, struct list_hit *hit);
+ *	bool list_match_addr(struct pm_list *l, enum addr_status st,
+ *			     const struct pm_addr *a, struct list_hit *hit);
+ *	char *list_hit_format(const struct list_hit *hit, char *buf, size_t bufsize);
+ *	size_t list_size(struct pm_list *l);
+ *	void list_set_recheck_ms(struct pm_list *l, unsigned ms);
+ *	const char *list_kind_name(enum list_kind kind);
+ *	void list_errors_free(struct list_errors *errs);
+ * DESCRIPTION
+ *	Every entry becomes one key in a hash table (open addressing,
+ *	linear probing); a lookup builds the few keys a value can match,
+ *	most specific first, and probes each: O(labels) for names and
+ *	addresses, O(prefix lengths in use) for client addresses, never a
+ *	scan of the entries. Keys by kind:
+ *
+ *	    client       4|6, prefix length, the network's bytes (binary)
+ *	    names, HELO  "mail.example.net", ".example.net", "[192.0.2.1]"
+ *	    addresses    "user@example.net", "user@", "@example.net",
+ *	                 "@.example.net", "<>"
+ *
+ *	Keys are lower-cased; an address literal is rewritten in one form
+ *	("[IPv6:2001:db8::1]" as inet_ntop prints it, IPv4-mapped ones as
+ *	IPv4) so that equal addresses give equal keys.
+ *
+ *	A list has two tables: the inline entries (fixed) and the file's
+ *	(replaced on a re-read). A mutex guards the file table and the
+ *	re-read state; lookups hold it for the probes only. The caller that
+ *	finds the re-check due marks the list "refreshing", stat()s and
+ *	reads the file without the mutex, and swaps the new table in; the
+ *	stat fields and the warn-once state are touched only by that caller.
+ * DIAGNOSTICS
+ *	See lists.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lists.h"
+#include "log.h"
+#include "util.h"
+
+#define KEY_MAX      1100 /* any key built from an entry or value of LIST_ENTRY_MAX bytes */
+#define VALUE_MAX    1024 /* longer values never match */
+#define MAX_WARNINGS 10   /* bad-line warnings per re-read */
+#define ERR_NOT_REG  (-1) /* "errno" for a list file that is not a regular file */
+
+/* One entry. key and text share one allocation. */
+struct item {
+	unsigned char *key; /* NULL: empty slot */
+	size_t keylen;
+	char *text;   /* for the log */
+	size_t where; /* line (file) or index (inline) */
+};
+
+/* A set of entries. */
+struct table {
+	struct item *slot;
+	size_t cap; /* a power of two */
+	size_t n;
+	bool in_file;
+	bool prefix[2][129]; /* client lists: [0] IPv4, [1] IPv6 prefix lengths in use */
+};
+
+struct pm_list {
+	enum list_kind kind;
+	char *name;
+	char *path;               /* NULL: inline entries only */
+	struct table *inline_tab; /* never NULL, never changed */
+	pthread_mutex_t lock;
+	/* guarded by lock */
+	struct table *file_tab; /* NULL when there is no file */
+	bool refreshing;
+	long long checked_ms;
+	unsigned recheck_ms;
+	/* touched only by the caller that set refreshing (or list_new) */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	int last_err; /* failure logged last (0: none) */
+};
+
+/* An entry or value turned into a key. */
+struct parsed {
+	unsigned char key[KEY_MAX];
+	size_t keylen;
+	char text[KEY_MAX];
+	int fam_index; /* client: 0 IPv4, 1 IPv6 */
+	unsigned prefix;
+};
+
+/* Where errors go while building. */
+struct build {
+	struct list_errors *errs; /* list_new: collect here; NULL: re-read, log */
+	const char *name;
+	size_t nerrs; /* problems seen (collected or logged) */
+};
+
+/* hash_bytes - FNV-1a over n bytes */
+static uint64_t hash_bytes(const unsigned char *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	while (n--) {
+		h ^= *p++;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* table_new - an empty table */
+static struct table *table_new(bool in_file)
+{
+	struct table *t = xcalloc(1, sizeof(*t));
+
+	t->cap = 16;
+	t->slot = xcalloc(t->cap, sizeof(*t->slot));
+	t->in_file = in_file;
+	return t;
+}
+
+/* table_free - free the table and its entries; NULL is fine */
+static void table_free(struct table *t)
+{
+	size_t i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->cap; i++)
+		free(t->slot[i].key);
+	free(t->slot);
+	free(t);
+}
+
+/* table_find - the slot holding key, or the empty slot where it would go */
+static size_t table_find(const struct table *t, const unsigned char *key, size_t len)
+{
+	size_t i = (size_t)hash_bytes(key, len) & (t->cap - 1);
+
+	while (t->slot[i].key != NULL &&
+	       (t->slot[i].keylen != len || memcmp(t->slot[i].key, key, len) != 0))
+		i = (i + 1) & (t->cap - 1);
+	return i;
+}
+
+/* table_get - the entry with key, or NULL */
+static const struct item *table_get(const struct table *t, const unsigned char *key, size_t len)
+{
+	size_t i;
+
+	if (t == NULL || t->n == 0)
+		return NULL;
+	i = table_find(t, key, len);
+	return t->slot[i].key != NULL ? &t->slot[i] : NULL;
+}
+
+/* table_add - add p unless its key is there already (the first one stays) */
+static void table_add(struct table *t, const struct parsed *p, size_t where)
+{
+	size_t i, tlen;
+	struct item *it;
+
+	if ((t->n + 1) * 2 > t->cap) {
+		struct item *old = t->slot;
+		size_t oldcap = t->cap, j;
+
+		t->cap *= 2;
+		t->slot = xcalloc(t->cap, sizeof(*t->slot));
+		for (j = 0; j < oldcap; j++)
+			if (old[j].key != NULL)
+				t->slot[table_find(t, old[j].key, old[j].keylen)] = old[j];
+		free(old);
+	}
+	i = table_find(t, p->key, p->keylen);
+	if (t->slot[i].key != NULL)
+		return;
+	it = &t->slot[i];
+	tlen = strlen(p->text);
+	it->key = xmalloc(p->keylen + 1 + tlen + 1);
+	memcpy(it->key, p->key, p->keylen);
+	it->key[p->keylen] = '\0';
+	it->text = (char *)it->key + p->keylen + 1;
+	memcpy(it->text, p->text, tlen + 1);
+	it->keylen = p->keylen;
+	it->where = where;
+	t->n++;
+	if (p->fam_index >= 0)
+		t->prefix[p->fam_index][p->prefix] = true;
+}
+
+/* set_key - key = prefix + s (lower-cased), text = s; false when too long */
+static bool set_key(struct parsed *p, const char *prefix, const char *s)
+{
+	int n = snprintf((char *)p->key, sizeof(p->key), "%s%s", prefix, s);
+
+	if (n < 0 || (size_t)n >= sizeof(p->key))
+		return false;
+	pm_strlower((char *)p->key);
+	p->keylen = (size_t)n;
+	snprintf(p->text, sizeof(p->text), "%s", s);
+	return true;
+}
+
+/* set_key_or_why - set_key, or false with *why set */
+static bool set_key_or_why(struct parsed *p, const char *prefix, const char *s, const char **why)
+{
+	if (set_key(p, prefix, s))
+		return true;
+	*why = "entry too long";
+	return false;
+}
+
+/*
+ * ip_literal - s (n bytes) as an address: "[192.0.2.1]", "[IPv6:...]",
+ * or bare. 1 with the canonical literal in out, 0 when s is no address
+ * and not bracketed, -1 when bracketed but bad.
+ */
+static int ip_literal(const char *s, size_t n, char *out, size_t outsize)
+{
+	char tmp[PM_IP_STRLEN + 1], ipbuf[PM_IP_STRLEN];
+	bool bracketed = n > 0 && s[0] == '[';
+	struct pm_ip ip;
+
+	if (bracketed) {
+		if (n < 2 || s[n - 1] != ']')
+			return -1;
+		s++;
+		n -= 2;
+		if (n >= 5 && strncasecmp(s, "IPv6:", 5) == 0) {
+			s += 5;
+			n -= 5;
+			if (memchr(s, ':', n) == NULL)
+				return -1;
+		} else if (memchr(s, ':', n) != NULL) {
+			return -1; /* IPv6 needs its tag; other tags are not addresses */
+		}
+	}
+	if (n == 0 || n >= sizeof(tmp) || memchr(s, '\0', n) != NULL)
+		return bracketed ? -1 : 0;
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	if (pm_ip_parse(tmp, &ip) != 0)
+		return bracketed ? -1 : 0;
+	pm_ip_format(&ip, ipbuf, sizeof(ipbuf));
+	snprintf(out, outsize, "[%s%s]", ip.family == AF_INET6 ? "IPv6:" : "", ipbuf);
+	return 1;
+}
+
+/*
+ * domain_ok - check a domain name d (NUL-terminated; one trailing dot
+ * allowed) the way addr_parse checks an address's domain; with
+ * literals, "[...]" too. The normalised domain goes to out.
+ */
+static bool domain_ok(const char *d, bool literals, char *out, size_t outsize, const char **why)
+{
+	char tmp[LIST_ENTRY_MAX + 4];
+	struct pm_addr a;
+	int r;
+
+	if (d[0] == '[') {
+		if (!literals) {
+			*why = "an address literal is not a host name";
+			return false;
+		}
+		if (ip_literal(d, strlen(d), out, outsize) != 1) {
+			*why = "bad address literal";
+			return false;
+		}
+		return true;
+	}
+	if (strncmp(d, "*.", 2) == 0) {
+		*why = "no \"*.\" wildcards: \".example.net\" means every name below example.net";
+		return false;
+	}
+	r = snprintf(tmp, sizeof(tmp), "x@%s", d);
+	if (r < 0 || (size_t)r >= sizeof(tmp)) {
+		*why = "domain too long";
+		return false;
+	}
+	if (addr_parse(tmp, (size_t)r, 0, &a, why) != ADDR_OK)
+		return false;
+	snprintf(out, outsize, "%s", a.domain);
+	return true;
+}
+
+/* value_ip - a client address given as text: bare, "[192.0.2.1]" or "[IPv6:...]" */
+static bool value_ip(const char *s, struct pm_ip *ip)
+{
+	char tmp[PM_IP_STRLEN + 1];
+	size_t n = strlen(s);
+
+	if (n > 0 && s[0] == '[') {
+		if (n < 2 || s[n - 1] != ']')
+			return false;
+		s++;
+		n -= 2;
+		if (n >= 5 && strncasecmp(s, "IPv6:", 5) == 0) {
+			s += 5;
+			n -= 5;
+		}
+	}
+	if (n == 0 || n >= sizeof(tmp))
+		return false;
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	return pm_ip_parse(tmp, ip) == 0;
+}
+
+/* canonical_domain - a parsed address's domain with a literal in its one form */
+static void canonical_domain(struct pm_addr *a)
+{
+	char lit[PM_IP_STRLEN + 8];
+
+	if (a->domain_is_literal && ip_literal(a->domain, strlen(a->domain), lit, sizeof(lit)) == 1)
+		snprintf(a->domain, sizeof(a->domain), "%s", lit);
+}
+
+/* parse_client - an address or CIDR block */
+static bool parse_client(const char *s, struct parsed *p, const char **why)
+{
+	struct pm_cidr c;
+	char ipbuf[PM_IP_STRLEN];
+	size_t bytes;
+
+	if (s[0] == '[') {
+		*why = "write the address without brackets";
+		return false;
+	}
+	if (pm_cidr_parse(s, &c, why) != 0)
+		return false;
+	p->fam_index = c.net.family == AF_INET ? 0 : 1;
+	bytes = p->fam_index == 0 ? 4 : 16;
+	p->prefix = c.prefix;
+	p->key[0] = p->fam_index == 0 ? 4 : 6;
+	p->key[1] = (unsigned char)c.prefix;
+	memcpy(p->key + 2, c.net.addr, bytes);
+	p->keylen = 2 + bytes;
+	pm_ip_format(&c.net, ipbuf, sizeof(ipbuf));
+	if (c.prefix == bytes * 8)
+		snprintf(p->text, sizeof(p->text), "%s", ipbuf);
+	else
+		snprintf(p->text, sizeof(p->text), "%s/%u", ipbuf, c.prefix);
+	return true;
+}
+
+/* parse_name - a host name entry: "name", ".suffix", or (HELO) an address literal */
+static bool parse_name(enum list_kind kind, const char *s, struct parsed *p, const char **why)
+{
+	char dom[ADDR_DOMAIN_MAX + 8], lit[PM_IP_STRLEN + 8];
+	int r = ip_literal(s, strlen(s), lit, sizeof(lit));
+
+	if (r != 0 && kind == LIST_CLIENT_NAME) {
+		*why = "an address, not a host name (client addresses go in the client list)";
+		return false;
+	}
+	if (r < 0) {
+		*why = "bad address literal";
+		return false;
+	}
+	if (r == 1)
+		return set_key_or_why(p, "", lit, why);
+	if (s[0] == '.') {
+		if (s[1] == '\0' || s[1] == '.') {
+			*why = "empty domain after the leading dot";
+			return false;
+		}
+		if (!domain_ok(s + 1, false, dom, sizeof(dom), why))
+			return false;
+		if (!set_key(p, ".", dom)) {
+			*why = "entry too long";
+			return false;
+		}
+		snprintf(p->text, sizeof(p->text), ".%s", dom);
+		return true;
+	}
+	if (!domain_ok(s, false, dom, sizeof(dom), why))
+		return false;
+	return set_key_or_why(p, "", dom, why);
+}
+
+/* format_local - the local part of a, quoted when it must be */
+static void format_local(const struct pm_addr *a, char *buf, size_t size)
+{
+	struct pm_addr tmp = *a;
+
+	tmp.domain[0] = '\0';
+	addr_format(&tmp, buf, size);
+}
+
+/* parse_address - a sender or recipient entry */
+static bool parse_address(enum list_kind kind, const char *s, struct parsed *p, const char **why)
+{
+	char dom[ADDR_DOMAIN_MAX + 8], buf[KEY_MAX], tmp[LIST_ENTRY_MAX + 16];
+	size_t len = strlen(s);
+	struct pm_addr a;
+
+	if (strcmp(s, "<>") == 0) {
+		if (kind != LIST_SENDER) {
+			*why = "the null sender \"<>\" belongs in a sender list";
+			return false;
+		}
+		return set_key(p, "", "<>");
+	}
+	if (s[0] == '.') {
+		if (s[1] == '\0' || s[1] == '.') {
+			*why = "empty domain after the leading dot";
+			return false;
+		}
+		if (!domain_ok(s + 1, false, dom, sizeof(dom), why))
+			return false;
+		if (!set_key(p, "@.", dom)) {
+			*why = "entry too long";
+			return false;
+		}
+		snprintf(p->text, sizeof(p->text), ".%s", dom);
+		return true;
+	}
+	if (strchr(s + 1, '@') == NULL) {
+		/* "@domain" or "domain" ("@a:b@c", a source route, goes on as an address) */
+		if (!domain_ok(s[0] == '@' ? s + 1 : s, true, dom, sizeof(dom), why))
+			return false;
+		return set_key_or_why(p, "@", dom, why);
+	}
+	if (s[len - 1] == '@') {
+		/* "user@": judge the local part as addr_parse would with a domain */
+		snprintf(tmp, sizeof(tmp), "%sinvalid", s);
+		if (addr_parse(tmp, strlen(tmp), 0, &a, why) != ADDR_OK)
+			return false;
+		if (a.had_source_route) {
+			*why = "source route in entry";
+			return false;
+		}
+		format_local(&a, buf, sizeof(buf));
+		if (!set_key(p, "", buf) || p->keylen + 1 >= sizeof(p->key)) {
+			*why = "entry too long";
+			return false;
+		}
+		p->key[p->keylen++] = '@';
+		p->key[p->keylen] = '\0';
+		snprintf(p->text, sizeof(p->text), "%s", (char *)p->key);
+		return true;
+	}
+	if (addr_parse(s, len, 0, &a, why) != ADDR_OK)
+		return false;
+	if (a.had_source_route) {
+		*why = "source route in entry";
+		return false;
+	}
+	canonical_domain(&a);
+	addr_format(&a, buf, sizeof(buf));
+	if (!set_key(p, "", buf)) {
+		*why = "entry too long";
+		return false;
+	}
+	snprintf(p->text, sizeof(p->text), "%s", (char *)p->key);
+	return true;
+}
+
+/* parse_entry - one trimmed entry (len bytes) into a key; false with *why */
+static bool parse_entry(enum list_kind kind, const char *s, size_t len, struct parsed *p,
+                        const char **why)
+{
+	char buf[LIST_ENTRY_MAX + 1];
+	bool address = kind == LIST_SENDER || kind == LIST_RECIPIENT;
+	size_t i;
+
+	p->keylen = 0;
+	p->text[0] = '\0';
+	p->fam_index = -1;
+	p->prefix = 0;
+	if (len == 0) {
+		*why = "empty entry";
+		return false;
+	}
+	if (len > LIST_ENTRY_MAX) {
+		*why = "entry too long";
+		return false;
+	}
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == ' ' || c == '\t') {
+			if (!address || memchr(s, '"', len) == NULL) {
+				*why = "white space inside the entry (one entry a line)";
+				return false;
+			}
+		} else if (c < 0x20 || c == 0x7f) {
+			*why = "control character in the entry";
+			return false;
+		} else if (c >= 0x80 && !address) {
+			*why = "non-ASCII character (write a domain name as its A-label, xn--...)";
+			return false;
+		}
+	}
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	switch (kind) {
+	case LIST_CLIENT:
+		return parse_client(buf, p, why);
+	case LIST_CLIENT_NAME:
+	case LIST_HELO:
+		return parse_name(kind, buf, p, why);
+	case LIST_SENDER:
+	case LIST_RECIPIENT:
+		return parse_address(kind, buf, p, why);
+	}
+	*why = "unknown list kind";
+	return false;
+}
+
+/* trim - strip white space (CR and LF included) at both ends of s[0..*len) */
+static const char *trim(const char *s, size_t *len)
+{
+	size_t n = *len;
+
+	while (n > 0 &&
+	       (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n' || *s == '\f' || *s == '\v')) {
+		s++;
+		n--;
+	}
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' ||
+	                 s[n - 1] == '\n' || s[n - 1] == '\f' || s[n - 1] == '\v'))
+		n--;
+	*len = n;
+	return s;
+}
+
+/* err_add - record a problem with a list: in errs when building, else in the log */
+static void err_add(struct build *b, const char *file, size_t line, size_t index, const char *fmt,
+                    ...) __attribute__((format(printf, 5, 6)));
+static void err_add(struct build *b, const char *file, size_t line, size_t index, const char *fmt,
+                    ...)
+{
+	struct list_error *e;
+	char msg[1024];
+	va_list ap;
+
+	b->nerrs++;
+	if (b->errs != NULL ? b->nerrs > LIST_MAX_ERRORS : b->nerrs > MAX_WARNINGS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (b->errs == NULL) {
+		log_msg(LOG_WARNING, "list %s: %s:%zu: %s; line skipped", b->name, file, line, msg);
+		return;
+	}
+	b->errs->v = xrealloc(b->errs->v, (b->errs->n + 1) * sizeof(*b->errs->v));
+	e = &b->errs->v[b->errs->n++];
+	e->file = xstrdup(file);
+	e->line = line;
+	e->index = index;
+	e->message = xstrdup(msg);
+}
+
+/* add_entry - parse and add one entry; a bad one goes to err_add */
+static void add_entry(struct build *b, enum list_kind kind, struct table *t, const char *s,
+                      size_t len, const char *file, size_t where)
+{
+	struct parsed p;
+	const char *why = "bad entry";
+	char esc[160];
+
+	if (parse_entry(kind, s, len, &p, &why)) {
+		table_add(t, &p, where);
+		return;
+	}
+	pm_escape(esc, sizeof(esc), s, len);
+	err_add(b, file, file ? where : 0, file ? 0 : where, "\"%s\": %s", esc, why);
+}
+
+/* err_text - the text for a load failure code */
+static const char *err_text(int err)
+{
+	return err == ERR_NOT_REG ? "not a regular file" : strerror(err);
+}
+
+/*
+ * load_file - read path into a new table, *st the file's status. NULL
+ * with *err set (an errno value or ERR_NOT_REG) when it cannot be read.
+ */
+static struct table *load_file(struct build *b, enum list_kind kind, const char *path,
+                               struct stat *st, int *err)
+{
+	struct table *t;
+	char *line = NULL;
+	size_t cap = 0, lineno = 0;
+	ssize_t n;
+	FILE *fp;
+	int fd;
+
+	/* O_NONBLOCK: a FIFO must not hang the caller; it is refused below */
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
+		*err = errno;
+		return NULL;
+	}
+	if (fstat(fd, st) != 0) {
+		*err = errno;
+		close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		*err = S_ISDIR(st->st_mode) ? EISDIR : ERR_NOT_REG;
+		close(fd);
+		return NULL;
+	}
+	if ((fp = fdopen(fd, "r")) == NULL) {
+		*err = errno;
+		close(fd);
+		return NULL;
+	}
+	t = table_new(true);
+	errno = 0;
+	while ((n = getline(&line, &cap, fp)) != -1) {
+		const char *s;
+		size_t len = (size_t)n, i;
+
+		lineno++;
+		if (memchr(line, '\0', len) != NULL) {
+			err_add(b, path, lineno, 0, "NUL byte in the line");
+			continue;
+		}
+		for (i = 0; i < len; i++) /* a comment: "#" first, or after white space */
+			if (line[i] == '#' && (i == 0 || line[i - 1] == ' ' || line[i - 1] == '\t'))
+				break;
+		len = i;
+		s = trim(line, &len);
+		if (len > 0)
+			add_entry(b, kind, t, s, len, path, lineno);
+		errno = 0;
+	}
+	*err = ferror(fp) ? (errno ? errno : EIO) : 0;
+	free(line);
+	fclose(fp);
+	if (*err) {
+		table_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+/* now_ms - monotonic milliseconds */
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* remember_stat - note the file status the table was read from */
+static void remember_stat(struct pm_list *l, const struct stat *st)
+{
+	l->dev = st->st_dev;
+	l->ino = st->st_ino;
+	l->size = st->st_size;
+	l->mtime = st->st_mtim;
+}
+
+/* list_new - build a list from inline entries and a file */
+struct pm_list *list_new(enum list_kind kind, const char *name, const char *const *entries,
+                         size_t nentries, const char *path, struct list_errors *errs)
+{
+	struct list_errors dummy = {NULL, 0};
+	struct build b = {errs ? errs : &dummy, name ? name : list_kind_name(kind), 0};
+	struct pm_list *l = xcalloc(1, sizeof(*l));
+	struct strbuf sb;
+	size_t i;
+
+	l->kind = kind;
+	l->name = xstrdup(b.name);
+	l->inline_tab = table_new(false);
+	l->recheck_ms = LIST_RECHECK_MS;
+	pthread_mutex_init(&l->lock, NULL);
+	if (kind != LIST_CLIENT && kind != LIST_CLIENT_NAME && kind != LIST_HELO &&
+	    kind != LIST_SENDER && kind != LIST_RECIPIENT)
+		err_add(&b, NULL, 0, 0, "unknown list kind %d", (int)kind);
+	for (i = 0; i < nentries; i++) {
+		const char *s = entries ? entries[i] : NULL;
+		size_t len = s ? strlen(s) : 0;
+
+		s = s ? trim(s, &len) : "";
+		add_entry(&b, kind, l->inline_tab, s, len, NULL, i);
+	}
+	if (path != NULL && path[0] != '\0') {
+		struct stat st;
+		int err = 0;
+
+		l->path = xstrdup(path);
+		l->file_tab = load_file(&b, kind, path, &st, &err);
+		if (l->file_tab == NULL)
+			err_add(&b, path, 0, 0, "cannot read the list file: %s", err_text(err));
+		else
+			remember_stat(l, &st);
+		l->checked_ms = now_ms();
+	}
+	if (b.nerrs > LIST_MAX_ERRORS) {
+		struct list_error *e;
+
+		b.errs->v = xrealloc(b.errs->v, (b.errs->n + 1) * sizeof(*b.errs->v));
+		e = &b.errs->v[b.errs->n++];
+		e->file = xstrdup(l->path);
+		e->line = 0;
+		e->index = 0;
+		sb_init(&sb);
+		sb_appendf(&sb, "%zu more bad entries not listed", b.nerrs - LIST_MAX_ERRORS);
+		e->message = sb_steal(&sb);
+	}
+	if (b.nerrs > 0) {
+		list_errors_free(&dummy);
+		list_free(l);
+		return NULL;
+	}
+	return l;
+}
+
+/* list_free - free the list; NULL is fine */
+void list_free(struct pm_list *l)
+{
+	if (l == NULL)
+		return;
+	table_free(l->inline_tab);
+	table_free(l->file_tab);
+	pthread_mutex_destroy(&l->lock);
+	free(l->name);
+	free(l->path);
+	free(l);
+}
+
+/* warn_once - log a failure to read the file unless it is the one logged last */
+static void warn_once(struct pm_list *l, int err, const char *what)
+{
+	if (l->last_err == err)
+		return;
+	l->last_err = err;
+	log_msg(LOG_WARNING, "list %s: %s %s: %s; keeping the %zu entries read before", l->name,
+	        what, l->path, err_text(err), l->file_tab ? l->file_tab->n : (size_t)0);
+}
+
+/*
+ * refresh - re-read the file when it changed; a new table, or NULL
+ * (unchanged, or unreadable: the old table stays). Called by the one
+ * caller that set l->refreshing, without the lock.
+ */
+static struct table *refresh(struct pm_list *l)
+{
+	struct build b = {NULL, l->name, 0};
+	struct stat st;
+	struct table *t;
+	int err = 0;
+
+	if (stat(l->path, &st) != 0) {
+		warn_once(l, errno, "stat");
+		return NULL;
+	}
+	if (l->last_err == 0 && st.st_dev == l->dev && st.st_ino == l->ino &&
+	    st.st_size == l->size && st.st_mtim.tv_sec == l->mtime.tv_sec &&
+	    st.st_mtim.tv_nsec == l->mtime.tv_nsec)
+		return NULL;
+	t = load_file(&b, l->kind, l->path, &st, &err);
+	if (t == NULL) {
+		warn_once(l, err, "read");
+		return NULL;
+	}
+	if (b.nerrs > MAX_WARNINGS)
+		log_msg(LOG_WARNING, "list %s: %s: %zu bad lines skipped in all", l->name, l->path,
+		        b.nerrs);
+	log_msg(LOG_INFO, "list %s: re-read %s: %zu entries", l->name, l->path, t->n);
+	l->last_err = 0;
+	remember_stat(l, &st);
+	return t;
+}
+
+/*
+ * lock_fresh - take the list's lock, re-reading the file first when the
+ * re-check is due and no one else is at it. Returns with the lock held.
+ */
+static void lock_fresh(struct pm_list *l)
+{
+	struct table *fresh, *old = NULL;
+	long long now = now_ms();
+
+	pthread_mutex_lock(&l->lock);
+	if (l->path == NULL || l->refreshing || now - l->checked_ms < (long long)l->recheck_ms)
+		return;
+	l->refreshing = true;
+	l->checked_ms = now;
+	pthread_mutex_unlock(&l->lock);
+
+	fresh = refresh(l);
+
+	pthread_mutex_lock(&l->lock);
+	if (fresh != NULL) {
+		old = l->file_tab;
+		l->file_tab = fresh;
+	}
+	l->refreshing = false;
+	if (old != NULL) {
+		pthread_mutex_unlock(&l->lock);
+		table_free(old);
+		pthread_mutex_lock(&l->lock);
+	}
+}
+
+/* A lookup in progress: the tables searched and what was found. */
+struct search {
+	struct pm_list *l;
+	const struct table *tab[2];
+	const struct item *found;
+	const struct table *found_in;
+};
+
+/* search_begin - lock the list (fresh) and note its tables */
+static void search_begin(struct search *s, struct pm_list *l)
+{
+	lock_fresh(l);
+	s->l = l;
+	s->tab[0] = l->inline_tab;
+	s->tab[1] = l->file_tab;
+	s->found = NULL;
+	s->found_in = NULL;
+}
+
+/* probe - is key in either table? the inline one first */
+static bool probe(struct search *s, const void *key, size_t len)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		const struct item *it = table_get(s->tab[i], key, len);
+
+		if (it != NULL) {
+			s->found = it;
+			s->found_in = s->tab[i];
+			return true;
+		}
+	}
+	return false;
+}
+
+/* probe_str - probe with a NUL-terminated key */
+static bool probe_str(struct search *s, const char *key)
+{
+	return probe(s, key, strlen(key));
+}
+
+/* search_end - fill *hit from what was found, unlock; returns whether anything was */
+static bool search_end(struct search *s, struct list_hit *hit)
+{
+	bool found = s->found != NULL;
+
+	if (found && hit != NULL) {
+		memset(hit, 0, sizeof(*hit));
+		snprintf(hit->entry, sizeof(hit->entry), "%s", s->found->text);
+		hit->in_file = s->found_in->in_file;
+		hit->source = hit->in_file ? s->l->path : s->l->name;
+		if (hit->in_file)
+			hit->line = s->found->where;
+		else
+			hit->index = s->found->where;
+	}
+	pthread_mutex_unlock(&s->l->lock);
+	return found;
+}
+
+/* match_ip - probe every prefix length in use, longest first */
+static bool match_ip(struct pm_list *l, const struct pm_ip *ip, struct list_hit *hit)
+{
+	static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	unsigned char addr[16], key[2 + 16];
+	struct search s;
+	int fi, p, t;
+	size_t bytes;
+
+	if (ip->family == AF_INET) {
+		fi = 0;
+		memcpy(addr, ip->addr, 4);
+	} else if (ip->family == AF_INET6 && memcmp(ip->addr, v4mapped, 12) == 0) {
+		fi = 0;
+		memcpy(addr, ip->addr + 12, 4);
+	} else if (ip->family == AF_INET6) {
+		fi = 1;
+		memcpy(addr, ip->addr, 16);
+	} else {
+		return false;
+	}
+	bytes = fi == 0 ? 4 : 16;
+	search_begin(&s, l);
+	for (p = (int)bytes * 8; p >= 0 && s.found == NULL; p--) {
+		bool used = false;
+
+		for (t = 0; t < 2; t++)
+			used |= s.tab[t] != NULL && s.tab[t]->prefix[fi][p];
+		if (!used)
+			continue;
+		key[0] = fi == 0 ? 4 : 6;
+		key[1] = (unsigned char)p;
+		memcpy(key + 2, addr, bytes);
+		for (size_t i = 0; i < bytes; i++) {
+			int lo = (int)i * 8;
+
+			if (lo >= p)
+				key[2 + i] = 0;
+			else if (lo + 8 > p)
+				key[2 + i] &= (unsigned char)(0xff << (8 - (p - lo)));
+		}
+		probe(&s, key, 2 + bytes);
+	}
+	return search_end(&s, hit);
+}
+
+/* match_name - a host name or HELO value: the literal, or the name and its parents */
+static bool match_name(struct pm_list *l, const char *value, struct list_hit *hit)
+{
+	char name[VALUE_MAX + 1], lit[PM_IP_STRLEN + 8];
+	size_t len = strlen(value), i;
+	struct search s;
+	int r = ip_literal(value, len, lit, sizeof(lit));
+
+	if (r == 1 && l->kind == LIST_HELO) {
+		pm_strlower(lit);
+		search_begin(&s, l);
+		probe_str(&s, lit);
+		return search_end(&s, hit);
+	}
+	if (r != 0 || len == 0 || len > VALUE_MAX || value[0] == '.' || value[0] == '[')
+		return false;
+	memcpy(name, value, len + 1);
+	if (name[len - 1] == '.')
+		name[--len] = '\0';
+	if (len == 0)
+		return false;
+	pm_strlower(name);
+	search_begin(&s, l);
+	if (!probe_str(&s, name))
+		for (i = 1; i < len; i++)
+			if (name[i] == '.' && probe_str(&s, name + i))
+				break;
+	return search_end(&s, hit);
+}
+
+/* list_match_addr - match a parsed envelope address */
+bool list_match_addr(struct pm_list *l, enum addr_status st, const struct pm_addr *a,
+                     struct list_hit *hit)
+{
+	char key[KEY_MAX];
+	struct pm_addr c;
+	struct search s;
+	size_t i, dlen;
+
+	if (l == NULL || (l->kind != LIST_SENDER && l->kind != LIST_RECIPIENT))
+		return false;
+	if (st == ADDR_NULL) {
+		search_begin(&s, l);
+		probe_str(&s, "<>");
+		return search_end(&s, hit);
+	}
+	if (a == NULL || (st != ADDR_OK && st != ADDR_LOCAL_ONLY) || a->local[0] == '\0')
+		return false;
+	c = *a;
+	c.local[sizeof(c.local) - 1] = '\0';
+	c.domain[sizeof(c.domain) - 1] = '\0';
+	if (st == ADDR_LOCAL_ONLY)
+		c.domain[0] = '\0';
+	canonical_domain(&c);
+	search_begin(&s, l);
+	if (c.domain[0] != '\0') {
+		addr_format(&c, key, sizeof(key));
+		pm_strlower(key);
+		if (probe_str(&s, key))
+			return search_end(&s, hit);
+	}
+	format_local(&c, key, sizeof(key) - 1);
+	pm_strlower(key);
+	strcat(key, "@");
+	if (probe_str(&s, key) || c.domain[0] == '\0')
+		return search_end(&s, hit);
+	pm_strlower(c.domain);
+	snprintf(key, sizeof(key), "@%s", c.domain);
+	if (probe_str(&s, key) || c.domain_is_literal)
+		return search_end(&s, hit);
+	dlen = strlen(c.domain);
+	for (i = 1; i < dlen; i++) {
+		if (c.domain[i] != '.')
+			continue;
+		snprintf(key, sizeof(key), "@%s", c.domain + i);
+		if (probe_str(&s, key))
+			break;
+	}
+	return search_end(&s, hit);
+}
+
+/* list_match - is value listed? */
+bool list_match(struct pm_list *l, const char *value, struct list_hit *hit)
+{
+	if (l == NULL || value == NULL)
+		return false;
+	switch (l->kind) {
+	case LIST_CLIENT: {
+		struct pm_ip ip;
+
+		if (!value_ip(value, &ip))
+			return false;
+		return match_ip(l, &ip, hit);
+	}
+	case LIST_CLIENT_NAME:
+	case LIST_HELO:
+		return match_name(l, value, hit);
+	case LIST_SENDER:
+	case LIST_RECIPIENT: {
+		struct pm_addr a;
+		const char *why;
+		size_t len = strlen(value);
+		enum addr_status st;
+
+		if (len == 0)
+			return list_match_addr(l, ADDR_NULL, NULL, hit);
+		st = addr_parse(value, len, ADDR_ALLOW_NULL | ADDR_ALLOW_LOCAL_ONLY, &a, &why);
+		return list_match_addr(l, st, &a, hit);
+	}
+	}
+	return false;
+}
+
+/* list_match_ip - match a client address */
+bool list_match_ip(struct pm_list *l, const struct pm_ip *ip, struct list_hit *hit)
+{
+	if (l == NULL || ip == NULL || l->kind != LIST_CLIENT)
+		return false;
+	return match_ip(l, ip, hit);
+}
+
+/* list_hit_format - "entry in file:line" or "entry in name[index]" */
+char *list_hit_format(const struct list_hit *hit, char *buf, size_t bufsize)
+{
+	if (buf == NULL || bufsize == 0)
+		return buf;
+	if (hit == NULL)
+		snprintf(buf, bufsize, "(nothing)");
+	else if (hit->in_file)
+		snprintf(buf, bufsize, "%s in %s:%zu", hit->entry, hit->source ? hit->source : "?",
+		         hit->line);
+	else
+		snprintf(buf, bufsize, "%s in %s[%zu]", hit->entry, hit->source ? hit->source : "?",
+		         hit->index);
+	return buf;
+}
+
+/* list_size - entries in force now */
+size_t list_size(struct pm_list *l)
+{
+	size_t n;
+
+	if (l == NULL)
+		return 0;
+	pthread_mutex_lock(&l->lock);
+	n = l->inline_tab->n + (l->file_tab ? l->file_tab->n : 0);
+	pthread_mutex_unlock(&l->lock);
+	return n;
+}
+
+/* list_set_recheck_ms - stat the file at most every ms milliseconds */
+void list_set_recheck_ms(struct pm_list *l, unsigned ms)
+{
+	if (l == NULL)
+		return;
+	pthread_mutex_lock(&l->lock);
+	l->recheck_ms = ms;
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* list_kind_name - the kind's name for logs and errors */
+const char *list_kind_name(enum list_kind kind)
+{
+	switch (kind) {
+	case LIST_CLIENT:
+		return "client";
+	case LIST_CLIENT_NAME:
+		return "client_name";
+	case LIST_HELO:
+		return "helo";
+	case LIST_SENDER:
+		return "sender";
+	case LIST_RECIPIENT:
+		return "recipient";
+	}
+	return "unknown";
+}
+
+/* list_errors_free - free every error; *errs is left empty */
+void list_errors_free(struct list_errors *errs)
+{
+	size_t i;
+
+	if (errs == NULL)
+		return;
+	for (i = 0; i < errs->n; i++) {
+		free(errs->v[i].file);
+		free(errs->v[i].message);
+	}
+	free(errs->v);
+	errs->v = NULL;
+	errs->n = 0;
+}
