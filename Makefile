@@ -26,7 +26,7 @@ LDLIBS   := $(PKG_LIBS) -lspf2 -lidn2 -lresolv -lpthread
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # The daemon's sources, one file per concern (see README "Source layout").
-LIB_SRCS := util.c cidr.c addr.c policy.c config.c log.c jsonlog.c rcpt.c spf.c dns.c sender.c verdict.c authres.c dkim.c hdrfrom.c dmarc.c lists.c
+LIB_SRCS := util.c cidr.c addr.c policy.c config.c log.c jsonlog.c rcpt.c spf.c dns.c sender.c verdict.c authres.c dkim.c hdrfrom.c dmarc.c iprev.c dnsbl.c lists.c
 DAEMON_SRCS := $(LIB_SRCS) milter.c main.c
 
 OBJDIR   := build/obj
@@ -46,7 +46,7 @@ $(OBJDIR) build/asan/obj build/tests build/asan/tests:
 # ---- unit tests (cmocka) -------------------------------------------------
 # Each test links only the modules it exercises (so one module's tests run
 # while another is being written).
-UNIT_TESTS := test_util test_cidr test_addr test_config test_rcpt test_verdict test_authres test_log test_dns test_sender test_dkim test_hdrfrom test_dmarc test_lists
+UNIT_TESTS := test_util test_cidr test_addr test_config test_rcpt test_verdict test_authres test_log test_dns test_sender test_dkim test_hdrfrom test_dmarc test_iprev test_dnsbl test_lists
 test_util_MODS    := util
 test_cidr_MODS    := cidr util
 test_addr_MODS    := addr util
@@ -59,8 +59,10 @@ test_dns_MODS     := dns util
 test_sender_MODS  := sender dns util
 test_dkim_MODS    := dkim dns util
 test_hdrfrom_MODS := hdrfrom addr util
-test_lists_MODS   := lists cidr addr log jsonlog util
 test_dmarc_MODS   := dmarc dkim dns policy util
+test_lists_MODS   := lists cidr addr log jsonlog util
+test_iprev_MODS   := iprev dns policy cidr util
+test_dnsbl_MODS   := dnsbl iprev dns policy cidr util
 
 TEST_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null) $(LDLIBS)
 

@@ -8,10 +8,11 @@
  *	bool authres_is_ours(const char *value, const char *authserv_id);
  * DESCRIPTION
  *	authres_format() builds the header value, resinfos in a fixed order:
- *	SMTP AUTH, SPF for MAIL FROM, SPF for HELO, one DKIM resinfo per
- *	signature (in signature order, or "dkim=none"), DMARC:
+ *	iprev, SMTP AUTH, SPF for MAIL FROM, SPF for HELO, one DKIM resinfo
+ *	per signature (in signature order, or "dkim=none"), DMARC:
  *
- *	  mx.example.org; spf=pass smtp.mailfrom=a@b.test;
+ *	  mx.example.org; iprev=pass policy.iprev=192.0.2.1 (mail.b.test);
+ *		spf=pass smtp.mailfrom=a@b.test;
  *		dkim=pass header.d=b.test header.s=sel header.a=rsa-sha256
  *		header.b=AbCdEfGh; dmarc=pass (p=reject dis=none) header.from=b.test
  *
@@ -36,6 +37,10 @@
  *	(RFC 8601 makes propspecs optional) and the comment says
  *	"(null sender, no HELO)"; likewise "spf=... (no HELO)" for the HELO
  *	identity. An empty pvalue is never written.
+ *
+ *	iprev: "iprev=<result> policy.iprev=<address> (<comment>)", the
+ *	property and the comment each only when given (RFC 8601 appendix B
+ *	writes the host name after the address, as a comment).
  *
  *	DKIM: "dkim=<result>", then "(N-bit key)" for a pass whose key size
  *	is known or "(reason)" for any other result with a reason, then
@@ -401,6 +406,15 @@ static void add_helo(struct ar_doc *d, const struct authres_input *in)
 		doc_comment(d, "no HELO");
 }
 
+/* add_iprev - "iprev=R [policy.iprev=ADDR] [(comment)]" */
+static void add_iprev(struct ar_doc *d, const struct authres_input *in)
+{
+	doc_method(d, "iprev", pm_iprev_result_name(in->iprev));
+	doc_prop(d, "policy.iprev", in->iprev_ip);
+	if (usable(in->iprev_comment))
+		doc_comment(d, in->iprev_comment);
+}
+
 /* add_dkim - one "dkim=" resinfo per signature, or "dkim=none" */
 static void add_dkim(struct ar_doc *d, const struct dkim_results *res)
 {
@@ -463,6 +477,8 @@ char *authres_format(const struct authres_input *in)
 	struct ar_doc d = {0};
 	struct strbuf sb;
 
+	if (in->iprev != PM_IPREV_UNCHECKED)
+		add_iprev(&d, in);
 	if (in->auth_user != NULL) {
 		doc_method(&d, "auth", "pass");
 		doc_prop(&d, "smtp.auth", in->auth_user);

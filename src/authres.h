@@ -30,6 +30,17 @@ struct authres_input {
 	/* trusted network: "none (...)" comment names it when set and nothing else to say */
 	const char *trusted_network;
 
+	/*
+	 * iprev (RFC 8601 section 3): emitted when iprev != PM_IPREV_UNCHECKED,
+	 * first, as "iprev=<result> policy.iprev=<client address> (<comment>)"
+	 * (RFC 8601 2.7.3: ptype policy, property iprev, the address as
+	 * value; an IPv6 address is a quoted-string); the comment (optional)
+	 * is the name that passed, or why it did not.
+	 */
+	enum pm_iprev_result iprev;
+	const char *iprev_ip;
+	const char *iprev_comment;
+
 	/* HELO identity: emitted when helo_spf != PM_SPF_UNCHECKED */
 	enum pm_spf_result helo_spf;
 	const char *helo;

@@ -26,8 +26,10 @@
  *	A list of groups (CT_GROUPLIST, such as dmarc.domain_modes) is
  *	followed in the table by its members (CF_MEMBER entries named
  *	"list.member", their field offsets relative to one element): every
- *	element must be a group holding every member and nothing else, and a
- *	CF_UNIQUE member may not repeat a value of an earlier element.
+ *	element must be a group holding every member (a CF_OPTIONAL one may
+ *	be left out: it gets its default) and nothing else, and a CF_UNIQUE
+ *	member may not repeat a value of an earlier element. A member is a
+ *	string or (CT_STRLIST) a list of strings.
  *
  *	After the table, checks that involve several keys: the public suffix
  *	list must be readable whenever DMARC can run (dmarc.mode or a
@@ -54,6 +56,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -66,20 +69,21 @@
 
 /* What a table entry holds, and so how its value is read. */
 enum cfg_type {
-	CT_GROUP,      /* a group { } of other keys */
-	CT_STRING,     /* char * */
-	CT_INT,        /* int, within min..max */
-	CT_MODE,       /* enum pm_mode, by name */
-	CT_ACTION,     /* enum pm_action, by name */
-	CT_OCTAL,      /* mode_t, from a string of octal digits ("0660") */
-	CT_FACILITY,   /* int syslog facility, by name */
-	CT_REPLY,      /* struct pm_reply, from "CODE X.Y.Z text" */
-	CT_CIDRS,      /* struct pm_cidr_list, from a list of strings */
-	CT_STRLIST,    /* char ** and a size_t count (count_off), from a list of strings */
-	CT_BOOL,       /* bool, from true or false */
-	CT_QUARANTINE, /* enum pm_quarantine, by name */
-	CT_GROUPLIST,  /* an array of elem_size structs and a size_t count (count_off), from
-	                  a list of groups; the CF_MEMBER entries after it say what a group holds */
+	CT_GROUP,        /* a group { } of other keys */
+	CT_STRING,       /* char * */
+	CT_INT,          /* int, within min..max */
+	CT_MODE,         /* enum pm_mode, by name */
+	CT_ACTION,       /* enum pm_action, by name */
+	CT_OCTAL,        /* mode_t, from a string of octal digits ("0660") */
+	CT_FACILITY,     /* int syslog facility, by name */
+	CT_REPLY,        /* struct pm_reply, from "CODE X.Y.Z text" */
+	CT_CIDRS,        /* struct pm_cidr_list, from a list of strings */
+	CT_STRLIST,      /* char ** and a size_t count (count_off), from a list of strings */
+	CT_BOOL,         /* bool, from true or false */
+	CT_QUARANTINE,   /* enum pm_quarantine, by name */
+	CT_DNSBL_ACTION, /* enum pm_dnsbl_action, by name */
+	CT_GROUPLIST,    /* an array of elem_size structs and a size_t count (count_off), from
+	                    a list of groups; the CF_MEMBER entries after it say what a group holds */
 };
 
 /* flags */
@@ -88,6 +92,7 @@ enum cfg_type {
 #define CF_NO_REJECT  0x04 /* CT_ACTION: "reject" is not allowed */
 #define CF_MEMBER     0x08 /* in each group of the CT_GROUPLIST before it; required */
 #define CF_UNIQUE     0x10 /* CF_MEMBER string: no two elements may share a value */
+#define CF_OPTIONAL   0x20 /* CF_MEMBER: may be left out of a group (then its default) */
 
 /*
  * A validator sees a private copy of one string value (for lists, of one
@@ -122,6 +127,7 @@ static const char *check_json_file(char **value, char *buf, size_t bufsize);
 static const char *check_domain(char **value, char *buf, size_t bufsize);
 static const char *check_address(char **value, char *buf, size_t bufsize);
 static const char *check_header_name(char **value, char *buf, size_t bufsize);
+static const char *check_dnsbl_code(char **value, char *buf, size_t bufsize);
 
 #define F(field) offsetof(struct policy, field)
 #define GROUP(n)                                                                                   \
@@ -189,6 +195,35 @@ static const struct cfg_key settings[] = {
     GROUP("client_block"),
     MODE("client_block.mode", "enforce", client_block.mode),
     {.name = "client_block.networks", .type = CT_CIDRS, .def = "", .off = F(client_block.networks)},
+
+    GROUP("dnsbl"),
+    MODE("dnsbl.mode", "enforce", dnsbl.mode),
+    {.name = "dnsbl.zones",
+     .type = CT_GROUPLIST,
+     .def = "",
+     .off = F(dnsbl.zones),
+     .count_off = F(dnsbl.nzones),
+     .elem_size = sizeof(struct dnsbl_zone)},
+    {.name = "dnsbl.zones.zone",
+     .type = CT_STRING,
+     .off = offsetof(struct dnsbl_zone, zone),
+     .flags = CF_MEMBER | CF_UNIQUE,
+     .check = check_domain},
+    {.name = "dnsbl.zones.codes",
+     .type = CT_STRLIST,
+     .def = "",
+     .off = offsetof(struct dnsbl_zone, codes),
+     .count_off = offsetof(struct dnsbl_zone, ncodes),
+     .flags = CF_MEMBER | CF_OPTIONAL,
+     .check = check_dnsbl_code},
+    {.name = "dnsbl.zones.action",
+     .type = CT_DNSBL_ACTION,
+     .def = "reject",
+     .off = offsetof(struct dnsbl_zone, action),
+     .flags = CF_MEMBER | CF_OPTIONAL},
+
+    GROUP("iprev"),
+    MODE("iprev.mode", "tag", iprev.mode),
 
     GROUP("spf"),
     MODE("spf.mode", "enforce", spf.mode),
@@ -324,6 +359,14 @@ static const struct cfg_key settings[] = {
     REPLY("dmarc_tempfail", PM_R_DMARC_TEMPFAIL,
           "451 4.4.3 DMARC check for %{domain} failed temporarily (DNS error); try again later",
           CF_4XX_ONLY),
+    REPLY("dnsbl_listed", PM_R_DNSBL_LISTED,
+          "554 5.7.1 Service unavailable; client host %{ip} blocked using %{zone}", 0),
+    REPLY("iprev_fail", PM_R_IPREV_FAIL,
+          "550 5.7.25 Reverse DNS of %{ip} does not match (iprev %{result})", 0),
+    REPLY("iprev_tempfail", PM_R_IPREV_TEMPFAIL,
+          "451 4.7.25 Reverse DNS of %{ip} could not be checked (iprev %{result}); try again "
+          "later",
+          CF_4XX_ONLY),
 };
 
 #define NSETTINGS PM_ARRAY_LEN(settings)
@@ -346,8 +389,13 @@ static const char *const quarantine_names[] = {
     [PM_QUARANTINE_HOLD] = "hold",
 };
 
-static const char *const placeholders[] = {"ip",   "name",   "helo",   "sender",
-                                           "rcpt", "domain", "result", "identity"};
+static const char *const placeholders[] = {"ip",     "name",   "helo",     "sender", "rcpt",
+                                           "domain", "result", "identity", "zone"};
+
+static const char *const dnsbl_action_names[] = {
+    [PM_DNSBL_REJECT] = "reject",
+    [PM_DNSBL_TAG] = "tag",
+};
 
 #define REPLY_TEXT_MAX 400
 
@@ -505,7 +553,7 @@ static const char *check_placeholders(const char *text, char *buf, size_t bufsiz
 		if (!known) {
 			snprintf(buf, bufsize,
 			         "unknown placeholder \"%.*s\" (known: %%{ip} %%{name} %%{helo} "
-			         "%%{sender} %%{rcpt} %%{domain} %%{result} %%{identity})",
+			         "%%{sender} %%{rcpt} %%{domain} %%{result} %%{identity} %%{zone})",
 			         (int)(end - s + 1 > 64 ? 64 : end - s + 1), s);
 			return buf;
 		}
@@ -822,6 +870,35 @@ static const char *check_header_name(char **value, char *buf, size_t bufsize)
 	return NULL;
 }
 
+/*
+ * check_dnsbl_code - a DNSBL answer that may count: an IPv4 address in
+ * 127.0.0.0/8, not 127.0.0.1 nor 127.255.255.0/24 (error codes, never a
+ * listing); rewritten in canonical form
+ */
+static const char *check_dnsbl_code(char **value, char *buf, size_t bufsize)
+{
+	struct pm_ip ip;
+	char out[PM_IP_STRLEN];
+
+	if (pm_ip_parse(*value, &ip) != 0 || ip.family != AF_INET || ip.addr[0] != 127) {
+		snprintf(buf, bufsize,
+		         "\"%.100s\" is not a DNSBL return code: want an IPv4 address in "
+		         "127.0.0.0/8, such as \"127.0.0.2\"",
+		         *value);
+		return buf;
+	}
+	if (pm_dnsbl_error_code(&ip)) {
+		snprintf(buf, bufsize,
+		         "\"%.100s\" is an error code (127.0.0.1, 127.255.255.0/24: the list "
+		         "refused the query), never a listing",
+		         *value);
+		return buf;
+	}
+	free(*value);
+	*value = xstrdup(pm_ip_format(&ip, out, sizeof(out)));
+	return NULL;
+}
+
 /* check_domain - an LDH domain name; lower-cased in place */
 static const char *check_domain(char **value, char *buf, size_t bufsize)
 {
@@ -906,6 +983,14 @@ static bool set_value_at(struct loader *ld, const struct cfg_key *k, const char 
 		else
 			*(enum pm_quarantine *)f = (enum pm_quarantine)i;
 		break;
+	case CT_DNSBL_ACTION:
+		if ((i = name_index(dnsbl_action_names, PM_ARRAY_LEN(dnsbl_action_names), copy)) <
+		    0)
+			err_add(ld, o, k->name,
+			        "unknown DNSBL action \"%.100s\" (want reject or tag)", copy);
+		else
+			*(enum pm_dnsbl_action *)f = (enum pm_dnsbl_action)i;
+		break;
 	case CT_BOOL: /* built-in defaults only: the file gives a libconfig boolean */
 		if (strcmp(copy, "true") == 0 || strcmp(copy, "false") == 0)
 			*(bool *)f = strcmp(copy, "true") == 0;
@@ -965,11 +1050,15 @@ static void set_string_value(struct loader *ld, const struct cfg_key *k, const c
 	(void)set_value_at(ld, k, s, o, (char *)ld->p);
 }
 
-/* add_list_element - convert one element of a list value into k's field */
-static void add_list_element(struct loader *ld, const struct cfg_key *k, const char *s, size_t idx,
-                             const struct origin *o)
+/*
+ * add_list_element_at - convert one element of a list value into k's
+ * field at base + k->off (base: the snapshot, or one element of a list of
+ * groups)
+ */
+static void add_list_element_at(struct loader *ld, const struct cfg_key *k, const char *s,
+                                size_t idx, const struct origin *o, char *base)
 {
-	void *f = field(ld->p, k->off);
+	void *f = base + k->off;
 	char buf[640];
 	const char *msg;
 
@@ -986,7 +1075,7 @@ static void add_list_element(struct loader *ld, const struct cfg_key *k, const c
 		l->v[l->n++] = c;
 	} else {
 		char ***v = f;
-		size_t *n = field(ld->p, k->count_off);
+		size_t *n = (size_t *)(base + k->count_off);
 		char *copy = xstrdup(s);
 
 		if (k->check != NULL && (msg = k->check(&copy, buf, sizeof(buf))) != NULL) {
@@ -997,6 +1086,13 @@ static void add_list_element(struct loader *ld, const struct cfg_key *k, const c
 		*v = xrealloc(*v, (*n + 1) * sizeof(**v));
 		(*v)[(*n)++] = copy;
 	}
+}
+
+/* add_list_element - convert one element of a list value into k's field in the snapshot */
+static void add_list_element(struct loader *ld, const struct cfg_key *k, const char *s, size_t idx,
+                             const struct origin *o)
+{
+	add_list_element_at(ld, k, s, idx, o, (char *)ld->p);
 }
 
 /* members_of - the CF_MEMBER entries that follow the list of groups k; their count in *n */
@@ -1010,18 +1106,28 @@ static const struct cfg_key *members_of(const struct cfg_key *k, size_t *n)
 	return k + 1;
 }
 
-/* member_list - "domain and mode": the member names of list k, for messages */
-static void member_list(const struct cfg_key *k, struct strbuf *sb)
+/*
+ * member_list - "domain and mode": the member names of list k (only the
+ * required ones when required), for messages
+ */
+static void member_list(const struct cfg_key *k, bool required, struct strbuf *sb)
 {
-	size_t n;
+	size_t n, m = 0, shown = 0;
 	const struct cfg_key *mem = members_of(k, &n);
 
 	for (size_t j = 0; j < n; j++)
+		if (!required || !(mem[j].flags & CF_OPTIONAL))
+			m++;
+	for (size_t j = 0; j < n; j++) {
+		if (required && (mem[j].flags & CF_OPTIONAL))
+			continue;
+		shown++;
 		sb_appendf(sb, "%s%s",
-		           j == 0       ? ""
-		           : j + 1 == n ? " and "
+		           shown == 1   ? ""
+		           : shown == m ? " and "
 		                        : ", ",
 		           mem[j].name + strlen(k->name) + 1);
+	}
 }
 
 /* free_element - free the strings one element of list k owns (not the element) */
@@ -1030,9 +1136,69 @@ static void free_element(const struct cfg_key *k, char *elem)
 	size_t n;
 	const struct cfg_key *mem = members_of(k, &n);
 
-	for (size_t j = 0; j < n; j++)
-		if (mem[j].type == CT_STRING)
+	for (size_t j = 0; j < n; j++) {
+		if (mem[j].type == CT_STRING) {
 			free(*(char **)(elem + mem[j].off));
+		} else if (mem[j].type == CT_STRLIST) {
+			char **v = *(char ***)(elem + mem[j].off);
+			size_t count = *(size_t *)(elem + mem[j].count_off);
+
+			for (size_t i = 0; i < count; i++)
+				free(v[i]);
+			free(v);
+		}
+	}
+}
+
+/*
+ * set_member - convert setting m, member mem of one element (elem) of a
+ * list of groups: a string, or for CT_STRLIST a list of strings
+ */
+static void set_member(struct loader *ld, const struct cfg_key *mem, config_setting_t *m,
+                       const struct origin *mo, char *elem)
+{
+	int type = config_setting_type(m);
+
+	if (mem->type != CT_STRLIST) {
+		if (type != CONFIG_TYPE_STRING)
+			err_add(ld, mo, mem->name, "wrong type: got %s, want a string",
+			        type_name(type));
+		else
+			(void)set_value_at(ld, mem, config_setting_get_string(m), mo, elem);
+		return;
+	}
+	if (type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST) {
+		err_add(ld, mo, mem->name, "wrong type: got %s, want %s", type_name(type),
+		        expected_type(CT_STRLIST));
+		return;
+	}
+	for (int i = 0; i < config_setting_length(m); i++) {
+		config_setting_t *e = config_setting_get_elem(m, (unsigned)i);
+
+		if (config_setting_type(e) != CONFIG_TYPE_STRING)
+			err_add(ld, mo, mem->name, "wrong type: element %d is %s, want a string",
+			        i + 1, type_name(config_setting_type(e)));
+		else
+			add_list_element_at(ld, mem, config_setting_get_string(e), (size_t)i, mo,
+			                    elem);
+	}
+}
+
+/* set_member_default - an optional member left out of a group gets its default */
+static void set_member_default(struct loader *ld, const struct cfg_key *mem, const struct origin *o,
+                               char *elem)
+{
+	if (mem->type == CT_STRLIST) {
+		char *copy = xstrdup(mem->def != NULL ? mem->def : ""), *save = NULL;
+		size_t i = 0;
+
+		for (char *w = strtok_r(copy, " ", &save); w != NULL;
+		     w = strtok_r(NULL, " ", &save))
+			add_list_element_at(ld, mem, w, i++, o, elem);
+		free(copy);
+		return;
+	}
+	(void)set_value_at(ld, mem, mem->def != NULL ? mem->def : "", o, elem);
 }
 
 #define MAX_MEMBERS 8
@@ -1055,7 +1221,7 @@ static void add_group_element(struct loader *ld, const struct cfg_key *k, config
 	if (nmem == 0 || nmem > MAX_MEMBERS)
 		pm_fatal("config: list %s: %zu members", k->name, nmem);
 	sb_init(&names);
-	member_list(k, &names);
+	member_list(k, false, &names);
 	sb_init(&dotted);
 	for (int i = 0; i < config_setting_length(g); i++) {
 		config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
@@ -1074,20 +1240,26 @@ static void add_group_element(struct loader *ld, const struct cfg_key *k, config
 		}
 		present[j] = true;
 		where[j] = mo;
-		if (config_setting_type(m) != CONFIG_TYPE_STRING)
-			err_add(ld, &mo, mem[j].name, "wrong type: got %s, want a string",
-			        type_name(config_setting_type(m)));
-		else
-			(void)set_value_at(ld, &mem[j], config_setting_get_string(m), &mo, elem);
+		set_member(ld, &mem[j], m, &mo, elem);
 	}
 	sb_reset(&dotted); /* now the names of the missing members */
-	for (size_t j = 0; j < nmem; j++)
-		if (!present[j])
-			sb_appendf(&dotted, "%s%s", nmissing++ == 0 ? "" : " and ",
-			           mem[j].name + strlen(k->name) + 1);
-	if (nmissing > 0)
+	for (size_t j = 0; j < nmem; j++) {
+		if (present[j])
+			continue;
+		if (mem[j].flags & CF_OPTIONAL) {
+			where[j] = go;
+			set_member_default(ld, &mem[j], &go, elem);
+			continue;
+		}
+		sb_appendf(&dotted, "%s%s", nmissing++ == 0 ? "" : " and ",
+		           mem[j].name + strlen(k->name) + 1);
+	}
+	if (nmissing > 0) {
+		sb_reset(&names);
+		member_list(k, true, &names);
 		err_add(ld, &go, k->name, "element %d: %s %s missing (each group needs %s)",
 		        idx + 1, dotted.s, nmissing > 1 ? "are" : "is", names.s);
+	}
 	memcpy(&array, field(ld->p, k->off), sizeof(array));
 	for (size_t j = 0; j < nmem && ld->errs->n == nerrs; j++) {
 		const char *v = *(char **)(elem + mem[j].off);
@@ -1153,7 +1325,7 @@ static void set_from_setting(struct loader *ld, const struct cfg_key *k, config_
 				struct strbuf names;
 
 				sb_init(&names);
-				member_list(k, &names);
+				member_list(k, false, &names);
 				err_add(ld, &o, k->name,
 				        "wrong type: element %d is %s, want a group { ... } of %s",
 				        i + 1, type_name(config_setting_type(e)), names.s);

@@ -35,7 +35,7 @@ struct pm_decision {
 	const char *stage;       /* "connect", "helo", "mail", "rcpt", "eom" */
 	const char *client_addr; /* "unknown" when the MTA gave no address (JSON: null) */
 	const char *client_name; /* "unknown" or "[addr]": no name (JSON: null) */
-	const char *iprev;       /* "pass", "fail", "temperror"; NULL when not checked */
+	const char *iprev; /* "pass", "fail", "permerror", "temperror"; NULL when not checked */
 	const char *helo;
 	const char *sender;       /* "<>" for the null sender; NULL before MAIL FROM */
 	const char *const *rcpts; /* the one judged (rcpt stage), or every accepted one (eom) */

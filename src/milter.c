@@ -24,6 +24,16 @@
  *	refusal, every "would" (a check in log or tag mode) and every
  *	accepted message is logged once with log_decision().
  *
+ *	At connect, for a client that is not trusted, the DNS blocklists
+ *	(dnsbl.c) are asked, then the client's reverse DNS is checked
+ *	(iprev.c), both within one budget of spf.timeout seconds; no lookup
+ *	is made when client_block already refuses the client, and no iprev
+ *	lookup when a DNSBL does. A listing refuses the connection (zones
+ *	with action reject); the iprev result is only applied at MAIL FROM,
+ *	like the HELO SPF result, so that an authenticated client is never
+ *	refused for it. The listings and the iprev result go into every
+ *	decision record of the session.
+ *
  *	The HELO identity is checked with SPF at HELO (each HELO gets its
  *	own time budget, spf.timeout, so HELO and MAIL FROM together never
  *	hold one MTA command for two budgets), but its verdict is applied
@@ -75,7 +85,9 @@
 #include "cidr.h"
 #include "dkim.h"
 #include "dmarc.h"
+#include "dnsbl.h"
 #include "hdrfrom.h"
+#include "iprev.h"
 #include "log.h"
 #include "milter.h"
 #include "policy.h"
@@ -148,6 +160,11 @@ struct session {
 	bool negotiated_only; /* made at negotiation; connect takes it over */
 	bool helo_spf_done;
 	struct spf_outcome helo_spf;
+	bool iprev_done; /* iprev holds the connect-time result */
+	struct iprev_outcome iprev;
+	struct dnsbl_outcome dnsbl;           /* zones asked at connect (nzones 0: none) */
+	struct pm_decision_dnsbl *dnsbl_hits; /* the listings, for the decision records */
+	size_t ndnsbl_hits;
 	unsigned unknown_rcpts; /* unknown recipients refused in this session */
 	struct message msg;
 };
@@ -199,6 +216,7 @@ static struct session *session_new(void)
 	s->policy = p;
 	s->ip.family = AF_UNSPEC;
 	pm_ip_format(&s->ip, s->addr, sizeof(s->addr));
+	s->dnsbl.first_reject = -1;
 	sb_init(&s->msg.rcpts);
 	message_reset(&s->msg);
 	atomic_fetch_add(&active_sessions, 1);
@@ -215,6 +233,8 @@ static void session_free(struct session *s)
 	free(s->name);
 	free(s->helo);
 	free(s->auth_user);
+	dnsbl_free(&s->dnsbl);
+	free(s->dnsbl_hits);
 	policy_release(s->policy);
 	free(s);
 	atomic_fetch_sub(&active_sessions, 1);
@@ -276,6 +296,8 @@ static void facts_init(const struct session *s, enum pm_stage stage, struct pm_f
 	f->trusted = s->trusted;
 	f->authenticated = s->authenticated;
 	f->client_blocked = s->blocked;
+	f->dnsbl_listed = s->dnsbl.first_reject >= 0;
+	f->iprev = s->iprev_done ? s->iprev.result : PM_IPREV_UNCHECKED;
 	f->helo_spf = s->helo_spf_done ? s->helo_spf.result : PM_SPF_UNCHECKED;
 	f->sender_status = s->msg.started ? s->msg.sender_status : ADDR_OK;
 	f->sender_domain = s->msg.sender_domain.status;
@@ -308,7 +330,14 @@ static void reply_vars(const struct session *s, const struct pm_verdict *v, cons
 	vars->sender = m->sender_text;
 	vars->rcpt = rcpt;
 	vars->domain = rcpt_domain;
-	if (v->check != NULL && strcmp(v->check, "helo_spf") == 0) {
+	if (v->check != NULL && strcmp(v->check, "dnsbl") == 0 && s->dnsbl.first_reject >= 0) {
+		const struct dnsbl_zone_result *z = &s->dnsbl.zone[s->dnsbl.first_reject];
+
+		vars->zone = z->zone->zone;
+		vars->result = z->answer;
+	} else if (v->check != NULL && strcmp(v->check, "iprev") == 0) {
+		vars->result = s->iprev_done ? pm_iprev_result_name(s->iprev.result) : NULL;
+	} else if (v->check != NULL && strcmp(v->check, "helo_spf") == 0) {
 		vars->domain = s->helo_spf.domain[0] ? s->helo_spf.domain : s->helo;
 		vars->result = pm_spf_result_name(s->helo_spf.result);
 		snprintf(identity, identity_size, "postmaster@%s", helo);
@@ -354,6 +383,9 @@ static void log_record(const struct session *s, const char *stage, const char *r
 	d.stage = stage;
 	d.client_addr = s->addr;
 	d.client_name = s->name;
+	d.iprev = s->iprev_done ? pm_iprev_result_name(s->iprev.result) : NULL;
+	d.dnsbl = s->dnsbl_hits;
+	d.ndnsbl = s->ndnsbl_hits;
 	d.helo = s->helo;
 	d.sender = s->msg.sender_text;
 	if (strcmp(stage, "eom") == 0) {
@@ -477,12 +509,94 @@ static sfsistat decide(SMFICTX *ctx, struct session *s, const struct pm_facts *f
 	return apply_verdict(ctx, s, stage, &v, rcpt, rcpt_domain, rule);
 }
 
-/* mi_connect - the client address decides trusted / blocked */
+/*
+ * dnsbl_note - one log line for a zone's answer worth one: a listing, an
+ * answer that is ignored, a lookup that failed (never a listing)
+ */
+static void dnsbl_note(const struct session *s, const struct dnsbl_zone_result *r)
+{
+	const char *zone = r->zone->zone;
+
+	switch (r->status) {
+	case DNSBL_LISTED:
+		log_msg(LOG_INFO, "dnsbl: client %s listed in %s (%s, action %s)", s->addr, zone,
+		        r->answer, r->zone->action == PM_DNSBL_TAG ? "tag" : "reject");
+		break;
+	case DNSBL_OTHER_CODE:
+		log_msg(LOG_INFO,
+		        "dnsbl: client %s: %s answered %s, not one of its codes: not a listing",
+		        s->addr, zone, r->answer);
+		break;
+	case DNSBL_ERROR_CODE:
+		log_msg(LOG_WARNING,
+		        "dnsbl: client %s: %s answered %s, an error code (query refused, or over "
+		        "quota): ignored",
+		        s->addr, zone, r->answer);
+		break;
+	case DNSBL_BAD_ANSWER:
+		log_msg(LOG_WARNING,
+		        "dnsbl: client %s: %s answered %s, outside 127.0.0.0/8: ignored", s->addr,
+		        zone, r->answer);
+		break;
+	case DNSBL_TEMPFAIL:
+		log_msg(LOG_WARNING,
+		        "dnsbl: client %s: lookup of %s failed temporarily: not a listing", s->addr,
+		        r->query);
+		break;
+	case DNSBL_NOT_LISTED:
+	default:
+		break;
+	}
+}
+
+/*
+ * connect_lookups - for a client not trusted: the DNSBLs, then (unless a
+ * listing refuses the client) iprev, all within one budget of spf.timeout
+ */
+static void connect_lookups(struct session *s)
+{
+	const struct policy *p = s->policy;
+	struct pm_lookup l;
+	struct pm_facts f;
+	struct pm_verdict v;
+
+	if (s->trusted || s->broken || s->ip.family == AF_UNSPEC)
+		return;
+	pm_lookup_init(&l, p->spf.dns_timeout, p->spf.timeout);
+	if (p->dnsbl.mode != PM_MODE_OFF && p->dnsbl.nzones > 0) {
+		dnsbl_check(&p->dnsbl, &s->ip, &l, &s->dnsbl);
+		for (size_t i = 0; i < s->dnsbl.nzones; i++) {
+			const struct dnsbl_zone_result *r = &s->dnsbl.zone[i];
+
+			dnsbl_note(s, r);
+			if (r->status != DNSBL_LISTED)
+				continue;
+			s->dnsbl_hits =
+			    xrealloc(s->dnsbl_hits, (s->ndnsbl_hits + 1) * sizeof(*s->dnsbl_hits));
+			s->dnsbl_hits[s->ndnsbl_hits].zone = r->zone->zone;
+			s->dnsbl_hits[s->ndnsbl_hits++].answer = r->answer;
+		}
+		facts_init(s, PM_STAGE_CONNECT, &f);
+		verdict_decide(&f, p, &v);
+		if (v.action != PM_V_CONTINUE)
+			return;
+	}
+	if (p->iprev.mode != PM_MODE_OFF) {
+		iprev_check(&s->ip, &l, &s->iprev);
+		s->iprev_done = true;
+	}
+}
+
+/*
+ * mi_connect - the client address decides trusted / blocked; then the
+ * DNSBLs and iprev (connect_lookups)
+ */
 static sfsistat mi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
 	struct session *s, *old = smfi_getpriv(ctx);
 	const struct pm_cidr *c;
 	struct pm_facts f;
+	struct pm_verdict v;
 	sfsistat st;
 	bool lost = false, leadspc = false;
 
@@ -524,6 +638,11 @@ static sfsistat mi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		return SMFIS_TEMPFAIL;
 	}
 	facts_init(s, PM_STAGE_CONNECT, &f);
+	verdict_decide(&f, s->policy, &v);
+	if (v.action == PM_V_CONTINUE) {
+		connect_lookups(s);
+		facts_init(s, PM_STAGE_CONNECT, &f);
+	}
 	st = decide(ctx, s, &f, "connect", NULL, NULL, NULL);
 	if (lost)
 		session_free(s);
@@ -594,9 +713,25 @@ static void sender_dmarc_check(struct session *s)
 }
 
 /*
+ * iprev_refuses - does the connect-time iprev result refuse this MAIL
+ * FROM by itself (so that no sender lookup need be made)?
+ */
+static bool iprev_refuses(const struct session *s)
+{
+	struct pm_facts f;
+	struct pm_verdict v;
+
+	if (!s->iprev_done)
+		return false;
+	facts_init(s, PM_STAGE_MAIL, &f);
+	verdict_decide(&f, s->policy, &v);
+	return v.action != PM_V_CONTINUE && v.check != NULL && strcmp(v.check, "iprev") == 0;
+}
+
+/*
  * sender_checks - for an untrusted, unauthenticated client: the sender
- * domain, then SPF for the HELO and MAIL FROM identities (not when the
- * sender domain alone refuses the mail)
+ * domain, then SPF for the HELO and MAIL FROM identities (not when iprev
+ * or the sender domain alone refuses the mail)
  */
 static void sender_checks(struct session *s)
 {
@@ -605,6 +740,8 @@ static void sender_checks(struct session *s)
 	const char *helo = s->helo != NULL ? s->helo : "";
 
 	if (s->trusted || s->authenticated || s->broken || m->sender_status == ADDR_BAD)
+		return;
+	if (iprev_refuses(s))
 		return;
 	if (sender_domain_refused(s))
 		return;
@@ -628,6 +765,7 @@ static sfsistat mi_envfrom(SMFICTX *ctx, char **argv)
 	const char *raw, *auth, *why = NULL;
 	char buf[ADDR_TEXT_MAX];
 	struct pm_facts f;
+	struct pm_verdict v;
 
 	if (s == NULL)
 		return SMFIS_TEMPFAIL;
@@ -652,9 +790,12 @@ static sfsistat mi_envfrom(SMFICTX *ctx, char **argv)
 	}
 	sender_checks(s);
 	facts_init(s, PM_STAGE_MAIL, &f);
-	if (m->sender_status != ADDR_BAD)
+	verdict_decide(&f, s->policy, &v);
+	if (v.check != NULL && strcmp(v.check, "iprev") == 0)
+		why = s->iprev.why[0] != '\0' ? s->iprev.why : NULL;
+	else if (m->sender_status != ADDR_BAD)
 		why = m->mfrom_spf.comment[0] != '\0' ? m->mfrom_spf.comment : NULL;
-	return decide(ctx, s, &f, "mail", NULL, NULL, why);
+	return apply_verdict(ctx, s, "mail", &v, NULL, NULL, why);
 }
 
 /* mi_envrcpt - one recipient: syntax, limits, the recipient table */
@@ -929,6 +1070,13 @@ static char *authres_value(const struct session *s, const struct auth_eom *a)
 		in.auth_user = s->auth_user;
 	if (s->trusted)
 		in.trusted_network = s->trusted_net;
+	in.iprev = PM_IPREV_UNCHECKED;
+	/* like the HELO result: not reported for an authenticated client, never refused for it */
+	if (s->iprev_done && !s->authenticated && p->iprev.mode >= PM_MODE_TAG) {
+		in.iprev = s->iprev.result;
+		in.iprev_ip = s->addr;
+		in.iprev_comment = s->iprev.why[0] != '\0' ? s->iprev.why : NULL;
+	}
 	in.helo_spf = PM_SPF_UNCHECKED;
 	/* an authenticated client skipped the sender checks: its HELO result is not reported */
 	if (s->helo_spf_done && !s->authenticated && p->spf.helo_mode >= PM_MODE_TAG) {

@@ -12,6 +12,8 @@
  *	const char *pm_action_name(enum pm_action a);
  *	const char *pm_reply_name(enum pm_reply_id id);
  *	const char *pm_spf_result_name(enum pm_spf_result r);
+ *	const char *pm_iprev_result_name(enum pm_iprev_result r);
+ *	bool pm_dnsbl_error_code(const struct pm_ip *ip);
  * DESCRIPTION
  *	A snapshot built by config_load() starts with one reference.
  *	policy_hold() and policy_release() count references atomically;
@@ -24,12 +26,16 @@
  *	new reference to whatever is current.
  *
  *	The name tables give the spelling used in the policy file, in logs
- *	and (for SPF results) in Authentication-Results (RFC 8601).
+ *	and (for SPF and iprev results) in Authentication-Results (RFC 8601).
+ *	pm_dnsbl_error_code() is the one definition of a DNSBL answer that
+ *	is never a listing, for the checker (dnsbl.c) and the policy file's
+ *	dnsbl.zones.codes (config.c).
  * DIAGNOSTICS
  *	A release below zero references is a bug: pm_fatal().
  */
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 #include "policy.h"
 #include "util.h"
@@ -75,6 +81,12 @@ static void policy_free(struct policy *p)
 	free_strv(p->recipients.addresses, p->recipients.naddresses);
 	free(p->recipients.file);
 	free(p->recipients.detail_separators);
+
+	for (size_t i = 0; i < p->dnsbl.nzones; i++) {
+		free(p->dnsbl.zones[i].zone);
+		free_strv(p->dnsbl.zones[i].codes, p->dnsbl.zones[i].ncodes);
+	}
+	free(p->dnsbl.zones);
 
 	free_strv(p->dkim.must_sign, p->dkim.nmust_sign);
 
@@ -185,6 +197,9 @@ static const char *const reply_names[PM_R_COUNT] = {
     [PM_R_DKIM_TEMPFAIL] = "dkim_tempfail",
     [PM_R_DMARC_REJECT] = "dmarc_reject",
     [PM_R_DMARC_TEMPFAIL] = "dmarc_tempfail",
+    [PM_R_DNSBL_LISTED] = "dnsbl_listed",
+    [PM_R_IPREV_FAIL] = "iprev_fail",
+    [PM_R_IPREV_TEMPFAIL] = "iprev_tempfail",
 };
 
 /* pm_reply_name - the replies { } key of a reply, e.g. "spf_fail" */
@@ -208,6 +223,35 @@ const char *pm_spf_result_name(enum pm_spf_result r)
 	if ((int)r < 0 || r >= PM_SPF_NRESULTS)
 		return "unknown";
 	return spf_result_names[r];
+}
+
+/* pm_iprev_result_name - RFC 8601 spelling; "unchecked" for PM_IPREV_UNCHECKED */
+const char *pm_iprev_result_name(enum pm_iprev_result r)
+{
+	switch (r) {
+	case PM_IPREV_UNCHECKED:
+		return "unchecked";
+	case PM_IPREV_PASS:
+		return "pass";
+	case PM_IPREV_FAIL:
+		return "fail";
+	case PM_IPREV_PERMERROR:
+		return "permerror";
+	case PM_IPREV_TEMPERROR:
+		return "temperror";
+	}
+	return "unknown";
+}
+
+/* pm_dnsbl_error_code - 127.0.0.1 or 127.255.255.0/24: never a listing */
+bool pm_dnsbl_error_code(const struct pm_ip *ip)
+{
+	const unsigned char *a;
+
+	if (ip == NULL || ip->family != AF_INET || ip->addr[0] != 127)
+		return false;
+	a = ip->addr;
+	return (a[1] == 0 && a[2] == 0 && a[3] == 1) || (a[1] == 255 && a[2] == 255);
 }
 
 /* policy_dmarc_on - dmarc.mode or a dmarc.domain_modes entry is not off */

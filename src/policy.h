@@ -50,6 +50,15 @@ enum pm_spf_result {
 	PM_SPF_NRESULTS
 };
 
+/* RFC 8601 2.7.3 iprev results; PM_IPREV_UNCHECKED means "not evaluated". */
+enum pm_iprev_result {
+	PM_IPREV_UNCHECKED = 0,
+	PM_IPREV_PASS,      /* a PTR name maps back to the client address */
+	PM_IPREV_FAIL,      /* PTR names, none maps back */
+	PM_IPREV_PERMERROR, /* no PTR record */
+	PM_IPREV_TEMPERROR, /* a lookup failed for now, and nothing passed */
+};
+
 /*
  * Every reply the milter can send. The policy file's replies { } group
  * has one key per entry (the name from pm_reply_name() in policy.c).
@@ -79,13 +88,16 @@ enum pm_reply_id {
 	PM_R_DKIM_TEMPFAIL,         /* 451 4.7.5 must be 4xx: must_sign, key lookup failed */
 	PM_R_DMARC_REJECT,          /* 550 5.7.26 DMARC fail, disposition reject */
 	PM_R_DMARC_TEMPFAIL,        /* 451 4.4.3 must be 4xx: _dmarc lookup failed */
+	PM_R_DNSBL_LISTED,          /* 554 5.7.1  connect: a DNSBL zone with action reject */
+	PM_R_IPREV_FAIL,            /* 550 5.7.25 MAIL FROM: iprev fail or permerror */
+	PM_R_IPREV_TEMPFAIL,        /* 451 4.7.25 must be 4xx: iprev temperror */
 	PM_R_COUNT
 };
 
 /*
  * A parsed reply. text may hold placeholders expanded (and escaped) by
  * reply_expand(): %{ip} %{name} %{helo} %{sender} %{rcpt} %{domain}
- * %{result} %{identity}. Validated at load: code 4xx or 5xx, enhanced
+ * %{result} %{identity} %{zone}. Validated at load: code 4xx or 5xx, enhanced
  * code "C.S.D" with C equal to the code's first digit.
  */
 struct pm_reply {
@@ -111,6 +123,32 @@ struct milter_settings {
 struct client_block_settings {
 	enum pm_mode mode;
 	struct pm_cidr_list networks;
+};
+
+/* What a listing in one DNSBL zone does (dnsbl.zones.action). */
+enum pm_dnsbl_action {
+	PM_DNSBL_REJECT = 0, /* refused with replies.dnsbl_listed (dnsbl.mode enforce) */
+	PM_DNSBL_TAG,        /* never refused: the listing is logged (the decision's dnsbl) */
+};
+
+/* One DNS blocklist (RFC 5782). */
+struct dnsbl_zone {
+	char *zone;   /* lower-case, e.g. "zen.example" */
+	char **codes; /* answers that count, canonical dotted quads in 127.0.0.0/8 (never
+	                 127.0.0.1 or 127.255.255.0/24); none: any such answer counts */
+	size_t ncodes;
+	enum pm_dnsbl_action action;
+};
+
+struct dnsbl_settings {
+	enum pm_mode mode; /* connect; tag acts as log (nothing goes into the A-R header) */
+	struct dnsbl_zone *zones;
+	size_t nzones;
+};
+
+struct iprev_settings {
+	enum pm_mode mode; /* evaluated at connect, applied at MAIL FROM (never to trusted or
+	                      authenticated clients); tag: iprev= in the A-R header */
 };
 
 struct spf_settings {
@@ -196,6 +234,8 @@ struct policy {
 	struct milter_settings milter;
 	struct pm_cidr_list trusted_networks;
 	struct client_block_settings client_block;
+	struct dnsbl_settings dnsbl;
+	struct iprev_settings iprev;
 	struct spf_settings spf;
 	struct sender_domain_settings sender_domain;
 	struct recipient_settings recipients;
@@ -261,5 +301,13 @@ const char *pm_action_name(enum pm_action a);
 const char *pm_reply_name(enum pm_reply_id id);
 /* pm_spf_result_name - "pass", "fail", ... (RFC 8601 spelling); "unchecked" for PM_SPF_UNCHECKED */
 const char *pm_spf_result_name(enum pm_spf_result r);
+/* pm_iprev_result_name - "pass", "fail", "permerror", "temperror"; "unchecked" */
+const char *pm_iprev_result_name(enum pm_iprev_result r);
+/*
+ * pm_dnsbl_error_code - is ip a DNSBL error answer, never a listing:
+ * 127.0.0.1 (RFC 5782 keeps it unlisted; some lists answer it for a
+ * refused query) or 127.255.255.0/24 (Spamhaus: refused, over quota)?
+ */
+bool pm_dnsbl_error_code(const struct pm_ip *ip);
 
 #endif

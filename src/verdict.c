@@ -119,14 +119,55 @@ static bool check_spf(const struct policy *p, struct pm_verdict *v, enum pm_spf_
 	return object(p, v, &o);
 }
 
-/* decide_connect - client_block, unless trusted */
+/* mode_rule - "X.mode=enforce" style rule text for a check's mode */
+static const char *mode_rule(const char *const names[4], enum pm_mode m)
+{
+	return (int)m >= 0 && m <= PM_MODE_ENFORCE ? names[m] : names[PM_MODE_LOG];
+}
+
+/* decide_connect - unless trusted: client_block, then a DNSBL listing with action reject */
 static void decide_connect(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v)
 {
 	const struct objection o = {p->client_block.mode, PM_R_CLIENT_BLOCKED, "client_block",
 	                            "client_blocked", "client_block.networks"};
+	const struct objection bl = {p->dnsbl.mode, PM_R_DNSBL_LISTED, "dnsbl", "dnsbl_listed",
+	                             "dnsbl.zones"};
 
-	if (f->client_blocked && !f->trusted)
-		object(p, v, &o);
+	if (f->trusted)
+		return;
+	if (f->client_blocked && object(p, v, &o))
+		return;
+	if (f->dnsbl_listed)
+		object(p, v, &bl);
+}
+
+/* check_iprev - fail and permerror 5.7.25, temperror 4.7.25; true when refused */
+static bool check_iprev(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v)
+{
+	static const char *const rules[4] = {"iprev.mode=off", "iprev.mode=log", "iprev.mode=tag",
+	                                     "iprev.mode=enforce"};
+	struct objection o = {.mode = p->iprev.mode, .check = "iprev"};
+
+	switch (f->iprev) {
+	case PM_IPREV_FAIL:
+		o.reply = PM_R_IPREV_FAIL;
+		o.reason = "iprev_fail";
+		break;
+	case PM_IPREV_PERMERROR:
+		o.reply = PM_R_IPREV_FAIL;
+		o.reason = "iprev_permerror";
+		break;
+	case PM_IPREV_TEMPERROR:
+		o.reply = PM_R_IPREV_TEMPFAIL;
+		o.reason = "iprev_temperror";
+		break;
+	case PM_IPREV_UNCHECKED:
+	case PM_IPREV_PASS:
+	default:
+		return false;
+	}
+	o.rule = mode_rule(rules, o.mode);
+	return object(p, v, &o);
 }
 
 /* check_sender_domain - not found 5.1.8, null MX 5.7.27, lookup failed 4.4.3; true if refused */
@@ -162,8 +203,8 @@ static bool check_sender_domain(const struct policy *p, struct pm_verdict *v,
 }
 
 /*
- * decide_mail - sender syntax; then, unless trusted/authenticated, the
- * sender domain, HELO SPF and MAIL FROM SPF
+ * decide_mail - sender syntax; then, unless trusted/authenticated, iprev,
+ * the sender domain, HELO SPF and MAIL FROM SPF
  */
 static void decide_mail(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v)
 {
@@ -175,6 +216,8 @@ static void decide_mail(const struct pm_facts *f, const struct policy *p, struct
 		return;
 	}
 	if (f->trusted || f->authenticated)
+		return;
+	if (check_iprev(f, p, v))
 		return;
 	if (check_sender_domain(p, v, f->sender_domain))
 		return;
@@ -299,12 +342,6 @@ enum must_sign_status verdict_must_sign(const struct policy *p, const char *auth
 	if (policy)
 		return MUST_SIGN_NONE_ACCEPTABLE;
 	return MUST_SIGN_NONE_PASSING;
-}
-
-/* mode_rule - "X.mode=enforce" style rule text for a check's mode */
-static const char *mode_rule(const char *const names[4], enum pm_mode m)
-{
-	return (int)m >= 0 && m <= PM_MODE_ENFORCE ? names[m] : names[PM_MODE_LOG];
 }
 
 /* check_from - the From header: exactly one, one author; true when refused */
@@ -563,6 +600,7 @@ static const char *var_value(const struct pm_reply_vars *vars, const char *name,
 	    {"domain", offsetof(struct pm_reply_vars, domain)},
 	    {"result", offsetof(struct pm_reply_vars, result)},
 	    {"identity", offsetof(struct pm_reply_vars, identity)},
+	    {"zone", offsetof(struct pm_reply_vars, zone)},
 	};
 	size_t i;
 

@@ -10,12 +10,16 @@
  *
  *	Order at each stage (first refusal wins); an internal error at any
  *	stage comes first (451 4.3.0, or fail open as configured):
- *	  connect  client_block (not for trusted networks)
+ *	  connect  not for trusted networks: client_block; then a DNSBL
+ *	           zone with action reject that listed the client (554
+ *	           5.7.1, dnsbl mode; a zone with action tag never refuses)
  *	  helo     nothing is refused at HELO: the HELO SPF result is
  *	           decided here and applied at MAIL FROM, when SMTP AUTH is
  *	           known (like Postfix's smtpd_delay_reject)
  *	  mail     sender syntax; then, unless trusted or authenticated:
- *	           the sender domain (does not exist or has no MX, A or
+ *	           iprev, looked up at connect and applied here for the
+ *	           same reason as HELO SPF (fail and permerror 550 5.7.25,
+ *	           temperror 451 4.7.25); the sender domain (does not exist or has no MX, A or
  *	           AAAA: 550 5.1.8; null MX: 550 5.7.27; lookup failed
  *	           temporarily: 451 4.4.3 dns_tempfail), HELO SPF, MAIL
  *	           FROM SPF (null sender: postmaster@HELO)
@@ -40,10 +44,11 @@
  *	earlier "would"); enforce = the refusal. Address syntax errors
  *	(501) and the limits (max_recipients, max_unknown; 0 = no limit)
  *	are not governed by a mode. Trusted or authenticated clients skip
- *	client_block (trusted only), the sender domain, HELO SPF, MAIL FROM
- *	SPF and the relay refusal, not syntax, limits or unknown local
- *	recipients. sender_domain in tag mode acts as log (the
- *	Authentication-Results header has no method for it).
+ *	client_block and the DNSBLs (trusted only), iprev, the sender
+ *	domain, HELO SPF, MAIL FROM SPF and the relay refusal, not syntax,
+ *	limits or unknown local recipients. sender_domain and dnsbl in tag
+ *	mode act as log (the Authentication-Results header has no method
+ *	for them).
  *
  *	The action always agrees with the class of the configured reply:
  *	a 4xx reply gives PM_V_TEMPFAIL and a 5xx one PM_V_REJECT, whatever
@@ -89,9 +94,11 @@ enum must_sign_status {
 /* Everything the decision needs; the milter fills what is known so far. */
 struct pm_facts {
 	enum pm_stage stage;
-	bool trusted;        /* client in trusted_networks */
-	bool authenticated;  /* {auth_authen} was set */
-	bool client_blocked; /* client in client_block.networks */
+	bool trusted;               /* client in trusted_networks */
+	bool authenticated;         /* {auth_authen} was set */
+	bool client_blocked;        /* client in client_block.networks */
+	bool dnsbl_listed;          /* a dnsbl.zones zone with action reject listed the client */
+	enum pm_iprev_result iprev; /* PM_IPREV_UNCHECKED when not evaluated */
 
 	enum pm_spf_result helo_spf; /* PM_SPF_UNCHECKED when not evaluated */
 
@@ -134,8 +141,9 @@ struct pm_verdict {
 	                           internal_error fail-open case); PM_R_COUNT when nothing
 	                           objected: never index replies[] with it then */
 	bool would;             /* a check in log/tag mode would have refused */
-	const char *check;      /* "client_block", "helo_spf", "spf", "sender_syntax",
-	                           "sender_domain", "rcpt_syntax", "recipients", "max_recipients",
+	const char *check;      /* "client_block", "dnsbl", "iprev", "helo_spf", "spf",
+	                           "sender_syntax", "sender_domain", "rcpt_syntax", "recipients",
+	                           "max_recipients",
 	                           "max_unknown", "internal_error" or NULL when
 	                           nothing objected */
 	const char *reason;     /* static, e.g. "spf_fail", "unknown_recipient" */
@@ -187,7 +195,7 @@ void verdict_decide(const struct pm_facts *f, const struct policy *p, struct pm_
 
 /* Values for reply placeholders; NULL prints as "". */
 struct pm_reply_vars {
-	const char *ip, *name, *helo, *sender, *rcpt, *domain, *result, *identity;
+	const char *ip, *name, *helo, *sender, *rcpt, *domain, *result, *identity, *zone;
 };
 
 /*

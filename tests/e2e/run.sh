@@ -390,7 +390,9 @@ def schema_problem(r):
             isinstance(s, dict) and list(s) == ["result", "domain", "selector"]
             for s in ch["dkim"])):
         return "checks.dkim %r" % ch["dkim"]
-    if r["dnsbl"] != []:
+    if not isinstance(r["dnsbl"], list) or not all(
+            isinstance(h, dict) and list(h) == ["zone", "answer"] and
+            all(isinstance(v, str) for v in h.values()) for h in r["dnsbl"]):
         return "dnsbl %r" % r["dnsbl"]
     if r["action"] not in ("accept", "reject", "tempfail", "quarantine", "hold"):
         return "action %r" % r["action"]
@@ -451,7 +453,7 @@ def expect(what, recs, addr, stage, want):
 
 
 def base(**kw):
-    r = {"v": 1, "queue_id": QID, "client": {"name": None, "iprev": None},
+    r = {"v": 1, "queue_id": QID, "client": {"name": None, "iprev": "permerror"},
          "helo": "client10.test", "sender": "alice@pass.test",
          "recipients": ["bob@example.org"], "dnsbl": [], "action": "accept",
          "would": False, "dry_run": False, "reply": None, "check": None, "reason": None,
@@ -484,7 +486,7 @@ say(n == syslog_count, "one record per syslog decision line",
 expect("DMARC p=reject refused at end of message, every field", r1, "192.0.2.133", "eom",
        DMARC_REJECT)
 expect("SPF fail refused at MAIL FROM (NOQUEUE), every field", r1, "192.0.2.11", "mail",
-       base(queue_id=None, client={"name": "client11.test", "iprev": None},
+       base(queue_id=None, client={"name": "client11.test", "iprev": "pass"},
             helo="client11.test", sender="alice@fail.test", recipients=[],
             checks={"helo_spf": {"result": "none", "domain": "client11.test"},
                     "spf": {"result": "fail", "domain": "fail.test"}},
@@ -509,6 +511,24 @@ expect("unknown recipient refused at RCPT TO, every field", r1, "192.0.2.23", "r
             detail="recipients.addresses: not listed"))
 expect("three accepted recipients at end of message, every field", r1, "192.0.2.23", "eom",
        MULTI)
+expect("DNSBL listing refused at connect, every field", r1, "192.0.2.180", "connect",
+       base(queue_id=None, client={"name": None, "iprev": None}, helo=None, sender=None,
+            recipients=[], checks={}, dnsbl=[{"zone": "bl.dnsbl.test", "answer": "127.0.0.2"}],
+            action="reject",
+            reply={"code": 554, "xcode": "5.7.1", "text": "Service unavailable; client host "
+                   "192.0.2.180 blocked using bl.dnsbl.test"},
+            check="dnsbl", reason="dnsbl_listed", rule="dnsbl.zones"))
+expect("DNSBL tag zone listing in the accepted message's record", r1, "192.0.2.182", "eom",
+       base(dnsbl=[{"zone": "tag.dnsbl.test", "answer": "127.0.0.2"}],
+            checks={"helo_spf": HELO_NONE, "spf": SPF_PASS, "dkim": [],
+                    "dmarc": {"result": "none", "domain": "pass.test", "policy": None,
+                              "disposition": None}}))
+expect("iprev pass in the accepted message's record", r1, "192.0.2.190", "eom",
+       base(client={"name": "iprev-pass.test", "iprev": "pass"}, helo="iprev-pass.test",
+            checks={"helo_spf": {"result": "none", "domain": "iprev-pass.test"},
+                    "spf": SPF_PASS, "dkim": [],
+                    "dmarc": {"result": "none", "domain": "pass.test", "policy": None,
+                              "disposition": None}}))
 # after the rotation (rename, then SIGUSR1): the reopened file
 say(any(r["client"]["addr"] == "192.0.2.51" and r["stage"] == "mail" and
         r["action"] == "reject" for r in r2),

@@ -8,7 +8,9 @@
  *	parentheses, backslashes, 1000-byte local parts); DKIM (every
  *	result, several signatures, none, hostile d=/s=/a=/b= and reasons,
  *	full fields without a NUL) and DMARC (every result, policy,
- *	disposition, comment, header.from); the folding rule checked on
+ *	disposition, comment, header.from); iprev (every result, first,
+ *	policy.iprev with an IPv4 address bare and an IPv6 one quoted, the
+ *	name or reason as a comment, hostile names); the folding rule checked on
  *	every value (check_folding) and across authserv-id lengths 1..100;
  *	and which existing headers authres_is_ours() claims, including
  *	our own output.
@@ -517,6 +519,58 @@ static void test_dmarc(void **state)
 	free(got);
 }
 
+/* test_iprev - RFC 8601 section 3: "iprev=R policy.iprev=ADDR (comment)", first */
+static void test_iprev(void **state)
+{
+	(void)state;
+	static const struct {
+		enum pm_iprev_result r;
+		const char *ip, *comment;
+		const char *want;
+	} cases[] = {
+	    /* RFC 8601 appendix B's form: the address, then the name as a comment */
+	    {PM_IPREV_PASS, "192.0.2.1", "mail.example.net",
+	     ID ";\n\tiprev=pass policy.iprev=192.0.2.1 (mail.example.net)"},
+	    {PM_IPREV_FAIL, "192.0.2.1", "x.example.net does not resolve to the address",
+	     ID ";\n\tiprev=fail policy.iprev=192.0.2.1\n\t"
+	        "(x.example.net does not resolve to the address)"},
+	    {PM_IPREV_PERMERROR, "198.51.100.7", "no PTR record",
+	     ID ";\n\tiprev=permerror policy.iprev=198.51.100.7 (no PTR record)"},
+	    {PM_IPREV_TEMPERROR, "192.0.2.1", "PTR lookup failed temporarily",
+	     ID ";\n\tiprev=temperror policy.iprev=192.0.2.1 (PTR lookup failed temporarily)"},
+	    /* an IPv6 address is no token (':' is a tspecial): a quoted-string */
+	    {PM_IPREV_PASS, "2001:db8::1", "v6.example.net",
+	     ID ";\n\tiprev=pass policy.iprev=\"2001:db8::1\" (v6.example.net)"},
+	    /* no comment, no address: nothing empty is written */
+	    {PM_IPREV_PERMERROR, "192.0.2.1", NULL, ID "; iprev=permerror policy.iprev=192.0.2.1"},
+	    {PM_IPREV_PASS, "192.0.2.1", "", ID "; iprev=pass policy.iprev=192.0.2.1"},
+	    {PM_IPREV_PERMERROR, NULL, "no client address",
+	     ID "; iprev=permerror (no client address)"},
+	    /* hostile PTR names in the comment: escaped, never a new resinfo */
+	    {PM_IPREV_PASS, "192.0.2.1", "a.test); iprev=pass (x",
+	     ID ";\n\tiprev=pass policy.iprev=192.0.2.1 (a.test\\); iprev=pass \\(x)"},
+	    {PM_IPREV_FAIL, "192.0.2.1", "h\r\nX: y\\",
+	     ID ";\n\tiprev=fail policy.iprev=192.0.2.1 (h\\\\x0d\\\\x0aX: y\\\\x5c)"},
+	    {(enum pm_iprev_result)42, "192.0.2.1", NULL,
+	     ID "; iprev=unknown policy.iprev=192.0.2.1"},
+	};
+	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
+		struct authres_input in = {.authserv_id = ID,
+		                           .iprev = cases[i].r,
+		                           .iprev_ip = cases[i].ip,
+		                           .iprev_comment = cases[i].comment};
+		char *got = authres_format(&in);
+		check_value("iprev", i, got, cases[i].want, 1);
+		free(got);
+	}
+	/* PM_IPREV_UNCHECKED: nothing */
+	struct authres_input in = {
+	    .authserv_id = ID, .iprev_ip = "192.0.2.1", .iprev_comment = "x"};
+	char *got = authres_format(&in);
+	check_value("iprev unchecked", 0, got, ID "; none", 1);
+	free(got);
+}
+
 /* test_all - every kind at once, in the fixed order */
 static void test_all(void **state)
 {
@@ -551,6 +605,25 @@ static void test_all(void **state)
 	     ID ";\n\tdkim=fail (body hash "
 	        "mismatch)\n\theader.d=signing-domain-of-some-length-xx.test;"
 	        " dmarc=none",
+	     2},
+	    /* iprev first, then MAIL FROM, DMARC */
+	    {{.authserv_id = ID,
+	      .iprev = PM_IPREV_PASS,
+	      .iprev_ip = "192.0.2.10",
+	      .iprev_comment = "client10.test",
+	      .mfrom_spf = PM_SPF_PASS,
+	      .mailfrom = "alice@pass.test",
+	      .dmarc = PM_DMARC_NONE,
+	      .header_from = "pass.test"},
+	     ID ";\n\tiprev=pass policy.iprev=192.0.2.10 (client10.test);\n\tspf=pass "
+	        "smtp.mailfrom=alice@pass.test; dmarc=none header.from=pass.test",
+	     3},
+	    /* iprev before auth (the milter reports no iprev for authenticated clients) */
+	    {{.authserv_id = ID,
+	      .iprev = PM_IPREV_FAIL,
+	      .iprev_ip = "192.0.2.10",
+	      .auth_user = "u"},
+	     ID "; iprev=fail policy.iprev=192.0.2.10;\n\tauth=pass smtp.auth=u",
 	     2},
 	    /* auth, MAIL FROM, HELO, DKIM, DMARC */
 	    {{.authserv_id = ID,
@@ -832,11 +905,11 @@ static void test_roundtrip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_format),    cmocka_unit_test(test_long),
-	    cmocka_unit_test(test_dkim),      cmocka_unit_test(test_dmarc),
-	    cmocka_unit_test(test_all),       cmocka_unit_test(test_long_values),
-	    cmocka_unit_test(test_folding),   cmocka_unit_test(test_is_ours),
-	    cmocka_unit_test(test_roundtrip),
+	    cmocka_unit_test(test_format),      cmocka_unit_test(test_long),
+	    cmocka_unit_test(test_dkim),        cmocka_unit_test(test_dmarc),
+	    cmocka_unit_test(test_iprev),       cmocka_unit_test(test_all),
+	    cmocka_unit_test(test_long_values), cmocka_unit_test(test_folding),
+	    cmocka_unit_test(test_is_ours),     cmocka_unit_test(test_roundtrip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

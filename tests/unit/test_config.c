@@ -17,7 +17,10 @@
  *	header name, domains of each list, the dmarc.domain_modes list of
  *	groups, the 4xx-only replies), all reported in one load; the
  *	public suffix list needed (readable, with a rule) only when DMARC
- *	can run; tests/e2e/policy.conf loads. A member of a list of groups
+ *	can run; tests/e2e/policy.conf loads. dnsbl { } and iprev { }:
+ *	defaults, values (a zone's optional codes and action), every bad
+ *	zone, code (outside 127/8, an error code, not an address), action,
+ *	member and the 4xx-only iprev_tempfail. A member of a list of groups
  *	(dmarc.domain_modes.domain) is documented in the default file by
  *	its dotted name in a comment.
  *
@@ -225,7 +228,33 @@ static const struct {
      "Unauthenticated email from %{domain} is not accepted due to the domain's DMARC policy"},
     {PM_R_DMARC_TEMPFAIL, 451, "4.4.3",
      "DMARC check for %{domain} failed temporarily (DNS error); try again later"},
+    {PM_R_DNSBL_LISTED, 554, "5.7.1",
+     "Service unavailable; client host %{ip} blocked using %{zone}"},
+    {PM_R_IPREV_FAIL, 550, "5.7.25", "Reverse DNS of %{ip} does not match (iprev %{result})"},
+    {PM_R_IPREV_TEMPFAIL, 451, "4.7.25",
+     "Reverse DNS of %{ip} could not be checked (iprev %{result}); try again later"},
 };
+
+/* want_dnsbl_zones - report dnsbl.zones that differ from "zone=code,code/action ..." */
+static void want_dnsbl_zones(const struct dnsbl_settings *d, const char *want)
+{
+	struct strbuf sb;
+
+	sb_init(&sb);
+	for (size_t i = 0; i < d->nzones; i++) {
+		const struct dnsbl_zone *z = &d->zones[i];
+
+		sb_appendf(&sb, "%s%s=", i > 0 ? " " : "", z->zone);
+		for (size_t j = 0; j < z->ncodes; j++)
+			sb_appendf(&sb, "%s%s", j > 0 ? "," : "", z->codes[j]);
+		sb_appendf(&sb, "/%s",
+		           z->action == PM_DNSBL_TAG      ? "tag"
+		           : z->action == PM_DNSBL_REJECT ? "reject"
+		                                          : "?");
+	}
+	want_str("dnsbl.zones", sb.s, want);
+	sb_free(&sb);
+}
 
 /* want_domain_modes - report dmarc.domain_modes that differ from "domain=mode ..." */
 static void want_domain_modes(const struct dmarc_settings *d, const char *want)
@@ -262,6 +291,9 @@ static void check_defaults(const struct policy *p, const char *authserv_id, cons
 	want_cidrs("trusted_networks", &p->trusted_networks, "127.0.0.0/8 ::1/128");
 	want_int("client_block.mode", p->client_block.mode, PM_MODE_ENFORCE);
 	want_cidrs("client_block.networks", &p->client_block.networks, "");
+	want_int("dnsbl.mode", p->dnsbl.mode, PM_MODE_ENFORCE);
+	want_dnsbl_zones(&p->dnsbl, "");
+	want_int("iprev.mode", p->iprev.mode, PM_MODE_TAG);
 	want_int("spf.mode", p->spf.mode, PM_MODE_ENFORCE);
 	want_int("spf.helo_mode", p->spf.helo_mode, PM_MODE_ENFORCE);
 	want_int("spf.pass", p->spf.action[PM_SPF_PASS], PM_ACT_ACCEPT);
@@ -460,7 +492,7 @@ struct bad_case {
 static const struct bad_case bad_cases[] = {
     {"unknown top-level key", "authserv_id = \"mx.example.org\";\nauthserv = \"x\";\n", 2,
      "authserv", "unknown key"},
-    {"unknown group", "\n\ndnsbl: { mode = \"tag\"; };\n", 3, "dnsbl", "unknown group"},
+    {"unknown group", "\n\ngreylist: { mode = \"tag\"; };\n", 3, "greylist", "unknown group"},
     {"unknown nested key", "spf:\n{\n  mode = \"enforce\";\n  softfial = \"accept\";\n};\n", 4,
      "spf.softfial", "unknown key"},
     {"unknown nested group", "spf: {\n  extra: { a = 1; };\n};\n", 2, "spf.extra", "unknown group"},
@@ -682,6 +714,61 @@ static const struct bad_case bad_cases[] = {
      "dmarc.domain_modes", "got a group, want a list of groups"},
     {"domain_modes a string", "dmarc: { domain_modes = \"hosted.example=log\"; };\n", 1,
      "dmarc.domain_modes", "want a list of groups"},
+    /* dnsbl and iprev */
+    {"dnsbl bad mode", "dnsbl: { mode = \"reject\"; };\n", 1, "dnsbl.mode",
+     "unknown mode \"reject\""},
+    {"iprev bad mode", "\niprev:\n{\n  mode = \"strict\";\n};\n", 4, "iprev.mode",
+     "unknown mode \"strict\""},
+    {"iprev mode not a string", "iprev: { mode = 1; };\n", 1, "iprev.mode", "wrong type"},
+    {"dnsbl zones missing zone",
+     "dnsbl:\n{\n  zones = (\n    { zone = \"zen.example\"; },\n    { action = \"tag\"; }\n  "
+     ");\n};\n",
+     5, "dnsbl.zones", "element 2: zone is missing (each group needs zone)"},
+    {"dnsbl zone not a domain", "dnsbl: { zones = ( { zone = \"zen example\"; } ); };\n", 1,
+     "dnsbl.zones.zone", "\"zen example\" is not a valid domain name"},
+    {"dnsbl zone twice",
+     "dnsbl:\n{\n  zones = ( { zone = \"zen.example\"; },\n            { zone = \"ZEN.example\"; } "
+     ");\n};\n",
+     4, "dnsbl.zones.zone", "element 2: \"zen.example\" is already given by an earlier element"},
+    {"dnsbl bad action",
+     "dnsbl: { zones = ( { zone = \"zen.example\"; action = \"tempfail\"; } ); };\n", 1,
+     "dnsbl.zones.action", "unknown DNSBL action \"tempfail\" (want reject or tag)"},
+    {"dnsbl action not a string",
+     "dnsbl: { zones = ( { zone = \"zen.example\"; action = [ \"tag\" ]; } ); };\n", 1,
+     "dnsbl.zones.action", "got a list, want a string"},
+    {"dnsbl code outside 127/8",
+     "dnsbl: { zones = ( { zone = \"zen.example\"; codes = [ \"127.0.0.2\", \"10.0.0.2\" ]; } ); "
+     "};\n",
+     1, "dnsbl.zones.codes", "element 2: \"10.0.0.2\" is not a DNSBL return code"},
+    {"dnsbl code not an address",
+     "dnsbl: { zones = ( { zone = \"zen.example\"; codes = [ \"127.0.0.x\" ]; } ); };\n", 1,
+     "dnsbl.zones.codes", "element 1: \"127.0.0.x\" is not a DNSBL return code"},
+    {"dnsbl code IPv6",
+     "dnsbl: { zones = ( { zone = \"zen.example\"; codes = [ \"::1\" ]; } ); };\n", 1,
+     "dnsbl.zones.codes", "is not a DNSBL return code"},
+    {"dnsbl code 127.0.0.1",
+     "dnsbl: { zones = ( { zone = \"zen.example\"; codes = [ \"127.0.0.1\" ]; } ); };\n", 1,
+     "dnsbl.zones.codes", "\"127.0.0.1\" is an error code"},
+    {"dnsbl code 127.255.255.254",
+     "dnsbl: { zones = ( { zone = \"zen.example\"; codes = [ \"127.255.255.254\" ]; } ); };\n", 1,
+     "dnsbl.zones.codes", "never a listing"},
+    {"dnsbl codes a string",
+     "dnsbl: { zones = ( { zone = \"zen.example\"; codes = \"127.0.0.2\"; } ); };\n", 1,
+     "dnsbl.zones.codes", "got a string, want a list of strings"},
+    {"dnsbl codes element not a string",
+     "dnsbl: { zones = ( { zone = \"zen.example\"; codes = [ 2 ]; } ); };\n", 1,
+     "dnsbl.zones.codes", "element 1 is an integer, want a string"},
+    {"dnsbl zones unknown member",
+     "dnsbl: { zones = ( { zone = \"zen.example\"; weight = \"1\"; } ); };\n", 1,
+     "dnsbl.zones.weight", "unknown key (a group of dnsbl.zones holds zone, codes and action)"},
+    {"dnsbl zones a list of strings", "dnsbl: { zones = [ \"zen.example\" ]; };\n", 1,
+     "dnsbl.zones", "element 1 is a string, want a group { ... } of zone, codes and action"},
+    {"4xx-only iprev_tempfail", "replies: { iprev_tempfail = \"550 5.7.25 x\"; };\n", 1,
+     "replies.iprev_tempfail", "must be a 4xx"},
+    {"dnsbl_listed class mismatch", "replies: { dnsbl_listed = \"554 4.7.1 x\"; };\n", 1,
+     "replies.dnsbl_listed", "class 4 does not match"},
+    {"unknown placeholder lists zone", "replies: { iprev_fail = \"550 5.7.25 %{ptr}\"; };\n", 1,
+     "replies.iprev_fail", "%{identity} %{zone})"},
     /* the new replies */
     {"4xx-only dkim_tempfail", "replies: { dkim_tempfail = \"550 5.7.5 x\"; };\n", 1,
      "replies.dkim_tempfail", "must be a 4xx"},
@@ -942,6 +1029,9 @@ static void test_e2e_conf(void **state)
 	want_int("dmarc.quarantine", p->dmarc.quarantine, PM_QUARANTINE_TAG);
 	want_int("spf.softfail", p->spf.action[PM_SPF_SOFTFAIL], PM_ACT_ACCEPT);
 	want_int("recipients.max_recipients", p->recipients.max_recipients, 4);
+	want_int("dnsbl.mode", p->dnsbl.mode, PM_MODE_ENFORCE);
+	want_dnsbl_zones(&p->dnsbl, "bl.dnsbl.test=127.0.0.2,127.0.0.4/reject tag.dnsbl.test=/tag");
+	want_int("iprev.mode", p->iprev.mode, PM_MODE_TAG);
 	if (mismatches != 0)
 		fail_msg("%d field(s) differ", mismatches);
 	policy_release(p);
@@ -1035,7 +1125,14 @@ static void test_values(void **state)
 	    "replies: { spf_fail = \"421 4.7.0 %{ip} 100%% try %{helo}\";\n"
 	    "  sender_null_mx = \"550 5.7.27 %{domain} sends no mail\";\n"
 	    "  from_header = \"554 5.7.1 One author please (%{result})\";\n"
-	    "  dkim_tempfail = \"421 4.7.5 later\"; dmarc_reject = \"450 4.7.26 not now\"; };\n";
+	    "  dkim_tempfail = \"421 4.7.5 later\"; dmarc_reject = \"450 4.7.26 not now\";\n"
+	    "  dnsbl_listed = \"550 5.7.1 %{ip} is in %{zone} (%{result})\"; };\n"
+	    "dnsbl: { mode = \"log\"; zones = (\n"
+	    "  { zone = \"Zen.Example\"; codes = [ \"127.0.0.2\", \"127.0.0.10\" ]; action = "
+	    "\"reject\"; },\n"
+	    "  { action = \"tag\"; zone = \"any.example\"; codes = [ ]; },\n"
+	    "  { zone = \"defaults.example\"; } ); };\n"
+	    "iprev: { mode = \"enforce\"; };\n";
 	char conf[2 * PATH_MAX + sizeof(text)];
 	struct policy *p;
 
@@ -1114,6 +1211,15 @@ static void test_values(void **state)
 	want_str("replies.dmarc_reject xcode", p->replies[PM_R_DMARC_REJECT].xcode, "4.7.26");
 	want_str("replies.dmarc_tempfail (default)", p->replies[PM_R_DMARC_TEMPFAIL].xcode,
 	         "4.4.3");
+	want_int("dnsbl.mode", p->dnsbl.mode, PM_MODE_LOG);
+	want_dnsbl_zones(&p->dnsbl, "zen.example=127.0.0.2,127.0.0.10/reject any.example=/tag "
+	                            "defaults.example=/reject");
+	want_int("iprev.mode", p->iprev.mode, PM_MODE_ENFORCE);
+	want_int("replies.dnsbl_listed code", p->replies[PM_R_DNSBL_LISTED].code, 550);
+	want_str("replies.dnsbl_listed text", p->replies[PM_R_DNSBL_LISTED].text,
+	         "%{ip} is in %{zone} (%{result})");
+	want_str("replies.iprev_tempfail (default)", p->replies[PM_R_IPREV_TEMPFAIL].xcode,
+	         "4.7.25");
 	if (mismatches != 0)
 		fail_msg("%d field(s) differ", mismatches);
 	policy_release(p);
@@ -1298,6 +1404,14 @@ static void test_names(void **state)
 	    "dkim_tempfail",
 	    "dmarc_reject",
 	    "dmarc_tempfail",
+	    "dnsbl_listed",
+	    "iprev_fail",
+	    "iprev_tempfail",
+	    "unchecked",
+	    "pass",
+	    "fail",
+	    "permerror",
+	    "temperror",
 	};
 	const char *got[PM_ARRAY_LEN(want)] = {
 	    pm_mode_name(PM_MODE_OFF),
@@ -1324,6 +1438,14 @@ static void test_names(void **state)
 	    pm_reply_name(PM_R_DKIM_TEMPFAIL),
 	    pm_reply_name(PM_R_DMARC_REJECT),
 	    pm_reply_name(PM_R_DMARC_TEMPFAIL),
+	    pm_reply_name(PM_R_DNSBL_LISTED),
+	    pm_reply_name(PM_R_IPREV_FAIL),
+	    pm_reply_name(PM_R_IPREV_TEMPFAIL),
+	    pm_iprev_result_name(PM_IPREV_UNCHECKED),
+	    pm_iprev_result_name(PM_IPREV_PASS),
+	    pm_iprev_result_name(PM_IPREV_FAIL),
+	    pm_iprev_result_name(PM_IPREV_PERMERROR),
+	    pm_iprev_result_name(PM_IPREV_TEMPERROR),
 	};
 
 	(void)state;

@@ -7,7 +7,10 @@
  *	small policy files: action, reply code, enhanced code, check,
  *	reason and rule; log/tag/off modes; trusted and authenticated
  *	clients; limits; internal errors and fail-open; replies configured
- *	with another class. Then reply_expand() with hostile values (CR,
+ *	with another class; the DNSBL listing at connect and the iprev result
+ *	at MAIL FROM (every outcome and mode, trusted and authenticated
+ *	clients, order against client_block, SPF and the sender domain).
+ *	Then reply_expand() with hostile values (CR,
  *	LF, NUL, 8-bit, '%', very long) and pm_verdict_action_name().
  * DIAGNOSTICS
  *	"case NAME: got X, want Y" for each mismatch.
@@ -89,6 +92,24 @@ static const char P_OVERRIDES[] =
          "                   { domain = \"quiet.test\"; mode = \"off\"; } );\n"
          "};\n";
 
+/* DNSBL and iprev (issue 4): the listing and the iprev result are facts */
+#define ZONES                                                                                      \
+	"zones = ( { zone = \"zen.example\"; codes = [ \"127.0.0.2\" ]; action = \"reject\"; } );"
+static const char P_DNSBL_LOG[] = BASE "dnsbl = { mode = \"log\"; " ZONES " };\n";
+static const char P_DNSBL_TAG[] = BASE "dnsbl = { mode = \"tag\"; " ZONES " };\n";
+static const char P_DNSBL_OFF[] = BASE "dnsbl = { mode = \"off\"; " ZONES " };\n";
+static const char P_DNSBL_BLOCK_LOG[] =
+    BASE "client_block = { mode = \"log\"; networks = [ \"203.0.113.0/24\" ]; };\n"
+         "dnsbl = { " ZONES " };\n";
+static const char P_IPREV_ENFORCE[] = BASE "iprev = { mode = \"enforce\"; };\n";
+static const char P_IPREV_LOG[] = BASE "iprev = { mode = \"log\"; };\n";
+static const char P_IPREV_OFF[] = BASE "iprev = { mode = \"off\"; };\n";
+static const char P_IPREV_CUSTOM[] =
+    BASE "iprev = { mode = \"enforce\"; };\n"
+         "replies = { iprev_fail = \"450 4.7.25 no reverse DNS for %{ip}, try later\"; };\n";
+static const char P_IPREV_SPF_TAG[] =
+    BASE "iprev = { mode = \"enforce\"; };\nspf = { mode = \"tag\"; helo_mode = \"tag\"; };\n";
+
 struct vcase {
 	const char *name;
 	const char *policy;
@@ -163,6 +184,333 @@ static const struct vcase verdict_cases[] = {
      NULL,
      NULL,
      NULL,
+     NULL},
+
+    /* connect: DNSBL, a zone with action reject listed the client: 554 5.7.1 */
+    {"dnsbl listed (default mode enforce)",
+     P_DEFAULT,
+     {CONNECT, .dnsbl_listed = true},
+     REJ,
+     false,
+     554,
+     "5.7.1",
+     "dnsbl",
+     "dnsbl_listed",
+     "dnsbl.zones"},
+    {"dnsbl listed but trusted",
+     P_DEFAULT,
+     {CONNECT, .dnsbl_listed = true, .trusted = true},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"dnsbl listed, authenticated is not known at connect: refused",
+     P_DEFAULT,
+     {CONNECT, .dnsbl_listed = true, .authenticated = true},
+     REJ,
+     false,
+     554,
+     "5.7.1",
+     "dnsbl",
+     "dnsbl_listed",
+     "dnsbl.zones"},
+    {"dnsbl listed, log",
+     P_DNSBL_LOG,
+     {CONNECT, .dnsbl_listed = true},
+     CONT,
+     true,
+     554,
+     "5.7.1",
+     "dnsbl",
+     "dnsbl_listed",
+     "dnsbl.zones"},
+    {"dnsbl listed, tag (acts as log)",
+     P_DNSBL_TAG,
+     {CONNECT, .dnsbl_listed = true},
+     CONT,
+     true,
+     554,
+     "5.7.1",
+     "dnsbl",
+     "dnsbl_listed",
+     "dnsbl.zones"},
+    {"dnsbl listed, off",
+     P_DNSBL_OFF,
+     {CONNECT, .dnsbl_listed = true},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"dnsbl not listed", P_DEFAULT, {CONNECT}, CONT, false, 0, NULL, NULL, NULL, NULL},
+    {"client blocked and dnsbl listed: client_block first",
+     P_DEFAULT,
+     {CONNECT, .client_blocked = true, .dnsbl_listed = true},
+     REJ,
+     false,
+     554,
+     "5.7.1",
+     "client_block",
+     "client_blocked",
+     "client_block.networks"},
+    {"client blocked (log) and dnsbl listed (enforce): the enforced refusal wins",
+     P_DNSBL_BLOCK_LOG,
+     {CONNECT, .client_blocked = true, .dnsbl_listed = true},
+     REJ,
+     false,
+     554,
+     "5.7.1",
+     "dnsbl",
+     "dnsbl_listed",
+     "dnsbl.zones"},
+    {"dnsbl listed, logged but not refused at MAIL FROM",
+     P_DEFAULT,
+     {MAIL, .dnsbl_listed = true},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+
+    /* iprev: decided at connect, applied at MAIL FROM; fail and permerror 550 5.7.25,
+       temperror 451 4.7.25 */
+    {"iprev fail, enforce",
+     P_IPREV_ENFORCE,
+     {MAIL, .iprev = PM_IPREV_FAIL},
+     REJ,
+     false,
+     550,
+     "5.7.25",
+     "iprev",
+     "iprev_fail",
+     "iprev.mode=enforce"},
+    {"iprev permerror (no PTR), enforce",
+     P_IPREV_ENFORCE,
+     {MAIL, .iprev = PM_IPREV_PERMERROR},
+     REJ,
+     false,
+     550,
+     "5.7.25",
+     "iprev",
+     "iprev_permerror",
+     "iprev.mode=enforce"},
+    {"iprev temperror, enforce",
+     P_IPREV_ENFORCE,
+     {MAIL, .iprev = PM_IPREV_TEMPERROR},
+     TMP,
+     false,
+     451,
+     "4.7.25",
+     "iprev",
+     "iprev_temperror",
+     "iprev.mode=enforce"},
+    {"iprev pass, enforce",
+     P_IPREV_ENFORCE,
+     {MAIL, .iprev = PM_IPREV_PASS},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"iprev not checked, enforce", P_IPREV_ENFORCE, {MAIL}, CONT, false, 0, NULL, NULL, NULL, NULL},
+    {"iprev fail, enforce, authenticated",
+     P_IPREV_ENFORCE,
+     {MAIL, .iprev = PM_IPREV_FAIL, .authenticated = true},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"iprev temperror, enforce, authenticated",
+     P_IPREV_ENFORCE,
+     {MAIL, .iprev = PM_IPREV_TEMPERROR, .authenticated = true},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"iprev fail, enforce, trusted",
+     P_IPREV_ENFORCE,
+     {MAIL, .iprev = PM_IPREV_FAIL, .trusted = true},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"iprev fail, enforce: nothing is refused at connect",
+     P_IPREV_ENFORCE,
+     {CONNECT, .iprev = PM_IPREV_FAIL},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"iprev fail, enforce: nothing is refused at HELO",
+     P_IPREV_ENFORCE,
+     {HELO, .iprev = PM_IPREV_FAIL},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"iprev fail, enforce: not again at RCPT TO",
+     P_IPREV_ENFORCE,
+     {RCPT, .iprev = PM_IPREV_FAIL},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"iprev fail, enforce: not again at end of message",
+     P_IPREV_ENFORCE,
+     {EOM, .iprev = PM_IPREV_FAIL},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"iprev fail, tag (the default)",
+     P_DEFAULT,
+     {MAIL, .iprev = PM_IPREV_FAIL},
+     CONT,
+     true,
+     550,
+     "5.7.25",
+     "iprev",
+     "iprev_fail",
+     "iprev.mode=tag"},
+    {"iprev permerror, tag (the default)",
+     P_DEFAULT,
+     {MAIL, .iprev = PM_IPREV_PERMERROR},
+     CONT,
+     true,
+     550,
+     "5.7.25",
+     "iprev",
+     "iprev_permerror",
+     "iprev.mode=tag"},
+    {"iprev temperror, log",
+     P_IPREV_LOG,
+     {MAIL, .iprev = PM_IPREV_TEMPERROR},
+     CONT,
+     true,
+     451,
+     "4.7.25",
+     "iprev",
+     "iprev_temperror",
+     "iprev.mode=log"},
+    {"iprev fail, log",
+     P_IPREV_LOG,
+     {MAIL, .iprev = PM_IPREV_FAIL},
+     CONT,
+     true,
+     550,
+     "5.7.25",
+     "iprev",
+     "iprev_fail",
+     "iprev.mode=log"},
+    {"iprev fail, off",
+     P_IPREV_OFF,
+     {MAIL, .iprev = PM_IPREV_FAIL},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"iprev pass, tag",
+     P_DEFAULT,
+     {MAIL, .iprev = PM_IPREV_PASS},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"iprev fail configured 450: tempfail",
+     P_IPREV_CUSTOM,
+     {MAIL, .iprev = PM_IPREV_FAIL},
+     TMP,
+     false,
+     450,
+     "4.7.25",
+     "iprev",
+     "iprev_fail",
+     "iprev.mode=enforce"},
+    {"iprev fail (enforce) before SPF fail",
+     P_IPREV_ENFORCE,
+     {MAIL, .iprev = PM_IPREV_FAIL, .mfrom_spf = PM_SPF_FAIL, .helo_spf = PM_SPF_FAIL},
+     REJ,
+     false,
+     550,
+     "5.7.25",
+     "iprev",
+     "iprev_fail",
+     "iprev.mode=enforce"},
+    {"iprev fail (enforce) before an unknown sender domain",
+     P_IPREV_ENFORCE,
+     {MAIL, .iprev = PM_IPREV_FAIL, .sender_domain = SENDER_DOMAIN_NXDOMAIN},
+     REJ,
+     false,
+     550,
+     "5.7.25",
+     "iprev",
+     "iprev_fail",
+     "iprev.mode=enforce"},
+    {"iprev fail (tag), SPF fail (enforce): the enforced refusal wins",
+     P_DEFAULT,
+     {MAIL, .iprev = PM_IPREV_FAIL, .mfrom_spf = PM_SPF_FAIL},
+     REJ,
+     false,
+     550,
+     "5.7.23",
+     "spf",
+     "spf_fail",
+     "spf.fail=reject"},
+    {"iprev fail (enforce), SPF fail (tag): iprev refuses",
+     P_IPREV_SPF_TAG,
+     {MAIL, .iprev = PM_IPREV_FAIL, .mfrom_spf = PM_SPF_FAIL},
+     REJ,
+     false,
+     550,
+     "5.7.25",
+     "iprev",
+     "iprev_fail",
+     "iprev.mode=enforce"},
+    {"bad sender syntax before iprev",
+     P_IPREV_ENFORCE,
+     {MAIL, .iprev = PM_IPREV_FAIL, .sender_status = ADDR_BAD},
+     REJ,
+     false,
+     501,
+     "5.1.7",
+     "sender_syntax",
+     "sender_syntax",
      NULL},
 
     /* MAIL FROM SPF: fail 550 5.7.23, permerror 550 5.7.24, temperror 451 4.7.24 */
@@ -1811,7 +2159,8 @@ static void test_defaults(void **state)
 	    {PM_R_UNKNOWN_RECIPIENT, 550, "5.1.1"},     {PM_R_RELAY_DENIED, 554, "5.7.1"},
 	    {PM_R_TOO_MANY_RECIPIENTS, 452, "4.5.3"},   {PM_R_TOO_MANY_UNKNOWN, 450, "4.7.1"},
 	    {PM_R_RCPT_TEMPFAIL, 451, "4.4.3"},         {PM_R_DNS_TEMPFAIL, 451, "4.4.3"},
-	    {PM_R_INTERNAL_ERROR, 451, "4.3.0"},
+	    {PM_R_INTERNAL_ERROR, 451, "4.3.0"},        {PM_R_DNSBL_LISTED, 554, "5.7.1"},
+	    {PM_R_IPREV_FAIL, 550, "5.7.25"},           {PM_R_IPREV_TEMPFAIL, 451, "4.7.25"},
 	};
 	struct policy *p = load(BASE);
 	size_t i, failed = 0;
@@ -1884,7 +2233,7 @@ static void test_reply_expand(void **state)
 	static char long_a[10001], long_8bit[10001], want_long_a[300];
 	struct pm_reply_vars all = {"192.0.2.1",     "client.example", "helo.example",
 	                            "s@example.org", "r@example.org",  "example.org",
-	                            "fail",          "mailfrom"};
+	                            "fail",          "mailfrom",       "zen.example"};
 	struct {
 		const char *text;
 		struct pm_reply_vars vars;
@@ -1906,11 +2255,14 @@ static void test_reply_expand(void **state)
 	    {"%{", {0}, "%{"},
 	    {"%{}", {0}, "%{}"},
 	    {"bad\x01template\xff", {0}, "bad?template?"},
-	    {"%{ip} %{name} %{helo} %{sender} %{rcpt} %{domain} %{result} %{identity}",
+	    {"%{ip} %{name} %{helo} %{sender} %{rcpt} %{domain} %{result} %{identity} %{zone}",
 	     {"192.0.2.1", "client.example", "helo.example", "s@example.org", "r@example.org",
-	      "example.org", "fail", "mailfrom"},
+	      "example.org", "fail", "mailfrom", "zen.example"},
 	     "192.0.2.1 client.example helo.example s@example.org r@example.org example.org fail "
-	     "mailfrom"},
+	     "mailfrom zen.example"},
+	    {"blocked using %{zone}",
+	     {.zone = "bl\r\n.example%s"},
+	     "blocked using bl\\x0d\\x0a.example\\x25s"},
 	    {"<%{rcpt}>", {.rcpt = long_a}, want_long_a},
 	};
 	char buf[1024];
@@ -1935,10 +2287,11 @@ static void test_reply_expand(void **state)
 	}
 	/* every value long and 8-bit: the text stays printable and under 450 bytes */
 	{
-		struct pm_reply_vars v = {long_8bit, long_8bit, long_8bit, long_8bit,
+		struct pm_reply_vars v = {long_8bit, long_8bit, long_8bit, long_8bit, long_8bit,
 		                          long_8bit, long_8bit, long_8bit, long_8bit};
 
-		expand("%{ip} %{name} %{helo} %{sender} %{rcpt} %{domain} %{result} %{identity}",
+		expand("%{ip} %{name} %{helo} %{sender} %{rcpt} %{domain} %{result} %{identity} "
+		       "%{zone}",
 		       &v, buf, sizeof(buf));
 		if (strlen(buf) > 449 || !all_printable(buf) || strchr(buf, '%') != NULL ||
 		    strncmp(buf, "\\xff\\xff", 8) != 0 ||
@@ -1967,8 +2320,8 @@ static void test_reply_expand(void **state)
 static void test_expand_configured(void **state)
 {
 	struct policy *p = load(P_DEFAULT);
-	struct pm_reply_vars v = {"192.0.2.1\r\n", "evil\n250 OK", "\x80",   "a%sb",
-	                          "x\r\ny",        "d.test\r\n",   "fail\0", "id"};
+	struct pm_reply_vars v = {"192.0.2.1\r\n", "evil\n250 OK", "\x80", "a%sb",      "x\r\ny",
+	                          "d.test\r\n",    "fail\0",       "id",   "zone\r\n%s"};
 	char buf[1024];
 	size_t failed = 0;
 
@@ -1979,6 +2332,17 @@ static void test_expand_configured(void **state)
 			print_error("%s: got \"%s\"\n", pm_reply_name((enum pm_reply_id)id), buf);
 			failed++;
 		}
+	}
+	reply_expand(&p->replies[PM_R_DNSBL_LISTED], &v, buf, sizeof(buf));
+	if (strcmp(buf, "Service unavailable; client host 192.0.2.1\\x0d\\x0a blocked using "
+	                "zone\\x0d\\x0a\\x25s") != 0) {
+		print_error("dnsbl_listed: got \"%s\", want the escaped address and zone\n", buf);
+		failed++;
+	}
+	reply_expand(&p->replies[PM_R_IPREV_FAIL], &v, buf, sizeof(buf));
+	if (strcmp(buf, "Reverse DNS of 192.0.2.1\\x0d\\x0a does not match (iprev fail)") != 0) {
+		print_error("iprev_fail: got \"%s\", want the escaped address and result\n", buf);
+		failed++;
 	}
 	reply_expand(&p->replies[PM_R_UNKNOWN_RECIPIENT], &v, buf, sizeof(buf));
 	if (strstr(buf, "<x\\x0d\\x0ay>") == NULL) {

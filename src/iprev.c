@@ -1,0 +1,339 @@
+/*
+ * NAME
+ *	iprev 3 - reverse DNS of the client, forward-confirmed (RFC 8601 section 3)
+ * SYNOPSIS
+ *	#include "iprev.h"
+#include "util.h"
+ *
+ *	void pm_lookup_init(struct pm_lookup *l, int dns_timeout, int budget_s);
+ *	enum dns_status pm_lookup_query(struct pm_lookup *l, const char *name, int type,
+ *			const unsigned char **answer, int *answer_len);
+ *	char *iprev_reverse_name(const struct pm_ip *ip, const char *suffix, char *buf,
+ *			size_t bufsize);
+ *	int iprev_answer_addrs(const unsigned char *answer, int len, int type,
+ *			struct pm_ip *out, size_t max);
+ *	int iprev_answer_ptrs(const unsigned char *answer, int len,
+ *			char names[][IPREV_NAME_MAX + 1], size_t max);
+ *	void iprev_check(const struct pm_ip *ip, struct pm_lookup *l, struct iprev_outcome *out);
+ * DESCRIPTION
+ *	iprev_check() asks for the PTR records of the client's reverse name,
+ *	then, for each PTR name in answer order (at most IPREV_MAX_NAMES),
+ *	for its addresses of the client's family, and stops at the first
+ *	name that maps back (pass). A forward lookup that fails for now
+ *	does not stop the others: a later name may still pass; only when
+ *	none does is the result temperror rather than fail. A name that
+ *	cannot be a DNS name (a PTR holding a space, say) is looked up by
+ *	no one: it maps back to nothing.
+ *
+ *	The answer parsers read the answer section with libresolv's
+ *	ns_parse: records of the type asked for, whatever their owner (a
+ *	resolver following an RFC 2317 CNAME returns the CNAME first).
+ * DIAGNOSTICS
+ *	None. A malformed answer counts as a lookup that failed for now.
+ */
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <ctype.h>
+#include <netinet/in.h>
+#include <resolv.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "iprev.h"
+#include "util.h"
+
+/* pm_lookup_init - a budget of budget_s seconds from now with the real resolver */
+void pm_lookup_init(struct pm_lookup *l, int dns_timeout, int budget_s)
+{
+	memset(l, 0, sizeof(*l));
+	l->dns_timeout = dns_timeout;
+	clock_gettime(CLOCK_MONOTONIC, &l->deadline);
+	l->deadline.tv_sec += budget_s;
+}
+
+/* left_ms - milliseconds before l's deadline (0 when past) */
+static long left_ms(const struct pm_lookup *l)
+{
+	struct timespec now;
+	long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long)(l->deadline.tv_sec - now.tv_sec) * 1000 +
+	     (l->deadline.tv_nsec - now.tv_nsec) / 1000000;
+	return ms > 0 ? ms : 0;
+}
+
+/* real_query - dns_query_within() in the pm_query_fn shape */
+static enum dns_status real_query(void *arg, const char *name, int type, int timeout, long ms,
+                                  const unsigned char **answer, int *answer_len)
+{
+	(void)arg;
+	return dns_query_within(name, type, timeout, ms, answer, answer_len);
+}
+
+/* pm_lookup_query - one query within the budget; DNS_TEMPFAIL without a query once it is spent */
+enum dns_status pm_lookup_query(struct pm_lookup *l, const char *name, int type,
+                                const unsigned char **answer, int *answer_len)
+{
+	long ms = left_ms(l);
+	pm_query_fn q = l->query != NULL ? l->query : real_query;
+
+	if (ms <= 0)
+		return DNS_TEMPFAIL;
+	l->queries++;
+	return q(l->arg, name, type, l->dns_timeout, ms, answer, answer_len);
+}
+
+/* iprev_reverse_name - "4.3.2.1.in-addr.arpa", nibbles for IPv6, or under suffix */
+char *iprev_reverse_name(const struct pm_ip *ip, const char *suffix, char *buf, size_t bufsize)
+{
+	static const char hex[] = "0123456789abcdef";
+	char rev[80];
+	size_t n = 0;
+	int w;
+
+	if (ip == NULL || buf == NULL)
+		return NULL;
+	if (ip->family == AF_INET) {
+		w = snprintf(rev, sizeof(rev), "%u.%u.%u.%u", ip->addr[3], ip->addr[2], ip->addr[1],
+		             ip->addr[0]);
+		if (w < 0 || (size_t)w >= sizeof(rev))
+			return NULL;
+		if (suffix == NULL)
+			suffix = "in-addr.arpa";
+	} else if (ip->family == AF_INET6) {
+		for (int i = 15; i >= 0; i--) {
+			rev[n++] = hex[ip->addr[i] & 0x0f];
+			rev[n++] = '.';
+			rev[n++] = hex[ip->addr[i] >> 4];
+			rev[n++] = i > 0 ? '.' : '\0';
+		}
+		if (suffix == NULL)
+			suffix = "ip6.arpa";
+	} else {
+		return NULL;
+	}
+	w = snprintf(buf, bufsize, "%s.%s", rev, suffix);
+	if (w < 0 || (size_t)w >= bufsize)
+		return NULL;
+	return buf;
+}
+
+/*
+ * each_record - call fn for every answer record of type; the count of
+ * records of that type, or -1 when the answer is malformed (fn returning
+ * false stops early, counted)
+ */
+static int each_record(const unsigned char *answer, int len, int type,
+                       bool (*fn)(ns_msg *msg, const ns_rr *rr, void *arg), void *arg)
+{
+	ns_msg msg;
+	ns_rr rr;
+	int n = 0, count;
+
+	if (answer == NULL || len <= 0 || ns_initparse(answer, len, &msg) < 0)
+		return -1;
+	count = ns_msg_count(msg, ns_s_an);
+	for (int i = 0; i < count; i++) {
+		if (ns_parserr(&msg, ns_s_an, i, &rr) < 0)
+			return -1;
+		if (ns_rr_class(rr) != ns_c_in || (int)ns_rr_type(rr) != type)
+			continue;
+		n++;
+		if (fn != NULL && !fn(&msg, &rr, arg))
+			break;
+	}
+	return n;
+}
+
+/* The addresses being collected. */
+struct addr_sink {
+	struct pm_ip *out;
+	size_t max, n;
+	int family;
+	bool bad;
+};
+
+/* take_addr - store one A or AAAA record */
+static bool take_addr(ns_msg *msg, const ns_rr *rr, void *arg)
+{
+	struct addr_sink *s = arg;
+	size_t want = s->family == AF_INET ? 4 : 16;
+
+	(void)msg;
+	if (ns_rr_rdlen(*rr) != want) {
+		s->bad = true;
+		return false;
+	}
+	if (s->n < s->max) {
+		memset(&s->out[s->n], 0, sizeof(s->out[s->n]));
+		s->out[s->n].family = s->family;
+		memcpy(s->out[s->n].addr, ns_rr_rdata(*rr), want);
+		s->n++;
+	}
+	return true;
+}
+
+/* iprev_answer_addrs - the A or AAAA records of an answer; -1 when malformed */
+int iprev_answer_addrs(const unsigned char *answer, int len, int type, struct pm_ip *out,
+                       size_t max)
+{
+	struct addr_sink s = {out, out != NULL ? max : 0, 0, type == ns_t_a ? AF_INET : AF_INET6,
+	                      false};
+	int n;
+
+	if (type != ns_t_a && type != ns_t_aaaa)
+		return -1;
+	n = each_record(answer, len, type, take_addr, &s);
+	return s.bad ? -1 : n;
+}
+
+/* The PTR names being collected. */
+struct ptr_sink {
+	char (*names)[IPREV_NAME_MAX + 1];
+	size_t max, n;
+	bool bad;
+};
+
+/* take_ptr - store one PTR name, lower-cased, without its trailing dot */
+static bool take_ptr(ns_msg *msg, const ns_rr *rr, void *arg)
+{
+	struct ptr_sink *s = arg;
+	char name[NS_MAXDNAME];
+	size_t len;
+
+	if (ns_name_uncompress(ns_msg_base(*msg), ns_msg_end(*msg), ns_rr_rdata(*rr), name,
+	                       sizeof(name)) < 0) {
+		s->bad = true;
+		return false;
+	}
+	len = strlen(name);
+	if (len > 0 && name[len - 1] == '.')
+		name[--len] = '\0';
+	if (len == 0 || len > IPREV_NAME_MAX)
+		return true; /* the root, or too long: no host name */
+	if (s->n < s->max) {
+		for (size_t i = 0; i <= len; i++)
+			s->names[s->n][i] = (char)tolower((unsigned char)name[i]);
+		s->n++;
+	}
+	return true;
+}
+
+/* iprev_answer_ptrs - the PTR names of an answer; -1 when malformed */
+int iprev_answer_ptrs(const unsigned char *answer, int len, char names[][IPREV_NAME_MAX + 1],
+                      size_t max)
+{
+	struct ptr_sink s = {names, names != NULL ? max : 0, 0, false};
+
+	if (each_record(answer, len, ns_t_ptr, take_ptr, &s) < 0 || s.bad)
+		return -1;
+	return (int)s.n;
+}
+
+/* set - the result and its reason, "text" followed by arg (when not NULL) */
+static void set(struct iprev_outcome *out, enum pm_iprev_result r, const char *text,
+                const char *arg)
+{
+	out->result = r;
+	snprintf(out->why, sizeof(out->why), "%s%.253s", text, arg != NULL ? arg : "");
+}
+
+/*
+ * maps_back - does name have an address (of ip's family) equal to ip?
+ * 1 yes, 0 no, -1 the lookup failed for now
+ */
+static int maps_back(const struct pm_ip *ip, const char *name, struct pm_lookup *l)
+{
+	int type = ip->family == AF_INET ? ns_t_a : ns_t_aaaa;
+	size_t alen = ip->family == AF_INET ? 4 : 16;
+	const unsigned char *ans = NULL;
+	struct pm_ip addrs[16];
+	int len = 0, n;
+
+	if (!dns_name_ok(name))
+		return 0;
+	switch (pm_lookup_query(l, name, type, &ans, &len)) {
+	case DNS_OK:
+		break;
+	case DNS_NXDOMAIN:
+	case DNS_NODATA:
+		return 0;
+	case DNS_TEMPFAIL:
+	default:
+		return -1;
+	}
+	n = iprev_answer_addrs(ans, len, type, addrs, PM_ARRAY_LEN(addrs));
+	if (n < 0)
+		return -1;
+	if ((size_t)n > PM_ARRAY_LEN(addrs))
+		n = (int)PM_ARRAY_LEN(addrs);
+	for (int i = 0; i < n; i++)
+		if (memcmp(addrs[i].addr, ip->addr, alen) == 0)
+			return 1;
+	return 0;
+}
+
+/* iprev_check - PTR names, then each name's addresses: pass, fail, permerror or temperror */
+void iprev_check(const struct pm_ip *ip, struct pm_lookup *l, struct iprev_outcome *out)
+{
+	char rname[128], names[IPREV_MAX_NAMES][IPREV_NAME_MAX + 1];
+	const unsigned char *ans = NULL;
+	const char *temp_name = NULL;
+	int len = 0, n;
+
+	memset(out, 0, sizeof(*out));
+	if (ip == NULL || (ip->family != AF_INET && ip->family != AF_INET6) ||
+	    iprev_reverse_name(ip, NULL, rname, sizeof(rname)) == NULL) {
+		set(out, PM_IPREV_PERMERROR, "no client address", NULL);
+		return;
+	}
+	switch (pm_lookup_query(l, rname, ns_t_ptr, &ans, &len)) {
+	case DNS_OK:
+		break;
+	case DNS_NXDOMAIN:
+	case DNS_NODATA:
+		set(out, PM_IPREV_PERMERROR, "no PTR record", NULL);
+		return;
+	case DNS_TEMPFAIL:
+	default:
+		set(out, PM_IPREV_TEMPERROR, "PTR lookup failed temporarily", NULL);
+		return;
+	}
+	n = iprev_answer_ptrs(ans, len, names, IPREV_MAX_NAMES);
+	if (n < 0) {
+		set(out, PM_IPREV_TEMPERROR, "malformed PTR answer", NULL);
+		return;
+	}
+	if (n == 0) {
+		set(out, PM_IPREV_PERMERROR, "no PTR record", NULL);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		int m = maps_back(ip, names[i], l);
+
+		if (m > 0) {
+			snprintf(out->name, sizeof(out->name), "%.253s", names[i]);
+			set(out, PM_IPREV_PASS, "", names[i]);
+			return;
+		}
+		if (m < 0 && temp_name == NULL)
+			temp_name = names[i];
+	}
+	snprintf(out->name, sizeof(out->name), "%.253s", names[0]);
+	if (temp_name != NULL) {
+		out->result = PM_IPREV_TEMPERROR;
+		snprintf(out->why, sizeof(out->why), "address lookup of %.253s failed temporarily",
+		         temp_name);
+	} else {
+		out->result = PM_IPREV_FAIL;
+		if (n == 1)
+			snprintf(out->why, sizeof(out->why),
+			         "%.253s does not resolve to the address", names[0]);
+		else
+			snprintf(out->why, sizeof(out->why),
+			         "none of %d PTR names resolves to the address (first: %.253s)", n,
+			         names[0]);
+	}
+}
