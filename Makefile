@@ -50,19 +50,19 @@ UNIT_TESTS := test_util test_cidr test_addr test_config test_rcpt test_verdict t
 test_util_MODS    := util
 test_cidr_MODS    := cidr util
 test_addr_MODS    := addr util
-test_config_MODS  := config policy cidr rcpt addr log jsonlog util dmarc dkim dns
-test_rcpt_MODS    := rcpt addr log jsonlog util policy
-test_verdict_MODS := verdict config policy cidr rcpt addr log jsonlog util dmarc dkim dns
-test_authres_MODS := authres policy util dkim dmarc dns
+test_config_MODS  := config policy cidr rcpt addr log jsonlog util dmarc dkim dns lists
+test_rcpt_MODS    := rcpt addr log jsonlog util policy lists cidr
+test_verdict_MODS := verdict config policy cidr rcpt addr log jsonlog util dmarc dkim dns lists
+test_authres_MODS := authres policy util dkim dmarc dns lists cidr addr log jsonlog
 test_log_MODS     := log jsonlog util
 test_dns_MODS     := dns util
 test_sender_MODS  := sender dns util
 test_dkim_MODS    := dkim dns util
 test_hdrfrom_MODS := hdrfrom addr util
-test_dmarc_MODS   := dmarc dkim dns policy util
+test_dmarc_MODS   := dmarc dkim dns policy util lists cidr addr log jsonlog
 test_lists_MODS   := lists cidr addr log jsonlog util
-test_iprev_MODS   := iprev dns policy cidr util
-test_dnsbl_MODS   := dnsbl iprev dns policy cidr util
+test_iprev_MODS   := iprev dns policy cidr util lists addr log jsonlog
+test_dnsbl_MODS   := dnsbl iprev dns policy cidr util lists addr log jsonlog
 
 TEST_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null) $(LDLIBS)
 

@@ -28,7 +28,10 @@
  *	folded; a line is longer than 78 characters only when one piece
  *	(with its ";") is. With nothing to report the value is
  *	"mx.example.org; none", with a comment naming the trusted network
- *	when one is given.
+ *	when one is given. A policy_comment comes last, as a comment after
+ *	the last resinfo (RFC 8601 allows CFWS there):
+ *	"...; dmarc=fail (p=reject dis=reject) header.from=b.test
+ *	(allowed by local policy: lists.sender.allow)".
  *
  *	The null sender (mailfrom NULL or empty) was judged by its HELO
  *	identity (RFC 7208 section 2.4): the resinfo reads
@@ -502,6 +505,8 @@ char *authres_format(const struct authres_input *in)
 			sb_free(&sb);
 		}
 	}
+	if (usable(in->policy_comment))
+		doc_comment(&d, in->policy_comment); /* the last resinfo's last piece */
 	sb_init(&sb);
 	layout(&sb, usable(in->authserv_id) ? in->authserv_id : "localhost", &d);
 	doc_free(&d);

@@ -70,6 +70,13 @@ struct authres_input {
 	const char *dmarc_disposition; /* "reject", "quarantine", "none", or NULL */
 	const char *header_from;       /* the author domain, or NULL */
 	const char *dmarc_comment;
+
+	/*
+	 * A comment about the local policy, written last, after every resinfo
+	 * (RFC 8601's trailing CFWS), e.g. "allowed by local policy:
+	 * lists.sender.allow"; NULL: none
+	 */
+	const char *policy_comment;
 };
 
 /*

@@ -31,6 +31,15 @@
  *	member may not repeat a value of an earlier element. A member is a
  *	string or (CT_STRLIST) a list of strings.
  *
+ *	The allow and block lists (lists.KIND.allow, .allow_file, .block,
+ *	.block_file) are plain table entries; after the table build_lists()
+ *	makes each list with list_new() (lists.h), reading its file, and
+ *	turns every problem into an error: an inline entry at its own line
+ *	in the policy file (found again in the file, as libconfig may date
+ *	an element one line late), a bad line of a list file at that file's
+ *	line, an unreadable file at the *_file key. The snapshot owns the
+ *	lists (policy_release frees them).
+ *
  *	After the table, checks that involve several keys: the public suffix
  *	list must be readable whenever DMARC can run (dmarc.mode or a
  *	dmarc.domain_modes entry not "off"), and no domain may be listed in
@@ -128,6 +137,7 @@ static const char *check_domain(char **value, char *buf, size_t bufsize);
 static const char *check_address(char **value, char *buf, size_t bufsize);
 static const char *check_header_name(char **value, char *buf, size_t bufsize);
 static const char *check_dnsbl_code(char **value, char *buf, size_t bufsize);
+static const char *check_list_file(char **value, char *buf, size_t bufsize);
 
 #define F(field) offsetof(struct policy, field)
 #define GROUP(n)                                                                                   \
@@ -159,6 +169,22 @@ static const char *check_dnsbl_code(char **value, char *buf, size_t bufsize);
 		.name = n, .type = CT_STRLIST, .def = "", .off = F(field), .count_off = F(nfield), \
 		.check = check_domain                                                              \
 	}
+#define LISTKEYS(kind, idx)                                                                        \
+	GROUP("lists." kind),                                                                      \
+	    {.name = "lists." kind ".allow",                                                       \
+	     .type = CT_STRLIST,                                                                   \
+	     .def = "",                                                                            \
+	     .off = F(lists[idx].allow),                                                           \
+	     .count_off = F(lists[idx].nallow)},                                                   \
+	    STR("lists." kind ".allow_file", "", lists[idx].allow_file, CF_EMPTY_NULL,             \
+	        check_list_file),                                                                  \
+	    {.name = "lists." kind ".block",                                                       \
+	     .type = CT_STRLIST,                                                                   \
+	     .def = "",                                                                            \
+	     .off = F(lists[idx].block),                                                           \
+	     .count_off = F(lists[idx].nblock)},                                                   \
+	    STR("lists." kind ".block_file", "", lists[idx].block_file, CF_EMPTY_NULL,             \
+	        check_list_file)
 #define REPLY(n, id, d, fl)                                                                        \
 	{                                                                                          \
 		.name = "replies." n, .type = CT_REPLY, .def = d, .off = F(replies[id]),           \
@@ -297,6 +323,15 @@ static const struct cfg_key settings[] = {
      .off = offsetof(struct dmarc_domain_mode, mode),
      .flags = CF_MEMBER},
 
+    GROUP("lists"),
+    LISTKEYS("client", LIST_CLIENT),
+    LISTKEYS("client_name", LIST_CLIENT_NAME),
+    LISTKEYS("helo", LIST_HELO),
+    LISTKEYS("sender", LIST_SENDER),
+    LISTKEYS("recipient", LIST_RECIPIENT),
+
+    BOOL("dry_run", "false", dry_run),
+
     GROUP("log"),
     {.name = "log.syslog_facility",
      .type = CT_FACILITY,
@@ -367,6 +402,14 @@ static const struct cfg_key settings[] = {
           "451 4.7.25 Reverse DNS of %{ip} could not be checked (iprev %{result}); try again "
           "later",
           CF_4XX_ONLY),
+    REPLY("helo_blocked", PM_R_HELO_BLOCKED,
+          "554 5.7.1 <%{helo}>: Helo command rejected: blocked by local policy", 0),
+    REPLY("sender_blocked", PM_R_SENDER_BLOCKED,
+          "554 5.7.1 <%{sender}>: Sender address rejected: blocked by local policy", 0),
+    REPLY("rcpt_blocked", PM_R_RCPT_BLOCKED,
+          "554 5.7.1 <%{rcpt}>: Recipient address rejected: blocked by local policy", 0),
+    REPLY("client_name_blocked", PM_R_CLIENT_NAME_BLOCKED,
+          "554 5.7.1 Client host %{name}[%{ip}] blocked by local policy", 0),
 };
 
 #define NSETTINGS PM_ARRAY_LEN(settings)
@@ -896,6 +939,22 @@ static const char *check_dnsbl_code(char **value, char *buf, size_t bufsize)
 	}
 	free(*value);
 	*value = xstrdup(pm_ip_format(&ip, out, sizeof(out)));
+	return NULL;
+}
+
+/*
+ * check_list_file - "" (no file) or the absolute path of a list file
+ * (read, and so checked, when the lists are built: build_lists)
+ */
+static const char *check_list_file(char **value, char *buf, size_t bufsize)
+{
+	(void)buf;
+	(void)bufsize;
+	if (**value == '\0')
+		return NULL;
+	if (**value != '/' || !printable_ascii(*value, true))
+		return "must be the absolute path of a list file, one entry a line (or \"\" for "
+		       "none)";
 	return NULL;
 }
 
@@ -1581,6 +1640,113 @@ static void check_dmarc(struct loader *ld)
 			}
 }
 
+/*
+ * element_line - the line of a list element whose quoted value is value:
+ * libconfig dates an element after its look-ahead token, one line late
+ * when the "," or "]" after it is on a later line, so the lines from lo
+ * (the previous element's) to hi (libconfig's) are searched for
+ * "value", last first. hi when it is not found (escapes in the value)
+ * or the file cannot be read.
+ */
+static int element_line(const char *file, int lo, int hi, const char *value)
+{
+	char *line = NULL, *want;
+	size_t cap = 0;
+	int n = 0, found = hi;
+	FILE *fp;
+
+	if (lo >= hi || lo <= 0 || file == NULL || (fp = fopen(file, "r")) == NULL)
+		return hi;
+	want = xmalloc(strlen(value) + 3);
+	snprintf(want, strlen(value) + 3, "\"%s\"", value);
+	while (getline(&line, &cap, fp) >= 0 && ++n <= hi)
+		if (n >= lo && strstr(line, want) != NULL)
+			found = n;
+	free(want);
+	free(line);
+	fclose(fp);
+	return found;
+}
+
+/*
+ * build_list - the allow (or block) list of one kind from its inline
+ * entries (read again from the libconfig tree, for their lines) and its
+ * file; list_new's errors become "file:line: key: message": an inline
+ * entry at its line in the policy file, a bad line of the list file at
+ * that line, an unreadable file at the policy file's *_file key
+ */
+static void build_list(struct loader *ld, config_t *cfg, enum list_kind kind, bool allow)
+{
+	struct list_settings *ls = &ld->p->lists[kind];
+	const char *path = allow ? ls->allow_file : ls->block_file;
+	struct list_errors errs = {NULL, 0};
+	char key[48], fkey[64];
+	const char **entries = NULL;
+	config_setting_t *s;
+	struct pm_list *l;
+	struct origin ko;
+	int *lines = NULL;
+	size_t n = 0;
+
+	snprintf(key, sizeof(key), "lists.%s.%s", list_kind_name(kind), allow ? "allow" : "block");
+	snprintf(fkey, sizeof(fkey), "%s_file", key);
+	ko = key_origin(ld, key);
+	s = config_lookup(cfg, key);
+	if (s != NULL && (config_setting_type(s) == CONFIG_TYPE_ARRAY ||
+	                  config_setting_type(s) == CONFIG_TYPE_LIST)) {
+		int len = config_setting_length(s), prev = ko.line;
+
+		entries = xcalloc((size_t)len + 1, sizeof(*entries));
+		lines = xcalloc((size_t)len + 1, sizeof(*lines));
+		for (int i = 0; i < len; i++) {
+			config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+
+			if (config_setting_type(e) != CONFIG_TYPE_STRING)
+				continue; /* reported by the table walk */
+			entries[n] = config_setting_get_string(e);
+			lines[n] = element_line(ko.file, prev, (int)config_setting_source_line(e),
+			                        entries[n]);
+			prev = lines[n++];
+		}
+	}
+	if (n > 0 || path != NULL) {
+		l = list_new(kind, key, entries, n, path, &errs);
+		for (size_t i = 0; i < errs.n; i++) {
+			const struct list_error *e = &errs.v[i];
+			struct origin o = ko;
+
+			if (e->file == NULL) {
+				if (e->index < n)
+					o.line = lines[e->index];
+				err_add(ld, &o, key, "%s", e->message);
+			} else if (e->line > 0) {
+				o.file = e->file;
+				o.line = (int)e->line;
+				err_add(ld, &o, fkey, "%s", e->message);
+			} else {
+				o = key_origin(ld, fkey);
+				err_add(ld, &o, fkey, "%s: %s", e->file, e->message);
+			}
+		}
+		list_errors_free(&errs);
+		if (allow)
+			ls->allow_list = l;
+		else
+			ls->block_list = l;
+	}
+	free(entries);
+	free(lines);
+}
+
+/* build_lists - every allow and block list (before config_destroy: build_list reads the tree) */
+static void build_lists(struct loader *ld, config_t *cfg)
+{
+	for (int k = 0; k < PM_LIST_KINDS; k++) {
+		build_list(ld, cfg, (enum list_kind)k, true);
+		build_list(ld, cfg, (enum list_kind)k, false);
+	}
+}
+
 /* config_load - read and validate a policy file; a new snapshot (refcount 1) or NULL */
 struct policy *config_load(const char *path, struct config_errors *errs)
 {
@@ -1613,6 +1779,7 @@ struct policy *config_load(const char *path, struct config_errors *errs)
 			if (!ld.seen[i])
 				set_default(&ld, &settings[i]);
 		check_dmarc(&ld);
+		build_lists(&ld, &cfg);
 	}
 	config_destroy(&cfg);
 	if (errs->n != 0) {

@@ -51,7 +51,7 @@ struct pm_decision {
 	size_t ndnsbl;
 	const char *action; /* "accept", "reject", "tempfail", "quarantine", "hold" */
 	bool would;         /* log/tag mode (or dry run): what it would have done */
-	bool dry_run;       /* the global dry run was on */
+	bool dry_run;       /* the global dry run turned this refusal into a "would" */
 	const char *reply;  /* "550 5.7.23 text" as sent (or as it would have been) */
 	const char *check;
 	const char *reason;

@@ -34,6 +34,19 @@
  *	refused for it. The listings and the iprev result go into every
  *	decision record of the session.
  *
+ *	The allow and block lists (policy.h lists[], lists.h) are matched
+ *	when their fact arrives and kept as facts: the client address at
+ *	connect, the client's verified name after the iprev lookup (made for
+ *	the lists even when iprev.mode is off, then neither applied nor
+ *	reported), the HELO name at HELO, the sender at MAIL FROM, each
+ *	recipient at RCPT (an allowed recipient is counted; at end of
+ *	message the message is allowed when every accepted one was). What
+ *	matched (list_hit_format) goes into the detail of the records whose
+ *	rule names that list; an allowed message's Authentication-Results
+ *	header ends with a comment naming the list. Trusted clients are not
+ *	matched. The global dry run is the verdict's business (verdict.h):
+ *	a "would" is applied like any other.
+ *
  *	The HELO identity is checked with SPF at HELO (each HELO gets its
  *	own time budget, spf.timeout, so HELO and MAIL FROM together never
  *	hold one MTA command for two budgets), but its verdict is applied
@@ -88,6 +101,7 @@
 #include "dnsbl.h"
 #include "hdrfrom.h"
 #include "iprev.h"
+#include "lists.h"
 #include "log.h"
 #include "milter.h"
 #include "policy.h"
@@ -100,6 +114,13 @@
 #define AR_HEADER      "Authentication-Results"
 #define REPLY_TEXT_MAX 1024
 #define ADDR_TEXT_MAX  (ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 8)
+#define HIT_TEXT_MAX   (LIST_ENTRY_MAX + 1200)
+
+/* Which allow and block entries matched, and where (list_hit_format text). */
+struct list_state {
+	unsigned allow, block;       /* PM_LIST_BIT(kind) */
+	char *hit[2][PM_LIST_KINDS]; /* [0] allow, [1] block */
+};
 
 /* What end of message found out about the message's authentication. */
 struct auth_eom {
@@ -141,6 +162,9 @@ struct message {
 	bool sender_dmarc_done;     /* sender_dmarc holds the MAIL FROM domain's record */
 	struct dmarc_record sender_dmarc;
 	const struct auth_eom *auth; /* during end of message: what it found (for logs, replies) */
+	struct list_state lists;     /* sender (allow and block), recipient (allow: the first
+	                                accepted recipient allowed; block: this RCPT's) */
+	unsigned rcpt_allowed;       /* accepted recipients in lists.recipient.allow */
 };
 
 /* One MTA connection. */
@@ -165,7 +189,9 @@ struct session {
 	struct dnsbl_outcome dnsbl;           /* zones asked at connect (nzones 0: none) */
 	struct pm_decision_dnsbl *dnsbl_hits; /* the listings, for the decision records */
 	size_t ndnsbl_hits;
-	unsigned unknown_rcpts; /* unknown recipients refused in this session */
+	struct list_state lists; /* client, client_name (connect), helo (the last HELO) */
+	char *verified_name;     /* iprev pass: the forward-confirmed PTR name, or NULL */
+	unsigned unknown_rcpts;  /* unknown recipients refused in this session */
 	struct message msg;
 };
 
@@ -188,6 +214,89 @@ unsigned milter_active_sessions(void)
 	return atomic_load(&active_sessions);
 }
 
+/* lists_forget - forget the matches of kind k */
+static void lists_forget(struct list_state *ls, enum list_kind k)
+{
+	ls->allow &= ~PM_LIST_BIT(k);
+	ls->block &= ~PM_LIST_BIT(k);
+	for (int i = 0; i < 2; i++) {
+		free(ls->hit[i][k]);
+		ls->hit[i][k] = NULL;
+	}
+}
+
+/* lists_free - forget every match */
+static void lists_free(struct list_state *ls)
+{
+	for (int k = 0; k < PM_LIST_KINDS; k++)
+		lists_forget(ls, (enum list_kind)k);
+}
+
+/* lists_note - remember a match of kind k (block or allow) and where it was found */
+static void lists_note(struct list_state *ls, enum list_kind k, bool block,
+                       const struct list_hit *hit)
+{
+	char buf[HIT_TEXT_MAX];
+
+	ls->hit[block][k] = xstrdup(list_hit_format(hit, buf, sizeof(buf)));
+	if (block)
+		ls->block |= PM_LIST_BIT(k);
+	else
+		ls->allow |= PM_LIST_BIT(k);
+}
+
+/*
+ * lists_match - match one value against the allow and block lists of
+ * kind k (ip for LIST_CLIENT, st and a for the address kinds, text for
+ * the names) and remember what matched in ls (the kind's old matches
+ * are forgotten first)
+ */
+static void lists_match(const struct policy *p, struct list_state *ls, enum list_kind k,
+                        const struct pm_ip *ip, enum addr_status st, const struct pm_addr *a,
+                        const char *text)
+{
+	const struct list_settings *l = &p->lists[k];
+	struct pm_list *const lists[2] = {l->allow_list, l->block_list};
+	struct list_hit hit;
+
+	lists_forget(ls, k);
+	for (int block = 0; block < 2; block++) {
+		bool m;
+
+		if (lists[block] == NULL)
+			continue;
+		if (ip != NULL)
+			m = list_match_ip(lists[block], ip, &hit);
+		else if (k == LIST_SENDER || k == LIST_RECIPIENT)
+			m = list_match_addr(lists[block], st, a, &hit);
+		else
+			m = list_match(lists[block], text, &hit);
+		if (m)
+			lists_note(ls, k, block == 1, &hit);
+	}
+}
+
+/* list_rule_hit - the match behind a rule "lists.KIND.allow" or ".block", or NULL */
+static const char *list_rule_hit(const struct session *s, const char *rule)
+{
+	const struct list_state *ls;
+	const char *dot;
+
+	if (rule == NULL || strncmp(rule, "lists.", 6) != 0 ||
+	    (dot = strrchr(rule, '.')) == rule + 5)
+		return NULL;
+	for (int k = 0; k < PM_LIST_KINDS; k++) {
+		const char *name = list_kind_name((enum list_kind)k);
+		size_t n = strlen(name);
+
+		if ((size_t)(dot - rule - 6) != n || strncmp(rule + 6, name, n) != 0)
+			continue;
+		ls = k == LIST_SENDER || k == LIST_RECIPIENT ? &s->msg.lists : &s->lists;
+		return ls->hit[strcmp(dot, ".block") == 0][k];
+	}
+	return NULL;
+}
+
 /* message_reset - forget the transaction; the message is ready for the next MAIL FROM */
 static void message_reset(struct message *m)
 {
@@ -200,6 +309,7 @@ static void message_reset(struct message *m)
 	for (size_t i = 0; i < m->nrcpt_list; i++)
 		free(m->rcpt_list[i]);
 	free(m->rcpt_list);
+	lists_free(&m->lists);
 	memset(m, 0, sizeof(*m));
 	sb_init(&m->rcpts);
 }
@@ -235,6 +345,8 @@ static void session_free(struct session *s)
 	free(s->auth_user);
 	dnsbl_free(&s->dnsbl);
 	free(s->dnsbl_hits);
+	lists_free(&s->lists);
+	free(s->verified_name);
 	policy_release(s->policy);
 	free(s);
 	atomic_fetch_sub(&active_sessions, 1);
@@ -309,6 +421,8 @@ static void facts_init(const struct session *s, enum pm_stage stage, struct pm_f
 	f->sender_has_dmarc =
 	    s->msg.sender_dmarc_done && (s->msg.sender_dmarc.status == DMARC_REC_FOUND ||
 	                                 s->msg.sender_dmarc.status == DMARC_REC_TEMPFAIL);
+	f->list_allow = s->lists.allow | (s->msg.lists.allow & PM_LIST_BIT(LIST_SENDER));
+	f->list_block = s->lists.block | (s->msg.lists.block & PM_LIST_BIT(LIST_SENDER));
 	f->internal_error = s->broken;
 }
 
@@ -326,6 +440,9 @@ static void reply_vars(const struct session *s, const struct pm_verdict *v, cons
 	memset(vars, 0, sizeof(*vars));
 	vars->ip = s->addr;
 	vars->name = s->name;
+	if (v->reason != NULL && strcmp(v->reason, "client_name_blocked") == 0 &&
+	    s->verified_name != NULL)
+		vars->name = s->verified_name; /* the name the list matched */
 	vars->helo = s->helo;
 	vars->sender = m->sender_text;
 	vars->rcpt = rcpt;
@@ -433,7 +550,10 @@ static void log_record(const struct session *s, const char *stage, const char *r
 		d.check = v->check;
 		d.reason = v->reason;
 		d.rule = v->rule != NULL ? v->rule : rule;
-		if (v->rule != NULL && rule != NULL && strcmp(rule, v->rule) != 0)
+		d.dry_run = v->dry_run;
+		if (list_rule_hit(s, v->rule) != NULL)
+			d.detail = list_rule_hit(s, v->rule); /* the entry: "x.test in FILE:3" */
+		else if (v->rule != NULL && rule != NULL && strcmp(rule, v->rule) != 0)
 			d.detail = rule; /* e.g. the syntax error addr_parse found */
 	} else {
 		d.rule = rule;
@@ -551,11 +671,15 @@ static void dnsbl_note(const struct session *s, const struct dnsbl_zone_result *
 
 /*
  * connect_lookups - for a client not trusted: the DNSBLs, then (unless a
- * listing refuses the client) iprev, all within one budget of spf.timeout
+ * listing refuses the client) iprev, all within one budget of
+ * spf.timeout; iprev also when lists.client_name has entries (matched
+ * against the forward-confirmed name), even with iprev.mode off
  */
 static void connect_lookups(struct session *s)
 {
 	const struct policy *p = s->policy;
+	const struct list_settings *cn = &p->lists[LIST_CLIENT_NAME];
+	bool names = cn->allow_list != NULL || cn->block_list != NULL;
 	struct pm_lookup l;
 	struct pm_facts f;
 	struct pm_verdict v;
@@ -578,12 +702,19 @@ static void connect_lookups(struct session *s)
 		}
 		facts_init(s, PM_STAGE_CONNECT, &f);
 		verdict_decide(&f, p, &v);
-		if (v.action != PM_V_CONTINUE)
+		/* refused: no iprev lookup, unless a client name allow entry may save it */
+		if (v.action != PM_V_CONTINUE && p->lists[LIST_CLIENT_NAME].allow_list == NULL)
 			return;
 	}
-	if (p->iprev.mode != PM_MODE_OFF) {
+	if (p->iprev.mode != PM_MODE_OFF || names) {
 		iprev_check(&s->ip, &l, &s->iprev);
-		s->iprev_done = true;
+		/* looked up only for the client name lists: not reported, not applied */
+		s->iprev_done = p->iprev.mode != PM_MODE_OFF;
+		if (s->iprev.result == PM_IPREV_PASS && s->iprev.name[0] != '\0')
+			s->verified_name = xstrdup(s->iprev.name);
+		if (names)
+			lists_match(p, &s->lists, LIST_CLIENT_NAME, NULL, ADDR_OK, NULL,
+			            s->verified_name);
 	}
 }
 
@@ -627,6 +758,8 @@ static sfsistat mi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	pm_ip_format(&s->ip, s->addr, sizeof(s->addr));
 	if (s->ip.family != AF_UNSPEC && s->policy->client_block.mode != PM_MODE_OFF)
 		s->blocked = pm_cidr_list_match(&s->policy->client_block.networks, &s->ip) != NULL;
+	if (s->ip.family != AF_UNSPEC && !s->trusted)
+		lists_match(s->policy, &s->lists, LIST_CLIENT, &s->ip, ADDR_OK, NULL, NULL);
 
 	if (atomic_load(&draining)) {
 		/* not a policy decision: the daemon is stopping (see main.c drain) */
@@ -662,6 +795,9 @@ static sfsistat mi_helo(SMFICTX *ctx, char *helohost)
 	s->helo_spf_done = false;
 	memset(&s->helo_spf, 0, sizeof(s->helo_spf));
 	message_reset(&s->msg); /* HELO/EHLO resets the transaction (RFC 5321 4.1.4) */
+	lists_forget(&s->lists, LIST_HELO);
+	if (!s->trusted && !s->broken) /* applied at MAIL FROM, like HELO SPF */
+		lists_match(s->policy, &s->lists, LIST_HELO, NULL, ADDR_OK, NULL, s->helo);
 	if (!s->trusted && !s->broken && s->policy->spf.helo_mode != PM_MODE_OFF) {
 		spf_check_helo(&s->policy->spf, &s->ip, s->helo, &s->helo_spf);
 		s->helo_spf_done = true;
@@ -741,6 +877,11 @@ static void sender_checks(struct session *s)
 
 	if (s->trusted || s->authenticated || s->broken || m->sender_status == ADDR_BAD)
 		return;
+	/* a block entry refuses whatever the lookups say (in a dry run they are still made) */
+	if (((s->lists.block & PM_LIST_BIT(LIST_HELO)) ||
+	     (m->lists.block & PM_LIST_BIT(LIST_SENDER))) &&
+	    !s->policy->dry_run)
+		return;
 	if (iprev_refuses(s))
 		return;
 	if (sender_domain_refused(s))
@@ -788,6 +929,10 @@ static sfsistat mi_envfrom(SMFICTX *ctx, char **argv)
 		free(s->auth_user);
 		s->auth_user = xstrdup(auth);
 	}
+	if (!s->trusted && !s->broken &&
+	    (m->sender_status == ADDR_OK || m->sender_status == ADDR_NULL))
+		lists_match(s->policy, &m->lists, LIST_SENDER, NULL, m->sender_status, &m->sender,
+		            NULL);
 	sender_checks(s);
 	facts_init(s, PM_STAGE_MAIL, &f);
 	verdict_decide(&f, s->policy, &v);
@@ -806,9 +951,11 @@ static sfsistat mi_envrcpt(SMFICTX *ctx, char **argv)
 	struct pm_addr a;
 	const char *raw, *why = NULL, *rcpt_text, *rcpt_domain = NULL;
 	char buf[ADDR_TEXT_MAX];
+	struct list_state rl;
 	struct pm_facts f;
 	sfsistat st;
 
+	memset(&rl, 0, sizeof(rl));
 	if (s == NULL)
 		return SMFIS_TEMPFAIL;
 	m = &s->msg;
@@ -832,8 +979,26 @@ static sfsistat mi_envrcpt(SMFICTX *ctx, char **argv)
 		why = NULL;
 		if (s->policy->recipients.mode != PM_MODE_OFF && !s->broken)
 			f.rcpt = rcpt_lookup(&s->policy->recipients, f.rcpt_status, &a, &why);
+		if (!s->trusted && !s->broken) {
+			lists_match(s->policy, &rl, LIST_RECIPIENT, NULL, f.rcpt_status, &a, NULL);
+			if (rl.block & PM_LIST_BIT(LIST_RECIPIENT)) {
+				/* this recipient only: the message's state keeps it for the log */
+				f.list_block |= PM_LIST_BIT(LIST_RECIPIENT);
+				free(m->lists.hit[1][LIST_RECIPIENT]);
+				m->lists.hit[1][LIST_RECIPIENT] = rl.hit[1][LIST_RECIPIENT];
+				rl.hit[1][LIST_RECIPIENT] = NULL;
+			}
+		}
 	}
 	st = decide(ctx, s, &f, "rcpt", rcpt_text, rcpt_domain, why);
+	if (st == SMFIS_CONTINUE && (rl.allow & PM_LIST_BIT(LIST_RECIPIENT))) {
+		m->rcpt_allowed++;
+		if (m->lists.hit[0][LIST_RECIPIENT] == NULL) {
+			m->lists.hit[0][LIST_RECIPIENT] = rl.hit[0][LIST_RECIPIENT];
+			rl.hit[0][LIST_RECIPIENT] = NULL;
+		}
+	}
+	lists_free(&rl);
 	if (st == SMFIS_CONTINUE) {
 		m->rcpt_accepted++;
 		if (m->rcpts.len > 0)
@@ -1056,15 +1221,24 @@ static void auth_evaluate(struct session *s, struct auth_eom *a)
 	                        &a->dmarc_rule);
 }
 
-/* authres_value - our Authentication-Results value for this message; the caller frees */
-static char *authres_value(const struct session *s, const struct auth_eom *a)
+/*
+ * authres_value - our Authentication-Results value for this message, with
+ * a comment naming the allow list when the verdict v is an allow; the
+ * caller frees
+ */
+static char *authres_value(const struct session *s, const struct auth_eom *a,
+                           const struct pm_verdict *v)
 {
 	const struct policy *p = s->policy;
 	const struct message *m = &s->msg;
 	struct authres_input in;
-	char from[ADDR_TEXT_MAX];
+	char from[ADDR_TEXT_MAX], allowed[128];
 
 	memset(&in, 0, sizeof(in));
+	if (v->allowed && v->allowed_by != NULL) {
+		snprintf(allowed, sizeof(allowed), "allowed by local policy: %s", v->allowed_by);
+		in.policy_comment = allowed;
+	}
 	in.authserv_id = p->authserv_id;
 	if (s->authenticated)
 		in.auth_user = s->auth_user;
@@ -1225,11 +1399,13 @@ static sfsistat mi_eom(SMFICTX *ctx)
 	f.dmarc_disposition = a->disposition;
 	f.dmarc_mode = a->dmarc_mode;
 	f.dmarc_rule = a->dmarc_rule;
+	if (m->rcpt_accepted > 0 && m->rcpt_allowed == m->rcpt_accepted)
+		f.list_allow |= PM_LIST_BIT(LIST_RECIPIENT); /* every recipient is allowed */
 	verdict_decide(&f, s->policy, &v);
 	if (!s->broken && v.action == PM_V_CONTINUE) {
 		if (!remove_headers(ctx, s))
 			f.internal_error = true;
-		value = authres_value(s, a);
+		value = authres_value(s, a, &v);
 		if (value != NULL && s->leadspc) {
 			/* the MTA writes the value as given: the space after the colon is ours */
 			char *spaced = xmalloc(strlen(value) + 2);

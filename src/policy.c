@@ -98,6 +98,17 @@ static void policy_free(struct policy *p)
 		free(p->dmarc.domain_modes[i].domain);
 	free(p->dmarc.domain_modes);
 
+	for (size_t i = 0; i < PM_LIST_KINDS; i++) {
+		struct list_settings *l = &p->lists[i];
+
+		free_strv(l->allow, l->nallow);
+		free_strv(l->block, l->nblock);
+		free(l->allow_file);
+		free(l->block_file);
+		list_free(l->allow_list);
+		list_free(l->block_list);
+	}
+
 	free(p->log.syslog_ident);
 	free(p->log.json_file);
 
@@ -200,6 +211,10 @@ static const char *const reply_names[PM_R_COUNT] = {
     [PM_R_DNSBL_LISTED] = "dnsbl_listed",
     [PM_R_IPREV_FAIL] = "iprev_fail",
     [PM_R_IPREV_TEMPFAIL] = "iprev_tempfail",
+    [PM_R_HELO_BLOCKED] = "helo_blocked",
+    [PM_R_SENDER_BLOCKED] = "sender_blocked",
+    [PM_R_RCPT_BLOCKED] = "rcpt_blocked",
+    [PM_R_CLIENT_NAME_BLOCKED] = "client_name_blocked",
 };
 
 /* pm_reply_name - the replies { } key of a reply, e.g. "spf_fail" */

@@ -21,6 +21,7 @@
 #include <sys/types.h>
 
 #include "cidr.h"
+#include "lists.h"
 
 /* How a check acts (every check has one). */
 enum pm_mode {
@@ -91,6 +92,11 @@ enum pm_reply_id {
 	PM_R_DNSBL_LISTED,          /* 554 5.7.1  connect: a DNSBL zone with action reject */
 	PM_R_IPREV_FAIL,            /* 550 5.7.25 MAIL FROM: iprev fail or permerror */
 	PM_R_IPREV_TEMPFAIL,        /* 451 4.7.25 must be 4xx: iprev temperror */
+	PM_R_HELO_BLOCKED,          /* 554 5.7.1  MAIL FROM: lists.helo.block */
+	PM_R_SENDER_BLOCKED,        /* 554 5.7.1  MAIL FROM: lists.sender.block */
+	PM_R_RCPT_BLOCKED,          /* 554 5.7.1  RCPT: lists.recipient.block */
+	PM_R_CLIENT_NAME_BLOCKED,   /* 554 5.7.1  connect: lists.client_name.block (the address
+	                               block lists.client.block uses client_blocked) */
 	PM_R_COUNT
 };
 
@@ -219,6 +225,21 @@ struct dmarc_settings {
 	size_t ndomain_modes;
 };
 
+/* The allow and block lists of one kind (lists.client, lists.helo, ...). */
+struct list_settings {
+	char **allow; /* inline entries as written (kept for the record; the lists hold them) */
+	size_t nallow;
+	char *allow_file; /* NULL: none */
+	char **block;
+	size_t nblock;
+	char *block_file;
+	struct pm_list *allow_list; /* built at load (NULL when empty); freed with the snapshot */
+	struct pm_list *block_list;
+};
+
+/* One struct list_settings per enum list_kind (lists.h), in that order. */
+#define PM_LIST_KINDS 5
+
 struct log_settings {
 	int syslog_facility; /* LOG_MAIL, ... */
 	char *syslog_ident;
@@ -241,6 +262,8 @@ struct policy {
 	struct recipient_settings recipients;
 	struct dkim_settings dkim;
 	struct dmarc_settings dmarc;
+	struct list_settings lists[PM_LIST_KINDS]; /* by enum list_kind */
+	bool dry_run; /* nothing refused: every refusal is logged as a "would" (verdict.h) */
 	struct log_settings log;
 	struct pm_reply replies[PM_R_COUNT];
 };

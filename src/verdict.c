@@ -41,6 +41,7 @@ struct objection {
 	enum pm_mode mode;
 	enum pm_reply_id reply;
 	const char *check, *reason, *rule;
+	bool allowable; /* a refusing sender check: an allow list in force skips it */
 };
 
 /* action_for_reply - the action class that agrees with the configured reply's code */
@@ -59,6 +60,24 @@ static bool object(const struct policy *p, struct pm_verdict *v, const struct ob
 {
 	if (o->mode == PM_MODE_OFF)
 		return false;
+	if (o->allowable && v->allowed_by != NULL) {
+		/*
+		 * skipped: named (unless something else is) is the first refusal
+		 * skipped, whose reply is kept, else the first "would" skipped
+		 */
+		bool first = !v->allowed && v->check == NULL;
+		bool better = v->allowed && o->mode == PM_MODE_ENFORCE && v->reply >= PM_R_COUNT &&
+		              v->reason != NULL && strcmp(v->reason, "allowed") == 0;
+
+		if (first || better) {
+			v->check = o->check;
+			v->reason = "allowed";
+			v->rule = v->allowed_by;
+			v->reply = o->mode == PM_MODE_ENFORCE ? o->reply : PM_R_COUNT;
+		}
+		v->allowed = true;
+		return false;
+	}
 	if (o->mode != PM_MODE_ENFORCE) {
 		if (!v->would) {
 			v->would = true;
@@ -115,6 +134,7 @@ static bool check_spf(const struct policy *p, struct pm_verdict *v, enum pm_spf_
 		return false;
 	}
 	o.check = helo ? "helo_spf" : "spf";
+	o.allowable = true;
 	o.reason = helo ? spf_names[r].helo_reason : spf_names[r].mfrom_reason;
 	return object(p, v, &o);
 }
@@ -125,17 +145,69 @@ static const char *mode_rule(const char *const names[4], enum pm_mode m)
 	return (int)m >= 0 && m <= PM_MODE_ENFORCE ? names[m] : names[PM_MODE_LOG];
 }
 
-/* decide_connect - unless trusted: client_block, then a DNSBL listing with action reject */
+/* The block list of each kind: its reply, reason and rule. */
+static const struct {
+	enum pm_reply_id reply;
+	const char *reason, *rule;
+} blocks[PM_LIST_KINDS] = {
+    [LIST_CLIENT] = {PM_R_CLIENT_BLOCKED, "client_blocked", "lists.client.block"},
+    [LIST_CLIENT_NAME] = {PM_R_CLIENT_NAME_BLOCKED, "client_name_blocked",
+                          "lists.client_name.block"},
+    [LIST_HELO] = {PM_R_HELO_BLOCKED, "helo_blocked", "lists.helo.block"},
+    [LIST_SENDER] = {PM_R_SENDER_BLOCKED, "sender_blocked", "lists.sender.block"},
+    [LIST_RECIPIENT] = {PM_R_RCPT_BLOCKED, "rcpt_blocked", "lists.recipient.block"},
+};
+
+/* The allow list of each kind, as a rule. */
+static const char *const allow_rules[PM_LIST_KINDS] = {
+    [LIST_CLIENT] = "lists.client.allow",       [LIST_CLIENT_NAME] = "lists.client_name.allow",
+    [LIST_HELO] = "lists.helo.allow",           [LIST_SENDER] = "lists.sender.allow",
+    [LIST_RECIPIENT] = "lists.recipient.allow",
+};
+
+/* check_block - a block entry of kind k matched: refused, whatever the modes; true if so */
+static bool check_block(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v,
+                        enum list_kind k)
+{
+	struct objection o = {.mode = PM_MODE_ENFORCE, .check = "lists"};
+
+	if ((f->list_block & PM_LIST_BIT(k)) == 0)
+		return false;
+	o.reply = blocks[k].reply;
+	o.reason = blocks[k].reason;
+	o.rule = blocks[k].rule;
+	return object(p, v, &o);
+}
+
+/* allow_in_force - the rule of the first allow list in force at this stage, or NULL */
+static const char *allow_in_force(const struct pm_facts *f)
+{
+	for (int k = 0; k < PM_LIST_KINDS; k++) {
+		if ((f->list_allow & PM_LIST_BIT(k)) == 0)
+			continue;
+		if (k == LIST_RECIPIENT && f->stage != PM_STAGE_EOM)
+			continue; /* every accepted recipient is known at end of message only */
+		return allow_rules[k];
+	}
+	return NULL;
+}
+
+/*
+ * decide_connect - unless trusted: client_block, the client address and
+ * client name block lists, then a DNSBL listing with action reject
+ */
 static void decide_connect(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v)
 {
-	const struct objection o = {p->client_block.mode, PM_R_CLIENT_BLOCKED, "client_block",
-	                            "client_blocked", "client_block.networks"};
-	const struct objection bl = {p->dnsbl.mode, PM_R_DNSBL_LISTED, "dnsbl", "dnsbl_listed",
-	                             "dnsbl.zones"};
+	const struct objection o = {p->client_block.mode, PM_R_CLIENT_BLOCKED,     "client_block",
+	                            "client_blocked",     "client_block.networks", false};
+	const struct objection bl = {p->dnsbl.mode,  PM_R_DNSBL_LISTED, "dnsbl",
+	                             "dnsbl_listed", "dnsbl.zones",     true};
 
 	if (f->trusted)
 		return;
 	if (f->client_blocked && object(p, v, &o))
+		return;
+	if (check_block(f, p, v, LIST_CLIENT) || check_block(f, p, v, LIST_CLIENT_NAME))
 		return;
 	if (f->dnsbl_listed)
 		object(p, v, &bl);
@@ -146,7 +218,7 @@ static bool check_iprev(const struct pm_facts *f, const struct policy *p, struct
 {
 	static const char *const rules[4] = {"iprev.mode=off", "iprev.mode=log", "iprev.mode=tag",
 	                                     "iprev.mode=enforce"};
-	struct objection o = {.mode = p->iprev.mode, .check = "iprev"};
+	struct objection o = {.mode = p->iprev.mode, .check = "iprev", .allowable = true};
 
 	switch (f->iprev) {
 	case PM_IPREV_FAIL:
@@ -175,7 +247,7 @@ static bool check_sender_domain(const struct policy *p, struct pm_verdict *v,
                                 enum sender_domain_status st)
 {
 	enum pm_mode mode = p->sender_domain.mode;
-	struct objection o = {.mode = mode, .check = "sender_domain"};
+	struct objection o = {.mode = mode, .check = "sender_domain", .allowable = true};
 
 	switch (st) {
 	case SENDER_DOMAIN_NXDOMAIN:
@@ -203,19 +275,25 @@ static bool check_sender_domain(const struct policy *p, struct pm_verdict *v,
 }
 
 /*
- * decide_mail - sender syntax; then, unless trusted/authenticated, iprev,
- * the sender domain, HELO SPF and MAIL FROM SPF
+ * decide_mail - sender syntax; unless trusted, the HELO and sender block
+ * lists; then, unless trusted/authenticated, iprev, the sender domain,
+ * HELO SPF and MAIL FROM SPF
  */
 static void decide_mail(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v)
 {
-	const struct objection syntax = {PM_MODE_ENFORCE, PM_R_SENDER_SYNTAX, "sender_syntax",
-	                                 "sender_syntax", "rfc5321.mail_from_syntax"};
+	const struct objection syntax = {
+	    PM_MODE_ENFORCE, PM_R_SENDER_SYNTAX,         "sender_syntax",
+	    "sender_syntax", "rfc5321.mail_from_syntax", false};
 
 	if (f->sender_status == ADDR_BAD) {
 		object(p, v, &syntax);
 		return;
 	}
-	if (f->trusted || f->authenticated)
+	if (f->trusted)
+		return;
+	if (check_block(f, p, v, LIST_HELO) || check_block(f, p, v, LIST_SENDER))
+		return;
+	if (f->authenticated)
 		return;
 	if (check_iprev(f, p, v))
 		return;
@@ -349,8 +427,10 @@ static bool check_from(const struct pm_facts *f, const struct policy *p, struct 
 {
 	static const char *const rules[4] = {"dmarc.mode=off", "dmarc.mode=log", "dmarc.mode=tag",
 	                                     "dmarc.mode=enforce"};
-	struct objection o = {
-	    .mode = p->dmarc.mode, .reply = PM_R_FROM_HEADER, .check = "from_header"};
+	struct objection o = {.mode = p->dmarc.mode,
+	                      .reply = PM_R_FROM_HEADER,
+	                      .check = "from_header",
+	                      .allowable = true};
 
 	switch (f->from) {
 	case FROM_MISSING:
@@ -377,7 +457,10 @@ static bool check_from(const struct pm_facts *f, const struct policy *p, struct 
 /* check_must_sign - a must_sign author domain without its signature; true when refused */
 static bool check_must_sign(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v)
 {
-	struct objection o = {.mode = p->dkim.mode, .check = "must_sign", .rule = "dkim.must_sign"};
+	struct objection o = {.mode = p->dkim.mode,
+	                      .check = "must_sign",
+	                      .rule = "dkim.must_sign",
+	                      .allowable = true};
 
 	switch (f->must_sign) {
 	case MUST_SIGN_NONE_PASSING:
@@ -407,7 +490,8 @@ static bool check_must_sign(const struct pm_facts *f, const struct policy *p, st
 /* check_dmarc - the DMARC disposition; true when refused (quarantine is not a refusal) */
 static bool check_dmarc(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v)
 {
-	struct objection o = {.mode = f->dmarc_mode, .check = "dmarc", .rule = f->dmarc_rule};
+	struct objection o = {
+	    .mode = f->dmarc_mode, .check = "dmarc", .rule = f->dmarc_rule, .allowable = true};
 
 	if (o.rule == NULL)
 		o.rule = "dmarc.mode";
@@ -427,7 +511,11 @@ static bool check_dmarc(const struct pm_facts *f, const struct policy *p, struct
 	}
 	if (f->dmarc_disposition == PM_DMARC_P_QUARANTINE && o.mode != PM_MODE_OFF) {
 		/* not a refusal: delivered tagged or held; a "would" in log and tag mode */
-		if (o.mode == PM_MODE_ENFORCE) {
+		if (v->allowed_by != NULL) {
+			o.reason = "dmarc_quarantine";
+			o.reply = PM_R_COUNT;
+			object(p, v, &o); /* skipped: never quarantined */
+		} else if (o.mode == PM_MODE_ENFORCE) {
 			v->quarantine = true;
 			if (v->reason == NULL && !v->would) {
 				v->check = "dmarc";
@@ -459,26 +547,34 @@ static void decide_eom(const struct pm_facts *f, const struct policy *p, struct 
 		return;
 	if (check_dmarc(f, p, v))
 		return;
-	if (!verdict_spf_deferred(f, p))
-		return;
-	if (f->dmarc == PM_DMARC_PASS || f->dmarc == PM_DMARC_FAIL ||
-	    f->dmarc == PM_DMARC_TEMPERROR)
-		return; /* DMARC's disposition governed (a temperror was refused or failed open) */
-	check_spf(p, v, f->mfrom_spf, p->spf.mode, false);
+	if (verdict_spf_deferred(f, p) && f->dmarc != PM_DMARC_PASS && f->dmarc != PM_DMARC_FAIL &&
+	    f->dmarc != PM_DMARC_TEMPERROR)
+		/* otherwise DMARC's disposition governed (a temperror was refused or failed open)
+		 */
+		check_spf(p, v, f->mfrom_spf, p->spf.mode, false);
+	if (v->allowed_by != NULL && !v->allowed && v->check == NULL) {
+		/* an allowed message nothing objected to: the record says it was allowed */
+		v->allowed = true;
+		v->check = "lists";
+		v->reason = "allowed";
+		v->rule = v->allowed_by;
+	}
 }
 
 /* decide_rcpt - syntax, limits, then the recipient table */
 static void decide_rcpt(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v)
 {
 	const struct recipient_settings *rs = &p->recipients;
-	const struct objection syntax = {PM_MODE_ENFORCE, PM_R_RCPT_SYNTAX, "rcpt_syntax",
-	                                 "rcpt_syntax", "rfc5321.rcpt_to_syntax"};
-	const struct objection too_many = {PM_MODE_ENFORCE, PM_R_TOO_MANY_RECIPIENTS,
-	                                   "max_recipients", "too_many_recipients",
-	                                   "recipients.max_recipients"};
-	const struct objection harvest = {PM_MODE_ENFORCE, PM_R_TOO_MANY_UNKNOWN, "max_unknown",
-	                                  "too_many_unknown", "recipients.max_unknown"};
-	struct objection table = {rs->mode, PM_R_UNKNOWN_RECIPIENT, "recipients", NULL, NULL};
+	const struct objection syntax = {PM_MODE_ENFORCE, PM_R_RCPT_SYNTAX,         "rcpt_syntax",
+	                                 "rcpt_syntax",   "rfc5321.rcpt_to_syntax", false};
+	const struct objection too_many = {
+	    PM_MODE_ENFORCE,       PM_R_TOO_MANY_RECIPIENTS,    "max_recipients",
+	    "too_many_recipients", "recipients.max_recipients", false};
+	const struct objection harvest = {
+	    PM_MODE_ENFORCE,    PM_R_TOO_MANY_UNKNOWN,    "max_unknown",
+	    "too_many_unknown", "recipients.max_unknown", false};
+	struct objection table = {rs->mode, PM_R_UNKNOWN_RECIPIENT, "recipients", NULL, NULL,
+	                          false};
 
 	if (f->rcpt_status == ADDR_BAD || f->rcpt_status == ADDR_NULL) {
 		object(p, v, &syntax);
@@ -492,6 +588,8 @@ static void decide_rcpt(const struct pm_facts *f, const struct policy *p, struct
 		object(p, v, &harvest);
 		return;
 	}
+	if (!f->trusted && check_block(f, p, v, LIST_RECIPIENT))
+		return;
 	switch (f->rcpt) {
 	case RCPT_UNKNOWN:
 		table.reply = PM_R_UNKNOWN_RECIPIENT;
@@ -518,6 +616,36 @@ static void decide_rcpt(const struct pm_facts *f, const struct policy *p, struct
 		return;
 	}
 	object(p, v, &table);
+}
+
+/*
+ * dry_run - the global dry run: a refusal (but an internal error or an
+ * address syntax error) or a DMARC quarantine becomes a "would"
+ */
+static void dry_run(const struct policy *p, struct pm_verdict *v)
+{
+	if (!p->dry_run)
+		return;
+	if (v->action != PM_V_CONTINUE) {
+		if (v->check != NULL && (strcmp(v->check, "internal_error") == 0 ||
+		                         strcmp(v->check, "sender_syntax") == 0 ||
+		                         strcmp(v->check, "rcpt_syntax") == 0))
+			return;
+		v->action = PM_V_CONTINUE;
+		v->would = true;
+		v->dry_run = true;
+		return;
+	}
+	if (v->quarantine) {
+		v->quarantine = false;
+		if (!v->would) {
+			v->would = true;
+			v->reply = PM_R_COUNT;
+			v->check = "dmarc";
+			v->reason = "dmarc_quarantine";
+		}
+		v->dry_run = true;
+	}
 }
 
 /* verdict_decide - the verdict for f->stage; never fails */
@@ -547,6 +675,7 @@ void verdict_decide(const struct pm_facts *f, const struct policy *p, struct pm_
 		}
 		return;
 	}
+	v->allowed_by = allow_in_force(f);
 	switch (f->stage) {
 	case PM_STAGE_CONNECT:
 		decide_connect(f, p, v);
@@ -564,6 +693,7 @@ void verdict_decide(const struct pm_facts *f, const struct policy *p, struct pm_
 	default:
 		break;
 	}
+	dry_run(p, v);
 }
 
 /* append_value - one placeholder's value: cut, escaped, and no '%' left in it */

@@ -10,13 +10,21 @@
  *
  *	Order at each stage (first refusal wins); an internal error at any
  *	stage comes first (451 4.3.0, or fail open as configured):
- *	  connect  not for trusted networks: client_block; then a DNSBL
- *	           zone with action reject that listed the client (554
- *	           5.7.1, dnsbl mode; a zone with action tag never refuses)
- *	  helo     nothing is refused at HELO: the HELO SPF result is
- *	           decided here and applied at MAIL FROM, when SMTP AUTH is
- *	           known (like Postfix's smtpd_delay_reject)
- *	  mail     sender syntax; then, unless trusted or authenticated:
+ *	  connect  not for trusted networks: client_block; the block lists
+ *	           lists.client.block (the client address, 554 5.7.1
+ *	           client_blocked) and lists.client_name.block (the
+ *	           verified PTR name, 554 5.7.1 client_name_blocked); then
+ *	           a DNSBL zone with action reject that listed the client
+ *	           (554 5.7.1, dnsbl mode; a zone with action tag never
+ *	           refuses)
+ *	  helo     nothing is refused at HELO: the HELO SPF result and the
+ *	           HELO lists are decided here and applied at MAIL FROM,
+ *	           when SMTP AUTH is known (like Postfix's
+ *	           smtpd_delay_reject)
+ *	  mail     sender syntax; then, unless trusted: lists.helo.block
+ *	           (554 5.7.1 helo_blocked) and lists.sender.block (554
+ *	           5.7.1 sender_blocked), for authenticated clients too;
+ *	           then, unless trusted or authenticated:
  *	           iprev, looked up at connect and applied here for the
  *	           same reason as HELO SPF (fail and permerror 550 5.7.25,
  *	           temperror 451 4.7.25); the sender domain (does not exist or has no MX, A or
@@ -24,7 +32,10 @@
  *	           temporarily: 451 4.4.3 dns_tempfail), HELO SPF, MAIL
  *	           FROM SPF (null sender: postmaster@HELO)
  *	  rcpt     recipient syntax; too many recipients; too many unknown
- *	           in this session; then the recipient table: exempt and
+ *	           in this session; unless trusted, lists.recipient.block
+ *	           (554 5.7.1 rcpt_blocked, this recipient only,
+ *	           authenticated clients too); then the recipient table:
+ *	           exempt and
  *	           valid continue, unknown 550 5.1.1, foreign 554 5.7.1
  *	           unless trusted or authenticated, tempfail 451 4.4.3
  *	  eom      unless trusted or authenticated: the From header (not
@@ -50,6 +61,36 @@
  *	mode act as log (the Authentication-Results header has no method
  *	for them).
  *
+ *	Allow and block lists (policy.h lists[], matched by the milter,
+ *	given here as f->list_block and f->list_allow). A block entry has
+ *	no mode: it refuses at the stage where its fact is known (above).
+ *	Trusted networks are never blocked; authenticated clients are
+ *	blocked by HELO, sender and recipient entries (an administrator's
+ *	explicit block). A block entry always wins over an allow entry of
+ *	any kind. An allow entry skips the refusing sender checks: the
+ *	DNSBLs, iprev, the sender domain, HELO SPF, MAIL FROM SPF, the From
+ *	header, must_sign, DMARC (its quarantine too) and the deferred SPF
+ *	refusal; for the rest of the session (client address, client name,
+ *	HELO name: from that HELO on), the message (sender), or the message
+ *	when every accepted recipient is allowed (recipient: known at end of
+ *	message only, so it cannot skip what MAIL FROM refused). Never
+ *	skipped: address syntax, the limits, unknown local recipients, the
+ *	relay refusal, internal errors, client_block and block entries. The
+ *	skipped checks still run: their results are logged and tagged. A
+ *	verdict whose refusal (or "would") an allow skipped has allowed set,
+ *	check naming the first refusal skipped (its reply in reply), else
+ *	the first "would" skipped (reply PM_R_COUNT), reason "allowed" and
+ *	rule the allow list ("lists.sender.allow"); at end of message an allowed
+ *	message gets reason "allowed" even when nothing objected (check
+ *	"lists"). The first kind in list_kind order names the allow.
+ *
+ *	Dry run (p->dry_run): every refusal, 4xx or 5xx, of any check (the
+ *	lists included) becomes a "would": action CONTINUE, would and
+ *	dry_run set, reply the one that would have been sent; a DMARC
+ *	quarantine is not applied (quarantine false) and is a "would" too.
+ *	Not affected: internal errors (451 4.3.0 is not policy) and address
+ *	syntax errors (501: the MTA could not use the address anyway).
+ *
  *	The action always agrees with the class of the configured reply:
  *	a 4xx reply gives PM_V_TEMPFAIL and a 5xx one PM_V_REJECT, whatever
  *	the setting that asked for the refusal (an administrator may make
@@ -67,6 +108,8 @@
 #include "policy.h"
 #include "rcpt.h"
 #include "sender.h"
+
+#define PM_LIST_BIT(kind) (1u << (unsigned)(kind))
 
 enum pm_stage { PM_STAGE_CONNECT, PM_STAGE_HELO, PM_STAGE_MAIL, PM_STAGE_RCPT, PM_STAGE_EOM };
 
@@ -125,6 +168,13 @@ struct pm_facts {
 	enum pm_mode dmarc_mode; /* dmarc.mode after the overrides (verdict_dmarc_overrides) */
 	const char *dmarc_rule;  /* static: the setting that decided the DMARC action */
 
+	/* allow and block lists: bit PM_LIST_BIT(kind) per enum list_kind */
+	unsigned list_block; /* block entries that matched: client and client_name (connect),
+	                        helo and sender (MAIL FROM on), recipient (this RCPT) */
+	unsigned list_allow; /* allow entries in force: client, client_name (session), helo
+	                        (since the HELO), sender (the message), recipient (every accepted
+	                        recipient allowed: end of message only) */
+
 	bool internal_error; /* something broke while gathering facts at this stage:
 	                        451 4.3.0, or continue when milter.on_internal_error = accept */
 };
@@ -143,13 +193,20 @@ struct pm_verdict {
 	bool would;             /* a check in log/tag mode would have refused */
 	const char *check;      /* "client_block", "dnsbl", "iprev", "helo_spf", "spf",
 	                           "sender_syntax", "sender_domain", "rcpt_syntax", "recipients",
-	                           "max_recipients",
-	                           "max_unknown", "internal_error" or NULL when
-	                           nothing objected */
+	                           "max_recipients", "max_unknown", "lists" (a block entry,
+	                           or an allowed message nothing objected to),
+	                           "internal_error" or NULL when nothing objected */
 	const char *reason;     /* static, e.g. "spf_fail", "unknown_recipient" */
 	const char *rule; /* static: the policy setting that decided, e.g. "spf.fail=reject" */
 	bool quarantine;  /* eom, accepted: DMARC says quarantine (enforced): the milter adds
 	                     the quarantine header or holds the message (dmarc.quarantine) */
+	bool allowed;     /* an allow list skipped a refusal or "would" (check says which, reply
+	                     the refusal's or PM_R_COUNT; reason "allowed", rule the list), or
+	                     (eom) the message is allowed; action CONTINUE, would false */
+	const char *allowed_by; /* static: the allow list in force ("lists.sender.allow"), or
+	                           NULL */
+	bool dry_run;           /* the global dry run turned a refusal (or a quarantine) into
+	                           this "would" */
 };
 
 /*

@@ -25,6 +25,13 @@
 #	    accepted and lands in Postfix's hold queue, not in the mailbox;
 #	  - dmarc.mode = "tag" (reloaded): several From fields and a p=reject
 #	    fail are delivered, tagged, and logged as "would";
+#	  - the allow and block lists (lists/*.txt copied to
+#	    /run/policy-milter/lists/, scenarios/lists-*.scn): a list file
+#	    rewritten while the milter runs is re-read by the next session;
+#	  - dry_run = true (reloaded): mail refused otherwise (SPF fail at MAIL
+#	    FROM, DMARC p=reject, a blocked sender, client_block, an unknown
+#	    recipient) is delivered, and the log says what would have been
+#	    sent (would=yes dry_run=yes, the reply);
 #	  - the JSON decision log (log.json_file): made by the milter user,
 #	    mode 0640; rotated after the scenarios (rename, then the SIGUSR1
 #	    of the reload test reopens it); -n refuses a relative path; a file
@@ -88,6 +95,12 @@ postfix_setup
 # The milter reads a copy: the reload test rewrites it.
 live=$E2E_DIR/live-policy.conf
 cp "$HERE/policy.conf" "$live"
+# The list files the policy names (lists.*_file), readable by the milter user.
+LISTS=/run/policy-milter/lists
+mkdir -p "$LISTS"
+cp "$HERE"/lists/*.txt "$LISTS/"
+chmod 0755 "$LISTS"
+chmod 0644 "$LISTS"/*.txt
 [ -n "${E2E_NO_MILTER:-}" ] || milter_start "$live"
 postfix_start
 
@@ -145,11 +158,19 @@ $RUNNER -j "${E2E_JOBS:-4}" "$HERE"/scenarios/*.scn || failed=1
 rm -rf "$E2E_DIR/barrier"
 $RUNNER -j 100 "$HERE"/scenarios/concurrent/*.scn || failed=1
 
+# 2a. A list file rewritten while the milter runs: the next session that
+# needs it (at most a second after the change) reads it again.
+$RUNNER "$HERE/lists/reread-helo-before.scn" || failed=1
+echo "reread-helo.test" >>"$LISTS/helo-block.txt"
+sleep 1.1
+$RUNNER "$HERE/lists/reread-helo.scn" || failed=1
+
 # 2b. The JSON decision log: the milter user made it, mode 0640. Rotate it
 # the way logrotate does: rename it now; the SIGUSR1 of the reload test
 # reopens it at its path (checked in section 8).
 JSON_LOG=/run/policy-milter/decisions.json
 JSON_TAG=/run/policy-milter/decisions-tag.json
+JSON_DRY=/run/policy-milter/decisions-dry.json
 JSON_LINE='json_file = "/run/policy-milter/decisions.json";'
 check "JSON decision log: created by the milter user, mode 0640" \
 	"$(stat -c '%U %a' "$JSON_LOG" 2>/dev/null)" "policy-milter 640"
@@ -292,6 +313,36 @@ fi
 cp "$HERE/policy.conf" "$live"
 reload_milter || echo "e2e: the milter did not reload the test policy (going on)"
 
+# 6c. dry_run = true: what the policy refuses is delivered, the
+# Authentication-Results header is added, and the log says what would have
+# been sent. The JSON decision log goes to another file meanwhile.
+if grep -q '^dry_run = false;' "$HERE/policy.conf"; then
+	sed -e 's/^dry_run = false;/dry_run = true;/' \
+		-e "s|$JSON_LINE|json_file = \"$JSON_DRY\";|" "$HERE/policy.conf" >"$live.new"
+	mv "$live.new" "$live"
+	if reload_milter; then
+		$RUNNER "$HERE"/dryrun/*.scn || failed=1
+		# dryrun_logged WHAT CLIENT STAGE REPLY: one would=yes dry_run=yes line
+		dryrun_logged() {
+			check "dry run: the log says $1 would have been sent" \
+				"$(grep -c "stage=$3 client=$2 .*would=yes dry_run=yes reply=\"$4" "$E2E_DIR/milter.log")" 1
+		}
+		dryrun_logged "550 5.7.23 (SPF fail)" 192.0.2.221 mail "550 5.7.23 SPF validation failed"
+		dryrun_logged "550 5.7.26 (DMARC p=reject)" 192.0.2.222 eom "550 5.7.26 Unauthenticated email from reject.test"
+		dryrun_logged "554 5.7.1 (blocked sender)" 192.0.2.223 mail "554 5.7.1 <spammer@pass.test>: Sender address rejected: blocked by local policy"
+		dryrun_logged "550 5.1.1 (unknown recipient)" 192.0.2.223 rcpt "550 5.1.1 <nobody@example.org>"
+		dryrun_logged "554 5.7.1 (client_block)" 203.0.113.6 connect "554 5.7.1 Client host 203.0.113.6 blocked"
+	else
+		echo "not ok - dry_run = true: the milter did not reload the policy"
+		failed=1
+	fi
+	cp "$HERE/policy.conf" "$live"
+	reload_milter || echo "e2e: the milter did not reload the test policy (going on)"
+else
+	echo "not ok - dry run: tests/e2e/policy.conf has no line 'dry_run = false;' to rewrite"
+	failed=1
+fi
+
 # 7. SIGTERM: the milter exits 0.
 milter_stop
 check "policy-milter exits 0 on SIGTERM" "$?" 0
@@ -303,10 +354,10 @@ check "no sanitizer report in the milter's log" "$reports" 0
 # keys in order, one record per syslog decision line, and known scenarios
 # field by field (jsoncheck below).
 decisions=$(grep -cE '\]: info: [^ ]+: stage=' "$E2E_DIR/milter.log")
-cp "$JSON_LOG.1" "$JSON_LOG" "$JSON_TAG" "$E2E_DIR/" 2>/dev/null # kept with E2E_KEEP
-"${PYTHON:-python3}" - "$decisions" "$JSON_LOG.1" "$JSON_LOG" "$JSON_TAG" <<'PY' || failed=1
+cp "$JSON_LOG.1" "$JSON_LOG" "$JSON_TAG" "$JSON_DRY" "$E2E_DIR/" 2>/dev/null # kept with E2E_KEEP
+"${PYTHON:-python3}" - "$decisions" "$JSON_LOG.1" "$JSON_LOG" "$JSON_TAG" "$JSON_DRY" <<'PY' || failed=1
 # jsoncheck.py - the JSON decision log against schema version 1 (run.sh section 8)
-# usage: python3 jsoncheck.py SYSLOG_DECISIONS ROTATED CURRENT TAG
+# usage: python3 jsoncheck.py SYSLOG_DECISIONS ROTATED CURRENT TAG DRY
 import json
 import re
 import sys
@@ -396,7 +447,8 @@ def schema_problem(r):
         return "dnsbl %r" % r["dnsbl"]
     if r["action"] not in ("accept", "reject", "tempfail", "quarantine", "hold"):
         return "action %r" % r["action"]
-    if not isinstance(r["would"], bool) or r["dry_run"] is not False:
+    if not isinstance(r["would"], bool) or not isinstance(r["dry_run"], bool) or \
+            (r["dry_run"] and not r["would"]):
         return "would %r dry_run %r" % (r["would"], r["dry_run"])
     rep = r["reply"]
     if rep is not None and (not isinstance(rep, dict) or list(rep) != ["code", "xcode", "text"]
@@ -477,9 +529,12 @@ MULTI = base(recipients=["bob@example.org", "carol+lists@example.org", "anyone@e
                      "dmarc": {"result": "none", "domain": "pass.test", "policy": None,
                                "disposition": None}})
 
-syslog_count, rotated, current, tag = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-r1, r2, r3 = load(rotated), load(current), load(tag)
-n = len(r1) + len(r2) + len(r3)
+syslog_count, rotated, current, tag, dry = (int(sys.argv[1]), sys.argv[2], sys.argv[3],
+                                            sys.argv[4], sys.argv[5])
+r1, r2, r3, r4 = load(rotated), load(current), load(tag), load(dry)
+n = len(r1) + len(r2) + len(r3) + len(r4)
+say(not any(r["dry_run"] for r in r1 + r2 + r3), "dry_run false outside the dry run",
+    "dry_run true in a record written without dry_run = true")
 say(n == syslog_count, "one record per syslog decision line",
     "got %d records, want %d" % (n, syslog_count))
 
@@ -511,8 +566,10 @@ expect("unknown recipient refused at RCPT TO, every field", r1, "192.0.2.23", "r
             detail="recipients.addresses: not listed"))
 expect("three accepted recipients at end of message, every field", r1, "192.0.2.23", "eom",
        MULTI)
+# (iprev is looked up although the listing refuses: a lists.client_name.allow
+# entry could have saved the client)
 expect("DNSBL listing refused at connect, every field", r1, "192.0.2.180", "connect",
-       base(queue_id=None, client={"name": None, "iprev": None}, helo=None, sender=None,
+       base(queue_id=None, client={"name": None, "iprev": "permerror"}, helo=None, sender=None,
             recipients=[], checks={}, dnsbl=[{"zone": "bl.dnsbl.test", "answer": "127.0.0.2"}],
             action="reject",
             reply={"code": 554, "xcode": "5.7.1", "text": "Service unavailable; client host "
@@ -542,6 +599,38 @@ say(not others, "a reload with another json_file writes there (the tag mode reco
     "records from %s in %s" % (others, tag))
 expect("dmarc.mode tag: would have refused, every field", r3, "192.0.2.62", "eom",
        dict(DMARC_REJECT, would=True))
+# dry_run = true was loaded with another json_file: its records went there
+expect("dry run: DMARC p=reject would have been refused, every field", r4, "192.0.2.222",
+       "eom", dict(DMARC_REJECT, would=True, dry_run=True,
+                   client={"name": None, "iprev": "permerror"}))
+DRY_BLOCKED = base(recipients=[], sender="spammer@pass.test",
+                    checks={"helo_spf": HELO_NONE, "spf": SPF_PASS},
+                    action="reject", would=True, dry_run=True,
+                    reply={"code": 554, "xcode": "5.7.1", "text": "<spammer@pass.test>: Sender "
+                           "address rejected: blocked by local policy"},
+                    check="lists", reason="sender_blocked", rule="lists.sender.block",
+                    detail="spammer@pass.test in /run/policy-milter/lists/sender-block.txt:3")
+del DRY_BLOCKED["queue_id"]  # whether the MTA has one at MAIL FROM is its business
+expect("dry run: a blocked sender would have been refused, every field", r4, "192.0.2.223",
+       "mail", DRY_BLOCKED)
+# the lists (main scenarios): a block and an allow, field by field
+expect("lists.sender.block refused at MAIL FROM, every field", r1, "192.0.2.207", "mail",
+       base(queue_id=None, sender="spammer@pass.test", recipients=[],
+            checks={"helo_spf": HELO_NONE},
+            action="reject",
+            reply={"code": 554, "xcode": "5.7.1", "text": "<spammer@pass.test>: Sender "
+                   "address rejected: blocked by local policy"},
+            check="lists", reason="sender_blocked", rule="lists.sender.block",
+            detail="spammer@pass.test in /run/policy-milter/lists/sender-block.txt:3"))
+expect("lists.sender.allow: the accepted message says allowed, every field", r1,
+       "192.0.2.208", "eom",
+       base(sender="partner@fail.test",
+            checks={"helo_spf": HELO_NONE, "spf": {"result": "fail", "domain": "fail.test"},
+                    "dkim": [],
+                    "dmarc": {"result": "fail", "domain": "reject.test", "policy": "reject",
+                              "disposition": "reject"}},
+            check="dmarc", reason="allowed", rule="lists.sender.allow",
+            detail="partner@fail.test in lists.sender.allow[0]"))
 sys.exit(1 if failed else 0)
 PY
 

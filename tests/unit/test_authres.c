@@ -901,15 +901,82 @@ static void test_roundtrip(void **state)
 	free(v);
 }
 
+/* unfold - every "\n\t" fold of s made one space, in place */
+static void unfold(char *s)
+{
+	char *w = s;
+
+	for (; *s != '\0'; s++) {
+		if (s[0] == '\n' && s[1] == '\t')
+			s++;
+		*w++ = *s == '\t' ? ' ' : *s;
+	}
+	*w = '\0';
+}
+
+/*
+ * test_policy_comment - the local policy comment comes last, after the last
+ * resinfo (RFC 8601 trailing CFWS): the value without it is the same
+ * header, folding still holds, and authres_is_ours still claims it
+ */
+static void test_policy_comment(void **state)
+{
+	(void)state;
+	static const struct {
+		enum pm_spf_result spf;
+		enum pm_dmarc_result dmarc;
+		const char *comment, *want;
+		size_t nres;
+	} cases[] = {
+	    {PM_SPF_FAIL, PM_DMARC_FAIL, "allowed by local policy: lists.sender.allow",
+	     ID "; spf=fail smtp.mailfrom=a@b.test;\n\tdmarc=fail (p=reject dis=reject) "
+	        "header.from=b.test\n\t(allowed by local policy: lists.sender.allow)",
+	     2},
+	    {PM_SPF_UNCHECKED, PM_DMARC_UNCHECKED, "allowed by local policy: lists.client.allow",
+	     ID ";\n\tnone (allowed by local policy: lists.client.allow)", 1},
+	    {PM_SPF_PASS, PM_DMARC_UNCHECKED, "x) ; spf=pass (",
+	     ID ";\n\tspf=pass smtp.mailfrom=a@b.test (x\\) ; spf=pass \\()", 1},
+	    {PM_SPF_PASS, PM_DMARC_UNCHECKED, "", ID "; spf=pass smtp.mailfrom=a@b.test", 1},
+	};
+	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
+		struct authres_input in = {.authserv_id = ID,
+		                           .mfrom_spf = cases[i].spf,
+		                           .mailfrom = "a@b.test",
+		                           .dmarc = cases[i].dmarc,
+		                           .dmarc_policy = "reject",
+		                           .dmarc_disposition = "reject",
+		                           .header_from = "b.test",
+		                           .policy_comment = cases[i].comment};
+		char *got = authres_format(&in), *plain;
+
+		check_value("policy comment", i, got, cases[i].want, cases[i].nres);
+		if (!authres_is_ours(got, ID))
+			fail_msg("policy comment case %zu: got not ours for %s, want ours", i, got);
+		/* the same header without the comment (unfolded): only a trailing comment added */
+		in.policy_comment = NULL;
+		plain = authres_format(&in);
+		unfold(got);
+		unfold(plain);
+		if (*cases[i].comment != '\0' &&
+		    (strncmp(got, plain, strlen(plain)) != 0 || got[strlen(plain)] != ' ' ||
+		     got[strlen(plain) + 1] != '(' || got[strlen(got) - 1] != ')'))
+			fail_msg("policy comment case %zu: got %s, want %s and a comment", i, got,
+			         plain);
+		free(plain);
+		free(got);
+	}
+}
+
 /* main - run the cases */
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_format),      cmocka_unit_test(test_long),
-	    cmocka_unit_test(test_dkim),        cmocka_unit_test(test_dmarc),
-	    cmocka_unit_test(test_iprev),       cmocka_unit_test(test_all),
-	    cmocka_unit_test(test_long_values), cmocka_unit_test(test_folding),
-	    cmocka_unit_test(test_is_ours),     cmocka_unit_test(test_roundtrip),
+	    cmocka_unit_test(test_format),         cmocka_unit_test(test_long),
+	    cmocka_unit_test(test_dkim),           cmocka_unit_test(test_dmarc),
+	    cmocka_unit_test(test_iprev),          cmocka_unit_test(test_all),
+	    cmocka_unit_test(test_long_values),    cmocka_unit_test(test_folding),
+	    cmocka_unit_test(test_is_ours),        cmocka_unit_test(test_roundtrip),
+	    cmocka_unit_test(test_policy_comment),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

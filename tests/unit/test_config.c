@@ -233,6 +233,12 @@ static const struct {
     {PM_R_IPREV_FAIL, 550, "5.7.25", "Reverse DNS of %{ip} does not match (iprev %{result})"},
     {PM_R_IPREV_TEMPFAIL, 451, "4.7.25",
      "Reverse DNS of %{ip} could not be checked (iprev %{result}); try again later"},
+    {PM_R_HELO_BLOCKED, 554, "5.7.1", "<%{helo}>: Helo command rejected: blocked by local policy"},
+    {PM_R_SENDER_BLOCKED, 554, "5.7.1",
+     "<%{sender}>: Sender address rejected: blocked by local policy"},
+    {PM_R_RCPT_BLOCKED, 554, "5.7.1",
+     "<%{rcpt}>: Recipient address rejected: blocked by local policy"},
+    {PM_R_CLIENT_NAME_BLOCKED, 554, "5.7.1", "Client host %{name}[%{ip}] blocked by local policy"},
 };
 
 /* want_dnsbl_zones - report dnsbl.zones that differ from "zone=code,code/action ..." */
@@ -332,6 +338,16 @@ static void check_defaults(const struct policy *p, const char *authserv_id, cons
 	want_strv("dmarc.never_enforce", p->dmarc.never_enforce, p->dmarc.nnever_enforce, "");
 	want_strv("dmarc.always_reject", p->dmarc.always_reject, p->dmarc.nalways_reject, "");
 	want_domain_modes(&p->dmarc, "");
+	for (int k = 0; k < PM_LIST_KINDS; k++) {
+		const struct list_settings *l = &p->lists[k];
+
+		snprintf(what, sizeof(what), "lists.%s", list_kind_name((enum list_kind)k));
+		want_int(what, (long)(l->nallow + l->nblock), 0);
+		want_str(what, l->allow_file, NULL);
+		want_str(what, l->block_file, NULL);
+		want_int(what, l->allow_list != NULL || l->block_list != NULL, 0);
+	}
+	want_int("dry_run", p->dry_run, false);
 	want_int("log.syslog_facility", p->log.syslog_facility, LOG_MAIL);
 	want_str("log.syslog_ident", p->log.syslog_ident, "policy-milter");
 	want_str("log.json_file", p->log.json_file, NULL);
@@ -556,6 +572,32 @@ static const struct bad_case bad_cases[] = {
      "replies.spf_fail", "enhanced status code"},
     {"reply without text", "replies: { spf_fail = \"550 5.7.1\"; };\n", 1, "replies.spf_fail",
      "text missing"},
+    {"lists: a bad inline entry, at its own line",
+     "lists:\n{\n  helo:\n  {\n    block = [ \"ok.example\",\n      \"bad name.example\" ];\n  "
+     "};\n};\n",
+     6, "lists.helo.block", "bad name.example"},
+    {"lists: a bad last inline entry, \"]\" on the next line",
+     "lists: { sender: { allow = [\n  \"a@b.example\",\n  \"a@@b\"\n  ]; }; };\n", 3,
+     "lists.sender.allow", "a@@b"},
+    {"lists: an address in a client name list",
+     "lists: { client_name: { block = [ \"192.0.2.1\" ]; }; };\n", 1, "lists.client_name.block",
+     "192.0.2.1"},
+    {"lists: a network with host bits", "lists: { client: { allow = [ \"192.0.2.1/24\" ]; }; };\n",
+     1, "lists.client.allow", "192.0.2.1/24"},
+    {"lists: <> in a recipient list", "lists: { recipient: { block = [ \"<>\" ]; }; };\n", 1,
+     "lists.recipient.block", "<>"},
+    {"lists: a relative file", "lists: {\n  helo: { block_file = \"helo.txt\"; };\n};\n", 2,
+     "lists.helo.block_file", "absolute path"},
+    {"lists: a file that does not exist",
+     "lists: {\n  sender: {\n    block_file = \"/nonexistent/sender.txt\"; }; };\n", 3,
+     "lists.sender.block_file", "/nonexistent/sender.txt: cannot read the list file"},
+    {"lists: an unknown kind", "lists: { domain: { allow = [ ]; }; };\n", 1, "lists.domain",
+     "unknown group"},
+    {"lists: an unknown key", "lists: { helo: { allow_files = \"\"; }; };\n", 1,
+     "lists.helo.allow_files", "unknown key"},
+    {"lists: a string for a list", "lists: { helo: { allow = \"x.example\"; }; };\n", 1,
+     "lists.helo.allow", "wrong type"},
+    {"dry_run: a string", "dry_run = \"yes\";\n", 1, "dry_run", "wrong type"},
     {"reply subject leading zero", "replies: { spf_fail = \"550 5.07.1 x\"; };\n", 1,
      "replies.spf_fail", "subject"},
     {"reply detail too long", "replies: { spf_fail = \"550 5.7.1000 x\"; };\n", 1,
@@ -1017,12 +1059,38 @@ static void test_public_suffix_list(void **state)
 /* test_e2e_conf - the end-to-end tests' policy loads with its dkim and dmarc groups */
 static void test_e2e_conf(void **state)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], lists[PATH_MAX + 2];
+	struct strbuf sb;
 	struct policy *p;
+	char *text;
+	const char *t, *at;
 
 	(void)state;
-	p = load_ok(src_path(path, sizeof(path), "tests/e2e/policy.conf"));
+	/* run.sh copies its list files to /run/policy-milter/lists/: read them where they are */
+	text = read_all(src_path(path, sizeof(path), "tests/e2e/policy.conf"));
+	if (text == NULL)
+		fail_msg("cannot read %s", path);
+	if (realpath(src_path(path, sizeof(path), "tests/e2e/lists"), lists) == NULL)
+		fail_msg("cannot resolve %s", path);
+	strcat(lists, "/");
+	sb_init(&sb);
+	for (t = text; (at = strstr(t, "/run/policy-milter/lists/")) != NULL; t = at + 25) {
+		sb_appendn(&sb, t, (size_t)(at - t));
+		sb_append(&sb, lists);
+	}
+	sb_append(&sb, t);
+	p = load_ok(write_conf("e2e", sb.s));
+	sb_free(&sb);
+	free(text);
 	mismatches = 0;
+	want_int("dry_run", p->dry_run, false);
+	want_int("lists.client.block", p->lists[LIST_CLIENT].block_list != NULL, 1);
+	want_int("lists.helo.block_file: one entry",
+	         (long)list_size(p->lists[LIST_HELO].block_list), 1);
+	want_int("lists.sender.block_file: one entry",
+	         (long)list_size(p->lists[LIST_SENDER].block_list), 1);
+	want_int("lists.client.allow_file: two entries",
+	         (long)list_size(p->lists[LIST_CLIENT].allow_list), 2);
 	want_int("dkim.mode", p->dkim.mode, PM_MODE_ENFORCE);
 	want_strv("dkim.must_sign", p->dkim.must_sign, p->dkim.nmust_sign, "mustsign.test");
 	want_int("dmarc.mode", p->dmarc.mode, PM_MODE_ENFORCE);
@@ -1460,6 +1528,99 @@ static void test_names(void **state)
 		         pm_spf_result_name(PM_SPF_NRESULTS));
 }
 
+/* write_text - a file name in the private directory, holding text; its path in buf */
+static const char *write_text(const char *name, const char *text, char *buf, size_t size)
+{
+	FILE *fp;
+
+	if ((size_t)snprintf(buf, size, "%s/%s", tmpdir, name) >= size)
+		fail_msg("path too long: %s/%s", tmpdir, name);
+	fp = fopen(buf, "w");
+	if (fp == NULL)
+		fail_msg("cannot create %s", buf);
+	fputs(text, fp);
+	fclose(fp);
+	return buf;
+}
+
+/*
+ * test_lists - the lists are built at load from inline entries and files
+ * and match; a bad line of a list file is an error at that file's line; a
+ * snapshot frees its lists (ASan)
+ */
+static void test_lists(void **state)
+{
+	char allow[PATH_MAX + 64], block[PATH_MAX + 64], conf[4 * PATH_MAX];
+	struct config_errors errs;
+	struct list_hit hit;
+	struct pm_ip ip;
+	struct policy *p;
+	const char *path;
+
+	(void)state;
+	write_text("sender-allow.txt", "# partners\npartner.example\n\n.friends.example  # below\n",
+	           allow, sizeof(allow));
+	write_text("helo-block.txt", "bad.example\n[192.0.2.9]\n", block, sizeof(block));
+	snprintf(conf, sizeof(conf),
+	         "dry_run = true;\n"
+	         "lists: {\n"
+	         "  client: { allow = [ \"192.0.2.0/24\" ]; block = [ \"192.0.2.66\" ]; };\n"
+	         "  client_name: { block = [ \".bad.example\" ]; };\n"
+	         "  helo: { block_file = \"%s\"; };\n"
+	         "  sender: { allow_file = \"%s\"; allow = [ \"Boss@Example.ORG\" ]; };\n"
+	         "  recipient: { block = [ \"abuse@\" ]; allow = [ ]; };\n"
+	         "};\n",
+	         block, allow);
+	path = write_conf("lists", conf);
+	p = config_load(path, &errs);
+	if (p == NULL) {
+		char *t = errors_text(&errs);
+
+		fail_msg("lists: got errors%s, want a policy", t);
+	}
+	assert_true(p->dry_run);
+	assert_int_equal(pm_ip_parse("192.0.2.66", &ip), 0);
+	assert_true(list_match_ip(p->lists[LIST_CLIENT].block_list, &ip, &hit));
+	assert_true(list_match_ip(p->lists[LIST_CLIENT].allow_list, &ip, NULL));
+	assert_int_equal(pm_ip_parse("198.51.100.1", &ip), 0);
+	assert_false(list_match_ip(p->lists[LIST_CLIENT].allow_list, &ip, NULL));
+	assert_true(list_match(p->lists[LIST_CLIENT_NAME].block_list, "mx.bad.example", NULL));
+	assert_false(list_match(p->lists[LIST_CLIENT_NAME].block_list, "bad.example", NULL));
+	assert_null(p->lists[LIST_CLIENT_NAME].allow_list);
+	assert_true(list_match(p->lists[LIST_HELO].block_list, "[192.0.2.9]", &hit));
+	assert_true(hit.in_file);
+	assert_int_equal(hit.line, 2);
+	assert_string_equal(hit.source, block);
+	assert_true(list_match(p->lists[LIST_SENDER].allow_list, "<x@partner.example>", NULL));
+	assert_true(list_match(p->lists[LIST_SENDER].allow_list, "x@a.friends.example", NULL));
+	assert_true(list_match(p->lists[LIST_SENDER].allow_list, "boss@example.org", &hit));
+	assert_false(hit.in_file);
+	assert_string_equal(hit.source, "lists.sender.allow");
+	assert_false(list_match(p->lists[LIST_SENDER].allow_list, "x@friends.example", NULL));
+	assert_true(list_match(p->lists[LIST_RECIPIENT].block_list, "abuse@example.net", NULL));
+	assert_null(p->lists[LIST_RECIPIENT].allow_list); /* empty: no list */
+	assert_null(p->lists[LIST_SENDER].block_list);
+	policy_release(p);
+
+	/* a bad line in a list file: FILE:LINE of the list file, the *_file key */
+	write_text("helo-bad.txt", "good.example\n\nbad..example\n", block, sizeof(block));
+	snprintf(conf, sizeof(conf), "lists: { helo: { block_file = \"%s\"; }; };\n", block);
+	path = write_conf("lists-bad", conf);
+	p = config_load(path, &errs);
+	if (p != NULL || errs.n != 1 ||
+	    !has_error(&errs, block, 3, "lists.helo.block_file", "bad..example")) {
+		char *t = errors_text(&errs);
+
+		print_error("got %s and errors:%s\n  want %s:3: lists.helo.block_file\n",
+		            p ? "a policy" : "NULL", t, block);
+		free(t);
+		policy_release(p);
+		config_errors_free(&errs);
+		fail();
+	}
+	config_errors_free(&errs);
+}
+
 /* setup - a private directory for the snippets */
 static int setup(void **state)
 {
@@ -1500,7 +1661,7 @@ int main(void)
 	    cmocka_unit_test(test_sample_files),      cmocka_unit_test(test_refcount),
 	    cmocka_unit_test(test_concurrent_swap),   cmocka_unit_test(test_names),
 	    cmocka_unit_test(test_dkim_dmarc_errors), cmocka_unit_test(test_public_suffix_list),
-	    cmocka_unit_test(test_e2e_conf),
+	    cmocka_unit_test(test_e2e_conf),          cmocka_unit_test(test_lists),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, setup, teardown);
