@@ -135,6 +135,7 @@ static const char *check_ident(char **value, char *buf, size_t bufsize);
 static const char *check_json_file(char **value, char *buf, size_t bufsize);
 static const char *check_domain(char **value, char *buf, size_t bufsize);
 static const char *check_address(char **value, char *buf, size_t bufsize);
+static const char *check_exempt(char **value, char *buf, size_t bufsize);
 static const char *check_header_name(char **value, char *buf, size_t bufsize);
 static const char *check_dnsbl_code(char **value, char *buf, size_t bufsize);
 static const char *check_list_file(char **value, char *buf, size_t bufsize);
@@ -288,6 +289,14 @@ static const struct cfg_key settings[] = {
     STR("recipients.detail_separators", "+", recipients.detail_separators, 0, check_separators),
     INT("recipients.max_recipients", "100", recipients.max_recipients, 0, 100000),
     INT("recipients.max_unknown", "10", recipients.max_unknown, 0, 100000),
+    INT("recipients.max_messages_per_connection", "0", recipients.max_messages, 0, 100000),
+    {.name = "recipients.exempt_from_sender_checks",
+     .type = CT_STRLIST,
+     .def = "postmaster abuse",
+     .off = F(recipients.exempt),
+     .count_off = F(recipients.nexempt),
+     .check = check_exempt},
+    BOOL("recipients.delay_sender_refusals", "true", recipients.delay_sender_refusals),
 
     GROUP("dkim"),
     MODE("dkim.mode", "tag", dkim.mode),
@@ -410,6 +419,8 @@ static const struct cfg_key settings[] = {
           "554 5.7.1 <%{rcpt}>: Recipient address rejected: blocked by local policy", 0),
     REPLY("client_name_blocked", PM_R_CLIENT_NAME_BLOCKED,
           "554 5.7.1 Client host %{name}[%{ip}] blocked by local policy", 0),
+    REPLY("too_many_messages", PM_R_TOO_MANY_MESSAGES,
+          "421 4.7.0 Too many messages in this connection; try again later", CF_4XX_ONLY),
 };
 
 #define NSETTINGS PM_ARRAY_LEN(settings)
@@ -997,6 +1008,38 @@ static const char *check_address(char **value, char *buf, size_t bufsize)
 	addr_format(&a, out, sizeof(out));
 	free(*value);
 	*value = xstrdup(out);
+	return NULL;
+}
+
+/*
+ * check_exempt - an entry of recipients.exempt_from_sender_checks: a local
+ * part ("abuse"), or an address "local@domain" (normalised like
+ * recipients.addresses; no catch-all)
+ */
+static const char *check_exempt(char **value, char *buf, size_t bufsize)
+{
+	struct pm_addr a;
+	const char *why = NULL;
+	char full[ADDR_LOCAL_MAX + 32];
+
+	if (strchr(*value, '@') != NULL) {
+		if (**value == '@') {
+			snprintf(buf, bufsize,
+			         "\"%.300s\": a local part (\"abuse\") or an address local@domain, "
+			         "not a catch-all",
+			         *value);
+			return buf;
+		}
+		return check_address(value, buf, bufsize);
+	}
+	snprintf(full, sizeof(full), "%s@local.invalid", *value);
+	if (**value == '\0' || strlen(*value) > ADDR_LOCAL_MAX ||
+	    addr_parse(full, strlen(full), 0, &a, &why) != ADDR_OK || a.had_source_route) {
+		snprintf(buf, bufsize,
+		         "\"%.300s\" is not a local part or an address local@domain%s%s", *value,
+		         why != NULL ? ": " : "", why != NULL ? why : "");
+		return buf;
+	}
 	return NULL;
 }
 

@@ -47,6 +47,15 @@
  *	matched. The global dry run is the verdict's business (verdict.h):
  *	a "would" is applied like any other.
  *
+ *	A MAIL FROM refusal the verdict holds for RCPT (delayed: recipient
+ *	exemptions, verdict.h) is kept in the message, not logged at MAIL
+ *	FROM, and handed back as a fact at each RCPT, where it is sent (and
+ *	logged) for a recipient that is not exempt; each recipient is
+ *	matched against recipients.exempt_from_sender_checks
+ *	(verdict_rcpt_exempt) and counted, so that end of message knows
+ *	whether every accepted recipient is exempt. MAIL FROM commands are
+ *	counted per connection (recipients.max_messages_per_connection).
+ *
  *	The HELO identity is checked with SPF at HELO (each HELO gets its
  *	own time budget, spf.timeout, so HELO and MAIL FROM together never
  *	hold one MTA command for two budgets), but its verdict is applied
@@ -165,6 +174,8 @@ struct message {
 	struct list_state lists;     /* sender (allow and block), recipient (allow: the first
 	                                accepted recipient allowed; block: this RCPT's) */
 	unsigned rcpt_allowed;       /* accepted recipients in lists.recipient.allow */
+	unsigned rcpt_exempt;        /* accepted recipients in exempt_from_sender_checks */
+	struct pm_verdict mail_refusal; /* MAIL FROM's refusal held for RCPT (delayed set) */
 };
 
 /* One MTA connection. */
@@ -192,6 +203,7 @@ struct session {
 	struct list_state lists; /* client, client_name (connect), helo (the last HELO) */
 	char *verified_name;     /* iprev pass: the forward-confirmed PTR name, or NULL */
 	unsigned unknown_rcpts;  /* unknown recipients refused in this session */
+	unsigned messages;       /* MAIL FROM commands seen in this session */
 	struct message msg;
 };
 
@@ -418,6 +430,8 @@ static void facts_init(const struct session *s, enum pm_stage stage, struct pm_f
 	f->rcpt = RCPT_VALID;
 	f->rcpt_accepted = s->msg.rcpt_accepted;
 	f->unknown_in_session = s->unknown_rcpts;
+	f->messages_in_session = s->messages;
+	f->mail_refusal = s->msg.mail_refusal.delayed ? &s->msg.mail_refusal : NULL;
 	f->sender_has_dmarc =
 	    s->msg.sender_dmarc_done && (s->msg.sender_dmarc.status == DMARC_REC_FOUND ||
 	                                 s->msg.sender_dmarc.status == DMARC_REC_TEMPFAIL);
@@ -476,6 +490,9 @@ static void reply_vars(const struct session *s, const struct pm_verdict *v, cons
 		               : strcmp(v->check, "dmarc") == 0
 		                   ? pm_dmarc_result_name(m->auth->dmarc.result)
 		                   : NULL;
+	} else if (v->check != NULL && strcmp(v->check, "sender_domain") == 0 &&
+	           m->sender_status == ADDR_OK) {
+		vars->domain = m->sender.domain; /* also when held for RCPT */
 	} else if (v->check != NULL && strcmp(v->check, "sender_syntax") != 0 &&
 	           rcpt_domain == NULL && m->sender_status == ADDR_OK && m->started) {
 		vars->domain = m->sender.domain;
@@ -823,7 +840,7 @@ static bool sender_domain_refused(struct session *s)
 	sender_domain_check(m->sender.domain, s->policy->spf.dns_timeout, &m->sender_domain);
 	facts_init(s, PM_STAGE_MAIL, &f);
 	verdict_decide(&f, s->policy, &v);
-	return v.action != PM_V_CONTINUE && v.check != NULL &&
+	return (v.action != PM_V_CONTINUE || v.delayed) && v.check != NULL &&
 	       strcmp(v.check, "sender_domain") == 0;
 }
 
@@ -861,7 +878,8 @@ static bool iprev_refuses(const struct session *s)
 		return false;
 	facts_init(s, PM_STAGE_MAIL, &f);
 	verdict_decide(&f, s->policy, &v);
-	return v.action != PM_V_CONTINUE && v.check != NULL && strcmp(v.check, "iprev") == 0;
+	return (v.action != PM_V_CONTINUE || v.delayed) && v.check != NULL &&
+	       strcmp(v.check, "iprev") == 0;
 }
 
 /*
@@ -877,6 +895,9 @@ static void sender_checks(struct session *s)
 
 	if (s->trusted || s->authenticated || s->broken || m->sender_status == ADDR_BAD)
 		return;
+	if (s->policy->recipients.max_messages > 0 &&
+	    s->messages >= (unsigned)s->policy->recipients.max_messages)
+		return; /* refused for the count: no lookups */
 	/* a block entry refuses whatever the lookups say (in a dry run they are still made) */
 	if (((s->lists.block & PM_LIST_BIT(LIST_HELO)) ||
 	     (m->lists.block & PM_LIST_BIT(LIST_SENDER))) &&
@@ -896,6 +917,16 @@ static void sender_checks(struct session *s)
 	else
 		spf_check_helo(spf, &s->ip, helo, &m->mfrom_spf);
 	sender_dmarc_check(s);
+}
+
+/* mail_why - the detail of a MAIL FROM verdict: iprev's or SPF's comment, or NULL */
+static const char *mail_why(const struct session *s, const struct pm_verdict *v)
+{
+	if (v->check != NULL && strcmp(v->check, "iprev") == 0)
+		return s->iprev.why[0] != '\0' ? s->iprev.why : NULL;
+	if (s->msg.sender_status != ADDR_BAD)
+		return s->msg.mfrom_spf.comment[0] != '\0' ? s->msg.mfrom_spf.comment : NULL;
+	return NULL;
 }
 
 /* mi_envfrom - a new message: sender syntax, SMTP AUTH, SPF */
@@ -936,11 +967,13 @@ static sfsistat mi_envfrom(SMFICTX *ctx, char **argv)
 	sender_checks(s);
 	facts_init(s, PM_STAGE_MAIL, &f);
 	verdict_decide(&f, s->policy, &v);
-	if (v.check != NULL && strcmp(v.check, "iprev") == 0)
-		why = s->iprev.why[0] != '\0' ? s->iprev.why : NULL;
-	else if (m->sender_status != ADDR_BAD)
-		why = m->mfrom_spf.comment[0] != '\0' ? m->mfrom_spf.comment : NULL;
-	return apply_verdict(ctx, s, "mail", &v, NULL, NULL, why);
+	s->messages++;
+	if (v.delayed) {
+		/* held: each RCPT not exempt gets this refusal (and its log line) */
+		m->mail_refusal = v;
+		return SMFIS_CONTINUE;
+	}
+	return apply_verdict(ctx, s, "mail", &v, NULL, NULL, mail_why(s, &v));
 }
 
 /* mi_envrcpt - one recipient: syntax, limits, the recipient table */
@@ -953,6 +986,7 @@ static sfsistat mi_envrcpt(SMFICTX *ctx, char **argv)
 	char buf[ADDR_TEXT_MAX];
 	struct list_state rl;
 	struct pm_facts f;
+	struct pm_verdict v;
 	sfsistat st;
 
 	memset(&rl, 0, sizeof(rl));
@@ -988,9 +1022,14 @@ static sfsistat mi_envrcpt(SMFICTX *ctx, char **argv)
 				m->lists.hit[1][LIST_RECIPIENT] = rl.hit[1][LIST_RECIPIENT];
 				rl.hit[1][LIST_RECIPIENT] = NULL;
 			}
+			f.rcpt_exempt = verdict_rcpt_exempt(s->policy, f.rcpt_status, &a);
 		}
 	}
-	st = decide(ctx, s, &f, "rcpt", rcpt_text, rcpt_domain, why);
+	verdict_decide(&f, s->policy, &v);
+	if (f.mail_refusal != NULL && v.check != NULL && f.mail_refusal->check != NULL &&
+	    strcmp(v.check, f.mail_refusal->check) == 0)
+		why = mail_why(s, &v); /* MAIL FROM's refusal, held for this RCPT */
+	st = apply_verdict(ctx, s, "rcpt", &v, rcpt_text, rcpt_domain, why);
 	if (st == SMFIS_CONTINUE && (rl.allow & PM_LIST_BIT(LIST_RECIPIENT))) {
 		m->rcpt_allowed++;
 		if (m->lists.hit[0][LIST_RECIPIENT] == NULL) {
@@ -1001,13 +1040,16 @@ static sfsistat mi_envrcpt(SMFICTX *ctx, char **argv)
 	lists_free(&rl);
 	if (st == SMFIS_CONTINUE) {
 		m->rcpt_accepted++;
+		if (f.rcpt_exempt)
+			m->rcpt_exempt++;
 		if (m->rcpts.len > 0)
 			sb_appendc(&m->rcpts, ',');
 		sb_append(&m->rcpts, rcpt_text);
 		m->rcpt_list = xrealloc(m->rcpt_list, (m->nrcpt_list + 1) * sizeof(*m->rcpt_list));
 		m->rcpt_list[m->nrcpt_list++] = xstrdup(rcpt_text);
 	} else if ((f.rcpt_status == ADDR_OK || f.rcpt_status == ADDR_LOCAL_ONLY) &&
-	           f.rcpt == RCPT_UNKNOWN) {
+	           f.rcpt == RCPT_UNKNOWN && v.check != NULL &&
+	           strcmp(v.check, "recipients") == 0) {
 		s->unknown_rcpts++;
 	}
 	return st;
@@ -1401,6 +1443,7 @@ static sfsistat mi_eom(SMFICTX *ctx)
 	f.dmarc_rule = a->dmarc_rule;
 	if (m->rcpt_accepted > 0 && m->rcpt_allowed == m->rcpt_accepted)
 		f.list_allow |= PM_LIST_BIT(LIST_RECIPIENT); /* every recipient is allowed */
+	f.all_rcpts_exempt = m->rcpt_accepted > 0 && m->rcpt_exempt == m->rcpt_accepted;
 	verdict_decide(&f, s->policy, &v);
 	if (!s->broken && v.action == PM_V_CONTINUE) {
 		if (!remove_headers(ctx, s))

@@ -79,6 +79,7 @@ static void policy_free(struct policy *p)
 
 	free_strv(p->recipients.domains, p->recipients.ndomains);
 	free_strv(p->recipients.addresses, p->recipients.naddresses);
+	free_strv(p->recipients.exempt, p->recipients.nexempt);
 	free(p->recipients.file);
 	free(p->recipients.detail_separators);
 
@@ -215,6 +216,7 @@ static const char *const reply_names[PM_R_COUNT] = {
     [PM_R_SENDER_BLOCKED] = "sender_blocked",
     [PM_R_RCPT_BLOCKED] = "rcpt_blocked",
     [PM_R_CLIENT_NAME_BLOCKED] = "client_name_blocked",
+    [PM_R_TOO_MANY_MESSAGES] = "too_many_messages",
 };
 
 /* pm_reply_name - the replies { } key of a reply, e.g. "spf_fail" */

@@ -97,6 +97,8 @@ enum pm_reply_id {
 	PM_R_RCPT_BLOCKED,          /* 554 5.7.1  RCPT: lists.recipient.block */
 	PM_R_CLIENT_NAME_BLOCKED,   /* 554 5.7.1  connect: lists.client_name.block (the address
 	                               block lists.client.block uses client_blocked) */
+	PM_R_TOO_MANY_MESSAGES,     /* 421 4.7.0 must be 4xx: MAIL FROM past
+	                               recipients.max_messages_per_connection */
 	PM_R_COUNT
 };
 
@@ -184,6 +186,13 @@ struct recipient_settings {
 	char *detail_separators; /* "+" by default; "" disables */
 	int max_recipients;      /* per message, 452 4.5.3 past it; 0: no limit */
 	int max_unknown;         /* per session; further RCPTs get 4xx; 0: no limit */
+	int max_messages;        /* max_messages_per_connection: MAIL FROMs per connection
+	                            (not for trusted clients); 0: no limit */
+	char **exempt; /* exempt_from_sender_checks: local parts ("abuse", at any local domain)
+	                  or addresses "local@domain" (domain lower-cased) */
+	size_t nexempt;
+	bool delay_sender_refusals; /* with exempt entries: the authentication refusals of MAIL
+	                               FROM are sent at each RCPT of a recipient not exempt */
 };
 
 struct dkim_settings {

@@ -78,6 +78,18 @@ static bool object(const struct policy *p, struct pm_verdict *v, const struct ob
 		v->allowed = true;
 		return false;
 	}
+	if (o->allowable && v->exempt_by != NULL && o->mode == PM_MODE_ENFORCE) {
+		/* the recipients are exempt: a "would", first over any log or tag "would" */
+		if (!v->exempt) {
+			v->would = true;
+			v->reply = o->reply;
+			v->check = o->check;
+			v->reason = "exempt_recipient";
+			v->rule = v->exempt_by;
+		}
+		v->exempt = true;
+		return false;
+	}
 	if (o->mode != PM_MODE_ENFORCE) {
 		if (!v->would) {
 			v->would = true;
@@ -274,17 +286,49 @@ static bool check_sender_domain(const struct policy *p, struct pm_verdict *v,
 	return object(p, v, &o);
 }
 
+/* verdict_delays_sender_refusals - are MAIL FROM's authentication refusals held for RCPT? */
+bool verdict_delays_sender_refusals(const struct policy *p)
+{
+	return p->recipients.delay_sender_refusals && p->recipients.nexempt > 0;
+}
+
+/* mail_auth_checks - iprev, the sender domain, HELO SPF, MAIL FROM SPF; true when refused */
+static bool mail_auth_checks(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v)
+{
+	if (check_iprev(f, p, v))
+		return true;
+	if (check_sender_domain(p, v, f->sender_domain))
+		return true;
+	if (check_spf(p, v, f->helo_spf, p->spf.helo_mode, true))
+		return true;
+	if (verdict_spf_deferred(f, p))
+		return false; /* decided at end of message, with DMARC */
+	return check_spf(p, v, f->mfrom_spf, p->spf.mode, false);
+}
+
 /*
- * decide_mail - sender syntax; unless trusted, the HELO and sender block
- * lists; then, unless trusted/authenticated, iprev, the sender domain,
- * HELO SPF and MAIL FROM SPF
+ * decide_mail - unless trusted, the messages per connection; sender
+ * syntax; unless trusted, the HELO and sender block lists; then, unless
+ * trusted/authenticated, iprev, the sender domain, HELO SPF and MAIL FROM
+ * SPF (a refusal by these held for RCPT when delay_sender_refusals)
  */
 static void decide_mail(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v)
 {
 	const struct objection syntax = {
 	    PM_MODE_ENFORCE, PM_R_SENDER_SYNTAX,         "sender_syntax",
 	    "sender_syntax", "rfc5321.mail_from_syntax", false};
+	const struct objection too_many = {PM_MODE_ENFORCE,
+	                                   PM_R_TOO_MANY_MESSAGES,
+	                                   "max_messages",
+	                                   "too_many_messages",
+	                                   "recipients.max_messages_per_connection",
+	                                   false};
+	int max = p->recipients.max_messages;
 
+	if (!f->trusted && max > 0 && f->messages_in_session >= (unsigned)max) {
+		object(p, v, &too_many);
+		return;
+	}
 	if (f->sender_status == ADDR_BAD) {
 		object(p, v, &syntax);
 		return;
@@ -295,15 +339,58 @@ static void decide_mail(const struct pm_facts *f, const struct policy *p, struct
 		return;
 	if (f->authenticated)
 		return;
-	if (check_iprev(f, p, v))
-		return;
-	if (check_sender_domain(p, v, f->sender_domain))
-		return;
-	if (check_spf(p, v, f->helo_spf, p->spf.helo_mode, true))
-		return;
-	if (verdict_spf_deferred(f, p))
-		return; /* decided at end of message, with DMARC */
-	check_spf(p, v, f->mfrom_spf, p->spf.mode, false);
+	if (mail_auth_checks(f, p, v) && verdict_delays_sender_refusals(p)) {
+		v->action = PM_V_CONTINUE;
+		v->delayed = true;
+	}
+}
+
+/* local_part_eq - a's local part, or the part before a detail separator, equals want */
+static bool local_part_eq(const struct policy *p, const char *local, const char *want)
+{
+	const char *sep = p->recipients.detail_separators;
+
+	if (strcasecmp(local, want) == 0)
+		return true;
+	for (; sep != NULL && *sep != '\0'; sep++) {
+		const char *d = strchr(local, *sep);
+
+		if (d != NULL && d > local && strlen(want) == (size_t)(d - local) &&
+		    strncasecmp(local, want, (size_t)(d - local)) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* verdict_rcpt_exempt - is this recipient in recipients.exempt_from_sender_checks? */
+bool verdict_rcpt_exempt(const struct policy *p, enum addr_status status, const struct pm_addr *a)
+{
+	const struct recipient_settings *rs;
+	bool local = false;
+
+	if (p == NULL || a == NULL || (status != ADDR_OK && status != ADDR_LOCAL_ONLY))
+		return false;
+	rs = &p->recipients;
+	if (status == ADDR_LOCAL_ONLY || rs->ndomains == 0)
+		local = true;
+	for (size_t i = 0; !local && i < rs->ndomains; i++)
+		if (strcasecmp(rs->domains[i], a->domain) == 0)
+			local = true;
+	for (size_t i = 0; i < rs->nexempt; i++) {
+		const char *e = rs->exempt[i], *at = strchr(e, '@');
+
+		if (at == NULL) {
+			if (local && local_part_eq(p, a->local, e))
+				return true;
+		} else if (status == ADDR_OK && strcasecmp(at + 1, a->domain) == 0) {
+			char want[ADDR_LOCAL_MAX + 1];
+
+			snprintf(want, sizeof(want), "%.*s", (int)(at - e), e);
+			if (local_part_eq(p, a->local, want))
+				return true;
+		}
+	}
+	return false;
 }
 
 /* verdict_spf_deferred - does this SPF refusal wait for DMARC (RFC 7489 10.1)? */
@@ -515,6 +602,16 @@ static bool check_dmarc(const struct pm_facts *f, const struct policy *p, struct
 			o.reason = "dmarc_quarantine";
 			o.reply = PM_R_COUNT;
 			object(p, v, &o); /* skipped: never quarantined */
+		} else if (o.mode == PM_MODE_ENFORCE && v->exempt_by != NULL) {
+			/* exempt recipients: never quarantined, a "would" */
+			if (!v->exempt) {
+				v->would = true;
+				v->reply = PM_R_COUNT;
+				v->check = "dmarc";
+				v->reason = "exempt_recipient";
+				v->rule = v->exempt_by;
+			}
+			v->exempt = true;
 		} else if (o.mode == PM_MODE_ENFORCE) {
 			v->quarantine = true;
 			if (v->reason == NULL && !v->would) {
@@ -587,6 +684,16 @@ static void decide_rcpt(const struct pm_facts *f, const struct policy *p, struct
 	if (rs->max_unknown > 0 && f->unknown_in_session >= (unsigned)rs->max_unknown) {
 		object(p, v, &harvest);
 		return;
+	}
+	if (f->mail_refusal != NULL && f->mail_refusal->delayed &&
+	    f->mail_refusal->reply < PM_R_COUNT) {
+		/* MAIL FROM's refusal, held for this RCPT: an exempt recipient gets a "would" */
+		const struct pm_verdict *mr = f->mail_refusal;
+		const struct objection held = {PM_MODE_ENFORCE, mr->reply, mr->check,
+		                               mr->reason,      mr->rule,  true};
+
+		if (object(p, v, &held))
+			return;
 	}
 	if (!f->trusted && check_block(f, p, v, LIST_RECIPIENT))
 		return;
@@ -676,6 +783,9 @@ void verdict_decide(const struct pm_facts *f, const struct policy *p, struct pm_
 		return;
 	}
 	v->allowed_by = allow_in_force(f);
+	if ((f->stage == PM_STAGE_RCPT && f->rcpt_exempt) ||
+	    (f->stage == PM_STAGE_EOM && f->all_rcpts_exempt))
+		v->exempt_by = "recipients.exempt_from_sender_checks";
 	switch (f->stage) {
 	case PM_STAGE_CONNECT:
 		decide_connect(f, p, v);

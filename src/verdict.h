@@ -21,7 +21,9 @@
  *	           HELO lists are decided here and applied at MAIL FROM,
  *	           when SMTP AUTH is known (like Postfix's
  *	           smtpd_delay_reject)
- *	  mail     sender syntax; then, unless trusted: lists.helo.block
+ *	  mail     unless trusted, the messages of the connection
+ *	           (recipients.max_messages_per_connection: 421 4.7.0
+ *	           max_messages); sender syntax; then, unless trusted: lists.helo.block
  *	           (554 5.7.1 helo_blocked) and lists.sender.block (554
  *	           5.7.1 sender_blocked), for authenticated clients too;
  *	           then, unless trusted or authenticated:
@@ -30,9 +32,16 @@
  *	           temperror 451 4.7.25); the sender domain (does not exist or has no MX, A or
  *	           AAAA: 550 5.1.8; null MX: 550 5.7.27; lookup failed
  *	           temporarily: 451 4.4.3 dns_tempfail), HELO SPF, MAIL
- *	           FROM SPF (null sender: postmaster@HELO)
+ *	           FROM SPF (null sender: postmaster@HELO). A refusal by these
+ *	           four (iprev, sender domain, HELO SPF, SPF) is held when
+ *	           verdict_delays_sender_refusals(): action CONTINUE,
+ *	           delayed set, the rest that of the refusal; the milter
+ *	           keeps it and gives it back as f->mail_refusal at RCPT
  *	  rcpt     recipient syntax; too many recipients; too many unknown
- *	           in this session; unless trusted, lists.recipient.block
+ *	           in this session; the refusal held from MAIL FROM
+ *	           (f->mail_refusal with delayed set: same reply, check,
+ *	           reason and rule; for an exempt recipient, f->rcpt_exempt,
+ *	           a "would" instead: see below); unless trusted, lists.recipient.block
  *	           (554 5.7.1 rcpt_blocked, this recipient only,
  *	           authenticated clients too); then the recipient table:
  *	           exempt and
@@ -83,6 +92,19 @@
  *	rule the allow list ("lists.sender.allow"); at end of message an allowed
  *	message gets reason "allowed" even when nothing objected (check
  *	"lists"). The first kind in list_kind order names the allow.
+ *
+ *	Recipient exemptions (recipients.exempt_from_sender_checks,
+ *	verdict_rcpt_exempt): exempt_by is set at RCPT for an exempt
+ *	recipient and at end of message when every accepted recipient is
+ *	exempt (f->all_rcpts_exempt). Then a refusal an allow would skip
+ *	(the held MAIL FROM refusal; the From header, must_sign, DMARC and
+ *	the deferred SPF refusal) becomes a "would": action CONTINUE, would
+ *	and exempt set, reply the refusal's, reason "exempt_recipient", rule
+ *	exempt_by; a DMARC quarantine is not applied (a "would", reply
+ *	PM_R_COUNT). An allow in force wins (reason "allowed"); block
+ *	entries, syntax, limits, the recipient table and internal errors
+ *	are never exempt. A message with exempt and other recipients gets
+ *	no exemption.
  *
  *	Dry run (p->dry_run): every refusal, 4xx or 5xx, of any check (the
  *	lists included) becomes a "would": action CONTINUE, would and
@@ -175,6 +197,13 @@ struct pm_facts {
 	                        (since the HELO), sender (the message), recipient (every accepted
 	                        recipient allowed: end of message only) */
 
+	/* messages per connection, and recipient exemptions */
+	unsigned messages_in_session;          /* MAIL FROMs before this one in this connection */
+	const struct pm_verdict *mail_refusal; /* rcpt: the MAIL FROM refusal held for RCPT
+	                                          (a verdict with delayed set), or NULL */
+	bool rcpt_exempt;      /* rcpt: this recipient is in exempt_from_sender_checks */
+	bool all_rcpts_exempt; /* eom: every accepted recipient (one at least) is exempt */
+
 	bool internal_error; /* something broke while gathering facts at this stage:
 	                        451 4.3.0, or continue when milter.on_internal_error = accept */
 };
@@ -207,7 +236,25 @@ struct pm_verdict {
 	                           NULL */
 	bool dry_run;           /* the global dry run turned a refusal (or a quarantine) into
 	                           this "would" */
+	bool delayed; /* mail: an authentication refusal held for RCPT (delay_sender_refusals):
+	                 action CONTINUE, reply, check, reason and rule those of the refusal */
+	bool exempt;  /* rcpt, eom: the recipients' exemption turned a sender-check refusal into
+	                 this "would" (reason "exempt_recipient") */
+	const char *exempt_by; /* static: "recipients.exempt_from_sender_checks" when the
+	                          exemption is in force (this recipient; every recipient) */
 };
+
+/*
+ * verdict_rcpt_exempt - is this recipient (status ADDR_OK or
+ * ADDR_LOCAL_ONLY) in recipients.exempt_from_sender_checks: a listed local
+ * part at a local domain (any domain when recipients.domains is empty; the
+ * part before a detail separator counts too), or a listed address (local
+ * parts and domains compared ignoring case)
+ */
+bool verdict_rcpt_exempt(const struct policy *p, enum addr_status status, const struct pm_addr *a);
+
+/* verdict_delays_sender_refusals - are MAIL FROM's authentication refusals held for RCPT? */
+bool verdict_delays_sender_refusals(const struct policy *p);
 
 /*
  * verdict_spf_deferred - an SPF result at MAIL FROM that would be refused

@@ -158,6 +158,15 @@ $RUNNER -j "${E2E_JOBS:-4}" "$HERE"/scenarios/*.scn || failed=1
 rm -rf "$E2E_DIR/barrier"
 $RUNNER -j 100 "$HERE"/scenarios/concurrent/*.scn || failed=1
 
+# 2. The recipient exemptions: what was delivered to an exempt recipient is
+# logged as what would have been sent, reason exempt_recipient.
+exempt_logged() {
+	check "exempt recipient: the log says $1 would have been sent" \
+		"$(grep -c "stage=$3 client=$2 .*would=yes reply=\"$4.*reason=exempt_recipient" "$E2E_DIR/milter.log")" 1
+}
+exempt_logged "550 5.7.23 (SPF fail, to postmaster)" 192.0.2.231 rcpt "550 5.7.23 SPF validation failed"
+exempt_logged "550 5.7.26 (DMARC p=reject, to abuse)" 192.0.2.233 eom "550 5.7.26 Unauthenticated email from reject.test"
+
 # 2a. A list file rewritten while the milter runs: the next session that
 # needs it (at most a second after the change) reads it again.
 $RUNNER "$HERE/lists/reread-helo-before.scn" || failed=1
@@ -298,6 +307,26 @@ else
 	failed=1
 fi
 
+# 6a. recipients.delay_sender_refusals = false: the sender checks refuse at
+# MAIL FROM itself again (the earliest stage; RFC 7489 10.1's deferral to
+# end of message is unchanged), mail to postmaster included.
+sed 's/delay_sender_refusals = true;/delay_sender_refusals = false;/' "$HERE/policy.conf" >"$live.new"
+if ! cmp -s "$HERE/policy.conf" "$live.new"; then
+	mv "$live.new" "$live"
+	if reload_milter; then
+		$RUNNER "$HERE"/scenarios/mailfrom/*.scn || failed=1
+	else
+		echo "not ok - delay_sender_refusals = false: the milter did not reload the policy"
+		failed=1
+	fi
+	cp "$HERE/policy.conf" "$live"
+	reload_milter || echo "e2e: the milter did not reload the test policy (going on)"
+else
+	rm -f "$live.new"
+	echo "not ok - delay_sender_refusals: tests/e2e/policy.conf has no line 'delay_sender_refusals = true;'"
+	failed=1
+fi
+
 # 6b. A reload naming a JSON decision log that cannot be opened: the policy is
 # installed, the error logged, and the records still go to the file in use.
 sed "s|$JSON_LINE|json_file = \"/nonexistent/decisions.json\";|" "$HERE/policy.conf" >"$live.new"
@@ -327,7 +356,7 @@ if grep -q '^dry_run = false;' "$HERE/policy.conf"; then
 			check "dry run: the log says $1 would have been sent" \
 				"$(grep -c "stage=$3 client=$2 .*would=yes dry_run=yes reply=\"$4" "$E2E_DIR/milter.log")" 1
 		}
-		dryrun_logged "550 5.7.23 (SPF fail)" 192.0.2.221 mail "550 5.7.23 SPF validation failed"
+		dryrun_logged "550 5.7.23 (SPF fail, held for RCPT)" 192.0.2.221 rcpt "550 5.7.23 SPF validation failed"
 		dryrun_logged "550 5.7.26 (DMARC p=reject)" 192.0.2.222 eom "550 5.7.26 Unauthenticated email from reject.test"
 		dryrun_logged "554 5.7.1 (blocked sender)" 192.0.2.223 mail "554 5.7.1 <spammer@pass.test>: Sender address rejected: blocked by local policy"
 		dryrun_logged "550 5.1.1 (unknown recipient)" 192.0.2.223 rcpt "550 5.1.1 <nobody@example.org>"
@@ -540,9 +569,10 @@ say(n == syslog_count, "one record per syslog decision line",
 
 expect("DMARC p=reject refused at end of message, every field", r1, "192.0.2.133", "eom",
        DMARC_REJECT)
-expect("SPF fail refused at MAIL FROM (NOQUEUE), every field", r1, "192.0.2.11", "mail",
+expect("SPF fail held from MAIL FROM, refused at RCPT TO (NOQUEUE), every field", r1,
+       "192.0.2.11", "rcpt",
        base(queue_id=None, client={"name": "client11.test", "iprev": "pass"},
-            helo="client11.test", sender="alice@fail.test", recipients=[],
+            helo="client11.test", sender="alice@fail.test", recipients=["bob@example.org"],
             checks={"helo_spf": {"result": "none", "domain": "client11.test"},
                     "spf": {"result": "fail", "domain": "fail.test"}},
             action="reject",
@@ -587,7 +617,7 @@ expect("iprev pass in the accepted message's record", r1, "192.0.2.190", "eom",
                     "dmarc": {"result": "none", "domain": "pass.test", "policy": None,
                               "disposition": None}}))
 # after the rotation (rename, then SIGUSR1): the reopened file
-say(any(r["client"]["addr"] == "192.0.2.51" and r["stage"] == "mail" and
+say(any(r["client"]["addr"] == "192.0.2.51" and r["stage"] == "rcpt" and
         r["action"] == "reject" for r in r2),
     "after rename and SIGUSR1 the new file gets the records (reload scenario)",
     "no record from 192.0.2.51 in " + current)

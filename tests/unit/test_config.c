@@ -239,6 +239,7 @@ static const struct {
     {PM_R_RCPT_BLOCKED, 554, "5.7.1",
      "<%{rcpt}>: Recipient address rejected: blocked by local policy"},
     {PM_R_CLIENT_NAME_BLOCKED, 554, "5.7.1", "Client host %{name}[%{ip}] blocked by local policy"},
+    {PM_R_TOO_MANY_MESSAGES, 421, "4.7.0", "Too many messages in this connection; try again later"},
 };
 
 /* want_dnsbl_zones - report dnsbl.zones that differ from "zone=code,code/action ..." */
@@ -322,6 +323,10 @@ static void check_defaults(const struct policy *p, const char *authserv_id, cons
 	want_str("recipients.detail_separators", p->recipients.detail_separators, "+");
 	want_int("recipients.max_recipients", p->recipients.max_recipients, 100);
 	want_int("recipients.max_unknown", p->recipients.max_unknown, 10);
+	want_int("recipients.max_messages_per_connection", p->recipients.max_messages, 0);
+	want_strv("recipients.exempt_from_sender_checks", p->recipients.exempt,
+	          p->recipients.nexempt, "postmaster abuse");
+	want_int("recipients.delay_sender_refusals", p->recipients.delay_sender_refusals, true);
 	want_int("dkim.mode", p->dkim.mode, PM_MODE_TAG);
 	want_int("dkim.max_signatures", p->dkim.max_signatures, 5);
 	want_int("dkim.allow_l", p->dkim.allow_l, false);
@@ -634,6 +639,19 @@ static const struct bad_case bad_cases[] = {
      "recipients.file", "recipients file"},
     {"bad detail separator", "recipients: { detail_separators = \"@\"; };\n", 1,
      "recipients.detail_separators", "punctuation"},
+    {"exempt catch-all", "recipients: { exempt_from_sender_checks = [ \"@example.org\" ]; };\n", 1,
+     "recipients.exempt_from_sender_checks", "not a catch-all"},
+    {"exempt bad local part",
+     "recipients: { exempt_from_sender_checks = [ \"abuse\", \"a b\" ]; };\n", 1,
+     "recipients.exempt_from_sender_checks", "not a local part"},
+    {"exempt empty", "recipients: { exempt_from_sender_checks = [ \"\" ]; };\n", 1,
+     "recipients.exempt_from_sender_checks", "not a local part"},
+    {"exempt bad address", "recipients: { exempt_from_sender_checks = [ \"abuse@\" ]; };\n", 1,
+     "recipients.exempt_from_sender_checks", "not an address"},
+    {"max messages negative", "recipients: { max_messages_per_connection = -1; };\n", 1,
+     "recipients.max_messages_per_connection", ""},
+    {"too_many_messages 5xx", "replies: { too_many_messages = \"554 5.7.0 go away\"; };\n", 1,
+     "replies.too_many_messages", "4xx"},
     {"json_file relative", "log: { json_file = \"decisions.json\"; };\n", 1, "log.json_file",
      "must be an absolute path"},
     {"json_file a directory", "log:\n{\n  json_file = \"/var/log/\";\n};\n", 3, "log.json_file",
@@ -1178,7 +1196,9 @@ static void test_values(void **state)
 	    "sender_domain: { mode = \"log\"; };\n"
 	    "recipients: { domains = [ \"Example.ORG\", \"sub.example.org\" ];\n"
 	    "  addresses = [ \"Alice@Example.ORG\", \"@Example.NET\" ];\n"
-	    "  detail_separators = \"\"; max_recipients = 0; max_unknown = 0; };\n"
+	    "  detail_separators = \"\"; max_recipients = 0; max_unknown = 0;\n"
+	    "  max_messages_per_connection = 5; delay_sender_refusals = false;\n"
+	    "  exempt_from_sender_checks = [ \"abuse\", \"Hostmaster@Example.ORG\", \"a.b\" ]; };\n"
 	    "log: { syslog_facility = \"local3\"; syslog_ident = \"pm\";\n"
 	    "  json_file = \"/var/log/policy milter/decisions.json\"; };\n"
 	    "dkim: { mode = \"enforce\"; max_signatures = 50; allow_l = true; min_key_bits = "
@@ -1240,6 +1260,10 @@ static void test_values(void **state)
 	want_str("recipients.detail_separators", p->recipients.detail_separators, "");
 	want_int("recipients.max_recipients", p->recipients.max_recipients, 0);
 	want_int("recipients.max_unknown", p->recipients.max_unknown, 0);
+	want_int("recipients.max_messages_per_connection", p->recipients.max_messages, 5);
+	want_int("recipients.delay_sender_refusals", p->recipients.delay_sender_refusals, false);
+	want_strv("recipients.exempt_from_sender_checks", p->recipients.exempt,
+	          p->recipients.nexempt, "abuse Hostmaster@example.org a.b");
 	want_int("log.syslog_facility", p->log.syslog_facility, LOG_LOCAL3);
 	want_str("log.syslog_ident", p->log.syslog_ident, "pm");
 	want_str("log.json_file", p->log.json_file, "/var/log/policy milter/decisions.json");

@@ -10,7 +10,13 @@
  *	with another class; the DNSBL listing at connect and the iprev result
  *	at MAIL FROM (every outcome and mode, trusted and authenticated
  *	clients, order against client_block, SPF and the sender domain).
- *	Then reply_expand() with hostile values (CR,
+ *	Recipient exemptions (delay_sender_refusals): the rows written
+ *	before them refuse at MAIL FROM, so load() turns
+ *	recipients.delay_sender_refusals off for every policy that names
+ *	neither it nor exempt_from_sender_checks; the P_EXEMPT* policies
+ *	name them and test the held refusal at RCPT, the exempt recipient
+ *	and the exempt message at end of message. Then
+ *	messages per connection. Then reply_expand() with hostile values (CR,
  *	LF, NUL, 8-bit, '%', very long) and pm_verdict_action_name().
  * DIAGNOSTICS
  *	"case NAME: got X, want Y" for each mismatch.
@@ -121,6 +127,31 @@ static const char P_LISTS_REPLIES[] =
     BASE "replies = { sender_blocked = \"450 4.7.1 <%{sender}>: not now\";\n"
          "  helo_blocked = \"550 5.7.0 go away %{helo}\"; };\n";
 
+/* recipient exemptions and messages per connection (issue 4) */
+#define EXEMPT_LIST                                                                                \
+	"exempt_from_sender_checks = [ \"postmaster\", \"abuse\", \"spamtrap@example.net\" ];"
+static const char P_EXEMPT[] =
+    BASE "recipients = { domains = [ \"example.org\" ]; " EXEMPT_LIST " };\n";
+static const char P_EXEMPT_NODELAY[] =
+    BASE "recipients = { domains = [ \"example.org\" ]; " EXEMPT_LIST
+         " delay_sender_refusals = false; };\n";
+static const char P_EXEMPT_NONE[] =
+    BASE "recipients = { exempt_from_sender_checks = [ ]; delay_sender_refusals = true; };\n";
+static const char P_EXEMPT_IPREV[] =
+    BASE "iprev = { mode = \"enforce\"; };\nrecipients = { " EXEMPT_LIST " };\n";
+static const char P_EXEMPT_SPF_LOG[] =
+    BASE "spf = { mode = \"log\"; };\nrecipients = { " EXEMPT_LIST " };\n";
+static const char P_EXEMPT_DRY[] = BASE "dry_run = true;\nrecipients = { " EXEMPT_LIST " };\n";
+static const char P_EXEMPT_MUST_SIGN[] =
+    BASE "dkim = { mode = \"enforce\"; must_sign = [ \"bank.test\" ]; };\n"
+         "recipients = { " EXEMPT_LIST " };\n";
+static const char P_DRY_MAX_MSGS[] =
+    BASE "dry_run = true;\nrecipients = { max_messages_per_connection = 2; };\n";
+static const char P_MAX_MSGS[] = BASE "recipients = { max_messages_per_connection = 2; };\n";
+static const char P_MAX_MSGS_CUSTOM[] =
+    BASE "recipients = { max_messages_per_connection = 1; };\n"
+         "replies = { too_many_messages = \"450 4.7.1 one message per connection\"; };\n";
+
 struct vcase {
 	const char *name;
 	const char *policy;
@@ -144,7 +175,508 @@ struct vcase {
 #define TMP     PM_V_TEMPFAIL
 #define BIT(k)  PM_LIST_BIT(LIST_##k)
 
+/* MAIL FROM refusals held for RCPT (facts of the RCPT rows) */
+static const struct pm_verdict HELD_SPF = {.reply = PM_R_SPF_FAIL,
+                                           .check = "spf",
+                                           .reason = "spf_fail",
+                                           .rule = "spf.fail=reject",
+                                           .delayed = true};
+static const struct pm_verdict HELD_IPREV = {.reply = PM_R_IPREV_TEMPFAIL,
+                                             .check = "iprev",
+                                             .reason = "iprev_temperror",
+                                             .rule = "iprev.mode=enforce",
+                                             .delayed = true};
+static const struct pm_verdict NOT_HELD = {
+    .reply = PM_R_SPF_FAIL, .check = "spf", .reason = "spf_fail", .rule = "spf.fail=reject"};
+
+#define EXEMPT_RULE "recipients.exempt_from_sender_checks"
+#define DMARC_REJECT                                                                               \
+	.from = FROM_OK, .dmarc = PM_DMARC_FAIL, .dmarc_disposition = PM_DMARC_P_REJECT,           \
+	.dmarc_mode = PM_MODE_ENFORCE, .dmarc_rule = "dmarc.mode"
+
 static const struct vcase verdict_cases[] = {
+    /* exemptions: the authentication refusals of MAIL FROM are held for RCPT */
+    {"exempt list: SPF fail held",
+     P_EXEMPT,
+     {MAIL, .mfrom_spf = PM_SPF_FAIL},
+     CONT,
+     false,
+     550,
+     "5.7.23",
+     "spf",
+     "spf_fail",
+     "spf.fail=reject"},
+    {"exempt list: HELO SPF fail held",
+     P_EXEMPT,
+     {MAIL, .helo_spf = PM_SPF_FAIL},
+     CONT,
+     false,
+     550,
+     "5.7.23",
+     "helo_spf",
+     "helo_spf_fail",
+     "spf.fail=reject"},
+    {"exempt list: SPF temperror held",
+     P_EXEMPT,
+     {MAIL, .mfrom_spf = PM_SPF_TEMPERROR},
+     CONT,
+     false,
+     451,
+     "4.7.24",
+     "spf",
+     "spf_temperror",
+     "spf.temperror=tempfail"},
+    {"exempt list: sender domain unknown held",
+     P_EXEMPT,
+     {MAIL, .sender_domain = SENDER_DOMAIN_NXDOMAIN},
+     CONT,
+     false,
+     550,
+     "5.1.8",
+     "sender_domain",
+     "sender_domain_unknown",
+     "sender_domain.mode=enforce"},
+    {"exempt list: sender domain tempfail held",
+     P_EXEMPT,
+     {MAIL, .sender_domain = SENDER_DOMAIN_TEMPFAIL},
+     CONT,
+     false,
+     451,
+     "4.4.3",
+     "sender_domain",
+     "sender_domain_tempfail",
+     NULL},
+    {"exempt list: iprev fail held",
+     P_EXEMPT_IPREV,
+     {MAIL, .iprev = PM_IPREV_FAIL},
+     CONT,
+     false,
+     550,
+     "5.7.25",
+     "iprev",
+     "iprev_fail",
+     "iprev.mode=enforce"},
+    {"exempt list: sender block not held",
+     P_EXEMPT,
+     {MAIL, .list_block = BIT(SENDER), .mfrom_spf = PM_SPF_FAIL},
+     REJ,
+     false,
+     554,
+     "5.7.1",
+     "lists",
+     "sender_blocked",
+     "lists.sender.block"},
+    {"exempt list: HELO block not held",
+     P_EXEMPT,
+     {MAIL, .list_block = BIT(HELO)},
+     REJ,
+     false,
+     554,
+     "5.7.1",
+     "lists",
+     "helo_blocked",
+     "lists.helo.block"},
+    {"exempt list: sender syntax not held",
+     P_EXEMPT,
+     {MAIL, .sender_status = ADDR_BAD},
+     REJ,
+     false,
+     501,
+     "5.1.7",
+     "sender_syntax",
+     "sender_syntax",
+     NULL},
+    {"exempt list, delay off: SPF fail at MAIL FROM",
+     P_EXEMPT_NODELAY,
+     {MAIL, .mfrom_spf = PM_SPF_FAIL},
+     REJ,
+     false,
+     550,
+     "5.7.23",
+     "spf",
+     "spf_fail",
+     NULL},
+    {"empty exempt list: SPF fail at MAIL FROM",
+     P_EXEMPT_NONE,
+     {MAIL, .mfrom_spf = PM_SPF_FAIL},
+     REJ,
+     false,
+     550,
+     "5.7.23",
+     "spf",
+     "spf_fail",
+     NULL},
+    {"exempt list: SPF log mode is a would at MAIL FROM",
+     P_EXEMPT_SPF_LOG,
+     {MAIL, .mfrom_spf = PM_SPF_FAIL},
+     CONT,
+     true,
+     550,
+     "5.7.23",
+     "spf",
+     "spf_fail",
+     NULL},
+    {"exempt list: allowed sender, nothing held",
+     P_EXEMPT,
+     {MAIL, .mfrom_spf = PM_SPF_FAIL, .list_allow = BIT(SENDER)},
+     CONT,
+     false,
+     550,
+     "5.7.23",
+     "spf",
+     "allowed",
+     "lists.sender.allow"},
+    {"exempt list: trusted",
+     P_EXEMPT,
+     {MAIL, .trusted = true, .mfrom_spf = PM_SPF_FAIL},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"exempt list: authenticated",
+     P_EXEMPT,
+     {MAIL, .authenticated = true, .mfrom_spf = PM_SPF_FAIL},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+
+    /* the held refusal at RCPT */
+    {"held SPF fail, recipient not exempt",
+     P_EXEMPT,
+     {RCPT, .mail_refusal = &HELD_SPF},
+     REJ,
+     false,
+     550,
+     "5.7.23",
+     "spf",
+     "spf_fail",
+     "spf.fail=reject"},
+    {"held SPF fail, exempt recipient",
+     P_EXEMPT,
+     {RCPT, .mail_refusal = &HELD_SPF, .rcpt_exempt = true},
+     CONT,
+     true,
+     550,
+     "5.7.23",
+     "spf",
+     "exempt_recipient",
+     EXEMPT_RULE},
+    {"held iprev temperror, recipient not exempt",
+     P_EXEMPT_IPREV,
+     {RCPT, .mail_refusal = &HELD_IPREV},
+     TMP,
+     false,
+     451,
+     "4.7.25",
+     "iprev",
+     "iprev_temperror",
+     "iprev.mode=enforce"},
+    {"held SPF fail before the recipient table",
+     P_EXEMPT,
+     {RCPT, .mail_refusal = &HELD_SPF, .rcpt = RCPT_UNKNOWN},
+     REJ,
+     false,
+     550,
+     "5.7.23",
+     "spf",
+     "spf_fail",
+     NULL},
+    {"held SPF fail, exempt but blocked recipient",
+     P_EXEMPT,
+     {RCPT, .mail_refusal = &HELD_SPF, .rcpt_exempt = true, .list_block = BIT(RECIPIENT)},
+     REJ,
+     false,
+     554,
+     "5.7.1",
+     "lists",
+     "rcpt_blocked",
+     NULL},
+    {"held SPF fail, exempt but unknown recipient",
+     P_EXEMPT,
+     {RCPT, .mail_refusal = &HELD_SPF, .rcpt_exempt = true, .rcpt = RCPT_UNKNOWN},
+     REJ,
+     false,
+     550,
+     "5.1.1",
+     "recipients",
+     "unknown_recipient",
+     NULL},
+    {"held SPF fail, recipient syntax first",
+     P_EXEMPT,
+     {RCPT, .mail_refusal = &HELD_SPF, .rcpt_status = ADDR_BAD},
+     REJ,
+     false,
+     501,
+     "5.1.3",
+     "rcpt_syntax",
+     "rcpt_syntax",
+     NULL},
+    {"held SPF fail, recipient limit first",
+     P_EXEMPT,
+     {RCPT, .mail_refusal = &HELD_SPF, .rcpt_accepted = 100},
+     TMP,
+     false,
+     452,
+     "4.5.3",
+     "max_recipients",
+     "too_many_recipients",
+     NULL},
+    {"a verdict not held is no refusal at RCPT",
+     P_EXEMPT,
+     {RCPT, .mail_refusal = &NOT_HELD},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"exempt recipient, nothing held",
+     P_EXEMPT,
+     {RCPT, .rcpt_exempt = true},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"held SPF fail in a dry run",
+     P_EXEMPT_DRY,
+     {RCPT, .mail_refusal = &HELD_SPF},
+     CONT,
+     true,
+     550,
+     "5.7.23",
+     "spf",
+     "spf_fail",
+     NULL},
+
+    /* end of message: every recipient exempt, tagged only */
+    {"DMARC reject, every recipient exempt",
+     P_EXEMPT,
+     {EOM, DMARC_REJECT, .all_rcpts_exempt = true},
+     CONT,
+     true,
+     550,
+     "5.7.26",
+     "dmarc",
+     "exempt_recipient",
+     EXEMPT_RULE},
+    {"DMARC reject, not every recipient exempt",
+     P_EXEMPT,
+     {EOM, DMARC_REJECT},
+     REJ,
+     false,
+     550,
+     "5.7.26",
+     "dmarc",
+     "dmarc_reject",
+     NULL},
+    {"DMARC reject, exempt, empty list",
+     P_EXEMPT_NONE,
+     {EOM, DMARC_REJECT, .all_rcpts_exempt = false},
+     REJ,
+     false,
+     550,
+     "5.7.26",
+     "dmarc",
+     "dmarc_reject",
+     NULL},
+    {"DMARC reject, exempt, delay off (still tagged only)",
+     P_EXEMPT_NODELAY,
+     {EOM, DMARC_REJECT, .all_rcpts_exempt = true},
+     CONT,
+     true,
+     550,
+     "5.7.26",
+     "dmarc",
+     "exempt_recipient",
+     EXEMPT_RULE},
+    {"DMARC tempfail, every recipient exempt",
+     P_EXEMPT,
+     {EOM, .from = FROM_OK, .dmarc = PM_DMARC_TEMPERROR, .dmarc_mode = PM_MODE_ENFORCE,
+      .all_rcpts_exempt = true},
+     CONT,
+     true,
+     451,
+     "4.4.3",
+     "dmarc",
+     "exempt_recipient",
+     EXEMPT_RULE},
+    {"DMARC reject in log mode, exempt: its own would",
+     P_EXEMPT,
+     {EOM, .from = FROM_OK, .dmarc = PM_DMARC_FAIL, .dmarc_disposition = PM_DMARC_P_REJECT,
+      .dmarc_mode = PM_MODE_LOG, .all_rcpts_exempt = true},
+     CONT,
+     true,
+     550,
+     "5.7.26",
+     "dmarc",
+     "dmarc_reject",
+     NULL},
+    {"From missing, every recipient exempt",
+     P_EXEMPT,
+     {EOM, .from = FROM_MISSING, .all_rcpts_exempt = true},
+     CONT,
+     true,
+     550,
+     "5.7.1",
+     "from_header",
+     "exempt_recipient",
+     EXEMPT_RULE},
+    {"From missing, not every recipient exempt",
+     P_EXEMPT,
+     {EOM, .from = FROM_MISSING},
+     REJ,
+     false,
+     550,
+     "5.7.1",
+     "from_header",
+     "from_missing",
+     NULL},
+    {"must_sign, every recipient exempt",
+     P_EXEMPT_MUST_SIGN,
+     {EOM, .from = FROM_OK, .must_sign = MUST_SIGN_NONE_PASSING, .all_rcpts_exempt = true},
+     CONT,
+     true,
+     550,
+     "5.7.20",
+     "must_sign",
+     "exempt_recipient",
+     EXEMPT_RULE},
+    {"deferred SPF fail, every recipient exempt",
+     P_EXEMPT,
+     {EOM, .mfrom_spf = PM_SPF_FAIL, .sender_has_dmarc = true, .from = FROM_OK,
+      .dmarc = PM_DMARC_NONE, .dmarc_mode = PM_MODE_ENFORCE, .all_rcpts_exempt = true},
+     CONT,
+     true,
+     550,
+     "5.7.23",
+     "spf",
+     "exempt_recipient",
+     EXEMPT_RULE},
+    {"deferred SPF fail, not every recipient exempt",
+     P_EXEMPT,
+     {EOM, .mfrom_spf = PM_SPF_FAIL, .sender_has_dmarc = true, .from = FROM_OK,
+      .dmarc = PM_DMARC_NONE, .dmarc_mode = PM_MODE_ENFORCE},
+     REJ,
+     false,
+     550,
+     "5.7.23",
+     "spf",
+     "spf_fail",
+     NULL},
+    {"DMARC reject, exempt and allowed: the allow names it",
+     P_EXEMPT,
+     {EOM, DMARC_REJECT, .all_rcpts_exempt = true, .list_allow = BIT(SENDER)},
+     CONT,
+     false,
+     550,
+     "5.7.26",
+     "dmarc",
+     "allowed",
+     "lists.sender.allow"},
+    {"DMARC reject, exempt, trusted",
+     P_EXEMPT,
+     {EOM, DMARC_REJECT, .all_rcpts_exempt = true, .trusted = true},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+
+    /* messages per connection */
+    {"second message of two",
+     P_MAX_MSGS,
+     {MAIL, .messages_in_session = 1},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"third message of two",
+     P_MAX_MSGS,
+     {MAIL, .messages_in_session = 2},
+     TMP,
+     false,
+     421,
+     "4.7.0",
+     "max_messages",
+     "too_many_messages",
+     "recipients.max_messages_per_connection"},
+    {"third message, bad syntax: the count first",
+     P_MAX_MSGS,
+     {MAIL, .messages_in_session = 2, .sender_status = ADDR_BAD},
+     TMP,
+     false,
+     421,
+     "4.7.0",
+     "max_messages",
+     "too_many_messages",
+     NULL},
+    {"third message, authenticated",
+     P_MAX_MSGS,
+     {MAIL, .messages_in_session = 2, .authenticated = true},
+     TMP,
+     false,
+     421,
+     "4.7.0",
+     "max_messages",
+     "too_many_messages",
+     NULL},
+    {"sixth message, trusted",
+     P_MAX_MSGS,
+     {MAIL, .messages_in_session = 5, .trusted = true},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"no limit by default",
+     P_DEFAULT,
+     {MAIL, .messages_in_session = 100000},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"second message, configured reply",
+     P_MAX_MSGS_CUSTOM,
+     {MAIL, .messages_in_session = 1},
+     TMP,
+     false,
+     450,
+     "4.7.1",
+     "max_messages",
+     "too_many_messages",
+     NULL},
+    {"third message in a dry run",
+     P_DRY_MAX_MSGS,
+     {MAIL, .messages_in_session = 2},
+     CONT,
+     true,
+     421,
+     "4.7.0",
+     "max_messages",
+     "too_many_messages",
+     NULL},
+
     /* connect: client block list, 554 5.7.1 */
     {"client blocked",
      P_DEFAULT,
@@ -2544,7 +3076,23 @@ static struct policy *load(const char *text)
 	snprintf(path, sizeof(path), "%s/policy.conf", tmp_dir);
 	fp = fopen(path, "w");
 	assert_non_null(fp);
-	fputs(text, fp);
+	if (strstr(text, "delay_sender_refusals") != NULL ||
+	    strstr(text, "exempt_from_sender_checks") != NULL) {
+		fputs(text, fp);
+	} else {
+		/* the rows that refuse at MAIL FROM: no delay to RCPT (see the header) */
+		const char *g = strstr(text, "recipients = { ");
+
+		if (g == NULL) {
+			fputs(text, fp);
+			fputs("recipients = { delay_sender_refusals = false; };\n", fp);
+		} else {
+			g += strlen("recipients = { ");
+			fwrite(text, 1, (size_t)(g - text), fp);
+			fputs("delay_sender_refusals = false; ", fp);
+			fputs(g, fp);
+		}
+	}
 	assert_int_equal(fclose(fp), 0);
 	p = config_load(path, &errs);
 	if (p == NULL) {
@@ -2750,6 +3298,122 @@ static void test_flags(void **state)
 	policy_release(dryopen);
 }
 
+/* exempt - verdict_rcpt_exempt for an address "local@domain" or a bare local part */
+static bool exempt(const struct policy *p, const char *text)
+{
+	struct pm_addr a;
+	const char *why = NULL;
+	enum addr_status st = addr_parse(text, strlen(text), ADDR_ALLOW_LOCAL_ONLY, &a, &why);
+
+	return verdict_rcpt_exempt(p, st, &a);
+}
+
+/*
+ * test_exempt - the flags of the recipient exemptions (delayed, exempt,
+ * exempt_by), the exempt quarantine, and which recipients are exempt
+ */
+static void test_exempt(void **state)
+{
+	struct pm_facts f = {MAIL, .mfrom_spf = PM_SPF_FAIL};
+	struct pm_facts q = {EOM,
+	                     .from = FROM_OK,
+	                     .dmarc = PM_DMARC_FAIL,
+	                     .dmarc_disposition = PM_DMARC_P_QUARANTINE,
+	                     .dmarc_mode = PM_MODE_ENFORCE,
+	                     .dmarc_rule = "dmarc.mode",
+	                     .all_rcpts_exempt = true};
+	struct policy *p = load(P_EXEMPT), *nodelay = load(P_EXEMPT_NODELAY),
+	              *none = load(P_EXEMPT_NONE), *dry = load(P_EXEMPT_DRY);
+	struct pm_verdict v, held;
+
+	(void)state;
+	assert_true(verdict_delays_sender_refusals(p));
+	assert_false(verdict_delays_sender_refusals(nodelay));
+	assert_false(verdict_delays_sender_refusals(none));
+
+	/* MAIL FROM: held, flagged delayed; not with the delay off */
+	verdict_decide(&f, p, &held);
+	assert_true(held.delayed);
+	assert_int_equal(held.action, PM_V_CONTINUE);
+	assert_false(held.would);
+	assert_false(held.dry_run);
+	verdict_decide(&f, nodelay, &v);
+	assert_false(v.delayed);
+	assert_int_equal(v.action, PM_V_REJECT);
+	verdict_decide(&f, dry, &v); /* a dry run holds it too: the RCPT says would */
+	assert_true(v.delayed);
+	assert_false(v.dry_run);
+	f.list_block = PM_LIST_BIT(LIST_SENDER);
+	verdict_decide(&f, p, &v);
+	assert_false(v.delayed);
+	f.list_block = 0;
+	f.mfrom_spf = PM_SPF_PASS;
+	verdict_decide(&f, p, &v);
+	assert_false(v.delayed);
+	assert_null(v.check);
+
+	/* RCPT: the held verdict itself */
+	memset(&f, 0, sizeof(f));
+	f.stage = PM_STAGE_RCPT;
+	f.mail_refusal = &held;
+	verdict_decide(&f, p, &v);
+	assert_int_equal(v.action, PM_V_REJECT);
+	assert_int_equal(v.reply, PM_R_SPF_FAIL);
+	assert_false(v.exempt);
+	assert_false(v.delayed);
+	assert_null(v.exempt_by);
+	f.rcpt_exempt = true;
+	verdict_decide(&f, p, &v);
+	assert_int_equal(v.action, PM_V_CONTINUE);
+	assert_true(v.would);
+	assert_true(v.exempt);
+	assert_string_equal(v.exempt_by, "recipients.exempt_from_sender_checks");
+	f.rcpt_exempt = false;
+	verdict_decide(&f, dry, &v);
+	assert_true(v.would);
+	assert_true(v.dry_run);
+	assert_false(v.exempt);
+
+	/* end of message: a quarantine is neither applied nor a dry-run matter */
+	verdict_decide(&q, p, &v);
+	assert_false(v.quarantine);
+	assert_true(v.would);
+	assert_true(v.exempt);
+	assert_int_equal(v.reply, PM_R_COUNT);
+	assert_string_equal(v.reason, "exempt_recipient");
+	q.all_rcpts_exempt = false;
+	verdict_decide(&q, p, &v);
+	assert_true(v.quarantine);
+	assert_false(v.exempt);
+	assert_null(v.exempt_by);
+
+	/* which recipients: local parts at local domains, listed addresses */
+	assert_true(exempt(p, "postmaster@example.org"));
+	assert_true(exempt(p, "PostMaster@EXAMPLE.org"));
+	assert_true(exempt(p, "postmaster"));
+	assert_true(exempt(p, "abuse@example.org"));
+	assert_true(exempt(p, "abuse+reports@example.org")); /* detail separator "+" */
+	assert_true(exempt(p, "spamtrap@example.net"));      /* a listed address */
+	assert_true(exempt(p, "SpamTrap@Example.NET"));
+	assert_false(exempt(p, "abuse@example.net")); /* not a local domain */
+	assert_false(exempt(p, "abusex@example.org"));
+	assert_false(exempt(p, "bob@example.org"));
+	assert_false(exempt(p, "spamtrap@example.org"));
+	assert_false(exempt(p, "+abuse@example.org"));
+	assert_false(exempt(none, "postmaster@example.org"));
+	assert_false(verdict_rcpt_exempt(p, ADDR_BAD, NULL));
+	assert_false(verdict_rcpt_exempt(NULL, ADDR_OK, NULL));
+	policy_release(p);
+	/* no local domains: every domain is local (the recipient table accepts them all) */
+	p = load(P_EXEMPT_IPREV);
+	assert_true(exempt(p, "abuse@anywhere.test"));
+	assert_false(exempt(p, "bob@anywhere.test"));
+	policy_release(p);
+	policy_release(nodelay);
+	policy_release(none);
+	policy_release(dry);
+}
+
 /* test_domain_in_list - equal or below, never a mere suffix */
 static void test_domain_in_list(void **state)
 {
@@ -2929,6 +3593,7 @@ static void test_defaults(void **state)
 	    {PM_R_IPREV_FAIL, 550, "5.7.25"},           {PM_R_IPREV_TEMPFAIL, 451, "4.7.25"},
 	    {PM_R_HELO_BLOCKED, 554, "5.7.1"},          {PM_R_SENDER_BLOCKED, 554, "5.7.1"},
 	    {PM_R_RCPT_BLOCKED, 554, "5.7.1"},          {PM_R_CLIENT_NAME_BLOCKED, 554, "5.7.1"},
+	    {PM_R_TOO_MANY_MESSAGES, 421, "4.7.0"},
 	};
 	struct policy *p = load(BASE);
 	size_t i, failed = 0;
@@ -3171,6 +3836,7 @@ int main(void)
 	    cmocka_unit_test(test_must_sign),
 	    cmocka_unit_test(test_overrides),
 	    cmocka_unit_test(test_flags),
+	    cmocka_unit_test(test_exempt),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
