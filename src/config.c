@@ -29,7 +29,11 @@
  *	element must be a group holding every member (a CF_OPTIONAL one may
  *	be left out: it gets its default) and nothing else, and a CF_UNIQUE
  *	member may not repeat a value of an earlier element. A member is a
- *	string or (CT_STRLIST) a list of strings.
+ *	string or (CT_STRLIST) a list of strings. The list's elem_check, if
+ *	any, then judges the members together (overrides: exactly one of
+ *	for_sender_domain and for_recipient_domain, one check at least; a
+ *	check left out is -1, CT_OPT_MODE). After the load each override
+ *	gets its rule text ("overrides.for_sender_domain=DOMAIN").
  *
  *	The allow and block lists (lists.KIND.allow, .allow_file, .block,
  *	.block_file) are plain table entries; after the table build_lists()
@@ -93,6 +97,7 @@ enum cfg_type {
 	CT_DNSBL_ACTION, /* enum pm_dnsbl_action, by name */
 	CT_GROUPLIST,    /* an array of elem_size structs and a size_t count (count_off), from
 	                    a list of groups; the CF_MEMBER entries after it say what a group holds */
+	CT_OPT_MODE,     /* int: an enum pm_mode by name, or -1 for "" (not given) */
 };
 
 /* flags */
@@ -111,6 +116,15 @@ enum cfg_type {
  */
 typedef const char *(*cfg_check_fn)(char **value, char *buf, size_t bufsize);
 
+struct loader;
+struct origin;
+/*
+ * An element check sees one element of a list of groups whose members
+ * converted without error (idx from 0, o the group's origin) and records
+ * its own errors (the element is then dropped).
+ */
+typedef void (*cfg_elem_fn)(struct loader *ld, char *elem, const struct origin *o, int idx);
+
 struct cfg_key {
 	const char *name; /* dotted */
 	enum cfg_type type;
@@ -121,6 +135,7 @@ struct cfg_key {
 	size_t elem_size; /* CT_GROUPLIST: the size of one element */
 	unsigned flags;
 	cfg_check_fn check;
+	cfg_elem_fn elem_check; /* CT_GROUPLIST: checks across the members of one element */
 };
 
 static const char *check_authserv_id(char **value, char *buf, size_t bufsize);
@@ -139,6 +154,8 @@ static const char *check_exempt(char **value, char *buf, size_t bufsize);
 static const char *check_header_name(char **value, char *buf, size_t bufsize);
 static const char *check_dnsbl_code(char **value, char *buf, size_t bufsize);
 static const char *check_list_file(char **value, char *buf, size_t bufsize);
+static const char *check_opt_domain(char **value, char *buf, size_t bufsize);
+static void check_override(struct loader *ld, char *elem, const struct origin *o, int idx);
 
 #define F(field) offsetof(struct policy, field)
 #define GROUP(n)                                                                                   \
@@ -186,6 +203,17 @@ static const char *check_list_file(char **value, char *buf, size_t bufsize);
 	     .count_off = F(lists[idx].nblock)},                                                   \
 	    STR("lists." kind ".block_file", "", lists[idx].block_file, CF_EMPTY_NULL,             \
 	        check_list_file)
+#define OVMODE(n, id)                                                                              \
+	{                                                                                          \
+		.name = "overrides." n, .type = CT_OPT_MODE, .def = "",                            \
+		.off = offsetof(struct pm_override, mode[id]), .flags = CF_MEMBER | CF_OPTIONAL    \
+	}
+#define OVDOMAIN(n, field)                                                                         \
+	{                                                                                          \
+		.name = "overrides." n, .type = CT_STRING, .def = "",                              \
+		.off = offsetof(struct pm_override, field),                                        \
+		.flags = CF_MEMBER | CF_OPTIONAL | CF_EMPTY_NULL, .check = check_opt_domain        \
+	}
 #define REPLY(n, id, d, fl)                                                                        \
 	{                                                                                          \
 		.name = "replies." n, .type = CT_REPLY, .def = d, .off = F(replies[id]),           \
@@ -338,6 +366,22 @@ static const struct cfg_key settings[] = {
     LISTKEYS("helo", LIST_HELO),
     LISTKEYS("sender", LIST_SENDER),
     LISTKEYS("recipient", LIST_RECIPIENT),
+
+    {.name = "overrides",
+     .type = CT_GROUPLIST,
+     .def = "",
+     .off = F(overrides),
+     .count_off = F(noverrides),
+     .elem_size = sizeof(struct pm_override),
+     .elem_check = check_override},
+    OVDOMAIN("for_sender_domain", sender_domain),
+    OVDOMAIN("for_recipient_domain", recipient_domain),
+    OVMODE("iprev", PM_CHECK_IPREV),
+    OVMODE("helo_spf", PM_CHECK_HELO_SPF),
+    OVMODE("spf", PM_CHECK_SPF),
+    OVMODE("sender_domain", PM_CHECK_SENDER_DOMAIN),
+    OVMODE("dkim", PM_CHECK_DKIM),
+    OVMODE("dmarc", PM_CHECK_DMARC),
 
     BOOL("dry_run", "false", dry_run),
 
@@ -980,6 +1024,12 @@ static const char *check_domain(char **value, char *buf, size_t bufsize)
 	return NULL;
 }
 
+/* check_opt_domain - "" (not given) or a domain name as check_domain wants it */
+static const char *check_opt_domain(char **value, char *buf, size_t bufsize)
+{
+	return **value == '\0' ? NULL : check_domain(value, buf, bufsize);
+}
+
 /* check_address - "local@domain" or "@domain"; rewritten with the domain lower-cased */
 static const char *check_address(char **value, char *buf, size_t bufsize)
 {
@@ -1077,6 +1127,15 @@ static bool set_value_at(struct loader *ld, const struct cfg_key *k, const char 
 			        "unknown mode \"%.100s\" (want off, log, tag or enforce)", copy);
 		else
 			*(enum pm_mode *)f = (enum pm_mode)i;
+		break;
+	case CT_OPT_MODE:
+		if (*copy == '\0')
+			*(int *)f = -1;
+		else if ((i = name_index(mode_names, PM_ARRAY_LEN(mode_names), copy)) < 0)
+			err_add(ld, o, k->name,
+			        "unknown mode \"%.100s\" (want off, log, tag or enforce)", copy);
+		else
+			*(int *)f = i;
 		break;
 	case CT_QUARANTINE:
 		if ((i = name_index(quarantine_names, PM_ARRAY_LEN(quarantine_names), copy)) < 0)
@@ -1362,12 +1421,15 @@ static void add_group_element(struct loader *ld, const struct cfg_key *k, config
 		err_add(ld, &go, k->name, "element %d: %s %s missing (each group needs %s)",
 		        idx + 1, dotted.s, nmissing > 1 ? "are" : "is", names.s);
 	}
+	if (k->elem_check != NULL && ld->errs->n == nerrs)
+		k->elem_check(ld, elem, &go, idx);
 	memcpy(&array, field(ld->p, k->off), sizeof(array));
 	for (size_t j = 0; j < nmem && ld->errs->n == nerrs; j++) {
-		const char *v = *(char **)(elem + mem[j].off);
+		const char *v;
 
 		if (!(mem[j].flags & CF_UNIQUE) || mem[j].type != CT_STRING)
 			continue;
+		v = *(char **)(elem + mem[j].off);
 		for (size_t e = 0; e < *count; e++)
 			if (strcmp(*(char **)(array + e * k->elem_size + mem[j].off), v) == 0) {
 				err_add(ld, &where[j], mem[j].name,
@@ -1652,10 +1714,15 @@ static void check_dmarc(struct loader *ld)
 	const struct dmarc_domain_mode *on = NULL;
 	char why[512];
 
+	const struct pm_override *ov = NULL;
+
 	for (size_t i = 0; i < d->ndomain_modes && on == NULL; i++)
 		if (d->domain_modes[i].mode != PM_MODE_OFF)
 			on = &d->domain_modes[i];
-	if ((d->mode != PM_MODE_OFF || on != NULL) && d->public_suffix_list != NULL &&
+	for (size_t i = 0; i < ld->p->noverrides && ov == NULL; i++)
+		if (ld->p->overrides[i].mode[PM_CHECK_DMARC] > PM_MODE_OFF)
+			ov = &ld->p->overrides[i];
+	if ((d->mode != PM_MODE_OFF || on != NULL || ov != NULL) && d->public_suffix_list != NULL &&
 	    psl_check_file(d->public_suffix_list, why, sizeof(why)) != 0) {
 		struct origin o = key_origin(ld, "dmarc.public_suffix_list");
 
@@ -1665,11 +1732,18 @@ static void check_dmarc(struct loader *ld)
 			    "cannot use the public suffix list: %s (DMARC needs it: install it, "
 			    "e.g. Debian's publicsuffix package, or set dmarc.mode = \"off\")",
 			    why);
-		else
+		else if (on != NULL)
 			err_add(ld, &o, "dmarc.public_suffix_list",
 			        "cannot use the public suffix list: %s (DMARC needs it: "
 			        "dmarc.domain_modes turns DMARC on for %s)",
 			        why, on->domain);
+		else
+			err_add(ld, &o, "dmarc.public_suffix_list",
+			        "cannot use the public suffix list: %s (DMARC needs it: an "
+			        "override turns DMARC on for %s)",
+			        why,
+			        ov->sender_domain != NULL ? ov->sender_domain
+			                                  : ov->recipient_domain);
 	}
 	for (size_t i = 0; i < d->nalways_reject; i++)
 		for (size_t j = 0; j < d->nnever_enforce; j++)
@@ -1681,6 +1755,48 @@ static void check_dmarc(struct loader *ld)
 				        "both never refused and always rejected",
 				        d->always_reject[i]);
 			}
+}
+
+/*
+ * check_override - one group of overrides: exactly one of
+ * for_sender_domain and for_recipient_domain, and one check key at least
+ */
+static void check_override(struct loader *ld, char *elem, const struct origin *o, int idx)
+{
+	const struct pm_override *ov = (const struct pm_override *)elem;
+	bool named = false;
+
+	if ((ov->sender_domain == NULL) == (ov->recipient_domain == NULL))
+		err_add(ld, o, "overrides",
+		        "element %d: give exactly one of for_sender_domain and "
+		        "for_recipient_domain",
+		        idx + 1);
+	for (int c = 0; c < PM_CHECKS; c++)
+		if (ov->mode[c] >= 0)
+			named = true;
+	if (!named)
+		err_add(ld, o, "overrides",
+		        "element %d: names no check (give the mode of one or more of iprev, "
+		        "helo_spf, spf, sender_domain, dkim and dmarc)",
+		        idx + 1);
+}
+
+/* override_rules - each override's rule text, "overrides.for_sender_domain=DOMAIN" */
+static void override_rules(struct policy *p)
+{
+	for (size_t i = 0; i < p->noverrides; i++) {
+		struct pm_override *ov = &p->overrides[i];
+		struct strbuf sb;
+
+		sb_init(&sb);
+		if (ov->sender_domain != NULL)
+			sb_appendf(&sb, "overrides.for_sender_domain=%s", ov->sender_domain);
+		else
+			sb_appendf(&sb, "overrides.for_recipient_domain=%s",
+			           ov->recipient_domain != NULL ? ov->recipient_domain : "");
+		ov->rule = xstrdup(sb.s);
+		sb_free(&sb);
+	}
 }
 
 /*
@@ -1837,6 +1953,7 @@ struct policy *config_load(const char *path, struct config_errors *errs)
 		free(ld.p->spf.receiver);
 		ld.p->spf.receiver = xstrdup(ld.p->authserv_id);
 	}
+	override_rules(ld.p);
 	ld.p->generation = __atomic_add_fetch(&load_generation, 1, __ATOMIC_RELAXED);
 	return ld.p;
 }

@@ -56,6 +56,13 @@
  *	whether every accepted recipient is exempt. MAIL FROM commands are
  *	counted per connection (recipients.max_messages_per_connection).
  *
+ *	Overrides per domain (verdict_mode): each fact set carries the
+ *	sender domain and, at RCPT, that recipient's domain, at end of
+ *	message every accepted recipient's (domains_of). A check runs when
+ *	its mode or an override naming it is not off (policy_check_on); the
+ *	verdict applies the mode in force, and the Authentication-Results
+ *	header tags what the end-of-message mode says.
+ *
  *	The HELO identity is checked with SPF at HELO (each HELO gets its
  *	own time budget, spf.timeout, so HELO and MAIL FROM together never
  *	hold one MTA command for two budgets), but its verdict is applied
@@ -158,7 +165,8 @@ struct message {
 	struct spf_outcome mfrom_spf;               /* result PM_SPF_UNCHECKED when not evaluated */
 	struct strbuf rcpts;                        /* accepted recipients, comma-separated */
 	char **rcpt_list;                           /* the same, one string each (for the log) */
-	size_t nrcpt_list;
+	char **rcpt_domains; /* their domains, for the overrides (NULL: no domain) */
+	size_t nrcpt_list;   /* of rcpt_list and rcpt_domains */
 	unsigned rcpt_accepted;
 	unsigned ar_count; /* Authentication-Results headers seen so far */
 	unsigned *ar_ours; /* 1-based indices (among those) that claim our authserv-id */
@@ -318,9 +326,12 @@ static void message_reset(struct message *m)
 	free(m->from_value);
 	dkim_verify_free(m->dkim);
 	sb_free(&m->rcpts);
-	for (size_t i = 0; i < m->nrcpt_list; i++)
+	for (size_t i = 0; i < m->nrcpt_list; i++) {
 		free(m->rcpt_list[i]);
+		free(m->rcpt_domains[i]);
+	}
 	free(m->rcpt_list);
+	free(m->rcpt_domains);
 	lists_free(&m->lists);
 	memset(m, 0, sizeof(*m));
 	sb_init(&m->rcpts);
@@ -412,6 +423,24 @@ static const char *spf_domain(const struct spf_outcome *o)
 	return o->result == PM_SPF_UNCHECKED || o->domain[0] == '\0' ? NULL : o->domain;
 }
 
+/*
+ * domains_of - the domains the overrides match: the sender domain (a
+ * parsed sender with a domain name), and with rcpts every accepted
+ * recipient's
+ */
+static void domains_of(const struct session *s, bool rcpts, struct pm_domains *d)
+{
+	const struct message *m = &s->msg;
+
+	memset(d, 0, sizeof(*d));
+	if (m->started && m->sender_status == ADDR_OK && !m->sender.domain_is_literal)
+		d->sender = m->sender.domain;
+	if (rcpts) {
+		d->rcpt = m->rcpt_domains;
+		d->nrcpt = m->nrcpt_list;
+	}
+}
+
 /* facts_init - the session and message facts every stage shares */
 static void facts_init(const struct session *s, enum pm_stage stage, struct pm_facts *f)
 {
@@ -437,6 +466,7 @@ static void facts_init(const struct session *s, enum pm_stage stage, struct pm_f
 	                                 s->msg.sender_dmarc.status == DMARC_REC_TEMPFAIL);
 	f->list_allow = s->lists.allow | (s->msg.lists.allow & PM_LIST_BIT(LIST_SENDER));
 	f->list_block = s->lists.block | (s->msg.lists.block & PM_LIST_BIT(LIST_SENDER));
+	domains_of(s, stage == PM_STAGE_EOM, &f->domains);
 	f->internal_error = s->broken;
 }
 
@@ -723,10 +753,10 @@ static void connect_lookups(struct session *s)
 		if (v.action != PM_V_CONTINUE && p->lists[LIST_CLIENT_NAME].allow_list == NULL)
 			return;
 	}
-	if (p->iprev.mode != PM_MODE_OFF || names) {
+	if (policy_check_on(p, PM_CHECK_IPREV) || names) {
 		iprev_check(&s->ip, &l, &s->iprev);
 		/* looked up only for the client name lists: not reported, not applied */
-		s->iprev_done = p->iprev.mode != PM_MODE_OFF;
+		s->iprev_done = policy_check_on(p, PM_CHECK_IPREV);
 		if (s->iprev.result == PM_IPREV_PASS && s->iprev.name[0] != '\0')
 			s->verified_name = xstrdup(s->iprev.name);
 		if (names)
@@ -815,7 +845,7 @@ static sfsistat mi_helo(SMFICTX *ctx, char *helohost)
 	lists_forget(&s->lists, LIST_HELO);
 	if (!s->trusted && !s->broken) /* applied at MAIL FROM, like HELO SPF */
 		lists_match(s->policy, &s->lists, LIST_HELO, NULL, ADDR_OK, NULL, s->helo);
-	if (!s->trusted && !s->broken && s->policy->spf.helo_mode != PM_MODE_OFF) {
+	if (!s->trusted && !s->broken && policy_check_on(s->policy, PM_CHECK_HELO_SPF)) {
 		spf_check_helo(&s->policy->spf, &s->ip, s->helo, &s->helo_spf);
 		s->helo_spf_done = true;
 	}
@@ -834,7 +864,7 @@ static bool sender_domain_refused(struct session *s)
 	struct pm_facts f;
 	struct pm_verdict v;
 
-	if (s->policy->sender_domain.mode == PM_MODE_OFF || m->sender_status != ADDR_OK ||
+	if (!policy_check_on(s->policy, PM_CHECK_SENDER_DOMAIN) || m->sender_status != ADDR_OK ||
 	    m->sender.domain_is_literal)
 		return false;
 	sender_domain_check(m->sender.domain, s->policy->spf.dns_timeout, &m->sender_domain);
@@ -854,10 +884,13 @@ static void sender_dmarc_check(struct session *s)
 	const struct policy *p = s->policy;
 	struct message *m = &s->msg;
 	enum pm_spf_result r = m->mfrom_spf.result;
+	struct pm_domains d;
 
 	if (m->sender_status != ADDR_OK || m->sender.domain_is_literal)
 		return;
-	if (p->dmarc.mode != PM_MODE_ENFORCE || p->dmarc.spf_fail_at_mail)
+	domains_of(s, false, &d); /* like verdict_spf_deferred: the sender's override only */
+	if (verdict_mode(p, PM_CHECK_DMARC, &d, NULL) != PM_MODE_ENFORCE ||
+	    p->dmarc.spf_fail_at_mail)
 		return;
 	if ((r != PM_SPF_FAIL && r != PM_SPF_SOFTFAIL) || p->spf.action[r] != PM_ACT_REJECT)
 		return;
@@ -907,7 +940,7 @@ static void sender_checks(struct session *s)
 		return;
 	if (sender_domain_refused(s))
 		return;
-	if (spf->mode == PM_MODE_OFF)
+	if (!policy_check_on(s->policy, PM_CHECK_SPF))
 		return;
 	if (m->sender_status == ADDR_OK)
 		spf_check_mailfrom(spf, &s->ip, s->helo, m->sender.local, m->sender.domain,
@@ -983,7 +1016,7 @@ static sfsistat mi_envrcpt(SMFICTX *ctx, char **argv)
 	struct message *m;
 	struct pm_addr a;
 	const char *raw, *why = NULL, *rcpt_text, *rcpt_domain = NULL;
-	char buf[ADDR_TEXT_MAX];
+	char buf[ADDR_TEXT_MAX], *rcpt_domains[1];
 	struct list_state rl;
 	struct pm_facts f;
 	struct pm_verdict v;
@@ -1009,6 +1042,10 @@ static sfsistat mi_envrcpt(SMFICTX *ctx, char **argv)
 		rcpt_text = raw;
 		break;
 	}
+	/* this recipient's domain, for the overrides */
+	rcpt_domains[0] = (char *)rcpt_domain;
+	f.domains.rcpt = rcpt_domains;
+	f.domains.nrcpt = 1;
 	if (f.rcpt_status == ADDR_OK || f.rcpt_status == ADDR_LOCAL_ONLY) {
 		why = NULL;
 		if (s->policy->recipients.mode != PM_MODE_OFF && !s->broken)
@@ -1026,9 +1063,10 @@ static sfsistat mi_envrcpt(SMFICTX *ctx, char **argv)
 		}
 	}
 	verdict_decide(&f, s->policy, &v);
-	if (f.mail_refusal != NULL && v.check != NULL && f.mail_refusal->check != NULL &&
-	    strcmp(v.check, f.mail_refusal->check) == 0)
-		why = mail_why(s, &v); /* MAIL FROM's refusal, held for this RCPT */
+	if (v.check != NULL &&
+	    (strcmp(v.check, "iprev") == 0 || strcmp(v.check, "spf") == 0 ||
+	     strcmp(v.check, "helo_spf") == 0 || strcmp(v.check, "sender_domain") == 0))
+		why = mail_why(s, &v); /* MAIL FROM's refusal (or "would"), held for this RCPT */
 	st = apply_verdict(ctx, s, "rcpt", &v, rcpt_text, rcpt_domain, why);
 	if (st == SMFIS_CONTINUE && (rl.allow & PM_LIST_BIT(LIST_RECIPIENT))) {
 		m->rcpt_allowed++;
@@ -1046,6 +1084,9 @@ static sfsistat mi_envrcpt(SMFICTX *ctx, char **argv)
 			sb_appendc(&m->rcpts, ',');
 		sb_append(&m->rcpts, rcpt_text);
 		m->rcpt_list = xrealloc(m->rcpt_list, (m->nrcpt_list + 1) * sizeof(*m->rcpt_list));
+		m->rcpt_domains =
+		    xrealloc(m->rcpt_domains, (m->nrcpt_list + 1) * sizeof(*m->rcpt_domains));
+		m->rcpt_domains[m->nrcpt_list] = rcpt_domain != NULL ? xstrdup(rcpt_domain) : NULL;
 		m->rcpt_list[m->nrcpt_list++] = xstrdup(rcpt_text);
 	} else if ((f.rcpt_status == ADDR_OK || f.rcpt_status == ADDR_LOCAL_ONLY) &&
 	           f.rcpt == RCPT_UNKNOWN && v.check != NULL &&
@@ -1062,7 +1103,7 @@ static bool auth_checks_apply(const struct session *s)
 
 	if (s->trusted || s->authenticated || s->broken)
 		return false;
-	return p->dkim.mode != PM_MODE_OFF || policy_dmarc_on(p);
+	return policy_check_on(p, PM_CHECK_DKIM) || policy_dmarc_on(p);
 }
 
 /* headers_begin - the first header of a message: set up the DKIM verifier */
@@ -1214,7 +1255,9 @@ static void auth_evaluate(struct session *s, struct auth_eom *a)
 	struct message *m = &s->msg;
 	struct dmarc_input in;
 	const char *spf_pass_domain = NULL;
+	struct pm_domains d;
 
+	domains_of(s, true, &d);
 	memset(a, 0, sizeof(*a));
 	a->dmarc_mode = PM_MODE_OFF;
 	if (!auth_checks_apply(s))
@@ -1231,14 +1274,14 @@ static void auth_evaluate(struct session *s, struct auth_eom *a)
 	judge_from(m, a);
 	if (a->from != FROM_OK || a->author[0] == '\0')
 		return;
-	if (p->dkim.mode != PM_MODE_OFF)
+	if (policy_check_on(p, PM_CHECK_DKIM))
 		a->must_sign = verdict_must_sign(p, a->author, a->dkim_done ? &a->dkim : NULL);
 	if (!policy_dmarc_on(p))
 		return;
 	if (m->mfrom_spf.result == PM_SPF_PASS && m->mfrom_spf.domain[0] != '\0')
 		spf_pass_domain = m->mfrom_spf.domain;
 	/* the mode for this author domain first: off means no lookup at all */
-	verdict_dmarc_overrides(p, a->author, spf_pass_domain, a->dkim_done ? &a->dkim : NULL,
+	verdict_dmarc_overrides(p, &d, a->author, spf_pass_domain, a->dkim_done ? &a->dkim : NULL,
 	                        PM_DMARC_NONE, PM_DMARC_P_UNSPEC, &a->dmarc_mode, &a->disposition,
 	                        &a->dmarc_rule);
 	if (a->dmarc_mode == PM_MODE_OFF)
@@ -1258,7 +1301,7 @@ static void auth_evaluate(struct session *s, struct auth_eom *a)
 	in.dkim = a->dkim_done ? &a->dkim : NULL;
 	in.pct_roll = arc4random_uniform(100);
 	dmarc_evaluate(&in, &a->dmarc);
-	verdict_dmarc_overrides(p, a->author, spf_pass_domain, in.dkim, a->dmarc.result,
+	verdict_dmarc_overrides(p, &d, a->author, spf_pass_domain, in.dkim, a->dmarc.result,
 	                        a->dmarc.disposition, &a->dmarc_mode, &a->disposition,
 	                        &a->dmarc_rule);
 }
@@ -1275,7 +1318,13 @@ static char *authres_value(const struct session *s, const struct auth_eom *a,
 	const struct message *m = &s->msg;
 	struct authres_input in;
 	char from[ADDR_TEXT_MAX], allowed[128];
+	struct pm_domains d;
+	enum pm_mode mode[PM_CHECKS];
 
+	/* tagged when the mode in force for this message (overrides) says so */
+	domains_of(s, true, &d);
+	for (int c = 0; c < PM_CHECKS; c++)
+		mode[c] = verdict_mode(p, (enum pm_check)c, &d, NULL);
 	memset(&in, 0, sizeof(in));
 	if (v->allowed && v->allowed_by != NULL) {
 		snprintf(allowed, sizeof(allowed), "allowed by local policy: %s", v->allowed_by);
@@ -1288,19 +1337,19 @@ static char *authres_value(const struct session *s, const struct auth_eom *a,
 		in.trusted_network = s->trusted_net;
 	in.iprev = PM_IPREV_UNCHECKED;
 	/* like the HELO result: not reported for an authenticated client, never refused for it */
-	if (s->iprev_done && !s->authenticated && p->iprev.mode >= PM_MODE_TAG) {
+	if (s->iprev_done && !s->authenticated && mode[PM_CHECK_IPREV] >= PM_MODE_TAG) {
 		in.iprev = s->iprev.result;
 		in.iprev_ip = s->addr;
 		in.iprev_comment = s->iprev.why[0] != '\0' ? s->iprev.why : NULL;
 	}
 	in.helo_spf = PM_SPF_UNCHECKED;
 	/* an authenticated client skipped the sender checks: its HELO result is not reported */
-	if (s->helo_spf_done && !s->authenticated && p->spf.helo_mode >= PM_MODE_TAG) {
+	if (s->helo_spf_done && !s->authenticated && mode[PM_CHECK_HELO_SPF] >= PM_MODE_TAG) {
 		in.helo_spf = s->helo_spf.result;
 		in.helo = s->helo;
 	}
 	in.mfrom_spf = PM_SPF_UNCHECKED;
-	if (p->spf.mode >= PM_MODE_TAG && m->mfrom_spf.result != PM_SPF_UNCHECKED) {
+	if (mode[PM_CHECK_SPF] >= PM_MODE_TAG && m->mfrom_spf.result != PM_SPF_UNCHECKED) {
 		in.mfrom_spf = m->mfrom_spf.result;
 		if (m->sender_status == ADDR_OK)
 			in.mailfrom = addr_format(&m->sender, from, sizeof(from));
@@ -1309,11 +1358,11 @@ static char *authres_value(const struct session *s, const struct auth_eom *a,
 		if (m->mfrom_spf.comment[0] != '\0')
 			in.mfrom_comment = m->mfrom_spf.comment;
 	}
-	if (a->dkim_done && p->dkim.mode >= PM_MODE_TAG)
+	if (a->dkim_done && mode[PM_CHECK_DKIM] >= PM_MODE_TAG)
 		in.dkim = &a->dkim;
 	in.dmarc = PM_DMARC_UNCHECKED;
 	if (a->checked && a->from != FROM_UNCHECKED && a->from != FROM_OK &&
-	    p->dmarc.mode >= PM_MODE_TAG) {
+	    mode[PM_CHECK_DMARC] >= PM_MODE_TAG) {
 		/* tag mode delivers it: say why DMARC could not judge the message */
 		in.dmarc = PM_DMARC_PERMERROR;
 		in.dmarc_comment = a->from_why;

@@ -99,6 +99,13 @@ static void policy_free(struct policy *p)
 		free(p->dmarc.domain_modes[i].domain);
 	free(p->dmarc.domain_modes);
 
+	for (size_t i = 0; i < p->noverrides; i++) {
+		free(p->overrides[i].sender_domain);
+		free(p->overrides[i].recipient_domain);
+		free(p->overrides[i].rule);
+	}
+	free(p->overrides);
+
 	for (size_t i = 0; i < PM_LIST_KINDS; i++) {
 		struct list_settings *l = &p->lists[i];
 
@@ -271,13 +278,60 @@ bool pm_dnsbl_error_code(const struct pm_ip *ip)
 	return (a[1] == 0 && a[2] == 0 && a[3] == 1) || (a[1] == 255 && a[2] == 255);
 }
 
-/* policy_dmarc_on - dmarc.mode or a dmarc.domain_modes entry is not off */
+/* policy_dmarc_on - dmarc.mode, a dmarc.domain_modes entry or a dmarc override is not off */
 bool policy_dmarc_on(const struct policy *p)
 {
-	if (p->dmarc.mode != PM_MODE_OFF)
+	if (policy_check_on(p, PM_CHECK_DMARC))
 		return true;
 	for (size_t i = 0; i < p->dmarc.ndomain_modes; i++)
 		if (p->dmarc.domain_modes[i].mode != PM_MODE_OFF)
 			return true;
 	return false;
+}
+
+/* policy_mode - the policy's own mode of check c */
+enum pm_mode policy_mode(const struct policy *p, enum pm_check c)
+{
+	switch (c) {
+	case PM_CHECK_IPREV:
+		return p->iprev.mode;
+	case PM_CHECK_HELO_SPF:
+		return p->spf.helo_mode;
+	case PM_CHECK_SPF:
+		return p->spf.mode;
+	case PM_CHECK_SENDER_DOMAIN:
+		return p->sender_domain.mode;
+	case PM_CHECK_DKIM:
+		return p->dkim.mode;
+	case PM_CHECK_DMARC:
+		return p->dmarc.mode;
+	case PM_CHECKS:
+	default:
+		return PM_MODE_OFF;
+	}
+}
+
+/* policy_check_on - check c's own mode or an override naming it is not off */
+bool policy_check_on(const struct policy *p, enum pm_check c)
+{
+	if ((int)c < 0 || c >= PM_CHECKS)
+		return false;
+	if (policy_mode(p, c) != PM_MODE_OFF)
+		return true;
+	for (size_t i = 0; i < p->noverrides; i++)
+		if (p->overrides[i].mode[c] > PM_MODE_OFF)
+			return true;
+	return false;
+}
+
+/* pm_check_name - the override key of check c */
+const char *pm_check_name(enum pm_check c)
+{
+	static const char *const names[PM_CHECKS] = {
+	    [PM_CHECK_IPREV] = "iprev", [PM_CHECK_HELO_SPF] = "helo_spf",
+	    [PM_CHECK_SPF] = "spf",     [PM_CHECK_SENDER_DOMAIN] = "sender_domain",
+	    [PM_CHECK_DKIM] = "dkim",   [PM_CHECK_DMARC] = "dmarc",
+	};
+
+	return (int)c >= 0 && c < PM_CHECKS ? names[c] : "unknown";
 }

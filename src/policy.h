@@ -234,6 +234,37 @@ struct dmarc_settings {
 	size_t ndomain_modes;
 };
 
+/*
+ * The checks whose mode an override (overrides) may change, by the name
+ * of the override key (pm_check_name): iprev (iprev.mode), helo_spf
+ * (spf.helo_mode), spf (spf.mode), sender_domain (sender_domain.mode),
+ * dkim (dkim.mode), dmarc (dmarc.mode). The DNSBLs, client_block and the
+ * recipient table are decided before any domain is known, or are not a
+ * sender check: they have no override.
+ */
+enum pm_check {
+	PM_CHECK_IPREV = 0,
+	PM_CHECK_HELO_SPF,
+	PM_CHECK_SPF,
+	PM_CHECK_SENDER_DOMAIN,
+	PM_CHECK_DKIM,
+	PM_CHECK_DMARC,
+	PM_CHECKS
+};
+
+/*
+ * One group of overrides: the modes of some checks for mail from a sender
+ * domain (for_sender_domain) or to a recipient domain
+ * (for_recipient_domain), exactly one of the two; the domain itself or
+ * any domain below it. How they combine: verdict_mode (verdict.h).
+ */
+struct pm_override {
+	char *sender_domain;    /* for_sender_domain, lower-case, or NULL */
+	char *recipient_domain; /* for_recipient_domain, lower-case, or NULL */
+	int mode[PM_CHECKS];    /* an enum pm_mode, or -1: this group does not name the check */
+	char *rule;             /* built at load: "overrides.for_recipient_domain=hosted.example" */
+};
+
 /* The allow and block lists of one kind (lists.client, lists.helo, ...). */
 struct list_settings {
 	char **allow; /* inline entries as written (kept for the record; the lists hold them) */
@@ -272,6 +303,8 @@ struct policy {
 	struct dkim_settings dkim;
 	struct dmarc_settings dmarc;
 	struct list_settings lists[PM_LIST_KINDS]; /* by enum list_kind */
+	struct pm_override *overrides;             /* in the order of the file */
+	size_t noverrides;
 	bool dry_run; /* nothing refused: every refusal is logged as a "would" (verdict.h) */
 	struct log_settings log;
 	struct pm_reply replies[PM_R_COUNT];
@@ -322,10 +355,23 @@ void policy_set_current(struct policy *p);
 struct policy *policy_acquire(void);
 
 /*
- * policy_dmarc_on - can DMARC run at all: dmarc.mode, or an entry of
- * dmarc.domain_modes, is not off
+ * policy_dmarc_on - can DMARC run at all: dmarc.mode, an entry of
+ * dmarc.domain_modes or an override naming dmarc is not off
  */
 bool policy_dmarc_on(const struct policy *p);
+
+/* policy_mode - the policy's own mode of check c (before any override) */
+enum pm_mode policy_mode(const struct policy *p, enum pm_check c);
+
+/*
+ * policy_check_on - is check c evaluated at all: its own mode or an
+ * override naming it is not off (the milter looks up what an override
+ * may need; the verdict applies the mode in force for the message)
+ */
+bool policy_check_on(const struct policy *p, enum pm_check c);
+
+/* pm_check_name - "iprev", "helo_spf", "spf", "sender_domain", "dkim", "dmarc" */
+const char *pm_check_name(enum pm_check c);
 
 /* Name tables, for logs and the config parser. */
 const char *pm_mode_name(enum pm_mode m);

@@ -44,6 +44,12 @@ struct objection {
 	bool allowable; /* a refusing sender check: an allow list in force skips it */
 };
 
+/* The mode of each overridable check for this stage's domains, and the override that set it. */
+struct modes {
+	enum pm_mode m[PM_CHECKS];
+	const char *rule[PM_CHECKS]; /* NULL: the policy's own mode */
+};
+
 /* action_for_reply - the action class that agrees with the configured reply's code */
 static enum pm_verdict_action action_for_reply(const struct policy *p, enum pm_reply_id id)
 {
@@ -128,9 +134,10 @@ static const struct {
 
 /* check_spf - one SPF identity: spf.action[result] decides, mode gates; true when refused */
 static bool check_spf(const struct policy *p, struct pm_verdict *v, enum pm_spf_result r,
-                      enum pm_mode mode, bool helo)
+                      const struct modes *ms, bool helo)
 {
-	struct objection o = {.mode = mode};
+	enum pm_check c = helo ? PM_CHECK_HELO_SPF : PM_CHECK_SPF;
+	struct objection o = {.mode = ms->m[c]};
 	enum pm_action act;
 
 	if (r <= PM_SPF_UNCHECKED || r >= PM_SPF_NRESULTS)
@@ -145,6 +152,8 @@ static bool check_spf(const struct policy *p, struct pm_verdict *v, enum pm_spf_
 	} else {
 		return false;
 	}
+	if (ms->rule[c] != NULL)
+		o.rule = ms->rule[c];
 	o.check = helo ? "helo_spf" : "spf";
 	o.allowable = true;
 	o.reason = helo ? spf_names[r].helo_reason : spf_names[r].mfrom_reason;
@@ -226,11 +235,12 @@ static void decide_connect(const struct pm_facts *f, const struct policy *p, str
 }
 
 /* check_iprev - fail and permerror 5.7.25, temperror 4.7.25; true when refused */
-static bool check_iprev(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v)
+static bool check_iprev(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v,
+                        const struct modes *ms)
 {
 	static const char *const rules[4] = {"iprev.mode=off", "iprev.mode=log", "iprev.mode=tag",
 	                                     "iprev.mode=enforce"};
-	struct objection o = {.mode = p->iprev.mode, .check = "iprev", .allowable = true};
+	struct objection o = {.mode = ms->m[PM_CHECK_IPREV], .check = "iprev", .allowable = true};
 
 	switch (f->iprev) {
 	case PM_IPREV_FAIL:
@@ -250,15 +260,16 @@ static bool check_iprev(const struct pm_facts *f, const struct policy *p, struct
 	default:
 		return false;
 	}
-	o.rule = mode_rule(rules, o.mode);
+	o.rule =
+	    ms->rule[PM_CHECK_IPREV] != NULL ? ms->rule[PM_CHECK_IPREV] : mode_rule(rules, o.mode);
 	return object(p, v, &o);
 }
 
 /* check_sender_domain - not found 5.1.8, null MX 5.7.27, lookup failed 4.4.3; true if refused */
 static bool check_sender_domain(const struct policy *p, struct pm_verdict *v,
-                                enum sender_domain_status st)
+                                enum sender_domain_status st, const struct modes *ms)
 {
-	enum pm_mode mode = p->sender_domain.mode;
+	enum pm_mode mode = ms->m[PM_CHECK_SENDER_DOMAIN];
 	struct objection o = {.mode = mode, .check = "sender_domain", .allowable = true};
 
 	switch (st) {
@@ -283,6 +294,8 @@ static bool check_sender_domain(const struct policy *p, struct pm_verdict *v,
 	o.rule = mode == PM_MODE_ENFORCE ? "sender_domain.mode=enforce"
 	         : mode == PM_MODE_TAG   ? "sender_domain.mode=tag"
 	                                 : "sender_domain.mode=log";
+	if (ms->rule[PM_CHECK_SENDER_DOMAIN] != NULL)
+		o.rule = ms->rule[PM_CHECK_SENDER_DOMAIN];
 	return object(p, v, &o);
 }
 
@@ -293,17 +306,18 @@ bool verdict_delays_sender_refusals(const struct policy *p)
 }
 
 /* mail_auth_checks - iprev, the sender domain, HELO SPF, MAIL FROM SPF; true when refused */
-static bool mail_auth_checks(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v)
+static bool mail_auth_checks(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v,
+                             const struct modes *ms)
 {
-	if (check_iprev(f, p, v))
+	if (check_iprev(f, p, v, ms))
 		return true;
-	if (check_sender_domain(p, v, f->sender_domain))
+	if (check_sender_domain(p, v, f->sender_domain, ms))
 		return true;
-	if (check_spf(p, v, f->helo_spf, p->spf.helo_mode, true))
+	if (check_spf(p, v, f->helo_spf, ms, true))
 		return true;
 	if (verdict_spf_deferred(f, p))
 		return false; /* decided at end of message, with DMARC */
-	return check_spf(p, v, f->mfrom_spf, p->spf.mode, false);
+	return check_spf(p, v, f->mfrom_spf, ms, false);
 }
 
 /*
@@ -312,7 +326,8 @@ static bool mail_auth_checks(const struct pm_facts *f, const struct policy *p, s
  * trusted/authenticated, iprev, the sender domain, HELO SPF and MAIL FROM
  * SPF (a refusal by these held for RCPT when delay_sender_refusals)
  */
-static void decide_mail(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v)
+static void decide_mail(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v,
+                        const struct modes *ms)
 {
 	const struct objection syntax = {
 	    PM_MODE_ENFORCE, PM_R_SENDER_SYNTAX,         "sender_syntax",
@@ -339,7 +354,7 @@ static void decide_mail(const struct pm_facts *f, const struct policy *p, struct
 		return;
 	if (f->authenticated)
 		return;
-	if (mail_auth_checks(f, p, v) && verdict_delays_sender_refusals(p)) {
+	if (mail_auth_checks(f, p, v, ms) && verdict_delays_sender_refusals(p)) {
 		v->action = PM_V_CONTINUE;
 		v->delayed = true;
 	}
@@ -398,9 +413,13 @@ bool verdict_spf_deferred(const struct pm_facts *f, const struct policy *p)
 {
 	enum pm_spf_result r = f->mfrom_spf;
 
+	struct pm_domains sender = {f->domains.sender, NULL, 0};
+
 	if (f->trusted || f->authenticated || !f->sender_has_dmarc)
 		return false;
-	if (p->dmarc.mode != PM_MODE_ENFORCE || p->dmarc.spf_fail_at_mail)
+	/* decided at MAIL FROM: the sender-domain override only, the same at end of message */
+	if (verdict_mode(p, PM_CHECK_DMARC, &sender, NULL) != PM_MODE_ENFORCE ||
+	    p->dmarc.spf_fail_at_mail)
 		return false;
 	if (r != PM_SPF_FAIL && r != PM_SPF_SOFTFAIL)
 		return false;
@@ -436,8 +455,76 @@ static size_t suffix_len(const char *domain, const char *listed)
 	return domain_in_list(domain, one, 1) ? strlen(listed) : 0;
 }
 
+/*
+ * override_match - of the overrides naming check c for a sender domain (or
+ * a recipient domain), the one whose domain is the longest that domain
+ * equals or is below; NULL when none
+ */
+static const struct pm_override *override_match(const struct policy *p, enum pm_check c,
+                                                const char *domain, bool recipient)
+{
+	const struct pm_override *best = NULL;
+	size_t best_len = 0;
+
+	if (domain == NULL)
+		return NULL;
+	for (size_t i = 0; i < p->noverrides; i++) {
+		const struct pm_override *ov = &p->overrides[i];
+		const char *od = recipient ? ov->recipient_domain : ov->sender_domain;
+		size_t n;
+
+		if (od == NULL || ov->mode[c] < 0)
+			continue;
+		n = suffix_len(domain, od);
+		if (n > best_len) {
+			best_len = n;
+			best = ov;
+		}
+	}
+	return best;
+}
+
+/* verdict_mode - the mode of check c for mail between the domains d */
+enum pm_mode verdict_mode(const struct policy *p, enum pm_check c, const struct pm_domains *d,
+                          const char **rule)
+{
+	const struct pm_override *so;
+	enum pm_mode base, m;
+	const char *base_rule = NULL, *r;
+
+	if (rule != NULL)
+		*rule = NULL;
+	if (p == NULL || (int)c < 0 || c >= PM_CHECKS)
+		return PM_MODE_OFF;
+	base = policy_mode(p, c);
+	so = d != NULL ? override_match(p, c, d->sender, false) : NULL;
+	if (so != NULL) {
+		base = (enum pm_mode)so->mode[c];
+		base_rule = so->rule;
+	}
+	m = base;
+	r = base_rule;
+	for (size_t i = 0; d != NULL && d->rcpt != NULL && i < d->nrcpt; i++) {
+		const struct pm_override *ro = override_match(p, c, d->rcpt[i], true);
+		enum pm_mode rm = ro != NULL ? (enum pm_mode)ro->mode[c] : base;
+
+		if (i == 0) {
+			m = rm;
+			r = ro != NULL ? ro->rule : base_rule;
+		} else if (rm != m) {
+			/* the recipients disagree: their overrides are not used */
+			m = base;
+			r = base_rule;
+			break;
+		}
+	}
+	if (rule != NULL)
+		*rule = r;
+	return m;
+}
+
 /* verdict_dmarc_overrides - the DMARC mode and disposition after the local overrides */
-void verdict_dmarc_overrides(const struct policy *p, const char *author,
+void verdict_dmarc_overrides(const struct policy *p, const struct pm_domains *d, const char *author,
                              const char *spf_pass_domain, const struct dkim_results *dkim,
                              enum pm_dmarc_result result, enum pm_dmarc_policy disposition,
                              enum pm_mode *mode, enum pm_dmarc_policy *disposition_out,
@@ -446,6 +533,8 @@ void verdict_dmarc_overrides(const struct policy *p, const char *author,
 	const struct dmarc_settings *ds = &p->dmarc;
 	size_t best = 0;
 	bool forwarder = false;
+	const char *ov_rule;
+	enum pm_mode ov_mode;
 
 	*mode = ds->mode;
 	*disposition_out = disposition;
@@ -458,6 +547,11 @@ void verdict_dmarc_overrides(const struct policy *p, const char *author,
 			*mode = ds->domain_modes[i].mode;
 			*rule = "dmarc.domain_modes";
 		}
+	}
+	ov_mode = verdict_mode(p, PM_CHECK_DMARC, d, &ov_rule);
+	if (ov_rule != NULL) { /* a sender- or recipient-domain override wins */
+		*mode = ov_mode;
+		*rule = ov_rule;
 	}
 	if (*mode == PM_MODE_OFF)
 		return;
@@ -510,11 +604,12 @@ enum must_sign_status verdict_must_sign(const struct policy *p, const char *auth
 }
 
 /* check_from - the From header: exactly one, one author; true when refused */
-static bool check_from(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v)
+static bool check_from(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v,
+                       const struct modes *ms)
 {
 	static const char *const rules[4] = {"dmarc.mode=off", "dmarc.mode=log", "dmarc.mode=tag",
 	                                     "dmarc.mode=enforce"};
-	struct objection o = {.mode = p->dmarc.mode,
+	struct objection o = {.mode = ms->m[PM_CHECK_DMARC],
 	                      .reply = PM_R_FROM_HEADER,
 	                      .check = "from_header",
 	                      .allowable = true};
@@ -537,16 +632,19 @@ static bool check_from(const struct pm_facts *f, const struct policy *p, struct 
 	default:
 		return false;
 	}
-	o.rule = mode_rule(rules, o.mode);
+	o.rule =
+	    ms->rule[PM_CHECK_DMARC] != NULL ? ms->rule[PM_CHECK_DMARC] : mode_rule(rules, o.mode);
 	return object(p, v, &o);
 }
 
 /* check_must_sign - a must_sign author domain without its signature; true when refused */
-static bool check_must_sign(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v)
+static bool check_must_sign(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v,
+                            const struct modes *ms)
 {
-	struct objection o = {.mode = p->dkim.mode,
+	struct objection o = {.mode = ms->m[PM_CHECK_DKIM],
 	                      .check = "must_sign",
-	                      .rule = "dkim.must_sign",
+	                      .rule = ms->rule[PM_CHECK_DKIM] != NULL ? ms->rule[PM_CHECK_DKIM]
+	                                                              : "dkim.must_sign",
 	                      .allowable = true};
 
 	switch (f->must_sign) {
@@ -634,13 +732,14 @@ static bool check_dmarc(const struct pm_facts *f, const struct policy *p, struct
  * decide_eom - unless trusted or authenticated: From header, must_sign,
  * DMARC, then an SPF refusal deferred from MAIL FROM
  */
-static void decide_eom(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v)
+static void decide_eom(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v,
+                       const struct modes *ms)
 {
 	if (f->trusted || f->authenticated)
 		return;
-	if (check_from(f, p, v))
+	if (check_from(f, p, v, ms))
 		return;
-	if (check_must_sign(f, p, v))
+	if (check_must_sign(f, p, v, ms))
 		return;
 	if (check_dmarc(f, p, v))
 		return;
@@ -648,7 +747,7 @@ static void decide_eom(const struct pm_facts *f, const struct policy *p, struct 
 	    f->dmarc != PM_DMARC_TEMPERROR)
 		/* otherwise DMARC's disposition governed (a temperror was refused or failed open)
 		 */
-		check_spf(p, v, f->mfrom_spf, p->spf.mode, false);
+		check_spf(p, v, f->mfrom_spf, ms, false);
 	if (v->allowed_by != NULL && !v->allowed && v->check == NULL) {
 		/* an allowed message nothing objected to: the record says it was allowed */
 		v->allowed = true;
@@ -658,8 +757,61 @@ static void decide_eom(const struct pm_facts *f, const struct policy *p, struct 
 	}
 }
 
-/* decide_rcpt - syntax, limits, then the recipient table */
-static void decide_rcpt(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v)
+/* The checks of MAIL FROM whose refusal may be held for RCPT. */
+static const enum pm_check mail_checks[] = {PM_CHECK_IPREV, PM_CHECK_SENDER_DOMAIN,
+                                            PM_CHECK_HELO_SPF, PM_CHECK_SPF};
+
+/*
+ * rcpt_judges_again - does this recipient's domain change the mode of a
+ * check MAIL FROM held for RCPT (modes at MAIL FROM: mail; here: ms)?
+ */
+static bool rcpt_judges_again(const struct policy *p, const struct modes *mail,
+                              const struct modes *ms)
+{
+	if (!verdict_delays_sender_refusals(p))
+		return false;
+	for (size_t i = 0; i < PM_ARRAY_LEN(mail_checks); i++)
+		if (mail->m[mail_checks[i]] != ms->m[mail_checks[i]])
+			return true;
+	return false;
+}
+
+/*
+ * rcpt_auth_checks - MAIL FROM's held checks judged again with this
+ * recipient's modes (a recipient-domain override): a refusal is held
+ * like MAIL FROM's, a "would" is this recipient's; true when refused
+ */
+static bool rcpt_auth_checks(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v,
+                             const struct modes *ms)
+{
+	struct pm_verdict t;
+	struct objection o = {.allowable = true};
+
+	if (f->trusted || f->authenticated || f->sender_status == ADDR_BAD ||
+	    (f->list_block & (PM_LIST_BIT(LIST_HELO) | PM_LIST_BIT(LIST_SENDER))))
+		return false; /* MAIL FROM did not get as far */
+	memset(&t, 0, sizeof(t));
+	t.reply = PM_R_COUNT;
+	if (mail_auth_checks(f, p, &t, ms))
+		o.mode = PM_MODE_ENFORCE;
+	else if (t.would)
+		o.mode = PM_MODE_LOG;
+	else
+		return false;
+	o.reply = t.reply;
+	o.check = t.check;
+	o.reason = t.reason;
+	o.rule = t.rule;
+	return object(p, v, &o);
+}
+
+/*
+ * decide_rcpt - syntax, limits, the refusal held from MAIL FROM (judged
+ * again when this recipient's domain changes a mode), then the recipient
+ * table
+ */
+static void decide_rcpt(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v,
+                        const struct modes *mail, const struct modes *ms)
 {
 	const struct recipient_settings *rs = &p->recipients;
 	const struct objection syntax = {PM_MODE_ENFORCE, PM_R_RCPT_SYNTAX,         "rcpt_syntax",
@@ -685,8 +837,11 @@ static void decide_rcpt(const struct pm_facts *f, const struct policy *p, struct
 		object(p, v, &harvest);
 		return;
 	}
-	if (f->mail_refusal != NULL && f->mail_refusal->delayed &&
-	    f->mail_refusal->reply < PM_R_COUNT) {
+	if (rcpt_judges_again(p, mail, ms)) {
+		if (rcpt_auth_checks(f, p, v, ms))
+			return;
+	} else if (f->mail_refusal != NULL && f->mail_refusal->delayed &&
+	           f->mail_refusal->reply < PM_R_COUNT) {
 		/* MAIL FROM's refusal, held for this RCPT: an exempt recipient gets a "would" */
 		const struct pm_verdict *mr = f->mail_refusal;
 		const struct objection held = {PM_MODE_ENFORCE, mr->reply, mr->check,
@@ -755,9 +910,19 @@ static void dry_run(const struct policy *p, struct pm_verdict *v)
 	}
 }
 
+/* modes_for - the mode of every overridable check for mail between the domains d */
+static void modes_for(const struct policy *p, const struct pm_domains *d, struct modes *ms)
+{
+	for (int c = 0; c < PM_CHECKS; c++)
+		ms->m[c] = verdict_mode(p, (enum pm_check)c, d, &ms->rule[c]);
+}
+
 /* verdict_decide - the verdict for f->stage; never fails */
 void verdict_decide(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v)
 {
+	struct modes ms, mail;
+	struct pm_domains sender;
+
 	memset(v, 0, sizeof(*v));
 	v->action = PM_V_CONTINUE;
 	v->reply = PM_R_COUNT; /* none */
@@ -786,18 +951,25 @@ void verdict_decide(const struct pm_facts *f, const struct policy *p, struct pm_
 	if ((f->stage == PM_STAGE_RCPT && f->rcpt_exempt) ||
 	    (f->stage == PM_STAGE_EOM && f->all_rcpts_exempt))
 		v->exempt_by = "recipients.exempt_from_sender_checks";
+	/* the overrides: the sender domain from MAIL FROM on, the recipients' at RCPT and EOM */
+	sender = (struct pm_domains){f->domains.sender, NULL, 0};
+	modes_for(p, &sender, &mail);
+	if (f->stage == PM_STAGE_RCPT || f->stage == PM_STAGE_EOM)
+		modes_for(p, &f->domains, &ms);
+	else
+		ms = mail;
 	switch (f->stage) {
 	case PM_STAGE_CONNECT:
 		decide_connect(f, p, v);
 		break;
 	case PM_STAGE_MAIL:
-		decide_mail(f, p, v);
+		decide_mail(f, p, v, &ms);
 		break;
 	case PM_STAGE_RCPT:
-		decide_rcpt(f, p, v);
+		decide_rcpt(f, p, v, &mail, &ms);
 		break;
 	case PM_STAGE_EOM:
-		decide_eom(f, p, v);
+		decide_eom(f, p, v, &ms);
 		break;
 	case PM_STAGE_HELO:
 	default:

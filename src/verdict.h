@@ -106,6 +106,20 @@
  *	are never exempt. A message with exempt and other recipients gets
  *	no exemption.
  *
+ *	Overrides per domain (policy.h overrides, verdict_mode): the mode
+ *	of iprev, HELO SPF, SPF, the sender domain, DKIM (must_sign) and
+ *	DMARC (the From header too) is the one verdict_mode gives for
+ *	f->domains: at MAIL FROM the sender domain's override; at RCPT
+ *	this recipient's; at end of message every accepted recipient's
+ *	when they agree. At RCPT, with delay_sender_refusals, a recipient
+ *	whose domain changes the mode of iprev, the sender domain, HELO SPF
+ *	or SPF gets those checks judged again with its modes (a refusal
+ *	held like MAIL FROM's, a "would", or nothing) instead of
+ *	f->mail_refusal. The deferral of an SPF fail to DMARC
+ *	(verdict_spf_deferred) uses the sender domain's DMARC mode only, so
+ *	MAIL FROM and end of message agree. A check whose mode an override
+ *	set has that override's rule ("overrides.for_sender_domain=x.example").
+ *
  *	Dry run (p->dry_run): every refusal, 4xx or 5xx, of any check (the
  *	lists included) becomes a "would": action CONTINUE, would and
  *	dry_run set, reply the one that would have been sent; a DMARC
@@ -156,6 +170,19 @@ enum must_sign_status {
 	MUST_SIGN_TEMPFAIL,        /* no pass and a key lookup failed for now: 451 4.7.5 */
 };
 
+/*
+ * The domains the overrides match (verdict_mode), as far as known: the
+ * sender domain (from MAIL FROM on; NULL for the null sender or an
+ * address literal), and the recipient domains (at RCPT this recipient's,
+ * at end of message every accepted recipient's; NULL for a recipient
+ * without a domain, which matches no override).
+ */
+struct pm_domains {
+	const char *sender;
+	char *const *rcpt;
+	size_t nrcpt;
+};
+
 /* Everything the decision needs; the milter fills what is known so far. */
 struct pm_facts {
 	enum pm_stage stage;
@@ -203,6 +230,8 @@ struct pm_facts {
 	                                          (a verdict with delayed set), or NULL */
 	bool rcpt_exempt;      /* rcpt: this recipient is in exempt_from_sender_checks */
 	bool all_rcpts_exempt; /* eom: every accepted recipient (one at least) is exempt */
+
+	struct pm_domains domains; /* for the overrides (verdict_mode) */
 
 	bool internal_error; /* something broke while gathering facts at this stage:
 	                        451 4.3.0, or continue when milter.on_internal_error = accept */
@@ -253,6 +282,25 @@ struct pm_verdict {
  */
 bool verdict_rcpt_exempt(const struct policy *p, enum addr_status status, const struct pm_addr *a);
 
+/*
+ * verdict_mode - the mode of check c for mail between the domains d
+ * (overrides, policy.h). An override matches when the domain is its
+ * for_sender_domain / for_recipient_domain or below it; of the groups
+ * naming c, the longest matching domain wins (the first of equal
+ * length). A recipient's mode is that of its recipient-domain override,
+ * else that of the sender-domain override, else the policy's own mode
+ * (policy_mode): the receiving domain decides what its users get. With
+ * no recipient (before RCPT) the sender-domain override or the policy
+ * decides; with several (end of message) their modes are used only when
+ * every recipient gives the same one, else the recipient overrides are
+ * ignored (the sender-domain override or the policy decides). *rule (when
+ * rule is not NULL) is the deciding override's rule text (owned by the
+ * policy snapshot), or NULL when the policy's own mode decided. d may be
+ * NULL (no domains known).
+ */
+enum pm_mode verdict_mode(const struct policy *p, enum pm_check c, const struct pm_domains *d,
+                          const char **rule);
+
 /* verdict_delays_sender_refusals - are MAIL FROM's authentication refusals held for RCPT? */
 bool verdict_delays_sender_refusals(const struct policy *p);
 
@@ -273,7 +321,7 @@ bool verdict_spf_deferred(const struct pm_facts *f, const struct policy *p);
  * (author domain listed: a fail gets disposition reject whatever p= and
  * pct). *rule says which setting decided (static text).
  */
-void verdict_dmarc_overrides(const struct policy *p, const char *author,
+void verdict_dmarc_overrides(const struct policy *p, const struct pm_domains *d, const char *author,
                              const char *spf_pass_domain, const struct dkim_results *dkim,
                              enum pm_dmarc_result result, enum pm_dmarc_policy disposition,
                              enum pm_mode *mode, enum pm_dmarc_policy *disposition_out,

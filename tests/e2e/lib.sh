@@ -221,7 +221,7 @@ postfix_setup() {
 		relay_transport = discard
 		notify_classes =
 		# Postfix itself accepts every recipient: policy-milter must refuse.
-		virtual_mailbox_domains = example.org example.net
+		virtual_mailbox_domains = example.org example.net ov.example.net
 		virtual_mailbox_maps = static:mail/
 		virtual_mailbox_base = $E2E_DIR/mail
 		virtual_uid_maps = static:$VMAIL_UID

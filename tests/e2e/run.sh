@@ -167,6 +167,13 @@ exempt_logged() {
 exempt_logged "550 5.7.23 (SPF fail, to postmaster)" 192.0.2.231 rcpt "550 5.7.23 SPF validation failed"
 exempt_logged "550 5.7.26 (DMARC p=reject, to abuse)" 192.0.2.233 eom "550 5.7.26 Unauthenticated email from reject.test"
 
+# 2. The overrides per domain: what a log-mode override let through is
+# logged as what would have been sent, with the override as the rule.
+check "override: the log says 550 5.7.26 would have been sent to ov.example.net" \
+	"$(grep -c 'stage=eom client=192.0.2.236 .*would=yes reply="550 5.7.26 .*rule=overrides.for_recipient_domain=ov.example.net' "$E2E_DIR/milter.log")" 1
+check "override: the SPF fail refused for ov.example.net names the override" \
+	"$(grep -c 'stage=rcpt client=192.0.2.239 .*reply="550 5.7.23 .*rule=overrides.for_recipient_domain=ov.example.net' "$E2E_DIR/milter.log")" 1
+
 # 2a. A list file rewritten while the milter runs: the next session that
 # needs it (at most a second after the change) reads it again.
 $RUNNER "$HERE/lists/reread-helo-before.scn" || failed=1
@@ -292,7 +299,8 @@ if ! cmp -s "$HERE/policy.conf" "$live.new"; then
 	mv "$live.new" "$live"
 	if reload_milter; then
 		$RUNNER "$HERE"/scenarios/tagmode/*.scn || failed=1
-		n=$(grep -c 'would=yes reply="550 5.7.26 .*check=dmarc reason=dmarc_reject' \
+		# rule=dmarc.mode: not override-rcpt-dmarc-log.scn's "would" (an override)
+		n=$(grep -c 'would=yes reply="550 5.7.26 .*check=dmarc reason=dmarc_reject rule=dmarc.mode' \
 			"$E2E_DIR/milter.log")
 		check "dmarc.mode = \"tag\": the log says 550 5.7.26 would have been sent" "$n" 1
 	else

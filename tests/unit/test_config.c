@@ -737,6 +737,39 @@ static const struct bad_case bad_cases[] = {
      "  domain_modes = ( { domain = \"hosted.example\"; mode = \"off\"; },\n"
      "                   { domain = \"on.example\"; mode = \"log\"; } );\n};\n",
      4, "dmarc.public_suffix_list", "turns DMARC on for on.example"},
+    /* overrides */
+    {"overrides both selectors",
+     "overrides = ( { for_sender_domain = \"a.example\"; for_recipient_domain = \"b.example\";\n"
+     "  spf = \"log\"; } );\n",
+     1, "overrides", "element 1: give exactly one of for_sender_domain and for_recipient_domain"},
+    {"overrides no selector",
+     "overrides = (\n  { for_recipient_domain = \"b.example\"; dmarc = \"log\"; },\n"
+     "  { spf = \"log\"; }\n);\n",
+     3, "overrides", "element 2: give exactly one of"},
+    {"overrides no check", "overrides = ( { for_sender_domain = \"a.example\"; } );\n", 1,
+     "overrides", "element 1: names no check"},
+    {"overrides bad mode",
+     "overrides = ( { for_recipient_domain = \"a.example\";\n  dmarc = \"reject\"; } );\n", 2,
+     "overrides.dmarc", "unknown mode \"reject\" (want off, log, tag or enforce)"},
+    {"overrides unknown check",
+     "overrides = ( { for_recipient_domain = \"a.example\";\n  dnsbl = \"log\"; } );\n", 2,
+     "overrides.dnsbl", "unknown key (a group of overrides holds for_sender_domain"},
+    {"overrides old selector name",
+     "overrides = ( { recipient_domain = \"a.example\"; dmarc = \"log\"; } );\n", 1,
+     "overrides.recipient_domain", "unknown key"},
+    {"overrides bad domain",
+     "overrides = ( { for_sender_domain = \"bad domain\"; spf = \"tag\"; } );\n", 1,
+     "overrides.for_sender_domain", "\"bad domain\" is not a valid domain name"},
+    {"overrides mode not a string",
+     "overrides = ( { for_sender_domain = \"a.example\"; spf = 1; } );\n", 1, "overrides.spf",
+     "got an integer, want a string"},
+    {"overrides a group, not a list",
+     "overrides: { for_sender_domain = \"a.example\"; spf = \"log\"; };\n", 1, "overrides",
+     "wrong type"},
+    {"overrides dmarc on, public_suffix_list missing",
+     "dmarc: { mode = \"off\"; public_suffix_list = \"/nonexistent/psl.dat\"; };\n"
+     "overrides = ( { for_sender_domain = \"a.example\"; dmarc = \"log\"; } );\n",
+     1, "dmarc.public_suffix_list", "an override turns DMARC on for a.example"},
     /* dmarc.domain_modes */
     {"domain_modes missing mode",
      "dmarc:\n{\n  domain_modes = (\n    { domain = \"hosted.example\"; mode = \"log\"; },\n"

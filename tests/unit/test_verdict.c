@@ -132,6 +132,21 @@ static const char P_LISTS_REPLIES[] =
 	"exempt_from_sender_checks = [ \"postmaster\", \"abuse\", \"spamtrap@example.net\" ];"
 static const char P_EXEMPT[] =
     BASE "recipients = { domains = [ \"example.org\" ]; " EXEMPT_LIST " };\n";
+/* sender- and recipient-domain overrides, with the refusals held for RCPT */
+static const char P_DOMAIN_OV[] =
+    BASE "recipients = { domains = [ \"example.org\" ]; " EXEMPT_LIST " };\n"
+         "overrides = (\n"
+         "  { for_recipient_domain = \"hosted.test\"; dmarc = \"log\"; spf = \"log\"; },\n"
+         "  { for_recipient_domain = \"strict.hosted.test\"; dmarc = \"enforce\"; },\n"
+         "  { for_sender_domain = \"partner.test\"; spf = \"tag\"; dmarc = \"tag\"; },\n"
+         "  { for_sender_domain = \"noisy.test\"; sender_domain = \"off\"; },\n"
+         "  { for_recipient_domain = \"unsigned.test\"; dkim = \"off\"; },\n"
+         "  { for_recipient_domain = \"strict.test\"; spf = \"enforce\"; iprev = \"enforce\"; }\n"
+         ");\n";
+/* a check off by itself, turned on by an override */
+static const char P_OV_ON[] = BASE "spf = { mode = \"off\"; };\n"
+                                   "overrides = ( { for_sender_domain = \"x.test\"; spf = "
+                                   "\"enforce\"; } );\n";
 static const char P_EXEMPT_NODELAY[] =
     BASE "recipients = { domains = [ \"example.org\" ]; " EXEMPT_LIST
          " delay_sender_refusals = false; };\n";
@@ -3495,66 +3510,274 @@ static void test_overrides(void **state)
 	const char *rule;
 
 	(void)state;
-	verdict_dmarc_overrides(p, "plain.test", NULL, &r, PM_DMARC_FAIL, PM_DMARC_P_REJECT, &mode,
-	                        &dis, &rule);
+	verdict_dmarc_overrides(p, NULL, "plain.test", NULL, &r, PM_DMARC_FAIL, PM_DMARC_P_REJECT,
+	                        &mode, &dis, &rule);
 	assert_int_equal(mode, PM_MODE_ENFORCE);
 	assert_int_equal(dis, PM_DMARC_P_REJECT);
 	assert_string_equal(rule, "dmarc.mode");
 
 	/* longest match wins */
-	verdict_dmarc_overrides(p, "a.hosted.test", NULL, &r, PM_DMARC_FAIL, PM_DMARC_P_REJECT,
-	                        &mode, &dis, &rule);
+	verdict_dmarc_overrides(p, NULL, "a.hosted.test", NULL, &r, PM_DMARC_FAIL,
+	                        PM_DMARC_P_REJECT, &mode, &dis, &rule);
 	assert_int_equal(mode, PM_MODE_LOG);
 	assert_string_equal(rule, "dmarc.domain_modes");
-	verdict_dmarc_overrides(p, "x.strict.hosted.test", NULL, &r, PM_DMARC_FAIL,
+	verdict_dmarc_overrides(p, NULL, "x.strict.hosted.test", NULL, &r, PM_DMARC_FAIL,
 	                        PM_DMARC_P_REJECT, &mode, &dis, &rule);
 	assert_int_equal(mode, PM_MODE_ENFORCE);
-	verdict_dmarc_overrides(p, "quiet.test", NULL, &r, PM_DMARC_FAIL, PM_DMARC_P_REJECT, &mode,
-	                        &dis, &rule);
+	verdict_dmarc_overrides(p, NULL, "quiet.test", NULL, &r, PM_DMARC_FAIL, PM_DMARC_P_REJECT,
+	                        &mode, &dis, &rule);
 	assert_int_equal(mode, PM_MODE_OFF);
 	/* not a mere suffix */
-	verdict_dmarc_overrides(p, "unhosted.test", NULL, &r, PM_DMARC_FAIL, PM_DMARC_P_REJECT,
-	                        &mode, &dis, &rule);
+	verdict_dmarc_overrides(p, NULL, "unhosted.test", NULL, &r, PM_DMARC_FAIL,
+	                        PM_DMARC_P_REJECT, &mode, &dis, &rule);
 	assert_int_equal(mode, PM_MODE_ENFORCE);
 
 	/* always_reject: a fail is rejected whatever the disposition */
-	verdict_dmarc_overrides(p, "brand.test", NULL, &r, PM_DMARC_FAIL, PM_DMARC_P_NONE, &mode,
-	                        &dis, &rule);
+	verdict_dmarc_overrides(p, NULL, "brand.test", NULL, &r, PM_DMARC_FAIL, PM_DMARC_P_NONE,
+	                        &mode, &dis, &rule);
 	assert_int_equal(dis, PM_DMARC_P_REJECT);
 	assert_string_equal(rule, "dmarc.always_reject");
-	verdict_dmarc_overrides(p, "brand.test", NULL, &r, PM_DMARC_PASS, PM_DMARC_P_NONE, &mode,
-	                        &dis, &rule);
+	verdict_dmarc_overrides(p, NULL, "brand.test", NULL, &r, PM_DMARC_PASS, PM_DMARC_P_NONE,
+	                        &mode, &dis, &rule);
 	assert_int_equal(dis, PM_DMARC_P_NONE);
 
 	/* never_enforce: author domain, SPF-passing MAIL FROM domain, passing DKIM d= */
-	verdict_dmarc_overrides(p, "lists.test", NULL, &r, PM_DMARC_FAIL, PM_DMARC_P_REJECT, &mode,
-	                        &dis, &rule);
+	verdict_dmarc_overrides(p, NULL, "lists.test", NULL, &r, PM_DMARC_FAIL, PM_DMARC_P_REJECT,
+	                        &mode, &dis, &rule);
 	assert_int_equal(mode, PM_MODE_TAG);
 	assert_string_equal(rule, "dmarc.never_enforce");
-	verdict_dmarc_overrides(p, "brand.test", "bounce.fwd.test", &r, PM_DMARC_FAIL,
+	verdict_dmarc_overrides(p, NULL, "brand.test", "bounce.fwd.test", &r, PM_DMARC_FAIL,
 	                        PM_DMARC_P_REJECT, &mode, &dis, &rule);
 	assert_int_equal(mode, PM_MODE_TAG);
 	v[0] = sig(PM_DKIM_PASS, "lists.test");
 	r.n = 1;
-	verdict_dmarc_overrides(p, "plain.test", NULL, &r, PM_DMARC_FAIL, PM_DMARC_P_REJECT, &mode,
-	                        &dis, &rule);
+	verdict_dmarc_overrides(p, NULL, "plain.test", NULL, &r, PM_DMARC_FAIL, PM_DMARC_P_REJECT,
+	                        &mode, &dis, &rule);
 	assert_int_equal(mode, PM_MODE_TAG);
 	/* a failing signature by the forwarder proves nothing */
 	v[0] = sig(PM_DKIM_FAIL, "lists.test");
-	verdict_dmarc_overrides(p, "plain.test", NULL, &r, PM_DMARC_FAIL, PM_DMARC_P_REJECT, &mode,
-	                        &dis, &rule);
+	verdict_dmarc_overrides(p, NULL, "plain.test", NULL, &r, PM_DMARC_FAIL, PM_DMARC_P_REJECT,
+	                        &mode, &dis, &rule);
 	assert_int_equal(mode, PM_MODE_ENFORCE);
 	/* log stays log */
-	verdict_dmarc_overrides(p, "lists.hosted.test", NULL, &r, PM_DMARC_FAIL, PM_DMARC_P_REJECT,
-	                        &mode, &dis, &rule);
+	verdict_dmarc_overrides(p, NULL, "lists.hosted.test", NULL, &r, PM_DMARC_FAIL,
+	                        PM_DMARC_P_REJECT, &mode, &dis, &rule);
 	assert_int_equal(mode, PM_MODE_LOG);
 	policy_release(p);
 
 	p = load(P_DMARC_OFF);
-	verdict_dmarc_overrides(p, "plain.test", NULL, &r, PM_DMARC_FAIL, PM_DMARC_P_REJECT, &mode,
-	                        &dis, &rule);
+	verdict_dmarc_overrides(p, NULL, "plain.test", NULL, &r, PM_DMARC_FAIL, PM_DMARC_P_REJECT,
+	                        &mode, &dis, &rule);
 	assert_int_equal(mode, PM_MODE_OFF);
 	policy_release(p);
+}
+
+/* mode_of - verdict_mode of check c for a sender domain and up to two recipient domains */
+static enum pm_mode mode_of(const struct policy *p, enum pm_check c, const char *sender,
+                            const char *r1, const char *r2, size_t nrcpt, const char **rule)
+{
+	char *rcpts[2] = {(char *)r1, (char *)r2};
+	struct pm_domains d = {sender, rcpts, nrcpt};
+
+	return verdict_mode(p, c, &d, rule);
+}
+
+/* test_domain_overrides - the overrides per sender and recipient domain */
+static void test_domain_overrides(void **state)
+{
+	struct policy *p = load(P_DOMAIN_OV), *on = load(P_OV_ON), *off = load(P_OFF);
+	struct pm_facts f = {MAIL, .mfrom_spf = PM_SPF_FAIL};
+	struct pm_verdict v, held;
+	char *rcpt[2] = {NULL, NULL};
+	const char *rule = "x";
+	enum pm_mode mode;
+	enum pm_dmarc_policy dis;
+
+	(void)state;
+	/* no domain known: the policy's own mode, no rule */
+	assert_int_equal(verdict_mode(p, PM_CHECK_SPF, NULL, &rule), PM_MODE_ENFORCE);
+	assert_null(rule);
+	assert_int_equal(mode_of(p, PM_CHECK_SPF, NULL, NULL, NULL, 0, &rule), PM_MODE_ENFORCE);
+	assert_int_equal(verdict_mode(NULL, PM_CHECK_SPF, NULL, NULL), PM_MODE_OFF);
+	assert_int_equal(verdict_mode(p, PM_CHECKS, NULL, NULL), PM_MODE_OFF);
+
+	/* sender only: the domain and below, not a mere suffix */
+	assert_int_equal(mode_of(p, PM_CHECK_SPF, "partner.test", NULL, NULL, 0, &rule),
+	                 PM_MODE_TAG);
+	assert_string_equal(rule, "overrides.for_sender_domain=partner.test");
+	assert_int_equal(mode_of(p, PM_CHECK_SPF, "MX.Partner.Test", NULL, NULL, 0, &rule),
+	                 PM_MODE_TAG);
+	assert_int_equal(mode_of(p, PM_CHECK_SPF, "notpartner.test", NULL, NULL, 0, &rule),
+	                 PM_MODE_ENFORCE);
+	assert_null(rule);
+	/* a group names only its checks */
+	assert_int_equal(mode_of(p, PM_CHECK_IPREV, "partner.test", NULL, NULL, 0, &rule),
+	                 PM_MODE_TAG); /* iprev.mode default tag */
+	assert_null(rule);
+
+	/* recipient only */
+	assert_int_equal(mode_of(p, PM_CHECK_DMARC, NULL, "hosted.test", NULL, 1, &rule),
+	                 PM_MODE_LOG);
+	assert_string_equal(rule, "overrides.for_recipient_domain=hosted.test");
+	/* longest match; spf from the shorter group, the longer one not naming it */
+	assert_int_equal(mode_of(p, PM_CHECK_DMARC, NULL, "a.strict.hosted.test", NULL, 1, &rule),
+	                 PM_MODE_ENFORCE);
+	assert_string_equal(rule, "overrides.for_recipient_domain=strict.hosted.test");
+	assert_int_equal(mode_of(p, PM_CHECK_SPF, NULL, "a.strict.hosted.test", NULL, 1, &rule),
+	                 PM_MODE_LOG);
+	assert_string_equal(rule, "overrides.for_recipient_domain=hosted.test");
+	/* a recipient without a domain matches nothing */
+	assert_int_equal(mode_of(p, PM_CHECK_DMARC, NULL, NULL, NULL, 1, &rule), PM_MODE_ENFORCE);
+
+	/* both: the recipient's wins; a recipient without one gets the sender's */
+	assert_int_equal(mode_of(p, PM_CHECK_DMARC, "partner.test", "hosted.test", NULL, 1, &rule),
+	                 PM_MODE_LOG);
+	assert_string_equal(rule, "overrides.for_recipient_domain=hosted.test");
+	assert_int_equal(mode_of(p, PM_CHECK_DMARC, "partner.test", "example.org", NULL, 1, &rule),
+	                 PM_MODE_TAG);
+	assert_string_equal(rule, "overrides.for_sender_domain=partner.test");
+
+	/* several recipients: used only when they agree */
+	assert_int_equal(mode_of(p, PM_CHECK_DMARC, NULL, "hosted.test", "x.hosted.test", 2, &rule),
+	                 PM_MODE_LOG);
+	assert_string_equal(rule, "overrides.for_recipient_domain=hosted.test");
+	assert_int_equal(mode_of(p, PM_CHECK_DMARC, NULL, "hosted.test", "example.org", 2, &rule),
+	                 PM_MODE_ENFORCE);
+	assert_null(rule);
+	assert_int_equal(
+	    mode_of(p, PM_CHECK_DMARC, "partner.test", "hosted.test", "example.org", 2, &rule),
+	    PM_MODE_TAG);
+	assert_string_equal(rule, "overrides.for_sender_domain=partner.test");
+	/* agreeing modes by different routes: the same mode */
+	assert_int_equal(mode_of(p, PM_CHECK_SPF, "partner.test", "hosted.test", NULL, 1, &rule),
+	                 PM_MODE_LOG);
+
+	/* an override to off */
+	assert_int_equal(mode_of(p, PM_CHECK_SENDER_DOMAIN, "noisy.test", NULL, NULL, 0, &rule),
+	                 PM_MODE_OFF);
+	assert_string_equal(rule, "overrides.for_sender_domain=noisy.test");
+	assert_int_equal(mode_of(p, PM_CHECK_DKIM, NULL, "unsigned.test", NULL, 1, &rule),
+	                 PM_MODE_OFF);
+	assert_true(policy_check_on(p, PM_CHECK_SENDER_DOMAIN));
+	/* off by itself, on by an override: evaluated, applied only for that domain */
+	assert_true(policy_check_on(on, PM_CHECK_SPF));
+	assert_false(policy_check_on(off, PM_CHECK_SPF));
+	assert_int_equal(mode_of(on, PM_CHECK_SPF, "a.x.test", NULL, NULL, 0, NULL),
+	                 PM_MODE_ENFORCE);
+	assert_int_equal(mode_of(on, PM_CHECK_SPF, "y.test", NULL, NULL, 0, NULL), PM_MODE_OFF);
+	f.domains.sender = "y.test";
+	verdict_decide(&f, on, &v);
+	assert_null(v.check);
+	f.domains.sender = "x.test";
+	verdict_decide(&f, on, &v);
+	assert_int_equal(v.action, PM_V_REJECT);
+	assert_string_equal(v.rule, "overrides.for_sender_domain=x.test");
+	assert_string_equal(pm_check_name(PM_CHECK_SENDER_DOMAIN), "sender_domain");
+	assert_string_equal(pm_check_name(PM_CHECKS), "unknown");
+
+	/* MAIL FROM: a sender override in tag mode is a "would", not held */
+	f.domains.sender = "partner.test";
+	verdict_decide(&f, p, &v);
+	assert_false(v.delayed);
+	assert_true(v.would);
+	assert_int_equal(v.action, PM_V_CONTINUE);
+	assert_string_equal(v.rule, "overrides.for_sender_domain=partner.test");
+	/* ... which a recipient domain's enforce override refuses at its RCPT */
+	f.stage = PM_STAGE_RCPT;
+	f.domains.rcpt = rcpt;
+	f.domains.nrcpt = 1;
+	rcpt[0] = "strict.test";
+	verdict_decide(&f, p, &v);
+	assert_int_equal(v.action, PM_V_REJECT);
+	assert_int_equal(v.reply, PM_R_SPF_FAIL);
+	assert_string_equal(v.check, "spf");
+	assert_string_equal(v.rule, "overrides.for_recipient_domain=strict.test");
+	f.rcpt_exempt = true; /* an exempt recipient there: a "would" */
+	verdict_decide(&f, p, &v);
+	assert_int_equal(v.action, PM_V_CONTINUE);
+	assert_true(v.exempt);
+	f.rcpt_exempt = false;
+	rcpt[0] = "example.org"; /* no recipient override: the MAIL FROM "would" stays one */
+	verdict_decide(&f, p, &v);
+	assert_int_equal(v.action, PM_V_CONTINUE);
+	assert_null(v.check);
+
+	/* a sender without override: MAIL FROM holds the refusal ... */
+	f.stage = PM_STAGE_MAIL;
+	f.domains = (struct pm_domains){"other.test", NULL, 0};
+	verdict_decide(&f, p, &held);
+	assert_true(held.delayed);
+	/* ... each recipient gets its own domain's mode */
+	f.stage = PM_STAGE_RCPT;
+	f.mail_refusal = &held;
+	f.domains.rcpt = rcpt;
+	f.domains.nrcpt = 1;
+	rcpt[0] = "example.org";
+	verdict_decide(&f, p, &v);
+	assert_int_equal(v.action, PM_V_REJECT);
+	assert_string_equal(v.rule, "spf.fail=reject");
+	rcpt[0] = "a.hosted.test";
+	verdict_decide(&f, p, &v);
+	assert_int_equal(v.action, PM_V_CONTINUE);
+	assert_true(v.would);
+	assert_int_equal(v.reply, PM_R_SPF_FAIL);
+	assert_string_equal(v.check, "spf");
+	assert_string_equal(v.rule, "overrides.for_recipient_domain=hosted.test");
+	f.trusted = true; /* MAIL FROM did not judge a trusted client */
+	verdict_decide(&f, p, &v);
+	assert_null(v.check);
+	f.trusted = false;
+	/* iprev: enforce for strict.test only (iprev.mode tag) */
+	f.mfrom_spf = PM_SPF_PASS;
+	f.iprev = PM_IPREV_FAIL;
+	f.mail_refusal = NULL;
+	rcpt[0] = "strict.test";
+	verdict_decide(&f, p, &v);
+	assert_int_equal(v.action, PM_V_REJECT);
+	assert_int_equal(v.reply, PM_R_IPREV_FAIL);
+
+	/* end of message: the From header and must_sign by the recipients' mode */
+	memset(&f, 0, sizeof(f));
+	f.stage = PM_STAGE_EOM;
+	f.from = FROM_MISSING;
+	f.domains.rcpt = rcpt;
+	f.domains.nrcpt = 1;
+	rcpt[0] = "hosted.test";
+	verdict_decide(&f, p, &v);
+	assert_int_equal(v.action, PM_V_CONTINUE);
+	assert_true(v.would);
+	assert_string_equal(v.check, "from_header");
+	rcpt[1] = "example.org";
+	f.domains.nrcpt = 2; /* mixed: the policy's mode */
+	verdict_decide(&f, p, &v);
+	assert_int_equal(v.action, PM_V_REJECT);
+	assert_int_equal(v.reply, PM_R_FROM_HEADER);
+	f.from = FROM_OK;
+	f.must_sign = MUST_SIGN_NONE_PASSING;
+	f.domains.nrcpt = 1;
+	rcpt[0] = "unsigned.test";
+	verdict_decide(&f, p, &v);
+	assert_null(v.check);
+	assert_false(v.would);
+	rcpt[0] = "example.org";
+	verdict_decide(&f, p, &v);
+	assert_string_equal(v.check, "must_sign"); /* dkim.mode tag: a "would" */
+	assert_true(v.would);
+
+	/* DMARC: the overrides win over dmarc.mode; always_reject etc. still follow */
+	rcpt[0] = "hosted.test";
+	verdict_dmarc_overrides(p, &f.domains, "brand.test", NULL, NULL, PM_DMARC_FAIL,
+	                        PM_DMARC_P_REJECT, &mode, &dis, &rule);
+	assert_int_equal(mode, PM_MODE_LOG);
+	assert_string_equal(rule, "overrides.for_recipient_domain=hosted.test");
+	rcpt[0] = "example.org";
+	verdict_dmarc_overrides(p, &f.domains, "brand.test", NULL, NULL, PM_DMARC_FAIL,
+	                        PM_DMARC_P_REJECT, &mode, &dis, &rule);
+	assert_int_equal(mode, PM_MODE_ENFORCE);
+	assert_string_equal(rule, "dmarc.mode");
+	policy_release(p);
+	policy_release(on);
+	policy_release(off);
 }
 
 /* test_reply_table - every case through verdict_decide */
@@ -3835,6 +4058,7 @@ int main(void)
 	    cmocka_unit_test(test_domain_in_list),
 	    cmocka_unit_test(test_must_sign),
 	    cmocka_unit_test(test_overrides),
+	    cmocka_unit_test(test_domain_overrides),
 	    cmocka_unit_test(test_flags),
 	    cmocka_unit_test(test_exempt),
 	};
