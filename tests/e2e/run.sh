@@ -672,4 +672,21 @@ expect("lists.sender.allow: the accepted message says allowed, every field", r1,
 sys.exit(1 if failed else 0)
 PY
 
+# 9. policy-milter-report reads what the daemon wrote: every record, nothing
+# malformed (the reader and the writer agree on the schema).
+report=$E2E_TOP/src/policy-milter-report
+files=()
+for f in "$JSON_LOG.1" "$JSON_LOG" "$JSON_TAG" "$JSON_DRY"; do [ -s "$f" ] && files+=("$f"); done
+if [ -x "$report" ] && out=$("$report" --json "${files[@]}" 2>&1); then
+	got=$(printf '%s' "$out" | "${PYTHON:-python3}" -c '
+import json, sys
+r = json.load(sys.stdin)
+print(r["records"]["read"], r["malformed"]["lines"])')
+	check "policy-milter-report over the daemon's JSON logs: every decision read, none malformed" \
+		"$got" "$decisions 0"
+else
+	echo "not ok - policy-milter-report over the daemon's JSON logs: ${out:-not built}"
+	failed=1
+fi
+
 exit $failed
