@@ -108,13 +108,50 @@ bench:
 man-lint:
 	@tests/man-lint.sh
 
+# The systemd unit goes where Debian puts a package's units: /lib/systemd/system
+# when PREFIX is /usr, else $(PREFIX)/lib/systemd/system (/usr/local/lib/systemd/system
+# is on systemd's search path too). The policy file is never overwritten: when one
+# that differs is there, the shipped one goes beside it as policy-milter.conf.dist.
+ifeq ($(PREFIX),/usr)
+SYSTEMDUNITDIR ?= /lib/systemd/system
+else
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+endif
+POLICYDIR := $(DESTDIR)$(SYSCONFDIR)/policy-milter
+
 install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR)/policy-milter
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(POLICYDIR) $(DESTDIR)$(SYSTEMDUNITDIR)
 	install -m 0755 src/policy-milter $(DESTDIR)$(SBINDIR)/policy-milter
 	install -m 0644 man/policy-milter.8 $(DESTDIR)$(MANDIR)/man8/policy-milter.8
 	install -m 0644 man/policy-milter.conf.5 $(DESTDIR)$(MANDIR)/man5/policy-milter.conf.5
-	test -e $(DESTDIR)$(SYSCONFDIR)/policy-milter/policy-milter.conf || \
-	    install -m 0644 conf/policy-milter.conf $(DESTDIR)$(SYSCONFDIR)/policy-milter/policy-milter.conf
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	    systemd/policy-milter.service.in >$(DESTDIR)$(SYSTEMDUNITDIR)/policy-milter.service.tmp
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/policy-milter.service.tmp
+	mv -f $(DESTDIR)$(SYSTEMDUNITDIR)/policy-milter.service.tmp $(DESTDIR)$(SYSTEMDUNITDIR)/policy-milter.service
+	@if [ ! -e $(POLICYDIR)/policy-milter.conf ]; then \
+	    echo "install -m 0644 conf/policy-milter.conf $(POLICYDIR)/policy-milter.conf"; \
+	    install -m 0644 conf/policy-milter.conf $(POLICYDIR)/policy-milter.conf; \
+	elif ! cmp -s conf/policy-milter.conf $(POLICYDIR)/policy-milter.conf; then \
+	    install -m 0644 conf/policy-milter.conf $(POLICYDIR)/policy-milter.conf.dist; \
+	    echo "$(POLICYDIR)/policy-milter.conf exists and differs: kept;" \
+	        "the shipped policy is installed beside it as policy-milter.conf.dist"; \
+	fi
+
+# uninstall - remove what install added; the policy file (and its .dist) only
+# when byte-identical to the shipped one, /etc/policy-milter only when empty.
+# The shared directories (sbin, man/manN, the unit directory) stay.
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/policy-milter $(DESTDIR)$(SBINDIR)/policy-milter-report
+	rm -f $(DESTDIR)$(MANDIR)/man8/policy-milter.8 $(DESTDIR)$(MANDIR)/man5/policy-milter.conf.5 $(DESTDIR)$(MANDIR)/man1/policy-milter-report.1
+	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/policy-milter.service
+	@for f in $(POLICYDIR)/policy-milter.conf $(POLICYDIR)/policy-milter.conf.dist; do \
+	    if [ -e $$f ] && cmp -s conf/policy-milter.conf $$f; then \
+	        echo "rm -f $$f"; rm -f $$f; \
+	    elif [ -e $$f ]; then \
+	        echo "$$f differs from the shipped policy: kept"; \
+	    fi; \
+	done
+	@if [ -d $(POLICYDIR) ]; then rmdir --ignore-fail-on-non-empty $(POLICYDIR); fi
 
 format:
 	clang-format -i src/*.c src/*.h src/report/*.[ch] tests/unit/*.c tests/report/*.c
@@ -122,7 +159,7 @@ format:
 clean:
 	rm -rf build src/policy-milter
 
-.PHONY: all deps check e2e demo bench man-lint install format clean unit unit-asan unit-build asan-build
+.PHONY: all deps check e2e demo bench man-lint install uninstall format clean unit unit-asan unit-build asan-build
 
 # ---- policy-milter-report: the decision log report (issue 4) -------------
 # Its own sources in src/report/, plus util and cidr of the daemon; links
