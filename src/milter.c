@@ -867,7 +867,8 @@ static bool sender_domain_refused(struct session *s)
 	if (!policy_check_on(s->policy, PM_CHECK_SENDER_DOMAIN) || m->sender_status != ADDR_OK ||
 	    m->sender.domain_is_literal)
 		return false;
-	sender_domain_check(m->sender.domain, s->policy->spf.dns_timeout, &m->sender_domain);
+	sender_domain_check(m->sender.domain, s->policy->spf.dns_timeout, s->policy->spf.timeout,
+	                    &m->sender_domain);
 	facts_init(s, PM_STAGE_MAIL, &f);
 	verdict_decide(&f, s->policy, &v);
 	return (v.action != PM_V_CONTINUE || v.delayed) && v.check != NULL &&

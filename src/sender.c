@@ -5,7 +5,7 @@
  *	#include "sender.h"
  *
  *	enum sender_domain_status sender_domain_check(const char *domain,
- *		int dns_timeout, struct sender_domain_outcome *out);
+ *		int dns_timeout, int timeout, struct sender_domain_outcome *out);
  *	enum sender_domain_status sender_mx_classify(const unsigned char *msg,
  *		size_t len);
  *	const char *sender_domain_status_name(enum sender_domain_status s);
@@ -32,6 +32,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "dns.h"
 #include "sender.h"
@@ -98,17 +99,35 @@ enum sender_domain_status sender_mx_classify(const unsigned char *msg, size_t le
 }
 
 /*
+ * ms_left - milliseconds to deadline (NULL: -1, no limit; past: 0, which
+ * dns_query_within answers with a temporary failure and no query)
+ */
+static long ms_left(const struct timespec *deadline)
+{
+	struct timespec now;
+	long ms;
+
+	if (deadline == NULL)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long)(deadline->tv_sec - now.tv_sec) * 1000 +
+	     (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	return ms > 0 ? ms : 0;
+}
+
+/*
  * address_lookup - one A or AAAA query: OK when it holds an address,
  * NO_MAIL when the name exists without one, NXDOMAIN, or TEMPFAIL
  */
 static enum sender_domain_status address_lookup(const char *domain, int type, const char *what,
-                                                int dns_timeout, struct sender_domain_outcome *out)
+                                                int dns_timeout, const struct timespec *deadline,
+                                                struct sender_domain_outcome *out)
 {
 	const unsigned char *answer = NULL;
 	int len = 0, n;
 
 	out->queries++;
-	switch (dns_query(domain, type, dns_timeout, &answer, &len)) {
+	switch (dns_query_within(domain, type, dns_timeout, ms_left(deadline), &answer, &len)) {
 	case DNS_OK:
 		n = count_records(answer, (size_t)len, type);
 		if (n < 0) {
@@ -131,13 +150,20 @@ static enum sender_domain_status address_lookup(const char *domain, int type, co
 }
 
 /* sender_domain_check - MX, then A and AAAA when there is no MX; at most three queries */
-enum sender_domain_status sender_domain_check(const char *domain, int dns_timeout,
+enum sender_domain_status sender_domain_check(const char *domain, int dns_timeout, int timeout,
                                               struct sender_domain_outcome *out)
 {
 	struct sender_domain_outcome local;
 	const unsigned char *answer = NULL;
 	enum sender_domain_status st;
+	struct timespec until, *deadline = NULL;
 	int len = 0;
+
+	if (timeout > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += timeout;
+		deadline = &until;
+	}
 
 	if (out == NULL)
 		out = &local;
@@ -147,7 +173,7 @@ enum sender_domain_status sender_domain_check(const char *domain, int dns_timeou
 		return out->status;
 	}
 	out->queries++;
-	switch (dns_query(domain, ns_t_mx, dns_timeout, &answer, &len)) {
+	switch (dns_query_within(domain, ns_t_mx, dns_timeout, ms_left(deadline), &answer, &len)) {
 	case DNS_OK:
 		st = sender_mx_classify(answer, (size_t)len);
 		note(out, "mx",
@@ -170,9 +196,9 @@ enum sender_domain_status sender_domain_check(const char *domain, int dns_timeou
 		return out->status = SENDER_DOMAIN_TEMPFAIL;
 	}
 	/* the name exists without MX: the implicit MX is its address */
-	st = address_lookup(domain, ns_t_a, "a", dns_timeout, out);
+	st = address_lookup(domain, ns_t_a, "a", dns_timeout, deadline, out);
 	if (st == SENDER_DOMAIN_NO_MAIL)
-		st = address_lookup(domain, ns_t_aaaa, "aaaa", dns_timeout, out);
+		st = address_lookup(domain, ns_t_aaaa, "aaaa", dns_timeout, deadline, out);
 	return out->status = st;
 }
 

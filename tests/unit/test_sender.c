@@ -196,7 +196,7 @@ static void test_check_offline(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
-		enum sender_domain_status got = sender_domain_check(cases[i].domain, 1, &out);
+		enum sender_domain_status got = sender_domain_check(cases[i].domain, 1, 10, &out);
 
 		if (got != cases[i].want || out.status != got || out.queries != cases[i].queries ||
 		    strcmp(out.detail, cases[i].detail) != 0)
@@ -209,7 +209,7 @@ static void test_check_offline(void **state)
 			    cases[i].queries, cases[i].detail);
 	}
 	/* out may be NULL */
-	if (sender_domain_check("[192.0.2.1]", 1, NULL) != SENDER_DOMAIN_UNCHECKED)
+	if (sender_domain_check("[192.0.2.1]", 1, 10, NULL) != SENDER_DOMAIN_UNCHECKED)
 		fail_msg("NULL outcome: got another status, want unchecked");
 }
 
