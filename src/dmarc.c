@@ -819,16 +819,6 @@ static enum probe probe(const char *qname, int qtimeout, long left_ms, char **re
 	return count > 1 ? PROBE_SEVERAL : PROBE_NUL;
 }
 
-/* ms_left - milliseconds to the deadline (<= 0: past) */
-static long ms_left(const struct timespec *deadline)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (long)(deadline->tv_sec - now.tv_sec) * 1000 +
-	       (deadline->tv_nsec - now.tv_nsec) / 1000000;
-}
-
 void dmarc_lookup(const char *domain, int dns_timeout, int timeout, struct dmarc_record *out)
 {
 	char shown[DMARC_DOMAIN_MAX * 2], qname[DMARC_QNAME_MAX];
@@ -853,11 +843,10 @@ void dmarc_lookup(const char *domain, int dns_timeout, int timeout, struct dmarc
 	names[0] = out->domain;
 	if (strcmp(out->org_domain, out->domain) != 0)
 		names[nnames++] = out->org_domain;
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += timeout;
+	dns_deadline_in(&deadline, timeout);
 
 	for (size_t i = 0; i < nnames; i++) {
-		long left = ms_left(&deadline);
+		long left = dns_ms_left(&deadline);
 		int qt = dns_timeout;
 		char *text;
 

@@ -114,14 +114,21 @@ static struct dns_thread *dns_thread_get(void)
 	return t;
 }
 
-/* remaining_ms - milliseconds left before the deadline (negative when past) */
-static long remaining_ms(const struct timespec *deadline)
+void dns_deadline_in(struct timespec *deadline, int seconds)
+{
+	clock_gettime(CLOCK_MONOTONIC, deadline);
+	deadline->tv_sec += seconds;
+}
+
+long dns_ms_left(const struct timespec *deadline)
 {
 	struct timespec now;
+	long ms;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (long)(deadline->tv_sec - now.tv_sec) * 1000 +
-	       (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	ms = (long)(deadline->tv_sec - now.tv_sec) * 1000 +
+	     (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	return ms > 0 ? ms : 0;
 }
 
 /*
@@ -258,8 +265,7 @@ void dns_eval_begin(struct dns_eval *ev, int timeout, int dns_timeout, int max_q
                     int max_voids)
 {
 	memset(ev, 0, sizeof(*ev));
-	clock_gettime(CLOCK_MONOTONIC, &ev->deadline);
-	ev->deadline.tv_sec += timeout > 0 ? timeout : 20;
+	dns_deadline_in(&ev->deadline, timeout > 0 ? timeout : 20);
 	ev->dns_timeout = dns_timeout > 0 ? dns_timeout : 5;
 	ev->max_queries = max_queries > 0 ? (unsigned)max_queries : 0;
 	ev->max_voids = max_voids >= 0 ? (unsigned)max_voids : 2;
@@ -454,7 +460,7 @@ static SPF_dns_rr_t *layer_lookup(SPF_dns_server_t *srv, const char *domain, ns_
 		long left = -1;
 
 		if (ev != NULL) {
-			left = remaining_ms(&ev->deadline);
+			left = dns_ms_left(&ev->deadline);
 			if (left < 500) {
 				eval_stop(ev, DNS_STOP_DEADLINE, domain);
 				return rr_new(srv, domain, type, TRY_AGAIN);
@@ -488,7 +494,7 @@ static SPF_dns_rr_t *layer_lookup(SPF_dns_server_t *srv, const char *domain, ns_
 		}
 		if (ev != NULL && st == DNS_TEMPFAIL)
 			eval_stop(ev, DNS_STOP_TEMPFAIL, domain);
-		if (ev != NULL && ev->stop == DNS_STOP_NONE && remaining_ms(&ev->deadline) < 0)
+		if (ev != NULL && ev->stop == DNS_STOP_NONE && dns_ms_left(&ev->deadline) == 0)
 			eval_stop(ev, DNS_STOP_DEADLINE, domain);
 	}
 	if (st == DNS_TEMPFAIL || (ev != NULL && ev->stop != DNS_STOP_NONE))

@@ -110,6 +110,14 @@ enum dns_status dns_query(const char *name, int type, int timeout, const unsigne
 enum dns_status dns_query_within(const char *name, int type, int timeout, long left_ms,
                                  const unsigned char **answer, int *answer_len);
 
+/*
+ * dns_deadline_in - *deadline = now + seconds (CLOCK_MONOTONIC); with
+ * dns_ms_left, the one budget of a lookup made of several queries
+ */
+void dns_deadline_in(struct timespec *deadline, int seconds);
+/* dns_ms_left - milliseconds before deadline, 0 once it is past (for dns_query_within) */
+long dns_ms_left(const struct timespec *deadline);
+
 /* dns_name_ok - a name we may send: labels 1..63 bytes, at most 253 in all, no controls */
 bool dns_name_ok(const char *name);
 

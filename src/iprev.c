@@ -48,20 +48,7 @@ void pm_lookup_init(struct pm_lookup *l, int dns_timeout, int budget_s)
 {
 	memset(l, 0, sizeof(*l));
 	l->dns_timeout = dns_timeout;
-	clock_gettime(CLOCK_MONOTONIC, &l->deadline);
-	l->deadline.tv_sec += budget_s;
-}
-
-/* left_ms - milliseconds before l's deadline (0 when past) */
-static long left_ms(const struct pm_lookup *l)
-{
-	struct timespec now;
-	long ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (long)(l->deadline.tv_sec - now.tv_sec) * 1000 +
-	     (l->deadline.tv_nsec - now.tv_nsec) / 1000000;
-	return ms > 0 ? ms : 0;
+	dns_deadline_in(&l->deadline, budget_s);
 }
 
 /* real_query - dns_query_within() in the pm_query_fn shape */
@@ -76,7 +63,7 @@ static enum dns_status real_query(void *arg, const char *name, int type, int tim
 enum dns_status pm_lookup_query(struct pm_lookup *l, const char *name, int type,
                                 const unsigned char **answer, int *answer_len)
 {
-	long ms = left_ms(l);
+	long ms = dns_ms_left(&l->deadline);
 	pm_query_fn q = l->query != NULL ? l->query : real_query;
 
 	if (ms <= 0)

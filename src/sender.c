@@ -37,6 +37,8 @@
 #include "dns.h"
 #include "sender.h"
 
+#define SENDER_TIMEOUT_DEFAULT 20 /* seconds for the whole check when none is given */
+
 /* note - append "what status" to the outcome's detail */
 static void note(struct sender_domain_outcome *out, const char *what, const char *status)
 {
@@ -99,23 +101,6 @@ enum sender_domain_status sender_mx_classify(const unsigned char *msg, size_t le
 }
 
 /*
- * ms_left - milliseconds to deadline (NULL: -1, no limit; past: 0, which
- * dns_query_within answers with a temporary failure and no query)
- */
-static long ms_left(const struct timespec *deadline)
-{
-	struct timespec now;
-	long ms;
-
-	if (deadline == NULL)
-		return -1;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (long)(deadline->tv_sec - now.tv_sec) * 1000 +
-	     (deadline->tv_nsec - now.tv_nsec) / 1000000;
-	return ms > 0 ? ms : 0;
-}
-
-/*
  * address_lookup - one A or AAAA query: OK when it holds an address,
  * NO_MAIL when the name exists without one, NXDOMAIN, or TEMPFAIL
  */
@@ -127,7 +112,7 @@ static enum sender_domain_status address_lookup(const char *domain, int type, co
 	int len = 0, n;
 
 	out->queries++;
-	switch (dns_query_within(domain, type, dns_timeout, ms_left(deadline), &answer, &len)) {
+	switch (dns_query_within(domain, type, dns_timeout, dns_ms_left(deadline), &answer, &len)) {
 	case DNS_OK:
 		n = count_records(answer, (size_t)len, type);
 		if (n < 0) {
@@ -156,14 +141,10 @@ enum sender_domain_status sender_domain_check(const char *domain, int dns_timeou
 	struct sender_domain_outcome local;
 	const unsigned char *answer = NULL;
 	enum sender_domain_status st;
-	struct timespec until, *deadline = NULL;
+	struct timespec deadline;
 	int len = 0;
 
-	if (timeout > 0) {
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += timeout;
-		deadline = &until;
-	}
+	dns_deadline_in(&deadline, timeout > 0 ? timeout : SENDER_TIMEOUT_DEFAULT);
 
 	if (out == NULL)
 		out = &local;
@@ -173,7 +154,8 @@ enum sender_domain_status sender_domain_check(const char *domain, int dns_timeou
 		return out->status;
 	}
 	out->queries++;
-	switch (dns_query_within(domain, ns_t_mx, dns_timeout, ms_left(deadline), &answer, &len)) {
+	switch (
+	    dns_query_within(domain, ns_t_mx, dns_timeout, dns_ms_left(&deadline), &answer, &len)) {
 	case DNS_OK:
 		st = sender_mx_classify(answer, (size_t)len);
 		note(out, "mx",
@@ -196,9 +178,9 @@ enum sender_domain_status sender_domain_check(const char *domain, int dns_timeou
 		return out->status = SENDER_DOMAIN_TEMPFAIL;
 	}
 	/* the name exists without MX: the implicit MX is its address */
-	st = address_lookup(domain, ns_t_a, "a", dns_timeout, deadline, out);
+	st = address_lookup(domain, ns_t_a, "a", dns_timeout, &deadline, out);
 	if (st == SENDER_DOMAIN_NO_MAIL)
-		st = address_lookup(domain, ns_t_aaaa, "aaaa", dns_timeout, deadline, out);
+		st = address_lookup(domain, ns_t_aaaa, "aaaa", dns_timeout, &deadline, out);
 	return out->status = st;
 }
 

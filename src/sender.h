@@ -45,7 +45,7 @@ struct sender_domain_outcome {
  * sender_domain_check - look up domain (a domain name, not a literal);
  * fills *out (may be NULL) and returns out->status. dns_timeout is
  * seconds per query attempt (0: the resolv.conf default); timeout is
- * seconds for the whole check, every query included (0: no overall limit;
+ * seconds for the whole check, every query included (0: 20 seconds;
  * running out is a temporary failure).
  */
 enum sender_domain_status sender_domain_check(const char *domain, int dns_timeout, int timeout,
