@@ -41,13 +41,19 @@
  *	turns every problem into an error: an inline entry at its own line
  *	in the policy file (found again in the file, as libconfig may date
  *	an element one line late), a bad line of a list file at that file's
- *	line, an unreadable file at the *_file key. The snapshot owns the
- *	lists (policy_release frees them).
+ *	line, an unreadable file at the *_file key, and so is a list file
+ *	anyone on the host could change (world-writable, or in a
+ *	world-writable directory without the sticky bit: pm_file_unsafe); so
+ *	is such a recipients.file. The snapshot owns the lists
+ *	(policy_release frees them).
  *
  *	After the table, checks that involve several keys: the public suffix
- *	list must be readable whenever DMARC can run (dmarc.mode or a
- *	dmarc.domain_modes entry not "off"), and no domain may be listed in
- *	both dmarc.never_enforce and dmarc.always_reject. Then an empty
+ *	list must be readable, and safe as the list files are, whenever
+ *	DMARC can run (dmarc.mode or a
+ *	dmarc.domain_modes entry not "off"), no domain may be listed in
+ *	both dmarc.never_enforce and dmarc.always_reject, and a unix
+ *	milter.socket must not be in a world-writable directory (sticky or
+ *	not: pm_socket_dir_unsafe). Then an empty
  *	authserv_id becomes gethostname(), and an empty spf.receiver becomes
  *	the authserv_id.
  *
@@ -1658,13 +1664,14 @@ static bool read_file(struct loader *ld, config_t *cfg)
 
 /*
  * psl_check_file - can path serve as the public suffix list: a readable
- * regular file holding at least one rule (a line that is neither blank
- * nor a "//" comment)? 0, or -1 with the reason in buf
+ * regular file that only its owner can change (pm_file_unsafe) holding
+ * at least one rule (a line that is neither blank nor a "//" comment)?
+ * 0, or -1 with the reason in buf
  */
 static int psl_check_file(const char *path, char *buf, size_t bufsize)
 {
 	struct stat st;
-	char *line = NULL;
+	char *line = NULL, why[1200];
 	size_t cap = 0;
 	bool rule = false;
 	FILE *fp;
@@ -1675,6 +1682,11 @@ static int psl_check_file(const char *path, char *buf, size_t bufsize)
 	}
 	if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
 		snprintf(buf, bufsize, "%.300s: not a regular file", path);
+		fclose(fp);
+		return -1;
+	}
+	if (pm_file_unsafe(path, &st, why, sizeof(why)) != NULL) {
+		snprintf(buf, bufsize, "%.300s: unsafe permissions: %s", path, why);
 		fclose(fp);
 		return -1;
 	}
@@ -1712,7 +1724,7 @@ static void check_dmarc(struct loader *ld)
 {
 	const struct dmarc_settings *d = &ld->p->dmarc;
 	const struct dmarc_domain_mode *on = NULL;
-	char why[512];
+	char why[2048];
 
 	const struct pm_override *ov = NULL;
 
@@ -1897,6 +1909,24 @@ static void build_list(struct loader *ld, config_t *cfg, enum list_kind kind, bo
 	free(lines);
 }
 
+/*
+ * check_socket_dir - a unix milter.socket must not be in a world-writable
+ * directory (a missing one is reported at start, where it matters)
+ */
+static void check_socket_dir(struct loader *ld)
+{
+	const char *s = ld->p->milter.socket;
+	char why[PATH_MAX + 400];
+
+	if (s == NULL || strncmp(s, "unix:", 5) != 0 || s[5] != '/')
+		return;
+	if (pm_socket_dir_unsafe(s + 5, why, sizeof(why)) != NULL) {
+		struct origin o = key_origin(ld, "milter.socket");
+
+		err_add(ld, &o, "milter.socket", "%s", why);
+	}
+}
+
 /* build_lists - every allow and block list (before config_destroy: build_list reads the tree) */
 static void build_lists(struct loader *ld, config_t *cfg)
 {
@@ -1938,6 +1968,7 @@ struct policy *config_load(const char *path, struct config_errors *errs)
 			if (!ld.seen[i])
 				set_default(&ld, &settings[i]);
 		check_dmarc(&ld);
+		check_socket_dir(&ld);
 		build_lists(&ld, &cfg);
 	}
 	config_destroy(&cfg);

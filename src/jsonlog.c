@@ -14,13 +14,17 @@
  *	A record is one JSON object on one line, keys always present and in
  *	this order (a value not known is null):
  *
- *	  v time queue_id stage client{addr name iprev} helo sender
- *	  recipients checks{helo_spf spf dkim dmarc} dnsbl action would
- *	  dry_run reply{code xcode text} check reason rule detail
+ *	  v time queue_id stage client{addr name iprev}
+ *	  mta{host daemon local_addr} helo sender recipients
+ *	  checks{helo_spf spf dkim dmarc} dnsbl action would dry_run
+ *	  reply{code xcode text} check reason rule detail
  *
  *	time is RFC 3339 UTC with milliseconds. queue_id is null for
  *	NOQUEUE; client.addr null for "unknown" (no address), client.name
- *	null for "unknown" or an address literal "[...]" (no name). A member
+ *	null for "unknown" or an address literal "[...]" (no name). mta is
+ *	what the MTA said of itself: its host name (macro j), its daemon
+ *	name ({daemon_name}) and the local address the client connected to,
+ *	each null when not given (or empty). A member
  *	of checks is present only when its check ran: helo_spf and spf
  *	{result, domain}, dkim [{result, domain, selector}...], dmarc
  *	{result, domain (the author domain), policy, disposition} (an empty
@@ -334,6 +338,12 @@ static void build(struct strbuf *sb, const struct pm_decision *d, const struct t
 	put_str(sb, client_name(d->client_name));
 	sb_append(sb, ",\"iprev\":");
 	put_str(sb, d->iprev);
+	sb_append(sb, "},\"mta\":{\"host\":");
+	put_str(sb, nonempty(d->mta_host));
+	sb_append(sb, ",\"daemon\":");
+	put_str(sb, nonempty(d->mta_daemon));
+	sb_append(sb, ",\"local_addr\":");
+	put_str(sb, nonempty(d->local_addr));
 	sb_append(sb, "},\"helo\":");
 	put_str(sb, d->helo);
 	sb_append(sb, ",\"sender\":");

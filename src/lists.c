@@ -44,6 +44,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -62,6 +63,8 @@
 #define VALUE_MAX    1024 /* longer values never match */
 #define MAX_WARNINGS 10   /* bad-line warnings per re-read */
 #define ERR_NOT_REG  (-1) /* "errno" for a list file that is not a regular file */
+#define ERR_UNSAFE   (-2) /* "errno" for a list file anyone could change (pm_file_unsafe) */
+#define WHY_MAX      (2 * PATH_MAX + 256)
 
 /* One entry. key and text share one allocation. */
 struct item {
@@ -96,6 +99,7 @@ struct pm_list {
 	ino_t ino;
 	off_t size;
 	struct timespec mtime;
+	mode_t mode;  /* a chmod that makes the file unsafe is seen too */
 	int last_err; /* failure logged last (0: none) */
 };
 
@@ -588,7 +592,7 @@ static void add_entry(struct build *b, enum list_kind kind, struct table *t, con
 	err_add(b, file, file ? where : 0, file ? 0 : where, "\"%s\": %s", esc, why);
 }
 
-/* err_text - the text for a load failure code */
+/* err_text - the text for a load failure code (not ERR_UNSAFE: its reason is its own) */
 static const char *err_text(int err)
 {
 	return err == ERR_NOT_REG ? "not a regular file" : strerror(err);
@@ -596,10 +600,11 @@ static const char *err_text(int err)
 
 /*
  * load_file - read path into a new table, *st the file's status. NULL
- * with *err set (an errno value or ERR_NOT_REG) when it cannot be read.
+ * with *err set (an errno value, ERR_NOT_REG, or ERR_UNSAFE with the
+ * reason in why) when it cannot be read or anyone could have changed it.
  */
 static struct table *load_file(struct build *b, enum list_kind kind, const char *path,
-                               struct stat *st, int *err)
+                               struct stat *st, int *err, char *why, size_t whysize)
 {
 	struct table *t;
 	char *line = NULL;
@@ -620,6 +625,11 @@ static struct table *load_file(struct build *b, enum list_kind kind, const char 
 	}
 	if (!S_ISREG(st->st_mode)) {
 		*err = S_ISDIR(st->st_mode) ? EISDIR : ERR_NOT_REG;
+		close(fd);
+		return NULL;
+	}
+	if (pm_file_unsafe(path, st, why, whysize) != NULL) {
+		*err = ERR_UNSAFE;
 		close(fd);
 		return NULL;
 	}
@@ -674,6 +684,7 @@ static void remember_stat(struct pm_list *l, const struct stat *st)
 	l->ino = st->st_ino;
 	l->size = st->st_size;
 	l->mtime = st->st_mtim;
+	l->mode = st->st_mode;
 }
 
 /* list_new - build a list from inline entries and a file */
@@ -703,11 +714,14 @@ struct pm_list *list_new(enum list_kind kind, const char *name, const char *cons
 	}
 	if (path != NULL && path[0] != '\0') {
 		struct stat st;
+		char why[WHY_MAX];
 		int err = 0;
 
 		l->path = xstrdup(path);
-		l->file_tab = load_file(&b, kind, path, &st, &err);
-		if (l->file_tab == NULL)
+		l->file_tab = load_file(&b, kind, path, &st, &err, why, sizeof(why));
+		if (l->file_tab == NULL && err == ERR_UNSAFE)
+			err_add(&b, path, 0, 0, "unsafe permissions: %s", why);
+		else if (l->file_tab == NULL)
 			err_add(&b, path, 0, 0, "cannot read the list file: %s", err_text(err));
 		else
 			remember_stat(l, &st);
@@ -747,13 +761,19 @@ void list_free(struct pm_list *l)
 }
 
 /* warn_once - log a failure to read the file unless it is the one logged last */
-static void warn_once(struct pm_list *l, int err, const char *what)
+static void warn_once(struct pm_list *l, int err, const char *what, const char *why)
 {
 	if (l->last_err == err)
 		return;
 	l->last_err = err;
-	log_msg(LOG_WARNING, "list %s: %s %s: %s; keeping the %zu entries read before", l->name,
-	        what, l->path, err_text(err), l->file_tab ? l->file_tab->n : (size_t)0);
+	if (err == ERR_UNSAFE)
+		log_msg(LOG_WARNING,
+		        "list %s: %s: unsafe permissions: %s; keeping the %zu entries read before",
+		        l->name, l->path, why, l->file_tab ? l->file_tab->n : (size_t)0);
+	else
+		log_msg(LOG_WARNING, "list %s: %s %s: %s; keeping the %zu entries read before",
+		        l->name, what, l->path, err_text(err),
+		        l->file_tab ? l->file_tab->n : (size_t)0);
 }
 
 /*
@@ -766,19 +786,20 @@ static struct table *refresh(struct pm_list *l)
 	struct build b = {NULL, l->name, 0};
 	struct stat st;
 	struct table *t;
+	char why[WHY_MAX];
 	int err = 0;
 
 	if (stat(l->path, &st) != 0) {
-		warn_once(l, errno, "stat");
+		warn_once(l, errno, "stat", NULL);
 		return NULL;
 	}
 	if (l->last_err == 0 && st.st_dev == l->dev && st.st_ino == l->ino &&
 	    st.st_size == l->size && st.st_mtim.tv_sec == l->mtime.tv_sec &&
-	    st.st_mtim.tv_nsec == l->mtime.tv_nsec)
+	    st.st_mtim.tv_nsec == l->mtime.tv_nsec && st.st_mode == l->mode)
 		return NULL;
-	t = load_file(&b, l->kind, l->path, &st, &err);
+	t = load_file(&b, l->kind, l->path, &st, &err, why, sizeof(why));
 	if (t == NULL) {
-		warn_once(l, err, "read");
+		warn_once(l, err, "read", why);
 		return NULL;
 	}
 	if (b.nerrs > MAX_WARNINGS)

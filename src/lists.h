@@ -54,17 +54,23 @@
  *	is an error (but inside a quoted local part). Duplicates are
  *	ignored (the first one is reported on a match).
  *
- *	The file is re-read when its device, inode, size or modification
- *	time changes, checked at most once a second (list_set_recheck_ms)
- *	from within list_match. One caller re-reads while the others keep
- *	matching against the entries read before. A file that cannot be
- *	read (gone, a directory, an I/O error) keeps the last good entries;
- *	the failure is logged once (log_msg, LOG_WARNING) until it changes
- *	or the file reads again. Bad lines in a re-read file are skipped
- *	with a warning naming file:line (the first ten, then a count).
+ *	A file anyone on the host could change is never read: one that is
+ *	world-writable, or that sits in a world-writable directory without
+ *	the sticky bit (pm_file_unsafe, util.h: symbolic links are followed
+ *	to the real file's directory).
+ *
+ *	The file is re-read when its device, inode, size, modification
+ *	time or mode changes, checked at most once a second
+ *	(list_set_recheck_ms) from within list_match. One caller re-reads
+ *	while the others keep matching against the entries read before. A
+ *	file that cannot be read (gone, a directory, an I/O error) or has
+ *	become unsafe keeps the last good entries; the failure is logged
+ *	once (log_msg, LOG_WARNING) until it changes or the file reads
+ *	again. Bad lines in a re-read file are skipped with a warning naming
+ *	file:line (the first ten, then a count).
  * DIAGNOSTICS
- *	list_new() returns NULL when anything was wrong (an unreadable file,
- *	a bad entry), with one struct list_error per problem appended to
+ *	list_new() returns NULL when anything was wrong (an unreadable or
+ *	unsafe file, a bad entry), with one struct list_error per problem appended to
  *	*errs. The match functions never fail: bad input does not match.
  *	Thread-safety: list_match*, list_size and list_set_recheck_ms may be
  *	called from any thread; list_free only when no one else uses the list.

@@ -18,8 +18,9 @@
  *	A decision is one line, led by the queue id ("NOQUEUE" when there is
  *	none), then key=value pairs in a fixed order:
  *
- *	  QID: stage= client= client_name= iprev= helo= from=<> rcpt=<>
- *	  helo_spf= helo_spf_domain= spf= spf_domain= header_from= dkim=
+ *	  QID: stage= client= client_name= iprev= mta= daemon= local= helo=
+ *	  from=<> rcpt=<> helo_spf= helo_spf_domain= spf= spf_domain=
+ *	  header_from= dkim=
  *	  dmarc= dmarc_policy= dmarc_dis= dnsbl= action= would=yes
  *	  dry_run=yes reply= check= reason= rule= detail=
  *
@@ -287,6 +288,9 @@ char *log_format_decision(const struct pm_decision *d, char *buf, size_t bufsize
 	append_opt(&sb, "client", d->client_addr, VAL_CAP);
 	append_opt(&sb, "client_name", d->client_name, VAL_CAP);
 	append_opt(&sb, "iprev", d->iprev, VAL_CAP);
+	append_opt(&sb, "mta", d->mta_host, VAL_CAP);
+	append_opt(&sb, "daemon", d->mta_daemon, VAL_CAP);
+	append_opt(&sb, "local", d->local_addr, VAL_CAP);
 	append_opt(&sb, "helo", d->helo, VAL_CAP);
 	if (d->sender != NULL)
 		append_addrs(&sb, "from", &d->sender, 1, VAL_CAP_SENDER);

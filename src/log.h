@@ -35,7 +35,10 @@ struct pm_decision {
 	const char *stage;       /* "connect", "helo", "mail", "rcpt", "eom" */
 	const char *client_addr; /* "unknown" when the MTA gave no address (JSON: null) */
 	const char *client_name; /* "unknown" or "[addr]": no name (JSON: null) */
-	const char *iprev; /* "pass", "fail", "permerror", "temperror"; NULL when not checked */
+	const char *iprev;    /* "pass", "fail", "permerror", "temperror"; NULL when not checked */
+	const char *mta_host; /* the MTA's own host name (macro j); NULL when not given */
+	const char *mta_daemon; /* the MTA's daemon name ({daemon_name}); NULL when not given */
+	const char *local_addr; /* the address the client connected to; NULL when not given */
 	const char *helo;
 	const char *sender;       /* "<>" for the null sender; NULL before MAIL FROM */
 	const char *const *rcpts; /* the one judged (rcpt stage), or every accepted one (eom) */

@@ -5,8 +5,10 @@
  *	policy-milter [-fhnV] [-c file] [-p socket]
  * DESCRIPTION
  *	Loads the policy file (refusing to start on any error, listing them
- *	all), opens the listening socket while still root (a stale unix
- *	socket is removed, a live one is never stolen), sets its mode and
+ *	all; unsafe list files among them, config.c), opens the listening
+ *	socket while still root (never in a world-writable directory, -p
+ *	too; a stale unix socket is removed, a live one is never stolen),
+ *	sets its mode and
  *	owner, writes the pid file, then drops to milter.user / milter.group
  *	and hands over to smfi_main(). It never forks: run it under systemd
  *	or with "&". The JSON decision log (log.json_file) is opened after
@@ -47,6 +49,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
@@ -613,6 +616,7 @@ static int socket_owner_ids(const struct milter_settings *m, uid_t *uid, gid_t *
 static int open_socket(const struct policy *p, const char *conn)
 {
 	const char *path = unix_socket_path(conn);
+	char why[PATH_MAX + 400];
 	uid_t ouid;
 	gid_t ogid;
 	struct stat st;
@@ -621,6 +625,10 @@ static int open_socket(const struct policy *p, const char *conn)
 
 	if (socket_owner_ids(&p->milter, &ouid, &ogid) != 0)
 		return -1;
+	if (path != NULL && pm_socket_dir_unsafe(path, why, sizeof(why)) != NULL) {
+		say(LOG_ERR, "%s; refusing to start", why);
+		return -1;
+	}
 	if (path != NULL && socket_prepare(path) != 0)
 		return -1;
 	if (smfi_setconn((char *)conn) != MI_SUCCESS) {

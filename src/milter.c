@@ -91,6 +91,18 @@
  *	(SMFIP_HDR_LEADSPC, negotiated when the MTA offers it) so that DKIM
  *	simple header canonicalisation sees the exact bytes.
  *
+ *	The negotiation also asks for exactly the macros read here, stage by
+ *	stage (wanted_macros, smfi_setsymlist), so that Postfix's and
+ *	Sendmail's different default lists do not matter. At connect the
+ *	session keeps what the MTA says of itself: its host name (j), its
+ *	daemon name ({daemon_name}) and the local address the client
+ *	connected to (Sendmail's {if_addr}, else Postfix's {daemon_addr});
+ *	they go into every decision record of the session. The queue id
+ *	({i}) is taken at MAIL FROM, RCPT TO, end of headers or end of
+ *	message, whichever first has one (Sendmail gives it at MAIL FROM,
+ *	Postfix only once a recipient is accepted), and is in every record
+ *	of the message from then on.
+ *
  *	Nothing here is global except the current policy (policy_acquire)
  *	and the atomic count of open sessions.
  * DIAGNOSTICS
@@ -192,7 +204,10 @@ struct session {
 	struct pm_ip ip;       /* AF_UNSPEC: no address (local submission) */
 	char addr[PM_IP_STRLEN];
 	char *name;
-	char *helo; /* NULL until HELO/EHLO */
+	char *mta_host;   /* the MTA's host name (macro j), or NULL */
+	char *mta_daemon; /* its daemon name ({daemon_name}), or NULL */
+	char *local_addr; /* the address the client connected to ({if_addr}, {daemon_addr}) */
+	char *helo;       /* NULL until HELO/EHLO */
 	bool trusted;
 	char trusted_net[PM_IP_STRLEN + 8]; /* the block that matched, or "local" */
 	bool blocked;
@@ -364,6 +379,9 @@ static void session_free(struct session *s)
 	message_reset(&s->msg);
 	sb_free(&s->msg.rcpts);
 	free(s->name);
+	free(s->mta_host);
+	free(s->mta_daemon);
+	free(s->local_addr);
 	free(s->helo);
 	free(s->auth_user);
 	dnsbl_free(&s->dnsbl);
@@ -397,6 +415,57 @@ static struct session *session_get(SMFICTX *ctx)
 	}
 	log_msg(LOG_ERR, "session state missing; answering internal error for this connection");
 	return s;
+}
+
+/* macro - the value of the MTA's macro name, or NULL when it sent none (or an empty one) */
+static const char *macro(SMFICTX *ctx, const char *name)
+{
+	const char *v = smfi_getsymval(ctx, (char *)name);
+
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
+/*
+ * local_address - the address the client connected to: Sendmail's
+ * {if_addr} (not sent for loopback), else Postfix's {daemon_addr}, in
+ * canonical form (Sendmail's "IPv6:" prefix dropped); a wildcard
+ * ("0.0.0.0", "::": Sendmail's {daemon_addr} is the address it listens
+ * on) says nothing. A value that is not an address is kept as given (the
+ * logs escape it). NULL when unknown; the caller frees.
+ */
+static char *local_address(SMFICTX *ctx)
+{
+	static const char *const names[] = {"{if_addr}", "{daemon_addr}"};
+	static const unsigned char zero[16];
+	char buf[PM_IP_STRLEN];
+	struct pm_ip ip;
+
+	for (size_t i = 0; i < PM_ARRAY_LEN(names); i++) {
+		const char *v = macro(ctx, names[i]);
+
+		if (v == NULL)
+			continue;
+		if (strncasecmp(v, "IPv6:", 5) == 0 && v[5] != '\0')
+			v += 5;
+		if (pm_ip_parse(v, &ip) != 0)
+			return xstrdup(v);
+		if (memcmp(ip.addr, zero, ip.family == AF_INET ? 4 : 16) == 0)
+			continue;
+		return xstrdup(pm_ip_format(&ip, buf, sizeof(buf)));
+	}
+	return NULL;
+}
+
+/* mta_facts - what the MTA says of itself at connect: host name, daemon name, local address */
+static void mta_facts(SMFICTX *ctx, struct session *s)
+{
+	const char *v;
+
+	if ((v = macro(ctx, "j")) != NULL)
+		s->mta_host = xstrdup(v);
+	if ((v = macro(ctx, "{daemon_name}")) != NULL)
+		s->mta_daemon = xstrdup(v);
+	s->local_addr = local_address(ctx);
 }
 
 /* update_queue_id - take the queue id ({i}) once the MTA has one */
@@ -548,6 +617,9 @@ static void log_record(const struct session *s, const char *stage, const char *r
 	d.client_addr = s->addr;
 	d.client_name = s->name;
 	d.iprev = s->iprev_done ? pm_iprev_result_name(s->iprev.result) : NULL;
+	d.mta_host = s->mta_host;
+	d.mta_daemon = s->mta_daemon;
+	d.local_addr = s->local_addr;
 	d.dnsbl = s->dnsbl_hits;
 	d.ndnsbl = s->ndnsbl_hits;
 	d.helo = s->helo;
@@ -793,6 +865,7 @@ static sfsistat mi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		lost = true;
 	}
 	s->name = xstrdup(hostname != NULL ? hostname : "unknown");
+	mta_facts(ctx, s);
 	if (pm_ip_from_sockaddr(hostaddr, &s->ip) != 0 || s->ip.family == AF_UNSPEC) {
 		/* no address: a local submission (sendmail(1), Postfix pickup) */
 		s->ip.family = AF_UNSPEC;
@@ -1559,10 +1632,68 @@ static sfsistat mi_close(SMFICTX *ctx)
 #define MILTER_ACTIONS (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE)
 
 /*
- * mi_negotiate - ask for header values with their leading space
- * (SMFIP_HDR_LEADSPC: DKIM's simple header canonicalisation needs the
- * exact bytes) when the MTA offers it; the session made here only carries
- * that to mi_connect
+ * The macros each stage reads (smfi_getsymval), asked for in the
+ * negotiation so that neither MTA's default lists matter. A list asked
+ * for replaces the MTA's own for that stage (Sendmail: that stage only;
+ * Postfix: every stage not asked for then gets none), so every stage
+ * that reads a macro is here: connect the MTA's facts (mta_facts: j and
+ * {daemon_name}, the local address as Postfix's {daemon_addr} or
+ * Sendmail's {if_addr}), MAIL FROM SMTP AUTH, and the queue id wherever
+ * it is looked for (update_queue_id: MAIL, RCPT, end of headers, end of
+ * message; Postfix has one from the first accepted RCPT on, Sendmail
+ * from MAIL on). A macro the MTA does not know is simply not sent.
+ */
+static const struct {
+	int stage;
+	const char *macros;
+} wanted_macros[] = {
+    {SMFIM_CONNECT, "j {daemon_name} {daemon_addr} {if_addr}"},
+    {SMFIM_ENVFROM, "i {auth_authen}"},
+    {SMFIM_ENVRCPT, "i"},
+    {SMFIM_EOH, "i"},
+    {SMFIM_EOM, "i"},
+};
+
+static atomic_bool macro_note_done; /* the note on macro lists was logged */
+
+/* macro_note - log once per process why the MTA's own macro lists apply */
+static void macro_note(const char *why)
+{
+	if (!atomic_exchange(&macro_note_done, true))
+		log_msg(LOG_INFO,
+		        "%s: the MTA sends the macros its own configuration names (this milter "
+		        "reads j, {daemon_name}, {daemon_addr} or {if_addr} at connect, "
+		        "{auth_authen} at MAIL FROM, and i)",
+		        why);
+}
+
+/*
+ * ask_macros - ask for wanted_macros (smfi_setsymlist) when the MTA lets
+ * a filter choose (SMFIF_SETSYMLIST, protocol 6: Postfix 2.5, Sendmail
+ * 8.14); true when it does
+ */
+static bool ask_macros(SMFICTX *ctx, unsigned long mta_actions)
+{
+	bool all = true;
+
+	if ((mta_actions & SMFIF_SETSYMLIST) == 0) {
+		macro_note("the MTA does not let a filter choose its macros (no SMFIF_SETSYMLIST)");
+		return false;
+	}
+	for (size_t i = 0; i < PM_ARRAY_LEN(wanted_macros); i++)
+		if (smfi_setsymlist(ctx, wanted_macros[i].stage, (char *)wanted_macros[i].macros) !=
+		    MI_SUCCESS)
+			all = false;
+	if (!all)
+		macro_note("smfi_setsymlist failed for some stage");
+	return true;
+}
+
+/*
+ * mi_negotiate - ask for the macros the milter reads (ask_macros), and
+ * for header values with their leading space (SMFIP_HDR_LEADSPC: DKIM's
+ * simple header canonicalisation needs the exact bytes) when the MTA
+ * offers it; the session made here only carries that to mi_connect
  */
 static sfsistat mi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
                              unsigned long f3, unsigned long *pf0, unsigned long *pf1,
@@ -1573,6 +1704,8 @@ static sfsistat mi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
 	(void)f2;
 	(void)f3;
 	*pf0 = f0 & MILTER_ACTIONS;
+	if (ask_macros(ctx, f0))
+		*pf0 |= SMFIF_SETSYMLIST;
 	*pf1 = f1 & SMFIP_HDR_LEADSPC;
 	*pf2 = 0;
 	*pf3 = 0;

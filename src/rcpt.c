@@ -19,9 +19,12 @@
  *	File tables live in a process-wide cache keyed by path, so that a
  *	policy reload does not throw away a table that is still good. Each
  *	entry has its own mutex; it is stat()ed at most once a second and
- *	re-read when its device, inode, size or modification time changed.
- *	A read that fails keeps the previous table (and says so once, at
- *	LOG_WARNING); a file never read gives RCPT_TEMPFAIL.
+ *	re-read when its device, inode, size, modification time or mode
+ *	changed. A file anyone on the host could change (world-writable, or
+ *	in a world-writable directory without the sticky bit: pm_file_unsafe)
+ *	is not read. A read that fails or is refused so keeps the previous
+ *	table (and says so once, at LOG_WARNING); a file never read gives
+ *	RCPT_TEMPFAIL.
  *
  *	File syntax: one address a line, "user@domain" or "@domain"; blank
  *	lines and lines starting with "#" are ignored, and so is text after
@@ -35,6 +38,7 @@
  *	as "path:line: reason".
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -49,6 +53,8 @@
 
 #define RCPT_RECHECK_MS   1000 /* stat() the file at most this often */
 #define RCPT_MAX_WARNINGS 10   /* malformed-line warnings per read */
+#define ERR_UNSAFE        (-1) /* "errno" for a file anyone could change (pm_file_unsafe) */
+#define ERRBUF_MAX        (2 * PATH_MAX + 300)
 
 /* A set of NUL-terminated keys, open addressing with linear probing. */
 struct keyset {
@@ -68,6 +74,7 @@ struct file_entry {
 	ino_t ino;
 	off_t size;
 	struct timespec mtime;
+	mode_t mode;          /* a chmod that makes the file unsafe is seen too */
 	long long checked_ms; /* last stat, CLOCK_MONOTONIC */
 	int last_errno;       /* last failure reported (0: none), to warn once */
 };
@@ -199,15 +206,19 @@ static int parse_line(const char *line, size_t len, char *key, size_t keysize, c
 }
 
 /*
- * load_file - read path into a new set. Returns it, or NULL with errno
- * set. With strict, the first malformed line fails the load (errbuf
- * says which); otherwise malformed lines are skipped with a warning.
+ * load_file - read path into a new set. Returns it, or NULL with *err
+ * set (an errno value, or ERR_UNSAFE: anyone could change the file) and
+ * errbuf (when not NULL) saying why. With strict, the first malformed
+ * line fails the load (errbuf says which); otherwise malformed lines are
+ * skipped with a warning.
  */
-static struct keyset *load_file(const char *path, bool strict, char *errbuf, size_t errsize)
+static struct keyset *load_file(const char *path, bool strict, char *errbuf, size_t errsize,
+                                int *err)
 {
 	FILE *fp;
 	struct keyset *ks;
-	char *line = NULL, key[KEY_MAX];
+	struct stat st;
+	char *line = NULL, key[KEY_MAX], unsafe[ERRBUF_MAX];
 	size_t cap = 0, lineno = 0, bad = 0;
 	ssize_t n;
 	int saved;
@@ -216,7 +227,22 @@ static struct keyset *load_file(const char *path, bool strict, char *errbuf, siz
 		saved = errno;
 		if (errbuf)
 			snprintf(errbuf, errsize, "%s: %s", path, strerror(saved));
-		errno = saved;
+		*err = saved;
+		return NULL;
+	}
+	if (fstat(fileno(fp), &st) != 0) {
+		saved = errno;
+		if (errbuf)
+			snprintf(errbuf, errsize, "%s: %s", path, strerror(saved));
+		fclose(fp);
+		*err = saved;
+		return NULL;
+	}
+	if (pm_file_unsafe(path, &st, unsafe, sizeof(unsafe)) != NULL) {
+		if (errbuf)
+			snprintf(errbuf, errsize, "%s: unsafe permissions: %s", path, unsafe);
+		fclose(fp);
+		*err = ERR_UNSAFE;
 		return NULL;
 	}
 	ks = keyset_new();
@@ -235,7 +261,7 @@ static struct keyset *load_file(const char *path, bool strict, char *errbuf, siz
 				free(line);
 				fclose(fp);
 				keyset_free(ks);
-				errno = EINVAL;
+				*err = EINVAL;
 				return NULL;
 			}
 			if (++bad <= RCPT_MAX_WARNINGS)
@@ -249,7 +275,7 @@ static struct keyset *load_file(const char *path, bool strict, char *errbuf, siz
 		if (errbuf)
 			snprintf(errbuf, errsize, "%s: read error: %s", path, strerror(saved));
 		keyset_free(ks);
-		errno = saved;
+		*err = saved;
 		return NULL;
 	}
 	if (bad > RCPT_MAX_WARNINGS)
@@ -261,6 +287,7 @@ static struct keyset *load_file(const char *path, bool strict, char *errbuf, siz
 int rcpt_check_file(const char *path, char *errbuf, size_t errsize)
 {
 	struct keyset *ks;
+	int err = 0;
 
 	if (errbuf && errsize)
 		errbuf[0] = '\0';
@@ -269,7 +296,7 @@ int rcpt_check_file(const char *path, char *errbuf, size_t errsize)
 			snprintf(errbuf, errsize, "empty path");
 		return -1;
 	}
-	ks = load_file(path, true, errbuf, errsize);
+	ks = load_file(path, true, errbuf, errsize, &err);
 	if (ks == NULL)
 		return -1;
 	keyset_free(ks);
@@ -305,13 +332,16 @@ static struct file_entry *entry_for(const char *path)
 	return e;
 }
 
-/* warn_once - log a read failure unless the same one was logged last time */
-static void warn_once(struct file_entry *e, int err, const char *what)
+/* warn_once - log a read failure (errbuf: why) unless the same one was logged last time */
+static void warn_once(struct file_entry *e, int err, const char *what, const char *errbuf)
 {
 	if (e->last_errno == err)
 		return;
 	e->last_errno = err;
-	if (e->table)
+	if (err == ERR_UNSAFE)
+		log_msg(LOG_WARNING, "recipients file %s; %s", errbuf,
+		        e->table ? "keeping the table read before" : "recipients get a 4xx");
+	else if (e->table)
 		log_msg(LOG_WARNING, "recipients file %s: %s: %s; keeping the table read before",
 		        e->path, what, strerror(err));
 	else
@@ -324,22 +354,24 @@ static void entry_refresh(struct file_entry *e)
 {
 	struct stat st;
 	struct keyset *ks;
+	char errbuf[ERRBUF_MAX];
 	long long now = now_ms();
+	int err = 0;
 
 	if (e->checked_ms != 0 && now - e->checked_ms < RCPT_RECHECK_MS)
 		return;
 	e->checked_ms = now ? now : 1;
 	if (stat(e->path, &st) != 0) {
-		warn_once(e, errno, "stat");
+		warn_once(e, errno, "stat", NULL);
 		return;
 	}
 	if (e->table && e->have_stat && st.st_dev == e->dev && st.st_ino == e->ino &&
 	    st.st_size == e->size && st.st_mtim.tv_sec == e->mtime.tv_sec &&
-	    st.st_mtim.tv_nsec == e->mtime.tv_nsec)
+	    st.st_mtim.tv_nsec == e->mtime.tv_nsec && st.st_mode == e->mode)
 		return;
-	ks = load_file(e->path, false, NULL, 0);
+	ks = load_file(e->path, false, errbuf, sizeof(errbuf), &err);
 	if (ks == NULL) {
-		warn_once(e, errno, "read");
+		warn_once(e, err, "read", errbuf);
 		return;
 	}
 	if (e->last_errno || e->table)
@@ -352,6 +384,7 @@ static void entry_refresh(struct file_entry *e)
 	e->ino = st.st_ino;
 	e->size = st.st_size;
 	e->mtime = st.st_mtim;
+	e->mode = st.st_mode;
 }
 
 /* File lookup results. */

@@ -19,9 +19,11 @@
  *	(RFC 5321 4.5.1, RFC 2142) in any local domain, and a bare
  *	"postmaster", are always valid.
  *
- *	The file is re-read when its inode, size or modification time
- *	changes (checked at most once a second); a file that cannot be read
- *	keeps the last good table and logs why. Thread-safe.
+ *	The file is re-read when its inode, size, modification time or mode
+ *	changes (checked at most once a second); a file that cannot be read,
+ *	or that anyone on the host could change (world-writable, or in a
+ *	world-writable directory without the sticky bit), keeps the last
+ *	good table and logs why. Thread-safe.
  * DIAGNOSTICS
  *	RCPT_TEMPFAIL when the table is needed and has never been read;
  *	*why then says why.
@@ -50,7 +52,8 @@ enum rcpt_status rcpt_lookup(const struct recipient_settings *s, enum addr_statu
 
 /*
  * rcpt_check_file - read a recipients file the way rcpt_lookup would,
- * for config validation; 0 ok, -1 with errbuf filled
+ * for config validation (an unsafe file is an error too); 0 ok, -1 with
+ * errbuf filled
  */
 int rcpt_check_file(const char *path, char *errbuf, size_t errsize);
 

@@ -9,21 +9,32 @@
  *	void sb_append(struct strbuf *sb, const char *s);
  *	char *pm_escape(char *dst, size_t dstsize, const char *src, size_t srclen);
  *	bool pm_utf8_valid(const unsigned char *s, size_t n);
+ *	const char *pm_file_unsafe(const char *path, const struct stat *st,
+ *				   char *buf, size_t bufsize);
  * DESCRIPTION
  *	Knows nothing of mail. The x* allocators and the strbuf functions
  *	never return failure: running out of memory is fatal. pm_escape()
  *	makes any byte string safe for a log line, an SMTP reply or a
  *	header comment: printable ASCII except backslash is kept, every
  *	other byte is written as \xHH.
+ *
+ *	pm_file_unsafe() tells whether a file read as input (a list) could
+ *	be changed by anyone on the host: a world-writable file, or one in
+ *	a world-writable directory without the sticky bit (where anyone may
+ *	replace it), following symbolic links to the real file's directory.
+ *	pm_socket_dir_unsafe() tells whether a unix socket's directory is
+ *	world-writable, where the sticky bit is no help.
  * DIAGNOSTICS
  *	Allocation failure and pm_fatal() print a message to stderr and
  *	syslog (LOG_CRIT) and abort(). Everything else reports through
  *	return values.
  */
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 
 #include "util.h"
@@ -370,4 +381,95 @@ uint64_t pm_hash(const char *s)
 		h *= 1099511628211ULL;
 	}
 	return h;
+}
+
+/* pm_dirname - the directory part of path into buf: "/a/b" "/a", "/a" "/", "a" "." */
+char *pm_dirname(const char *path, char *buf, size_t bufsize)
+{
+	const char *end;
+	size_t n;
+
+	if (buf == NULL || bufsize == 0)
+		return buf;
+	if (path == NULL || (end = strrchr(path, '/')) == NULL) {
+		snprintf(buf, bufsize, ".");
+		return buf;
+	}
+	while (end > path && end[-1] == '/') /* "/a//b": "/a" */
+		end--;
+	n = end == path ? 1 : (size_t)(end - path);
+	snprintf(buf, bufsize, "%.*s", (int)n, path);
+	return buf;
+}
+
+/* pm_mode_unsafe_file - world-writable */
+bool pm_mode_unsafe_file(mode_t mode)
+{
+	return (mode & S_IWOTH) != 0;
+}
+
+/* pm_mode_unsafe_dir - world-writable (and, with sticky_ok, not sticky) */
+bool pm_mode_unsafe_dir(mode_t mode, bool sticky_ok)
+{
+	return (mode & S_IWOTH) != 0 && !(sticky_ok && (mode & S_ISVTX) != 0);
+}
+
+/* dir_unsafe - the directory of path is world-writable without the sticky bit: say so in buf */
+static bool dir_unsafe(const char *path, char *buf, size_t bufsize)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+
+	pm_dirname(path, dir, sizeof(dir));
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || !pm_mode_unsafe_dir(st.st_mode, true))
+		return false;
+	snprintf(buf, bufsize,
+	         "its directory %s is world-writable without the sticky bit (mode %04o): anyone "
+	         "could replace the file; chmod o-w %s, or move the file",
+	         dir, (unsigned)(st.st_mode & 07777), dir);
+	return true;
+}
+
+/* pm_file_unsafe - a world-writable file, or one in a directory where anyone may replace it */
+const char *pm_file_unsafe(const char *path, const struct stat *st, char *buf, size_t bufsize)
+{
+	char *real;
+	bool bad;
+
+	if (path == NULL || st == NULL || buf == NULL || bufsize == 0)
+		return NULL;
+	if (pm_mode_unsafe_file(st->st_mode)) {
+		snprintf(buf, bufsize,
+		         "the file is world-writable (mode %04o): anyone could change it; "
+		         "chmod o-w %s",
+		         (unsigned)(st->st_mode & 07777), path);
+		return buf;
+	}
+	if (dir_unsafe(path, buf, bufsize))
+		return buf;
+	/* a symbolic link (itself, or a directory on the way): the real file's directory too */
+	if ((real = realpath(path, NULL)) == NULL)
+		return NULL;
+	bad = strcmp(real, path) != 0 && dir_unsafe(real, buf, bufsize);
+	free(real);
+	return bad ? buf : NULL;
+}
+
+/* pm_socket_dir_unsafe - the directory of a unix socket is world-writable (sticky or not) */
+const char *pm_socket_dir_unsafe(const char *path, char *buf, size_t bufsize)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+
+	if (path == NULL || buf == NULL || bufsize == 0)
+		return NULL;
+	pm_dirname(path, dir, sizeof(dir));
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || !pm_mode_unsafe_dir(st.st_mode, false))
+		return NULL;
+	snprintf(buf, bufsize,
+	         "socket directory %s is world-writable (mode %04o): anyone could plant a socket "
+	         "there, sticky bit or not; use a directory only root and the milter user can "
+	         "write, such as /run/policy-milter or Postfix's /var/spool/postfix/policy-milter",
+	         dir, (unsigned)(st.st_mode & 07777));
+	return buf;
 }

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #define PM_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -72,5 +73,35 @@ bool pm_utf8_valid(const unsigned char *s, size_t n);
 
 /* pm_hash - FNV-1a of a NUL-terminated string (for hash tables) */
 uint64_t pm_hash(const char *s);
+
+/* pm_dirname - the directory part of path into buf: "/a/b" "/a", "/a" "/", "a" "."; returns buf */
+char *pm_dirname(const char *path, char *buf, size_t bufsize);
+/* pm_mode_unsafe_file - a file of this mode is world-writable: anyone could change it */
+bool pm_mode_unsafe_file(mode_t mode);
+/*
+ * pm_mode_unsafe_dir - anyone could add, remove or replace entries in a
+ * directory of this mode: it is world-writable (with sticky_ok, only when
+ * the sticky bit is not set, which keeps others from touching our files)
+ */
+bool pm_mode_unsafe_dir(mode_t mode, bool sticky_ok);
+/*
+ * pm_file_unsafe - may what is read from path be trusted, or could anyone
+ * on the host change it? st is the status of the file as opened (fstat).
+ * Unsafe: the file is world-writable, or it sits in a world-writable
+ * directory without the sticky bit: the directory of path, and of the
+ * file path resolves to (symbolic links) when that differs. A directory
+ * that cannot be examined is let pass (reading the file would tell).
+ * NULL when safe, else the reason in buf ("the file is world-writable
+ * (mode 0666): anyone could change it; chmod o-w PATH"); returns buf.
+ */
+const char *pm_file_unsafe(const char *path, const struct stat *st, char *buf, size_t bufsize);
+/*
+ * pm_socket_dir_unsafe - is the directory of a unix socket at path
+ * world-writable (sticky bit or not: anyone could plant a socket of
+ * their own there before ours is made, or in its place)? NULL when not,
+ * or when it cannot be examined (a missing directory is the caller's
+ * business), else the reason and a safe place in buf; returns buf.
+ */
+const char *pm_socket_dir_unsafe(const char *path, char *buf, size_t bufsize);
 
 #endif

@@ -16,13 +16,17 @@
 #	    a broken file, an unknown milter.user or socket_group, a socket
 #	    another instance listens on (left untouched and working), a path
 #	    that is a regular file (left alone), a missing socket directory,
-#	    a pid file naming a running process;
+#	    a world-writable socket directory (sticky or not; milter.socket
+#	    and -p), a world-writable list file, a list file in a
+#	    world-writable directory without the sticky bit (-n reports
+#	    these too), a pid file naming a running process;
 #	  - a stale socket is removed and the daemon starts; a stale pid file
 #	    is replaced; -p overrides milter.socket (unix: and inet:);
 #	  - after start: the pid file holds the pid, the process runs as
 #	    nobody:nogroup, the socket has mode 0660 and group nogroup;
 #	  - SIGUSR1 with a good file logs the new generation, with a broken
-#	    file logs each error and keeps running (and answering);
+#	    file logs each error and keeps running (and answering), with a
+#	    file naming a world-writable list file refuses it the same way;
 #	  - SIGTERM, SIGINT and SIGHUP each stop it with exit 0 and remove the
 #	    socket and the pid file; with a session in flight a new
 #	    connection gets 421 4.3.2 and the session finishes first.
@@ -298,6 +302,62 @@ finish 10
 check "missing socket directory: exit 1" "$RC" 1
 check_grep "missing socket directory: says so" "$LOG" "socket directory $WORK/no-such-dir does not exist"
 
+# Unsafe permissions: a clear message naming the path and the problem, exit 1,
+# nothing left behind.
+# nothing_left NAME - no socket and no pid file after a refused start
+nothing_left() {
+	check "$1: no socket left" "$(ls -A "$WORK/wwsock" "$WORK/wwsticky" "$RUN" | grep -c '\.sock$')" 0
+	check "$1: no pid file left" "$([ -e "$PIDF" ] && echo present || echo absent)" absent
+}
+mkdir -m 0755 "$WORK/wwsock" "$WORK/wwsticky" "$WORK/lists" "$WORK/wwlists"
+chmod 0777 "$WORK/wwsock"
+chmod 1777 "$WORK/wwsticky"
+chmod 0777 "$WORK/wwlists"
+for t in "wwsock 0777" "wwsticky 1777"; do
+	read -r d mode <<<"$t"
+	WWSOCK=$(conf "$d" "unix:$WORK/$d/milter.sock")
+	"$BIN" -n -c "$WWSOCK" >"$out" 2>"$err"
+	check "socket directory mode $mode: -n exit 1" "$?" 1
+	check_grep "socket directory mode $mode: -n names it" "$err" "^$WWSOCK:[0-9]+: milter.socket: socket directory $WORK/$d is world-writable \(mode $mode\): anyone could plant a socket there"
+	WAIT_FOR=log start "$d" "$WWSOCK"
+	finish 10
+	check "socket directory mode $mode: exit 1" "$RC" 1
+	check_grep "socket directory mode $mode: says why and where instead" "$LOG" "socket directory $WORK/$d is world-writable \(mode $mode\).*such as /run/policy-milter or Postfix's /var/spool/postfix/policy-milter"
+	check_grep "socket directory mode $mode: refusal said" "$LOG" 'refusing to start: errors in'
+	nothing_left "socket directory mode $mode"
+done
+WAIT_FOR=log start p-wwsock "$GOOD" -p "unix:$WORK/wwsticky/milter.sock"
+finish 10
+check "-p into a world-writable directory: exit 1" "$RC" 1
+check_grep "-p into a world-writable directory: says why" "$LOG" "socket directory $WORK/wwsticky is world-writable \(mode 1777\).*; refusing to start"
+nothing_left "-p into a world-writable directory"
+
+echo "spam.example" >"$WORK/lists/ww.txt"
+chmod 0666 "$WORK/lists/ww.txt"
+echo "spam.example" >"$WORK/wwlists/helo.txt"
+chmod 0644 "$WORK/wwlists/helo.txt"
+WWLIST=$(conf wwlist)
+printf 'lists:\n{\n  helo: { block_file = "%s"; };\n};\n' "$WORK/lists/ww.txt" >>"$WWLIST"
+INWW=$(conf inww)
+printf 'lists:\n{\n  helo: { allow_file = "%s"; };\n};\n' "$WORK/wwlists/helo.txt" >>"$INWW"
+for t in "wwlist|$WWLIST|lists.helo.block_file|$WORK/lists/ww.txt: unsafe permissions: the file is world-writable \(mode 0666\): anyone could change it; chmod o-w $WORK/lists/ww.txt" \
+	"inww|$INWW|lists.helo.allow_file|$WORK/wwlists/helo.txt: unsafe permissions: its directory $WORK/wwlists is world-writable without the sticky bit \(mode 0777\): anyone could replace the file"; do
+	IFS='|' read -r name f key msg <<<"$t"
+	"$BIN" -n -c "$f" >"$out" 2>"$err"
+	check "$name: -n exit 1" "$?" 1
+	check_grep "$name: -n names the file and the problem" "$err" "^$f:[0-9]+: $key: $msg"
+	start "$name" "$f"
+	finish 10
+	check "$name: start exit 1" "$RC" 1
+	check_grep "$name: start names the file and the problem" "$LOG" "^$f:[0-9]+: $key: $msg"
+	nothing_left "$name"
+done
+# the sticky bit keeps others from replacing a file in a world-writable directory
+chmod 1777 "$WORK/wwlists"
+"$BIN" -n -c "$INWW" >"$out" 2>"$err"
+check "list file in a sticky world-writable directory: -n OK" "$?" 0
+chmod 0777 "$WORK/wwlists"
+
 echo "precious" >"$SOCK"
 start regular "$GOOD"
 finish 10
@@ -372,6 +432,22 @@ for e in "2: trusted_networks" "5: spf.mode" "6: spf.softfall" "10: replies.spf_
 done
 check "SIGUSR1, broken file: still running" "$(kill -0 "$MAIN" 2>&1 && echo running)" running
 check "SIGUSR1, broken file: still answers" "$(probe "unix:$SOCK")" continue
+cp "$WORK/good.saved" "$GOOD"
+
+# reload naming a world-writable list file: refused like a broken file, old policy kept
+printf 'lists:\n{\n  helo: { block_file = "%s"; };\n};\n' "$WORK/lists/ww.txt" >>"$GOOD"
+n=$(grep -c "reload of $GOOD failed; keeping policy generation 2" "$LOG")
+kill -USR1 "$MAIN"
+wait_for 50 "[ \$(grep -c 'reload of .* failed' '$LOG') -gt $n ]"
+check "SIGUSR1, world-writable list file: refused, generation 2 kept" \
+	"$(grep -c "reload of $GOOD failed; keeping policy generation 2" "$LOG")" $((n + 1))
+check_grep "SIGUSR1, world-writable list file: names it and the problem" "$LOG" "$GOOD:[0-9]+: lists.helo.block_file: $WORK/lists/ww.txt: unsafe permissions: the file is world-writable \(mode 0666\)"
+check "SIGUSR1, world-writable list file: still answers" "$(probe "unix:$SOCK")" continue
+# made safe: the same file is taken at the next reload
+chmod 0644 "$WORK/lists/ww.txt"
+kill -USR1 "$MAIN"
+wait_for 50 "grep -q 'reloaded policy generation 3' '$LOG'"
+check_grep "SIGUSR1, list file made safe: reloaded" "$LOG" "reloaded policy generation 3 from $GOOD"
 cp "$WORK/good.saved" "$GOOD"
 
 stopped "main" TERM

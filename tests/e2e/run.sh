@@ -399,7 +399,7 @@ import json
 import re
 import sys
 
-KEYS = ["v", "time", "queue_id", "stage", "client", "helo", "sender", "recipients",
+KEYS = ["v", "time", "queue_id", "stage", "client", "mta", "helo", "sender", "recipients",
         "checks", "dnsbl", "action", "would", "dry_run", "reply", "check", "reason",
         "rule", "detail"]
 CHECK_KEYS = {"helo_spf": ["result", "domain"], "spf": ["result", "domain"],

@@ -3,7 +3,7 @@
 # SYNOPSIS
 #	from milterclient import Milter
 #	m = Milter("/path/to/socket")          # or Milter(("127.0.0.1", 8891))
-#	m.optneg()
+#	m.optneg()                             # m.macro_lists(): what the filter asked for
 #	r = m.connect(b"client.test", "4", 25, b"192.0.2.10", macros={"j": "mx"})
 #	r = m.helo(b"mail.example"); r = m.mail([b"<a@b.test>"]); r = m.rcpt([b"<c@d>"])
 #	m.header(b"Subject", b"hi"); m.eoh(); m.body(b"text\r\n"); r = m.eom()
@@ -14,7 +14,10 @@
 #	exactly as given (NUL, CR, LF and 8-bit bytes included), so the tests
 #	can produce what no MTA would. macros= sends an SMFIC_MACRO packet for
 #	the command first ({name} or single-letter names, as the MTA spells
-#	them).
+#	them). After optneg(), macro_lists() decodes the macro lists the filter
+#	asked for in its negotiation reply (smfi_setsymlist): {stage: "names"}
+#	with the SMFIM_* stage numbers (0 connect, 1 HELO, 2 MAIL, 3 RCPT,
+#	4 DATA, 5 end of message, 6 end of headers).
 #
 #	Each command returns a Reply: kind (the final reply byte as a
 #	one-character string: "c" continue, "a" accept, "r" reject, "t"
@@ -192,6 +195,19 @@ class Milter:
         self.version, self.aflags, self.pflags = struct.unpack(">III", data[:12])
         self.macro_list = data[12:]
         return self.version, self.aflags, self.pflags
+
+    def macro_lists(self):
+        """the macro lists of the negotiation reply: {SMFIM stage: "space-separated names"}"""
+        lists, data = {}, self.macro_list
+        while data:
+            if len(data) < 5 or b"\0" not in data[4:]:
+                raise MilterError("bad macro list in the negotiation reply: %r" % data)
+            (stage,) = struct.unpack(">I", data[:4])
+            names, data = data[4:].split(b"\0", 1)
+            if stage in lists:
+                raise MilterError("macro list for stage %d given twice" % stage)
+            lists[stage] = names.decode("latin-1")
+        return lists
 
     def connect(self, hostname, family="4", port=25, address=b"", macros=None):
         data = _cstr(hostname) + family.encode()

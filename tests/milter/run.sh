@@ -7,7 +7,8 @@
 #	Builds the daemon with the sanitizers (SAN_FLAGS of the Makefile) in
 #	build/asan-daemon/ (asan-daemon.mk), then, inside a private network,
 #	mount and pid namespace with nsd serving tests/e2e/zones (lib.sh's
-#	ns_setup and nsd_start), runs policy-milter with policy.conf on a
+#	ns_setup and nsd_start), runs policy-milter with policy.conf (and a
+#	JSON decision log, log.json_file, in its work directory) on a
 #	unix socket and drives scenarios.py against it, as an MTA would
 #	through the milter protocol (milterclient.py): once with
 #	src/policy-milter and once with the sanitizer build. After each run
@@ -82,16 +83,23 @@ run_variant() {
 	mkdir -p "$dir"
 	chown policy-milter:policy-milter "$dir"
 	: >"$log"
+	# policy.conf with a JSON decision log in the work directory (opened as policy-milter)
+	sed "s|^\(  syslog_ident = .*\)$|\1\n  json_file = \"$dir/decisions.json\";|" \
+		"$HERE/policy.conf" >"$dir/policy.conf"
+	grep -q 'json_file' "$dir/policy.conf" || {
+		notok "[$label] could not add log.json_file to the policy"
+		return
+	}
 	ASAN_OPTIONS=abort_on_error=0:detect_leaks=0:log_path=stderr UBSAN_OPTIONS=print_stacktrace=1 \
-		"$bin" -f -c "$HERE/policy.conf" -p "unix:$dir/milter.sock" >>"$log" 2>&1 &
+		"$bin" -f -c "$dir/policy.conf" -p "unix:$dir/milter.sock" >>"$log" 2>&1 &
 	pid=$!
 	if ! wait_for 100 "[ -S $dir/milter.sock ]"; then
 		notok "[$label] policy-milter did not create its socket (see $log)"
 		kill "$pid" 2>/dev/null
 		return
 	fi
-	"$PYTHON" "$HERE/scenarios.py" --socket "$dir/milter.sock" --log "$log" --label "$label" ||
-		failed=1
+	"$PYTHON" "$HERE/scenarios.py" --socket "$dir/milter.sock" --log "$log" --label "$label" \
+		--json "$dir/decisions.json" || failed=1
 
 	# stop: exit 0, every session closed (none leaked by the scenarios)
 	kill -TERM "$pid"

@@ -12,15 +12,24 @@
 #	argument, several Authentication-Results headers, two messages on one
 #	connection with ABORT between, the queue id at MAIL or only at end
 #	of message, a 1000-byte local part, 50 connections opened at once and
-#	closed without a message. After every scenario a plain message must
-#	still be accepted.
+#	closed without a message. The macros: the negotiation reply asks for
+#	exactly the lists the milter reads (none from an MTA that does not
+#	offer SMFIF_SETSYMLIST); a Sendmail-style set (j, {daemon_name}=MTA,
+#	{if_addr}, {i} from MAIL FROM on; an IPv6 {if_addr}; a wildcard
+#	{daemon_addr}) and a Postfix-style one ({daemon_addr},
+#	{daemon_name}=smtpd, {i} only from the second RCPT TO on, then only
+#	at end of message for a second message) give the expected mta
+#	object and queue id in every JSON record and syslog line. After
+#	every scenario a plain message must still be accepted.
 #
-#	--log is the milter's stderr (-f): the queue-id scenarios read the
-#	decision lines from it.
+#	--log is the milter's stderr (-f): the queue-id and macro scenarios
+#	read the decision lines from it; --json is its JSON decision log
+#	(log.json_file), read by the macro scenarios.
 # DIAGNOSTICS
 #	One "ok - [LABEL] NAME" or "not ok - [LABEL] NAME: got X, want Y"
 #	line per check. Exit 0 when all passed, 1 otherwise.
 import argparse
+import json
 import os
 import re
 import socket
@@ -29,7 +38,8 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from milterclient import Milter, MilterError, OFFER_PROTOCOL, SMFIP_HDR_LEADSPC  # noqa: E402
+from milterclient import (Milter, MilterError, OFFER_ACTIONS, OFFER_PROTOCOL,  # noqa: E402
+                          SMFIP_HDR_LEADSPC)
 
 AR = "Authentication-Results"
 AUTHSERV = "mx.example.org"
@@ -44,6 +54,14 @@ R_RCPT = "501 5.1.3 Bad recipient address syntax"
 R_MANY = "452 4.5.3 Too many recipients"
 R_INTERNAL = "451 4.3.0 Internal error; try again later"
 R_NO_DOMAIN = "550 5.1.8 <%s>: Sender address rejected: Domain not found"
+R_UNKNOWN = "550 5.1.1 <%s>: Recipient address rejected: User unknown"
+
+SMFIF_SETSYMLIST = 0x100
+# What the milter asks for, by SMFIM stage (0 connect, 2 MAIL, 3 RCPT, 5 end of message,
+# 6 end of headers): exactly the macros it reads.
+WANTED_MACROS = {0: "j {daemon_name} {daemon_addr} {if_addr}", 2: "i {auth_authen}", 3: "i",
+                 5: "i", 6: "i"}
+DECISION_RE = re.compile(r"\]: info: (\S+): stage=(\S+) ")
 
 
 class Failed(Exception):
@@ -51,9 +69,10 @@ class Failed(Exception):
 
 
 class Runner:
-    def __init__(self, sock, log, label):
+    def __init__(self, sock, log, label, json_log=None):
         self.sock = sock
         self.log = log
+        self.json_log = json_log
         self.label = label
         self.passed = 0
         self.failed = 0
@@ -93,6 +112,19 @@ class Runner:
         time.sleep(0.2)
         with open(self.log, "rb") as f:
             return f.read().decode("latin-1").splitlines()
+
+    def json_records(self):
+        """every record of the JSON decision log (written before the reply was sent)"""
+        if not self.json_log:
+            raise Failed("no --json: the JSON decision log is not known")
+        with open(self.json_log, "rb") as f:
+            return [json.loads(line) for line in f.read().decode("utf-8").splitlines()]
+
+    def decisions(self, host):
+        """(JSON records, syslog lines) of the sessions whose MTA host name (j) is host"""
+        recs = [r for r in self.json_records() if (r.get("mta") or {}).get("host") == host]
+        lines = [ln for ln in self.log_lines() if (" mta=%s " % host) in ln]
+        return recs, lines
 
 
 # ---- helpers ----------------------------------------------------------------
@@ -516,6 +548,172 @@ def sc_queue_id(runner, at_mail):
     return fn
 
 
+def sc_negotiate_macros(sock):
+    def fn(check):
+        m = Milter(sock)
+        m.optneg()
+        check("actions: SMFIF_SETSYMLIST", m.aflags & SMFIF_SETSYMLIST, SMFIF_SETSYMLIST)
+        check("macro lists asked for", m.macro_lists(), WANTED_MACROS)
+        m.quit()
+        # an MTA that does not let a filter choose (before Sendmail 8.14, Postfix 2.5):
+        # no lists, no action it did not offer, and mail goes through as ever
+        m = Milter(sock)
+        m.optneg(actions=OFFER_ACTIONS & ~SMFIF_SETSYMLIST)
+        check("old MTA: actions", m.aflags & ~(OFFER_ACTIONS & ~SMFIF_SETSYMLIST), 0)
+        check("old MTA: no macro lists", m.macro_lists(), {})
+        r = m.connect(b"client10.test", "4", 25, GOOD_IP)
+        check("old MTA: connect", r.code(), "continue")
+        r = m.helo(b"helo-pass.test")
+        check("old MTA: helo", r.code(), "continue")
+        r = m.mail([b"<alice@pass.test>"])
+        check("old MTA: mail", r.code(), "continue")
+        r = m.rcpt([b"<bob@example.org>"])
+        check("old MTA: rcpt", r.code(), "continue")
+        r = message_body(m)
+        check("old MTA: eom", (r.kind, r.actions), ("c", [("insheader", 0, AR, ar_pass())]))
+        m.quit()
+    return fn
+
+
+def check_decisions(check, runner, host, want_mta, want_logged, fragment):
+    """the JSON records and syslog lines of host's sessions: (stage, queue id, action) each,
+    the mta object in every record, fragment (the syslog form of it) in every line"""
+    recs, lines = runner.decisions(host)
+    check("JSON records (stage, queue_id, action)",
+          [(r["stage"], r["queue_id"], r["action"]) for r in recs], want_logged)
+    check("JSON mta objects", [r["mta"] for r in recs], [want_mta] * len(want_logged))
+    check("JSON: mta right after client", [list(r)[4:6] for r in recs],
+          [["client", "mta"]] * len(want_logged))
+    got = []
+    for ln in lines:
+        d = DECISION_RE.search(ln)
+        got.append((d.group(2), None if d.group(1) == "NOQUEUE" else d.group(1)) if d else ln)
+    check("syslog lines (stage, queue id)", got, [(st, q) for st, q, _ in want_logged])
+    check("syslog lines with '%s'" % fragment, sum(fragment in ln for ln in lines),
+          len(want_logged))
+
+
+def sc_sendmail_macros(runner):
+    sock = runner.sock
+
+    def fn(check):
+        pid = os.getpid()
+        host, qid = "mx-sm%d.example.org" % pid, "5ATSM%dQ" % pid
+        # Sendmail: j, {daemon_name} = the DaemonPortOptions Name (MTA), {if_addr}; {i} from
+        # MAIL FROM on (with the other macros it sends)
+        m = Milter(sock)
+        m.optneg()
+        r = m.connect(b"client10.test", "4", 25, GOOD_IP,
+                      macros={"j": host, "{daemon_name}": "MTA", "{if_addr}": "192.0.2.25",
+                              "{if_name}": "mx.example.org", "_": "client10.test [192.0.2.10]"})
+        check("connect", r.code(), "continue")
+        check("helo", m.helo(b"helo-pass.test").code(), "continue")
+        r = m.mail([b"<alice@pass.test>"], macros={"i": qid, "{mail_mailer}": "esmtp",
+                                                   "{mail_addr}": "alice@pass.test"})
+        check("mail", r.code(), "continue")
+        r = m.rcpt([b"<nobody-sm@example.org>"], macros={"i": qid, "{rcpt_mailer}": "local"})
+        check("unknown rcpt", r.code(), R_UNKNOWN % "nobody-sm@example.org")
+        r = m.rcpt([b"<bob@example.org>"], macros={"i": qid, "{rcpt_mailer}": "local"})
+        check("rcpt", r.code(), "continue")
+        r = message_body(m)
+        check("eom", r.code(), "continue")
+        m.quit()
+        check_decisions(check, runner, host, {"host": host, "daemon": "MTA",
+                                              "local_addr": "192.0.2.25"},
+                        [("rcpt", qid, "reject"), ("eom", qid, "accept")],
+                        "client_name=client10.test mta=%s daemon=MTA local=192.0.2.25 "
+                        "helo=helo-pass.test " % host)
+
+        # an IPv6 interface: Sendmail writes {if_addr} as "IPv6:..."; logged in canonical form
+        host6 = "mx-sm6-%d.example.org" % pid
+        m = Milter(sock)
+        m.optneg()
+        r = m.connect(b"client10.test", "6", 25, b"2001:db8::10",
+                      macros={"j": host6, "{daemon_name}": "MTA-v6",
+                              "{if_addr}": "IPv6:2001:DB8:0::25"})
+        check("v6 connect", r.code(), "continue")
+        m.helo(b"helo-pass.test")
+        check("v6 mail", m.mail([b"<alice@pass.test>"], macros={"i": qid + "6"}).code(),
+              "continue")
+        check("v6 unknown rcpt", m.rcpt([b"<nobody-sm6@example.org>"]).code(),
+              R_UNKNOWN % "nobody-sm6@example.org")
+        m.abort()
+        m.quit()
+        check_decisions(check, runner, host6, {"host": host6, "daemon": "MTA-v6",
+                                               "local_addr": "2001:db8::25"},
+                        [("rcpt", qid + "6", "reject")],
+                        " mta=%s daemon=MTA-v6 local=2001:db8::25 helo=" % host6)
+
+        # loopback: Sendmail sends no {if_addr}; its {daemon_addr} is the address it listens
+        # on (a wildcard), which says nothing; an empty {daemon_name} is no name
+        hostlo = "mx-smlo-%d.example.org" % pid
+        m = Milter(sock)
+        m.optneg()
+        r = m.connect(b"client10.test", "4", 25, GOOD_IP,
+                      macros={"j": hostlo, "{daemon_name}": "", "{daemon_addr}": "0.0.0.0"})
+        check("lo connect", r.code(), "continue")
+        m.helo(b"helo-pass.test")
+        check("lo mail", m.mail([b"<alice@pass.test>"], macros={"i": qid + "L"}).code(),
+              "continue")
+        check("lo unknown rcpt", m.rcpt([b"<nobody-smlo@example.org>"]).code(),
+              R_UNKNOWN % "nobody-smlo@example.org")
+        m.abort()
+        m.quit()
+        check_decisions(check, runner, hostlo, {"host": hostlo, "daemon": None,
+                                                "local_addr": None},
+                        [("rcpt", qid + "L", "reject")],
+                        " mta=%s helo=helo-pass.test " % hostlo)
+    return fn
+
+
+def sc_postfix_macros(runner):
+    sock = runner.sock
+
+    def fn(check):
+        pid = os.getpid()
+        host = "mx-pf%d.example.org" % pid
+        qid1, qid2 = "4F%06XA" % pid, "4F%06XB" % pid
+        # Postfix: j, {daemon_name} (milter_macro_daemon_name), {daemon_addr}; no {i} until
+        # the queue file is opened at the first accepted recipient
+        m = Milter(sock)
+        m.optneg()
+        r = m.connect(b"client10.test", "4", 25, GOOD_IP,
+                      macros={"j": host, "{daemon_name}": "smtpd",
+                              "{daemon_addr}": "198.51.100.25", "{daemon_port}": "25",
+                              "v": "Postfix 3.7.11"})
+        check("connect", r.code(), "continue")
+        check("helo", m.helo(b"helo-pass.test").code(), "continue")
+        check("mail", m.mail([b"<alice@pass.test>"]).code(), "continue")
+        check("unknown rcpt before any {i}", m.rcpt([b"<nobody-pf1@example.org>"]).code(),
+              R_UNKNOWN % "nobody-pf1@example.org")
+        check("rcpt", m.rcpt([b"<bob@example.org>"]).code(), "continue")
+        r = m.rcpt([b"<nobody-pf2@example.org>"], macros={"i": qid1})
+        check("unknown rcpt with {i}", r.code(), R_UNKNOWN % "nobody-pf2@example.org")
+        m.header(b"Subject", b"postfix macros")
+        m.eoh(macros={"i": qid1})
+        m.body(b"x\r\n")
+        check("eom", m.eom(macros={"i": qid1}).code(), "continue")
+        # a second message on the connection: {i} only at end of message; the first
+        # message's queue id is never reused
+        check("mail 2", m.mail([b"<carol@pass.test>"]).code(), "continue")
+        check("rcpt 2", m.rcpt([b"<bob@example.org>"]).code(), "continue")
+        check("unknown rcpt 2", m.rcpt([b"<nobody-pf3@example.org>"]).code(),
+              R_UNKNOWN % "nobody-pf3@example.org")
+        m.header(b"Subject", b"postfix macros 2")
+        m.eoh()
+        m.body(b"x\r\n")
+        check("eom 2", m.eom(macros={"i": qid2}).code(), "continue")
+        m.quit()
+        check_decisions(check, runner, host, {"host": host, "daemon": "smtpd",
+                                              "local_addr": "198.51.100.25"},
+                        [("rcpt", None, "reject"), ("rcpt", qid1, "reject"),
+                         ("eom", qid1, "accept"), ("rcpt", None, "reject"),
+                         ("eom", qid2, "accept")],
+                        "client_name=client10.test mta=%s daemon=smtpd local=198.51.100.25 "
+                        "helo=helo-pass.test " % host)
+    return fn
+
+
 def sc_long_local(sock):
     def fn(check):
         m = session(sock, helo=b"client10.test")
@@ -577,10 +775,11 @@ def main():
     ap.add_argument("--socket", required=True)
     ap.add_argument("--log", required=True)
     ap.add_argument("--label", default="milter")
+    ap.add_argument("--json", default=None)
     a = ap.parse_args()
     sock_path = a.socket
     s = a.socket
-    R = Runner(s, a.log, a.label)
+    R = Runner(s, a.log, a.label, a.json)
 
     R.run("plain message accepted with Authentication-Results", lambda check: None)
     R.run("MTA without SMFIP_HDR_LEADSPC: header value without leading space",
@@ -639,6 +838,12 @@ def main():
           sc_abort_between(s))
     R.run("queue id {i} at MAIL", sc_queue_id(R, True))
     R.run("queue id {i} only at end of message (Sendmail style)", sc_queue_id(R, False))
+    R.run("negotiation asks for exactly the macros read; none from an MTA that cannot",
+          sc_negotiate_macros(s))
+    R.run("Sendmail macros (j, {daemon_name}=MTA, {if_addr}, {i} at MAIL): mta object, "
+          "queue id in every record", sc_sendmail_macros(R))
+    R.run("Postfix macros ({daemon_addr}, {daemon_name}=smtpd, {i} at RCPT/EOM only): mta "
+          "object, queue id once given", sc_postfix_macros(R))
     R.run("1000-byte local part / domain / HELO: defined replies", sc_long_local(s))
     R.run("50 connections at once, closed without a message", sc_many(s))
 

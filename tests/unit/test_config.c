@@ -24,6 +24,13 @@
  *	(dmarc.domain_modes.domain) is documented in the default file by
  *	its dotted name in a comment.
  *
+ *	Files anyone could change: a world-writable list file, a list file
+ *	in a world-writable directory without the sticky bit (with the
+ *	sticky bit it loads), a world-writable recipients.file and public
+ *	suffix list, and a unix milter.socket in a world-writable directory
+ *	(sticky bit or not) are each an error at its key, all reported in
+ *	one load.
+ *
  *	The repository is found through $PM_SRCDIR (default ".").
  * DIAGNOSTICS
  *	cmocka; each failure prints "got X, want Y".
@@ -40,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -1678,6 +1686,110 @@ static void test_lists(void **state)
 	config_errors_free(&errs);
 }
 
+/* mkdir_mode - a directory in tmpdir with exactly mode; its path into buf */
+static const char *mkdir_mode(const char *name, mode_t mode, char *buf, size_t size)
+{
+	if ((size_t)snprintf(buf, size, "%s/%s", tmpdir, name) >= size)
+		fail_msg("path too long: %s/%s", tmpdir, name);
+	if (mkdir(buf, 0700) != 0 || chmod(buf, mode) != 0)
+		fail_msg("cannot make %s with mode %04o", buf, (unsigned)mode);
+	return buf;
+}
+
+/*
+ * test_unsafe_files - list files, the recipients file and the public
+ * suffix list anyone could change, and a socket directory anyone can
+ * write, are refused at their keys, together
+ */
+static void test_unsafe_files(void **state)
+{
+	char ww[PATH_MAX + 64], inopen[PATH_MAX + 64], insticky[PATH_MAX + 64];
+	char rcpt[PATH_MAX + 64], psl[PATH_MAX + 64], open[PATH_MAX + 64], sticky[PATH_MAX + 64];
+	char safe[PATH_MAX + 64], conf[8 * PATH_MAX], want[3 * PATH_MAX + 400];
+	struct config_errors errs;
+	struct policy *p;
+	const char *path;
+
+	(void)state;
+	mkdir_mode("open", 0777, open, sizeof(open));
+	mkdir_mode("sticky", 01777, sticky, sizeof(sticky));
+	mkdir_mode("safe", 0755, safe, sizeof(safe));
+	write_text("ww-list.txt", "spam.example\n", ww, sizeof(ww));
+	write_text("open/list.txt", "spam.example\n", inopen, sizeof(inopen));
+	write_text("sticky/list.txt", "spam.example\n", insticky, sizeof(insticky));
+	write_text("ww-rcpt.txt", "bob@example.org\n", rcpt, sizeof(rcpt));
+	write_text("ww-psl.dat", "com\n", psl, sizeof(psl));
+	if (chmod(ww, 0666) != 0 || chmod(rcpt, 0646) != 0 || chmod(psl, 0666) != 0)
+		fail_msg("chmod failed");
+	snprintf(conf, sizeof(conf),
+	         "milter: { socket = \"unix:%s/milter.sock\"; };\n"
+	         "lists: {\n"
+	         "  helo: { block_file = \"%s\"; };\n"
+	         "  sender: { block_file = \"%s\"; allow_file = \"%s\"; };\n"
+	         "};\n"
+	         "recipients: { domains = [ \"example.org\" ]; file = \"%s\"; };\n"
+	         "dmarc: { mode = \"enforce\"; public_suffix_list = \"%s\"; };\n",
+	         sticky, ww, inopen, insticky, rcpt, psl);
+	path = write_conf("unsafe", conf);
+	p = config_load(path, &errs);
+	if (p != NULL || errs.n != 5) {
+		char *t = errors_text(&errs);
+
+		print_error("got %s and %zu errors:%s\n  want NULL and 5\n",
+		            p ? "a policy" : "NULL", errs.n, t);
+		free(t);
+		policy_release(p);
+		config_errors_free(&errs);
+		fail();
+	}
+	snprintf(want, sizeof(want), "socket directory %s is world-writable (mode 1777)", sticky);
+	assert_true(has_error(&errs, path, 1, "milter.socket", want));
+	snprintf(want, sizeof(want),
+	         "%s: unsafe permissions: the file is world-writable (mode 0666): anyone could "
+	         "change it",
+	         ww);
+	assert_true(has_error(&errs, path, 3, "lists.helo.block_file", want));
+	snprintf(want, sizeof(want),
+	         "%s: unsafe permissions: its directory %s is world-writable without the sticky "
+	         "bit (mode 0777)",
+	         inopen, open);
+	assert_true(has_error(&errs, path, 4, "lists.sender.block_file", want));
+	snprintf(want, sizeof(want),
+	         "cannot use recipients file: %s: unsafe permissions: the file is world-writable "
+	         "(mode 0646)",
+	         rcpt);
+	assert_true(has_error(&errs, path, 6, "recipients.file", want));
+	snprintf(want, sizeof(want),
+	         "cannot use the public suffix list: %s: unsafe permissions: the file is "
+	         "world-writable (mode 0666)",
+	         psl);
+	assert_true(has_error(&errs, path, 7, "dmarc.public_suffix_list", want));
+	config_errors_free(&errs);
+
+	/* made safe (the socket in a directory only root writes): it loads */
+	if (chmod(ww, 0644) != 0 || chmod(open, 0755) != 0 || chmod(rcpt, 0640) != 0 ||
+	    chmod(psl, 0644) != 0)
+		fail_msg("chmod failed");
+	snprintf(conf, sizeof(conf),
+	         "milter: { socket = \"unix:%s/milter.sock\"; };\n"
+	         "lists: {\n"
+	         "  helo: { block_file = \"%s\"; };\n"
+	         "  sender: { block_file = \"%s\"; allow_file = \"%s\"; };\n"
+	         "};\n"
+	         "recipients: { domains = [ \"example.org\" ]; file = \"%s\"; };\n"
+	         "dmarc: { mode = \"enforce\"; public_suffix_list = \"%s\"; };\n",
+	         safe, ww, inopen, insticky, rcpt, psl);
+	path = write_conf("safe", conf);
+	p = config_load(path, &errs);
+	if (p == NULL) {
+		char *t = errors_text(&errs);
+
+		fail_msg("made safe: got errors%s, want a policy", t);
+	}
+	assert_true(list_match(p->lists[LIST_SENDER].allow_list, "<x@spam.example>", NULL));
+	policy_release(p);
+}
+
 /* setup - a private directory for the snippets */
 static int setup(void **state)
 {
@@ -1719,6 +1831,7 @@ int main(void)
 	    cmocka_unit_test(test_concurrent_swap),   cmocka_unit_test(test_names),
 	    cmocka_unit_test(test_dkim_dmarc_errors), cmocka_unit_test(test_public_suffix_list),
 	    cmocka_unit_test(test_e2e_conf),          cmocka_unit_test(test_lists),
+	    cmocka_unit_test(test_unsafe_files),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, setup, teardown);

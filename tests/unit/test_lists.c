@@ -8,8 +8,11 @@
  *	(comments, CRLF, errors with line numbers, many errors), re-reading
  *	on change (throttled; in place with the modification time bumped),
  *	a read error and a vanished file keeping the old entries (logged
- *	once), 8 threads matching while the file is rewritten, and 100k
- *	entries looked up 100k times (all answers right; speed is for make bench).
+ *	once), unsafe files (world-writable, in a world-writable directory
+ *	without the sticky bit) refused at load and, when a file becomes so
+ *	while in use, its old entries kept (logged once), 8 threads
+ *	matching while the file is rewritten, and 100k entries looked up
+ *	100k times (all answers right; speed is for make bench).
  * DIAGNOSTICS
  *	"case N (value): got X, want Y" for each mismatch.
  */
@@ -838,6 +841,88 @@ static void test_read_error(void **state)
 	list_free(l);
 }
 
+/* test_unsafe - files anyone could change: refused at load; in use, the old entries kept */
+static void test_unsafe(void **state)
+{
+	char path[600], dir[500], log[8192], want[1400];
+	struct list_errors errs = {NULL, 0};
+	struct pm_list *l;
+	FILE *fp;
+
+	(void)state;
+	/* world-writable file: list_new refuses it, saying why */
+	write_file(tmp_path("ww.txt", path, sizeof(path)), "spam.example\n");
+	assert_int_equal(chmod(path, 0666), 0);
+	assert_null(list_new(LIST_HELO, "lists.helo.block", NULL, 0, path, &errs));
+	assert_int_equal(errs.n, 1);
+	assert_string_equal(errs.v[0].file, path);
+	assert_int_equal(errs.v[0].line, 0);
+	snprintf(want, sizeof(want),
+	         "unsafe permissions: the file is world-writable (mode 0666): anyone could "
+	         "change it; chmod o-w %s",
+	         path);
+	assert_string_equal(errs.v[0].message, want);
+	list_errors_free(&errs);
+	assert_int_equal(chmod(path, 0644), 0);
+	l = file_list(LIST_HELO, path);
+	assert_true(list_match(l, "spam.example", NULL));
+	list_free(l);
+
+	/* in a world-writable directory without the sticky bit: refused; with it: read */
+	tmp_path("open", dir, sizeof(dir));
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_equal(chmod(dir, 0777), 0);
+	snprintf(path, sizeof(path), "%s/list.txt", dir);
+	write_file(path, "spam.example\n");
+	assert_null(list_new(LIST_HELO, "lists.helo.block", NULL, 0, path, &errs));
+	assert_int_equal(errs.n, 1);
+	snprintf(want, sizeof(want),
+	         "unsafe permissions: its directory %s is world-writable without the sticky bit "
+	         "(mode 0777): anyone could replace the file; chmod o-w %s, or move the file",
+	         dir, dir);
+	assert_string_equal(errs.v[0].message, want);
+	list_errors_free(&errs);
+	assert_int_equal(chmod(dir, 01777), 0);
+	l = file_list(LIST_HELO, path);
+	assert_true(list_match(l, "spam.example", NULL));
+	list_free(l);
+
+	/* in use: made world-writable and changed in place, the old entries stay (said once);
+	   safe again, the new contents are read */
+	write_file(tmp_path("later.txt", path, sizeof(path)), "old.example\n");
+	l = file_list(LIST_HELO, path);
+	list_set_recheck_ms(l, 0);
+	capture_begin();
+	assert_int_equal(chmod(path, 0666), 0);
+	fp = fopen(path, "r+");
+	assert_non_null(fp);
+	fputs("new.example\n", fp);
+	fclose(fp);
+	assert_true(list_match(l, "old.example", NULL));
+	assert_false(list_match(l, "new.example", NULL));
+	assert_true(list_match(l, "old.example", NULL));
+	/* only the mode changes back (the same size, mtime and inode) */
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_true(list_match(l, "new.example", NULL));
+	assert_false(list_match(l, "old.example", NULL));
+	/* a chmod alone is noticed too: the entries read before stay */
+	assert_int_equal(chmod(path, 0646), 0);
+	assert_true(list_match(l, "new.example", NULL));
+	capture_end(log, sizeof(log));
+	snprintf(want, sizeof(want),
+	         "list file: %s: unsafe permissions: the file is world-writable (mode 0666): "
+	         "anyone could change it; chmod o-w %s; keeping the 1 entries read before",
+	         path, path);
+	if (count_substr(log, want) != 1)
+		fail_msg("log: got \"%s\", want \"%s\" once", log, want);
+	snprintf(want, sizeof(want), "re-read %s: 1 entries", path);
+	if (count_substr(log, want) != 1)
+		fail_msg("log: got \"%s\", want \"%s\" once", log, want);
+	if (count_substr(log, "(mode 0646)") != 1)
+		fail_msg("log: got \"%s\", want one line about mode 0646", log);
+	list_free(l);
+}
+
 static atomic_int threads_stop;
 
 struct thread_arg {
@@ -1031,13 +1116,21 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_client_syntax),  cmocka_unit_test(test_client_match),
-	    cmocka_unit_test(test_name_syntax),    cmocka_unit_test(test_name_match),
-	    cmocka_unit_test(test_address_syntax), cmocka_unit_test(test_address_match),
-	    cmocka_unit_test(test_inline_errors),  cmocka_unit_test(test_file_syntax),
-	    cmocka_unit_test(test_many_errors),    cmocka_unit_test(test_inline_and_file),
-	    cmocka_unit_test(test_reread),         cmocka_unit_test(test_read_error),
-	    cmocka_unit_test(test_threads),        cmocka_unit_test(test_big),
+	    cmocka_unit_test(test_client_syntax),
+	    cmocka_unit_test(test_client_match),
+	    cmocka_unit_test(test_name_syntax),
+	    cmocka_unit_test(test_name_match),
+	    cmocka_unit_test(test_address_syntax),
+	    cmocka_unit_test(test_address_match),
+	    cmocka_unit_test(test_inline_errors),
+	    cmocka_unit_test(test_file_syntax),
+	    cmocka_unit_test(test_many_errors),
+	    cmocka_unit_test(test_inline_and_file),
+	    cmocka_unit_test(test_reread),
+	    cmocka_unit_test(test_read_error),
+	    cmocka_unit_test(test_unsafe),
+	    cmocka_unit_test(test_threads),
+	    cmocka_unit_test(test_big),
 	    cmocka_unit_test(test_misc),
 	};
 

@@ -4,7 +4,8 @@
  * DESCRIPTION
  *	Decision lines through log_format_decision(): field order, NULL
  *	fields left out, NOQUEUE, would=yes, dry_run=yes, recipient lists,
- *	DKIM signatures and DNSBL listings, escaping of control and 8-bit
+ *	DKIM signatures and DNSBL listings, the MTA's facts (mta= daemon=
+ *	local=), escaping of control and 8-bit
  *	bytes, quoting, value caps and the line limit; facility names; and
  *	that log_msg()/log_decision() run (to stderr) without crashing.
  *
@@ -13,7 +14,8 @@
  *	string escaping byte by byte (NUL, CR, LF, ANSI escapes, DEL, C1,
  *	U+2028, invalid UTF-8 of every kind) with exact expected strings;
  *	the cut of long values; whole records key by key (the schema's own
- *	example among them); the reply split; thousands of records of
+ *	example among them, the mta object known, unknown and escaped); the
+ *	reply split; thousands of records of
  *	random bytes; the file (mode 0640, one line per record, rotation by
  *	rename and reopen, a failed open keeping the log in use, threads
  *	writing at once, a big record, closing); write errors reported once
@@ -117,6 +119,25 @@ static void test_format(void **state)
 	     "dnsbl=bl.example:127.0.0.2,zen.example:127.0.0.4 action=reject would=yes "
 	     "dry_run=yes"},
 	    {{.queue_id = "Q10", .dry_run = true, .rule = "r"}, "Q10: rule=r dry_run=yes"},
+	    /* what the MTA says of itself: after iprev, before helo, each only when known */
+	    {{.queue_id = "Q11",
+	      .stage = "connect",
+	      .client_addr = "192.0.2.10",
+	      .iprev = "pass",
+	      .mta_host = "mx.example.org",
+	      .mta_daemon = "MTA",
+	      .local_addr = "192.0.2.25",
+	      .helo = "h"},
+	     "Q11: stage=connect client=192.0.2.10 iprev=pass mta=mx.example.org daemon=MTA "
+	     "local=192.0.2.25 helo=h"},
+	    {{.queue_id = "Q12", .mta_daemon = "smtpd", .helo = "h"}, "Q12: daemon=smtpd helo=h"},
+	    {{.queue_id = "Q13", .local_addr = "2001:db8::25"}, "Q13: local=2001:db8::25"},
+	    /* MTA values are escaped and quoted like any other */
+	    {{.queue_id = "Q14",
+	      .mta_host = "mx\r\n.test",
+	      .mta_daemon = "Daemon \"one\"",
+	      .local_addr = "a\\b"},
+	     "Q14: mta=mx\\x0d\\x0a.test daemon=\"Daemon \\x22one\\x22\" local=a\\x5cb"},
 	    /* control characters, CR LF, 8-bit, backslash */
 	    {{.queue_id = "Q3", .helo = "evil\r\nX-Injected: yes", .client_name = "\xc3\xa4.test"},
 	     "Q3: client_name=\\xc3\\xa4.test helo=\"evil\\x0d\\x0aX-Injected: yes\""},
@@ -714,8 +735,10 @@ static void test_json_cut(void **state)
 /* The schema's example, as one line. */
 static const char schema_example[] =
     "{\"v\":1,\"time\":\"2026-11-29T21:30:00.123Z\",\"queue_id\":\"00C8DA72AEE\",\"stage\":\"eom\","
-    "\"client\":{\"addr\":\"192.0.2.20\",\"name\":null,\"iprev\":null},\"helo\":\"client10.test\","
-    "\"sender\":\"alice@pass.test\",\"recipients\":[\"bob@example.org\"],"
+    "\"client\":{\"addr\":\"192.0.2.20\",\"name\":null,\"iprev\":null},"
+    "\"mta\":{\"host\":\"mx.example.org\",\"daemon\":\"smtpd\",\"local_addr\":\"192.0.2.1\"},"
+    "\"helo\":\"client10.test\",\"sender\":\"alice@pass.test\","
+    "\"recipients\":[\"bob@example.org\"],"
     "\"checks\":{\"helo_spf\":{\"result\":\"none\",\"domain\":\"client10.test\"},"
     "\"spf\":{\"result\":\"pass\",\"domain\":\"pass.test\"},\"dkim\":[],"
     "\"dmarc\":{\"result\":\"fail\",\"domain\":\"reject.test\",\"policy\":\"reject\","
@@ -744,6 +767,9 @@ static void test_json_record(void **state)
 	      .stage = "eom",
 	      .client_addr = "192.0.2.20",
 	      .client_name = "[192.0.2.20]",
+	      .mta_host = "mx.example.org",
+	      .mta_daemon = "smtpd",
+	      .local_addr = "192.0.2.1",
 	      .helo = "client10.test",
 	      .sender = "alice@pass.test",
 	      .rcpts = bob,
@@ -767,7 +793,8 @@ static void test_json_record(void **state)
 	    /* nothing known: every key, null, [] and {} */
 	    {{.would = false},
 	     "{\"v\":1,\"time\":\"2026-11-29T21:30:00.123Z\",\"queue_id\":null,\"stage\":null,"
-	     "\"client\":{\"addr\":null,\"name\":null,\"iprev\":null},\"helo\":null,"
+	     "\"client\":{\"addr\":null,\"name\":null,\"iprev\":null},"
+	     "\"mta\":{\"host\":null,\"daemon\":null,\"local_addr\":null},\"helo\":null,"
 	     "\"sender\":null,\"recipients\":[],\"checks\":{},\"dnsbl\":[],\"action\":null,"
 	     "\"would\":false,\"dry_run\":false,\"reply\":null,\"check\":null,\"reason\":null,"
 	     "\"rule\":null,\"detail\":null}\n"},
@@ -790,6 +817,7 @@ static void test_json_record(void **state)
 	      .detail = "fail.test does not designate 192.0.2.11 as permitted sender"},
 	     "{\"v\":1,\"time\":\"2026-11-29T21:30:00.123Z\",\"queue_id\":null,\"stage\":\"mail\","
 	     "\"client\":{\"addr\":\"192.0.2.11\",\"name\":\"client11.test\",\"iprev\":null},"
+	     "\"mta\":{\"host\":null,\"daemon\":null,\"local_addr\":null},"
 	     "\"helo\":\"client11.test\",\"sender\":\"alice@fail.test\",\"recipients\":[],"
 	     "\"checks\":{\"helo_spf\":{\"result\":\"none\",\"domain\":\"client11.test\"},"
 	     "\"spf\":{\"result\":\"fail\",\"domain\":\"fail.test\"}},\"dnsbl\":[],"
@@ -815,7 +843,8 @@ static void test_json_record(void **state)
 	      .dmarc_policy = "",
 	      .action = "accept"},
 	     "{\"v\":1,\"time\":\"2026-11-29T21:30:00.123Z\",\"queue_id\":\"Q1\",\"stage\":\"eom\","
-	     "\"client\":{\"addr\":null,\"name\":null,\"iprev\":null},\"helo\":null,"
+	     "\"client\":{\"addr\":null,\"name\":null,\"iprev\":null},"
+	     "\"mta\":{\"host\":null,\"daemon\":null,\"local_addr\":null},\"helo\":null,"
 	     "\"sender\":\"<>\",\"recipients\":[\"\\\"a,b\\\"@example.org\",\"carol@example.org\"],"
 	     "\"checks\":{\"spf\":{\"result\":\"none\",\"domain\":null},"
 	     "\"dkim\":[{\"result\":\"pass\",\"domain\":\"signed.test\",\"selector\":\"rsa2048\"},"
@@ -830,6 +859,9 @@ static void test_json_record(void **state)
 	      .client_addr = "2001:db8::1",
 	      .client_name = "mx.example.net",
 	      .iprev = "pass",
+	      .mta_host = "mail\x01.example.org\"",
+	      .mta_daemon = "",
+	      .local_addr = "2001:db8::25",
 	      .dnsbl = bl,
 	      .ndnsbl = 1,
 	      .action = "tempfail",
@@ -839,7 +871,9 @@ static void test_json_record(void **state)
 	      .check = "internal_error"},
 	     "{\"v\":1,\"time\":\"2026-11-29T21:30:00.123Z\",\"queue_id\":null,"
 	     "\"stage\":\"connect\",\"client\":{\"addr\":\"2001:db8::1\","
-	     "\"name\":\"mx.example.net\",\"iprev\":\"pass\"},\"helo\":null,\"sender\":null,"
+	     "\"name\":\"mx.example.net\",\"iprev\":\"pass\"},"
+	     "\"mta\":{\"host\":\"mail\\u0001.example.org\\\"\",\"daemon\":null,"
+	     "\"local_addr\":\"2001:db8::25\"},\"helo\":null,\"sender\":null,"
 	     "\"recipients\":[],\"checks\":{},"
 	     "\"dnsbl\":[{\"zone\":\"bl.example\",\"answer\":\"127.0.0.2\"}],"
 	     "\"action\":\"tempfail\",\"would\":true,\"dry_run\":true,"
@@ -939,6 +973,9 @@ static void test_json_random(void **state)
 		    .client_addr = v[2],
 		    .client_name = v[3],
 		    .iprev = v[4],
+		    .mta_host = v[13],
+		    .mta_daemon = v[14],
+		    .local_addr = v[15],
 		    .helo = v[5],
 		    .sender = v[13],
 		    .rcpts = rc,

@@ -7,8 +7,11 @@
  *	postmaster/abuse, catch-alls; then the file cache: a file never
  *	read (tempfail), a change picked up after a second, a failed
  *	re-read keeping the old table, malformed lines warned with
- *	file:line, rcpt_check_file, a 100k-line file, and concurrent
- *	lookups while the file changes.
+ *	file:line, rcpt_check_file, a file anyone could change (world-writable,
+ *	or in a world-writable directory without the sticky bit: refused by
+ *	rcpt_check_file; in use, the old table kept and the refusal logged
+ *	once), a 100k-line file, and concurrent lookups while the file
+ *	changes.
  * DIAGNOSTICS
  *	"case N (address): got X, want Y" for each mismatch.
  */
@@ -343,6 +346,109 @@ static void test_check_file(void **state)
 	assert_int_equal(rcpt_check_file(data_dir, err, sizeof(err)), -1); /* a directory */
 }
 
+/* read_log - the text of path into buf */
+static void read_log(const char *path, char *buf, size_t size)
+{
+	FILE *fp = fopen(path, "r");
+	size_t n;
+
+	assert_non_null(fp);
+	n = fread(buf, 1, size - 1, fp);
+	buf[n] = '\0';
+	fclose(fp);
+}
+
+/* test_unsafe - a recipients file anyone could change: refused, or not re-read */
+static void test_unsafe(void **state)
+{
+	char path[600], dir[500], err[1400], want[2400], logpath[600], logtext[8192];
+	struct recipient_settings s = {
+	    .domains = local_domains,
+	    .ndomains = 2,
+	    .file = (char *)tmp_path("unsafe.txt", path, sizeof(path)),
+	};
+	int saved, fd;
+	FILE *fp;
+
+	(void)state;
+	/* config validation: a world-writable file, a file in a world-writable directory */
+	write_file(path, "carol@example.org\n");
+	assert_int_equal(chmod(path, 0666), 0);
+	assert_int_equal(rcpt_check_file(path, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want),
+	         "%s: unsafe permissions: the file is world-writable (mode 0666): anyone could "
+	         "change it; chmod o-w %s",
+	         path, path);
+	assert_string_equal(err, want);
+	tmp_path("open", dir, sizeof(dir));
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_equal(chmod(dir, 0777), 0);
+	{
+		char inopen[600];
+
+		snprintf(inopen, sizeof(inopen), "%s/rcpt.txt", dir);
+		write_file(inopen, "carol@example.org\n");
+		assert_int_equal(rcpt_check_file(inopen, err, sizeof(err)), -1);
+		snprintf(want, sizeof(want),
+		         "%s: unsafe permissions: its directory %s is world-writable without the "
+		         "sticky bit (mode 0777): anyone could replace the file; chmod o-w %s, or "
+		         "move the file",
+		         inopen, dir, dir);
+		assert_string_equal(err, want);
+		assert_int_equal(chmod(dir, 01777), 0); /* sticky: others cannot replace it */
+		assert_int_equal(rcpt_check_file(inopen, err, sizeof(err)), 0);
+	}
+
+	/* in use: a world-writable file is not read (never read: 4xx), then read once safe */
+	tmp_path("stderr-unsafe.log", logpath, sizeof(logpath));
+	fflush(stderr);
+	saved = dup(2);
+	fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	dup2(fd, 2);
+	close(fd);
+	assert_int_equal(lookup(&s, "<carol@example.org>", NULL), RCPT_TEMPFAIL);
+	assert_int_equal(chmod(path, 0644), 0);
+	sleep_ms(1100);
+	assert_int_equal(lookup(&s, "<carol@example.org>", NULL), RCPT_VALID);
+	/* made world-writable and changed in place: the table read before stays */
+	assert_int_equal(chmod(path, 0666), 0);
+	fp = fopen(path, "r+");
+	assert_non_null(fp);
+	fputs("dave@example.org\n", fp);
+	fclose(fp);
+	sleep_ms(1100);
+	assert_int_equal(lookup(&s, "<carol@example.org>", NULL), RCPT_VALID);
+	assert_int_equal(lookup(&s, "<dave@example.org>", NULL), RCPT_UNKNOWN);
+	sleep_ms(1100);
+	assert_int_equal(lookup(&s, "<dave@example.org>", NULL), RCPT_UNKNOWN);
+	/* safe again (only the mode changed back): the new contents */
+	assert_int_equal(chmod(path, 0644), 0);
+	sleep_ms(1100);
+	assert_int_equal(lookup(&s, "<dave@example.org>", NULL), RCPT_VALID);
+	assert_int_equal(lookup(&s, "<carol@example.org>", NULL), RCPT_UNKNOWN);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	read_log(logpath, logtext, sizeof(logtext));
+	snprintf(want, sizeof(want),
+	         "recipients file %s: unsafe permissions: the file is world-writable (mode 0666): "
+	         "anyone could change it; chmod o-w %s; recipients get a 4xx",
+	         path, path);
+	if (strstr(logtext, want) == NULL)
+		fail_msg("log: got \"%s\", want \"%s\"", logtext, want);
+	snprintf(want, sizeof(want),
+	         "recipients file %s: unsafe permissions: the file is world-writable (mode 0666): "
+	         "anyone could change it; chmod o-w %s; keeping the table read before",
+	         path, path);
+	{
+		const char *first = strstr(logtext, want);
+
+		if (first == NULL || strstr(first + 1, want) != NULL)
+			fail_msg("log: got \"%s\", want \"%s\" once", logtext, want);
+	}
+}
+
 /* test_big_file - 100k addresses: load and look up quickly */
 static void test_big_file(void **state)
 {
@@ -484,6 +590,7 @@ int main(void)
 	    cmocka_unit_test(test_file_cache), cmocka_unit_test(test_malformed_warnings),
 	    cmocka_unit_test(test_check_file), cmocka_unit_test(test_big_file),
 	    cmocka_unit_test(test_threads),    cmocka_unit_test(test_status_names),
+	    cmocka_unit_test(test_unsafe),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

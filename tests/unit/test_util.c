@@ -5,6 +5,11 @@
  *	Tables of cases for string helpers, the string buffer, pm_escape
  *	(CR, LF, NUL via explicit length, 8-bit, backslash, truncation at
  *	a whole escape) and pm_utf8_valid (overlongs, surrogates, range).
+ *	File safety: pm_dirname, the mode rules (world-writable files;
+ *	world-writable directories, the sticky bit allowed or not), and
+ *	pm_file_unsafe / pm_socket_dir_unsafe on real files and directories
+ *	made with those modes in a private temporary directory, symbolic
+ *	links to a file and to a directory among them.
  * DIAGNOSTICS
  *	cmocka; each failure prints "got X, want Y".
  */
@@ -16,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -243,13 +250,184 @@ static void test_utf8(void **state)
 	}
 }
 
+/* test_dirname - the directory part of a path */
+static void test_dirname(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *path, *want;
+	} cases[] = {
+	    {"/etc/policy-milter/x.txt", "/etc/policy-milter"},
+	    {"/x.txt", "/"},
+	    {"/", "/"},
+	    {"//x", "/"},
+	    {"/a//b", "/a"},
+	    {"a/b", "a"},
+	    {"x.txt", "."},
+	    {"", "."},
+	    {NULL, "."},
+	};
+	char buf[64];
+	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
+		pm_dirname(cases[i].path, buf, sizeof(buf));
+		if (strcmp(buf, cases[i].want) != 0)
+			fail_msg("case %zu %s: got \"%s\", want \"%s\"", i,
+			         cases[i].path ? cases[i].path : "NULL", buf, cases[i].want);
+	}
+	assert_string_equal(pm_dirname("/abcdef/x", buf, 4), "/ab");
+}
+
+/* test_mode_rules - which modes make a file or a directory unsafe */
+static void test_mode_rules(void **state)
+{
+	(void)state;
+	static const struct {
+		mode_t mode;
+		bool file, dir_sticky_ok, dir;
+	} cases[] = {
+	    {0644, false, false, false}, {0600, false, false, false},  {0664, false, false, false},
+	    {0666, true, true, true},    {0602, true, true, true},     {0755, false, false, false},
+	    {0770, false, false, false}, {0777, true, true, true},     {01777, true, false, true},
+	    {01773, true, false, true},  {01755, false, false, false}, {0703, true, true, true},
+	};
+	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
+		bool f = pm_mode_unsafe_file(cases[i].mode);
+		bool ds = pm_mode_unsafe_dir(cases[i].mode, true);
+		bool d = pm_mode_unsafe_dir(cases[i].mode, false);
+		if (f != cases[i].file || ds != cases[i].dir_sticky_ok || d != cases[i].dir)
+			fail_msg("mode %04o: got file %d dir %d dir(sticky ok) %d, want %d %d %d",
+			         (unsigned)cases[i].mode, f, d, ds, cases[i].file, cases[i].dir,
+			         cases[i].dir_sticky_ok);
+	}
+}
+
+static char base[64]; /* test_file_unsafe's private directory */
+
+/* mk - path under base into buf; a directory (dir) or a file, given mode explicitly */
+static const char *mk(char *buf, size_t size, const char *name, bool dir, mode_t mode)
+{
+	snprintf(buf, size, "%s/%s", base, name);
+	if (dir) {
+		assert_int_equal(mkdir(buf, 0700), 0);
+	} else {
+		FILE *fp = fopen(buf, "w");
+		assert_non_null(fp);
+		fputs("example.org\n", fp);
+		assert_int_equal(fclose(fp), 0);
+	}
+	assert_int_equal(chmod(buf, mode), 0); /* whatever the umask */
+	return buf;
+}
+
+/* unsafe_why - pm_file_unsafe for name under base ("" when safe) */
+static const char *unsafe_why(const char *name, char *why, size_t size)
+{
+	char path[200];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", base, name);
+	if (stat(path, &st) != 0)
+		fail_msg("stat %s failed", path);
+	memset(why, 'Z', size);
+	return pm_file_unsafe(path, &st, why, size) ? why : "";
+}
+
+/* test_file_unsafe - real files and directories with each mode, and symbolic links */
+static void test_file_unsafe(void **state)
+{
+	(void)state;
+	char p[200], why[600], want[600], cmd[120];
+
+	snprintf(base, sizeof(base), "/tmp/test_util.XXXXXX");
+	assert_non_null(mkdtemp(base));
+	mk(p, sizeof(p), "safe", true, 0755);
+	mk(p, sizeof(p), "safe/list.txt", false, 0644);
+	mk(p, sizeof(p), "safe/group.txt", false, 0664);
+	mk(p, sizeof(p), "safe/world.txt", false, 0666);
+	mk(p, sizeof(p), "open", true, 0777);
+	mk(p, sizeof(p), "open/list.txt", false, 0644);
+	mk(p, sizeof(p), "sticky", true, 01777);
+	mk(p, sizeof(p), "sticky/list.txt", false, 0644);
+	mk(p, sizeof(p), "sticky/world.txt", false, 0646);
+	snprintf(p, sizeof(p), "%s/safe/to-open", base);
+	assert_int_equal(symlink("../open/list.txt", p), 0);
+	snprintf(p, sizeof(p), "%s/safe/to-sticky", base);
+	assert_int_equal(symlink("../sticky/list.txt", p), 0);
+	snprintf(p, sizeof(p), "%s/open/to-safe", base);
+	assert_int_equal(symlink("../safe/list.txt", p), 0);
+	snprintf(p, sizeof(p), "%s/dirlink", base);
+	assert_int_equal(symlink("open", p), 0);
+
+	/* safe: not world-writable, in a directory others cannot write (or sticky) */
+	assert_string_equal(unsafe_why("safe/list.txt", why, sizeof(why)), "");
+	assert_string_equal(unsafe_why("safe/group.txt", why, sizeof(why)), "");
+	assert_string_equal(unsafe_why("sticky/list.txt", why, sizeof(why)), "");
+	assert_string_equal(unsafe_why("safe/to-sticky", why, sizeof(why)), "");
+	/* a world-writable file, wherever it is */
+	snprintf(want, sizeof(want),
+	         "the file is world-writable (mode 0666): anyone could change it; "
+	         "chmod o-w %s/safe/world.txt",
+	         base);
+	assert_string_equal(unsafe_why("safe/world.txt", why, sizeof(why)), want);
+	snprintf(want, sizeof(want),
+	         "the file is world-writable (mode 0646): anyone could change it; "
+	         "chmod o-w %s/sticky/world.txt",
+	         base);
+	assert_string_equal(unsafe_why("sticky/world.txt", why, sizeof(why)), want);
+	/* in a world-writable directory without the sticky bit: by its name, by a link to it,
+	   through a linked directory, and a link in it to a safe file */
+	snprintf(want, sizeof(want),
+	         "its directory %s/open is world-writable without the sticky bit (mode 0777): "
+	         "anyone could replace the file; chmod o-w %s/open, or move the file",
+	         base, base);
+	assert_string_equal(unsafe_why("open/list.txt", why, sizeof(why)), want);
+	assert_string_equal(unsafe_why("safe/to-open", why, sizeof(why)), want);
+	assert_string_equal(unsafe_why("open/to-safe", why, sizeof(why)), want);
+	snprintf(want, sizeof(want),
+	         "its directory %s/dirlink is world-writable without the sticky bit (mode 0777): "
+	         "anyone could replace the file; chmod o-w %s/dirlink, or move the file",
+	         base, base);
+	assert_string_equal(unsafe_why("dirlink/list.txt", why, sizeof(why)), want);
+	/* a short buffer is cut, never overrun */
+	char small[16];
+	struct stat st;
+	snprintf(p, sizeof(p), "%s/open/list.txt", base);
+	assert_int_equal(stat(p, &st), 0);
+	assert_string_equal(pm_file_unsafe(p, &st, small, sizeof(small)), "its directory /");
+	assert_null(pm_file_unsafe(NULL, &st, small, sizeof(small)));
+
+	/* a socket directory: world-writable is unsafe even with the sticky bit */
+	snprintf(p, sizeof(p), "%s/sticky/milter.sock", base);
+	snprintf(want, sizeof(want),
+	         "socket directory %s/sticky is world-writable (mode 1777): anyone could plant a "
+	         "socket there, sticky bit or not; use a directory only root and the milter user "
+	         "can write, such as /run/policy-milter or Postfix's "
+	         "/var/spool/postfix/policy-milter",
+	         base);
+	assert_string_equal(pm_socket_dir_unsafe(p, why, sizeof(why)), want);
+	snprintf(p, sizeof(p), "%s/open/milter.sock", base);
+	assert_non_null(pm_socket_dir_unsafe(p, why, sizeof(why)));
+	assert_non_null(strstr(why, "/open is world-writable (mode 0777)"));
+	snprintf(p, sizeof(p), "%s/safe/milter.sock", base);
+	assert_null(pm_socket_dir_unsafe(p, why, sizeof(why)));
+	snprintf(p, sizeof(p), "%s/missing/milter.sock", base);
+	assert_null(pm_socket_dir_unsafe(p, why, sizeof(why))); /* the caller says it is missing */
+	snprintf(p, sizeof(p), "%s/safe/list.txt/milter.sock", base);
+	assert_null(pm_socket_dir_unsafe(p, why, sizeof(why))); /* not a directory */
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+	assert_int_equal(system(cmd), 0);
+}
+
 /* main - run the cases */
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_xalloc),     cmocka_unit_test(test_strbuf),
-	    cmocka_unit_test(test_strcase),    cmocka_unit_test(test_escape),
-	    cmocka_unit_test(test_escape_str), cmocka_unit_test(test_utf8),
+	    cmocka_unit_test(test_xalloc),      cmocka_unit_test(test_strbuf),
+	    cmocka_unit_test(test_strcase),     cmocka_unit_test(test_escape),
+	    cmocka_unit_test(test_escape_str),  cmocka_unit_test(test_utf8),
+	    cmocka_unit_test(test_dirname),     cmocka_unit_test(test_mode_rules),
+	    cmocka_unit_test(test_file_unsafe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
