@@ -98,6 +98,9 @@ check: deps
 e2e: all
 	@tests/e2e/run.sh
 
+e2e-sendmail: all
+	@tests/e2e/sendmail.sh
+
 demo: deps
 	$(MAKE) all
 	@tests/e2e/demo.sh
@@ -159,7 +162,7 @@ format:
 clean:
 	rm -rf build src/policy-milter
 
-.PHONY: all deps check e2e demo bench man-lint install uninstall format clean unit unit-asan unit-build asan-build
+.PHONY: all deps check e2e e2e-sendmail demo bench man-lint install uninstall format clean unit unit-asan unit-build asan-build
 
 # ---- policy-milter-report: the decision log report (issue 4) -------------
 # Its own sources in src/report/, plus util and cidr of the daemon; links

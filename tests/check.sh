@@ -38,6 +38,8 @@ suite spf tests/spf/run.sh
 suite daemon tests/daemon/run.sh
 suite milter tests/milter/run.sh
 suite e2e tests/e2e/run.sh
+# the same scenarios through a real Sendmail 8.17 (unpacked beside Postfix)
+suite e2e-sendmail tests/e2e/sendmail.sh
 # the same world against the daemon built with ASan+UBSan (as the milter suite builds it)
 suite e2e-asan tests/e2e/run-asan.sh
 

@@ -19,6 +19,11 @@
 #	second, independent verifier of the signing self-check.
 #	libjansson-dev (JSON) and zlib1g-dev (plain and gzip files alike)
 #	build policy-milter-report; gzip makes its rotated-log test input.
+#	m4, libwrap0 and liblockfile1 build and run the Sendmail the
+#	e2e-sendmail suite unpacks (its packages conflict with postfix, so
+#	tests/e2e/lib.sh sendmail_fetch downloads them and never installs
+#	them); sasl2-bin (saslpasswd2) and libsasl2-modules (PLAIN, LOGIN)
+#	give both MTAs SMTP AUTH for the {auth_authen} scenarios.
 # DIAGNOSTICS
 #	Exit 0 when everything is installed; 1 when something is missing and
 #	we are not root, or apt-get failed.
@@ -33,6 +38,7 @@ postfix nsd swaks perl libio-socket-inet6-perl libmail-dkim-perl libcryptx-perl 
 mandoc groff-base
 iproute2 util-linux procps
 publicsuffix dnsutils spfquery opendkim-tools
+m4 libwrap0 liblockfile1 sasl2-bin libsasl2-modules
 clang-format
 python3
 "

@@ -245,6 +245,13 @@ postfix_setup() {
 		milter_command_timeout = 30s
 		maillog_file = $E2E_DIR/maillog
 		maillog_file_prefixes = /var, /dev/stdout, $E2E_DIR
+		# SMTP AUTH (sasl_setup): the milter sees {auth_authen}.
+		smtpd_sasl_auth_enable = yes
+		smtpd_sasl_type = cyrus
+		smtpd_sasl_path = smtpd
+		cyrus_sasl_config_path = $E2E_DIR/sasl/plugins
+		# with Postfix's own library search path too (Debian: /etc/postfix/sasl)
+		smtpd_sasl_security_options = noanonymous
 	EOF
 	cat >"$etc/master.cf" <<-'EOF'
 		# service type  private unpriv  chroot  wakeup  maxproc command
@@ -279,25 +286,34 @@ postfix_setup() {
 	if [ -n "${E2E_NO_MILTER:-}" ]; then
 		sed -i '/^smtpd_milters/d' "$etc/main.cf"
 	fi
+	if [ "${E2E_MTA:-postfix}" = sendmail ]; then
+		# Sendmail takes port 25 (with the milter); Postfix only delivers
+		# what Sendmail relays to it on 127.0.0.1:2525.
+		sed -i -e '/^smtpd_milters/d' -e 's/^inet_interfaces = .*/inet_interfaces = 127.0.0.1/' "$etc/main.cf"
+		sed -i '/^smtp      inet/d' "$etc/master.cf"
+	fi
 	mount --bind "$etc" /etc/postfix || die "bind /etc/postfix failed"
 	mount --bind "$spool" /var/spool/postfix || die "bind /var/spool/postfix failed"
 	mount --bind "$lib" /var/lib/postfix || die "bind /var/lib/postfix failed"
 	mkdir -p /var/spool/postfix/policy-milter
 	chown policy-milter:policy-milter /var/spool/postfix/policy-milter
 	chmod 0750 /var/spool/postfix/policy-milter
+	sasl_setup
 }
 
 # postfix_start - start the private Postfix and wait for its banner
 postfix_start() {
 	postfix check >>"$E2E_DIR/postfix-start.log" 2>&1 || die "postfix check failed: $(cat "$E2E_DIR/postfix-start.log")"
 	postfix start >>"$E2E_DIR/postfix-start.log" 2>&1 || die "postfix start failed: $(cat "$E2E_DIR/postfix-start.log")"
-	wait_for 100 "smtp_ping 127.0.0.1" || die "postfix does not listen on 127.0.0.1:25"
+	local port=25
+	[ "${E2E_MTA:-postfix}" = sendmail ] && port=2525
+	wait_for 100 "smtp_ping 127.0.0.1 $port" || die "postfix does not listen on 127.0.0.1:$port"
 }
 
-# smtp_ping - true when an SMTP server answers 220 at ADDR port 25 (then QUIT)
+# smtp_ping - true when an SMTP server answers 220 at ADDR port PORT (default 25; then QUIT)
 smtp_ping() {
 	(
-		exec 3<>"/dev/tcp/$1/25" || exit 1
+		exec 3<>"/dev/tcp/$1/${2:-25}" || exit 1
 		read -r -t 5 banner <&3 || exit 1
 		printf 'QUIT\r\n' >&3
 		read -r -t 5 _ <&3
@@ -319,6 +335,14 @@ milter_start() {
 	}
 }
 
+# reload_milter - SIGUSR1 and wait until the milter logs one more successful reload
+reload_milter() {
+	local n
+	n=$(grep -c 'reloaded policy generation' "$E2E_DIR/milter.log")
+	kill -USR1 "$MILTER_PID"
+	wait_for 100 "[ \$(grep -c 'reloaded policy generation' $E2E_DIR/milter.log) -gt $n ]"
+}
+
 # milter_stop - SIGTERM the milter and wait; returns its exit status
 milter_stop() {
 	local rc=0
@@ -330,10 +354,143 @@ milter_stop() {
 	return $rc
 }
 
+# sendmail_fetch - outside the namespace: Debian's Sendmail 8.17 unpacked
+# beside Postfix in build/sendmail/root (apt-get download + dpkg -x; the
+# packages conflict with postfix as installed packages, so they are never
+# installed). Kept between runs; fetched again when missing.
+sendmail_fetch() {
+	local d=$E2E_TOP/build/sendmail p
+	SENDMAIL_ROOT=$d/root
+	if [ -x "$SENDMAIL_ROOT/usr/libexec/sendmail/sendmail" ] && [ -f "$SENDMAIL_ROOT/usr/share/sendmail/cf/m4/cf.m4" ]; then
+		return 0
+	fi
+	rm -rf "$d"
+	mkdir -p "$d/debs" || die "cannot make $d"
+	# (with fresh package lists when the first try fails: a new machine may have none)
+	(cd "$d/debs" && apt-get -q -o APT::Sandbox::User=root download sendmail-bin sendmail-base sendmail-cf) \
+		>"$d/download.log" 2>&1 ||
+		(apt-get update -qq && cd "$d/debs" &&
+			apt-get -q -o APT::Sandbox::User=root download sendmail-bin sendmail-base sendmail-cf) \
+			>>"$d/download.log" 2>&1 ||
+		die "apt-get download sendmail-bin sendmail-base sendmail-cf failed: $(tail -n 3 "$d/download.log")"
+	for p in "$d"/debs/*.deb; do
+		dpkg -x "$p" "$SENDMAIL_ROOT" || die "dpkg -x $p failed"
+	done
+	[ -x "$SENDMAIL_ROOT/usr/libexec/sendmail/sendmail" ] || die "no sendmail binary in the unpacked packages"
+}
+
+# sendmail_setup - a private Sendmail on 127.0.0.1:25 and [::1]:25 (call
+# postfix_setup first with E2E_MTA=sendmail: Postfix then listens on port
+# 2525 only, and Sendmail relays every message there for delivery into the
+# same Maildir). The .cf is built from $E2E_DIR/sendmail/sendmail.mc with m4
+# and the unpacked sendmail-cf; queue, pid and status files live in
+# $E2E_DIR/sendmail. Sendmail logs to syslog only, and the namespace has
+# no /dev/log (it would land on the host's /dev): its queue ids are read
+# from the Received field it adds to each delivered copy instead.
+sendmail_setup() {
+	local d=$E2E_DIR/sendmail cf=$SENDMAIL_ROOT/usr/share/sendmail/cf
+	mkdir -p "$d/queue" "$d/etc" || die "cannot make $d"
+	chmod 0700 "$d/queue"
+	grep -q '^smmsp:' /etc/group || echo "smmsp:x:5002:" >>/etc/group
+	grep -q '^smmsp:' /etc/passwd ||
+		echo "smmsp:x:5002:5002:sendmail client:/nonexistent:/usr/sbin/nologin" >>/etc/passwd
+	cp "$SENDMAIL_ROOT/etc/mail/helpfile" "$d/etc/helpfile" 2>/dev/null || : >"$d/etc/helpfile"
+	: >"$d/etc/statistics"
+	# Sendmail sleeps 60 s at start when the host name's canonical name is
+	# unqualified ("localhost"): name this host smx.example.org first (the
+	# same inode: /etc/hosts is a bind mount of this file).
+	printf '127.0.0.1\tsmx.example.org %s\n%s\n' "$(hostname)" "$(cat "$E2E_DIR/hosts")" >"$d/hosts.new"
+	cat "$d/hosts.new" >"$E2E_DIR/hosts"
+	# Milter.macros: trimmed on purpose to none of the macros policy-milter
+	# reads. It asks for its own lists in the negotiation (smfi_setsymlist),
+	# so the queue id, {auth_authen}, j, {daemon_name} and {if_addr} in its
+	# log (sendmail.sh checks them) prove that Sendmail honoured the request.
+	cat >"$d/sendmail.mc" <<-EOF
+		divert(-1)
+		# Private Sendmail for the policy-milter end-to-end tests.
+		divert(0)dnl
+		include(\`$cf/m4/cf.m4')dnl
+		VERSIONID(\`policy-milter e2e')dnl
+		OSTYPE(\`linux')dnl
+		define(\`confDOMAIN_NAME', \`smx.example.org')dnl
+		define(\`confCF_VERSION', \`e2e')dnl
+		define(\`QUEUE_DIR', \`$d/queue')dnl
+		define(\`STATUS_FILE', \`$d/etc/statistics')dnl
+		define(\`confHELP_FILE', \`$d/etc/helpfile')dnl
+		define(\`confPID_FILE', \`$d/sendmail.pid')dnl
+		define(\`ALIAS_FILE', \`')dnl
+		define(\`confCW_FILE', \`$d/etc/local-host-names')dnl
+		define(\`confDONT_PROBE_INTERFACES', \`True')dnl
+		define(\`confTO_IDENT', \`0')dnl
+		define(\`confTO_CONNECT', \`10s')dnl
+		define(\`confQUEUE_LA', \`100')dnl
+		define(\`confREFUSE_LA', \`200')dnl
+		define(\`confDELAY_LA', \`0')dnl
+		define(\`confMAX_DAEMON_CHILDREN', \`0')dnl
+		define(\`confCONNECTION_RATE_THROTTLE', \`0')dnl
+		define(\`confBAD_RCPT_THROTTLE', \`0')dnl
+		define(\`confPRIVACY_FLAGS', \`authwarnings,noexpn,novrfy')dnl
+		define(\`confDELIVERY_MODE', \`background')dnl
+		define(\`confLOG_LEVEL', \`14')dnl
+		define(\`SMART_HOST', \`relay:[127.0.0.1]')dnl
+		define(\`RELAY_MAILER_ARGS', \`TCP \$h 2525')dnl
+		define(\`ESMTP_MAILER_ARGS', \`TCP \$h 2525')dnl
+		define(\`confMILTER_MACROS_CONNECT', \`_')dnl
+		define(\`confMILTER_MACROS_HELO', \`{cipher}')dnl
+		define(\`confMILTER_MACROS_ENVFROM', \`{mail_addr}')dnl
+		define(\`confMILTER_MACROS_ENVRCPT', \`{rcpt_addr}')dnl
+		define(\`confMILTER_MACROS_EOM', \`{msg_id}')dnl
+		define(\`confAUTH_MECHANISMS', \`PLAIN LOGIN')dnl
+		TRUST_AUTH_MECH(\`PLAIN LOGIN')dnl
+		FEATURE(\`nocanonify')dnl
+		FEATURE(\`accept_unresolvable_domains')dnl
+		FEATURE(\`promiscuous_relay')dnl
+		DAEMON_OPTIONS(\`Port=25, Addr=127.0.0.1, Name=MTA')dnl
+		DAEMON_OPTIONS(\`Port=25, Addr=::1, Name=MTA-v6, Family=inet6')dnl
+		INPUT_MAIL_FILTER(\`policy-milter', \`S=unix:$MILTER_SOCKET, F=T, T=C:10s;S:30s;R:60s;E:5m')dnl
+		MAILER(\`smtp')dnl
+	EOF
+	: >"$d/etc/local-host-names"
+	m4 "$d/sendmail.mc" >"$d/sendmail.cf" 2>"$d/m4.log" || die "m4 sendmail.mc failed: $(cat "$d/m4.log")"
+	[ -s "$d/sendmail.cf" ] || die "m4 made an empty sendmail.cf: $(cat "$d/m4.log")"
+}
+
+# sasl_setup - SMTP AUTH for the MTAs: Cyrus SASL with a private sasldb
+# ($E2E_DIR/sasl/sasldb2) holding alice (password "e2e-secret") in the
+# realms smx.example.org (Sendmail) and mx.example.org (Postfix). libsasl2
+# reads Sendmail.conf from its plugin directory: a copy of that directory
+# with the file added is bind-mounted over it (namespace only).
+SASL_PLUGINS=/usr/lib/x86_64-linux-gnu/sasl2
+sasl_setup() {
+	local d=$E2E_DIR/sasl realm
+	mkdir -p "$d/plugins" || die "cannot make $d"
+	for realm in smx.example.org mx.example.org; do
+		echo e2e-secret | saslpasswd2 -c -p -f "$d/sasldb2" -u "$realm" alice ||
+			die "saslpasswd2 failed"
+	done
+	chgrp postfix "$d/sasldb2" && chmod 0640 "$d/sasldb2"
+	cp -a "$SASL_PLUGINS/." "$d/plugins/" || die "cannot copy $SASL_PLUGINS"
+	printf 'pwcheck_method: auxprop\nauxprop_plugin: sasldb\nmech_list: PLAIN LOGIN\nsasldb_path: %s\n' \
+		"$d/sasldb2" | tee "$d/plugins/Sendmail.conf" >"$d/plugins/smtpd.conf"
+	mount --bind "$d/plugins" "$SASL_PLUGINS" || die "bind $SASL_PLUGINS failed"
+	mkdir -p "$E2E_DIR/etc-postfix/sasl" && cp "$d/plugins/smtpd.conf" "$E2E_DIR/etc-postfix/sasl/smtpd.conf"
+}
+
+# sendmail_start - start the private Sendmail daemon and wait for its banner
+sendmail_start() {
+	local d=$E2E_DIR/sendmail
+	"$SENDMAIL_ROOT/usr/libexec/sendmail/sendmail" -bd -q30m -C "$d/sendmail.cf" \
+		>>"$d/start.log" 2>&1 || die "sendmail did not start: $(cat "$d/start.log")"
+	wait_for 150 "smtp_ping 127.0.0.1" || die "sendmail does not listen on 127.0.0.1:25: $(cat "$d/start.log")"
+}
+
 # ns_teardown - stop everything this world started (the pid namespace reaps the rest)
 ns_teardown() {
 	milter_stop || true
 	postfix stop >/dev/null 2>&1 || true
+	if [ -f "$E2E_DIR/sendmail/sendmail.pid" ]; then
+		kill "$(head -n 1 "$E2E_DIR/sendmail/sendmail.pid")" 2>/dev/null || true
+	fi
 	if [ -f "$E2E_DIR/nsd/nsd.pid" ]; then
 		kill "$(cat "$E2E_DIR/nsd/nsd.pid")" 2>/dev/null || true
 	fi

@@ -260,14 +260,6 @@ else
 	failed=1
 fi
 
-# reload_milter - SIGUSR1 and wait until the milter logs one more successful reload
-reload_milter() {
-	local n
-	n=$(grep -c 'reloaded policy generation' "$E2E_DIR/milter.log")
-	kill -USR1 "$MILTER_PID"
-	wait_for 100 "[ \$(grep -c 'reloaded policy generation' $E2E_DIR/milter.log) -gt $n ]"
-}
-
 # 5. dmarc.quarantine = "hold": a p=quarantine message gets 250 at end of
 # data, is not delivered, and waits in Postfix's hold queue.
 if grep -q 'quarantine = "tag";' "$HERE/policy.conf"; then

@@ -46,9 +46,11 @@ use Mail::DKIM::PrivateKey;
 use Mail::DKIM::Verifier;
 use Crypt::PK::Ed25519;
 
-my ($maildir, $work, $jobs, $keydir) = ('', '/tmp', 1, '');
-GetOptions('maildir=s' => \$maildir, 'work=s' => \$work, 'j=i' => \$jobs, 'keys=s' => \$keydir)
-    or die "usage: scenario.pl --maildir DIR [--work DIR] [--keys DIR] [-j N] FILE...\n";
+my ($maildir, $work, $jobs, $keydir, $mta) = ('', '/tmp', 1, '', 'postfix');
+GetOptions('maildir=s' => \$maildir, 'work=s' => \$work, 'j=i' => \$jobs, 'keys=s' => \$keydir,
+    'mta=s' => \$mta)
+    or die "usage: scenario.pl --maildir DIR [--work DIR] [--keys DIR] [--mta postfix|sendmail] [-j N] FILE...\n";
+die "scenario.pl: --mta must be postfix or sendmail\n" unless $mta =~ /^(postfix|sendmail)$/;
 die "scenario.pl: --maildir is required\n" unless $maildir;
 $keydir ||= "$work/keys";
 
@@ -56,8 +58,8 @@ my %MULTI = map { $_ => 1 } qw(rcpt expect_rcpt header want_header want_header_r
     from_header raw_header sign after_sign_header after_sign_body after_sign_replace
     after_sign_edit count_header want_raw_re no_raw_re verify repeat_header);
 my %SINGLE = map { $_ => 1 } qw(name tool client server port helo helo_cmd nohelo from body
-    expect_banner expect_helo expect_mail expect_data delivered barrier
-    touch_after_helo wait_after_helo timeout);
+    expect_banner expect_helo expect_auth expect_mail expect_data delivered barrier
+    touch_after_helo wait_after_helo timeout auth_user auth_password);
 # Values of these keys get \-escapes and %{C*N} expanded.
 my %DECODE = map { $_ => 1 } qw(helo from rcpt header body send from_header raw_header
     after_sign_header after_sign_body after_sign_replace after_sign_edit repeat_header);
@@ -83,31 +85,56 @@ sub parse {
 	my %s = (file => $file, steps => [], extra => [], after => []);
 	$s{$_} = [] for keys %MULTI;
 	open(my $fh, '<', $file) or die "$file: $!\n";
+	# First pass: every line, with its MTA prefix ("sendmail.KEY = ...").
+	my (@lines, %mine, %theirs);
 	while (my $line = <$fh>) {
 		chomp $line;
 		next if $line =~ /^\s*(#|$)/;
-		my ($k, $v) = $line =~ /^\s*([a-z_]+)\s*=\s?(.*?)\s*$/
+		my ($m, $k, $v) = $line =~ /^\s*(?:(postfix|sendmail)\.)?([a-z_]+)\s*=\s?(.*?)\s*$/
 		    or die "$file:$.: not key = value\n";
+		$m //= '';
+		die "$file:$.: unknown key $k\n"
+		    unless $MULTI{$k} || $SINGLE{$k} || $k eq 'send' || $k eq 'expect'
+		    || ($m ne '' && ($k eq 'why' || $k eq 'skip'));
+		# send and expect go together: an MTA's own session replaces the whole one
+		my $group = $k eq 'expect' ? 'send' : $k;
+		$mine{$group} = 1 if $m eq $mta && $k ne 'why' && $k ne 'skip';
+		$theirs{$m}{$k} = $v if $m ne '';
+		push @lines, [$m, $k, $v, $.];
+	}
+	# Each MTA's differences must say why (the test says so, not just does so).
+	for my $m (sort keys %theirs) {
+		my @keys = grep { $_ ne 'why' && $_ ne 'skip' } keys %{ $theirs{$m} };
+		die "$file: $m.KEY lines without a $m.why line\n" if @keys && !defined $theirs{$m}{why};
+		die "$file: $m.why without any $m.KEY line\n" if !@keys && !defined $theirs{$m}{skip}
+		    && defined $theirs{$m}{why};
+	}
+	$s{skip} = $theirs{$mta}{skip} if defined $theirs{$mta}{skip};
+	$s{why} = $theirs{$mta}{why} if defined $theirs{$mta}{why};
+	# Second pass: the common lines the MTA does not replace, and its own.
+	for my $l (@lines) {
+		my ($m, $k, $v, $ln) = @$l;
+		next if $k eq 'why' || $k eq 'skip';
+		my $group = $k eq 'expect' ? 'send' : $k;
+		next if $m eq '' ? $mine{$group} : $m ne $mta;
 		$v = decode($v) if $DECODE{$k};
 		if ($k eq 'send') {
 			push @{ $s{steps} }, { send => $v };
 		} elsif ($k eq 'expect') {
-			die "$file:$.: expect before any send\n" unless @{ $s{steps} };
+			die "$file:$ln: expect before any send\n" unless @{ $s{steps} };
 			$s{steps}[-1]{expect} = $v;
 		} elsif ($MULTI{$k}) {
 			push @{ $s{$k} }, $v;
 			# header lines of a built message keep their file order
 			push @{ $s{extra} }, $v if $k eq 'header' || $k eq 'raw_header';
-			push @{ $s{extra} }, repeat_header($v, "$file:$.") if $k eq 'repeat_header';
+			push @{ $s{extra} }, repeat_header($v, "$file:$ln") if $k eq 'repeat_header';
 			push @{ $s{after} }, [$k, $v] if $AFTER{$k};
-		} elsif ($SINGLE{$k}) {
-			die "$file:$.: $k given twice\n" if exists $s{$k};
-			$s{$k} = $v;
 		} else {
-			die "$file:$.: unknown key $k\n";
+			die "$file:$ln: $k given twice\n" if exists $s{$k};
+			$s{$k} = $v;
 		}
 		$s{build} = 1 if $BUILD{$k};
-		check_value($k, $v, "$file:$.");
+		check_value($k, $v, "$file:$ln");
 	}
 	close $fh;
 	die "$file: no name\n" unless defined $s{name};
@@ -525,6 +552,8 @@ sub session_swaks {
 		'--local-interface', $s->{client}, '--helo', $s->{helo},
 		'--from', ($s->{from} eq '' ? '<>' : $s->{from}), '--timeout', $s->{timeout});
 	push @cmd, '--protocol', 'SMTP' if uc $s->{helo_cmd} eq 'HELO';
+	push @cmd, '--auth-optional', 'PLAIN', '--auth-user', $s->{auth_user}, '--auth-password', $s->{auth_password} // ''
+	    if defined $s->{auth_user};
 	push @cmd, '--to', join(',', @{ $s->{rcpt} }) if @{ $s->{rcpt} };
 	if ($s->{build}) {
 		# our own message, exactly: swaks only sends it (and the final dot)
@@ -664,7 +693,7 @@ sub check_scenario {
 		$first{$stage} //= $r;
 		$data_ok = 1 if $stage eq 'data' && defined $r && $r =~ /^2/;
 	}
-	for my $stage (qw(banner helo mail data)) {
+	for my $stage (qw(banner helo auth mail data)) {
 		my $exp = $s->{"expect_$stage"} // next;
 		push @bad, sprintf('%s: got %s, want "%s"', $stage, printable($first{$stage}), $exp)
 		    unless reply_matches($first{$stage}, $exp);
@@ -751,11 +780,13 @@ sub run_one {
 	my ($file) = @_;
 	my $s = eval { parse($file) };
 	return ("not ok - $file: $@", 2) unless $s;
+	return ("ok - $s->{name} # SKIP $mta: $s->{skip}", 0) if defined $s->{skip};
 	my @bad = eval { check_scenario($s) };
 	@bad = ("runner error: $@") if $@;
 	# What swaks itself complained about (on its stderr) explains the rest.
 	unshift @bad, "swaks said: $s->{swaks_said}" if @bad && defined $s->{swaks_said};
-	return @bad ? ("not ok - $s->{name}: " . join('; ', @bad), 1) : ("ok - $s->{name}", 0);
+	my $differs = defined $s->{why} ? " ($mta differs: $s->{why})" : '';
+	return @bad ? ("not ok - $s->{name}$differs: " . join('; ', @bad), 1) : ("ok - $s->{name}$differs", 0);
 }
 
 # ---- ed25519-sha256 (RFC 8463), which this Mail::DKIM does not have ------------
