@@ -113,17 +113,21 @@ man-lint:
 
 # The systemd unit goes where Debian puts a package's units: /lib/systemd/system
 # when PREFIX is /usr, else $(PREFIX)/lib/systemd/system (/usr/local/lib/systemd/system
-# is on systemd's search path too). The policy file is never overwritten: when one
-# that differs is there, the shipped one goes beside it as policy-milter.conf.dist.
+# is on systemd's search path too); the sysusers.d(5) file that makes the
+# policy-milter user goes to $(PREFIX)/lib/sysusers.d. The policy file is never
+# overwritten: when one that differs is there, the shipped one goes beside it as
+# policy-milter.conf.dist.
 ifeq ($(PREFIX),/usr)
 SYSTEMDUNITDIR ?= /lib/systemd/system
 else
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 endif
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 POLICYDIR := $(DESTDIR)$(SYSCONFDIR)/policy-milter
 
 install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(POLICYDIR) $(DESTDIR)$(SYSTEMDUNITDIR)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(POLICYDIR) $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR)
+	install -m 0644 systemd/policy-milter.sysusers $(DESTDIR)$(SYSUSERSDIR)/policy-milter.conf
 	install -m 0755 src/policy-milter $(DESTDIR)$(SBINDIR)/policy-milter
 	install -m 0644 man/policy-milter.8 $(DESTDIR)$(MANDIR)/man8/policy-milter.8
 	install -m 0644 man/policy-milter.conf.5 $(DESTDIR)$(MANDIR)/man5/policy-milter.conf.5
@@ -146,7 +150,7 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/policy-milter $(DESTDIR)$(SBINDIR)/policy-milter-report
 	rm -f $(DESTDIR)$(MANDIR)/man8/policy-milter.8 $(DESTDIR)$(MANDIR)/man5/policy-milter.conf.5 $(DESTDIR)$(MANDIR)/man1/policy-milter-report.1
-	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/policy-milter.service
+	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/policy-milter.service $(DESTDIR)$(SYSUSERSDIR)/policy-milter.conf
 	@for f in $(POLICYDIR)/policy-milter.conf $(POLICYDIR)/policy-milter.conf.dist; do \
 	    if [ -e $$f ] && cmp -s conf/policy-milter.conf $$f; then \
 	        echo "rm -f $$f"; rm -f $$f; \

@@ -46,6 +46,8 @@ drwxr-xr-x ./lib
 drwxr-xr-x ./lib/systemd
 drwxr-xr-x ./lib/systemd/system
 drwxr-xr-x ./usr
+drwxr-xr-x ./usr/lib
+drwxr-xr-x ./usr/lib/sysusers.d
 drwxr-xr-x ./usr/sbin
 drwxr-xr-x ./usr/share
 drwxr-xr-x ./usr/share/man
@@ -60,6 +62,9 @@ drwxr-xr-x ./lib/systemd
 drwxr-xr-x ./lib/systemd/system
 -rw-r--r-- ./lib/systemd/system/policy-milter.service
 drwxr-xr-x ./usr
+drwxr-xr-x ./usr/lib
+drwxr-xr-x ./usr/lib/sysusers.d
+-rw-r--r-- ./usr/lib/sysusers.d/policy-milter.conf
 drwxr-xr-x ./usr/sbin
 -rwxr-xr-x ./usr/sbin/policy-milter
 -rwxr-xr-x ./usr/sbin/policy-milter-report
@@ -99,6 +104,18 @@ check "unit: sandbox (ProtectSystem=strict, socket dir writable, NoNewPrivileges
 	      grep -q "^ReadWritePaths=.*/var/spool/postfix/policy-milter" "$unit"'
 
 # a second install with the policy unchanged writes no .dist
+check "sysusers.d file makes the system user policy-milter" \
+	grep -qx 'u policy-milter - "policy-milter" /nonexistent /usr/sbin/nologin' \
+	"$d/usr/lib/sysusers.d/policy-milter.conf"
+if command -v systemd-sysusers >/dev/null && systemd-sysusers --help 2>/dev/null | grep -q -- --dry-run; then
+	mkdir -p "$tmp/sysroot/etc"
+	: >"$tmp/sysroot/etc/passwd"
+	: >"$tmp/sysroot/etc/group"
+	check "systemd-sysusers reads the sysusers.d file: it would create policy-milter" \
+		eval 'systemd-sysusers --dry-run --root="$tmp/sysroot" "$d/usr/lib/sysusers.d/policy-milter.conf" 2>&1 | grep -q "^Creating user .policy-milter."'
+else
+	ok "systemd-sysusers --dry-run # SKIP systemd-sysusers (with --dry-run) not installed"
+fi
 check "second install succeeds" minstall DESTDIR="$d" PREFIX=/usr
 same_list "second install, policy unchanged: same list, no .dist" "$d" "$full_usr"
 
