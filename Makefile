@@ -26,7 +26,7 @@ LDLIBS   := $(PKG_LIBS) -lspf2 -lidn2 -lresolv -lpthread
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # The daemon's sources, one file per concern (see README "Source layout").
-LIB_SRCS := util.c cidr.c addr.c policy.c config.c log.c jsonlog.c rcpt.c spf.c dns.c sender.c verdict.c authres.c dkim.c hdrfrom.c dmarc.c iprev.c dnsbl.c lists.c
+LIB_SRCS := util.c cidr.c addr.c policy.c config.c log.c jsonlog.c rcpt.c spf.c dns.c dnscache.c sender.c verdict.c authres.c dkim.c hdrfrom.c dmarc.c iprev.c dnsbl.c lists.c
 DAEMON_SRCS := $(LIB_SRCS) milter.c main.c
 
 OBJDIR   := build/obj
@@ -46,23 +46,24 @@ $(OBJDIR) build/asan/obj build/tests build/asan/tests:
 # ---- unit tests (cmocka) -------------------------------------------------
 # Each test links only the modules it exercises (so one module's tests run
 # while another is being written).
-UNIT_TESTS := test_util test_cidr test_addr test_config test_rcpt test_verdict test_authres test_log test_dns test_sender test_dkim test_hdrfrom test_dmarc test_iprev test_dnsbl test_lists
+UNIT_TESTS := test_util test_cidr test_addr test_config test_rcpt test_verdict test_authres test_log test_dns test_sender test_dkim test_hdrfrom test_dmarc test_iprev test_dnsbl test_lists test_dnscache
 test_util_MODS    := util
 test_cidr_MODS    := cidr util
 test_addr_MODS    := addr util
-test_config_MODS  := config policy cidr rcpt addr log jsonlog util dmarc dkim dns lists
+test_config_MODS  := config policy cidr rcpt addr log jsonlog util dmarc dkim dns dnscache lists
 test_rcpt_MODS    := rcpt addr log jsonlog util policy lists cidr
-test_verdict_MODS := verdict config policy cidr rcpt addr log jsonlog util dmarc dkim dns lists
-test_authres_MODS := authres policy util dkim dmarc dns lists cidr addr log jsonlog
+test_verdict_MODS := verdict config policy cidr rcpt addr log jsonlog util dmarc dkim dns dnscache lists
+test_authres_MODS := authres policy util dkim dmarc dns dnscache lists cidr addr log jsonlog
 test_log_MODS     := log jsonlog util
-test_dns_MODS     := dns util
-test_sender_MODS  := sender dns util
-test_dkim_MODS    := dkim dns util
+test_dns_MODS     := dns dnscache util
+test_sender_MODS  := sender dns dnscache util
+test_dkim_MODS    := dkim dns dnscache util
 test_hdrfrom_MODS := hdrfrom addr util
-test_dmarc_MODS   := dmarc dkim dns policy util lists cidr addr log jsonlog
+test_dmarc_MODS   := dmarc dkim dns dnscache policy util lists cidr addr log jsonlog
 test_lists_MODS   := lists cidr addr log jsonlog util
-test_iprev_MODS   := iprev dns policy cidr util lists addr log jsonlog
-test_dnsbl_MODS   := dnsbl iprev dns policy cidr util lists addr log jsonlog
+test_iprev_MODS   := iprev dns dnscache policy cidr util lists addr log jsonlog
+test_dnsbl_MODS   := dnsbl iprev dns dnscache policy cidr util lists addr log jsonlog
+test_dnscache_MODS := dnscache util
 
 TEST_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null) $(LDLIBS)
 

@@ -34,6 +34,7 @@
 #include <spf2/spf_dns.h>
 
 #include "dns.h"
+#include "dnscache.h"
 #include "util.h"
 
 #define DNS_BUF_SIZE    65536
@@ -46,6 +47,7 @@ struct dns_thread {
 	struct stat conf; /* /etc/resolv.conf when res was initialised */
 	int def_retrans;  /* resolv.conf's own timeout and attempts */
 	int def_retry;
+	bool shrunk;        /* the next query's timeouts were cut to fit a deadline */
 	unsigned char *buf; /* DNS_BUF_SIZE bytes */
 };
 
@@ -141,9 +143,12 @@ static void set_timeouts(struct dns_thread *t, int timeout, long left_ms)
 	int retrans = timeout > 0 ? timeout : t->def_retrans;
 	int retry = t->def_retry > 0 ? t->def_retry : 2;
 	int ns = t->res.nscount > 0 ? t->res.nscount : 1;
+	int full_retrans, full_retry;
 
 	if (retry > 2)
 		retry = 2;
+	full_retrans = retrans;
+	full_retry = retry;
 	if (left_ms >= 0) {
 		long left = left_ms / 1000;
 
@@ -156,6 +161,7 @@ static void set_timeouts(struct dns_thread *t, int timeout, long left_ms)
 	}
 	if (retrans < 1)
 		retrans = 1;
+	t->shrunk = retrans < full_retrans || retry < full_retry;
 	t->res.retrans = retrans;
 	t->res.retry = retry;
 }
@@ -204,11 +210,8 @@ char *dns_txt_join(const unsigned char *rdata, size_t rdlen)
 	return out;
 }
 
-/*
- * raw_query - res_nquery with the thread's resolver; on DNS_OK the answer
- * is in t->buf and *len says how long.
- */
-static enum dns_status raw_query(struct dns_thread *t, const char *name, int type, int *len)
+/* resolve - res_nquery with the thread's resolver; on DNS_OK the answer is in t->buf */
+static enum dns_status resolve(struct dns_thread *t, const char *name, int type, int *len)
 {
 	int n;
 
@@ -228,6 +231,25 @@ static enum dns_status raw_query(struct dns_thread *t, const char *name, int typ
 		return DNS_TEMPFAIL;
 	*len = n;
 	return DNS_OK;
+}
+
+/*
+ * raw_query - the answer from the shared cache (dnscache.h), else from
+ * the resolver (and then into the cache); on DNS_OK the answer is in
+ * t->buf and *len says how long. A temporary failure of a query whose
+ * timeouts a deadline had cut short is not cached: another session with
+ * more time left may still get an answer.
+ */
+static enum dns_status raw_query(struct dns_thread *t, const char *name, int type, int *len)
+{
+	enum dns_status st;
+
+	if (dnscache_get(name, type, t->buf, DNS_BUF_SIZE, len, &st))
+		return st;
+	st = resolve(t, name, type, len);
+	if (st != DNS_TEMPFAIL || !t->shrunk)
+		dnscache_put(name, type, st, st == DNS_OK ? t->buf : NULL, st == DNS_OK ? *len : 0);
+	return st;
 }
 
 enum dns_status dns_query(const char *name, int type, int timeout, const unsigned char **answer,

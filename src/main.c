@@ -70,6 +70,7 @@
 #include <libmilter/mfapi.h>
 
 #include "dmarc.h"
+#include "dnscache.h"
 #include "jsonlog.h"
 #include "log.h"
 #include "milter.h"
@@ -452,6 +453,7 @@ static void reload(void)
 	(void)json_log_open(np, false);
 	policy_set_current(np);
 	policy_release(old);
+	dnscache_flush(); /* a reload is also how to make the milter forget what DNS said */
 	log_msg(LOG_INFO, "reloaded policy generation %u from %s", gen, run.config_path);
 }
 
