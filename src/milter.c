@@ -111,6 +111,7 @@
  *	then gives 451 4.3.0 (or accepts, when milter.on_internal_error
  *	says so), and the failure is logged.
  */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -215,6 +216,7 @@ struct session {
 	bool authenticated;
 	char *auth_user;
 	bool leadspc;         /* header values keep their leading space (SMFIP_HDR_LEADSPC) */
+	unsigned long proto;  /* the SMFIP_* flags negotiated for this milter connection */
 	bool negotiated_only; /* made at negotiation; connect takes it over */
 	bool helo_spf_done;
 	struct spf_outcome helo_spf;
@@ -838,6 +840,59 @@ static void connect_lookups(struct session *s)
 }
 
 /*
+ * What was negotiated belongs to the milter connection, but libmilter
+ * calls xxfi_close at QUIT_NC (Sendmail reusing the connection for a new
+ * SMTP session) too, and there is no negotiation before the next
+ * connect. So each close remembers the connection's flags here, keyed by
+ * its SMFICTX (which libmilter keeps for the reused connection), and a
+ * connect that finds no session takes them back. The table only has to
+ * bridge that instant: a small ring, the oldest overwritten.
+ */
+#define PROTO_RING 256
+
+static struct {
+	SMFICTX *ctx;
+	unsigned long proto;
+} proto_ring[PROTO_RING];
+static unsigned proto_next;
+static pthread_mutex_t proto_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* proto_remember - a closing connection's negotiated flags */
+static void proto_remember(SMFICTX *ctx, unsigned long proto)
+{
+	pthread_mutex_lock(&proto_lock);
+	proto_ring[proto_next].ctx = ctx;
+	proto_ring[proto_next].proto = proto;
+	proto_next = (proto_next + 1) % PROTO_RING;
+	pthread_mutex_unlock(&proto_lock);
+}
+
+/* proto_recall - the flags remembered for ctx (the newest), taken out; false when none */
+static bool proto_recall(SMFICTX *ctx, unsigned long *proto)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&proto_lock);
+	for (unsigned i = 1; i <= PROTO_RING && !found; i++) {
+		unsigned k = (proto_next + PROTO_RING - i) % PROTO_RING;
+
+		if (proto_ring[k].ctx == ctx) {
+			*proto = proto_ring[k].proto;
+			proto_ring[k].ctx = NULL;
+			found = true;
+		}
+	}
+	pthread_mutex_unlock(&proto_lock);
+	return found;
+}
+
+/* reply_or_not - SMFIS_NOREPLY where the MTA was told not to wait, else SMFIS_CONTINUE */
+static sfsistat reply_or_not(const struct session *s, unsigned long flag)
+{
+	return (s->proto & flag) != 0 ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+/*
  * mi_connect - the client address decides trusted / blocked; then the
  * DNSBLs and iprev (connect_lookups)
  */
@@ -848,17 +903,22 @@ static sfsistat mi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	struct pm_facts f;
 	struct pm_verdict v;
 	sfsistat st;
-	bool lost = false, leadspc = false;
+	bool lost = false;
+	unsigned long proto = 0;
 
 	if (old != NULL) { /* negotiation's placeholder, or a second connect: start over */
-		leadspc = old->leadspc;
+		proto = old->proto;
 		smfi_setpriv(ctx, NULL);
 		session_free(old);
+	} else {
+		/* a connection reused after QUIT_NC: its close freed the session */
+		(void)proto_recall(ctx, &proto);
 	}
 	s = session_new();
 	if (s == NULL)
 		return SMFIS_TEMPFAIL;
-	s->leadspc = leadspc;
+	s->proto = proto;
+	s->leadspc = (proto & SMFIP_HDR_LEADSPC) != 0;
 	if (smfi_setpriv(ctx, s) != MI_SUCCESS) {
 		log_msg(LOG_ERR, "smfi_setpriv failed at connect");
 		s->broken = true;
@@ -1227,7 +1287,7 @@ static sfsistat mi_header(SMFICTX *ctx, char *name, char *value)
 	if (!m->headers_seen)
 		headers_begin(s);
 	if (name == NULL)
-		return SMFIS_CONTINUE;
+		return reply_or_not(s, SMFIP_NR_HDR);
 	if (m->dkim != NULL)
 		dkim_verify_header(m->dkim, name, value != NULL ? value : "");
 	if (header_name_is(name, "From")) {
@@ -1243,7 +1303,7 @@ static sfsistat mi_header(SMFICTX *ctx, char *name, char *value)
 	           strcasecmp(name, s->policy->dmarc.quarantine_header) == 0) {
 		m->qh_count++;
 	}
-	return SMFIS_CONTINUE;
+	return reply_or_not(s, SMFIP_NR_HDR);
 }
 
 /* mi_eoh - end of headers: the queue id may be news; the verifier gets the end */
@@ -1258,7 +1318,7 @@ static sfsistat mi_eoh(SMFICTX *ctx)
 		headers_begin(s);
 	if (s->msg.dkim != NULL)
 		dkim_verify_eoh(s->msg.dkim);
-	return SMFIS_CONTINUE;
+	return reply_or_not(s, SMFIP_NR_EOH);
 }
 
 /* mi_body - a body chunk, for DKIM */
@@ -1270,7 +1330,7 @@ static sfsistat mi_body(SMFICTX *ctx, unsigned char *bytes, size_t len)
 		return SMFIS_TEMPFAIL;
 	if (s->msg.dkim != NULL && bytes != NULL)
 		dkim_verify_body(s->msg.dkim, bytes, len);
-	return SMFIS_CONTINUE;
+	return reply_or_not(s, SMFIP_NR_BODY);
 }
 
 /* judge_from - the From header field(s): exactly one, naming one author with a DNS domain */
@@ -1623,6 +1683,7 @@ static sfsistat mi_close(SMFICTX *ctx)
 	struct session *s = smfi_getpriv(ctx);
 
 	if (s != NULL) {
+		proto_remember(ctx, s->proto);
 		smfi_setpriv(ctx, NULL);
 		session_free(s);
 	}
@@ -1630,6 +1691,9 @@ static sfsistat mi_close(SMFICTX *ctx)
 }
 
 #define MILTER_ACTIONS (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE)
+#define MILTER_PROTO                                                                               \
+	(SMFIP_HDR_LEADSPC | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY | SMFIP_NODATA |          \
+	 SMFIP_NOUNKNOWN)
 
 /*
  * The macros each stage reads (smfi_getsymval), asked for in the
@@ -1690,10 +1754,14 @@ static bool ask_macros(SMFICTX *ctx, unsigned long mta_actions)
 }
 
 /*
- * mi_negotiate - ask for the macros the milter reads (ask_macros), and
- * for header values with their leading space (SMFIP_HDR_LEADSPC: DKIM's
- * simple header canonicalisation needs the exact bytes) when the MTA
- * offers it; the session made here only carries that to mi_connect
+ * mi_negotiate - ask for the macros the milter reads (ask_macros) and,
+ * among what the MTA offers, for the protocol steps in MILTER_PROTO:
+ * header values with their leading space (SMFIP_HDR_LEADSPC: DKIM's
+ * simple header canonicalisation needs the exact bytes); no reply to
+ * each header, to the end of headers and to each body chunk (the MTA
+ * does not wait: those callbacks never refuse); no DATA and no unknown
+ * command at all (no callback for them). The session made here carries
+ * the result to mi_connect.
  */
 static sfsistat mi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
                              unsigned long f3, unsigned long *pf0, unsigned long *pf1,
@@ -1706,17 +1774,18 @@ static sfsistat mi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
 	*pf0 = f0 & MILTER_ACTIONS;
 	if (ask_macros(ctx, f0))
 		*pf0 |= SMFIF_SETSYMLIST;
-	*pf1 = f1 & SMFIP_HDR_LEADSPC;
+	*pf1 = f1 & MILTER_PROTO;
 	*pf2 = 0;
 	*pf3 = 0;
-	if ((*pf1 & SMFIP_HDR_LEADSPC) == 0 || smfi_getpriv(ctx) != NULL)
+	if (smfi_getpriv(ctx) != NULL)
 		return SMFIS_CONTINUE;
 	s = session_new();
 	if (s == NULL)
 		return SMFIS_CONTINUE;
 	s->broken = true; /* a placeholder: connect replaces it */
 	s->negotiated_only = true;
-	s->leadspc = true;
+	s->proto = *pf1;
+	s->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
 	if (smfi_setpriv(ctx, s) != MI_SUCCESS)
 		session_free(s);
 	return SMFIS_CONTINUE;

@@ -39,7 +39,8 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from milterclient import (Milter, MilterError, OFFER_ACTIONS, OFFER_PROTOCOL,  # noqa: E402
-                          SMFIP_HDR_LEADSPC)
+                          SMFIP_HDR_LEADSPC, SMFIP_NR_HDR, SMFIP_NR_EOH, SMFIP_NR_BODY,
+                          SMFIP_NODATA, SMFIP_NOUNKNOWN)
 
 AR = "Authentication-Results"
 AUTHSERV = "mx.example.org"
@@ -61,6 +62,8 @@ SMFIF_SETSYMLIST = 0x100
 # 6 end of headers): exactly the macros it reads.
 WANTED_MACROS = {0: "j {daemon_name} {daemon_addr} {if_addr}", 2: "i {auth_authen}", 3: "i",
                  5: "i", 6: "i"}
+WANTED_PROTOCOL = (SMFIP_HDR_LEADSPC | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY | SMFIP_NODATA
+                   | SMFIP_NOUNKNOWN)
 DECISION_RE = re.compile(r"\]: info: (\S+): stage=(\S+) ")
 
 
@@ -352,6 +355,13 @@ def sc_quit_nc(sock):
         check("session 2 mail without auth (not inherited)", r.code(),
               R_SPF_FAIL % "alice@fail.test")
         m.abort()
+        # what was negotiated once holds for the reused connection
+        r = m.mail([b"<alice@pass.test>"])
+        check("session 2 mail", r.code(), "continue")
+        m.rcpt([b"<bob@example.org>"])
+        r = message_body(m)
+        check("session 2 header added with its leading space (SMFIP_HDR_LEADSPC kept)",
+              [a[3][:1] for a in r.actions if a[0] == "insheader"], [" "])
         m.quit()
     return fn
 
@@ -554,6 +564,22 @@ def sc_negotiate_macros(sock):
         m.optneg()
         check("actions: SMFIF_SETSYMLIST", m.aflags & SMFIF_SETSYMLIST, SMFIF_SETSYMLIST)
         check("macro lists asked for", m.macro_lists(), WANTED_MACROS)
+        # no reply wanted to headers, end of headers and body chunks; no DATA, no unknown
+        # commands; header values with their leading space
+        check("protocol steps asked for", hex(m.pflags), hex(WANTED_PROTOCOL))
+        m.quit()
+        # an MTA offering only some of them gets only those, and still gets every answer
+        m = Milter(sock)
+        m.optneg(protocol=SMFIP_HDR_LEADSPC | SMFIP_NR_HDR)
+        check("MTA offering LEADSPC and NR_HDR only", hex(m.pflags),
+              hex(SMFIP_HDR_LEADSPC | SMFIP_NR_HDR))
+        r = m.connect(b"client10.test", "4", 25, GOOD_IP)
+        m.helo(b"helo-pass.test")
+        m.mail([b"<alice@pass.test>"])
+        m.rcpt([b"<bob@example.org>"])
+        r = message_body(m)
+        check("MTA offering LEADSPC and NR_HDR only: eom", (r.kind, r.actions),
+              ("c", [("insheader", 0, AR, ar_pass())]))
         m.quit()
         # an MTA that does not let a filter choose (before Sendmail 8.14, Postfix 2.5):
         # no lists, no action it did not offer, and mail goes through as ever
