@@ -102,6 +102,10 @@ e2e: all
 e2e-sendmail: all
 	@tests/e2e/sendmail.sh
 
+faults: all
+	@tests/faults/run.sh
+.PHONY: faults
+
 demo: deps
 	$(MAKE) all
 	@tests/e2e/demo.sh

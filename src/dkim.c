@@ -81,6 +81,8 @@ struct dkim_verifier {
 	DKIM *dkim;
 	DKIM_STAT eoh_status;
 	bool eoh_done, eom_done, lib_failed;
+	bool has_deadline;        /* key lookups share deadline (dkim_verify_deadline) */
+	struct timespec deadline; /* CLOCK_MONOTONIC */
 	char *queue_id;
 	struct seen_sig *sigs;
 	size_t nsigs, capsigs;
@@ -187,14 +189,15 @@ static bool host_ok(const char *s)
 	return true;
 }
 
-/* dns_key - the TXT record at name by DNS (dns.c) */
-static enum dkim_key_status dns_key(const char *name, char *buf, size_t bufsize, int timeout)
+/* dns_key - the TXT record at name by DNS (dns.c), within left_ms (-1: no deadline) */
+static enum dkim_key_status dns_key(const char *name, char *buf, size_t bufsize, int timeout,
+                                    long left_ms)
 {
 	const unsigned char *ans;
 	int len, found = 0;
 	ns_msg handle;
 
-	switch (dns_query(name, ns_t_txt, timeout, &ans, &len)) {
+	switch (dns_query_within(name, ns_t_txt, timeout, left_ms, &ans, &len)) {
 	case DNS_OK:
 		break;
 	case DNS_NXDOMAIN:
@@ -243,7 +246,8 @@ static DKIM_CBSTAT key_cb(DKIM *dkim, DKIM_SIGINFO *sig, u_char *buf, size_t buf
 	if (v != NULL && v->set.key_lookup != NULL)
 		st = v->set.key_lookup(name, (char *)buf, buflen, v->set.key_lookup_arg);
 	else
-		st = dns_key(name, (char *)buf, buflen, v ? v->set.dns_timeout : 0);
+		st = dns_key(name, (char *)buf, buflen, v ? v->set.dns_timeout : 0,
+		             v != NULL && v->has_deadline ? dns_ms_left(&v->deadline) : -1);
 	switch (st) {
 	case DKIM_KEY_FOUND:
 		if (s)
@@ -407,6 +411,14 @@ void dkim_verify_header(struct dkim_verifier *v, const char *name, const char *v
 }
 
 /* dkim_verify_eoh - end of headers */
+void dkim_verify_deadline(struct dkim_verifier *v, const struct timespec *deadline)
+{
+	if (v == NULL || deadline == NULL)
+		return;
+	v->deadline = *deadline;
+	v->has_deadline = true;
+}
+
 void dkim_verify_eoh(struct dkim_verifier *v)
 {
 	if (v == NULL || v->eoh_done)

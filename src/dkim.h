@@ -50,6 +50,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 /* RFC 8601 dkim= results; PM_DKIM_NONE only for "no signature at all". */
 enum pm_dkim_result {
@@ -114,6 +115,13 @@ struct dkim_verifier;
 struct dkim_verifier *dkim_verify_new(const struct dkim_verify_settings *s, const char *queue_id);
 /* dkim_verify_header - one header field, name and value apart as libmilter gives them */
 void dkim_verify_header(struct dkim_verifier *v, const char *name, const char *value);
+/*
+ * dkim_verify_deadline - from now on every key lookup of v stops at
+ * *deadline (CLOCK_MONOTONIC, see dns_deadline_in): the keys of all the
+ * signatures share it, and a lookup with no time left is temperror
+ * without a query. Without it each lookup has only its per-query timeout.
+ */
+void dkim_verify_deadline(struct dkim_verifier *v, const struct timespec *deadline);
 /* dkim_verify_eoh - end of headers */
 void dkim_verify_eoh(struct dkim_verifier *v);
 /* dkim_verify_body - a body chunk */

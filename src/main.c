@@ -239,11 +239,16 @@ static void socket_remove(void)
 
 	if (run.socket_path == NULL)
 		return;
-	if (lstat(run.socket_path, &st) == 0 && S_ISSOCK(st.st_mode) &&
-	    st.st_dev == run.socket_dev && st.st_ino == run.socket_ino &&
-	    unlink(run.socket_path) != 0)
+	if (lstat(run.socket_path, &st) != 0) {
+		if (errno != ENOENT) /* e.g. a directory the milter user may not enter */
+			log_msg(LOG_WARNING,
+			        "cannot remove socket %s: %s (the next start removes it)",
+			        run.socket_path, strerror(errno));
+	} else if (S_ISSOCK(st.st_mode) && st.st_dev == run.socket_dev &&
+	           st.st_ino == run.socket_ino && unlink(run.socket_path) != 0) {
 		log_msg(LOG_WARNING, "cannot remove socket %s: %s (the next start removes it)",
 		        run.socket_path, strerror(errno));
+	}
 	free(run.socket_path);
 	run.socket_path = NULL;
 }
@@ -614,6 +619,61 @@ static int socket_owner_ids(const struct milter_settings *m, uid_t *uid, gid_t *
 	return 0;
 }
 
+/* group_name - a group's name for messages ("gid N" when it has none) */
+static const char *group_name(gid_t gid, char *buf, size_t size)
+{
+	const struct group *gr = getgrgid(gid);
+
+	if (gr != NULL)
+		return gr->gr_name;
+	snprintf(buf, size, "gid %ld", (long)gid);
+	return buf;
+}
+
+/*
+ * socket_reach_check - warn when an MTA that is not root (Postfix: a
+ * member of the socket's group) could not use the socket: the socket not
+ * writable by its group or by others, or a directory above it that
+ * neither that group nor others may search. Sendmail runs as root and
+ * reaches it all the same, so this is a warning, not a refusal.
+ */
+static void socket_reach_check(const char *path)
+{
+	struct stat st;
+	char *dir, *slash, gbuf[32], dbuf[32];
+	gid_t gid;
+
+	if (stat(path, &st) != 0)
+		return;
+	gid = st.st_gid;
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) == 0)
+		say(LOG_WARNING,
+		    "socket %s has mode %04o: only root (Sendmail) can connect; an MTA that is not "
+		    "root (Postfix) needs milter.socket_mode 0660 and its group as "
+		    "milter.socket_group",
+		    path, (unsigned)(st.st_mode & 07777));
+	dir = xstrdup(path);
+	while ((slash = strrchr(dir, '/')) != NULL) {
+		if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		if (stat(dir, &st) == 0 && (st.st_mode & S_IXOTH) == 0 &&
+		    !(st.st_gid == gid && (st.st_mode & S_IXGRP) != 0)) {
+			say(LOG_WARNING,
+			    "directory %s (mode %04o, group %s) lets neither group %s nor others "
+			    "enter: an MTA that is not root (Postfix) cannot reach the socket %s",
+			    dir, (unsigned)(st.st_mode & 07777),
+			    group_name(st.st_gid, dbuf, sizeof(dbuf)),
+			    group_name(gid, gbuf, sizeof(gbuf)), path);
+			break;
+		}
+		if (slash == dir)
+			break;
+	}
+	free(dir);
+}
+
 /* open_socket - register, bind and listen (as root), then set mode and owner */
 static int open_socket(const struct policy *p, const char *conn)
 {
@@ -674,6 +734,7 @@ static int open_socket(const struct policy *p, const char *conn)
 		}
 		say(LOG_WARNING, "not root: cannot chown %s (%s)", path, strerror(errno));
 	}
+	socket_reach_check(path);
 	return 0;
 }
 

@@ -184,8 +184,11 @@ struct message {
 	unsigned ar_count; /* Authentication-Results headers seen so far */
 	unsigned *ar_ours; /* 1-based indices (among those) that claim our authserv-id */
 	size_t n_ar_ours;
-	unsigned qh_count;          /* quarantine headers (dmarc.quarantine_header) that came in */
-	bool headers_seen;          /* the header callback ran (the verifier is set up then) */
+	unsigned qh_count; /* quarantine headers (dmarc.quarantine_header) that came in */
+	bool headers_seen; /* the header callback ran (the verifier is set up then) */
+	bool eom_clock;    /* eom_deadline is set */
+	/* the deadline the DKIM key and DMARC lookups share (eom_dns_start) */
+	struct timespec eom_deadline;
 	struct dkim_verifier *dkim; /* NULL when not verifying this message */
 	unsigned from_count;        /* From header fields */
 	char *from_value;           /* the first one's value */
@@ -1306,6 +1309,31 @@ static sfsistat mi_header(SMFICTX *ctx, char *name, char *value)
 	return reply_or_not(s, SMFIP_NR_HDR);
 }
 
+/*
+ * eom_dns_start - once per message, at the end of the headers (the MTA
+ * sends the body and the end of message without waiting from then on):
+ * the DKIM key lookups and the DMARC lookup share one deadline,
+ * spf.timeout, as the lookups of MAIL FROM do
+ */
+static void eom_dns_start(struct session *s)
+{
+	struct message *m = &s->msg;
+
+	if (m->eom_clock)
+		return;
+	dns_deadline_in(&m->eom_deadline, s->policy->spf.timeout > 0 ? s->policy->spf.timeout : 20);
+	m->eom_clock = true;
+	dkim_verify_deadline(m->dkim, &m->eom_deadline);
+}
+
+/* eom_seconds_left - what the DKIM keys left of the deadline, rounded up, at least 1 s */
+static int eom_seconds_left(const struct message *m)
+{
+	long secs = (dns_ms_left(&m->eom_deadline) + 999) / 1000;
+
+	return secs > 0 ? (int)secs : 1;
+}
+
 /* mi_eoh - end of headers: the queue id may be news; the verifier gets the end */
 static sfsistat mi_eoh(SMFICTX *ctx)
 {
@@ -1316,6 +1344,7 @@ static sfsistat mi_eoh(SMFICTX *ctx)
 	update_queue_id(ctx, &s->msg);
 	if (!s->msg.headers_seen)
 		headers_begin(s);
+	eom_dns_start(s);
 	if (s->msg.dkim != NULL)
 		dkim_verify_eoh(s->msg.dkim);
 	return reply_or_not(s, SMFIP_NR_EOH);
@@ -1399,6 +1428,7 @@ static void auth_evaluate(struct session *s, struct auth_eom *a)
 	a->checked = true;
 	if (!m->headers_seen)
 		headers_begin(s);
+	eom_dns_start(s);
 	if (m->dkim != NULL) {
 		dkim_verify_eom(m->dkim, &a->dkim);
 		a->dkim_done = true;
@@ -1424,7 +1454,7 @@ static void auth_evaluate(struct session *s, struct auth_eom *a)
 	    strcasecmp(m->sender_dmarc.domain, a->author) == 0)
 		a->rec = m->sender_dmarc; /* looked up at MAIL FROM */
 	else
-		dmarc_lookup(a->author, p->spf.dns_timeout, p->spf.timeout, &a->rec);
+		dmarc_lookup(a->author, p->spf.dns_timeout, eom_seconds_left(m), &a->rec);
 	memset(&in, 0, sizeof(in));
 	in.from_domain = a->author;
 	in.rec = &a->rec;

@@ -42,6 +42,7 @@ suite e2e tests/e2e/run.sh
 suite e2e-sendmail tests/e2e/sendmail.sh
 # the same world against the daemon built with ASan+UBSan (as the milter suite builds it)
 suite e2e-asan tests/e2e/run-asan.sh
+suite faults tests/faults/run.sh
 
 pass=$(cat build/results/*.tap | grep -c '^ok')
 fail=$(cat build/results/*.tap | grep -c '^not ok')

@@ -31,6 +31,8 @@
 
 /* by path: the compiler's -I/usr/include/opendkim also holds a "dkim.h" */
 #include "../../src/dkim.h"
+#include "../../src/dns.h"
+#include "../../src/dnscache.h"
 #include "util.h"
 
 #define DATA_DIR "tests/unit/data/dkim"
@@ -241,6 +243,9 @@ static char *lf_only(const char *s)
 	return out;
 }
 
+/* test_deadline_run: verify through dns.c with this key-lookup deadline (NULL: the table) */
+static const struct timespec *test_deadline;
+
 /* verify_msg - the message with these signature values, mutated as c says, verified */
 static void verify_msg(const struct vcase *c, char *const *sigs, struct dkim_results *res)
 {
@@ -258,8 +263,11 @@ static void verify_msg(const struct vcase *c, char *const *sigs, struct dkim_res
 		set.max_signatures = c->max_signatures;
 	if (c->min_key_bits)
 		set.min_key_bits = c->min_key_bits;
+	if (test_deadline != NULL)
+		set.key_lookup = NULL; /* dns.c, which must not even be asked */
 	v = dkim_verify_new(&set, "TESTQID");
 	assert_non_null(v);
+	dkim_verify_deadline(v, test_deadline);
 	if (c->mut == MUT_BADSIG_TOP)
 		dkim_verify_header(v, "DKIM-Signature", "v=1; a=rsa-sha256; d=example.org; s=rsa");
 	for (int i = 0; i < c->nsigs; i++) {
@@ -758,6 +766,39 @@ static void test_limit_skips_lookups(void **state)
 	dkim_results_free(&res);
 }
 
+/*
+ * test_deadline_spent - the end-of-message deadline is gone before the key
+ * lookups: every signature is temperror at once (no query: the
+ * resolver is never asked, so this holds with no DNS at all), never fail
+ */
+static void test_deadline_spent(void **state)
+{
+	static const struct vcase c = {"deadline", {GOOD, GOOD2}, 2, MUT_NONE, false, 0, 0, 2,
+	                               2,          {{0}}};
+	struct timespec past;
+	struct dkim_results res;
+	char b[MAXSIGS][9];
+	struct dnscache_stats before, after;
+
+	(void)state;
+
+	dns_deadline_in(&past, 0);
+	past.tv_sec -= 1;
+	test_deadline = &past;
+	dnscache_stats(&before);
+	run(&c, &res, b);
+	dnscache_stats(&after);
+	test_deadline = NULL;
+	/* every query goes through the cache first: no lookup there means no query at all */
+	assert_int_equal(after.hits + after.misses, before.hits + before.misses);
+	assert_int_equal(res.n, 2);
+	for (size_t i = 0; i < res.n; i++)
+		if (res.sig[i].result != PM_DKIM_TEMPERROR)
+			fail_msg("signature %zu: got %s, want temperror", i,
+			         pm_dkim_result_name(res.sig[i].result));
+	dkim_results_free(&res);
+}
+
 #define NTHREADS 4
 #define NROUNDS  25
 
@@ -879,9 +920,9 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_verify),  cmocka_unit_test(test_limit_skips_lookups),
-	    cmocka_unit_test(test_threads), cmocka_unit_test(test_lifecycle),
-	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_verify),         cmocka_unit_test(test_limit_skips_lookups),
+	    cmocka_unit_test(test_deadline_spent), cmocka_unit_test(test_threads),
+	    cmocka_unit_test(test_lifecycle),      cmocka_unit_test(test_names),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
