@@ -4,6 +4,7 @@
 #   make deps       install the Debian packages the build and tests need (idempotent)
 #   make check      deps, build, unit tests (plain and ASan+UBSan), man lint, end-to-end tests
 #   make demo       deps, build, a live demonstration in a private namespace
+#   make bench      policy-milter beside no milter and OpenDKIM+OpenDMARC (BENCH_QUICK=1: short)
 #   make install    PREFIX=/usr/local DESTDIR=
 
 CC       ?= gcc
@@ -110,8 +111,10 @@ demo: deps
 	$(MAKE) all
 	@tests/e2e/demo.sh
 
-bench:
-	@echo "make bench: not yet (issue 6)"; exit 1
+bench: deps
+	@tests/bench/deps.sh
+	$(MAKE) all
+	@tests/bench/run.sh
 
 man-lint:
 	@tests/man-lint.sh

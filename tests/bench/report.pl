@@ -1,0 +1,341 @@
+#!/usr/bin/perl
+# NAME
+#	report.pl - the benchmark's results file, from what run.sh measured
+# SYNOPSIS
+#	report.pl --runs RUNS --machine MACHINE --mix MIX --text OUT.txt --json OUT.json
+# DESCRIPTION
+#	RUNS (run.sh's runs.txt) holds, per run, a "run" line (setup,
+#	concurrency, exit status, CPU seconds of the milter processes and of
+#	the whole machine, peak RSS, the file of per-message latencies) and
+#	the load generator's summary lines ("result", "class", "rss"), all
+#	key=value. MACHINE holds "key value" lines (date, nproc, CPU model,
+#	kernel, software versions). MIX is tests/bench/mix (for the mix line).
+#
+#	Per setup and concurrency, over its rounds: messages/s (all messages
+#	/ all seconds; each round's figure is kept in the JSON), latency
+#	median and 99th percentile (nearest rank over every message of every
+#	round), CPU seconds per 1,000 messages (the milter processes; the
+#	whole mail world: every process of the namespace less the load
+#	generator's own CPU time; unbound; and in the JSON the load generator
+#	and the whole machine, other tenants included), the largest peak RSS
+#	of a round, and the replies per class. Then the ratios policy-milter/no-milter and
+#	policy-milter/OpenDKIM+OpenDMARC (messages/s), the milter-only run,
+#	the issue's targets (met or not: figures, never the exit status) and
+#	whether every message got the reply it should.
+#
+#	Writes OUT.txt (human) and OUT.json (the same figures, for tools).
+# DIAGNOSTICS
+#	Exit 0 when both files were written, 1 on unreadable input.
+
+use strict;
+use warnings;
+use Getopt::Long;
+use JSON::PP;
+
+my ($runs_file, $machine_file, $mix_file, $text_file, $json_file);
+GetOptions('runs=s' => \$runs_file, 'machine=s' => \$machine_file, 'mix=s' => \$mix_file,
+	'text=s' => \$text_file, 'json=s' => \$json_file)
+    or die "usage: report.pl --runs RUNS --machine MACHINE --mix MIX --text OUT.txt --json OUT.json\n";
+die "report.pl: every option is required\n"
+    unless $runs_file && $machine_file && $mix_file && $text_file && $json_file;
+
+my %NAME = (none => 'no milter', pm => 'policy-milter', od => 'OpenDKIM+OpenDMARC');
+my @SETUPS = qw(none pm od);
+
+# kv - the key=value pairs of a line, as a hash
+sub kv {
+	my ($line) = @_;
+	my %h;
+	$h{$1} = $2 while $line =~ /(\S+?)=(\S*)/g;
+	return %h;
+}
+
+# ---- read --------------------------------------------------------------------
+
+my %machine;
+open(my $mfh, '<', $machine_file) or die "report.pl: $machine_file: $!\n";
+while (<$mfh>) {
+	chomp;
+	my ($k, $v) = split ' ', $_, 2;
+	$machine{$k} = $v // '';
+}
+close $mfh;
+
+my @mix;
+open(my $xfh, '<', $mix_file) or die "report.pl: $mix_file: $!\n";
+while (<$xfh>) {
+	next if /^\s*(#|$)/;
+	my @f = split;
+	push @mix, { name => $f[0], weight => $f[1], expect => $f[2], kib => $f[6] };
+}
+close $xfh;
+
+my (%run, @order); # label => { run => {...}, result => {...}, classes => [...], rss => {...} }
+open(my $rfh, '<', $runs_file) or die "report.pl: $runs_file: $!\n";
+while (my $l = <$rfh>) {
+	chomp $l;
+	my ($kind) = $l =~ /^(\w+) /;
+	next unless $kind;
+	my %h = kv($l);
+	my $label = $h{label} // next;
+	push @order, $label unless $run{$label};
+	$run{$label} //= { classes => [] };
+	if ($kind eq 'class') {
+		push @{ $run{$label}{classes} }, \%h;
+	} else {
+		$run{$label}{$kind} = \%h;
+	}
+}
+close $rfh;
+
+# latencies - every latency (ms) in the files of these runs, sorted
+sub latencies {
+	my @v;
+	for my $r (@_) {
+		my $f = $r->{run}{latfile} // next;
+		open(my $fh, '<', $f) or next;
+		while (<$fh>) {
+			my @f = split;
+			push @v, $f[2] if @f >= 3;
+		}
+		close $fh;
+	}
+	return sort { $a <=> $b } @v;
+}
+
+# pct - nearest-rank percentile P of the sorted list
+sub pct {
+	my ($p, @v) = @_;
+	return undef unless @v;
+	my $k = int($p / 100 * @v + 0.999999999);
+	$k = 1 if $k < 1;
+	$k = @v if $k > @v;
+	return $v[$k - 1];
+}
+
+sub r1 { my ($v, $d) = @_; return defined $v ? 0 + sprintf("%.${d}f", $v) : undef }
+
+# ---- aggregate -----------------------------------------------------------------
+
+my (%agg, @concs, %seen_conc, @xcheck);
+my ($checked, $wrong, $drops, @failed_runs) = (0, 0, 0);
+for my $label (@order) {
+	my $r = $run{$label};
+	if (my $x = $r->{xcheck}) { # smtp-source: all accepted, or it stopped
+		$checked += $x->{messages} if $x->{rc} == 0;
+		push @failed_runs, $label if $x->{rc} != 0;
+		push @xcheck, { setup => $x->{setup}, name => $NAME{ $x->{setup} }, concurrency => 0 + $x->{conc},
+			messages => 0 + $x->{messages}, seconds => 0 + $x->{seconds},
+			rate => r1($x->{seconds} > 0 ? $x->{messages} / $x->{seconds} : 0, 1),
+			ok => $x->{rc} == 0 ? JSON::PP::true : JSON::PP::false };
+		next;
+	}
+	my $res = $r->{result};
+	$drops += $r->{run}{dns_udp_drops} // 0;
+	$checked += $res ? $res->{messages} : 0;
+	$wrong += $res ? $res->{mismatches} : 0;
+	push @failed_runs, $label if !$res || ($r->{run}{rc} // 1) != 0 || $res->{mismatches};
+	next if $label =~ /^check-/ || ($r->{run}{mode} // '') ne 'mta' || !$res;
+	my ($s, $c) = ($r->{run}{setup}, $r->{run}{conc});
+	push @concs, $c unless $seen_conc{$c}++;
+	push @{ $agg{$c}{$s}{runs} }, $r;
+}
+
+my @mta;
+for my $c (@concs) {
+	for my $s (@SETUPS) {
+		my $runs = $agg{$c}{$s}{runs} or next;
+		my ($n, $sec, $mcpu, $scpu, $hwm, $mism, $dd, $ncpu, $ccpu, $dcpu) = (0, 0, 0, 0, undef, 0, 0, 0, 0, 0);
+		my (%cls, @rounds);
+		for my $r (@$runs) {
+			$n += $r->{result}{messages};
+			$sec += $r->{result}{seconds};
+			$mism += $r->{result}{mismatches};
+			$scpu += $r->{run}{machine_cpu_s} // 0;
+			$ncpu += $r->{run}{ns_cpu_s} // 0;
+			$dcpu += $r->{run}{dns_cpu_s} // 0;
+			$ccpu += $r->{result}{client_cpu_s} // 0;
+			$dd += $r->{run}{dns_udp_drops} // 0;
+			$mcpu += $r->{run}{milter_cpu_s} // 0;
+			$hwm = $r->{run}{hwm_kb} if defined $r->{run}{hwm_kb} && (!defined $hwm || $r->{run}{hwm_kb} > $hwm);
+			push @rounds, { label => $r->{run}{label}, messages => 0 + $r->{result}{messages},
+				seconds => 0 + $r->{result}{seconds}, rate => 0 + $r->{result}{rate},
+				p50_ms => 0 + $r->{result}{p50_ms}, p99_ms => 0 + $r->{result}{p99_ms},
+				world_cpu_s => r1(($r->{run}{ns_cpu_s} // 0) - ($r->{result}{client_cpu_s} // 0), 2),
+				milter_cpu_s => defined $r->{run}{milter_cpu_s} ? 0 + $r->{run}{milter_cpu_s} : undef };
+			for my $k (@{ $r->{classes} }) {
+				my $e = $cls{ $k->{name} } //= { expect => 0 + $k->{expect}, sent => 0, got_250 => 0, got_550 => 0, got_other => 0 };
+				$e->{$_} += $k->{$_} for qw(sent got_250 got_550 got_other);
+			}
+		}
+		my @lat = latencies(@$runs);
+		my $a = $agg{$c}{$s} = {
+			setup => $s, name => $NAME{$s}, concurrency => 0 + $c, messages => $n,
+			seconds => r1($sec, 3), rate => r1($sec > 0 ? $n / $sec : 0, 1),
+			p50_ms => r1(pct(50, @lat), 2), p99_ms => r1(pct(99, @lat), 2), max_ms => r1($lat[-1], 2),
+			milter_cpu_s_per_1000 => $s eq 'none' ? undef : r1($mcpu / $n * 1000, 2),
+			peak_rss_mib => defined $hwm ? r1($hwm / 1024, 1) : undef,
+			world_cpu_s_per_1000 => r1(($ncpu - $ccpu) / $n * 1000, 2),
+			dns_cpu_s_per_1000 => r1($dcpu / $n * 1000, 2),
+			client_cpu_s_per_1000 => r1($ccpu / $n * 1000, 2),
+			machine_cpu_s_per_1000 => r1($scpu / $n * 1000, 2),
+			mismatches => $mism, dns_udp_drops => $dd, classes => \%cls, rounds => \@rounds,
+		};
+		push @mta, $a;
+	}
+}
+
+my @ratios;
+for my $c (@concs) {
+	my ($none, $pm, $od) = map { $agg{$c}{$_} } @SETUPS;
+	next unless $pm && ref $pm eq 'HASH' && defined $pm->{rate};
+	push @ratios, { concurrency => 0 + $c,
+		pm_over_none => $none && $none->{rate} ? r1($pm->{rate} / $none->{rate}, 2) : undef,
+		pm_over_od => $od && $od->{rate} ? r1($pm->{rate} / $od->{rate}, 2) : undef };
+}
+
+my $milter;
+for my $label (@order) {
+	my $r = $run{$label};
+	next unless ($r->{run}{mode} // '') eq 'milter' && $r->{result};
+	my @lat = latencies($r);
+	my $rss = $r->{rss} // {};
+	my @samples = map { my ($at, $kb) = split /:/; { messages => 0 + $at, rss_kib => 0 + $kb } }
+	    grep { /:/ } split /,/, ($rss->{samples} // '');
+	$milter = {
+		connections => 0 + $r->{run}{conc}, messages => 0 + $r->{result}{messages},
+		seconds => 0 + $r->{result}{seconds}, rate => 0 + $r->{result}{rate},
+		p50_ms => r1(pct(50, @lat), 2), p99_ms => r1(pct(99, @lat), 2),
+		milter_cpu_s_per_1000 => r1($r->{run}{milter_cpu_s} / $r->{result}{messages} * 1000, 2),
+		world_cpu_s_per_1000 => r1((($r->{run}{ns_cpu_s} // 0) - ($r->{result}{client_cpu_s} // 0)) / $r->{result}{messages} * 1000, 2),
+		dns_cpu_s_per_1000 => r1(($r->{run}{dns_cpu_s} // 0) / $r->{result}{messages} * 1000, 2),
+		client_cpu_s_per_1000 => r1(($r->{result}{client_cpu_s} // 0) / $r->{result}{messages} * 1000, 2),
+		peak_rss_mib => r1(($r->{run}{hwm_kb} // 0) / 1024, 1),
+		rss_first_mib => r1(($rss->{first_kb} // 0) / 1024, 1), rss_first_at => 0 + ($rss->{first_at} // 0),
+		rss_last_mib => r1(($rss->{last_kb} // 0) / 1024, 1), rss_last_at => 0 + ($rss->{last_at} // 0),
+		rss_end_mib => r1(($rss->{end_kb} // 0) / 1024, 1),
+		rss_samples => \@samples, mismatches => 0 + $r->{result}{mismatches},
+		dns_udp_drops => 0 + ($r->{run}{dns_udp_drops} // 0),
+		classes => { map { $_->{name} => { expect => 0 + $_->{expect}, sent => 0 + $_->{sent},
+			got_250 => 0 + $_->{got_250}, got_550 => 0 + $_->{got_550}, got_other => 0 + $_->{got_other} } }
+			@{ $r->{classes} } },
+	};
+}
+
+# The issue's targets, at the highest concurrency measured (50 in a full run).
+my @targets;
+if (@ratios) {
+	my $top = $ratios[-1];
+	push @targets, { target => "throughput at c=$top->{concurrency} >= 2x OpenDKIM+OpenDMARC",
+		value => $top->{pm_over_od}, unit => 'x', met => defined $top->{pm_over_od} ? ($top->{pm_over_od} >= 2 ? JSON::PP::true : JSON::PP::false) : undef }
+	    if defined $top->{pm_over_od};
+	push @targets, { target => "throughput at c=$top->{concurrency} at most 15% below no milter",
+		value => $top->{pm_over_none}, unit => 'x', met => $top->{pm_over_none} >= 0.85 ? JSON::PP::true : JSON::PP::false }
+	    if defined $top->{pm_over_none};
+}
+if ($milter) {
+	push @targets, { target => "peak RSS < 64 MiB at $milter->{connections} connections",
+		value => $milter->{peak_rss_mib}, unit => 'MiB', met => $milter->{peak_rss_mib} < 64 ? JSON::PP::true : JSON::PP::false };
+	# RSS moves with the sessions in flight: compare the means of the first
+	# and the last quarter of the samples, not two single samples.
+	my @kb = map { $_->{rss_kib} } @{ $milter->{rss_samples} };
+	if (@kb >= 4) {
+		my $q = int(@kb / 4);
+		my ($first, $last) = (0, 0);
+		$first += $kb[$_] for 0 .. $q - 1;
+		$last += $kb[$_] for @kb - $q .. $#kb;
+		($first, $last) = ($first / $q / 1024, $last / $q / 1024);
+		@$milter{qw(rss_first_quarter_mib rss_last_quarter_mib rss_min_mib rss_max_mib)} =
+		    (r1($first, 1), r1($last, 1), r1((sort { $a <=> $b } @kb)[0] / 1024, 1), r1((sort { $b <=> $a } @kb)[0] / 1024, 1));
+		push @targets, { target => "no RSS growth over $milter->{messages} messages (last quarter's mean within 10% of the first's)",
+			value => r1($last - $first, 1), unit => 'MiB',
+			met => $last <= $first * 1.10 ? JSON::PP::true : JSON::PP::false };
+	}
+}
+
+my $ok = !@failed_runs && $wrong == 0;
+my %out = (
+	title => 'policy-milter benchmark (make bench)', machine => \%machine,
+	mix => [ map { { %$_, weight => 0 + $_->{weight}, expect => 0 + $_->{expect}, body_kib => 0 + $_->{kib} } } @mix ],
+	mta => \@mta, ratios => \@ratios, smtp_source => \@xcheck, milter_only => $milter,
+	targets => \@targets, dns_udp_drops => $drops,
+	correctness => { messages_checked => $checked, wrong_replies => $wrong, failed_runs => \@failed_runs,
+		ok => $ok ? JSON::PP::true : JSON::PP::false },
+);
+delete $_->{kib} for @{ $out{mix} };
+
+# ---- write ---------------------------------------------------------------------
+
+open(my $jfh, '>', "$json_file.tmp") or die "report.pl: $json_file: $!\n";
+print $jfh JSON::PP->new->canonical->pretty->encode(\%out);
+close $jfh or die "report.pl: $json_file: $!\n";
+rename "$json_file.tmp", $json_file or die "report.pl: $json_file: $!\n";
+
+sub fmt { my ($v, $f) = @_; return defined $v ? sprintf($f, $v) : '-' }
+
+my $t = '';
+$t .= "policy-milter benchmark (make bench), $machine{date}\n";
+$t .= sprintf("machine:  %s CPUs (nproc), %s, %s, %.0f GiB memory\n", $machine{nproc} // '?',
+	$machine{cpu} // '?', $machine{kernel} // '?', ($machine{memory_kib} // 0) / 1048576);
+$t .= "software: Postfix $machine{postfix}, OpenDKIM $machine{opendkim}, OpenDMARC $machine{opendmarc}, "
+    . "unbound $machine{unbound}, nsd $machine{nsd}\n";
+$t .= "milter:   $machine{policy_milter}, commit $machine{commit}, binary sha256 "
+    . ($machine{policy_milter_sha256} // '?') . "\n";
+$t .= "run:      mode $machine{mode}, $machine{duration_s} s\n";
+my $cyc = 0;
+$cyc += $_->{weight} for @mix;
+$t .= "mix:      per $cyc messages: "
+    . join(', ', map { "$_->{weight} $_->{name}" . ($_->{expect} != 250 ? " ($_->{expect})" : '') } @mix) . "\n";
+if (@mta) {
+	$t .= "\nThrough Postfix (one message per SMTP session; latency: connect to the reply to the final dot).\n"
+	    . "CPU seconds per 1,000 messages: milter = the milter processes; world = every process of the\n"
+	    . "benchmark's namespace (Postfix, milters, unbound, nsd) but the load generator; DNS = unbound.\n";
+	$t .= sprintf("%5s  %-19s %6s %7s %7s %7s %7s %6s %5s %9s  %s\n", 'conc', 'setup', 'msgs', 'msgs/s',
+		'p50 ms', 'p99 ms', 'milter', 'world', 'DNS', 'peak RSS', 'replies');
+	$t .= sprintf("%5s  %-19s %6s %7s %7s %7s %7s %6s %5s %9s\n", '', '', '', '', '', '', 'CPU', 'CPU', 'CPU', 'MiB');
+	for my $a (@mta) {
+		$t .= sprintf("%5d  %-19s %6d %7.1f %7.1f %7.1f %7s %6.2f %5.2f %9s  %s\n", $a->{concurrency}, $a->{name},
+			$a->{messages}, $a->{rate}, $a->{p50_ms} // 0, $a->{p99_ms} // 0,
+			fmt($a->{milter_cpu_s_per_1000}, '%.2f'), $a->{world_cpu_s_per_1000}, $a->{dns_cpu_s_per_1000},
+			fmt($a->{peak_rss_mib}, '%.1f'), $a->{mismatches} ? "$a->{mismatches} WRONG" : 'as expected');
+	}
+	$t .= "\nRatios of messages/s\n";
+	$t .= sprintf("%5s  %24s  %34s\n", 'conc', 'policy-milter/no milter', 'policy-milter/OpenDKIM+OpenDMARC');
+	$t .= sprintf("%5d  %24s  %34s\n", $_->{concurrency}, fmt($_->{pm_over_none}, '%.2f'), fmt($_->{pm_over_od}, '%.2f'))
+	    for @ratios;
+}
+if (@xcheck) {
+	$t .= "\nCross-check with Postfix's smtp-source (class rsa2048 only, one sender; stops at any refusal)\n";
+	$t .= sprintf("%5d  %-19s %8d %8.1f  %s\n", $_->{concurrency}, $_->{name}, $_->{messages}, $_->{rate},
+		$_->{ok} ? 'all accepted' : 'FAILED') for @xcheck;
+}
+if ($milter) {
+	$t .= "\npolicy-milter alone (miltload over its socket, no MTA, $milter->{connections} connections, "
+	    . "$milter->{messages} messages)\n";
+	$t .= sprintf("  ceiling %.1f msgs/s; latency p50 %.2f ms, p99 %.2f ms; CPU s/1k messages: milter %.2f, DNS %.2f; %s\n",
+		$milter->{rate}, $milter->{p50_ms} // 0, $milter->{p99_ms} // 0, $milter->{milter_cpu_s_per_1000},
+		$milter->{dns_cpu_s_per_1000},
+		$milter->{mismatches} ? "$milter->{mismatches} WRONG replies" : 'all replies as expected');
+	$t .= sprintf("  peak RSS %.1f MiB; RSS %.1f MiB after %d messages, %.1f MiB after %d, %.1f MiB at the end\n",
+		$milter->{peak_rss_mib}, $milter->{rss_first_mib}, $milter->{rss_first_at}, $milter->{rss_last_mib},
+		$milter->{rss_last_at}, $milter->{rss_end_mib});
+	$t .= sprintf("  RSS sampled every 1,000 messages: %.1f to %.1f MiB; mean of the first quarter %.1f, of the last %.1f MiB\n",
+		@$milter{qw(rss_min_mib rss_max_mib rss_first_quarter_mib rss_last_quarter_mib)})
+	    if defined $milter->{rss_first_quarter_mib};
+}
+if (@targets) {
+	$t .= "\nTargets (issue 6)\n";
+	$t .= sprintf("  %-70s %8s  %s\n", $_->{target}, "$_->{value} $_->{unit}",
+		!defined $_->{met} ? '-' : $_->{met} ? 'met' : 'NOT met') for @targets;
+}
+$t .= "\nDNS: $drops queries lost on the way to unbound (full receive buffer; each costs a resolver timeout)\n"
+    if $drops;
+$t .= "\nCorrectness: " . ($ok
+	? "every one of $checked messages got the reply its class expects\n"
+	: "FAILED: $wrong wrong replies; runs: " . join(' ', @failed_runs) . "\n");
+
+open(my $tfh, '>', "$text_file.tmp") or die "report.pl: $text_file: $!\n";
+print $tfh $t;
+close $tfh or die "report.pl: $text_file: $!\n";
+rename "$text_file.tmp", $text_file or die "report.pl: $text_file: $!\n";
+exit 0;

@@ -1,0 +1,373 @@
+#!/bin/bash
+# NAME
+#	run.sh - the policy-milter benchmark (make bench)
+# SYNOPSIS
+#	tests/bench/run.sh [--mta-only | --milter-only]
+#	BENCH_QUICK=1 tests/bench/run.sh		(a smoke run of a minute or two)
+# DESCRIPTION
+#	Builds the end-to-end tests' private mail world (tests/e2e/lib.sh:
+#	network, mount and pid namespaces, Postfix) with the benchmark's own
+#	DNS (nsd with tests/bench/zones and fresh DKIM keys from
+#	tests/e2e/keys.sh) behind an unbound cache, Postfix with three
+#	listeners on 192.0.2.25 that differ only in their milters, and the
+#	milters (tests/bench/world.sh):
+#	  none  Postfix alone (the floor)                           port 2525
+#	  pm    policy-milter, the default policy                   port 2526
+#	        (conf/policy-milter.conf; the test world needs no change to it)
+#	  od    OpenDKIM (verify) + OpenDMARC (SPF, DMARC, rejects)  port 2527
+#	Messages are built and DKIM-signed once (mkmsgs.pl, the mix in
+#	tests/bench/mix) and checked with dkimpy and Mail::DKIM first.
+#
+#	MTA mode: before measuring, each setup gets every message of the mix
+#	once at concurrency 1 (the check run; it warms the caches); then for
+#	each concurrency (1, 10, 50), ROUNDS times, the three setups one after
+#	the other (none, pm, od, none, pm, od, ...), each run a fixed number of
+#	messages sent by smtpload (one SMTP session per message, from
+#	192.0.2.10-12, which have forward-confirmed PTR names, with HELO
+#	mta.example.net, to bob@example.org). Every message
+#	must get the reply its class expects (setup none: 250 for all).
+#	Measured per run: messages/s (messages / wall time), each message's
+#	latency (connect to the reply to the final dot), the CPU time of the
+#	milter processes (/proc/PID/stat utime+stime, all threads), their peak
+#	resident set (VmHWM, reset before each run through clear_refs; for od
+#	the sum of both daemons), the CPU time of the whole mail world (every
+#	process of the pid namespace, with the children they waited for, less
+#	the load generator's own), of unbound, and of the whole machine
+#	(/proc/stat: other tenants included, so only in the JSON), and the
+#	UDP datagrams dropped for a full receive buffer (lost DNS queries).
+#
+#	Milter-only mode: policy-milter, started afresh, driven by miltload
+#	over its socket (no MTA) with 200 connections at a time for 20,000
+#	messages of the same mix: its ceiling (messages/s), its peak RSS, and
+#	its RSS after the first and the last thousand messages.
+#
+#	Without an option both modes run. Results: build/bench/results.txt
+#	(also printed) and build/bench/results.json (report.pl), with the
+#	machine (nproc, CPU model, kernel), the date and the software versions.
+#
+#	Environment:
+#	  BENCH_QUICK=1        few messages (a smoke run)
+#	  BENCH_ROUNDS=N       rounds of the three setups per concurrency
+#	  BENCH_CONC="1 10 50" concurrencies; BENCH_MESSAGES="N1 N10 N50" the
+#	                       messages of one run at each
+#	  BENCH_MILTER_CONNS, BENCH_MILTER_MESSAGES   the milter-only run
+#	  BENCH_KEEP=1         keep the work directory (/tmp/pm-bench.*)
+#	  BENCH_MILTER_LOG=1   run policy-milter with -f (decisions in milter.log)
+# DIAGNOSTICS
+#	Exit 0 when every message of every run got the reply it should; 1
+#	when any did not (the results still written, the failures named); 2
+#	when the world could not be built or the signed messages do not
+#	verify. As non-root: "SKIPPED: ..." and exit 0 (1 with CI=true).
+
+set -u
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/e2e/lib.sh
+. "$HERE/../e2e/lib.sh"
+# shellcheck source=tests/bench/world.sh
+. "$HERE/world.sh"
+
+BENCH_BIN=$E2E_TOP/build/bench/bin
+BENCH_OUT=${BENCH_OUT:-$E2E_TOP/build/bench}
+MODE=all
+case ${1:-} in
+--mta-only) MODE=mta ;;
+--milter-only) MODE=milter ;;
+"") ;;
+*)
+	echo "usage: tests/bench/run.sh [--mta-only | --milter-only]" >&2
+	exit 2
+	;;
+esac
+
+# The sizes of the runs (BENCH_* override them).
+if [ -n "${BENCH_QUICK:-}" ]; then
+	ROUNDS=${BENCH_ROUNDS:-1}
+	MESSAGES=${BENCH_MESSAGES:-60 300 600}
+	MILTER_MESSAGES=${BENCH_MILTER_MESSAGES:-3000}
+	XCHECK_MESSAGES=${BENCH_XCHECK_MESSAGES:-300}
+else
+	ROUNDS=${BENCH_ROUNDS:-3}
+	MESSAGES=${BENCH_MESSAGES:-600 3000 5000}
+	MILTER_MESSAGES=${BENCH_MILTER_MESSAGES:-20000}
+	XCHECK_MESSAGES=${BENCH_XCHECK_MESSAGES:-1000}
+fi
+CONC=${BENCH_CONC:-1 10 50}
+MILTER_CONNS=${BENCH_MILTER_CONNS:-200}
+VARIANTS=4
+CLIENTS="192.0.2.10 192.0.2.11 192.0.2.12" # PTR mta1-3.example.net, each with its A record
+SETUPS="none pm od"
+
+# ---- outside the namespaces ----------------------------------------------------
+
+if [ -z "${BENCH_INNER:-}" ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "SKIPPED: the benchmark needs root (unshare, nsd, unbound, postfix)"
+		[ "${CI:-}" = true ] && exit 1
+		exit 0
+	fi
+	for tool in unshare ip nsd unbound unbound-checkconf postfix postconf smtp-source opendkim opendmarc dig perl gcc openssl dkimverify; do
+		command -v "$tool" >/dev/null || {
+			echo "bench: $tool not found (run make deps and tests/bench/deps.sh)" >&2
+			exit 2
+		}
+	done
+	[ -x "$MILTER_BIN" ] || {
+		echo "bench: $MILTER_BIN not built (make)" >&2
+		exit 2
+	}
+	mkdir -p "$BENCH_BIN" "$BENCH_OUT"
+	for t in smtpload miltload; do
+		if [ ! -x "$BENCH_BIN/$t" ] || [ "$HERE/$t.c" -nt "$BENCH_BIN/$t" ] || [ "$HERE/loadcommon.h" -nt "$BENCH_BIN/$t" ]; then
+			gcc -std=gnu11 -O2 -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wformat=2 \
+				-o "$BENCH_BIN/$t" "$HERE/$t.c" -lpthread || die "cannot compile $t.c"
+		fi
+	done
+	started=$(date +%s)
+	ns_reexec pm-bench BENCH_KEEP BENCH_INNER "$0" "$@"
+	rc=$?
+	if [ -s "$E2E_DIR/runs.txt" ]; then
+		# The machine and the software, for the results file.
+		{
+			echo "date $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+			echo "duration_s $(($(date +%s) - started))"
+			echo "mode $MODE${BENCH_QUICK:+ quick}"
+			echo "nproc $(nproc)"
+			echo "cpu $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+			echo "kernel $(uname -sr)"
+			echo "memory_kib $(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)"
+			echo "postfix $(postconf -dh mail_version 2>/dev/null)"
+			echo "opendkim $(opendkim -V 2>/dev/null | awk 'NR == 1 { print $NF }')"
+			echo "opendmarc $(opendmarc -V 2>/dev/null | awk 'NR == 1 { print $NF }')"
+			echo "unbound $(unbound -V 2>/dev/null | awk '/^Version/ { print $2 }')"
+			echo "nsd $(nsd -v 2>&1 | awk 'NR == 1 { print $NF }')"
+			echo "policy_milter $("$MILTER_BIN" -V 2>&1 | head -n 1)"
+			echo "commit $(git -C "$E2E_TOP" rev-parse --short HEAD 2>/dev/null)$(git -C "$E2E_TOP" diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
+			cat "$E2E_DIR/binary.txt" 2>/dev/null
+		} >"$E2E_DIR/machine.txt"
+		perl "$HERE/report.pl" --runs "$E2E_DIR/runs.txt" --machine "$E2E_DIR/machine.txt" \
+			--mix "$HERE/mix" --text "$BENCH_OUT/results.txt" --json "$BENCH_OUT/results.json" ||
+			{ echo "bench: report.pl failed" >&2; [ "$rc" = 0 ] && rc=2; }
+		cat "$BENCH_OUT/results.txt"
+		echo "bench: results in $BENCH_OUT/results.txt and $BENCH_OUT/results.json"
+	fi
+	if [ "$rc" != 0 ]; then
+		echo "---- Postfix maillog, last lines ($E2E_DIR/maillog) ----"
+		tail -n 30 "$E2E_DIR/maillog" 2>/dev/null
+		echo "---- policy-milter log ----"
+		tail -n 30 "$E2E_DIR/milter.log" 2>/dev/null
+	fi
+	[ -n "${BENCH_KEEP:-}" ] && echo "bench: work directory kept: $E2E_DIR"
+	exit "$rc"
+fi
+
+# ---- inside the namespaces -------------------------------------------------------
+
+trap ns_teardown EXIT
+trap 'exit 2' INT TERM
+
+# The milter under test, copied: a rebuild during the run (src/ is shared
+# with other work) changes nothing here, and the results name this binary.
+cp "$MILTER_BIN" "$E2E_DIR/policy-milter" || die "cannot copy $MILTER_BIN"
+MILTER_BIN=$E2E_DIR/policy-milter
+echo "policy_milter_sha256 $(sha256sum "$MILTER_BIN" | cut -c1-16) (built $(date -u -r "$E2E_TOP/src/policy-milter" '+%Y-%m-%d %H:%M:%S UTC'))" >"$E2E_DIR/binary.txt"
+
+RUNS=$E2E_DIR/runs.txt
+LAT=$E2E_DIR/latency
+MSGS=$E2E_DIR/msgs
+mkdir -p "$LAT"
+: >"$RUNS"
+TICKS=$(getconf CLK_TCK)
+failed=0
+
+ns_setup
+bench_nsd_start
+unbound_start
+bench_postfix_setup
+postfix_start
+
+# The default policy, unchanged: its socket, user, pid file, authserv_id
+# (mx.example.org) and local domain (example.org) are those of this world.
+PM_CONF=$E2E_DIR/policy-milter.conf
+cp "$E2E_TOP/conf/policy-milter.conf" "$PM_CONF"
+"$MILTER_BIN" -n -c "$PM_CONF" >/dev/null 2>&1 || die "policy-milter -n refuses $PM_CONF: $("$MILTER_BIN" -n -c "$PM_CONF" 2>&1 | head -n 3)"
+pm_start "$PM_CONF"
+od_start
+UNBOUND_PID=$(cat "$E2E_DIR/unbound/unbound.pid")
+
+# The messages, signed once; a signer that does not sign right stops here.
+perl "$HERE/mkmsgs.pl" --mix "$HERE/mix" --keys "$E2E_DIR/keys" --out "$MSGS" \
+	--variants "$VARIANTS" --verify || die "the benchmark's messages could not be built or do not verify"
+CYCLE=$(awk '{ n += $2 } END { print n }' "$MSGS/mix.idx")
+
+# port_of SETUP, pids_of SETUP - the listener and the milter processes of a setup
+port_of() {
+	case $1 in none) echo 2525 ;; pm) echo 2526 ;; od) echo 2527 ;; esac
+}
+pids_of() {
+	case $1 in none) ;; pm) echo "$PM_PID" ;; od) echo "$OD_PIDS" ;; esac
+}
+
+# busy_ticks - the machine's busy CPU time so far (/proc/stat: all but idle and iowait)
+busy_ticks() {
+	awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
+}
+
+# ns_cpu_ticks - the CPU time of every process of this pid namespace, live or gone:
+# utime+stime of each live one plus cutime+cstime (its children that exited and
+# were waited for: Postfix's master has its smtpd, cleanup and discard
+# processes', this shell its load generators'); other tenants of the machine
+# are not in it
+ns_cpu_ticks() {
+	# cat, not awk FILE...: mawk stops at the first process that is gone
+	cat /proc/[0-9]*/stat 2>/dev/null | awk '{ sub(/^.*\) /, ""); t += $12 + $13 + $14 + $15 } END { print t + 0 }'
+}
+
+# ticks_s TICKS - clock ticks as seconds (2 decimals)
+ticks_s() {
+	awk -v t="$1" -v h="$TICKS" 'BEGIN { printf "%.2f", t / h }'
+}
+
+# udp_drops - UDP datagrams dropped so far in this namespace for a full receive buffer
+# (/proc/net/snmp, RcvbufErrors): a DNS query lost on the way to unbound
+udp_drops() {
+	awk '$1 == "Udp:" && $2 ~ /^[0-9]+$/ { print $6; exit }' /proc/net/snmp
+}
+
+# kv FILE PREFIX - the lines of smtpload's or miltload's summary, each led by PREFIX
+kv() {
+	sed -n "s/^\(result\|class\|rss\) /\1 $2 /p" "$1"
+}
+
+# mta_run SETUP CONC MESSAGES LABEL - one run of smtpload against SETUP; its lines go to runs.txt
+mta_run() {
+	local setup=$1 conc=$2 n=$3 label=$4 pids expect='' rc c0 c1 b0 b1 u0 u1 n0 n1 d0 d1 hwm=''
+	pids=$(pids_of "$setup")
+	[ "$setup" = none ] && expect="-E 250"
+	# shellcheck disable=SC2086 # pid lists
+	if [ -n "$pids" ]; then
+		proc_reset_hwm $pids || die "cannot reset the peak RSS of $setup ($pids)"
+		c0=$(proc_cpu_ticks $pids) || die "the $setup milter is gone ($pids)"
+	fi
+	b0=$(busy_ticks)
+	u0=$(udp_drops)
+	d0=$(proc_cpu_ticks "$UNBOUND_PID")
+	n0=$(ns_cpu_ticks)
+	# shellcheck disable=SC2086
+	"$BENCH_BIN/smtpload" -s "$BENCH_SERVER" -p "$(port_of "$setup")" -c "$conc" -n "$n" \
+		-m "$MSGS/mix.idx" -b "${CLIENTS// /,}" $expect -l "$LAT/$label.txt" \
+		>"$E2E_DIR/out.$label" 2>"$E2E_DIR/err.$label"
+	rc=$?
+	n1=$(ns_cpu_ticks)
+	d1=$(proc_cpu_ticks "$UNBOUND_PID")
+	b1=$(busy_ticks)
+	u1=$(udp_drops)
+	# shellcheck disable=SC2086
+	if [ -n "$pids" ]; then
+		c1=$(proc_cpu_ticks $pids) || die "the $setup milter died during $label ($pids)"
+		hwm=$(proc_hwm_kb $pids)
+	fi
+	{
+		printf 'run mode=mta label=%s setup=%s conc=%s rc=%s dns_udp_drops=%s machine_cpu_s=%s ns_cpu_s=%s dns_cpu_s=%s' \
+			"$label" "$setup" "$conc" "$rc" $((u1 - u0)) "$(ticks_s $((b1 - b0)))" \
+			"$(ticks_s $((n1 - n0)))" "$(ticks_s $((d1 - d0)))"
+		[ -n "$pids" ] && printf ' milter_cpu_s=%s hwm_kb=%s' "$(ticks_s $((c1 - c0)))" "$hwm"
+		printf ' latfile=%s\n' "$LAT/$label.txt"
+		kv "$E2E_DIR/out.$label" "mode=mta label=$label setup=$setup conc=$conc"
+	} >>"$RUNS"
+	local summary
+	summary=$(sed -n 's/^result //p' "$E2E_DIR/out.$label")
+	printf 'bench: %-14s %s\n' "$label" "${summary:-no summary: $(head -c 300 "$E2E_DIR/err.$label")}"
+	if [ "$rc" != 0 ]; then
+		sed 's/^/bench:   /' "$E2E_DIR/err.$label" | head -n 10
+		failed=1
+	fi
+	return "$rc"
+}
+
+if [ "$MODE" != milter ]; then
+	# The check run: every message of the mix once, per setup, at concurrency 1.
+	for s in $SETUPS; do
+		mta_run "$s" 1 $((CYCLE * VARIANTS)) "check-$s" || {
+			echo "bench: setup $s does not give every class its expected reply; nothing measured"
+			exit 1
+		}
+	done
+	# The measured runs: for each concurrency, the setups in turn, ROUNDS times.
+	# shellcheck disable=SC2086 # one word per concurrency
+	set -- $MESSAGES
+	for c in $CONC; do
+		n=${1:-${n:-100}}
+		[ $# -gt 0 ] && shift
+		for r in $(seq 1 "$ROUNDS"); do
+			for s in $SETUPS; do
+				mta_run "$s" "$c" "$n" "$s-c$c-r$r"
+			done
+		done
+	done
+fi
+
+# xcheck_run SETUP CONC MESSAGES - Postfix's smtp-source through SETUP: one
+# class (rsa2048: signed, accepted by every setup), one file, one sender.
+# It stops at the first reply that is not 2xx, so it passes only when every
+# message was accepted; its messages/s are a check on smtpload's.
+xcheck_run() {
+	local setup=$1 conc=$2 n=$3 t0 t1 rc
+	t0=$(date +%s%N)
+	smtp-source -s "$conc" -m "$n" -f bounce@example.net -t bob@example.org -M mta.example.net \
+		-F "$MSGS/rsa2048.lf" "$BENCH_SERVER:$(port_of "$setup")" >"$E2E_DIR/xcheck-$setup.out" 2>&1
+	rc=$?
+	t1=$(date +%s%N)
+	printf 'xcheck mode=xcheck label=xcheck-%s setup=%s conc=%s rc=%s messages=%s seconds=%s\n' \
+		"$setup" "$setup" "$conc" "$rc" "$n" "$(awk -v d=$((t1 - t0)) 'BEGIN { printf "%.3f", d / 1e9 }')" >>"$RUNS"
+	printf 'bench: %-14s smtp-source: %s messages at c=%s, exit %s\n' "xcheck-$setup" "$n" "$conc" "$rc"
+	if [ "$rc" != 0 ]; then
+		sed 's/^/bench:   /' "$E2E_DIR/xcheck-$setup.out" | head -n 5
+		failed=1
+	fi
+}
+
+if [ "$MODE" != milter ]; then
+	# smtp-source appends CRLF to each line itself: give it LF lines.
+	tr -d '\r' <"$MSGS/rsa2048.v1.eml" >"$MSGS/rsa2048.lf"
+	xc=${CONC##* }
+	for s in $SETUPS; do
+		xcheck_run "$s" "$xc" "$XCHECK_MESSAGES"
+	done
+fi
+
+if [ "$MODE" != mta ]; then
+	# The milter alone: started afresh, so that its peak and RSS are this load's.
+	pm_stop
+	pm_start "$PM_CONF"
+	label=milter-c$MILTER_CONNS
+	c0=$(proc_cpu_ticks "$PM_PID")
+	b0=$(busy_ticks)
+	u0=$(udp_drops)
+	d0=$(proc_cpu_ticks "$UNBOUND_PID")
+	n0=$(ns_cpu_ticks)
+	clients=$(i=1; for a in $CLIENTS; do printf '%s=mta%s.example.net,' "$a" $i; i=$((i + 1)); done)
+	"$BENCH_BIN/miltload" -S "$PM_SOCKET" -c "$MILTER_CONNS" -n "$MILTER_MESSAGES" \
+		-m "$MSGS/mix.idx" -b "${clients%,}" -P "$PM_PID" -i 1000 -l "$LAT/$label.txt" \
+		>"$E2E_DIR/out.$label" 2>"$E2E_DIR/err.$label"
+	rc=$?
+	n1=$(ns_cpu_ticks)
+	d1=$(proc_cpu_ticks "$UNBOUND_PID")
+	b1=$(busy_ticks)
+	u1=$(udp_drops)
+	c1=$(proc_cpu_ticks "$PM_PID") || die "policy-milter died during the milter-only run"
+	{
+		printf 'run mode=milter label=%s setup=pm conc=%s rc=%s dns_udp_drops=%s machine_cpu_s=%s ns_cpu_s=%s dns_cpu_s=%s milter_cpu_s=%s hwm_kb=%s latfile=%s\n' \
+			"$label" "$MILTER_CONNS" "$rc" $((u1 - u0)) "$(ticks_s $((b1 - b0)))" \
+			"$(ticks_s $((n1 - n0)))" "$(ticks_s $((d1 - d0)))" "$(ticks_s $((c1 - c0)))" \
+			"$(proc_hwm_kb "$PM_PID")" "$LAT/$label.txt"
+		kv "$E2E_DIR/out.$label" "mode=milter label=$label setup=pm conc=$MILTER_CONNS"
+	} >>"$RUNS"
+	printf 'bench: %-14s %s\n' "$label" "$(sed -n 's/^result //p' "$E2E_DIR/out.$label")"
+	if [ "$rc" != 0 ]; then
+		sed 's/^/bench:   /' "$E2E_DIR/err.$label" | head -n 10
+		failed=1
+	fi
+fi
+
+exit $failed
