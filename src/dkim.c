@@ -81,6 +81,7 @@ struct dkim_verifier {
 	DKIM *dkim;
 	DKIM_STAT eoh_status;
 	bool eoh_done, eom_done, lib_failed;
+	bool any_l;               /* a signature verified has l=: count the canonical body */
 	bool has_deadline;        /* key lookups share deadline (dkim_verify_deadline) */
 	struct timespec deadline; /* CLOCK_MONOTONIC */
 	char *queue_id;
@@ -380,6 +381,11 @@ static void remember_sig(struct dkim_verifier *v, const char *value)
 	s->d = tag_value(value, "d");
 	s->s = tag_value(value, "s");
 	s->a = tag_value(value, "a");
+	b = tag_value(value, "l");
+	if (b != NULL) { /* the body's canonical length is needed (dkim_verify_body) */
+		v->any_l = true;
+		free(b);
+	}
 }
 
 /* dkim_verify_header - one header field */
@@ -497,8 +503,10 @@ void dkim_verify_body(struct dkim_verifier *v, const unsigned char *bytes, size_
 		return;
 	if (!v->eoh_done)
 		dkim_verify_eoh(v);
-	for (size_t i = 0; i < len; i++)
-		count_byte(v, bytes[i]);
+	/* only an l= shorter than the body needs its length: skip the count without one */
+	if (v->any_l && !v->set.allow_l)
+		for (size_t i = 0; i < len; i++)
+			count_byte(v, bytes[i]);
 	if (v->dkim != NULL && v->eoh_status == DKIM_STAT_OK)
 		(void)dkim_body(v->dkim, (u_char *)bytes, len);
 }
