@@ -151,12 +151,7 @@ if [ -z "${BENCH_INNER:-}" ]; then
 		cat "$BENCH_OUT/results.txt"
 		echo "bench: results in $BENCH_OUT/results.txt and $BENCH_OUT/results.json"
 	fi
-	if [ "$rc" != 0 ]; then
-		echo "---- Postfix maillog, last lines ($E2E_DIR/maillog) ----"
-		tail -n 30 "$E2E_DIR/maillog" 2>/dev/null
-		echo "---- policy-milter log ----"
-		tail -n 30 "$E2E_DIR/milter.log" 2>/dev/null
-	fi
+	[ "$rc" = 0 ] || e2e_show_logs 30
 	[ -n "${BENCH_KEEP:-}" ] && echo "bench: work directory kept: $E2E_DIR"
 	exit "$rc"
 fi

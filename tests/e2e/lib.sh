@@ -70,6 +70,23 @@ ns_reexec() {
 	env "$inner=1" unshare -n -m -p --fork --mount-proc --propagation private bash "$@"
 }
 
+# e2e_show_logs LINES [TITLE FILE]... - after a failed run (outside the
+# namespace): the last LINES lines of the Postfix maillog and the milter's
+# log in $E2E_DIR, then of each extra FILE under its TITLE
+e2e_show_logs() {
+	local n=$1
+	shift
+	echo "---- Postfix maillog ($E2E_DIR/maillog) ----"
+	tail -n "$n" "$E2E_DIR/maillog" 2>/dev/null
+	echo "---- policy-milter log ($E2E_DIR/milter.log) ----"
+	tail -n "$n" "$E2E_DIR/milter.log" 2>/dev/null
+	while [ $# -ge 2 ]; do
+		echo "---- $1 ----"
+		tail -n "$n" "$2" 2>/dev/null
+		shift 2
+	done
+}
+
 # wait_for - poll CMD (a string for eval) up to N tenths of a second
 wait_for() {
 	local n=$1

@@ -72,14 +72,7 @@ if [ -z "${E2E_INNER:-}" ]; then
 	e2e_build_tools
 	ns_reexec pm-e2e E2E_KEEP E2E_INNER "$0" "$@"
 	rc=$?
-	if [ "$rc" != 0 ]; then
-		echo "---- Postfix maillog ($E2E_DIR/maillog) ----"
-		tail -n 200 "$E2E_DIR/maillog" 2>/dev/null
-		echo "---- policy-milter log ($E2E_DIR/milter.log) ----"
-		tail -n 200 "$E2E_DIR/milter.log" 2>/dev/null
-		echo "---- nsd log ----"
-		tail -n 20 "$E2E_DIR/nsd.log" 2>/dev/null
-	fi
+	[ "$rc" = 0 ] || e2e_show_logs 200 "nsd log" "$E2E_DIR/nsd.log"
 	[ -n "${E2E_KEEP:-}" ] && echo "e2e: work directory kept: $E2E_DIR"
 	exit "$rc"
 fi

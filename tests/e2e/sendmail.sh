@@ -52,12 +52,7 @@ if [ -z "${E2E_INNER:-}" ]; then
 	export SENDMAIL_ROOT
 	ns_reexec pm-sendmail E2E_KEEP E2E_INNER "$0" "$@"
 	rc=$?
-	if [ "$rc" != 0 ]; then
-		echo "---- Postfix maillog ($E2E_DIR/maillog) ----"
-		tail -n 100 "$E2E_DIR/maillog" 2>/dev/null
-		echo "---- policy-milter log ($E2E_DIR/milter.log) ----"
-		tail -n 200 "$E2E_DIR/milter.log" 2>/dev/null
-	fi
+	[ "$rc" = 0 ] || e2e_show_logs 200
 	[ -n "${E2E_KEEP:-}" ] && echo "e2e-sendmail: work directory kept: $E2E_DIR"
 	exit "$rc"
 fi

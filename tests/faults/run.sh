@@ -112,14 +112,7 @@ if [ -z "${FAULTS_INNER:-}" ]; then
 	fi
 	ns_reexec pm-faults FAULTS_KEEP FAULTS_INNER "$0" "$@"
 	rc=$?
-	if [ "$rc" != 0 ]; then
-		echo "---- Postfix maillog ($E2E_DIR/maillog) ----"
-		tail -n 60 "$E2E_DIR/maillog" 2>/dev/null
-		echo "---- policy-milter log ($E2E_DIR/milter.log) ----"
-		tail -n 60 "$E2E_DIR/milter.log" 2>/dev/null
-		echo "---- faultdns log ----"
-		tail -n 20 "$E2E_DIR/faultdns.log" 2>/dev/null
-	fi
+	[ "$rc" = 0 ] || e2e_show_logs 60 "faultdns log" "$E2E_DIR/faultdns.log"
 	[ -n "${FAULTS_KEEP:-}" ] && echo "faults: work directory kept: $E2E_DIR"
 	exit "$rc"
 fi
