@@ -5,6 +5,7 @@
 #   make check      deps, build, unit tests (plain and ASan+UBSan), man lint, end-to-end tests
 #   make demo       deps, build, a live demonstration in a private namespace
 #   make bench      policy-milter beside no milter and OpenDKIM+OpenDMARC (BENCH_QUICK=1: short)
+#   make soak       50,000 messages at concurrency 50: replies, RSS, fds; a LeakSanitizer run
 #   make install    PREFIX=/usr/local DESTDIR=
 
 CC       ?= gcc
@@ -106,6 +107,12 @@ e2e-sendmail: all
 faults: all
 	@tests/faults/run.sh
 .PHONY: faults
+
+soak: deps
+	@tests/bench/deps.sh
+	$(MAKE) all
+	@tests/soak/run.sh
+.PHONY: soak
 
 demo: deps
 	$(MAKE) all

@@ -630,12 +630,82 @@ static const char *group_name(gid_t gid, char *buf, size_t size)
 	return buf;
 }
 
+/* in_group - is user (whose primary group is pgid) a member of group gid? */
+static bool in_group(const char *user, gid_t pgid, gid_t gid)
+{
+	const struct group *gr;
+
+	if (pgid == gid)
+		return true;
+	if ((gr = getgrgid(gid)) == NULL)
+		return false;
+	for (char **m = gr->gr_mem; *m != NULL; m++)
+		if (strcmp(*m, user) == 0)
+			return true;
+	return false;
+}
+
+/* user_can_enter - may this user search directory d? */
+static bool user_can_enter(const char *user, uid_t uid, gid_t pgid, const struct stat *d)
+{
+	if (d->st_mode & S_IXOTH)
+		return true;
+	if (uid == d->st_uid)
+		return (d->st_mode & S_IXUSR) != 0;
+	return (d->st_mode & S_IXGRP) != 0 && in_group(user, pgid, d->st_gid);
+}
+
+/*
+ * group_can_enter - may some member of group gid (a listed member, or a
+ * user whose primary group it is) search directory d? An MTA that is not
+ * root reaches the socket as such a member (Postfix: the postfix user).
+ */
+static bool group_can_enter(gid_t gid, const struct stat *d)
+{
+	const struct group *gr;
+	const struct passwd *pw;
+	char **members;
+	size_t n = 0, i;
+	bool can = false;
+
+	if ((d->st_mode & S_IXOTH) != 0 || (d->st_gid == gid && (d->st_mode & S_IXGRP) != 0))
+		return true;
+	if ((gr = getgrgid(gid)) == NULL)
+		return false;
+	while (gr->gr_mem[n] != NULL)
+		n++;
+	members = xcalloc(n + 1, sizeof(*members));
+	for (i = 0; i < n; i++)
+		members[i] = xstrdup(gr->gr_mem[i]);
+	for (i = 0; i < n && !can; i++)
+		if ((pw = getpwnam(members[i])) != NULL)
+			can = user_can_enter(members[i], pw->pw_uid, pw->pw_gid, d);
+	for (i = 0; i < n; i++)
+		free(members[i]);
+	free(members);
+	if (!can) { /* users whose primary group it is (a bounded look) */
+		unsigned seen = 0;
+
+		setpwent();
+		while (!can && seen++ < 100000 && (pw = getpwent()) != NULL)
+			if (pw->pw_gid == gid && pw->pw_uid != 0) {
+				char *name = xstrdup(pw->pw_name);
+				uid_t uid = pw->pw_uid;
+
+				can = user_can_enter(name, uid, gid, d);
+				free(name);
+			}
+		endpwent();
+	}
+	return can;
+}
+
 /*
  * socket_reach_check - warn when an MTA that is not root (Postfix: a
  * member of the socket's group) could not use the socket: the socket not
- * writable by its group or by others, or a directory above it that
- * neither that group nor others may search. Sendmail runs as root and
- * reaches it all the same, so this is a warning, not a refusal.
+ * writable by its group or by others, or a directory above it that no
+ * member of that group (and not others) may search. Sendmail runs as root
+ * and reaches it all the same, so this is a warning, not a refusal.
  */
 static void socket_reach_check(const char *path)
 {
@@ -658,11 +728,10 @@ static void socket_reach_check(const char *path)
 			slash[1] = '\0';
 		else
 			*slash = '\0';
-		if (stat(dir, &st) == 0 && (st.st_mode & S_IXOTH) == 0 &&
-		    !(st.st_gid == gid && (st.st_mode & S_IXGRP) != 0)) {
+		if (stat(dir, &st) == 0 && !group_can_enter(gid, &st)) {
 			say(LOG_WARNING,
-			    "directory %s (mode %04o, group %s) lets neither group %s nor others "
-			    "enter: an MTA that is not root (Postfix) cannot reach the socket %s",
+			    "directory %s (mode %04o, group %s) lets no member of group %s (nor "
+			    "others) enter: a non-root MTA (Postfix) cannot reach socket %s",
 			    dir, (unsigned)(st.st_mode & 07777),
 			    group_name(st.st_gid, dbuf, sizeof(dbuf)),
 			    group_name(gid, gbuf, sizeof(gbuf)), path);

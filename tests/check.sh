@@ -43,6 +43,7 @@ suite e2e-sendmail tests/e2e/sendmail.sh
 # the same world against the daemon built with ASan+UBSan (as the milter suite builds it)
 suite e2e-asan tests/e2e/run-asan.sh
 suite faults tests/faults/run.sh
+suite soak env SOAK_MESSAGES=3000 tests/soak/run.sh # the soak, shortened; the ASan+LSan leak run
 
 pass=$(cat build/results/*.tap | grep -c '^ok')
 fail=$(cat build/results/*.tap | grep -c '^not ok')

@@ -23,7 +23,8 @@
 #	e2e-sendmail suite unpacks (its packages conflict with postfix, so
 #	tests/e2e/lib.sh sendmail_fetch downloads them and never installs
 #	them); sasl2-bin (saslpasswd2) and libsasl2-modules (PLAIN, LOGIN)
-#	give both MTAs SMTP AUTH for the {auth_authen} scenarios.
+#	give both MTAs SMTP AUTH for the {auth_authen} scenarios. unbound
+#	is the caching resolver of the soak suite's world (tests/bench).
 # DIAGNOSTICS
 #	Exit 0 when everything is installed; 1 when something is missing and
 #	we are not root, or apt-get failed.
@@ -39,6 +40,7 @@ mandoc groff-base
 iproute2 util-linux procps
 publicsuffix dnsutils spfquery opendkim-tools
 m4 libwrap0 liblockfile1 sasl2-bin libsasl2-modules
+unbound
 clang-format
 python3
 "
