@@ -795,6 +795,67 @@ def sc_many(sock, n=50):
     return fn
 
 
+HOSTILE = b"\x1b[31m\x1b]0;pwn\x07\r\n\x00\xff\xc3"  # ANSI colour and title, CR LF, NUL, bad 8-bit
+
+
+def sc_hostile_everywhere(R):
+    """CR, LF, NUL, ANSI escapes and 8-bit bytes in the HELO name, the client
+    name, the sender, a recipient, the SMTP AUTH user, the From and other
+    headers: every reply text and header value we send is printable, and so
+    is every line of our logs (checked at the end for the whole run)"""
+    def fn(check):
+        m = Milter(R.sock)
+        m.optneg()
+        # (a NUL inside the connect packet's host name breaks the packet: libmilter
+        # drops the connection, as sc_bad_address shows for addresses; MTAs never send one)
+        r = m.connect(b"evil" + HOSTILE.replace(b"\x00", b"") + b".test", "4", 25, GOOD_IP)
+        check("connect", r.code(), "continue")
+        r = m.helo(b"helo" + HOSTILE + b".test")
+        printable_reply(check, "helo", r)
+        r = m.mail([b"<ev" + HOSTILE + b"il@fail.test>"])
+        check("mail (bad sender syntax)", r.code(), R_SENDER)
+        printable_reply(check, "mail", r)
+        m.abort()
+        # (no NUL in a macro value: the MTA builds macro packets from C strings, and
+        # libmilter 8.17's smfi_getsymval reads past a packet with an odd number of
+        # strings and crashes the filter: nothing a filter can guard against)
+        r = m.mail([b"<alice@fail.test>"],
+                   macros={"{auth_authen}": "al" + HOSTILE.replace(b"\x00", b"").decode("latin-1")})
+        check("mail (authenticated)", r.code(), "continue")
+        r = m.rcpt([b"<b" + HOSTILE + b"ob@example.org>"])
+        check("rcpt (bad syntax)", r.code(), R_RCPT)
+        printable_reply(check, "rcpt", r)
+        r = m.rcpt([b"<bob@example.org>"])
+        check("rcpt", r.code(), "continue")
+        r = message_body(m, headers=((b"From", b"\"Ev" + HOSTILE + b"\" <x@ev" + HOSTILE + b"il.test>"),
+                                     (b"Subject", HOSTILE)), body=HOSTILE + b"\r\n")
+        printable_actions(check, "eom", r)
+        m.quit()
+    return fn
+
+
+def sc_logs_printable(R):
+    """every line the milter logged in this run (stderr) is printable ASCII,
+    and every JSON record parses with no raw control character"""
+    def fn(check):
+        lines = R.log_lines()
+        bad = [l for l in lines if re.search(r"[^\x20-\x7e]", l)]
+        check("log lines with a control or 8-bit byte", bad[:2], [])
+        # a raw LF in a value would start a line of its own, without the time stamp
+        cut = [l[:80] for l in lines if not re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", l)]
+        check("log lines not starting with a time stamp", cut[:2], [])
+        if R.json_log:
+            with open(R.json_log, "rb") as f:
+                raw = f.read()
+            lines = raw.split(b"\n")
+            check("JSON log ends with a newline", raw[-1:], b"\n")
+            badj = [l[:80] for l in lines[:-1] if re.search(rb"[\x00-\x1f\x7f]", l)]
+            check("JSON lines with a raw control byte", badj[:2], [])
+            for l in lines[:-1]:
+                json.loads(l)  # raises on a malformed record
+    return fn
+
+
 def main():
     global sock_path
     ap = argparse.ArgumentParser()
@@ -872,6 +933,10 @@ def main():
           "object, queue id once given", sc_postfix_macros(R))
     R.run("1000-byte local part / domain / HELO: defined replies", sc_long_local(s))
     R.run("50 connections at once, closed without a message", sc_many(s))
+    R.run("CR, LF, NUL, ANSI escapes, 8-bit in HELO, client name, addresses, AUTH user, "
+          "headers: printable replies and headers", sc_hostile_everywhere(R))
+    # last: what every scenario above made the milter log
+    R.run("every log line printable, every JSON record valid", sc_logs_printable(R))
 
     print("# [%s] %d passed, %d failed" % (a.label, R.passed, R.failed))
     return 0 if R.failed == 0 else 1
