@@ -60,6 +60,14 @@
  *	config_keys() calls fn once per leaf key (groups are not listed),
  *	in table order; tests use it to check that every key is documented.
  *
+ *	The policy file, and each file it names with @include (depth first,
+ *	as libconfig will read them), must be a regular file before
+ *	libconfig sees it: libconfig 1.5 blocks in fopen() on a FIFO and its
+ *	scanner calls exit() when reading a directory fails (@include "" or
+ *	"."), which would end the daemon at a reload (check_includes). The
+ *	recipients file and the public suffix list are opened without
+ *	blocking too, and refused unless regular files.
+
  *	Loads may run in any thread but the result is only ever handed to
  *	other threads through policy_set_current() (policy.c).
  * DIAGNOSTICS
@@ -69,6 +77,7 @@
  *	so a syntax error is reported alone.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <libconfig.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -1631,23 +1640,158 @@ static char *default_authserv_id(void)
 	return xstrdup(host);
 }
 
+/*
+ * slurp_regular - the whole content of path, a regular file, opened
+ * without blocking (a FIFO must not hang a load), NUL-terminated, its
+ * length in *len; NULL with the reason in buf
+ */
+static char *slurp_regular(const char *path, size_t *len, char *buf, size_t bufsize)
+{
+	struct stat st;
+	struct strbuf sb;
+	char chunk[8192];
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
+		snprintf(buf, bufsize, "cannot open: %s", strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(buf, bufsize, "cannot read: not a regular file");
+		close(fd);
+		return NULL;
+	}
+	sb_init(&sb);
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(buf, bufsize, "cannot read: %s", strerror(errno));
+			sb_free(&sb);
+			close(fd);
+			return NULL;
+		}
+		sb_appendn(&sb, chunk, (size_t)n);
+	}
+	close(fd);
+	*len = sb.len;
+	return sb_steal(&sb);
+}
+
+#define INCLUDE_DEPTH_MAX 10 /* libconfig's MAX_INCLUDE_DEPTH */
+
+/* include_name - NAME of an @include line's [p, end) after the '"'; false when unterminated */
+static bool include_name(const char *p, const char *end, struct strbuf *name)
+{
+	while (p < end && *p != '"') {
+		const char *run = p;
+
+		if (*p == '\\') {
+			/* \\ and \" are escapes; libconfig's scanner drops any other backslash */
+			if (p + 1 < end && (p[1] == '\\' || p[1] == '"'))
+				sb_appendc(name, p[1]);
+			p += p + 1 < end && (p[1] == '\\' || p[1] == '"') ? 2 : 1;
+			continue;
+		}
+		while (p < end && *p != '"' && *p != '\\')
+			p++;
+		/* libconfig appends each run as a C string: up to its first NUL */
+		sb_appendn(name, run, strnlen(run, (size_t)(p - run)));
+	}
+	return p < end;
+}
+
+/*
+ * check_includes - libconfig 1.5 opens an "@include" file with fopen(),
+ * which blocks on a FIFO, and its flex scanner calls exit() when reading
+ * fails ("input in flex scanner failed": @include "" or "." names the
+ * directory), which would end the daemon at a reload. So every line
+ * [ \t]*@include[ \t]+"NAME" of file (text, len bytes) is looked at
+ * before libconfig reads it, in libconfig's order and way: NAME with \\
+ * and \" undone, below dir (the include directory, NULL: none) when
+ * there is one; something there that is not a regular file is an error,
+ * and a regular file is checked the same way, depth first. A missing
+ * file, or nesting deeper than libconfig allows, is left for libconfig to
+ * report (*stop set: it stops there). A line inside a comment or a
+ * string that looks like an @include is checked too (stricter than
+ * libconfig). false when an error was recorded.
+ */
+static bool check_includes(struct loader *ld, const char *file, const char *text, size_t len,
+                           const char *dir, int depth, bool *stop)
+{
+	const char *line = text, *eot = text + len;
+	bool ok = true;
+	int lineno = 1;
+
+	for (; line < eot && !*stop; lineno++) {
+		const char *eol = memchr(line, '\n', (size_t)(eot - line)), *p = line;
+		struct strbuf name, full;
+		struct origin o = {file, lineno};
+		struct stat st;
+		char why[256], *inc;
+		size_t inclen;
+
+		line = eol != NULL ? eol + 1 : eot;
+		while (p < eot && (*p == ' ' || *p == '\t'))
+			p++;
+		if (eot - p < 10 || memcmp(p, "@include", 8) != 0 || (p[8] != ' ' && p[8] != '\t'))
+			continue;
+		for (p += 8; p < eot && (*p == ' ' || *p == '\t'); p++)
+			;
+		if (p >= eot || *p++ != '"')
+			continue;
+		sb_init(&name);
+		if (!include_name(p, eot, &name)) {
+			sb_free(&name); /* unterminated: a syntax error for libconfig */
+			continue;
+		}
+		sb_init(&full);
+		if (dir != NULL)
+			sb_appendf(&full, "%s/", dir);
+		sb_append(&full, name.s);
+		if (stat(full.s, &st) != 0) {
+			*stop = true; /* libconfig: "cannot open include file" */
+		} else if (!S_ISREG(st.st_mode)) {
+			err_add(ld, &o, "", "@include \"%s\": %s: not a regular file", name.s,
+			        full.s);
+			ok = false;
+		} else if (depth + 1 > INCLUDE_DEPTH_MAX) {
+			*stop = true; /* libconfig: "include file nesting too deep" */
+		} else if ((inc = slurp_regular(full.s, &inclen, why, sizeof(why))) == NULL) {
+			*stop = true; /* changed since the stat, or unreadable: libconfig says */
+		} else {
+			if (!check_includes(ld, full.s, inc, inclen, dir, depth + 1, stop))
+				ok = false;
+			free(inc);
+		}
+		sb_free(&name);
+		sb_free(&full);
+	}
+	return ok;
+}
+
 /* read_file - parse path into cfg; false (with the error recorded) on I/O or syntax errors */
 static bool read_file(struct loader *ld, config_t *cfg)
 {
-	char *dir, *slash;
-	FILE *fp;
+	char *dir, *slash, *text, why[256];
+	bool stop = false, ok;
+	size_t len;
 
-	if ((fp = fopen(ld->path, "r")) == NULL) {
-		err_add(ld, NULL, "", "cannot open: %s", strerror(errno));
+	if ((text = slurp_regular(ld->path, &len, why, sizeof(why))) == NULL) {
+		err_add(ld, NULL, "", "%s", why);
 		return false;
 	}
-	fclose(fp);
 	dir = xstrdup(ld->path);
 	if ((slash = strrchr(dir, '/')) != NULL) {
 		slash[slash == dir ? 1 : 0] = '\0';
 		config_set_include_dir(cfg, dir);
 	}
+	ok = check_includes(ld, ld->path, text, len, slash != NULL ? dir : NULL, 0, &stop);
+	free(text);
 	free(dir);
+	if (!ok)
+		return false;
 	if (config_read_file(cfg, ld->path) == CONFIG_TRUE)
 		return true;
 	if (config_error_type(cfg) == CONFIG_ERR_FILE_IO) {
@@ -1666,7 +1810,8 @@ static bool read_file(struct loader *ld, config_t *cfg)
  * psl_check_file - can path serve as the public suffix list: a readable
  * regular file that only its owner can change (pm_file_unsafe) holding
  * at least one rule (a line that is neither blank nor a "//" comment)?
- * 0, or -1 with the reason in buf
+ * 0, or -1 with the reason in buf. Opened without blocking: a FIFO must
+ * not hang a load (it is refused as not a regular file).
  */
 static int psl_check_file(const char *path, char *buf, size_t bufsize)
 {
@@ -1675,19 +1820,25 @@ static int psl_check_file(const char *path, char *buf, size_t bufsize)
 	size_t cap = 0;
 	bool rule = false;
 	FILE *fp;
+	int fd;
 
-	if ((fp = fopen(path, "r")) == NULL) {
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
 		snprintf(buf, bufsize, "%.300s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		snprintf(buf, bufsize, "%.300s: not a regular file", path);
-		fclose(fp);
+		close(fd);
 		return -1;
 	}
 	if (pm_file_unsafe(path, &st, why, sizeof(why)) != NULL) {
 		snprintf(buf, bufsize, "%.300s: unsafe permissions: %s", path, why);
-		fclose(fp);
+		close(fd);
+		return -1;
+	}
+	if ((fp = fdopen(fd, "r")) == NULL) {
+		snprintf(buf, bufsize, "%.300s: %s", path, strerror(errno));
+		close(fd);
 		return -1;
 	}
 	while (!rule && getline(&line, &cap, fp) >= 0) {

@@ -22,7 +22,8 @@
  *	re-read when its device, inode, size, modification time or mode
  *	changed. A file anyone on the host could change (world-writable, or
  *	in a world-writable directory without the sticky bit: pm_file_unsafe)
- *	is not read. A read that fails or is refused so keeps the previous
+ *	is not read, nor is anything but a regular file (a FIFO is never
+ *	waited on). A read that fails or is refused so keeps the previous
  *	table (and says so once, at LOG_WARNING); a file never read gives
  *	RCPT_TEMPFAIL.
  *
@@ -38,6 +39,7 @@
  *	as "path:line: reason".
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -46,6 +48,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "rcpt.h"
@@ -54,6 +57,7 @@
 #define RCPT_RECHECK_MS   1000 /* stat() the file at most this often */
 #define RCPT_MAX_WARNINGS 10   /* malformed-line warnings per read */
 #define ERR_UNSAFE        (-1) /* "errno" for a file anyone could change (pm_file_unsafe) */
+#define ERR_NOT_REG       (-2) /* "errno" for a file that is not a regular file (FIFO, device) */
 #define ERRBUF_MAX        (2 * PATH_MAX + 300)
 
 /* A set of NUL-terminated keys, open addressing with linear probing. */
@@ -207,10 +211,12 @@ static int parse_line(const char *line, size_t len, char *key, size_t keysize, c
 
 /*
  * load_file - read path into a new set. Returns it, or NULL with *err
- * set (an errno value, or ERR_UNSAFE: anyone could change the file) and
- * errbuf (when not NULL) saying why. With strict, the first malformed
- * line fails the load (errbuf says which); otherwise malformed lines are
- * skipped with a warning.
+ * set (an errno value, ERR_NOT_REG: not a regular file, or ERR_UNSAFE:
+ * anyone could change the file) and errbuf (when not NULL) saying why.
+ * With strict, the first malformed line fails the load (errbuf says
+ * which); otherwise malformed lines are skipped with a warning. Opened
+ * without blocking: a FIFO (or a device) must not hang the caller, it is
+ * refused.
  */
 static struct keyset *load_file(const char *path, bool strict, char *errbuf, size_t errsize,
                                 int *err)
@@ -221,28 +227,45 @@ static struct keyset *load_file(const char *path, bool strict, char *errbuf, siz
 	char *line = NULL, key[KEY_MAX], unsafe[ERRBUF_MAX];
 	size_t cap = 0, lineno = 0, bad = 0;
 	ssize_t n;
-	int saved;
+	int saved, fd;
 
-	if ((fp = fopen(path, "re")) == NULL) {
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
 		saved = errno;
 		if (errbuf)
 			snprintf(errbuf, errsize, "%s: %s", path, strerror(saved));
 		*err = saved;
 		return NULL;
 	}
-	if (fstat(fileno(fp), &st) != 0) {
+	if (fstat(fd, &st) != 0) {
 		saved = errno;
 		if (errbuf)
 			snprintf(errbuf, errsize, "%s: %s", path, strerror(saved));
-		fclose(fp);
+		close(fd);
+		*err = saved;
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		saved = S_ISDIR(st.st_mode) ? EISDIR : ERR_NOT_REG;
+		if (errbuf)
+			snprintf(errbuf, errsize, "%s: %s", path,
+			         saved == EISDIR ? strerror(EISDIR) : "not a regular file");
+		close(fd);
 		*err = saved;
 		return NULL;
 	}
 	if (pm_file_unsafe(path, &st, unsafe, sizeof(unsafe)) != NULL) {
 		if (errbuf)
 			snprintf(errbuf, errsize, "%s: unsafe permissions: %s", path, unsafe);
-		fclose(fp);
+		close(fd);
 		*err = ERR_UNSAFE;
+		return NULL;
+	}
+	if ((fp = fdopen(fd, "r")) == NULL) {
+		saved = errno;
+		if (errbuf)
+			snprintf(errbuf, errsize, "%s: %s", path, strerror(saved));
+		close(fd);
+		*err = saved;
 		return NULL;
 	}
 	ks = keyset_new();
@@ -338,7 +361,7 @@ static void warn_once(struct file_entry *e, int err, const char *what, const cha
 	if (e->last_errno == err)
 		return;
 	e->last_errno = err;
-	if (err == ERR_UNSAFE)
+	if (err == ERR_UNSAFE || err == ERR_NOT_REG)
 		log_msg(LOG_WARNING, "recipients file %s; %s", errbuf,
 		        e->table ? "keeping the table read before" : "recipients get a 4xx");
 	else if (e->table)

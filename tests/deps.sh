@@ -25,6 +25,10 @@
 #	them); sasl2-bin (saslpasswd2) and libsasl2-modules (PLAIN, LOGIN)
 #	give both MTAs SMTP AUTH for the {auth_authen} scenarios. unbound
 #	is the caching resolver of the soak suite's world (tests/bench).
+#	clang and libclang-rt-14-dev (bookworm's libFuzzer, ASan and UBSan
+#	runtimes, not a dependency of clang) build the libFuzzer targets of
+#	tests/fuzz (make fuzz, the fuzz suite); llvm gives llvm-symbolizer,
+#	for crash reports with file and line.
 # DIAGNOSTICS
 #	Exit 0 when everything is installed; 1 when something is missing and
 #	we are not root, or apt-get failed.
@@ -42,6 +46,7 @@ publicsuffix dnsutils spfquery opendkim-tools
 m4 libwrap0 liblockfile1 sasl2-bin libsasl2-modules
 unbound
 clang-format
+clang libclang-rt-14-dev llvm
 python3
 "
 

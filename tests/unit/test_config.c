@@ -29,7 +29,14 @@
  *	sticky bit it loads), a world-writable recipients.file and public
  *	suffix list, and a unix milter.socket in a world-writable directory
  *	(sticky bit or not) are each an error at its key, all reported in
- *	one load.
+ *	one load. A FIFO as recipients.file, public suffix list or list file
+ *	is an error at once, never waited on (found by tests/fuzz/config).
+ *	@include of something that is not a regular file ("", ".", a
+ *	directory, a FIFO, directly or from an included file) is an error
+ *	at the @include line, where libconfig 1.5 would exit() or block
+ *	(found by tests/fuzz/config); a good @include still loads and a
+ *	missing one is still libconfig's error; the policy file itself a
+ *	FIFO or a directory is an error.
  *
  *	The repository is found through $PM_SRCDIR (default ".").
  * DIAGNOSTICS
@@ -44,6 +51,7 @@
 #include <libconfig.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1790,6 +1798,153 @@ static void test_unsafe_files(void **state)
 	policy_release(p);
 }
 
+/*
+ * test_fifo_files - a FIFO named as recipients.file, the public suffix list
+ * or a list file (fuzz regression: the load blocked in open() waiting for
+ * a writer): each an error at its key, "not a regular file", at once;
+ * SIGALRM ends the test if a load blocks
+ */
+static void test_fifo_files(void **state)
+{
+	char fifo[PATH_MAX + 16], conf[3 * PATH_MAX + 400], want[PATH_MAX + 200];
+	struct config_errors errs;
+	struct policy *p;
+	const char *path;
+	char *t;
+
+	(void)state;
+	snprintf(fifo, sizeof(fifo), "%s/fifo", tmpdir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	snprintf(conf, sizeof(conf),
+	         "recipients: { domains = [ \"example.org\" ]; file = \"%s\"; };\n"
+	         "dmarc: { mode = \"enforce\"; public_suffix_list = \"%s\"; };\n"
+	         "lists: { helo: { block_file = \"%s\"; }; };\n",
+	         fifo, fifo, fifo);
+	path = write_conf("fifo", conf);
+	alarm(10);
+	p = config_load(path, &errs);
+	alarm(0);
+	t = errors_text(&errs);
+	if (p != NULL || errs.n != 3)
+		fail_msg("got %zu errors%s, want 3", errs.n, t);
+	snprintf(want, sizeof(want), "cannot use recipients file: %s: not a regular file", fifo);
+	if (strstr(t, want) == NULL)
+		fail_msg("got%s, want \"%s\"", t, want);
+	snprintf(want, sizeof(want), "cannot use the public suffix list: %s: not a regular file",
+	         fifo);
+	if (strstr(t, want) == NULL)
+		fail_msg("got%s, want \"%s\"", t, want);
+	if (strstr(t, "lists.helo.block_file: ") == NULL || strstr(t, "not a regular file") == NULL)
+		fail_msg("got%s, want lists.helo.block_file: ... not a regular file", t);
+	free(t);
+	config_errors_free(&errs);
+	unlink(fifo);
+}
+
+/*
+ * test_include_not_reg - @include naming a directory or a FIFO (fuzz
+ * regression: libconfig's scanner called exit(), "input in flex scanner
+ * failed", or blocked in fopen()); SIGALRM ends the test if a load blocks,
+ * and an exit() ends it too
+ */
+static void test_include_not_reg(void **state)
+{
+#define TEXT(x) x, sizeof(x) - 1
+	static const struct {
+		const char *text; /* the policy file (NULs kept) */
+		size_t len;
+		int line;
+		const char *want; /* substring of the one error; @PATH@ is tmpdir */
+	} cases[] = {
+	    {TEXT("@include \".\"\n"), 1, "@include \".\": @PATH@/.: not a regular file"},
+	    {TEXT("dry_run = true;\n@include \"\"\n"), 2,
+	     "@include \"\": @PATH@/: not a regular file"},
+	    {TEXT("  @include \"incdir\"\n"), 1,
+	     "@include \"incdir\": @PATH@/incdir: not a regular"},
+	    {TEXT("@include \"\\.\"\n"), 1, "@include \".\": @PATH@/.: not a regular file"},
+	    {TEXT("@include \"incfifo\"\n"), 1,
+	     "@include \"incfifo\": @PATH@/incfifo: not a regular"},
+	    /* libconfig reads past a NUL in a comment, and so must the check */
+	    {TEXT("# a\0comment\n@include \"nested.inc\"\n"), 2, "@include \".\": @PATH@/.: not a"},
+	    {TEXT("@include \"missing.inc\"\n"), 1, "cannot open include file"},
+	};
+#undef TEXT
+	char path[PATH_MAX + 16], want[2 * PATH_MAX + 200];
+	struct config_errors errs;
+	struct policy *p;
+	FILE *fp;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/incdir", tmpdir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/incfifo", tmpdir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	snprintf(path, sizeof(path), "%s/nested.inc", tmpdir);
+	assert_non_null(fp = fopen(path, "w"));
+	fputs("dry_run = true;\n@include \".\"\n", fp);
+	assert_int_equal(fclose(fp), 0);
+	write_conf("good", "dry_run = true;\n");
+
+	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
+		const char *conf = write_conf("inc", "");
+		char *t;
+
+		assert_non_null(fp = fopen(conf, "w"));
+		assert_int_equal(fwrite(cases[i].text, 1, cases[i].len, fp), cases[i].len);
+		assert_int_equal(fclose(fp), 0);
+		alarm(10);
+		p = config_load(conf, &errs);
+		alarm(0);
+		fill_path(cases[i].want, tmpdir, want, sizeof(want));
+		t = errors_text(&errs);
+		/* the nested case's error is in nested.inc, at its line 2 */
+		if (p != NULL || errs.n != 1 || errs.v[0].line != cases[i].line ||
+		    strstr(t, want) == NULL)
+			fail_msg("case %zu: got %zu errors%s, want one at line %d holding \"%s\"",
+			         i, errs.n, t, cases[i].line, want);
+		free(t);
+		config_errors_free(&errs);
+	}
+
+	/* a good @include still loads */
+	p = config_load(write_conf("inc", "@include \"good.conf\"\n"), &errs);
+	if (p == NULL || !p->dry_run)
+		fail_msg("@include \"good.conf\": got %s, want a policy with dry_run",
+		         p ? "no dry_run" : "errors");
+	policy_release(p);
+	config_errors_free(&errs);
+}
+
+/*
+ * test_policy_not_reg - the policy file itself a directory or a FIFO:
+ * one error "not a regular file", at once (libconfig would exit() on the
+ * directory and block on the FIFO)
+ */
+static void test_policy_not_reg(void **state)
+{
+	char path[PATH_MAX + 16];
+	struct config_errors errs;
+	struct policy *p;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/notreg-dir", tmpdir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/notreg-fifo", tmpdir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	for (int k = 0; k < 2; k++) {
+		snprintf(path, sizeof(path), "%s/%s", tmpdir,
+		         k == 0 ? "notreg-dir" : "notreg-fifo");
+		alarm(10);
+		p = config_load(path, &errs);
+		alarm(0);
+		if (p != NULL || errs.n != 1 ||
+		    strstr(errs.v[0].message, "not a regular file") == NULL)
+			fail_msg("%s as the policy file: want one \"not a regular file\" error",
+			         path);
+		config_errors_free(&errs);
+	}
+}
+
 /* setup - a private directory for the snippets */
 static int setup(void **state)
 {
@@ -1831,7 +1986,8 @@ int main(void)
 	    cmocka_unit_test(test_concurrent_swap),   cmocka_unit_test(test_names),
 	    cmocka_unit_test(test_dkim_dmarc_errors), cmocka_unit_test(test_public_suffix_list),
 	    cmocka_unit_test(test_e2e_conf),          cmocka_unit_test(test_lists),
-	    cmocka_unit_test(test_unsafe_files),
+	    cmocka_unit_test(test_unsafe_files),      cmocka_unit_test(test_fifo_files),
+	    cmocka_unit_test(test_include_not_reg),   cmocka_unit_test(test_policy_not_reg),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, setup, teardown);

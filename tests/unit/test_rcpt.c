@@ -11,7 +11,8 @@
  *	or in a world-writable directory without the sticky bit: refused by
  *	rcpt_check_file; in use, the old table kept and the refusal logged
  *	once), a 100k-line file, and concurrent lookups while the file
- *	changes.
+ *	changes. A FIFO as the recipients file is refused at once, never
+ *	waited on (found by tests/fuzz/config: the load hung in open()).
  * DIAGNOSTICS
  *	"case N (address): got X, want Y" for each mismatch.
  */
@@ -25,6 +26,7 @@
 #include <pthread.h>
 #include <time.h>
 #include <unistd.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <fcntl.h>
 
@@ -346,6 +348,34 @@ static void test_check_file(void **state)
 	assert_int_equal(rcpt_check_file(data_dir, err, sizeof(err)), -1); /* a directory */
 }
 
+/*
+ * test_fifo - a FIFO named as the recipients file (fuzz regression): refused
+ * as not a regular file, strictly and through the file cache, without
+ * waiting for a writer; SIGALRM ends the test if open() blocks
+ */
+static void test_fifo(void **state)
+{
+	char path[600], err[1400];
+	struct recipient_settings s = {
+	    .domains = local_domains,
+	    .ndomains = 2,
+	    .file = (char *)tmp_path("fifo", path, sizeof(path)),
+	};
+	const char *why = NULL;
+
+	(void)state;
+	assert_int_equal(mkfifo(path, 0600), 0);
+	alarm(10);
+	err[0] = '\0';
+	if (rcpt_check_file(path, err, sizeof(err)) != -1 ||
+	    strstr(err, "not a regular file") == NULL)
+		fail_msg("FIFO: got \"%s\", want \"%s: not a regular file\"", err, path);
+	if (lookup(&s, "alice@example.org", &why) != RCPT_TEMPFAIL)
+		fail_msg("FIFO in use: got %s, want tempfail (never read)", why ? why : "(null)");
+	alarm(0);
+	unlink(path);
+}
+
 /* read_log - the text of path into buf */
 static void read_log(const char *path, char *buf, size_t size)
 {
@@ -590,7 +620,7 @@ int main(void)
 	    cmocka_unit_test(test_file_cache), cmocka_unit_test(test_malformed_warnings),
 	    cmocka_unit_test(test_check_file), cmocka_unit_test(test_big_file),
 	    cmocka_unit_test(test_threads),    cmocka_unit_test(test_status_names),
-	    cmocka_unit_test(test_unsafe),
+	    cmocka_unit_test(test_unsafe),     cmocka_unit_test(test_fifo),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,894 @@
+/*
+ * NAME
+ *	fuzz eom - libFuzzer target for the end-of-message path, fed a raw message
+ * DESCRIPTION
+ *	Input: a raw message, headers and body, CRLF or LF. It is cut the
+ *	way the MTA hands it to the milter (one callback per header field,
+ *	name and value apart, folded lines kept in the value; the headers
+ *	end at an empty line or at a line that is no header field; the body
+ *	in 65535-byte chunks) and goes through the pure modules in the order
+ *	src/milter.c calls them:
+ *
+ *	  mi_header   dkim_verify_header for each field; the From fields
+ *	              counted (the first kept); each Authentication-Results
+ *	              field judged by authres_is_ours
+ *	  mi_eoh      dkim_verify_eoh
+ *	  mi_body     dkim_verify_body
+ *	  mi_eom      dkim_verify_eom; judge_from (hdrfrom_parse,
+ *	              hdrfrom_author); verdict_must_sign;
+ *	              verdict_dmarc_overrides; dmarc_lookup; dmarc_evaluate;
+ *	              verdict_dmarc_overrides again; verdict_decide; then,
+ *	              for a message going on, our Authentication-Results
+ *	              value (authres_format), and for a refusal its reply text
+ *	              (reply_expand)
+ *
+ *	milter.c's own functions are static and talk to libmilter, so the
+ *	few lines of glue between those calls (header_name_is, judge_from,
+ *	auth_evaluate, facts_init and authres_value) are repeated here as
+ *	they are there. Not covered: the libmilter callbacks themselves
+ *	(session and message state, macros, queue ids, the header
+ *	changes, quarantine and replies sent through smfi_*), the MAIL FROM
+ *	and RCPT stages (SPF, the sender domain, recipients) and logging.
+ *
+ *	What the MTA and DNS would say comes from the message itself, in
+ *	header fields any message could carry (they are fed to DKIM like
+ *	the others):
+ *
+ *	  X-Fuzz-Env: policy=0..2 mfrom=ADDR helo=NAME rcpt=ADDR (repeated)
+ *	      spf=RESULT helo_spf=RESULT iprev=RESULT pct=0..99 trusted auth
+ *	      noleadspc exempt allow=client|client_name|helo|sender|recipient
+ *	  X-Fuzz-DNS: NAME TXT text | NAME SERVFAIL | NAME NXDOMAIN
+ *
+ *	Names no X-Fuzz-DNS field gives are answered from fixed tables: the
+ *	test keys of tests/unit/data/dkim (rsa, rsa512, ed, at example.org
+ *	and mustsign.test) and a few _dmarc records; anything else is
+ *	NXDOMAIN. DNS is answered in the process (dkim key lookup override,
+ *	and dns_query_within wrapped at link time): no network.
+ *
+ *	Policies (policy=): 0 everything enforced, must_sign, quarantine
+ *	by header; 1 tag and log modes, quarantine hold, fail_open, dry_run,
+ *	l= allowed, 512-bit keys, two signatures; 2 overrides, domain_modes,
+ *	never_enforce, always_reject and allow lists.
+ *
+ *	With FUZZ_VERBOSE set in the environment each verdict and header
+ *	is printed on stderr (to see what a seed does).
+ *
+ *	Checked besides the sanitizers: DKIM gives at most max_signatures
+ *	results, each in range; a refusal's action agrees with its reply's
+ *	class; dry_run, trusted and authenticated never refuse here; our
+ *	Authentication-Results value is printable ASCII folded with "\n\t",
+ *	with closed quotes and comments, and claims our authserv-id; a reply
+ *	text is printable ASCII, at most 449 bytes, with no '%' the template
+ *	did not have.
+ */
+#include <resolv.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "addr.h"
+#include "authres.h"
+#include "dkim.h"
+#include "dmarc.h"
+#include "dns.h"
+#include "fuzzlib.h"
+#include "hdrfrom.h"
+#include "policy.h"
+#include "util.h"
+#include "verdict.h"
+
+#ifndef PM_SRCDIR
+#define PM_SRCDIR "."
+#endif
+
+#define AR_HEADER  "Authentication-Results"
+#define CHUNK      65535 /* Postfix's MILTER_CHUNK_SIZE */
+#define NPOLICIES  3
+#define MAX_DNS    32
+#define MAX_RCPTS  8
+#define ADDR_TEXT  (ADDR_LOCAL_MAX * 2 + ADDR_DOMAIN_MAX + 8)
+#define DKIM_DIR   PM_SRCDIR "/tests/unit/data/dkim/"
+#define PSL        "/usr/share/publicsuffix/public_suffix_list.dat"
+#define AUTHSERVID "mx.example.org"
+
+enum dns_status __wrap_dns_query_within(const char *name, int type, int timeout, long left_ms,
+                                        const unsigned char **answer, int *answer_len);
+
+static const char *const policy_text[NPOLICIES] = {
+    "authserv_id = \"" AUTHSERVID "\";\n"
+    "recipients: { domains = [ \"example.org\", \"example.net\" ]; };\n"
+    "iprev: { mode = \"enforce\"; };\n"
+    "dkim: { mode = \"enforce\"; must_sign = [ \"mustsign.test\" ]; };\n"
+    "dmarc: { mode = \"enforce\"; quarantine = \"tag\"; };\n",
+
+    "authserv_id = \"" AUTHSERVID "\";\n"
+    "dry_run = true;\n"
+    "spf: { mode = \"tag\"; helo_mode = \"log\"; };\n"
+    "dkim: { mode = \"log\"; max_signatures = 2; allow_l = true; min_key_bits = 512;\n"
+    "        must_sign = [ \"example.org\" ]; };\n"
+    "dmarc: { mode = \"tag\"; quarantine = \"hold\"; fail_open = true; };\n",
+
+    "authserv_id = \"" AUTHSERVID "\";\n"
+    "recipients: { domains = [ \"example.org\", \"ov.example.net\" ];\n"
+    "              exempt_from_sender_checks = [ \"postmaster\", \"abuse\", "
+    "\"x@example.org\" ]; };\n"
+    "dkim: { mode = \"enforce\"; must_sign = [ \"example.org\", \"mustsign.test\" ]; };\n"
+    "dmarc: { mode = \"enforce\"; quarantine = \"tag\"; spf_fail_at_mail = false;\n"
+    "         never_enforce = [ \"forwarder.test\" ]; always_reject = [ \"example.com\" ];\n"
+    "         domain_modes = ( { domain = \"none.example\"; mode = \"log\"; } ); };\n"
+    "lists: { sender: { allow = [ \"partner@example.net\" ]; };\n"
+    "         recipient: { allow = [ \"allowed@example.org\" ]; }; };\n"
+    "overrides = ( { for_recipient_domain = \"ov.example.net\"; dmarc = \"log\"; },\n"
+    "              { for_sender_domain = \"example.com\"; dkim = \"tag\"; } );\n",
+};
+
+static struct policy *policies[NPOLICIES];
+
+/* The fixed DKIM key records: name, and the file of tests/unit/data/dkim holding the record. */
+static const struct {
+	const char *name, *file;
+} key_files[] = {
+    {"rsa._domainkey.example.org", "test-rsa2048.txt"},
+    {"rsa512._domainkey.example.org", "test-rsa512.txt"},
+    {"ed._domainkey.example.org", "test-ed25519.txt"},
+    {"rsa._domainkey.mustsign.test", "test-rsa2048.txt"},
+};
+static char *key_text[sizeof(key_files) / sizeof(key_files[0])];
+
+/* The fixed DMARC records. */
+static const struct {
+	const char *name, *text;
+} dmarc_fixed[] = {
+    {"_dmarc.example.org", "v=DMARC1; p=reject"},
+    {"_dmarc.mustsign.test", "v=DMARC1; p=reject; adkim=s; aspf=s"},
+    {"_dmarc.quarantine.example", "v=DMARC1; p=quarantine; pct=50"},
+    {"_dmarc.none.example", "v=DMARC1; p=none; sp=reject"},
+    {"_dmarc.example.com", "v=DMARC1; p=reject; sp=quarantine"},
+    {"_dmarc.example.net", "v=DMARC1; p=quarantine"},
+};
+
+/* One X-Fuzz-DNS answer. */
+enum fake_kind { FAKE_TXT, FAKE_SERVFAIL, FAKE_NXDOMAIN };
+struct fake {
+	char name[256];
+	enum fake_kind kind;
+	char *text;
+};
+
+/* What the MTA said of the session and the message (X-Fuzz-Env). */
+struct env {
+	int policy;
+	char mfrom[ADDR_TEXT], helo[256];
+	char rcpt[MAX_RCPTS][ADDR_TEXT];
+	size_t nrcpt;
+	enum pm_spf_result spf, helo_spf;
+	enum pm_iprev_result iprev;
+	unsigned pct, allow;
+	bool trusted, auth, leadspc, exempt;
+	struct fake dns[MAX_DNS];
+	size_t ndns;
+};
+
+static struct env env;
+static bool verbose; /* FUZZ_VERBOSE set: each verdict on stderr */
+static unsigned char dns_buf[65536];
+
+/* slurp - a file's text (the caller frees), NULL when unreadable */
+static char *slurp(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	char buf[8192];
+	size_t n;
+
+	if (fp == NULL)
+		return NULL;
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	return xstrdup(buf);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	struct config_errors errs;
+	char err[512];
+
+	(void)argc;
+	(void)argv;
+	verbose = getenv("FUZZ_VERBOSE") != NULL;
+	if (!dmarc_psl_load(PSL, err, sizeof(err))) {
+		fprintf(stderr, "fuzz eom: %s\n", err);
+		abort();
+	}
+	for (size_t i = 0; i < PM_ARRAY_LEN(key_files); i++) {
+		char path[1024];
+
+		snprintf(path, sizeof(path), "%s%s", DKIM_DIR, key_files[i].file);
+		if ((key_text[i] = slurp(path)) == NULL) {
+			fprintf(stderr, "fuzz eom: cannot read %s\n", path);
+			abort();
+		}
+	}
+	for (int i = 0; i < NPOLICIES; i++) {
+		const char *path = fuzz_path(0, "policy.conf");
+
+		fuzz_write(path, policy_text[i], strlen(policy_text[i]));
+		policies[i] = config_load(path, &errs);
+		if (policies[i] == NULL) {
+			fprintf(stderr, "fuzz eom: policy %d:\n", i);
+			for (size_t j = 0; j < errs.n; j++)
+				fprintf(stderr, "  %d: %s: %s\n", errs.v[j].line, errs.v[j].key,
+				        errs.v[j].message);
+			abort();
+		}
+		config_errors_free(&errs);
+	}
+	return 0;
+}
+
+/* ---- DNS ----------------------------------------------------------- */
+
+/* name_eq - DNS names equal, case-insensitively, a final dot ignored */
+static bool name_eq(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la > 0 && a[la - 1] == '.')
+		la--;
+	if (lb > 0 && b[lb - 1] == '.')
+		lb--;
+	return la == lb && strncasecmp(a, b, la) == 0;
+}
+
+/* key_lookup - the DKIM key lookup override: X-Fuzz-DNS, then the test keys */
+static enum dkim_key_status key_lookup(const char *name, char *buf, size_t bufsize, void *arg)
+{
+	size_t found = 0;
+
+	(void)arg;
+	for (size_t i = 0; i < env.ndns; i++) {
+		if (!name_eq(env.dns[i].name, name))
+			continue;
+		if (env.dns[i].kind == FAKE_SERVFAIL)
+			return DKIM_KEY_TEMPFAIL;
+		if (env.dns[i].kind == FAKE_NXDOMAIN)
+			return DKIM_KEY_NOTFOUND;
+		if (found++ == 0)
+			snprintf(buf, bufsize, "%s", env.dns[i].text);
+	}
+	if (found > 1)
+		return DKIM_KEY_MULTIPLE;
+	if (found == 1)
+		return DKIM_KEY_FOUND;
+	for (size_t i = 0; i < PM_ARRAY_LEN(key_files); i++)
+		if (name_eq(key_files[i].name, name)) {
+			snprintf(buf, bufsize, "%s", key_text[i]);
+			return DKIM_KEY_FOUND;
+		}
+	return DKIM_KEY_NOTFOUND;
+}
+
+/* __wrap_dns_query_within - the _dmarc lookups: X-Fuzz-DNS, then the fixed records */
+enum dns_status __wrap_dns_query_within(const char *name, int type, int timeout, long left_ms,
+                                        const unsigned char **answer, int *answer_len)
+{
+	static unsigned char rdata[MAX_DNS][8192];
+	struct fuzz_rr rr[MAX_DNS];
+	size_t n = 0, len;
+
+	(void)timeout;
+	if (!dns_name_ok(name))
+		return DNS_NXDOMAIN; /* as dns.c: "_dmarc." and a 250-byte name is no name */
+	if (left_ms == 0 || left_ms < -1)
+		return DNS_TEMPFAIL;
+	for (size_t i = 0; i < env.ndns; i++) {
+		if (!name_eq(env.dns[i].name, name))
+			continue;
+		if (env.dns[i].kind == FAKE_SERVFAIL)
+			return DNS_TEMPFAIL;
+		if (env.dns[i].kind == FAKE_NXDOMAIN)
+			return DNS_NXDOMAIN;
+		len = fuzz_txt_rdata(env.dns[i].text, strlen(env.dns[i].text), rdata[n],
+		                     sizeof(rdata[n]));
+		if (len == 0)
+			continue;
+		rr[n].type = ns_t_txt;
+		rr[n].klass = ns_c_in;
+		rr[n].rdata = rdata[n];
+		rr[n].rdlen = len;
+		n++;
+	}
+	for (size_t i = 0; n == 0 && i < PM_ARRAY_LEN(dmarc_fixed); i++)
+		if (name_eq(dmarc_fixed[i].name, name)) {
+			rr[0].type = ns_t_txt;
+			rr[0].klass = ns_c_in;
+			rr[0].rdlen =
+			    fuzz_txt_rdata(dmarc_fixed[i].text, strlen(dmarc_fixed[i].text),
+			                   rdata[0], sizeof(rdata[0]));
+			rr[0].rdata = rdata[0];
+			n = 1;
+		}
+	if (n == 0 || type != ns_t_txt)
+		return DNS_NXDOMAIN;
+	*answer_len = (int)fuzz_dns_build(dns_buf, sizeof(dns_buf), name, type, 0, rr, n);
+	FUZZ_CHECK(*answer_len > 0, "answer does not fit");
+	*answer = dns_buf;
+	return DNS_OK;
+}
+
+/* ---- the message ---------------------------------------------------- */
+
+struct field {
+	char *name, *value;
+};
+
+struct message {
+	struct field *f;
+	size_t n;
+	const uint8_t *body;
+	size_t body_len;
+};
+
+/* split - the header fields and the body of the raw message, as the MTA hands them over */
+static void split(const uint8_t *d, size_t size, struct message *m)
+{
+	size_t pos = 0, cap = 0, vstart = 0;
+	struct field *cur = NULL;
+
+	memset(m, 0, sizeof(*m));
+	while (pos < size) {
+		const uint8_t *eol = memchr(d + pos, '\n', size - pos);
+		size_t end = eol != NULL ? (size_t)(eol - d) + 1 : size; /* past the line */
+		size_t content = end - pos, i;
+
+		if (content > 0 && d[end - 1] == '\n')
+			content--;
+		if (content > 0 && d[pos + content - 1] == '\r')
+			content--;
+		if (content == 0) {
+			pos = end; /* the empty line ends the headers */
+			break;
+		}
+		if ((d[pos] == ' ' || d[pos] == '\t') && cur != NULL) {
+			free(cur->value);
+			cur->value = fuzz_cstr(d + vstart, pos + content - vstart);
+			pos = end;
+			continue;
+		}
+		for (i = pos; i < pos + content && d[i] > ' ' && d[i] < 0x7f && d[i] != ':'; i++)
+			;
+		if (i == pos)
+			break; /* no field name: the body starts here */
+		while (i < pos + content && (d[i] == ' ' || d[i] == '\t'))
+			i++;
+		if (i >= pos + content || d[i] != ':')
+			break;
+		if (m->n == cap) {
+			cap = cap ? 2 * cap : 16;
+			m->f = xrealloc(m->f, cap * sizeof(*m->f));
+		}
+		cur = &m->f[m->n++];
+		cur->name = fuzz_cstr(d + pos, i - pos); /* white space before the colon kept */
+		vstart = i + 1;
+		cur->value = fuzz_cstr(d + vstart, pos + content - vstart);
+		pos = end;
+	}
+	m->body = d + pos;
+	m->body_len = size - pos;
+}
+
+static void message_free(struct message *m)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		free(m->f[i].name);
+		free(m->f[i].value);
+	}
+	free(m->f);
+}
+
+/* word_after - the value of "key=" in a token, or NULL */
+static const char *word_after(const char *tok, const char *key)
+{
+	size_t n = strlen(key);
+
+	return strncmp(tok, key, n) == 0 ? tok + n : NULL;
+}
+
+/* spf_result - an SPF result by name (unchecked for anything else) */
+static enum pm_spf_result spf_result(const char *s)
+{
+	for (int r = PM_SPF_NONE; r < PM_SPF_NRESULTS; r++)
+		if (strcmp(s, pm_spf_result_name((enum pm_spf_result)r)) == 0)
+			return (enum pm_spf_result)r;
+	return PM_SPF_UNCHECKED;
+}
+
+/* read_env - the X-Fuzz-Env and X-Fuzz-DNS fields of the message */
+static void read_env(const struct message *m)
+{
+	static const char *const kinds[] = {"client", "client_name", "helo", "sender", "recipient"};
+
+	memset(&env, 0, sizeof(env));
+	env.leadspc = true;
+	env.spf = PM_SPF_NONE;
+	snprintf(env.helo, sizeof(env.helo), "client.example.net");
+	for (size_t i = 0; i < m->n; i++) {
+		char *v, *tok, *save = NULL;
+
+		if (strcasecmp(m->f[i].name, "X-Fuzz-DNS") == 0 && env.ndns < MAX_DNS) {
+			struct fake *fk = &env.dns[env.ndns];
+			char kind[16];
+			int off = 0;
+
+			v = m->f[i].value;
+			if (sscanf(v, " %255s %15s %n", fk->name, kind, &off) < 2)
+				continue;
+			if (strcmp(kind, "SERVFAIL") == 0)
+				fk->kind = FAKE_SERVFAIL;
+			else if (strcmp(kind, "NXDOMAIN") == 0)
+				fk->kind = FAKE_NXDOMAIN;
+			else if (strcmp(kind, "TXT") == 0)
+				fk->kind = FAKE_TXT;
+			else
+				continue;
+			fk->text = v + off;
+			env.ndns++;
+			continue;
+		}
+		if (strcasecmp(m->f[i].name, "X-Fuzz-Env") != 0)
+			continue;
+		v = xstrdup(m->f[i].value);
+		for (tok = strtok_r(v, " \t\r\n", &save); tok != NULL;
+		     tok = strtok_r(NULL, " \t\r\n", &save)) {
+			const char *a;
+
+			if ((a = word_after(tok, "policy=")) != NULL)
+				env.policy = (int)(strtoul(a, NULL, 10) % NPOLICIES);
+			else if ((a = word_after(tok, "mfrom=")) != NULL)
+				snprintf(env.mfrom, sizeof(env.mfrom), "%s", a);
+			else if ((a = word_after(tok, "helo=")) != NULL)
+				snprintf(env.helo, sizeof(env.helo), "%s", a);
+			else if ((a = word_after(tok, "rcpt=")) != NULL && env.nrcpt < MAX_RCPTS)
+				snprintf(env.rcpt[env.nrcpt++], sizeof(env.rcpt[0]), "%s", a);
+			else if ((a = word_after(tok, "spf=")) != NULL)
+				env.spf = spf_result(a);
+			else if ((a = word_after(tok, "helo_spf=")) != NULL)
+				env.helo_spf = spf_result(a);
+			else if ((a = word_after(tok, "iprev=")) != NULL)
+				env.iprev = (enum pm_iprev_result)(strtoul(a, NULL, 10) % 5);
+			else if ((a = word_after(tok, "pct=")) != NULL)
+				env.pct = (unsigned)(strtoul(a, NULL, 10) % 100);
+			else if ((a = word_after(tok, "allow=")) != NULL) {
+				for (size_t k = 0; k < PM_ARRAY_LEN(kinds); k++)
+					if (strcmp(a, kinds[k]) == 0)
+						env.allow |= PM_LIST_BIT(k);
+			} else if (strcmp(tok, "trusted") == 0)
+				env.trusted = true;
+			else if (strcmp(tok, "auth") == 0)
+				env.auth = true;
+			else if (strcmp(tok, "noleadspc") == 0)
+				env.leadspc = false;
+			else if (strcmp(tok, "exempt") == 0)
+				env.exempt = true;
+		}
+		free(v);
+	}
+}
+
+/* ---- the milter's glue, as in src/milter.c ------------------------- */
+
+/* header_name_is - name equals want, ignoring case and white space before the colon */
+static bool header_name_is(const char *name, const char *want)
+{
+	size_t n = strlen(want);
+
+	if (name == NULL || strncasecmp(name, want, n) != 0)
+		return false;
+	for (name += n; *name == ' ' || *name == '\t'; name++)
+		;
+	return *name == '\0';
+}
+
+/* What mi_eom gathers (milter.c struct auth_eom). */
+struct auth_eom {
+	bool checked, dkim_done;
+	struct dkim_results dkim;
+	enum from_status from;
+	const char *from_why;
+	char author[DMARC_DOMAIN_MAX];
+	enum must_sign_status must_sign;
+	struct dmarc_record rec;
+	struct dmarc_outcome dmarc;
+	enum pm_mode dmarc_mode;
+	enum pm_dmarc_policy disposition;
+	const char *dmarc_rule;
+};
+
+/* judge_from - milter.c judge_from */
+static void judge_from(unsigned from_count, const char *from_value, struct auth_eom *a)
+{
+	struct hdrfrom_list l;
+	const struct hdrfrom_mailbox *mb;
+	const char *why = NULL;
+
+	if (from_count == 0) {
+		a->from = FROM_MISSING;
+		a->from_why = "no From header field";
+		return;
+	}
+	if (from_count > 1) {
+		a->from = FROM_SEVERAL;
+		a->from_why = "several From header fields";
+		return;
+	}
+	if (!hdrfrom_parse(from_value, strlen(from_value), &l, &why)) {
+		a->from = FROM_BAD;
+		a->from_why = why != NULL ? why : "unparsable From header field";
+		return;
+	}
+	switch (hdrfrom_author(&l, &mb, &why)) {
+	case HDRFROM_AUTHOR_OK:
+		a->from = FROM_OK;
+		snprintf(a->author, sizeof(a->author), "%s", mb->domain);
+		break;
+	case HDRFROM_AUTHOR_SEVERAL:
+		a->from = FROM_SEVERAL_ADDRS;
+		a->from_why = "From names several addresses";
+		break;
+	case HDRFROM_AUTHOR_LITERAL:
+		a->from = FROM_OK;
+		a->from_why = "From domain is an address literal";
+		break;
+	case HDRFROM_AUTHOR_NONE:
+	default:
+		a->from = FROM_BAD;
+		a->from_why = why != NULL ? why : "no usable author domain in From";
+		break;
+	}
+	hdrfrom_free(&l);
+}
+
+/* The envelope as parsed at MAIL FROM and RCPT TO. */
+struct envelope {
+	enum addr_status sender_status;
+	struct pm_addr sender;
+	char spf_domain[256];
+	struct pm_addr rcpt[MAX_RCPTS];
+	char *rcpt_domains[MAX_RCPTS];
+	size_t nrcpt;
+	bool sender_has_dmarc;
+	struct pm_domains domains;
+};
+
+/* envelope - MAIL FROM and the RCPTs of env, parsed; the sender's DMARC record looked up */
+static void envelope(const struct policy *p, struct envelope *e)
+{
+	const char *why;
+	struct dmarc_record rec;
+
+	memset(e, 0, sizeof(*e));
+	e->sender_status =
+	    addr_parse(env.mfrom, strlen(env.mfrom), ADDR_ALLOW_NULL, &e->sender, &why);
+	if (e->sender_status != ADDR_OK) {
+		e->sender_status = ADDR_NULL; /* a bad one was refused at MAIL FROM */
+		memset(&e->sender, 0, sizeof(e->sender));
+		snprintf(e->spf_domain, sizeof(e->spf_domain), "%s", env.helo);
+	} else {
+		snprintf(e->spf_domain, sizeof(e->spf_domain), "%s", e->sender.domain);
+		if (!e->sender.domain_is_literal)
+			e->domains.sender = e->sender.domain;
+	}
+	for (size_t i = 0; i < env.nrcpt; i++) {
+		enum addr_status st = addr_parse(env.rcpt[i], strlen(env.rcpt[i]),
+		                                 ADDR_ALLOW_LOCAL_ONLY, &e->rcpt[e->nrcpt], &why);
+
+		if (st != ADDR_OK && st != ADDR_LOCAL_ONLY)
+			continue; /* refused at RCPT */
+		e->rcpt_domains[e->nrcpt] = st == ADDR_OK ? e->rcpt[e->nrcpt].domain : NULL;
+		e->nrcpt++;
+	}
+	e->domains.rcpt = e->rcpt_domains;
+	e->domains.nrcpt = e->nrcpt;
+	/* mi_envfrom: does the sender domain publish DMARC (an SPF fail may wait for it) */
+	if (e->domains.sender != NULL && policy_dmarc_on(p)) {
+		dmarc_lookup(e->domains.sender, p->spf.dns_timeout, p->spf.timeout, &rec);
+		e->sender_has_dmarc =
+		    rec.status == DMARC_REC_FOUND || rec.status == DMARC_REC_TEMPFAIL;
+	}
+}
+
+/* auth_evaluate - milter.c auth_evaluate, from dkim_verify_eom on */
+static void auth_evaluate(const struct policy *p, const struct envelope *e,
+                          struct dkim_verifier *dkim, unsigned from_count, const char *from_value,
+                          struct auth_eom *a)
+{
+	struct dmarc_input in;
+	const char *spf_pass_domain = NULL;
+
+	memset(a, 0, sizeof(*a));
+	a->dmarc_mode = PM_MODE_OFF;
+	if (env.trusted || env.auth || (!policy_check_on(p, PM_CHECK_DKIM) && !policy_dmarc_on(p)))
+		return;
+	a->checked = true;
+	if (dkim != NULL) {
+		dkim_verify_eom(dkim, &a->dkim);
+		a->dkim_done = true;
+	}
+	if (!policy_dmarc_on(p) && p->dkim.nmust_sign == 0)
+		return;
+	judge_from(from_count, from_value, a);
+	if (a->from != FROM_OK || a->author[0] == '\0')
+		return;
+	if (policy_check_on(p, PM_CHECK_DKIM))
+		a->must_sign = verdict_must_sign(p, a->author, a->dkim_done ? &a->dkim : NULL);
+	if (!policy_dmarc_on(p))
+		return;
+	if (env.spf == PM_SPF_PASS && e->spf_domain[0] != '\0')
+		spf_pass_domain = e->spf_domain;
+	verdict_dmarc_overrides(p, &e->domains, a->author, spf_pass_domain,
+	                        a->dkim_done ? &a->dkim : NULL, PM_DMARC_NONE, PM_DMARC_P_UNSPEC,
+	                        &a->dmarc_mode, &a->disposition, &a->dmarc_rule);
+	if (a->dmarc_mode == PM_MODE_OFF)
+		return;
+	dmarc_lookup(a->author, p->spf.dns_timeout, p->spf.timeout, &a->rec);
+	memset(&in, 0, sizeof(in));
+	in.from_domain = a->author;
+	in.rec = &a->rec;
+	in.spf = env.spf;
+	in.spf_domain =
+	    env.spf != PM_SPF_UNCHECKED && e->spf_domain[0] != '\0' ? e->spf_domain : NULL;
+	in.dkim = a->dkim_done ? &a->dkim : NULL;
+	in.pct_roll = env.pct;
+	dmarc_evaluate(&in, &a->dmarc);
+	verdict_dmarc_overrides(p, &e->domains, a->author, spf_pass_domain, in.dkim,
+	                        a->dmarc.result, a->dmarc.disposition, &a->dmarc_mode,
+	                        &a->disposition, &a->dmarc_rule);
+}
+
+/* authres_value - milter.c authres_value; the caller frees */
+static char *authres_value(const struct policy *p, const struct envelope *e,
+                           const struct auth_eom *a, const struct pm_verdict *v)
+{
+	struct authres_input in;
+	char from[ADDR_TEXT], allowed[128];
+	enum pm_mode mode[PM_CHECKS];
+
+	for (int c = 0; c < PM_CHECKS; c++)
+		mode[c] = verdict_mode(p, (enum pm_check)c, &e->domains, NULL);
+	memset(&in, 0, sizeof(in));
+	if (v->allowed && v->allowed_by != NULL) {
+		snprintf(allowed, sizeof(allowed), "allowed by local policy: %s", v->allowed_by);
+		in.policy_comment = allowed;
+	}
+	in.authserv_id = p->authserv_id;
+	if (env.auth)
+		in.auth_user = "fuzz-user";
+	if (env.trusted)
+		in.trusted_network = "192.0.2.0/24";
+	in.iprev = PM_IPREV_UNCHECKED;
+	if (env.iprev != PM_IPREV_UNCHECKED && !env.auth && mode[PM_CHECK_IPREV] >= PM_MODE_TAG) {
+		in.iprev = env.iprev;
+		in.iprev_ip = "192.0.2.1";
+	}
+	in.helo_spf = PM_SPF_UNCHECKED;
+	if (env.helo_spf != PM_SPF_UNCHECKED && !env.auth &&
+	    mode[PM_CHECK_HELO_SPF] >= PM_MODE_TAG) {
+		in.helo_spf = env.helo_spf;
+		in.helo = env.helo;
+	}
+	in.mfrom_spf = PM_SPF_UNCHECKED;
+	if (mode[PM_CHECK_SPF] >= PM_MODE_TAG && env.spf != PM_SPF_UNCHECKED) {
+		in.mfrom_spf = env.spf;
+		if (e->sender_status == ADDR_OK)
+			in.mailfrom = addr_format(&e->sender, from, sizeof(from));
+		else
+			in.helo = env.helo;
+	}
+	if (a->dkim_done && mode[PM_CHECK_DKIM] >= PM_MODE_TAG)
+		in.dkim = &a->dkim;
+	in.dmarc = PM_DMARC_UNCHECKED;
+	if (a->checked && a->from != FROM_UNCHECKED && a->from != FROM_OK &&
+	    mode[PM_CHECK_DMARC] >= PM_MODE_TAG) {
+		in.dmarc = PM_DMARC_PERMERROR;
+		in.dmarc_comment = a->from_why;
+	} else if (a->dmarc.result != PM_DMARC_UNCHECKED && a->dmarc_mode >= PM_MODE_TAG) {
+		in.dmarc = a->dmarc.result;
+		in.header_from = a->author;
+		if (a->rec.status == DMARC_REC_FOUND) {
+			in.dmarc_policy = pm_dmarc_policy_name(a->dmarc.policy);
+			in.dmarc_disposition = a->dmarc.result == PM_DMARC_PASS
+			                           ? pm_dmarc_policy_name(PM_DMARC_P_NONE)
+			                           : pm_dmarc_policy_name(a->disposition);
+		}
+		if (a->dmarc.result == PM_DMARC_PERMERROR || a->dmarc.result == PM_DMARC_TEMPERROR)
+			in.dmarc_comment = a->dmarc.why[0] != '\0' ? a->dmarc.why : NULL;
+	}
+	return authres_format(&in);
+}
+
+/* ---- checks -------------------------------------------------------- */
+
+/* check_header - our Authentication-Results value */
+static void check_header(const char *v, const char *id)
+{
+	int depth = 0;
+	bool quoted = false;
+
+	for (const char *p = v; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '\n') {
+			FUZZ_CHECK(p[1] == '\t', "LF not followed by TAB in \"%s\"", v);
+			continue;
+		}
+		FUZZ_CHECK(c == '\t' || (c >= 0x20 && c <= 0x7e), "byte 0x%02x in \"%s\"", c, v);
+		if (c == '\\' && (quoted || depth > 0) && p[1] != '\0')
+			p++;
+		else if (quoted)
+			quoted = c != '"';
+		else if (c == '"' && depth == 0)
+			quoted = true;
+		else if (c == '(')
+			depth++;
+		else if (c == ')')
+			FUZZ_CHECK(--depth >= 0, "stray ')' in \"%s\"", v);
+	}
+	FUZZ_CHECK(!quoted && depth == 0, "unclosed quote or comment in \"%s\"", v);
+	FUZZ_CHECK(authres_is_ours(v, id), "our header \"%s\" is not ours", v);
+}
+
+/* check_reply - the reply text a refusal would send, with the message's values in it */
+static void check_reply(const struct policy *p, const struct envelope *e, const struct auth_eom *a,
+                        const struct pm_verdict *v)
+{
+	const struct pm_reply *r = &p->replies[v->reply];
+	struct pm_reply_vars vars;
+	char buf[1024], sender[ADDR_TEXT];
+	int pct_template = 0, pct_text = 0;
+
+	memset(&vars, 0, sizeof(vars));
+	vars.ip = "192.0.2.1";
+	vars.helo = env.helo;
+	vars.sender =
+	    e->sender_status == ADDR_OK ? addr_format(&e->sender, sender, sizeof(sender)) : "";
+	vars.rcpt = env.nrcpt > 0 ? env.rcpt[0] : NULL;
+	vars.domain = a->author;
+	vars.identity = env.mfrom;
+	vars.result = a->from_why;
+	reply_expand(r, &vars, buf, sizeof(buf));
+	FUZZ_CHECK(fuzz_printable(buf) && strlen(buf) <= 449, "reply text \"%s\"", buf);
+	for (const char *s = r->text; *s; s++)
+		pct_template += *s == '%';
+	for (const char *s = buf; *s; s++)
+		pct_text += *s == '%';
+	FUZZ_CHECK(pct_text <= pct_template, "'%%' from a value in the reply \"%s\"", buf);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct message m;
+	struct envelope e;
+	struct dkim_verify_settings ds;
+	struct dkim_verifier *dkim = NULL;
+	struct auth_eom a;
+	struct pm_facts f;
+	struct pm_verdict v;
+	const struct policy *p;
+	unsigned from_count = 0;
+	char *from_value = NULL;
+
+	split(data, size, &m);
+	read_env(&m);
+	p = policies[env.policy];
+	envelope(p, &e);
+
+	/* headers_begin: a verifier when DKIM or DMARC can run */
+	if (!env.trusted && !env.auth &&
+	    (policy_check_on(p, PM_CHECK_DKIM) || policy_dmarc_on(p))) {
+		dkim_verify_defaults(&ds);
+		ds.max_signatures = p->dkim.max_signatures;
+		ds.allow_l = p->dkim.allow_l;
+		ds.min_key_bits = p->dkim.min_key_bits;
+		ds.dns_timeout = p->spf.dns_timeout;
+		ds.leadspc = env.leadspc;
+		ds.key_lookup = key_lookup;
+		dkim = dkim_verify_new(&ds, "FUZZ");
+	}
+	/* mi_header */
+	for (size_t i = 0; i < m.n; i++) {
+		const char *value = m.f[i].value;
+
+		if (!env.leadspc && value[0] == ' ')
+			value++; /* libmilter drops the space after the colon */
+		if (dkim != NULL)
+			dkim_verify_header(dkim, m.f[i].name, value);
+		if (header_name_is(m.f[i].name, "From")) {
+			if (from_count++ == 0)
+				from_value = xstrdup(value);
+		} else if (strcasecmp(m.f[i].name, AR_HEADER) == 0) {
+			authres_is_ours(value, p->authserv_id);
+		}
+	}
+	/* mi_eoh, mi_body */
+	if (dkim != NULL) {
+		dkim_verify_eoh(dkim);
+		for (size_t off = 0; off < m.body_len; off += CHUNK)
+			dkim_verify_body(dkim, m.body + off,
+			                 m.body_len - off < CHUNK ? m.body_len - off : CHUNK);
+	}
+
+	/* mi_eom */
+	auth_evaluate(p, &e, dkim, from_count, from_value != NULL ? from_value : "", &a);
+	if (a.dkim_done) {
+		FUZZ_CHECK(a.dkim.n <= (size_t)p->dkim.max_signatures && a.dkim.n <= a.dkim.total,
+		           "%zu DKIM results of %zu signatures, max %d", a.dkim.n, a.dkim.total,
+		           p->dkim.max_signatures);
+		for (size_t i = 0; i < a.dkim.n; i++)
+			FUZZ_CHECK(a.dkim.sig[i].result > PM_DKIM_NONE &&
+			               a.dkim.sig[i].result < PM_DKIM_NRESULTS,
+			           "DKIM result %d", a.dkim.sig[i].result);
+	}
+	memset(&f, 0, sizeof(f));
+	f.stage = PM_STAGE_EOM;
+	f.trusted = env.trusted;
+	f.authenticated = env.auth;
+	f.iprev = env.iprev;
+	f.helo_spf = env.helo_spf;
+	f.sender_status = e.sender_status;
+	f.sender_domain = e.sender_status == ADDR_OK ? SENDER_DOMAIN_OK : SENDER_DOMAIN_UNCHECKED;
+	f.mfrom_spf = env.spf;
+	f.rcpt_status = ADDR_OK;
+	f.rcpt = RCPT_VALID;
+	f.rcpt_accepted = (unsigned)e.nrcpt;
+	f.sender_has_dmarc = e.sender_has_dmarc;
+	f.list_allow = env.allow & ~PM_LIST_BIT(LIST_RECIPIENT);
+	if (e.nrcpt > 0 && (env.allow & PM_LIST_BIT(LIST_RECIPIENT)))
+		f.list_allow |= PM_LIST_BIT(LIST_RECIPIENT); /* every recipient is allowed */
+	f.all_rcpts_exempt = e.nrcpt > 0 && env.exempt;
+	f.domains = e.domains;
+	f.from = a.from;
+	f.must_sign = a.must_sign;
+	f.dmarc = a.dmarc.result;
+	f.dmarc_disposition = a.disposition;
+	f.dmarc_mode = a.dmarc_mode;
+	f.dmarc_rule = a.dmarc_rule;
+	verdict_decide(&f, p, &v);
+
+	switch (v.action) {
+	case PM_V_CONTINUE: {
+		char *value = authres_value(p, &e, &a, &v);
+
+		check_header(value, p->authserv_id);
+		if (verbose)
+			fprintf(stderr, "eom: policy %d: continue%s: Authentication-Results: %s\n",
+			        env.policy, v.quarantine ? " (quarantine)" : "", value);
+		free(value);
+		break;
+	}
+	case PM_V_REJECT:
+	case PM_V_TEMPFAIL:
+		FUZZ_CHECK(v.reply < PM_R_COUNT, "a refusal without a reply");
+		FUZZ_CHECK(p->replies[v.reply].code / 100 == (v.action == PM_V_REJECT ? 5 : 4),
+		           "action %s with reply %d", pm_verdict_action_name(v.action),
+		           p->replies[v.reply].code);
+		FUZZ_CHECK(!p->dry_run && !env.trusted && !env.auth,
+		           "refused (%s) though dry_run %d, trusted %d, auth %d", v.reason,
+		           p->dry_run, env.trusted, env.auth);
+		check_reply(p, &e, &a, &v);
+		if (verbose)
+			fprintf(stderr, "eom: policy %d: %s %d %s (%s)\n", env.policy,
+			        pm_verdict_action_name(v.action), p->replies[v.reply].code,
+			        p->replies[v.reply].xcode, v.reason);
+		break;
+	default:
+		FUZZ_CHECK(0, "action %d", v.action);
+	}
+
+	dkim_results_free(&a.dkim);
+	dkim_verify_free(dkim);
+	free(from_value);
+	message_free(&m);
+	return 0;
+}
