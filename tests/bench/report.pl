@@ -18,8 +18,11 @@
 #	whole mail world: every process of the namespace less the load
 #	generator's own CPU time; unbound; and in the JSON the load generator
 #	and the whole machine, other tenants included), the largest peak RSS
-#	of a round, and the replies per class. Then the ratios policy-milter/no-milter and
-#	policy-milter/OpenDKIM+OpenDMARC (messages/s), the milter-only run,
+#	of a round, and the replies per class. Then the ratios (messages/s)
+#	policy-milter/no-milter, policy-milter/OpenDKIM+OpenDMARC,
+#	policy-milter/null-milter and null-milter/no-milter (the null milter,
+#	nullmilter.c, does nothing: the last ratio bounds what any milter can
+#	reach on this machine), the milter-only run,
 #	the issue's targets (met or not: figures, never the exit status) and
 #	whether every message got the reply it should.
 #
@@ -39,8 +42,8 @@ GetOptions('runs=s' => \$runs_file, 'machine=s' => \$machine_file, 'mix=s' => \$
 die "report.pl: every option is required\n"
     unless $runs_file && $machine_file && $mix_file && $text_file && $json_file;
 
-my %NAME = (none => 'no milter', pm => 'policy-milter', od => 'OpenDKIM+OpenDMARC');
-my @SETUPS = qw(none pm od);
+my %NAME = (none => 'no milter', pm => 'policy-milter', od => 'OpenDKIM+OpenDMARC', nm => 'null milter');
+my @SETUPS = qw(none pm od nm);
 
 # kv - the key=value pairs of a line, as a hash
 sub kv {
@@ -187,11 +190,13 @@ for my $c (@concs) {
 
 my @ratios;
 for my $c (@concs) {
-	my ($none, $pm, $od) = map { $agg{$c}{$_} } @SETUPS;
+	my ($none, $pm, $od, $nm) = map { $agg{$c}{$_} } @SETUPS;
 	next unless $pm && ref $pm eq 'HASH' && defined $pm->{rate};
 	push @ratios, { concurrency => 0 + $c,
 		pm_over_none => $none && $none->{rate} ? r1($pm->{rate} / $none->{rate}, 2) : undef,
-		pm_over_od => $od && $od->{rate} ? r1($pm->{rate} / $od->{rate}, 2) : undef };
+		pm_over_od => $od && $od->{rate} ? r1($pm->{rate} / $od->{rate}, 2) : undef,
+		pm_over_nm => $nm && $nm->{rate} ? r1($pm->{rate} / $nm->{rate}, 2) : undef,
+		nm_over_none => $nm && $none && $none->{rate} ? r1($nm->{rate} / $none->{rate}, 2) : undef };
 }
 
 my $milter;
@@ -280,7 +285,7 @@ $t .= sprintf("machine:  %s CPUs (nproc), %s, %s, %.0f GiB memory\n", $machine{n
 $t .= "software: Postfix $machine{postfix}, OpenDKIM $machine{opendkim}, OpenDMARC $machine{opendmarc}, "
     . "unbound $machine{unbound}, nsd $machine{nsd}\n";
 $t .= "milter:   $machine{policy_milter}, commit $machine{commit}, binary sha256 "
-    . ($machine{policy_milter_sha256} // '?') . "\n";
+    . ($machine{policy_milter_sha256} // '?') . "; nullmilter sha256 " . ($machine{nullmilter_sha256} // '?') . "\n";
 $t .= "run:      mode $machine{mode}, $machine{duration_s} s\n";
 my $cyc = 0;
 $cyc += $_->{weight} for @mix;
@@ -300,9 +305,15 @@ if (@mta) {
 			fmt($a->{peak_rss_mib}, '%.1f'), $a->{mismatches} ? "$a->{mismatches} WRONG" : 'as expected');
 	}
 	$t .= "\nRatios of messages/s\n";
-	$t .= sprintf("%5s  %24s  %34s\n", 'conc', 'policy-milter/no milter', 'policy-milter/OpenDKIM+OpenDMARC');
-	$t .= sprintf("%5d  %24s  %34s\n", $_->{concurrency}, fmt($_->{pm_over_none}, '%.2f'), fmt($_->{pm_over_od}, '%.2f'))
+	$t .= sprintf("%5s  %24s  %34s  %27s  %23s\n", 'conc', 'policy-milter/no milter',
+		'policy-milter/OpenDKIM+OpenDMARC', 'policy-milter/null milter', 'null milter/no milter');
+	$t .= sprintf("%5d  %24s  %34s  %27s  %23s\n", $_->{concurrency}, fmt($_->{pm_over_none}, '%.2f'),
+		fmt($_->{pm_over_od}, '%.2f'), fmt($_->{pm_over_nm}, '%.2f'), fmt($_->{nm_over_none}, '%.2f'))
 	    for @ratios;
+	$t .= "The null milter (tests/bench/nullmilter.c) negotiates what policy-milter does, does no work and adds\n"
+	    . "one header, so null milter/no milter is what the milter protocol alone costs: no milter on this\n"
+	    . "MTA and machine can do better than that ratio, and policy-milter/null milter is its own share.\n"
+	    if grep { defined $_->{nm_over_none} } @ratios;
 }
 if (@xcheck) {
 	$t .= "\nCross-check with Postfix's smtp-source (class rsa2048 only, one sender; stops at any refusal)\n";

@@ -8,24 +8,27 @@
 #	Builds the end-to-end tests' private mail world (tests/e2e/lib.sh:
 #	network, mount and pid namespaces, Postfix) with the benchmark's own
 #	DNS (nsd with tests/bench/zones and fresh DKIM keys from
-#	tests/e2e/keys.sh) behind an unbound cache, Postfix with three
+#	tests/e2e/keys.sh) behind an unbound cache, Postfix with four
 #	listeners on 192.0.2.25 that differ only in their milters, and the
 #	milters (tests/bench/world.sh):
 #	  none  Postfix alone (the floor)                           port 2525
 #	  pm    policy-milter, the default policy                   port 2526
 #	        (conf/policy-milter.conf; the test world needs no change to it)
 #	  od    OpenDKIM (verify) + OpenDMARC (SPF, DMARC, rejects)  port 2527
+#	  nm    the null milter (nullmilter.c): policy-milter's     port 2528
+#	        negotiation, no work, one header added, accepts all
+#	        (the floor of any milter: the milter protocol alone)
 #	Messages are built and DKIM-signed once (mkmsgs.pl, the mix in
 #	tests/bench/mix) and checked with dkimpy and Mail::DKIM first.
 #
 #	MTA mode: before measuring, each setup gets every message of the mix
 #	once at concurrency 1 (the check run; it warms the caches); then for
-#	each concurrency (1, 10, 50), ROUNDS times, the three setups one after
-#	the other (none, pm, od, none, pm, od, ...), each run a fixed number of
+#	each concurrency (1, 10, 50), ROUNDS times, the four setups one after
+#	the other (none, pm, od, nm, none, pm, ...), each run a fixed number of
 #	messages sent by smtpload (one SMTP session per message, from
 #	192.0.2.10-12, which have forward-confirmed PTR names, with HELO
 #	mta.example.net, to bob@example.org). Every message
-#	must get the reply its class expects (setup none: 250 for all).
+#	must get the reply its class expects (setups none and nm: 250 for all).
 #	Measured per run: messages/s (messages / wall time), each message's
 #	latency (connect to the reply to the final dot), the CPU time of the
 #	milter processes (/proc/PID/stat utime+stime, all threads), their peak
@@ -47,7 +50,7 @@
 #
 #	Environment:
 #	  BENCH_QUICK=1        few messages (a smoke run)
-#	  BENCH_ROUNDS=N       rounds of the three setups per concurrency
+#	  BENCH_ROUNDS=N       rounds of the four setups per concurrency
 #	  BENCH_CONC="1 10 50" concurrencies; BENCH_MESSAGES="N1 N10 N50" the
 #	                       messages of one run at each
 #	  BENCH_MILTER_CONNS, BENCH_MILTER_MESSAGES   the milter-only run
@@ -96,7 +99,7 @@ CONC=${BENCH_CONC:-1 10 50}
 MILTER_CONNS=${BENCH_MILTER_CONNS:-200}
 VARIANTS=4
 CLIENTS="192.0.2.10 192.0.2.11 192.0.2.12" # PTR mta1-3.example.net, each with its A record
-SETUPS="none pm od"
+SETUPS="none pm od nm"
 
 # ---- outside the namespaces ----------------------------------------------------
 
@@ -123,6 +126,10 @@ if [ -z "${BENCH_INNER:-}" ]; then
 				-o "$BENCH_BIN/$t" "$HERE/$t.c" -lpthread || die "cannot compile $t.c"
 		fi
 	done
+	if [ ! -x "$BENCH_BIN/nullmilter" ] || [ "$HERE/nullmilter.c" -nt "$BENCH_BIN/nullmilter" ]; then
+		gcc -std=gnu11 -O2 -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wformat=2 \
+			-o "$BENCH_BIN/nullmilter" "$HERE/nullmilter.c" -lmilter -lpthread || die "cannot compile nullmilter.c"
+	fi
 	started=$(date +%s)
 	ns_reexec pm-bench BENCH_KEEP BENCH_INNER "$0" "$@"
 	rc=$?
@@ -166,6 +173,7 @@ trap 'exit 2' INT TERM
 cp "$MILTER_BIN" "$E2E_DIR/policy-milter" || die "cannot copy $MILTER_BIN"
 MILTER_BIN=$E2E_DIR/policy-milter
 echo "policy_milter_sha256 $(sha256sum "$MILTER_BIN" | cut -c1-16) (built $(date -u -r "$E2E_TOP/src/policy-milter" '+%Y-%m-%d %H:%M:%S UTC'))" >"$E2E_DIR/binary.txt"
+echo "nullmilter_sha256 $(sha256sum "$NM_BIN" | cut -c1-16)" >>"$E2E_DIR/binary.txt"
 
 RUNS=$E2E_DIR/runs.txt
 LAT=$E2E_DIR/latency
@@ -188,6 +196,7 @@ cp "$E2E_TOP/conf/policy-milter.conf" "$PM_CONF"
 "$MILTER_BIN" -n -c "$PM_CONF" >/dev/null 2>&1 || die "policy-milter -n refuses $PM_CONF: $("$MILTER_BIN" -n -c "$PM_CONF" 2>&1 | head -n 3)"
 pm_start "$PM_CONF"
 od_start
+nm_start
 UNBOUND_PID=$(cat "$E2E_DIR/unbound/unbound.pid")
 
 # The messages, signed once; a signer that does not sign right stops here.
@@ -197,10 +206,10 @@ CYCLE=$(awk '{ n += $2 } END { print n }' "$MSGS/mix.idx")
 
 # port_of SETUP, pids_of SETUP - the listener and the milter processes of a setup
 port_of() {
-	case $1 in none) echo 2525 ;; pm) echo 2526 ;; od) echo 2527 ;; esac
+	case $1 in none) echo 2525 ;; pm) echo 2526 ;; od) echo 2527 ;; nm) echo 2528 ;; esac
 }
 pids_of() {
-	case $1 in none) ;; pm) echo "$PM_PID" ;; od) echo "$OD_PIDS" ;; esac
+	case $1 in none) ;; pm) echo "$PM_PID" ;; od) echo "$OD_PIDS" ;; nm) echo "$NM_PID" ;; esac
 }
 
 # busy_ticks - the machine's busy CPU time so far (/proc/stat: all but idle and iowait)
@@ -238,7 +247,8 @@ kv() {
 mta_run() {
 	local setup=$1 conc=$2 n=$3 label=$4 pids expect='' rc c0 c1 b0 b1 u0 u1 n0 n1 d0 d1 hwm=''
 	pids=$(pids_of "$setup")
-	[ "$setup" = none ] && expect="-E 250"
+	# no milter and the null milter accept every class (the mix's 550s included)
+	case $setup in none | nm) expect="-E 250" ;; esac
 	# shellcheck disable=SC2086 # pid lists
 	if [ -n "$pids" ]; then
 		proc_reset_hwm $pids || die "cannot reset the peak RSS of $setup ($pids)"

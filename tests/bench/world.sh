@@ -5,7 +5,7 @@
 # SYNOPSIS
 #	. tests/e2e/lib.sh; . tests/bench/world.sh
 #	ns_setup; bench_nsd_start; unbound_start; bench_postfix_setup; postfix_start
-#	pm_start CONF; od_start; ...; ns_teardown
+#	pm_start CONF; od_start; nm_start; ...; ns_teardown
 # DESCRIPTION
 #	On top of lib.sh (private namespaces, a private Postfix), inside the
 #	namespaces:
@@ -36,11 +36,12 @@
 #	bench_postfix_setup: lib.sh's postfix_setup, then no milter in
 #	main.cf, mail to example.org discarded (virtual_transport = discard:
 #	nothing is written but the queue file), no limit on connections per
-#	client, and three listeners on 192.0.2.25 that differ only in their
+#	client, and four listeners on 192.0.2.25 that differ only in their
 #	milters (master.cf -o smtpd_milters):
 #	    2525  none                          syslog_name postfix/none
 #	    2526  policy-milter                 syslog_name postfix/pm
 #	    2527  OpenDKIM, then OpenDMARC      syslog_name postfix/od
+#	    2528  nullmilter                    syslog_name postfix/nm
 #
 #	pm_start CONF: policy-milter -c CONF in the foreground of a
 #	background job, without -f (it logs to syslog only, like OpenDKIM and
@@ -54,6 +55,13 @@
 #	under the same authserv-id), each as its own user, with sockets below
 #	/var/spool/postfix; configurations and logs in the work directory.
 #
+#	nm_start: the benchmark's null milter (tests/bench/nullmilter.c,
+#	built into build/bench/bin by run.sh): it negotiates what
+#	policy-milter does, does nothing, accepts everything and adds one
+#	short header at end of message; NM_PID. It runs as root (it reads
+#	nothing and needs no privilege; its socket is mode 0666 below
+#	/var/spool/postfix); its stderr goes to nullmilter.log.
+#
 #	Process figures (for a list of pids): proc_cpu_ticks (utime+stime of
 #	every thread, /proc/PID/stat, in clock ticks), proc_hwm_kb (VmHWM,
 #	the peak resident set, summed), proc_rss_kb (VmRSS, summed),
@@ -66,6 +74,9 @@ BENCH_SERVER=192.0.2.25
 PM_SOCKET=$MILTER_SOCKET
 OD_DKIM_SOCKET=/var/spool/postfix/opendkim/opendkim.sock
 OD_DMARC_SOCKET=/var/spool/postfix/opendmarc/opendmarc.sock
+NM_SOCKET=/var/spool/postfix/nullmilter/nullmilter.sock
+NM_BIN=${NM_BIN:-$E2E_TOP/build/bench/bin/nullmilter}
+NM_PID=
 PM_PID=
 OD_PIDS=
 
@@ -169,7 +180,7 @@ unbound_start() {
 		die "resolv.conf does not lead to unbound"
 }
 
-# bench_postfix_setup - lib.sh's Postfix, then three listeners differing only in their milters
+# bench_postfix_setup - lib.sh's Postfix, then four listeners differing only in their milters
 bench_postfix_setup() {
 	postfix_setup
 	postconf -c /etc/postfix -e \
@@ -180,7 +191,7 @@ bench_postfix_setup() {
 		'smtpd_client_recipient_rate_limit = 0' ||
 		die "postconf failed"
 	cat >>/etc/postfix/master.cf <<-EOF
-		# The benchmark's three setups (tests/bench/world.sh).
+		# The benchmark's four setups (tests/bench/world.sh).
 		$BENCH_SERVER:2525 inet n - n - - smtpd
 		  -o smtpd_milters=
 		  -o syslog_name=postfix/none
@@ -190,6 +201,9 @@ bench_postfix_setup() {
 		$BENCH_SERVER:2527 inet n - n - - smtpd
 		  -o smtpd_milters=unix:$OD_DKIM_SOCKET,unix:$OD_DMARC_SOCKET
 		  -o syslog_name=postfix/od
+		$BENCH_SERVER:2528 inet n - n - - smtpd
+		  -o smtpd_milters=unix:$NM_SOCKET
+		  -o syslog_name=postfix/nm
 	EOF
 }
 
@@ -264,6 +278,19 @@ od_start() {
 		die "OpenDKIM or OpenDMARC did not create its socket or pid file"
 	# shellcheck disable=SC2034 # used by run.sh
 	OD_PIDS="$(cat /run/opendkim/opendkim.pid) $(cat /run/opendmarc/opendmarc.pid)"
+}
+
+# nm_start - the null milter (nullmilter.c); NM_PID
+nm_start() {
+	[ -x "$NM_BIN" ] || die "$NM_BIN not built"
+	install -d -m 0755 "$(dirname "$NM_SOCKET")"
+	rm -f "$NM_SOCKET"
+	"$NM_BIN" -p "unix:$NM_SOCKET" >>"$E2E_DIR/nullmilter.log" 2>&1 &
+	NM_PID=$!
+	wait_for 100 "[ -S $NM_SOCKET ]" || {
+		kill "$NM_PID" 2>/dev/null
+		die "nullmilter did not create $NM_SOCKET (see nullmilter.log: $(tail -n 5 "$E2E_DIR/nullmilter.log"))"
+	}
 }
 
 # proc_cpu_ticks PID... - utime + stime of the processes (every thread, live or gone), in clock ticks
