@@ -128,6 +128,10 @@ bench: deps
 man-lint:
 	@tests/man-lint.sh
 
+# cppcheck and clang-tidy (.clang-tidy, tests/lint/cppcheck.supp) over src/*.c, src/report/*.c
+lint:
+	@tests/lint.sh
+
 # The systemd unit goes where Debian puts a package's units: /lib/systemd/system
 # when PREFIX is /usr, else $(PREFIX)/lib/systemd/system (/usr/local/lib/systemd/system
 # is on systemd's search path too); the sysusers.d(5) file that makes the
@@ -183,7 +187,7 @@ format:
 clean:
 	rm -rf build src/policy-milter
 
-.PHONY: all deps check e2e e2e-sendmail demo bench man-lint install uninstall format clean unit unit-asan unit-build asan-build
+.PHONY: all deps check e2e e2e-sendmail demo bench man-lint lint install uninstall format clean unit unit-asan unit-build asan-build
 
 # ---- policy-milter-report: the decision log report (issue 4) -------------
 # Its own sources in src/report/, plus util and cidr of the daemon; links

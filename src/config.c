@@ -143,12 +143,12 @@ typedef void (*cfg_elem_fn)(struct loader *ld, char *elem, const struct origin *
 struct cfg_key {
 	const char *name; /* dotted */
 	enum cfg_type type;
+	unsigned flags;
 	const char *def;  /* default as the file would write it; lists: space-separated */
 	size_t off;       /* offsetof(struct policy, field); CF_MEMBER: within one element */
 	size_t count_off; /* CT_STRLIST, CT_GROUPLIST: offsetof the element count */
 	int min, max;     /* CT_INT */
 	size_t elem_size; /* CT_GROUPLIST: the size of one element */
-	unsigned flags;
 	cfg_check_fn check;
 	cfg_elem_fn elem_check; /* CT_GROUPLIST: checks across the members of one element */
 };
@@ -175,32 +175,33 @@ static void check_override(struct loader *ld, char *elem, const struct origin *o
 #define F(field) offsetof(struct policy, field)
 #define GROUP(n)                                                                                   \
 	{                                                                                          \
-		.name = n, .type = CT_GROUP                                                        \
+		.name = (n), .type = CT_GROUP                                                      \
 	}
 #define STR(n, d, field, fl, chk)                                                                  \
 	{                                                                                          \
-		.name = n, .type = CT_STRING, .def = d, .off = F(field), .flags = fl, .check = chk \
+		.name = (n), .type = CT_STRING, .def = (d), .off = F(field), .flags = (fl),        \
+		.check = (chk)                                                                     \
 	}
 #define INT(n, d, field, lo, hi)                                                                   \
 	{                                                                                          \
-		.name = n, .type = CT_INT, .def = d, .off = F(field), .min = lo, .max = hi         \
+		.name = (n), .type = CT_INT, .def = (d), .off = F(field), .min = (lo), .max = (hi) \
 	}
 #define MODE(n, d, field)                                                                          \
 	{                                                                                          \
-		.name = n, .type = CT_MODE, .def = d, .off = F(field)                              \
+		.name = (n), .type = CT_MODE, .def = (d), .off = F(field)                          \
 	}
 #define ACTION(n, d, field, fl)                                                                    \
 	{                                                                                          \
-		.name = n, .type = CT_ACTION, .def = d, .off = F(field), .flags = fl               \
+		.name = (n), .type = CT_ACTION, .def = (d), .off = F(field), .flags = (fl)         \
 	}
 #define BOOL(n, d, field)                                                                          \
 	{                                                                                          \
-		.name = n, .type = CT_BOOL, .def = d, .off = F(field)                              \
+		.name = (n), .type = CT_BOOL, .def = (d), .off = F(field)                          \
 	}
 #define DOMAINS(n, field, nfield)                                                                  \
 	{                                                                                          \
-		.name = n, .type = CT_STRLIST, .def = "", .off = F(field), .count_off = F(nfield), \
-		.check = check_domain                                                              \
+		.name = (n), .type = CT_STRLIST, .def = "", .off = F(field),                       \
+		.count_off = F(nfield), .check = check_domain                                      \
 	}
 #define LISTKEYS(kind, idx)                                                                        \
 	GROUP("lists." kind),                                                                      \
@@ -231,8 +232,8 @@ static void check_override(struct loader *ld, char *elem, const struct origin *o
 	}
 #define REPLY(n, id, d, fl)                                                                        \
 	{                                                                                          \
-		.name = "replies." n, .type = CT_REPLY, .def = d, .off = F(replies[id]),           \
-		.flags = fl                                                                        \
+		.name = "replies." n, .type = CT_REPLY, .def = (d), .off = F(replies[id]),         \
+		.flags = (fl)                                                                      \
 	}
 
 /*
@@ -1562,7 +1563,7 @@ static void set_default(struct loader *ld, const struct cfg_key *k)
 			pm_fatal("config: list %s: only an empty default is supported", k->name);
 		return;
 	case CT_INT: {
-		int v = atoi(k->def);
+		int v = (int)strtol(k->def, NULL, 10);
 
 		if (v < k->min || v > k->max)
 			err_add(ld, &o, k->name, "%d out of range: want %d..%d", v, k->min, k->max);
@@ -1729,6 +1730,7 @@ static bool check_includes(struct loader *ld, const char *file, const char *text
 		struct strbuf name, full;
 		struct origin o = {file, lineno};
 		struct stat st;
+		bool found;
 		char why[256], *inc;
 		size_t inclen;
 
@@ -1750,16 +1752,18 @@ static bool check_includes(struct loader *ld, const char *file, const char *text
 		if (dir != NULL)
 			sb_appendf(&full, "%s/", dir);
 		sb_append(&full, name.s);
-		if (stat(full.s, &st) != 0) {
-			*stop = true; /* libconfig: "cannot open include file" */
-		} else if (!S_ISREG(st.st_mode)) {
+		found = stat(full.s, &st) == 0;
+		if (found && !S_ISREG(st.st_mode)) {
 			err_add(ld, &o, "", "@include \"%s\": %s: not a regular file", name.s,
 			        full.s);
 			ok = false;
-		} else if (depth + 1 > INCLUDE_DEPTH_MAX) {
-			*stop = true; /* libconfig: "include file nesting too deep" */
-		} else if ((inc = slurp_regular(full.s, &inclen, why, sizeof(why))) == NULL) {
-			*stop = true; /* changed since the stat, or unreadable: libconfig says */
+		} else if (!found || depth + 1 > INCLUDE_DEPTH_MAX ||
+		           (inc = slurp_regular(full.s, &inclen, why, sizeof(why))) == NULL) {
+			/*
+			 * libconfig: "cannot open include file", "include file nesting
+			 * too deep"; or changed since the stat, or unreadable: libconfig says
+			 */
+			*stop = true;
 		} else {
 			if (!check_includes(ld, full.s, inc, inclen, dir, depth + 1, stop))
 				ok = false;

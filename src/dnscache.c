@@ -313,9 +313,13 @@ void dnscache_put(const char *name, int type, enum dns_status st, const unsigned
 
 void dnscache_flush(void)
 {
+	struct entry *e, *next;
+
 	pthread_mutex_lock(&lock);
-	while (head != NULL)
-		drop(head);
+	for (e = head; e != NULL; e = next) {
+		next = e->next;
+		drop(e);
+	}
 	pthread_mutex_unlock(&lock);
 }
 

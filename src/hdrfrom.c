@@ -445,7 +445,7 @@ static bool idn_domain(struct parser *p, const char *s, size_t len, char **dom)
 	char *in, *out = NULL;
 	int rc;
 
-	if (len > HDRFROM_DOMAIN_MAX * 4)
+	if (len > (size_t)HDRFROM_DOMAIN_MAX * 4)
 		return fail(p, "domain too long");
 	if (!pm_utf8_valid((const unsigned char *)s, len))
 		return fail(p, "8-bit domain is not UTF-8");

@@ -986,7 +986,7 @@ bool list_match_addr(struct pm_list *l, enum addr_status st, const struct pm_add
 	char key[KEY_MAX];
 	struct pm_addr c;
 	struct search s;
-	size_t i, dlen;
+	size_t i, dlen, klen;
 
 	if (l == NULL || (l->kind != LIST_SENDER && l->kind != LIST_RECIPIENT))
 		return false;
@@ -1012,7 +1012,9 @@ bool list_match_addr(struct pm_list *l, enum addr_status st, const struct pm_add
 	}
 	format_local(&c, key, sizeof(key) - 1);
 	pm_strlower(key);
-	strcat(key, "@");
+	klen = strlen(key);
+	key[klen] = '@';
+	key[klen + 1] = '\0';
 	if (probe_str(&s, key) || c.domain[0] == '\0')
 		return search_end(&s, hit);
 	pm_strlower(c.domain);

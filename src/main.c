@@ -2,7 +2,7 @@
  * NAME
  *	main 3 - policy-milter: command line, socket, privileges, signals, drain
  * SYNOPSIS
- *	policy-milter [-fhnV] [-c file] [-p socket]
+ *	policy-milter [-fhnRV] [-c file] [-p socket]
  * DESCRIPTION
  *	Loads the policy file (refusing to start on any error, listing them
  *	all; unsafe list files among them, config.c), opens the listening
@@ -10,6 +10,8 @@
  *	too; a stale unix socket is removed, a live one is never stolen),
  *	sets its mode and
  *	owner, writes the pid file, then drops to milter.user / milter.group
+ *	(as root with no milter.user, or a root one, it refuses to start
+ *	unless -R allows running as root)
  *	and hands over to smfi_main(). It never forks: run it under systemd
  *	or with "&". The JSON decision log (log.json_file) is opened after
  *	the privileges are dropped, as the milter user, so that the reopen
@@ -92,6 +94,7 @@ static struct {
 	const char *config_path;
 	const char *socket_override; /* -p, or NULL */
 	bool foreground;             /* -f: log to stderr as well */
+	bool allow_root;             /* -R: root without a milter.user is allowed */
 	bool logging;                /* log_open has been called */
 	char *socket_path;           /* unix socket we created, or NULL */
 	dev_t socket_dev;
@@ -102,12 +105,13 @@ static struct {
 /* usage - the synopsis, to out */
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: " PROGNAME " [-fhnV] [-c file] [-p socket]\n"
+	fprintf(out, "usage: " PROGNAME " [-fhnRV] [-c file] [-p socket]\n"
 	             "  -c file    policy file (default " PM_CONFIG_PATH ")\n"
 	             "  -f         log to standard error as well as syslog (it never forks)\n"
 	             "  -n         check the policy file, print every error, and exit\n"
 	             "  -p socket  listen on socket instead of milter.socket\n"
 	             "             (unix:/path, inet:port@host, inet6:port@host)\n"
+	             "  -R         run as root when milter.user is empty or root (else refused)\n"
 	             "  -V         print the version and exit\n"
 	             "  -h         print this help and exit\n");
 }
@@ -840,8 +844,13 @@ static int start(struct policy *p, const char *conn)
 		if (lookup_ids(&p->milter, &uid, &gid) != 0)
 			return -1;
 		drop = p->milter.user != NULL && *p->milter.user && uid != 0;
+		if (!drop && !run.allow_root) {
+			say(LOG_ERR, "refusing to run as root: milter.user is empty or root "
+			             "(set milter.user, or use -R to run as root)");
+			return -1;
+		}
 		if (!drop)
-			say(LOG_WARNING, "milter.user is empty or root: running as root");
+			say(LOG_WARNING, "milter.user is empty or root: running as root (-R)");
 	} else if (p->milter.user != NULL && *p->milter.user) {
 		say(LOG_WARNING, "not running as root: milter.user \"%s\" ignored, staying uid %ld",
 		    p->milter.user, (long)geteuid());
@@ -868,7 +877,7 @@ int main(int argc, char **argv)
 
 	run.config_path = PM_CONFIG_PATH;
 	opterr = 0;
-	while ((c = getopt(argc, argv, ":c:fnp:Vh")) != -1) {
+	while ((c = getopt(argc, argv, ":c:fnp:RVh")) != -1) {
 		switch (c) {
 		case 'c':
 			run.config_path = optarg;
@@ -881,6 +890,9 @@ int main(int argc, char **argv)
 			break;
 		case 'p':
 			run.socket_override = optarg;
+			break;
+		case 'R':
+			run.allow_root = true;
 			break;
 		case 'V':
 			printf(PROGNAME " " PM_VERSION "\n");

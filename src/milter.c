@@ -594,12 +594,11 @@ static void reply_vars(const struct session *s, const struct pm_verdict *v, cons
 		               : strcmp(v->check, "dmarc") == 0
 		                   ? pm_dmarc_result_name(m->auth->dmarc.result)
 		                   : NULL;
-	} else if (v->check != NULL && strcmp(v->check, "sender_domain") == 0 &&
-	           m->sender_status == ADDR_OK) {
-		vars->domain = m->sender.domain; /* also when held for RCPT */
-	} else if (v->check != NULL && strcmp(v->check, "sender_syntax") != 0 &&
-	           rcpt_domain == NULL && m->sender_status == ADDR_OK && m->started) {
-		vars->domain = m->sender.domain;
+	} else if ((v->check != NULL && strcmp(v->check, "sender_domain") == 0 &&
+	            m->sender_status == ADDR_OK) ||
+	           (v->check != NULL && strcmp(v->check, "sender_syntax") != 0 &&
+	            rcpt_domain == NULL && m->sender_status == ADDR_OK && m->started)) {
+		vars->domain = m->sender.domain; /* sender_domain: also when held for RCPT */
 	}
 }
 
@@ -1664,10 +1663,11 @@ static sfsistat mi_eom(SMFICTX *ctx)
 		value = authres_value(s, a, &v);
 		if (value != NULL && s->leadspc) {
 			/* the MTA writes the value as given: the space after the colon is ours */
-			char *spaced = xmalloc(strlen(value) + 2);
+			size_t vlen = strlen(value) + 1;
+			char *spaced = xmalloc(vlen + 1);
 
 			spaced[0] = ' ';
-			strcpy(spaced + 1, value);
+			memcpy(spaced + 1, value, vlen);
 			free(value);
 			value = spaced;
 		}

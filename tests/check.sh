@@ -32,6 +32,7 @@ suite unit-asan tests/run-unit.sh asan build/asan/tests $(sed -n 's/^UNIT_TESTS 
 suite report tests/report/run.sh
 suite format tests/format-check.sh
 suite man-lint tests/man-lint.sh
+suite lint tests/lint.sh # cppcheck and clang-tidy (make lint)
 suite fuzz tests/fuzz/run.sh # libFuzzer: each target's corpus, then 5 s of fuzzing
 # make install / make uninstall into a DESTDIR, the systemd unit (systemd-analyze verify)
 suite install tests/install/run.sh

@@ -28,7 +28,8 @@
 #	clang and libclang-rt-14-dev (bookworm's libFuzzer, ASan and UBSan
 #	runtimes, not a dependency of clang) build the libFuzzer targets of
 #	tests/fuzz (make fuzz, the fuzz suite); llvm gives llvm-symbolizer,
-#	for crash reports with file and line.
+#	for crash reports with file and line. cppcheck and clang-tidy run
+#	make lint (tests/lint.sh).
 # DIAGNOSTICS
 #	Exit 0 when everything is installed; 1 when something is missing and
 #	we are not root, or apt-get failed.
@@ -45,7 +46,7 @@ iproute2 util-linux procps
 publicsuffix dnsutils spfquery opendkim-tools
 m4 libwrap0 liblockfile1 sasl2-bin libsasl2-modules
 unbound
-clang-format
+clang-format cppcheck clang-tidy
 clang libclang-rt-14-dev llvm
 python3
 "

@@ -17,7 +17,7 @@
 #include <stddef.h>
 
 /* The longest line kept (bytes, without the newline). */
-#define INPUT_MAX_LINE (1024 * 1024)
+#define INPUT_MAX_LINE ((size_t)1024 * 1024)
 
 struct input;
 

@@ -78,7 +78,8 @@ static json_t *replies(const struct report *rep)
 
 		json_array_append_new(
 		    a, json_pack("{s:o, s:o, s:I, s:I}", "code",
-		                 v[i]->key[0] == '-' ? json_null() : json_integer(atoi(v[i]->key)),
+		                 v[i]->key[0] == '-' ? json_null()
+		                                     : json_integer(strtol(v[i]->key, NULL, 10)),
 		                 "xcode", jstr(sp != NULL ? sp + 1 : NULL), "applied",
 		                 (json_int_t)v[i]->n[0], "would", (json_int_t)v[i]->n[1]));
 	}

@@ -38,7 +38,7 @@ struct tally *tally_new(void)
 	struct tally *t = xcalloc(1, sizeof(*t));
 
 	t->cap = 64;
-	t->slot = xcalloc(t->cap, sizeof(*t->slot));
+	t->slot = xcalloc(t->cap, sizeof(struct tally_entry *));
 	return t;
 }
 
@@ -49,7 +49,7 @@ static void grow(struct tally *t)
 	size_t oldcap = t->cap;
 
 	t->cap *= 2;
-	t->slot = xcalloc(t->cap, sizeof(*t->slot));
+	t->slot = xcalloc(t->cap, sizeof(struct tally_entry *));
 	for (size_t i = 0; i < oldcap; i++) {
 		size_t j;
 
@@ -135,11 +135,12 @@ struct tally_entry **tally_sorted(const struct tally *t, enum tally_order order,
 	*n = t->n;
 	if (t->n == 0)
 		return NULL;
-	v = xcalloc(t->n, sizeof(*v));
+	v = xcalloc(t->n, sizeof(struct tally_entry *));
 	for (size_t i = 0; i < t->cap; i++)
 		if (t->slot[i] != NULL)
 			v[k++] = t->slot[i];
-	qsort(v, k, sizeof(*v), order == TALLY_BY_KEY ? cmp_by_key : cmp_by_count);
+	qsort(v, k, sizeof(struct tally_entry *),
+	      order == TALLY_BY_KEY ? cmp_by_key : cmp_by_count);
 	return v;
 }
 

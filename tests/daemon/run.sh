@@ -13,7 +13,8 @@
 #	    "configuration OK" for conf/policy-milter.conf and lists every
 #	    error of a broken file as FILE:LINE: KEY: MESSAGE (exit 1);
 #	  - refusals to start (exit 1, a clear message, nothing left behind):
-#	    a broken file, an unknown milter.user or socket_group, a socket
+#	    a broken file, an unknown milter.user or socket_group, root with
+#	    an empty or root milter.user and no -R, a socket
 #	    another instance listens on (left untouched and working), a path
 #	    that is a regular file (left alone), a missing socket directory,
 #	    a world-writable socket directory (sticky or not; milter.socket
@@ -24,6 +25,8 @@
 #	    is replaced; -p overrides milter.socket (unix: and inet:);
 #	  - after start: the pid file holds the pid, the process runs as
 #	    nobody:nogroup, the socket has mode 0660 and group nogroup;
+#	  - -R: with an empty milter.user it runs as root (and says so); with
+#	    milter.user nobody it still drops;
 #	  - SIGUSR1 with a good file logs the new generation, with a broken
 #	    file logs each error and keeps running (and answering), with a
 #	    file naming a world-writable list file refuses it the same way;
@@ -289,6 +292,19 @@ check_grep "unknown milter.user: says which" "$LOG" 'milter.user "no-such-user-p
 check "unknown milter.user: no socket left" "$([ -e "$SOCK" ] && echo present || echo absent)" absent
 check "unknown milter.user: no pid file left" "$([ -e "$PIDF" ] && echo present || echo absent)" absent
 
+# root without a milter user (empty, or root itself) is refused unless -R
+for u in "" root; do
+	ROOTCONF=$(conf "root-user-${u:-empty}")
+	sed -i "s/user = \"nobody\";/user = \"$u\";/" "$ROOTCONF"
+	start "root-user-${u:-empty}" "$ROOTCONF"
+	finish 10
+	check "milter.user \"$u\" as root without -R: exit 1" "$RC" 1
+	check_grep "milter.user \"$u\" as root without -R: refusal said" "$LOG" \
+		'refusing to run as root: milter.user is empty or root \(set milter.user, or use -R'
+	check "milter.user \"$u\" as root without -R: no socket left" "$([ -e "$SOCK" ] && echo present || echo absent)" absent
+	check "milter.user \"$u\" as root without -R: no pid file left" "$([ -e "$PIDF" ] && echo present || echo absent)" absent
+done
+
 NOGROUP=$(conf nogroup)
 sed -i 's/socket_group = "nogroup";/socket_group = "no-such-group-pm";/' "$NOGROUP"
 start nogroup "$NOGROUP"
@@ -485,6 +501,20 @@ check "-p inet: answers on 127.0.0.1:$PORT" "$(probe "inet:$PORT@127.0.0.1")" co
 check "-p inet: milter.socket not created" "$([ -e "$SOCK" ] && echo present || echo absent)" absent
 check "-p inet: pid file" "$(cat "$PIDF" 2>&1)" "$PID"
 stopped "-p inet" TERM
+
+# ---- -R: root without a milter user runs as root -----------------------
+
+ROOTOK=$(conf root-ok)
+sed -i 's/user = "nobody";/user = "";/' "$ROOTOK"
+if start root-ok "$ROOTOK" -R; then ok "-R, empty milter.user: listening"; else notok "-R, empty milter.user: not listening: $(tr '\n' '|' <"$LOG")"; fi
+check "-R, empty milter.user: runs as root (Uid)" "$(awk '/^Uid:/ {print $2, $3, $4, $5}' "/proc/$PID/status")" "0 0 0 0"
+check_grep "-R, empty milter.user: warns it runs as root" "$LOG" 'milter.user is empty or root: running as root \(-R\)'
+check "-R, empty milter.user: answers" "$(probe "unix:$SOCK")" continue
+stopped "-R" TERM
+# -R with a milter user: the drop still happens
+if start root-drop "$GOOD" -R; then ok "-R with milter.user nobody: listening"; else notok "-R with milter.user nobody: not listening: $(tr '\n' '|' <"$LOG")"; fi
+check "-R with milter.user nobody: still drops to nobody (Uid)" "$(awk '/^Uid:/ {print $2, $3, $4, $5}' "/proc/$PID/status")" "65534 65534 65534 65534"
+stopped "-R with milter.user" TERM
 
 # ---- the drain: a session in flight finishes, new connections get 421 ---
 

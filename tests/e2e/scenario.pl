@@ -2,7 +2,7 @@
 # NAME
 #	scenario.pl - run end-to-end scenario files against an SMTP server
 # SYNOPSIS
-#	scenario.pl --maildir DIR [--work DIR] [-j N] FILE...
+#	scenario.pl --maildir DIR --work DIR [-j N] FILE...
 # DESCRIPTION
 #	Each FILE describes one SMTP session (format: tests/e2e/README). The
 #	session is driven either by swaks (tool = swaks, the default) or by
@@ -46,12 +46,14 @@ use Mail::DKIM::PrivateKey;
 use Mail::DKIM::Verifier;
 use Crypt::PK::Ed25519;
 
-my ($maildir, $work, $jobs, $keydir, $mta) = ('', '/tmp', 1, '', 'postfix');
+my ($maildir, $work, $jobs, $keydir, $mta) = ('', '', 1, '', 'postfix');
 GetOptions('maildir=s' => \$maildir, 'work=s' => \$work, 'j=i' => \$jobs, 'keys=s' => \$keydir,
     'mta=s' => \$mta)
-    or die "usage: scenario.pl --maildir DIR [--work DIR] [--keys DIR] [--mta postfix|sendmail] [-j N] FILE...\n";
+    or die "usage: scenario.pl --maildir DIR --work DIR [--keys DIR] [--mta postfix|sendmail] [-j N] FILE...\n";
 die "scenario.pl: --mta must be postfix or sendmail\n" unless $mta =~ /^(postfix|sendmail)$/;
 die "scenario.pl: --maildir is required\n" unless $maildir;
+# the test's own (mktemp) directory: never fixed names in /tmp
+die "scenario.pl: --work is required\n" unless $work;
 $keydir ||= "$work/keys";
 
 my %MULTI = map { $_ => 1 } qw(rcpt expect_rcpt header want_header want_header_re no_header
