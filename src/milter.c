@@ -218,7 +218,6 @@ struct session {
 	bool broken; /* state was lost: every stage is an internal error */
 	bool authenticated;
 	char *auth_user;
-	bool leadspc;         /* header values keep their leading space (SMFIP_HDR_LEADSPC) */
 	unsigned long proto;  /* the SMFIP_* flags negotiated for this milter connection */
 	bool negotiated_only; /* made at negotiation; connect takes it over */
 	bool helo_spf_done;
@@ -355,6 +354,12 @@ static void message_reset(struct message *m)
 	lists_free(&m->lists);
 	memset(m, 0, sizeof(*m));
 	sb_init(&m->rcpts);
+}
+
+/* leadspc - header values keep their leading space (SMFIP_HDR_LEADSPC negotiated) */
+static bool leadspc(const struct session *s)
+{
+	return (s->proto & SMFIP_HDR_LEADSPC) != 0;
 }
 
 /* session_new - a session on the current policy (NULL when there is no policy yet) */
@@ -920,7 +925,6 @@ static sfsistat mi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	if (s == NULL)
 		return SMFIS_TEMPFAIL;
 	s->proto = proto;
-	s->leadspc = (proto & SMFIP_HDR_LEADSPC) != 0;
 	if (smfi_setpriv(ctx, s) != MI_SUCCESS) {
 		log_msg(LOG_ERR, "smfi_setpriv failed at connect");
 		s->broken = true;
@@ -1257,7 +1261,7 @@ static void headers_begin(struct session *s)
 	ds.allow_l = p->dkim.allow_l;
 	ds.min_key_bits = p->dkim.min_key_bits;
 	ds.dns_timeout = p->spf.dns_timeout;
-	ds.leadspc = s->leadspc;
+	ds.leadspc = leadspc(s);
 	m->dkim = dkim_verify_new(&ds, m->queue_id);
 }
 
@@ -1582,10 +1586,10 @@ static bool quarantine(SMFICTX *ctx, const struct session *s, const struct auth_
 
 	/* with SMFIP_HDR_LEADSPC the MTA writes the value as given: the space is ours to add */
 	snprintf(text, sizeof(text), "%sdmarc=fail (p=%s dis=%s) header.from=%s",
-	         s->leadspc ? " " : "", pm_dmarc_policy_name(a->dmarc.policy),
+	         leadspc(s) ? " " : "", pm_dmarc_policy_name(a->dmarc.policy),
 	         pm_dmarc_policy_name(a->disposition), a->author);
 	if (p->dmarc.quarantine == PM_QUARANTINE_HOLD)
-		return smfi_quarantine(ctx, text + (s->leadspc ? 1 : 0)) == MI_SUCCESS;
+		return smfi_quarantine(ctx, text + (leadspc(s) ? 1 : 0)) == MI_SUCCESS;
 	return smfi_addheader(ctx, p->dmarc.quarantine_header, text) == MI_SUCCESS;
 }
 
@@ -1661,7 +1665,7 @@ static sfsistat mi_eom(SMFICTX *ctx)
 		if (!remove_headers(ctx, s))
 			f.internal_error = true;
 		value = authres_value(s, a, &v);
-		if (value != NULL && s->leadspc) {
+		if (value != NULL && leadspc(s)) {
 			/* the MTA writes the value as given: the space after the colon is ours */
 			size_t vlen = strlen(value) + 1;
 			char *spaced = xmalloc(vlen + 1);
@@ -1815,7 +1819,6 @@ static sfsistat mi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
 	s->broken = true; /* a placeholder: connect replaces it */
 	s->negotiated_only = true;
 	s->proto = *pf1;
-	s->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
 	if (smfi_setpriv(ctx, s) != MI_SUCCESS)
 		session_free(s);
 	return SMFIS_CONTINUE;

@@ -3,9 +3,11 @@
 #	deps.sh - install the Debian packages the build and the tests need
 # SYNOPSIS
 #	tests/deps.sh		(make deps)
+#	tests/deps.sh PACKAGE...	(other package sets: tests/bench/deps.sh)
 # DESCRIPTION
-#	Asks dpkg which of the packages below are missing and installs only
-#	those, with apt-get, non-interactively. Postfix is preseeded to "No
+#	Asks dpkg which of the packages below (or the PACKAGEs named) are
+#	missing and installs only those, with apt-get, non-interactively.
+#	opendmarc's database question is answered "no". Postfix is preseeded to "No
 #	configuration" (the tests write their own private configuration), and
 #	the services that postfix and nsd would start on installation are held
 #	back with a temporary policy-rc.d: the tests never use the host's
@@ -36,7 +38,7 @@
 
 set -eu
 
-PACKAGES="
+DEFAULT_PACKAGES="
 build-essential gcc make pkg-config
 libmilter-dev libspf2-dev libopendkim-dev libidn2-dev libconfig-dev libcmocka-dev
 libjansson-dev zlib1g-dev gzip
@@ -50,6 +52,7 @@ clang-format cppcheck clang-tidy
 clang libclang-rt-14-dev llvm
 python3
 "
+PACKAGES=${*:-$DEFAULT_PACKAGES}
 
 # missing - the packages dpkg does not report as installed
 missing() {
@@ -83,8 +86,10 @@ export DEBIAN_FRONTEND=noninteractive
 # Postfix asks what kind of mail system this is: we configure it ourselves.
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 echo "postfix postfix/mailname string mx.example.org" | debconf-set-selections
+# opendmarc's history database (dbconfig-common, MySQL) is not used.
+echo "opendmarc opendmarc/dbconfig-install boolean false" | debconf-set-selections
 
-# Keep postfix and nsd from being started by their installation.
+# Keep the services (postfix, nsd, unbound, ...) from being started by their installation.
 rc=/usr/sbin/policy-rc.d
 own_rc=no
 if [ ! -e "$rc" ]; then

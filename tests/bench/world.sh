@@ -82,8 +82,8 @@ OD_PIDS=
 
 # bench_nsd_start - fresh DKIM keys; nsd on 127.0.0.1 serving tests/bench/zones with them
 bench_nsd_start() {
-	local d=$E2E_DIR/nsd zdir=$E2E_DIR/zones z name sel rec
-	mkdir -p "$d" "$zdir"
+	local zdir=$E2E_DIR/zones sel rec
+	mkdir -p "$zdir"
 	cp "$BENCH_ZONES"/*.zone "$zdir/" || die "cannot copy the zones"
 	"$E2E_SRC/keys.sh" "$E2E_DIR/keys" >/dev/null || die "cannot make the DKIM keys (keys.sh)"
 	# keys.sh's records.txt: "SELECTOR TEXT" a line; a TXT string holds at most 255 bytes
@@ -93,42 +93,7 @@ bench_nsd_start() {
 			"$(printf '%s' "$rec" | fold -b -w 255 | sed 's/.*/"&"/' | tr '\n' ' ')"
 	done <"$E2E_DIR/keys/records.txt" >>"$zdir/example.com.zone"
 	grep -q '^ed25519._domainkey' "$zdir/example.com.zone" || die "no DKIM key records from keys.sh"
-	cat >"$d/nsd.conf" <<-EOF
-		server:
-		    ip-address: 127.0.0.1
-		    port: 53
-		    username: ""
-		    chroot: ""
-		    zonesdir: "$zdir"
-		    pidfile: "$d/nsd.pid"
-		    xfrdfile: "$d/xfrd.state"
-		    xfrdir: "$d"
-		    zonelistfile: "$d/zone.list"
-		    database: ""
-		    logfile: "$E2E_DIR/nsd.log"
-		    server-count: 1
-		    verbosity: 1
-		    hide-version: yes
-		    rrl-ratelimit: 0
-		    refuse-any: no
-		remote-control:
-		    control-enable: no
-	EOF
-	for z in "$zdir"/*.zone; do
-		name=$(basename "$z" .zone)
-		printf 'zone:\n    name: "%s"\n    zonefile: "%s"\n' "$name" "$(basename "$z")" >>"$d/nsd.conf"
-	done
-	nsd-checkconf "$d/nsd.conf" || die "nsd.conf invalid"
-	nsd -c "$d/nsd.conf" || die "nsd did not start (see $E2E_DIR/nsd.log)"
-	wait_for 50 "dig +time=1 +tries=1 @127.0.0.1 SOA example.com. | grep -q 'status: NOERROR'" ||
-		die "nsd does not answer"
-	for z in "$zdir"/*.zone; do
-		name=$(basename "$z" .zone)
-		grep -q "zone $name read with success" "$E2E_DIR/nsd.log" ||
-			die "nsd did not load zone $name cleanly: $(grep -E 'error|warning' "$E2E_DIR/nsd.log" | head -n 5)"
-	done
-	! grep -q 'error:' "$E2E_DIR/nsd.log" ||
-		die "nsd logged errors: $(grep 'error:' "$E2E_DIR/nsd.log" | head -n 5)"
+	nsd_serve "$zdir" example.com.
 }
 
 # unbound_start - a caching resolver on 192.0.2.53 in front of nsd; resolv.conf points at it

@@ -151,11 +151,25 @@ ns_setup() {
 
 # nsd_start - make the DKIM keys, serve the test zones on 127.0.0.1, start the silent server on 127.0.0.2
 nsd_start() {
-	local d=$E2E_DIR/nsd zdir=$E2E_DIR/zones z name
-	mkdir -p "$d" "$zdir"
+	local zdir=$E2E_DIR/zones
+	mkdir -p "$zdir"
 	cp "$E2E_SRC"/zones/*.zone "$zdir/" || die "cannot copy the zones"
 	"$E2E_SRC/keys.sh" "$E2E_DIR/keys" || die "cannot make the DKIM keys (keys.sh)"
 	cat "$E2E_DIR/keys/dkim-records.zone" >>"$zdir/test.zone" || die "cannot add the DKIM key records"
+	"$E2E_BUILD/silentdns" 127.0.0.2 53 &
+	nsd_serve "$zdir" test. "$E2E_SRC/zones/servfail.list"
+}
+
+# nsd_serve ZDIR SOA_NAME [SERVFAIL_LIST] - nsd on 127.0.0.1:53 serving every
+# ZDIR/*.zone (config, pid and state in $E2E_DIR/nsd, log $E2E_DIR/nsd.log);
+# each name in SERVFAIL_LIST becomes a secondary zone whose primary
+# (silentdns on 127.0.0.2) never answers: never loaded, nsd answers
+# SERVFAIL for every name in it. Waits until SOA_NAME answers, and dies
+# unless every zone file loaded cleanly (a bad generated key record would
+# show here) and the log has no error.
+nsd_serve() {
+	local zdir=$1 soa=$2 servfail=${3:-} d=$E2E_DIR/nsd z name
+	mkdir -p "$d"
 	cat >"$d/nsd.conf" <<-EOF
 		server:
 		    ip-address: 127.0.0.1
@@ -181,20 +195,16 @@ nsd_start() {
 		name=$(basename "$z" .zone)
 		printf 'zone:\n    name: "%s"\n    zonefile: "%s"\n' "$name" "$(basename "$z")" >>"$d/nsd.conf"
 	done
-	# A secondary zone whose primary (silentdns) never answers: never loaded,
-	# nsd answers SERVFAIL for every name in it.
-	if [ -f "$E2E_SRC/zones/servfail.list" ]; then
-		sed -e 's/[;#].*//' -e 's/[[:space:]]//g' -e '/^$/d' "$E2E_SRC/zones/servfail.list" |
+	if [ -n "$servfail" ] && [ -f "$servfail" ]; then
+		sed -e 's/[;#].*//' -e 's/[[:space:]]//g' -e '/^$/d' "$servfail" |
 			while read -r name; do
 				printf 'zone:\n    name: "%s"\n    request-xfr: 127.0.0.2 NOKEY\n' "$name"
 			done >>"$d/nsd.conf"
 	fi
 	nsd-checkconf "$d/nsd.conf" || die "nsd.conf invalid"
 	nsd -c "$d/nsd.conf" || die "nsd did not start (see $E2E_DIR/nsd.log)"
-	"$E2E_BUILD/silentdns" 127.0.0.2 53 &
-	wait_for 50 "dig +time=1 +tries=1 @127.0.0.1 SOA test. | grep -q 'status: NOERROR'" ||
+	wait_for 50 "dig +time=1 +tries=1 @127.0.0.1 SOA $soa | grep -q 'status: NOERROR'" ||
 		die "nsd does not answer"
-	# Every zone file must load cleanly (a bad generated key record would show here).
 	for z in "$zdir"/*.zone; do
 		name=$(basename "$z" .zone)
 		grep -q "zone $name read with success" "$E2E_DIR/nsd.log" ||
