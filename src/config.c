@@ -360,6 +360,12 @@ static const struct cfg_key settings[] = {
     BOOL("dmarc.spf_fail_at_mail", "false", dmarc.spf_fail_at_mail),
     DOMAINS("dmarc.never_enforce", dmarc.never_enforce, dmarc.nnever_enforce),
     DOMAINS("dmarc.always_reject", dmarc.always_reject, dmarc.nalways_reject),
+    {.name = "dmarc.display_name_exempt",
+     .type = CT_STRLIST,
+     .def = "googlegroups.com",
+     .off = F(dmarc.display_name_exempt),
+     .count_off = F(dmarc.ndisplay_name_exempt),
+     .check = check_domain},
     {.name = "dmarc.domain_modes",
      .type = CT_GROUPLIST,
      .def = "",
@@ -446,6 +452,10 @@ static const struct cfg_key settings[] = {
     REPLY("from_header", PM_R_FROM_HEADER,
           "550 5.7.1 Message rejected: it must have exactly one From header field naming one "
           "author (%{result})",
+          0),
+    REPLY("from_display_name", PM_R_FROM_DISPLAY_NAME,
+          "550 5.7.1 Message rejected: the From display name shows an address of another "
+          "domain than the author's (%{result})",
           0),
     REPLY("dkim_none_passing", PM_R_DKIM_NONE_PASSING,
           "550 5.7.20 No passing DKIM signature found for %{domain}", 0),

@@ -33,6 +33,12 @@
  *	error. Anything left after an address other than
  *	"," (or ";" closing its group) is an error.
  *
+ *	The display text of each mailbox (its display name and comments,
+ *	the addr-spec left out) is searched for what a client would show as
+ *	an address (name_scan; hdrfrom.h says what counts): quoted-pairs
+ *	undone, RFC 2047 encoded words decoded, the domains kept in
+ *	name_domains.
+ *
  *	hdrfrom_author() applies DMARC's rule (RFC 7489 6.6.1): exactly one
  *	mailbox, with a domain name.
  * DIAGNOSTICS
@@ -71,6 +77,9 @@ struct parser {
 	size_t n, pos;
 	bool have_peek;
 	struct tok peek;
+	size_t peek_from;            /* where lexing the peeked token began (CFWS before it) */
+	size_t last_end;             /* the byte after the last token taken */
+	size_t addr_start, addr_end; /* the last mailbox's addr-spec: local part to domain */
 	const char *why;
 	struct hdrfrom_list *out;
 	size_t cap;
@@ -304,6 +313,7 @@ static bool lex(struct parser *p, struct tok *t)
 static bool peek(struct parser *p, struct tok *t)
 {
 	if (!p->have_peek) {
+		p->peek_from = p->pos;
 		if (!lex(p, &p->peek))
 			return false;
 		p->have_peek = true;
@@ -315,6 +325,7 @@ static bool peek(struct parser *p, struct tok *t)
 /* take - consume the peeked token */
 static void take(struct parser *p)
 {
+	p->last_end = p->peek.start + p->peek.len;
 	p->have_peek = false;
 }
 
@@ -580,7 +591,11 @@ static bool parse_angle(struct parser *p, struct hdrfrom_mailbox *mb)
 	if (!local_from_words(p, &w, mb))
 		return false;
 	take(p);
-	if (!parse_domain(p, &mb->domain, &mb->domain_is_literal) || !peek(p, &t))
+	if (!parse_domain(p, &mb->domain, &mb->domain_is_literal))
+		return false;
+	p->addr_start = w.start;
+	p->addr_end = p->last_end;
+	if (!peek(p, &t))
 		return false;
 	if (t.type == T_END)
 		return fail(p, "missing '>'");
@@ -610,7 +625,11 @@ static bool parse_mailbox_rest(struct parser *p, const struct words *w, bool in_
 		if (!local_from_words(p, w, mb))
 			return false;
 		take(p);
-		return parse_domain(p, &mb->domain, &mb->domain_is_literal);
+		if (!parse_domain(p, &mb->domain, &mb->domain_is_literal))
+			return false;
+		p->addr_start = w->start;
+		p->addr_end = p->last_end;
+		return true;
 	}
 	if (w->ntok == 0) {
 		if (is_special(&t, '>'))
@@ -622,15 +641,220 @@ static bool parse_mailbox_rest(struct parser *p, const struct words *w, bool in_
 	return fail(p, "address without a domain");
 }
 
-/* after_address - what may follow an address: "," or the end, or ";" in a group */
-static bool after_address(struct parser *p, bool in_group)
+/* b64_value - the value of one base64 character, -1 for any other */
+static int b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+/* hex_value - the value of one hex digit, -1 for any other */
+static int hex_value(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * encword_decode - append the bytes the encoded word at u[0..len) stands
+ * for (B or Q, whatever the charset: an ASCII "@" is the same byte in
+ * every charset a client would show as text); what does not decode is
+ * skipped
+ */
+static void encword_decode(struct strbuf *sb, const char *u, size_t len)
+{
+	const char *q1 = memchr(u + 2, '?', len - 2);
+	const char *text = q1 + 3, *end = u + len - 2;
+
+	if (q1[1] == 'b' || q1[1] == 'B') {
+		unsigned acc = 0, bits = 0;
+
+		for (; text < end; text++) {
+			int v = b64_value((unsigned char)*text);
+
+			if (v < 0)
+				continue; /* "=" padding and junk */
+			acc = (acc << 6) | (unsigned)v;
+			bits += 6;
+			if (bits >= 8) {
+				bits -= 8;
+				sb_appendc(sb, (char)((acc >> bits) & 0xff));
+			}
+		}
+		return;
+	}
+	for (; text < end; text++) {
+		if (*text == '_') {
+			sb_appendc(sb, ' ');
+		} else if (*text == '=' && end - text >= 3 &&
+		           hex_value((unsigned char)text[1]) >= 0 &&
+		           hex_value((unsigned char)text[2]) >= 0) {
+			sb_appendc(sb, (char)(hex_value((unsigned char)text[1]) * 16 +
+			                      hex_value((unsigned char)text[2])));
+			text += 2;
+		} else {
+			sb_appendc(sb, *text);
+		}
+	}
+}
+
+/*
+ * display_text - the text a client may show for u[from..to): quoted-pairs
+ * undone, quotes and parentheses made spaces, encoded words decoded (and
+ * the white space between two of them dropped)
+ */
+static void display_text(struct strbuf *sb, const char *u, size_t from, size_t to)
+{
+	size_t i = from, k;
+
+	while (i < to) {
+		char c = u[i];
+
+		if (c == '\\' && i + 1 < to) {
+			sb_appendc(sb, u[i + 1]);
+			i += 2;
+		} else if (c == '"' || c == '(' || c == ')') {
+			sb_appendc(sb, ' ');
+			i++;
+		} else if (c == '=' && (k = encword_len(u, to, i)) > 0) {
+			size_t j;
+
+			encword_decode(sb, u + i, k);
+			i += k;
+			/* white space between two encoded words is not shown (RFC 2047 6.2) */
+			for (j = i; j < to && (u[j] == ' ' || u[j] == '\t'); j++)
+				;
+			if (j > i && encword_len(u, to, j) > 0)
+				i = j;
+		} else {
+			sb_appendc(sb, c);
+			i++;
+		}
+	}
+}
+
+/* is_name_local - a byte that may stand in a shown local part (atext, ".", 8-bit) */
+static bool is_name_local(unsigned char c)
+{
+	return is_atext(c) || c == '.';
+}
+
+/* is_name_domain - a byte that may stand in a shown domain (LDH, ".", 8-bit) */
+static bool is_name_domain(unsigned char c)
+{
+	return c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '-' || c == '.';
+}
+
+/*
+ * shown_domain - the domain of an address-like token whose domain run is
+ * d[0..len) (trailing dots dropped): a new lower-case string (A-labels
+ * when IDNA2008 takes an 8-bit name), or NULL when it is no dotted domain
+ */
+static char *shown_domain(const char *d, size_t len)
+{
+	size_t i, label = 0, top = 0, dots = 0;
+	bool eight = false, top_digits = true;
+	char *in, *out = NULL, *r;
+
+	while (len > 0 && d[len - 1] == '.')
+		len--;
+	if (len == 0 || len > HDRFROM_DOMAIN_MAX * 4 || d[0] == '.')
+		return NULL;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)d[i];
+
+		if (c == '.') {
+			if (label == 0)
+				return NULL; /* empty label */
+			dots++;
+			label = 0;
+			top = 0;
+			top_digits = true;
+			continue;
+		}
+		label++;
+		top++;
+		if (c >= 0x80)
+			eight = true;
+		if (c < '0' || c > '9')
+			top_digits = false;
+	}
+	if (dots == 0 || top < 2 || top_digits)
+		return NULL;
+	in = xstrndup(d, len);
+	if (eight && idn2_to_ascii_8z(in, &out, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL) == IDN2_OK &&
+	    out != NULL) {
+		r = xstrdup(out);
+		idn2_free(out);
+		free(in);
+		pm_strlower(r);
+		return r;
+	}
+	idn2_free(out);
+	pm_strlower(in); /* ASCII only; 8-bit bytes kept as they are */
+	return in;
+}
+
+/*
+ * name_scan - the domains of the address-like tokens in the display text
+ * of mailbox mb (u[from..to) but its addr-spec) into mb->name_domains
+ */
+static void name_scan(struct parser *p, struct hdrfrom_mailbox *mb, size_t from, size_t to)
+{
+	struct strbuf sb;
+	size_t a_start = p->addr_start, a_end = p->addr_end;
+
+	if (a_start < from || a_end > to || a_start > a_end)
+		a_start = a_end = from; /* cannot happen; scan it all */
+	sb_init(&sb);
+	display_text(&sb, p->u, from, a_start);
+	sb_appendc(&sb, ' ');
+	display_text(&sb, p->u, a_end, to);
+	for (size_t i = 0; i < sb.len && mb->nname_domains < HDRFROM_NAME_DOMAINS_MAX; i++) {
+		size_t j;
+		char *d;
+
+		if (sb.s[i] != '@' || i == 0 || !is_name_local((unsigned char)sb.s[i - 1]))
+			continue;
+		for (j = i + 1; j < sb.len && is_name_domain((unsigned char)sb.s[j]); j++)
+			;
+		d = shown_domain(sb.s + i + 1, j - i - 1);
+		if (d == NULL)
+			continue;
+		if (mb->name_domains == NULL)
+			mb->name_domains = xcalloc(HDRFROM_NAME_DOMAINS_MAX, sizeof(char *));
+		mb->name_domains[mb->nname_domains++] = d;
+	}
+	sb_free(&sb);
+}
+
+/*
+ * after_address - what may follow an address: "," or the end, or ";" in a
+ * group; then the display text of the mailbox, from elem_start to that
+ * token, is searched for addresses (name_scan)
+ */
+static bool after_address(struct parser *p, bool in_group, size_t elem_start)
 {
 	struct tok t;
 
 	if (!peek(p, &t))
 		return false;
-	if (is_special(&t, ',') || t.type == T_END || (in_group && is_special(&t, ';')))
+	if (is_special(&t, ',') || t.type == T_END || (in_group && is_special(&t, ';'))) {
+		name_scan(p, &p->out->mbox[p->out->count - 1], elem_start,
+		          t.type == T_END ? p->n : t.start);
 		return true;
+	}
 	return fail(p, "junk after address");
 }
 
@@ -639,6 +863,7 @@ static bool parse_group(struct parser *p)
 {
 	struct words w;
 	struct tok t;
+	size_t start;
 
 	p->out->groups++;
 	for (;;) {
@@ -654,11 +879,12 @@ static bool parse_group(struct parser *p)
 		}
 		if (t.type == T_END)
 			return fail(p, "unterminated group");
+		start = p->peek_from;
 		if (!collect_words(p, &w) || !peek(p, &t))
 			return false;
 		if (is_special(&t, ':'))
 			return fail(p, "nested group");
-		if (!parse_mailbox_rest(p, &w, true) || !after_address(p, true))
+		if (!parse_mailbox_rest(p, &w, true) || !after_address(p, true, start))
 			return false;
 	}
 }
@@ -668,6 +894,7 @@ static bool parse_list(struct parser *p)
 {
 	struct words w;
 	struct tok t;
+	size_t start;
 
 	for (;;) {
 		if (!peek(p, &t))
@@ -678,6 +905,7 @@ static bool parse_list(struct parser *p)
 			take(p);
 			continue;
 		}
+		start = p->peek_from;
 		if (!collect_words(p, &w) || !peek(p, &t))
 			return false;
 		if (is_special(&t, ':')) {
@@ -686,10 +914,13 @@ static bool parse_list(struct parser *p)
 			take(p);
 			if (!parse_group(p))
 				return false;
-		} else if (!parse_mailbox_rest(p, &w, false)) {
-			return false;
+			if (!peek(p, &t))
+				return false;
+			if (!is_special(&t, ',') && t.type != T_END)
+				return fail(p, "junk after address");
+			continue;
 		}
-		if (!after_address(p, false))
+		if (!parse_mailbox_rest(p, &w, false) || !after_address(p, false, start))
 			return false;
 	}
 }
@@ -730,6 +961,9 @@ void hdrfrom_free(struct hdrfrom_list *l)
 	for (i = 0; i < l->count; i++) {
 		free(l->mbox[i].local);
 		free(l->mbox[i].domain);
+		for (size_t k = 0; k < l->mbox[i].nname_domains; k++)
+			free(l->mbox[i].name_domains[k]);
+		free(l->mbox[i].name_domains);
 	}
 	free(l->mbox);
 	memset(l, 0, sizeof(*l));

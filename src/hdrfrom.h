@@ -33,7 +33,12 @@ struct hdrfrom_mailbox {
 	bool domain_is_literal; /* "[...]": no DNS name, DMARC cannot judge it */
 	bool in_group;          /* inside "name: ...;" */
 	bool had_route;         /* obsolete "<@a.test:x@b.test>" route (ignored) */
+	char **name_domains;    /* hdrfrom_name_domains: the domains of the addresses its
+	                           display text shows, lower-cased, in order (owned) */
+	size_t nname_domains;   /* at most HDRFROM_NAME_DOMAINS_MAX */
 };
+
+#define HDRFROM_NAME_DOMAINS_MAX 8 /* addresses kept per display text */
 
 struct hdrfrom_list {
 	struct hdrfrom_mailbox *mbox; /* count entries, owned by the list */
@@ -52,6 +57,20 @@ bool hdrfrom_parse(const char *value, size_t len, struct hdrfrom_list *out, cons
 
 /* hdrfrom_free - release what hdrfrom_parse stored in *l; *l is left empty */
 void hdrfrom_free(struct hdrfrom_list *l);
+
+/*
+ * The display text of a mailbox is what a mail client may show beside or
+ * instead of the address: the display name (quoted or not), comments
+ * anywhere in the mailbox, with quoted-pairs undone and RFC 2047 encoded
+ * words decoded (B and Q; in quoted strings and comments too, as many
+ * clients do). hdrfrom_parse stores in name_domains the domain of every
+ * address-like token of that text: a non-empty run of local-part
+ * characters, "@", then a dotted domain (LDH labels, none empty, a top
+ * label of two or more characters not all digits; 8-bit labels made
+ * A-labels when IDNA2008 takes them, else kept as they are). "Joe @ Home"
+ * or "Joe@Home" show no address. Whether such a domain is "another" one
+ * than the address's (organizational domains) is for the caller.
+ */
 
 enum hdrfrom_author_status {
 	HDRFROM_AUTHOR_OK,      /* exactly one mailbox with a DNS domain */

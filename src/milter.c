@@ -157,8 +157,11 @@ struct auth_eom {
 	bool dkim_done; /* dkim holds this message's results */
 	struct dkim_results dkim;
 	enum from_status from;
-	const char *from_why; /* why the From header is not usable */
+	const char *from_why; /* why the From header is not usable (or, FROM_OK with
+	                         from_name_address, name_why) */
 	char author[HDRFROM_DOMAIN_MAX + 1];
+	bool from_name_address; /* the display name shows another domain's address */
+	char name_why[HDRFROM_DOMAIN_MAX + 64];
 	struct dmarc_record rec;
 	struct dmarc_outcome dmarc; /* result UNCHECKED when not evaluated */
 	enum pm_mode dmarc_mode;    /* after the overrides */
@@ -1365,6 +1368,24 @@ static sfsistat mi_body(SMFICTX *ctx, unsigned char *bytes, size_t len)
 	return reply_or_not(s, SMFIP_NR_BODY);
 }
 
+/*
+ * name_address - does the display text of the author mailbox mb show an
+ * address whose domain is not aligned (relaxed: organizational domain)
+ * with the author domain (NULL for an address literal: every one)?
+ */
+static void name_address(const struct hdrfrom_mailbox *mb, const char *author, struct auth_eom *a)
+{
+	for (size_t i = 0; i < mb->nname_domains; i++) {
+		if (author != NULL && dmarc_aligned(mb->name_domains[i], author, false))
+			continue;
+		a->from_name_address = true;
+		snprintf(a->name_why, sizeof(a->name_why), "display name shows an address at %s",
+		         mb->name_domains[i]);
+		a->from_why = a->name_why;
+		return;
+	}
+}
+
 /* judge_from - the From header field(s): exactly one, naming one author with a DNS domain */
 static void judge_from(const struct message *m, struct auth_eom *a)
 {
@@ -1391,15 +1412,17 @@ static void judge_from(const struct message *m, struct auth_eom *a)
 	case HDRFROM_AUTHOR_OK:
 		a->from = FROM_OK;
 		snprintf(a->author, sizeof(a->author), "%s", mb->domain);
+		name_address(mb, a->author, a);
 		break;
 	case HDRFROM_AUTHOR_SEVERAL:
 		a->from = FROM_SEVERAL_ADDRS;
 		a->from_why = "From names several addresses";
 		break;
 	case HDRFROM_AUTHOR_LITERAL:
-		/* one author, but no domain name: nothing for DMARC to judge, nothing to refuse */
+		/* one author, but no domain name: nothing for DMARC to judge */
 		a->from = FROM_OK;
 		a->from_why = "From domain is an address literal";
+		name_address(&l.mbox[0], NULL, a);
 		break;
 	case HDRFROM_AUTHOR_NONE:
 	default:
@@ -1652,6 +1675,9 @@ static sfsistat mi_eom(SMFICTX *ctx)
 	auth_evaluate(s, a);
 	facts_init(s, PM_STAGE_EOM, &f);
 	f.from = a->from;
+	f.author = a->author[0] != '\0' ? a->author : NULL;
+	f.from_name_address = a->from_name_address;
+	f.dmarc_dkim_aligned = a->dmarc.result == PM_DMARC_PASS && a->dmarc.dkim_aligned;
 	f.must_sign = a->must_sign;
 	f.dmarc = a->dmarc.result;
 	f.dmarc_disposition = a->disposition;

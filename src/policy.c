@@ -95,6 +95,7 @@ static void policy_free(struct policy *p)
 	free(p->dmarc.quarantine_header);
 	free_strv(p->dmarc.never_enforce, p->dmarc.nnever_enforce);
 	free_strv(p->dmarc.always_reject, p->dmarc.nalways_reject);
+	free_strv(p->dmarc.display_name_exempt, p->dmarc.ndisplay_name_exempt);
 	for (size_t i = 0; i < p->dmarc.ndomain_modes; i++)
 		free(p->dmarc.domain_modes[i].domain);
 	free(p->dmarc.domain_modes);
@@ -224,6 +225,7 @@ static const char *const reply_names[PM_R_COUNT] = {
     [PM_R_RCPT_BLOCKED] = "rcpt_blocked",
     [PM_R_CLIENT_NAME_BLOCKED] = "client_name_blocked",
     [PM_R_TOO_MANY_MESSAGES] = "too_many_messages",
+    [PM_R_FROM_DISPLAY_NAME] = "from_display_name",
 };
 
 /* pm_reply_name - the replies { } key of a reply, e.g. "spf_fail" */

@@ -99,6 +99,8 @@ enum pm_reply_id {
 	                               block lists.client.block uses client_blocked) */
 	PM_R_TOO_MANY_MESSAGES,     /* 421 4.7.0 must be 4xx: MAIL FROM past
 	                               recipients.max_messages_per_connection */
+	PM_R_FROM_DISPLAY_NAME,     /* 550 5.7.1  end of message: the From display name shows
+	                               an address of another domain */
 	PM_R_COUNT
 };
 
@@ -230,6 +232,9 @@ struct dmarc_settings {
 	size_t nnever_enforce;
 	char **always_reject; /* author domains whose DMARC fail is rejected whatever p= and pct */
 	size_t nalways_reject;
+	char **display_name_exempt; /* author domains whose From may show another domain's
+	                               address in its display name */
+	size_t ndisplay_name_exempt;
 	struct dmarc_domain_mode *domain_modes;
 	size_t ndomain_modes;
 };

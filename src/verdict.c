@@ -426,6 +426,17 @@ bool verdict_spf_deferred(const struct pm_facts *f, const struct policy *p)
 	return p->spf.action[r] == PM_ACT_REJECT;
 }
 
+/* verdict_spf_excused - does a DMARC evaluation covering the MAIL FROM domain excuse it? */
+bool verdict_spf_excused(const struct pm_facts *f)
+{
+	if (f->author == NULL || f->domains.sender == NULL ||
+	    !dmarc_aligned(f->author, f->domains.sender, false))
+		return false; /* another domain's DMARC says nothing of the MAIL FROM domain */
+	if (f->dmarc == PM_DMARC_TEMPERROR)
+		return true; /* check_dmarc answered 451 4.4.3, or failed open */
+	return f->dmarc == PM_DMARC_PASS && f->dmarc_dkim_aligned;
+}
+
 /* domain_in_list - domain equals a listed one or is below it */
 bool domain_in_list(const char *domain, char *const *list, size_t n)
 {
@@ -603,7 +614,11 @@ enum must_sign_status verdict_must_sign(const struct policy *p, const char *auth
 	return MUST_SIGN_NONE_PASSING;
 }
 
-/* check_from - the From header: exactly one, one author; true when refused */
+/*
+ * check_from - the From header: exactly one, one author, and no display
+ * name showing another domain's address (unless the author domain is in
+ * dmarc.display_name_exempt); true when refused
+ */
 static bool check_from(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v,
                        const struct modes *ms)
 {
@@ -627,8 +642,15 @@ static bool check_from(const struct pm_facts *f, const struct policy *p, struct 
 	case FROM_BAD:
 		o.reason = "from_unusable";
 		break;
-	case FROM_UNCHECKED:
 	case FROM_OK:
+		/* one author; but the display name shows another domain's address */
+		if (!f->from_name_address || domain_in_list(f->author, p->dmarc.display_name_exempt,
+		                                            p->dmarc.ndisplay_name_exempt))
+			return false;
+		o.reply = PM_R_FROM_DISPLAY_NAME;
+		o.reason = "from_display_name";
+		break;
+	case FROM_UNCHECKED:
 	default:
 		return false;
 	}
@@ -743,10 +765,7 @@ static void decide_eom(const struct pm_facts *f, const struct policy *p, struct 
 		return;
 	if (check_dmarc(f, p, v))
 		return;
-	if (verdict_spf_deferred(f, p) && f->dmarc != PM_DMARC_PASS && f->dmarc != PM_DMARC_FAIL &&
-	    f->dmarc != PM_DMARC_TEMPERROR)
-		/* otherwise DMARC's disposition governed (a temperror was refused or failed open)
-		 */
+	if (verdict_spf_deferred(f, p) && !verdict_spf_excused(f))
 		check_spf(p, v, f->mfrom_spf, ms, false);
 	if (v->allowed_by != NULL && !v->allowed && v->check == NULL) {
 		/* an allowed message nothing objected to: the record says it was allowed */

@@ -48,15 +48,24 @@
  *	           valid continue, unknown 550 5.1.1, foreign 554 5.7.1
  *	           unless trusted or authenticated, tempfail 451 4.4.3
  *	  eom      unless trusted or authenticated: the From header (not
- *	           exactly one From naming one author: 550 5.7.1, dmarc
- *	           mode); must_sign (dkim mode: 550 5.7.20 / 5.7.21 /
- *	           5.7.22, 451 4.7.5); DMARC (the overridden mode: fail
- *	           with disposition reject 550 5.7.26, quarantine marks the
- *	           verdict quarantine, lookup failure 451 4.4.3 unless
+ *	           exactly one From naming one author: 550 5.7.1
+ *	           from_header; one whose display name shows an address of
+ *	           another organizational domain, f->from_name_address, and
+ *	           whose author domain is not in dmarc.display_name_exempt:
+ *	           550 5.7.1 from_display_name; dmarc mode); must_sign (dkim mode: 550 5.7.20
+ * / 5.7.21 / 5.7.22, 451 4.7.5); DMARC (the overridden mode: fail with disposition reject
+ *550 5.7.26, quarantine marks the verdict quarantine, lookup failure 451 4.4.3 unless
  *	           dmarc.fail_open); then an SPF result deferred from MAIL
  *	           FROM (verdict_spf_deferred): refused now with its SPF
- *	           reply unless DMARC passed or failed with a record (then
- *	           DMARC's disposition governed)
+ *	           reply (550 5.7.23) unless a DMARC evaluation covers the
+ *	           MAIL FROM domain (verdict_spf_excused): the author domain
+ *	           (f->author) aligns with it (f->domains.sender, relaxed:
+ *	           the same organizational domain) and DMARC passed
+ *	           through an aligned DKIM signature (f->dmarc_dkim_aligned),
+ *	           or DMARC failed temporarily for such an author (then
+ *	           DMARC's temperror governed: 451 4.4.3 or dmarc.fail_open).
+ *	           An unrelated author domain's DMARC result, pass or fail,
+ *	           never excuses it
  *
  *	Modes: off = the check is not evaluated; log and tag = the verdict
  *	it would have given is returned with would = true and action
@@ -210,12 +219,17 @@ struct pm_facts {
 
 	/* end of message */
 	enum from_status from;           /* the From header(s); FROM_UNCHECKED when dmarc is off */
+	const char *author;              /* FROM_OK: the author domain, else NULL (an address
+	                                    literal, or the From header not judged) */
+	bool from_name_address;          /* FROM_OK: the display name holds an address whose
+	                                    domain is not the author's organizational domain */
 	enum must_sign_status must_sign; /* MUST_SIGN_NOT_LISTED unless dkim.must_sign lists the
 	                                    author domain */
 	enum pm_dmarc_result dmarc;      /* PM_DMARC_UNCHECKED when not evaluated */
 	enum pm_dmarc_policy dmarc_disposition; /* after pct (and always_reject) */
 	enum pm_mode dmarc_mode; /* dmarc.mode after the overrides (verdict_dmarc_overrides) */
 	const char *dmarc_rule;  /* static: the setting that decided the DMARC action */
+	bool dmarc_dkim_aligned; /* DMARC passed through an aligned DKIM signature */
 
 	/* allow and block lists: bit PM_LIST_BIT(kind) per enum list_kind */
 	unsigned list_block; /* block entries that matched: client and client_name (connect),
@@ -311,6 +325,19 @@ bool verdict_delays_sender_refusals(const struct policy *p);
  * f->sender_has_dmarc, a client neither trusted nor authenticated
  */
 bool verdict_spf_deferred(const struct pm_facts *f, const struct policy *p);
+
+/*
+ * verdict_spf_excused - at end of message, does DMARC excuse the SPF
+ * refusal verdict_spf_deferred held? Only an evaluation that covers the
+ * domain whose SPF failed: the author domain f->author aligned (relaxed,
+ * dmarc_aligned) with the MAIL FROM domain f->domains.sender, and DMARC passed
+ * through an aligned DKIM signature (RFC 7489 10.1: a signature that
+ * survived forwarding), or DMARC temperror for such an author (decided by
+ * DMARC's temperror rule). A pass through SPF cannot happen (SPF failed),
+ * and an unrelated author domain's result says nothing about the MAIL
+ * FROM domain.
+ */
+bool verdict_spf_excused(const struct pm_facts *f);
 
 /*
  * verdict_dmarc_overrides - the DMARC mode and disposition for one message

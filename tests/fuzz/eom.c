@@ -498,6 +498,8 @@ struct auth_eom {
 	enum from_status from;
 	const char *from_why;
 	char author[DMARC_DOMAIN_MAX];
+	bool from_name_address;
+	char name_why[DMARC_DOMAIN_MAX + 64];
 	enum must_sign_status must_sign;
 	struct dmarc_record rec;
 	struct dmarc_outcome dmarc;
@@ -505,6 +507,20 @@ struct auth_eom {
 	enum pm_dmarc_policy disposition;
 	const char *dmarc_rule;
 };
+
+/* name_address - milter.c name_address */
+static void name_address(const struct hdrfrom_mailbox *mb, const char *author, struct auth_eom *a)
+{
+	for (size_t i = 0; i < mb->nname_domains; i++) {
+		if (author != NULL && dmarc_aligned(mb->name_domains[i], author, false))
+			continue;
+		a->from_name_address = true;
+		snprintf(a->name_why, sizeof(a->name_why), "display name shows an address at %s",
+		         mb->name_domains[i]);
+		a->from_why = a->name_why;
+		return;
+	}
+}
 
 /* judge_from - milter.c judge_from */
 static void judge_from(unsigned from_count, const char *from_value, struct auth_eom *a)
@@ -532,6 +548,7 @@ static void judge_from(unsigned from_count, const char *from_value, struct auth_
 	case HDRFROM_AUTHOR_OK:
 		a->from = FROM_OK;
 		snprintf(a->author, sizeof(a->author), "%s", mb->domain);
+		name_address(mb, a->author, a);
 		break;
 	case HDRFROM_AUTHOR_SEVERAL:
 		a->from = FROM_SEVERAL_ADDRS;
@@ -540,6 +557,7 @@ static void judge_from(unsigned from_count, const char *from_value, struct auth_
 	case HDRFROM_AUTHOR_LITERAL:
 		a->from = FROM_OK;
 		a->from_why = "From domain is an address literal";
+		name_address(&l.mbox[0], NULL, a);
 		break;
 	case HDRFROM_AUTHOR_NONE:
 	default:
@@ -849,6 +867,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f.all_rcpts_exempt = e.nrcpt > 0 && env.exempt;
 	f.domains = e.domains;
 	f.from = a.from;
+	f.author = a.author[0] != '\0' ? a.author : NULL;
+	f.from_name_address = a.from_name_address;
+	f.dmarc_dkim_aligned = a.dmarc.result == PM_DMARC_PASS && a.dmarc.dkim_aligned;
 	f.must_sign = a.must_sign;
 	f.dmarc = a.dmarc.result;
 	f.dmarc_disposition = a.disposition;

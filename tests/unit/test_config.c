@@ -256,6 +256,9 @@ static const struct {
      "<%{rcpt}>: Recipient address rejected: blocked by local policy"},
     {PM_R_CLIENT_NAME_BLOCKED, 554, "5.7.1", "Client host %{name}[%{ip}] blocked by local policy"},
     {PM_R_TOO_MANY_MESSAGES, 421, "4.7.0", "Too many messages in this connection; try again later"},
+    {PM_R_FROM_DISPLAY_NAME, 550, "5.7.1",
+     "Message rejected: the From display name shows an address of another domain than the "
+     "author's (%{result})"},
 };
 
 /* want_dnsbl_zones - report dnsbl.zones that differ from "zone=code,code/action ..." */
@@ -358,6 +361,8 @@ static void check_defaults(const struct policy *p, const char *authserv_id, cons
 	want_int("dmarc.spf_fail_at_mail", p->dmarc.spf_fail_at_mail, false);
 	want_strv("dmarc.never_enforce", p->dmarc.never_enforce, p->dmarc.nnever_enforce, "");
 	want_strv("dmarc.always_reject", p->dmarc.always_reject, p->dmarc.nalways_reject, "");
+	want_strv("dmarc.display_name_exempt", p->dmarc.display_name_exempt,
+	          p->dmarc.ndisplay_name_exempt, "googlegroups.com");
 	want_domain_modes(&p->dmarc, "");
 	for (int k = 0; k < PM_LIST_KINDS; k++) {
 		const struct list_settings *l = &p->lists[k];
@@ -736,6 +741,9 @@ static const struct bad_case bad_cases[] = {
      "dmarc.always_reject", "element 1: \"x..example\" is not a valid domain name"},
     {"dmarc always_reject element type", "dmarc: { always_reject = [ 5 ]; };\n", 1,
      "dmarc.always_reject", "element 1 is an integer"},
+    {"dmarc display_name_exempt bad domain",
+     "dmarc: { display_name_exempt = [ \"lists.example\", \"-bad.example\" ]; };\n", 1,
+     "dmarc.display_name_exempt", "element 2"},
     {"dmarc domain in never_enforce and always_reject",
      "dmarc:\n{\n  never_enforce = [ \"a.example\", \"B.example\" ];\n"
      "  always_reject = [ \"b.example\" ];\n};\n",
@@ -1257,6 +1265,7 @@ static void test_values(void **state)
 	    "  quarantine = \"hold\"; quarantine_header = \"X-Spam-Flag\"; fail_open = true;\n"
 	    "  spf_fail_at_mail = true; never_enforce = [ \"Lists.Example\" ];\n"
 	    "  always_reject = [ \"bank.example\", \"gov.example\" ];\n"
+	    "  display_name_exempt = [ \"Groups.Example\", \"lists.example\" ];\n"
 	    "  domain_modes = ( { domain = \"Hosted.Example\"; mode = \"off\"; },\n"
 	    "                   { mode = \"tag\"; domain = \"sub.hosted.example\"; } ); };\n"
 	    "replies: { spf_fail = \"421 4.7.0 %{ip} 100%% try %{helo}\";\n"
@@ -1341,6 +1350,8 @@ static void test_values(void **state)
 	          "lists.example");
 	want_strv("dmarc.always_reject", p->dmarc.always_reject, p->dmarc.nalways_reject,
 	          "bank.example gov.example");
+	want_strv("dmarc.display_name_exempt", p->dmarc.display_name_exempt,
+	          p->dmarc.ndisplay_name_exempt, "groups.example lists.example");
 	want_domain_modes(&p->dmarc, "hosted.example=off sub.hosted.example=tag");
 	want_int("replies.from_header code", p->replies[PM_R_FROM_HEADER].code, 554);
 	want_str("replies.from_header xcode", p->replies[PM_R_FROM_HEADER].xcode, "5.7.1");

@@ -412,6 +412,109 @@ static void test_author(void **state)
 		fail_msg("%zu of %zu author cases failed", failed, PM_ARRAY_LEN(author_cases));
 }
 
+/*
+ * The domains each value's display text shows (hdrfrom_name_domains):
+ * mailboxes separated by "|", the domains of one by ",".
+ */
+static const struct name_case {
+	const char *in;
+	const char *want; /* NULL: a parse error (an unquoted '@' in a display name) */
+} name_cases[] = {
+    /* quoted, unquoted words, and no display name at all */
+    {"\"admin@bank.example\" <x@attacker.example>", "bank.example"},
+    {"admin@bank.example <x@attacker.example>", NULL},
+    {"Display <x@evil.test>", ""},
+    {"<x@evil.test>", ""},
+    {"x@evil.test", ""},
+    {"\"paypal.test\" <alice@evil.test>", ""},
+    /* '@' that shows no address: not refused */
+    {"\"Joe @ Home\" <joe@home.example>", ""},
+    {"\"Joe@Home\" <joe@home.example>", ""},
+    {"\"@bank.example\" <x@evil.test>", ""},
+    {"\"admin@bank\" <x@evil.test>", ""},
+    {"\"admin@bank.x\" <x@evil.test>", ""},
+    {"\"admin@192.0.2.1\" <x@evil.test>", ""},
+    {"\"admin@bank..example\" <x@evil.test>", ""},
+    {"\"admin@.bank.example\" <x@evil.test>", ""},
+    {"\"me@ work.example\" <x@evil.test>", ""},
+    /* case, final dot, quoted-pairs, several */
+    {"\"admin@BANK.Example.\" <x@evil.test>", "bank.example"},
+    {"\"admin\\@bank.example\" <x@evil.test>", "bank.example"},
+    {"\"mail a@one.example or b@two.example\" <x@evil.test>", "one.example,two.example"},
+    {"\"'jane@example.com' via Group\" <group@googlegroups.com>", "example.com"},
+    {"\"alice@evil.test\" <alice@evil.test>", "evil.test"},
+    {"\"Bank <admin@bank.example>\" <x@evil.test>", "bank.example"},
+    /* RFC 2047 encoded words, B and Q, outside and inside quotes */
+    {"=?UTF-8?B?c3VwcG9ydEBwYXlwYWwudGVzdA==?= <alice@reject.test>", "paypal.test"},
+    {"=?utf-8?q?admin=40bank.example?= <x@evil.test>", "bank.example"},
+    {"=?iso-8859-1?Q?admin=40bank=2Eexample?= <x@evil.test>", "bank.example"},
+    {"\"=?utf-8?b?YWRtaW5AYmFuay5leGFtcGxl?=\" <x@evil.test>", "bank.example"},
+    {"=?utf-8?q?admin?= =?utf-8?q?=40bank.example?= <x@evil.test>", "bank.example"},
+    {"=?utf-8?q?admin?= @bank.example <x@evil.test>", NULL}, /* '@' unquoted: a parse error */
+    {"=?utf-8?q?Joe_=40_Home?= <x@evil.test>", ""},
+    /* comments, before and after, with the addr-spec form too */
+    {"x@evil.test (admin@bank.example)", "bank.example"},
+    {"(admin@bank.example) x@evil.test", "bank.example"},
+    {"Name <x@evil.test> (admin@bank.example)", "bank.example"},
+    {"Name <x(admin@bank.example)@evil.test>", ""},
+    /* an 8-bit domain: its A-labels */
+    {"\"admin@b\xc3\xbc"
+     "cher.example\" <x@evil.test>",
+     "xn--bcher-kva.example"},
+    /* the route and the quoted local part are the address, not display text */
+    {"<@route.example:x@evil.test>", ""},
+    {"\"admin@bank.example\"@evil.test", ""},
+    /* one list per mailbox, groups too */
+    {"\"a@x.example\" <x@evil.test>, <y@evil.test>, \"b@y.example\" <z@evil.test>",
+     "x.example||y.example"},
+    {"g: \"a@x.example\" <x@evil.test>;", "x.example"},
+};
+
+/* test_name_domains - the addresses display texts show */
+static void test_name_domains(void **state)
+{
+	size_t i, failed = 0;
+
+	(void)state;
+	for (i = 0; i < PM_ARRAY_LEN(name_cases); i++) {
+		const struct name_case *c = &name_cases[i];
+		struct hdrfrom_list l;
+		const char *why = NULL;
+		struct strbuf got;
+
+		if (!hdrfrom_parse(c->in, strlen(c->in), &l, &why)) {
+			if (c->want != NULL) {
+				print_error("name case %zu (%s): got parse error \"%s\", want ok\n",
+				            i, c->in, why);
+				failed++;
+			}
+			continue;
+		}
+		if (c->want == NULL) {
+			print_error("name case %zu (%s): got ok, want a parse error\n", i, c->in);
+			failed++;
+			hdrfrom_free(&l);
+			continue;
+		}
+		sb_init(&got);
+		for (size_t m = 0; m < l.count; m++) {
+			if (m > 0)
+				sb_appendc(&got, '|');
+			for (size_t k = 0; k < l.mbox[m].nname_domains; k++)
+				sb_appendf(&got, "%s%s", k ? "," : "", l.mbox[m].name_domains[k]);
+		}
+		if (strcmp(got.s != NULL ? got.s : "", c->want) != 0) {
+			print_error("name case %zu (%s): got \"%s\", want \"%s\"\n", i, c->in,
+			            got.s != NULL ? got.s : "", c->want);
+			failed++;
+		}
+		sb_free(&got);
+		hdrfrom_free(&l);
+	}
+	if (failed)
+		fail_msg("%zu of %zu name cases failed", failed, PM_ARRAY_LEN(name_cases));
+}
+
 /* parse_built - parse a run-time value; returns the count, or -1 with *why on error */
 static long parse_built(const struct strbuf *sb, const char **why, char *domain, size_t dsize)
 {
@@ -573,9 +676,8 @@ static void test_random(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_table),
-	    cmocka_unit_test(test_author),
-	    cmocka_unit_test(test_long),
+	    cmocka_unit_test(test_table),        cmocka_unit_test(test_author),
+	    cmocka_unit_test(test_name_domains), cmocka_unit_test(test_long),
 	    cmocka_unit_test(test_random),
 	};
 
