@@ -769,7 +769,7 @@ static char *shown_domain(const char *d, size_t len)
 
 	while (len > 0 && d[len - 1] == '.')
 		len--;
-	if (len == 0 || len > HDRFROM_DOMAIN_MAX * 4 || d[0] == '.')
+	if (len == 0 || len > (size_t)HDRFROM_DOMAIN_MAX * 4 || d[0] == '.')
 		return NULL;
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)d[i];
