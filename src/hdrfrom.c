@@ -757,26 +757,26 @@ static bool is_name_domain(unsigned char c)
 }
 
 /*
- * shown_domain - the domain of an address-like token whose domain run is
- * d[0..len) (trailing dots dropped): a new lower-case string (A-labels
- * when IDNA2008 takes an 8-bit name), or NULL when it is no dotted domain
+ * dotted_name - does d[0..*len) (trailing dots dropped from *len) look like
+ * a dotted domain: labels not empty, two at least, the top one of two
+ * bytes or more and not all digits? *eight says whether it has 8-bit bytes.
  */
-static char *shown_domain(const char *d, size_t len)
+static bool dotted_name(const char *d, size_t *len, bool *eight)
 {
 	size_t i, label = 0, top = 0, dots = 0;
-	bool eight = false, top_digits = true;
-	char *in, *out = NULL, *r;
+	bool top_digits = true;
 
-	while (len > 0 && d[len - 1] == '.')
-		len--;
-	if (len == 0 || len > (size_t)HDRFROM_DOMAIN_MAX * 4 || d[0] == '.')
-		return NULL;
-	for (i = 0; i < len; i++) {
+	while (*len > 0 && d[*len - 1] == '.')
+		(*len)--;
+	*eight = false;
+	if (*len == 0 || *len > (size_t)HDRFROM_DOMAIN_MAX * 4 || d[0] == '.')
+		return false;
+	for (i = 0; i < *len; i++) {
 		unsigned char c = (unsigned char)d[i];
 
 		if (c == '.') {
 			if (label == 0)
-				return NULL; /* empty label */
+				return false; /* empty label */
 			dots++;
 			label = 0;
 			top = 0;
@@ -786,20 +786,38 @@ static char *shown_domain(const char *d, size_t len)
 		label++;
 		top++;
 		if (c >= 0x80)
-			eight = true;
+			*eight = true;
 		if (c < '0' || c > '9')
 			top_digits = false;
 	}
-	if (dots == 0 || top < 2 || top_digits)
+	return dots > 0 && top >= 2 && !top_digits;
+}
+
+/*
+ * shown_domain - the domain of an address-like token whose domain run is
+ * d[0..len) (trailing dots dropped): a new lower-case string (the
+ * A-labels when IDNA2008 takes an 8-bit name; the bytes as they are when
+ * it does not), or NULL when it is no dotted domain, before or after
+ */
+static char *shown_domain(const char *d, size_t len)
+{
+	char *in, *out = NULL;
+	bool eight, again;
+	size_t olen;
+
+	if (!dotted_name(d, &len, &eight))
 		return NULL;
 	in = xstrndup(d, len);
 	if (eight && idn2_to_ascii_8z(in, &out, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL) == IDN2_OK &&
 	    out != NULL) {
-		r = xstrdup(out);
-		idn2_free(out);
+		/* the A-labels; an invisible character mapped away may leave no dotted name */
+		olen = strlen(out);
 		free(in);
-		pm_strlower(r);
-		return r;
+		in = dotted_name(out, &olen, &again) ? xstrndup(out, olen) : NULL;
+		idn2_free(out);
+		if (in != NULL)
+			pm_strlower(in);
+		return in;
 	}
 	idn2_free(out);
 	pm_strlower(in); /* ASCII only; 8-bit bytes kept as they are */

@@ -9,6 +9,9 @@
  *	  UTF-8) and a domain: a bracketed literal, or a lower-case name of
  *	  at most HDRFROM_DOMAIN_MAX bytes that addr_domain_valid() accepts
  *	  (an 8-bit name must have become its A-labels);
+ *	- the domains a display text shows (name_domains) are at most
+ *	  HDRFROM_NAME_DOMAINS_MAX dotted names, lower-case, without empty
+ *	  labels;
  *	- hdrfrom_author() agrees with the count and the literal flag;
  *	- the value parses the same when it is folded ("\r\n " before it)
  *	  and when a final line break ends it.
@@ -49,8 +52,11 @@ static bool same_list(const struct hdrfrom_list *a, const struct hdrfrom_list *b
 		if (strcmp(x->local, y->local) != 0 || strcmp(x->domain, y->domain) != 0 ||
 		    x->local_quoted != y->local_quoted ||
 		    x->domain_is_literal != y->domain_is_literal || x->in_group != y->in_group ||
-		    x->had_route != y->had_route)
+		    x->had_route != y->had_route || x->nname_domains != y->nname_domains)
 			return false;
+		for (size_t k = 0; k < x->nname_domains; k++)
+			if (strcmp(x->name_domains[k], y->name_domains[k]) != 0)
+				return false;
 	}
 	return true;
 }
@@ -78,6 +84,17 @@ static void check_list(const struct hdrfrom_list *l)
 			FUZZ_CHECK(dl <= HDRFROM_DOMAIN_MAX && addr_domain_valid(m->domain, dl) &&
 			               lower_case(m->domain),
 			           "domain \"%s\"", m->domain);
+		FUZZ_CHECK(m->nname_domains <= HDRFROM_NAME_DOMAINS_MAX &&
+		               (m->nname_domains == 0) == (m->name_domains == NULL),
+		           "%zu display-name domains", m->nname_domains);
+		for (size_t k = 0; k < m->nname_domains; k++) {
+			const char *nd = m->name_domains[k];
+
+			FUZZ_CHECK(nd != NULL && strchr(nd, '.') != NULL && nd[0] != '.' &&
+			               nd[strlen(nd) - 1] != '.' && strstr(nd, "..") == NULL &&
+			               lower_case(nd),
+			           "display-name domain \"%s\"", nd != NULL ? nd : "(null)");
+		}
 	}
 	st = hdrfrom_author(l, &mb, &why);
 	switch (st) {

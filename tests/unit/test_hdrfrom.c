@@ -457,6 +457,9 @@ static const struct name_case {
     {"(admin@bank.example) x@evil.test", "bank.example"},
     {"Name <x@evil.test> (admin@bank.example)", "bank.example"},
     {"Name <x(admin@bank.example)@evil.test>", ""},
+    /* an invisible character is mapped away (IDNA2008 with NFC), and what is left judged */
+    {"\"admin@bank.example\xe2\x80\x8b\" <x@evil.test>", "bank.example"},
+    {"\"admin@qg.\xe2\x80\x8b\" <x@evil.test>", ""},
     /* an 8-bit domain: its A-labels */
     {"\"admin@b\xc3\xbc"
      "cher.example\" <x@evil.test>",
