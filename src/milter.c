@@ -1369,9 +1369,10 @@ static sfsistat mi_body(SMFICTX *ctx, unsigned char *bytes, size_t len)
 }
 
 /*
- * name_address - does the display text of the author mailbox mb show an
- * address whose domain is not aligned (relaxed: organizational domain)
- * with the author domain (NULL for an address literal: every one)?
+ * name_address - set a->from_name_address (and the reason) when the
+ * display text of the author mailbox mb shows an address whose domain is
+ * not aligned (relaxed: organizational domain) with the author domain
+ * (author NULL, an address literal: any shown address counts)
  */
 static void name_address(const struct hdrfrom_mailbox *mb, const char *author, struct auth_eom *a)
 {
