@@ -41,7 +41,7 @@ set -eu
 
 DEFAULT_PACKAGES="
 build-essential gcc make pkg-config
-libmilter-dev libspf2-dev libopendkim-dev libidn2-dev libconfig-dev libcmocka-dev
+libmilter-dev libopendkim-dev libidn2-dev libconfig-dev libcmocka-dev
 libjansson-dev zlib1g-dev gzip
 postfix nsd swaks perl libio-socket-inet6-perl libmail-dkim-perl libcryptx-perl python3-dkim
 mandoc groff-base
