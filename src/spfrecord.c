@@ -584,8 +584,8 @@ static void url_escape(struct strbuf *out, const char *v, size_t len)
 static void transform(struct strbuf *out, const char *value, const char *delims, size_t ndelims,
                       bool rev, unsigned long keep)
 {
-	const char *part[SPF_MAX_PARTS];
-	size_t plen[SPF_MAX_PARTS];
+	const char *part[SPF_MAX_PARTS] = {NULL};
+	size_t plen[SPF_MAX_PARTS] = {0};
 	size_t n = 0, first, k;
 	const char *p = value, *q;
 	char dl[8] = ".";
