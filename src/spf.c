@@ -621,9 +621,10 @@ static enum pm_spf_result fetch_record(struct spf_eval *ev, const char *domain,
 	unsigned i, found = 0, idx = 0;
 	char err[SPF_ERR_SIZE], b[128];
 
+	memset(rec, 0, sizeof(*rec));
 	st = lookup(ev, domain, ns_t_txt, &set);
 	if (st == DNS_TEMPFAIL)
-		return ev->stop_res;
+		return ev->stopped ? ev->stop_res : PM_SPF_TEMPERROR;
 	for (i = 0; i < set.n; i++) {
 		if (spf_record_is_spf(set.rr[i].txt, set.rr[i].txtlen)) {
 			found++;
