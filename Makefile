@@ -252,7 +252,7 @@ clean-report:
 # seconds (tests/fuzz/run.sh; make check runs each for 5).
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := addr hdrfrom authres config rcpt lists dmarc eom
+FUZZ_TARGETS := addr hdrfrom authres config rcpt lists dmarc eom spfrecord
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS  := -O1 -g -std=gnu11 $(WARN) -D_GNU_SOURCE -DPM_VERSION='"$(VERSION)"' -DPM_CONFIG_PATH='"$(SYSCONFDIR)/policy-milter/policy-milter.conf"' $(PKG_CFLAGS) $(FUZZ_SAN)
 # dns.c and its cache
@@ -264,6 +264,7 @@ fuzz_config_MODS  := config policy cidr rcpt addr log jsonlog util dmarc dkim $(
 fuzz_rcpt_MODS    := rcpt addr log jsonlog util policy lists cidr
 fuzz_lists_MODS   := lists cidr addr log jsonlog util
 fuzz_dmarc_MODS   := dmarc dkim $(FUZZ_DNS) policy util lists cidr addr log jsonlog
+fuzz_spfrecord_MODS := spfrecord util
 fuzz_eom_MODS     := verdict config policy cidr rcpt addr log jsonlog util dmarc dkim $(FUZZ_DNS) lists hdrfrom authres
 fuzz_dmarc_LDFLAGS := -Wl,--wrap=dns_query_within
 fuzz_eom_LDFLAGS   := -Wl,--wrap=dns_query_within
