@@ -508,12 +508,12 @@ bool spf_record_parse(const char *txt, size_t len, struct spf_record *rec, char 
 		}
 		if (c >= 0x80) {
 			snprintf(err, SPF_ERR_SIZE,
-			         "non-ASCII byte \\x%02x in the record (offset %zu)", c, i);
+			         "non-ASCII byte 0x%02x in the record (offset %zu)", c, i);
 			return false;
 		}
 		if (c < 0x20 || c == 0x7f) {
 			snprintf(err, SPF_ERR_SIZE,
-			         "control character \\x%02x in the record (offset %zu)", c, i);
+			         "control character 0x%02x in the record (offset %zu)", c, i);
 			return false;
 		}
 	}
