@@ -24,12 +24,12 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN     := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wformat=2
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 $(WARN) -D_GNU_SOURCE -DPM_VERSION='"$(VERSION)"' -DPM_CONFIG_PATH='"$(SYSCONFDIR)/policy-milter/policy-milter.conf"' $(PKG_CFLAGS)
-LDLIBS   := $(PKG_LIBS) -lspf2 -lidn2 -lresolv -lpthread
+LDLIBS   := $(PKG_LIBS) -lidn2 -lresolv -lpthread
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # The daemon's sources, one file per concern (see README "Source layout").
-LIB_SRCS := util.c cidr.c addr.c policy.c config.c log.c jsonlog.c rcpt.c spf.c dns.c dnscache.c sender.c verdict.c authres.c dkim.c hdrfrom.c dmarc.c iprev.c dnsbl.c lists.c
+LIB_SRCS := util.c cidr.c addr.c policy.c config.c log.c jsonlog.c rcpt.c spf.c spfrecord.c dns.c dnscache.c sender.c verdict.c authres.c dkim.c hdrfrom.c dmarc.c iprev.c dnsbl.c lists.c
 DAEMON_SRCS := $(LIB_SRCS) milter.c main.c
 
 OBJDIR   := build/obj
@@ -49,7 +49,7 @@ $(OBJDIR) build/asan/obj build/tests build/asan/tests:
 # ---- unit tests (cmocka) -------------------------------------------------
 # Each test links only the modules it exercises (so one module's tests run
 # while another is being written).
-UNIT_TESTS := test_util test_cidr test_addr test_config test_rcpt test_verdict test_authres test_log test_dns test_sender test_dkim test_hdrfrom test_dmarc test_iprev test_dnsbl test_lists test_dnscache
+UNIT_TESTS := test_util test_cidr test_addr test_config test_rcpt test_verdict test_authres test_log test_dns test_sender test_dkim test_hdrfrom test_dmarc test_iprev test_dnsbl test_lists test_dnscache test_spfrecord
 test_util_MODS    := util
 test_cidr_MODS    := cidr util
 test_addr_MODS    := addr util
@@ -67,6 +67,7 @@ test_lists_MODS   := lists cidr addr log jsonlog util
 test_iprev_MODS   := iprev dns dnscache policy cidr util lists addr log jsonlog
 test_dnsbl_MODS   := dnsbl iprev dns dnscache policy cidr util lists addr log jsonlog
 test_dnscache_MODS := dnscache util
+test_spfrecord_MODS := spfrecord util
 
 TEST_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null) $(LDLIBS)
 
@@ -251,7 +252,7 @@ clean-report:
 # seconds (tests/fuzz/run.sh; make check runs each for 5).
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := addr hdrfrom authres config rcpt lists dmarc eom
+FUZZ_TARGETS := addr hdrfrom authres config rcpt lists dmarc eom spfrecord
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS  := -O1 -g -std=gnu11 $(WARN) -D_GNU_SOURCE -DPM_VERSION='"$(VERSION)"' -DPM_CONFIG_PATH='"$(SYSCONFDIR)/policy-milter/policy-milter.conf"' $(PKG_CFLAGS) $(FUZZ_SAN)
 # dns.c and its cache
@@ -263,6 +264,7 @@ fuzz_config_MODS  := config policy cidr rcpt addr log jsonlog util dmarc dkim $(
 fuzz_rcpt_MODS    := rcpt addr log jsonlog util policy lists cidr
 fuzz_lists_MODS   := lists cidr addr log jsonlog util
 fuzz_dmarc_MODS   := dmarc dkim $(FUZZ_DNS) policy util lists cidr addr log jsonlog
+fuzz_spfrecord_MODS := spfrecord util
 fuzz_eom_MODS     := verdict config policy cidr rcpt addr log jsonlog util dmarc dkim $(FUZZ_DNS) lists hdrfrom authres
 fuzz_dmarc_LDFLAGS := -Wl,--wrap=dns_query_within
 fuzz_eom_LDFLAGS   := -Wl,--wrap=dns_query_within

@@ -1,18 +1,14 @@
 /*
  * NAME
- *	dns - the milter's own DNS layer for libspf2 and the other checks
+ *	dns - the milter's own DNS layer for every check
  * SYNOPSIS
- *	dns_eval_begin(), dns_eval_end(), dns_stop_name()
- *	dns_spf_layer(), dns_query(), dns_name_ok(), dns_txt_join()
+ *	dns_query(), dns_query_within(), dns_query_any_within(),
+ *	dns_name_ok(), dns_txt_join(), dns_deadline_in(), dns_ms_left()
  * DESCRIPTION
  *	A thread-local struct __res_state (res_ninit on first use, again when
- *	/etc/resolv.conf changes) and res_nquery; answers are parsed with
- *	ns_initparse/ns_parserr. The SPF layer turns them into libspf2's
- *	SPF_dns_rr_t (herrno NETDB_SUCCESS, HOST_NOT_FOUND, NO_DATA or
- *	TRY_AGAIN) and counts them against the thread's current struct
- *	dns_eval (see dns.h). It also supplies libspf2's get_spf (the
- *	record fetch: TXT only, "try again" kept apart from "no record",
- *	exactly one v=spf1 record) and get_exp (no DNS: a fixed text).
+ *	/etc/resolv.conf changes) and res_nquery, in front of the shared
+ *	answer cache (dnscache.c). Callers parse the raw answers
+ *	(ns_initparse/ns_parserr).
  * DIAGNOSTICS
  *	Allocation failure aborts. Everything else is a dns_status.
  */
@@ -29,9 +25,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-
-#include <spf2/spf.h>
-#include <spf2/spf_dns.h>
 
 #include "dns.h"
 #include "dnscache.h"
@@ -53,7 +46,6 @@ struct dns_thread {
 
 static pthread_key_t dns_key;
 static pthread_once_t dns_once = PTHREAD_ONCE_INIT;
-static __thread struct dns_eval *dns_cur; /* the evaluation this thread is in, or NULL */
 
 /* dns_thread_free - thread exit: close and free the resolver */
 static void dns_thread_free(void *arg)
@@ -166,7 +158,12 @@ static void set_timeouts(struct dns_thread *t, int timeout, long left_ms)
 	t->res.retry = retry;
 }
 
-bool dns_name_ok(const char *name)
+/*
+ * name_ok - labels 1..63 bytes, at most 253 in all (a trailing dot aside);
+ * strict: no spaces, controls or DEL either. A backslash is never sent
+ * (res_nquery would read it as an escape).
+ */
+static bool name_ok(const char *name, bool strict)
 {
 	size_t total, label = 0;
 	const unsigned char *p;
@@ -179,7 +176,7 @@ bool dns_name_ok(const char *name)
 	if (total == 0 || total > 253)
 		return false;
 	for (p = (const unsigned char *)name; p < (const unsigned char *)name + total; p++) {
-		if (*p < 0x21 || *p == 0x7f || *p == '\\')
+		if (*p == '\\' || (strict && (*p < 0x21 || *p == 0x7f)))
 			return false;
 		if (*p == '.') {
 			if (label == 0)
@@ -190,6 +187,11 @@ bool dns_name_ok(const char *name)
 		}
 	}
 	return label > 0;
+}
+
+bool dns_name_ok(const char *name)
+{
+	return name_ok(name, true);
 }
 
 char *dns_txt_join(const unsigned char *rdata, size_t rdlen)
@@ -258,14 +260,15 @@ enum dns_status dns_query(const char *name, int type, int timeout, const unsigne
 	return dns_query_within(name, type, timeout, -1, answer, answer_len);
 }
 
-enum dns_status dns_query_within(const char *name, int type, int timeout, long left_ms,
-                                 const unsigned char **answer, int *answer_len)
+/* query_within - dns_query_within with the name check strict or not */
+static enum dns_status query_within(const char *name, int type, int timeout, long left_ms,
+                                    const unsigned char **answer, int *answer_len, bool strict)
 {
 	struct dns_thread *t;
 	enum dns_status st;
 	int len = 0;
 
-	if (!dns_name_ok(name))
+	if (!name_ok(name, strict))
 		return DNS_NXDOMAIN;
 	if (left_ms == 0 || left_ms < -1)
 		return DNS_TEMPFAIL; /* no time left: not even one attempt */
@@ -281,373 +284,14 @@ enum dns_status dns_query_within(const char *name, int type, int timeout, long l
 	return st;
 }
 
-/* ---- accounting ------------------------------------------------------ */
-
-void dns_eval_begin(struct dns_eval *ev, int timeout, int dns_timeout, int max_queries,
-                    int max_voids)
+enum dns_status dns_query_within(const char *name, int type, int timeout, long left_ms,
+                                 const unsigned char **answer, int *answer_len)
 {
-	memset(ev, 0, sizeof(*ev));
-	dns_deadline_in(&ev->deadline, timeout > 0 ? timeout : 20);
-	ev->dns_timeout = dns_timeout > 0 ? dns_timeout : 5;
-	ev->max_queries = max_queries > 0 ? (unsigned)max_queries : 0;
-	ev->max_voids = max_voids >= 0 ? (unsigned)max_voids : 2;
-	dns_cur = ev;
+	return query_within(name, type, timeout, left_ms, answer, answer_len, true);
 }
 
-/* targets_clear - forget the last MX/PTR answer's names */
-static void targets_clear(struct dns_eval *ev)
+enum dns_status dns_query_any_within(const char *name, int type, int timeout, long left_ms,
+                                     const unsigned char **answer, int *answer_len)
 {
-	unsigned i;
-
-	for (i = 0; i < ev->ntargets; i++)
-		free(ev->targets[i]);
-	ev->ntargets = 0;
-}
-
-void dns_eval_end(struct dns_eval *ev)
-{
-	targets_clear(ev);
-	if (dns_cur == ev)
-		dns_cur = NULL;
-}
-
-const char *dns_stop_name(enum dns_stop s)
-{
-	switch (s) {
-	case DNS_STOP_NONE:
-		return "none";
-	case DNS_STOP_TEMPFAIL:
-		return "temporary DNS failure";
-	case DNS_STOP_VOID_LIMIT:
-		return "void lookup limit exceeded";
-	case DNS_STOP_QUERY_CAP:
-		return "DNS query limit exceeded";
-	case DNS_STOP_DEADLINE:
-		return "SPF evaluation timed out";
-	case DNS_STOP_TERM_LIMIT:
-		return "more than 10 DNS-querying terms";
-	}
-	return "?";
-}
-
-/* eval_stop - record the first reason to stop, with the name being looked up */
-static void eval_stop(struct dns_eval *ev, enum dns_stop why, const char *name)
-{
-	if (ev->stop != DNS_STOP_NONE)
-		return;
-	ev->stop = why;
-	snprintf(ev->stop_name, sizeof(ev->stop_name), "%s", name ? name : "");
-}
-
-/* is_target - is name one of the last MX/PTR answer's names? */
-static bool is_target(const struct dns_eval *ev, const char *name)
-{
-	unsigned i;
-
-	for (i = 0; i < ev->ntargets; i++)
-		if (strcasecmp(ev->targets[i], name) == 0)
-			return true;
-	return false;
-}
-
-/* ---- the libspf2 layer ----------------------------------------------- */
-
-/* rr_new - a new SPF_dns_rr_t or die */
-static SPF_dns_rr_t *rr_new(SPF_dns_server_t *srv, const char *name, ns_type type, int herrno)
-{
-	SPF_dns_rr_t *rr = SPF_dns_rr_new_init(srv, name, type, 0, herrno);
-
-	if (rr == NULL)
-		pm_fatal("dns: out of memory");
-	return rr;
-}
-
-/* rr_add - room for one more datum of len bytes; returns it */
-static SPF_dns_rr_data_t *rr_add(SPF_dns_rr_t *rr, size_t len)
-{
-	if (SPF_dns_rr_buf_realloc(rr, rr->num_rr, len) != SPF_E_SUCCESS)
-		pm_fatal("dns: out of memory");
-	return rr->rr[rr->num_rr++];
-}
-
-/*
- * parse_answer - the answer section's records of the type asked for into
- * rr; false when the message is malformed.
- */
-static bool parse_answer(const unsigned char *msg, int len, ns_type type, SPF_dns_rr_t *rr)
-{
-	ns_msg handle;
-	ns_rr r;
-	int i, n;
-	char name[NS_MAXDNAME];
-
-	if (ns_initparse(msg, len, &handle) < 0)
-		return false;
-	n = ns_msg_count(handle, ns_s_an);
-	for (i = 0; i < n; i++) {
-		const unsigned char *rd;
-		size_t rdlen;
-		SPF_dns_rr_data_t *d;
-
-		if (ns_parserr(&handle, ns_s_an, i, &r) < 0)
-			return false;
-		if (ns_rr_type(r) != type || ns_rr_class(r) != ns_c_in)
-			continue; /* CNAMEs on the way, stray records */
-		rd = ns_rr_rdata(r);
-		rdlen = ns_rr_rdlen(r);
-		switch (type) {
-		case ns_t_a:
-			if (rdlen != 4)
-				return false;
-			d = rr_add(rr, sizeof(d->a));
-			memcpy(&d->a, rd, 4);
-			break;
-		case ns_t_aaaa:
-			if (rdlen != 16)
-				return false;
-			d = rr_add(rr, sizeof(d->aaaa));
-			memcpy(&d->aaaa, rd, 16);
-			break;
-		case ns_t_mx:
-		case ns_t_ptr: {
-			const unsigned char *p = rd;
-
-			if (type == ns_t_mx) {
-				if (rdlen < 3)
-					return false;
-				p += NS_INT16SZ;
-			}
-			if (ns_name_uncompress(msg, msg + len, p, name, sizeof(name)) < 0)
-				return false;
-			d = rr_add(rr, strlen(name) + 1);
-			memcpy(d->mx, name, strlen(name) + 1);
-			break;
-		}
-		case ns_t_txt: {
-			char *s = dns_txt_join(rd, rdlen);
-
-			d = rr_add(rr, strlen(s) + 1);
-			memcpy(d->txt, s, strlen(s) + 1);
-			free(s);
-			break;
-		}
-		default:
-			break;
-		}
-	}
-	return true;
-}
-
-/* remember_targets - keep the names of an MX or PTR answer (their lookups are not voids) */
-static void remember_targets(struct dns_eval *ev, const SPF_dns_rr_t *rr)
-{
-	int i;
-
-	targets_clear(ev);
-	for (i = 0; i < rr->num_rr && ev->ntargets < DNS_EVAL_TARGETS; i++)
-		ev->targets[ev->ntargets++] = xstrdup(rr->rr[i]->mx);
-}
-
-/*
- * layer_lookup - libspf2's lookup: one query, accounted against the
- * thread's evaluation. Never returns NULL (libspf2 would call SPF_error).
- */
-static SPF_dns_rr_t *layer_lookup(SPF_dns_server_t *srv, const char *domain, ns_type type,
-                                  int should_cache)
-{
-	struct dns_eval *ev = dns_cur;
-	struct dns_thread *t = NULL;
-	enum dns_status st;
-	SPF_dns_rr_t *rr;
-	bool secondary = false;
-	int len = 0;
-
-	(void)should_cache;
-	if (type == ns_t_spf) /* RFC 7208 3.1: type 99 is not used any more */
-		return rr_new(srv, domain, type, NO_DATA);
-	if (ev != NULL && ev->stop != DNS_STOP_NONE)
-		return rr_new(srv, domain, type, TRY_AGAIN);
-	if (ev != NULL && (type == ns_t_a || type == ns_t_aaaa) && domain != NULL)
-		secondary = is_target(ev, domain);
-	/* every lookup but the identity's own record and an MX or PTR
-	   answer's address lookups starts a term (the %{p} macro counts too) */
-	if (ev != NULL && !ev->top_fetch && !secondary && ++ev->terms > DNS_MAX_TERMS) {
-		eval_stop(ev, DNS_STOP_TERM_LIMIT, domain);
-		return rr_new(srv, domain, type, TRY_AGAIN);
-	}
-
-	if (!dns_name_ok(domain)) {
-		st = DNS_NXDOMAIN; /* not a name we can ask for: nothing there */
-	} else {
-		long left = -1;
-
-		if (ev != NULL) {
-			left = dns_ms_left(&ev->deadline);
-			if (left < 500) {
-				eval_stop(ev, DNS_STOP_DEADLINE, domain);
-				return rr_new(srv, domain, type, TRY_AGAIN);
-			}
-			if (ev->max_queries > 0 && ev->queries >= ev->max_queries) {
-				eval_stop(ev, DNS_STOP_QUERY_CAP, domain);
-				return rr_new(srv, domain, type, TRY_AGAIN);
-			}
-			ev->queries++;
-		}
-		t = dns_thread_get();
-		if (t == NULL) {
-			st = DNS_TEMPFAIL;
-		} else {
-			set_timeouts(t, ev ? ev->dns_timeout : 0, left);
-			st = raw_query(t, domain, type, &len);
-		}
-		if (st == DNS_OK) {
-			rr = rr_new(srv, domain, type, NETDB_SUCCESS);
-			if (!parse_answer(t->buf, len, type, rr)) {
-				SPF_dns_rr_free(rr);
-				st = DNS_TEMPFAIL;
-			} else if (rr->num_rr == 0) {
-				SPF_dns_rr_free(rr);
-				st = DNS_NODATA;
-			} else {
-				if (ev != NULL && (type == ns_t_mx || type == ns_t_ptr))
-					remember_targets(ev, rr);
-				return rr;
-			}
-		}
-		if (ev != NULL && st == DNS_TEMPFAIL)
-			eval_stop(ev, DNS_STOP_TEMPFAIL, domain);
-		if (ev != NULL && ev->stop == DNS_STOP_NONE && dns_ms_left(&ev->deadline) == 0)
-			eval_stop(ev, DNS_STOP_DEADLINE, domain);
-	}
-	if (st == DNS_TEMPFAIL || (ev != NULL && ev->stop != DNS_STOP_NONE))
-		return rr_new(srv, domain, type, TRY_AGAIN);
-	/* a void answer */
-	if (ev != NULL && !ev->top_fetch && !secondary) {
-		ev->voids++;
-		if (ev->voids > ev->max_voids) {
-			eval_stop(ev, DNS_STOP_VOID_LIMIT, domain);
-			return rr_new(srv, domain, type, TRY_AGAIN);
-		}
-	}
-	return rr_new(srv, domain, type, st == DNS_NXDOMAIN ? HOST_NOT_FOUND : NO_DATA);
-}
-
-/* is_spf_record - "v=spf1" alone or followed by a space (RFC 7208 4.5) */
-static bool is_spf_record(const char *txt)
-{
-	return strncasecmp(txt, "v=spf1", 6) == 0 && (txt[6] == '\0' || txt[6] == ' ');
-}
-
-/* set_result - put a final result into a libspf2 response and return err */
-static SPF_errcode_t set_result(SPF_response_t *resp, SPF_result_t result, SPF_errcode_t err)
-{
-	resp->result = result;
-	resp->reason = SPF_REASON_FAILURE;
-	resp->err = err;
-	return err;
-}
-
-/*
- * layer_get_spf - libspf2's record fetch for the current domain (the
- * identity's own, then each include: and redirect=). Unlike libspf2's,
- * "try again" gives temperror, no record gives none, two give permerror.
- */
-static SPF_errcode_t layer_get_spf(SPF_server_t *server, SPF_request_t *req, SPF_response_t *resp,
-                                   SPF_record_t **recp)
-{
-	struct dns_eval *ev = dns_cur;
-	const char *domain = req->cur_dom;
-	SPF_dns_rr_t *rr;
-	SPF_errcode_t err;
-	int i, found = 0, idx = 0;
-
-	*recp = NULL;
-	if (domain == NULL)
-		return set_result(resp, SPF_RESULT_PERMERROR, SPF_E_NOT_CONFIG);
-	if (ev != NULL)
-		ev->top_fetch = ev->record_fetches++ == 0;
-	rr = SPF_dns_lookup(server->resolver, domain, ns_t_txt, 1);
-	if (ev != NULL)
-		ev->top_fetch = false;
-
-	switch (rr->herrno) {
-	case NETDB_SUCCESS:
-		break;
-	case HOST_NOT_FOUND:
-	case NO_DATA:
-		SPF_dns_rr_free(rr);
-		SPF_response_add_error(resp, SPF_E_NOT_SPF, "No SPF record for '%s'", domain);
-		return set_result(resp, SPF_RESULT_NONE, SPF_E_NOT_SPF);
-	default:
-		SPF_dns_rr_free(rr);
-		SPF_response_add_error(resp, SPF_E_DNS_ERROR, "Temporary DNS failure for '%s'",
-		                       domain);
-		return set_result(resp, SPF_RESULT_TEMPERROR, SPF_E_DNS_ERROR);
-	}
-	for (i = 0; i < rr->num_rr; i++) {
-		if (is_spf_record(rr->rr[i]->txt)) {
-			found++;
-			idx = i;
-		}
-	}
-	if (found == 0) {
-		SPF_dns_rr_free(rr);
-		SPF_response_add_error(resp, SPF_E_NOT_SPF, "No SPF record for '%s'", domain);
-		return set_result(resp, SPF_RESULT_NONE, SPF_E_NOT_SPF);
-	}
-	if (found > 1) {
-		SPF_dns_rr_free(rr);
-		SPF_response_add_error(resp, SPF_E_MULTIPLE_RECORDS,
-		                       "Multiple SPF records for '%s'", domain);
-		return set_result(resp, SPF_RESULT_PERMERROR, SPF_E_MULTIPLE_RECORDS);
-	}
-	err = SPF_record_compile(server, resp, recp, rr->rr[idx]->txt);
-	SPF_dns_rr_free(rr);
-	if (err != SPF_E_SUCCESS || *recp == NULL) {
-		if (*recp != NULL)
-			SPF_record_free(*recp);
-		*recp = NULL;
-		if (err == SPF_E_SUCCESS || err == SPF_E_DNS_ERROR)
-			err = SPF_E_SYNTAX; /* never let a bad record look like "try again" */
-		if (err == SPF_E_NO_MEMORY)
-			pm_fatal("dns: out of memory compiling an SPF record");
-		return set_result(resp, SPF_RESULT_PERMERROR, err);
-	}
-	return SPF_E_SUCCESS;
-}
-
-/*
- * layer_get_exp - libspf2's explanation fetch: a fixed text, no DNS
- * (the milter never sends exp= text to anyone).
- */
-static SPF_errcode_t layer_get_exp(SPF_server_t *server, const char *domain, char **buf,
-                                   size_t *buf_len)
-{
-	static const char text[] = "SPF check failed";
-
-	(void)server;
-	(void)domain;
-	if (*buf == NULL || *buf_len < sizeof(text)) {
-		*buf = xrealloc(*buf, sizeof(text));
-		*buf_len = sizeof(text);
-	}
-	memcpy(*buf, text, sizeof(text));
-	return SPF_E_SUCCESS;
-}
-
-static SPF_dns_server_t dns_layer = {
-    .destroy = NULL, /* shared between the threads' servers: never freed */
-    .lookup = layer_lookup,
-    .get_spf = layer_get_spf,
-    .get_exp = layer_get_exp,
-    .add_cache = NULL,
-    .layer_below = NULL,
-    .name = "policy-milter",
-    .debug = 0,
-    .hook = NULL,
-};
-
-void *dns_spf_layer(void)
-{
-	return &dns_layer;
+	return query_within(name, type, timeout, left_ms, answer, answer_len, false);
 }

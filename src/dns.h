@@ -10,18 +10,9 @@
  *	Each thread has its own resolver state (res_ninit on first use,
  *	again when /etc/resolv.conf changes, res_nclose at thread exit).
  *
- *	dns_spf_layer() is the SPF_dns_server_t that libspf2 sees (spf.c).
- *	Between dns_eval_begin() and dns_eval_end() every lookup it makes
- *	is counted against a struct dns_eval: the number of queries (a cap),
- *	void answers and DNS-querying terms across includes (RFC 7208 4.6.4,
- *	which libspf2 1.2.10 counts per record only) and a deadline. The first limit hit,
- *	and the first temporary failure, stop the evaluation: that lookup
- *	and every later one answer TRY_AGAIN without a query, and
- *	dns_eval.stop says why, so the caller can correct libspf2's result.
- *	The layer does not query the obsolete SPF RR type and never fetches
- *	exp= explanations (the milter does not use their text).
- *
- *	dns_query() is the same resolver for other checks.
+ *	Every answer goes through the shared cache (dnscache.h). The SPF
+ *	evaluation (spf.c) counts its own queries, void answers and terms
+ *	and keeps its deadline with dns_query_any_within().
  * DIAGNOSTICS
  *	Allocation failure aborts (xmalloc). Nothing else is fatal.
  */
@@ -37,59 +28,6 @@ enum dns_status {
 	DNS_NODATA,   /* the name exists, no record of that type */
 	DNS_TEMPFAIL, /* try again later: SERVFAIL, timeout, REFUSED, bad answer */
 };
-
-/* Why an evaluation was stopped; the first reason wins. */
-enum dns_stop {
-	DNS_STOP_NONE = 0,
-	DNS_STOP_TEMPFAIL,   /* a lookup failed temporarily: temperror */
-	DNS_STOP_VOID_LIMIT, /* more than max_voids void answers: permerror */
-	DNS_STOP_QUERY_CAP,  /* more than max_queries queries needed: permerror */
-	DNS_STOP_DEADLINE,   /* the evaluation ran out of time: temperror */
-	DNS_STOP_TERM_LIMIT, /* an 11th DNS-querying term, includes counted: permerror */
-};
-
-/* RFC 7208 4.6.4: at most 10 DNS-querying terms in one whole evaluation */
-#define DNS_MAX_TERMS 10
-
-#define DNS_EVAL_TARGETS 10
-
-/* One SPF evaluation's DNS accounting (owned by the caller, usually on its stack). */
-struct dns_eval {
-	struct timespec deadline; /* CLOCK_MONOTONIC */
-	int dns_timeout;          /* seconds per query attempt */
-	unsigned max_queries;
-	unsigned max_voids;
-	unsigned queries;        /* queries sent */
-	unsigned voids;          /* void answers to mechanism lookups */
-	unsigned terms;          /* DNS-querying terms (a, mx, ptr, exists, include, redirect) */
-	unsigned record_fetches; /* SPF record fetches (the first is the identity's own) */
-	enum dns_stop stop;
-	char stop_name[256]; /* the name being looked up when it stopped */
-	bool top_fetch;      /* inside the identity's own record fetch (not a void) */
-	/* names from the last MX or PTR answer: their address lookups are not voids */
-	char *targets[DNS_EVAL_TARGETS];
-	unsigned ntargets;
-};
-
-/*
- * dns_eval_begin - start counting this thread's lookups into ev. timeout
- * is seconds for the whole evaluation, dns_timeout seconds per query
- * attempt, max_queries and max_voids the limits (0 for max_queries: no
- * cap). Pair with dns_eval_end.
- */
-void dns_eval_begin(struct dns_eval *ev, int timeout, int dns_timeout, int max_queries,
-                    int max_voids);
-/* dns_eval_end - stop counting; frees what ev holds, keeps its counters */
-void dns_eval_end(struct dns_eval *ev);
-/* dns_stop_name - "temporary DNS failure", "void lookup limit", ... */
-const char *dns_stop_name(enum dns_stop s);
-
-/*
- * dns_spf_layer - the SPF_dns_server_t (spf_dns.h) for SPF_server_new_dns.
- * Returned as void * so that this header does not need libspf2's. One
- * shared, static object: libspf2 must not free it (its destroy is NULL).
- */
-void *dns_spf_layer(void);
 
 /*
  * dns_query - one query for name/type (ns_t_a, ns_t_mx, ...) on this
@@ -117,6 +55,15 @@ enum dns_status dns_query_within(const char *name, int type, int timeout, long l
 void dns_deadline_in(struct timespec *deadline, int seconds);
 /* dns_ms_left - milliseconds before deadline, 0 once it is past (for dns_query_within) */
 long dns_ms_left(const struct timespec *deadline);
+
+/*
+ * dns_query_any_within - dns_query_within for a name of any bytes but
+ * the backslash, checked for lengths only (labels 1..63, 253 in all):
+ * RFC 7208 macros can expand to names holding spaces, which are looked
+ * up as they are.
+ */
+enum dns_status dns_query_any_within(const char *name, int type, int timeout, long left_ms,
+                                     const unsigned char **answer, int *answer_len);
 
 /* dns_name_ok - a name we may send: labels 1..63 bytes, at most 253 in all, no controls */
 bool dns_name_ok(const char *name);

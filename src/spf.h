@@ -1,23 +1,23 @@
 /*
  * NAME
- *	spf 3h - SPF evaluation (RFC 7208) on top of libspf2
+ *	spf 3h - SPF evaluation (RFC 7208)
  * DESCRIPTION
  *	spf_check_helo() and spf_check_mailfrom() evaluate one identity and
- *	return one of the seven RFC 7208 results. They are thread-safe:
- *	each thread gets its own libspf2 server and its own resolver state
- *	(res_ninit), both created on first use and freed at thread exit.
+ *	return one of the seven RFC 7208 results. They are thread-safe: an
+ *	evaluation keeps its state on the caller's stack, and DNS goes
+ *	through dns.c (a resolver per thread, the shared answer cache).
  *
- *	libspf2 sees DNS through a layer of ours (dns.c) that keeps "try
- *	again later" apart from "no such data": any SERVFAIL or timeout seen
- *	during an evaluation makes the result temperror, never fail or
- *	none. The layer also enforces what libspf2 1.2.10 does not: at most
- *	max_void_lookups void answers (RFC 7208 4.6.4, permerror past it),
- *	a cap on the number of DNS queries, and a deadline for the whole
- *	evaluation (temperror past it).
+ *	Records are checked whole against the grammar of RFC 7208 section 12
+ *	(spfrecord.c) before evaluation; a broken one is permerror with the
+ *	exact reason in the comment. Any SERVFAIL or timeout seen during an
+ *	evaluation makes the result temperror, never fail or none. Limits:
+ *	10 DNS-querying terms across include: and redirect=, max_void_lookups
+ *	void answers (RFC 7208 4.6.4, permerror past either), max_dns_queries
+ *	queries (permerror), and one deadline of timeout seconds for the
+ *	whole evaluation, each query attempt at most dns_timeout (temperror).
  *
- *	Never hands libspf2 a NULL or empty HELO or sender (SPF_error would
- *	abort the process): a HELO that is empty or an address literal
- *	gives result none for the HELO identity, with a comment saying why.
+ *	A HELO that is empty or an address literal, a malformed domain or no
+ *	client address give result none, with a comment saying why.
  */
 #ifndef PM_SPF_H
 #define PM_SPF_H
@@ -39,8 +39,8 @@ void spf_check_helo(const struct spf_settings *s, const struct pm_ip *ip, const 
 
 /*
  * spf_check_mailfrom - SPF for MAIL FROM local@domain. helo may be NULL
- * or "" (a client that sent MAIL without HELO); libspf2 then gets
- * "unknown" for %{h}. For the null sender call spf_check_helo instead.
+ * or "" (a client that sent MAIL without HELO); %{h} is then
+ * "unknown". For the null sender call spf_check_helo instead.
  */
 void spf_check_mailfrom(const struct spf_settings *s, const struct pm_ip *ip, const char *helo,
                         const char *local, const char *domain, struct spf_outcome *out);

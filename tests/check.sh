@@ -37,6 +37,8 @@ suite fuzz tests/fuzz/run.sh # libFuzzer: each target's corpus, then 5 s of fuzz
 # make install / make uninstall into a DESTDIR, the systemd unit (systemd-analyze verify)
 suite install tests/install/run.sh
 suite spf tests/spf/run.sh
+# the official RFC 7208 SPF test suite (../shared/conformance), plain and ASan+UBSan
+suite spf-rfc7208 tests/spf/rfc7208.sh
 suite daemon tests/daemon/run.sh
 suite milter tests/milter/run.sh
 suite e2e tests/e2e/run.sh

@@ -31,7 +31,8 @@
 #	runtimes, not a dependency of clang) build the libFuzzer targets of
 #	tests/fuzz (make fuzz, the fuzz suite); llvm gives llvm-symbolizer,
 #	for crash reports with file and line. cppcheck and clang-tidy run
-#	make lint (tests/lint.sh).
+#	make lint (tests/lint.sh). python3-yaml reads the RFC 7208 SPF test
+#	suite (tests/spf/rfc7208.py, the spf-rfc7208 suite).
 # DIAGNOSTICS
 #	Exit 0 when everything is installed; 1 when something is missing and
 #	we are not root, or apt-get failed.
@@ -40,7 +41,7 @@ set -eu
 
 DEFAULT_PACKAGES="
 build-essential gcc make pkg-config
-libmilter-dev libspf2-dev libopendkim-dev libidn2-dev libconfig-dev libcmocka-dev
+libmilter-dev libopendkim-dev libidn2-dev libconfig-dev libcmocka-dev
 libjansson-dev zlib1g-dev gzip
 postfix nsd swaks perl libio-socket-inet6-perl libmail-dkim-perl libcryptx-perl python3-dkim
 mandoc groff-base
@@ -50,7 +51,7 @@ m4 libwrap0 liblockfile1 sasl2-bin libsasl2-modules
 unbound
 clang-format cppcheck clang-tidy
 clang libclang-rt-14-dev llvm
-python3
+python3 python3-yaml
 "
 PACKAGES=${*:-$DEFAULT_PACKAGES}
 

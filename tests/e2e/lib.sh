@@ -10,7 +10,7 @@
 #	(unshare -n -m -p): nothing on the host changes and nothing leaks.
 #	The loopback interface gets the documentation prefixes (192.0.2.0/24,
 #	198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32) as local routes, so
-#	a client may connect from any address in them (libspf2 passes every
+#	a client may connect from any address in them (SPF passes every
 #	127/8 client: the tests never use those). Bind mounts put private
 #	copies over /etc/resolv.conf, /etc/passwd, /etc/group, /etc/postfix,
 #	/var/spool/postfix, /var/lib/postfix, and a tmpfs over /run.

@@ -12,9 +12,10 @@
 #	whole messages, DKIM-signed ones signed here with the test keys of
 #	tests/unit/data/dkim through dkimpy, python3-dkim), the policy files
 #	(conf/, tests/e2e/policy.conf, tests/e2e/broken/, tests/conf/bad/),
-#	the list and recipients files, and the _dmarc records of
-#	tests/e2e/zones/test.zone. regress-* files (crashes found, kept as
-#	regressions) are never touched. File names are seed- and the first
+#	the list and recipients files, the _dmarc records of
+#	tests/e2e/zones/test.zone, and the SPF records of
+#	tests/unit/test_spfrecord.c and tests/spf/zones. regress-* files
+#	(crashes found, kept as regressions) are never touched. File names are seed- and the first
 #	12 hex digits of the content's SHA-1, so a rerun changes only what
 #	changed (signatures carry a timestamp: signed seeds change).
 #	The input formats are described at the top of each tests/fuzz/T.c.
@@ -360,6 +361,15 @@ def main():
                                                  b'\x00\x00\x06_dmarc\x07example\x03com\x00'
                                                  b'\x00\x10\x00\x01\xc0\x0c\x00\x10\x00\x01'
                                                  b'\x00\x00\x01\x2c\x00\x13\x12v=DMARC1; p=reject'))
+
+    # spfrecord: the unit test's records, every TXT record of the SPF test zones
+    for s in c_strings(os.path.join(unit, 'test_spfrecord.c'), r'\{' + LIT + r',\s*\d+,'):
+        c.add('spfrecord', s)
+    for f in sorted(glob.glob(os.path.join(TOP, 'tests/spf/zones/*.zone'))):
+        for line in open(f, 'rb'):
+            m = re.search(rb'\sTXT\s+(.*)$', line)
+            if m:
+                c.add('spfrecord', b''.join(re.findall(rb'"([^"]*)"', m.group(1))))
 
     # eom: every scenario's message (policy 0), a few with policies 1 and 2
     for i, (f, kv) in enumerate(scns):

@@ -48,8 +48,8 @@
 #	quarter means, first and last descriptor counts, the leak verdict.
 # RSS RULE
 #	The first quarter holds the warm-up of the process under 50 sessions
-#	(glibc malloc arenas of libmilter's worker threads, libopendkim and
-#	libspf2 state, the DNS cache) and is left out; the second and the
+#	(glibc malloc arenas of libmilter's worker threads, libopendkim
+#	state, the DNS cache) and is left out; the second and the
 #	last quarter are half a run apart (25,000 messages in the full run).
 #	RSS moves with the sessions in flight (the benchmark saw single
 #	samples range over 18 to 25 MiB at 200 connections while its quarter

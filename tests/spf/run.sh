@@ -27,7 +27,7 @@ if [ "${1:-}" != "--inside" ]; then
 		exit 77
 	fi
 	cd "$top" || exit 1
-	mods="spf dns dnscache util cidr addr log jsonlog policy lists"
+	mods="spf spfrecord dns dnscache util cidr addr log jsonlog policy lists"
 	objs= aobjs=
 	for m in $mods; do
 		objs="$objs build/obj/$m.o"
@@ -37,7 +37,7 @@ if [ "${1:-}" != "--inside" ]; then
 	mkdir -p build/spf
 	cflags="-O1 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc"
 	san="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
-	libs="-lspf2 -lresolv -lpthread"
+	libs="-lidn2 -lresolv -lpthread"
 	cc $cflags -o build/spf/spfprobe tests/spf/spfprobe.c $objs $libs || exit 1
 	cc $cflags $san -o build/spf/spfprobe-asan tests/spf/spfprobe.c $aobjs $libs || exit 1
 	cc $cflags -o build/spf/silentdns tests/spf/silentdns.c || exit 1
