@@ -4,6 +4,7 @@
  * SYNOPSIS
  *	dns_eval_begin(), dns_eval_end(), dns_stop_name()
  *	dns_spf_layer(), dns_query(), dns_name_ok(), dns_txt_join()
+ *	dns_budget_init(), dns_budget_query()
  * DESCRIPTION
  *	A thread-local struct __res_state (res_ninit on first use, again when
  *	/etc/resolv.conf changes) and res_nquery; answers are parsed with
@@ -133,6 +134,27 @@ long dns_ms_left(const struct timespec *deadline)
 	return ms > 0 ? ms : 0;
 }
 
+void dns_budget_init(struct dns_budget *b, int dns_timeout, int seconds)
+{
+	memset(b, 0, sizeof(*b));
+	b->dns_timeout = dns_timeout > 0 ? dns_timeout : 0;
+	b->seconds = seconds > 0 ? seconds : 20;
+	dns_deadline_in(&b->deadline, b->seconds);
+}
+
+enum dns_status dns_budget_query(struct dns_budget *b, const char *name, int type,
+                                 const unsigned char **answer, int *answer_len)
+{
+	long ms = dns_ms_left(&b->deadline);
+
+	if (ms <= 0)
+		return DNS_TEMPFAIL;
+	b->queries++;
+	if (b->query != NULL)
+		return b->query(b->arg, name, type, b->dns_timeout, ms, answer, answer_len);
+	return dns_query_within(name, type, b->dns_timeout, ms, answer, answer_len);
+}
+
 /*
  * set_timeouts - retrans/retry for the next query: timeout seconds per
  * attempt (0: resolv.conf's), shrunk so that the worst case (every
@@ -240,12 +262,15 @@ static enum dns_status resolve(struct dns_thread *t, const char *name, int type,
  * timeouts a deadline had cut short is not cached: another session with
  * more time left may still get an answer.
  */
-static enum dns_status raw_query(struct dns_thread *t, const char *name, int type, int *len)
+static enum dns_status raw_query(struct dns_thread *t, const char *name, int type, int *len,
+                                 long left_ms)
 {
 	enum dns_status st;
 
 	if (dnscache_get(name, type, t->buf, DNS_BUF_SIZE, len, &st))
 		return st;
+	if (left_ms >= 0 && left_ms < DNS_MIN_QUERY_MS)
+		return DNS_TEMPFAIL; /* too little time for one attempt: not cached */
 	st = resolve(t, name, type, len);
 	if (st != DNS_TEMPFAIL || !t->shrunk)
 		dnscache_put(name, type, st, st == DNS_OK ? t->buf : NULL, st == DNS_OK ? *len : 0);
@@ -273,7 +298,7 @@ enum dns_status dns_query_within(const char *name, int type, int timeout, long l
 	if (t == NULL)
 		return DNS_TEMPFAIL;
 	set_timeouts(t, timeout, left_ms);
-	st = raw_query(t, name, type, &len);
+	st = raw_query(t, name, type, &len, left_ms);
 	if (st == DNS_OK) {
 		*answer = t->buf;
 		*answer_len = len;
@@ -283,12 +308,12 @@ enum dns_status dns_query_within(const char *name, int type, int timeout, long l
 
 /* ---- accounting ------------------------------------------------------ */
 
-void dns_eval_begin(struct dns_eval *ev, int timeout, int dns_timeout, int max_queries,
+void dns_eval_begin(struct dns_eval *ev, const struct dns_budget *budget, int max_queries,
                     int max_voids)
 {
 	memset(ev, 0, sizeof(*ev));
-	dns_deadline_in(&ev->deadline, timeout > 0 ? timeout : 20);
-	ev->dns_timeout = dns_timeout > 0 ? dns_timeout : 5;
+	ev->deadline = budget->deadline;
+	ev->dns_timeout = budget->dns_timeout > 0 ? budget->dns_timeout : 5;
 	ev->max_queries = max_queries > 0 ? (unsigned)max_queries : 0;
 	ev->max_voids = max_voids >= 0 ? (unsigned)max_voids : 2;
 	dns_cur = ev;
@@ -483,7 +508,7 @@ static SPF_dns_rr_t *layer_lookup(SPF_dns_server_t *srv, const char *domain, ns_
 
 		if (ev != NULL) {
 			left = dns_ms_left(&ev->deadline);
-			if (left < 500) {
+			if (left < DNS_MIN_QUERY_MS) {
 				eval_stop(ev, DNS_STOP_DEADLINE, domain);
 				return rr_new(srv, domain, type, TRY_AGAIN);
 			}
@@ -498,7 +523,7 @@ static SPF_dns_rr_t *layer_lookup(SPF_dns_server_t *srv, const char *domain, ns_
 			st = DNS_TEMPFAIL;
 		} else {
 			set_timeouts(t, ev ? ev->dns_timeout : 0, left);
-			st = raw_query(t, domain, type, &len);
+			st = raw_query(t, domain, type, &len, left);
 		}
 		if (st == DNS_OK) {
 			rr = rr_new(srv, domain, type, NETDB_SUCCESS);

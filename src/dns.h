@@ -71,13 +71,16 @@ struct dns_eval {
 	unsigned ntargets;
 };
 
+struct dns_budget;
+
 /*
- * dns_eval_begin - start counting this thread's lookups into ev. timeout
- * is seconds for the whole evaluation, dns_timeout seconds per query
- * attempt, max_queries and max_voids the limits (0 for max_queries: no
- * cap). Pair with dns_eval_end.
+ * dns_eval_begin - start counting this thread's lookups into ev. The
+ * evaluation keeps budget's deadline and per-attempt timeout (the
+ * budget of the MTA command it runs in, shared with that command's
+ * other lookups); max_queries and max_voids are the limits (0 for
+ * max_queries: no cap). Pair with dns_eval_end.
  */
-void dns_eval_begin(struct dns_eval *ev, int timeout, int dns_timeout, int max_queries,
+void dns_eval_begin(struct dns_eval *ev, const struct dns_budget *budget, int max_queries,
                     int max_voids);
 /* dns_eval_end - stop counting; frees what ev holds, keeps its counters */
 void dns_eval_end(struct dns_eval *ev);
@@ -106,8 +109,47 @@ enum dns_status dns_query(const char *name, int type, int timeout, const unsigne
  * retries over every server) cut so that the whole query takes about
  * left_ms milliseconds at most (-1: no limit; 0 or less: DNS_TEMPFAIL
  * without a query). For a lookup that must keep one overall deadline.
+ * With less than DNS_MIN_QUERY_MS left only a cached answer is given,
+ * else DNS_TEMPFAIL without a query. The resolver waits whole seconds
+ * (at least 1 s per server asked), so a query started with little time
+ * left may end after the deadline: by under half a second with one
+ * name server in resolv.conf, by up to a second more per further one.
  */
+#define DNS_MIN_QUERY_MS 500
 enum dns_status dns_query_within(const char *name, int type, int timeout, long left_ms,
+                                 const unsigned char **answer, int *answer_len);
+
+/* One query: the answer in *answer (valid until the next query) on DNS_OK. */
+typedef enum dns_status (*dns_query_fn)(void *arg, const char *name, int type, int timeout,
+                                        long left_ms, const unsigned char **answer,
+                                        int *answer_len);
+
+/*
+ * The DNS budget of one MTA command (connect, HELO, MAIL FROM, end of
+ * message): one deadline shared by every lookup the command makes, and
+ * the per-attempt timeout. Built once per command by the caller (milter.c),
+ * usually on its stack, and handed to every check of that command.
+ */
+struct dns_budget {
+	dns_query_fn query;       /* NULL: dns_query_within() */
+	void *arg;                /* for query */
+	int dns_timeout;          /* seconds per query attempt */
+	int seconds;              /* the whole budget as given (for messages) */
+	struct timespec deadline; /* CLOCK_MONOTONIC: no query is sent past it */
+	unsigned queries;         /* queries sent through dns_budget_query */
+};
+
+/*
+ * dns_budget_init - a budget of seconds from now (0 or less: 20),
+ * dns_timeout seconds per attempt (0: resolv.conf's), the real resolver
+ */
+void dns_budget_init(struct dns_budget *b, int dns_timeout, int seconds);
+
+/*
+ * dns_budget_query - one query within b (DNS_TEMPFAIL without a query
+ * when the budget is spent); counts it in b->queries
+ */
+enum dns_status dns_budget_query(struct dns_budget *b, const char *name, int type,
                                  const unsigned char **answer, int *answer_len);
 
 /*

@@ -251,8 +251,9 @@ static void correct_result(struct spf_outcome *out, const struct dns_eval *ev, i
  * evaluate - run libspf2 for sender (local@domain, already in out->domain)
  * and helo_dom, then correct the result. ip is a usable address.
  */
-static void evaluate(const struct spf_settings *s, const struct pm_ip *ip, const char *sender,
-                     const char *helo_dom, struct spf_outcome *out)
+static void evaluate(const struct spf_settings *s, const struct dns_budget *budget,
+                     const struct pm_ip *ip, const char *sender, const char *helo_dom,
+                     struct spf_outcome *out)
 {
 	SPF_server_t *sp;
 	SPF_request_t *volatile req = NULL;
@@ -269,7 +270,7 @@ static void evaluate(const struct spf_settings *s, const struct pm_ip *ip, const
 		set_comment(out, "cannot create the libspf2 server");
 		return;
 	}
-	dns_eval_begin(&ev, s->timeout, s->dns_timeout, s->max_dns_queries, s->max_void_lookups);
+	dns_eval_begin(&ev, budget, s->max_dns_queries, s->max_void_lookups);
 	if (sigsetjmp(jb, 0) != 0) {
 		/* SPF_error inside libspf2: its state is suspect, leak it and start afresh */
 		spf_unwind = NULL;
@@ -337,8 +338,8 @@ static bool ip_usable(const struct pm_ip *ip, struct spf_outcome *out)
 	return true;
 }
 
-void spf_check_helo(const struct spf_settings *s, const struct pm_ip *ip, const char *helo,
-                    struct spf_outcome *out)
+void spf_check_helo(const struct spf_settings *s, const struct dns_budget *budget,
+                    const struct pm_ip *ip, const char *helo, struct spf_outcome *out)
 {
 	char dom[256];
 	char sender[256 + sizeof("postmaster@")];
@@ -350,11 +351,12 @@ void spf_check_helo(const struct spf_settings *s, const struct pm_ip *ip, const 
 	if (!ip_usable(ip, out))
 		return;
 	snprintf(sender, sizeof(sender), "postmaster@%s", dom);
-	evaluate(s, ip, sender, dom, out);
+	evaluate(s, budget, ip, sender, dom, out);
 }
 
-void spf_check_mailfrom(const struct spf_settings *s, const struct pm_ip *ip, const char *helo,
-                        const char *local, const char *domain, struct spf_outcome *out)
+void spf_check_mailfrom(const struct spf_settings *s, const struct dns_budget *budget,
+                        const struct pm_ip *ip, const char *helo, const char *local,
+                        const char *domain, struct spf_outcome *out)
 {
 	char dom[256];
 	char hdom[256];
@@ -376,6 +378,6 @@ void spf_check_mailfrom(const struct spf_settings *s, const struct pm_ip *ip, co
 	sb_append(&sender, local && local[0] ? local : "postmaster");
 	sb_appendc(&sender, '@');
 	sb_append(&sender, dom);
-	evaluate(s, ip, sender.s, hdom, out);
+	evaluate(s, budget, ip, sender.s, hdom, out);
 	sb_free(&sender);
 }

@@ -12,8 +12,12 @@
  *	during an evaluation makes the result temperror, never fail or
  *	none. The layer also enforces what libspf2 1.2.10 does not: at most
  *	max_void_lookups void answers (RFC 7208 4.6.4, permerror past it),
- *	a cap on the number of DNS queries, and a deadline for the whole
- *	evaluation (temperror past it).
+ *	a cap on the number of DNS queries, and a deadline (temperror past
+ *	it): the deadline of the struct dns_budget given (dns.h), the budget
+ *	of the MTA command the evaluation runs in, which its other lookups
+ *	share (at MAIL FROM: the sender domain, SPF, the sender's DMARC
+ *	record); its dns_timeout is the per-attempt timeout. The caller
+ *	builds the budget from s->timeout and s->dns_timeout.
  *
  *	Never hands libspf2 a NULL or empty HELO or sender (SPF_error would
  *	abort the process): a HELO that is empty or an address literal
@@ -23,6 +27,7 @@
 #define PM_SPF_H
 
 #include "cidr.h"
+#include "dns.h"
 #include "policy.h"
 
 struct spf_outcome {
@@ -33,16 +38,21 @@ struct spf_outcome {
 	unsigned void_lookups;
 };
 
-/* spf_check_helo - SPF for the HELO identity (postmaster@helo, RFC 7208 2.3) */
-void spf_check_helo(const struct spf_settings *s, const struct pm_ip *ip, const char *helo,
-                    struct spf_outcome *out);
+/*
+ * spf_check_helo - SPF for the HELO identity (postmaster@helo, RFC 7208
+ * 2.3), every lookup within budget
+ */
+void spf_check_helo(const struct spf_settings *s, const struct dns_budget *budget,
+                    const struct pm_ip *ip, const char *helo, struct spf_outcome *out);
 
 /*
  * spf_check_mailfrom - SPF for MAIL FROM local@domain. helo may be NULL
  * or "" (a client that sent MAIL without HELO); libspf2 then gets
  * "unknown" for %{h}. For the null sender call spf_check_helo instead.
+ * Every lookup within budget.
  */
-void spf_check_mailfrom(const struct spf_settings *s, const struct pm_ip *ip, const char *helo,
-                        const char *local, const char *domain, struct spf_outcome *out);
+void spf_check_mailfrom(const struct spf_settings *s, const struct dns_budget *budget,
+                        const struct pm_ip *ip, const char *helo, const char *local,
+                        const char *domain, struct spf_outcome *out);
 
 #endif

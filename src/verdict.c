@@ -583,7 +583,7 @@ enum must_sign_status verdict_must_sign(const struct policy *p, const char *auth
 		return MUST_SIGN_NOT_LISTED;
 	for (size_t i = 0; dkim != NULL && i < dkim->n; i++) {
 		const struct dkim_sig_result *sg = &dkim->sig[i];
-		bool aligned = dmarc_aligned(sg->domain, author, false);
+		bool aligned = dmarc_aligned(p->psl, sg->domain, author, false);
 
 		if (sg->result == PM_DKIM_PASS && aligned)
 			return MUST_SIGN_OK;

@@ -89,7 +89,6 @@
 #define MAX_RCPTS  8
 #define ADDR_TEXT  (ADDR_LOCAL_MAX * 2 + ADDR_DOMAIN_MAX + 8)
 #define DKIM_DIR   PM_SRCDIR "/tests/unit/data/dkim/"
-#define PSL        "/usr/share/publicsuffix/public_suffix_list.dat"
 #define AUTHSERVID "mx.example.org"
 
 enum dns_status __wrap_dns_query_within(const char *name, int type, int timeout, long left_ms,
@@ -193,15 +192,10 @@ static char *slurp(const char *path)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	struct config_errors errs;
-	char err[512];
 
 	(void)argc;
 	(void)argv;
 	verbose = getenv("FUZZ_VERBOSE") != NULL;
-	if (!dmarc_psl_load(PSL, err, sizeof(err))) {
-		fprintf(stderr, "fuzz eom: %s\n", err);
-		abort();
-	}
 	for (size_t i = 0; i < PM_ARRAY_LEN(key_files); i++) {
 		char path[1024];
 
@@ -562,11 +556,28 @@ struct envelope {
 	struct pm_domains domains;
 };
 
+/* fake_query - a budget's query function: the wrapped resolver */
+static enum dns_status fake_query(void *arg, const char *name, int type, int timeout, long left_ms,
+                                  const unsigned char **answer, int *answer_len)
+{
+	(void)arg;
+	return __wrap_dns_query_within(name, type, timeout, left_ms, answer, answer_len);
+}
+
+/* budget - *b as milter.c builds it for one MTA command, querying through fake_query */
+static struct dns_budget *budget(const struct policy *p, struct dns_budget *b)
+{
+	dns_budget_init(b, p->spf.dns_timeout, p->spf.timeout);
+	b->query = fake_query;
+	return b;
+}
+
 /* envelope - MAIL FROM and the RCPTs of env, parsed; the sender's DMARC record looked up */
 static void envelope(const struct policy *p, struct envelope *e)
 {
 	const char *why;
 	struct dmarc_record rec;
+	struct dns_budget b;
 
 	memset(e, 0, sizeof(*e));
 	e->sender_status =
@@ -593,7 +604,7 @@ static void envelope(const struct policy *p, struct envelope *e)
 	e->domains.nrcpt = e->nrcpt;
 	/* mi_envfrom: does the sender domain publish DMARC (an SPF fail may wait for it) */
 	if (e->domains.sender != NULL && policy_dmarc_on(p)) {
-		dmarc_lookup(e->domains.sender, p->spf.dns_timeout, p->spf.timeout, &rec);
+		dmarc_lookup(p->psl, e->domains.sender, budget(p, &b), &rec);
 		e->sender_has_dmarc =
 		    rec.status == DMARC_REC_FOUND || rec.status == DMARC_REC_TEMPFAIL;
 	}
@@ -604,6 +615,7 @@ static void auth_evaluate(const struct policy *p, const struct envelope *e,
                           struct dkim_verifier *dkim, unsigned from_count, const char *from_value,
                           struct auth_eom *a)
 {
+	struct dns_budget b;
 	struct dmarc_input in;
 	const char *spf_pass_domain = NULL;
 
@@ -632,8 +644,9 @@ static void auth_evaluate(const struct policy *p, const struct envelope *e,
 	                        &a->dmarc_mode, &a->disposition, &a->dmarc_rule);
 	if (a->dmarc_mode == PM_MODE_OFF)
 		return;
-	dmarc_lookup(a->author, p->spf.dns_timeout, p->spf.timeout, &a->rec);
+	dmarc_lookup(p->psl, a->author, budget(p, &b), &a->rec);
 	memset(&in, 0, sizeof(in));
+	in.psl = p->psl;
 	in.from_domain = a->author;
 	in.rec = &a->rec;
 	in.spf = env.spf;
