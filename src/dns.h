@@ -22,6 +22,14 @@
  *	exp= explanations (the milter does not use their text).
  *
  *	dns_query() is the same resolver for other checks.
+ *
+ *	struct dns_budget is the DNS time of one MTA command (connect,
+ *	HELO, MAIL FROM, end of message): one deadline and the per-attempt
+ *	timeout, built once per command by milter.c and passed to every
+ *	check of that command (dns_budget_query; an SPF evaluation takes
+ *	its deadline through dns_eval_begin), so the command's lookups
+ *	together never take more than its seconds (plus what the last query
+ *	may overrun: see dns_query_within).
  * DIAGNOSTICS
  *	Allocation failure aborts (xmalloc). Nothing else is fatal.
  */
