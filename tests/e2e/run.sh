@@ -369,18 +369,19 @@ fi
 # ov.example.net removed: dkim.must_sign still aligns by the public suffix
 # list (loaded for it), so a subdomain signed by its parent is delivered,
 # not refused 550 5.7.22; another domain's signature is still refused.
+# A milter started afresh with this policy, not a reload: a list loaded
+# while DMARC was on must not be what makes it pass.
 perl -0pe 's/mode = "enforce";\n  quarantine = "tag";/mode = "off";\n  quarantine = "tag";/; s/ dmarc = "log";//' \
 	"$HERE/policy.conf" >"$live.new"
 if ! grep -q 'dmarc = "log"' "$live.new" && grep -q '^  mode = "off";$' "$live.new"; then
 	mv "$live.new" "$live"
-	if reload_milter; then
-		$RUNNER "$HERE"/scenarios/dmarcoff/*.scn || failed=1
-	else
-		echo "not ok - dmarc.mode = \"off\": the milter did not reload the policy"
-		failed=1
-	fi
+	milter_stop
+	check "dmarc.mode = \"off\": the milter stopped for a fresh start exits 0" "$?" 0
+	milter_start "$live"
+	$RUNNER "$HERE"/scenarios/dmarcoff/*.scn || failed=1
 	cp "$HERE/policy.conf" "$live"
-	reload_milter || echo "e2e: the milter did not reload the test policy (going on)"
+	milter_stop
+	milter_start "$live"
 else
 	rm -f "$live.new"
 	echo "not ok - dmarc.mode = \"off\": tests/e2e/policy.conf has no dmarc group or override to rewrite"
