@@ -92,6 +92,7 @@
 #include "cidr.h"
 #include "log.h"
 #include "policy.h"
+#include "psl.h"
 #include "rcpt.h"
 #include "util.h"
 
@@ -1820,55 +1821,6 @@ static bool read_file(struct loader *ld, config_t *cfg)
 	return false;
 }
 
-/*
- * psl_check_file - can path serve as the public suffix list: a readable
- * regular file that only its owner can change (pm_file_unsafe) holding
- * at least one rule (a line that is neither blank nor a "//" comment)?
- * 0, or -1 with the reason in buf. Opened without blocking: a FIFO must
- * not hang a load (it is refused as not a regular file).
- */
-static int psl_check_file(const char *path, char *buf, size_t bufsize)
-{
-	struct stat st;
-	char *line = NULL, why[1200];
-	size_t cap = 0;
-	bool rule = false;
-	FILE *fp;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
-		snprintf(buf, bufsize, "%.300s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(buf, bufsize, "%.300s: not a regular file", path);
-		close(fd);
-		return -1;
-	}
-	if (pm_file_unsafe(path, &st, why, sizeof(why)) != NULL) {
-		snprintf(buf, bufsize, "%.300s: unsafe permissions: %s", path, why);
-		close(fd);
-		return -1;
-	}
-	if ((fp = fdopen(fd, "r")) == NULL) {
-		snprintf(buf, bufsize, "%.300s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	while (!rule && getline(&line, &cap, fp) >= 0) {
-		const char *l = line + strspn(line, " \t\r\n");
-
-		rule = *l != '\0' && strncmp(l, "//", 2) != 0;
-	}
-	if (ferror(fp))
-		snprintf(buf, bufsize, "%.300s: read error: %s", path, strerror(errno));
-	else if (!rule)
-		snprintf(buf, bufsize, "%.300s: holds no rules (not a public suffix list?)", path);
-	free(line);
-	fclose(fp);
-	return rule ? 0 : -1;
-}
-
 /* key_origin - where the named key was set, or its built-in default */
 static struct origin key_origin(const struct loader *ld, const char *name)
 {
@@ -1881,47 +1833,76 @@ static struct origin key_origin(const struct loader *ld, const char *name)
 }
 
 /*
+ * psl_needed_by - why the policy ld builds needs the public suffix list,
+ * into buf (for the error when it cannot be loaded); NULL when it does
+ * not: neither DMARC (policy_dmarc_on) nor dkim.must_sign can run
+ */
+static const char *psl_needed_by(const struct policy *p, char *buf, size_t bufsize)
+{
+	const struct dmarc_settings *d = &p->dmarc;
+
+	if (!policy_dmarc_on(p))
+		return p->dkim.nmust_sign > 0
+		           ? "dkim.must_sign needs it to align a subdomain with its parent "
+		             "domain: install it, e.g. Debian's publicsuffix package"
+		           : NULL;
+	if (d->mode != PM_MODE_OFF)
+		return "DMARC needs it: install it, e.g. Debian's publicsuffix package, or set "
+		       "dmarc.mode = \"off\"";
+	for (size_t i = 0; i < d->ndomain_modes; i++)
+		if (d->domain_modes[i].mode != PM_MODE_OFF) {
+			snprintf(buf, bufsize,
+			         "DMARC needs it: dmarc.domain_modes turns DMARC on for %s",
+			         d->domain_modes[i].domain);
+			return buf;
+		}
+	for (size_t i = 0; i < p->noverrides; i++)
+		if (p->overrides[i].mode[PM_CHECK_DMARC] > PM_MODE_OFF) {
+			const struct pm_override *ov = &p->overrides[i];
+
+			snprintf(buf, bufsize, "DMARC needs it: an override turns DMARC on for %s",
+			         ov->sender_domain != NULL ? ov->sender_domain
+			                                   : ov->recipient_domain);
+			return buf;
+		}
+	return "DMARC needs it";
+}
+
+/*
+ * load_psl - the public suffix list into the snapshot whenever DMARC or
+ * dkim.must_sign can use it; the current snapshot's list is shared when
+ * its file is unchanged (psl_load), otherwise the file is read again
+ */
+static void load_psl(struct loader *ld)
+{
+	struct policy *p = ld->p, *cur;
+	char why[1400], need[600];
+	const char *by = psl_needed_by(p, need, sizeof(need));
+
+	if (by == NULL || p->dmarc.public_suffix_list == NULL)
+		return; /* not needed, or its value was refused (reported) */
+	cur = policy_acquire();
+	p->psl =
+	    psl_load(p->dmarc.public_suffix_list, cur != NULL ? cur->psl : NULL, why, sizeof(why));
+	policy_release(cur);
+	if (p->psl == NULL) {
+		struct origin o = key_origin(ld, "dmarc.public_suffix_list");
+
+		err_add(ld, &o, "dmarc.public_suffix_list",
+		        "cannot use the public suffix list: %s (%s)", why, by);
+	}
+}
+
+/*
  * check_dmarc - the checks that span several dmarc keys: the public
- * suffix list must be usable whenever DMARC can run, and no domain may
- * be both never refused and always rejected
+ * suffix list must be usable whenever it is needed (load_psl), and no
+ * domain may be both never refused and always rejected
  */
 static void check_dmarc(struct loader *ld)
 {
 	const struct dmarc_settings *d = &ld->p->dmarc;
-	const struct dmarc_domain_mode *on = NULL;
-	char why[2048];
 
-	const struct pm_override *ov = NULL;
-
-	for (size_t i = 0; i < d->ndomain_modes && on == NULL; i++)
-		if (d->domain_modes[i].mode != PM_MODE_OFF)
-			on = &d->domain_modes[i];
-	for (size_t i = 0; i < ld->p->noverrides && ov == NULL; i++)
-		if (ld->p->overrides[i].mode[PM_CHECK_DMARC] > PM_MODE_OFF)
-			ov = &ld->p->overrides[i];
-	if ((d->mode != PM_MODE_OFF || on != NULL || ov != NULL) && d->public_suffix_list != NULL &&
-	    psl_check_file(d->public_suffix_list, why, sizeof(why)) != 0) {
-		struct origin o = key_origin(ld, "dmarc.public_suffix_list");
-
-		if (d->mode != PM_MODE_OFF)
-			err_add(
-			    ld, &o, "dmarc.public_suffix_list",
-			    "cannot use the public suffix list: %s (DMARC needs it: install it, "
-			    "e.g. Debian's publicsuffix package, or set dmarc.mode = \"off\")",
-			    why);
-		else if (on != NULL)
-			err_add(ld, &o, "dmarc.public_suffix_list",
-			        "cannot use the public suffix list: %s (DMARC needs it: "
-			        "dmarc.domain_modes turns DMARC on for %s)",
-			        why, on->domain);
-		else
-			err_add(ld, &o, "dmarc.public_suffix_list",
-			        "cannot use the public suffix list: %s (DMARC needs it: an "
-			        "override turns DMARC on for %s)",
-			        why,
-			        ov->sender_domain != NULL ? ov->sender_domain
-			                                  : ov->recipient_domain);
-	}
+	load_psl(ld);
 	for (size_t i = 0; i < d->nalways_reject; i++)
 		for (size_t j = 0; j < d->nnever_enforce; j++)
 			if (strcmp(d->always_reject[i], d->never_enforce[j]) == 0) {

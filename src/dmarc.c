@@ -2,9 +2,9 @@
  * NAME
  *	dmarc - DMARC (RFC 7489): organizational domain, policy record, alignment
  * SYNOPSIS
- *	dmarc_psl_load(), dmarc_org_domain(), dmarc_lookup(),
- *	dmarc_parse_record(), dmarc_evaluate(), dmarc_aligned(),
- *	pm_dmarc_result_name(), pm_dmarc_policy_name(), dmarc_lib_shutdown()
+ *	dmarc_org_domain(), dmarc_lookup(), dmarc_parse_record(),
+ *	dmarc_evaluate(), dmarc_aligned(), pm_dmarc_result_name(),
+ *	pm_dmarc_policy_name()
  * DESCRIPTION
  *	Names: every domain taken in is lower-cased, loses one final dot
  *	and must then be a host name of LDH bytes, underscores and dots
@@ -12,24 +12,17 @@
  *	invisible characters) is never looked up nor aligned.
  *
  *	Organizational domains: the public suffix list algorithm of RFC
- *	7489 3.2 and publicsuffix.org, read here from the list file into
- *	three sorted tables (rules, "*.S" wildcards, "!X" exceptions):
- *	an exception wins, else the longest matching rule, else the
- *	implicit rule "*" (the last label), so the organizational domain
- *	of a.b.foo.test is foo.test; a name that is itself a public suffix
- *	is its own. IDN rules count in the A-label form the list gives in
- *	the comment line above them ("// xn--..."), as libopendmarc reads
- *	them; the others cannot match a name we accept. libopendmarc's
- *	own table (opendmarc_get_tld) is not used: 1.4.2 drops a
- *	one-letter first label (x.co.uk gives co.uk, q.com gives com, so
- *	relaxed alignment would join unrelated domains), takes "*.ck" as
- *	"ck", and has no implicit rule. Loading and shutdown take a write
- *	lock, lookups a read lock: dmarc_org_domain() is thread-safe.
+ *	7489 3.2 and publicsuffix.org over the list object the caller
+ *	passes (psl.c; the policy snapshot's, struct policy psl), so the
+ *	organizational domain of a.b.foo.test is foo.test. Without a list
+ *	(NULL) a domain is its own organizational domain. The list is
+ *	immutable: every function here is thread-safe.
  *
  *	Records: dmarc_lookup() queries TXT _dmarc.<domain>, then
  *	_dmarc.<organizational domain> when the first name has no DMARC
  *	record (NXDOMAIN, no TXT, or no TXT starting "v=DMARC1"), with
- *	one deadline over both queries. A temporary failure at either
+ *	the caller's struct dns_budget (dns.h) over both queries: the
+ *	budget of the MTA command, shared with its other lookups. A temporary failure at either
  *	step is TEMPFAIL, never NONE; several records at one name are
  *	INVALID and end the search (RFC 7489 6.6.3).
  *
@@ -53,12 +46,10 @@
  *	count, aligned per adkim= and aspf=; sp= applies to a subdomain
  *	when the record came from the organizational domain.
  * DIAGNOSTICS
- *	dmarc_psl_load() returns false with a message. Everything else
- *	reports through a status and a log-safe why (escaped text).
+ *	Nothing fails: everything reports through a status and a log-safe why (escaped text).
  */
 #include <arpa/nameser.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -69,12 +60,11 @@
 
 #include "dmarc.h"
 #include "dns.h"
+#include "psl.h"
 #include "util.h"
 
-#define DMARC_DNS_TIMEOUT_DEFAULT 5  /* seconds per query attempt */
-#define DMARC_TIMEOUT_DEFAULT     20 /* seconds for the whole lookup */
-#define DMARC_QNAME_MAX           (sizeof("_dmarc.") + DMARC_DOMAIN_MAX)
-#define DMARC_SHOW                40 /* bytes of a record value shown in a why */
+#define DMARC_QNAME_MAX (sizeof("_dmarc.") + DMARC_DOMAIN_MAX)
+#define DMARC_SHOW      40 /* bytes of a record value shown in a why */
 
 /* ---- helpers ------------------------------------------------------ */
 
@@ -137,216 +127,9 @@ static const char *show_name(char *buf, size_t size, const char *name)
 	return pm_escape_str(buf, size, name);
 }
 
-/* ---- the public suffix list --------------------------------------- */
+/* ---- organizational domains and alignment ------------------------ */
 
-static pthread_rwlock_t psl_lock = PTHREAD_RWLOCK_INITIALIZER;
-
-/* One sorted table of names. */
-struct name_set {
-	char **v;
-	size_t n;
-};
-
-/* The list: NULL path when not loaded. */
-static char *psl_path;
-static struct name_set psl_rules;  /* "S" */
-static struct name_set psl_wild;   /* S of each "*.S" */
-static struct name_set psl_except; /* X of each "!X" */
-
-/* str_cmp - qsort/bsearch comparison of char * elements */
-static int str_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* set_has - is s in the set? */
-static bool set_has(const struct name_set *set, const char *s)
-{
-	return set->n > 0 && bsearch(&s, set->v, set->n, sizeof(*set->v), str_cmp) != NULL;
-}
-
-/* set_add - add a lower-case copy of s (sorted later by set_sort) */
-static void set_add(struct name_set *set, const char *s)
-{
-	set->v = xrealloc(set->v, (set->n + 1) * sizeof(*set->v));
-	set->v[set->n++] = pm_strlower(xstrdup(s));
-}
-
-/* set_sort - sort after the last set_add */
-static void set_sort(struct name_set *set)
-{
-	if (set->n > 1)
-		qsort(set->v, set->n, sizeof(*set->v), str_cmp);
-}
-
-/* set_free - release the names and empty the set */
-static void set_free(struct name_set *set)
-{
-	for (size_t i = 0; i < set->n; i++)
-		free(set->v[i]);
-	free(set->v);
-	set->v = NULL;
-	set->n = 0;
-}
-
-/* ascii_rule - a rule we could ever match: LDH, dots, no empty label */
-static bool ascii_rule(const char *r)
-{
-	char buf[DMARC_DOMAIN_MAX];
-
-	return name_norm(r, buf) && strcmp(buf, r) == 0;
-}
-
-/* psl_add - one rule of the list into the three sets */
-static void psl_add(const char *rule, struct name_set *rules, struct name_set *wild,
-                    struct name_set *except)
-{
-	if (rule[0] == '!') {
-		if (ascii_rule(rule + 1))
-			set_add(except, rule + 1);
-	} else if (rule[0] == '*' && rule[1] == '.') {
-		if (ascii_rule(rule + 2))
-			set_add(wild, rule + 2);
-	} else if (ascii_rule(rule)) {
-		set_add(rules, rule);
-	}
-}
-
-/*
- * psl_read - path's rules into the sets (unsorted); false with a
- * message in err when it cannot be read or holds no rule
- */
-static bool psl_read(const char *path, struct name_set *rules, struct name_set *wild,
-                     struct name_set *except, char *err, size_t errsize)
-{
-	FILE *fp = fopen(path, "r");
-	char *line = NULL;
-	size_t cap = 0, nrules = 0;
-	bool ok = true;
-
-	if (fp == NULL) {
-		bprintf(err, errsize, "cannot read public suffix list %s: %s", path,
-		        strerror(errno));
-		return false;
-	}
-	while (getline(&line, &cap, fp) != -1) {
-		char *rule = line + strspn(line, " \t");
-
-		rule[strcspn(rule, " \t\r\n")] = '\0';
-		if (strncmp(rule, "//", 2) == 0) {
-			/* "// xn--p1ai (...)": the A-label of the IDN rule below */
-			char *xn = line + 2 + strspn(line + 2, " \t");
-			size_t len = strcspn(xn, " \t\r\n");
-
-			if (strncmp(xn, "xn--", 4) != 0)
-				continue;
-			if (len > 0 && xn[len - 1] == '.')
-				len--;
-			xn[len] = '\0';
-			rule = xn;
-		} else if (rule[0] == '\0') {
-			continue;
-		} else {
-			nrules++;
-		}
-		psl_add(rule, rules, wild, except);
-	}
-	free(line);
-	if (ferror(fp)) {
-		bprintf(err, errsize, "error reading public suffix list %s", path);
-		ok = false;
-	} else if (nrules == 0) {
-		bprintf(err, errsize, "public suffix list %s has no rules", path);
-		ok = false;
-	}
-	fclose(fp);
-	return ok;
-}
-
-bool dmarc_psl_load(const char *path, char *err, size_t errsize)
-{
-	struct name_set rules = {0}, wild = {0}, except = {0};
-	bool ok = false;
-
-	if (errsize > 0)
-		err[0] = '\0';
-	if (path == NULL || path[0] == '\0') {
-		bprintf(err, errsize, "no public suffix list file given");
-		return false;
-	}
-	pthread_rwlock_wrlock(&psl_lock);
-	if (psl_path != NULL) {
-		ok = strcmp(psl_path, path) == 0;
-		if (!ok)
-			bprintf(err, errsize,
-			        "public suffix list already loaded from %s; %s needs a restart",
-			        psl_path, path);
-	} else if (psl_read(path, &rules, &wild, &except, err, errsize)) {
-		set_sort(&rules);
-		set_sort(&wild);
-		set_sort(&except);
-		psl_rules = rules;
-		psl_wild = wild;
-		psl_except = except;
-		memset(&rules, 0, sizeof(rules));
-		memset(&wild, 0, sizeof(wild));
-		memset(&except, 0, sizeof(except));
-		psl_path = xstrdup(path);
-		ok = true;
-	}
-	pthread_rwlock_unlock(&psl_lock);
-	set_free(&rules);
-	set_free(&wild);
-	set_free(&except);
-	return ok;
-}
-
-void dmarc_lib_shutdown(void)
-{
-	pthread_rwlock_wrlock(&psl_lock);
-	free(psl_path);
-	psl_path = NULL;
-	set_free(&psl_rules);
-	set_free(&psl_wild);
-	set_free(&psl_except);
-	pthread_rwlock_unlock(&psl_lock);
-}
-
-/*
- * org_of - the organizational domain of d (normalised) into out
- * (DMARC_DOMAIN_MAX bytes); the caller holds psl_lock for reading.
- * Without a list: d itself (no relaxation at all).
- */
-static void org_of(const char *d, char *out)
-{
-	size_t off[DMARC_DOMAIN_MAX / 2 + 1], n = 0, ps;
-
-	bprintf(out, DMARC_DOMAIN_MAX, "%s", d);
-	if (psl_path == NULL)
-		return;
-	off[n++] = 0; /* off[i]: where the suffix of the last n - i labels starts */
-	for (size_t i = 0; d[i] != '\0'; i++)
-		if (d[i] == '.')
-			off[n++] = i + 1;
-	for (size_t i = 0; i < n; i++) {
-		if (set_has(&psl_except, d + off[i])) {
-			bprintf(out, DMARC_DOMAIN_MAX, "%s", d + off[i]);
-			return;
-		}
-	}
-	ps = n - 1; /* the implicit rule "*" */
-	for (size_t i = 0; i < n; i++) {
-		if (set_has(&psl_rules, d + off[i]) ||
-		    (i + 1 < n && set_has(&psl_wild, d + off[i + 1]))) {
-			ps = i;
-			break;
-		}
-	}
-	if (ps > 0)
-		bprintf(out, DMARC_DOMAIN_MAX, "%s", d + off[ps - 1]);
-}
-
-bool dmarc_org_domain(const char *domain, char *buf, size_t bufsize)
+bool dmarc_org_domain(const struct psl *psl, const char *domain, char *buf, size_t bufsize)
 {
 	char d[DMARC_DOMAIN_MAX], org[DMARC_DOMAIN_MAX];
 
@@ -355,16 +138,14 @@ bool dmarc_org_domain(const char *domain, char *buf, size_t bufsize)
 	buf[0] = '\0';
 	if (!name_norm(domain, d))
 		return false;
-	pthread_rwlock_rdlock(&psl_lock);
-	org_of(d, org);
-	pthread_rwlock_unlock(&psl_lock);
+	psl_org_of(psl, d, org);
 	if (strlen(org) >= bufsize)
 		return false;
 	memcpy(buf, org, strlen(org) + 1);
 	return true;
 }
 
-bool dmarc_aligned(const char *a, const char *b, bool strict)
+bool dmarc_aligned(const struct psl *psl, const char *a, const char *b, bool strict)
 {
 	char na[DMARC_DOMAIN_MAX], nb[DMARC_DOMAIN_MAX];
 	char oa[DMARC_DOMAIN_MAX], ob[DMARC_DOMAIN_MAX];
@@ -375,10 +156,8 @@ bool dmarc_aligned(const char *a, const char *b, bool strict)
 		return true;
 	if (strict)
 		return false;
-	pthread_rwlock_rdlock(&psl_lock);
-	org_of(na, oa);
-	org_of(nb, ob);
-	pthread_rwlock_unlock(&psl_lock);
+	psl_org_of(psl, na, oa);
+	psl_org_of(psl, nb, ob);
 	return strcmp(oa, ob) == 0;
 }
 
@@ -668,8 +447,8 @@ static const char *show_tag(char *buf, size_t size, const char *name, const stru
 	return buf;
 }
 
-void dmarc_parse_record(const char *text, const char *domain, const char *found_at,
-                        struct dmarc_record *out)
+void dmarc_parse_record(const struct psl *psl, const char *text, const char *domain,
+                        const char *found_at, struct dmarc_record *out)
 {
 	struct parsed ps;
 	char shown[DMARC_SHOW + 16];
@@ -684,7 +463,7 @@ void dmarc_parse_record(const char *text, const char *domain, const char *found_
 		        show_name(shown, sizeof(shown), domain));
 		return;
 	}
-	if (!dmarc_org_domain(out->domain, out->org_domain, sizeof(out->org_domain)))
+	if (!dmarc_org_domain(psl, out->domain, out->org_domain, sizeof(out->org_domain)))
 		memcpy(out->org_domain, out->domain, sizeof(out->domain));
 	if (!name_norm(found_at != NULL ? found_at : domain, out->found_at)) {
 		bprintf(out->why, sizeof(out->why), "not a usable domain name: %s",
@@ -764,10 +543,10 @@ static bool has_nul(const unsigned char *rdata, size_t rdlen)
 }
 
 /*
- * probe - TXT for qname, qtimeout seconds per attempt, about left_ms in all; on PROBE_FOUND
- * *record is the record's text (the caller frees)
+ * probe - TXT for qname within budget; on PROBE_FOUND *record is the
+ * record's text (the caller frees)
  */
-static enum probe probe(const char *qname, int qtimeout, long left_ms, char **record)
+static enum probe probe(const char *qname, struct dns_budget *budget, char **record)
 {
 	const unsigned char *ans;
 	int len, count = 0;
@@ -775,7 +554,7 @@ static enum probe probe(const char *qname, int qtimeout, long left_ms, char **re
 	ns_msg msg;
 
 	*record = NULL;
-	switch (dns_query_within(qname, ns_t_txt, qtimeout, left_ms, &ans, &len)) {
+	switch (dns_budget_query(budget, qname, ns_t_txt, &ans, &len)) {
 	case DNS_OK:
 		break;
 	case DNS_NXDOMAIN:
@@ -819,54 +598,45 @@ static enum probe probe(const char *qname, int qtimeout, long left_ms, char **re
 	return count > 1 ? PROBE_SEVERAL : PROBE_NUL;
 }
 
-void dmarc_lookup(const char *domain, int dns_timeout, int timeout, struct dmarc_record *out)
+void dmarc_lookup(const struct psl *psl, const char *domain, struct dns_budget *budget,
+                  struct dmarc_record *out)
 {
 	char shown[DMARC_DOMAIN_MAX * 2], qname[DMARC_QNAME_MAX];
 	const char *names[2];
-	struct timespec deadline;
 	size_t nnames = 1;
 
 	memset(out, 0, sizeof(*out));
 	out->pct = 100;
-	if (dns_timeout <= 0)
-		dns_timeout = DMARC_DNS_TIMEOUT_DEFAULT;
-	if (timeout <= 0)
-		timeout = DMARC_TIMEOUT_DEFAULT;
 	if (!name_norm(domain, out->domain)) {
 		out->status = DMARC_REC_INVALID;
 		bprintf(out->why, sizeof(out->why), "not a usable domain name: %s",
 		        show_name(shown, sizeof(shown), domain));
 		return;
 	}
-	if (!dmarc_org_domain(out->domain, out->org_domain, sizeof(out->org_domain)))
+	if (!dmarc_org_domain(psl, out->domain, out->org_domain, sizeof(out->org_domain)))
 		memcpy(out->org_domain, out->domain, sizeof(out->domain));
 	names[0] = out->domain;
 	if (strcmp(out->org_domain, out->domain) != 0)
 		names[nnames++] = out->org_domain;
-	dns_deadline_in(&deadline, timeout);
 
 	for (size_t i = 0; i < nnames; i++) {
-		long left = dns_ms_left(&deadline);
-		int qt = dns_timeout;
 		char *text;
 
 		bprintf(qname, sizeof(qname), "_dmarc.%s", names[i]);
-		if (left <= 0) {
+		if (dns_ms_left(&budget->deadline) <= 0) {
 			out->status = DMARC_REC_TEMPFAIL;
 			bprintf(out->why, sizeof(out->why),
-			        "DMARC lookup timed out (%ds) before %s", timeout, qname);
+			        "DNS time budget (%d s) spent before %s", budget->seconds, qname);
 			return;
 		}
-		if ((long)qt * 1000 > left)
-			qt = left >= 2000 ? (int)(left / 1000) : 1;
-		switch (probe(qname, qt, left, &text)) {
+		switch (probe(qname, budget, &text)) {
 		case PROBE_FOUND: {
 			/* names[i] points into out, which the parse clears */
 			char d[DMARC_DOMAIN_MAX], at[DMARC_DOMAIN_MAX];
 
 			memcpy(d, out->domain, sizeof(d));
 			memcpy(at, names[i], strlen(names[i]) + 1);
-			dmarc_parse_record(text, d, at, out);
+			dmarc_parse_record(psl, text, d, at, out);
 			free(text);
 			return;
 		}
@@ -1007,7 +777,7 @@ void dmarc_evaluate(const struct dmarc_input *in, struct dmarc_outcome *out)
 
 		if (s->result != PM_DKIM_PASS)
 			continue;
-		if (dmarc_aligned(s->domain, from, rec->adkim_strict)) {
+		if (dmarc_aligned(in->psl, s->domain, from, rec->adkim_strict)) {
 			out->dkim_aligned = true;
 			name_norm(s->domain, out->dkim_domain);
 			break;
@@ -1016,7 +786,7 @@ void dmarc_evaluate(const struct dmarc_input *in, struct dmarc_outcome *out)
 			dkim_unaligned = s->domain;
 	}
 	out->spf_aligned = in->spf == PM_SPF_PASS && in->spf_domain != NULL &&
-	                   dmarc_aligned(in->spf_domain, from, rec->aspf_strict);
+	                   dmarc_aligned(in->psl, in->spf_domain, from, rec->aspf_strict);
 
 	if (out->dkim_aligned || out->spf_aligned) {
 		char spf[DMARC_SHOW];
@@ -1045,7 +815,7 @@ void dmarc_evaluate(const struct dmarc_input *in, struct dmarc_outcome *out)
 		const struct dkim_sig_result *s = &in->dkim->sig[i];
 
 		if (s->result == PM_DKIM_TEMPERROR &&
-		    dmarc_aligned(s->domain, from, rec->adkim_strict)) {
+		    dmarc_aligned(in->psl, s->domain, from, rec->adkim_strict)) {
 			out->result = PM_DMARC_TEMPERROR;
 			bprintf(out->why, sizeof(out->why),
 			        "no aligned pass; DKIM key lookup for d=%s failed temporarily",
@@ -1054,7 +824,7 @@ void dmarc_evaluate(const struct dmarc_input *in, struct dmarc_outcome *out)
 		}
 	}
 	if (in->spf == PM_SPF_TEMPERROR && in->spf_domain != NULL &&
-	    dmarc_aligned(in->spf_domain, from, rec->aspf_strict)) {
+	    dmarc_aligned(in->psl, in->spf_domain, from, rec->aspf_strict)) {
 		out->result = PM_DMARC_TEMPERROR;
 		bprintf(out->why, sizeof(out->why),
 		        "no aligned pass; SPF for %s failed temporarily",

@@ -6,21 +6,23 @@
  * DESCRIPTION
  *	Three parts, used in this order by the milter:
  *
- *	dmarc_psl_load() reads the public suffix list once per process into
- *	sorted tables (plain rules, "*." wildcards, "!" exceptions) behind a
- *	read-write lock; dmarc_org_domain() then gives a domain's
- *	organizational domain (RFC 7489 3.2: the public suffix plus one
- *	label; with no rule matching, the last label is the suffix).
+ *	dmarc_org_domain() gives a domain's organizational domain (RFC 7489
+ *	3.2: the public suffix plus one label; with no rule matching, the
+ *	last label is the suffix) by the public suffix list object it is
+ *	given (psl.h: the policy snapshot's, loaded by config_load whenever
+ *	DMARC or dkim.must_sign can use it, read again by a reload).
+ *	Every function taking a struct psl * takes NULL as "no list": a
+ *	domain is then its own organizational domain.
  *
  *	dmarc_lookup() finds the policy record: TXT at _dmarc.<domain>, and
  *	when there is none, at _dmarc.<organizational domain> (RFC 7489
- *	6.6.3). Lookups go through dns.c (its per-query timeout; one
- *	overall deadline). TXT records not starting "v=DMARC1" are ignored;
- *	several DMARC records, or a record without a valid p= (no rua=
- *	either), apply no policy (status DMARC_REC_INVALID). Split strings
- *	are joined first; tags are parsed per RFC 7489 6.4 (unknown tags
- *	ignored, a bad pct/adkim/aspf falls back to its default, a record
- *	with an invalid p= or sp= but a valid rua= is taken as p=none).
+ *	6.6.3). Lookups go through the caller's struct dns_budget (dns.h):
+ *	the deadline and per-attempt timeout of the MTA command they are
+ *	made in, shared with that command's other lookups. TXT records not starting "v=DMARC1" are
+ *ignored; several DMARC records, or a record without a valid p= (no rua= either), apply no policy
+ *(status DMARC_REC_INVALID). Split strings are joined first; tags are parsed per RFC 7489 6.4
+ *(unknown tags ignored, a bad pct/adkim/aspf falls back to its default, a record with an invalid p=
+ *or sp= but a valid rua= is taken as p=none).
  *
  *	Why not libopendmarc (Debian's 1.4.2) for these two parts: its
  *	opendmarc_get_tld() drops a one-letter first label ("q.com" gives
@@ -30,7 +32,7 @@
  *	throws away a whole record over one bad optional tag. The tests in
  *	tests/unit/test_dmarc.c hold the cases.
  *
- *	dmarc_evaluate() is a pure function (given the loaded PSL): the
+ *	dmarc_evaluate() is a pure function (given the list in its input): the
  *	author domain, the record, this message's own SPF result and the
  *	identity SPF actually checked (MAIL FROM domain, or the HELO name
  *	for the null sender), and this message's DKIM results -> pass or
@@ -46,8 +48,7 @@
  *	Nothing a message carries (an Authentication-Results header, say)
  *	is ever an input here.
  * DIAGNOSTICS
- *	dmarc_psl_load returns false with a message; nothing else fails:
- *	trouble becomes a status in the result.
+ *	Nothing fails: trouble becomes a status in the result.
  */
 #ifndef PM_DMARC_H
 #define PM_DMARC_H
@@ -56,7 +57,9 @@
 #include <stddef.h>
 
 #include "dkim.h"
+#include "dns.h"
 #include "policy.h"
+#include "psl.h"
 
 #define DMARC_DOMAIN_MAX 254 /* bytes, with the NUL */
 
@@ -99,35 +102,31 @@ struct dmarc_record {
 };
 
 /*
- * dmarc_psl_load - read the public suffix list at path (once per process;
- * a second call with the same path is a no-op and returns true, a
- * different path is refused). false with a message in err on failure.
- */
-bool dmarc_psl_load(const char *path, char *err, size_t errsize);
-
-/*
  * dmarc_org_domain - the organizational domain of domain (lower-case, no
- * final dot) into buf; domain itself when the PSL says nothing better.
- * false when domain is not a usable name (buf then "").
+ * final dot) by the list psl into buf; domain itself when the list says
+ * nothing better (or psl is NULL). false when domain is not a usable
+ * name (buf then "").
  */
-bool dmarc_org_domain(const char *domain, char *buf, size_t bufsize);
+bool dmarc_org_domain(const struct psl *psl, const char *domain, char *buf, size_t bufsize);
 
 /*
- * dmarc_lookup - the policy record for the author domain (see above), each
- * query waiting at most dns_timeout seconds, the whole lookup at most
- * timeout seconds (either 0: defaults). Never fails: see out->status.
+ * dmarc_lookup - the policy record for the author domain (see above), its
+ * organizational domain by psl, every query within budget (a spent
+ * budget is TEMPFAIL). Never fails: see out->status.
  */
-void dmarc_lookup(const char *domain, int dns_timeout, int timeout, struct dmarc_record *out);
+void dmarc_lookup(const struct psl *psl, const char *domain, struct dns_budget *budget,
+                  struct dmarc_record *out);
 
 /*
  * dmarc_parse_record - parse one record text for domain (found at
  * found_at, which may equal domain) into *out (status FOUND or INVALID);
  * dmarc_lookup uses it, and tests call it directly
  */
-void dmarc_parse_record(const char *text, const char *domain, const char *found_at,
-                        struct dmarc_record *out);
+void dmarc_parse_record(const struct psl *psl, const char *text, const char *domain,
+                        const char *found_at, struct dmarc_record *out);
 
 struct dmarc_input {
+	const struct psl *psl;           /* the policy's public suffix list (NULL: none) */
 	const char *from_domain;         /* the author domain (hdrfrom), lower-case */
 	const struct dmarc_record *rec;  /* dmarc_lookup(from_domain) */
 	enum pm_spf_result spf;          /* this milter's own result for spf_domain */
@@ -154,15 +153,12 @@ void dmarc_evaluate(const struct dmarc_input *in, struct dmarc_outcome *out);
 
 /*
  * dmarc_aligned - do domains a and b align: strict = equal, relaxed = same
- * organizational domain (case-insensitive, trailing dots ignored)?
+ * organizational domain by psl (case-insensitive, trailing dots ignored)?
  */
-bool dmarc_aligned(const char *a, const char *b, bool strict);
+bool dmarc_aligned(const struct psl *psl, const char *a, const char *b, bool strict);
 
 /* Names for logs and Authentication-Results: "pass", "fail", ...; "none", "quarantine", ... */
 const char *pm_dmarc_result_name(enum pm_dmarc_result r);
 const char *pm_dmarc_policy_name(enum pm_dmarc_policy p); /* "" for UNSPEC */
-
-/* dmarc_lib_shutdown - free the public suffix tables, at exit */
-void dmarc_lib_shutdown(void);
 
 #endif

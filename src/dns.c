@@ -4,6 +4,7 @@
  * SYNOPSIS
  *	dns_query(), dns_query_within(), dns_query_any_within(),
  *	dns_name_ok(), dns_txt_join(), dns_deadline_in(), dns_ms_left()
+ *	dns_budget_init(), dns_budget_query()
  * DESCRIPTION
  *	A thread-local struct __res_state (res_ninit on first use, again when
  *	/etc/resolv.conf changes) and res_nquery, in front of the shared
@@ -125,6 +126,27 @@ long dns_ms_left(const struct timespec *deadline)
 	return ms > 0 ? ms : 0;
 }
 
+void dns_budget_init(struct dns_budget *b, int dns_timeout, int seconds)
+{
+	memset(b, 0, sizeof(*b));
+	b->dns_timeout = dns_timeout > 0 ? dns_timeout : 0;
+	b->seconds = seconds > 0 ? seconds : 20;
+	dns_deadline_in(&b->deadline, b->seconds);
+}
+
+enum dns_status dns_budget_query(struct dns_budget *b, const char *name, int type,
+                                 const unsigned char **answer, int *answer_len)
+{
+	long ms = dns_ms_left(&b->deadline);
+
+	if (ms <= 0)
+		return DNS_TEMPFAIL;
+	b->queries++;
+	if (b->query != NULL)
+		return b->query(b->arg, name, type, b->dns_timeout, ms, answer, answer_len);
+	return dns_query_within(name, type, b->dns_timeout, ms, answer, answer_len);
+}
+
 /*
  * set_timeouts - retrans/retry for the next query: timeout seconds per
  * attempt (0: resolv.conf's), shrunk so that the worst case (every
@@ -242,12 +264,15 @@ static enum dns_status resolve(struct dns_thread *t, const char *name, int type,
  * timeouts a deadline had cut short is not cached: another session with
  * more time left may still get an answer.
  */
-static enum dns_status raw_query(struct dns_thread *t, const char *name, int type, int *len)
+static enum dns_status raw_query(struct dns_thread *t, const char *name, int type, int *len,
+                                 long left_ms)
 {
 	enum dns_status st;
 
 	if (dnscache_get(name, type, t->buf, DNS_BUF_SIZE, len, &st))
 		return st;
+	if (left_ms >= 0 && left_ms < DNS_MIN_QUERY_MS)
+		return DNS_TEMPFAIL; /* too little time for one attempt: not cached */
 	st = resolve(t, name, type, len);
 	if (st != DNS_TEMPFAIL || !t->shrunk)
 		dnscache_put(name, type, st, st == DNS_OK ? t->buf : NULL, st == DNS_OK ? *len : 0);
@@ -276,7 +301,7 @@ static enum dns_status query_within(const char *name, int type, int timeout, lon
 	if (t == NULL)
 		return DNS_TEMPFAIL;
 	set_timeouts(t, timeout, left_ms);
-	st = raw_query(t, name, type, &len);
+	st = raw_query(t, name, type, &len, left_ms);
 	if (st == DNS_OK) {
 		*answer = t->buf;
 		*answer_len = len;

@@ -13,6 +13,14 @@
  *	Every answer goes through the shared cache (dnscache.h). The SPF
  *	evaluation (spf.c) counts its own queries, void answers and terms
  *	and keeps its deadline with dns_query_any_within().
+ *
+ *	struct dns_budget is the DNS time of one MTA command (connect,
+ *	HELO, MAIL FROM, end of message): one deadline and the per-attempt
+ *	timeout, built once per command by milter.c and passed to every
+ *	check of that command (dns_budget_query; an SPF evaluation takes
+ *	the budget's deadline as its own), so the command's lookups
+ *	together never take more than its seconds (plus what the last query
+ *	may overrun: see dns_query_within).
  * DIAGNOSTICS
  *	Allocation failure aborts (xmalloc). Nothing else is fatal.
  */
@@ -44,8 +52,47 @@ enum dns_status dns_query(const char *name, int type, int timeout, const unsigne
  * retries over every server) cut so that the whole query takes about
  * left_ms milliseconds at most (-1: no limit; 0 or less: DNS_TEMPFAIL
  * without a query). For a lookup that must keep one overall deadline.
+ * With less than DNS_MIN_QUERY_MS left only a cached answer is given,
+ * else DNS_TEMPFAIL without a query. The resolver waits whole seconds
+ * (at least 1 s per server asked), so a query started with little time
+ * left may end after the deadline: by under half a second with one
+ * name server in resolv.conf, by up to a second more per further one.
  */
+#define DNS_MIN_QUERY_MS 500
 enum dns_status dns_query_within(const char *name, int type, int timeout, long left_ms,
+                                 const unsigned char **answer, int *answer_len);
+
+/* One query: the answer in *answer (valid until the next query) on DNS_OK. */
+typedef enum dns_status (*dns_query_fn)(void *arg, const char *name, int type, int timeout,
+                                        long left_ms, const unsigned char **answer,
+                                        int *answer_len);
+
+/*
+ * The DNS budget of one MTA command (connect, HELO, MAIL FROM, end of
+ * message): one deadline shared by every lookup the command makes, and
+ * the per-attempt timeout. Built once per command by the caller (milter.c),
+ * usually on its stack, and handed to every check of that command.
+ */
+struct dns_budget {
+	dns_query_fn query;       /* NULL: dns_query_within() */
+	void *arg;                /* for query */
+	int dns_timeout;          /* seconds per query attempt */
+	int seconds;              /* the whole budget as given (for messages) */
+	struct timespec deadline; /* CLOCK_MONOTONIC: no query is sent past it */
+	unsigned queries;         /* queries sent through dns_budget_query */
+};
+
+/*
+ * dns_budget_init - a budget of seconds from now (0 or less: 20),
+ * dns_timeout seconds per attempt (0: resolv.conf's), the real resolver
+ */
+void dns_budget_init(struct dns_budget *b, int dns_timeout, int seconds);
+
+/*
+ * dns_budget_query - one query within b (DNS_TEMPFAIL without a query
+ * when the budget is spent); counts it in b->queries
+ */
+enum dns_status dns_budget_query(struct dns_budget *b, const char *name, int type,
                                  const unsigned char **answer, int *answer_len);
 
 /*

@@ -5,7 +5,7 @@
  *	#include "dnsbl.h"
  *
  *	void dnsbl_check(const struct dnsbl_settings *ds, const struct pm_ip *ip,
- *			struct pm_lookup *l, struct dnsbl_outcome *out);
+ *			struct dns_budget *l, struct dnsbl_outcome *out);
  *	enum dnsbl_status dnsbl_judge(const struct dnsbl_zone *z, const unsigned char *ans,
  *			int len, char answer[DNSBL_ANSWER_MAX]);
  *	void dnsbl_free(struct dnsbl_outcome *out);
@@ -95,7 +95,7 @@ enum dnsbl_status dnsbl_judge(const struct dnsbl_zone *z, const unsigned char *a
 }
 
 /* dnsbl_check - ask every zone about ip, in order */
-void dnsbl_check(const struct dnsbl_settings *ds, const struct pm_ip *ip, struct pm_lookup *l,
+void dnsbl_check(const struct dnsbl_settings *ds, const struct pm_ip *ip, struct dns_budget *l,
                  struct dnsbl_outcome *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -116,7 +116,7 @@ void dnsbl_check(const struct dnsbl_settings *ds, const struct pm_ip *ip, struct
 			r->status = DNSBL_NOT_LISTED; /* no such name can exist */
 			continue;
 		}
-		switch (pm_lookup_query(l, r->query, ns_t_a, &ans, &len)) {
+		switch (dns_budget_query(l, r->query, ns_t_a, &ans, &len)) {
 		case DNS_OK:
 			r->status = dnsbl_judge(r->zone, ans, len, r->answer);
 			break;

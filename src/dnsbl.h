@@ -5,7 +5,7 @@
  *	dnsbl_check() asks every zone of dnsbl.zones, in order, for the A
  *	records of the client's reversed address (IPv4: octets reversed,
  *	"2.0.0.127.zone"; IPv6: 32 nibbles reversed) through one struct
- *	pm_lookup (iprev.h): one budget for all of them, spf.dns_timeout per
+ *	dns_budget (dns.h): one budget for all of them, spf.dns_timeout per
  *	attempt. Each zone gets one status:
  *	  listed      an answer counts: it is one of the zone's codes (or,
  *	              with no codes, any answer in 127.0.0.0/8)
@@ -63,7 +63,7 @@ struct dnsbl_outcome {
  * dnsbl_check - ask every zone of ds about ip (AF_INET or AF_INET6;
  * nothing is asked for another family); *out is overwritten
  */
-void dnsbl_check(const struct dnsbl_settings *ds, const struct pm_ip *ip, struct pm_lookup *l,
+void dnsbl_check(const struct dnsbl_settings *ds, const struct pm_ip *ip, struct dns_budget *l,
                  struct dnsbl_outcome *out);
 
 /*

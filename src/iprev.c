@@ -5,16 +5,13 @@
  *	#include "iprev.h"
 #include "util.h"
  *
- *	void pm_lookup_init(struct pm_lookup *l, int dns_timeout, int budget_s);
- *	enum dns_status pm_lookup_query(struct pm_lookup *l, const char *name, int type,
- *			const unsigned char **answer, int *answer_len);
  *	char *iprev_reverse_name(const struct pm_ip *ip, const char *suffix, char *buf,
  *			size_t bufsize);
  *	int iprev_answer_addrs(const unsigned char *answer, int len, int type,
  *			struct pm_ip *out, size_t max);
  *	int iprev_answer_ptrs(const unsigned char *answer, int len,
  *			char names[][IPREV_NAME_MAX + 1], size_t max);
- *	void iprev_check(const struct pm_ip *ip, struct pm_lookup *l, struct iprev_outcome *out);
+ *	void iprev_check(const struct pm_ip *ip, struct dns_budget *l, struct iprev_outcome *out);
  * DESCRIPTION
  *	iprev_check() asks for the PTR records of the client's reverse name,
  *	then, for each PTR name in answer order (at most IPREV_MAX_NAMES),
@@ -42,35 +39,6 @@
 
 #include "iprev.h"
 #include "util.h"
-
-/* pm_lookup_init - a budget of budget_s seconds from now with the real resolver */
-void pm_lookup_init(struct pm_lookup *l, int dns_timeout, int budget_s)
-{
-	memset(l, 0, sizeof(*l));
-	l->dns_timeout = dns_timeout;
-	dns_deadline_in(&l->deadline, budget_s);
-}
-
-/* real_query - dns_query_within() in the pm_query_fn shape */
-static enum dns_status real_query(void *arg, const char *name, int type, int timeout, long ms,
-                                  const unsigned char **answer, int *answer_len)
-{
-	(void)arg;
-	return dns_query_within(name, type, timeout, ms, answer, answer_len);
-}
-
-/* pm_lookup_query - one query within the budget; DNS_TEMPFAIL without a query once it is spent */
-enum dns_status pm_lookup_query(struct pm_lookup *l, const char *name, int type,
-                                const unsigned char **answer, int *answer_len)
-{
-	long ms = dns_ms_left(&l->deadline);
-	pm_query_fn q = l->query != NULL ? l->query : real_query;
-
-	if (ms <= 0)
-		return DNS_TEMPFAIL;
-	l->queries++;
-	return q(l->arg, name, type, l->dns_timeout, ms, answer, answer_len);
-}
 
 /* iprev_reverse_name - "4.3.2.1.in-addr.arpa", nibbles for IPv6, or under suffix */
 char *iprev_reverse_name(const struct pm_ip *ip, const char *suffix, char *buf, size_t bufsize)
@@ -231,7 +199,7 @@ static void set(struct iprev_outcome *out, enum pm_iprev_result r, const char *t
  * maps_back - does name have an address (of ip's family) equal to ip?
  * 1 yes, 0 no, -1 the lookup failed for now
  */
-static int maps_back(const struct pm_ip *ip, const char *name, struct pm_lookup *l)
+static int maps_back(const struct pm_ip *ip, const char *name, struct dns_budget *l)
 {
 	int type = ip->family == AF_INET ? ns_t_a : ns_t_aaaa;
 	size_t alen = ip->family == AF_INET ? 4 : 16;
@@ -241,7 +209,7 @@ static int maps_back(const struct pm_ip *ip, const char *name, struct pm_lookup 
 
 	if (!dns_name_ok(name))
 		return 0;
-	switch (pm_lookup_query(l, name, type, &ans, &len)) {
+	switch (dns_budget_query(l, name, type, &ans, &len)) {
 	case DNS_OK:
 		break;
 	case DNS_NXDOMAIN:
@@ -263,7 +231,7 @@ static int maps_back(const struct pm_ip *ip, const char *name, struct pm_lookup 
 }
 
 /* iprev_check - PTR names, then each name's addresses: pass, fail, permerror or temperror */
-void iprev_check(const struct pm_ip *ip, struct pm_lookup *l, struct iprev_outcome *out)
+void iprev_check(const struct pm_ip *ip, struct dns_budget *l, struct iprev_outcome *out)
 {
 	char rname[128], names[IPREV_MAX_NAMES][IPREV_NAME_MAX + 1];
 	const unsigned char *ans = NULL;
@@ -276,7 +244,7 @@ void iprev_check(const struct pm_ip *ip, struct pm_lookup *l, struct iprev_outco
 		set(out, PM_IPREV_PERMERROR, "no client address", NULL);
 		return;
 	}
-	switch (pm_lookup_query(l, rname, ns_t_ptr, &ans, &len)) {
+	switch (dns_budget_query(l, rname, ns_t_ptr, &ans, &len)) {
 	case DNS_OK:
 		break;
 	case DNS_NXDOMAIN:

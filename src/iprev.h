@@ -15,11 +15,11 @@
  *	             answer, the time budget spent) and no name passed
  *	(enum pm_iprev_result and its names are in policy.h and policy.c).
  *
- *	Every query goes through a struct pm_lookup: one budget (a
- *	deadline) for all the queries of a connection's checks, each
+ *	Every query goes through a struct dns_budget (dns.h): one budget (a
+ *	deadline) for all the queries of the connect command's checks, each
  *	attempt waiting dns_timeout seconds, and a query function that the
  *	tests replace (NULL: dns_query_within() of dns.c). dnsbl.c uses the
- *	same lookup, reverse name and answer parser.
+ *	same budget, reverse name and answer parser.
  * DIAGNOSTICS
  *	None: the outcome says what went wrong (why).
  */
@@ -38,19 +38,6 @@
 #define IPREV_NAME_MAX  253 /* a DNS name without its trailing dot */
 #define IPREV_WHY_MAX   320
 
-/* One query: the answer in *answer (valid until the next query) on DNS_OK. */
-typedef enum dns_status (*pm_query_fn)(void *arg, const char *name, int type, int timeout,
-                                       long left_ms, const unsigned char **answer, int *answer_len);
-
-/* The DNS budget of a connection's lookups (owned by the caller). */
-struct pm_lookup {
-	pm_query_fn query;        /* NULL: dns_query_within() */
-	void *arg;                /* for query */
-	int dns_timeout;          /* seconds per query attempt */
-	struct timespec deadline; /* CLOCK_MONOTONIC: no query is sent past it */
-	unsigned queries;         /* queries sent */
-};
-
 /* What iprev_check() found. */
 struct iprev_outcome {
 	enum pm_iprev_result result;
@@ -59,19 +46,6 @@ struct iprev_outcome {
 	char why[IPREV_WHY_MAX];       /* for logs and the Authentication-Results comment:
 	                                  the name on pass, the reason otherwise */
 };
-
-/*
- * pm_lookup_init - a budget of budget_s seconds from now, dns_timeout
- * seconds per attempt, the real resolver
- */
-void pm_lookup_init(struct pm_lookup *l, int dns_timeout, int budget_s);
-
-/*
- * pm_lookup_query - one query within l's budget (DNS_TEMPFAIL without a
- * query when the budget is spent); counts it in l->queries
- */
-enum dns_status pm_lookup_query(struct pm_lookup *l, const char *name, int type,
-                                const unsigned char **answer, int *answer_len);
 
 /*
  * iprev_reverse_name - the reverse name of ip under suffix (NULL:
@@ -99,6 +73,6 @@ int iprev_answer_ptrs(const unsigned char *answer, int len, char names[][IPREV_N
                       size_t max);
 
 /* iprev_check - the iprev result for ip (AF_INET or AF_INET6) into *out */
-void iprev_check(const struct pm_ip *ip, struct pm_lookup *l, struct iprev_outcome *out);
+void iprev_check(const struct pm_ip *ip, struct dns_budget *l, struct iprev_outcome *out);
 
 #endif

@@ -71,7 +71,6 @@
 
 #include <libmilter/mfapi.h>
 
-#include "dmarc.h"
 #include "dnscache.h"
 #include "jsonlog.h"
 #include "log.h"
@@ -417,7 +416,6 @@ static void reload(void)
 {
 	struct policy *np, *old;
 	unsigned gen;
-	char errbuf[512];
 
 	log_msg(LOG_INFO, "reloading policy from %s", run.config_path);
 	np = load_or_report(run.config_path, emit_log);
@@ -445,16 +443,6 @@ static void reload(void)
 		    old->milter.backlog != np->milter.backlog)
 			log_msg(LOG_WARNING, "milter settings other than drain_timeout and "
 			                     "on_internal_error take effect at restart");
-	}
-	if (policy_dmarc_on(np) &&
-	    !dmarc_psl_load(np->dmarc.public_suffix_list, errbuf, sizeof(errbuf))) {
-		log_msg(LOG_ERR, "reload of %s failed: %s; keeping policy generation %u",
-		        run.config_path, errbuf, old != NULL ? old->generation : 0);
-		if (old != NULL)
-			(void)json_log_open(old, false);
-		policy_release(np);
-		policy_release(old);
-		return;
 	}
 	if (old == NULL || old->log.syslog_facility != np->log.syslog_facility ||
 	    strcmp(ident_of(old), ident_of(np)) != 0)
@@ -873,7 +861,6 @@ int main(int argc, char **argv)
 	bool check_only = false;
 	unsigned left, gen;
 	int c, rc, sig, drain_timeout;
-	char errbuf[512];
 
 	run.config_path = PM_CONFIG_PATH;
 	opterr = 0;
@@ -945,12 +932,6 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	if (policy_dmarc_on(p) &&
-	    !dmarc_psl_load(p->dmarc.public_suffix_list, errbuf, sizeof(errbuf))) {
-		fprintf(stderr, PROGNAME ": refusing to start: %s\n", errbuf);
-		policy_release(p);
-		return 1;
-	}
 	block_signals();
 	log_open(ident_of(p), p->log.syslog_facility, run.foreground);
 	run.logging = true;

@@ -63,9 +63,18 @@
  *	verdict applies the mode in force, and the Authentication-Results
  *	header tags what the end-of-message mode says.
  *
+ *	DNS time: each MTA command that looks anything up (connect, HELO,
+ *	MAIL FROM, end of message) gets one struct dns_budget (dns.h) of
+ *	spf.timeout seconds, built here and shared by every lookup the
+ *	command makes: at MAIL FROM the sender domain, SPF (its evaluation
+ *	keeps the budget's deadline) and the sender domain's DMARC record;
+ *	at end of message (from the end of the headers) the DKIM keys and
+ *	the author domain's DMARC record. No command waits for DNS longer
+ *	than spf.timeout, plus what one last query may overrun (dns.h).
+ *
  *	The HELO identity is checked with SPF at HELO (each HELO gets its
- *	own time budget, spf.timeout, so HELO and MAIL FROM together never
- *	hold one MTA command for two budgets), but its verdict is applied
+ *	own budget, so HELO and MAIL FROM together never hold one MTA
+ *	command for two budgets), but its verdict is applied
  *	at MAIL FROM, once the milter knows whether the client authenticated
  *	(SMTP AUTH comes after EHLO): an authenticated client is never
  *	refused for its HELO (verdict.h). Trusted clients cause no SPF
@@ -189,9 +198,9 @@ struct message {
 	size_t n_ar_ours;
 	unsigned qh_count; /* quarantine headers (dmarc.quarantine_header) that came in */
 	bool headers_seen; /* the header callback ran (the verifier is set up then) */
-	bool eom_clock;    /* eom_deadline is set */
-	/* the deadline the DKIM key and DMARC lookups share (eom_dns_start) */
-	struct timespec eom_deadline;
+	bool eom_clock;    /* eom_budget is set */
+	/* the budget the DKIM key and DMARC lookups share (eom_dns_start) */
+	struct dns_budget eom_budget;
 	struct dkim_verifier *dkim; /* NULL when not verifying this message */
 	unsigned from_count;        /* From header fields */
 	char *from_value;           /* the first one's value */
@@ -811,13 +820,13 @@ static void connect_lookups(struct session *s)
 	const struct policy *p = s->policy;
 	const struct list_settings *cn = &p->lists[LIST_CLIENT_NAME];
 	bool names = cn->allow_list != NULL || cn->block_list != NULL;
-	struct pm_lookup l;
+	struct dns_budget l;
 	struct pm_facts f;
 	struct pm_verdict v;
 
 	if (s->trusted || s->broken || s->ip.family == AF_UNSPEC)
 		return;
-	pm_lookup_init(&l, p->spf.dns_timeout, p->spf.timeout);
+	dns_budget_init(&l, p->spf.dns_timeout, p->spf.timeout);
 	if (p->dnsbl.mode != PM_MODE_OFF && p->dnsbl.nzones > 0) {
 		dnsbl_check(&p->dnsbl, &s->ip, &l, &s->dnsbl);
 		for (size_t i = 0; i < s->dnsbl.nzones; i++) {
@@ -988,7 +997,10 @@ static sfsistat mi_helo(SMFICTX *ctx, char *helohost)
 	if (!s->trusted && !s->broken) /* applied at MAIL FROM, like HELO SPF */
 		lists_match(s->policy, &s->lists, LIST_HELO, NULL, ADDR_OK, NULL, s->helo);
 	if (!s->trusted && !s->broken && policy_check_on(s->policy, PM_CHECK_HELO_SPF)) {
-		spf_check_helo(&s->policy->spf, &s->ip, s->helo, &s->helo_spf);
+		struct dns_budget b; /* the HELO command's */
+
+		dns_budget_init(&b, s->policy->spf.dns_timeout, s->policy->spf.timeout);
+		spf_check_helo(&s->policy->spf, &b, &s->ip, s->helo, &s->helo_spf);
 		s->helo_spf_done = true;
 	}
 	facts_init(s, PM_STAGE_HELO, &f);
@@ -1000,7 +1012,7 @@ static sfsistat mi_helo(SMFICTX *ctx, char *helohost)
  * sender with a domain name, not a literal); true when the verdict so far
  * is a refusal by that check, so that SPF need not run
  */
-static bool sender_domain_refused(struct session *s)
+static bool sender_domain_refused(struct session *s, struct dns_budget *b)
 {
 	struct message *m = &s->msg;
 	struct pm_facts f;
@@ -1009,8 +1021,7 @@ static bool sender_domain_refused(struct session *s)
 	if (!policy_check_on(s->policy, PM_CHECK_SENDER_DOMAIN) || m->sender_status != ADDR_OK ||
 	    m->sender.domain_is_literal)
 		return false;
-	sender_domain_check(m->sender.domain, s->policy->spf.dns_timeout, s->policy->spf.timeout,
-	                    &m->sender_domain);
+	sender_domain_check(m->sender.domain, b, &m->sender_domain);
 	facts_init(s, PM_STAGE_MAIL, &f);
 	verdict_decide(&f, s->policy, &v);
 	return (v.action != PM_V_CONTINUE || v.delayed) && v.check != NULL &&
@@ -1022,7 +1033,7 @@ static bool sender_domain_refused(struct session *s)
  * 10.1), look up the sender domain's DMARC record now; end of message
  * uses it again when the author domain is the same
  */
-static void sender_dmarc_check(struct session *s)
+static void sender_dmarc_check(struct session *s, struct dns_budget *b)
 {
 	const struct policy *p = s->policy;
 	struct message *m = &s->msg;
@@ -1037,7 +1048,7 @@ static void sender_dmarc_check(struct session *s)
 		return;
 	if ((r != PM_SPF_FAIL && r != PM_SPF_SOFTFAIL) || p->spf.action[r] != PM_ACT_REJECT)
 		return;
-	dmarc_lookup(m->sender.domain, p->spf.dns_timeout, p->spf.timeout, &m->sender_dmarc);
+	dmarc_lookup(p->psl, m->sender.domain, b, &m->sender_dmarc);
 	m->sender_dmarc_done = true;
 }
 
@@ -1061,13 +1072,16 @@ static bool iprev_refuses(const struct session *s)
 /*
  * sender_checks - for an untrusted, unauthenticated client: the sender
  * domain, then SPF for the HELO and MAIL FROM identities (not when iprev
- * or the sender domain alone refuses the mail)
+ * or the sender domain alone refuses the mail), then the sender domain's
+ * DMARC record when an SPF refusal may wait for it; all within one DNS
+ * budget, the MAIL FROM command's (spf.timeout)
  */
 static void sender_checks(struct session *s)
 {
 	const struct spf_settings *spf = &s->policy->spf;
 	struct message *m = &s->msg;
 	const char *helo = s->helo != NULL ? s->helo : "";
+	struct dns_budget b;
 
 	if (s->trusted || s->authenticated || s->broken || m->sender_status == ADDR_BAD)
 		return;
@@ -1081,18 +1095,19 @@ static void sender_checks(struct session *s)
 		return;
 	if (iprev_refuses(s))
 		return;
-	if (sender_domain_refused(s))
+	dns_budget_init(&b, spf->dns_timeout, spf->timeout);
+	if (sender_domain_refused(s, &b))
 		return;
 	if (!policy_check_on(s->policy, PM_CHECK_SPF))
 		return;
 	if (m->sender_status == ADDR_OK)
-		spf_check_mailfrom(spf, &s->ip, s->helo, m->sender.local, m->sender.domain,
+		spf_check_mailfrom(spf, &b, &s->ip, s->helo, m->sender.local, m->sender.domain,
 		                   &m->mfrom_spf);
 	else if (s->helo_spf_done) /* null sender: postmaster@HELO, already evaluated */
 		m->mfrom_spf = s->helo_spf;
 	else
-		spf_check_helo(spf, &s->ip, helo, &m->mfrom_spf);
-	sender_dmarc_check(s);
+		spf_check_helo(spf, &b, &s->ip, helo, &m->mfrom_spf);
+	sender_dmarc_check(s, &b);
 }
 
 /* mail_why - the detail of a MAIL FROM verdict: iprev's or SPF's comment, or NULL */
@@ -1318,7 +1333,7 @@ static sfsistat mi_header(SMFICTX *ctx, char *name, char *value)
 /*
  * eom_dns_start - once per message, at the end of the headers (the MTA
  * sends the body and the end of message without waiting from then on):
- * the DKIM key lookups and the DMARC lookup share one deadline,
+ * the DKIM key lookups and the DMARC lookup share one budget,
  * spf.timeout, as the lookups of MAIL FROM do
  */
 static void eom_dns_start(struct session *s)
@@ -1327,17 +1342,9 @@ static void eom_dns_start(struct session *s)
 
 	if (m->eom_clock)
 		return;
-	dns_deadline_in(&m->eom_deadline, s->policy->spf.timeout > 0 ? s->policy->spf.timeout : 20);
+	dns_budget_init(&m->eom_budget, s->policy->spf.dns_timeout, s->policy->spf.timeout);
 	m->eom_clock = true;
-	dkim_verify_deadline(m->dkim, &m->eom_deadline);
-}
-
-/* eom_seconds_left - what the DKIM keys left of the deadline, rounded up, at least 1 s */
-static int eom_seconds_left(const struct message *m)
-{
-	long secs = (dns_ms_left(&m->eom_deadline) + 999) / 1000;
-
-	return secs > 0 ? (int)secs : 1;
+	dkim_verify_deadline(m->dkim, &m->eom_budget.deadline);
 }
 
 /* mi_eoh - end of headers: the queue id may be news; the verifier gets the end */
@@ -1374,10 +1381,11 @@ static sfsistat mi_body(SMFICTX *ctx, unsigned char *bytes, size_t len)
  * not aligned (relaxed: organizational domain) with the author domain
  * (author NULL, an address literal: any shown address counts)
  */
-static void name_address(const struct hdrfrom_mailbox *mb, const char *author, struct auth_eom *a)
+static void name_address(const struct psl *psl, const struct hdrfrom_mailbox *mb,
+                         const char *author, struct auth_eom *a)
 {
 	for (size_t i = 0; i < mb->nname_domains; i++) {
-		if (author != NULL && dmarc_aligned(mb->name_domains[i], author, false))
+		if (author != NULL && dmarc_aligned(psl, mb->name_domains[i], author, false))
 			continue;
 		a->from_name_address = true;
 		snprintf(a->name_why, sizeof(a->name_why), "display name shows an address at %s",
@@ -1388,7 +1396,7 @@ static void name_address(const struct hdrfrom_mailbox *mb, const char *author, s
 }
 
 /* judge_from - the From header field(s): exactly one, naming one author with a DNS domain */
-static void judge_from(const struct message *m, struct auth_eom *a)
+static void judge_from(const struct psl *psl, const struct message *m, struct auth_eom *a)
 {
 	struct hdrfrom_list l;
 	const struct hdrfrom_mailbox *mb;
@@ -1413,7 +1421,7 @@ static void judge_from(const struct message *m, struct auth_eom *a)
 	case HDRFROM_AUTHOR_OK:
 		a->from = FROM_OK;
 		snprintf(a->author, sizeof(a->author), "%s", mb->domain);
-		name_address(mb, a->author, a);
+		name_address(psl, mb, a->author, a);
 		break;
 	case HDRFROM_AUTHOR_SEVERAL:
 		a->from = FROM_SEVERAL_ADDRS;
@@ -1423,7 +1431,7 @@ static void judge_from(const struct message *m, struct auth_eom *a)
 		/* one author, but no domain name: nothing for DMARC to judge */
 		a->from = FROM_OK;
 		a->from_why = "From domain is an address literal";
-		name_address(&l.mbox[0], NULL, a);
+		name_address(psl, &l.mbox[0], NULL, a);
 		break;
 	case HDRFROM_AUTHOR_NONE:
 	default:
@@ -1462,7 +1470,7 @@ static void auth_evaluate(struct session *s, struct auth_eom *a)
 	}
 	if (!policy_dmarc_on(p) && p->dkim.nmust_sign == 0)
 		return;
-	judge_from(m, a);
+	judge_from(p->psl, m, a);
 	if (a->from != FROM_OK || a->author[0] == '\0')
 		return;
 	if (policy_check_on(p, PM_CHECK_DKIM))
@@ -1481,8 +1489,9 @@ static void auth_evaluate(struct session *s, struct auth_eom *a)
 	    strcasecmp(m->sender_dmarc.domain, a->author) == 0)
 		a->rec = m->sender_dmarc; /* looked up at MAIL FROM */
 	else
-		dmarc_lookup(a->author, p->spf.dns_timeout, eom_seconds_left(m), &a->rec);
+		dmarc_lookup(p->psl, a->author, &m->eom_budget, &a->rec);
 	memset(&in, 0, sizeof(in));
+	in.psl = p->psl;
 	in.from_domain = a->author;
 	in.rec = &a->rec;
 	in.spf = m->mfrom_spf.result;

@@ -38,6 +38,7 @@
 #include <sys/socket.h>
 
 #include "policy.h"
+#include "psl.h"
 #include "util.h"
 
 static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -92,6 +93,7 @@ static void policy_free(struct policy *p)
 	free_strv(p->dkim.must_sign, p->dkim.nmust_sign);
 
 	free(p->dmarc.public_suffix_list);
+	psl_release(p->psl);
 	free(p->dmarc.quarantine_header);
 	free_strv(p->dmarc.never_enforce, p->dmarc.nnever_enforce);
 	free_strv(p->dmarc.always_reject, p->dmarc.nalways_reject);

@@ -311,6 +311,9 @@ struct policy {
 	struct pm_override *overrides;             /* in the order of the file */
 	size_t noverrides;
 	bool dry_run; /* nothing refused: every refusal is logged as a "would" (verdict.h) */
+	/* dmarc.public_suffix_list as loaded (psl.h), one reference; NULL when
+	   neither DMARC nor dkim.must_sign can run (nothing then asks for it) */
+	struct psl *psl;
 	struct log_settings log;
 	struct pm_reply replies[PM_R_COUNT];
 };

@@ -5,20 +5,18 @@
  *	#include "sender.h"
  *
  *	enum sender_domain_status sender_domain_check(const char *domain,
- *		int dns_timeout, int timeout, struct sender_domain_outcome *out);
+ *		struct dns_budget *budget, struct sender_domain_outcome *out);
  *	enum sender_domain_status sender_mx_classify(const unsigned char *msg,
  *		size_t len);
  *	const char *sender_domain_status_name(enum sender_domain_status s);
  * DESCRIPTION
- *	sender_domain_check() asks for the domain's MX records with
- *	dns_query() (dns.c), and when the name exists without any, for its
- *	A and then AAAA records (RFC 5321 section 5.1, the implicit MX).
- *	dns_query() keeps its three outcomes apart (data, no data, try
- *	again); this module keeps them apart too: NXDOMAIN on the MX
- *	lookup means the domain does not exist, a temporary failure on any
- *	lookup ends the check with SENDER_DOMAIN_TEMPFAIL. An answer that
- *	holds no record of the type asked for (a CNAME alone) counts as no
- *	data; a malformed one as a temporary failure.
+ *	sender_domain_check() asks for the domain's MX records within the
+ *	MAIL FROM command's budget (dns_budget_query(), dns.c), and when the name exists without
+ *any, for its A and then AAAA records (RFC 5321 section 5.1, the implicit MX). dns_query() keeps
+ *its three outcomes apart (data, no data, try again); this module keeps them apart too: NXDOMAIN on
+ *the MX lookup means the domain does not exist, a temporary failure on any lookup ends the check
+ *with SENDER_DOMAIN_TEMPFAIL. An answer that holds no record of the type asked for (a CNAME alone)
+ *counts as no data; a malformed one as a temporary failure.
  *
  *	sender_mx_classify() reads one MX answer: RFC 7505's null MX is
  *	exactly one MX record with preference 0 and the root "." as its
@@ -36,8 +34,6 @@
 
 #include "dns.h"
 #include "sender.h"
-
-#define SENDER_TIMEOUT_DEFAULT 20 /* seconds for the whole check when none is given */
 
 /* note - append "what status" to the outcome's detail */
 static void note(struct sender_domain_outcome *out, const char *what, const char *status)
@@ -105,14 +101,14 @@ enum sender_domain_status sender_mx_classify(const unsigned char *msg, size_t le
  * NO_MAIL when the name exists without one, NXDOMAIN, or TEMPFAIL
  */
 static enum sender_domain_status address_lookup(const char *domain, int type, const char *what,
-                                                int dns_timeout, const struct timespec *deadline,
+                                                struct dns_budget *budget,
                                                 struct sender_domain_outcome *out)
 {
 	const unsigned char *answer = NULL;
 	int len = 0, n;
 
 	out->queries++;
-	switch (dns_query_within(domain, type, dns_timeout, dns_ms_left(deadline), &answer, &len)) {
+	switch (dns_budget_query(budget, domain, type, &answer, &len)) {
 	case DNS_OK:
 		n = count_records(answer, (size_t)len, type);
 		if (n < 0) {
@@ -135,16 +131,13 @@ static enum sender_domain_status address_lookup(const char *domain, int type, co
 }
 
 /* sender_domain_check - MX, then A and AAAA when there is no MX; at most three queries */
-enum sender_domain_status sender_domain_check(const char *domain, int dns_timeout, int timeout,
+enum sender_domain_status sender_domain_check(const char *domain, struct dns_budget *budget,
                                               struct sender_domain_outcome *out)
 {
 	struct sender_domain_outcome local;
 	const unsigned char *answer = NULL;
 	enum sender_domain_status st;
-	struct timespec deadline;
 	int len = 0;
-
-	dns_deadline_in(&deadline, timeout > 0 ? timeout : SENDER_TIMEOUT_DEFAULT);
 
 	if (out == NULL)
 		out = &local;
@@ -154,8 +147,7 @@ enum sender_domain_status sender_domain_check(const char *domain, int dns_timeou
 		return out->status;
 	}
 	out->queries++;
-	switch (
-	    dns_query_within(domain, ns_t_mx, dns_timeout, dns_ms_left(&deadline), &answer, &len)) {
+	switch (dns_budget_query(budget, domain, ns_t_mx, &answer, &len)) {
 	case DNS_OK:
 		st = sender_mx_classify(answer, (size_t)len);
 		note(out, "mx",
@@ -178,9 +170,9 @@ enum sender_domain_status sender_domain_check(const char *domain, int dns_timeou
 		return out->status = SENDER_DOMAIN_TEMPFAIL;
 	}
 	/* the name exists without MX: the implicit MX is its address */
-	st = address_lookup(domain, ns_t_a, "a", dns_timeout, &deadline, out);
+	st = address_lookup(domain, ns_t_a, "a", budget, out);
 	if (st == SENDER_DOMAIN_NO_MAIL)
-		st = address_lookup(domain, ns_t_aaaa, "aaaa", dns_timeout, &deadline, out);
+		st = address_lookup(domain, ns_t_aaaa, "aaaa", budget, out);
 	return out->status = st;
 }
 

@@ -15,8 +15,10 @@
  *	                          is not a null MX: OK)
  *	  SENDER_DOMAIN_TEMPFAIL  a lookup failed temporarily (SERVFAIL,
  *	                          timeout, a malformed answer): never a 5xx
- *	At most three queries (MX, A, AAAA), each attempt waiting at most
- *	dns_timeout seconds; the first temporary failure ends the check.
+ *	At most three queries (MX, A, AAAA), all within the budget of the
+ *	MTA command (struct dns_budget, dns.h: MAIL FROM's, shared with SPF
+ *	and the sender's DMARC record); the first temporary failure, or the
+ *	budget spent, ends the check.
  *	The caller does not check the null sender or an address literal.
  *	Thread-safe (dns.c: one resolver per thread).
  */
@@ -24,6 +26,8 @@
 #define PM_SENDER_H
 
 #include <stddef.h>
+
+#include "dns.h"
 
 enum sender_domain_status {
 	SENDER_DOMAIN_UNCHECKED = 0, /* not looked up (off, trusted, null sender, literal) */
@@ -43,12 +47,11 @@ struct sender_domain_outcome {
 
 /*
  * sender_domain_check - look up domain (a domain name, not a literal);
- * fills *out (may be NULL) and returns out->status. dns_timeout is
- * seconds per query attempt (0: the resolv.conf default); timeout is
- * seconds for the whole check, every query included (0: 20 seconds;
- * running out is a temporary failure).
+ * fills *out (may be NULL) and returns out->status. Every query is made
+ * through budget (its deadline and per-attempt timeout; running out is
+ * a temporary failure) and counted in budget->queries too.
  */
-enum sender_domain_status sender_domain_check(const char *domain, int dns_timeout, int timeout,
+enum sender_domain_status sender_domain_check(const char *domain, struct dns_budget *budget,
                                               struct sender_domain_outcome *out);
 
 /*

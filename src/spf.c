@@ -10,8 +10,9 @@
  *	anywhere is a permerror, with the exact reason in the comment.
  *
  *	One struct spf_eval per evaluation, on the caller's stack: nothing is
- *	shared between threads. It holds one deadline for the whole
- *	evaluation (spf.timeout; each query attempt at most spf.dns_timeout),
+ *	shared between threads. Its deadline is that of the struct dns_budget
+ *	given: the MTA command's, shared with the command's other lookups
+ *	(spf.timeout in all; each query attempt at most spf.dns_timeout),
  *	and counts across include: and redirect= the DNS-querying terms (at
  *	most 10, RFC 7208 4.6.4), the void answers (spf.max_void_lookups) and
  *	every query (spf.max_dns_queries). The first limit reached, a
@@ -46,10 +47,9 @@
 #include "spfrecord.h"
 #include "util.h"
 
-#define SPF_MAX_TERMS    10  /* RFC 7208 4.6.4: DNS-querying terms per evaluation */
-#define SPF_MAX_MX_NAMES 10  /* more is a permerror */
-#define SPF_MAX_PTR      10  /* PTR names looked at; the rest are ignored */
-#define SPF_DEADLINE_MIN 500 /* ms: less than this left is the deadline */
+#define SPF_MAX_TERMS    10 /* RFC 7208 4.6.4: DNS-querying terms per evaluation */
+#define SPF_MAX_MX_NAMES 10 /* more is a permerror */
+#define SPF_MAX_PTR      10 /* PTR names looked at; the rest are ignored */
 
 /* One evaluation (check_host with its includes and redirects). */
 struct spf_eval {
@@ -59,9 +59,10 @@ struct spf_eval {
 	char ipmacro[80];   /* %{i}: dotted quad or dotted nibbles */
 	const char *sender; /* local@domain */
 	const char *local;
-	const char *origin; /* the sender's domain */
-	const char *helo;   /* %{h} */
-	struct timespec deadline;
+	const char *origin;       /* the sender's domain */
+	const char *helo;         /* %{h} */
+	struct timespec deadline; /* the MTA command's DNS budget */
+	int budget_seconds;       /* that budget as given (for reasons) */
 	unsigned queries, voids, terms;
 	bool stopped;                /* a limit, an error or the deadline: stop */
 	enum pm_spf_result stop_res; /* permerror or temperror */
@@ -122,9 +123,10 @@ static enum dns_status query(struct spf_eval *ev, const char *name, int type,
 	if (ev->stopped)
 		return DNS_TEMPFAIL;
 	left = dns_ms_left(&ev->deadline);
-	if (left < SPF_DEADLINE_MIN) {
-		stop(ev, PM_SPF_TEMPERROR, "SPF evaluation timed out after %d s (at %s)",
-		     ev->s->timeout, shown_name(b, sizeof(b), name));
+	if (left < DNS_MIN_QUERY_MS) {
+		stop(ev, PM_SPF_TEMPERROR,
+		     "SPF evaluation timed out: DNS budget of %d s spent (at %s)",
+		     ev->budget_seconds, shown_name(b, sizeof(b), name));
 		return DNS_TEMPFAIL;
 	}
 	if (ev->s->max_dns_queries > 0 && ev->queries >= (unsigned)ev->s->max_dns_queries) {
@@ -137,8 +139,9 @@ static enum dns_status query(struct spf_eval *ev, const char *name, int type,
 	                          ans, len);
 	if (st == DNS_TEMPFAIL) {
 		if (dns_ms_left(&ev->deadline) == 0)
-			stop(ev, PM_SPF_TEMPERROR, "SPF evaluation timed out after %d s (at %s)",
-			     ev->s->timeout, shown_name(b, sizeof(b), name));
+			stop(ev, PM_SPF_TEMPERROR,
+			     "SPF evaluation timed out: DNS budget of %d s spent (at %s)",
+			     ev->budget_seconds, shown_name(b, sizeof(b), name));
 		else
 			stop(ev, PM_SPF_TEMPERROR, "DNS error looking up %s",
 			     shown_name(b, sizeof(b), name));
@@ -787,8 +790,9 @@ static void result_comment(struct spf_outcome *out, const struct spf_eval *ev)
  * evaluate - check_host for out->domain (already set) with the sender
  * local@domain and the HELO name helo_dom; ip is a usable address.
  */
-static void evaluate(const struct spf_settings *s, const struct pm_ip *ip, const char *local,
-                     const char *helo_dom, struct spf_outcome *out)
+static void evaluate(const struct spf_settings *s, const struct dns_budget *budget,
+                     const struct pm_ip *ip, const char *local, const char *helo_dom,
+                     struct spf_outcome *out)
 {
 	struct spf_eval ev;
 	struct strbuf sender;
@@ -812,8 +816,9 @@ static void evaluate(const struct spf_settings *s, const struct pm_ip *ip, const
 	ev.local = local;
 	ev.origin = out->domain;
 	ev.helo = helo_dom;
-	/* the one deadline of the whole evaluation */
-	dns_deadline_in(&ev.deadline, s->timeout > 0 ? s->timeout : 20);
+	/* the one deadline: the MTA command's DNS budget, shared with its other lookups */
+	ev.deadline = budget->deadline;
+	ev.budget_seconds = budget->seconds;
 
 	out->result = check_host(&ev, out->domain);
 	if (ev.stopped)
@@ -843,8 +848,8 @@ static bool ip_usable(const struct pm_ip *ip, struct spf_outcome *out)
 	return true;
 }
 
-void spf_check_helo(const struct spf_settings *s, const struct pm_ip *ip, const char *helo,
-                    struct spf_outcome *out)
+void spf_check_helo(const struct spf_settings *s, const struct dns_budget *budget,
+                    const struct pm_ip *ip, const char *helo, struct spf_outcome *out)
 {
 	char dom[256];
 
@@ -854,11 +859,12 @@ void spf_check_helo(const struct spf_settings *s, const struct pm_ip *ip, const 
 	snprintf(out->domain, sizeof(out->domain), "%s", dom);
 	if (!ip_usable(ip, out))
 		return;
-	evaluate(s, ip, "postmaster", dom, out);
+	evaluate(s, budget, ip, "postmaster", dom, out);
 }
 
-void spf_check_mailfrom(const struct spf_settings *s, const struct pm_ip *ip, const char *helo,
-                        const char *local, const char *domain, struct spf_outcome *out)
+void spf_check_mailfrom(const struct spf_settings *s, const struct dns_budget *budget,
+                        const struct pm_ip *ip, const char *helo, const char *local,
+                        const char *domain, struct spf_outcome *out)
 {
 	char dom[256];
 	char hdom[256];
@@ -875,5 +881,5 @@ void spf_check_mailfrom(const struct spf_settings *s, const struct pm_ip *ip, co
 	if (!domain_usable(helo, "HELO", hdom, sizeof(hdom), &scratch))
 		snprintf(hdom, sizeof(hdom), "unknown");
 	/* RFC 7208 4.3: an empty local part is "postmaster" */
-	evaluate(s, ip, local && local[0] ? local : "postmaster", hdom, out);
+	evaluate(s, budget, ip, local && local[0] ? local : "postmaster", hdom, out);
 }

@@ -13,8 +13,12 @@
  *	evaluation makes the result temperror, never fail or none. Limits:
  *	10 DNS-querying terms across include: and redirect=, max_void_lookups
  *	void answers (RFC 7208 4.6.4, permerror past either), max_dns_queries
- *	queries (permerror), and one deadline of timeout seconds for the
- *	whole evaluation, each query attempt at most dns_timeout (temperror).
+ *	queries (permerror), and a deadline (temperror past it): that of the
+ *	struct dns_budget given (dns.h), the budget of the MTA command the
+ *	evaluation runs in, which its other lookups share (at MAIL FROM: the
+ *	sender domain, SPF, the sender's DMARC record); each query attempt
+ *	waits at most s->dns_timeout. The caller builds the budget from
+ *	s->timeout and s->dns_timeout.
  *
  *	A HELO that is empty or an address literal, a malformed domain or no
  *	client address give result none, with a comment saying why.
@@ -23,6 +27,7 @@
 #define PM_SPF_H
 
 #include "cidr.h"
+#include "dns.h"
 #include "policy.h"
 
 struct spf_outcome {
@@ -33,16 +38,21 @@ struct spf_outcome {
 	unsigned void_lookups;
 };
 
-/* spf_check_helo - SPF for the HELO identity (postmaster@helo, RFC 7208 2.3) */
-void spf_check_helo(const struct spf_settings *s, const struct pm_ip *ip, const char *helo,
-                    struct spf_outcome *out);
+/*
+ * spf_check_helo - SPF for the HELO identity (postmaster@helo, RFC 7208
+ * 2.3), every lookup within budget
+ */
+void spf_check_helo(const struct spf_settings *s, const struct dns_budget *budget,
+                    const struct pm_ip *ip, const char *helo, struct spf_outcome *out);
 
 /*
  * spf_check_mailfrom - SPF for MAIL FROM local@domain. helo may be NULL
  * or "" (a client that sent MAIL without HELO); %{h} is then
  * "unknown". For the null sender call spf_check_helo instead.
+ * Every lookup within budget.
  */
-void spf_check_mailfrom(const struct spf_settings *s, const struct pm_ip *ip, const char *helo,
-                        const char *local, const char *domain, struct spf_outcome *out);
+void spf_check_mailfrom(const struct spf_settings *s, const struct dns_budget *budget,
+                        const struct pm_ip *ip, const char *helo, const char *local,
+                        const char *domain, struct spf_outcome *out);
 
 #endif

@@ -427,10 +427,10 @@ bool verdict_spf_deferred(const struct pm_facts *f, const struct policy *p)
 }
 
 /* verdict_spf_excused - does a DMARC evaluation covering the MAIL FROM domain excuse it? */
-bool verdict_spf_excused(const struct pm_facts *f)
+bool verdict_spf_excused(const struct pm_facts *f, const struct policy *p)
 {
 	if (f->author == NULL || f->domains.sender == NULL ||
-	    !dmarc_aligned(f->author, f->domains.sender, false))
+	    !dmarc_aligned(p->psl, f->author, f->domains.sender, false))
 		return false; /* another domain's DMARC says nothing of the MAIL FROM domain */
 	if (f->dmarc == PM_DMARC_TEMPERROR)
 		return true; /* check_dmarc answered 451 4.4.3, or failed open */
@@ -594,7 +594,7 @@ enum must_sign_status verdict_must_sign(const struct policy *p, const char *auth
 		return MUST_SIGN_NOT_LISTED;
 	for (size_t i = 0; dkim != NULL && i < dkim->n; i++) {
 		const struct dkim_sig_result *sg = &dkim->sig[i];
-		bool aligned = dmarc_aligned(sg->domain, author, false);
+		bool aligned = dmarc_aligned(p->psl, sg->domain, author, false);
 
 		if (sg->result == PM_DKIM_PASS && aligned)
 			return MUST_SIGN_OK;
@@ -765,7 +765,7 @@ static void decide_eom(const struct pm_facts *f, const struct policy *p, struct 
 		return;
 	if (check_dmarc(f, p, v))
 		return;
-	if (verdict_spf_deferred(f, p) && !verdict_spf_excused(f))
+	if (verdict_spf_deferred(f, p) && !verdict_spf_excused(f, p))
 		check_spf(p, v, f->mfrom_spf, ms, false);
 	if (v->allowed_by != NULL && !v->allowed && v->check == NULL) {
 		/* an allowed message nothing objected to: the record says it was allowed */

@@ -330,14 +330,14 @@ bool verdict_spf_deferred(const struct pm_facts *f, const struct policy *p);
  * verdict_spf_excused - at end of message, does DMARC excuse the SPF
  * refusal verdict_spf_deferred held? Only an evaluation that covers the
  * domain whose SPF failed: the author domain f->author aligned (relaxed,
- * dmarc_aligned) with the MAIL FROM domain f->domains.sender, and DMARC passed
+ * dmarc_aligned over p->psl) with the MAIL FROM domain f->domains.sender, and DMARC passed
  * through an aligned DKIM signature (RFC 7489 10.1: a signature that
  * survived forwarding), or DMARC temperror for such an author (decided by
  * DMARC's temperror rule). A pass through SPF cannot happen (SPF failed),
  * and an unrelated author domain's result says nothing about the MAIL
  * FROM domain.
  */
-bool verdict_spf_excused(const struct pm_facts *f);
+bool verdict_spf_excused(const struct pm_facts *f, const struct policy *p);
 
 /*
  * verdict_dmarc_overrides - the DMARC mode and disposition for one message

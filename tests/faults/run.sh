@@ -22,7 +22,11 @@
 #	  dns      dns.json, all cases at once: sender domain, HELO name, SPF
 #	           record, DMARC record, five DKIM keys and client PTR
 #	           answering only after 10 s or 40 s, SERVFAIL for a sender's zone and for the DNSBL
-#	           zone, a 3 s control that must be accepted; each gets its
+#	           zone, a 3 s control that must be accepted, and one MAIL
+#	           FROM whose sender domain and SPF lookups each answer 3 s
+#	           late (the last SPF include after 40 s: more than spf.timeout
+#	           in all), whose MAIL FROM reply must come within spf.timeout
+#	           + 1 s (one DNS budget per command); each gets its
 #	           4xx (or 250 where the policy fails open: the 2526 instance
 #	           with dmarc.fail_open and spf.temperror = "accept"), never a
 #	           5xx, every reply before Postfix's milter timeouts

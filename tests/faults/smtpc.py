@@ -462,6 +462,12 @@ def cmd_dns(a):
             ar = [v for n, v in hs if n == "authentication-results" and v.startswith("mx.example.org")]
             if not ar or m["ar"] not in ar[0]:
                 bad.append("Authentication-Results: got %s, want one with %s" % (ar, m["ar"]))
+        for st, limit in m.get("max_secs", {}).items():
+            late = ["%s %.1f s" % (x[0], x[3]) for x in r["replies"] if x[0] == st and x[3] > limit]
+            if late:
+                bad.append("replies later than %s s: %s" % (limit, ", ".join(late)))
+            if not [x for x in r["replies"] if x[0] == st]:
+                bad.append("no %s reply to time" % st)
         if "min_secs" in m and r["secs"] < m["min_secs"]:
             bad.append("session took %.1f s, want at least %s s (the fault was not applied)" %
                        (r["secs"], m["min_secs"]))
@@ -473,8 +479,10 @@ def cmd_dns(a):
         if bad:
             notok("%s: %s [%s]" % (name, "; ".join(bad), show(r)))
         else:
-            ok("%s (%s in %.1f s; slowest reply %.1f s, session %.1f s)" %
-               (name, " ".join(str(x) for x in last[1:3])[:70], last[3], worst, r["secs"]))
+            timed = "".join("; %s reply in %.1f s" % (x[0], x[3]) for x in r["replies"]
+                            if x[0] in m.get("max_secs", {}))
+            ok("%s (%s in %.1f s; slowest reply %.1f s, session %.1f s%s)" %
+               (name, " ".join(str(x) for x in last[1:3])[:70], last[3], worst, r["secs"], timed))
 
 
 # ---- dnsstop: the DNS server killed mid-run ---------------------------------

@@ -74,6 +74,18 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (chmod(fuzz_path(0, "ww.txt"), 0666) != 0 || mkdir(fuzz_path(0, "dir"), 0755) != 0 ||
 	    mkfifo(fuzz_path(0, "fifo"), 0644) != 0 || symlink("/dev/zero", fuzz_path(0, "zero")))
 		abort();
+	/* a current policy, as in the daemon: each load shares its public suffix list while
+	   the file is unchanged (the default, the real list), as a reload does */
+	fixture("base.conf", "authserv_id = \"mx.example.org\";\n");
+	{
+		struct config_errors errs;
+		struct policy *p = config_load(fuzz_path(0, "base.conf"), &errs);
+
+		if (p == NULL)
+			abort();
+		config_errors_free(&errs);
+		policy_set_current(p);
+	}
 	return 0;
 }
 

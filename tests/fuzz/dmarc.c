@@ -19,8 +19,9 @@
  *	SERVFAIL, records (then [flags][length][RDATA] each: flags bit 0 a
  *	type other than TXT, bit 1 class CH; the RDATA as it comes, so TXT
  *	length bytes may run past it), or a raw answer packet. A query with
- *	no chunk is NXDOMAIN. dns_query_within is wrapped at link time
- *	(-Wl,--wrap=dns_query_within): no query leaves the process.
+ *	no chunk is NXDOMAIN. The lookup's budget queries through
+ *	__wrap_dns_query_within (also wrapped at link time,
+ *	-Wl,--wrap=dns_query_within): no query leaves the process.
  *
  *	Checked besides the sanitizers: records are FOUND (p= and sp= a
  *	policy, pct 0..100) or INVALID, and an unknown tag appended changes
@@ -41,6 +42,7 @@
 #include "dmarc.h"
 #include "dns.h"
 #include "fuzzlib.h"
+#include "psl.h"
 #include "util.h"
 
 #define PSL "/usr/share/publicsuffix/public_suffix_list.dat"
@@ -53,17 +55,28 @@ static const uint8_t *dns_data;
 static size_t dns_left;
 static unsigned char dns_buf[65536];
 
+/* The real list, loaded once. */
+static struct psl *psl;
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	char err[512];
 
 	(void)argc;
 	(void)argv;
-	if (!dmarc_psl_load(PSL, err, sizeof(err))) {
+	if ((psl = psl_load(PSL, NULL, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "fuzz dmarc: %s\n", err);
 		abort();
 	}
 	return 0;
+}
+
+/* fake_query - the budget's query function: the wrapped resolver below */
+static enum dns_status fake_query(void *arg, const char *name, int type, int timeout, long left_ms,
+                                  const unsigned char **answer, int *answer_len)
+{
+	(void)arg;
+	return __wrap_dns_query_within(name, type, timeout, left_ms, answer, answer_len);
 }
 
 /* __wrap_dns_query_within - answer from the input's next chunk (see DESCRIPTION) */
@@ -145,7 +158,7 @@ static void check_org(const char *d)
 	char org[DMARC_DOMAIN_MAX], org2[DMARC_DOMAIN_MAX];
 	size_t dl, ol;
 
-	if (!dmarc_org_domain(d, org, sizeof(org)))
+	if (!dmarc_org_domain(psl, d, org, sizeof(org)))
 		return;
 	dl = strlen(d);
 	if (dl > 0 && d[dl - 1] == '.')
@@ -154,16 +167,16 @@ static void check_org(const char *d)
 	FUZZ_CHECK(ol > 0 && ol <= dl && strncasecmp(d + dl - ol, org, ol) == 0 &&
 	               (ol == dl || d[dl - ol - 1] == '.'),
 	           "org domain \"%s\" of \"%s\"", org, d);
-	FUZZ_CHECK(dmarc_org_domain(org, org2, sizeof(org2)) && strcmp(org, org2) == 0,
+	FUZZ_CHECK(dmarc_org_domain(psl, org, org2, sizeof(org2)) && strcmp(org, org2) == 0,
 	           "org domain of \"%s\" is \"%s\", of that \"%s\"", d, org, org2);
 }
 
 /* check_aligned - dmarc_aligned for a and b */
 static void check_aligned(const char *a, const char *b)
 {
-	bool s = dmarc_aligned(a, b, true), r = dmarc_aligned(a, b, false);
+	bool s = dmarc_aligned(psl, a, b, true), r = dmarc_aligned(psl, a, b, false);
 
-	FUZZ_CHECK(s == dmarc_aligned(b, a, true) && r == dmarc_aligned(b, a, false),
+	FUZZ_CHECK(s == dmarc_aligned(psl, b, a, true) && r == dmarc_aligned(psl, b, a, false),
 	           "alignment of \"%s\" and \"%s\" not symmetric", a, b);
 	FUZZ_CHECK(!s || r, "\"%s\" and \"%s\": strict but not relaxed", a, b);
 }
@@ -217,6 +230,7 @@ static void evaluate(const struct fuzz_fields *f, const struct dmarc_record *rec
 
 	memset(&in, 0, sizeof(in));
 	memset(sig, 0, sizeof(sig));
+	in.psl = psl;
 	in.from_domain = author;
 	in.rec = rec;
 	in.spf = (enum pm_spf_result)(pick(choice, 1) % PM_SPF_NRESULTS);
@@ -246,14 +260,14 @@ static void one_record(const uint8_t *data, size_t size)
 	text = fuzz_field(&f, 1);
 	author = fuzz_field(&f, 2);
 	at = fuzz_field(&f, 3)[0] != '\0' ? fuzz_field(&f, 3) : author;
-	dmarc_parse_record(text, author, at, &rec);
+	dmarc_parse_record(psl, text, author, at, &rec);
 	FUZZ_CHECK(rec.status == DMARC_REC_FOUND || rec.status == DMARC_REC_INVALID, "status %d",
 	           rec.status);
 	check_record(&rec);
 
 	more = xmalloc(strlen(text) + 16);
 	sprintf(more, "%s; zz=1", text);
-	dmarc_parse_record(more, author, at, &rec2);
+	dmarc_parse_record(psl, more, author, at, &rec2);
 	FUZZ_CHECK(rec.status == rec2.status && rec.p == rec2.p && rec.sp == rec2.sp &&
 	               rec.pct == rec2.pct && rec.adkim_strict == rec2.adkim_strict &&
 	               rec.aspf_strict == rec2.aspf_strict,
@@ -275,11 +289,14 @@ static void lookup(const uint8_t *data, size_t size)
 	size_t alen = lf != NULL ? (size_t)(lf - data) : size;
 	struct fuzz_fields f = {NULL, 0, NULL};
 	struct dmarc_record rec;
+	struct dns_budget b;
 	char *author = fuzz_cstr(data, alen);
 
 	dns_data = lf != NULL ? lf + 1 : data + size;
 	dns_left = size - alen - (lf != NULL);
-	dmarc_lookup(author, 1, 1, &rec);
+	dns_budget_init(&b, 1, 1);
+	b.query = fake_query;
+	dmarc_lookup(psl, author, &b, &rec);
 	check_record(&rec);
 	switch (rec.status) {
 	case DMARC_REC_FOUND:

@@ -89,7 +89,6 @@
 #define MAX_RCPTS  8
 #define ADDR_TEXT  (ADDR_LOCAL_MAX * 2 + ADDR_DOMAIN_MAX + 8)
 #define DKIM_DIR   PM_SRCDIR "/tests/unit/data/dkim/"
-#define PSL        "/usr/share/publicsuffix/public_suffix_list.dat"
 #define AUTHSERVID "mx.example.org"
 
 enum dns_status __wrap_dns_query_within(const char *name, int type, int timeout, long left_ms,
@@ -193,15 +192,10 @@ static char *slurp(const char *path)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	struct config_errors errs;
-	char err[512];
 
 	(void)argc;
 	(void)argv;
 	verbose = getenv("FUZZ_VERBOSE") != NULL;
-	if (!dmarc_psl_load(PSL, err, sizeof(err))) {
-		fprintf(stderr, "fuzz eom: %s\n", err);
-		abort();
-	}
 	for (size_t i = 0; i < PM_ARRAY_LEN(key_files); i++) {
 		char path[1024];
 
@@ -509,10 +503,11 @@ struct auth_eom {
 };
 
 /* name_address - milter.c name_address */
-static void name_address(const struct hdrfrom_mailbox *mb, const char *author, struct auth_eom *a)
+static void name_address(const struct psl *psl, const struct hdrfrom_mailbox *mb,
+                         const char *author, struct auth_eom *a)
 {
 	for (size_t i = 0; i < mb->nname_domains; i++) {
-		if (author != NULL && dmarc_aligned(mb->name_domains[i], author, false))
+		if (author != NULL && dmarc_aligned(psl, mb->name_domains[i], author, false))
 			continue;
 		a->from_name_address = true;
 		snprintf(a->name_why, sizeof(a->name_why), "display name shows an address at %s",
@@ -523,7 +518,8 @@ static void name_address(const struct hdrfrom_mailbox *mb, const char *author, s
 }
 
 /* judge_from - milter.c judge_from */
-static void judge_from(unsigned from_count, const char *from_value, struct auth_eom *a)
+static void judge_from(const struct psl *psl, unsigned from_count, const char *from_value,
+                       struct auth_eom *a)
 {
 	struct hdrfrom_list l;
 	const struct hdrfrom_mailbox *mb;
@@ -548,7 +544,7 @@ static void judge_from(unsigned from_count, const char *from_value, struct auth_
 	case HDRFROM_AUTHOR_OK:
 		a->from = FROM_OK;
 		snprintf(a->author, sizeof(a->author), "%s", mb->domain);
-		name_address(mb, a->author, a);
+		name_address(psl, mb, a->author, a);
 		break;
 	case HDRFROM_AUTHOR_SEVERAL:
 		a->from = FROM_SEVERAL_ADDRS;
@@ -557,7 +553,7 @@ static void judge_from(unsigned from_count, const char *from_value, struct auth_
 	case HDRFROM_AUTHOR_LITERAL:
 		a->from = FROM_OK;
 		a->from_why = "From domain is an address literal";
-		name_address(&l.mbox[0], NULL, a);
+		name_address(psl, &l.mbox[0], NULL, a);
 		break;
 	case HDRFROM_AUTHOR_NONE:
 	default:
@@ -580,11 +576,28 @@ struct envelope {
 	struct pm_domains domains;
 };
 
+/* fake_query - a budget's query function: the wrapped resolver */
+static enum dns_status fake_query(void *arg, const char *name, int type, int timeout, long left_ms,
+                                  const unsigned char **answer, int *answer_len)
+{
+	(void)arg;
+	return __wrap_dns_query_within(name, type, timeout, left_ms, answer, answer_len);
+}
+
+/* budget - *b as milter.c builds it for one MTA command, querying through fake_query */
+static struct dns_budget *budget(const struct policy *p, struct dns_budget *b)
+{
+	dns_budget_init(b, p->spf.dns_timeout, p->spf.timeout);
+	b->query = fake_query;
+	return b;
+}
+
 /* envelope - MAIL FROM and the RCPTs of env, parsed; the sender's DMARC record looked up */
 static void envelope(const struct policy *p, struct envelope *e)
 {
 	const char *why;
 	struct dmarc_record rec;
+	struct dns_budget b;
 
 	memset(e, 0, sizeof(*e));
 	e->sender_status =
@@ -611,7 +624,7 @@ static void envelope(const struct policy *p, struct envelope *e)
 	e->domains.nrcpt = e->nrcpt;
 	/* mi_envfrom: does the sender domain publish DMARC (an SPF fail may wait for it) */
 	if (e->domains.sender != NULL && policy_dmarc_on(p)) {
-		dmarc_lookup(e->domains.sender, p->spf.dns_timeout, p->spf.timeout, &rec);
+		dmarc_lookup(p->psl, e->domains.sender, budget(p, &b), &rec);
 		e->sender_has_dmarc =
 		    rec.status == DMARC_REC_FOUND || rec.status == DMARC_REC_TEMPFAIL;
 	}
@@ -622,6 +635,7 @@ static void auth_evaluate(const struct policy *p, const struct envelope *e,
                           struct dkim_verifier *dkim, unsigned from_count, const char *from_value,
                           struct auth_eom *a)
 {
+	struct dns_budget b;
 	struct dmarc_input in;
 	const char *spf_pass_domain = NULL;
 
@@ -636,7 +650,7 @@ static void auth_evaluate(const struct policy *p, const struct envelope *e,
 	}
 	if (!policy_dmarc_on(p) && p->dkim.nmust_sign == 0)
 		return;
-	judge_from(from_count, from_value, a);
+	judge_from(p->psl, from_count, from_value, a);
 	if (a->from != FROM_OK || a->author[0] == '\0')
 		return;
 	if (policy_check_on(p, PM_CHECK_DKIM))
@@ -650,8 +664,9 @@ static void auth_evaluate(const struct policy *p, const struct envelope *e,
 	                        &a->dmarc_mode, &a->disposition, &a->dmarc_rule);
 	if (a->dmarc_mode == PM_MODE_OFF)
 		return;
-	dmarc_lookup(a->author, p->spf.dns_timeout, p->spf.timeout, &a->rec);
+	dmarc_lookup(p->psl, a->author, budget(p, &b), &a->rec);
 	memset(&in, 0, sizeof(in));
+	in.psl = p->psl;
 	in.from_domain = a->author;
 	in.rec = &a->rec;
 	in.spf = env.spf;

@@ -27,7 +27,7 @@ if [ "${1:-}" != "--inside" ]; then
 		exit 77
 	fi
 	cd "$top" || exit 1
-	mods="spf spfrecord dns dnscache util cidr addr log jsonlog policy lists"
+	mods="spf spfrecord dns dnscache util cidr addr log jsonlog policy psl lists"
 	objs= aobjs=
 	for m in $mods; do
 		objs="$objs build/obj/$m.o"

@@ -72,20 +72,22 @@ static long run_one(const struct spf_settings *s, const char *ipstr, const char 
 {
 	struct pm_ip ip;
 	struct timespec t0;
+	struct dns_budget b;
 	const char *at;
 
 	if (pm_ip_parse(ipstr, &ip) != 0)
 		ip.family = AF_UNSPEC;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	dns_budget_init(&b, s->dns_timeout, s->timeout); /* one check, one budget */
 	if (strcmp(sender, "<>") == 0 || strcmp(sender, "-") == 0) {
-		spf_check_helo(s, &ip, helo, out);
+		spf_check_helo(s, &b, &ip, helo, out);
 	} else if ((at = strrchr(sender, '@')) != NULL) {
 		char *local = xstrndup(sender, (size_t)(at - sender));
 
-		spf_check_mailfrom(s, &ip, helo, local, at + 1, out);
+		spf_check_mailfrom(s, &b, &ip, helo, local, at + 1, out);
 		free(local);
 	} else {
-		spf_check_mailfrom(s, &ip, helo, "", sender, out);
+		spf_check_mailfrom(s, &b, &ip, helo, "", sender, out);
 	}
 	return elapsed_ms(&t0);
 }

@@ -39,21 +39,24 @@ static const struct spf_settings settings = {
 static void run_case(char **f)
 {
 	struct spf_outcome out;
+	struct dns_budget b;
 	struct pm_ip ip;
 	const char *helo = f[2], *from = f[3];
 	const char *at = strrchr(from, '@');
 
 	if (pm_ip_parse(f[1], &ip) != 0)
 		ip.family = AF_UNSPEC;
+	/* one test, one command's budget, as the daemon builds it */
+	dns_budget_init(&b, settings.dns_timeout, settings.timeout);
 	if (from[0] == '\0') {
-		spf_check_helo(&settings, &ip, helo, &out);
+		spf_check_helo(&settings, &b, &ip, helo, &out);
 	} else if (at != NULL) {
 		char *local = xstrndup(from, (size_t)(at - from));
 
-		spf_check_mailfrom(&settings, &ip, helo, local, at + 1, &out);
+		spf_check_mailfrom(&settings, &b, &ip, helo, local, at + 1, &out);
 		free(local);
 	} else {
-		spf_check_mailfrom(&settings, &ip, helo, "", from, &out);
+		spf_check_mailfrom(&settings, &b, &ip, helo, "", from, &out);
 	}
 	printf("%s\t%s\t%s\n", f[0], pm_spf_result_name(out.result), out.comment);
 	fflush(stdout);

@@ -17,12 +17,12 @@
  *	header name, domains of each list, the dmarc.domain_modes list of
  *	groups, the 4xx-only replies), all reported in one load; the
  *	public suffix list needed (readable, with a rule) only when DMARC
- *	can run; tests/e2e/policy.conf loads. dnsbl { } and iprev { }:
- *	defaults, values (a zone's optional codes and action), every bad
- *	zone, code (outside 127/8, an error code, not an address), action,
- *	member and the 4xx-only iprev_tempfail. A member of a list of groups
- *	(dmarc.domain_modes.domain) is documented in the default file by
- *	its dotted name in a comment.
+ *	or dkim.must_sign can run, and loaded exactly then; a reload shares
+ *	an unchanged list and reads a changed one; tests/e2e/policy.conf loads. dnsbl { } and iprev
+ *{ }: defaults, values (a zone's optional codes and action), every bad zone, code (outside 127/8,
+ *an error code, not an address), action, member and the 4xx-only iprev_tempfail. A member of a list
+ *of groups (dmarc.domain_modes.domain) is documented in the default file by its dotted name in a
+ *comment.
  *
  *	Files anyone could change: a world-writable list file, a list file
  *	in a world-writable directory without the sticky bit (with the
@@ -59,6 +59,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "dmarc.h"
 #include "policy.h"
 #include "util.h"
 
@@ -1083,6 +1084,14 @@ static void test_public_suffix_list(void **state)
 	    {"comments only", "dmarc: { public_suffix_list = \"@PATH@\"; };\n",
 	     "// ===BEGIN ICANN DOMAINS===\n\n   \n// nothing\n", "holds no rules"},
 	    {"one rule", "dmarc: { public_suffix_list = \"@PATH@\"; };\n", "// x\n\ncom\n", NULL},
+	    {"dmarc off, dkim.must_sign, list missing",
+	     "dmarc: { mode = \"off\"; public_suffix_list = \"@PATH@\"; };\n"
+	     "dkim: { must_sign = [ \"bank.example\" ]; };\n",
+	     NULL, "dkim.must_sign needs it"},
+	    {"dmarc off, dkim.must_sign, one rule",
+	     "dmarc: { mode = \"off\"; public_suffix_list = \"@PATH@\"; };\n"
+	     "dkim: { must_sign = [ \"bank.example\" ]; };\n",
+	     "com\n", NULL},
 	};
 	int failed = 0;
 
@@ -1123,12 +1132,71 @@ static void test_public_suffix_list(void **state)
 			print_error("case %zu (%s): got path %s, want %s\n", i, cases[i].name,
 			            p->dmarc.public_suffix_list, file);
 			failed++;
+		} else if (p != NULL && (p->psl != NULL) != (cases[i].file != NULL)) {
+			/* loaded exactly when needed: a file is given only for those cases */
+			print_error("case %zu (%s): got %s list, want %s\n", i, cases[i].name,
+			            p->psl != NULL ? "a" : "no",
+			            cases[i].file != NULL ? "one" : "none");
+			failed++;
 		}
 		policy_release(p);
 		config_errors_free(&errs);
 	}
 	if (failed != 0)
 		fail_msg("%d of %zu cases misjudged", failed, PM_ARRAY_LEN(cases));
+}
+
+/* write_psl - the public suffix list file at path, with text */
+static void write_psl(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	if (fp == NULL || fputs(text, fp) < 0 || fclose(fp) != 0)
+		fail_msg("cannot write %s", path);
+}
+
+/*
+ * test_psl_reload - the list belongs to the snapshot: a load while the
+ * file is unchanged shares the current snapshot's list, a load after it
+ * changed reads it again (a reload sees the change), and the older
+ * snapshot keeps its own list until it is released
+ */
+static void test_psl_reload(void **state)
+{
+	char file[PATH_MAX + 32], text[2 * PATH_MAX + 256], org[256];
+	struct policy *a, *b, *c;
+	const char *path;
+
+	(void)state;
+	snprintf(file, sizeof(file), "%s/psl-reload.dat", tmpdir);
+	write_psl(file, "com\n");
+	fill_path("dmarc: { mode = \"off\"; public_suffix_list = \"@PATH@\"; };\n"
+	          "dkim: { must_sign = [ \"bank.example\" ]; };\n",
+	          file, text, sizeof(text));
+	path = write_conf("pslreload", text);
+	a = load_ok(path);
+	policy_set_current(policy_hold(a));
+	b = load_ok(path);
+	if (a->psl == NULL || b->psl != a->psl)
+		fail_msg("unchanged list: got %p and %p, want one list shared", (void *)a->psl,
+		         (void *)b->psl);
+	assert_true(dmarc_org_domain(b->psl, "a.b.bank.example", org, sizeof(org)));
+	assert_string_equal(org, "bank.example"); /* implicit rule: "example" is a suffix */
+	policy_set_current(b);                    /* what a reload does */
+	write_psl(file, "com\nbank.example\n");   /* the list changes (size too) */
+	c = load_ok(path);
+	if (c->psl == NULL || c->psl == a->psl)
+		fail_msg("changed list: got %p, want a new list (not %p)", (void *)c->psl,
+		         (void *)a->psl);
+	assert_true(dmarc_org_domain(c->psl, "a.b.bank.example", org, sizeof(org)));
+	assert_string_equal(org, "b.bank.example");
+	/* the old snapshot still answers by the list it was loaded with */
+	assert_true(dmarc_org_domain(a->psl, "a.b.bank.example", org, sizeof(org)));
+	assert_string_equal(org, "bank.example");
+	policy_set_current(NULL);
+	policy_release(a);
+	policy_release(c);
+	unlink(file);
 }
 
 /* test_e2e_conf - the end-to-end tests' policy loads with its dkim and dmarc groups */
@@ -1989,16 +2057,27 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_default_conf),      cmocka_unit_test(test_empty_conf),
-	    cmocka_unit_test(test_keys_documented),   cmocka_unit_test(test_bad_snippets),
-	    cmocka_unit_test(test_many_errors),       cmocka_unit_test(test_errors_print),
-	    cmocka_unit_test(test_missing_file),      cmocka_unit_test(test_values),
-	    cmocka_unit_test(test_sample_files),      cmocka_unit_test(test_refcount),
-	    cmocka_unit_test(test_concurrent_swap),   cmocka_unit_test(test_names),
-	    cmocka_unit_test(test_dkim_dmarc_errors), cmocka_unit_test(test_public_suffix_list),
-	    cmocka_unit_test(test_e2e_conf),          cmocka_unit_test(test_lists),
-	    cmocka_unit_test(test_unsafe_files),      cmocka_unit_test(test_fifo_files),
-	    cmocka_unit_test(test_include_not_reg),   cmocka_unit_test(test_policy_not_reg),
+	    cmocka_unit_test(test_default_conf),
+	    cmocka_unit_test(test_empty_conf),
+	    cmocka_unit_test(test_keys_documented),
+	    cmocka_unit_test(test_bad_snippets),
+	    cmocka_unit_test(test_many_errors),
+	    cmocka_unit_test(test_errors_print),
+	    cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_values),
+	    cmocka_unit_test(test_sample_files),
+	    cmocka_unit_test(test_refcount),
+	    cmocka_unit_test(test_concurrent_swap),
+	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_dkim_dmarc_errors),
+	    cmocka_unit_test(test_public_suffix_list),
+	    cmocka_unit_test(test_psl_reload),
+	    cmocka_unit_test(test_e2e_conf),
+	    cmocka_unit_test(test_lists),
+	    cmocka_unit_test(test_unsafe_files),
+	    cmocka_unit_test(test_fifo_files),
+	    cmocka_unit_test(test_include_not_reg),
+	    cmocka_unit_test(test_policy_not_reg),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, setup, teardown);

@@ -10,9 +10,11 @@
  *	bad values, the p=/sp=/rua= rule, v= placement and case, blanks,
  *	repeated tags) and dmarc_evaluate (DKIM and SPF passes, alignment
  *	modes, sp=, pct rolls, record states, results other than pass).
- *	The loader is tested on fixtures in tests/unit/data/dmarc (a small
- *	list, a list without rules, a missing file, a second path), and
- *	dmarc_org_domain from several threads at once. dmarc_lookup is
+ *	The list loader (psl.c) is tested on copies of the fixtures in
+ *	tests/unit/data/dmarc (a small list, a list without rules, a
+ *	missing file), with the sharing of an unchanged file and the new
+ *	list of a changed one, and dmarc_org_domain from several threads at
+ *	once. dmarc_lookup is
  *	only called here for names it must refuse before any query; its
  *	DNS side is covered by the end-to-end tests (nsd).
  * DIAGNOSTICS
@@ -27,10 +29,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "dmarc.h"
+#include "dns.h"
+#include "psl.h"
 #include "util.h"
 
 #define PSL      "/usr/share/publicsuffix/public_suffix_list.dat"
@@ -46,14 +51,17 @@ static const char *data_path(const char *name)
 	return path;
 }
 
+/* The list every test uses (the real one, but for test_psl_load's own). */
+static struct psl *psl;
+
 /* load_psl - group setup: the real list */
 static int load_psl(void **state)
 {
 	char err[256];
 
 	(void)state;
-	if (!dmarc_psl_load(PSL, err, sizeof(err))) {
-		fprintf(stderr, "dmarc_psl_load: %s\n", err);
+	if ((psl = psl_load(PSL, NULL, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "psl_load: %s\n", err);
 		return -1;
 	}
 	return 0;
@@ -63,7 +71,8 @@ static int load_psl(void **state)
 static int unload_psl(void **state)
 {
 	(void)state;
-	dmarc_lib_shutdown();
+	psl_release(psl);
+	psl = NULL;
 	return 0;
 }
 
@@ -147,7 +156,7 @@ static void test_org_domain(void **state)
 		bool ok;
 
 		memset(buf, 'X', sizeof(buf));
-		ok = dmarc_org_domain(c->in, buf, sizeof(buf));
+		ok = dmarc_org_domain(psl, c->in, buf, sizeof(buf));
 		pm_escape_str(shown, sizeof(shown), c->in);
 		if (ok != (c->want != NULL) || strcmp(buf, c->want != NULL ? c->want : "") != 0) {
 			print_error("case %zu (%s): got %d \"%s\", want %d \"%s\"\n", i, shown, ok,
@@ -169,11 +178,11 @@ static void test_org_domain_limits(void **state)
 	/* a 63-byte label is fine, 64 is not */
 	memset(name, 'a', 63);
 	strcpy(name + 63, ".example.com");
-	assert_true(dmarc_org_domain(name, buf, sizeof(buf)));
+	assert_true(dmarc_org_domain(psl, name, buf, sizeof(buf)));
 	assert_string_equal(buf, "example.com");
 	memset(name, 'a', 64);
 	strcpy(name + 64, ".example.com");
-	assert_false(dmarc_org_domain(name, buf, sizeof(buf)));
+	assert_false(dmarc_org_domain(psl, name, buf, sizeof(buf)));
 	assert_string_equal(buf, "");
 
 	/* 253 bytes in all is fine (254 with a final dot), 254 is not */
@@ -184,20 +193,20 @@ static void test_org_domain_limits(void **state)
 	}
 	strcpy(name + n, "example.com");
 	assert_int_equal(strlen(name), 253);
-	assert_true(dmarc_org_domain(name, buf, sizeof(buf)));
+	assert_true(dmarc_org_domain(psl, name, buf, sizeof(buf)));
 	assert_string_equal(buf, "example.com");
 	strcat(name, ".");
-	assert_true(dmarc_org_domain(name, buf, sizeof(buf)));
+	assert_true(dmarc_org_domain(psl, name, buf, sizeof(buf)));
 	name[253] = '\0';
 	memmove(name + 1, name, 254);
 	name[0] = 'd'; /* "db.b.b...": 254 bytes */
-	assert_false(dmarc_org_domain(name, buf, sizeof(buf)));
+	assert_false(dmarc_org_domain(psl, name, buf, sizeof(buf)));
 
 	/* a buffer too small: false and "" */
 	memset(small, 'X', sizeof(small));
-	assert_false(dmarc_org_domain("mail.example.com", small, sizeof(small)));
+	assert_false(dmarc_org_domain(psl, "mail.example.com", small, sizeof(small)));
 	assert_string_equal(small, "");
-	assert_false(dmarc_org_domain("example.com", NULL, 0));
+	assert_false(dmarc_org_domain(psl, "example.com", NULL, 0));
 }
 
 /* ---- alignment ----------------------------------------------------- */
@@ -249,7 +258,7 @@ static void test_aligned(void **state)
 	(void)state;
 	for (size_t i = 0; i < PM_ARRAY_LEN(align_cases); i++) {
 		const struct align_case *c = &align_cases[i];
-		bool got = dmarc_aligned(c->a, c->b, c->strict);
+		bool got = dmarc_aligned(psl, c->a, c->b, c->strict);
 		char sa[64], sb[64];
 
 		if (got != c->want) {
@@ -403,7 +412,7 @@ static void test_parse_record(void **state)
 		char shown[160];
 
 		memset(&r, 0x5a, sizeof(r));
-		dmarc_parse_record(c->text, "example.com", "example.com", &r);
+		dmarc_parse_record(psl, c->text, "example.com", "example.com", &r);
 		pm_escape_str(shown, sizeof(shown), c->text);
 		if (r.status != c->status ||
 		    (c->status == DMARC_REC_FOUND &&
@@ -448,20 +457,20 @@ static void test_parse_domains(void **state)
 	struct dmarc_record r;
 
 	(void)state;
-	dmarc_parse_record("v=DMARC1; p=reject; sp=quarantine", "Mail.Example.COM.", "example.com",
-	                   &r);
+	dmarc_parse_record(psl, "v=DMARC1; p=reject; sp=quarantine", "Mail.Example.COM.",
+	                   "example.com", &r);
 	assert_int_equal(r.status, DMARC_REC_FOUND);
 	assert_string_equal(r.domain, "mail.example.com");
 	assert_string_equal(r.org_domain, "example.com");
 	assert_string_equal(r.found_at, "example.com");
 	assert_int_equal(r.sp, PM_DMARC_P_QUARANTINE);
 
-	dmarc_parse_record("v=DMARC1; p=reject", "a.x.co.uk", NULL, &r);
+	dmarc_parse_record(psl, "v=DMARC1; p=reject", "a.x.co.uk", NULL, &r);
 	assert_int_equal(r.status, DMARC_REC_FOUND);
 	assert_string_equal(r.found_at, "a.x.co.uk");
 	assert_string_equal(r.org_domain, "x.co.uk");
 
-	dmarc_parse_record("v=DMARC1; p=reject",
+	dmarc_parse_record(psl, "v=DMARC1; p=reject",
 	                   "b\xc3\xbc"
 	                   "cher.de",
 	                   NULL, &r);
@@ -469,11 +478,11 @@ static void test_parse_domains(void **state)
 	assert_non_null(strstr(r.why, "not a usable domain name: b\\xc3\\xbccher.de"));
 	assert_true(log_safe(r.why));
 
-	dmarc_parse_record("v=DMARC1; p=reject", "example.com", "bad name.com", &r);
+	dmarc_parse_record(psl, "v=DMARC1; p=reject", "example.com", "bad name.com", &r);
 	assert_int_equal(r.status, DMARC_REC_INVALID);
 	assert_true(log_safe(r.why));
 
-	dmarc_parse_record("v=DMARC1; p=reject", NULL, NULL, &r);
+	dmarc_parse_record(psl, "v=DMARC1; p=reject", NULL, NULL, &r);
 	assert_int_equal(r.status, DMARC_REC_INVALID);
 }
 
@@ -489,7 +498,7 @@ static void test_parse_long(void **state)
 	for (int i = 0; i < 2000; i++)
 		sb_appendf(&sb, "x%d=%d; ", i, i);
 	sb_append(&sb, "p=quarantine; pct=25");
-	dmarc_parse_record(sb.s, "example.com", "example.com", &r);
+	dmarc_parse_record(psl, sb.s, "example.com", "example.com", &r);
 	assert_int_equal(r.status, DMARC_REC_FOUND);
 	assert_int_equal(r.p, PM_DMARC_P_QUARANTINE);
 	assert_int_equal(r.pct, 25);
@@ -498,7 +507,7 @@ static void test_parse_long(void **state)
 	sb_append(&sb, "v=DMARC1; p=");
 	for (int i = 0; i < 5000; i++)
 		sb_append(&sb, "\xff");
-	dmarc_parse_record(sb.s, "example.com", "example.com", &r);
+	dmarc_parse_record(psl, sb.s, "example.com", "example.com", &r);
 	assert_int_equal(r.status, DMARC_REC_INVALID);
 	assert_true(log_safe(r.why));
 	assert_true(strlen(r.why) < sizeof(r.why));
@@ -742,7 +751,7 @@ static void test_evaluate(void **state)
 		struct dmarc_outcome out;
 
 		if (c->record != NULL) {
-			dmarc_parse_record(c->record, c->rec_domain, c->found_at, &rec);
+			dmarc_parse_record(psl, c->record, c->rec_domain, c->found_at, &rec);
 		} else {
 			memset(&rec, 0, sizeof(rec));
 			rec.status = c->status;
@@ -750,7 +759,8 @@ static void test_evaluate(void **state)
 			snprintf(rec.why, sizeof(rec.why), "record status %d", c->status);
 		}
 		dkim_build(c->dkim, &dk, sig);
-		in = (struct dmarc_input){.from_domain = c->from,
+		in = (struct dmarc_input){.psl = psl,
+		                          .from_domain = c->from,
 		                          .rec = &rec,
 		                          .spf = c->spf,
 		                          .spf_domain = c->spf_domain,
@@ -797,6 +807,7 @@ static void test_evaluate_edges(void **state)
 	struct dmarc_outcome out;
 
 	(void)state;
+	in.psl = psl;
 	dmarc_evaluate(&in, &out); /* no record at all */
 	assert_int_equal(out.result, PM_DMARC_NONE);
 	assert_int_equal(out.policy, PM_DMARC_P_UNSPEC);
@@ -820,7 +831,7 @@ static void test_evaluate_edges(void **state)
 	assert_int_equal(out.result, PM_DMARC_PERMERROR);
 
 	/* no DKIM results at all (NULL) and SPF pass aligned */
-	dmarc_parse_record("v=DMARC1; p=reject", "example.com", NULL, &rec);
+	dmarc_parse_record(psl, "v=DMARC1; p=reject", "example.com", NULL, &rec);
 	in.dkim = NULL;
 	in.spf = PM_SPF_PASS;
 	in.spf_domain = "example.com";
@@ -847,11 +858,13 @@ static void test_lookup_refused(void **state)
 	    NULL,
 	};
 	struct dmarc_record r;
+	struct dns_budget b;
 
 	(void)state;
+	dns_budget_init(&b, 1, 1);
 	for (size_t i = 0; i < PM_ARRAY_LEN(names); i++) {
 		memset(&r, 0x5a, sizeof(r));
-		dmarc_lookup(names[i], 1, 1, &r);
+		dmarc_lookup(psl, names[i], &b, &r);
 		if (r.status != DMARC_REC_INVALID ||
 		    strstr(r.why, "not a usable domain name") == NULL || !log_safe(r.why))
 			fail_msg("case %zu: got status %d why \"%s\", want INVALID, log-safe", i,
@@ -883,39 +896,66 @@ static void test_names(void **state)
 
 /* ---- loading ------------------------------------------------------- */
 
-/* test_psl_load - loader errors, a second load, a small list, no list */
+/* copy_file - copy from to to (test fixture), failing the test on error */
+static void copy_file(const char *from, const char *to, const char *append)
+{
+	FILE *in = fopen(from, "r"), *out = fopen(to, "w");
+	char buf[4096];
+	size_t n;
+
+	if (in == NULL || out == NULL)
+		fail_msg("cannot copy %s to %s", from, to);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		fwrite(buf, 1, n, out);
+	if (append != NULL)
+		fputs(append, out);
+	fclose(in);
+	if (fclose(out) != 0)
+		fail_msg("cannot write %s", to);
+}
+
+/*
+ * test_psl_load - loader errors, no list, a small list; a second load of
+ * an unchanged file shares the object, a changed file is read again
+ */
 static void test_psl_load(void **state)
 {
-	char err[256], buf[DMARC_DOMAIN_MAX];
+	char err[512], buf[DMARC_DOMAIN_MAX], tmpl[] = "/tmp/test_dmarc.XXXXXX", copy[600];
+	struct psl *mini, *again, *changed;
 
 	(void)state;
-	/* loaded by the group setup: the same path again is fine, another is not */
-	assert_true(dmarc_psl_load(PSL, err, sizeof(err)));
-	assert_false(dmarc_psl_load(data_path("mini_psl.dat"), err, sizeof(err)));
-	assert_non_null(strstr(err, "already loaded"));
-	assert_false(dmarc_psl_load(NULL, err, sizeof(err)));
-	assert_false(dmarc_psl_load("", err, sizeof(err)));
-
-	dmarc_lib_shutdown();
-	dmarc_lib_shutdown(); /* twice is harmless */
+	assert_null(psl_load(NULL, NULL, err, sizeof(err)));
+	assert_null(psl_load("", NULL, err, sizeof(err)));
+	assert_null(psl_load("relative.dat", NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "absolute path"));
 
 	/* without a list: no relaxation, each name is its own */
-	assert_true(dmarc_org_domain("a.b.example.com", buf, sizeof(buf)));
+	assert_true(dmarc_org_domain(NULL, "a.b.example.com", buf, sizeof(buf)));
 	assert_string_equal(buf, "a.b.example.com");
-	assert_false(dmarc_aligned("a.example.com", "example.com", false));
-	assert_true(dmarc_aligned("Example.com", "example.com.", false));
+	assert_false(dmarc_aligned(NULL, "a.example.com", "example.com", false));
+	assert_true(dmarc_aligned(NULL, "Example.com", "example.com.", false));
 
-	assert_false(dmarc_psl_load(data_path("does-not-exist.dat"), err, sizeof(err)));
-	assert_non_null(strstr(err, "cannot read"));
-	assert_false(dmarc_psl_load(data_path("no_rules.dat"), err, sizeof(err)));
+	if (mkdtemp(tmpl) == NULL)
+		fail_msg("mkdtemp failed");
+	snprintf(copy, sizeof(copy), "%s/missing.dat", tmpl);
+	assert_null(psl_load(copy, NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "No such file"));
+	snprintf(copy, sizeof(copy), "%s/no_rules.dat", tmpl);
+	copy_file(data_path("no_rules.dat"), copy, NULL);
+	assert_null(psl_load(copy, NULL, err, sizeof(err)));
 	assert_non_null(strstr(err, "no rules"));
-	assert_false(dmarc_psl_load("/", err, sizeof(err)));
-	assert_true(err[0] != '\0');
+	assert_null(psl_load("/", NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "not a regular file"));
 
 	/* the small list: each kind of rule */
-	assert_true(dmarc_psl_load(data_path("mini_psl.dat"), err, sizeof(err)));
+	snprintf(copy, sizeof(copy), "%s/mini.dat", tmpl);
+	copy_file(data_path("mini_psl.dat"), copy, NULL);
+	mini = psl_load(copy, NULL, err, sizeof(err));
+	if (mini == NULL)
+		fail_msg("psl_load(%s): %s", copy, err);
+	assert_string_equal(psl_file(mini), copy);
 	{
-		static const struct org_case mini[] = {
+		static const struct org_case cases[] = {
 		    {"a.b.example.com", "example.com"},
 		    {"a.b.example.org", "b.example.org"}, /* a rule, then text */
 		    {"a.example.net", "example.net"},     /* implicit rule */
@@ -925,19 +965,42 @@ static void test_psl_load(void **state)
 		    {"a.b.xn--p1ai", "b.xn--p1ai"},
 		    {"a.b.c.kawasaki.jp", "kawasaki.jp"}, /* not in this list */
 		};
-		for (size_t i = 0; i < PM_ARRAY_LEN(mini); i++) {
-			assert_true(dmarc_org_domain(mini[i].in, buf, sizeof(buf)));
-			if (strcmp(buf, mini[i].want) != 0)
-				fail_msg("mini case %zu (%s): got %s, want %s", i, mini[i].in, buf,
-				         mini[i].want);
+		for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
+			assert_true(dmarc_org_domain(mini, cases[i].in, buf, sizeof(buf)));
+			if (strcmp(buf, cases[i].want) != 0)
+				fail_msg("mini case %zu (%s): got %s, want %s", i, cases[i].in, buf,
+				         cases[i].want);
 		}
 	}
-	dmarc_lib_shutdown();
-
-	/* back to the real list for the tests after this one */
-	assert_true(dmarc_psl_load(PSL, err, sizeof(err)));
-	assert_true(dmarc_org_domain("a.x.co.uk", buf, sizeof(buf)));
+	/* the same file, unchanged: shared, not read again */
+	again = psl_load(copy, mini, err, sizeof(err));
+	if (again != mini)
+		fail_msg("unchanged file: got a new list (%s), want the previous one shared", err);
+	psl_release(again);
+	/* another list as prev: read */
+	again = psl_load(copy, psl, err, sizeof(err));
+	if (again == NULL || again == mini || again == psl)
+		fail_msg("another prev: got %p, want a list of its own", (void *)again);
+	psl_release(again);
+	/* the file changed (a rule added, so its size and time differ): read again */
+	copy_file(data_path("mini_psl.dat"), copy, "example.net\n");
+	changed = psl_load(copy, mini, err, sizeof(err));
+	if (changed == NULL || changed == mini)
+		fail_msg("changed file: got %s, want a new list", changed ? "the old list" : err);
+	assert_true(dmarc_org_domain(changed, "a.b.example.net", buf, sizeof(buf)));
+	assert_string_equal(buf, "b.example.net");
+	assert_true(dmarc_org_domain(mini, "a.b.example.net", buf, sizeof(buf)));
+	assert_string_equal(buf, "example.net"); /* the old object is unchanged */
+	psl_release(changed);
+	psl_release(mini);
+	/* the real list of the other tests is still there */
+	assert_true(dmarc_org_domain(psl, "a.x.co.uk", buf, sizeof(buf)));
 	assert_string_equal(buf, "x.co.uk");
+	snprintf(copy, sizeof(copy), "%s/mini.dat", tmpl);
+	unlink(copy);
+	snprintf(copy, sizeof(copy), "%s/no_rules.dat", tmpl);
+	unlink(copy);
+	rmdir(tmpl);
 }
 
 /* ---- threads ------------------------------------------------------- */
@@ -950,7 +1013,7 @@ static void *org_worker(void *arg)
 	for (int round = 0; round < 200; round++) {
 		for (size_t i = 0; i < PM_ARRAY_LEN(org_cases); i++) {
 			char buf[DMARC_DOMAIN_MAX];
-			bool ok = dmarc_org_domain(org_cases[i].in, buf, sizeof(buf));
+			bool ok = dmarc_org_domain(psl, org_cases[i].in, buf, sizeof(buf));
 
 			if (ok != (org_cases[i].want != NULL) ||
 			    (ok && strcmp(buf, org_cases[i].want) != 0))

@@ -4,8 +4,11 @@
  * DESCRIPTION
  *	Tables of cases for dns_name_ok (label and name lengths, empty
  *	labels, controls), dns_txt_join (several character-strings, a
- *	length byte running past the end, empty strings).
- *	No network: the resolver itself is exercised by tests/spf/run.sh.
+ *	length byte running past the end, empty strings), dns_query_any_within
+ *	(lengths only), struct dns_budget (shared deadline, a fake query
+ *	function) and dns_query_within with too little time left (a cached
+ *	answer only). No network: the resolver itself is exercised by
+ *	tests/spf/run.sh.
  * DIAGNOSTICS
  *	cmocka; each failure prints "got X, want Y".
  */
@@ -19,6 +22,7 @@
 #include <string.h>
 
 #include "dns.h"
+#include "dnscache.h"
 #include "util.h"
 
 /* rep - a string of n copies of c (static buffer) */
@@ -139,12 +143,74 @@ static void test_any_name(void **state)
 		fail_msg("dns_query_within(\"a b.example.com\"): want DNS_NXDOMAIN");
 }
 
+/* fake_query - counts its calls, answers NXDOMAIN */
+static enum dns_status fake_query(void *arg, const char *name, int type, int timeout, long left,
+                                  const unsigned char **answer, int *answer_len)
+{
+	unsigned *calls = arg;
+
+	(void)name;
+	(void)type;
+	(void)answer;
+	(void)answer_len;
+	if (timeout != 3 || left <= 0 || left > 7000)
+		fail_msg("query: got timeout %d, %ld ms left; want 3 and (0, 7000]", timeout, left);
+	++*calls;
+	return DNS_NXDOMAIN;
+}
+
+/*
+ * test_budget - dns_budget_init and dns_budget_query: queries counted,
+ * the per-attempt timeout and what is left handed on, none sent once
+ * the deadline is past; dns_query_within sends nothing with less than
+ * DNS_MIN_QUERY_MS left (the resolver's whole seconds would overrun)
+ */
+static void test_budget(void **state)
+{
+	struct dns_budget b;
+	const unsigned char *ans = NULL;
+	unsigned calls = 0;
+	int len = 0;
+
+	(void)state;
+	dns_budget_init(&b, 3, 7);
+	if (b.seconds != 7 || b.dns_timeout != 3 || b.queries != 0)
+		fail_msg("init: got %d s, %d s, %u queries; want 7, 3, 0", b.seconds, b.dns_timeout,
+		         b.queries);
+	b.query = fake_query;
+	b.arg = &calls;
+	if (dns_budget_query(&b, "a.example", 1, &ans, &len) != DNS_NXDOMAIN || calls != 1 ||
+	    b.queries != 1)
+		fail_msg("first query: got %u calls, %u counted; want 1, 1", calls, b.queries);
+	dns_deadline_in(&b.deadline, 0); /* spent */
+	if (dns_budget_query(&b, "b.example", 1, &ans, &len) != DNS_TEMPFAIL || calls != 1 ||
+	    b.queries != 1)
+		fail_msg("spent budget: got %u calls, %u counted; want tempfail, 1, 1", calls,
+		         b.queries);
+	dns_budget_init(&b, 0, 0);
+	if (b.seconds != 20 || b.dns_timeout != 0)
+		fail_msg("defaults: got %d s, %d s; want 20, 0", b.seconds, b.dns_timeout);
+	/* too little time for a query: a cached answer is still given, free */
+	dnscache_put("cached.example", 1, DNS_NXDOMAIN, NULL, 0);
+	if (dns_query_within("cached.example", 1, 1, DNS_MIN_QUERY_MS - 1, &ans, &len) !=
+	    DNS_NXDOMAIN)
+		fail_msg("%d ms left, answer cached: got no answer, want the cached NXDOMAIN",
+		         DNS_MIN_QUERY_MS - 1);
+	/* and none sent: tempfail */
+	if (dns_query_within("not-cached.example", 1, 1, DNS_MIN_QUERY_MS - 1, &ans, &len) !=
+	    DNS_TEMPFAIL)
+		fail_msg("%d ms left, not cached: got an answer, want tempfail",
+		         DNS_MIN_QUERY_MS - 1);
+	dnscache_flush();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_name_ok),
 	    cmocka_unit_test(test_txt_join),
 	    cmocka_unit_test(test_any_name),
+	    cmocka_unit_test(test_budget),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

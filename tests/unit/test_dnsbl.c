@@ -232,11 +232,11 @@ static void test_check(void **state)
 	struct dnsbl_settings ds = {PM_MODE_ENFORCE, zones, PM_ARRAY_LEN(zones)};
 	struct fake f = {.rr = rr, .n = PM_ARRAY_LEN(rr)};
 	struct pm_ip a = ip("192.0.2.10");
-	struct pm_lookup l;
+	struct dns_budget l;
 	struct dnsbl_outcome o;
 
 	(void)state;
-	pm_lookup_init(&l, 2, 30);
+	dns_budget_init(&l, 2, 30);
 	l.query = fake_query;
 	l.arg = &f;
 	dnsbl_check(&ds, &a, &l, &o);
@@ -275,11 +275,11 @@ static void test_check_ipv6(void **state)
 	};
 	struct fake f = {.rr = rr, .n = 1};
 	struct pm_ip a = ip("2001:db8:1:2:3:4:567:89ab");
-	struct pm_lookup l;
+	struct dns_budget l;
 	struct dnsbl_outcome o;
 
 	(void)state;
-	pm_lookup_init(&l, 2, 30);
+	dns_budget_init(&l, 2, 30);
 	l.query = fake_query;
 	l.arg = &f;
 	dnsbl_check(&ds, &a, &l, &o);
@@ -300,13 +300,13 @@ static void test_check_edges(void **state)
 	static const struct fake_rr rr[] = {{"10.2.0.192.bl.example", DNS_OK, "127.0.0.2"}};
 	struct fake f = {.rr = rr, .n = 1};
 	struct pm_ip a = ip("192.0.2.10"), unspec = {.family = AF_UNSPEC};
-	struct pm_lookup l;
+	struct dns_budget l;
 	struct dnsbl_outcome o;
 
 	(void)state;
 	memset(longzone, 'a', sizeof(longzone) - 1);
 	longzone[sizeof(longzone) - 1] = '\0';
-	pm_lookup_init(&l, 2, 30);
+	dns_budget_init(&l, 2, 30);
 	l.query = fake_query;
 	l.arg = &f;
 	dnsbl_check(&none, &a, &l, &o);

@@ -3,7 +3,7 @@
  *	test_iprev - unit tests for iprev.c
  * DESCRIPTION
  *	A fake resolver (a table of names, types and answers built as DNS
- *	wire messages here) behind struct pm_lookup, so every outcome is
+ *	wire messages here) behind struct dns_budget, so every outcome is
  *	reached without a network: pass (first and later names, IPv6,
  *	upper-case PTR names, an RFC 2317 CNAME before the PTR), fail (no
  *	address, another address, the name missing, only the other family,
@@ -13,7 +13,7 @@
  *	IPREV_MAX_NAMES names are looked up forward. Then the reverse names
  *	(IPv4, IPv6 nibbles, another suffix, a buffer too small), the answer
  *	parsers (compressed names, malformed records, more records than
- *	room), the budget of pm_lookup_query and pm_iprev_result_name.
+ *	room), the budget of dns_budget_query and pm_iprev_result_name.
  * DIAGNOSTICS
  *	cmocka; each failure prints "got X, want Y".
  */
@@ -149,9 +149,9 @@ static enum dns_status fake_query(void *arg, const char *name, int type, int tim
 }
 
 /* lookup_for - a budget of 30 s over the fake */
-static void lookup_for(struct pm_lookup *l, struct fake *f)
+static void lookup_for(struct dns_budget *l, struct fake *f)
 {
-	pm_lookup_init(l, 2, 30);
+	dns_budget_init(l, 2, 30);
 	l->query = fake_query;
 	l->arg = f;
 }
@@ -379,7 +379,7 @@ static void test_check(void **state)
 	for (size_t i = 0; i < PM_ARRAY_LEN(icases); i++) {
 		const struct icase *c = &icases[i];
 		struct fake f = {.rr = c->rr};
-		struct pm_lookup l;
+		struct dns_budget l;
 		struct iprev_outcome o;
 		struct pm_ip a = ip(c->client);
 
@@ -420,7 +420,7 @@ static void test_check(void **state)
 static void test_check_edges(void **state)
 {
 	struct fake f = {.n = 0};
-	struct pm_lookup l;
+	struct dns_budget l;
 	struct iprev_outcome o;
 	struct pm_ip none = {.family = AF_UNSPEC};
 	struct pm_ip a = ip("192.0.2.10");
@@ -535,19 +535,19 @@ static void test_lookup_budget(void **state)
 {
 	static const struct fake_rr rr[] = {{"x.example", ns_t_a, DNS_OK, {"192.0.2.1"}}};
 	struct fake f = {.rr = rr, .n = 1};
-	struct pm_lookup l;
+	struct dns_budget l;
 	const unsigned char *ans = NULL;
 	int len = 0;
 
 	(void)state;
 	lookup_for(&l, &f);
-	if (pm_lookup_query(&l, "x.example", ns_t_a, &ans, &len) != DNS_OK || l.queries != 1 ||
+	if (dns_budget_query(&l, "x.example", ns_t_a, &ans, &len) != DNS_OK || l.queries != 1 ||
 	    len <= 0)
 		fail_msg("query within the budget: got no answer or %u queries, want 1", l.queries);
-	if (pm_lookup_query(&l, "y.example", ns_t_a, &ans, &len) != DNS_NXDOMAIN || l.queries != 2)
+	if (dns_budget_query(&l, "y.example", ns_t_a, &ans, &len) != DNS_NXDOMAIN || l.queries != 2)
 		fail_msg("second query: got %u queries, want NXDOMAIN and 2", l.queries);
 	clock_gettime(CLOCK_MONOTONIC, &l.deadline);
-	if (pm_lookup_query(&l, "x.example", ns_t_a, &ans, &len) != DNS_TEMPFAIL ||
+	if (dns_budget_query(&l, "x.example", ns_t_a, &ans, &len) != DNS_TEMPFAIL ||
 	    l.queries != 2 || f.nasked != 2)
 		fail_msg("budget spent: got a query sent (%zu), want DNS_TEMPFAIL and none",
 		         f.nasked);

@@ -7,12 +7,14 @@
  *	CNAME then a null MX, a record of another class, malformed
  *	answers) through sender_mx_classify(); sender_domain_check() for
  *	inputs that need no network (no domain, an address literal, a name
- *	that may not be sent); sender_domain_status_name(). The lookups
+ *	that may not be sent), and through a fake resolver behind a shared
+ *	struct dns_budget; sender_domain_status_name(). The lookups
  *	themselves are exercised by tests/e2e (nsd zones).
  * DIAGNOSTICS
  *	cmocka; each failure prints "got X, want Y".
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -193,10 +195,12 @@ static void test_check_offline(void **state)
 	    {"a..example", SENDER_DOMAIN_NXDOMAIN, 1, "mx nxdomain"},
 	};
 	struct sender_domain_outcome out;
+	struct dns_budget b;
 
 	(void)state;
+	dns_budget_init(&b, 1, 10);
 	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
-		enum sender_domain_status got = sender_domain_check(cases[i].domain, 1, 10, &out);
+		enum sender_domain_status got = sender_domain_check(cases[i].domain, &b, &out);
 
 		if (got != cases[i].want || out.status != got || out.queries != cases[i].queries ||
 		    strcmp(out.detail, cases[i].detail) != 0)
@@ -209,8 +213,77 @@ static void test_check_offline(void **state)
 			    cases[i].queries, cases[i].detail);
 	}
 	/* out may be NULL */
-	if (sender_domain_check("[192.0.2.1]", 1, 10, NULL) != SENDER_DOMAIN_UNCHECKED)
+	if (sender_domain_check("[192.0.2.1]", &b, NULL) != SENDER_DOMAIN_UNCHECKED)
 		fail_msg("NULL outcome: got another status, want unchecked");
+}
+
+/* What the fake resolver saw, and when it spends the budget. */
+struct fake {
+	unsigned calls;
+	unsigned spend_at; /* on this call (1, 2, ...) the deadline is moved to now */
+	struct dns_budget *b;
+};
+
+/* fake_query - every name exists without data; spends the budget on call spend_at */
+static enum dns_status fake_query(void *arg, const char *name, int type, int timeout, long left,
+                                  const unsigned char **answer, int *answer_len)
+{
+	struct fake *f = arg;
+
+	(void)name;
+	(void)type;
+	(void)timeout;
+	(void)left;
+	(void)answer;
+	(void)answer_len;
+	if (++f->calls == f->spend_at)
+		dns_deadline_in(&f->b->deadline, 0);
+	return DNS_NODATA;
+}
+
+/*
+ * test_budget - the check queries through the budget it is given: its
+ * queries count there, a budget spent by an earlier lookup of the same
+ * command leaves no query to send (tempfail), and one spent during the
+ * check stops it at the next query
+ */
+static void test_budget(void **state)
+{
+	static const struct {
+		unsigned spend_at; /* 0: never */
+		bool spent_before;
+		enum sender_domain_status want;
+		unsigned calls, budget_queries;
+		const char *detail;
+	} cases[] = {
+	    {0, false, SENDER_DOMAIN_NO_MAIL, 3, 3, "mx nodata, a nodata, aaaa nodata"},
+	    {1, false, SENDER_DOMAIN_TEMPFAIL, 1, 1, "mx nodata, a tempfail"},
+	    {2, false, SENDER_DOMAIN_TEMPFAIL, 2, 2, "mx nodata, a nodata, aaaa tempfail"},
+	    {0, true, SENDER_DOMAIN_TEMPFAIL, 0, 0, "mx tempfail"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
+		struct dns_budget b;
+		struct fake f = {0, cases[i].spend_at, &b};
+		struct sender_domain_outcome out;
+		enum sender_domain_status got;
+
+		dns_budget_init(&b, 5, 20);
+		b.query = fake_query;
+		b.arg = &f;
+		if (cases[i].spent_before)
+			dns_deadline_in(&b.deadline, 0);
+		got = sender_domain_check("slow.example", &b, &out);
+		if (got != cases[i].want || f.calls != cases[i].calls ||
+		    b.queries != cases[i].budget_queries ||
+		    strcmp(out.detail, cases[i].detail) != 0)
+			fail_msg("case %zu: got %s, %u calls, %u budget queries, \"%s\"; "
+			         "want %s, %u, %u, \"%s\"",
+			         i, sender_domain_status_name(got), f.calls, b.queries, out.detail,
+			         sender_domain_status_name(cases[i].want), cases[i].calls,
+			         cases[i].budget_queries, cases[i].detail);
+	}
 }
 
 /* test_names - sender_domain_status_name */
@@ -238,9 +311,8 @@ static void test_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_classify),
-	    cmocka_unit_test(test_malformed),
-	    cmocka_unit_test(test_check_offline),
+	    cmocka_unit_test(test_classify),      cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_check_offline), cmocka_unit_test(test_budget),
 	    cmocka_unit_test(test_names),
 	};
 

@@ -3785,6 +3785,57 @@ static void test_must_sign(void **state)
 	policy_release(p);
 }
 
+/*
+ * test_must_sign_without_dmarc - must_sign aligns by the public suffix
+ * list whether DMARC is on or off (the policy loads the list for either):
+ * news.bank.test signed by its parent bank.test is not refused
+ */
+static void test_must_sign_without_dmarc(void **state)
+{
+	static const char *const texts[] = {
+	    BASE "dkim = { mode = \"enforce\"; must_sign = [ \"bank.test\" ]; };\n"
+	         "dmarc = { mode = \"off\"; };\n",
+	    BASE "dkim = { mode = \"enforce\"; must_sign = [ \"bank.test\" ]; };\n"
+	         "dmarc = { mode = \"enforce\"; };\n",
+	};
+	struct dkim_sig_result v[1];
+	struct dkim_results r = {.sig = v, .n = 1};
+
+	(void)state;
+	for (size_t i = 0; i < PM_ARRAY_LEN(texts); i++) {
+		struct policy *p = load(texts[i]);
+		struct pm_facts f;
+		struct pm_verdict vd;
+		enum must_sign_status got;
+
+		if (p->psl == NULL)
+			fail_msg("policy %zu: got no public suffix list, want one (must_sign)", i);
+		v[0] = sig(PM_DKIM_PASS, "bank.test");
+		got = verdict_must_sign(p, "news.bank.test", &r);
+		if (got != MUST_SIGN_OK)
+			fail_msg(
+			    "policy %zu (dmarc %s): news.bank.test signed d=bank.test: got %d, "
+			    "want MUST_SIGN_OK (%d)",
+			    i, i == 0 ? "off" : "on", got, MUST_SIGN_OK);
+		/* and the verdict: accepted, not 550 5.7.22 */
+		memset(&f, 0, sizeof(f));
+		f.stage = PM_STAGE_EOM;
+		f.from = FROM_OK;
+		f.must_sign = got;
+		verdict_decide(&f, p, &vd);
+		if (vd.action != PM_V_CONTINUE)
+			fail_msg("policy %zu: got action %s (check %s, reason %s), want continue",
+			         i, pm_verdict_action_name(vd.action), vd.check ? vd.check : "-",
+			         vd.reason ? vd.reason : "-");
+		/* an unrelated signer still is not aligned */
+		v[0] = sig(PM_DKIM_PASS, "other.test");
+		if (verdict_must_sign(p, "news.bank.test", &r) != MUST_SIGN_NONE_ALIGNED)
+			fail_msg("policy %zu: d=other.test for news.bank.test: want NONE_ALIGNED",
+			         i);
+		policy_release(p);
+	}
+}
+
 /* test_overrides - domain_modes, never_enforce, always_reject */
 static void test_overrides(void **state)
 {
@@ -4308,15 +4359,9 @@ static void test_action_names(void **state)
 /* setup - a temporary directory for the policy files */
 static int setup(void **state)
 {
-	char err[256];
-
 	(void)state;
 
 	snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/test_verdict.XXXXXX");
-	if (!dmarc_psl_load("/usr/share/publicsuffix/public_suffix_list.dat", err, sizeof(err))) {
-		fprintf(stderr, "test_verdict: %s\n", err);
-		return -1;
-	}
 	return mkdtemp(tmp_dir) ? 0 : -1;
 }
 
@@ -4343,6 +4388,7 @@ int main(void)
 	    cmocka_unit_test(test_quarantine),
 	    cmocka_unit_test(test_domain_in_list),
 	    cmocka_unit_test(test_must_sign),
+	    cmocka_unit_test(test_must_sign_without_dmarc),
 	    cmocka_unit_test(test_overrides),
 	    cmocka_unit_test(test_domain_overrides),
 	    cmocka_unit_test(test_flags),
