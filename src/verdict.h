@@ -49,7 +49,10 @@
  *	           unless trusted or authenticated, tempfail 451 4.4.3
  *	  eom      unless trusted or authenticated: the From header (not
  *	           exactly one From naming one author: 550 5.7.1, dmarc
- *	           mode); must_sign (dkim mode: 550 5.7.20 / 5.7.21 /
+ *	           mode); a header field RFC 5322 3.6 allows at most once
+ *	           repeated (f->repeated_field, headers.singletons mode: 550
+ *	           5.7.1 header_repeated; From is left to the From check, so
+ *	           two From fields get the one From reply); must_sign (dkim mode: 550 5.7.20 / 5.7.21 /
  *	           5.7.22, 451 4.7.5); DMARC (the overridden mode: fail
  *	           with disposition reject 550 5.7.26, quarantine marks the
  *	           verdict quarantine, lookup failure 451 4.4.3 unless
@@ -210,6 +213,8 @@ struct pm_facts {
 
 	/* end of message */
 	enum from_status from;           /* the From header(s); FROM_UNCHECKED when dmarc is off */
+	const char *repeated_field;      /* static: the first field of verdict_singleton_field
+	                                    that occurs a second time, or NULL */
 	enum must_sign_status must_sign; /* MUST_SIGN_NOT_LISTED unless dkim.must_sign lists the
 	                                    author domain */
 	enum pm_dmarc_result dmarc;      /* PM_DMARC_UNCHECKED when not evaluated */
@@ -338,6 +343,15 @@ void verdict_dmarc_overrides(const struct policy *p, const struct pm_domains *d,
  */
 enum must_sign_status verdict_must_sign(const struct policy *p, const char *author,
                                         const struct dkim_results *dkim);
+
+/*
+ * verdict_singleton_field - the field's name as RFC 5322 3.6 spells it
+ * (static) when name (any case, white space before the colon ignored) is
+ * one it allows at most once: Date, Sender, Reply-To, To, Cc, Bcc,
+ * Message-ID, In-Reply-To, References, Subject; else NULL. From is not
+ * listed: the From check judges it (exactly one, naming one author).
+ */
+const char *verdict_singleton_field(const char *name);
 
 /* domain_in_list - domain equals one of list[0..n) or is below one (case-insensitive) */
 bool domain_in_list(const char *domain, char *const *list, size_t n);
