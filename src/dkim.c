@@ -626,7 +626,7 @@ bool dkim_h_uncovered(const char *h, char *const *names, size_t n, char *field, 
 	if (h == NULL)
 		return false;
 	while (next_item(&p, f, sizeof(f))) {
-		const char *q = h;
+		const char *q = h, *first = NULL;
 		char g[256];
 		unsigned nh = 0, nm = 0;
 
@@ -635,11 +635,15 @@ bool dkim_h_uncovered(const char *h, char *const *names, size_t n, char *field, 
 		while (next_item(&q, g, sizeof(g)))
 			if (strcasecmp(f, g) == 0)
 				nh++;
-		for (size_t i = 0; i < n; i++)
-			if (names[i] != NULL && name_eq(names[i], f))
-				nm++;
+		for (size_t i = 0; i < n; i++) {
+			if (names[i] != NULL && name_eq(names[i], f)) {
+				if (nm++ == 0)
+					first = names[i];
+			}
+		}
 		if (nm > nh) {
-			snprintf(field, fieldsize, "%s", f);
+			/* as the message spells it, without white space before the colon */
+			snprintf(field, fieldsize, "%.*s", (int)strcspn(first, " \t"), first);
 			*in_h = nh;
 			*in_msg = nm;
 			return true;
@@ -726,11 +730,12 @@ static void judge(struct dkim_verifier *v, struct seen_sig *s, struct dkim_sig_r
 		set_result(r, PM_DKIM_PERMERROR, "d= or s= is not a host name");
 		return;
 	case KEY_BADQUERY:
-		set_result(r, PM_DKIM_PERMERROR, "q= names no supported query method (dns/txt)");
+		set_result(r, PM_DKIM_PERMERROR, "q= without dns/txt, the only query method");
 		return;
 	case KEY_TOOLONG:
 		snprintf(r->reason, sizeof(r->reason),
-		         "key record longer than %d bytes (libopendkim limit)", DKIM_KEY_RECORD_MAX);
+		         "key record longer than %d bytes, libopendkim's limit",
+		         DKIM_KEY_RECORD_MAX);
 		r->result = PM_DKIM_PERMERROR;
 		return;
 	default:
@@ -748,8 +753,8 @@ static void judge(struct dkim_verifier *v, struct seen_sig *s, struct dkim_sig_r
 		return;
 	}
 	/* cryptographically good: is it acceptable? */
-	if (s->h != NULL && dkim_h_uncovered(s->h, v->hnames, v->nhnames, field, sizeof(field),
-	                                     &in_h, &in_msg)) {
+	if (s->h != NULL &&
+	    dkim_h_uncovered(s->h, v->hnames, v->nhnames, field, sizeof(field), &in_h, &in_msg)) {
 		snprintf(r->reason, sizeof(r->reason), "%s occurs %u times, h= signs %u", field,
 		         in_msg, in_h);
 		r->result = PM_DKIM_POLICY;

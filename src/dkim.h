@@ -167,8 +167,8 @@ bool dkim_q_supported(const char *q);
 /*
  * dkim_h_uncovered - the first field named in an h= value (h) that
  * occurs among the message's header field names (names[0..n), any case)
- * more often than h= names it: true with its name (as h= spells it, cut
- * to fieldsize) in field, and the two counts in *in_h and *in_msg. The
+ * more often than h= names it: true with its name (as the message first
+ * spells it, cut to fieldsize) in field, and the two counts in *in_h and *in_msg. The
  * trace and per-hop fields that transit adds by design (Received,
  * Return-Path, DKIM-Signature, ARC-*, Authentication-Results) are not
  * counted. False when every field named is covered.

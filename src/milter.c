@@ -1440,12 +1440,14 @@ static void dkim_note(const struct message *m, const struct dkim_results *r)
 {
 	for (size_t i = 0; i < r->n; i++) {
 		const struct dkim_sig_result *g = &r->sig[i];
-		char d[4 * sizeof(g->domain)], sel[4 * sizeof(g->selector)], why[4 * sizeof(g->reason)];
+		char d[4 * sizeof(g->domain)], sel[4 * sizeof(g->selector)],
+		    why[4 * sizeof(g->reason)];
 
 		if (g->result == PM_DKIM_PASS)
 			continue;
-		log_msg(LOG_INFO, "%s: dkim=%s d=%s s=%s: %s", m->queue_id ? m->queue_id : "NOQUEUE",
-		        pm_dkim_result_name(g->result), pm_escape_str(d, sizeof(d), g->domain),
+		log_msg(LOG_INFO, "%s: dkim=%s d=%s s=%s: %s",
+		        m->queue_id ? m->queue_id : "NOQUEUE", pm_dkim_result_name(g->result),
+		        pm_escape_str(d, sizeof(d), g->domain),
 		        pm_escape_str(sel, sizeof(sel), g->selector),
 		        pm_escape_str(why, sizeof(why), g->reason));
 	}
@@ -1538,8 +1540,9 @@ static char *authres_value(const struct session *s, const struct auth_eom *a,
 	allowed[0] = '\0';
 	if (v->allowed && v->allowed_by != NULL)
 		snprintf(allowed, sizeof(allowed), "allowed by local policy: %s", v->allowed_by);
+	/* headers.singletons in tag mode (or enforce, when the message was let through) */
 	if (m->repeated_field != NULL && !s->trusted && !s->authenticated &&
-	    p->headers.singletons >= PM_MODE_TAG) /* headers.singletons in tag mode (or let through) */
+	    p->headers.singletons >= PM_MODE_TAG)
 		snprintf(allowed + strlen(allowed), sizeof(allowed) - strlen(allowed),
 		         "%srepeated header field: %s", allowed[0] != '\0' ? "; " : "",
 		         m->repeated_field);
@@ -1651,9 +1654,8 @@ static sfsistat eom_apply(SMFICTX *ctx, struct session *s, const struct pm_verdi
 {
 	const char *action = "accept";
 	/* the field a repeated-header verdict names goes into the record's detail */
-	const char *detail = v->check != NULL && strcmp(v->check, "headers") == 0
-	                         ? s->msg.repeated_field
-	                         : NULL;
+	const char *detail =
+	    v->check != NULL && strcmp(v->check, "headers") == 0 ? s->msg.repeated_field : NULL;
 
 	if (v->action == PM_V_CONTINUE && (!v->would || v->reply >= PM_R_COUNT)) {
 		if (v->quarantine || v->would)

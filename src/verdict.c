@@ -640,10 +640,9 @@ static bool check_from(const struct pm_facts *f, const struct policy *p, struct 
 /* verdict_singleton_field - RFC 5322 3.6's spelling of a field allowed at most once */
 const char *verdict_singleton_field(const char *name)
 {
-	static const char *const fields[] = {"Date",       "Sender",      "Reply-To",
-	                                     "To",         "Cc",          "Bcc",
-	                                     "Message-ID", "In-Reply-To", "References",
-	                                     "Subject"};
+	static const char *const fields[] = {"Date",       "Sender", "Reply-To",   "To",
+	                                     "Cc",         "Bcc",    "Message-ID", "In-Reply-To",
+	                                     "References", "Subject"};
 
 	if (name == NULL)
 		return NULL;
@@ -662,8 +661,7 @@ const char *verdict_singleton_field(const char *name)
 }
 
 /* check_singletons - a field RFC 5322 allows once occurs again; true when refused */
-static bool check_singletons(const struct pm_facts *f, const struct policy *p,
-                             struct pm_verdict *v)
+static bool check_singletons(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v)
 {
 	static const char *const rules[4] = {"headers.singletons=off", "headers.singletons=log",
 	                                     "headers.singletons=tag",

@@ -52,10 +52,11 @@
  *	           mode); a header field RFC 5322 3.6 allows at most once
  *	           repeated (f->repeated_field, headers.singletons mode: 550
  *	           5.7.1 header_repeated; From is left to the From check, so
- *	           two From fields get the one From reply); must_sign (dkim mode: 550 5.7.20 / 5.7.21 /
- *	           5.7.22, 451 4.7.5); DMARC (the overridden mode: fail
- *	           with disposition reject 550 5.7.26, quarantine marks the
- *	           verdict quarantine, lookup failure 451 4.4.3 unless
+ *	           two From fields get the one From reply); must_sign
+ *	           (dkim mode: 550 5.7.20 / 5.7.21 / 5.7.22, 451 4.7.5);
+ *	           DMARC (the overridden mode: fail with disposition reject
+ *	           550 5.7.26, quarantine marks the verdict quarantine,
+ *	           lookup failure 451 4.4.3 unless
  *	           dmarc.fail_open); then an SPF result deferred from MAIL
  *	           FROM (verdict_spf_deferred): refused now with its SPF
  *	           reply unless DMARC passed or failed with a record (then

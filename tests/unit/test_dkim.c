@@ -985,18 +985,19 @@ static void test_q_supported(void **state)
 		const char *q;
 		bool want;
 	} cases_[] = {
-	    {NULL, true},           {"dns/txt", true},         {"DNS/TXT", true},
-	    {"dns", true},          {"http:dns/txt", true},    {" http : dns/txt ", true},
-	    {"dns/t\r\n xt", true}, {"http", false},           {"", false},
-	    {"dns/xml", false},     {"http:https", false},     {":", false},
-	    {"dnstxt", false},      {"dns/txt/extra", false},  {"txt", false},
+	    {NULL, true},           {"dns/txt", true},        {"DNS/TXT", true},
+	    {"dns", true},          {"http:dns/txt", true},   {" http : dns/txt ", true},
+	    {"dns/t\r\n xt", true}, {"http", false},          {"", false},
+	    {"dns/xml", false},     {"http:https", false},    {":", false},
+	    {"dnstxt", false},      {"dns/txt/extra", false}, {"txt", false},
 	};
 
 	(void)state;
 	for (size_t i = 0; i < PM_ARRAY_LEN(cases_); i++)
 		if (dkim_q_supported(cases_[i].q) != cases_[i].want)
 			fail_msg("dkim_q_supported(\"%s\"): got %d, want %d",
-			         cases_[i].q ? cases_[i].q : "(null)", !cases_[i].want, cases_[i].want);
+			         cases_[i].q ? cases_[i].q : "(null)", !cases_[i].want,
+			         cases_[i].want);
 }
 
 /* test_h_uncovered - a field h= names fewer times than the message has it */
@@ -1004,8 +1005,9 @@ static void test_h_uncovered(void **state)
 {
 	static char *const one[] = {"Received", "From", "To", "Subject", "Date"};
 	static char *const two_subj[] = {"Received", "Subject", "From", "To", "subject ", "Date"};
-	static char *const two_recv[] = {"Received", "Received", "DKIM-Signature", "From",
-	                                 "Subject", "ARC-Seal", "ARC-Seal", "Authentication-Results"};
+	static char *const two_recv[] = {
+	    "Received", "Received", "DKIM-Signature", "From",
+	    "Subject",  "ARC-Seal", "ARC-Seal",       "Authentication-Results"};
 	static char *const two_to[] = {"From", "To", "Subject", "TO"};
 	static const struct {
 		const char *h;
@@ -1016,11 +1018,11 @@ static void test_h_uncovered(void **state)
 	} cases_[] = {
 	    {"from:to:subject:date", one, 5, NULL, 0, 0},
 	    {"from:to:subject:subject:date", one, 5, NULL, 0, 0}, /* over-signed */
-	    {"from:to:subject:date", two_subj, 6, "subject", 1, 2},
+	    {"from:to:subject:date", two_subj, 6, "Subject", 1, 2},
 	    {"From : To : Subject", two_subj, 6, "Subject", 1, 2},
 	    {"from:to:subject:subject:date", two_subj, 6, NULL, 0, 0},
 	    {"from:subject:to:subject:to", two_to, 4, NULL, 0, 0},
-	    {"from:subject:to", two_to, 4, "to", 1, 2},
+	    {"from:subject:to", two_to, 4, "To", 1, 2},
 	    {"from:to", two_subj, 6, NULL, 0, 0}, /* Subject is not signed at all */
 	    /* transit fields are not counted, however many hops added them */
 	    {"received:dkim-signature:arc-seal:authentication-results:from:subject", two_recv, 8,

@@ -3983,17 +3983,28 @@ static void test_singleton_field(void **state)
 	static const struct {
 		const char *name, *want;
 	} cases_[] = {
-	    {"Subject", "Subject"},         {"SUBJECT", "Subject"},
-	    {"subject \t", "Subject"},      {"Date", "Date"},
-	    {"Sender", "Sender"},           {"reply-to", "Reply-To"},
-	    {"To", "To"},                   {"cc", "Cc"},
-	    {"Bcc", "Bcc"},                 {"Message-Id", "Message-ID"},
-	    {"In-Reply-To", "In-Reply-To"}, {"References", "References"},
-	    {"From", NULL},                 {"Received", NULL},
-	    {"Subjects", NULL},             {"Sub", NULL},
-	    {"X-Subject", NULL},            {"Resent-To", NULL},
-	    {"Comments", NULL},             {"Keywords", NULL},
-	    {"", NULL},                     {NULL, NULL},
+	    {"Subject", "Subject"},
+	    {"SUBJECT", "Subject"},
+	    {"subject \t", "Subject"},
+	    {"Date", "Date"},
+	    {"Sender", "Sender"},
+	    {"reply-to", "Reply-To"},
+	    {"To", "To"},
+	    {"cc", "Cc"},
+	    {"Bcc", "Bcc"},
+	    {"Message-Id", "Message-ID"},
+	    {"In-Reply-To", "In-Reply-To"},
+	    {"References", "References"},
+	    {"From", NULL},
+	    {"Received", NULL},
+	    {"Subjects", NULL},
+	    {"Sub", NULL},
+	    {"X-Subject", NULL},
+	    {"Resent-To", NULL},
+	    {"Comments", NULL},
+	    {"Keywords", NULL},
+	    {"", NULL},
+	    {NULL, NULL},
 	};
 
 	(void)state;
@@ -4220,20 +4231,13 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_reply_table),
-	    cmocka_unit_test(test_defaults),
-	    cmocka_unit_test(test_null_inputs),
-	    cmocka_unit_test(test_singleton_field),
-	    cmocka_unit_test(test_reply_expand),
-	    cmocka_unit_test(test_expand_configured),
-	    cmocka_unit_test(test_action_names),
-	    cmocka_unit_test(test_quarantine),
-	    cmocka_unit_test(test_domain_in_list),
-	    cmocka_unit_test(test_must_sign),
-	    cmocka_unit_test(test_overrides),
-	    cmocka_unit_test(test_domain_overrides),
-	    cmocka_unit_test(test_flags),
-	    cmocka_unit_test(test_exempt),
+	    cmocka_unit_test(test_reply_table),    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_null_inputs),    cmocka_unit_test(test_singleton_field),
+	    cmocka_unit_test(test_reply_expand),   cmocka_unit_test(test_expand_configured),
+	    cmocka_unit_test(test_action_names),   cmocka_unit_test(test_quarantine),
+	    cmocka_unit_test(test_domain_in_list), cmocka_unit_test(test_must_sign),
+	    cmocka_unit_test(test_overrides),      cmocka_unit_test(test_domain_overrides),
+	    cmocka_unit_test(test_flags),          cmocka_unit_test(test_exempt),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
