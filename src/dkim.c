@@ -281,6 +281,16 @@ static DKIM_CBSTAT key_cb(DKIM *dkim, DKIM_SIGINFO *sig, u_char *buf, size_t buf
 	case DKIM_KEY_FOUND: {
 		size_t len = strlen(record);
 
+		if (len > DKIM_KEY_RECORD_MAX || len >= buflen) {
+			/* long notes or folding: the same key in fewer bytes may fit */
+			char *c = dkim_key_record_compact(record);
+
+			if (c != NULL) {
+				free(record);
+				record = c;
+				len = strlen(record);
+			}
+		}
 		/* never cut: a cut record would blame the sender's key */
 		if (len > DKIM_KEY_RECORD_MAX || len >= buflen) {
 			free(record);
@@ -577,6 +587,83 @@ static bool next_item(const char **p, char *out, size_t outsize)
 	return true;
 }
 
+/* trim - [*s, *e) without white space at either end */
+static void trim(const char **s, const char **e)
+{
+	while (*s < *e && isspace((unsigned char)**s))
+		(*s)++;
+	while (*e > *s && isspace((unsigned char)(*e)[-1]))
+		(*e)--;
+}
+
+/* dkim_key_record_compact - the key record without notes and needless white space */
+char *dkim_key_record_compact(const char *record)
+{
+	struct strbuf out, names;
+	const char *p = record;
+
+	if (record == NULL)
+		return NULL;
+	sb_init(&out);
+	sb_init(&names);
+	sb_appendc(&names, ';');
+	while (*p != '\0') {
+		const char *end = strchr(p, ';'), *eq, *ns, *ne, *vs, *ve;
+
+		if (end == NULL)
+			end = p + strlen(p);
+		ns = p;
+		ne = end;
+		trim(&ns, &ne);
+		p = *end ? end + 1 : end;
+		if (ns == ne)
+			continue; /* an empty element (a trailing ";") */
+		eq = memchr(ns, '=', (size_t)(ne - ns));
+		if (eq == NULL)
+			goto bad;
+		vs = eq + 1;
+		ve = ne;
+		ne = eq;
+		trim(&ns, &ne);
+		trim(&vs, &ve);
+		if (ns == ne)
+			goto bad;
+		for (const char *c = ns; c < ne; c++)
+			if (!isalnum((unsigned char)*c) && *c != '_')
+				goto bad;
+		{ /* a tag named twice makes the whole list invalid (RFC 6376 3.2) */
+			char key[64];
+
+			if ((size_t)(ne - ns) + 3 > sizeof(key))
+				goto bad;
+			snprintf(key, sizeof(key), ";%.*s;", (int)(ne - ns), ns);
+			if (strstr(names.s, key) != NULL)
+				goto bad;
+			sb_appendn(&names, ns, (size_t)(ne - ns));
+			sb_appendc(&names, ';');
+		}
+		if (ne - ns == 1 && *ns == 'n')
+			continue; /* notes: for people, never for the verifier */
+		if (out.len > 0)
+			sb_appendc(&out, ';');
+		sb_appendn(&out, ns, (size_t)(ne - ns));
+		sb_appendc(&out, '=');
+		if (ne - ns == 1 && *ns == 'p') {
+			for (const char *c = vs; c < ve; c++)
+				if (!isspace((unsigned char)*c))
+					sb_appendc(&out, *c);
+		} else {
+			sb_appendn(&out, vs, (size_t)(ve - vs));
+		}
+	}
+	sb_free(&names);
+	return sb_steal(&out);
+bad:
+	sb_free(&names);
+	sb_free(&out);
+	return NULL;
+}
+
 /* dkim_q_supported - does q= name dns/txt (or dns)? */
 bool dkim_q_supported(const char *q)
 {
@@ -716,6 +803,10 @@ static void judge(struct dkim_verifier *v, struct seen_sig *s, struct dkim_sig_r
 	if (dkim_sig_getkeysize(sig, &bits) == DKIM_STAT_OK)
 		r->key_bits = bits;
 	(void)dkim_sig_getsignalg(sig, &alg);
+	/* here too: libopendkim hands a signature the key another one with the same d= and s=
+	   fetched, without asking key_cb */
+	if (s->q != NULL && !dkim_q_supported(s->q))
+		s->key = KEY_BADQUERY;
 	switch (s->key) {
 	case KEY_TEMPFAIL:
 		set_result(r, PM_DKIM_TEMPERROR, "key lookup failed temporarily");

@@ -41,10 +41,10 @@
  *	             record, wrong key type, a d=/s= that is not a host name,
  *	             a q= that names no query method this verifier supports
  *	             (only dns/txt, RFC 6376 3.5: no key is looked up), a key
- *	             record longer than DKIM_KEY_RECORD_MAX bytes (libopendkim
- *	             takes the record into a fixed buffer of that size: a
- *	             longer one, an RSA key over 4096 bits, cannot be
- *	             verified)
+ *	             record longer than DKIM_KEY_RECORD_MAX bytes even without
+ *	             its notes and white space (dkim_key_record_compact;
+ *	             libopendkim takes the record into a fixed buffer of that
+ *	             size: an RSA key over 4096 bits cannot be verified)
  *	A message without any DKIM-Signature has n == 0: report "none".
  *
  *	Header values: libmilter strips the space after the colon unless
@@ -155,6 +155,16 @@ void dkim_verify_eom(struct dkim_verifier *v, struct dkim_results *out);
 void dkim_verify_free(struct dkim_verifier *v);
 /* dkim_results_free - release what *r holds */
 void dkim_results_free(struct dkim_results *r);
+
+/*
+ * dkim_key_record_compact - a key record (RFC 6376 3.6.1) that means the
+ * same with less: the n= notes dropped, the white space around tags and
+ * values and inside p= (base64, where FWS is ignored) removed, the other
+ * tags kept in their order. NULL when the record is not a well-formed
+ * tag-list (an element without "=", an empty or repeated tag name): it
+ * is then left as it is. The caller frees the result.
+ */
+char *dkim_key_record_compact(const char *record);
 
 /*
  * dkim_q_supported - does a q= value (RFC 6376 3.5: query methods

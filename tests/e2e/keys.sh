@@ -15,6 +15,8 @@
 #	  rsa8192   RSA 8192 bits            rsa8192.pem   (its record, about 1,430
 #	            bytes, exceeds libopendkim's 1024-byte key buffer: permerror)
 #	  ed25519   Ed25519 (RFC 8463)       ed25519.pem   (ed25519-sha256)
+#	  longnote  the rsa2048 key with a 988-byte n= note: a record of
+#	            about 1,420 bytes that holds the same key as a short one
 #	  revoked   "v=DKIM1; k=rsa; p=" (an empty p=: the key is revoked)
 #	  nokey     no record at all (scenario.pl signs it with rsa2048.pem)
 #	(and "slow", at signed.test and mustsign.test only, is in
@@ -85,12 +87,16 @@ record() {
 	rsa1024) echo "v=DKIM1; k=rsa; p=$rsa1024_p" ;;
 	rsa512) echo "v=DKIM1; k=rsa; p=$rsa512_p" ;;
 	rsa8192) echo "v=DKIM1; k=rsa; p=$rsa8192_p" ;;
+	longnote) echo "v=DKIM1; k=rsa; n=$note; p=$rsa2048_p" ;;
 	ed25519) echo "v=DKIM1; k=ed25519; p=$ed_p" ;;
 	revoked) echo "v=DKIM1; k=rsa; p=" ;;
 	esac
 }
 
-SELECTORS="rsa2048 rsa1024 rsa512 rsa8192 ed25519 revoked"
+# a note for people (n=, RFC 6376 3.6.1): 988 bytes of it
+note=$(printf 'Key-rotated-quarterly-ask-postmaster-at-signed.test-%.0s' $(seq 1 19) | head -c 1000)
+
+SELECTORS="rsa2048 rsa1024 rsa512 rsa8192 longnote ed25519 revoked"
 
 # txt - TEXT as zone file TXT strings of at most 255 bytes each
 txt() {

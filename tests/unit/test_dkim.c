@@ -113,11 +113,51 @@ static const struct {
 
 static int lookups; /* how many times the override was asked */
 
+/*
+ * long_record - the 2048-bit record made longer than libopendkim's key
+ * buffer: a 900-byte n= note (note), or a p= folded with white space every
+ * 2 characters (fold), or both and a second k= (dup: no longer a valid
+ * tag-list, so left as it is). Caller frees.
+ */
+static char *long_record(bool note, bool fold, bool dup)
+{
+	char *rec = slurp("test-rsa2048.txt");
+	const char *p = strstr(rec, "p=");
+	struct strbuf sb;
+
+	assert_non_null(p);
+	sb_init(&sb);
+	sb_append(&sb, "v=DKIM1; k=rsa; ");
+	if (dup)
+		sb_append(&sb, "k=rsa; ");
+	if (note) {
+		sb_append(&sb, "n=");
+		for (int i = 0; i < 900; i++)
+			sb_appendc(&sb, 'x');
+		sb_append(&sb, "; ");
+	}
+	sb_append(&sb, "p=");
+	for (p += 2; *p; p++) {
+		sb_appendc(&sb, *p);
+		if (fold && ((p - rec) % 2) == 0)
+			sb_append(&sb, "\t \t ");
+	}
+	free(rec);
+	assert_true(sb.len > 1024);
+	return sb_steal(&sb);
+}
+
 /* lookup - the key lookup override: the table above, NXDOMAIN for the rest */
 static enum dkim_key_status lookup(const char *name, char **record, void *arg)
 {
 	(void)arg;
 	__atomic_fetch_add(&lookups, 1, __ATOMIC_RELAXED);
+	if (strcmp(name, "longnote._domainkey.example.org") == 0 ||
+	    strcmp(name, "longfold._domainkey.example.org") == 0 ||
+	    strcmp(name, "longdup._domainkey.example.org") == 0) {
+		*record = long_record(name[4] != 'f', name[4] != 'n', name[4] == 'd');
+		return DKIM_KEY_FOUND;
+	}
 	for (size_t i = 0; i < PM_ARRAY_LEN(keys); i++) {
 		if (strcmp(keys[i].name, name) != 0)
 			continue;
@@ -150,7 +190,8 @@ enum mutation {
 	MUT_NO_FROM,    /* the From header field left out after signing */
 	MUT_EXTRA_SUBJ, /* a second, unsigned Subject above the signed one */
 	MUT_Q_HTTP,     /* q=http put into the signatures (no supported query method) */
-	MUT_Q_BOTH      /* q=http:dns/txt put into the signatures (dns/txt is still there) */
+	MUT_Q_BOTH,     /* q=http:dns/txt put into the signatures (dns/txt is still there) */
+	MUT_Q_SECOND    /* q=http put into the second signature only */
 };
 
 struct want {
@@ -288,7 +329,7 @@ static void verify_msg(const struct vcase *c, char *const *sigs, struct dkim_res
 
 		sb_init(&sb);
 		sb_appendf(&sb, "%s%s%s", lead ? " " : "",
-		           c->mut == MUT_Q_HTTP   ? "q=http; "
+		           c->mut == MUT_Q_HTTP || (c->mut == MUT_Q_SECOND && i == 1) ? "q=http; "
 		           : c->mut == MUT_Q_BOTH ? "q = http : dns/txt; "
 		                                  : "",
 		           val);
@@ -708,6 +749,17 @@ static const struct vcase cases[] = {
      {W(PERMERROR, "rsa!x", "host name")}},
     /* q= (RFC 6376 3.5, 6.1.2): no supported method, no key lookup, permerror */
     {"q=http", {GOOD}, 1, MUT_Q_HTTP, false, 0, 0, 1, 1, {W(PERMERROR, "rsa", "q=")}},
+    /* the same d= and s= as a good signature: libopendkim reuses that key, still permerror */
+    {"q=http on the second of two signatures with one key",
+     {GOOD, GOOD},
+     2,
+     MUT_Q_SECOND,
+     false,
+     0,
+     0,
+     2,
+     2,
+     {W(PASS, "rsa", ""), W(PERMERROR, "rsa", "q=")}},
     /* q= with dns/txt among others is looked up (the tag breaks the signature: fail) */
     {"q=http:dns/txt", {GOOD}, 1, MUT_Q_BOTH, false, 0, 0, 1, 1, {W(FAIL, "rsa", "bad signature")}},
     /* an unsigned Subject above the signed one (attack A15): not pass */
@@ -765,6 +817,37 @@ static const struct vcase cases[] = {
      1,
      1,
      {W(PASS, "rsa4096", "")}},
+    /* the same key in fewer bytes: notes and white space dropped, it fits */
+    {"2048-bit key record with a 900-byte note",
+     {SIG("test-rsa2048.key", S256, RELAXED, RELAXED, "example.org", "longnote", -1)},
+     1,
+     MUT_NONE,
+     false,
+     0,
+     0,
+     1,
+     1,
+     {W(PASS, "longnote", "")}},
+    {"2048-bit key record with p= folded past 1024 bytes",
+     {SIG("test-rsa2048.key", S256, RELAXED, RELAXED, "example.org", "longfold", -1)},
+     1,
+     MUT_NONE,
+     false,
+     0,
+     0,
+     1,
+     1,
+     {W(PASS, "longfold", "")}},
+    {"long key record with a tag twice: not compacted, permerror",
+     {SIG("test-rsa2048.key", S256, RELAXED, RELAXED, "example.org", "longdup", -1)},
+     1,
+     MUT_NONE,
+     false,
+     0,
+     0,
+     1,
+     1,
+     {W(PERMERROR, "longdup", "key record longer than 1024 bytes")}},
     {"8192-bit key: record longer than 1024 bytes",
      {SIG("test-rsa8192.key", S256, RELAXED, RELAXED, "example.org", "rsa8192", -1)},
      1,
@@ -1000,6 +1083,38 @@ static void test_q_supported(void **state)
 			         cases_[i].want);
 }
 
+/* test_compact - key records without notes and needless white space */
+static void test_compact(void **state)
+{
+	static const struct {
+		const char *in, *want; /* want NULL: left as it is */
+	} cases_[] = {
+	    {"v=DKIM1; k=rsa; p=AB CD", "v=DKIM1;k=rsa;p=ABCD"},
+	    {"v=DKIM1; n=a note; k=rsa; p=ABCD;", "v=DKIM1;k=rsa;p=ABCD"},
+	    {" v = DKIM1 ;\tk=rsa ; t = y : s ; p=\r\n AB\tCD ", "v=DKIM1;k=rsa;t=y : s;p=ABCD"},
+	    {"v=DKIM1; k=rsa; x_new=1; p=", "v=DKIM1;k=rsa;x_new=1;p="},
+	    {"v=DKIM1; h=sha256; s=email; p=AB", "v=DKIM1;h=sha256;s=email;p=AB"},
+	    {"k=rsa; k=rsa; p=AB", NULL},
+	    {"k=rsa; n=a; n=b; p=AB", NULL},
+	    {"k=rsa; garbage; p=AB", NULL},
+	    {"k=rsa; =x; p=AB", NULL},
+	    {"k=rsa; k-2=x; p=AB", NULL},
+	    {"", ""},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < PM_ARRAY_LEN(cases_); i++) {
+		char *got = dkim_key_record_compact(cases_[i].in);
+
+		if ((got == NULL) != (cases_[i].want == NULL) ||
+		    (got != NULL && strcmp(got, cases_[i].want) != 0))
+			fail_msg("dkim_key_record_compact(\"%s\"): got \"%s\", want \"%s\"",
+			         cases_[i].in, got ? got : "(null)",
+			         cases_[i].want ? cases_[i].want : "(null)");
+		free(got);
+	}
+}
+
 /* test_h_uncovered - a field h= names fewer times than the message has it */
 static void test_h_uncovered(void **state)
 {
@@ -1079,6 +1194,7 @@ int main(void)
 	    cmocka_unit_test(test_deadline_spent), cmocka_unit_test(test_threads),
 	    cmocka_unit_test(test_lifecycle),      cmocka_unit_test(test_names),
 	    cmocka_unit_test(test_q_supported),    cmocka_unit_test(test_h_uncovered),
+	    cmocka_unit_test(test_compact),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
