@@ -347,7 +347,8 @@ static const struct cfg_key settings[] = {
     MODE("dkim.mode", "tag", dkim.mode),
     INT("dkim.max_signatures", "5", dkim.max_signatures, 1, 50),
     BOOL("dkim.allow_l", "false", dkim.allow_l),
-    INT("dkim.min_key_bits", "1024", dkim.min_key_bits, 512, 8192),
+    /* at most 4096: a larger RSA key's record exceeds libopendkim's 1024-byte key buffer */
+    INT("dkim.min_key_bits", "1024", dkim.min_key_bits, 512, 4096),
     DOMAINS("dkim.must_sign", dkim.must_sign, dkim.nmust_sign),
 
     GROUP("dmarc"),
@@ -382,6 +383,9 @@ static const struct cfg_key settings[] = {
      .type = CT_MODE,
      .off = offsetof(struct dmarc_domain_mode, mode),
      .flags = CF_MEMBER},
+
+    GROUP("headers"),
+    MODE("headers.singletons", "tag", headers.singletons),
 
     GROUP("lists"),
     LISTKEYS("client", LIST_CLIENT),
@@ -492,6 +496,10 @@ static const struct cfg_key settings[] = {
           "554 5.7.1 Client host %{name}[%{ip}] blocked by local policy", 0),
     REPLY("too_many_messages", PM_R_TOO_MANY_MESSAGES,
           "421 4.7.0 Too many messages in this connection; try again later", CF_4XX_ONLY),
+    REPLY("header_repeated", PM_R_HEADER_REPEATED,
+          "550 5.7.1 Message rejected: the %{result} header field must not occur more than once "
+          "(RFC 5322 section 3.6)",
+          0),
 };
 
 #define NSETTINGS PM_ARRAY_LEN(settings)

@@ -22,7 +22,14 @@
  *	dns.c (this thread's resolver, dns_timeout per attempt), or the
  *	settings' override. The callback records per signature what the
  *	lookup gave, so a timeout is temperror and NXDOMAIN permerror
- *	whatever libopendkim makes of it.
+ *	whatever libopendkim makes of it. Two checks libopendkim makes only
+ *	when it looks keys up itself are made here: q= must name dns/txt
+ *	(else nothing is looked up), and the record must fit libopendkim's
+ *	key buffer (DKIM_KEY_RECORD_MAX; it would be cut silently).
+ *
+ *	The header field names are kept too: a passing signature whose h=
+ *	leaves an instance of a field it names unsigned is not acceptable
+ *	(dkim_h_uncovered).
  *
  *	RFC 8301 and l= are judged here: libopendkim still verifies rsa-sha1
  *	and l= signatures. For l=, the body's canonical length is counted
@@ -38,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/types.h>
 
 #include <opendkim/dkim.h>
@@ -57,12 +65,15 @@ enum key_outcome {
 	KEY_TEMPFAIL,
 	KEY_MULTIPLE,
 	KEY_BADNAME,
+	KEY_BADQUERY, /* q= names no method we support: not looked up */
+	KEY_TOOLONG,  /* the record does not fit libopendkim's buffer */
 };
 
 /* One DKIM-Signature header field as seen, with its tags parsed here. */
 struct seen_sig {
 	char *b; /* b= with all whitespace removed (for matching) */
 	char *d, *s, *a;
+	char *q, *h;       /* q= and h= as given (NULL when absent) */
 	DKIM_SIGINFO *lib; /* libopendkim's entry, once matched */
 	enum key_outcome key;
 };
@@ -88,6 +99,8 @@ struct dkim_verifier {
 	struct seen_sig *sigs;
 	size_t nsigs, capsigs;
 	size_t total;
+	char **hnames; /* every header field name, in order */
+	size_t nhnames, caphnames;
 	struct canon_count simple, relaxed;
 };
 
@@ -190,9 +203,11 @@ static bool host_ok(const char *s)
 	return true;
 }
 
-/* dns_key - the TXT record at name by DNS (dns.c), within left_ms (-1: no deadline) */
-static enum dkim_key_status dns_key(const char *name, char *buf, size_t bufsize, int timeout,
-                                    long left_ms)
+/*
+ * dns_key - the TXT record at name by DNS (dns.c), within left_ms (-1: no
+ * deadline); on DKIM_KEY_FOUND *record is its whole text (caller frees)
+ */
+static enum dkim_key_status dns_key(const char *name, char **record, int timeout, long left_ms)
 {
 	const unsigned char *ans;
 	int len, found = 0;
@@ -217,11 +232,13 @@ static enum dkim_key_status dns_key(const char *name, char *buf, size_t bufsize,
 			return DKIM_KEY_TEMPFAIL;
 		if (ns_rr_type(rr) != ns_t_txt || ns_rr_class(rr) != ns_c_in)
 			continue;
-		if (found++ > 0)
+		if (found++ > 0) {
+			free(*record);
+			*record = NULL;
 			return DKIM_KEY_MULTIPLE;
+		}
 		txt = dns_txt_join(ns_rr_rdata(rr), ns_rr_rdlen(rr));
-		snprintf(buf, bufsize, "%s", txt);
-		free(txt);
+		*record = txt;
 	}
 	return found ? DKIM_KEY_FOUND : DKIM_KEY_NOTFOUND;
 }
@@ -235,7 +252,12 @@ static DKIM_CBSTAT key_cb(DKIM *dkim, DKIM_SIGINFO *sig, u_char *buf, size_t buf
 	const char *sel = (const char *)dkim_sig_getselector(sig);
 	enum dkim_key_status st;
 	char name[NS_MAXDNAME + 1];
+	char *record = NULL;
 
+	if (s != NULL && s->q != NULL && !dkim_q_supported(s->q)) {
+		s->key = KEY_BADQUERY; /* RFC 6376 6.1.2: no key can be fetched */
+		return DKIM_CBSTAT_NOTFOUND;
+	}
 	if (!host_ok(d) || !host_ok(sel) ||
 	    (size_t)snprintf(name, sizeof(name), "%s._domainkey.%s", sel, d) >= sizeof(name) ||
 	    !dns_name_ok(name)) {
@@ -245,15 +267,43 @@ static DKIM_CBSTAT key_cb(DKIM *dkim, DKIM_SIGINFO *sig, u_char *buf, size_t buf
 	}
 	buf[0] = '\0';
 	if (v != NULL && v->set.key_lookup != NULL)
-		st = v->set.key_lookup(name, (char *)buf, buflen, v->set.key_lookup_arg);
+		st = v->set.key_lookup(name, &record, v->set.key_lookup_arg);
 	else
-		st = dns_key(name, (char *)buf, buflen, v ? v->set.dns_timeout : 0,
+		st = dns_key(name, &record, v ? v->set.dns_timeout : 0,
 		             v != NULL && v->has_deadline ? dns_ms_left(&v->deadline) : -1);
+	if (st == DKIM_KEY_FOUND && record == NULL)
+		st = DKIM_KEY_TEMPFAIL; /* a lookup that broke its contract */
+	if (st != DKIM_KEY_FOUND) {
+		free(record);
+		record = NULL;
+	}
 	switch (st) {
-	case DKIM_KEY_FOUND:
+	case DKIM_KEY_FOUND: {
+		size_t len = strlen(record);
+
+		if (len > DKIM_KEY_RECORD_MAX || len >= buflen) {
+			/* long notes or folding: the same key in fewer bytes may fit */
+			char *c = dkim_key_record_compact(record);
+
+			if (c != NULL) {
+				free(record);
+				record = c;
+				len = strlen(record);
+			}
+		}
+		/* never cut: a cut record would blame the sender's key */
+		if (len > DKIM_KEY_RECORD_MAX || len >= buflen) {
+			free(record);
+			if (s)
+				s->key = KEY_TOOLONG;
+			return DKIM_CBSTAT_NOTFOUND;
+		}
+		memcpy(buf, record, len + 1);
+		free(record);
 		if (s)
 			s->key = KEY_OK;
 		return DKIM_CBSTAT_CONTINUE;
+	}
 	case DKIM_KEY_NOTFOUND:
 		if (s)
 			s->key = KEY_NOTFOUND;
@@ -381,6 +431,8 @@ static void remember_sig(struct dkim_verifier *v, const char *value)
 	s->d = tag_value(value, "d");
 	s->s = tag_value(value, "s");
 	s->a = tag_value(value, "a");
+	s->q = tag_value(value, "q");
+	s->h = tag_value(value, "h");
 	b = tag_value(value, "l");
 	if (b != NULL) { /* the body's canonical length is needed (dkim_verify_body) */
 		v->any_l = true;
@@ -400,6 +452,11 @@ void dkim_verify_header(struct dkim_verifier *v, const char *name, const char *v
 		value = "";
 	if (pm_strcaseeq(name, "DKIM-Signature"))
 		remember_sig(v, value);
+	if (v->nhnames == v->caphnames) {
+		v->caphnames = v->caphnames ? 2 * v->caphnames : 16;
+		v->hnames = xrealloc(v->hnames, v->caphnames * sizeof(*v->hnames));
+	}
+	v->hnames[v->nhnames++] = xstrdup(name);
 	if (v->dkim == NULL)
 		return;
 	sb_init(&sb);
@@ -511,6 +568,177 @@ void dkim_verify_body(struct dkim_verifier *v, const unsigned char *bytes, size_
 		(void)dkim_body(v->dkim, (u_char *)bytes, len);
 }
 
+/* next_item - the next item of a ':'-separated list at *p, FWS trimmed, into out (cut) */
+static bool next_item(const char **p, char *out, size_t outsize)
+{
+	const char *s = *p, *e;
+	size_t n = 0;
+
+	if (*s == '\0')
+		return false;
+	e = strchr(s, ':');
+	if (e == NULL)
+		e = s + strlen(s);
+	*p = *e ? e + 1 : e;
+	for (; s < e; s++)
+		if (!isspace((unsigned char)*s) && n + 1 < outsize)
+			out[n++] = *s;
+	out[n] = '\0';
+	return true;
+}
+
+/* trim - [*s, *e) without white space at either end */
+static void trim(const char **s, const char **e)
+{
+	while (*s < *e && isspace((unsigned char)**s))
+		(*s)++;
+	while (*e > *s && isspace((unsigned char)(*e)[-1]))
+		(*e)--;
+}
+
+/* dkim_key_record_compact - the key record without notes and needless white space */
+char *dkim_key_record_compact(const char *record)
+{
+	struct strbuf out, names;
+	const char *p = record;
+
+	if (record == NULL)
+		return NULL;
+	sb_init(&out);
+	sb_init(&names);
+	sb_appendc(&names, ';');
+	while (*p != '\0') {
+		const char *end = strchr(p, ';'), *eq, *ns, *ne, *vs, *ve;
+
+		if (end == NULL)
+			end = p + strlen(p);
+		ns = p;
+		ne = end;
+		trim(&ns, &ne);
+		p = *end ? end + 1 : end;
+		if (ns == ne)
+			continue; /* an empty element (a trailing ";") */
+		eq = memchr(ns, '=', (size_t)(ne - ns));
+		if (eq == NULL)
+			goto bad;
+		vs = eq + 1;
+		ve = ne;
+		ne = eq;
+		trim(&ns, &ne);
+		trim(&vs, &ve);
+		if (ns == ne)
+			goto bad;
+		for (const char *c = ns; c < ne; c++)
+			if (!isalnum((unsigned char)*c) && *c != '_')
+				goto bad;
+		{ /* a tag named twice makes the whole list invalid (RFC 6376 3.2) */
+			char key[64];
+
+			if ((size_t)(ne - ns) + 3 > sizeof(key))
+				goto bad;
+			snprintf(key, sizeof(key), ";%.*s;", (int)(ne - ns), ns);
+			if (strstr(names.s, key) != NULL)
+				goto bad;
+			sb_appendn(&names, ns, (size_t)(ne - ns));
+			sb_appendc(&names, ';');
+		}
+		if (ne - ns == 1 && *ns == 'n')
+			continue; /* notes: for people, never for the verifier */
+		if (out.len > 0)
+			sb_appendc(&out, ';');
+		sb_appendn(&out, ns, (size_t)(ne - ns));
+		sb_appendc(&out, '=');
+		if (ne - ns == 1 && *ns == 'p') {
+			for (const char *c = vs; c < ve; c++)
+				if (!isspace((unsigned char)*c))
+					sb_appendc(&out, *c);
+		} else {
+			sb_appendn(&out, vs, (size_t)(ve - vs));
+		}
+	}
+	sb_free(&names);
+	return sb_steal(&out);
+bad:
+	sb_free(&names);
+	sb_free(&out);
+	return NULL;
+}
+
+/* dkim_q_supported - does q= name dns/txt (or dns)? */
+bool dkim_q_supported(const char *q)
+{
+	char m[64];
+
+	if (q == NULL)
+		return true; /* the default is dns/txt */
+	while (next_item(&q, m, sizeof(m)))
+		if (strcasecmp(m, "dns/txt") == 0 || strcasecmp(m, "dns") == 0)
+			return true;
+	return false;
+}
+
+/* transit_field - a field transit adds by design, repeated on every hop */
+static bool transit_field(const char *name)
+{
+	static const char *const fields[] = {"Received", "Return-Path", "DKIM-Signature",
+	                                     "Authentication-Results"};
+
+	if (strncasecmp(name, "ARC-", 4) == 0)
+		return true;
+	for (size_t i = 0; i < PM_ARRAY_LEN(fields); i++)
+		if (strcasecmp(name, fields[i]) == 0)
+			return true;
+	return false;
+}
+
+/* name_eq - a header field name (trailing white space ignored) equals want, any case */
+static bool name_eq(const char *name, const char *want)
+{
+	size_t n = strlen(want);
+
+	if (strncasecmp(name, want, n) != 0)
+		return false;
+	for (name += n; *name == ' ' || *name == '\t'; name++)
+		;
+	return *name == '\0';
+}
+
+/* dkim_h_uncovered - the first field h= names fewer times than the message has it */
+bool dkim_h_uncovered(const char *h, char *const *names, size_t n, char *field, size_t fieldsize,
+                      unsigned *in_h, unsigned *in_msg)
+{
+	char f[256];
+	const char *p = h;
+
+	if (h == NULL)
+		return false;
+	while (next_item(&p, f, sizeof(f))) {
+		const char *q = h, *first = NULL;
+		char g[256];
+		unsigned nh = 0, nm = 0;
+
+		if (f[0] == '\0' || transit_field(f))
+			continue;
+		while (next_item(&q, g, sizeof(g)))
+			if (strcasecmp(f, g) == 0)
+				nh++;
+		for (size_t i = 0; i < n; i++) {
+			if (names[i] != NULL && name_eq(names[i], f)) {
+				if (nm++ == 0)
+					first = names[i];
+			}
+		}
+		if (nm > nh) {
+			/* as the message spells it, without white space before the colon */
+			snprintf(field, fieldsize, "%.*s", (int)strcspn(first, " \t"), first);
+			*in_h = nh;
+			*in_msg = nm;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* set_result - fill one result's verdict */
 static void set_result(struct dkim_sig_result *r, enum pm_dkim_result res, const char *reason)
 {
@@ -569,10 +797,16 @@ static void judge(struct dkim_verifier *v, struct seen_sig *s, struct dkim_sig_r
 	dkim_alg_t alg = DKIM_SIGN_UNKNOWN;
 	dkim_canon_t hc = DKIM_CANON_UNKNOWN, bc = DKIM_CANON_UNKNOWN;
 	ssize_t msglen = -1, canonlen = -1, signlen = -1;
+	char field[41];
+	unsigned in_h = 0, in_msg = 0;
 
 	if (dkim_sig_getkeysize(sig, &bits) == DKIM_STAT_OK)
 		r->key_bits = bits;
 	(void)dkim_sig_getsignalg(sig, &alg);
+	/* here too: libopendkim hands a signature the key another one with the same d= and s=
+	   fetched, without asking key_cb */
+	if (s->q != NULL && !dkim_q_supported(s->q))
+		s->key = KEY_BADQUERY;
 	switch (s->key) {
 	case KEY_TEMPFAIL:
 		set_result(r, PM_DKIM_TEMPERROR, "key lookup failed temporarily");
@@ -585,6 +819,15 @@ static void judge(struct dkim_verifier *v, struct seen_sig *s, struct dkim_sig_r
 		return;
 	case KEY_BADNAME:
 		set_result(r, PM_DKIM_PERMERROR, "d= or s= is not a host name");
+		return;
+	case KEY_BADQUERY:
+		set_result(r, PM_DKIM_PERMERROR, "q= without dns/txt, the only query method");
+		return;
+	case KEY_TOOLONG:
+		snprintf(r->reason, sizeof(r->reason),
+		         "key record longer than %d bytes, libopendkim's limit",
+		         DKIM_KEY_RECORD_MAX);
+		r->result = PM_DKIM_PERMERROR;
 		return;
 	default:
 		break;
@@ -601,6 +844,13 @@ static void judge(struct dkim_verifier *v, struct seen_sig *s, struct dkim_sig_r
 		return;
 	}
 	/* cryptographically good: is it acceptable? */
+	if (s->h != NULL &&
+	    dkim_h_uncovered(s->h, v->hnames, v->nhnames, field, sizeof(field), &in_h, &in_msg)) {
+		snprintf(r->reason, sizeof(r->reason), "%s occurs %u times, h= signs %u", field,
+		         in_msg, in_h);
+		r->result = PM_DKIM_POLICY;
+		return;
+	}
 	if (alg == DKIM_SIGN_RSASHA1) {
 		set_result(r, PM_DKIM_POLICY, "rsa-sha1 (RFC 8301)");
 		return;
@@ -690,8 +940,13 @@ void dkim_verify_free(struct dkim_verifier *v)
 		free(v->sigs[i].d);
 		free(v->sigs[i].s);
 		free(v->sigs[i].a);
+		free(v->sigs[i].q);
+		free(v->sigs[i].h);
 	}
 	free(v->sigs);
+	for (size_t i = 0; i < v->nhnames; i++)
+		free(v->hnames[i]);
+	free(v->hnames);
 	free(v->queue_id);
 	free(v);
 }

@@ -26,13 +26,25 @@
  *	             or future-dated signature. RFC 8601 defines policy exactly
  *	             as "some aspect of the signature was not acceptable to the
  *	             verifier"; fail would claim the signature was broken.
+ *	             Also a header field named in h= that occurs in the
+ *	             message more often than h= names it (not a trace field:
+ *	             dkim_h_uncovered): one instance is unsigned and may be
+ *	             the one a mail client shows ("Composition Kills",
+ *	             attack A15); a signer that names a field once more than
+ *	             it occurs (RFC 6376 8.15, over-signing) is not affected
  *	  neutral    the DKIM-Signature itself is malformed (missing or bad
  *	             tags, unknown version or algorithm): RFC 8601's "syntax
  *	             errors", as OpenDKIM reports it
  *	  temperror  the key lookup failed for now (timeout, SERVFAIL): never fail
  *	  permerror  the key cannot be used: no key record (NXDOMAIN or no TXT,
  *	             RFC 6376 6.1.2 PERMFAIL), several records, a malformed
- *	             record, wrong key type, a d=/s= that is not a host name
+ *	             record, wrong key type, a d=/s= that is not a host name,
+ *	             a q= that names no query method this verifier supports
+ *	             (only dns/txt, RFC 6376 3.5: no key is looked up), a key
+ *	             record longer than DKIM_KEY_RECORD_MAX bytes even without
+ *	             its notes and white space (dkim_key_record_compact;
+ *	             libopendkim takes the record into a fixed buffer of that
+ *	             size: an RSA key over 4096 bits cannot be verified)
  *	A message without any DKIM-Signature has n == 0: report "none".
  *
  *	Header values: libmilter strips the space after the colon unless
@@ -64,9 +76,17 @@ enum pm_dkim_result {
 	PM_DKIM_NRESULTS
 };
 
+/*
+ * The longest key record text libopendkim can take: its key buffer
+ * (BUFRSZ, 1024 bytes plus the NUL) in dkim_get_key, whoever looks the
+ * key up. A 4096-bit RSA record is about 750 bytes, an 8192-bit one
+ * about 1,430.
+ */
+#define DKIM_KEY_RECORD_MAX 1024
+
 /* What a key lookup override answers (tests; the default is DNS). */
 enum dkim_key_status {
-	DKIM_KEY_FOUND = 0, /* record text copied into buf */
+	DKIM_KEY_FOUND = 0, /* the record text, whole, in *record */
 	DKIM_KEY_NOTFOUND,  /* NXDOMAIN or no TXT record: permerror */
 	DKIM_KEY_TEMPFAIL,  /* timeout, SERVFAIL: temperror */
 	DKIM_KEY_MULTIPLE,  /* more than one key record: permerror */
@@ -74,10 +94,10 @@ enum dkim_key_status {
 
 /*
  * A key lookup: name is "selector._domainkey.domain"; on DKIM_KEY_FOUND
- * the TXT record's text (strings joined) is in buf, NUL-terminated.
+ * *record is the TXT record's text (strings joined), whole and
+ * NUL-terminated, allocated (the verifier frees it).
  */
-typedef enum dkim_key_status (*dkim_key_lookup_fn)(const char *name, char *buf, size_t bufsize,
-                                                   void *arg);
+typedef enum dkim_key_status (*dkim_key_lookup_fn)(const char *name, char **record, void *arg);
 
 struct dkim_verify_settings {
 	int max_signatures; /* at most this many verified and reported (default 5; <= 0: 5) */
@@ -135,6 +155,36 @@ void dkim_verify_eom(struct dkim_verifier *v, struct dkim_results *out);
 void dkim_verify_free(struct dkim_verifier *v);
 /* dkim_results_free - release what *r holds */
 void dkim_results_free(struct dkim_results *r);
+
+/*
+ * dkim_key_record_compact - a key record (RFC 6376 3.6.1) that means the
+ * same with less: the n= notes dropped, the white space around tags and
+ * values and inside p= (base64, where FWS is ignored) removed, the other
+ * tags kept in their order. NULL when the record is not a well-formed
+ * tag-list (an element without "=", an empty or repeated tag name): it
+ * is then left as it is. The caller frees the result.
+ */
+char *dkim_key_record_compact(const char *record);
+
+/*
+ * dkim_q_supported - does a q= value (RFC 6376 3.5: query methods
+ * separated by ':') name one this verifier supports: "dns/txt" (or
+ * "dns", whose only option is txt), compared ignoring case and FWS?
+ * Unknown methods are ignored; none left is permerror (6.1.2).
+ */
+bool dkim_q_supported(const char *q);
+
+/*
+ * dkim_h_uncovered - the first field named in an h= value (h) that
+ * occurs among the message's header field names (names[0..n), any case)
+ * more often than h= names it: true with its name (as the message first
+ * spells it, cut to fieldsize) in field, and the two counts in *in_h and *in_msg. The
+ * trace and per-hop fields that transit adds by design (Received,
+ * Return-Path, DKIM-Signature, ARC-*, Authentication-Results) are not
+ * counted. False when every field named is covered.
+ */
+bool dkim_h_uncovered(const char *h, char *const *names, size_t n, char *field, size_t fieldsize,
+                      unsigned *in_h, unsigned *in_msg);
 
 /* pm_dkim_result_name - "pass", "fail", ... "none" (RFC 8601 spelling) */
 const char *pm_dkim_result_name(enum pm_dkim_result r);

@@ -204,6 +204,9 @@ struct message {
 	struct dkim_verifier *dkim; /* NULL when not verifying this message */
 	unsigned from_count;        /* From header fields */
 	char *from_value;           /* the first one's value */
+	const char *singles[10];    /* static: the fields of verdict_singleton_field seen once */
+	size_t nsingles;
+	const char *repeated_field; /* static: the first of them seen a second time, or NULL */
 	bool sender_dmarc_done;     /* sender_dmarc holds the MAIL FROM domain's record */
 	struct dmarc_record sender_dmarc;
 	const struct auth_eom *auth; /* during end of message: what it found (for logs, replies) */
@@ -611,6 +614,8 @@ static void reply_vars(const struct session *s, const struct pm_verdict *v, cons
 		               : strcmp(v->check, "dmarc") == 0
 		                   ? pm_dmarc_result_name(m->auth->dmarc.result)
 		                   : NULL;
+	} else if (v->check != NULL && strcmp(v->check, "headers") == 0) {
+		vars->result = m->repeated_field; /* the field repeated */
 	} else if ((v->check != NULL && strcmp(v->check, "sender_domain") == 0 &&
 	            m->sender_status == ADDR_OK) ||
 	           (v->check != NULL && strcmp(v->check, "sender_syntax") != 0 &&
@@ -1295,10 +1300,29 @@ static bool header_name_is(const char *name, const char *want)
 	return *name == '\0';
 }
 
+/* note_singleton - count a field RFC 5322 allows once; remember the first one repeated */
+static void note_singleton(struct message *m, const char *name)
+{
+	const char *f = verdict_singleton_field(name);
+
+	if (f == NULL)
+		return;
+	for (size_t i = 0; i < m->nsingles; i++) {
+		if (m->singles[i] == f) {
+			if (m->repeated_field == NULL)
+				m->repeated_field = f;
+			return;
+		}
+	}
+	if (m->nsingles < PM_ARRAY_LEN(m->singles))
+		m->singles[m->nsingles++] = f;
+}
+
 /*
  * mi_header - feed the DKIM verifier; count the From fields (keeping the
- * first), the Authentication-Results claiming our authserv-id and the
- * quarantine headers that came with the message (ours are removed)
+ * first) and the fields RFC 5322 allows once, the Authentication-Results
+ * claiming our authserv-id and the quarantine headers that came with the
+ * message (ours are removed)
  */
 static sfsistat mi_header(SMFICTX *ctx, char *name, char *value)
 {
@@ -1314,6 +1338,7 @@ static sfsistat mi_header(SMFICTX *ctx, char *name, char *value)
 		return reply_or_not(s, SMFIP_NR_HDR);
 	if (m->dkim != NULL)
 		dkim_verify_header(m->dkim, name, value != NULL ? value : "");
+	note_singleton(m, name);
 	if (header_name_is(name, "From")) {
 		if (m->from_count++ == 0)
 			m->from_value = xstrdup(value != NULL ? value : "");
@@ -1442,6 +1467,24 @@ static void judge_from(const struct psl *psl, const struct message *m, struct au
 	hdrfrom_free(&l);
 }
 
+/* dkim_note - one log line per signature that did not pass, with why */
+static void dkim_note(const struct message *m, const struct dkim_results *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		const struct dkim_sig_result *g = &r->sig[i];
+		char d[4 * sizeof(g->domain)], sel[4 * sizeof(g->selector)],
+		    why[4 * sizeof(g->reason)];
+
+		if (g->result == PM_DKIM_PASS)
+			continue;
+		log_msg(LOG_INFO, "%s: dkim=%s d=%s s=%s: %s",
+		        m->queue_id ? m->queue_id : "NOQUEUE", pm_dkim_result_name(g->result),
+		        pm_escape_str(d, sizeof(d), g->domain),
+		        pm_escape_str(sel, sizeof(sel), g->selector),
+		        pm_escape_str(why, sizeof(why), g->reason));
+	}
+}
+
 /*
  * auth_evaluate - DKIM results, the From header, DMARC and must_sign for
  * the message that just ended (nothing for trusted or authenticated
@@ -1467,6 +1510,7 @@ static void auth_evaluate(struct session *s, struct auth_eom *a)
 	if (m->dkim != NULL) {
 		dkim_verify_eom(m->dkim, &a->dkim);
 		a->dkim_done = true;
+		dkim_note(m, &a->dkim);
 	}
 	if (!policy_dmarc_on(p) && p->dkim.nmust_sign == 0)
 		return;
@@ -1517,7 +1561,7 @@ static char *authres_value(const struct session *s, const struct auth_eom *a,
 	const struct policy *p = s->policy;
 	const struct message *m = &s->msg;
 	struct authres_input in;
-	char from[ADDR_TEXT_MAX], allowed[128];
+	char from[ADDR_TEXT_MAX], allowed[160];
 	struct pm_domains d;
 	enum pm_mode mode[PM_CHECKS];
 
@@ -1526,10 +1570,17 @@ static char *authres_value(const struct session *s, const struct auth_eom *a,
 	for (int c = 0; c < PM_CHECKS; c++)
 		mode[c] = verdict_mode(p, (enum pm_check)c, &d, NULL);
 	memset(&in, 0, sizeof(in));
-	if (v->allowed && v->allowed_by != NULL) {
+	allowed[0] = '\0';
+	if (v->allowed && v->allowed_by != NULL)
 		snprintf(allowed, sizeof(allowed), "allowed by local policy: %s", v->allowed_by);
+	/* headers.singletons in tag mode (or enforce, when the message was let through) */
+	if (m->repeated_field != NULL && !s->trusted && !s->authenticated &&
+	    p->headers.singletons >= PM_MODE_TAG)
+		snprintf(allowed + strlen(allowed), sizeof(allowed) - strlen(allowed),
+		         "%srepeated header field: %s", allowed[0] != '\0' ? "; " : "",
+		         m->repeated_field);
+	if (allowed[0] != '\0')
 		in.policy_comment = allowed;
-	}
 	in.authserv_id = p->authserv_id;
 	if (s->authenticated)
 		in.auth_user = s->auth_user;
@@ -1635,13 +1686,16 @@ static sfsistat eom_apply(SMFICTX *ctx, struct session *s, const struct pm_verdi
                           const char *rcpts)
 {
 	const char *action = "accept";
+	/* the field a repeated-header verdict names goes into the record's detail */
+	const char *detail =
+	    v->check != NULL && strcmp(v->check, "headers") == 0 ? s->msg.repeated_field : NULL;
 
 	if (v->action == PM_V_CONTINUE && (!v->would || v->reply >= PM_R_COUNT)) {
 		if (v->quarantine || v->would)
 			action = s->policy->dmarc.quarantine == PM_QUARANTINE_HOLD ? "hold"
 			                                                           : "quarantine";
 		log_record(s, "eom", rcpts, action, v->would, NULL, v->reason != NULL ? v : NULL,
-		           NULL);
+		           detail);
 		return SMFIS_CONTINUE;
 	}
 	if (v->action == PM_V_CONTINUE && v->quarantine) {
@@ -1657,7 +1711,7 @@ static sfsistat eom_apply(SMFICTX *ctx, struct session *s, const struct pm_verdi
 		                                                             : "quarantine",
 		           false, NULL, &q, NULL);
 	}
-	return apply_verdict(ctx, s, "eom", v, rcpts, NULL, NULL);
+	return apply_verdict(ctx, s, "eom", v, rcpts, NULL, detail);
 }
 
 /*
@@ -1688,6 +1742,7 @@ static sfsistat mi_eom(SMFICTX *ctx)
 	f.author = a->author[0] != '\0' ? a->author : NULL;
 	f.from_name_address = a->from_name_address;
 	f.dmarc_dkim_aligned = a->dmarc.result == PM_DMARC_PASS && a->dmarc.dkim_aligned;
+	f.repeated_field = m->repeated_field;
 	f.must_sign = a->must_sign;
 	f.dmarc = a->dmarc.result;
 	f.dmarc_disposition = a->disposition;

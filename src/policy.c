@@ -228,6 +228,7 @@ static const char *const reply_names[PM_R_COUNT] = {
     [PM_R_CLIENT_NAME_BLOCKED] = "client_name_blocked",
     [PM_R_TOO_MANY_MESSAGES] = "too_many_messages",
     [PM_R_FROM_DISPLAY_NAME] = "from_display_name",
+    [PM_R_HEADER_REPEATED] = "header_repeated",
 };
 
 /* pm_reply_name - the replies { } key of a reply, e.g. "spf_fail" */

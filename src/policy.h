@@ -101,6 +101,8 @@ enum pm_reply_id {
 	                               recipients.max_messages_per_connection */
 	PM_R_FROM_DISPLAY_NAME,     /* 550 5.7.1  end of message: the From display name shows
 	                               an address of another domain */
+	PM_R_HEADER_REPEATED,       /* 550 5.7.1  end of message: a header field RFC 5322 3.6
+	                               allows once occurs more often (headers.singletons) */
 	PM_R_COUNT
 };
 
@@ -202,9 +204,16 @@ struct dkim_settings {
 	                       enforce: must_sign refused */
 	int max_signatures; /* verified per message (default 5) */
 	bool allow_l;       /* l= shorter than the body may pass (default false) */
-	int min_key_bits;   /* RSA keys below: policy (default 1024) */
+	int min_key_bits;   /* RSA keys below: policy (default 1024; at most 4096: a larger
+	                       key's record does not fit libopendkim, DKIM_KEY_RECORD_MAX) */
 	char **must_sign;   /* author domains (lower-case; a subdomain matches too) */
 	size_t nmust_sign;
+};
+
+struct header_settings {
+	enum pm_mode singletons; /* end of message: a field RFC 5322 3.6 allows at most once
+	                            (verdict_singleton_field; From is the From check's) occurs
+	                            again; tag: a comment in Authentication-Results */
 };
 
 /* What p=quarantine does when enforced. */
@@ -307,6 +316,7 @@ struct policy {
 	struct recipient_settings recipients;
 	struct dkim_settings dkim;
 	struct dmarc_settings dmarc;
+	struct header_settings headers;
 	struct list_settings lists[PM_LIST_KINDS]; /* by enum list_kind */
 	struct pm_override *overrides;             /* in the order of the file */
 	size_t noverrides;

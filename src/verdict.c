@@ -659,6 +659,47 @@ static bool check_from(const struct pm_facts *f, const struct policy *p, struct 
 	return object(p, v, &o);
 }
 
+/* verdict_singleton_field - RFC 5322 3.6's spelling of a field allowed at most once */
+const char *verdict_singleton_field(const char *name)
+{
+	static const char *const fields[] = {"Date",       "Sender", "Reply-To",   "To",
+	                                     "Cc",         "Bcc",    "Message-ID", "In-Reply-To",
+	                                     "References", "Subject"};
+
+	if (name == NULL)
+		return NULL;
+	for (size_t i = 0; i < PM_ARRAY_LEN(fields); i++) {
+		size_t n = strlen(fields[i]);
+		const char *p = name + n;
+
+		if (strncasecmp(name, fields[i], n) != 0)
+			continue;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			return fields[i];
+	}
+	return NULL;
+}
+
+/* check_singletons - a field RFC 5322 allows once occurs again; true when refused */
+static bool check_singletons(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v)
+{
+	static const char *const rules[4] = {"headers.singletons=off", "headers.singletons=log",
+	                                     "headers.singletons=tag",
+	                                     "headers.singletons=enforce"};
+	struct objection o = {.mode = p->headers.singletons,
+	                      .reply = PM_R_HEADER_REPEATED,
+	                      .check = "headers",
+	                      .reason = "header_repeated",
+	                      .allowable = true};
+
+	if (f->repeated_field == NULL)
+		return false;
+	o.rule = mode_rule(rules, o.mode);
+	return object(p, v, &o);
+}
+
 /* check_must_sign - a must_sign author domain without its signature; true when refused */
 static bool check_must_sign(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v,
                             const struct modes *ms)
@@ -751,8 +792,9 @@ static bool check_dmarc(const struct pm_facts *f, const struct policy *p, struct
 }
 
 /*
- * decide_eom - unless trusted or authenticated: From header, must_sign,
- * DMARC, then an SPF refusal deferred from MAIL FROM
+ * decide_eom - unless trusted or authenticated: From header, repeated
+ * header fields, must_sign, DMARC, then an SPF refusal deferred from MAIL
+ * FROM
  */
 static void decide_eom(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v,
                        const struct modes *ms)
@@ -760,6 +802,8 @@ static void decide_eom(const struct pm_facts *f, const struct policy *p, struct 
 	if (f->trusted || f->authenticated)
 		return;
 	if (check_from(f, p, v, ms))
+		return;
+	if (check_singletons(f, p, v))
 		return;
 	if (check_must_sign(f, p, v, ms))
 		return;

@@ -52,9 +52,15 @@
  *	           from_header; one whose display name shows an address of
  *	           another organizational domain, f->from_name_address, and
  *	           whose author domain is not in dmarc.display_name_exempt:
- *	           550 5.7.1 from_display_name; dmarc mode); must_sign (dkim mode: 550 5.7.20
- * / 5.7.21 / 5.7.22, 451 4.7.5); DMARC (the overridden mode: fail with disposition reject
- *550 5.7.26, quarantine marks the verdict quarantine, lookup failure 451 4.4.3 unless
+ *	           550 5.7.1 from_display_name; dmarc mode); a header field
+ *	           RFC 5322 3.6 allows at most once repeated
+ *	           (f->repeated_field, headers.singletons mode: 550 5.7.1
+ *	           header_repeated; From is left to the From check, so two
+ *	           From fields get the one From reply); must_sign (dkim mode:
+ *	           550 5.7.20 / 5.7.21 / 5.7.22, 451 4.7.5); DMARC (the
+ *	           overridden mode: fail with disposition reject 550 5.7.26,
+ *	           quarantine marks the verdict quarantine, lookup failure
+ *	           451 4.4.3 unless
  *	           dmarc.fail_open); then an SPF result deferred from MAIL
  *	           FROM (verdict_spf_deferred): refused now with its SPF
  *	           reply (550 5.7.23) unless a DMARC evaluation covers the
@@ -223,6 +229,8 @@ struct pm_facts {
 	                                    literal, or the From header not judged) */
 	bool from_name_address;          /* FROM_OK: the display name holds an address whose
 	                                    domain is not the author's organizational domain */
+	const char *repeated_field;      /* static: the first field of verdict_singleton_field
+	                                    that occurs a second time, or NULL */
 	enum must_sign_status must_sign; /* MUST_SIGN_NOT_LISTED unless dkim.must_sign lists the
 	                                    author domain */
 	enum pm_dmarc_result dmarc;      /* PM_DMARC_UNCHECKED when not evaluated */
@@ -365,6 +373,15 @@ void verdict_dmarc_overrides(const struct policy *p, const struct pm_domains *d,
  */
 enum must_sign_status verdict_must_sign(const struct policy *p, const char *author,
                                         const struct dkim_results *dkim);
+
+/*
+ * verdict_singleton_field - the field's name as RFC 5322 3.6 spells it
+ * (static) when name (any case, white space before the colon ignored) is
+ * one it allows at most once: Date, Sender, Reply-To, To, Cc, Bcc,
+ * Message-ID, In-Reply-To, References, Subject; else NULL. From is not
+ * listed: the From check judges it (exactly one, naming one author).
+ */
+const char *verdict_singleton_field(const char *name);
 
 /* domain_in_list - domain equals one of list[0..n) or is below one (case-insensitive) */
 bool domain_in_list(const char *domain, char *const *list, size_t n);

@@ -12,7 +12,11 @@
 #	  rsa2048   RSA 2048 bits            rsa2048.pem   (rsa-sha256)
 #	  rsa1024   RSA 1024 bits            rsa1024.pem   (used with rsa-sha1)
 #	  rsa512    RSA 512 bits             rsa512.pem    (too short: dkim=policy)
+#	  rsa8192   RSA 8192 bits            rsa8192.pem   (its record, about 1,430
+#	            bytes, exceeds libopendkim's 1024-byte key buffer: permerror)
 #	  ed25519   Ed25519 (RFC 8463)       ed25519.pem   (ed25519-sha256)
+#	  longnote  the rsa2048 key with a 988-byte n= note: a record of
+#	            about 1,420 bytes that holds the same key as a short one
 #	  revoked   "v=DKIM1; k=rsa; p=" (an empty p=: the key is revoked)
 #	  nokey     no record at all (scenario.pl signs it with rsa2048.pem)
 #	(and "slow", at signed.test and mustsign.test only, is in
@@ -54,6 +58,7 @@ rsa_key() {
 rsa_key 2048 "$dir/rsa2048.pem"
 rsa_key 1024 "$dir/rsa1024.pem"
 rsa_key 512 "$dir/rsa512.pem"
+rsa_key 8192 "$dir/rsa8192.pem" # about 10 s
 openssl genpkey -algorithm ed25519 -out "$dir/ed25519.pem" 2>/dev/null ||
 	die "openssl genpkey ed25519 failed"
 chmod 0644 "$dir"/*.pem
@@ -70,7 +75,8 @@ ed_p=$(openssl pkey -in "$dir/ed25519.pem" -pubout -outform DER 2>/dev/null | ta
 rsa2048_p=$(rsa_p "$dir/rsa2048.pem")
 rsa1024_p=$(rsa_p "$dir/rsa1024.pem")
 rsa512_p=$(rsa_p "$dir/rsa512.pem")
-for p in "$rsa2048_p" "$rsa1024_p" "$rsa512_p"; do
+rsa8192_p=$(rsa_p "$dir/rsa8192.pem")
+for p in "$rsa2048_p" "$rsa1024_p" "$rsa512_p" "$rsa8192_p"; do
 	[ -n "$p" ] || die "openssl rsa -pubout failed"
 done
 
@@ -80,12 +86,17 @@ record() {
 	rsa2048) echo "v=DKIM1; k=rsa; p=$rsa2048_p" ;;
 	rsa1024) echo "v=DKIM1; k=rsa; p=$rsa1024_p" ;;
 	rsa512) echo "v=DKIM1; k=rsa; p=$rsa512_p" ;;
+	rsa8192) echo "v=DKIM1; k=rsa; p=$rsa8192_p" ;;
+	longnote) echo "v=DKIM1; k=rsa; n=$note; p=$rsa2048_p" ;;
 	ed25519) echo "v=DKIM1; k=ed25519; p=$ed_p" ;;
 	revoked) echo "v=DKIM1; k=rsa; p=" ;;
 	esac
 }
 
-SELECTORS="rsa2048 rsa1024 rsa512 ed25519 revoked"
+# a note for people (n=, RFC 6376 3.6.1): 988 bytes of it
+note=$(printf 'Key-rotated-quarterly-ask-postmaster-at-signed.test-%.0s' $(seq 1 19) | head -c 1000)
+
+SELECTORS="rsa2048 rsa1024 rsa512 rsa8192 longnote ed25519 revoked"
 
 # txt - TEXT as zone file TXT strings of at most 255 bytes each
 txt() {

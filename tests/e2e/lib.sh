@@ -370,6 +370,38 @@ reload_milter() {
 	wait_for 100 "[ \$(grep -c 'reloaded policy generation' $E2E_DIR/milter.log) -gt $n ]"
 }
 
+# singletons_modes - headers.singletons = "enforce", "log" and "off" in
+# turn (the live policy rewritten from policy.conf and reloaded), each
+# running scenarios/singletons/MODE/*.scn; then the log mode's "would"
+# record and the off mode's silence are checked, and policy.conf is
+# loaded again. Uses the caller's HERE, live, RUNNER and check(); sets
+# failed=1 on a failure.
+singletons_modes() {
+	local mode n
+	for mode in enforce log off; do
+		sed "s/singletons = \"tag\";/singletons = \"$mode\";/" "$HERE/policy.conf" >"$live.new"
+		if cmp -s "$HERE/policy.conf" "$live.new"; then
+			rm -f "$live.new"
+			echo "not ok - headers.singletons: tests/e2e/policy.conf has no line 'singletons = \"tag\";'"
+			failed=1
+			return
+		fi
+		mv "$live.new" "$live"
+		if reload_milter; then
+			$RUNNER "$HERE"/scenarios/singletons/$mode/*.scn || failed=1
+		else
+			echo "not ok - headers.singletons = \"$mode\": the milter did not reload the policy"
+			failed=1
+		fi
+	done
+	cp "$HERE/policy.conf" "$live"
+	reload_milter || echo "e2e: the milter did not reload the test policy (going on)"
+	n=$(grep -c 'client=192\.0\.2\.178 .*would=yes reply="550 5\.7\.1 Message rejected: the Subject header field must not occur more than once (RFC 5322 section 3\.6)" check=headers reason=header_repeated rule=headers\.singletons=log detail=Subject$' "$E2E_DIR/milter.log")
+	check "headers.singletons = \"log\": the log says 550 5.7.1 would have been sent, naming Subject" "$n" 1
+	n=$(grep -c 'client=192\.0\.2\.179 .*check=headers' "$E2E_DIR/milter.log")
+	check "headers.singletons = \"off\": nothing logged for the repeated Subject" "$n" 0
+}
+
 # milter_stop - SIGTERM the milter and wait; returns its exit status
 milter_stop() {
 	local rc=0

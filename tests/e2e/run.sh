@@ -388,6 +388,12 @@ else
 	failed=1
 fi
 
+# 6e. headers.singletons = "enforce", "log", "off" (reloaded; "tag", the
+# default, is headers-singletons-tag.scn): two Subject fields refused with
+# 550 5.7.1 naming the field, delivered untagged and logged as would,
+# delivered and not logged.
+singletons_modes
+
 # 7. SIGTERM: the milter exits 0.
 milter_stop
 check "policy-milter exits 0 on SIGTERM" "$?" 0

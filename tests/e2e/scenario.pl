@@ -159,13 +159,13 @@ sub check_value {
 	my ($k, $v, $where) = @_;
 	if ($k eq 'sign') {
 		my ($d, $sel, @o) = split ' ', $v;
-		die "$where: sign = DOMAIN SELECTOR [a=ALG] [l=N|l=body] [c=H/B] [h=LIST] [key=NAME]\n"
+		die "$where: sign = DOMAIN SELECTOR [a=ALG] [l=N|l=body] [c=H/B] [h=LIST] [q=LIST] [key=NAME]\n"
 		    unless defined $sel;
 		for (@o) {
-			die "$where: sign: unknown option \"$_\"\n" unless /^(a|l|c|h|key)=./;
+			die "$where: sign: unknown option \"$_\"\n" unless /^(a|l|c|h|q|key)=./;
 			die "$where: sign: l= takes a number or \"body\"\n" if /^l=/ && !/^l=(\d+|body)$/;
-			die "$where: sign: key= is one of rsa2048 rsa1024 rsa512 ed25519\n"
-			    if /^key=/ && !/^key=(rsa2048|rsa1024|rsa512|ed25519)$/;
+			die "$where: sign: key= is one of rsa2048 rsa1024 rsa512 rsa8192 ed25519\n"
+			    if /^key=/ && !/^key=(rsa2048|rsa1024|rsa512|rsa8192|ed25519)$/;
 		}
 	} elsif ($k eq 'after_sign_edit') {
 		die "$where: after_sign_edit = Name: OLD => NEW\n" unless $v =~ /^[^:\s]+:\s*.+? => /s;
@@ -422,7 +422,7 @@ sub build_message {
 
 # ---- DKIM signing and verification -----------------------------------------
 
-my %KEYFILE = map { $_ => 1 } qw(rsa2048 rsa1024 rsa512 ed25519);
+my %KEYFILE = map { $_ => 1 } qw(rsa2048 rsa1024 rsa512 rsa8192 ed25519);
 
 # default_h - h= for a signature: every From, To, Subject, Date and Message-ID present
 sub default_h {
@@ -457,6 +457,7 @@ sub dkim_sign {
 		Headers => $o{h} // default_h($headers), Domain => $domain, Selector => $selector,
 		Timestamp => int(time));
 	my $sig = Mail::DKIM::Signature->new(%args);
+	$sig->protocol($o{q}) if defined $o{q}; # q=, signed like every tag
 	if (defined $o{l}) {
 		my $l = $o{l};
 		if ($l eq 'body') { # the length of the canonicalised body

@@ -24,7 +24,9 @@
 #	  - the macros Sendmail sends and Postfix does not ({daemon_name},
 #	    {if_addr}, j) reach the decision log;
 #	  - SMTP AUTH (Cyrus SASL, sasldb): an authenticated client's
-#	    {auth_authen} makes the milter skip the sender checks.
+#	    {auth_authen} makes the milter skip the sender checks;
+#	  - headers.singletons in enforce, log and off mode
+#	    (scenarios/singletons/, singletons_modes in lib.sh).
 # DIAGNOSTICS
 #	Exit 0 when every check passed, 1 when one failed, 2 when the world
 #	could not be built. As non-root: "SKIPPED: ..." and exit 77.
@@ -171,6 +173,9 @@ else
 	failed=1
 fi
 cp "$HERE/policy.conf" "$live"
+
+# 4a. headers.singletons = "enforce", "log", "off" (reloaded), as run.sh.
+singletons_modes
 
 # 5. The milter stopped: F=T makes Sendmail tempfail, never pass mail unfiltered.
 milter_stop || true

@@ -10,8 +10,9 @@
  *	src/milter.c calls them:
  *
  *	  mi_header   dkim_verify_header for each field; the From fields
- *	              counted (the first kept); each Authentication-Results
- *	              field judged by authres_is_ours
+ *	              counted (the first kept), the fields RFC 5322 allows
+ *	              once (verdict_singleton_field) too; each
+ *	              Authentication-Results field judged by authres_is_ours
  *	  mi_eoh      dkim_verify_eoh
  *	  mi_body     dkim_verify_body
  *	  mi_eom      dkim_verify_eom; judge_from (hdrfrom_parse,
@@ -99,14 +100,16 @@ static const char *const policy_text[NPOLICIES] = {
     "recipients: { domains = [ \"example.org\", \"example.net\" ]; };\n"
     "iprev: { mode = \"enforce\"; };\n"
     "dkim: { mode = \"enforce\"; must_sign = [ \"mustsign.test\" ]; };\n"
-    "dmarc: { mode = \"enforce\"; quarantine = \"tag\"; };\n",
+    "dmarc: { mode = \"enforce\"; quarantine = \"tag\"; };\n"
+    "headers: { singletons = \"enforce\"; };\n",
 
     "authserv_id = \"" AUTHSERVID "\";\n"
     "dry_run = true;\n"
     "spf: { mode = \"tag\"; helo_mode = \"log\"; };\n"
     "dkim: { mode = \"log\"; max_signatures = 2; allow_l = true; min_key_bits = 512;\n"
     "        must_sign = [ \"example.org\" ]; };\n"
-    "dmarc: { mode = \"tag\"; quarantine = \"hold\"; fail_open = true; };\n",
+    "dmarc: { mode = \"tag\"; quarantine = \"hold\"; fail_open = true; };\n"
+    "headers: { singletons = \"log\"; };\n",
 
     "authserv_id = \"" AUTHSERVID "\";\n"
     "recipients: { domains = [ \"example.org\", \"ov.example.net\" ];\n"
@@ -237,9 +240,10 @@ static bool name_eq(const char *a, const char *b)
 }
 
 /* key_lookup - the DKIM key lookup override: X-Fuzz-DNS, then the test keys */
-static enum dkim_key_status key_lookup(const char *name, char *buf, size_t bufsize, void *arg)
+static enum dkim_key_status key_lookup(const char *name, char **record, void *arg)
 {
 	size_t found = 0;
+	const char *text = NULL;
 
 	(void)arg;
 	for (size_t i = 0; i < env.ndns; i++) {
@@ -250,15 +254,17 @@ static enum dkim_key_status key_lookup(const char *name, char *buf, size_t bufsi
 		if (env.dns[i].kind == FAKE_NXDOMAIN)
 			return DKIM_KEY_NOTFOUND;
 		if (found++ == 0)
-			snprintf(buf, bufsize, "%s", env.dns[i].text);
+			text = env.dns[i].text;
 	}
 	if (found > 1)
 		return DKIM_KEY_MULTIPLE;
-	if (found == 1)
+	if (found == 1) {
+		*record = xstrdup(text);
 		return DKIM_KEY_FOUND;
+	}
 	for (size_t i = 0; i < PM_ARRAY_LEN(key_files); i++)
 		if (name_eq(key_files[i].name, name)) {
-			snprintf(buf, bufsize, "%s", key_text[i]);
+			*record = xstrdup(key_text[i]);
 			return DKIM_KEY_FOUND;
 		}
 	return DKIM_KEY_NOTFOUND;
@@ -682,19 +688,26 @@ static void auth_evaluate(const struct policy *p, const struct envelope *e,
 
 /* authres_value - milter.c authres_value; the caller frees */
 static char *authres_value(const struct policy *p, const struct envelope *e,
-                           const struct auth_eom *a, const struct pm_verdict *v)
+                           const struct auth_eom *a, const struct pm_verdict *v,
+                           const char *repeated_field)
 {
 	struct authres_input in;
-	char from[ADDR_TEXT], allowed[128];
+	char from[ADDR_TEXT], allowed[160];
 	enum pm_mode mode[PM_CHECKS];
 
 	for (int c = 0; c < PM_CHECKS; c++)
 		mode[c] = verdict_mode(p, (enum pm_check)c, &e->domains, NULL);
 	memset(&in, 0, sizeof(in));
-	if (v->allowed && v->allowed_by != NULL) {
+	allowed[0] = '\0';
+	if (v->allowed && v->allowed_by != NULL)
 		snprintf(allowed, sizeof(allowed), "allowed by local policy: %s", v->allowed_by);
+	if (repeated_field != NULL && !env.trusted && !env.auth &&
+	    p->headers.singletons >= PM_MODE_TAG)
+		snprintf(allowed + strlen(allowed), sizeof(allowed) - strlen(allowed),
+		         "%srepeated header field: %s", allowed[0] != '\0' ? "; " : "",
+		         repeated_field);
+	if (allowed[0] != '\0')
 		in.policy_comment = allowed;
-	}
 	in.authserv_id = p->authserv_id;
 	if (env.auth)
 		in.auth_user = "fuzz-user";
@@ -774,7 +787,7 @@ static void check_header(const char *v, const char *id)
 
 /* check_reply - the reply text a refusal would send, with the message's values in it */
 static void check_reply(const struct policy *p, const struct envelope *e, const struct auth_eom *a,
-                        const struct pm_verdict *v)
+                        const struct pm_verdict *v, const char *repeated_field)
 {
 	const struct pm_reply *r = &p->replies[v->reply];
 	struct pm_reply_vars vars;
@@ -789,7 +802,8 @@ static void check_reply(const struct policy *p, const struct envelope *e, const 
 	vars.rcpt = env.nrcpt > 0 ? env.rcpt[0] : NULL;
 	vars.domain = a->author;
 	vars.identity = env.mfrom;
-	vars.result = a->from_why;
+	vars.result =
+	    v->check != NULL && strcmp(v->check, "headers") == 0 ? repeated_field : a->from_why;
 	reply_expand(r, &vars, buf, sizeof(buf));
 	FUZZ_CHECK(fuzz_printable(buf) && strlen(buf) <= 449, "reply text \"%s\"", buf);
 	for (const char *s = r->text; *s; s++)
@@ -811,6 +825,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const struct policy *p;
 	unsigned from_count = 0;
 	char *from_value = NULL;
+	const char *singles[10], *repeated_field = NULL;
+	size_t nsingles = 0;
 
 	split(data, size, &m);
 	read_env(&m);
@@ -837,6 +853,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			value++; /* libmilter drops the space after the colon */
 		if (dkim != NULL)
 			dkim_verify_header(dkim, m.f[i].name, value);
+		{ /* note_singleton */
+			const char *sf = verdict_singleton_field(m.f[i].name);
+			size_t k;
+
+			for (k = 0; sf != NULL && k < nsingles && singles[k] != sf; k++)
+				;
+			if (sf != NULL && k < nsingles && repeated_field == NULL)
+				repeated_field = sf;
+			else if (sf != NULL && k == nsingles && nsingles < PM_ARRAY_LEN(singles))
+				singles[nsingles++] = sf;
+		}
 		if (header_name_is(m.f[i].name, "From")) {
 			if (from_count++ == 0)
 				from_value = xstrdup(value);
@@ -885,6 +912,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f.author = a.author[0] != '\0' ? a.author : NULL;
 	f.from_name_address = a.from_name_address;
 	f.dmarc_dkim_aligned = a.dmarc.result == PM_DMARC_PASS && a.dmarc.dkim_aligned;
+	f.repeated_field = repeated_field;
 	f.must_sign = a.must_sign;
 	f.dmarc = a.dmarc.result;
 	f.dmarc_disposition = a.disposition;
@@ -894,7 +922,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	switch (v.action) {
 	case PM_V_CONTINUE: {
-		char *value = authres_value(p, &e, &a, &v);
+		char *value = authres_value(p, &e, &a, &v, repeated_field);
 
 		check_header(value, p->authserv_id);
 		if (verbose)
@@ -912,7 +940,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(!p->dry_run && !env.trusted && !env.auth,
 		           "refused (%s) though dry_run %d, trusted %d, auth %d", v.reason,
 		           p->dry_run, env.trusted, env.auth);
-		check_reply(p, &e, &a, &v);
+		check_reply(p, &e, &a, &v, repeated_field);
 		if (verbose)
 			fprintf(stderr, "eom: policy %d: %s %d %s (%s)\n", env.policy,
 			        pm_verdict_action_name(v.action), p->replies[v.reply].code,

@@ -12,7 +12,11 @@
  *	512/768-bit keys; revoked, missing, temporarily failing and
  *	duplicated key records; l= with and without appended content;
  *	several signatures, the max_signatures limit; no signature;
- *	malformed signatures; a d= that is not a host name.
+ *	malformed signatures; a d= that is not a host name; q= naming no
+ *	supported method (permerror, no lookup); an unsigned extra Subject
+ *	above the signed one (policy) and over-signed h= (pass, and fail
+ *	with the extra Subject); a 4096-bit key (pass) and an 8192-bit one
+ *	whose record does not fit libopendkim's buffer (permerror).
  * DIAGNOSTICS
  *	cmocka; each failure prints "got X, want Y".
  */
@@ -99,6 +103,8 @@ static const struct {
     {"ed._domainkey.example.org", DKIM_KEY_FOUND, "test-ed25519.txt", NULL},
     {"small512._domainkey.example.org", DKIM_KEY_FOUND, "test-rsa512.txt", NULL},
     {"small768._domainkey.example.org", DKIM_KEY_FOUND, "test-rsa768.txt", NULL},
+    {"rsa4096._domainkey.example.org", DKIM_KEY_FOUND, "test-rsa4096.txt", NULL},
+    {"rsa8192._domainkey.example.org", DKIM_KEY_FOUND, "test-rsa8192.txt", NULL},
     {"revoked._domainkey.example.org", DKIM_KEY_FOUND, NULL, "v=DKIM1; k=rsa; p="},
     {"garbage._domainkey.example.org", DKIM_KEY_FOUND, NULL, "v=DKIM1; k=rsa; p=!!!notbase64"},
     {"slow._domainkey.example.org", DKIM_KEY_TEMPFAIL, NULL, NULL},
@@ -107,20 +113,56 @@ static const struct {
 
 static int lookups; /* how many times the override was asked */
 
+/*
+ * long_record - the 2048-bit record made longer than libopendkim's key
+ * buffer: a 900-byte n= note (note), or a p= folded with white space every
+ * 2 characters (fold), or both and a second k= (dup: no longer a valid
+ * tag-list, so left as it is). Caller frees.
+ */
+static char *long_record(bool note, bool fold, bool dup)
+{
+	char *rec = slurp("test-rsa2048.txt");
+	const char *p = strstr(rec, "p=");
+	struct strbuf sb;
+
+	assert_non_null(p);
+	sb_init(&sb);
+	sb_append(&sb, "v=DKIM1; k=rsa; ");
+	if (dup)
+		sb_append(&sb, "k=rsa; ");
+	if (note) {
+		sb_append(&sb, "n=");
+		for (int i = 0; i < 900; i++)
+			sb_appendc(&sb, 'x');
+		sb_append(&sb, "; ");
+	}
+	sb_append(&sb, "p=");
+	for (p += 2; *p; p++) {
+		sb_appendc(&sb, *p);
+		if (fold && ((p - rec) % 2) == 0)
+			sb_append(&sb, "\t \t ");
+	}
+	free(rec);
+	assert_true(sb.len > 1024);
+	return sb_steal(&sb);
+}
+
 /* lookup - the key lookup override: the table above, NXDOMAIN for the rest */
-static enum dkim_key_status lookup(const char *name, char *buf, size_t bufsize, void *arg)
+static enum dkim_key_status lookup(const char *name, char **record, void *arg)
 {
 	(void)arg;
 	__atomic_fetch_add(&lookups, 1, __ATOMIC_RELAXED);
+	if (strcmp(name, "longnote._domainkey.example.org") == 0 ||
+	    strcmp(name, "longfold._domainkey.example.org") == 0 ||
+	    strcmp(name, "longdup._domainkey.example.org") == 0) {
+		*record = long_record(name[4] != 'f', name[4] != 'n', name[4] == 'd');
+		return DKIM_KEY_FOUND;
+	}
 	for (size_t i = 0; i < PM_ARRAY_LEN(keys); i++) {
 		if (strcmp(keys[i].name, name) != 0)
 			continue;
-		if (keys[i].st == DKIM_KEY_FOUND) {
-			char *rec = keys[i].file ? slurp(keys[i].file) : xstrdup(keys[i].record);
-
-			snprintf(buf, bufsize, "%s", rec);
-			free(rec);
-		}
+		if (keys[i].st == DKIM_KEY_FOUND)
+			*record = keys[i].file ? slurp(keys[i].file) : xstrdup(keys[i].record);
 		return keys[i].st;
 	}
 	return DKIM_KEY_NOTFOUND;
@@ -133,6 +175,7 @@ struct signspec {
 	dkim_canon_t hc, bc;
 	const char *d, *s;
 	ssize_t length; /* -1: no l=, L_FULL: l= the whole body, else l= this */
+	bool oversign;  /* h= names subject once more than it occurs (RFC 6376 8.15) */
 };
 
 enum mutation {
@@ -144,7 +187,11 @@ enum mutation {
 	MUT_BARE_LF,    /* headers and body fed with LF line ends */
 	MUT_LEADSPC,    /* values given with their leading space (SMFIP_HDR_LEADSPC) */
 	MUT_BADSIG_TOP, /* a malformed DKIM-Signature above the real ones */
-	MUT_NO_FROM     /* the From header field left out after signing */
+	MUT_NO_FROM,    /* the From header field left out after signing */
+	MUT_EXTRA_SUBJ, /* a second, unsigned Subject above the signed one */
+	MUT_Q_HTTP,     /* q=http put into the signatures (no supported query method) */
+	MUT_Q_BOTH,     /* q=http:dns/txt put into the signatures (dns/txt is still there) */
+	MUT_Q_SECOND    /* q=http put into the second signature only */
 };
 
 struct want {
@@ -185,10 +232,14 @@ static char *sign(const struct signspec *sp, const char *body)
 	unsigned char *hdr;
 	size_t len;
 	unsigned int flags = sp->length == L_FULL ? DKIM_LIBFLAGS_SIGNLEN : 0;
+	const char *over[] = {"subject", NULL};
 
 	assert_int_equal(
 	    dkim_options(signer, DKIM_OP_SETOPT, DKIM_OPTS_FLAGS, &flags, sizeof(flags)),
 	    DKIM_STAT_OK);
+	assert_int_equal(dkim_options(signer, DKIM_OP_SETOPT, DKIM_OPTS_OVERSIGNHDRS,
+	                              sp->oversign ? over : NULL, sizeof(char **)),
+	                 DKIM_STAT_OK);
 	d = dkim_sign(signer, (const u_char *)"test", NULL, (dkim_sigkey_t)key,
 	              (const u_char *)sp->s, (const u_char *)sp->d, sp->hc, sp->bc, sp->alg,
 	              sp->length == L_FULL ? -1 : sp->length, &st);
@@ -270,12 +321,18 @@ static void verify_msg(const struct vcase *c, char *const *sigs, struct dkim_res
 	dkim_verify_deadline(v, test_deadline);
 	if (c->mut == MUT_BADSIG_TOP)
 		dkim_verify_header(v, "DKIM-Signature", "v=1; a=rsa-sha256; d=example.org; s=rsa");
+	if (c->mut == MUT_EXTRA_SUBJ)
+		dkim_verify_header(v, "Subject", "Your account is closed: pay here");
 	for (int i = 0; i < c->nsigs; i++) {
 		char *val = lf ? lf_only(sigs[i]) : xstrdup(sigs[i]);
 		struct strbuf sb;
 
 		sb_init(&sb);
-		sb_appendf(&sb, "%s%s", lead ? " " : "", val);
+		sb_appendf(&sb, "%s%s%s", lead ? " " : "",
+		           c->mut == MUT_Q_HTTP || (c->mut == MUT_Q_SECOND && i == 1) ? "q=http; "
+		           : c->mut == MUT_Q_BOTH ? "q = http : dns/txt; "
+		                                  : "",
+		           val);
 		dkim_verify_header(v, "DKIM-Signature", sb.s);
 		sb_free(&sb);
 		free(val);
@@ -341,7 +398,7 @@ static void run(const struct vcase *c, struct dkim_results *res, char b[][9])
 /* SIG - one signature spec; GOOD and GOOD2 pass as they are */
 #define SIG(key, alg, hc, bc, d, s, len)                                                           \
 	{                                                                                          \
-		key, alg, DKIM_CANON_##hc, DKIM_CANON_##bc, d, s, len                              \
+		key, alg, DKIM_CANON_##hc, DKIM_CANON_##bc, d, s, len, false                       \
 	}
 #define GOOD  SIG("test-rsa2048.key", S256, RELAXED, RELAXED, "example.org", "rsa", -1)
 #define GOOD2 SIG("test-rsa2048.key", S256, SIMPLE, SIMPLE, "example.org", "rsa2", -1)
@@ -690,6 +747,117 @@ static const struct vcase cases[] = {
      1,
      1,
      {W(PERMERROR, "rsa!x", "host name")}},
+    /* q= (RFC 6376 3.5, 6.1.2): no supported method, no key lookup, permerror */
+    {"q=http", {GOOD}, 1, MUT_Q_HTTP, false, 0, 0, 1, 1, {W(PERMERROR, "rsa", "q=")}},
+    /* the same d= and s= as a good signature: libopendkim reuses that key, still permerror */
+    {"q=http on the second of two signatures with one key",
+     {GOOD, GOOD},
+     2,
+     MUT_Q_SECOND,
+     false,
+     0,
+     0,
+     2,
+     2,
+     {W(PASS, "rsa", ""), W(PERMERROR, "rsa", "q=")}},
+    /* q= with dns/txt among others is looked up (the tag breaks the signature: fail) */
+    {"q=http:dns/txt", {GOOD}, 1, MUT_Q_BOTH, false, 0, 0, 1, 1, {W(FAIL, "rsa", "bad signature")}},
+    /* an unsigned Subject above the signed one (attack A15): not pass */
+    {"extra Subject above the signed one",
+     {GOOD},
+     1,
+     MUT_EXTRA_SUBJ,
+     false,
+     0,
+     0,
+     1,
+     1,
+     {W(POLICY, "rsa", "Subject occurs 2 times, h= signs 1")}},
+    {"extra Subject, simple",
+     {GOOD2},
+     1,
+     MUT_EXTRA_SUBJ,
+     false,
+     0,
+     0,
+     1,
+     1,
+     {W(POLICY, "rsa2", "Subject occurs 2 times, h= signs 1")}},
+    /* over-signed (h= names subject twice): one Subject passes, a second one breaks it */
+    {"over-signed Subject",
+     {{"test-rsa2048.key", S256, DKIM_CANON_RELAXED, DKIM_CANON_RELAXED, "example.org", "rsa", -1,
+       true}},
+     1,
+     MUT_NONE,
+     false,
+     0,
+     0,
+     1,
+     1,
+     {W(PASS, "rsa", "")}},
+    {"over-signed Subject, extra Subject above",
+     {{"test-rsa2048.key", S256, DKIM_CANON_RELAXED, DKIM_CANON_RELAXED, "example.org", "rsa", -1,
+       true}},
+     1,
+     MUT_EXTRA_SUBJ,
+     false,
+     0,
+     0,
+     1,
+     1,
+     {W(FAIL, "rsa", "bad signature")}},
+    /* key records: a 4096-bit one fits libopendkim's buffer, an 8192-bit one does not */
+    {"4096-bit key",
+     {SIG("test-rsa4096.key", S256, RELAXED, RELAXED, "example.org", "rsa4096", -1)},
+     1,
+     MUT_NONE,
+     false,
+     0,
+     0,
+     1,
+     1,
+     {W(PASS, "rsa4096", "")}},
+    /* the same key in fewer bytes: notes and white space dropped, it fits */
+    {"2048-bit key record with a 900-byte note",
+     {SIG("test-rsa2048.key", S256, RELAXED, RELAXED, "example.org", "longnote", -1)},
+     1,
+     MUT_NONE,
+     false,
+     0,
+     0,
+     1,
+     1,
+     {W(PASS, "longnote", "")}},
+    {"2048-bit key record with p= folded past 1024 bytes",
+     {SIG("test-rsa2048.key", S256, RELAXED, RELAXED, "example.org", "longfold", -1)},
+     1,
+     MUT_NONE,
+     false,
+     0,
+     0,
+     1,
+     1,
+     {W(PASS, "longfold", "")}},
+    {"long key record with a tag twice: not compacted, permerror",
+     {SIG("test-rsa2048.key", S256, RELAXED, RELAXED, "example.org", "longdup", -1)},
+     1,
+     MUT_NONE,
+     false,
+     0,
+     0,
+     1,
+     1,
+     {W(PERMERROR, "longdup", "key record longer than 1024 bytes")}},
+    {"8192-bit key: record longer than 1024 bytes",
+     {SIG("test-rsa8192.key", S256, RELAXED, RELAXED, "example.org", "rsa8192", -1)},
+     1,
+     MUT_NONE,
+     false,
+     0,
+     0,
+     1,
+     1,
+     {W(PERMERROR, "rsa8192", "key record longer than 1024 bytes")}},
 };
 
 /* BAD - report one mismatch and go on with the next check */
@@ -893,6 +1061,108 @@ static void test_names(void **state)
 			         pm_dkim_result_name(cases_[i].r), cases_[i].want);
 }
 
+/* test_q_supported - q= lists: dns/txt (or dns) among them, FWS and case ignored */
+static void test_q_supported(void **state)
+{
+	static const struct {
+		const char *q;
+		bool want;
+	} cases_[] = {
+	    {NULL, true},           {"dns/txt", true},        {"DNS/TXT", true},
+	    {"dns", true},          {"http:dns/txt", true},   {" http : dns/txt ", true},
+	    {"dns/t\r\n xt", true}, {"http", false},          {"", false},
+	    {"dns/xml", false},     {"http:https", false},    {":", false},
+	    {"dnstxt", false},      {"dns/txt/extra", false}, {"txt", false},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < PM_ARRAY_LEN(cases_); i++)
+		if (dkim_q_supported(cases_[i].q) != cases_[i].want)
+			fail_msg("dkim_q_supported(\"%s\"): got %d, want %d",
+			         cases_[i].q ? cases_[i].q : "(null)", !cases_[i].want,
+			         cases_[i].want);
+}
+
+/* test_compact - key records without notes and needless white space */
+static void test_compact(void **state)
+{
+	static const struct {
+		const char *in, *want; /* want NULL: left as it is */
+	} cases_[] = {
+	    {"v=DKIM1; k=rsa; p=AB CD", "v=DKIM1;k=rsa;p=ABCD"},
+	    {"v=DKIM1; n=a note; k=rsa; p=ABCD;", "v=DKIM1;k=rsa;p=ABCD"},
+	    {" v = DKIM1 ;\tk=rsa ; t = y : s ; p=\r\n AB\tCD ", "v=DKIM1;k=rsa;t=y : s;p=ABCD"},
+	    {"v=DKIM1; k=rsa; x_new=1; p=", "v=DKIM1;k=rsa;x_new=1;p="},
+	    {"v=DKIM1; h=sha256; s=email; p=AB", "v=DKIM1;h=sha256;s=email;p=AB"},
+	    {"k=rsa; k=rsa; p=AB", NULL},
+	    {"k=rsa; n=a; n=b; p=AB", NULL},
+	    {"k=rsa; garbage; p=AB", NULL},
+	    {"k=rsa; =x; p=AB", NULL},
+	    {"k=rsa; k-2=x; p=AB", NULL},
+	    {"", ""},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < PM_ARRAY_LEN(cases_); i++) {
+		char *got = dkim_key_record_compact(cases_[i].in);
+
+		if ((got == NULL) != (cases_[i].want == NULL) ||
+		    (got != NULL && strcmp(got, cases_[i].want) != 0))
+			fail_msg("dkim_key_record_compact(\"%s\"): got \"%s\", want \"%s\"",
+			         cases_[i].in, got ? got : "(null)",
+			         cases_[i].want ? cases_[i].want : "(null)");
+		free(got);
+	}
+}
+
+/* test_h_uncovered - a field h= names fewer times than the message has it */
+static void test_h_uncovered(void **state)
+{
+	static char *const one[] = {"Received", "From", "To", "Subject", "Date"};
+	static char *const two_subj[] = {"Received", "Subject", "From", "To", "subject ", "Date"};
+	static char *const two_recv[] = {
+	    "Received", "Received", "DKIM-Signature", "From",
+	    "Subject",  "ARC-Seal", "ARC-Seal",       "Authentication-Results"};
+	static char *const two_to[] = {"From", "To", "Subject", "TO"};
+	static const struct {
+		const char *h;
+		char *const *names;
+		size_t n;
+		const char *want; /* the field, NULL: covered */
+		unsigned in_h, in_msg;
+	} cases_[] = {
+	    {"from:to:subject:date", one, 5, NULL, 0, 0},
+	    {"from:to:subject:subject:date", one, 5, NULL, 0, 0}, /* over-signed */
+	    {"from:to:subject:date", two_subj, 6, "Subject", 1, 2},
+	    {"From : To : Subject", two_subj, 6, "Subject", 1, 2},
+	    {"from:to:subject:subject:date", two_subj, 6, NULL, 0, 0},
+	    {"from:subject:to:subject:to", two_to, 4, NULL, 0, 0},
+	    {"from:subject:to", two_to, 4, "To", 1, 2},
+	    {"from:to", two_subj, 6, NULL, 0, 0}, /* Subject is not signed at all */
+	    /* transit fields are not counted, however many hops added them */
+	    {"received:dkim-signature:arc-seal:authentication-results:from:subject", two_recv, 8,
+	     NULL, 0, 0},
+	    {"from::subject", one, 5, NULL, 0, 0},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < PM_ARRAY_LEN(cases_); i++) {
+		char field[41] = "";
+		unsigned nh = 0, nm = 0;
+		bool got = dkim_h_uncovered(cases_[i].h, cases_[i].names, cases_[i].n, field,
+		                            sizeof(field), &nh, &nm);
+
+		if (got != (cases_[i].want != NULL))
+			fail_msg("dkim_h_uncovered(\"%s\"): got %d (%s), want %d", cases_[i].h, got,
+			         field, cases_[i].want != NULL);
+		if (got && (strcmp(field, cases_[i].want) != 0 || nh != cases_[i].in_h ||
+		            nm != cases_[i].in_msg))
+			fail_msg("dkim_h_uncovered(\"%s\"): got %s %u/%u, want %s %u/%u",
+			         cases_[i].h, field, nh, nm, cases_[i].want, cases_[i].in_h,
+			         cases_[i].in_msg);
+	}
+}
+
 /* setup - the signer's own library handle */
 static int setup(void **state)
 {
@@ -923,6 +1193,8 @@ int main(void)
 	    cmocka_unit_test(test_verify),         cmocka_unit_test(test_limit_skips_lookups),
 	    cmocka_unit_test(test_deadline_spent), cmocka_unit_test(test_threads),
 	    cmocka_unit_test(test_lifecycle),      cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_q_supported),    cmocka_unit_test(test_h_uncovered),
+	    cmocka_unit_test(test_compact),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

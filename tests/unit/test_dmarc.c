@@ -563,6 +563,11 @@ static const struct eval_case eval_cases[] = {
     /* fail */
     {"fail both", REC("v=DMARC1; p=reject"), EX, "example.com", PM_SPF_FAIL, "example.com",
      "F:example.com", 0, FAIL(R, R, false, "no aligned pass: no DKIM pass; SPF fail")},
+    /* an aligned signature that verified but is not acceptable (result policy: an unsigned
+       extra Subject, rsa-sha1, ...) is no DKIM pass */
+    {"aligned dkim policy, unaligned spf pass", REC("v=DMARC1; p=reject"), EX, "example.com",
+     PM_SPF_PASS, "other.example", "O:example.com", 0,
+     FAIL(R, R, false, "no aligned pass: no DKIM pass; SPF pass not aligned")},
     {"no signature, spf softfail", REC("v=DMARC1; p=quarantine"), EX, "example.com",
      PM_SPF_SOFTFAIL, "example.com", "", 0, FAIL(Q, Q, false, "no DKIM signature; SPF softfail")},
     {"third-party dkim pass", REC("v=DMARC1; p=reject"), EX, "example.com", PM_SPF_SOFTFAIL,

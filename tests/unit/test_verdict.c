@@ -164,6 +164,15 @@ static const char P_EXEMPT_MUST_SIGN[] =
          "recipients = { " EXEMPT_LIST " };\n";
 static const char P_DRY_MAX_MSGS[] =
     BASE "dry_run = true;\nrecipients = { max_messages_per_connection = 2; };\n";
+#define SINGLE_ON "headers = { singletons = \"enforce\"; };\n"
+static const char P_SINGLE_ENFORCE[] = BASE SINGLE_ON;
+static const char P_SINGLE_LOG[] = BASE "headers = { singletons = \"log\"; };\n";
+static const char P_SINGLE_OFF[] = BASE "headers = { singletons = \"off\"; };\n";
+static const char P_SINGLE_EXEMPT[] =
+    BASE SINGLE_ON "recipients = { domains = [ \"example.org\" ]; " EXEMPT_LIST " };\n";
+static const char P_SINGLE_DRY[] = BASE SINGLE_ON "dry_run = true;\n";
+static const char P_SINGLE_MUST_SIGN[] =
+    BASE SINGLE_ON "dkim = { mode = \"enforce\"; must_sign = [ \"paypal.example\" ]; };\n";
 static const char P_MAX_MSGS[] = BASE "recipients = { max_messages_per_connection = 2; };\n";
 static const char P_MAX_MSGS_CUSTOM[] =
     BASE "recipients = { max_messages_per_connection = 1; };\n"
@@ -2066,6 +2075,138 @@ static const struct vcase verdict_cases[] = {
      "from_header",
      "from_several",
      NULL},
+
+    /* headers.singletons: a field RFC 5322 3.6 allows once, repeated */
+    {"repeated Subject, singletons enforce",
+     P_SINGLE_ENFORCE,
+     {EOM, .from = FROM_OK, .repeated_field = "Subject"},
+     REJ,
+     false,
+     550,
+     "5.7.1",
+     "headers",
+     "header_repeated",
+     "headers.singletons=enforce"},
+    {"repeated Subject, singletons tag (the default)",
+     P_DEFAULT,
+     {EOM, .from = FROM_OK, .repeated_field = "Subject"},
+     CONT,
+     true,
+     550,
+     "5.7.1",
+     "headers",
+     "header_repeated",
+     "headers.singletons=tag"},
+    {"repeated Subject, singletons log",
+     P_SINGLE_LOG,
+     {EOM, .from = FROM_OK, .repeated_field = "Subject"},
+     CONT,
+     true,
+     550,
+     "5.7.1",
+     "headers",
+     "header_repeated",
+     "headers.singletons=log"},
+    {"repeated Subject, singletons off",
+     P_SINGLE_OFF,
+     {EOM, .from = FROM_OK, .repeated_field = "Subject"},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"nothing repeated, singletons enforce",
+     P_SINGLE_ENFORCE,
+     {EOM, .from = FROM_OK},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"repeated Subject, trusted",
+     P_SINGLE_ENFORCE,
+     {EOM, .from = FROM_OK, .repeated_field = "Subject", .trusted = true},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"repeated Subject, authenticated",
+     P_SINGLE_ENFORCE,
+     {EOM, .from = FROM_OK, .repeated_field = "Subject", .authenticated = true},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"two From fields and a repeated Subject: the one From reply",
+     P_SINGLE_ENFORCE,
+     {EOM, .from = FROM_SEVERAL, .repeated_field = "Subject"},
+     REJ,
+     false,
+     550,
+     "5.7.1",
+     "from_header",
+     "from_several",
+     "dmarc.mode=enforce"},
+    {"repeated To before must_sign",
+     P_SINGLE_MUST_SIGN,
+     {EOM, .from = FROM_OK, .repeated_field = "To", .must_sign = MUST_SIGN_NONE_PASSING},
+     REJ,
+     false,
+     550,
+     "5.7.1",
+     "headers",
+     "header_repeated",
+     "headers.singletons=enforce"},
+    {"repeated Subject, then DMARC reject enforced: the refusal wins over the tag",
+     P_DEFAULT,
+     {EOM, DMARC_REJECT, .repeated_field = "Subject"},
+     REJ,
+     false,
+     550,
+     "5.7.26",
+     "dmarc",
+     "dmarc_reject",
+     "dmarc.mode"},
+    {"repeated Subject, sender allowed",
+     P_SINGLE_ENFORCE,
+     {EOM, .from = FROM_OK, .repeated_field = "Subject", .list_allow = BIT(SENDER)},
+     CONT,
+     false,
+     550,
+     "5.7.1",
+     "headers",
+     "allowed",
+     "lists.sender.allow"},
+    {"repeated Subject, every recipient exempt",
+     P_SINGLE_EXEMPT,
+     {EOM, .from = FROM_OK, .repeated_field = "Subject", .all_rcpts_exempt = true},
+     CONT,
+     true,
+     550,
+     "5.7.1",
+     "headers",
+     "exempt_recipient",
+     EXEMPT_RULE},
+    {"repeated Subject, dry run",
+     P_SINGLE_DRY,
+     {EOM, .from = FROM_OK, .repeated_field = "Subject"},
+     CONT,
+     true,
+     550,
+     "5.7.1",
+     "headers",
+     "header_repeated",
+     "headers.singletons=enforce"},
 
     /* must_sign (dkim mode) */
     {"must_sign none passing",
@@ -4153,7 +4294,7 @@ static void test_defaults(void **state)
 	    {PM_R_IPREV_FAIL, 550, "5.7.25"},           {PM_R_IPREV_TEMPFAIL, 451, "4.7.25"},
 	    {PM_R_HELO_BLOCKED, 554, "5.7.1"},          {PM_R_SENDER_BLOCKED, 554, "5.7.1"},
 	    {PM_R_RCPT_BLOCKED, 554, "5.7.1"},          {PM_R_CLIENT_NAME_BLOCKED, 554, "5.7.1"},
-	    {PM_R_TOO_MANY_MESSAGES, 421, "4.7.0"},
+	    {PM_R_TOO_MANY_MESSAGES, 421, "4.7.0"},     {PM_R_HEADER_REPEATED, 550, "5.7.1"},
 	};
 	struct policy *p = load(BASE);
 	size_t i, failed = 0;
@@ -4171,6 +4312,48 @@ static void test_defaults(void **state)
 	policy_release(p);
 	if (failed)
 		fail_msg("%zu default replies differ from DESIGN.md", failed);
+}
+
+/* test_singleton_field - the fields RFC 5322 3.6 allows once (From: the From check's) */
+static void test_singleton_field(void **state)
+{
+	static const struct {
+		const char *name, *want;
+	} cases_[] = {
+	    {"Subject", "Subject"},
+	    {"SUBJECT", "Subject"},
+	    {"subject \t", "Subject"},
+	    {"Date", "Date"},
+	    {"Sender", "Sender"},
+	    {"reply-to", "Reply-To"},
+	    {"To", "To"},
+	    {"cc", "Cc"},
+	    {"Bcc", "Bcc"},
+	    {"Message-Id", "Message-ID"},
+	    {"In-Reply-To", "In-Reply-To"},
+	    {"References", "References"},
+	    {"From", NULL},
+	    {"Received", NULL},
+	    {"Subjects", NULL},
+	    {"Sub", NULL},
+	    {"X-Subject", NULL},
+	    {"Resent-To", NULL},
+	    {"Comments", NULL},
+	    {"Keywords", NULL},
+	    {"", NULL},
+	    {NULL, NULL},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < PM_ARRAY_LEN(cases_); i++) {
+		const char *got = verdict_singleton_field(cases_[i].name);
+
+		if ((got == NULL) != (cases_[i].want == NULL) ||
+		    (got != NULL && strcmp(got, cases_[i].want) != 0))
+			fail_msg("verdict_singleton_field(\"%s\"): got %s, want %s",
+			         cases_[i].name ? cases_[i].name : "(null)", got ? got : "NULL",
+			         cases_[i].want ? cases_[i].want : "NULL");
+	}
 }
 
 /* test_null_inputs - no facts or no policy: a 4xx, never a crash or an accept */
@@ -4382,6 +4565,7 @@ int main(void)
 	    cmocka_unit_test(test_reply_table),
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_null_inputs),
+	    cmocka_unit_test(test_singleton_field),
 	    cmocka_unit_test(test_reply_expand),
 	    cmocka_unit_test(test_expand_configured),
 	    cmocka_unit_test(test_action_names),
