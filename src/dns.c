@@ -218,6 +218,11 @@ bool dns_name_ok(const char *name)
 
 char *dns_txt_join(const unsigned char *rdata, size_t rdlen)
 {
+	return dns_txt_join_len(rdata, rdlen, NULL);
+}
+
+char *dns_txt_join_len(const unsigned char *rdata, size_t rdlen, size_t *outlen)
+{
 	char *out = xmalloc(rdlen + 1);
 	size_t o = 0, i = 0;
 
@@ -231,6 +236,8 @@ char *dns_txt_join(const unsigned char *rdata, size_t rdlen)
 		i += len;
 	}
 	out[o] = '\0';
+	if (outlen != NULL)
+		*outlen = o;
 	return out;
 }
 

@@ -121,5 +121,10 @@ bool dns_name_ok(const char *name);
  * frees). A string whose length byte runs past the end is cut at the end.
  */
 char *dns_txt_join(const unsigned char *rdata, size_t rdlen);
+/*
+ * dns_txt_join_len - dns_txt_join, and the joined length in *outlen
+ * (when not NULL): the text may hold NUL bytes (SPF must see them)
+ */
+char *dns_txt_join_len(const unsigned char *rdata, size_t rdlen, size_t *outlen);
 
 #endif

@@ -232,24 +232,9 @@ static bool rrset_parse(const unsigned char *msg, int len, int type, struct rrse
 			set->rr[set->n].name = xstrdup(name);
 			break;
 		}
-		case ns_t_txt: {
-			size_t o = 0, k = 0;
-			char *t = xmalloc(rdlen + 1);
-
-			while (k < rdlen) {
-				size_t sl = rd[k++];
-
-				if (sl > rdlen - k)
-					sl = rdlen - k;
-				memcpy(t + o, rd + k, sl);
-				o += sl;
-				k += sl;
-			}
-			t[o] = '\0';
-			set->rr[set->n].txt = t;
-			set->rr[set->n].txtlen = o;
+		case ns_t_txt:
+			set->rr[set->n].txt = dns_txt_join_len(rd, rdlen, &set->rr[set->n].txtlen);
 			break;
-		}
 		default:
 			break;
 		}

@@ -46,7 +46,7 @@ libjansson-dev zlib1g-dev gzip
 postfix nsd swaks perl libio-socket-inet6-perl libmail-dkim-perl libcryptx-perl python3-dkim
 mandoc groff-base
 iproute2 util-linux procps
-publicsuffix dnsutils spfquery opendkim-tools
+publicsuffix dnsutils opendkim-tools
 m4 libwrap0 liblockfile1 sasl2-bin libsasl2-modules
 unbound
 clang-format cppcheck clang-tidy

@@ -106,6 +106,17 @@ static void test_txt_join(void **state)
 			fail_msg("case %zu: got \"%s\", want \"%s\"", i, got, cases[i].want);
 		free(got);
 	}
+	/* dns_txt_join_len: a NUL inside the text is kept and counted */
+	{
+		size_t n = 0;
+		char *got = dns_txt_join_len((const unsigned char *)"\x03"
+		                                                    "a\0b\x02"
+		                                                    "cd",
+		                             7, &n);
+		if (n != 5 || memcmp(got, "a\0bcd", 6) != 0)
+			fail_msg("NUL inside: got length %zu, want 5 and \"a\\0bcd\"", n);
+		free(got);
+	}
 }
 
 /*
