@@ -33,22 +33,8 @@ if [ "${1:-}" != "--inside" ]; then
 		exit 77
 	fi
 	cd "$top" || exit 1
-	mods="spf spfrecord dns dnscache util cidr addr log jsonlog policy psl lists"
-	[ -e src/spfrecord.c ] || mods=${mods/spfrecord /}
-	objs= aobjs=
-	for m in $mods; do
-		objs="$objs build/obj/$m.o"
-		aobjs="$aobjs build/asan/obj/$m.o"
-	done
-	make -s $objs $aobjs || exit 1
-	mkdir -p build/spf
-	cflags="-O1 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc"
-	san="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
-	libs=$(sed -n 's/^LDLIBS *:= *\$(PKG_LIBS) *//p' Makefile)
-	# shellcheck disable=SC2086 # word splitting wanted
-	cc $cflags -o build/spf/suiteprobe tests/spf/suiteprobe.c $objs $libs || exit 1
-	# shellcheck disable=SC2086
-	cc $cflags $san -o build/spf/suiteprobe-asan tests/spf/suiteprobe.c $aobjs $libs || exit 1
+	. "$top/tests/spf/build.sh"
+	spf_build_probe suiteprobe || exit 1
 	export RFC7208_SUITE=$suite
 	exec unshare -n -m -p -f --mount-proc bash "$0" --inside
 fi

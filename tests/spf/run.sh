@@ -27,19 +27,9 @@ if [ "${1:-}" != "--inside" ]; then
 		exit 77
 	fi
 	cd "$top" || exit 1
-	mods="spf spfrecord dns dnscache util cidr addr log jsonlog policy psl lists"
-	objs= aobjs=
-	for m in $mods; do
-		objs="$objs build/obj/$m.o"
-		aobjs="$aobjs build/asan/obj/$m.o"
-	done
-	make -s $objs $aobjs || exit 1
-	mkdir -p build/spf
+	. "$here/build.sh"
+	spf_build_probe spfprobe || exit 1
 	cflags="-O1 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc"
-	san="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
-	libs="-lidn2 -lresolv -lpthread"
-	cc $cflags -o build/spf/spfprobe tests/spf/spfprobe.c $objs $libs || exit 1
-	cc $cflags $san -o build/spf/spfprobe-asan tests/spf/spfprobe.c $aobjs $libs || exit 1
 	cc $cflags -o build/spf/silentdns tests/spf/silentdns.c || exit 1
 	exec unshare -n -m -p -f --mount-proc bash "$0" --inside
 fi
