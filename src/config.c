@@ -504,33 +504,15 @@ static const struct cfg_key settings[] = {
 
 #define NSETTINGS PM_ARRAY_LEN(settings)
 
-static const char *const mode_names[] = {
-    [PM_MODE_OFF] = "off",
-    [PM_MODE_LOG] = "log",
-    [PM_MODE_TAG] = "tag",
-    [PM_MODE_ENFORCE] = "enforce",
-};
-
-static const char *const action_names[] = {
-    [PM_ACT_ACCEPT] = "accept",
-    [PM_ACT_REJECT] = "reject",
-    [PM_ACT_TEMPFAIL] = "tempfail",
-};
-
 static const char *const quarantine_names[] = {
     [PM_QUARANTINE_TAG] = "tag",
     [PM_QUARANTINE_HOLD] = "hold",
 };
 
-static const char *const placeholders[] = {"ip",     "name",   "helo",     "sender", "rcpt",
-                                           "domain", "result", "identity", "zone"};
-
 static const char *const dnsbl_action_names[] = {
     [PM_DNSBL_REJECT] = "reject",
     [PM_DNSBL_TAG] = "tag",
 };
-
-#define REPLY_TEXT_MAX 400
 
 static unsigned load_generation;
 
@@ -666,8 +648,6 @@ static const char *check_placeholders(const char *text, char *buf, size_t bufsiz
 {
 	for (const char *s = text; *s != '\0'; s++) {
 		const char *end;
-		bool known = false;
-
 		if (*s != '%')
 			continue;
 		if (s[1] == '%') {
@@ -679,11 +659,7 @@ static const char *check_placeholders(const char *text, char *buf, size_t bufsiz
 		end = strchr(s + 2, '}');
 		if (end == NULL)
 			return "unterminated placeholder \"%{\"";
-		for (size_t i = 0; i < PM_ARRAY_LEN(placeholders); i++)
-			if (strlen(placeholders[i]) == (size_t)(end - s - 2) &&
-			    strncmp(placeholders[i], s + 2, (size_t)(end - s - 2)) == 0)
-				known = true;
-		if (!known) {
+		if (pm_placeholder_find(s + 2, (size_t)(end - s - 2)) < 0) {
 			snprintf(buf, bufsize,
 			         "unknown placeholder \"%.*s\" (known: %%{ip} %%{name} %%{helo} "
 			         "%%{sender} %%{rcpt} %%{domain} %%{result} %%{identity} %%{zone})",
@@ -757,8 +733,8 @@ static const char *reply_parse(const char *s, bool only_4xx, struct pm_reply *r,
 	t++;
 	if (!printable_ascii(t, true))
 		return "reply text must be printable ASCII (no control characters or 8-bit bytes)";
-	if (strlen(t) > REPLY_TEXT_MAX) {
-		snprintf(buf, bufsize, "reply text longer than %d bytes", REPLY_TEXT_MAX);
+	if (strlen(t) > REPLY_TEMPLATE_MAX) {
+		snprintf(buf, bufsize, "reply text longer than %d bytes", REPLY_TEMPLATE_MAX);
 		return buf;
 	}
 	if ((msg = check_placeholders(t, buf, bufsize)) != NULL)
@@ -1157,7 +1133,7 @@ static bool set_value_at(struct loader *ld, const struct cfg_key *k, const char 
 		*(char **)f = copy;
 		return true;
 	case CT_MODE:
-		if ((i = name_index(mode_names, PM_ARRAY_LEN(mode_names), copy)) < 0)
+		if ((i = name_index(pm_mode_names, PM_ARRAY_LEN(pm_mode_names), copy)) < 0)
 			err_add(ld, o, k->name,
 			        "unknown mode \"%.100s\" (want off, log, tag or enforce)", copy);
 		else
@@ -1166,7 +1142,7 @@ static bool set_value_at(struct loader *ld, const struct cfg_key *k, const char 
 	case CT_OPT_MODE:
 		if (*copy == '\0')
 			*(int *)f = -1;
-		else if ((i = name_index(mode_names, PM_ARRAY_LEN(mode_names), copy)) < 0)
+		else if ((i = name_index(pm_mode_names, PM_ARRAY_LEN(pm_mode_names), copy)) < 0)
 			err_add(ld, o, k->name,
 			        "unknown mode \"%.100s\" (want off, log, tag or enforce)", copy);
 		else
@@ -1194,7 +1170,7 @@ static bool set_value_at(struct loader *ld, const struct cfg_key *k, const char 
 			err_add(ld, o, k->name, "\"%.100s\" is not true or false", copy);
 		break;
 	case CT_ACTION:
-		i = name_index(action_names, PM_ARRAY_LEN(action_names), copy);
+		i = name_index(pm_action_names, PM_ARRAY_LEN(pm_action_names), copy);
 		if (i < 0)
 			err_add(ld, o, k->name,
 			        "unknown action \"%.100s\" (want accept, reject or tempfail)",

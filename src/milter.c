@@ -112,8 +112,11 @@
  *	Postfix only once a recipient is accepted), and is in every record
  *	of the message from then on.
  *
- *	Nothing here is global except the current policy (policy_acquire)
- *	and the atomic count of open sessions.
+ *	Process-wide state here: the current policy (policy_acquire), the
+ *	atomic count of open sessions, the draining flag, the ring of recent
+ *	protocol notes (proto_ring, under proto_lock) and the once-only note
+ *	about missing macros (macro_note_done); everything else belongs to a
+ *	session.
  * DIAGNOSTICS
  *	A libmilter call that fails while the milter changes a message, or
  *	a session that lost its state, is an internal error: the verdict
@@ -149,10 +152,9 @@
 #include "util.h"
 #include "verdict.h"
 
-#define AR_HEADER      "Authentication-Results"
-#define REPLY_TEXT_MAX 1024
-#define ADDR_TEXT_MAX  (ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 8)
-#define HIT_TEXT_MAX   (LIST_ENTRY_MAX + 1200)
+#define AR_HEADER     "Authentication-Results"
+#define ADDR_TEXT_MAX (ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 8)
+#define HIT_TEXT_MAX  (LIST_ENTRY_MAX + 1200)
 
 /* Which allow and block entries matched, and where (list_hit_format text). */
 struct list_state {
@@ -188,13 +190,11 @@ struct message {
 	char *sender_text;     /* for logs: "<>", "local@domain" or the path as given */
 	struct sender_domain_outcome sender_domain; /* status UNCHECKED when not looked up */
 	struct spf_outcome mfrom_spf;               /* result PM_SPF_UNCHECKED when not evaluated */
-	struct strbuf rcpts;                        /* accepted recipients, comma-separated */
-	char **rcpt_list;                           /* the same, one string each (for the log) */
+	char **rcpt_list;                           /* accepted recipients, one string each */
 	char **rcpt_domains; /* their domains, for the overrides (NULL: no domain) */
 	size_t nrcpt_list;   /* of rcpt_list and rcpt_domains */
-	unsigned rcpt_accepted;
-	unsigned ar_count; /* Authentication-Results headers seen so far */
-	unsigned *ar_ours; /* 1-based indices (among those) that claim our authserv-id */
+	unsigned ar_count;   /* Authentication-Results headers seen so far */
+	unsigned *ar_ours;   /* 1-based indices (among those) that claim our authserv-id */
 	size_t n_ar_ours;
 	unsigned qh_count; /* quarantine headers (dmarc.quarantine_header) that came in */
 	bool headers_seen; /* the header callback ran (the verifier is set up then) */
@@ -233,11 +233,10 @@ struct session {
 	bool broken; /* state was lost: every stage is an internal error */
 	bool authenticated;
 	char *auth_user;
-	unsigned long proto;  /* the SMFIP_* flags negotiated for this milter connection */
-	bool negotiated_only; /* made at negotiation; connect takes it over */
-	bool helo_spf_done;
-	struct spf_outcome helo_spf;
-	bool iprev_done; /* iprev holds the connect-time result */
+	unsigned long proto;         /* the SMFIP_* flags negotiated for this milter connection */
+	struct spf_outcome helo_spf; /* result PM_SPF_UNCHECKED until HELO SPF ran */
+	bool iprev_applies; /* iprev holds the connect-time result of an iprev check that is on
+	                     (a lookup made only for the client name lists is not reported) */
 	struct iprev_outcome iprev;
 	struct dnsbl_outcome dnsbl;           /* zones asked at connect (nzones 0: none) */
 	struct pm_decision_dnsbl *dnsbl_hits; /* the listings, for the decision records */
@@ -359,7 +358,6 @@ static void message_reset(struct message *m)
 	free(m->ar_ours);
 	free(m->from_value);
 	dkim_verify_free(m->dkim);
-	sb_free(&m->rcpts);
 	for (size_t i = 0; i < m->nrcpt_list; i++) {
 		free(m->rcpt_list[i]);
 		free(m->rcpt_domains[i]);
@@ -368,7 +366,6 @@ static void message_reset(struct message *m)
 	free(m->rcpt_domains);
 	lists_free(&m->lists);
 	memset(m, 0, sizeof(*m));
-	sb_init(&m->rcpts);
 }
 
 /* leadspc - header values keep their leading space (SMFIP_HDR_LEADSPC negotiated) */
@@ -390,7 +387,6 @@ static struct session *session_new(void)
 	s->ip.family = AF_UNSPEC;
 	pm_ip_format(&s->ip, s->addr, sizeof(s->addr));
 	s->dnsbl.first_reject = -1;
-	sb_init(&s->msg.rcpts);
 	message_reset(&s->msg);
 	atomic_fetch_add(&active_sessions, 1);
 	return s;
@@ -402,7 +398,6 @@ static void session_free(struct session *s)
 	if (s == NULL)
 		return;
 	message_reset(&s->msg);
-	sb_free(&s->msg.rcpts);
 	free(s->name);
 	free(s->mta_host);
 	free(s->mta_daemon);
@@ -544,14 +539,14 @@ static void facts_init(const struct session *s, enum pm_stage stage, struct pm_f
 	f->authenticated = s->authenticated;
 	f->client_blocked = s->blocked;
 	f->dnsbl_listed = s->dnsbl.first_reject >= 0;
-	f->iprev = s->iprev_done ? s->iprev.result : PM_IPREV_UNCHECKED;
-	f->helo_spf = s->helo_spf_done ? s->helo_spf.result : PM_SPF_UNCHECKED;
+	f->iprev = s->iprev_applies ? s->iprev.result : PM_IPREV_UNCHECKED;
+	f->helo_spf = s->helo_spf.result;
 	f->sender_status = s->msg.started ? s->msg.sender_status : ADDR_OK;
 	f->sender_domain = s->msg.sender_domain.status;
 	f->mfrom_spf = s->msg.mfrom_spf.result;
 	f->rcpt_status = ADDR_OK;
 	f->rcpt = RCPT_VALID;
-	f->rcpt_accepted = s->msg.rcpt_accepted;
+	f->rcpt_accepted = s->msg.nrcpt_list;
 	f->unknown_in_session = s->unknown_rcpts;
 	f->messages_in_session = s->messages;
 	f->mail_refusal = s->msg.mail_refusal.delayed ? &s->msg.mail_refusal : NULL;
@@ -591,7 +586,7 @@ static void reply_vars(const struct session *s, const struct pm_verdict *v, cons
 		vars->zone = z->zone->zone;
 		vars->result = z->answer;
 	} else if (v->check != NULL && strcmp(v->check, "iprev") == 0) {
-		vars->result = s->iprev_done ? pm_iprev_result_name(s->iprev.result) : NULL;
+		vars->result = s->iprev_applies ? pm_iprev_result_name(s->iprev.result) : NULL;
 	} else if (v->check != NULL && strcmp(v->check, "helo_spf") == 0) {
 		vars->domain = s->helo_spf.domain[0] ? s->helo_spf.domain : s->helo;
 		vars->result = pm_spf_result_name(s->helo_spf.result);
@@ -642,7 +637,7 @@ static void log_record(const struct session *s, const char *stage, const char *r
 	d.stage = stage;
 	d.client_addr = s->addr;
 	d.client_name = s->name;
-	d.iprev = s->iprev_done ? pm_iprev_result_name(s->iprev.result) : NULL;
+	d.iprev = s->iprev_applies ? pm_iprev_result_name(s->iprev.result) : NULL;
 	d.mta_host = s->mta_host;
 	d.mta_daemon = s->mta_daemon;
 	d.local_addr = s->local_addr;
@@ -658,7 +653,7 @@ static void log_record(const struct session *s, const char *stage, const char *r
 		d.rcpts = one;
 		d.nrcpts = 1;
 	}
-	if (s->helo_spf_done) {
+	if (s->helo_spf.result != PM_SPF_UNCHECKED) {
 		d.helo_spf = spf_name(&s->helo_spf);
 		d.helo_spf_domain = spf_domain(&s->helo_spf);
 	}
@@ -730,7 +725,7 @@ static sfsistat apply_verdict(SMFICTX *ctx, struct session *s, const char *stage
 {
 	const struct pm_reply *r;
 	struct pm_reply_vars vars;
-	char text[REPLY_TEXT_MAX], sendtext[2 * REPLY_TEXT_MAX], line[REPLY_TEXT_MAX + 32];
+	char text[REPLY_TEXT_MAX + 1], sendtext[REPLY_BUF_SIZE], line[REPLY_LINE_MAX];
 	char rcode[8], identity[ADDR_TEXT_MAX + 16];
 	bool permanent;
 
@@ -854,7 +849,7 @@ static void connect_lookups(struct session *s)
 	if (policy_check_on(p, PM_CHECK_IPREV) || names) {
 		iprev_check(&s->ip, &l, &s->iprev);
 		/* looked up only for the client name lists: not reported, not applied */
-		s->iprev_done = policy_check_on(p, PM_CHECK_IPREV);
+		s->iprev_applies = policy_check_on(p, PM_CHECK_IPREV);
 		if (s->iprev.result == PM_IPREV_PASS && s->iprev.name[0] != '\0')
 			s->verified_name = xstrdup(s->iprev.name);
 		if (names)
@@ -995,7 +990,6 @@ static sfsistat mi_helo(SMFICTX *ctx, char *helohost)
 		return SMFIS_TEMPFAIL;
 	free(s->helo);
 	s->helo = xstrdup(helohost != NULL ? helohost : "");
-	s->helo_spf_done = false;
 	memset(&s->helo_spf, 0, sizeof(s->helo_spf));
 	message_reset(&s->msg); /* HELO/EHLO resets the transaction (RFC 5321 4.1.4) */
 	lists_forget(&s->lists, LIST_HELO);
@@ -1006,7 +1000,6 @@ static sfsistat mi_helo(SMFICTX *ctx, char *helohost)
 
 		dns_budget_init(&b, s->policy->spf.dns_timeout, s->policy->spf.timeout);
 		spf_check_helo(&s->policy->spf, &b, &s->ip, s->helo, &s->helo_spf);
-		s->helo_spf_done = true;
 	}
 	facts_init(s, PM_STAGE_HELO, &f);
 	return decide(ctx, s, &f, "helo", NULL, NULL, NULL);
@@ -1066,7 +1059,7 @@ static bool iprev_refuses(const struct session *s)
 	struct pm_facts f;
 	struct pm_verdict v;
 
-	if (!s->iprev_done)
+	if (!s->iprev_applies)
 		return false;
 	facts_init(s, PM_STAGE_MAIL, &f);
 	verdict_decide(&f, s->policy, &v);
@@ -1108,7 +1101,8 @@ static void sender_checks(struct session *s)
 	if (m->sender_status == ADDR_OK)
 		spf_check_mailfrom(spf, &b, &s->ip, s->helo, m->sender.local, m->sender.domain,
 		                   &m->mfrom_spf);
-	else if (s->helo_spf_done) /* null sender: postmaster@HELO, already evaluated */
+	else if (s->helo_spf.result !=
+	         PM_SPF_UNCHECKED) /* null sender: postmaster@HELO, already evaluated */
 		m->mfrom_spf = s->helo_spf;
 	else
 		spf_check_helo(spf, &b, &s->ip, helo, &m->mfrom_spf);
@@ -1240,12 +1234,8 @@ static sfsistat mi_envrcpt(SMFICTX *ctx, char **argv)
 	}
 	lists_free(&rl);
 	if (st == SMFIS_CONTINUE) {
-		m->rcpt_accepted++;
 		if (f.rcpt_exempt)
 			m->rcpt_exempt++;
-		if (m->rcpts.len > 0)
-			sb_appendc(&m->rcpts, ',');
-		sb_append(&m->rcpts, rcpt_text);
 		m->rcpt_list = xrealloc(m->rcpt_list, (m->nrcpt_list + 1) * sizeof(*m->rcpt_list));
 		m->rcpt_domains =
 		    xrealloc(m->rcpt_domains, (m->nrcpt_list + 1) * sizeof(*m->rcpt_domains));
@@ -1588,14 +1578,15 @@ static char *authres_value(const struct session *s, const struct auth_eom *a,
 		in.trusted_network = s->trusted_net;
 	in.iprev = PM_IPREV_UNCHECKED;
 	/* like the HELO result: not reported for an authenticated client, never refused for it */
-	if (s->iprev_done && !s->authenticated && mode[PM_CHECK_IPREV] >= PM_MODE_TAG) {
+	if (s->iprev_applies && !s->authenticated && mode[PM_CHECK_IPREV] >= PM_MODE_TAG) {
 		in.iprev = s->iprev.result;
 		in.iprev_ip = s->addr;
 		in.iprev_comment = s->iprev.why[0] != '\0' ? s->iprev.why : NULL;
 	}
 	in.helo_spf = PM_SPF_UNCHECKED;
 	/* an authenticated client skipped the sender checks: its HELO result is not reported */
-	if (s->helo_spf_done && !s->authenticated && mode[PM_CHECK_HELO_SPF] >= PM_MODE_TAG) {
+	if (s->helo_spf.result != PM_SPF_UNCHECKED && !s->authenticated &&
+	    mode[PM_CHECK_HELO_SPF] >= PM_MODE_TAG) {
 		in.helo_spf = s->helo_spf.result;
 		in.helo = s->helo;
 	}
@@ -1728,7 +1719,7 @@ static sfsistat mi_eom(SMFICTX *ctx)
 	struct auth_eom *a;
 	char hname[] = AR_HEADER;
 	char *value;
-	const char *rcpts;
+	struct strbuf rcpts; /* the accepted recipients, comma-separated, for %{rcpt} */
 	sfsistat st;
 
 	if (s == NULL)
@@ -1748,9 +1739,9 @@ static sfsistat mi_eom(SMFICTX *ctx)
 	f.dmarc_disposition = a->disposition;
 	f.dmarc_mode = a->dmarc_mode;
 	f.dmarc_rule = a->dmarc_rule;
-	if (m->rcpt_accepted > 0 && m->rcpt_allowed == m->rcpt_accepted)
+	if (m->nrcpt_list > 0 && m->rcpt_allowed == m->nrcpt_list)
 		f.list_allow |= PM_LIST_BIT(LIST_RECIPIENT); /* every recipient is allowed */
-	f.all_rcpts_exempt = m->rcpt_accepted > 0 && m->rcpt_exempt == m->rcpt_accepted;
+	f.all_rcpts_exempt = m->nrcpt_list > 0 && m->rcpt_exempt == m->nrcpt_list;
 	verdict_decide(&f, s->policy, &v);
 	if (!s->broken && v.action == PM_V_CONTINUE) {
 		if (!remove_headers(ctx, s))
@@ -1782,10 +1773,16 @@ static sfsistat mi_eom(SMFICTX *ctx)
 		if (f.internal_error)
 			verdict_decide(&f, s->policy, &v);
 	}
-	rcpts = m->rcpts.len ? m->rcpts.s : NULL;
+	sb_init(&rcpts);
+	for (size_t i = 0; i < m->nrcpt_list; i++) {
+		if (i > 0)
+			sb_appendc(&rcpts, ',');
+		sb_append(&rcpts, m->rcpt_list[i]);
+	}
 	m->auth = a;
-	st = eom_apply(ctx, s, &v, rcpts);
+	st = eom_apply(ctx, s, &v, rcpts.len > 0 ? rcpts.s : NULL);
 	m->auth = NULL;
+	sb_free(&rcpts);
 	dkim_results_free(&a->dkim);
 	free(a);
 	message_reset(m);
@@ -1908,7 +1905,6 @@ static sfsistat mi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
 	if (s == NULL)
 		return SMFIS_CONTINUE;
 	s->broken = true; /* a placeholder: connect replaces it */
-	s->negotiated_only = true;
 	s->proto = *pf1;
 	if (smfi_setpriv(ctx, s) != MI_SUCCESS)
 		session_free(s);

@@ -35,6 +35,7 @@
  */
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "policy.h"
@@ -166,34 +167,44 @@ struct policy *policy_acquire(void)
 	return p;
 }
 
+const char *const pm_mode_names[PM_MODE_ENFORCE + 1] = {
+    [PM_MODE_OFF] = "off",
+    [PM_MODE_LOG] = "log",
+    [PM_MODE_TAG] = "tag",
+    [PM_MODE_ENFORCE] = "enforce",
+};
+
+const char *const pm_action_names[PM_ACT_TEMPFAIL + 1] = {
+    [PM_ACT_ACCEPT] = "accept",
+    [PM_ACT_REJECT] = "reject",
+    [PM_ACT_TEMPFAIL] = "tempfail",
+};
+
+const char *const pm_placeholder_names[PM_PH_COUNT] = {
+    [PM_PH_IP] = "ip",         [PM_PH_NAME] = "name",         [PM_PH_HELO] = "helo",
+    [PM_PH_SENDER] = "sender", [PM_PH_RCPT] = "rcpt",         [PM_PH_DOMAIN] = "domain",
+    [PM_PH_RESULT] = "result", [PM_PH_IDENTITY] = "identity", [PM_PH_ZONE] = "zone",
+};
+
 /* pm_mode_name - "off", "log", "tag", "enforce" */
 const char *pm_mode_name(enum pm_mode m)
 {
-	switch (m) {
-	case PM_MODE_OFF:
-		return "off";
-	case PM_MODE_LOG:
-		return "log";
-	case PM_MODE_TAG:
-		return "tag";
-	case PM_MODE_ENFORCE:
-		return "enforce";
-	}
-	return "unknown";
+	return (unsigned)m < PM_ARRAY_LEN(pm_mode_names) ? pm_mode_names[m] : "unknown";
 }
 
 /* pm_action_name - "accept", "reject", "tempfail" */
 const char *pm_action_name(enum pm_action a)
 {
-	switch (a) {
-	case PM_ACT_ACCEPT:
-		return "accept";
-	case PM_ACT_REJECT:
-		return "reject";
-	case PM_ACT_TEMPFAIL:
-		return "tempfail";
-	}
-	return "unknown";
+	return (unsigned)a < PM_ARRAY_LEN(pm_action_names) ? pm_action_names[a] : "unknown";
+}
+
+int pm_placeholder_find(const char *name, size_t len)
+{
+	for (int i = 0; i < PM_PH_COUNT; i++)
+		if (strlen(pm_placeholder_names[i]) == len &&
+		    memcmp(pm_placeholder_names[i], name, len) == 0)
+			return i;
+	return -1;
 }
 
 static const char *const reply_names[PM_R_COUNT] = {

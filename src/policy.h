@@ -112,6 +112,18 @@ enum pm_reply_id {
  * %{result} %{identity} %{zone}. Validated at load: code 4xx or 5xx, enhanced
  * code "C.S.D" with C equal to the code's first digit.
  */
+/*
+ * Reply sizes, one from the other. An SMTP reply line is at most 512
+ * bytes with its CRLF (RFC 5321 4.5.3.1.5); "550 5.7.23 " + an expanded
+ * text + CRLF stays under it with room to spare. A configured template
+ * (placeholders unexpanded) is shorter still, and the buffer a reply is
+ * sent from holds the text with every '%' doubled (smfi_setreply).
+ */
+#define REPLY_LINE_MAX     512
+#define REPLY_TEXT_MAX     (REPLY_LINE_MAX - 63)
+#define REPLY_TEMPLATE_MAX (REPLY_TEXT_MAX - 49)
+#define REPLY_BUF_SIZE     (2 * REPLY_TEXT_MAX + 1)
+
 struct pm_reply {
 	int code;       /* 451, 550, ... */
 	char xcode[16]; /* "4.7.24" */
@@ -394,6 +406,27 @@ const char *pm_check_name(enum pm_check c);
 /* Name tables, for logs and the config parser. */
 const char *pm_mode_name(enum pm_mode m);
 const char *pm_action_name(enum pm_action a);
+/* the names of the modes and actions, indexed by the enum (the config reads them, logs show them)
+ */
+extern const char *const pm_mode_names[PM_MODE_ENFORCE + 1];
+extern const char *const pm_action_names[PM_ACT_TEMPFAIL + 1];
+
+/* The placeholders of reply texts (%{name}); one table for the config check and the expander. */
+enum pm_placeholder {
+	PM_PH_IP = 0,
+	PM_PH_NAME,
+	PM_PH_HELO,
+	PM_PH_SENDER,
+	PM_PH_RCPT,
+	PM_PH_DOMAIN,
+	PM_PH_RESULT,
+	PM_PH_IDENTITY,
+	PM_PH_ZONE,
+	PM_PH_COUNT
+};
+extern const char *const pm_placeholder_names[PM_PH_COUNT];
+/* pm_placeholder_find - the placeholder named by name (len bytes), or -1 */
+int pm_placeholder_find(const char *name, size_t len);
 const char *pm_reply_name(enum pm_reply_id id);
 /* pm_spf_result_name - "pass", "fail", ... (RFC 8601 spelling); "unchecked" for PM_SPF_UNCHECKED */
 const char *pm_spf_result_name(enum pm_spf_result r);

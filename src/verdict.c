@@ -34,7 +34,6 @@
 #include "verdict.h"
 
 #define REPLY_VALUE_MAX 200 /* bytes of one placeholder value, before escaping */
-#define REPLY_TEXT_MAX  449 /* bytes of text, so "550 5.7.23 " + text + CRLF < 512 */
 
 /* What one check found. */
 struct objection {
@@ -1063,32 +1062,24 @@ static void append_value(struct strbuf *sb, const char *val)
 static const char *var_value(const struct pm_reply_vars *vars, const char *name, size_t len,
                              bool *known)
 {
-	static const struct {
-		const char *name;
-		size_t off;
-	} table[] = {
-	    {"ip", offsetof(struct pm_reply_vars, ip)},
-	    {"name", offsetof(struct pm_reply_vars, name)},
-	    {"helo", offsetof(struct pm_reply_vars, helo)},
-	    {"sender", offsetof(struct pm_reply_vars, sender)},
-	    {"rcpt", offsetof(struct pm_reply_vars, rcpt)},
-	    {"domain", offsetof(struct pm_reply_vars, domain)},
-	    {"result", offsetof(struct pm_reply_vars, result)},
-	    {"identity", offsetof(struct pm_reply_vars, identity)},
-	    {"zone", offsetof(struct pm_reply_vars, zone)},
+	/* where each placeholder of policy.h's table is in the vars */
+	static const size_t off[PM_PH_COUNT] = {
+	    [PM_PH_IP] = offsetof(struct pm_reply_vars, ip),
+	    [PM_PH_NAME] = offsetof(struct pm_reply_vars, name),
+	    [PM_PH_HELO] = offsetof(struct pm_reply_vars, helo),
+	    [PM_PH_SENDER] = offsetof(struct pm_reply_vars, sender),
+	    [PM_PH_RCPT] = offsetof(struct pm_reply_vars, rcpt),
+	    [PM_PH_DOMAIN] = offsetof(struct pm_reply_vars, domain),
+	    [PM_PH_RESULT] = offsetof(struct pm_reply_vars, result),
+	    [PM_PH_IDENTITY] = offsetof(struct pm_reply_vars, identity),
+	    [PM_PH_ZONE] = offsetof(struct pm_reply_vars, zone),
 	};
-	size_t i;
+	int i = pm_placeholder_find(name, len);
 
-	for (i = 0; i < PM_ARRAY_LEN(table); i++) {
-		if (strlen(table[i].name) == len && memcmp(table[i].name, name, len) == 0) {
-			*known = true;
-			if (vars == NULL)
-				return NULL;
-			return *(const char *const *)((const char *)vars + table[i].off);
-		}
-	}
-	*known = false;
-	return NULL;
+	*known = i >= 0;
+	if (i < 0 || vars == NULL)
+		return NULL;
+	return *(const char *const *)((const char *)vars + off[i]);
 }
 
 /* reply_expand - the reply's text with its placeholders replaced by escaped values */
