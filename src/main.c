@@ -981,6 +981,7 @@ int main(int argc, char **argv)
 	}
 	cleanup();
 	left = milter_active_sessions();
+	jsonlog_shutdown(JSONLOG_EXIT_WAIT_MS); /* the queued records, and what was lost */
 	log_msg(LOG_INFO, "stopped (%u session(s) cut off)", left);
 	fflush(NULL);
 	/* libmilter's threads still run: leave without running exit handlers under them */

@@ -6,6 +6,7 @@
 #	python3 tests/daemon/probe.py drain SOCKET PID
 #	python3 tests/daemon/probe.py cut SOCKET PID SIGNALS SECONDS
 #	python3 tests/daemon/probe.py stale PATH
+#	python3 tests/daemon/probe.py sessions SOCKET N SECONDS
 # DESCRIPTION
 #	SOCKET is "unix:/path" or "inet:PORT@HOST", as for policy-milter -p.
 #	probe: option negotiation, CONNECT from 192.0.2.10, QUIT; prints the
@@ -19,6 +20,9 @@
 #	session never ends (a second signal, or milter.drain_timeout).
 #	stale: leaves a unix socket at PATH that nobody listens on (what a
 #	crash leaves behind).
+#	sessions: N whole sessions one after the other (CONNECT, HELO, MAIL,
+#	RCPT, a header, end of message: accepted), each reply within
+#	SECONDS; prints one "ok" / "not ok" line with the slowest reply.
 # DIAGNOSTICS
 #	Exit 0 when everything was as wanted, 1 otherwise.
 import os
@@ -131,6 +135,45 @@ def cut(spec, pid, signals, seconds):
     return 0
 
 
+def sessions(spec, n, seconds):
+    slowest = 0.0
+    for i in range(n):
+        try:
+            a = Milter(where(spec), timeout=max(seconds * 3, 10))
+            a.optneg()
+            steps = [
+                lambda: a.connect(b"client10.test", "4", 25, b"192.0.2.10"),
+                lambda: a.helo(b"client10.test"),
+                lambda: a.mail([b"<alice@pass.test>"]),
+                lambda: a.rcpt([b"<bob@example.org>"]),
+            ]
+            for step in steps:
+                start = time.time()
+                code = step().code()
+                slowest = max(slowest, time.time() - start)
+                if code != "continue":
+                    print("not ok - sessions: session %d: got %r, want 'continue'" % (i + 1, code))
+                    return 1
+            a.header(b"Subject", b"session %d" % (i + 1))
+            a.eoh()
+            start = time.time()
+            r = a.eom()
+            slowest = max(slowest, time.time() - start)
+            a.quit()
+        except (MilterError, OSError) as e:
+            print("not ok - sessions: session %d: %s" % (i + 1, e))
+            return 1
+        if r.code() != "continue":
+            print("not ok - sessions: session %d: end of message: got %r" % (i + 1, r.code()))
+            return 1
+    if slowest > seconds:
+        print("not ok - sessions: %d sessions: slowest reply %.2f s, want at most %.2f s"
+              % (n, slowest, seconds))
+        return 1
+    print("ok - sessions: %d sessions, slowest reply %.3f s (at most %.2f s)" % (n, slowest, seconds))
+    return 0
+
+
 def stale(path):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.bind(path)
@@ -149,11 +192,13 @@ def main():
         return 1 if drain(sys.argv[2], int(sys.argv[3])) else 0
     if len(sys.argv) == 6 and sys.argv[1] == "cut":
         return cut(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]))
+    if len(sys.argv) == 5 and sys.argv[1] == "sessions":
+        return sessions(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
     if len(sys.argv) == 3 and sys.argv[1] == "stale":
         stale(sys.argv[2])
         return 0
     print("usage: probe.py probe SOCKET | drain SOCKET PID | cut SOCKET PID N SECONDS | "
-          "stale PATH", file=sys.stderr)
+          "stale PATH | sessions SOCKET N SECONDS", file=sys.stderr)
     return 2
 
 

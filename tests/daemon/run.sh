@@ -32,7 +32,12 @@
 #	    file naming a world-writable list file refuses it the same way;
 #	  - SIGTERM, SIGINT and SIGHUP each stop it with exit 0 and remove the
 #	    socket and the pid file; with a session in flight a new
-#	    connection gets 421 4.3.2 and the session finishes first.
+#	    connection gets 421 4.3.2 and the session finishes first;
+#	  - the JSON decision log never slows a session: written to a FIFO
+#	    nobody reads (writes stall) or to a full tmpfs (writes fail),
+#	    every reply of 40 sessions comes within 1 s, the records that
+#	    could not be written are reported (write errors at once, the
+#	    totals at exit: every decision logged to syslog counted) and the daemon still stops in time with exit 0.
 #	DAEMON_KEEP=1 keeps the work directory (/tmp/pm-daemon.*).
 #	MILTER_BIN=build/asan-daemon/policy-milter (built by tests/milter/run.sh)
 #	runs every check on the sanitizer build; any sanitizer report in a
@@ -594,6 +599,60 @@ for spec in "inet:99999@127.0.0.1" "inet:0@127.0.0.1" "unix:" "unix:relative.soc
 	fi
 	rm -f "$WORK/relative.sock" "$PIDF"
 done
+
+# ---- the JSON decision log: a stalled or full disk never slows a session ---
+
+# json_conf NAME PATH - the minimal policy with log.json_file = PATH
+json_conf() {
+	local f
+	f=$(conf "$1")
+	printf 'log:\n{\n  json_file = "%s";\n};\n' "$2" >>"$f"
+	echo "$f"
+}
+
+# writes stall: a FIFO whose reader never reads, its pipe shrunk to one page
+FIFO=$WORK/stall.fifo
+mkfifo -m 0666 "$FIFO"
+exec 9<>"$FIFO"
+"$PYTHON" -c 'import fcntl; fcntl.fcntl(9, 1031, 4096)' # F_SETPIPE_SZ
+STALL=$(json_conf stall "$FIFO")
+if start stall "$STALL"; then
+	"$PYTHON" "$HERE/probe.py" sessions "unix:$SOCK" 40 1 || failed=1
+	kill -TERM "$PID"
+	finish 15
+	check "stalled JSON log: SIGTERM exit 0" "$RC" 0
+	check_grep "stalled JSON log: records not written reported at exit" "$LOG" \
+		"JSON decision log $FIFO at exit: 0 record\\(s\\) lost to write errors, 0 dropped \\(queue full\\), [1-9][0-9]* not written"
+else
+	notok "stalled JSON log: did not start: $(tr '\n' '|' <"$LOG")"
+fi
+exec 9<&-
+
+# writes fail: a full tmpfs
+FULL=$WORK/full
+mkdir -p "$FULL"
+if mount -t tmpfs -o size=16k,mode=0777 tmpfs "$FULL"; then
+	touch "$FULL/decisions.json"
+	chown nobody:nogroup "$FULL/decisions.json"
+	dd if=/dev/zero of="$FULL/filler" bs=4k count=100 2>/dev/null
+	FULLC=$(json_conf full "$FULL/decisions.json")
+	if start full "$FULLC"; then
+		"$PYTHON" "$HERE/probe.py" sessions "unix:$SOCK" 40 1 || failed=1
+		kill -TERM "$PID"
+		finish 15
+		check "full JSON log: SIGTERM exit 0" "$RC" 0
+		check_grep "full JSON log: the first failure reported" "$LOG" \
+			"cannot write the JSON decision log $FULL/decisions.json: No space left on device \\(1 record\\(s\\) lost"
+		decisions=$(grep -c ' stage=' "$LOG") # each a record the full disk refused
+		check_grep "full JSON log: every lost record ($decisions) counted at exit" "$LOG" \
+			"JSON decision log $FULL/decisions.json at exit: $decisions record\\(s\\) lost to write errors, 0 dropped \\(queue full\\), 0 not written"
+	else
+		notok "full JSON log: did not start: $(tr '\n' '|' <"$LOG")"
+	fi
+	umount "$FULL"
+else
+	notok "full JSON log: cannot mount a tmpfs on $FULL"
+fi
 
 # every daemon's stderr: no sanitizer report (with MILTER_BIN set to the sanitizer build)
 if grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$WORK"/*.log >"$out" 2>/dev/null; then
