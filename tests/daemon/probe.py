@@ -3,7 +3,8 @@
 #	probe.py - talk to a running policy-milter for tests/daemon/run.sh
 # SYNOPSIS
 #	python3 tests/daemon/probe.py probe SOCKET
-#	python3 tests/daemon/probe.py drain SOCKET PID
+#	python3 tests/daemon/probe.py drain SOCKET PID [SIGNAL]
+#	python3 tests/daemon/probe.py storm SOCKET PID SIGNAL COUNT SECONDS
 #	python3 tests/daemon/probe.py cut SOCKET PID SIGNALS SECONDS
 #	python3 tests/daemon/probe.py stale PATH
 #	python3 tests/daemon/probe.py sessions SOCKET N SECONDS
@@ -11,13 +12,16 @@
 #	SOCKET is "unix:/path" or "inet:PORT@HOST", as for policy-milter -p.
 #	probe: option negotiation, CONNECT from 192.0.2.10, QUIT; prints the
 #	CONNECT reply ("continue" when the milter answers normally).
-#	drain: holds a session open (CONNECT, HELO), sends SIGTERM to PID,
+#	drain: holds a session open (CONNECT, HELO), sends SIGTERM (or the
+#	signal number SIGNAL) to PID,
 #	opens a second connection (its CONNECT reply must be 421 4.3.2),
 #	finishes the first session's message (accepted, with our header),
 #	and waits for PID to exit. Prints "ok - ..." / "not ok - ..." lines.
 #	cut: holds a session open, sends SIGNALS SIGTERMs to PID (0.5 s
 #	apart) and checks that PID exits within SECONDS although the
 #	session never ends (a second signal, or milter.drain_timeout).
+#	storm: holds a session open, sends COUNT signals SIGNAL to PID as
+#	fast as it can, and checks that PID exits within SECONDS.
 #	stale: leaves a unix socket at PATH that nobody listens on (what a
 #	crash leaves behind).
 #	sessions: N whole sessions one after the other (CONNECT, HELO, MAIL,
@@ -65,7 +69,7 @@ def alive(pid):
         return False
 
 
-def drain(spec, pid):
+def drain(spec, pid, sig=signal.SIGTERM):
     bad = 0
 
     def result(name, got, want):
@@ -81,7 +85,7 @@ def drain(spec, pid):
     result("drain: session in flight connects", a.connect(b"client10.test", "4", 25,
                                                           b"192.0.2.10").code(), "continue")
     result("drain: session in flight HELO", a.helo(b"client10.test").code(), "continue")
-    os.kill(pid, signal.SIGTERM)
+    os.kill(pid, sig)
     time.sleep(0.5)
     result("drain: still running while a session is in flight", alive(pid), True)
     try:
@@ -174,6 +178,33 @@ def sessions(spec, n, seconds):
     return 0
 
 
+def storm(spec, pid, sig, count, seconds):
+    a = Milter(where(spec), timeout=10)
+    a.optneg()
+    r = a.connect(b"client10.test", "4", 25, b"192.0.2.10").code()
+    if r != "continue":
+        print("not ok - storm: connect: got %r, want 'continue'" % r)
+        return 1
+    start = time.time()
+    sent = 0
+    for _ in range(count):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            break
+        sent += 1
+    while alive(pid) and time.time() < start + seconds + 5:
+        time.sleep(0.05)
+    took = time.time() - start
+    a.close()
+    if alive(pid) or took > seconds:
+        print("not ok - storm (%d x signal %d): got exit after %.1f s, want at most %.1f s"
+              % (sent, sig, took, seconds))
+        return 1
+    print("ok - storm (%d x signal %d): exits after %.1f s" % (sent, sig, took))
+    return 0
+
+
 def stale(path):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.bind(path)
@@ -190,6 +221,11 @@ def main():
         return 0
     if len(sys.argv) == 4 and sys.argv[1] == "drain":
         return 1 if drain(sys.argv[2], int(sys.argv[3])) else 0
+    if len(sys.argv) == 5 and sys.argv[1] == "drain":
+        return 1 if drain(sys.argv[2], int(sys.argv[3]), int(sys.argv[4])) else 0
+    if len(sys.argv) == 7 and sys.argv[1] == "storm":
+        return storm(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]),
+                     float(sys.argv[6]))
     if len(sys.argv) == 6 and sys.argv[1] == "cut":
         return cut(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]))
     if len(sys.argv) == 5 and sys.argv[1] == "sessions":
@@ -197,7 +233,8 @@ def main():
     if len(sys.argv) == 3 and sys.argv[1] == "stale":
         stale(sys.argv[2])
         return 0
-    print("usage: probe.py probe SOCKET | drain SOCKET PID | cut SOCKET PID N SECONDS | "
+    print("usage: probe.py probe SOCKET | drain SOCKET PID [SIGNAL] | "
+          "storm SOCKET PID SIGNAL COUNT SECONDS | cut SOCKET PID N SECONDS | "
           "stale PATH | sessions SOCKET N SECONDS", file=sys.stderr)
     return 2
 

@@ -32,7 +32,10 @@
 #	    file naming a world-writable list file refuses it the same way;
 #	  - SIGTERM, SIGINT and SIGHUP each stop it with exit 0 and remove the
 #	    socket and the pid file; with a session in flight a new
-#	    connection gets 421 4.3.2 and the session finishes first;
+#	    connection gets 421 4.3.2 and the session finishes first (with
+#	    SIGTERM and with the drain signal SIGRTMIN+1); under a storm of
+#	    200 SIGRTMIN+1 it drains and stops at once (never through
+#	    libmilter), under 200 SIGTERM it exits 0 within drain_timeout;
 #	  - the JSON decision log never slows a session: written to a FIFO
 #	    nobody reads (writes stall) or to a full tmpfs (writes fail),
 #	    every reply of 40 sessions comes within 1 s, the records that
@@ -557,6 +560,45 @@ if WAIT_FOR=log start cut1 "$SHORT" -p "inet:$PORT@127.0.0.1"; then
 else
 	notok "drain_timeout: not listening: $(tr '\n' '|' <"$LOG")"
 fi
+
+# the drain signal SIGRTMIN+1 (libmilter does not watch it): the same drain
+RTMIN1=$(("$(kill -l RTMIN)" + 1))
+PORT=$((PORT + 1))
+if WAIT_FOR=log start drain-rt "$GOOD" -p "inet:$PORT@127.0.0.1"; then
+	"$PYTHON" "$HERE/probe.py" drain "inet:$PORT@127.0.0.1" "$PID" "$RTMIN1" >"$out" || failed=1
+	sed 's/ - drain:/ - SIGRTMIN+1 drain:/' "$out"
+	finish 10
+	check "SIGRTMIN+1 drain: exit 0" "$RC" 0
+	check "SIGRTMIN+1 drain: pid file removed" "$([ -e "$PIDF" ] && echo present || echo absent)" absent
+	check_grep "SIGRTMIN+1 drain: logged" "$LOG" "stopping on signal $RTMIN1: refusing new connections, waiting up to 10 s for 1 session"
+	check_grep "SIGRTMIN+1 drain: nothing cut off" "$LOG" 'stopped \(0 session\(s\) cut off\)'
+else
+	notok "SIGRTMIN+1 drain: not listening: $(tr '\n' '|' <"$LOG")"
+fi
+
+# signal storms with a session in flight: SIGRTMIN+1 always reaches the
+# drain (the first starts it, the next ends the wait: out within 5 s);
+# SIGTERM, which libmilter's thread may take (and then the drain runs to
+# its end, 10 s), still stops cleanly: exit 0 within drain_timeout + 3 s,
+# nothing left behind
+for spec in "RTMIN+1 $RTMIN1 5" "TERM 15 13"; do
+	read -r sig num bound <<<"$spec"
+	PORT=$((PORT + 1))
+	if WAIT_FOR=log start "storm-$sig" "$GOOD" -p "inet:$PORT@127.0.0.1"; then
+		"$PYTHON" "$HERE/probe.py" storm "inet:$PORT@127.0.0.1" "$PID" "$num" 200 "$bound" || failed=1
+		finish 10
+		check "SIG$sig storm: exit 0" "$RC" 0
+		check "SIG$sig storm: pid file removed" "$([ -e "$PIDF" ] && echo present || echo absent)" absent
+		check_grep "SIG$sig storm: stop logged" "$LOG" 'stopped \([01] session\(s\) cut off\)'
+		if [ "$sig" = RTMIN+1 ]; then
+			check_grep "SIG$sig storm: the drain began" "$LOG" "stopping on signal $RTMIN1: refusing new connections"
+			check_grep "SIG$sig storm: the next signal ended the wait" "$LOG" 'second stop signal'
+			check "SIG$sig storm: libmilter never took a signal" "$(grep -c 'libmilter stopped' "$LOG")" 0
+		fi
+	else
+		notok "SIG$sig storm: not listening: $(tr '\n' '|' <"$LOG")"
+	fi
+done
 
 # a pid file in a directory the milter user cannot write: left empty at exit
 mkdir -p "$WORK/rootdir"
