@@ -33,6 +33,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1391,6 +1392,67 @@ static void test_json_stall(void **state)
 	rmdir(tmpdir);
 }
 
+/* The threads of test_ident_switch. */
+static atomic_bool ident_stop;
+
+/* ident_logger - log lines until told to stop */
+static void *ident_logger(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&ident_stop))
+		log_msg(LOG_DEBUG, "ident switch test line");
+	return NULL;
+}
+
+/*
+ * test_ident_switch - log_open switching the ident back and forth while
+ * other threads log: every line carries one of the two idents whole,
+ * and after the last switch the last ident
+ */
+static void test_ident_switch(void **state)
+{
+	(void)state;
+	const char *err = tmp_path(0, "ident.txt");
+	pthread_t tid[4];
+	int saved;
+
+	(void)mkdir(tmpdir, 0700);
+	saved = stderr_capture(err);
+	log_open("ident-second", LOG_LOCAL7, true);
+	atomic_store(&ident_stop, false);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&tid[i], NULL, ident_logger, NULL), 0);
+	for (int i = 0; i < 400; i++)
+		log_open(i % 2 ? "ident-one" : "ident-second", LOG_LOCAL7, true);
+	atomic_store(&ident_stop, true);
+	for (int i = 0; i < 4; i++)
+		pthread_join(tid[i], NULL);
+	log_msg(LOG_DEBUG, "the last line");
+	stderr_restore(saved);
+
+	char *text = read_file(err, NULL);
+	int lines = 0;
+	assert_non_null(text);
+	for (char *p = text, *e; *p != '\0'; p = e + 1) {
+		e = strchr(p, '\n');
+		assert_non_null(e);
+		*e = '\0';
+		char *sp = strchr(p, ' ');
+		if (sp == NULL || (strncmp(sp + 1, "ident-one[", 10) != 0 &&
+		                   strncmp(sp + 1, "ident-second[", 13) != 0))
+			fail_msg("line %d: got \"%s\", want the ident ident-one or ident-second",
+			         lines + 1, p);
+		lines++;
+		if (e[1] == '\0' && strncmp(sp + 1, "ident-one[", 10) != 0)
+			fail_msg("last line: got \"%s\", want the last ident, ident-one", p);
+	}
+	if (lines < 1)
+		fail_msg("lines: got none, want some");
+	free(text);
+	log_open("test_log", LOG_LOCAL7, false);
+	unlink(err);
+}
+
 /* main - run the cases */
 int main(void)
 {
@@ -1401,7 +1463,7 @@ int main(void)
 	    cmocka_unit_test(test_json_cut),     cmocka_unit_test(test_json_record),
 	    cmocka_unit_test(test_json_reply),   cmocka_unit_test(test_json_random),
 	    cmocka_unit_test(test_json_file),    cmocka_unit_test(test_json_errors),
-	    cmocka_unit_test(test_json_stall),
+	    cmocka_unit_test(test_json_stall),   cmocka_unit_test(test_ident_switch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
