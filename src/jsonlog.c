@@ -8,6 +8,8 @@
  *	char *jsonlog_path(char *buf, size_t bufsize);
  *	void jsonlog_close(void);
  *	void jsonlog_write(const struct pm_decision *d);
+ *	bool jsonlog_flush(long ms);
+ *	void jsonlog_shutdown(long ms);
  *	char *jsonlog_format(const struct pm_decision *d, const struct timespec *when);
  *	void jsonlog_append_string(struct strbuf *sb, const char *s, size_t n);
  * DESCRIPTION
@@ -34,15 +36,24 @@
  *	so any input bytes give valid JSON.
  *
  *	The file is opened O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, mode
- *	0640 (less the umask). jsonlog_write() builds the record in memory,
- *	then writes it with one write(2) under the log's mutex; a short
- *	write is continued for the rest. When a write fails part way (the
- *	disk filled), the line is left unfinished and the next record
- *	starts with a newline, so that only the broken record is lost.
+ *	0640 (less the umask). jsonlog_write() builds the record in memory
+ *	and queues it; it never waits for the disk. One writer thread
+ *	(started at the first open) takes the queue in order and writes
+ *	each record with one write(2), a short write continued for the rest;
+ *	it owns the file descriptors: a reopen or close is queued too, so
+ *	records queued before a reopen still go to the old file. When a
+ *	write fails part way (the disk filled), the line is left unfinished
+ *	and the next record starts with a newline, so that only the broken
+ *	record is lost. When the queue holds JSONLOG_QUEUE_BYTES (the disk
+ *	stalls), new records are dropped and counted.
  * DIAGNOSTICS
- *	jsonlog_open() returns -1 and why. A failed write is reported with
- *	log_msg(LOG_ERR) at most once a minute, with the number of records
- *	lost since the last report; the caller never sees it.
+ *	jsonlog_open() returns -1 and why. A failed write, and a record
+ *	dropped on a full queue, are each reported with log_msg(LOG_ERR) at
+ *	most once a minute, with the number of records lost or dropped since
+ *	the last report; jsonlog_open() (a reload) reports what is left
+ *	unreported, and jsonlog_shutdown() the totals since start and the
+ *	records the writer could not write before exit. The caller of
+ *	jsonlog_write() never sees any of it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -60,18 +71,39 @@
 #include "log.h"
 #include "util.h"
 
-#define ERROR_INTERVAL 60 /* seconds between two reports of write errors */
+#define ERROR_INTERVAL 60 /* seconds between two reports of write errors or drops */
+
+/*
+ * The queue between the threads that decide (jsonlog_write) and the one
+ * writer thread: records, and the reopens and closes in the order they
+ * were asked for. Everything here is under json_lock; the writer holds
+ * it only to take an entry, never across write(2).
+ */
+struct entry {
+	struct entry *next;
+	char *text; /* a record (starting with the spare '\n'), or NULL: a swap */
+	size_t len; /* its bytes */
+	int fd;     /* a swap: the new fd (-1: close) */
+	char *path; /* its path */
+	dev_t dev;  /* and the identity of its file */
+	ino_t ino;
+	off_t size;
+};
 
 static pthread_mutex_t json_lock = PTHREAD_MUTEX_INITIALIZER;
-static int json_fd = -1;            /* under json_lock */
-static atomic_bool json_on;         /* json_fd >= 0, read without the lock */
-static char *json_file;             /* its path */
-static dev_t json_dev;              /* and identity, to tell a reopen of the same file */
-static ino_t json_ino;              /* from a new one */
-static bool json_partial;           /* the last record was written only in part */
-static struct timespec json_err_at; /* CLOCK_MONOTONIC of the last report */
-static bool json_err_reported;      /* a report was ever made */
-static unsigned long json_err_lost; /* records lost since the last report */
+static pthread_cond_t json_work = PTHREAD_COND_INITIALIZER; /* an entry was queued */
+static pthread_cond_t json_idle = PTHREAD_COND_INITIALIZER; /* the writer has nothing to do */
+static struct entry *q_head, *q_tail;                       /* the queue */
+static size_t q_bytes;                                      /* record bytes queued */
+static bool writer_started;                                 /* the writer thread runs */
+static bool writer_busy;    /* it holds an entry it took from the queue */
+static atomic_bool json_on; /* a log is open (as last asked), read without the lock */
+static char *json_file;     /* its path */
+/* counts; lost: write errors, dropped: queue full (both since their last report) */
+static unsigned long json_lost, json_dropped;
+static unsigned long json_lost_all, json_dropped_all; /* since start */
+static struct timespec json_err_at, json_drop_at;     /* CLOCK_MONOTONIC of the last reports */
+static bool json_err_reported, json_drop_reported;    /* a report was ever made */
 
 /* utf8_seq - length (2..4) of the well-formed UTF-8 sequence at s (avail bytes), else 0 */
 static size_t utf8_seq(const unsigned char *s, size_t avail, unsigned *cp)
@@ -394,72 +426,33 @@ char *jsonlog_format(const struct pm_decision *d, const struct timespec *when)
 	return sb_steal(&sb);
 }
 
-/* swap_fd - make fd (with its path and identity) the log in use; returns the old fd */
-static int swap_fd(int fd, const char *path, const struct stat *st)
+/* mono_now - CLOCK_MONOTONIC now */
+static struct timespec mono_now(void)
 {
-	int old;
+	struct timespec t;
 
-	pthread_mutex_lock(&json_lock);
-	old = json_fd;
-	json_fd = fd;
-	free(json_file);
-	json_file = xstrdup(path);
-	if (fd < 0 || st == NULL || st->st_size == 0 || st->st_dev != json_dev ||
-	    st->st_ino != json_ino)
-		json_partial = false; /* a new file: no broken line to end */
-	json_dev = st != NULL ? st->st_dev : 0;
-	json_ino = st != NULL ? st->st_ino : 0;
-	atomic_store(&json_on, fd >= 0);
-	pthread_mutex_unlock(&json_lock);
-	return old;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t;
 }
 
-/* jsonlog_open - append records to path from now on; NULL or "" closes; 0 or -1 with why */
-int jsonlog_open(const char *path, char *why, size_t whysize)
+/* due - true when no report was made yet, or the last one (at) is ERROR_INTERVAL old */
+static bool due(bool reported, const struct timespec *at, const struct timespec *now)
 {
-	struct stat st;
-	int fd, old;
-
-	if (path == NULL || *path == '\0') {
-		jsonlog_close();
-		return 0;
-	}
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	if (fd < 0) {
-		if (why != NULL && whysize > 0)
-			snprintf(why, whysize, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) != 0) {
-		if (why != NULL && whysize > 0)
-			snprintf(why, whysize, "%s: fstat: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	old = swap_fd(fd, path, &st);
-	if (old >= 0)
-		close(old);
-	return 0;
+	return !reported || now->tv_sec - at->tv_sec >= ERROR_INTERVAL;
 }
 
-/* jsonlog_close - stop writing records */
-void jsonlog_close(void)
+/* enqueue - append e to the queue and wake the writer; under json_lock */
+static void enqueue(struct entry *e)
 {
-	int old = swap_fd(-1, "", NULL);
-
-	if (old >= 0)
-		close(old);
-}
-
-/* jsonlog_path - the path of the log in use into buf ("" when none); returns buf */
-char *jsonlog_path(char *buf, size_t bufsize)
-{
-	if (buf == NULL || bufsize == 0)
-		return buf;
-	pthread_mutex_lock(&json_lock);
-	snprintf(buf, bufsize, "%s", json_fd >= 0 && json_file != NULL ? json_file : "");
-	pthread_mutex_unlock(&json_lock);
-	return buf;
+	e->next = NULL;
+	if (q_tail != NULL)
+		q_tail->next = e;
+	else
+		q_head = e;
+	q_tail = e;
+	if (e->text != NULL)
+		q_bytes += e->len;
+	pthread_cond_signal(&json_work);
 }
 
 /* write_all - write n bytes, continuing after short writes; bytes written, errno set on error */
@@ -483,16 +476,226 @@ static size_t write_all(int fd, const char *p, size_t n)
 	return done;
 }
 
-/* jsonlog_write - one record for d, stamped now, when a log is open */
+/* The writer thread's own state: the file it writes to. */
+struct sink {
+	int fd;     /* -1: none */
+	char *path; /* its path, for the reports */
+	dev_t dev;  /* and identity */
+	ino_t ino;
+	bool partial; /* the last record was written only in part */
+};
+
+/* sink_swap - make the swap entry e the file in use, closing the old one */
+static void sink_swap(struct sink *k, struct entry *e)
+{
+	if (k->fd >= 0)
+		close(k->fd);
+	if (e->fd < 0 || e->size == 0 || e->dev != k->dev || e->ino != k->ino)
+		k->partial = false; /* a new file: no broken line to end */
+	k->fd = e->fd;
+	k->dev = e->dev;
+	k->ino = e->ino;
+	free(k->path);
+	k->path = e->path; /* moved */
+	e->path = NULL;
+}
+
+/* sink_write - write the record e; a failure is counted and reported at most once a minute */
+static void sink_write(struct sink *k, const struct entry *e)
+{
+	struct timespec now;
+	size_t skip = k->partial ? 0 : 1, done;
+	unsigned long lost = 0;
+	bool report = false;
+	int err;
+
+	if (k->fd < 0)
+		return;
+	done = write_all(k->fd, e->text + skip, e->len - skip);
+	if (done == e->len - skip) {
+		k->partial = false;
+		return;
+	}
+	err = errno;
+	/* skip is 0 when a newline went before the record */
+	if (done > 1 - skip)
+		k->partial = true; /* part of the record is out */
+	else if (done == 1 - skip)
+		k->partial = false; /* the line is ended, nothing more */
+	now = mono_now();
+	pthread_mutex_lock(&json_lock);
+	json_lost++;
+	json_lost_all++;
+	if (due(json_err_reported, &json_err_at, &now)) {
+		report = true;
+		lost = json_lost;
+		json_lost = 0;
+		json_err_at = now;
+		json_err_reported = true;
+	}
+	pthread_mutex_unlock(&json_lock);
+	if (report)
+		log_msg(LOG_ERR,
+		        "cannot write the JSON decision log %s: %s (%lu record(s) lost since the "
+		        "last report; the next report comes in a minute at the earliest)",
+		        k->path != NULL ? k->path : "", strerror(err), lost);
+}
+
+/* writer_main - the writer thread: take entries in order, write records, swap files */
+static void *writer_main(void *arg)
+{
+	struct sink k = {.fd = -1};
+	struct entry *e;
+
+	(void)arg;
+	for (;;) {
+		pthread_mutex_lock(&json_lock);
+		while (q_head == NULL) {
+			writer_busy = false;
+			pthread_cond_broadcast(&json_idle);
+			pthread_cond_wait(&json_work, &json_lock);
+		}
+		e = q_head;
+		q_head = e->next;
+		if (q_head == NULL)
+			q_tail = NULL;
+		if (e->text != NULL)
+			q_bytes -= e->len;
+		writer_busy = true;
+		pthread_mutex_unlock(&json_lock);
+
+		if (e->text == NULL)
+			sink_swap(&k, e);
+		else
+			sink_write(&k, e);
+		free(e->text);
+		free(e->path);
+		free(e);
+	}
+	return NULL;
+}
+
+/* queue_swap - queue a switch to fd (-1: close) and remember path as the log in use; under
+ * json_lock */
+static void queue_swap(int fd, const char *path, const struct stat *st)
+{
+	struct entry *e = xcalloc(1, sizeof(*e));
+
+	e->fd = fd;
+	e->path = xstrdup(path);
+	if (st != NULL) {
+		e->dev = st->st_dev;
+		e->ino = st->st_ino;
+		e->size = st->st_size;
+	}
+	enqueue(e);
+	free(json_file);
+	json_file = xstrdup(path);
+	atomic_store(&json_on, fd >= 0);
+}
+
+/* report_pending - say what was lost or dropped since the last reports (at a reload) */
+static void report_pending(void)
+{
+	unsigned long lost, dropped;
+	struct timespec now = mono_now();
+	char path[512];
+
+	pthread_mutex_lock(&json_lock);
+	lost = json_lost;
+	dropped = json_dropped;
+	json_lost = json_dropped = 0;
+	if (lost > 0) {
+		json_err_at = now;
+		json_err_reported = true;
+	}
+	if (dropped > 0) {
+		json_drop_at = now;
+		json_drop_reported = true;
+	}
+	snprintf(path, sizeof(path), "%s", json_file != NULL ? json_file : "");
+	pthread_mutex_unlock(&json_lock);
+	if (lost > 0 || dropped > 0)
+		log_msg(LOG_ERR,
+		        "JSON decision log%s%s: %lu record(s) lost to write errors and %lu dropped "
+		        "(queue full) since the last report",
+		        path[0] != '\0' ? " " : "", path, lost, dropped);
+}
+
+/* jsonlog_open - append records to path from now on; NULL or "" closes; 0 or -1 with why */
+int jsonlog_open(const char *path, char *why, size_t whysize)
+{
+	struct stat st;
+	pthread_t tid;
+	int fd, rc = 0;
+
+	report_pending();
+	if (path == NULL || *path == '\0') {
+		jsonlog_close();
+		return 0;
+	}
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		if (why != NULL && whysize > 0)
+			snprintf(why, whysize, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0) {
+		if (why != NULL && whysize > 0)
+			snprintf(why, whysize, "%s: fstat: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	pthread_mutex_lock(&json_lock);
+	if (!writer_started) {
+		rc = pthread_create(&tid, NULL, writer_main, NULL);
+		if (rc == 0) {
+			pthread_detach(tid);
+			writer_started = true;
+		}
+	}
+	if (rc == 0)
+		queue_swap(fd, path, &st);
+	pthread_mutex_unlock(&json_lock);
+	if (rc != 0) {
+		if (why != NULL && whysize > 0)
+			snprintf(why, whysize, "%s: cannot start the writer thread: %s", path,
+			         strerror(rc));
+		close(fd);
+		return -1;
+	}
+	return 0;
+}
+
+/* jsonlog_close - stop writing records (the ones queued are still written) */
+void jsonlog_close(void)
+{
+	pthread_mutex_lock(&json_lock);
+	if (writer_started && atomic_load(&json_on))
+		queue_swap(-1, "", NULL);
+	pthread_mutex_unlock(&json_lock);
+}
+
+/* jsonlog_path - the path of the log in use into buf ("" when none); returns buf */
+char *jsonlog_path(char *buf, size_t bufsize)
+{
+	if (buf == NULL || bufsize == 0)
+		return buf;
+	pthread_mutex_lock(&json_lock);
+	snprintf(buf, bufsize, "%s", atomic_load(&json_on) && json_file != NULL ? json_file : "");
+	pthread_mutex_unlock(&json_lock);
+	return buf;
+}
+
+/* jsonlog_write - queue one record for d, stamped now, when a log is open */
 void jsonlog_write(const struct pm_decision *d)
 {
 	struct timespec now, mono;
 	struct strbuf sb;
+	struct entry *e;
 	char path[512];
-	unsigned long lost = 0;
+	unsigned long dropped = 0;
 	bool report = false;
-	size_t skip, done;
-	int err = 0;
 
 	if (d == NULL || !atomic_load(&json_on))
 		return;
@@ -500,38 +703,95 @@ void jsonlog_write(const struct pm_decision *d)
 	sb_init(&sb);
 	sb_appendc(&sb, '\n'); /* sent only to end a line a failed write left unfinished */
 	build(&sb, d, &now);
+	e = xcalloc(1, sizeof(*e));
+	e->len = sb.len;
+	e->text = sb_steal(&sb);
 
 	pthread_mutex_lock(&json_lock);
-	if (json_fd >= 0) {
-		skip = json_partial ? 0 : 1;
-		done = write_all(json_fd, sb.s + skip, sb.len - skip);
-		if (done == sb.len - skip) {
-			json_partial = false;
-		} else {
-			err = errno;
-			/* skip is 0 when a newline went before the record */
-			if (done > 1 - skip)
-				json_partial = true; /* part of the record is out */
-			else if (done == 1 - skip)
-				json_partial = false; /* the line is ended, nothing more */
-			json_err_lost++;
-			clock_gettime(CLOCK_MONOTONIC, &mono);
-			if (!json_err_reported ||
-			    mono.tv_sec - json_err_at.tv_sec >= ERROR_INTERVAL) {
-				report = true;
-				lost = json_err_lost;
-				json_err_lost = 0;
-				json_err_at = mono;
-				json_err_reported = true;
-				snprintf(path, sizeof(path), "%s", json_file ? json_file : "");
-			}
-		}
+	if (!atomic_load(&json_on)) { /* closed meanwhile */
+		pthread_mutex_unlock(&json_lock);
+		free(e->text);
+		free(e);
+		return;
 	}
+	if (q_bytes > 0 && q_bytes + e->len > JSONLOG_QUEUE_BYTES) {
+		json_dropped++;
+		json_dropped_all++;
+		mono = mono_now();
+		if (due(json_drop_reported, &json_drop_at, &mono)) {
+			report = true;
+			dropped = json_dropped;
+			json_dropped = 0;
+			json_drop_at = mono;
+			json_drop_reported = true;
+			snprintf(path, sizeof(path), "%s", json_file != NULL ? json_file : "");
+		}
+		pthread_mutex_unlock(&json_lock);
+		free(e->text);
+		free(e);
+		if (report)
+			log_msg(
+			    LOG_ERR,
+			    "the JSON decision log %s falls behind (%d MiB queued): %lu record(s) "
+			    "dropped since the last report; the next report comes in a minute at "
+			    "the earliest",
+			    path, JSONLOG_QUEUE_BYTES >> 20, dropped);
+		return;
+	}
+	enqueue(e);
 	pthread_mutex_unlock(&json_lock);
-	sb_free(&sb);
-	if (report)
+}
+
+/* wait_idle - wait up to ms for the queue to be written; true when it was; under json_lock */
+static bool wait_idle(long ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (q_head != NULL || writer_busy)
+		if (pthread_cond_timedwait(&json_idle, &json_lock, &until) == ETIMEDOUT)
+			break;
+	return q_head == NULL && !writer_busy;
+}
+
+/* jsonlog_flush - wait up to ms milliseconds for every queued record to be written */
+bool jsonlog_flush(long ms)
+{
+	bool done;
+
+	pthread_mutex_lock(&json_lock);
+	done = wait_idle(ms);
+	pthread_mutex_unlock(&json_lock);
+	return done;
+}
+
+/* jsonlog_shutdown - at exit: take no more records, write the queue (up to ms), report losses */
+void jsonlog_shutdown(long ms)
+{
+	unsigned long lost, dropped, left = 0;
+	char path[512];
+
+	pthread_mutex_lock(&json_lock);
+	atomic_store(&json_on, false);
+	(void)wait_idle(ms);
+	for (const struct entry *e = q_head; e != NULL; e = e->next)
+		if (e->text != NULL)
+			left++;
+	if (writer_busy)
+		left++; /* the record the writer is blocked on */
+	lost = json_lost_all;
+	dropped = json_dropped_all;
+	snprintf(path, sizeof(path), "%s", json_file != NULL ? json_file : "");
+	pthread_mutex_unlock(&json_lock);
+	if (lost > 0 || dropped > 0 || left > 0)
 		log_msg(LOG_ERR,
-		        "cannot write the JSON decision log %s: %s (%lu record(s) lost since the "
-		        "last report; the next report comes in a minute at the earliest)",
-		        path, strerror(err), lost);
+		        "JSON decision log %s at exit: %lu record(s) lost to write errors, %lu "
+		        "dropped (queue full), %lu not written in the %ld ms allowed at exit",
+		        path, lost, dropped, left, ms);
 }

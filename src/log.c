@@ -13,7 +13,10 @@
  *	Syslog through openlog(ident, LOG_PID | LOG_NDELAY, facility). With
  *	to_stderr (foreground mode) every line also goes to stderr, led by
  *	an ISO 8601 local timestamp, the ident and the pid. Before the
- *	first log_open() lines go to stderr only.
+ *	first log_open() lines go to stderr only. log_open() again (a
+ *	reload) switches ident and facility with openlog() alone, the new
+ *	ident written into the second of two buffers: the one openlog()
+ *	points to is never rewritten while other threads log.
  *
  *	A decision is one line, led by the queue id ("NOQUEUE" when there is
  *	none), then key=value pairs in a fixed order:
@@ -70,19 +73,34 @@
 #define VAL_CAP_REPLY  256
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
-static char log_ident[64] = "policy-milter";
+/*
+ * Two ident buffers: openlog() keeps a pointer to the one in use, which
+ * syslog() in other threads reads under glibc's own lock, not ours. A
+ * new ident is written into the other buffer and handed over by openlog()
+ * (which swaps the pointer under that lock), so no buffer is ever
+ * rewritten while syslog() may read it.
+ */
+static char log_idents[2][64] = {"policy-milter", "policy-milter"};
+static int log_cur; /* the buffer in use */
 static bool log_opened;
 static bool log_stderr = true;
 
 /* log_open - start logging; call again after a reload with the new facility */
 void log_open(const char *ident, int facility, bool to_stderr)
 {
+	int next;
+
 	pthread_mutex_lock(&log_lock);
-	if (log_opened)
-		closelog();
-	/* openlog() keeps the pointer: log_ident lives for the whole process */
-	snprintf(log_ident, sizeof(log_ident), "%s", ident && *ident ? ident : "policy-milter");
-	openlog(log_ident, LOG_PID | LOG_NDELAY, facility);
+	next = log_cur ^ 1; /* not the buffer syslog() may be reading */
+	snprintf(log_idents[next], sizeof(log_idents[next]), "%s",
+	         ident && *ident ? ident : "policy-milter");
+	/*
+	 * No closelog() first: openlog() alone replaces the ident and the
+	 * facility under glibc's lock, so a line logged meanwhile by another
+	 * thread has the old ident or the new one, never the program name.
+	 */
+	openlog(log_idents[next], LOG_PID | LOG_NDELAY, facility);
+	log_cur = next;
 	log_opened = true;
 	log_stderr = to_stderr;
 	pthread_mutex_unlock(&log_lock);
@@ -113,12 +131,12 @@ static const char *prio_name(int prio)
 static void emit(int prio, const char *line)
 {
 	bool opened, to_stderr;
-	char ident[sizeof(log_ident)];
+	char ident[sizeof(log_idents[0])];
 
 	pthread_mutex_lock(&log_lock);
 	opened = log_opened;
 	to_stderr = log_stderr;
-	memcpy(ident, log_ident, sizeof(ident));
+	memcpy(ident, log_idents[log_cur], sizeof(ident));
 	pthread_mutex_unlock(&log_lock);
 
 	if (opened)

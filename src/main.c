@@ -23,13 +23,16 @@
  *	smfi_main) answers SIGTERM, SIGINT and SIGHUP by stopping the
  *	listener and the pool at once: sessions in flight are then never
  *	served again. So smfi_main runs in a thread of its own, and the
- *	main thread waits for SIGTERM, SIGINT and SIGHUP with sigwaitinfo().
- *	Linux hands a signal sent to the process to its main thread when
- *	that thread waits for it, so libmilter's thread normally never sees
- *	them; when it does (a signal during start-up, or two at once) the
- *	daemon still stops, only without the drain.
+ *	main thread waits for the stop signals with sigwaitinfo(): the
+ *	drain signal SIGRTMIN+1 (DRAIN_SIGNAL), which libmilter does not
+ *	watch, blocked in every thread and waited for by this one only, so
+ *	it always drains (the systemd unit's KillSignal=); and SIGTERM,
+ *	SIGINT and SIGHUP, which libmilter's thread waits for too: Linux
+ *	normally hands them to the main thread, but when libmilter's thread
+ *	takes one (during start-up, or several at once) the daemon still
+ *	stops, only without the drain.
  *
- *	Stop (SIGTERM, SIGINT, SIGHUP): the unix socket is unlinked (a
+ *	Stop (SIGRTMIN+1, SIGTERM, SIGINT, SIGHUP): the unix socket is unlinked (a
  *	restarted instance can bind at once), new connections that still
  *	arrive get 421 4.3.2, sessions in flight get up to
  *	milter.drain_timeout seconds to finish (a second stop signal cuts
@@ -85,6 +88,8 @@
 #define PM_VERSION "unknown"
 #endif
 
+/* The stop signal libmilter does not watch: it always drains (a function call in glibc) */
+#define DRAIN_SIGNAL  (SIGRTMIN + 1)
 #define PROGNAME      "policy-milter"
 #define DEFAULT_IDENT "policy-milter"
 
@@ -476,6 +481,7 @@ static void *reload_thread(void *arg)
 static void stop_signals(sigset_t *set)
 {
 	sigemptyset(set);
+	sigaddset(set, DRAIN_SIGNAL);
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGHUP);
@@ -547,7 +553,7 @@ static unsigned drain(int seconds)
 		    (long)seconds * 1000)
 			break;
 		sig = wait_signal(100);
-		if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP) {
+		if (sig == DRAIN_SIGNAL || sig == SIGTERM || sig == SIGINT || sig == SIGHUP) {
 			log_msg(LOG_NOTICE, "second stop signal: not waiting any longer");
 			break;
 		}
@@ -955,9 +961,10 @@ int main(int argc, char **argv)
 	        PM_VERSION, conn, gen, run.config_path);
 
 	/*
-	 * This thread waits for the stop signals. The kernel hands a signal
-	 * sent to the process to its main thread when that thread waits for
-	 * it, so libmilter's own signal thread (which would stop everything
+	 * This thread waits for the stop signals. DRAIN_SIGNAL is blocked in
+	 * every thread and waited for here only, so it always drains. For
+	 * SIGTERM, SIGINT and SIGHUP the kernel prefers this thread when it
+	 * waits, so libmilter's own signal thread (which would stop everything
 	 * at once, sessions in flight included) normally never sees them.
 	 */
 	sig = wait_signal(-1);
@@ -981,6 +988,7 @@ int main(int argc, char **argv)
 	}
 	cleanup();
 	left = milter_active_sessions();
+	jsonlog_shutdown(JSONLOG_EXIT_WAIT_MS); /* the queued records, and what was lost */
 	log_msg(LOG_INFO, "stopped (%u session(s) cut off)", left);
 	fflush(NULL);
 	/* libmilter's threads still run: leave without running exit handlers under them */

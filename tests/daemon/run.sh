@@ -32,7 +32,15 @@
 #	    file naming a world-writable list file refuses it the same way;
 #	  - SIGTERM, SIGINT and SIGHUP each stop it with exit 0 and remove the
 #	    socket and the pid file; with a session in flight a new
-#	    connection gets 421 4.3.2 and the session finishes first.
+#	    connection gets 421 4.3.2 and the session finishes first (with
+#	    SIGTERM and with the drain signal SIGRTMIN+1); under a storm of
+#	    200 SIGRTMIN+1 it drains and stops at once (never through
+#	    libmilter), under 200 SIGTERM it exits 0 within drain_timeout;
+#	  - the JSON decision log never slows a session: written to a FIFO
+#	    nobody reads (writes stall) or to a full tmpfs (writes fail),
+#	    every reply of 40 sessions comes within 1 s, the records that
+#	    could not be written are reported (write errors at once, the
+#	    totals at exit: every decision logged to syslog counted) and the daemon still stops in time with exit 0.
 #	DAEMON_KEEP=1 keeps the work directory (/tmp/pm-daemon.*).
 #	MILTER_BIN=build/asan-daemon/policy-milter (built by tests/milter/run.sh)
 #	runs every check on the sanitizer build; any sanitizer report in a
@@ -553,6 +561,45 @@ else
 	notok "drain_timeout: not listening: $(tr '\n' '|' <"$LOG")"
 fi
 
+# the drain signal SIGRTMIN+1 (libmilter does not watch it): the same drain
+RTMIN1=$(("$(kill -l RTMIN)" + 1))
+PORT=$((PORT + 1))
+if WAIT_FOR=log start drain-rt "$GOOD" -p "inet:$PORT@127.0.0.1"; then
+	"$PYTHON" "$HERE/probe.py" drain "inet:$PORT@127.0.0.1" "$PID" "$RTMIN1" >"$out" || failed=1
+	sed 's/ - drain:/ - SIGRTMIN+1 drain:/' "$out"
+	finish 10
+	check "SIGRTMIN+1 drain: exit 0" "$RC" 0
+	check "SIGRTMIN+1 drain: pid file removed" "$([ -e "$PIDF" ] && echo present || echo absent)" absent
+	check_grep "SIGRTMIN+1 drain: logged" "$LOG" "stopping on signal $RTMIN1: refusing new connections, waiting up to 10 s for 1 session"
+	check_grep "SIGRTMIN+1 drain: nothing cut off" "$LOG" 'stopped \(0 session\(s\) cut off\)'
+else
+	notok "SIGRTMIN+1 drain: not listening: $(tr '\n' '|' <"$LOG")"
+fi
+
+# signal storms with a session in flight: SIGRTMIN+1 always reaches the
+# drain (the first starts it, the next ends the wait: out within 5 s);
+# SIGTERM, which libmilter's thread may take (and then the drain runs to
+# its end, 10 s), still stops cleanly: exit 0 within drain_timeout + 3 s,
+# nothing left behind
+for spec in "RTMIN+1 $RTMIN1 5" "TERM 15 13"; do
+	read -r sig num bound <<<"$spec"
+	PORT=$((PORT + 1))
+	if WAIT_FOR=log start "storm-$sig" "$GOOD" -p "inet:$PORT@127.0.0.1"; then
+		"$PYTHON" "$HERE/probe.py" storm "inet:$PORT@127.0.0.1" "$PID" "$num" 200 "$bound" || failed=1
+		finish 10
+		check "SIG$sig storm: exit 0" "$RC" 0
+		check "SIG$sig storm: pid file removed" "$([ -e "$PIDF" ] && echo present || echo absent)" absent
+		check_grep "SIG$sig storm: stop logged" "$LOG" 'stopped \([01] session\(s\) cut off\)'
+		if [ "$sig" = RTMIN+1 ]; then
+			check_grep "SIG$sig storm: the drain began" "$LOG" "stopping on signal $RTMIN1: refusing new connections"
+			check_grep "SIG$sig storm: the next signal ended the wait" "$LOG" 'second stop signal'
+			check "SIG$sig storm: libmilter never took a signal" "$(grep -c 'libmilter stopped' "$LOG")" 0
+		fi
+	else
+		notok "SIG$sig storm: not listening: $(tr '\n' '|' <"$LOG")"
+	fi
+done
+
 # a pid file in a directory the milter user cannot write: left empty at exit
 mkdir -p "$WORK/rootdir"
 chmod 0755 "$WORK/rootdir"
@@ -594,6 +641,60 @@ for spec in "inet:99999@127.0.0.1" "inet:0@127.0.0.1" "unix:" "unix:relative.soc
 	fi
 	rm -f "$WORK/relative.sock" "$PIDF"
 done
+
+# ---- the JSON decision log: a stalled or full disk never slows a session ---
+
+# json_conf NAME PATH - the minimal policy with log.json_file = PATH
+json_conf() {
+	local f
+	f=$(conf "$1")
+	printf 'log:\n{\n  json_file = "%s";\n};\n' "$2" >>"$f"
+	echo "$f"
+}
+
+# writes stall: a FIFO whose reader never reads, its pipe shrunk to one page
+FIFO=$WORK/stall.fifo
+mkfifo -m 0666 "$FIFO"
+exec 9<>"$FIFO"
+"$PYTHON" -c 'import fcntl; fcntl.fcntl(9, 1031, 4096)' # F_SETPIPE_SZ
+STALL=$(json_conf stall "$FIFO")
+if start stall "$STALL"; then
+	"$PYTHON" "$HERE/probe.py" sessions "unix:$SOCK" 40 1 || failed=1
+	kill -TERM "$PID"
+	finish 15
+	check "stalled JSON log: SIGTERM exit 0" "$RC" 0
+	check_grep "stalled JSON log: records not written reported at exit" "$LOG" \
+		"JSON decision log $FIFO at exit: 0 record\\(s\\) lost to write errors, 0 dropped \\(queue full\\), [1-9][0-9]* not written"
+else
+	notok "stalled JSON log: did not start: $(tr '\n' '|' <"$LOG")"
+fi
+exec 9<&-
+
+# writes fail: a full tmpfs
+FULL=$WORK/full
+mkdir -p "$FULL"
+if mount -t tmpfs -o size=16k,mode=0777 tmpfs "$FULL"; then
+	touch "$FULL/decisions.json"
+	chown nobody:nogroup "$FULL/decisions.json"
+	dd if=/dev/zero of="$FULL/filler" bs=4k count=100 2>/dev/null
+	FULLC=$(json_conf full "$FULL/decisions.json")
+	if start full "$FULLC"; then
+		"$PYTHON" "$HERE/probe.py" sessions "unix:$SOCK" 40 1 || failed=1
+		kill -TERM "$PID"
+		finish 15
+		check "full JSON log: SIGTERM exit 0" "$RC" 0
+		check_grep "full JSON log: the first failure reported" "$LOG" \
+			"cannot write the JSON decision log $FULL/decisions.json: No space left on device \\(1 record\\(s\\) lost"
+		decisions=$(grep -c ' stage=' "$LOG") # each a record the full disk refused
+		check_grep "full JSON log: every lost record ($decisions) counted at exit" "$LOG" \
+			"JSON decision log $FULL/decisions.json at exit: $decisions record\\(s\\) lost to write errors, 0 dropped \\(queue full\\), 0 not written"
+	else
+		notok "full JSON log: did not start: $(tr '\n' '|' <"$LOG")"
+	fi
+	umount "$FULL"
+else
+	notok "full JSON log: cannot mount a tmpfs on $FULL"
+fi
 
 # every daemon's stderr: no sanitizer report (with MILTER_BIN set to the sanitizer build)
 if grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$WORK"/*.log >"$out" 2>/dev/null; then

@@ -94,8 +94,9 @@ check "installed man pages are the sources" \
 check "unit ExecStart is the installed sbin path with the policy file" \
 	eval '[ "$(grep "^ExecStart=" "$unit")" = "ExecStart=/usr/sbin/policy-milter -c /etc/policy-milter/policy-milter.conf" ]'
 check "unit has no @PLACEHOLDER@ left" eval '! grep -q "@[A-Z]*@" "$unit"'
-check "unit: Type=simple, reload by SIGUSR1, restart on failure, no User=" \
+check "unit: Type=simple, reload by SIGUSR1, stop by the drain signal SIGRTMIN+1, restart on failure, no User=" \
 	eval 'grep -qx "Type=simple" "$unit" && grep -qx "ExecReload=/bin/kill -USR1 \$MAINPID" "$unit" &&
+	      grep -qx "KillSignal=SIGRTMIN+1" "$unit" &&
 	      grep -qx "Restart=on-failure" "$unit" && ! grep -q "^User=" "$unit"'
 check "unit: sandbox (ProtectSystem=strict, socket dir writable, NoNewPrivileges)" \
 	eval 'grep -qx "ProtectSystem=strict" "$unit" && grep -qx "NoNewPrivileges=yes" "$unit" &&

@@ -117,7 +117,8 @@ class Runner:
             return f.read().decode("latin-1").splitlines()
 
     def json_records(self):
-        """every record of the JSON decision log (written before the reply was sent)"""
+        """every record of the JSON decision log (queued before the reply was sent and written
+        by the daemon's writer thread right after: read it after log_lines' pause)"""
         if not self.json_log:
             raise Failed("no --json: the JSON decision log is not known")
         with open(self.json_log, "rb") as f:
@@ -125,8 +126,8 @@ class Runner:
 
     def decisions(self, host):
         """(JSON records, syslog lines) of the sessions whose MTA host name (j) is host"""
-        recs = [r for r in self.json_records() if (r.get("mta") or {}).get("host") == host]
         lines = [ln for ln in self.log_lines() if (" mta=%s " % host) in ln]
+        recs = [r for r in self.json_records() if (r.get("mta") or {}).get("host") == host]
         return recs, lines
 
 

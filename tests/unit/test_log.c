@@ -33,6 +33,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1031,11 +1032,15 @@ static char *read_file(const char *path, size_t *len)
 	return sb_steal(&sb);
 }
 
-/* check_lines - every line of path is a valid record; returns the number of lines */
+/* check_lines - (once the queue is written) every line of path is a valid record; the line count */
 static size_t check_lines(const char *path)
 {
 	size_t len, lines = 0;
-	char *text = read_file(path, &len), *p, *nl;
+	char *text, *p, *nl;
+
+	if (!jsonlog_flush(10000))
+		fail_msg("the JSON writer did not empty its queue in 10 s");
+	text = read_file(path, &len);
 
 	if (text == NULL)
 		fail_msg("cannot read %s", path);
@@ -1249,6 +1254,7 @@ static void test_json_errors(void **state)
 	saved = stderr_capture(err);
 	for (int i = 0; i < 3; i++)
 		jsonlog_write(&d);
+	assert_true(jsonlog_flush(10000));
 	stderr_restore(saved);
 	int reports = count_matches(err, "cannot write the JSON decision log /dev/full");
 	if (reports != 1)
@@ -1267,6 +1273,7 @@ static void test_json_errors(void **state)
 	assert_int_equal(jsonlog_open(path, why, sizeof(why)), 0);
 	saved = stderr_capture(err);
 	jsonlog_write(&d);
+	assert_true(jsonlog_flush(10000));
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
 	lim = old;
@@ -1274,9 +1281,11 @@ static void test_json_errors(void **state)
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
 	jsonlog_write(&d); /* 50 bytes out, then EFBIG */
 	jsonlog_write(&d); /* nothing out: EFBIG at once */
+	assert_true(jsonlog_flush(10000));
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
 	jsonlog_write(&d);
 	jsonlog_write(&d);
+	assert_true(jsonlog_flush(10000));
 	stderr_restore(saved);
 	sigaction(SIGXFSZ, &oldsa, NULL);
 	jsonlog_close();
@@ -1310,6 +1319,140 @@ static void test_json_errors(void **state)
 	rmdir(tmpdir);
 }
 
+/*
+ * test_json_stall - a log whose writes block (a FIFO nobody reads): the
+ * callers never wait, the queue stops at JSONLOG_QUEUE_BYTES, the
+ * records dropped are reported, and so are those still queued at exit
+ */
+static void test_json_stall(void **state)
+{
+	(void)state;
+	char why[512];
+	const char *err = tmp_path(0, "stderr.txt"), *fifo = tmp_path(1, "stall.fifo");
+	struct timespec t0, t1;
+	struct sigaction sa, oldsa;
+	size_t nr = 400, records = 2 * (JSONLOG_QUEUE_BYTES / (400 * 2048)) + 4;
+	int holder, saved;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, &oldsa);
+	log_open("test_log", LOG_LOCAL7, true);
+	(void)mkdir(tmpdir, 0700); /* test_json_errors removed it */
+	unlink(fifo);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	holder = open(fifo, O_RDWR | O_NONBLOCK); /* a reader that never reads */
+	assert_true(holder >= 0);
+	(void)fcntl(holder, F_SETPIPE_SZ, 4096);
+	if (jsonlog_open(fifo, why, sizeof(why)) != 0)
+		fail_msg("open %s: got -1 (%s), want 0", fifo, why);
+
+	/* records of about 800 KiB: 400 recipients of 2,000 bytes */
+	char **rc = xcalloc(nr, sizeof(*rc));
+	for (size_t i = 0; i < nr; i++) {
+		rc[i] = xmalloc(2048);
+		memset(rc[i], 'r', 2000);
+		rc[i][2000] = '\0';
+	}
+	struct pm_decision big = {
+	    .queue_id = "QS", .stage = "eom", .rcpts = (const char *const *)rc, .nrcpts = nr};
+	saved = stderr_capture(err);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (size_t i = 0; i < records; i++)
+		jsonlog_write(&big);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (jsonlog_flush(200))
+		fail_msg("flush of a stalled log: got done, want a timeout");
+	jsonlog_shutdown(200);
+	stderr_restore(saved);
+	long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	if (ms > 5000)
+		fail_msg("%zu records to a stalled log: got %ld ms, want no waiting (< 5000 ms)",
+		         records, ms);
+	if (count_matches(err, "falls behind") != 1 ||
+	    count_matches(err, "record(s) dropped since the last report") != 1)
+		fail_msg("want one report of the records dropped on a full queue");
+	if (count_matches(err, "not written in the 200 ms allowed at exit") != 1 ||
+	    count_matches(err, " 0 not written") != 0 || count_matches(err, " 0 dropped") != 0)
+		fail_msg("want the exit report: records dropped and not written");
+
+	/* the reader goes away: the writer fails (EPIPE) and empties its queue */
+	close(holder);
+	saved = stderr_capture(err);
+	if (!jsonlog_flush(10000))
+		fail_msg("after the reader left: the writer still blocked");
+	stderr_restore(saved);
+	jsonlog_close();
+	sigaction(SIGPIPE, &oldsa, NULL);
+	for (size_t i = 0; i < nr; i++)
+		free(rc[i]);
+	free(rc);
+	unlink(fifo);
+	unlink(err);
+	rmdir(tmpdir);
+}
+
+/* The threads of test_ident_switch. */
+static atomic_bool ident_stop;
+
+/* ident_logger - log lines until told to stop */
+static void *ident_logger(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&ident_stop))
+		log_msg(LOG_DEBUG, "ident switch test line");
+	return NULL;
+}
+
+/*
+ * test_ident_switch - log_open switching the ident back and forth while
+ * other threads log: every line carries one of the two idents whole,
+ * and after the last switch the last ident
+ */
+static void test_ident_switch(void **state)
+{
+	(void)state;
+	const char *err = tmp_path(0, "ident.txt");
+	pthread_t tid[4];
+	int saved;
+
+	(void)mkdir(tmpdir, 0700);
+	saved = stderr_capture(err);
+	log_open("ident-second", LOG_LOCAL7, true);
+	atomic_store(&ident_stop, false);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&tid[i], NULL, ident_logger, NULL), 0);
+	for (int i = 0; i < 400; i++)
+		log_open(i % 2 ? "ident-one" : "ident-second", LOG_LOCAL7, true);
+	atomic_store(&ident_stop, true);
+	for (int i = 0; i < 4; i++)
+		pthread_join(tid[i], NULL);
+	log_msg(LOG_DEBUG, "the last line");
+	stderr_restore(saved);
+
+	char *text = read_file(err, NULL);
+	int lines = 0;
+	assert_non_null(text);
+	for (char *p = text, *e; *p != '\0'; p = e + 1) {
+		e = strchr(p, '\n');
+		assert_non_null(e);
+		*e = '\0';
+		char *sp = strchr(p, ' ');
+		if (sp == NULL || (strncmp(sp + 1, "ident-one[", 10) != 0 &&
+		                   strncmp(sp + 1, "ident-second[", 13) != 0))
+			fail_msg("line %d: got \"%s\", want the ident ident-one or ident-second",
+			         lines + 1, p);
+		lines++;
+		if (e[1] == '\0' && strncmp(sp + 1, "ident-one[", 10) != 0)
+			fail_msg("last line: got \"%s\", want the last ident, ident-one", p);
+	}
+	if (lines < 1)
+		fail_msg("lines: got none, want some");
+	free(text);
+	log_open("test_log", LOG_LOCAL7, false);
+	unlink(err);
+}
+
 /* main - run the cases */
 int main(void)
 {
@@ -1320,6 +1463,7 @@ int main(void)
 	    cmocka_unit_test(test_json_cut),     cmocka_unit_test(test_json_record),
 	    cmocka_unit_test(test_json_reply),   cmocka_unit_test(test_json_random),
 	    cmocka_unit_test(test_json_file),    cmocka_unit_test(test_json_errors),
+	    cmocka_unit_test(test_json_stall),   cmocka_unit_test(test_ident_switch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
