@@ -5,10 +5,12 @@
  *	dns_query(), dns_query_within(), dns_query_any_within(),
  *	dns_name_ok(), dns_txt_join(), dns_deadline_in(), dns_ms_left()
  *	dns_budget_init(), dns_budget_query()
+ *	dns_answer_open(), dns_answer_next(), dns_answer_count()
  * DESCRIPTION
  *	A thread-local struct __res_state (res_ninit on first use, again when
  *	/etc/resolv.conf changes) and res_nquery, in front of the shared
- *	answer cache (dnscache.c). Callers parse the raw answers
+ *	answer cache (dnscache.c). Answers are read with the record
+ *	iterator (dns_answer_*), the one place that walks an answer section
  *	(ns_initparse/ns_parserr).
  * DIAGNOSTICS
  *	Allocation failure aborts. Everything else is a dns_status.
@@ -239,6 +241,97 @@ char *dns_txt_join_len(const unsigned char *rdata, size_t rdlen, size_t *outlen)
 	if (outlen != NULL)
 		*outlen = o;
 	return out;
+}
+
+bool dns_answer_open(struct dns_answer *a, const unsigned char *answer, int len, int type)
+{
+	memset(a, 0, sizeof(*a));
+	a->type = type;
+	if (answer == NULL || len <= 0 || len > 65535 || ns_initparse(answer, len, &a->msg) < 0)
+		return false;
+	a->n = ns_msg_count(a->msg, ns_s_an);
+	a->open = true;
+	return true;
+}
+
+/*
+ * next_raw - the next answer record of a's type and class IN (its RDATA
+ * not decoded): 1, 0 at the end, -1 when a record does not parse
+ */
+static int next_raw(struct dns_answer *a, ns_rr *rr)
+{
+	if (!a->open)
+		return -1;
+	while (a->i < a->n) {
+		if (ns_parserr(&a->msg, ns_s_an, a->i++, rr) < 0) {
+			a->open = false;
+			return -1;
+		}
+		if ((int)ns_rr_type(*rr) == a->type && ns_rr_class(*rr) == ns_c_in)
+			return 1;
+	}
+	return 0;
+}
+
+/* decode - rr's RDATA by its type into out; false when malformed */
+static bool decode(const struct dns_answer *a, const ns_rr *rr, struct dns_rr *out)
+{
+	const unsigned char *rd = ns_rr_rdata(*rr);
+	size_t rdlen = ns_rr_rdlen(*rr);
+
+	memset(out, 0, sizeof(*out));
+	out->type = a->type;
+	out->rdata = rd;
+	out->rdlen = rdlen;
+	switch (a->type) {
+	case ns_t_a:
+	case ns_t_aaaa:
+		if (rdlen != (a->type == ns_t_a ? 4u : 16u))
+			return false;
+		memcpy(out->addr, rd, rdlen);
+		return true;
+	case ns_t_mx:
+		if (rdlen < 3)
+			return false;
+		out->pref = ns_get16(rd);
+		rd += NS_INT16SZ;
+		/* fall through */
+	case ns_t_ptr:
+		return ns_name_uncompress(ns_msg_base(a->msg), ns_msg_end(a->msg), rd, out->name,
+		                          sizeof(out->name)) >= 0;
+	case ns_t_txt:
+		out->txt = dns_txt_join_len(rd, rdlen, &out->txtlen);
+		return true;
+	default:
+		return true;
+	}
+}
+
+int dns_answer_next(struct dns_answer *a, struct dns_rr *rr)
+{
+	ns_rr raw;
+	int r = next_raw(a, &raw);
+
+	if (r <= 0)
+		return r;
+	if (!decode(a, &raw, rr)) {
+		a->open = false;
+		return -1;
+	}
+	return 1;
+}
+
+int dns_answer_count(const unsigned char *answer, int len, int type)
+{
+	struct dns_answer a;
+	ns_rr raw;
+	int r, n = 0;
+
+	if (!dns_answer_open(&a, answer, len, type))
+		return -1;
+	while ((r = next_raw(&a, &raw)) > 0)
+		n++;
+	return r < 0 ? -1 : n;
 }
 
 /* resolve - res_nquery with the thread's resolver; on DNS_OK the answer is in t->buf */

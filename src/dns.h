@@ -27,7 +27,9 @@
 #ifndef PM_DNS_H
 #define PM_DNS_H
 
+#include <arpa/nameser.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <time.h>
 
 enum dns_status {
@@ -126,5 +128,57 @@ char *dns_txt_join(const unsigned char *rdata, size_t rdlen);
  * (when not NULL): the text may hold NUL bytes (SPF must see them)
  */
 char *dns_txt_join_len(const unsigned char *rdata, size_t rdlen, size_t *outlen);
+
+/*
+ * One record of an answer section, decoded for the type asked for
+ * (records of other types, CNAMEs on the way, and of other classes
+ * than IN are skipped):
+ *	A, AAAA	addr (4 or 16 bytes; another RDATA length is malformed)
+ *	MX	pref and name (RDATA under 3 bytes is malformed)
+ *	PTR	name
+ *	TXT	txt: the character-strings joined (dns_txt_join_len), NUL
+ *		bytes kept and counted in txtlen; a new string the caller
+ *		frees
+ * name is the target as ns_name_uncompress gives it (the root: ".");
+ * one that does not uncompress makes the answer malformed. rdata and
+ * rdlen are the raw RDATA (in the answer) for every type.
+ */
+struct dns_rr {
+	int type;
+	const unsigned char *rdata;
+	size_t rdlen;
+	unsigned char addr[16];
+	unsigned pref;
+	char name[NS_MAXDNAME];
+	char *txt;
+	size_t txtlen;
+};
+
+/* An answer being read: dns_answer_open, then dns_answer_next until it returns 0 or -1. */
+struct dns_answer {
+	ns_msg msg;
+	int type;  /* the records wanted */
+	int i, n;  /* the next answer record, and how many there are */
+	bool open; /* the header parsed */
+};
+
+/*
+ * dns_answer_open - start reading the records of type in the answer of
+ * len bytes; false when it is malformed (NULL, empty, over 65535 bytes,
+ * or a header that does not parse)
+ */
+bool dns_answer_open(struct dns_answer *a, const unsigned char *answer, int len, int type);
+/*
+ * dns_answer_next - the next record of the type asked for into *rr:
+ * 1, 0 at the end of the answer section, -1 when the answer is
+ * malformed (a record that does not parse or decode; a later call
+ * returns -1 again)
+ */
+int dns_answer_next(struct dns_answer *a, struct dns_rr *rr);
+/*
+ * dns_answer_count - the records of type (class IN) in an answer,
+ * counted without decoding their RDATA; -1 when it is malformed
+ */
+int dns_answer_count(const unsigned char *answer, int len, int type);
 
 #endif
