@@ -10,9 +10,13 @@
  *	Each thread has its own resolver state (res_ninit on first use,
  *	again when /etc/resolv.conf changes, res_nclose at thread exit).
  *
- *	Every answer goes through the shared cache (dnscache.h). The SPF
- *	evaluation (spf.c) counts its own queries, void answers and terms
- *	and keeps its deadline with dns_query_any_within().
+ *	Every answer goes through the shared cache (dnscache.h), negative
+ *	ones with their authority section, so that they live for their SOA
+ *	minimum (RFC 2308). Answers are read with the record iterator
+ *	(dns_answer_open/next, dns_answer_count), never walked by the
+ *	checks themselves. The SPF evaluation (spf.c) counts its own
+ *	queries, void answers and terms and keeps its deadline with
+ *	dns_query_any_within().
  *
  *	struct dns_budget is the DNS time of one MTA command (connect,
  *	HELO, MAIL FROM, end of message): one deadline and the per-attempt
@@ -37,6 +41,18 @@ enum dns_status {
 	DNS_NXDOMAIN, /* the name does not exist (or is not a valid name) */
 	DNS_NODATA,   /* the name exists, no record of that type */
 	DNS_TEMPFAIL, /* try again later: SERVFAIL, timeout, REFUSED, bad answer */
+};
+
+/* Why a query failed for now (DNS_TEMPFAIL), for logs: the callers see DNS_TEMPFAIL alike. */
+enum dns_fail {
+	DNS_FAIL_NONE = 0,
+	DNS_FAIL_TIMEOUT, /* no answer (or SERVFAIL/REFUSED from every server: glibc tries the next)
+	                   */
+	DNS_FAIL_SERVFAIL,  /* RCODE 2 */
+	DNS_FAIL_REFUSED,   /* RCODE 5 */
+	DNS_FAIL_FORMERR,   /* RCODE 1 */
+	DNS_FAIL_OTHER,     /* NOTIMP, another RCODE, a query that could not be built */
+	DNS_FAIL_MALFORMED, /* an answer shorter than its header */
 };
 
 /*
@@ -180,5 +196,16 @@ int dns_answer_next(struct dns_answer *a, struct dns_rr *rr);
  * counted without decoding their RDATA; -1 when it is malformed
  */
 int dns_answer_count(const unsigned char *answer, int len, int type);
+
+/*
+ * dns_answer_status - an answer's outcome by its header: NOERROR with
+ * answers DNS_OK, without DNS_NODATA, NXDOMAIN DNS_NXDOMAIN, any other
+ * RCODE (or under 12 bytes) DNS_TEMPFAIL with the cause in *fail (when
+ * not NULL; DNS_FAIL_NONE otherwise)
+ */
+enum dns_status dns_answer_status(const unsigned char *msg, int len, enum dns_fail *fail);
+/* dns_last_failure - why this thread's last query sent failed for now (DNS_FAIL_NONE: it did not)
+ */
+enum dns_fail dns_last_failure(void);
 
 #endif

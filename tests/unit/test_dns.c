@@ -328,12 +328,49 @@ static void test_answer(void **state)
 		fail_msg("next or count on an answer that did not open: want -1");
 }
 
+/* test_answer_status - the outcome from the header: RCODE and answer count */
+static void test_answer_status(void **state)
+{
+	static const struct {
+		int rcode, ancount;
+		enum dns_status want;
+		enum dns_fail fail;
+	} cases[] = {
+	    {ns_r_noerror, 1, DNS_OK, DNS_FAIL_NONE},
+	    {ns_r_noerror, 0, DNS_NODATA, DNS_FAIL_NONE},
+	    {ns_r_nxdomain, 0, DNS_NXDOMAIN, DNS_FAIL_NONE},
+	    {ns_r_servfail, 0, DNS_TEMPFAIL, DNS_FAIL_SERVFAIL},
+	    {ns_r_refused, 0, DNS_TEMPFAIL, DNS_FAIL_REFUSED},
+	    {ns_r_formerr, 0, DNS_TEMPFAIL, DNS_FAIL_FORMERR},
+	    {ns_r_notimpl, 0, DNS_TEMPFAIL, DNS_FAIL_OTHER},
+	};
+	struct msg m;
+	enum dns_fail f;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum dns_status st;
+
+		msg_start(&m, "x.example", ns_t_a);
+		m.b[3] = (unsigned char)(0x80 | cases[i].rcode);
+		m.b[7] = (unsigned char)cases[i].ancount;
+		f = DNS_FAIL_MALFORMED;
+		st = dns_answer_status(m.b, m.len, &f);
+		if (st != cases[i].want || f != cases[i].fail)
+			fail_msg("rcode %d ancount %d: got %d/%d, want %d/%d", cases[i].rcode,
+			         cases[i].ancount, st, f, cases[i].want, cases[i].fail);
+	}
+	if (dns_answer_status(m.b, 11, &f) != DNS_TEMPFAIL || f != DNS_FAIL_MALFORMED ||
+	    dns_answer_status(NULL, 0, NULL) != DNS_TEMPFAIL)
+		fail_msg("under 12 bytes: want DNS_TEMPFAIL, malformed");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_name_ok),  cmocka_unit_test(test_txt_join),
 	    cmocka_unit_test(test_any_name), cmocka_unit_test(test_budget),
-	    cmocka_unit_test(test_answer),
+	    cmocka_unit_test(test_answer),   cmocka_unit_test(test_answer_status),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
