@@ -210,8 +210,9 @@ static bool host_ok(const char *s)
 static enum dkim_key_status dns_key(const char *name, char **record, int timeout, long left_ms)
 {
 	const unsigned char *ans;
-	int len, found = 0;
-	ns_msg handle;
+	int len, r, found = 0;
+	struct dns_answer a;
+	struct dns_rr rr;
 
 	switch (dns_query_within(name, ns_t_txt, timeout, left_ms, &ans, &len)) {
 	case DNS_OK:
@@ -222,23 +223,21 @@ static enum dkim_key_status dns_key(const char *name, char **record, int timeout
 	default:
 		return DKIM_KEY_TEMPFAIL;
 	}
-	if (ns_initparse(ans, len, &handle) < 0)
+	if (!dns_answer_open(&a, ans, len, ns_t_txt))
 		return DKIM_KEY_TEMPFAIL;
-	for (int i = 0; i < ns_msg_count(handle, ns_s_an); i++) {
-		ns_rr rr;
-		char *txt;
-
-		if (ns_parserr(&handle, ns_s_an, i, &rr) < 0)
-			return DKIM_KEY_TEMPFAIL;
-		if (ns_rr_type(rr) != ns_t_txt || ns_rr_class(rr) != ns_c_in)
-			continue;
+	while ((r = dns_answer_next(&a, &rr)) > 0) {
 		if (found++ > 0) {
+			free(rr.txt);
 			free(*record);
 			*record = NULL;
 			return DKIM_KEY_MULTIPLE;
 		}
-		txt = dns_txt_join(ns_rr_rdata(rr), ns_rr_rdlen(rr));
-		*record = txt;
+		*record = rr.txt;
+	}
+	if (r < 0) {
+		free(*record);
+		*record = NULL;
+		return DKIM_KEY_TEMPFAIL;
 	}
 	return found ? DKIM_KEY_FOUND : DKIM_KEY_NOTFOUND;
 }

@@ -525,23 +525,6 @@ enum probe {
 	PROBE_TEMPFAIL, /* try again later (or an answer we cannot parse) */
 };
 
-/* has_nul - does a TXT RDATA's text hold a NUL byte? */
-static bool has_nul(const unsigned char *rdata, size_t rdlen)
-{
-	size_t i = 0;
-
-	while (i < rdlen) {
-		size_t len = rdata[i++];
-
-		if (len > rdlen - i)
-			len = rdlen - i;
-		if (memchr(rdata + i, '\0', len) != NULL)
-			return true;
-		i += len;
-	}
-	return false;
-}
-
 /*
  * probe - TXT for qname within budget; on PROBE_FOUND *record is the
  * record's text (the caller frees)
@@ -549,9 +532,10 @@ static bool has_nul(const unsigned char *rdata, size_t rdlen)
 static enum probe probe(const char *qname, struct dns_budget *budget, char **record)
 {
 	const unsigned char *ans;
-	int len, count = 0;
+	int len, r, count = 0;
 	bool nul = false;
-	ns_msg msg;
+	struct dns_answer a;
+	struct dns_rr rr;
 
 	*record = NULL;
 	switch (dns_budget_query(budget, qname, ns_t_txt, &ans, &len)) {
@@ -564,30 +548,24 @@ static enum probe probe(const char *qname, struct dns_budget *budget, char **rec
 	default:
 		return PROBE_TEMPFAIL;
 	}
-	if (ns_initparse(ans, len, &msg) < 0)
+	if (!dns_answer_open(&a, ans, len, ns_t_txt))
 		return PROBE_TEMPFAIL;
-	for (int i = 0; i < ns_msg_count(msg, ns_s_an); i++) {
-		ns_rr rr;
-		char *txt;
-
-		if (ns_parserr(&msg, ns_s_an, i, &rr) < 0) {
-			free(*record);
-			*record = NULL;
-			return PROBE_TEMPFAIL;
-		}
-		if (ns_rr_type(rr) != ns_t_txt || ns_rr_class(rr) != ns_c_in)
-			continue;
-		txt = dns_txt_join(ns_rr_rdata(rr), ns_rr_rdlen(rr));
-		if (!is_dmarc_record(txt)) {
-			free(txt);
+	while ((r = dns_answer_next(&a, &rr)) > 0) {
+		if (!is_dmarc_record(rr.txt)) {
+			free(rr.txt);
 			continue;
 		}
 		if (++count == 1) {
-			*record = txt;
-			nul = has_nul(ns_rr_rdata(rr), ns_rr_rdlen(rr));
+			*record = rr.txt;
+			nul = strlen(rr.txt) != rr.txtlen;
 		} else {
-			free(txt);
+			free(rr.txt);
 		}
+	}
+	if (r < 0) {
+		free(*record);
+		*record = NULL;
+		return PROBE_TEMPFAIL;
 	}
 	if (count == 0)
 		return PROBE_NONE;

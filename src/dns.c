@@ -5,10 +5,14 @@
  *	dns_query(), dns_query_within(), dns_query_any_within(),
  *	dns_name_ok(), dns_txt_join(), dns_deadline_in(), dns_ms_left()
  *	dns_budget_init(), dns_budget_query()
+ *	dns_answer_open(), dns_answer_next(), dns_answer_count()
+ *	dns_answer_status(), dns_last_failure()
  * DESCRIPTION
  *	A thread-local struct __res_state (res_ninit on first use, again when
- *	/etc/resolv.conf changes) and res_nquery, in front of the shared
- *	answer cache (dnscache.c). Callers parse the raw answers
+ *	/etc/resolv.conf changes), res_nmkquery and res_nsend (the RCODE
+ *	read here, so that negative answers keep their SOA), in front of the shared
+ *	answer cache (dnscache.c). Answers are read with the record
+ *	iterator (dns_answer_*), the one place that walks an answer section
  *	(ns_initparse/ns_parserr).
  * DIAGNOSTICS
  *	Allocation failure aborts. Everything else is a dns_status.
@@ -42,6 +46,7 @@ struct dns_thread {
 	int def_retrans;  /* resolv.conf's own timeout and attempts */
 	int def_retry;
 	bool shrunk;        /* the next query's timeouts were cut to fit a deadline */
+	enum dns_fail fail; /* why the last query failed for now */
 	unsigned char *buf; /* DNS_BUF_SIZE bytes */
 };
 
@@ -241,33 +246,190 @@ char *dns_txt_join_len(const unsigned char *rdata, size_t rdlen, size_t *outlen)
 	return out;
 }
 
-/* resolve - res_nquery with the thread's resolver; on DNS_OK the answer is in t->buf */
-static enum dns_status resolve(struct dns_thread *t, const char *name, int type, int *len)
+bool dns_answer_open(struct dns_answer *a, const unsigned char *answer, int len, int type)
 {
-	int n;
+	memset(a, 0, sizeof(*a));
+	a->type = type;
+	if (answer == NULL || len <= 0 || len > 65535 || ns_initparse(answer, len, &a->msg) < 0)
+		return false;
+	a->n = ns_msg_count(a->msg, ns_s_an);
+	a->open = true;
+	return true;
+}
 
-	t->res.res_h_errno = 0;
-	n = res_nquery(&t->res, name, ns_c_in, type, t->buf, DNS_BUF_SIZE);
-	if (n < 0) {
-		switch (t->res.res_h_errno) {
-		case HOST_NOT_FOUND:
-			return DNS_NXDOMAIN;
-		case NO_DATA:
-			return DNS_NODATA;
-		default: /* TRY_AGAIN (SERVFAIL, timeout), NO_RECOVERY (REFUSED, FORMERR) */
-			return DNS_TEMPFAIL;
+/*
+ * next_raw - the next answer record of a's type and class IN (its RDATA
+ * not decoded): 1, 0 at the end, -1 when a record does not parse
+ */
+static int next_raw(struct dns_answer *a, ns_rr *rr)
+{
+	if (!a->open)
+		return -1;
+	while (a->i < a->n) {
+		if (ns_parserr(&a->msg, ns_s_an, a->i++, rr) < 0) {
+			a->open = false;
+			return -1;
+		}
+		if ((int)ns_rr_type(*rr) == a->type && ns_rr_class(*rr) == ns_c_in)
+			return 1;
+	}
+	return 0;
+}
+
+/* decode - rr's RDATA by its type into out; false when malformed */
+static bool decode(const struct dns_answer *a, const ns_rr *rr, struct dns_rr *out)
+{
+	const unsigned char *rd = ns_rr_rdata(*rr);
+	size_t rdlen = ns_rr_rdlen(*rr);
+
+	memset(out, 0, sizeof(*out));
+	out->type = a->type;
+	out->rdata = rd;
+	out->rdlen = rdlen;
+	switch (a->type) {
+	case ns_t_a:
+	case ns_t_aaaa:
+		if (rdlen != (a->type == ns_t_a ? 4u : 16u))
+			return false;
+		memcpy(out->addr, rd, rdlen);
+		return true;
+	case ns_t_mx:
+		if (rdlen < 3)
+			return false;
+		out->pref = ns_get16(rd);
+		rd += NS_INT16SZ;
+		/* fall through */
+	case ns_t_ptr:
+		return ns_name_uncompress(ns_msg_base(a->msg), ns_msg_end(a->msg), rd, out->name,
+		                          sizeof(out->name)) >= 0;
+	case ns_t_txt:
+		out->txt = dns_txt_join_len(rd, rdlen, &out->txtlen);
+		return true;
+	default:
+		return true;
+	}
+}
+
+int dns_answer_next(struct dns_answer *a, struct dns_rr *rr)
+{
+	ns_rr raw;
+	int r = next_raw(a, &raw);
+
+	if (r <= 0)
+		return r;
+	if (!decode(a, &raw, rr)) {
+		a->open = false;
+		return -1;
+	}
+	return 1;
+}
+
+int dns_answer_count(const unsigned char *answer, int len, int type)
+{
+	struct dns_answer a;
+	ns_rr raw;
+	int r, n = 0;
+
+	if (!dns_answer_open(&a, answer, len, type))
+		return -1;
+	while ((r = next_raw(&a, &raw)) > 0)
+		n++;
+	return r < 0 ? -1 : n;
+}
+
+enum dns_status dns_answer_status(const unsigned char *msg, int len, enum dns_fail *fail)
+{
+	enum dns_fail f = DNS_FAIL_NONE;
+	enum dns_status st = DNS_TEMPFAIL;
+
+	if (msg == NULL || len < HFIXEDSZ) {
+		f = DNS_FAIL_MALFORMED;
+	} else {
+		switch (msg[3] & 0x0f) { /* RCODE */
+		case ns_r_noerror:
+			st = msg[6] == 0 && msg[7] == 0 ? DNS_NODATA : DNS_OK;
+			break;
+		case ns_r_nxdomain:
+			st = DNS_NXDOMAIN;
+			break;
+		case ns_r_servfail:
+			f = DNS_FAIL_SERVFAIL;
+			break;
+		case ns_r_refused:
+			f = DNS_FAIL_REFUSED;
+			break;
+		case ns_r_formerr:
+			f = DNS_FAIL_FORMERR;
+			break;
+		default: /* NOTIMP and the rest */
+			f = DNS_FAIL_OTHER;
+			break;
 		}
 	}
-	if (n > DNS_BUF_SIZE || n < HFIXEDSZ)
+	if (fail != NULL)
+		*fail = f;
+	return st;
+}
+
+/*
+ * add_opt - an EDNS0 OPT record (RFC 6891; UDP payload 1200, as glibc's
+ * res_nquery sends) at the end of the query of qlen bytes in q (size
+ * bytes); the new length, or qlen when it does not fit
+ */
+static int add_opt(unsigned char *q, int qlen, size_t size)
+{
+	static const unsigned char opt[11] = {0, 0, ns_t_opt, 1200 >> 8, 1200 & 0xff, 0, 0,
+	                                      0, 0, 0,        0};
+	unsigned arcount;
+
+	if (qlen < HFIXEDSZ || (size_t)qlen + sizeof(opt) > size)
+		return qlen;
+	memcpy(q + qlen, opt, sizeof(opt));
+	arcount = (unsigned)q[10] << 8 | q[11];
+	arcount++;
+	q[10] = (unsigned char)(arcount >> 8);
+	q[11] = (unsigned char)arcount;
+	return qlen + (int)sizeof(opt);
+}
+
+/*
+ * resolve - one query (res_nmkquery, EDNS0 when the resolver has it on,
+ * res_nsend: retries over every server, TCP when the answer was
+ * truncated) with the thread's resolver. The answer is in t->buf and
+ * *len says how long whatever its RCODE, so that a negative answer
+ * reaches the cache with its SOA; t->fail says why a DNS_TEMPFAIL.
+ */
+static enum dns_status resolve(struct dns_thread *t, const char *name, int type, int *len)
+{
+	unsigned char q[NS_PACKETSZ];
+	int qlen, n;
+
+	t->fail = DNS_FAIL_NONE;
+	qlen = res_nmkquery(&t->res, ns_o_query, name, ns_c_in, type, NULL, 0, NULL, q, sizeof(q));
+	if (qlen < 0) {
+		t->fail = DNS_FAIL_OTHER;
 		return DNS_TEMPFAIL;
+	}
+	if (t->res.options & RES_USE_EDNS0)
+		qlen = add_opt(q, qlen, sizeof(q));
+	n = res_nsend(&t->res, q, qlen, t->buf, DNS_BUF_SIZE);
+	if (n < 0) {
+		t->fail = DNS_FAIL_TIMEOUT; /* no answer; SERVFAIL or REFUSED from every server */
+		return DNS_TEMPFAIL;
+	}
+	if (n > DNS_BUF_SIZE || n < HFIXEDSZ) {
+		t->fail = DNS_FAIL_MALFORMED;
+		return DNS_TEMPFAIL;
+	}
 	*len = n;
-	return DNS_OK;
+	return dns_answer_status(t->buf, n, &t->fail);
 }
 
 /*
  * raw_query - the answer from the shared cache (dnscache.h), else from
- * the resolver (and then into the cache); on DNS_OK the answer is in
- * t->buf and *len says how long. A temporary failure of a query whose
+ * the resolver (and then into the cache, a negative answer with its
+ * SOA for how long); on DNS_OK the answer is in t->buf and *len says
+ * how long. A temporary failure of a query whose
  * timeouts a deadline had cut short is not cached: another session with
  * more time left may still get an answer.
  */
@@ -282,7 +444,8 @@ static enum dns_status raw_query(struct dns_thread *t, const char *name, int typ
 		return DNS_TEMPFAIL; /* too little time for one attempt: not cached */
 	st = resolve(t, name, type, len);
 	if (st != DNS_TEMPFAIL || !t->shrunk)
-		dnscache_put(name, type, st, st == DNS_OK ? t->buf : NULL, st == DNS_OK ? *len : 0);
+		dnscache_put(name, type, st, st != DNS_TEMPFAIL ? t->buf : NULL,
+		             st != DNS_TEMPFAIL ? *len : 0);
 	return st;
 }
 
@@ -326,4 +489,13 @@ enum dns_status dns_query_any_within(const char *name, int type, int timeout, lo
                                      const unsigned char **answer, int *answer_len)
 {
 	return query_within(name, type, timeout, left_ms, answer, answer_len, false);
+}
+
+enum dns_fail dns_last_failure(void)
+{
+	struct dns_thread *t;
+
+	pthread_once(&dns_once, dns_key_init);
+	t = pthread_getspecific(dns_key);
+	return t != NULL ? t->fail : DNS_FAIL_NONE;
 }

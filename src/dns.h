@@ -10,9 +10,13 @@
  *	Each thread has its own resolver state (res_ninit on first use,
  *	again when /etc/resolv.conf changes, res_nclose at thread exit).
  *
- *	Every answer goes through the shared cache (dnscache.h). The SPF
- *	evaluation (spf.c) counts its own queries, void answers and terms
- *	and keeps its deadline with dns_query_any_within().
+ *	Every answer goes through the shared cache (dnscache.h), negative
+ *	ones with their authority section, so that they live for their SOA
+ *	minimum (RFC 2308). Answers are read with the record iterator
+ *	(dns_answer_open/next, dns_answer_count), never walked by the
+ *	checks themselves. The SPF evaluation (spf.c) counts its own
+ *	queries, void answers and terms and keeps its deadline with
+ *	dns_query_any_within().
  *
  *	struct dns_budget is the DNS time of one MTA command (connect,
  *	HELO, MAIL FROM, end of message): one deadline and the per-attempt
@@ -27,7 +31,9 @@
 #ifndef PM_DNS_H
 #define PM_DNS_H
 
+#include <arpa/nameser.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <time.h>
 
 enum dns_status {
@@ -35,6 +41,18 @@ enum dns_status {
 	DNS_NXDOMAIN, /* the name does not exist (or is not a valid name) */
 	DNS_NODATA,   /* the name exists, no record of that type */
 	DNS_TEMPFAIL, /* try again later: SERVFAIL, timeout, REFUSED, bad answer */
+};
+
+/* Why a query failed for now (DNS_TEMPFAIL), for logs: the callers see DNS_TEMPFAIL alike. */
+enum dns_fail {
+	DNS_FAIL_NONE = 0,
+	DNS_FAIL_TIMEOUT, /* no answer (or SERVFAIL/REFUSED from every server: glibc tries the next)
+	                   */
+	DNS_FAIL_SERVFAIL,  /* RCODE 2 */
+	DNS_FAIL_REFUSED,   /* RCODE 5 */
+	DNS_FAIL_FORMERR,   /* RCODE 1 */
+	DNS_FAIL_OTHER,     /* NOTIMP, another RCODE, a query that could not be built */
+	DNS_FAIL_MALFORMED, /* an answer shorter than its header */
 };
 
 /*
@@ -126,5 +144,68 @@ char *dns_txt_join(const unsigned char *rdata, size_t rdlen);
  * (when not NULL): the text may hold NUL bytes (SPF must see them)
  */
 char *dns_txt_join_len(const unsigned char *rdata, size_t rdlen, size_t *outlen);
+
+/*
+ * One record of an answer section, decoded for the type asked for
+ * (records of other types, CNAMEs on the way, and of other classes
+ * than IN are skipped):
+ *	A, AAAA	addr (4 or 16 bytes; another RDATA length is malformed)
+ *	MX	pref and name (RDATA under 3 bytes is malformed)
+ *	PTR	name
+ *	TXT	txt: the character-strings joined (dns_txt_join_len), NUL
+ *		bytes kept and counted in txtlen; a new string the caller
+ *		frees
+ * name is the target as ns_name_uncompress gives it (the root: ".");
+ * one that does not uncompress makes the answer malformed. rdata and
+ * rdlen are the raw RDATA (in the answer) for every type.
+ */
+struct dns_rr {
+	int type;
+	const unsigned char *rdata;
+	size_t rdlen;
+	unsigned char addr[16];
+	unsigned pref;
+	char name[NS_MAXDNAME];
+	char *txt;
+	size_t txtlen;
+};
+
+/* An answer being read: dns_answer_open, then dns_answer_next until it returns 0 or -1. */
+struct dns_answer {
+	ns_msg msg;
+	int type;  /* the records wanted */
+	int i, n;  /* the next answer record, and how many there are */
+	bool open; /* the header parsed */
+};
+
+/*
+ * dns_answer_open - start reading the records of type in the answer of
+ * len bytes; false when it is malformed (NULL, empty, over 65535 bytes,
+ * or a header that does not parse)
+ */
+bool dns_answer_open(struct dns_answer *a, const unsigned char *answer, int len, int type);
+/*
+ * dns_answer_next - the next record of the type asked for into *rr:
+ * 1, 0 at the end of the answer section, -1 when the answer is
+ * malformed (a record that does not parse or decode; a later call
+ * returns -1 again)
+ */
+int dns_answer_next(struct dns_answer *a, struct dns_rr *rr);
+/*
+ * dns_answer_count - the records of type (class IN) in an answer,
+ * counted without decoding their RDATA; -1 when it is malformed
+ */
+int dns_answer_count(const unsigned char *answer, int len, int type);
+
+/*
+ * dns_answer_status - an answer's outcome by its header: NOERROR with
+ * answers DNS_OK, without DNS_NODATA, NXDOMAIN DNS_NXDOMAIN, any other
+ * RCODE (or under 12 bytes) DNS_TEMPFAIL with the cause in *fail (when
+ * not NULL; DNS_FAIL_NONE otherwise)
+ */
+enum dns_status dns_answer_status(const unsigned char *msg, int len, enum dns_fail *fail);
+/* dns_last_failure - why this thread's last query sent failed for now (DNS_FAIL_NONE: it did not)
+ */
+enum dns_fail dns_last_failure(void);
 
 #endif

@@ -22,8 +22,8 @@
  *	cannot be a DNS name (a PTR holding a space, say) is looked up by
  *	no one: it maps back to nothing.
  *
- *	The answer parsers read the answer section with libresolv's
- *	ns_parse: records of the type asked for, whatever their owner (a
+ *	The answer parsers read the answer section with dns.c's record
+ *	iterator: records of the type asked for, whatever their owner (a
  *	resolver following an RFC 2317 CNAME returns the CNAME first).
  * DIAGNOSTICS
  *	None. A malformed answer counts as a lookup that failed for now.
@@ -75,116 +75,58 @@ char *iprev_reverse_name(const struct pm_ip *ip, const char *suffix, char *buf, 
 	return buf;
 }
 
-/*
- * each_record - call fn for every answer record of type; the count of
- * records of that type, or -1 when the answer is malformed (fn returning
- * false stops early, counted)
- */
-static int each_record(const unsigned char *answer, int len, int type,
-                       bool (*fn)(ns_msg *msg, const ns_rr *rr, void *arg), void *arg)
-{
-	ns_msg msg;
-	ns_rr rr;
-	int n = 0, count;
-
-	if (answer == NULL || len <= 0 || ns_initparse(answer, len, &msg) < 0)
-		return -1;
-	count = ns_msg_count(msg, ns_s_an);
-	for (int i = 0; i < count; i++) {
-		if (ns_parserr(&msg, ns_s_an, i, &rr) < 0)
-			return -1;
-		if (ns_rr_class(rr) != ns_c_in || (int)ns_rr_type(rr) != type)
-			continue;
-		n++;
-		if (fn != NULL && !fn(&msg, &rr, arg))
-			break;
-	}
-	return n;
-}
-
-/* The addresses being collected. */
-struct addr_sink {
-	struct pm_ip *out;
-	size_t max, n;
-	int family;
-	bool bad;
-};
-
-/* take_addr - store one A or AAAA record */
-static bool take_addr(ns_msg *msg, const ns_rr *rr, void *arg)
-{
-	struct addr_sink *s = arg;
-	size_t want = s->family == AF_INET ? 4 : 16;
-
-	(void)msg;
-	if (ns_rr_rdlen(*rr) != want) {
-		s->bad = true;
-		return false;
-	}
-	if (s->n < s->max) {
-		memset(&s->out[s->n], 0, sizeof(s->out[s->n]));
-		s->out[s->n].family = s->family;
-		memcpy(s->out[s->n].addr, ns_rr_rdata(*rr), want);
-		s->n++;
-	}
-	return true;
-}
-
 /* iprev_answer_addrs - the A or AAAA records of an answer; -1 when malformed */
 int iprev_answer_addrs(const unsigned char *answer, int len, int type, struct pm_ip *out,
                        size_t max)
 {
-	struct addr_sink s = {out, out != NULL ? max : 0, 0, type == ns_t_a ? AF_INET : AF_INET6,
-	                      false};
-	int n;
+	size_t want = type == ns_t_a ? 4 : 16, n = 0;
+	struct dns_answer a;
+	struct dns_rr rr;
+	int r;
 
-	if (type != ns_t_a && type != ns_t_aaaa)
+	if (out == NULL)
+		max = 0;
+	if ((type != ns_t_a && type != ns_t_aaaa) || !dns_answer_open(&a, answer, len, type))
 		return -1;
-	n = each_record(answer, len, type, take_addr, &s);
-	return s.bad ? -1 : n;
+	while ((r = dns_answer_next(&a, &rr)) > 0) {
+		if (n < max) {
+			memset(&out[n], 0, sizeof(out[n]));
+			out[n].family = type == ns_t_a ? AF_INET : AF_INET6;
+			memcpy(out[n].addr, rr.addr, want);
+		}
+		n++;
+	}
+	return r < 0 ? -1 : (int)n;
 }
 
-/* The PTR names being collected. */
-struct ptr_sink {
-	char (*names)[IPREV_NAME_MAX + 1];
-	size_t max, n;
-	bool bad;
-};
-
-/* take_ptr - store one PTR name, lower-cased, without its trailing dot */
-static bool take_ptr(ns_msg *msg, const ns_rr *rr, void *arg)
-{
-	struct ptr_sink *s = arg;
-	char name[NS_MAXDNAME];
-	size_t len;
-
-	if (ns_name_uncompress(ns_msg_base(*msg), ns_msg_end(*msg), ns_rr_rdata(*rr), name,
-	                       sizeof(name)) < 0) {
-		s->bad = true;
-		return false;
-	}
-	len = strlen(name);
-	if (len > 0 && name[len - 1] == '.')
-		name[--len] = '\0';
-	if (len == 0 || len > IPREV_NAME_MAX)
-		return true; /* the root, or too long: no host name */
-	if (s->n < s->max) {
-		for (size_t i = 0; i <= len; i++)
-			s->names[s->n][i] = (char)tolower((unsigned char)name[i]);
-		s->n++;
-	}
-	return true;
-}
-
-/* iprev_answer_ptrs - the PTR names of an answer; -1 when malformed */
+/* iprev_answer_ptrs - the PTR names of an answer, lower-cased, without their trailing dot; -1 when
+ * malformed */
 int iprev_answer_ptrs(const unsigned char *answer, int len, char names[][IPREV_NAME_MAX + 1],
                       size_t max)
 {
-	struct ptr_sink s = {names, names != NULL ? max : 0, 0, false};
+	struct dns_answer a;
+	struct dns_rr rr;
+	size_t n = 0;
+	int r;
 
-	if (each_record(answer, len, ns_t_ptr, take_ptr, &s) < 0 || s.bad)
+	if (names == NULL)
+		max = 0;
+	if (!dns_answer_open(&a, answer, len, ns_t_ptr))
 		return -1;
-	return (int)s.n;
+	while ((r = dns_answer_next(&a, &rr)) > 0) {
+		size_t l = strlen(rr.name);
+
+		if (l > 0 && rr.name[l - 1] == '.')
+			rr.name[--l] = '\0';
+		if (l == 0 || l > IPREV_NAME_MAX)
+			continue; /* the root, or too long: no host name */
+		if (n < max) {
+			for (size_t i = 0; i <= l; i++)
+				names[n][i] = (char)tolower((unsigned char)rr.name[i]);
+			n++;
+		}
+	}
+	return r < 0 ? -1 : (int)n;
 }
 
 /* set - the result and its reason, "text" followed by arg (when not NULL) */

@@ -46,51 +46,22 @@ static void note(struct sender_domain_outcome *out, const char *what, const char
 	         status);
 }
 
-/* count_records - records of type in the answer section; -1 when the message is malformed */
-static int count_records(const unsigned char *msg, size_t len, int type)
-{
-	ns_msg handle;
-	ns_rr rr;
-	int i, n, found = 0;
-
-	if (msg == NULL || len > 65535 || ns_initparse(msg, (int)len, &handle) < 0)
-		return -1;
-	n = ns_msg_count(handle, ns_s_an);
-	for (i = 0; i < n; i++) {
-		if (ns_parserr(&handle, ns_s_an, i, &rr) < 0)
-			return -1;
-		if ((int)ns_rr_type(rr) == type && ns_rr_class(rr) == ns_c_in)
-			found++;
-	}
-	return found;
-}
-
 /* sender_mx_classify - OK, NULL_MX, NO_MAIL (no MX record) or TEMPFAIL (malformed) */
 enum sender_domain_status sender_mx_classify(const unsigned char *msg, size_t len)
 {
-	ns_msg handle;
-	ns_rr rr;
-	int i, n, mx = 0;
+	struct dns_answer a;
+	struct dns_rr rr;
+	int r, mx = 0;
 	bool null_mx = false;
-	char name[NS_MAXDNAME];
 
-	if (msg == NULL || len > 65535 || ns_initparse(msg, (int)len, &handle) < 0)
+	if (len > 65535 || !dns_answer_open(&a, msg, (int)len, ns_t_mx))
 		return SENDER_DOMAIN_TEMPFAIL;
-	n = ns_msg_count(handle, ns_s_an);
-	for (i = 0; i < n; i++) {
-		const unsigned char *rd;
-
-		if (ns_parserr(&handle, ns_s_an, i, &rr) < 0)
-			return SENDER_DOMAIN_TEMPFAIL;
-		if (ns_rr_type(rr) != ns_t_mx || ns_rr_class(rr) != ns_c_in)
-			continue; /* a CNAME on the way */
-		rd = ns_rr_rdata(rr);
-		if (ns_rr_rdlen(rr) < 3 ||
-		    ns_name_uncompress(msg, msg + len, rd + NS_INT16SZ, name, sizeof(name)) < 0)
-			return SENDER_DOMAIN_TEMPFAIL;
+	while ((r = dns_answer_next(&a, &rr)) > 0) {
 		mx++;
-		null_mx = ns_get16(rd) == 0 && (strcmp(name, ".") == 0 || name[0] == '\0');
+		null_mx = rr.pref == 0 && (strcmp(rr.name, ".") == 0 || rr.name[0] == '\0');
 	}
+	if (r < 0)
+		return SENDER_DOMAIN_TEMPFAIL;
 	if (mx == 0)
 		return SENDER_DOMAIN_NO_MAIL;
 	return mx == 1 && null_mx ? SENDER_DOMAIN_NULL_MX : SENDER_DOMAIN_OK;
@@ -110,7 +81,7 @@ static enum sender_domain_status address_lookup(const char *domain, int type, co
 	out->queries++;
 	switch (dns_budget_query(budget, domain, type, &answer, &len)) {
 	case DNS_OK:
-		n = count_records(answer, (size_t)len, type);
+		n = dns_answer_count(answer, len, type);
 		if (n < 0) {
 			note(out, what, "malformed");
 			return SENDER_DOMAIN_TEMPFAIL;

@@ -190,57 +190,24 @@ static void rrset_free(struct rrset *set)
 /* rrset_parse - the answer's records of type into set; false when malformed */
 static bool rrset_parse(const unsigned char *msg, int len, int type, struct rrset *set)
 {
-	ns_msg handle;
-	ns_rr r;
-	int i, n;
+	struct dns_answer a;
+	struct dns_rr rr;
+	int r;
 
 	memset(set, 0, sizeof(*set));
-	if (ns_initparse(msg, len, &handle) < 0)
+	if (!dns_answer_open(&a, msg, len, type))
 		return false;
-	n = ns_msg_count(handle, ns_s_an);
-	for (i = 0; i < n; i++) {
-		const unsigned char *rd;
-		size_t rdlen;
-		char name[NS_MAXDNAME];
-
-		if (ns_parserr(&handle, ns_s_an, i, &r) < 0)
-			return false;
-		if ((int)ns_rr_type(r) != type || ns_rr_class(r) != ns_c_in)
-			continue; /* CNAMEs on the way */
-		rd = ns_rr_rdata(r);
-		rdlen = ns_rr_rdlen(r);
+	while ((r = dns_answer_next(&a, &rr)) > 0) {
 		set->rr = xrealloc(set->rr, (set->n + 1) * sizeof(*set->rr));
 		memset(&set->rr[set->n], 0, sizeof(set->rr[set->n]));
-		switch (type) {
-		case ns_t_a:
-		case ns_t_aaaa:
-			if (rdlen != (type == ns_t_a ? 4u : 16u))
-				return false;
-			memcpy(set->rr[set->n].addr, rd, rdlen);
-			break;
-		case ns_t_mx:
-		case ns_t_ptr: {
-			const unsigned char *p = rd;
-
-			if (type == ns_t_mx) {
-				if (rdlen < 3)
-					return false;
-				p += NS_INT16SZ;
-			}
-			if (ns_name_uncompress(msg, msg + len, p, name, sizeof(name)) < 0)
-				return false;
-			set->rr[set->n].name = xstrdup(name);
-			break;
-		}
-		case ns_t_txt:
-			set->rr[set->n].txt = dns_txt_join_len(rd, rdlen, &set->rr[set->n].txtlen);
-			break;
-		default:
-			break;
-		}
+		memcpy(set->rr[set->n].addr, rr.addr, sizeof(rr.addr));
+		if (type == ns_t_mx || type == ns_t_ptr)
+			set->rr[set->n].name = xstrdup(rr.name);
+		set->rr[set->n].txt = rr.txt;
+		set->rr[set->n].txtlen = rr.txtlen;
 		set->n++;
 	}
-	return true;
+	return r == 0;
 }
 
 /*

@@ -39,6 +39,8 @@ suite install tests/install/run.sh
 suite spf tests/spf/run.sh
 # the official RFC 7208 SPF test suite (../shared/conformance), plain and ASan+UBSan
 suite spf-rfc7208 tests/spf/rfc7208.sh
+# negative answers cached for their SOA minimum, not longer (nsd, one zone change)
+suite dnsneg tests/dnsneg/run.sh
 suite daemon tests/daemon/run.sh
 suite milter tests/milter/run.sh
 suite e2e tests/e2e/run.sh

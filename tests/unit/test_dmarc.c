@@ -536,7 +536,7 @@ struct eval_case {
 };
 
 #define REC(t)                        t, DMARC_REC_FOUND
-#define STATUS(s)                     NULL, s
+#define ONLY_STATUS(s)                NULL, s
 #define EX                            "example.com", "example.com"
 #define SUB_AT_ORG                    "mail.example.com", "example.com"
 #define SUB_AT_SUB                    "mail.example.com", "mail.example.com"
@@ -683,12 +683,12 @@ static const struct eval_case eval_cases[] = {
     {"a d= with a control byte", REC("v=DMARC1; p=reject"), EX, "example.com", PM_SPF_NONE, NULL,
      "P:example.com\x01", 0, FAIL(R, R, false, "d=example.com\\x01")},
     /* records that apply no policy */
-    {"no record", STATUS(DMARC_REC_NONE), EX, "example.com", PM_SPF_PASS, "example.com",
+    {"no record", ONLY_STATUS(DMARC_REC_NONE), EX, "example.com", PM_SPF_PASS, "example.com",
      "P:example.com", 0, NOPOL(PM_DMARC_NONE, NULL)},
-    {"temporary failure", STATUS(DMARC_REC_TEMPFAIL), EX, "example.com", PM_SPF_PASS, "example.com",
-     "P:example.com", 0, NOPOL(PM_DMARC_TEMPERROR, NULL)},
-    {"invalid record", STATUS(DMARC_REC_INVALID), EX, "example.com", PM_SPF_PASS, "example.com",
-     "P:example.com", 0, NOPOL(PM_DMARC_PERMERROR, NULL)},
+    {"temporary failure", ONLY_STATUS(DMARC_REC_TEMPFAIL), EX, "example.com", PM_SPF_PASS,
+     "example.com", "P:example.com", 0, NOPOL(PM_DMARC_TEMPERROR, NULL)},
+    {"invalid record", ONLY_STATUS(DMARC_REC_INVALID), EX, "example.com", PM_SPF_PASS,
+     "example.com", "P:example.com", 0, NOPOL(PM_DMARC_PERMERROR, NULL)},
     {"invalid p= is a permerror", REC("v=DMARC1; p=bogus"), EX, "example.com", PM_SPF_FAIL,
      "example.com", "", 0, NOPOL(PM_DMARC_PERMERROR, "invalid p=\"bogus\"")},
     {"p=bogus with rua=", REC("v=DMARC1; p=bogus; rua=mailto:a@example.com"), EX, "example.com",

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dnsmsg.h"
 #include "dns.h"
 #include "dnscache.h"
 #include "util.h"
@@ -215,13 +216,161 @@ static void test_budget(void **state)
 	dnscache_flush();
 }
 
+/* test_answer - the record iterator: each type, skipped records, malformed answers */
+static void test_answer(void **state)
+{
+	struct dns_answer a;
+	struct dns_rr rr;
+	struct msg m;
+	unsigned char mx[64] = {0, 10}, null_mx[3] = {0, 0, 0}, ptr_q[2] = {0xc0, 0x0c};
+	unsigned char v4[4] = {192, 0, 2, 7}, v6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
+	const char txt[] = "\003v=s\004pf1\000\002\000x";
+	struct msg name;
+	int r;
+
+	(void)state;
+	/* A: a CNAME on the way and an AAAA are skipped; the address decoded */
+	msg_start(&m, "x.example", ns_t_a);
+	msg_add_name(&m, ns_t_cname, "y.example");
+	msg_add(&m, ns_t_aaaa, v6, 16);
+	msg_add(&m, ns_t_a, v4, 4);
+	if (!dns_answer_open(&a, m.b, m.len, ns_t_a))
+		fail_msg("A answer: open failed, want it open");
+	r = dns_answer_next(&a, &rr);
+	if (r != 1 || rr.type != ns_t_a || memcmp(rr.addr, v4, 4) != 0 || rr.rdlen != 4)
+		fail_msg("A answer: got %d, want 1 and 192.0.2.7", r);
+	if ((r = dns_answer_next(&a, &rr)) != 0)
+		fail_msg("A answer: got %d after the last record, want 0", r);
+	if ((r = dns_answer_count(m.b, m.len, ns_t_a)) != 1)
+		fail_msg("A count: got %d, want 1", r);
+	if ((r = dns_answer_count(m.b, m.len, ns_t_cname)) != 1)
+		fail_msg("CNAME count: got %d, want 1", r);
+	/* AAAA */
+	if (!dns_answer_open(&a, m.b, m.len, ns_t_aaaa) || dns_answer_next(&a, &rr) != 1 ||
+	    memcmp(rr.addr, v6, 16) != 0)
+		fail_msg("AAAA: want 2001:db8::1");
+	/* MX: preference and exchange; a null MX; a compressed exchange */
+	name.len = 0;
+	put_name(&name, "Mail.Example");
+	memcpy(mx + 2, name.b, (size_t)name.len);
+	msg_start(&m, "x.example", ns_t_mx);
+	msg_add(&m, ns_t_mx, mx, 2 + name.len);
+	msg_add(&m, ns_t_mx, null_mx, 3);
+	{
+		unsigned char cmx[4] = {0, 5, 0xc0, 0x0c};
+
+		msg_add(&m, ns_t_mx, cmx, 4);
+	}
+	dns_answer_open(&a, m.b, m.len, ns_t_mx);
+	if (dns_answer_next(&a, &rr) != 1 || rr.pref != 10 || strcmp(rr.name, "Mail.Example") != 0)
+		fail_msg("MX: got %u %s, want 10 Mail.Example", rr.pref, rr.name);
+	if (dns_answer_next(&a, &rr) != 1 || rr.pref != 0 ||
+	    (strcmp(rr.name, ".") != 0 && rr.name[0] != '\0'))
+		fail_msg("null MX: got %u \"%s\", want 0 and the root", rr.pref, rr.name);
+	if (dns_answer_next(&a, &rr) != 1 || rr.pref != 5 || strcmp(rr.name, "x.example") != 0)
+		fail_msg("compressed MX: got %u %s, want 5 x.example", rr.pref, rr.name);
+	if (dns_answer_next(&a, &rr) != 0)
+		fail_msg("MX: a fourth record, want the end");
+	/* PTR: a compression pointer to the question name */
+	msg_start(&m, "7.2.0.192.in-addr.arpa", ns_t_ptr);
+	msg_add(&m, ns_t_ptr, ptr_q, 2);
+	dns_answer_open(&a, m.b, m.len, ns_t_ptr);
+	if (dns_answer_next(&a, &rr) != 1 || strcmp(rr.name, "7.2.0.192.in-addr.arpa") != 0)
+		fail_msg("PTR: got %s, want the question name", rr.name);
+	/* TXT: strings joined, the NUL kept and counted */
+	msg_start(&m, "x.example", ns_t_txt);
+	msg_add(&m, ns_t_txt, txt, (int)sizeof(txt) - 1);
+	dns_answer_open(&a, m.b, m.len, ns_t_txt);
+	if (dns_answer_next(&a, &rr) != 1 || rr.txtlen != 9 ||
+	    memcmp(rr.txt, "v=spf1\0\0x", 10) != 0)
+		fail_msg("TXT: got length %zu, want 9 with the NULs", rr.txtlen);
+	free(rr.txt);
+	/* another class than IN is skipped */
+	msg_start(&m, "x.example", ns_t_a);
+	msg_add(&m, ns_t_a, v4, 4);
+	m.b[m.len - 4 - 2 - 4 - 2] = 0; /* class CH (3) in the record just added */
+	m.b[m.len - 4 - 2 - 4 - 1] = 3;
+	if ((r = dns_answer_count(m.b, m.len, ns_t_a)) != 0)
+		fail_msg("class CH: got %d A records, want 0", r);
+	/* malformed: a 3-byte A, a 2-byte MX, a PTR that does not uncompress */
+	msg_start(&m, "x.example", ns_t_a);
+	msg_add(&m, ns_t_a, v4, 3);
+	dns_answer_open(&a, m.b, m.len, ns_t_a);
+	if ((r = dns_answer_next(&a, &rr)) != -1 || dns_answer_next(&a, &rr) != -1)
+		fail_msg("3-byte A: got %d, want -1 (twice)", r);
+	if ((r = dns_answer_count(m.b, m.len, ns_t_a)) != 1)
+		fail_msg("3-byte A counted undecoded: got %d, want 1", r);
+	msg_start(&m, "x.example", ns_t_mx);
+	msg_add(&m, ns_t_mx, mx, 2);
+	dns_answer_open(&a, m.b, m.len, ns_t_mx);
+	if ((r = dns_answer_next(&a, &rr)) != -1)
+		fail_msg("2-byte MX: got %d, want -1", r);
+	{
+		unsigned char bad[2] = {0xc0, 0xff};
+
+		msg_start(&m, "x.example", ns_t_ptr);
+		msg_add(&m, ns_t_ptr, bad, 2);
+		dns_answer_open(&a, m.b, m.len, ns_t_ptr);
+		if ((r = dns_answer_next(&a, &rr)) != -1)
+			fail_msg("PTR pointing past the end: got %d, want -1", r);
+	}
+	/* malformed: cut, empty, NULL, too long */
+	msg_start(&m, "x.example", ns_t_a);
+	msg_add(&m, ns_t_a, v4, 4);
+	if (dns_answer_open(&a, m.b, m.len - 2, ns_t_a) || dns_answer_next(&a, &rr) != -1)
+		fail_msg("cut record: opened, want false (and -1 from next)");
+	if (dns_answer_count(m.b, m.len - 2, ns_t_a) != -1)
+		fail_msg("cut record counted: want -1");
+	if (dns_answer_open(&a, m.b, 5, ns_t_a) || dns_answer_open(&a, NULL, 0, ns_t_a) ||
+	    dns_answer_open(&a, m.b, 0, ns_t_a) || dns_answer_open(&a, m.b, 65536, ns_t_a))
+		fail_msg("5 bytes, NULL, empty, 65536 bytes: opened, want false");
+	if (dns_answer_next(&a, &rr) != -1 || dns_answer_count(NULL, 0, ns_t_a) != -1)
+		fail_msg("next or count on an answer that did not open: want -1");
+}
+
+/* test_answer_status - the outcome from the header: RCODE and answer count */
+static void test_answer_status(void **state)
+{
+	static const struct {
+		int rcode, ancount;
+		enum dns_status want;
+		enum dns_fail fail;
+	} cases[] = {
+	    {ns_r_noerror, 1, DNS_OK, DNS_FAIL_NONE},
+	    {ns_r_noerror, 0, DNS_NODATA, DNS_FAIL_NONE},
+	    {ns_r_nxdomain, 0, DNS_NXDOMAIN, DNS_FAIL_NONE},
+	    {ns_r_servfail, 0, DNS_TEMPFAIL, DNS_FAIL_SERVFAIL},
+	    {ns_r_refused, 0, DNS_TEMPFAIL, DNS_FAIL_REFUSED},
+	    {ns_r_formerr, 0, DNS_TEMPFAIL, DNS_FAIL_FORMERR},
+	    {ns_r_notimpl, 0, DNS_TEMPFAIL, DNS_FAIL_OTHER},
+	};
+	struct msg m;
+	enum dns_fail f;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum dns_status st;
+
+		msg_start(&m, "x.example", ns_t_a);
+		m.b[3] = (unsigned char)(0x80 | cases[i].rcode);
+		m.b[7] = (unsigned char)cases[i].ancount;
+		f = DNS_FAIL_MALFORMED;
+		st = dns_answer_status(m.b, m.len, &f);
+		if (st != cases[i].want || f != cases[i].fail)
+			fail_msg("rcode %d ancount %d: got %d/%d, want %d/%d", cases[i].rcode,
+			         cases[i].ancount, st, f, cases[i].want, cases[i].fail);
+	}
+	if (dns_answer_status(m.b, 11, &f) != DNS_TEMPFAIL || f != DNS_FAIL_MALFORMED ||
+	    dns_answer_status(NULL, 0, NULL) != DNS_TEMPFAIL)
+		fail_msg("under 12 bytes: want DNS_TEMPFAIL, malformed");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_name_ok),
-	    cmocka_unit_test(test_txt_join),
-	    cmocka_unit_test(test_any_name),
-	    cmocka_unit_test(test_budget),
+	    cmocka_unit_test(test_name_ok),  cmocka_unit_test(test_txt_join),
+	    cmocka_unit_test(test_any_name), cmocka_unit_test(test_budget),
+	    cmocka_unit_test(test_answer),   cmocka_unit_test(test_answer_status),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,48 +36,6 @@
 
 /* ---- a DNS answer builder (dnsmsg.h) and a fake resolver ------------- */
 
-/* msg_start - header and question for name/type; answers follow */
-static void msg_start(struct msg *m, const char *name, int type)
-{
-	memset(m, 0, sizeof(*m));
-	put16(m, 0x1234);
-	put16(m, 0x8180);
-	put16(m, 1);
-	put16(m, 0); /* ancount, patched by msg_add */
-	put16(m, 0);
-	put16(m, 0);
-	put_name(m, name);
-	put16(m, (unsigned)type);
-	put16(m, ns_c_in);
-}
-
-/* msg_add - one answer record owned by the question name (pointer 0xc00c) */
-static void msg_add(struct msg *m, int type, const void *rdata, int rdlen)
-{
-	m->b[m->len++] = 0xc0;
-	m->b[m->len++] = 0x0c;
-	put16(m, (unsigned)type);
-	put16(m, ns_c_in);
-	put16(m, 0);
-	put16(m, 300);
-	put16(m, (unsigned)rdlen);
-	memcpy(m->b + m->len, rdata, (size_t)rdlen);
-	m->len += rdlen;
-	m->ancount++;
-	m->b[6] = (unsigned char)(m->ancount >> 8);
-	m->b[7] = (unsigned char)m->ancount;
-}
-
-/* msg_add_name - a record whose rdata is a name (PTR, CNAME) */
-static void msg_add_name(struct msg *m, int type, const char *name)
-{
-	struct msg tmp;
-
-	tmp.len = 0;
-	put_name(&tmp, name);
-	msg_add(m, type, tmp.b, tmp.len);
-}
-
 /* msg_add_addr - an A or AAAA record from its text form */
 static void msg_add_addr(struct msg *m, const char *text)
 {
