@@ -472,7 +472,7 @@ void dkim_verify_header(struct dkim_verifier *v, const char *name, const char *v
 	sb_free(&sb);
 }
 
-/* dkim_verify_eoh - end of headers */
+/* dkim_verify_deadline - the key lookups from now on share deadline (the message's DNS budget) */
 void dkim_verify_deadline(struct dkim_verifier *v, const struct timespec *deadline)
 {
 	if (v == NULL || deadline == NULL)
@@ -481,6 +481,7 @@ void dkim_verify_deadline(struct dkim_verifier *v, const struct timespec *deadli
 	v->has_deadline = true;
 }
 
+/* dkim_verify_eoh - end of headers */
 void dkim_verify_eoh(struct dkim_verifier *v)
 {
 	if (v == NULL || v->eoh_done)

@@ -3,7 +3,6 @@
  *	iprev 3 - reverse DNS of the client, forward-confirmed (RFC 8601 section 3)
  * SYNOPSIS
  *	#include "iprev.h"
-#include "util.h"
  *
  *	char *iprev_reverse_name(const struct pm_ip *ip, const char *suffix, char *buf,
  *			size_t bufsize);
