@@ -57,6 +57,23 @@ enum rcpt_status rcpt_lookup(const struct recipient_settings *s, enum addr_statu
  */
 int rcpt_check_file(const char *path, char *errbuf, size_t errsize);
 
+/*
+ * rcpt_file_load - the recipients file at path for a policy being
+ * loaded (recipient_settings.file_table): prev (may be NULL) held once
+ * more when it is a handle for the same file, read cleanly and unchanged
+ * since; else the file read now, strictly (as rcpt_check_file). NULL
+ * with errbuf filled when it cannot be used. Free with ft_release
+ * (filetable.h).
+ */
+struct filetable *rcpt_file_load(const char *path, struct filetable *prev, char *errbuf,
+                                 size_t errsize);
+
+/*
+ * rcpt_file_lazy - a handle for path not read yet (tests, fuzzing): the
+ * first lookup reads it, leniently, as a re-read would
+ */
+struct filetable *rcpt_file_lazy(const char *path);
+
 /* rcpt_status_name - "valid", "exempt", "unknown", "foreign", "tempfail" */
 const char *rcpt_status_name(enum rcpt_status st);
 

@@ -32,6 +32,7 @@
 
 #include <cmocka.h>
 
+#include "filetable.h"
 #include "log.h"
 #include "rcpt.h"
 #include "util.h"
@@ -175,7 +176,9 @@ static void test_full(void **state)
 	};
 
 	(void)state;
+	s.file_table = rcpt_file_lazy(s.file);
 	run_table("full", &s, cases, PM_ARRAY_LEN(cases));
+	ft_release(s.file_table);
 }
 
 /* test_sources - the rules for missing sources and separators */
@@ -243,6 +246,7 @@ static void test_file_cache(void **state)
 	};
 
 	(void)state;
+	s.file_table = rcpt_file_lazy(s.file);
 	run_table("file missing", &s, missing, PM_ARRAY_LEN(missing));
 
 	/* created: picked up at the next check, at most a second later */
@@ -274,6 +278,7 @@ static void test_file_cache(void **state)
 	sleep_ms(1100);
 	assert_int_equal(lookup(&s, "<erin@example.org>", NULL), RCPT_VALID);
 	assert_int_equal(lookup(&s, "<dave@example.org>", NULL), RCPT_UNKNOWN);
+	ft_release(s.file_table);
 }
 
 /* test_malformed_warnings - skipped lines are logged with file:line */
@@ -290,6 +295,7 @@ static void test_malformed_warnings(void **state)
 	size_t n;
 
 	(void)state;
+	s.file_table = rcpt_file_lazy(s.file);
 	write_file(path, "# comment\nok@example.org\nbad line\n@@x\nfine@example.org\n");
 	tmp_path("stderr.log", logpath, sizeof(logpath));
 	fflush(stderr);
@@ -317,6 +323,7 @@ static void test_malformed_warnings(void **state)
 			fail_msg("warnings: got \"%s\", want lines naming %s and %s", logtext,
 			         want3, want4);
 	}
+	ft_release(s.file_table);
 }
 
 /* test_check_file - rcpt_check_file for config validation */
@@ -364,6 +371,7 @@ static void test_fifo(void **state)
 	const char *why = NULL;
 
 	(void)state;
+	s.file_table = rcpt_file_lazy(s.file);
 	assert_int_equal(mkfifo(path, 0600), 0);
 	alarm(10);
 	err[0] = '\0';
@@ -374,6 +382,7 @@ static void test_fifo(void **state)
 		fail_msg("FIFO in use: got %s, want tempfail (never read)", why ? why : "(null)");
 	alarm(0);
 	unlink(path);
+	ft_release(s.file_table);
 }
 
 /* read_log - the text of path into buf */
@@ -401,6 +410,7 @@ static void test_unsafe(void **state)
 	FILE *fp;
 
 	(void)state;
+	s.file_table = rcpt_file_lazy(s.file);
 	/* config validation: a world-writable file, a file in a world-writable directory */
 	write_file(path, "carol@example.org\n");
 	assert_int_equal(chmod(path, 0666), 0);
@@ -477,6 +487,7 @@ static void test_unsafe(void **state)
 		if (first == NULL || strstr(first + 1, want) != NULL)
 			fail_msg("log: got \"%s\", want \"%s\" once", logtext, want);
 	}
+	ft_release(s.file_table);
 }
 
 /* test_big_file - 100k addresses: load and look up quickly */
@@ -494,6 +505,7 @@ static void test_big_file(void **state)
 	double secs;
 
 	(void)state;
+	s.file_table = rcpt_file_lazy(s.file);
 	fp = fopen(path, "w");
 	assert_non_null(fp);
 	for (i = 0; i < 100000; i++)
@@ -512,6 +524,7 @@ static void test_big_file(void **state)
 	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	if (secs > 5.0)
 		fail_msg("100k-line file: got %.2f s, want under 5 s", secs);
+	ft_release(s.file_table);
 }
 
 struct thread_arg {
@@ -553,6 +566,7 @@ static void test_threads(void **state)
 	int i, bad = 0;
 
 	(void)state;
+	s.file_table = rcpt_file_lazy(s.file);
 	write_file(path, "carol@example.org\n");
 	for (i = 0; i < 8; i++) {
 		ta[i].s = &s;
@@ -572,6 +586,7 @@ static void test_threads(void **state)
 	}
 	if (bad)
 		fail_msg("concurrent lookups: got %d not valid, want 0", bad);
+	ft_release(s.file_table);
 }
 
 /* test_status_names - every status has its name */
