@@ -43,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "filetable.h"
 #include "log.h"
@@ -50,8 +51,10 @@
 #include "util.h"
 
 #define RCPT_MAX_WARNINGS 10 /* malformed-line warnings per read */
-#define RCPT_MAX_DETAILS  16 /* +detail forms tried per recipient (one per separator) */
-#define ERRBUF_MAX        (2 * PATH_MAX + 300)
+#define RCPT_MAX_FORMS                                                                             \
+	33 /* local-part forms: whole, and before each of at most 32 distinct                      \
+	       separators (punctuation, config.c: check_separators) */
+#define ERRBUF_MAX (2 * PATH_MAX + 300)
 
 /* make_key - "local@domain" lower-cased (ASCII) into buf; local "" gives "@domain" */
 static void make_key(char *buf, size_t size, const char *local, size_t llen, const char *domain)
@@ -321,13 +324,68 @@ static bool is_local_domain(const struct recipient_settings *s, const char *doma
 	return false;
 }
 
+/*
+ * local_forms - the lengths of the forms of local a recipient list may
+ * name: the whole local part, then the part before each detail
+ * separator found in it (its first occurrence, not at the start), each
+ * length once; returns how many
+ */
+static size_t local_forms(const struct recipient_settings *s, const char *local,
+                          size_t lens[RCPT_MAX_FORMS])
+{
+	size_t n = 0;
+
+	lens[n++] = strlen(local);
+	for (const char *sep = s->detail_separators ? s->detail_separators : "";
+	     *sep != '\0' && n < RCPT_MAX_FORMS; sep++) {
+		const char *d = strchr(local, *sep);
+		size_t len = d != NULL ? (size_t)(d - local) : 0, i;
+
+		for (i = 0; i < n && lens[i] != len; i++)
+			continue;
+		if (len > 0 && i == n)
+			lens[n++] = len;
+	}
+	return n;
+}
+
+/* rcpt_is_local_domain - domain is one of recipients.domains */
+bool rcpt_is_local_domain(const struct recipient_settings *s, const char *domain)
+{
+	return s != NULL && domain != NULL && is_local_domain(s, domain);
+}
+
+/* rcpt_exempt_from_sender_checks - a in recipients.exempt_from_sender_checks */
+bool rcpt_exempt_from_sender_checks(const struct recipient_settings *s, enum addr_status status,
+                                    const struct pm_addr *a)
+{
+	size_t lens[RCPT_MAX_FORMS], nforms;
+	bool local;
+
+	if (s == NULL || a == NULL || (status != ADDR_OK && status != ADDR_LOCAL_ONLY))
+		return false;
+	local = status == ADDR_LOCAL_ONLY || s->ndomains == 0 || is_local_domain(s, a->domain);
+	nforms = local_forms(s, a->local, lens);
+	for (size_t i = 0; i < s->nexempt; i++) {
+		const char *e = s->exempt[i], *at = strchr(e, '@');
+		size_t elen = at != NULL ? (size_t)(at - e) : strlen(e);
+
+		if (at == NULL ? !local : status != ADDR_OK || !pm_strcaseeq(at + 1, a->domain))
+			continue;
+		for (size_t f = 0; f < nforms; f++)
+			if (lens[f] == elen && strncasecmp(a->local, e, elen) == 0)
+				return true;
+	}
+	return false;
+}
+
 /* rcpt_lookup - classify one recipient */
 enum rcpt_status rcpt_lookup(const struct recipient_settings *s, enum addr_status status,
                              const struct pm_addr *a, const char **why)
 {
-	char keys[1 + RCPT_MAX_DETAILS][KEY_MAX], catchall[KEY_MAX];
-	size_t nkeys = 0;
-	const char *sep, *dummy;
+	char keys[RCPT_MAX_FORMS][KEY_MAX], catchall[KEY_MAX];
+	size_t lens[RCPT_MAX_FORMS], nkeys;
+	const char *dummy;
 	bool have_file;
 	enum file_result fr;
 
@@ -368,15 +426,9 @@ enum rcpt_status rcpt_lookup(const struct recipient_settings *s, enum addr_statu
 	}
 
 	/* candidates: the full local part, then without each kind of +detail */
-	make_key(keys[nkeys++], KEY_MAX, a->local, strlen(a->local), a->domain);
-	for (sep = s->detail_separators ? s->detail_separators : "";
-	     *sep && nkeys < 1 + RCPT_MAX_DETAILS; sep++) {
-		const char *p = strchr(a->local, *sep);
-
-		if (p != NULL && p > a->local)
-			make_key(keys[nkeys++], KEY_MAX, a->local, (size_t)(p - a->local),
-			         a->domain);
-	}
+	nkeys = local_forms(s, a->local, lens);
+	for (size_t i = 0; i < nkeys; i++)
+		make_key(keys[i], KEY_MAX, a->local, lens[i], a->domain);
 	make_key(catchall, sizeof(catchall), "", 0, a->domain);
 
 	for (size_t i = 0; i < nkeys; i++) {

@@ -74,6 +74,20 @@ struct filetable *rcpt_file_load(const char *path, struct filetable *prev, char 
  */
 struct filetable *rcpt_file_lazy(const char *path);
 
+/* rcpt_is_local_domain - domain is one of recipients.domains (ASCII case-insensitively) */
+bool rcpt_is_local_domain(const struct recipient_settings *s, const char *domain);
+
+/*
+ * rcpt_exempt_from_sender_checks - is the recipient (status ADDR_OK or
+ * ADDR_LOCAL_ONLY) in recipients.exempt_from_sender_checks? A bare local
+ * part entry matches at any local domain (every domain when none is
+ * configured, and an address without a domain), "local@domain" that
+ * address; the local part matches as written or before a detail
+ * separator, case-insensitively, as rcpt_lookup matches the lists.
+ */
+bool rcpt_exempt_from_sender_checks(const struct recipient_settings *s, enum addr_status status,
+                                    const struct pm_addr *a);
+
 /* rcpt_status_name - "valid", "exempt", "unknown", "foreign", "tempfail" */
 const char *rcpt_status_name(enum rcpt_status st);
 

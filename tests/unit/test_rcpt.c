@@ -778,6 +778,39 @@ static void test_reload_no_wait(void **state)
 	ft_release(s.file_table);
 }
 
+/*
+ * test_many_separators - every detail separator counts, the last of
+ * nineteen too (the lookup tried only the first seventeen before), and
+ * the exemption from sender checks strips details the same way
+ */
+static void test_many_separators(void **state)
+{
+	static char *listed[] = {"carol@example.org"};
+	static char *exempt[] = {"carol"};
+	struct recipient_settings s = {
+	    .domains = local_domains,
+	    .ndomains = 2,
+	    .addresses = listed,
+	    .naddresses = 1,
+	    .detail_separators = "!#$%&'*+-/=?^_`{|}~",
+	    .exempt = exempt,
+	    .nexempt = 1,
+	};
+	struct pm_addr a;
+	const char *why;
+
+	(void)state;
+	assert_int_equal(lookup(&s, "<carol~news@example.org>", &why), RCPT_VALID);
+	assert_string_equal(why, "recipients.addresses");
+	assert_int_equal(lookup(&s, "<carolx~news@example.org>", NULL), RCPT_UNKNOWN);
+	assert_int_equal(addr_parse("<Carol~news@example.net>", 24, 0, &a, &why), ADDR_OK);
+	assert_true(rcpt_exempt_from_sender_checks(&s, ADDR_OK, &a));
+	assert_int_equal(addr_parse("<carolx~news@example.net>", 25, 0, &a, &why), ADDR_OK);
+	assert_false(rcpt_exempt_from_sender_checks(&s, ADDR_OK, &a));
+	assert_int_equal(addr_parse("<carol~news@foreign.test>", 25, 0, &a, &why), ADDR_OK);
+	assert_false(rcpt_exempt_from_sender_checks(&s, ADDR_OK, &a));
+}
+
 /* test_status_names - every status has its name */
 static void test_status_names(void **state)
 {
@@ -825,7 +858,7 @@ int main(void)
 	    cmocka_unit_test(test_check_file),     cmocka_unit_test(test_big_file),
 	    cmocka_unit_test(test_threads),        cmocka_unit_test(test_status_names),
 	    cmocka_unit_test(test_unsafe),         cmocka_unit_test(test_fifo),
-	    cmocka_unit_test(test_reload_no_wait),
+	    cmocka_unit_test(test_reload_no_wait), cmocka_unit_test(test_many_separators),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
