@@ -8,6 +8,12 @@
  *				     enum addr_status status, const struct pm_addr *a,
  *				     const char **why);
  *	int rcpt_check_file(const char *path, char *errbuf, size_t errsize);
+ *	struct filetable *rcpt_file_load(const char *path, struct filetable *prev,
+ *					 char *errbuf, size_t errsize);
+ *	struct filetable *rcpt_file_lazy(const char *path);
+ *	bool rcpt_exempt_from_sender_checks(const struct recipient_settings *s,
+ *					    enum addr_status status,
+ *					    const struct pm_addr *a);
  *	const char *rcpt_status_name(enum rcpt_status st);
  * DESCRIPTION
  *	Two sources of valid recipients: the inline list of the policy
@@ -16,15 +22,24 @@
  *	"local@domain" and "@domain" for catch-alls). The local part is
  *	compared ASCII case-insensitively, which covers the exact match too.
  *
- *	File tables live in a process-wide cache keyed by path, so that a
- *	policy reload does not throw away a table that is still good. Each
- *	entry has its own mutex; it is stat()ed at most once a second and
- *	re-read when its device, inode, size, modification time or mode
- *	changed. A file anyone on the host could change (world-writable, or
- *	in a world-writable directory without the sticky bit: pm_file_unsafe)
- *	is not read, nor is anything but a regular file (a FIFO is never
- *	waited on). A read that fails or is refused so keeps the previous
- *	table (and says so once, at LOG_WARNING); a file never read gives
+ *	The sources sit behind one small interface (struct rcpt_source:
+ *	configured, lookup, and the *why of each outcome), asked in order;
+ *	a callout would be one more. The candidate keys are built once: the
+ *	local part whole and before each detail separator (local_forms, which
+ *	rcpt_exempt_from_sender_checks uses too), and the catch-all.
+ *
+ *	The file's table is a file table (filetable.h) owned by the policy
+ *	snapshot (recipient_settings.file_table): read strictly when the
+ *	policy is loaded (rcpt_file_load; an unchanged file's table is shared
+ *	with the snapshot before), stat()ed at most once a second and re-read
+ *	when its device, inode, size, modification time or mode changed. The
+ *	re-read happens outside every lock: an RCPT never waits for it, and
+ *	uses the table read before until the new one is swapped in. A file
+ *	anyone on the host could change (world-writable, or in a
+ *	world-writable directory without the sticky bit: pm_file_unsafe) is
+ *	not read, nor is anything but a regular file (a FIFO is never waited
+ *	on). A re-read that fails or is refused so keeps the previous table
+ *	(and says so once, at LOG_WARNING); a file never read gives
  *	RCPT_TEMPFAIL.
  *
  *	File syntax: one address a line, "user@domain" or "@domain"; blank
@@ -271,16 +286,32 @@ struct filetable *rcpt_file_lazy(const char *path)
 	return ft_new(path, &file_ops, NULL, NULL, NULL, false);
 }
 
-/* File lookup results. */
-enum file_result { F_NOT_FOUND, F_FOUND, F_FOUND_CATCHALL, F_UNAVAILABLE };
+/* What a source of valid recipients says of the candidate keys. */
+enum source_result { F_NOT_FOUND, F_FOUND, F_FOUND_CATCHALL, F_UNAVAILABLE };
+
+/*
+ * A source of valid recipients (recipients.addresses, recipients.file; a
+ * callout would be one more). lookup gets the candidate keys, most
+ * specific first, and the domain's catch-all key.
+ */
+struct rcpt_source {
+	bool (*configured)(const struct recipient_settings *s);
+	enum source_result (*lookup)(const struct recipient_settings *s, char keys[][KEY_MAX],
+	                             size_t nkeys, const char *catchall);
+	const char *found;       /* *why for F_FOUND */
+	const char *catchall;    /* *why for F_FOUND_CATCHALL */
+	const char *unavailable; /* *why for F_UNAVAILABLE (RCPT_TEMPFAIL) */
+	const char *not_listed;  /* *why for a miss when this is the only source */
+};
 
 /* file_lookup - look the candidate keys up in the file's table */
-static enum file_result file_lookup(struct filetable *ft, char keys[][KEY_MAX], size_t nkeys,
-                                    const char *catchall)
+static enum source_result file_lookup(const struct recipient_settings *s, char keys[][KEY_MAX],
+                                      size_t nkeys, const char *catchall)
 {
+	struct filetable *ft = s->file_table;
 	struct ft_version *v;
 	const struct ft_keyset *ks;
-	enum file_result r = F_NOT_FOUND;
+	enum source_result r = F_NOT_FOUND;
 
 	if (ft == NULL || (ks = ft_acquire(ft, &v)) == NULL) {
 		if (ft != NULL)
@@ -312,6 +343,36 @@ static bool inline_has(const struct recipient_settings *s, const char *key)
 	}
 	return false;
 }
+
+/* inline_lookup - look the candidate keys up in recipients.addresses */
+static enum source_result inline_lookup(const struct recipient_settings *s, char keys[][KEY_MAX],
+                                        size_t nkeys, const char *catchall)
+{
+	for (size_t i = 0; i < nkeys; i++)
+		if (inline_has(s, keys[i]))
+			return F_FOUND;
+	return inline_has(s, catchall) ? F_FOUND_CATCHALL : F_NOT_FOUND;
+}
+
+/* inline_configured - recipients.addresses names recipients */
+static bool inline_configured(const struct recipient_settings *s)
+{
+	return s->naddresses > 0;
+}
+
+/* file_configured - recipients.file is set */
+static bool file_configured(const struct recipient_settings *s)
+{
+	return s->file != NULL && s->file[0] != '\0';
+}
+
+/* The sources, in the order they are asked. */
+static const struct rcpt_source sources[] = {
+    {inline_configured, inline_lookup, "recipients.addresses", "recipients.addresses: catch-all",
+     "recipients.addresses: unavailable", "recipients.addresses: not listed"},
+    {file_configured, file_lookup, "recipients.file", "recipients.file: catch-all",
+     "recipients.file: never read (see earlier warning)", "recipients: not listed"},
+};
 
 /* is_local_domain - exact, case-insensitive match against recipients.domains */
 static bool is_local_domain(const struct recipient_settings *s, const char *domain)
@@ -349,12 +410,6 @@ static size_t local_forms(const struct recipient_settings *s, const char *local,
 	return n;
 }
 
-/* rcpt_is_local_domain - domain is one of recipients.domains */
-bool rcpt_is_local_domain(const struct recipient_settings *s, const char *domain)
-{
-	return s != NULL && domain != NULL && is_local_domain(s, domain);
-}
-
 /* rcpt_exempt_from_sender_checks - a in recipients.exempt_from_sender_checks */
 bool rcpt_exempt_from_sender_checks(const struct recipient_settings *s, enum addr_status status,
                                     const struct pm_addr *a)
@@ -384,10 +439,9 @@ enum rcpt_status rcpt_lookup(const struct recipient_settings *s, enum addr_statu
                              const struct pm_addr *a, const char **why)
 {
 	char keys[RCPT_MAX_FORMS][KEY_MAX], catchall[KEY_MAX];
-	size_t lens[RCPT_MAX_FORMS], nkeys;
+	const struct rcpt_source *asked[PM_ARRAY_LEN(sources)];
+	size_t lens[RCPT_MAX_FORMS], nkeys, nasked = 0;
 	const char *dummy;
-	bool have_file;
-	enum file_result fr;
 
 	if (why == NULL)
 		why = &dummy;
@@ -419,8 +473,10 @@ enum rcpt_status rcpt_lookup(const struct recipient_settings *s, enum addr_statu
 		*why = "abuse (RFC 2142)";
 		return RCPT_EXEMPT;
 	}
-	have_file = s->file != NULL && s->file[0] != '\0';
-	if (s->naddresses == 0 && !have_file) {
+	for (size_t i = 0; i < PM_ARRAY_LEN(sources); i++)
+		if (sources[i].configured(s))
+			asked[nasked++] = &sources[i];
+	if (nasked == 0) {
 		*why = "recipients.domains: no recipient list";
 		return RCPT_VALID;
 	}
@@ -431,35 +487,22 @@ enum rcpt_status rcpt_lookup(const struct recipient_settings *s, enum addr_statu
 		make_key(keys[i], KEY_MAX, a->local, lens[i], a->domain);
 	make_key(catchall, sizeof(catchall), "", 0, a->domain);
 
-	for (size_t i = 0; i < nkeys; i++) {
-		if (inline_has(s, keys[i])) {
-			*why = "recipients.addresses";
+	for (size_t i = 0; i < nasked; i++) {
+		switch (asked[i]->lookup(s, keys, nkeys, catchall)) {
+		case F_FOUND:
+			*why = asked[i]->found;
 			return RCPT_VALID;
+		case F_FOUND_CATCHALL:
+			*why = asked[i]->catchall;
+			return RCPT_VALID;
+		case F_UNAVAILABLE:
+			*why = asked[i]->unavailable;
+			return RCPT_TEMPFAIL;
+		case F_NOT_FOUND:
+			break;
 		}
 	}
-	if (inline_has(s, catchall)) {
-		*why = "recipients.addresses: catch-all";
-		return RCPT_VALID;
-	}
-	if (!have_file) {
-		*why = "recipients.addresses: not listed";
-		return RCPT_UNKNOWN;
-	}
-	fr = file_lookup(s->file_table, keys, nkeys, catchall);
-	switch (fr) {
-	case F_FOUND:
-		*why = "recipients.file";
-		return RCPT_VALID;
-	case F_FOUND_CATCHALL:
-		*why = "recipients.file: catch-all";
-		return RCPT_VALID;
-	case F_UNAVAILABLE:
-		*why = "recipients.file: never read (see earlier warning)";
-		return RCPT_TEMPFAIL;
-	case F_NOT_FOUND:
-		break;
-	}
-	*why = "recipients: not listed";
+	*why = nasked == 1 ? asked[0]->not_listed : "recipients: not listed";
 	return RCPT_UNKNOWN;
 }
 

@@ -19,8 +19,11 @@
  *	(RFC 5321 4.5.1, RFC 2142) in any local domain, and a bare
  *	"postmaster", are always valid.
  *
- *	The file is re-read when its inode, size, modification time or mode
- *	changes (checked at most once a second); a file that cannot be read,
+ *	The file is read when the policy is loaded, into a table the policy
+ *	snapshot owns (recipient_settings.file_table, rcpt_file_load), and
+ *	re-read when its device, inode, size, modification time or mode
+ *	changes (checked at most once a second, the re-read beside the
+ *	lookups: none waits for it); a file that cannot be read,
  *	or that anyone on the host could change (world-writable, or in a
  *	world-writable directory without the sticky bit), keeps the last
  *	good table and logs why. Thread-safe.
@@ -73,9 +76,6 @@ struct filetable *rcpt_file_load(const char *path, struct filetable *prev, char 
  * first lookup reads it, leniently, as a re-read would
  */
 struct filetable *rcpt_file_lazy(const char *path);
-
-/* rcpt_is_local_domain - domain is one of recipients.domains (ASCII case-insensitively) */
-bool rcpt_is_local_domain(const struct recipient_settings *s, const char *domain);
 
 /*
  * rcpt_exempt_from_sender_checks - is the recipient (status ADDR_OK or
