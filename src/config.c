@@ -44,7 +44,10 @@
  *	line, an unreadable file at the *_file key, and so is a list file
  *	anyone on the host could change (world-writable, or in a
  *	world-writable directory without the sticky bit: pm_file_unsafe); so
- *	is such a recipients.file. The snapshot owns the lists
+ *	is such a recipients.file. build_recipients() reads recipients.file
+ *	(strictly: a bad line is an error) into its table (rcpt_file_load,
+ *	rcpt.h), or shares the current snapshot's table when the file is
+ *	unchanged. The snapshot owns the lists and that table
  *	(policy_release frees them).
  *
  *	After the table, checks that involve several keys: the public suffix
@@ -160,7 +163,6 @@ static const char *check_socket(char **value, char *buf, size_t bufsize);
 static const char *check_account(char **value, char *buf, size_t bufsize);
 static const char *check_abs_path(char **value, char *buf, size_t bufsize);
 static const char *check_psl_path(char **value, char *buf, size_t bufsize);
-static const char *check_rcpt_file(char **value, char *buf, size_t bufsize);
 static const char *check_separators(char **value, char *buf, size_t bufsize);
 static const char *check_ident(char **value, char *buf, size_t bufsize);
 static const char *check_json_file(char **value, char *buf, size_t bufsize);
@@ -330,7 +332,7 @@ static const struct cfg_key settings[] = {
      .off = F(recipients.addresses),
      .count_off = F(recipients.naddresses),
      .check = check_address},
-    STR("recipients.file", "", recipients.file, CF_EMPTY_NULL, check_rcpt_file),
+    STR("recipients.file", "", recipients.file, CF_EMPTY_NULL, NULL),
     STR("recipients.detail_separators", "+", recipients.detail_separators, 0, check_separators),
     INT("recipients.max_recipients", "100", recipients.max_recipients, 0, 100000),
     INT("recipients.max_unknown", "10", recipients.max_unknown, 0, 100000),
@@ -863,22 +865,6 @@ static const char *check_psl_path(char **value, char *buf, size_t bufsize)
 	if (**value != '/' || !printable_ascii(*value, false))
 		return "must be the absolute path of the public suffix list, such as "
 		       "\"/usr/share/publicsuffix/public_suffix_list.dat\"";
-	return NULL;
-}
-
-/* check_rcpt_file - "" or a readable recipients file */
-static const char *check_rcpt_file(char **value, char *buf, size_t bufsize)
-{
-	char why[512];
-
-	if (**value == '\0')
-		return NULL;
-	why[0] = '\0';
-	if (rcpt_check_file(*value, why, sizeof(why)) != 0) {
-		snprintf(buf, bufsize, "cannot use recipients file: %s",
-		         why[0] != '\0' ? why : "unreadable");
-		return buf;
-	}
 	return NULL;
 }
 
@@ -2040,6 +2026,32 @@ static void build_list(struct loader *ld, config_t *cfg, enum list_kind kind, bo
 }
 
 /*
+ * build_recipients - recipients.file read into the snapshot's table (or
+ * the current snapshot's table shared, when the file is unchanged); a
+ * file that cannot be used is an error at recipients.file
+ */
+static void build_recipients(struct loader *ld)
+{
+	struct recipient_settings *rs = &ld->p->recipients;
+	struct policy *cur;
+	char why[512];
+
+	if (rs->file == NULL || rs->file[0] == '\0')
+		return;
+	cur = policy_acquire();
+	rs->file_table =
+	    rcpt_file_load(rs->file, cur ? cur->recipients.file_table : NULL, why, sizeof(why));
+	if (cur != NULL)
+		policy_release(cur);
+	if (rs->file_table == NULL) {
+		struct origin o = key_origin(ld, "recipients.file");
+
+		err_add(ld, &o, "recipients.file", "cannot use recipients file: %s",
+		        why[0] != '\0' ? why : "unreadable");
+	}
+}
+
+/*
  * check_socket_dir - a unix milter.socket must not be in a world-writable
  * directory (a missing one is reported at start, where it matters)
  */
@@ -2100,6 +2112,7 @@ struct policy *config_load(const char *path, struct config_errors *errs)
 		check_dmarc(&ld);
 		check_socket_dir(&ld);
 		build_lists(&ld, &cfg);
+		build_recipients(&ld);
 	}
 	config_destroy(&cfg);
 	if (errs->n != 0) {

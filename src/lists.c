@@ -33,28 +33,21 @@
  *	("[IPv6:2001:db8::1]" as inet_ntop prints it, IPv4-mapped ones as
  *	IPv4) so that equal addresses give equal keys.
  *
- *	A list has two tables: the inline entries (fixed) and the file's
- *	(replaced on a re-read). A mutex guards the file table and the
- *	re-read state; lookups hold it for the probes only. The caller that
- *	finds the re-check due marks the list "refreshing", stat()s and
- *	reads the file without the mutex, and swaps the new table in; the
- *	stat fields and the warn-once state are touched only by that caller.
+ *	A list has two tables: the inline entries (fixed) and the file's,
+ *	a file table (filetable.h) that reads, re-checks, re-reads and swaps
+ *	it: a lookup takes a reference to the table in force and probes it
+ *	without any lock; a re-read (by the one caller that found the
+ *	re-check due, outside every lock) never holds a lookup up.
  * DIAGNOSTICS
  *	See lists.h.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "filetable.h"
 #include "lists.h"
 #include "log.h"
 #include "util.h"
@@ -62,23 +55,10 @@
 #define KEY_MAX      1100 /* any key built from an entry or value of LIST_ENTRY_MAX bytes */
 #define VALUE_MAX    1024 /* longer values never match */
 #define MAX_WARNINGS 10   /* bad-line warnings per re-read */
-#define ERR_NOT_REG  (-1) /* "errno" for a list file that is not a regular file */
-#define ERR_UNSAFE   (-2) /* "errno" for a list file anyone could change (pm_file_unsafe) */
-#define WHY_MAX      (2 * PATH_MAX + 256)
-
-/* One entry. key and text share one allocation. */
-struct item {
-	unsigned char *key; /* NULL: empty slot */
-	size_t keylen;
-	char *text;   /* for the log */
-	size_t where; /* line (file) or index (inline) */
-};
 
 /* A set of entries. */
 struct table {
-	struct item *slot;
-	size_t cap; /* a power of two */
-	size_t n;
+	struct ft_keyset ks;
 	bool in_file;
 	bool prefix[2][129]; /* client lists: [0] IPv4, [1] IPv6 prefix lengths in use */
 };
@@ -88,19 +68,7 @@ struct pm_list {
 	char *name;
 	char *path;               /* NULL: inline entries only */
 	struct table *inline_tab; /* never NULL, never changed */
-	pthread_mutex_t lock;
-	/* guarded by lock */
-	struct table *file_tab; /* NULL when there is no file */
-	bool refreshing;
-	long long checked_ms;
-	unsigned recheck_ms;
-	/* touched only by the caller that set refreshing (or list_new) */
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime;
-	mode_t mode;  /* a chmod that makes the file unsafe is seen too */
-	int last_err; /* failure logged last (0: none) */
+	struct filetable *file;   /* the file's table (filetable.h); NULL when there is no file */
 };
 
 /* An entry or value turned into a key. */
@@ -119,25 +87,12 @@ struct build {
 	size_t nerrs; /* problems seen (collected or logged) */
 };
 
-/* hash_bytes - FNV-1a over n bytes */
-static uint64_t hash_bytes(const unsigned char *p, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	while (n--) {
-		h ^= *p++;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 /* table_new - an empty table */
 static struct table *table_new(bool in_file)
 {
 	struct table *t = xcalloc(1, sizeof(*t));
 
-	t->cap = 16;
-	t->slot = xcalloc(t->cap, sizeof(*t->slot));
+	ft_keyset_init(&t->ks);
 	t->in_file = in_file;
 	return t;
 }
@@ -145,69 +100,28 @@ static struct table *table_new(bool in_file)
 /* table_free - free the table and its entries; NULL is fine */
 static void table_free(struct table *t)
 {
-	size_t i;
-
 	if (t == NULL)
 		return;
-	for (i = 0; i < t->cap; i++)
-		free(t->slot[i].key);
-	free(t->slot);
+	ft_keyset_clear(&t->ks);
 	free(t);
 }
 
-/* table_find - the slot holding key, or the empty slot where it would go */
-static size_t table_find(const struct table *t, const unsigned char *key, size_t len)
+/* table_destroy - table_free for ft_ops */
+static void table_destroy(void *t)
 {
-	size_t i = (size_t)hash_bytes(key, len) & (t->cap - 1);
-
-	while (t->slot[i].key != NULL &&
-	       (t->slot[i].keylen != len || memcmp(t->slot[i].key, key, len) != 0))
-		i = (i + 1) & (t->cap - 1);
-	return i;
+	table_free(t);
 }
 
 /* table_get - the entry with key, or NULL */
-static const struct item *table_get(const struct table *t, const unsigned char *key, size_t len)
+static const struct ft_item *table_get(const struct table *t, const unsigned char *key, size_t len)
 {
-	size_t i;
-
-	if (t == NULL || t->n == 0)
-		return NULL;
-	i = table_find(t, key, len);
-	return t->slot[i].key != NULL ? &t->slot[i] : NULL;
+	return t == NULL ? NULL : ft_keyset_get(&t->ks, key, len);
 }
 
 /* table_add - add p unless its key is there already (the first one stays) */
 static void table_add(struct table *t, const struct parsed *p, size_t where)
 {
-	size_t i, tlen;
-	struct item *it;
-
-	if ((t->n + 1) * 2 > t->cap) {
-		struct item *old = t->slot;
-		size_t oldcap = t->cap, j;
-
-		t->cap *= 2;
-		t->slot = xcalloc(t->cap, sizeof(*t->slot));
-		for (j = 0; j < oldcap; j++)
-			if (old[j].key != NULL)
-				t->slot[table_find(t, old[j].key, old[j].keylen)] = old[j];
-		free(old);
-	}
-	i = table_find(t, p->key, p->keylen);
-	if (t->slot[i].key != NULL)
-		return;
-	it = &t->slot[i];
-	tlen = strlen(p->text);
-	it->key = xmalloc(p->keylen + 1 + tlen + 1);
-	memcpy(it->key, p->key, p->keylen);
-	it->key[p->keylen] = '\0';
-	it->text = (char *)it->key + p->keylen + 1;
-	memcpy(it->text, p->text, tlen + 1);
-	it->keylen = p->keylen;
-	it->where = where;
-	t->n++;
-	if (p->fam_index >= 0)
+	if (ft_keyset_add(&t->ks, p->key, p->keylen, p->text, where) && p->fam_index >= 0)
 		t->prefix[p->fam_index][p->prefix] = true;
 }
 
@@ -592,100 +506,94 @@ static void add_entry(struct build *b, enum list_kind kind, struct table *t, con
 	err_add(b, file, file ? where : 0, file ? 0 : where, "\"%s\": %s", esc, why);
 }
 
-/* err_text - the text for a load failure code (not ERR_UNSAFE: its reason is its own) */
+/* err_text - the text for a load failure code (not FT_ERR_UNSAFE: its reason is its own) */
 static const char *err_text(int err)
 {
-	return err == ERR_NOT_REG ? "not a regular file" : strerror(err);
+	return err == FT_ERR_NOT_REG ? "not a regular file" : strerror(err);
+}
+
+/* One read of a list file in progress. */
+struct reading {
+	struct build *b;
+	enum list_kind kind;
+	const char *path;
+};
+
+/* read_line - ft_line_fn for a list file: a bad line goes to err_add, the read goes on */
+static int read_line(void *table, const char *line, size_t len, size_t lineno, void *arg)
+{
+	struct reading *rd = arg;
+	const char *s;
+
+	if (memchr(line, '\0', len) != NULL) {
+		err_add(rd->b, rd->path, lineno, 0, "NUL byte in the line");
+		return 0;
+	}
+	len = ft_comment_start(line, len);
+	s = trim(line, &len);
+	if (len > 0)
+		add_entry(rd->b, rd->kind, table, s, len, rd->path, lineno);
+	return 0;
 }
 
 /*
- * load_file - read path into a new table, *st the file's status. NULL
- * with *err set (an errno value, ERR_NOT_REG, or ERR_UNSAFE with the
- * reason in why) when it cannot be read or anyone could have changed it.
+ * load_file - read path into a new table (res->st: the file's status), or
+ * NULL with res->err set (see ft_read)
  */
 static struct table *load_file(struct build *b, enum list_kind kind, const char *path,
-                               struct stat *st, int *err, char *why, size_t whysize)
+                               struct ft_load *res)
 {
-	struct table *t;
-	char *line = NULL;
-	size_t cap = 0, lineno = 0;
-	ssize_t n;
-	FILE *fp;
-	int fd;
+	struct reading rd = {b, kind, path};
+	struct table *t = table_new(true);
 
-	/* O_NONBLOCK: a FIFO must not hang the caller; it is refused below */
-	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
-		*err = errno;
-		return NULL;
-	}
-	if (fstat(fd, st) != 0) {
-		*err = errno;
-		close(fd);
-		return NULL;
-	}
-	if (!S_ISREG(st->st_mode)) {
-		*err = S_ISDIR(st->st_mode) ? EISDIR : ERR_NOT_REG;
-		close(fd);
-		return NULL;
-	}
-	if (pm_file_unsafe(path, st, why, whysize) != NULL) {
-		*err = ERR_UNSAFE;
-		close(fd);
-		return NULL;
-	}
-	if ((fp = fdopen(fd, "r")) == NULL) {
-		*err = errno;
-		close(fd);
-		return NULL;
-	}
-	t = table_new(true);
-	errno = 0;
-	while ((n = getline(&line, &cap, fp)) != -1) {
-		const char *s;
-		size_t len = (size_t)n, i;
-
-		lineno++;
-		if (memchr(line, '\0', len) != NULL) {
-			err_add(b, path, lineno, 0, "NUL byte in the line");
-			continue;
-		}
-		for (i = 0; i < len; i++) /* a comment: "#" first, or after white space */
-			if (line[i] == '#' && (i == 0 || line[i - 1] == ' ' || line[i - 1] == '\t'))
-				break;
-		len = i;
-		s = trim(line, &len);
-		if (len > 0)
-			add_entry(b, kind, t, s, len, path, lineno);
-		errno = 0;
-	}
-	*err = ferror(fp) ? (errno ? errno : EIO) : 0;
-	free(line);
-	fclose(fp);
-	if (*err) {
+	if (ft_read(path, read_line, t, &rd, res) != 0) {
 		table_free(t);
 		return NULL;
 	}
+	res->nbad = b->nerrs;
 	return t;
 }
 
-/* now_ms - monotonic milliseconds */
-static long long now_ms(void)
+/* reload - a re-read at run time (ft_ops.load): bad lines are logged and skipped */
+static void *reload(const char *path, void *arg, struct ft_load *res)
 {
-	struct timespec ts;
+	const struct pm_list *l = arg;
+	struct build b = {NULL, l->name, 0};
+	struct table *t = load_file(&b, l->kind, path, res);
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (t != NULL && b.nerrs > MAX_WARNINGS)
+		log_msg(LOG_WARNING, "list %s: %s: %zu bad lines skipped in all", l->name, path,
+		        b.nerrs);
+	return t;
 }
 
-/* remember_stat - note the file status the table was read from */
-static void remember_stat(struct pm_list *l, const struct stat *st)
+/* reloaded - log a re-read (ft_ops.loaded) */
+static void reloaded(const char *path, void *arg, const void *table, const struct ft_load *res)
 {
-	l->dev = st->st_dev;
-	l->ino = st->st_ino;
-	l->size = st->st_size;
-	l->mtime = st->st_mtim;
-	l->mode = st->st_mode;
+	const struct pm_list *l = arg;
+
+	(void)res;
+	log_msg(LOG_INFO, "list %s: re-read %s: %zu entries", l->name, path,
+	        ((const struct table *)table)->ks.n);
 }
+
+/* reload_failed - log a failed check or re-read, once per failure (ft_ops.failed) */
+static void reload_failed(const char *path, void *arg, const char *what, const struct ft_load *res,
+                          const void *old)
+{
+	const struct pm_list *l = arg;
+	size_t n = old ? ((const struct table *)old)->ks.n : 0;
+
+	if (res->err == FT_ERR_UNSAFE)
+		log_msg(LOG_WARNING,
+		        "list %s: %s: unsafe permissions: %s; keeping the %zu entries read before",
+		        l->name, path, res->why, n);
+	else
+		log_msg(LOG_WARNING, "list %s: %s %s: %s; keeping the %zu entries read before",
+		        l->name, what, path, err_text(res->err), n);
+}
+
+static const struct ft_ops file_ops = {reload, reloaded, reload_failed, table_destroy};
 
 /* list_new - build a list from inline entries and a file */
 struct pm_list *list_new(enum list_kind kind, const char *name, const char *const *entries,
@@ -700,8 +608,6 @@ struct pm_list *list_new(enum list_kind kind, const char *name, const char *cons
 	l->kind = kind;
 	l->name = xstrdup(b.name);
 	l->inline_tab = table_new(false);
-	l->recheck_ms = LIST_RECHECK_MS;
-	pthread_mutex_init(&l->lock, NULL);
 	if (kind != LIST_CLIENT && kind != LIST_CLIENT_NAME && kind != LIST_HELO &&
 	    kind != LIST_SENDER && kind != LIST_RECIPIENT)
 		err_add(&b, NULL, 0, 0, "unknown list kind %d", (int)kind);
@@ -713,19 +619,17 @@ struct pm_list *list_new(enum list_kind kind, const char *name, const char *cons
 		add_entry(&b, kind, l->inline_tab, s, len, NULL, i);
 	}
 	if (path != NULL && path[0] != '\0') {
-		struct stat st;
-		char why[WHY_MAX];
-		int err = 0;
+		struct ft_load res;
+		struct table *t;
 
 		l->path = xstrdup(path);
-		l->file_tab = load_file(&b, kind, path, &st, &err, why, sizeof(why));
-		if (l->file_tab == NULL && err == ERR_UNSAFE)
-			err_add(&b, path, 0, 0, "unsafe permissions: %s", why);
-		else if (l->file_tab == NULL)
-			err_add(&b, path, 0, 0, "cannot read the list file: %s", err_text(err));
+		t = load_file(&b, kind, path, &res);
+		if (t == NULL && res.err == FT_ERR_UNSAFE)
+			err_add(&b, path, 0, 0, "unsafe permissions: %s", res.why);
+		else if (t == NULL)
+			err_add(&b, path, 0, 0, "cannot read the list file: %s", err_text(res.err));
 		else
-			remember_stat(l, &st);
-		l->checked_ms = now_ms();
+			l->file = ft_new(path, &file_ops, l, t, &res.st, res.nbad == 0);
 	}
 	if (b.nerrs > LIST_MAX_ERRORS) {
 		struct list_error *e;
@@ -753,110 +657,28 @@ void list_free(struct pm_list *l)
 	if (l == NULL)
 		return;
 	table_free(l->inline_tab);
-	table_free(l->file_tab);
-	pthread_mutex_destroy(&l->lock);
+	ft_release(l->file);
 	free(l->name);
 	free(l->path);
 	free(l);
-}
-
-/* warn_once - log a failure to read the file unless it is the one logged last */
-static void warn_once(struct pm_list *l, int err, const char *what, const char *why)
-{
-	if (l->last_err == err)
-		return;
-	l->last_err = err;
-	if (err == ERR_UNSAFE)
-		log_msg(LOG_WARNING,
-		        "list %s: %s: unsafe permissions: %s; keeping the %zu entries read before",
-		        l->name, l->path, why, l->file_tab ? l->file_tab->n : (size_t)0);
-	else
-		log_msg(LOG_WARNING, "list %s: %s %s: %s; keeping the %zu entries read before",
-		        l->name, what, l->path, err_text(err),
-		        l->file_tab ? l->file_tab->n : (size_t)0);
-}
-
-/*
- * refresh - re-read the file when it changed; a new table, or NULL
- * (unchanged, or unreadable: the old table stays). Called by the one
- * caller that set l->refreshing, without the lock.
- */
-static struct table *refresh(struct pm_list *l)
-{
-	struct build b = {NULL, l->name, 0};
-	struct stat st;
-	struct table *t;
-	char why[WHY_MAX];
-	int err = 0;
-
-	if (stat(l->path, &st) != 0) {
-		warn_once(l, errno, "stat", NULL);
-		return NULL;
-	}
-	if (l->last_err == 0 && st.st_dev == l->dev && st.st_ino == l->ino &&
-	    st.st_size == l->size && st.st_mtim.tv_sec == l->mtime.tv_sec &&
-	    st.st_mtim.tv_nsec == l->mtime.tv_nsec && st.st_mode == l->mode)
-		return NULL;
-	t = load_file(&b, l->kind, l->path, &st, &err, why, sizeof(why));
-	if (t == NULL) {
-		warn_once(l, err, "read", why);
-		return NULL;
-	}
-	if (b.nerrs > MAX_WARNINGS)
-		log_msg(LOG_WARNING, "list %s: %s: %zu bad lines skipped in all", l->name, l->path,
-		        b.nerrs);
-	log_msg(LOG_INFO, "list %s: re-read %s: %zu entries", l->name, l->path, t->n);
-	l->last_err = 0;
-	remember_stat(l, &st);
-	return t;
-}
-
-/*
- * lock_fresh - take the list's lock, re-reading the file first when the
- * re-check is due and no one else is at it. Returns with the lock held.
- */
-static void lock_fresh(struct pm_list *l)
-{
-	struct table *fresh, *old = NULL;
-	long long now = now_ms();
-
-	pthread_mutex_lock(&l->lock);
-	if (l->path == NULL || l->refreshing || now - l->checked_ms < (long long)l->recheck_ms)
-		return;
-	l->refreshing = true;
-	l->checked_ms = now;
-	pthread_mutex_unlock(&l->lock);
-
-	fresh = refresh(l);
-
-	pthread_mutex_lock(&l->lock);
-	if (fresh != NULL) {
-		old = l->file_tab;
-		l->file_tab = fresh;
-	}
-	l->refreshing = false;
-	if (old != NULL) {
-		pthread_mutex_unlock(&l->lock);
-		table_free(old);
-		pthread_mutex_lock(&l->lock);
-	}
 }
 
 /* A lookup in progress: the tables searched and what was found. */
 struct search {
 	struct pm_list *l;
 	const struct table *tab[2];
-	const struct item *found;
+	struct ft_version *v; /* the file table's reference */
+	const struct ft_item *found;
 	const struct table *found_in;
 };
 
-/* search_begin - lock the list (fresh) and note its tables */
+/* search_begin - note the list's tables (the file's re-read first when due) */
 static void search_begin(struct search *s, struct pm_list *l)
 {
-	lock_fresh(l);
 	s->l = l;
 	s->tab[0] = l->inline_tab;
-	s->tab[1] = l->file_tab;
+	s->v = NULL;
+	s->tab[1] = l->file != NULL ? ft_acquire(l->file, &s->v) : NULL;
 	s->found = NULL;
 	s->found_in = NULL;
 }
@@ -867,7 +689,7 @@ static bool probe(struct search *s, const void *key, size_t len)
 	int i;
 
 	for (i = 0; i < 2; i++) {
-		const struct item *it = table_get(s->tab[i], key, len);
+		const struct ft_item *it = table_get(s->tab[i], key, len);
 
 		if (it != NULL) {
 			s->found = it;
@@ -884,7 +706,7 @@ static bool probe_str(struct search *s, const char *key)
 	return probe(s, key, strlen(key));
 }
 
-/* search_end - fill *hit from what was found, unlock; returns whether anything was */
+/* search_end - fill *hit from what was found, let the tables go; returns whether anything was */
 static bool search_end(struct search *s, struct list_hit *hit)
 {
 	bool found = s->found != NULL;
@@ -899,7 +721,7 @@ static bool search_end(struct search *s, struct list_hit *hit)
 		else
 			hit->index = s->found->where;
 	}
-	pthread_mutex_unlock(&s->l->lock);
+	ft_put(s->v);
 	return found;
 }
 
@@ -1091,24 +913,24 @@ char *list_hit_format(const struct list_hit *hit, char *buf, size_t bufsize)
 /* list_size - entries in force now */
 size_t list_size(struct pm_list *l)
 {
+	struct ft_version *v = NULL;
+	const struct table *t;
 	size_t n;
 
 	if (l == NULL)
 		return 0;
-	pthread_mutex_lock(&l->lock);
-	n = l->inline_tab->n + (l->file_tab ? l->file_tab->n : 0);
-	pthread_mutex_unlock(&l->lock);
+	t = l->file != NULL ? ft_acquire(l->file, &v) : NULL;
+	n = l->inline_tab->ks.n + (t ? t->ks.n : 0);
+	ft_put(v);
 	return n;
 }
 
 /* list_set_recheck_ms - stat the file at most every ms milliseconds */
 void list_set_recheck_ms(struct pm_list *l, unsigned ms)
 {
-	if (l == NULL)
+	if (l == NULL || l->file == NULL)
 		return;
-	pthread_mutex_lock(&l->lock);
-	l->recheck_ms = ms;
-	pthread_mutex_unlock(&l->lock);
+	ft_set_recheck_ms(l->file, ms);
 }
 
 /* list_kind_name - the kind's name for logs and errors */

@@ -38,6 +38,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "filetable.h"
 #include "policy.h"
 #include "psl.h"
 #include "util.h"
@@ -83,6 +84,7 @@ static void policy_free(struct policy *p)
 	free_strv(p->recipients.addresses, p->recipients.naddresses);
 	free_strv(p->recipients.exempt, p->recipients.nexempt);
 	free(p->recipients.file);
+	ft_release(p->recipients.file_table);
 	free(p->recipients.detail_separators);
 
 	for (size_t i = 0; i < p->dnsbl.nzones; i++) {

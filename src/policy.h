@@ -23,6 +23,8 @@
 #include "cidr.h"
 #include "lists.h"
 
+struct filetable; /* filetable.h */
+
 /* How a check acts (every check has one). */
 enum pm_mode {
 	PM_MODE_OFF = 0, /* not evaluated */
@@ -198,12 +200,13 @@ struct recipient_settings {
 	size_t ndomains;
 	char **addresses; /* valid recipients: "user@domain" or "@domain", lower-cased domain */
 	size_t naddresses;
-	char *file;              /* NULL or path of a file of addresses */
-	char *detail_separators; /* "+" by default; "" disables */
-	int max_recipients;      /* per message, 452 4.5.3 past it; 0: no limit */
-	int max_unknown;         /* per session; further RCPTs get 4xx; 0: no limit */
-	int max_messages;        /* max_messages_per_connection: MAIL FROMs per connection
-	                            (not for trusted clients); 0: no limit */
+	char *file;                   /* NULL or path of a file of addresses */
+	struct filetable *file_table; /* that file's table (rcpt_file_load), owned; NULL: no file */
+	char *detail_separators;      /* "+" by default; "" disables */
+	int max_recipients;           /* per message, 452 4.5.3 past it; 0: no limit */
+	int max_unknown;              /* per session; further RCPTs get 4xx; 0: no limit */
+	int max_messages;             /* max_messages_per_connection: MAIL FROMs per connection
+	                                 (not for trusted clients); 0: no limit */
 	char **exempt; /* exempt_from_sender_checks: local parts ("abuse", at any local domain)
 	                  or addresses "local@domain" (domain lower-cased) */
 	size_t nexempt;

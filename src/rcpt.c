@@ -8,6 +8,12 @@
  *				     enum addr_status status, const struct pm_addr *a,
  *				     const char **why);
  *	int rcpt_check_file(const char *path, char *errbuf, size_t errsize);
+ *	struct filetable *rcpt_file_load(const char *path, struct filetable *prev,
+ *					 char *errbuf, size_t errsize);
+ *	struct filetable *rcpt_file_lazy(const char *path);
+ *	bool rcpt_exempt_from_sender_checks(const struct recipient_settings *s,
+ *					    enum addr_status status,
+ *					    const struct pm_addr *a);
  *	const char *rcpt_status_name(enum rcpt_status st);
  * DESCRIPTION
  *	Two sources of valid recipients: the inline list of the policy
@@ -16,15 +22,24 @@
  *	"local@domain" and "@domain" for catch-alls). The local part is
  *	compared ASCII case-insensitively, which covers the exact match too.
  *
- *	File tables live in a process-wide cache keyed by path, so that a
- *	policy reload does not throw away a table that is still good. Each
- *	entry has its own mutex; it is stat()ed at most once a second and
- *	re-read when its device, inode, size, modification time or mode
- *	changed. A file anyone on the host could change (world-writable, or
- *	in a world-writable directory without the sticky bit: pm_file_unsafe)
- *	is not read, nor is anything but a regular file (a FIFO is never
- *	waited on). A read that fails or is refused so keeps the previous
- *	table (and says so once, at LOG_WARNING); a file never read gives
+ *	The sources sit behind one small interface (struct rcpt_source:
+ *	configured, lookup, and the *why of each outcome), asked in order;
+ *	a callout would be one more. The candidate keys are built once: the
+ *	local part whole and before each detail separator (local_forms, which
+ *	rcpt_exempt_from_sender_checks uses too), and the catch-all.
+ *
+ *	The file's table is a file table (filetable.h) owned by the policy
+ *	snapshot (recipient_settings.file_table): read strictly when the
+ *	policy is loaded (rcpt_file_load; an unchanged file's table is shared
+ *	with the snapshot before), stat()ed at most once a second and re-read
+ *	when its device, inode, size, modification time or mode changed. The
+ *	re-read happens outside every lock: an RCPT never waits for it, and
+ *	uses the table read before until the new one is swapped in. A file
+ *	anyone on the host could change (world-writable, or in a
+ *	world-writable directory without the sticky bit: pm_file_unsafe) is
+ *	not read, nor is anything but a regular file (a FIFO is never waited
+ *	on). A re-read that fails or is refused so keeps the previous table
+ *	(and says so once, at LOG_WARNING); a file never read gives
  *	RCPT_TEMPFAIL.
  *
  *	File syntax: one address a line, "user@domain" or "@domain"; blank
@@ -39,114 +54,22 @@
  *	as "path:line: reason".
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
+#include <strings.h>
 
+#include "filetable.h"
 #include "log.h"
 #include "rcpt.h"
 #include "util.h"
 
-#define RCPT_RECHECK_MS   1000 /* stat() the file at most this often */
-#define RCPT_MAX_WARNINGS 10   /* malformed-line warnings per read */
-#define ERR_UNSAFE        (-1) /* "errno" for a file anyone could change (pm_file_unsafe) */
-#define ERR_NOT_REG       (-2) /* "errno" for a file that is not a regular file (FIFO, device) */
-#define ERRBUF_MAX        (2 * PATH_MAX + 300)
-
-/* A set of NUL-terminated keys, open addressing with linear probing. */
-struct keyset {
-	char **slot; /* NULL: empty */
-	size_t cap;  /* a power of two */
-	size_t n;
-};
-
-/* One cached recipients file. */
-struct file_entry {
-	struct file_entry *next;
-	char *path;
-	pthread_mutex_t lock;
-	struct keyset *table; /* NULL until read once */
-	bool have_stat;
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime;
-	mode_t mode;          /* a chmod that makes the file unsafe is seen too */
-	long long checked_ms; /* last stat, CLOCK_MONOTONIC */
-	int last_errno;       /* last failure reported (0: none), to warn once */
-};
-
-static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct file_entry *registry;
-
-/* keyset_new - an empty set */
-static struct keyset *keyset_new(void)
-{
-	struct keyset *ks = xcalloc(1, sizeof(*ks));
-
-	ks->cap = 64;
-	ks->slot = xcalloc(ks->cap, sizeof(char *));
-	return ks;
-}
-
-/* keyset_free - free the set and its keys */
-static void keyset_free(struct keyset *ks)
-{
-	size_t i;
-
-	if (ks == NULL)
-		return;
-	for (i = 0; i < ks->cap; i++)
-		free(ks->slot[i]);
-	free(ks->slot);
-	free(ks);
-}
-
-/* keyset_find - the slot holding key, or the empty slot where it would go */
-static size_t keyset_find(const struct keyset *ks, const char *key)
-{
-	size_t i = (size_t)pm_hash(key) & (ks->cap - 1);
-
-	while (ks->slot[i] != NULL && strcmp(ks->slot[i], key) != 0)
-		i = (i + 1) & (ks->cap - 1);
-	return i;
-}
-
-/* keyset_has - membership */
-static bool keyset_has(const struct keyset *ks, const char *key)
-{
-	return ks->slot[keyset_find(ks, key)] != NULL;
-}
-
-/* keyset_add - add a copy of key (no-op when present) */
-static void keyset_add(struct keyset *ks, const char *key)
-{
-	size_t i;
-
-	if ((ks->n + 1) * 2 > ks->cap) {
-		char **old = ks->slot;
-		size_t oldcap = ks->cap, j;
-
-		ks->cap *= 2;
-		ks->slot = xcalloc(ks->cap, sizeof(char *));
-		for (j = 0; j < oldcap; j++)
-			if (old[j] != NULL)
-				ks->slot[keyset_find(ks, old[j])] = old[j];
-		free(old);
-	}
-	i = keyset_find(ks, key);
-	if (ks->slot[i] == NULL) {
-		ks->slot[i] = xstrdup(key);
-		ks->n++;
-	}
-}
+#define RCPT_MAX_WARNINGS 10 /* malformed-line warnings per read */
+#define RCPT_MAX_FORMS                                                                             \
+	33 /* local-part forms: whole, and before each of at most 32 distinct                      \
+	       separators (punctuation, config.c: check_separators) */
+#define ERRBUF_MAX (2 * PATH_MAX + 300)
 
 /* make_key - "local@domain" lower-cased (ASCII) into buf; local "" gives "@domain" */
 static void make_key(char *buf, size_t size, const char *local, size_t llen, const char *domain)
@@ -164,15 +87,9 @@ static void make_key(char *buf, size_t size, const char *local, size_t llen, con
 static int parse_line(const char *line, size_t len, char *key, size_t keysize, const char **why)
 {
 	struct pm_addr a;
-	size_t i, start = 0;
+	size_t start = 0;
 
-	/* a comment: "#" at the start, or after white space */
-	for (i = 0; i < len; i++) {
-		if (line[i] == '#' && (i == 0 || line[i - 1] == ' ' || line[i - 1] == '\t')) {
-			len = i;
-			break;
-		}
-	}
+	len = ft_comment_start(line, len);
 	while (start < len && (line[start] == ' ' || line[start] == '\t'))
 		start++;
 	while (len > start && (line[len - 1] == ' ' || line[len - 1] == '\t' ||
@@ -209,108 +126,85 @@ static int parse_line(const char *line, size_t len, char *key, size_t keysize, c
 	return 1;
 }
 
-/*
- * load_file - read path into a new set. Returns it, or NULL with *err
- * set (an errno value, ERR_NOT_REG: not a regular file, or ERR_UNSAFE:
- * anyone could change the file) and errbuf (when not NULL) saying why.
- * With strict, the first malformed line fails the load (errbuf says
- * which); otherwise malformed lines are skipped with a warning. Opened
- * without blocking: a FIFO (or a device) must not hang the caller, it is
- * refused.
- */
-static struct keyset *load_file(const char *path, bool strict, char *errbuf, size_t errsize,
-                                int *err)
+/* One read of a recipients file in progress. */
+struct reading {
+	const char *path;
+	bool strict;  /* the first malformed line fails the read */
+	char *errbuf; /* strict: "path:line: why" */
+	size_t errsize;
+	size_t bad; /* malformed lines skipped */
+};
+
+/* read_line - ft_line_fn for a recipients file */
+static int read_line(void *table, const char *line, size_t len, size_t lineno, void *arg)
 {
-	FILE *fp;
-	struct keyset *ks;
-	struct stat st;
-	char *line = NULL, key[KEY_MAX], unsafe[ERRBUF_MAX];
-	size_t cap = 0, lineno = 0, bad = 0;
-	ssize_t n;
-	int saved, fd;
+	struct reading *rd = arg;
+	const char *why = NULL;
+	char key[KEY_MAX];
+	int r = parse_line(line, len, key, sizeof(key), &why);
 
-	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
-		saved = errno;
-		if (errbuf)
-			snprintf(errbuf, errsize, "%s: %s", path, strerror(saved));
-		*err = saved;
-		return NULL;
-	}
-	if (fstat(fd, &st) != 0) {
-		saved = errno;
-		if (errbuf)
-			snprintf(errbuf, errsize, "%s: %s", path, strerror(saved));
-		close(fd);
-		*err = saved;
-		return NULL;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		saved = S_ISDIR(st.st_mode) ? EISDIR : ERR_NOT_REG;
-		if (errbuf)
-			snprintf(errbuf, errsize, "%s: %s", path,
-			         saved == EISDIR ? strerror(EISDIR) : "not a regular file");
-		close(fd);
-		*err = saved;
-		return NULL;
-	}
-	if (pm_file_unsafe(path, &st, unsafe, sizeof(unsafe)) != NULL) {
-		if (errbuf)
-			snprintf(errbuf, errsize, "%s: unsafe permissions: %s", path, unsafe);
-		close(fd);
-		*err = ERR_UNSAFE;
-		return NULL;
-	}
-	if ((fp = fdopen(fd, "r")) == NULL) {
-		saved = errno;
-		if (errbuf)
-			snprintf(errbuf, errsize, "%s: %s", path, strerror(saved));
-		close(fd);
-		*err = saved;
-		return NULL;
-	}
-	ks = keyset_new();
-	while ((n = getline(&line, &cap, fp)) != -1) {
-		const char *why = NULL;
-		int r;
-
-		lineno++;
-		r = parse_line(line, (size_t)n, key, sizeof(key), &why);
-		if (r == 1) {
-			keyset_add(ks, key);
-		} else if (r < 0) {
-			if (strict) {
-				if (errbuf)
-					snprintf(errbuf, errsize, "%s:%zu: %s", path, lineno, why);
-				free(line);
-				fclose(fp);
-				keyset_free(ks);
-				*err = EINVAL;
-				return NULL;
-			}
-			if (++bad <= RCPT_MAX_WARNINGS)
-				log_msg(LOG_WARNING, "%s:%zu: %s; line skipped", path, lineno, why);
+	if (r == 1) {
+		ft_keyset_add(table, key, strlen(key), NULL, lineno);
+	} else if (r < 0) {
+		if (rd->strict) {
+			if (rd->errbuf)
+				snprintf(rd->errbuf, rd->errsize, "%s:%zu: %s", rd->path, lineno,
+				         why);
+			return -1;
 		}
+		if (++rd->bad <= RCPT_MAX_WARNINGS)
+			log_msg(LOG_WARNING, "%s:%zu: %s; line skipped", rd->path, lineno, why);
 	}
-	saved = ferror(fp) ? errno : 0;
-	free(line);
-	fclose(fp);
-	if (saved) {
-		if (errbuf)
-			snprintf(errbuf, errsize, "%s: read error: %s", path, strerror(saved));
-		keyset_free(ks);
-		*err = saved;
+	return 0;
+}
+
+/* keyset_destroy - free a table (ft_ops.destroy) */
+static void keyset_destroy(void *table)
+{
+	if (table == NULL)
+		return;
+	ft_keyset_clear(table);
+	free(table);
+}
+
+/*
+ * load_file - read path into a new key set. Returns it, or NULL with
+ * res->err set (an errno value, FT_ERR_NOT_REG, FT_ERR_UNSAFE, EINVAL:
+ * a malformed line with strict) and errbuf (when not NULL) saying why.
+ * Without strict, malformed lines are skipped with a warning.
+ */
+static struct ft_keyset *load_file(const char *path, bool strict, char *errbuf, size_t errsize,
+                                   struct ft_load *res)
+{
+	struct reading rd = {path, strict, errbuf, errsize, 0};
+	struct ft_keyset *ks = xcalloc(1, sizeof(*ks));
+
+	ft_keyset_init(ks);
+	if (ft_read(path, read_line, ks, &rd, res) != 0) {
+		keyset_destroy(ks);
+		if (errbuf == NULL || res->err == EINVAL)
+			return NULL;
+		if (res->err == FT_ERR_UNSAFE)
+			snprintf(errbuf, errsize, "%s: unsafe permissions: %s", path, res->why);
+		else if (res->err == FT_ERR_NOT_REG)
+			snprintf(errbuf, errsize, "%s: not a regular file", path);
+		else if (res->opened)
+			snprintf(errbuf, errsize, "%s: read error: %s", path, strerror(res->err));
+		else
+			snprintf(errbuf, errsize, "%s: %s", path, strerror(res->err));
 		return NULL;
 	}
-	if (bad > RCPT_MAX_WARNINGS)
-		log_msg(LOG_WARNING, "%s: %zu malformed lines skipped in all", path, bad);
+	res->nbad = rd.bad;
+	if (rd.bad > RCPT_MAX_WARNINGS)
+		log_msg(LOG_WARNING, "%s: %zu malformed lines skipped in all", path, rd.bad);
 	return ks;
 }
 
 /* rcpt_check_file - read a recipients file strictly, for config validation */
 int rcpt_check_file(const char *path, char *errbuf, size_t errsize)
 {
-	struct keyset *ks;
-	int err = 0;
+	struct ft_load res;
+	struct ft_keyset *ks;
 
 	if (errbuf && errsize)
 		errbuf[0] = '\0';
@@ -319,120 +213,117 @@ int rcpt_check_file(const char *path, char *errbuf, size_t errsize)
 			snprintf(errbuf, errsize, "empty path");
 		return -1;
 	}
-	ks = load_file(path, true, errbuf, errsize, &err);
+	ks = load_file(path, true, errbuf, errsize, &res);
 	if (ks == NULL)
 		return -1;
-	keyset_free(ks);
+	keyset_destroy(ks);
 	return 0;
 }
 
-/* now_ms - monotonic milliseconds */
-static long long now_ms(void)
+/*
+ * reload - a re-read at run time (ft_ops.load): lenient; the failure
+ * text goes to res->why
+ */
+static void *reload(const char *path, void *arg, struct ft_load *res)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* entry_for - the cache entry for path, created on first use (never freed) */
-static struct file_entry *entry_for(const char *path)
-{
-	struct file_entry *e;
-
-	pthread_mutex_lock(&registry_lock);
-	for (e = registry; e; e = e->next)
-		if (strcmp(e->path, path) == 0)
-			break;
-	if (e == NULL) {
-		e = xcalloc(1, sizeof(*e));
-		e->path = xstrdup(path);
-		pthread_mutex_init(&e->lock, NULL);
-		e->next = registry;
-		registry = e;
-	}
-	pthread_mutex_unlock(&registry_lock);
-	return e;
-}
-
-/* warn_once - log a read failure (errbuf: why) unless the same one was logged last time */
-static void warn_once(struct file_entry *e, int err, const char *what, const char *errbuf)
-{
-	if (e->last_errno == err)
-		return;
-	e->last_errno = err;
-	if (err == ERR_UNSAFE || err == ERR_NOT_REG)
-		log_msg(LOG_WARNING, "recipients file %s; %s", errbuf,
-		        e->table ? "keeping the table read before" : "recipients get a 4xx");
-	else if (e->table)
-		log_msg(LOG_WARNING, "recipients file %s: %s: %s; keeping the table read before",
-		        e->path, what, strerror(err));
-	else
-		log_msg(LOG_WARNING, "recipients file %s: %s: %s; recipients get a 4xx", e->path,
-		        what, strerror(err));
-}
-
-/* entry_refresh - re-read the file when it changed; call with e->lock held */
-static void entry_refresh(struct file_entry *e)
-{
-	struct stat st;
-	struct keyset *ks;
 	char errbuf[ERRBUF_MAX];
-	long long now = now_ms();
-	int err = 0;
+	void *ks;
 
-	if (e->checked_ms != 0 && now - e->checked_ms < RCPT_RECHECK_MS)
-		return;
-	e->checked_ms = now ? now : 1;
-	if (stat(e->path, &st) != 0) {
-		warn_once(e, errno, "stat", NULL);
-		return;
-	}
-	if (e->table && e->have_stat && st.st_dev == e->dev && st.st_ino == e->ino &&
-	    st.st_size == e->size && st.st_mtim.tv_sec == e->mtime.tv_sec &&
-	    st.st_mtim.tv_nsec == e->mtime.tv_nsec && st.st_mode == e->mode)
-		return;
-	ks = load_file(e->path, false, errbuf, sizeof(errbuf), &err);
-	if (ks == NULL) {
-		warn_once(e, err, "read", errbuf);
-		return;
-	}
-	if (e->last_errno || e->table)
-		log_msg(LOG_INFO, "recipients file %s: read %zu entries", e->path, ks->n);
-	e->last_errno = 0;
-	keyset_free(e->table);
-	e->table = ks;
-	e->have_stat = true;
-	e->dev = st.st_dev;
-	e->ino = st.st_ino;
-	e->size = st.st_size;
-	e->mtime = st.st_mtim;
-	e->mode = st.st_mode;
+	(void)arg;
+	errbuf[0] = '\0';
+	ks = load_file(path, false, errbuf, sizeof(errbuf), res);
+	if (ks == NULL)
+		snprintf(res->why, sizeof(res->why), "%s", errbuf);
+	return ks;
 }
 
-/* File lookup results. */
-enum file_result { F_NOT_FOUND, F_FOUND, F_FOUND_CATCHALL, F_UNAVAILABLE };
-
-/* file_lookup - look the candidate keys up in path's table */
-static enum file_result file_lookup(const char *path, char keys[][KEY_MAX], size_t nkeys,
-                                    const char *catchall)
+/* reloaded - log a re-read (ft_ops.loaded) */
+static void reloaded(const char *path, void *arg, const void *table, const struct ft_load *res)
 {
-	struct file_entry *e = entry_for(path);
-	enum file_result r = F_NOT_FOUND;
-	size_t i;
+	(void)arg;
+	(void)res;
+	log_msg(LOG_INFO, "recipients file %s: read %zu entries", path,
+	        ((const struct ft_keyset *)table)->n);
+}
 
-	pthread_mutex_lock(&e->lock);
-	entry_refresh(e);
-	if (e->table == NULL) {
-		r = F_UNAVAILABLE;
-	} else {
-		for (i = 0; i < nkeys && r == F_NOT_FOUND; i++)
-			if (keyset_has(e->table, keys[i]))
-				r = F_FOUND;
-		if (r == F_NOT_FOUND && keyset_has(e->table, catchall))
-			r = F_FOUND_CATCHALL;
+/* reload_failed - log a failed check or re-read, once per failure (ft_ops.failed) */
+static void reload_failed(const char *path, void *arg, const char *what, const struct ft_load *res,
+                          const void *old)
+{
+	const char *then = old ? "keeping the table read before" : "recipients get a 4xx";
+
+	(void)arg;
+	if (res->err == FT_ERR_UNSAFE || res->err == FT_ERR_NOT_REG)
+		log_msg(LOG_WARNING, "recipients file %s; %s", res->why, then);
+	else
+		log_msg(LOG_WARNING, "recipients file %s: %s: %s; %s", path, what,
+		        strerror(res->err), then);
+}
+
+static const struct ft_ops file_ops = {reload, reloaded, reload_failed, keyset_destroy};
+
+/* rcpt_file_load - the recipients file read strictly now, or prev when unchanged */
+struct filetable *rcpt_file_load(const char *path, struct filetable *prev, char *errbuf,
+                                 size_t errsize)
+{
+	struct filetable *ft;
+	struct ft_keyset *ks;
+	struct ft_load res;
+
+	if (errbuf && errsize)
+		errbuf[0] = '\0';
+	if ((ft = ft_reuse(prev, path)) != NULL)
+		return ft;
+	ks = load_file(path, true, errbuf, errsize, &res);
+	if (ks == NULL)
+		return NULL;
+	return ft_new(path, &file_ops, NULL, ks, &res.st, true);
+}
+
+/* rcpt_file_lazy - a handle for path not read yet: the first lookup reads it */
+struct filetable *rcpt_file_lazy(const char *path)
+{
+	return ft_new(path, &file_ops, NULL, NULL, NULL, false);
+}
+
+/* What a source of valid recipients says of the candidate keys. */
+enum source_result { F_NOT_FOUND, F_FOUND, F_FOUND_CATCHALL, F_UNAVAILABLE };
+
+/*
+ * A source of valid recipients (recipients.addresses, recipients.file; a
+ * callout would be one more). lookup gets the candidate keys, most
+ * specific first, and the domain's catch-all key.
+ */
+struct rcpt_source {
+	bool (*configured)(const struct recipient_settings *s);
+	enum source_result (*lookup)(const struct recipient_settings *s, char keys[][KEY_MAX],
+	                             size_t nkeys, const char *catchall);
+	const char *found;       /* *why for F_FOUND */
+	const char *catchall;    /* *why for F_FOUND_CATCHALL */
+	const char *unavailable; /* *why for F_UNAVAILABLE (RCPT_TEMPFAIL) */
+	const char *not_listed;  /* *why for a miss when this is the only source */
+};
+
+/* file_lookup - look the candidate keys up in the file's table */
+static enum source_result file_lookup(const struct recipient_settings *s, char keys[][KEY_MAX],
+                                      size_t nkeys, const char *catchall)
+{
+	struct filetable *ft = s->file_table;
+	struct ft_version *v;
+	const struct ft_keyset *ks;
+	enum source_result r = F_NOT_FOUND;
+
+	if (ft == NULL || (ks = ft_acquire(ft, &v)) == NULL) {
+		if (ft != NULL)
+			ft_put(v);
+		return F_UNAVAILABLE;
 	}
-	pthread_mutex_unlock(&e->lock);
+	for (size_t i = 0; i < nkeys && r == F_NOT_FOUND; i++)
+		if (ft_keyset_get(ks, keys[i], strlen(keys[i])) != NULL)
+			r = F_FOUND;
+	if (r == F_NOT_FOUND && ft_keyset_get(ks, catchall, strlen(catchall)) != NULL)
+		r = F_FOUND_CATCHALL;
+	ft_put(v);
 	return r;
 }
 
@@ -453,6 +344,36 @@ static bool inline_has(const struct recipient_settings *s, const char *key)
 	return false;
 }
 
+/* inline_lookup - look the candidate keys up in recipients.addresses */
+static enum source_result inline_lookup(const struct recipient_settings *s, char keys[][KEY_MAX],
+                                        size_t nkeys, const char *catchall)
+{
+	for (size_t i = 0; i < nkeys; i++)
+		if (inline_has(s, keys[i]))
+			return F_FOUND;
+	return inline_has(s, catchall) ? F_FOUND_CATCHALL : F_NOT_FOUND;
+}
+
+/* inline_configured - recipients.addresses names recipients */
+static bool inline_configured(const struct recipient_settings *s)
+{
+	return s->naddresses > 0;
+}
+
+/* file_configured - recipients.file is set */
+static bool file_configured(const struct recipient_settings *s)
+{
+	return s->file != NULL && s->file[0] != '\0';
+}
+
+/* The sources, in the order they are asked. */
+static const struct rcpt_source sources[] = {
+    {inline_configured, inline_lookup, "recipients.addresses", "recipients.addresses: catch-all",
+     "recipients.addresses: unavailable", "recipients.addresses: not listed"},
+    {file_configured, file_lookup, "recipients.file", "recipients.file: catch-all",
+     "recipients.file: never read (see earlier warning)", "recipients: not listed"},
+};
+
 /* is_local_domain - exact, case-insensitive match against recipients.domains */
 static bool is_local_domain(const struct recipient_settings *s, const char *domain)
 {
@@ -464,15 +385,63 @@ static bool is_local_domain(const struct recipient_settings *s, const char *doma
 	return false;
 }
 
+/*
+ * local_forms - the lengths of the forms of local a recipient list may
+ * name: the whole local part, then the part before each detail
+ * separator found in it (its first occurrence, not at the start), each
+ * length once; returns how many
+ */
+static size_t local_forms(const struct recipient_settings *s, const char *local,
+                          size_t lens[RCPT_MAX_FORMS])
+{
+	size_t n = 0;
+
+	lens[n++] = strlen(local);
+	for (const char *sep = s->detail_separators ? s->detail_separators : "";
+	     *sep != '\0' && n < RCPT_MAX_FORMS; sep++) {
+		const char *d = strchr(local, *sep);
+		size_t len = d != NULL ? (size_t)(d - local) : 0, i;
+
+		for (i = 0; i < n && lens[i] != len; i++)
+			continue;
+		if (len > 0 && i == n)
+			lens[n++] = len;
+	}
+	return n;
+}
+
+/* rcpt_exempt_from_sender_checks - a in recipients.exempt_from_sender_checks */
+bool rcpt_exempt_from_sender_checks(const struct recipient_settings *s, enum addr_status status,
+                                    const struct pm_addr *a)
+{
+	size_t lens[RCPT_MAX_FORMS], nforms;
+	bool local;
+
+	if (s == NULL || a == NULL || (status != ADDR_OK && status != ADDR_LOCAL_ONLY))
+		return false;
+	local = status == ADDR_LOCAL_ONLY || s->ndomains == 0 || is_local_domain(s, a->domain);
+	nforms = local_forms(s, a->local, lens);
+	for (size_t i = 0; i < s->nexempt; i++) {
+		const char *e = s->exempt[i], *at = strchr(e, '@');
+		size_t elen = at != NULL ? (size_t)(at - e) : strlen(e);
+
+		if (at == NULL ? !local : status != ADDR_OK || !pm_strcaseeq(at + 1, a->domain))
+			continue;
+		for (size_t f = 0; f < nforms; f++)
+			if (lens[f] == elen && strncasecmp(a->local, e, elen) == 0)
+				return true;
+	}
+	return false;
+}
+
 /* rcpt_lookup - classify one recipient */
 enum rcpt_status rcpt_lookup(const struct recipient_settings *s, enum addr_status status,
                              const struct pm_addr *a, const char **why)
 {
-	char keys[2 + 16][KEY_MAX], catchall[KEY_MAX];
-	size_t nkeys = 0;
-	const char *sep, *dummy;
-	bool have_file;
-	enum file_result fr;
+	char keys[RCPT_MAX_FORMS][KEY_MAX], catchall[KEY_MAX];
+	const struct rcpt_source *asked[PM_ARRAY_LEN(sources)];
+	size_t lens[RCPT_MAX_FORMS], nkeys, nasked = 0;
+	const char *dummy;
 
 	if (why == NULL)
 		why = &dummy;
@@ -504,52 +473,36 @@ enum rcpt_status rcpt_lookup(const struct recipient_settings *s, enum addr_statu
 		*why = "abuse (RFC 2142)";
 		return RCPT_EXEMPT;
 	}
-	have_file = s->file != NULL && s->file[0] != '\0';
-	if (s->naddresses == 0 && !have_file) {
+	for (size_t i = 0; i < PM_ARRAY_LEN(sources); i++)
+		if (sources[i].configured(s))
+			asked[nasked++] = &sources[i];
+	if (nasked == 0) {
 		*why = "recipients.domains: no recipient list";
 		return RCPT_VALID;
 	}
 
 	/* candidates: the full local part, then without each kind of +detail */
-	make_key(keys[nkeys++], KEY_MAX, a->local, strlen(a->local), a->domain);
-	for (sep = s->detail_separators ? s->detail_separators : ""; *sep && nkeys < 18; sep++) {
-		const char *p = strchr(a->local, *sep);
-
-		if (p != NULL && p > a->local)
-			make_key(keys[nkeys++], KEY_MAX, a->local, (size_t)(p - a->local),
-			         a->domain);
-	}
+	nkeys = local_forms(s, a->local, lens);
+	for (size_t i = 0; i < nkeys; i++)
+		make_key(keys[i], KEY_MAX, a->local, lens[i], a->domain);
 	make_key(catchall, sizeof(catchall), "", 0, a->domain);
 
-	for (size_t i = 0; i < nkeys; i++) {
-		if (inline_has(s, keys[i])) {
-			*why = "recipients.addresses";
+	for (size_t i = 0; i < nasked; i++) {
+		switch (asked[i]->lookup(s, keys, nkeys, catchall)) {
+		case F_FOUND:
+			*why = asked[i]->found;
 			return RCPT_VALID;
+		case F_FOUND_CATCHALL:
+			*why = asked[i]->catchall;
+			return RCPT_VALID;
+		case F_UNAVAILABLE:
+			*why = asked[i]->unavailable;
+			return RCPT_TEMPFAIL;
+		case F_NOT_FOUND:
+			break;
 		}
 	}
-	if (inline_has(s, catchall)) {
-		*why = "recipients.addresses: catch-all";
-		return RCPT_VALID;
-	}
-	if (!have_file) {
-		*why = "recipients.addresses: not listed";
-		return RCPT_UNKNOWN;
-	}
-	fr = file_lookup(s->file, keys, nkeys, catchall);
-	switch (fr) {
-	case F_FOUND:
-		*why = "recipients.file";
-		return RCPT_VALID;
-	case F_FOUND_CATCHALL:
-		*why = "recipients.file: catch-all";
-		return RCPT_VALID;
-	case F_UNAVAILABLE:
-		*why = "recipients.file: never read (see earlier warning)";
-		return RCPT_TEMPFAIL;
-	case F_NOT_FOUND:
-		break;
-	}
-	*why = "recipients: not listed";
+	*why = nasked == 1 ? asked[0]->not_listed : "recipients: not listed";
 	return RCPT_UNKNOWN;
 }
 

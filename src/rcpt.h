@@ -19,8 +19,11 @@
  *	(RFC 5321 4.5.1, RFC 2142) in any local domain, and a bare
  *	"postmaster", are always valid.
  *
- *	The file is re-read when its inode, size, modification time or mode
- *	changes (checked at most once a second); a file that cannot be read,
+ *	The file is read when the policy is loaded, into a table the policy
+ *	snapshot owns (recipient_settings.file_table, rcpt_file_load), and
+ *	re-read when its device, inode, size, modification time or mode
+ *	changes (checked at most once a second, the re-read beside the
+ *	lookups: none waits for it); a file that cannot be read,
  *	or that anyone on the host could change (world-writable, or in a
  *	world-writable directory without the sticky bit), keeps the last
  *	good table and logs why. Thread-safe.
@@ -56,6 +59,34 @@ enum rcpt_status rcpt_lookup(const struct recipient_settings *s, enum addr_statu
  * errbuf filled
  */
 int rcpt_check_file(const char *path, char *errbuf, size_t errsize);
+
+/*
+ * rcpt_file_load - the recipients file at path for a policy being
+ * loaded (recipient_settings.file_table): prev (may be NULL) held once
+ * more when it is a handle for the same file, read cleanly and unchanged
+ * since; else the file read now, strictly (as rcpt_check_file). NULL
+ * with errbuf filled when it cannot be used. Free with ft_release
+ * (filetable.h).
+ */
+struct filetable *rcpt_file_load(const char *path, struct filetable *prev, char *errbuf,
+                                 size_t errsize);
+
+/*
+ * rcpt_file_lazy - a handle for path not read yet (tests, fuzzing): the
+ * first lookup reads it, leniently, as a re-read would
+ */
+struct filetable *rcpt_file_lazy(const char *path);
+
+/*
+ * rcpt_exempt_from_sender_checks - is the recipient (status ADDR_OK or
+ * ADDR_LOCAL_ONLY) in recipients.exempt_from_sender_checks? A bare local
+ * part entry matches at any local domain (every domain when none is
+ * configured, and an address without a domain), "local@domain" that
+ * address; the local part matches as written or before a detail
+ * separator, case-insensitively, as rcpt_lookup matches the lists.
+ */
+bool rcpt_exempt_from_sender_checks(const struct recipient_settings *s, enum addr_status status,
+                                    const struct pm_addr *a);
 
 /* rcpt_status_name - "valid", "exempt", "unknown", "foreign", "tempfail" */
 const char *rcpt_status_name(enum rcpt_status st);

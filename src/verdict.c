@@ -359,52 +359,10 @@ static void decide_mail(const struct pm_facts *f, const struct policy *p, struct
 	}
 }
 
-/* local_part_eq - a's local part, or the part before a detail separator, equals want */
-static bool local_part_eq(const struct policy *p, const char *local, const char *want)
-{
-	const char *sep = p->recipients.detail_separators;
-
-	if (strcasecmp(local, want) == 0)
-		return true;
-	for (; sep != NULL && *sep != '\0'; sep++) {
-		const char *d = strchr(local, *sep);
-
-		if (d != NULL && d > local && strlen(want) == (size_t)(d - local) &&
-		    strncasecmp(local, want, (size_t)(d - local)) == 0)
-			return true;
-	}
-	return false;
-}
-
-/* verdict_rcpt_exempt - is this recipient in recipients.exempt_from_sender_checks? */
+/* verdict_rcpt_exempt - is this recipient in recipients.exempt_from_sender_checks? (rcpt.c) */
 bool verdict_rcpt_exempt(const struct policy *p, enum addr_status status, const struct pm_addr *a)
 {
-	const struct recipient_settings *rs;
-	bool local = false;
-
-	if (p == NULL || a == NULL || (status != ADDR_OK && status != ADDR_LOCAL_ONLY))
-		return false;
-	rs = &p->recipients;
-	if (status == ADDR_LOCAL_ONLY || rs->ndomains == 0)
-		local = true;
-	for (size_t i = 0; !local && i < rs->ndomains; i++)
-		if (strcasecmp(rs->domains[i], a->domain) == 0)
-			local = true;
-	for (size_t i = 0; i < rs->nexempt; i++) {
-		const char *e = rs->exempt[i], *at = strchr(e, '@');
-
-		if (at == NULL) {
-			if (local && local_part_eq(p, a->local, e))
-				return true;
-		} else if (status == ADDR_OK && strcasecmp(at + 1, a->domain) == 0) {
-			char want[ADDR_LOCAL_MAX + 1];
-
-			snprintf(want, sizeof(want), "%.*s", (int)(at - e), e);
-			if (local_part_eq(p, a->local, want))
-				return true;
-		}
-	}
-	return false;
+	return p != NULL && rcpt_exempt_from_sender_checks(&p->recipients, status, a);
 }
 
 /* verdict_spf_deferred - does this SPF refusal wait for DMARC (RFC 7489 10.1)? */

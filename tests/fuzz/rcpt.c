@@ -5,11 +5,12 @@
  *	Input: a recipients file (recipients.file: one address a line,
  *	"@domain" catch-alls, comments). It is written to a file and read by
  *	rcpt_check_file() (the strict read of policy-milter -n and of a
- *	load) and by rcpt_lookup() through the process-wide file cache (the
+ *	load) and by rcpt_lookup() through a file table (filetable.h: the
  *	lenient read of a running daemon, re-read when the file changes).
- *	The cache looks at a file at most once a second, so the input goes
- *	to one of CACHED_FILES files in turn: each is re-read once a second
- *	at most, the others give the table read before. The same lines are
+ *	A table looks at its file at most once a second, so the input goes
+ *	to one of CACHED_FILES files in turn, each with its own table kept
+ *	across inputs: each is re-read once a second at most, the others
+ *	give the table read before. The same lines are
  *	also the inline recipients.addresses.
  *
  *	Checked besides the sanitizers: when the strict read accepts the
@@ -24,6 +25,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "filetable.h"
 #include "fuzzlib.h"
 #include "rcpt.h"
 #include "util.h"
@@ -63,16 +65,21 @@ static char *strip(char *line)
 static void cached_lookup(struct recipient_settings *s, const uint8_t *data, size_t size)
 {
 	static char *example[] = {"example.org"};
+	static struct filetable *table[CACHED_FILES];
 	static unsigned turn;
+	unsigned i = turn++ % CACHED_FILES;
 	const char *why = NULL;
 	struct pm_addr a;
 	char name[32];
 
-	snprintf(name, sizeof(name), "cached-%u.txt", turn++ % CACHED_FILES);
+	snprintf(name, sizeof(name), "cached-%u.txt", i);
 	fuzz_write(fuzz_path(2, name), data, size);
 	s->domains = example;
 	s->ndomains = 1;
 	s->file = (char *)fuzz_path(2, name);
+	if (table[i] == NULL)
+		table[i] = rcpt_file_lazy(s->file);
+	s->file_table = table[i];
 	if (addr_parse("<x+y@example.org>", 17, 0, &a, &why) != ADDR_OK)
 		abort();
 	rcpt_lookup(s, ADDR_OK, &a, &why);

@@ -18,7 +18,9 @@
  *	groups, the 4xx-only replies), all reported in one load; the
  *	public suffix list needed (readable, with a rule) only when DMARC
  *	or dkim.must_sign can run, and loaded exactly then; a reload shares
- *	an unchanged list and reads a changed one; tests/e2e/policy.conf loads. dnsbl { } and iprev
+ *	an unchanged list and reads a changed one; the same for
+ *	recipients.file, whose table is not shared once a re-read at run
+ *	time skipped a bad line; tests/e2e/policy.conf loads. dnsbl { } and iprev
  *{ }: defaults, values (a zone's optional codes and action), every bad zone, code (outside 127/8,
  *an error code, not an address), action, member and the 4xx-only iprev_tempfail. A member of a list
  *of groups (dmarc.domain_modes.domain) is documented in the default file by its dotted name in a
@@ -60,7 +62,9 @@
 #include <unistd.h>
 
 #include "dmarc.h"
+#include "filetable.h"
 #include "policy.h"
+#include "rcpt.h"
 #include "util.h"
 
 static char tmpdir[PATH_MAX];
@@ -1206,6 +1210,60 @@ static void test_psl_reload(void **state)
 	unlink(file);
 }
 
+/*
+ * test_rcpt_reload - recipients.file belongs to the snapshot: a load
+ * while the file is unchanged shares the current snapshot's table, a
+ * load after it changed reads it again (strictly), and a table that a
+ * re-read at run time took with a bad line skipped is not shared: the
+ * load reads the file and refuses it, as it always did
+ */
+static void test_rcpt_reload(void **state)
+{
+	char file[PATH_MAX + 32], text[2 * PATH_MAX + 256], want[PATH_MAX + 64];
+	struct config_errors errs;
+	struct policy *a, *b, *c;
+	struct pm_addr addr;
+	const char *path, *why;
+
+	(void)state;
+	snprintf(file, sizeof(file), "%s/rcpt-reload.txt", tmpdir);
+	write_psl(file, "bob@example.org\n");
+	fill_path("recipients: { domains = [ \"example.org\" ]; file = \"@PATH@\"; };\n", file,
+	          text, sizeof(text));
+	path = write_conf("rcptreload", text);
+	a = load_ok(path);
+	assert_non_null(a->recipients.file_table);
+	policy_set_current(policy_hold(a));
+	b = load_ok(path);
+	if (b->recipients.file_table != a->recipients.file_table)
+		fail_msg("unchanged file: got %p and %p, want one table shared",
+		         (void *)a->recipients.file_table, (void *)b->recipients.file_table);
+	policy_release(b);
+
+	write_psl(file, "bob@example.org\ncarol@example.org\n"); /* changed (size too) */
+	c = load_ok(path);
+	if (c->recipients.file_table == a->recipients.file_table)
+		fail_msg("changed file: got the old table, want a new one");
+	addr_parse("<carol@example.org>", 19, 0, &addr, &why);
+	assert_int_equal(rcpt_lookup(&c->recipients, ADDR_OK, &addr, &why), RCPT_VALID);
+	policy_release(c);
+
+	/* a re-read at run time skips a bad line; a load then refuses the file */
+	write_psl(file, "bob@example.org\nbad line\n");
+	ft_set_recheck_ms(a->recipients.file_table, 0);
+	addr_parse("<bob@example.org>", 17, 0, &addr, &why);
+	assert_int_equal(rcpt_lookup(&a->recipients, ADDR_OK, &addr, &why), RCPT_VALID);
+	c = config_load(path, &errs);
+	snprintf(want, sizeof(want), "cannot use recipients file: %s:2: ", file);
+	if (c != NULL || errs.n != 1 || strncmp(errs.v[0].message, want, strlen(want)) != 0)
+		fail_msg("bad line: got %s, %zu errors (%s), want NULL and \"%s...\"",
+		         c ? "a policy" : "NULL", errs.n, errs.n ? errs.v[0].message : "", want);
+	config_errors_free(&errs);
+	policy_set_current(NULL);
+	policy_release(a);
+	unlink(file);
+}
+
 /* test_e2e_conf - the end-to-end tests' policy loads with its dkim and dmarc groups */
 static void test_e2e_conf(void **state)
 {
@@ -2087,6 +2145,7 @@ int main(void)
 	    cmocka_unit_test(test_fifo_files),
 	    cmocka_unit_test(test_include_not_reg),
 	    cmocka_unit_test(test_policy_not_reg),
+	    cmocka_unit_test(test_rcpt_reload),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, setup, teardown);

@@ -11,10 +11,11 @@
  *	or in a world-writable directory without the sticky bit: refused by
  *	rcpt_check_file; in use, the old table kept and the refusal logged
  *	once), a 100k-line file, and concurrent lookups while the file
- *	changes. A FIFO as the recipients file is refused at once, never
- *	waited on (found by tests/fuzz/config: the load hung in open()).
- * DIAGNOSTICS
- *	"case N (address): got X, want Y" for each mismatch.
+ *	changes; a 200,000-line file rewritten under 20 concurrent sessions,
+ *	its re-read held by a hook while every other session completes
+ *	lookups (no RCPT waits for a re-read). A FIFO as the recipients file is refused at once,
+ *never waited on (found by tests/fuzz/config: the load hung in open()). DIAGNOSTICS "case N
+ *(address): got X, want Y" for each mismatch.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,6 +33,7 @@
 
 #include <cmocka.h>
 
+#include "filetable.h"
 #include "log.h"
 #include "rcpt.h"
 #include "util.h"
@@ -175,7 +177,9 @@ static void test_full(void **state)
 	};
 
 	(void)state;
+	s.file_table = rcpt_file_lazy(s.file);
 	run_table("full", &s, cases, PM_ARRAY_LEN(cases));
+	ft_release(s.file_table);
 }
 
 /* test_sources - the rules for missing sources and separators */
@@ -243,6 +247,7 @@ static void test_file_cache(void **state)
 	};
 
 	(void)state;
+	s.file_table = rcpt_file_lazy(s.file);
 	run_table("file missing", &s, missing, PM_ARRAY_LEN(missing));
 
 	/* created: picked up at the next check, at most a second later */
@@ -274,6 +279,7 @@ static void test_file_cache(void **state)
 	sleep_ms(1100);
 	assert_int_equal(lookup(&s, "<erin@example.org>", NULL), RCPT_VALID);
 	assert_int_equal(lookup(&s, "<dave@example.org>", NULL), RCPT_UNKNOWN);
+	ft_release(s.file_table);
 }
 
 /* test_malformed_warnings - skipped lines are logged with file:line */
@@ -290,6 +296,7 @@ static void test_malformed_warnings(void **state)
 	size_t n;
 
 	(void)state;
+	s.file_table = rcpt_file_lazy(s.file);
 	write_file(path, "# comment\nok@example.org\nbad line\n@@x\nfine@example.org\n");
 	tmp_path("stderr.log", logpath, sizeof(logpath));
 	fflush(stderr);
@@ -317,6 +324,7 @@ static void test_malformed_warnings(void **state)
 			fail_msg("warnings: got \"%s\", want lines naming %s and %s", logtext,
 			         want3, want4);
 	}
+	ft_release(s.file_table);
 }
 
 /* test_check_file - rcpt_check_file for config validation */
@@ -364,6 +372,7 @@ static void test_fifo(void **state)
 	const char *why = NULL;
 
 	(void)state;
+	s.file_table = rcpt_file_lazy(s.file);
 	assert_int_equal(mkfifo(path, 0600), 0);
 	alarm(10);
 	err[0] = '\0';
@@ -374,6 +383,7 @@ static void test_fifo(void **state)
 		fail_msg("FIFO in use: got %s, want tempfail (never read)", why ? why : "(null)");
 	alarm(0);
 	unlink(path);
+	ft_release(s.file_table);
 }
 
 /* read_log - the text of path into buf */
@@ -401,6 +411,7 @@ static void test_unsafe(void **state)
 	FILE *fp;
 
 	(void)state;
+	s.file_table = rcpt_file_lazy(s.file);
 	/* config validation: a world-writable file, a file in a world-writable directory */
 	write_file(path, "carol@example.org\n");
 	assert_int_equal(chmod(path, 0666), 0);
@@ -477,6 +488,7 @@ static void test_unsafe(void **state)
 		if (first == NULL || strstr(first + 1, want) != NULL)
 			fail_msg("log: got \"%s\", want \"%s\" once", logtext, want);
 	}
+	ft_release(s.file_table);
 }
 
 /* test_big_file - 100k addresses: load and look up quickly */
@@ -494,6 +506,7 @@ static void test_big_file(void **state)
 	double secs;
 
 	(void)state;
+	s.file_table = rcpt_file_lazy(s.file);
 	fp = fopen(path, "w");
 	assert_non_null(fp);
 	for (i = 0; i < 100000; i++)
@@ -512,6 +525,7 @@ static void test_big_file(void **state)
 	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	if (secs > 5.0)
 		fail_msg("100k-line file: got %.2f s, want under 5 s", secs);
+	ft_release(s.file_table);
 }
 
 struct thread_arg {
@@ -553,6 +567,7 @@ static void test_threads(void **state)
 	int i, bad = 0;
 
 	(void)state;
+	s.file_table = rcpt_file_lazy(s.file);
 	write_file(path, "carol@example.org\n");
 	for (i = 0; i < 8; i++) {
 		ta[i].s = &s;
@@ -572,6 +587,228 @@ static void test_threads(void **state)
 	}
 	if (bad)
 		fail_msg("concurrent lookups: got %d not valid, want 0", bad);
+	ft_release(s.file_table);
+}
+
+/*
+ * The re-read hook of test_reload_no_wait: the re-reading thread stops
+ * here, before it reads, until the test lets it go (or 60 s pass, so a
+ * broken build fails instead of hanging).
+ */
+static pthread_mutex_t hook_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hook_cond = PTHREAD_COND_INITIALIZER;
+static int hook_entered; /* re-reads that reached the hook */
+static bool hook_open;   /* the test let the re-read go on */
+
+/* reread_hook - hold the re-read until hook_open */
+static void reread_hook(const char *path)
+{
+	struct timespec until;
+
+	(void)path;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 60;
+	pthread_mutex_lock(&hook_lock);
+	hook_entered++;
+	pthread_cond_broadcast(&hook_cond);
+	while (!hook_open)
+		if (pthread_cond_timedwait(&hook_cond, &hook_lock, &until) != 0)
+			break;
+	pthread_mutex_unlock(&hook_lock);
+}
+
+#define BIG_LINES 200000 /* the recipients file of the stress test */
+#define SESSIONS  20     /* concurrent sessions */
+
+struct session_arg {
+	const struct recipient_settings *s;
+	int id;
+	bool stop;              /* atomic: the test is done with this session */
+	unsigned during;        /* atomic: lookups completed while the re-read was held */
+	unsigned wrong;         /* lookups with a wrong answer for the table in force */
+	bool saw_new;           /* a lookup saw the rewritten file */
+	bool blocked_in_reread; /* this session is the one doing the re-read */
+};
+
+/* write_big - path with BIG_LINES addresses userN@example.org from N = first (via rename) */
+static void write_big(const char *path, int first)
+{
+	char tmp[700];
+	FILE *fp;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fp = fopen(tmp, "w");
+	assert_non_null(fp);
+	for (int i = first; i < first + BIG_LINES; i++)
+		fprintf(fp, "user%d@example.org\n", i);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(rename(tmp, path), 0);
+}
+
+/* session - RCPTs in a loop: user<id> (in both files) and user<BIG_LINES + id> (only the new) */
+static void *session(void *p)
+{
+	struct session_arg *sa = p;
+	char old_addr[64], new_addr[64];
+	struct pm_addr a, b;
+	const char *why;
+
+	snprintf(old_addr, sizeof(old_addr), "<user%d@example.org>", BIG_LINES / 2 + sa->id);
+	snprintf(new_addr, sizeof(new_addr), "<user%d@example.org>", BIG_LINES + sa->id);
+	addr_parse(old_addr, strlen(old_addr), 0, &a, &why);
+	addr_parse(new_addr, strlen(new_addr), 0, &b, &why);
+	while (!__atomic_load_n(&sa->stop, __ATOMIC_ACQUIRE)) {
+		bool held;
+		enum rcpt_status st;
+
+		pthread_mutex_lock(&hook_lock);
+		held = hook_entered > 0 && !hook_open;
+		pthread_mutex_unlock(&hook_lock);
+		if (rcpt_lookup(sa->s, ADDR_OK, &a, &why) != RCPT_VALID)
+			sa->wrong++;
+		st = rcpt_lookup(sa->s, ADDR_OK, &b, &why);
+		if (st == RCPT_VALID)
+			sa->saw_new = true;
+		else if (st != RCPT_UNKNOWN)
+			sa->wrong++;
+		pthread_mutex_lock(&hook_lock);
+		if (held && hook_entered > 0 && !hook_open) {
+			/* the lookups began and ended while the re-read was held */
+			__atomic_add_fetch(&sa->during, 1, __ATOMIC_RELEASE);
+			if (st == RCPT_VALID)
+				sa->wrong++; /* the new file cannot be in force yet */
+		}
+		pthread_mutex_unlock(&hook_lock);
+	}
+	return NULL;
+}
+
+/*
+ * test_reload_no_wait - a recipients file of 200,000 lines rewritten
+ * under 20 concurrent sessions: the re-read is held (a hook stops it
+ * before it reads the new file) while every other session completes
+ * RCPT lookups against the table read before; once let go, the new
+ * table is swapped in and seen. A lookup that waited for the re-read
+ * would never complete while it is held (the test then fails after a
+ * bounded wait).
+ */
+static void test_reload_no_wait(void **state)
+{
+	char path[600], err[1024];
+	struct recipient_settings s = {
+	    .domains = local_domains,
+	    .ndomains = 2,
+	    .file = (char *)tmp_path("big-reload.txt", path, sizeof(path)),
+	};
+	pthread_t th[SESSIONS];
+	struct session_arg sa[SESSIONS];
+	int i, waited, blocked = 0, progressed = 0;
+	unsigned wrong = 0;
+	bool saw_new = true;
+
+	(void)state;
+	write_big(path, 0);
+	s.file_table = rcpt_file_load(path, NULL, err, sizeof(err));
+	if (s.file_table == NULL)
+		fail_msg("load: %s", err);
+	ft_set_recheck_ms(s.file_table, 0); /* every lookup checks the file */
+	hook_entered = 0;
+	hook_open = false;
+	ft_set_reread_hook(reread_hook);
+	memset(sa, 0, sizeof(sa));
+	for (i = 0; i < SESSIONS; i++) {
+		sa[i].s = &s;
+		sa[i].id = i;
+		assert_int_equal(pthread_create(&th[i], NULL, session, &sa[i]), 0);
+	}
+	sleep_ms(50);
+	write_big(path, BIG_LINES / 2); /* userN for N in [100000, 300000) */
+
+	/* one session takes the re-read on and is held in the hook */
+	pthread_mutex_lock(&hook_lock);
+	for (waited = 0; hook_entered == 0 && waited < 300; waited++) {
+		pthread_mutex_unlock(&hook_lock);
+		sleep_ms(100);
+		pthread_mutex_lock(&hook_lock);
+	}
+	pthread_mutex_unlock(&hook_lock);
+	assert_int_equal(hook_entered, 1);
+
+	/* every other session completes lookups meanwhile (bounded: 30 s) */
+	for (waited = 0; waited < 3000; waited++) {
+		progressed = 0;
+		for (i = 0; i < SESSIONS; i++)
+			if (__atomic_load_n(&sa[i].during, __ATOMIC_ACQUIRE) >= 50)
+				progressed++;
+		if (progressed >= SESSIONS - 1)
+			break;
+		sleep_ms(10);
+	}
+	for (i = 0; i < SESSIONS; i++)
+		if (__atomic_load_n(&sa[i].during, __ATOMIC_ACQUIRE) == 0)
+			blocked++;
+	if (progressed < SESSIONS - 1 || blocked != 1)
+		fail_msg("while the re-read was held: %d of %d other sessions completed 50 "
+		         "lookups, %d made none; want %d and 1 (the re-reader)",
+		         progressed, SESSIONS - 1, blocked, SESSIONS - 1);
+
+	/* let it go: the new table is swapped in and seen by every session */
+	pthread_mutex_lock(&hook_lock);
+	hook_open = true;
+	pthread_cond_broadcast(&hook_cond);
+	pthread_mutex_unlock(&hook_lock);
+	for (waited = 0; waited < 3000; waited++) {
+		saw_new = true;
+		for (i = 0; i < SESSIONS; i++)
+			saw_new &= __atomic_load_n(&sa[i].saw_new, __ATOMIC_ACQUIRE);
+		if (saw_new)
+			break;
+		sleep_ms(10);
+	}
+	for (i = 0; i < SESSIONS; i++) {
+		__atomic_store_n(&sa[i].stop, true, __ATOMIC_RELEASE);
+		pthread_join(th[i], NULL);
+		wrong += sa[i].wrong;
+	}
+	ft_set_reread_hook(NULL);
+	if (!saw_new)
+		fail_msg("after the re-read: not every session saw the new file");
+	if (wrong)
+		fail_msg("got %u wrong answers, want 0", wrong);
+	ft_release(s.file_table);
+}
+
+/*
+ * test_many_separators - every detail separator counts, the last of
+ * nineteen too (the lookup tried only the first seventeen before), and
+ * the exemption from sender checks strips details the same way
+ */
+static void test_many_separators(void **state)
+{
+	static char *listed[] = {"carol@example.org"};
+	static char *exempt[] = {"carol"};
+	struct recipient_settings s = {
+	    .domains = local_domains,
+	    .ndomains = 2,
+	    .addresses = listed,
+	    .naddresses = 1,
+	    .detail_separators = "!#$%&'*+-/=?^_`{|}~",
+	    .exempt = exempt,
+	    .nexempt = 1,
+	};
+	struct pm_addr a;
+	const char *why;
+
+	(void)state;
+	assert_int_equal(lookup(&s, "<carol~news@example.org>", &why), RCPT_VALID);
+	assert_string_equal(why, "recipients.addresses");
+	assert_int_equal(lookup(&s, "<carolx~news@example.org>", NULL), RCPT_UNKNOWN);
+	assert_int_equal(addr_parse("<Carol~news@example.net>", 24, 0, &a, &why), ADDR_OK);
+	assert_true(rcpt_exempt_from_sender_checks(&s, ADDR_OK, &a));
+	assert_int_equal(addr_parse("<carolx~news@example.net>", 25, 0, &a, &why), ADDR_OK);
+	assert_false(rcpt_exempt_from_sender_checks(&s, ADDR_OK, &a));
+	assert_int_equal(addr_parse("<carol~news@foreign.test>", 25, 0, &a, &why), ADDR_OK);
+	assert_false(rcpt_exempt_from_sender_checks(&s, ADDR_OK, &a));
 }
 
 /* test_status_names - every status has its name */
@@ -616,11 +853,12 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_full),       cmocka_unit_test(test_sources),
-	    cmocka_unit_test(test_file_cache), cmocka_unit_test(test_malformed_warnings),
-	    cmocka_unit_test(test_check_file), cmocka_unit_test(test_big_file),
-	    cmocka_unit_test(test_threads),    cmocka_unit_test(test_status_names),
-	    cmocka_unit_test(test_unsafe),     cmocka_unit_test(test_fifo),
+	    cmocka_unit_test(test_full),           cmocka_unit_test(test_sources),
+	    cmocka_unit_test(test_file_cache),     cmocka_unit_test(test_malformed_warnings),
+	    cmocka_unit_test(test_check_file),     cmocka_unit_test(test_big_file),
+	    cmocka_unit_test(test_threads),        cmocka_unit_test(test_status_names),
+	    cmocka_unit_test(test_unsafe),         cmocka_unit_test(test_fifo),
+	    cmocka_unit_test(test_reload_no_wait), cmocka_unit_test(test_many_separators),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
