@@ -61,6 +61,7 @@ struct filetable {
 	const struct ft_ops *ops;
 	void *arg;
 	pthread_mutex_t lock;
+	pthread_cond_t read_done; /* a refresh ended (for callers with no table yet) */
 	/* guarded by lock */
 	struct ft_version *cur; /* NULL: never read */
 	bool refreshing;
@@ -282,6 +283,7 @@ struct filetable *ft_new(const char *path, const struct ft_ops *ops, void *arg, 
 	ft->ops = ops;
 	ft->arg = arg;
 	pthread_mutex_init(&ft->lock, NULL);
+	pthread_cond_init(&ft->read_done, NULL);
 	ft->recheck_ms = FT_RECHECK_MS;
 	if (table != NULL) {
 		ft->cur = version_new(table, ops->destroy);
@@ -306,6 +308,7 @@ void ft_release(struct filetable *ft)
 	if (ft == NULL || __atomic_sub_fetch(&ft->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
 	ft_put(ft->cur);
+	pthread_cond_destroy(&ft->read_done);
 	pthread_mutex_destroy(&ft->lock);
 	free(ft->path);
 	free(ft);
@@ -351,6 +354,7 @@ static void refresh(struct filetable *ft, const struct ft_stat *had, int last_er
 		if (last_err == 0 && stat_same(had, &now)) {
 			pthread_mutex_lock(&ft->lock);
 			ft->refreshing = false;
+			pthread_cond_broadcast(&ft->read_done);
 			pthread_mutex_unlock(&ft->lock);
 			return;
 		}
@@ -386,6 +390,7 @@ static void refresh(struct filetable *ft, const struct ft_stat *had, int last_er
 	}
 	ft->last_err = err;
 	ft->refreshing = false;
+	pthread_cond_broadcast(&ft->read_done);
 	pthread_mutex_unlock(&ft->lock);
 	ft_put(old);
 }
@@ -413,6 +418,9 @@ const void *ft_acquire(struct filetable *ft, struct ft_version **v)
 		refresh(ft, &had, last_err);
 
 	pthread_mutex_lock(&ft->lock);
+	/* no table yet (a handle read lazily): wait for the first read, never answer "none" */
+	while (ft->cur == NULL && ft->refreshing)
+		pthread_cond_wait(&ft->read_done, &ft->lock);
 	*v = ft->cur;
 	if (*v != NULL)
 		__atomic_add_fetch(&(*v)->refs, 1, __ATOMIC_RELAXED);

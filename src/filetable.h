@@ -119,7 +119,8 @@ struct ft_version;
 
 /*
  * ft_new - a handle for path with one reference. table (may be NULL:
- * never read; the first ft_acquire then reads at once) was read from
+ * never read; the first ft_acquire then reads at once, and callers that
+ * come meanwhile wait for that first read) was read from
  * *st (NULL when table is); clean: no line of it was skipped. ops and
  * arg must outlive the handle.
  */
