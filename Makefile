@@ -29,7 +29,7 @@ LDLIBS   := $(PKG_LIBS) -lidn2 -lresolv -lpthread
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # The daemon's sources, one file per concern (see README "Source layout").
-LIB_SRCS := util.c cidr.c addr.c policy.c config.c log.c jsonlog.c rcpt.c spf.c spfrecord.c dns.c dnscache.c sender.c verdict.c authres.c dkim.c hdrfrom.c dmarc.c psl.c iprev.c dnsbl.c lists.c filetable.c
+LIB_SRCS := util.c cidr.c addr.c policy.c config.c log.c jsonlog.c rcpt.c spf.c spfrecord.c dns.c dnscache.c sender.c verdict.c authres.c dkim.c hdrfrom.c dmarc.c psl.c iprev.c dnsbl.c lists.c filetable.c eom.c
 DAEMON_SRCS := $(LIB_SRCS) milter.c main.c
 
 OBJDIR   := build/obj
@@ -265,7 +265,7 @@ fuzz_rcpt_MODS    := rcpt addr log jsonlog util policy psl lists filetable cidr
 fuzz_lists_MODS   := lists filetable cidr addr log jsonlog util
 fuzz_dmarc_MODS   := dmarc dkim $(FUZZ_DNS) policy psl util lists filetable cidr addr log jsonlog
 fuzz_spfrecord_MODS := spfrecord util
-fuzz_eom_MODS     := verdict config policy psl cidr rcpt addr log jsonlog util dmarc dkim $(FUZZ_DNS) lists filetable hdrfrom authres
+fuzz_eom_MODS     := eom verdict config policy psl cidr rcpt addr log jsonlog util dmarc dkim $(FUZZ_DNS) lists filetable hdrfrom authres
 fuzz_dmarc_LDFLAGS := -Wl,--wrap=dns_query_within
 fuzz_eom_LDFLAGS   := -Wl,--wrap=dns_query_within
 
