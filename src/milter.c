@@ -85,16 +85,17 @@
  *	From the first header on, each message of an untrusted,
  *	unauthenticated client is fed to a DKIM verifier (dkim.c), and the
  *	From header fields are counted (the first kept). At end of message
- *	auth_evaluate() verifies the signatures, judges the From header
- *	(hdrfrom.c), looks up the author domain's DMARC record (dmarc.c;
- *	the record looked up at MAIL FROM for an SPF fail that waits for
- *	DMARC is used again when it is the same domain) and evaluates it
- *	with this message's own SPF and DKIM results only; then the local
- *	overrides and must_sign (verdict.c). When the verdict accepts, our
- *	forged Authentication-Results and incoming quarantine headers are
- *	removed, one Authentication-Results header is inserted at the top,
- *	and a DMARC quarantine adds the quarantine header or asks the MTA to
- *	hold the message (smfi_quarantine).
+ *	the session's and the message's facts go to eom.c (eom_input_of,
+ *	eom_evaluate), which verifies the signatures, judges the From
+ *	header, looks up and evaluates the author domain's DMARC record
+ *	(the record looked up at MAIL FROM for an SPF fail that waits for
+ *	DMARC is used again when it is the same domain), then the local
+ *	overrides and must_sign; what it found goes into the verdict's
+ *	facts. When the verdict accepts, our forged Authentication-Results
+ *	and incoming quarantine headers are removed, one
+ *	Authentication-Results header (eom_authres_value) is inserted at
+ *	the top, and a DMARC quarantine adds the quarantine header or asks
+ *	the MTA to hold the message (smfi_quarantine).
  *
  *	Header values are asked for with their leading space
  *	(SMFIP_HDR_LEADSPC, negotiated when the MTA offers it) so that DKIM
@@ -140,6 +141,7 @@
 #include "dkim.h"
 #include "dmarc.h"
 #include "dnsbl.h"
+#include "eom.h"
 #include "hdrfrom.h"
 #include "iprev.h"
 #include "lists.h"
@@ -160,25 +162,6 @@
 struct list_state {
 	unsigned allow, block;       /* PM_LIST_BIT(kind) */
 	char *hit[2][PM_LIST_KINDS]; /* [0] allow, [1] block */
-};
-
-/* What end of message found out about the message's authentication. */
-struct auth_eom {
-	bool checked;   /* DKIM/DMARC evaluated at all */
-	bool dkim_done; /* dkim holds this message's results */
-	struct dkim_results dkim;
-	enum from_status from;
-	const char *from_why; /* why the From header is not usable (or, FROM_OK with
-	                         from_name_address, name_why) */
-	char author[HDRFROM_DOMAIN_MAX + 1];
-	bool from_name_address; /* the display name shows another domain's address */
-	char name_why[HDRFROM_DOMAIN_MAX + 64];
-	struct dmarc_record rec;
-	struct dmarc_outcome dmarc; /* result UNCHECKED when not evaluated */
-	enum pm_mode dmarc_mode;    /* after the overrides */
-	enum pm_dmarc_policy disposition;
-	const char *dmarc_rule;
-	enum must_sign_status must_sign;
 };
 
 /* One transaction: MAIL FROM to end of message (or abort). */
@@ -1391,236 +1374,46 @@ static sfsistat mi_body(SMFICTX *ctx, unsigned char *bytes, size_t len)
 }
 
 /*
- * name_address - set a->from_name_address (and the reason) when the
- * display text of the author mailbox mb shows an address whose domain is
- * not aligned (relaxed: organizational domain) with the author domain
- * (author NULL, an address literal: any shown address counts)
+ * eom_input_of - the session's and the message's facts end of message
+ * reads (eom.h); the DKIM verifier is set up first and the budget of end
+ * of message started when DKIM or DMARC are evaluated
  */
-static void name_address(const struct psl *psl, const struct hdrfrom_mailbox *mb,
-                         const char *author, struct auth_eom *a)
+static void eom_input_of(struct session *s, struct eom_input *in)
 {
-	for (size_t i = 0; i < mb->nname_domains; i++) {
-		if (author != NULL && dmarc_aligned(psl, mb->name_domains[i], author, false))
-			continue;
-		a->from_name_address = true;
-		snprintf(a->name_why, sizeof(a->name_why), "display name shows an address at %s",
-		         mb->name_domains[i]);
-		a->from_why = a->name_why;
-		return;
-	}
-}
-
-/* judge_from - the From header field(s): exactly one, naming one author with a DNS domain */
-static void judge_from(const struct psl *psl, const struct message *m, struct auth_eom *a)
-{
-	struct hdrfrom_list l;
-	const struct hdrfrom_mailbox *mb;
-	const char *why = NULL;
-
-	if (m->from_count == 0) {
-		a->from = FROM_MISSING;
-		a->from_why = "no From header field";
-		return;
-	}
-	if (m->from_count > 1) {
-		a->from = FROM_SEVERAL;
-		a->from_why = "several From header fields";
-		return;
-	}
-	if (!hdrfrom_parse(m->from_value, strlen(m->from_value), &l, &why)) {
-		a->from = FROM_BAD;
-		a->from_why = why != NULL ? why : "unparsable From header field";
-		return;
-	}
-	switch (hdrfrom_author(&l, &mb, &why)) {
-	case HDRFROM_AUTHOR_OK:
-		a->from = FROM_OK;
-		snprintf(a->author, sizeof(a->author), "%s", mb->domain);
-		name_address(psl, mb, a->author, a);
-		break;
-	case HDRFROM_AUTHOR_SEVERAL:
-		a->from = FROM_SEVERAL_ADDRS;
-		a->from_why = "From names several addresses";
-		break;
-	case HDRFROM_AUTHOR_LITERAL:
-		/* one author, but no domain name: nothing for DMARC to judge */
-		a->from = FROM_OK;
-		a->from_why = "From domain is an address literal";
-		name_address(psl, &l.mbox[0], NULL, a);
-		break;
-	case HDRFROM_AUTHOR_NONE:
-	default:
-		a->from = FROM_BAD;
-		a->from_why = why != NULL ? why : "no usable author domain in From";
-		break;
-	}
-	hdrfrom_free(&l);
-}
-
-/* dkim_note - one log line per signature that did not pass, with why */
-static void dkim_note(const struct message *m, const struct dkim_results *r)
-{
-	for (size_t i = 0; i < r->n; i++) {
-		const struct dkim_sig_result *g = &r->sig[i];
-		char d[4 * sizeof(g->domain)], sel[4 * sizeof(g->selector)],
-		    why[4 * sizeof(g->reason)];
-
-		if (g->result == PM_DKIM_PASS)
-			continue;
-		log_msg(LOG_INFO, "%s: dkim=%s d=%s s=%s: %s",
-		        m->queue_id ? m->queue_id : "NOQUEUE", pm_dkim_result_name(g->result),
-		        pm_escape_str(d, sizeof(d), g->domain),
-		        pm_escape_str(sel, sizeof(sel), g->selector),
-		        pm_escape_str(why, sizeof(why), g->reason));
-	}
-}
-
-/*
- * auth_evaluate - DKIM results, the From header, DMARC and must_sign for
- * the message that just ended (nothing for trusted or authenticated
- * clients)
- */
-static void auth_evaluate(struct session *s, struct auth_eom *a)
-{
-	const struct policy *p = s->policy;
 	struct message *m = &s->msg;
-	struct dmarc_input in;
-	const char *spf_pass_domain = NULL;
-	struct pm_domains d;
 
-	domains_of(s, true, &d);
-	memset(a, 0, sizeof(*a));
-	a->dmarc_mode = PM_MODE_OFF;
-	if (!auth_checks_apply(s))
-		return;
-	a->checked = true;
-	if (!m->headers_seen)
-		headers_begin(s);
-	eom_dns_start(s);
-	if (m->dkim != NULL) {
-		dkim_verify_eom(m->dkim, &a->dkim);
-		a->dkim_done = true;
-		dkim_note(m, &a->dkim);
+	if (auth_checks_apply(s)) {
+		if (!m->headers_seen)
+			headers_begin(s);
+		eom_dns_start(s);
 	}
-	if (!policy_dmarc_on(p) && p->dkim.nmust_sign == 0)
-		return;
-	judge_from(p->psl, m, a);
-	if (a->from != FROM_OK || a->author[0] == '\0')
-		return;
-	if (policy_check_on(p, PM_CHECK_DKIM))
-		a->must_sign = verdict_must_sign(p, a->author, a->dkim_done ? &a->dkim : NULL);
-	if (!policy_dmarc_on(p))
-		return;
-	if (m->mfrom_spf.result == PM_SPF_PASS && m->mfrom_spf.domain[0] != '\0')
-		spf_pass_domain = m->mfrom_spf.domain;
-	/* the mode for this author domain first: off means no lookup at all */
-	verdict_dmarc_overrides(p, &d, a->author, spf_pass_domain, a->dkim_done ? &a->dkim : NULL,
-	                        PM_DMARC_NONE, PM_DMARC_P_UNSPEC, &a->dmarc_mode, &a->disposition,
-	                        &a->dmarc_rule);
-	if (a->dmarc_mode == PM_MODE_OFF)
-		return;
-	if (m->sender_dmarc_done && m->sender_dmarc.status != DMARC_REC_TEMPFAIL &&
-	    strcasecmp(m->sender_dmarc.domain, a->author) == 0)
-		a->rec = m->sender_dmarc; /* looked up at MAIL FROM */
-	else
-		dmarc_lookup(p->psl, a->author, &m->eom_budget, &a->rec);
-	memset(&in, 0, sizeof(in));
-	in.psl = p->psl;
-	in.from_domain = a->author;
-	in.rec = &a->rec;
-	in.spf = m->mfrom_spf.result;
-	in.spf_domain = m->mfrom_spf.result != PM_SPF_UNCHECKED && m->mfrom_spf.domain[0] != '\0'
-	                    ? m->mfrom_spf.domain
-	                    : NULL;
-	in.dkim = a->dkim_done ? &a->dkim : NULL;
-	in.pct_roll = arc4random_uniform(100);
-	dmarc_evaluate(&in, &a->dmarc);
-	verdict_dmarc_overrides(p, &d, a->author, spf_pass_domain, in.dkim, a->dmarc.result,
-	                        a->dmarc.disposition, &a->dmarc_mode, &a->disposition,
-	                        &a->dmarc_rule);
-}
-
-/*
- * authres_value - our Authentication-Results value for this message, with
- * a comment naming the allow list when the verdict v is an allow; the
- * caller frees
- */
-static char *authres_value(const struct session *s, const struct auth_eom *a,
-                           const struct pm_verdict *v)
-{
-	const struct policy *p = s->policy;
-	const struct message *m = &s->msg;
-	struct authres_input in;
-	char from[ADDR_TEXT_MAX], allowed[160];
-	struct pm_domains d;
-	enum pm_mode mode[PM_CHECKS];
-
-	/* tagged when the mode in force for this message (overrides) says so */
-	domains_of(s, true, &d);
-	for (int c = 0; c < PM_CHECKS; c++)
-		mode[c] = verdict_mode(p, (enum pm_check)c, &d, NULL);
-	memset(&in, 0, sizeof(in));
-	allowed[0] = '\0';
-	if (v->allowed && v->allowed_by != NULL)
-		snprintf(allowed, sizeof(allowed), "allowed by local policy: %s", v->allowed_by);
-	/* headers.singletons in tag mode (or enforce, when the message was let through) */
-	if (m->repeated_field != NULL && !s->trusted && !s->authenticated &&
-	    p->headers.singletons >= PM_MODE_TAG)
-		snprintf(allowed + strlen(allowed), sizeof(allowed) - strlen(allowed),
-		         "%srepeated header field: %s", allowed[0] != '\0' ? "; " : "",
-		         m->repeated_field);
-	if (allowed[0] != '\0')
-		in.policy_comment = allowed;
-	in.authserv_id = p->authserv_id;
-	if (s->authenticated)
-		in.auth_user = s->auth_user;
-	if (s->trusted)
-		in.trusted_network = s->trusted_net;
-	in.iprev = PM_IPREV_UNCHECKED;
-	/* like the HELO result: not reported for an authenticated client, never refused for it */
-	if (s->iprev_applies && !s->authenticated && mode[PM_CHECK_IPREV] >= PM_MODE_TAG) {
-		in.iprev = s->iprev.result;
-		in.iprev_ip = s->addr;
-		in.iprev_comment = s->iprev.why[0] != '\0' ? s->iprev.why : NULL;
-	}
-	in.helo_spf = PM_SPF_UNCHECKED;
-	/* an authenticated client skipped the sender checks: its HELO result is not reported */
-	if (s->helo_spf.result != PM_SPF_UNCHECKED && !s->authenticated &&
-	    mode[PM_CHECK_HELO_SPF] >= PM_MODE_TAG) {
-		in.helo_spf = s->helo_spf.result;
-		in.helo = s->helo;
-	}
-	in.mfrom_spf = PM_SPF_UNCHECKED;
-	if (mode[PM_CHECK_SPF] >= PM_MODE_TAG && m->mfrom_spf.result != PM_SPF_UNCHECKED) {
-		in.mfrom_spf = m->mfrom_spf.result;
-		if (m->sender_status == ADDR_OK)
-			in.mailfrom = addr_format(&m->sender, from, sizeof(from));
-		else
-			in.helo = s->helo; /* the null sender was judged by its HELO */
-		if (m->mfrom_spf.comment[0] != '\0')
-			in.mfrom_comment = m->mfrom_spf.comment;
-	}
-	if (a->dkim_done && mode[PM_CHECK_DKIM] >= PM_MODE_TAG)
-		in.dkim = &a->dkim;
-	in.dmarc = PM_DMARC_UNCHECKED;
-	if (a->checked && a->from != FROM_UNCHECKED && a->from != FROM_OK &&
-	    mode[PM_CHECK_DMARC] >= PM_MODE_TAG) {
-		/* tag mode delivers it: say why DMARC could not judge the message */
-		in.dmarc = PM_DMARC_PERMERROR;
-		in.dmarc_comment = a->from_why;
-	} else if (a->dmarc.result != PM_DMARC_UNCHECKED && a->dmarc_mode >= PM_MODE_TAG) {
-		in.dmarc = a->dmarc.result;
-		in.header_from = a->author;
-		if (a->rec.status == DMARC_REC_FOUND) {
-			in.dmarc_policy = pm_dmarc_policy_name(a->dmarc.policy);
-			in.dmarc_disposition = a->dmarc.result == PM_DMARC_PASS
-			                           ? pm_dmarc_policy_name(PM_DMARC_P_NONE)
-			                           : pm_dmarc_policy_name(a->disposition);
-		}
-		if (a->dmarc.result == PM_DMARC_PERMERROR || a->dmarc.result == PM_DMARC_TEMPERROR)
-			in.dmarc_comment = a->dmarc.why[0] != '\0' ? a->dmarc.why : NULL;
-	}
-	return authres_format(&in);
+	memset(in, 0, sizeof(*in));
+	in->policy = s->policy;
+	in->queue_id = m->queue_id;
+	in->trusted = s->trusted;
+	in->authenticated = s->authenticated;
+	in->broken = s->broken;
+	in->auth_user = s->auth_user;
+	in->trusted_net = s->trusted_net;
+	domains_of(s, true, &in->domains);
+	in->client_addr = s->addr;
+	in->iprev_applies = s->iprev_applies;
+	in->iprev = s->iprev.result;
+	in->iprev_why = s->iprev.why;
+	in->helo = s->helo;
+	in->helo_spf = s->helo_spf.result;
+	in->sender_status = m->sender_status;
+	in->sender = &m->sender;
+	in->mfrom_spf = m->mfrom_spf.result;
+	in->mfrom_spf_domain = m->mfrom_spf.domain;
+	in->mfrom_spf_comment = m->mfrom_spf.comment;
+	in->sender_dmarc = m->sender_dmarc_done ? &m->sender_dmarc : NULL;
+	in->dkim = m->dkim;
+	in->from_count = m->from_count;
+	in->from_value = m->from_value;
+	in->repeated_field = m->repeated_field;
+	in->budget = &m->eom_budget;
+	in->pct_roll = arc4random_uniform(100);
 }
 
 /* remove_headers - delete our forged Authentication-Results and incoming quarantine headers */
@@ -1717,6 +1510,7 @@ static sfsistat mi_eom(SMFICTX *ctx)
 	struct pm_facts f;
 	struct pm_verdict v;
 	struct auth_eom *a;
+	struct eom_input in;
 	char hname[] = AR_HEADER;
 	char *value;
 	struct strbuf rcpts; /* the accepted recipients, comma-separated, for %{rcpt} */
@@ -1727,7 +1521,8 @@ static sfsistat mi_eom(SMFICTX *ctx)
 	m = &s->msg;
 	update_queue_id(ctx, m);
 	a = xcalloc(1, sizeof(*a));
-	auth_evaluate(s, a);
+	eom_input_of(s, &in);
+	eom_evaluate(&in, a);
 	facts_init(s, PM_STAGE_EOM, &f);
 	f.from = a->from;
 	f.author = a->author[0] != '\0' ? a->author : NULL;
@@ -1746,7 +1541,7 @@ static sfsistat mi_eom(SMFICTX *ctx)
 	if (!s->broken && v.action == PM_V_CONTINUE) {
 		if (!remove_headers(ctx, s))
 			f.internal_error = true;
-		value = authres_value(s, a, &v);
+		value = eom_authres_value(&in, a, &v);
 		if (value != NULL && leadspc(s)) {
 			/* the MTA writes the value as given: the space after the colon is ours */
 			size_t vlen = strlen(value) + 1;

@@ -15,21 +15,20 @@
  *	              Authentication-Results field judged by authres_is_ours
  *	  mi_eoh      dkim_verify_eoh
  *	  mi_body     dkim_verify_body
- *	  mi_eom      dkim_verify_eom; judge_from (hdrfrom_parse,
- *	              hdrfrom_author); verdict_must_sign;
- *	              verdict_dmarc_overrides; dmarc_lookup; dmarc_evaluate;
- *	              verdict_dmarc_overrides again; verdict_decide; then,
- *	              for a message going on, our Authentication-Results
- *	              value (authres_format), and for a refusal its reply text
- *	              (reply_expand)
+ *	  mi_eom      eom_evaluate (src/eom.c: dkim_verify_eom, the From
+ *	              judgement, verdict_must_sign, verdict_dmarc_overrides,
+ *	              dmarc_lookup, dmarc_evaluate, the overrides again);
+ *	              verdict_decide; then, for a message going on, our
+ *	              Authentication-Results value (eom_authres_value), and
+ *	              for a refusal its reply text (reply_expand)
  *
- *	milter.c's own functions are static and talk to libmilter, so the
- *	few lines of glue between those calls (header_name_is, judge_from,
- *	auth_evaluate, facts_init and authres_value) are repeated here as
- *	they are there. Not covered: the libmilter callbacks themselves
- *	(session and message state, macros, queue ids, the header
- *	changes, quarantine and replies sent through smfi_*), the MAIL FROM
- *	and RCPT stages (SPF, the sender domain, recipients) and logging.
+ *	The end-of-message evaluation is the daemon's own (src/eom.c); only
+ *	the few lines of milter.c glue around it (header_name_is, what
+ *	eom_input_of and facts_init gather) are repeated here. Not covered:
+ *	the libmilter callbacks themselves (session and message state,
+ *	macros, queue ids, the header changes, quarantine and replies sent
+ *	through smfi_*), the MAIL FROM and RCPT stages (SPF, the sender
+ *	domain, recipients) and the decision records.
  *
  *	What the MTA and DNS would say comes from the message itself, in
  *	header fields any message could carry (they are fed to DKIM like
@@ -73,6 +72,7 @@
 #include "dkim.h"
 #include "dmarc.h"
 #include "dns.h"
+#include "eom.h"
 #include "fuzzlib.h"
 #include "hdrfrom.h"
 #include "policy.h"
@@ -491,85 +491,6 @@ static bool header_name_is(const char *name, const char *want)
 	return *name == '\0';
 }
 
-/* What mi_eom gathers (milter.c struct auth_eom). */
-struct auth_eom {
-	bool checked, dkim_done;
-	struct dkim_results dkim;
-	enum from_status from;
-	const char *from_why;
-	char author[DMARC_DOMAIN_MAX];
-	bool from_name_address;
-	char name_why[DMARC_DOMAIN_MAX + 64];
-	enum must_sign_status must_sign;
-	struct dmarc_record rec;
-	struct dmarc_outcome dmarc;
-	enum pm_mode dmarc_mode;
-	enum pm_dmarc_policy disposition;
-	const char *dmarc_rule;
-};
-
-/* name_address - milter.c name_address */
-static void name_address(const struct psl *psl, const struct hdrfrom_mailbox *mb,
-                         const char *author, struct auth_eom *a)
-{
-	for (size_t i = 0; i < mb->nname_domains; i++) {
-		if (author != NULL && dmarc_aligned(psl, mb->name_domains[i], author, false))
-			continue;
-		a->from_name_address = true;
-		snprintf(a->name_why, sizeof(a->name_why), "display name shows an address at %s",
-		         mb->name_domains[i]);
-		a->from_why = a->name_why;
-		return;
-	}
-}
-
-/* judge_from - milter.c judge_from */
-static void judge_from(const struct psl *psl, unsigned from_count, const char *from_value,
-                       struct auth_eom *a)
-{
-	struct hdrfrom_list l;
-	const struct hdrfrom_mailbox *mb;
-	const char *why = NULL;
-
-	if (from_count == 0) {
-		a->from = FROM_MISSING;
-		a->from_why = "no From header field";
-		return;
-	}
-	if (from_count > 1) {
-		a->from = FROM_SEVERAL;
-		a->from_why = "several From header fields";
-		return;
-	}
-	if (!hdrfrom_parse(from_value, strlen(from_value), &l, &why)) {
-		a->from = FROM_BAD;
-		a->from_why = why != NULL ? why : "unparsable From header field";
-		return;
-	}
-	switch (hdrfrom_author(&l, &mb, &why)) {
-	case HDRFROM_AUTHOR_OK:
-		a->from = FROM_OK;
-		snprintf(a->author, sizeof(a->author), "%s", mb->domain);
-		name_address(psl, mb, a->author, a);
-		break;
-	case HDRFROM_AUTHOR_SEVERAL:
-		a->from = FROM_SEVERAL_ADDRS;
-		a->from_why = "From names several addresses";
-		break;
-	case HDRFROM_AUTHOR_LITERAL:
-		a->from = FROM_OK;
-		a->from_why = "From domain is an address literal";
-		name_address(psl, &l.mbox[0], NULL, a);
-		break;
-	case HDRFROM_AUTHOR_NONE:
-	default:
-		a->from = FROM_BAD;
-		a->from_why = why != NULL ? why : "no usable author domain in From";
-		break;
-	}
-	hdrfrom_free(&l);
-}
-
 /* The envelope as parsed at MAIL FROM and RCPT TO. */
 struct envelope {
 	enum addr_status sender_status;
@@ -636,122 +557,38 @@ static void envelope(const struct policy *p, struct envelope *e)
 	}
 }
 
-/* auth_evaluate - milter.c auth_evaluate, from dkim_verify_eom on */
-static void auth_evaluate(const struct policy *p, const struct envelope *e,
-                          struct dkim_verifier *dkim, unsigned from_count, const char *from_value,
-                          struct auth_eom *a)
+/*
+ * eom_input_of - what milter.c eom_input_of gathers, from env and the
+ * envelope e (no DMARC record kept from MAIL FROM: the author domain's
+ * is always looked up)
+ */
+static void eom_input_of(const struct policy *p, const struct envelope *e,
+                         struct dkim_verifier *dkim, unsigned from_count, const char *from_value,
+                         const char *repeated_field, struct dns_budget *b, struct eom_input *in)
 {
-	struct dns_budget b;
-	struct dmarc_input in;
-	const char *spf_pass_domain = NULL;
-
-	memset(a, 0, sizeof(*a));
-	a->dmarc_mode = PM_MODE_OFF;
-	if (env.trusted || env.auth || (!policy_check_on(p, PM_CHECK_DKIM) && !policy_dmarc_on(p)))
-		return;
-	a->checked = true;
-	if (dkim != NULL) {
-		dkim_verify_eom(dkim, &a->dkim);
-		a->dkim_done = true;
-	}
-	if (!policy_dmarc_on(p) && p->dkim.nmust_sign == 0)
-		return;
-	judge_from(p->psl, from_count, from_value, a);
-	if (a->from != FROM_OK || a->author[0] == '\0')
-		return;
-	if (policy_check_on(p, PM_CHECK_DKIM))
-		a->must_sign = verdict_must_sign(p, a->author, a->dkim_done ? &a->dkim : NULL);
-	if (!policy_dmarc_on(p))
-		return;
-	if (env.spf == PM_SPF_PASS && e->spf_domain[0] != '\0')
-		spf_pass_domain = e->spf_domain;
-	verdict_dmarc_overrides(p, &e->domains, a->author, spf_pass_domain,
-	                        a->dkim_done ? &a->dkim : NULL, PM_DMARC_NONE, PM_DMARC_P_UNSPEC,
-	                        &a->dmarc_mode, &a->disposition, &a->dmarc_rule);
-	if (a->dmarc_mode == PM_MODE_OFF)
-		return;
-	dmarc_lookup(p->psl, a->author, budget(p, &b), &a->rec);
-	memset(&in, 0, sizeof(in));
-	in.psl = p->psl;
-	in.from_domain = a->author;
-	in.rec = &a->rec;
-	in.spf = env.spf;
-	in.spf_domain =
-	    env.spf != PM_SPF_UNCHECKED && e->spf_domain[0] != '\0' ? e->spf_domain : NULL;
-	in.dkim = a->dkim_done ? &a->dkim : NULL;
-	in.pct_roll = env.pct;
-	dmarc_evaluate(&in, &a->dmarc);
-	verdict_dmarc_overrides(p, &e->domains, a->author, spf_pass_domain, in.dkim,
-	                        a->dmarc.result, a->dmarc.disposition, &a->dmarc_mode,
-	                        &a->disposition, &a->dmarc_rule);
-}
-
-/* authres_value - milter.c authres_value; the caller frees */
-static char *authres_value(const struct policy *p, const struct envelope *e,
-                           const struct auth_eom *a, const struct pm_verdict *v,
-                           const char *repeated_field)
-{
-	struct authres_input in;
-	char from[ADDR_TEXT], allowed[160];
-	enum pm_mode mode[PM_CHECKS];
-
-	for (int c = 0; c < PM_CHECKS; c++)
-		mode[c] = verdict_mode(p, (enum pm_check)c, &e->domains, NULL);
-	memset(&in, 0, sizeof(in));
-	allowed[0] = '\0';
-	if (v->allowed && v->allowed_by != NULL)
-		snprintf(allowed, sizeof(allowed), "allowed by local policy: %s", v->allowed_by);
-	if (repeated_field != NULL && !env.trusted && !env.auth &&
-	    p->headers.singletons >= PM_MODE_TAG)
-		snprintf(allowed + strlen(allowed), sizeof(allowed) - strlen(allowed),
-		         "%srepeated header field: %s", allowed[0] != '\0' ? "; " : "",
-		         repeated_field);
-	if (allowed[0] != '\0')
-		in.policy_comment = allowed;
-	in.authserv_id = p->authserv_id;
-	if (env.auth)
-		in.auth_user = "fuzz-user";
-	if (env.trusted)
-		in.trusted_network = "192.0.2.0/24";
-	in.iprev = PM_IPREV_UNCHECKED;
-	if (env.iprev != PM_IPREV_UNCHECKED && !env.auth && mode[PM_CHECK_IPREV] >= PM_MODE_TAG) {
-		in.iprev = env.iprev;
-		in.iprev_ip = "192.0.2.1";
-	}
-	in.helo_spf = PM_SPF_UNCHECKED;
-	if (env.helo_spf != PM_SPF_UNCHECKED && !env.auth &&
-	    mode[PM_CHECK_HELO_SPF] >= PM_MODE_TAG) {
-		in.helo_spf = env.helo_spf;
-		in.helo = env.helo;
-	}
-	in.mfrom_spf = PM_SPF_UNCHECKED;
-	if (mode[PM_CHECK_SPF] >= PM_MODE_TAG && env.spf != PM_SPF_UNCHECKED) {
-		in.mfrom_spf = env.spf;
-		if (e->sender_status == ADDR_OK)
-			in.mailfrom = addr_format(&e->sender, from, sizeof(from));
-		else
-			in.helo = env.helo;
-	}
-	if (a->dkim_done && mode[PM_CHECK_DKIM] >= PM_MODE_TAG)
-		in.dkim = &a->dkim;
-	in.dmarc = PM_DMARC_UNCHECKED;
-	if (a->checked && a->from != FROM_UNCHECKED && a->from != FROM_OK &&
-	    mode[PM_CHECK_DMARC] >= PM_MODE_TAG) {
-		in.dmarc = PM_DMARC_PERMERROR;
-		in.dmarc_comment = a->from_why;
-	} else if (a->dmarc.result != PM_DMARC_UNCHECKED && a->dmarc_mode >= PM_MODE_TAG) {
-		in.dmarc = a->dmarc.result;
-		in.header_from = a->author;
-		if (a->rec.status == DMARC_REC_FOUND) {
-			in.dmarc_policy = pm_dmarc_policy_name(a->dmarc.policy);
-			in.dmarc_disposition = a->dmarc.result == PM_DMARC_PASS
-			                           ? pm_dmarc_policy_name(PM_DMARC_P_NONE)
-			                           : pm_dmarc_policy_name(a->disposition);
-		}
-		if (a->dmarc.result == PM_DMARC_PERMERROR || a->dmarc.result == PM_DMARC_TEMPERROR)
-			in.dmarc_comment = a->dmarc.why[0] != '\0' ? a->dmarc.why : NULL;
-	}
-	return authres_format(&in);
+	memset(in, 0, sizeof(*in));
+	in->policy = p;
+	in->queue_id = "FUZZ";
+	in->trusted = env.trusted;
+	in->authenticated = env.auth;
+	in->auth_user = "fuzz-user";
+	in->trusted_net = "192.0.2.0/24";
+	in->domains = e->domains;
+	in->client_addr = "192.0.2.1";
+	in->iprev_applies = env.iprev != PM_IPREV_UNCHECKED;
+	in->iprev = env.iprev;
+	in->helo = env.helo;
+	in->helo_spf = env.helo_spf;
+	in->sender_status = e->sender_status;
+	in->sender = &e->sender;
+	in->mfrom_spf = env.spf;
+	in->mfrom_spf_domain = e->spf_domain;
+	in->dkim = dkim;
+	in->from_count = from_count;
+	in->from_value = from_value;
+	in->repeated_field = repeated_field;
+	in->budget = budget(p, b);
+	in->pct_roll = env.pct;
 }
 
 /* ---- checks -------------------------------------------------------- */
@@ -820,6 +657,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct dkim_verify_settings ds;
 	struct dkim_verifier *dkim = NULL;
 	struct auth_eom a;
+	struct eom_input in;
+	struct dns_budget b;
 	struct pm_facts f;
 	struct pm_verdict v;
 	const struct policy *p;
@@ -880,7 +719,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	/* mi_eom */
-	auth_evaluate(p, &e, dkim, from_count, from_value != NULL ? from_value : "", &a);
+	eom_input_of(p, &e, dkim, from_count, from_value != NULL ? from_value : "", repeated_field,
+	             &b, &in);
+	eom_evaluate(&in, &a);
 	if (a.dkim_done) {
 		FUZZ_CHECK(a.dkim.n <= (size_t)p->dkim.max_signatures && a.dkim.n <= a.dkim.total,
 		           "%zu DKIM results of %zu signatures, max %d", a.dkim.n, a.dkim.total,
@@ -922,7 +763,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	switch (v.action) {
 	case PM_V_CONTINUE: {
-		char *value = authres_value(p, &e, &a, &v, repeated_field);
+		char *value = eom_authres_value(&in, &a, &v);
 
 		check_header(value, p->authserv_id);
 		if (verbose)
