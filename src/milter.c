@@ -142,7 +142,6 @@
 #include "dmarc.h"
 #include "dnsbl.h"
 #include "eom.h"
-#include "hdrfrom.h"
 #include "iprev.h"
 #include "lists.h"
 #include "log.h"
