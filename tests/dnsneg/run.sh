@@ -53,26 +53,8 @@ zone() {
 }
 # shellcheck disable=SC2119
 zone >"$tmp/neg.test.zone"
-cat >"$tmp/nsd.conf" <<CONF
-server:
-	ip-address: 127.0.0.1
-	port: 53
-	zonesdir: "$tmp"
-	database: ""
-	zonelistfile: "$tmp/zone.list"
-	xfrdfile: "$tmp/xfrd.state"
-	xfrdir: "$tmp"
-	pidfile: "$tmp/nsd.pid"
-	logfile: "$tmp/nsd.log"
-	username: ""
-	chroot: ""
-	rrl-ratelimit: 0
-remote-control:
-	control-enable: no
-zone:
-	name: "neg.test"
-	zonefile: "$tmp/neg.test.zone"
-CONF
+. "$top/tests/nsdconf.sh"
+nsd_conf "$tmp/nsd.conf" "$tmp" "$tmp/neg.test.zone"
 printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$tmp/resolv.conf"
 mount --bind "$tmp/resolv.conf" /etc/resolv.conf || exit 1
 

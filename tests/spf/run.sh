@@ -41,31 +41,8 @@ trap 'rm -rf "$tmp"' EXIT
 ip link set lo up
 
 cp "$here"/zones/*.zone "$tmp"/
-{
-	cat <<EOF
-server:
-	ip-address: 127.0.0.1
-	port: 53
-	zonesdir: "$tmp"
-	database: ""
-	zonelistfile: "$tmp/zone.list"
-	xfrdfile: "$tmp/xfrd.state"
-	xfrdir: "$tmp"
-	pidfile: "$tmp/nsd.pid"
-	logfile: "$tmp/nsd.log"
-	username: ""
-	chroot: ""
-	verbosity: 1
-	rrl-ratelimit: 0
-	hide-version: yes
-remote-control:
-	control-enable: no
-EOF
-	for z in "$tmp"/*.zone; do
-		name=$(basename "$z" .zone)
-		printf 'zone:\n\tname: "%s"\n\tzonefile: "%s"\n' "$name" "$z"
-	done
-} >"$tmp/nsd.conf"
+. "$top/tests/nsdconf.sh"
+nsd_conf "$tmp/nsd.conf" "$tmp" "$tmp"/*.zone
 printf 'nameserver 127.0.0.1\nnameserver 127.0.0.2\noptions timeout:2 attempts:2\n' >"$tmp/resolv.conf"
 mount --bind "$tmp/resolv.conf" /etc/resolv.conf || exit 1
 
