@@ -50,7 +50,6 @@
  */
 #include <arpa/nameser.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,20 +66,6 @@
 #define DMARC_SHOW      40 /* bytes of a record value shown in a why */
 
 /* ---- helpers ------------------------------------------------------ */
-
-/* bprintf - printf into buf (size bytes), cut when longer: for messages */
-static void bprintf(char *buf, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void bprintf(char *buf, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (size == 0)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(buf, size, fmt, ap);
-	va_end(ap);
-}
 
 /*
  * name_norm - domain lower-cased, one final dot removed, into out
@@ -382,7 +367,7 @@ static void note_ignored(struct parsed *ps, const struct tag *t)
 	if (ps->ignored[0] != '\0')
 		return;
 	pm_escape(val, sizeof(val), t->val, t->vlen);
-	bprintf(ps->ignored, sizeof(ps->ignored), "%.*s=\"%s\"", (int)t->nlen, t->name, val);
+	pm_bprintf(ps->ignored, sizeof(ps->ignored), "%.*s=\"%s\"", (int)t->nlen, t->name, val);
 }
 
 /* alignment_tag - adkim=/aspf=: "s" strict, "r" relaxed, else ignored (relaxed) */
@@ -439,11 +424,11 @@ static const char *show_tag(char *buf, size_t size, const char *name, const stru
 	char val[DMARC_SHOW];
 
 	if (!present) {
-		bprintf(buf, size, "no %s=", name);
+		pm_bprintf(buf, size, "no %s=", name);
 		return buf;
 	}
 	pm_escape(val, sizeof(val), t->val, t->vlen);
-	bprintf(buf, size, "%s=\"%s\"", name, val);
+	pm_bprintf(buf, size, "%s=\"%s\"", name, val);
 	return buf;
 }
 
@@ -459,26 +444,27 @@ void dmarc_parse_record(const struct psl *psl, const char *text, const char *dom
 	out->pct = 100;
 	out->status = DMARC_REC_INVALID;
 	if (!name_norm(domain, out->domain)) {
-		bprintf(out->why, sizeof(out->why), "not a usable domain name: %s",
-		        show_name(shown, sizeof(shown), domain));
+		pm_bprintf(out->why, sizeof(out->why), "not a usable domain name: %s",
+		           show_name(shown, sizeof(shown), domain));
 		return;
 	}
 	if (!dmarc_org_domain(psl, out->domain, out->org_domain, sizeof(out->org_domain)))
 		memcpy(out->org_domain, out->domain, sizeof(out->domain));
 	if (!name_norm(found_at != NULL ? found_at : domain, out->found_at)) {
-		bprintf(out->why, sizeof(out->why), "not a usable domain name: %s",
-		        show_name(shown, sizeof(shown), found_at));
+		pm_bprintf(out->why, sizeof(out->why), "not a usable domain name: %s",
+		           show_name(shown, sizeof(shown), found_at));
 		return;
 	}
 	if (!is_dmarc_record(text)) {
-		bprintf(out->why, sizeof(out->why),
-		        "not a DMARC record at _dmarc.%s (must start v=DMARC1)", out->found_at);
+		pm_bprintf(out->why, sizeof(out->why),
+		           "not a DMARC record at _dmarc.%s (must start v=DMARC1)", out->found_at);
 		return;
 	}
 	read_tags(text + 8, &ps);
 	if (ps.dup >= 0) {
-		bprintf(out->why, sizeof(out->why), "repeated %s= tag in DMARC record at _dmarc.%s",
-		        known_tags[ps.dup], out->found_at);
+		pm_bprintf(out->why, sizeof(out->why),
+		           "repeated %s= tag in DMARC record at _dmarc.%s", known_tags[ps.dup],
+		           out->found_at);
 		return;
 	}
 	out->pct = ps.pct >= 0 ? ps.pct : 100;
@@ -494,9 +480,9 @@ void dmarc_parse_record(const struct psl *psl, const char *text, const char *dom
 		out->status = DMARC_REC_FOUND;
 		out->p = p;
 		out->sp = ps.has_sp ? sp : p;
-		bprintf(out->why, sizeof(out->why), "p=%s sp=%s pct=%d at _dmarc.%s%s%s",
-		        pm_dmarc_policy_name(out->p), pm_dmarc_policy_name(out->sp), out->pct,
-		        out->found_at, ps.ignored[0] != '\0' ? "; ignored " : "", ps.ignored);
+		pm_bprintf(out->why, sizeof(out->why), "p=%s sp=%s pct=%d at _dmarc.%s%s%s",
+		           pm_dmarc_policy_name(out->p), pm_dmarc_policy_name(out->sp), out->pct,
+		           out->found_at, ps.ignored[0] != '\0' ? "; ignored " : "", ps.ignored);
 		return;
 	}
 	if (p_bad)
@@ -507,12 +493,12 @@ void dmarc_parse_record(const struct psl *psl, const char *text, const char *dom
 		/* RFC 7489 6.6.3 step 6: as if "v=DMARC1; p=none" */
 		out->status = DMARC_REC_FOUND;
 		out->p = out->sp = PM_DMARC_P_NONE;
-		bprintf(out->why, sizeof(out->why), "%s at _dmarc.%s but a valid rua=: p=none",
-		        shown, out->found_at);
+		pm_bprintf(out->why, sizeof(out->why), "%s at _dmarc.%s but a valid rua=: p=none",
+		           shown, out->found_at);
 		return;
 	}
-	bprintf(out->why, sizeof(out->why), "%s%s at _dmarc.%s and no valid rua=",
-	        p_bad ? (ps.has_p ? "invalid " : "") : "invalid ", shown, out->found_at);
+	pm_bprintf(out->why, sizeof(out->why), "%s%s at _dmarc.%s and no valid rua=",
+	           p_bad ? (ps.has_p ? "invalid " : "") : "invalid ", shown, out->found_at);
 }
 
 /* ---- the lookup --------------------------------------------------- */
@@ -587,8 +573,8 @@ void dmarc_lookup(const struct psl *psl, const char *domain, struct dns_budget *
 	out->pct = 100;
 	if (!name_norm(domain, out->domain)) {
 		out->status = DMARC_REC_INVALID;
-		bprintf(out->why, sizeof(out->why), "not a usable domain name: %s",
-		        show_name(shown, sizeof(shown), domain));
+		pm_bprintf(out->why, sizeof(out->why), "not a usable domain name: %s",
+		           show_name(shown, sizeof(shown), domain));
 		return;
 	}
 	if (!dmarc_org_domain(psl, out->domain, out->org_domain, sizeof(out->org_domain)))
@@ -600,11 +586,12 @@ void dmarc_lookup(const struct psl *psl, const char *domain, struct dns_budget *
 	for (size_t i = 0; i < nnames; i++) {
 		char *text;
 
-		bprintf(qname, sizeof(qname), "_dmarc.%s", names[i]);
+		pm_bprintf(qname, sizeof(qname), "_dmarc.%s", names[i]);
 		if (dns_ms_left(&budget->deadline) <= 0) {
 			out->status = DMARC_REC_TEMPFAIL;
-			bprintf(out->why, sizeof(out->why),
-			        "DNS time budget (%d s) spent before %s", budget->seconds, qname);
+			pm_bprintf(out->why, sizeof(out->why),
+			           "DNS time budget (%d s) spent before %s", budget->seconds,
+			           qname);
 			return;
 		}
 		switch (probe(qname, budget, &text)) {
@@ -621,18 +608,19 @@ void dmarc_lookup(const struct psl *psl, const char *domain, struct dns_budget *
 		case PROBE_SEVERAL:
 			out->status = DMARC_REC_INVALID;
 			memcpy(out->found_at, names[i], strlen(names[i]) + 1);
-			bprintf(out->why, sizeof(out->why), "several DMARC records at %s", qname);
+			pm_bprintf(out->why, sizeof(out->why), "several DMARC records at %s",
+			           qname);
 			return;
 		case PROBE_NUL:
 			out->status = DMARC_REC_INVALID;
 			memcpy(out->found_at, names[i], strlen(names[i]) + 1);
-			bprintf(out->why, sizeof(out->why), "NUL byte in the DMARC record at %s",
-			        qname);
+			pm_bprintf(out->why, sizeof(out->why), "NUL byte in the DMARC record at %s",
+			           qname);
 			return;
 		case PROBE_TEMPFAIL:
 			out->status = DMARC_REC_TEMPFAIL;
-			bprintf(out->why, sizeof(out->why), "DNS lookup of %s failed temporarily",
-			        qname);
+			pm_bprintf(out->why, sizeof(out->why),
+			           "DNS lookup of %s failed temporarily", qname);
 			return;
 		case PROBE_NONE:
 			break;
@@ -640,10 +628,10 @@ void dmarc_lookup(const struct psl *psl, const char *domain, struct dns_budget *
 	}
 	out->status = DMARC_REC_NONE;
 	if (nnames == 2)
-		bprintf(out->why, sizeof(out->why), "no DMARC record at _dmarc.%s nor _dmarc.%s",
-		        out->domain, out->org_domain);
+		pm_bprintf(out->why, sizeof(out->why), "no DMARC record at _dmarc.%s nor _dmarc.%s",
+		           out->domain, out->org_domain);
 	else
-		bprintf(out->why, sizeof(out->why), "no DMARC record at _dmarc.%s", out->domain);
+		pm_bprintf(out->why, sizeof(out->why), "no DMARC record at _dmarc.%s", out->domain);
 }
 
 /* ---- the verdict -------------------------------------------------- */
@@ -674,7 +662,7 @@ static void no_policy(struct dmarc_outcome *out, enum pm_dmarc_result r, const c
 	out->result = r;
 	out->policy = PM_DMARC_P_UNSPEC;
 	out->disposition = PM_DMARC_P_UNSPEC;
-	bprintf(out->why, sizeof(out->why), "%s", why);
+	pm_bprintf(out->why, sizeof(out->why), "%s", why);
 }
 
 /* fail_why - out->why for a message without an aligned pass */
@@ -684,16 +672,17 @@ static void fail_why(struct dmarc_outcome *out, const struct dmarc_input *in, co
 	char a[DMARC_SHOW], b[DMARC_SHOW], dkim[96], spf[96];
 
 	if (dkim_unaligned != NULL)
-		bprintf(dkim, sizeof(dkim), "DKIM pass not aligned: d=%s",
-		        show_name(a, sizeof(a), dkim_unaligned));
+		pm_bprintf(dkim, sizeof(dkim), "DKIM pass not aligned: d=%s",
+		           show_name(a, sizeof(a), dkim_unaligned));
 	else
-		bprintf(dkim, sizeof(dkim), "%s", nsig > 0 ? "no DKIM pass" : "no DKIM signature");
+		pm_bprintf(dkim, sizeof(dkim), "%s",
+		           nsig > 0 ? "no DKIM pass" : "no DKIM signature");
 	if (in->spf == PM_SPF_PASS && in->spf_domain != NULL)
-		bprintf(spf, sizeof(spf), "SPF pass not aligned: %s vs %s",
-		        show_name(a, sizeof(a), in->spf_domain), show_name(b, sizeof(b), from));
+		pm_bprintf(spf, sizeof(spf), "SPF pass not aligned: %s vs %s",
+		           show_name(a, sizeof(a), in->spf_domain), show_name(b, sizeof(b), from));
 	else
-		bprintf(spf, sizeof(spf), "SPF %s", pm_spf_result_name(in->spf));
-	bprintf(out->why, sizeof(out->why), "no aligned pass: %s; %s", dkim, spf);
+		pm_bprintf(spf, sizeof(spf), "SPF %s", pm_spf_result_name(in->spf));
+	pm_bprintf(out->why, sizeof(out->why), "no aligned pass: %s; %s", dkim, spf);
 }
 
 void dmarc_evaluate(const struct dmarc_input *in, struct dmarc_outcome *out)
@@ -734,7 +723,7 @@ void dmarc_evaluate(const struct dmarc_input *in, struct dmarc_outcome *out)
 		return;
 	}
 	if (!name_norm(in->from_domain, from)) {
-		bprintf(shown, sizeof(shown), "unusable author domain: ");
+		pm_bprintf(shown, sizeof(shown), "unusable author domain: ");
 		len = strlen(shown);
 		show_name(shown + len, sizeof(shown) - len, in->from_domain);
 		no_policy(out, PM_DMARC_PERMERROR, shown);
@@ -772,15 +761,15 @@ void dmarc_evaluate(const struct dmarc_input *in, struct dmarc_outcome *out)
 		out->result = PM_DMARC_PASS;
 		out->disposition = PM_DMARC_P_NONE;
 		if (out->dkim_aligned && out->spf_aligned)
-			bprintf(out->why, sizeof(out->why),
-			        "aligned DKIM pass d=%s, aligned SPF pass %s", out->dkim_domain,
-			        show_name(spf, sizeof(spf), in->spf_domain));
+			pm_bprintf(out->why, sizeof(out->why),
+			           "aligned DKIM pass d=%s, aligned SPF pass %s", out->dkim_domain,
+			           show_name(spf, sizeof(spf), in->spf_domain));
 		else if (out->dkim_aligned)
-			bprintf(out->why, sizeof(out->why), "aligned DKIM pass d=%s",
-			        out->dkim_domain);
+			pm_bprintf(out->why, sizeof(out->why), "aligned DKIM pass d=%s",
+			           out->dkim_domain);
 		else
-			bprintf(out->why, sizeof(out->why), "aligned SPF pass %s",
-			        show_name(spf, sizeof(spf), in->spf_domain));
+			pm_bprintf(out->why, sizeof(out->why), "aligned SPF pass %s",
+			           show_name(spf, sizeof(spf), in->spf_domain));
 		return;
 	}
 
@@ -795,18 +784,18 @@ void dmarc_evaluate(const struct dmarc_input *in, struct dmarc_outcome *out)
 		if (s->result == PM_DKIM_TEMPERROR &&
 		    dmarc_aligned(in->psl, s->domain, from, rec->adkim_strict)) {
 			out->result = PM_DMARC_TEMPERROR;
-			bprintf(out->why, sizeof(out->why),
-			        "no aligned pass; DKIM key lookup for d=%s failed temporarily",
-			        show_name(shown, sizeof(shown), s->domain));
+			pm_bprintf(out->why, sizeof(out->why),
+			           "no aligned pass; DKIM key lookup for d=%s failed temporarily",
+			           show_name(shown, sizeof(shown), s->domain));
 			return;
 		}
 	}
 	if (in->spf == PM_SPF_TEMPERROR && in->spf_domain != NULL &&
 	    dmarc_aligned(in->psl, in->spf_domain, from, rec->aspf_strict)) {
 		out->result = PM_DMARC_TEMPERROR;
-		bprintf(out->why, sizeof(out->why),
-		        "no aligned pass; SPF for %s failed temporarily",
-		        show_name(shown, sizeof(shown), in->spf_domain));
+		pm_bprintf(out->why, sizeof(out->why),
+		           "no aligned pass; SPF for %s failed temporarily",
+		           show_name(shown, sizeof(shown), in->spf_domain));
 		return;
 	}
 
@@ -816,8 +805,8 @@ void dmarc_evaluate(const struct dmarc_input *in, struct dmarc_outcome *out)
 	fail_why(out, in, from, dkim_unaligned, nsig);
 	if (out->disposition != out->policy) {
 		len = strlen(out->why);
-		bprintf(out->why + len, sizeof(out->why) - len, "; pct=%d: %s", rec->pct,
-		        pm_dmarc_policy_name(out->disposition));
+		pm_bprintf(out->why + len, sizeof(out->why) - len, "; pct=%d: %s", rec->pct,
+		           pm_dmarc_policy_name(out->disposition));
 	}
 }
 

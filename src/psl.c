@@ -18,7 +18,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,20 +45,6 @@ struct psl {
 	struct name_set wild;   /* S of each "*.S" */
 	struct name_set except; /* X of each "!X" */
 };
-
-/* emsg - printf into err (errsize bytes), cut when longer */
-static void emsg(char *err, size_t errsize, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void emsg(char *err, size_t errsize, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errsize == 0)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(err, errsize, fmt, ap);
-	va_end(ap);
-}
 
 /* str_cmp - qsort/bsearch comparison of char * elements */
 static int str_cmp(const void *a, const void *b)
@@ -202,20 +187,20 @@ struct psl *psl_load(const char *path, struct psl *prev, char *err, size_t errsi
 	if (errsize > 0)
 		err[0] = '\0';
 	if (path == NULL || path[0] != '/') {
-		emsg(err, errsize, "no public suffix list file given (an absolute path)");
+		pm_bprintf(err, errsize, "no public suffix list file given (an absolute path)");
 		return NULL;
 	}
 	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
-		emsg(err, errsize, "%.300s: %s", path, strerror(errno));
+		pm_bprintf(err, errsize, "%.300s: %s", path, strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		emsg(err, errsize, "%.300s: not a regular file", path);
+		pm_bprintf(err, errsize, "%.300s: not a regular file", path);
 		close(fd);
 		return NULL;
 	}
 	if (pm_file_unsafe(path, &st, why, sizeof(why)) != NULL) {
-		emsg(err, errsize, "%.300s: unsafe permissions: %s", path, why);
+		pm_bprintf(err, errsize, "%.300s: unsafe permissions: %s", path, why);
 		close(fd);
 		return NULL;
 	}
@@ -224,7 +209,7 @@ struct psl *psl_load(const char *path, struct psl *prev, char *err, size_t errsi
 		return psl_hold(prev);
 	}
 	if ((fp = fdopen(fd, "r")) == NULL) {
-		emsg(err, errsize, "%.300s: %s", path, strerror(errno));
+		pm_bprintf(err, errsize, "%.300s: %s", path, strerror(errno));
 		close(fd);
 		return NULL;
 	}
@@ -239,10 +224,10 @@ struct psl *psl_load(const char *path, struct psl *prev, char *err, size_t errsi
 	fclose(fp);
 	if (nrules <= 0) {
 		if (nrules < 0)
-			emsg(err, errsize, "%.300s: read error", path);
+			pm_bprintf(err, errsize, "%.300s: read error", path);
 		else
-			emsg(err, errsize, "%.300s: holds no rules (not a public suffix list?)",
-			     path);
+			pm_bprintf(err, errsize,
+			           "%.300s: holds no rules (not a public suffix list?)", path);
 		psl_free(l);
 		return NULL;
 	}

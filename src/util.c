@@ -195,6 +195,17 @@ void sb_appendc(struct strbuf *sb, char c)
 }
 
 /* sb_appendf - append printf-style output */
+void pm_bprintf(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (size == 0)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+}
+
 void sb_appendf(struct strbuf *sb, const char *fmt, ...)
 {
 	va_list ap;

@@ -31,6 +31,8 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 /* pm_fatal - print to stderr and syslog, then abort(); for impossible states only */
 void pm_fatal(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+/* pm_bprintf - printf into buf (size bytes, 0: nothing), cut when longer: for messages */
+void pm_bprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* A growable string. Always NUL-terminated once initialised. */
 struct strbuf {
