@@ -29,7 +29,7 @@
  *	and (for SPF and iprev results) in Authentication-Results (RFC 8601).
  *	pm_dnsbl_error_code() is the one definition of a DNSBL answer that
  *	is never a listing, for the checker (dnsbl.c) and the policy file's
- *	dnsbl.zones.codes (config.c).
+ *	dnsbl.zones.codes (config_keys.c).
  * DIAGNOSTICS
  *	A release below zero references is a bug: pm_fatal().
  */

@@ -68,7 +68,7 @@
 #define RCPT_MAX_WARNINGS 10 /* malformed-line warnings per read */
 #define RCPT_MAX_FORMS                                                                             \
 	33 /* local-part forms: whole, and before each of at most 32 distinct                      \
-	       separators (punctuation, config.c: check_separators) */
+	       separators (punctuation, config_keys.c: check_separators) */
 #define ERRBUF_MAX (2 * PATH_MAX + 300)
 
 /* make_key - "local@domain" lower-cased (ASCII) into buf; local "" gives "@domain" */

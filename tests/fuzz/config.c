@@ -1,6 +1,6 @@
 /*
  * NAME
- *	fuzz config - libFuzzer target for config.c (the policy file loader)
+ *	fuzz config - libFuzzer target for config_load.c (the policy file loader)
  * DESCRIPTION
  *	Input: a policy file. Every "@DIR@" in it becomes the path of a
  *	fixture directory, so that a seed (or a mutation) can name files of

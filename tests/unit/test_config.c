@@ -1,6 +1,6 @@
 /*
  * NAME
- *	test_config - unit tests for config.c and policy.c
+ *	test_config - unit tests for config_keys.c, config_load.c, config_check.c and policy.c
  * DESCRIPTION
  *	The commented default conf/policy-milter.conf loads, and every
  *	field it gives equals the built-in default (except the two values
