@@ -200,7 +200,7 @@ static struct ft_keyset *load_file(const char *path, bool strict, char *errbuf, 
 	return ks;
 }
 
-/* rcpt_check_file - read a recipients file strictly, for config validation */
+/* rcpt_check_file - read a recipients file strictly, keeping nothing */
 int rcpt_check_file(const char *path, char *errbuf, size_t errsize)
 {
 	struct ft_load res;
@@ -452,7 +452,7 @@ enum rcpt_status rcpt_lookup(const struct recipient_settings *s, enum addr_statu
 	if (status == ADDR_LOCAL_ONLY) {
 		if (pm_strcaseeq(a->local, "postmaster")) {
 			*why = "postmaster (RFC 5321 4.5.1)";
-			return RCPT_EXEMPT;
+			return RCPT_ALWAYS_VALID;
 		}
 		*why = "no domain";
 		return RCPT_UNKNOWN;
@@ -467,11 +467,11 @@ enum rcpt_status rcpt_lookup(const struct recipient_settings *s, enum addr_statu
 	}
 	if (pm_strcaseeq(a->local, "postmaster")) {
 		*why = "postmaster (RFC 5321 4.5.1)";
-		return RCPT_EXEMPT;
+		return RCPT_ALWAYS_VALID;
 	}
 	if (pm_strcaseeq(a->local, "abuse")) {
 		*why = "abuse (RFC 2142)";
-		return RCPT_EXEMPT;
+		return RCPT_ALWAYS_VALID;
 	}
 	for (size_t i = 0; i < PM_ARRAY_LEN(sources); i++)
 		if (sources[i].configured(s))
@@ -506,14 +506,14 @@ enum rcpt_status rcpt_lookup(const struct recipient_settings *s, enum addr_statu
 	return RCPT_UNKNOWN;
 }
 
-/* rcpt_status_name - "valid", "exempt", "unknown", "foreign", "tempfail" */
+/* rcpt_status_name - "valid", "always_valid", "unknown", "foreign", "tempfail" */
 const char *rcpt_status_name(enum rcpt_status st)
 {
 	switch (st) {
 	case RCPT_VALID:
 		return "valid";
-	case RCPT_EXEMPT:
-		return "exempt";
+	case RCPT_ALWAYS_VALID:
+		return "always_valid";
 	case RCPT_UNKNOWN:
 		return "unknown";
 	case RCPT_FOREIGN:

@@ -38,12 +38,20 @@
 #include "policy.h"
 
 enum rcpt_status {
-	RCPT_VALID,    /* a listed (or, with no list, any) address in a local domain */
-	RCPT_EXEMPT,   /* postmaster / abuse: always accepted */
-	RCPT_UNKNOWN,  /* local domain, not listed */
-	RCPT_FOREIGN,  /* not a local domain: relaying */
-	RCPT_TEMPFAIL, /* cannot tell now */
+	RCPT_VALID,        /* a listed (or, with no list, any) address in a local domain */
+	RCPT_ALWAYS_VALID, /* postmaster / abuse: always accepted, listed or not */
+	RCPT_UNKNOWN,      /* local domain, not listed */
+	RCPT_FOREIGN,      /* not a local domain: relaying */
+	RCPT_TEMPFAIL,     /* cannot tell now */
 };
+
+/*
+ * The old name of RCPT_ALWAYS_VALID ("exempt" now means only the
+ * exemption from sender checks, rcpt_exempt_from_sender_checks): verdict.c
+ * and test_verdict.c, which another change of issue 13 edits, still say
+ * it. Remove once they say RCPT_ALWAYS_VALID.
+ */
+#define RCPT_EXEMPT RCPT_ALWAYS_VALID
 
 /*
  * rcpt_lookup - classify one recipient. status is the addr_parse result
@@ -54,9 +62,9 @@ enum rcpt_status rcpt_lookup(const struct recipient_settings *s, enum addr_statu
                              const struct pm_addr *a, const char **why);
 
 /*
- * rcpt_check_file - read a recipients file the way rcpt_lookup would,
- * for config validation (an unsafe file is an error too); 0 ok, -1 with
- * errbuf filled
+ * rcpt_check_file - read a recipients file strictly, as rcpt_file_load
+ * does, without keeping the table (tests, fuzzing; an unsafe file is an
+ * error too); 0 ok, -1 with errbuf filled
  */
 int rcpt_check_file(const char *path, char *errbuf, size_t errsize);
 
@@ -88,7 +96,7 @@ struct filetable *rcpt_file_lazy(const char *path);
 bool rcpt_exempt_from_sender_checks(const struct recipient_settings *s, enum addr_status status,
                                     const struct pm_addr *a);
 
-/* rcpt_status_name - "valid", "exempt", "unknown", "foreign", "tempfail" */
+/* rcpt_status_name - "valid", "always_valid", "unknown", "foreign", "tempfail" */
 const char *rcpt_status_name(enum rcpt_status st);
 
 #endif

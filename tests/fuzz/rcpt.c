@@ -16,7 +16,7 @@
  *	Checked besides the sanitizers: when the strict read accepts the
  *	file, every address line (addr_parse as the daemon parses RCPT TO)
  *	looked up with its own domain as the local domain and the lines as
- *	recipients.addresses is valid (or exempt: postmaster, abuse), and so
+ *	recipients.addresses is valid (or always valid: postmaster, abuse), and so
  *	is a "+detail" form of it; the same local part at a domain that is
  *	not local is foreign. Every *why is printable.
  */
@@ -130,7 +130,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		s.file = NULL;
 		st = rcpt_lookup(&s, ADDR_OK, &a, &why);
 		if (strict_ok)
-			FUZZ_CHECK(st == RCPT_VALID || st == RCPT_EXEMPT,
+			FUZZ_CHECK(st == RCPT_VALID || st == RCPT_ALWAYS_VALID,
 			           "line \"%s\" listed inline, looked up %s (%s)", l,
 			           rcpt_status_name(st), why);
 		/* the same with a detail: still listed */
@@ -139,7 +139,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			snprintf(probe, sizeof(probe), "%s+x@%s", a.local, a.domain);
 			if (addr_parse(probe, strlen(probe), 0, &b, &why) == ADDR_OK) {
 				st = rcpt_lookup(&s, ADDR_OK, &b, &why);
-				FUZZ_CHECK(st == RCPT_VALID || st == RCPT_EXEMPT,
+				FUZZ_CHECK(st == RCPT_VALID || st == RCPT_ALWAYS_VALID,
 				           "\"%s\" with line \"%s\" listed: %s (%s)", probe, l,
 				           rcpt_status_name(st), why);
 			}

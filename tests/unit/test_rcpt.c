@@ -149,12 +149,12 @@ static void test_full(void **state)
 	    {"<x@[192.0.2.1]>", RCPT_VALID, "catch-all"},
 	    {"<mallory@example.org>", RCPT_UNKNOWN, "not listed"},
 	    {"<+alice@example.org>", RCPT_UNKNOWN, NULL},
-	    {"<postmaster@example.org>", RCPT_EXEMPT, "postmaster"},
-	    {"<PostMaster@Example.NET>", RCPT_EXEMPT, "postmaster"},
-	    {"<abuse@example.org>", RCPT_EXEMPT, "abuse"},
-	    {"<ABUSE@catch.test>", RCPT_EXEMPT, "abuse"},
-	    {"<postmaster>", RCPT_EXEMPT, "postmaster"},
-	    {"<Postmaster>", RCPT_EXEMPT, "postmaster"},
+	    {"<postmaster@example.org>", RCPT_ALWAYS_VALID, "postmaster"},
+	    {"<PostMaster@Example.NET>", RCPT_ALWAYS_VALID, "postmaster"},
+	    {"<abuse@example.org>", RCPT_ALWAYS_VALID, "abuse"},
+	    {"<ABUSE@catch.test>", RCPT_ALWAYS_VALID, "abuse"},
+	    {"<postmaster>", RCPT_ALWAYS_VALID, "postmaster"},
+	    {"<Postmaster>", RCPT_ALWAYS_VALID, "postmaster"},
 	    {"<@relay.test:alice@example.org>", RCPT_VALID, NULL},
 	    {"<x@foreign.test>", RCPT_FOREIGN, "not a local domain"},
 	    {"<alice@foreign.test>", RCPT_FOREIGN, NULL},
@@ -193,14 +193,14 @@ static void test_sources(void **state)
 	static const struct lookup_case domains_only[] = {
 	    {"<anything@example.org>", RCPT_VALID, NULL},
 	    {"<anything@EXAMPLE.NET>", RCPT_VALID, NULL},
-	    {"<postmaster@example.org>", RCPT_EXEMPT, NULL},
+	    {"<postmaster@example.org>", RCPT_ALWAYS_VALID, NULL},
 	    {"<anything@foreign.test>", RCPT_FOREIGN, NULL},
 	};
 	static const struct lookup_case inline_only[] = {
 	    {"<alice@example.org>", RCPT_VALID, NULL},
 	    {"<alice+tag@example.org>", RCPT_UNKNOWN, NULL}, /* separators "" */
 	    {"<carol@example.org>", RCPT_UNKNOWN, "not listed"},
-	    {"<abuse@example.org>", RCPT_EXEMPT, NULL},
+	    {"<abuse@example.org>", RCPT_ALWAYS_VALID, NULL},
 	    {"<anything@foreign.test>", RCPT_FOREIGN, NULL},
 	};
 	static const struct lookup_case plus_only[] = {
@@ -232,7 +232,7 @@ static void test_file_cache(void **state)
 {
 	static const struct lookup_case missing[] = {
 	    {"<alice@example.org>", RCPT_VALID, "recipients.addresses"}, /* inline still works */
-	    {"<postmaster@example.org>", RCPT_EXEMPT, NULL},
+	    {"<postmaster@example.org>", RCPT_ALWAYS_VALID, NULL},
 	    {"<x@foreign.test>", RCPT_FOREIGN, NULL},
 	    {"<carol@example.org>", RCPT_TEMPFAIL, "never read"},
 	};
@@ -327,7 +327,7 @@ static void test_malformed_warnings(void **state)
 	ft_release(s.file_table);
 }
 
-/* test_check_file - rcpt_check_file for config validation */
+/* test_check_file - rcpt_check_file: the strict read of rcpt_file_load */
 static void test_check_file(void **state)
 {
 	char good[600], mixed[600], missing[600], err[512];
@@ -816,7 +816,7 @@ static void test_status_names(void **state)
 {
 	(void)state;
 	assert_string_equal(rcpt_status_name(RCPT_VALID), "valid");
-	assert_string_equal(rcpt_status_name(RCPT_EXEMPT), "exempt");
+	assert_string_equal(rcpt_status_name(RCPT_ALWAYS_VALID), "always_valid");
 	assert_string_equal(rcpt_status_name(RCPT_UNKNOWN), "unknown");
 	assert_string_equal(rcpt_status_name(RCPT_FOREIGN), "foreign");
 	assert_string_equal(rcpt_status_name(RCPT_TEMPFAIL), "tempfail");
