@@ -49,7 +49,7 @@ $(OBJDIR) build/asan/obj build/tests build/asan/tests:
 # ---- unit tests (cmocka) -------------------------------------------------
 # Each test links only the modules it exercises (so one module's tests run
 # while another is being written).
-UNIT_TESTS := test_util test_cidr test_addr test_config test_rcpt test_verdict test_authres test_log test_dns test_sender test_dkim test_hdrfrom test_dmarc test_iprev test_dnsbl test_lists test_dnscache test_spfrecord test_eom
+UNIT_TESTS := test_util test_cidr test_addr test_config test_rcpt test_verdict test_authres test_log test_dns test_sender test_dkim test_hdrfrom test_dmarc test_iprev test_dnsbl test_lists test_dnscache test_spfrecord test_eom test_filetable
 test_util_MODS    := util
 test_cidr_MODS    := cidr util
 test_addr_MODS    := addr util
@@ -64,6 +64,7 @@ test_dkim_MODS    := dkim dns dnscache util
 test_hdrfrom_MODS := hdrfrom addr util
 test_dmarc_MODS   := dmarc dkim dns dnscache policy psl util lists filetable cidr addr log jsonlog
 test_lists_MODS   := lists filetable cidr addr log jsonlog util
+test_filetable_MODS := filetable util
 test_iprev_MODS   := iprev dns dnscache policy psl cidr util lists filetable addr log jsonlog
 test_dnsbl_MODS   := dnsbl iprev dns dnscache policy psl cidr util lists filetable addr log jsonlog
 test_dnscache_MODS := dnscache util

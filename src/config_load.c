@@ -29,7 +29,9 @@
  *	Then the checks that span several keys (config_check.c). The allow
  *	and block lists (lists.KIND.allow, .allow_file, .block, .block_file)
  *	are plain table entries; after the table build_lists() makes each
- *	list with list_new() (lists.h), reading its file, and turns every problem into an error: an
+ *	list with list_new_shared() (lists.h), reading its file (or sharing
+ *	the current snapshot's table of it when the file is unchanged), and
+ *	turns every problem into an error: an
  *inline entry at its own line in the policy file (found again in the file, as libconfig may date an
  *element one line late), a bad line of a list file at that file's line, an unreadable file at the
  **_file key, and so is a list file anyone on the host could change (world-writable, or in a
@@ -174,9 +176,24 @@ static int name_index(const char *const *names, size_t n, const char *s)
 	return -1;
 }
 
-/* NAMES - "off, log, tag or enforce": the names of a table, for a message (into buf) */
-#define NAMES(table, buf)                                                                          \
-	cfg_names_text((table), PM_ARRAY_LEN(table), "", "", ", ", " or ", (buf), sizeof(buf))
+/*
+ * by_name - the index of the value copy of key k in a table of n names,
+ * or -1 with "unknown WHAT "copy" (want a, b or c)" recorded
+ */
+static int by_name(struct loader *ld, const struct cfg_key *k, const struct origin *o,
+                   const char *copy, const char *const *names, size_t n, const char *what)
+{
+	char want[100];
+	int i = name_index(names, n, copy);
+
+	if (i < 0)
+		cfg_err_add(ld, o, k->name, "unknown %s \"%.100s\" (want %s)", what, copy,
+		            cfg_names_text(names, n, "", "", ", ", " or ", want, sizeof(want)));
+	return i;
+}
+
+/* BY_NAME - by_name for set_value_at's value and a name table */
+#define BY_NAME(table, what) by_name(ld, k, o, copy, (table), PM_ARRAY_LEN(table), (what))
 
 /*
  * set_value_at - convert one string value (from the file or a default)
@@ -186,7 +203,7 @@ static int name_index(const char *const *names, size_t n, const char *s)
 static bool set_value_at(struct loader *ld, const struct cfg_key *k, const char *s,
                          const struct origin *o, char *base)
 {
-	char buf[640], want[100];
+	char buf[640];
 	char *copy = xstrdup(s);
 	const char *msg = NULL;
 	void *f = base + k->off;
@@ -207,36 +224,21 @@ static bool set_value_at(struct loader *ld, const struct cfg_key *k, const char 
 		*(char **)f = copy;
 		return true;
 	case CT_MODE:
-		if ((i = name_index(pm_mode_names, PM_ARRAY_LEN(pm_mode_names), copy)) < 0)
-			cfg_err_add(ld, o, k->name, "unknown mode \"%.100s\" (want %s)", copy,
-			            NAMES(pm_mode_names, want));
-		else
+		if ((i = BY_NAME(pm_mode_names, "mode")) >= 0)
 			*(enum pm_mode *)f = (enum pm_mode)i;
 		break;
 	case CT_OPT_MODE:
 		if (*copy == '\0')
 			*(int *)f = -1;
-		else if ((i = name_index(pm_mode_names, PM_ARRAY_LEN(pm_mode_names), copy)) < 0)
-			cfg_err_add(ld, o, k->name, "unknown mode \"%.100s\" (want %s)", copy,
-			            NAMES(pm_mode_names, want));
-		else
+		else if ((i = BY_NAME(pm_mode_names, "mode")) >= 0)
 			*(int *)f = i;
 		break;
 	case CT_QUARANTINE:
-		if ((i = name_index(cfg_quarantine_names, PM_ARRAY_LEN(cfg_quarantine_names),
-		                    copy)) < 0)
-			cfg_err_add(ld, o, k->name,
-			            "unknown quarantine action \"%.100s\" (want %s)", copy,
-			            NAMES(cfg_quarantine_names, want));
-		else
+		if ((i = BY_NAME(cfg_quarantine_names, "quarantine action")) >= 0)
 			*(enum pm_quarantine *)f = (enum pm_quarantine)i;
 		break;
 	case CT_DNSBL_ACTION:
-		if ((i = name_index(cfg_dnsbl_action_names, PM_ARRAY_LEN(cfg_dnsbl_action_names),
-		                    copy)) < 0)
-			cfg_err_add(ld, o, k->name, "unknown DNSBL action \"%.100s\" (want %s)",
-			            copy, NAMES(cfg_dnsbl_action_names, want));
-		else
+		if ((i = BY_NAME(cfg_dnsbl_action_names, "DNSBL action")) >= 0)
 			*(enum pm_dnsbl_action *)f = (enum pm_dnsbl_action)i;
 		break;
 	case CT_BOOL: /* built-in defaults only: the file gives a libconfig boolean */
@@ -246,16 +248,13 @@ static bool set_value_at(struct loader *ld, const struct cfg_key *k, const char 
 			cfg_err_add(ld, o, k->name, "\"%.100s\" is not true or false", copy);
 		break;
 	case CT_ACTION:
-		i = name_index(pm_action_names, PM_ARRAY_LEN(pm_action_names), copy);
-		if (i < 0)
-			cfg_err_add(ld, o, k->name, "unknown action \"%.100s\" (want %s)", copy,
-			            NAMES(pm_action_names, want));
-		else if (i == PM_ACT_REJECT && (k->flags & CF_NO_REJECT))
+		if ((i = BY_NAME(pm_action_names, "action")) == PM_ACT_REJECT &&
+		    (k->flags & CF_NO_REJECT))
 			cfg_err_add(
 			    ld, o, k->name,
 			    "\"reject\" is not allowed here: a temporary problem must never "
 			    "become a permanent 5xx refusal (want tempfail or accept)");
-		else
+		else if (i >= 0)
 			*(enum pm_action *)f = (enum pm_action)i;
 		break;
 	case CT_OCTAL: {
@@ -937,12 +936,15 @@ static int element_line(const char *file, int lo, int hi, const char *value)
 /*
  * build_list - the allow (or block) list of one kind from its inline
  * entries (read again from the libconfig tree, for their lines) and its
- * file; list_new's errors become "file:line: key: message": an inline
+ * file (cur: the current snapshot, whose list of an unchanged file is
+ * shared); list_new's errors become "file:line: key: message": an inline
  * entry at its line in the policy file, a bad line of the list file at
  * that line, an unreadable file at the policy file's *_file key
  */
-static void build_list(struct loader *ld, config_t *cfg, enum list_kind kind, bool allow)
+static void build_list(struct loader *ld, config_t *cfg, const struct policy *cur,
+                       enum list_kind kind, bool allow)
 {
+	const struct list_settings *had = cur != NULL ? &cur->lists[kind] : NULL;
 	struct list_settings *ls = &ld->p->lists[kind];
 	const char *path = allow ? ls->allow_file : ls->block_file;
 	struct list_errors errs = {NULL, 0};
@@ -976,7 +978,11 @@ static void build_list(struct loader *ld, config_t *cfg, enum list_kind kind, bo
 		}
 	}
 	if (n > 0 || path != NULL) {
-		l = list_new(kind, key, entries, n, path, &errs);
+		l = list_new_shared(kind, key, entries, n, path,
+		                    had == NULL ? NULL
+		                    : allow     ? had->allow_list
+		                                : had->block_list,
+		                    &errs);
 		for (size_t i = 0; i < errs.n; i++) {
 			const struct list_error *e = &errs.v[i];
 			struct origin o = ko;
@@ -1030,13 +1036,20 @@ static void build_recipients(struct loader *ld)
 	}
 }
 
-/* build_lists - every allow and block list (before config_destroy: build_list reads the tree) */
+/*
+ * build_lists - every allow and block list (before config_destroy:
+ * build_list reads the tree), each sharing the current snapshot's table
+ * of its file when the file is unchanged
+ */
 static void build_lists(struct loader *ld, config_t *cfg)
 {
+	struct policy *cur = policy_acquire();
+
 	for (int k = 0; k < PM_LIST_KINDS; k++) {
-		build_list(ld, cfg, (enum list_kind)k, true);
-		build_list(ld, cfg, (enum list_kind)k, false);
+		build_list(ld, cfg, cur, (enum list_kind)k, true);
+		build_list(ld, cfg, cur, (enum list_kind)k, false);
 	}
+	policy_release(cur);
 }
 
 /* config_load - read and validate a policy file; a new snapshot (refcount 1) or NULL */

@@ -308,6 +308,8 @@ void ft_release(struct filetable *ft)
 	if (ft == NULL || __atomic_sub_fetch(&ft->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
 	ft_put(ft->cur);
+	if (ft->ops->free_arg != NULL)
+		ft->ops->free_arg(ft->arg);
 	pthread_cond_destroy(&ft->read_done);
 	pthread_mutex_destroy(&ft->lock);
 	free(ft->path);
@@ -319,9 +321,11 @@ struct filetable *ft_reuse(struct filetable *prev, const char *path)
 {
 	struct ft_stat now, had;
 	struct stat st;
+	char why[FT_WHY_MAX];
 	bool ok;
 
-	if (prev == NULL || path == NULL || strcmp(prev->path, path) != 0 || stat(path, &st) != 0)
+	if (prev == NULL || path == NULL || strcmp(prev->path, path) != 0 || stat(path, &st) != 0 ||
+	    pm_file_unsafe(path, &st, why, sizeof(why)) != NULL)
 		return NULL;
 	now = stat_of(&st);
 	pthread_mutex_lock(&prev->lock);

@@ -112,6 +112,8 @@ struct ft_ops {
 	               const void *old);
 	/* free a table */
 	void (*destroy)(void *table);
+	/* free the handle's arg when the handle goes (NULL: the owner keeps it) */
+	void (*free_arg)(void *arg);
 };
 
 struct filetable;
@@ -121,8 +123,9 @@ struct ft_version;
  * ft_new - a handle for path with one reference. table (may be NULL:
  * never read; the first ft_acquire then reads at once, and callers that
  * come meanwhile wait for that first read) was read from
- * *st (NULL when table is); clean: no line of it was skipped. ops and
- * arg must outlive the handle.
+ * *st (NULL when table is); clean: no line of it was skipped. ops must
+ * outlive the handle, and so must arg unless ops->free_arg frees it with
+ * the handle (a handle shared across reloads outlives its first owner).
  */
 struct filetable *ft_new(const char *path, const struct ft_ops *ops, void *arg, void *table,
                          const struct stat *st, bool clean);
@@ -136,8 +139,9 @@ void ft_release(struct filetable *ft);
 /*
  * ft_reuse - prev, held once more, when it is a handle for path whose
  * table was read cleanly from the file as it is now (same device, inode,
- * size, modification time and mode) and no re-read is under way or
- * failed since; else NULL
+ * size, modification time and mode), the file is still safe
+ * (pm_file_unsafe: its directory may have changed), and no re-read is
+ * under way or failed since; else NULL (read the file again)
  */
 struct filetable *ft_reuse(struct filetable *prev, const char *path);
 

@@ -554,10 +554,28 @@ static struct table *load_file(struct build *b, enum list_kind kind, const char 
 	return t;
 }
 
+/*
+ * What a list file's handle knows of its list (its ft_ops arg): the
+ * handle's own, as it may be shared by the lists of several snapshots
+ */
+struct list_file {
+	enum list_kind kind;
+	char *name;
+};
+
+/* list_file_free - free a handle's struct list_file (ft_ops.free_arg) */
+static void list_file_free(void *arg)
+{
+	struct list_file *lf = arg;
+
+	free(lf->name);
+	free(lf);
+}
+
 /* reload - a re-read at run time (ft_ops.load): bad lines are logged and skipped */
 static void *reload(const char *path, void *arg, struct ft_load *res)
 {
-	const struct pm_list *l = arg;
+	const struct list_file *l = arg;
 	struct build b = {NULL, l->name, 0};
 	struct table *t = load_file(&b, l->kind, path, res);
 
@@ -570,7 +588,7 @@ static void *reload(const char *path, void *arg, struct ft_load *res)
 /* reloaded - log a re-read (ft_ops.loaded) */
 static void reloaded(const char *path, void *arg, const void *table, const struct ft_load *res)
 {
-	const struct pm_list *l = arg;
+	const struct list_file *l = arg;
 
 	(void)res;
 	log_msg(LOG_INFO, "list %s: re-read %s: %zu entries", l->name, path,
@@ -581,7 +599,7 @@ static void reloaded(const char *path, void *arg, const void *table, const struc
 static void reload_failed(const char *path, void *arg, const char *what, const struct ft_load *res,
                           const void *old)
 {
-	const struct pm_list *l = arg;
+	const struct list_file *l = arg;
 	size_t n = old ? ((const struct table *)old)->ks.n : 0;
 
 	if (res->err == FT_ERR_UNSAFE)
@@ -593,11 +611,58 @@ static void reload_failed(const char *path, void *arg, const char *what, const s
 		        l->name, what, path, err_text(res->err), n);
 }
 
-static const struct ft_ops file_ops = {reload, reloaded, reload_failed, table_destroy};
+static const struct ft_ops file_ops = {reload, reloaded, reload_failed, table_destroy,
+                                       list_file_free};
+
+/*
+ * shared_file - prev's file handle, held once more, when prev is a list
+ * of the same kind and name whose file at path is unchanged (ft_reuse);
+ * else NULL
+ */
+static struct filetable *shared_file(const struct pm_list *prev, enum list_kind kind,
+                                     const char *name, const char *path)
+{
+	if (prev == NULL || prev->file == NULL || prev->kind != kind ||
+	    strcmp(prev->name, name) != 0)
+		return NULL;
+	return ft_reuse(prev->file, path);
+}
+
+/*
+ * read_file - a handle for the list file at path, read now; NULL with
+ * the reason given to err_add when it cannot be read
+ */
+static struct filetable *read_file(struct build *b, enum list_kind kind, const char *name,
+                                   const char *path)
+{
+	struct list_file *lf;
+	struct ft_load res;
+	struct table *t = load_file(b, kind, path, &res);
+
+	if (t == NULL) {
+		if (res.err == FT_ERR_UNSAFE)
+			err_add(b, path, 0, 0, "unsafe permissions: %s", res.why);
+		else
+			err_add(b, path, 0, 0, "cannot read the list file: %s", err_text(res.err));
+		return NULL;
+	}
+	lf = xcalloc(1, sizeof(*lf));
+	lf->kind = kind;
+	lf->name = xstrdup(name);
+	return ft_new(path, &file_ops, lf, t, &res.st, res.nbad == 0);
+}
 
 /* list_new - build a list from inline entries and a file */
 struct pm_list *list_new(enum list_kind kind, const char *name, const char *const *entries,
                          size_t nentries, const char *path, struct list_errors *errs)
+{
+	return list_new_shared(kind, name, entries, nentries, path, NULL, errs);
+}
+
+/* list_new_shared - list_new, sharing prev's table of an unchanged file */
+struct pm_list *list_new_shared(enum list_kind kind, const char *name, const char *const *entries,
+                                size_t nentries, const char *path, const struct pm_list *prev,
+                                struct list_errors *errs)
 {
 	struct list_errors dummy = {NULL, 0};
 	struct build b = {errs ? errs : &dummy, name ? name : list_kind_name(kind), 0};
@@ -619,17 +684,9 @@ struct pm_list *list_new(enum list_kind kind, const char *name, const char *cons
 		add_entry(&b, kind, l->inline_tab, s, len, NULL, i);
 	}
 	if (path != NULL && path[0] != '\0') {
-		struct ft_load res;
-		struct table *t;
-
 		l->path = xstrdup(path);
-		t = load_file(&b, kind, path, &res);
-		if (t == NULL && res.err == FT_ERR_UNSAFE)
-			err_add(&b, path, 0, 0, "unsafe permissions: %s", res.why);
-		else if (t == NULL)
-			err_add(&b, path, 0, 0, "cannot read the list file: %s", err_text(res.err));
-		else
-			l->file = ft_new(path, &file_ops, l, t, &res.st, res.nbad == 0);
+		if ((l->file = shared_file(prev, kind, l->name, path)) == NULL)
+			l->file = read_file(&b, kind, l->name, path);
 	}
 	if (b.nerrs > LIST_MAX_ERRORS) {
 		struct list_error *e;
@@ -649,6 +706,12 @@ struct pm_list *list_new(enum list_kind kind, const char *name, const char *cons
 		return NULL;
 	}
 	return l;
+}
+
+/* list_file_table - the handle of the list's file table, or NULL */
+const struct filetable *list_file_table(const struct pm_list *l)
+{
+	return l != NULL ? l->file : NULL;
 }
 
 /* list_free - free the list; NULL is fine */

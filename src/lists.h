@@ -67,7 +67,9 @@
  *	become unsafe keeps the last good entries; the failure is logged
  *	once (log_msg, LOG_WARNING) until it changes or the file reads
  *	again. Bad lines in a re-read file are skipped with a warning naming
- *	file:line (the first ten, then a count).
+ *	file:line (the first ten, then a count). A policy reload builds its
+ *	lists with list_new_shared(): a file unchanged since the current
+ *	policy's list read it is not read again, its table is shared.
  * DIAGNOSTICS
  *	list_new() returns NULL when anything was wrong (an unreadable or
  *	unsafe file, a bad entry), with one struct list_error per problem appended to
@@ -83,6 +85,8 @@
 
 #include "addr.h"
 #include "cidr.h"
+
+struct filetable;
 
 enum list_kind {
 	LIST_CLIENT,      /* address or CIDR block */
@@ -135,6 +139,22 @@ struct pm_list;
  */
 struct pm_list *list_new(enum list_kind kind, const char *name, const char *const *entries,
                          size_t nentries, const char *path, struct list_errors *errs);
+
+/*
+ * list_new_shared - list_new for a policy being loaded: when prev (may be
+ * NULL) is a list of the same kind and name, and its file is path,
+ * unchanged since it was read cleanly (same device, inode, size,
+ * modification time and mode) and still safe, its table is shared
+ * (reference-counted, filetable.h: ft_reuse) instead of read again;
+ * otherwise the file is read as list_new reads it. The inline entries
+ * are always parsed. prev is only read.
+ */
+struct pm_list *list_new_shared(enum list_kind kind, const char *name, const char *const *entries,
+                                size_t nentries, const char *path, const struct pm_list *prev,
+                                struct list_errors *errs);
+
+/* list_file_table - the handle of the list's file table (filetable.h), or NULL: no file */
+const struct filetable *list_file_table(const struct pm_list *l);
 
 /* list_free - free the list; NULL is fine */
 void list_free(struct pm_list *l);

@@ -260,7 +260,7 @@ static void reload_failed(const char *path, void *arg, const char *what, const s
 		        strerror(res->err), then);
 }
 
-static const struct ft_ops file_ops = {reload, reloaded, reload_failed, keyset_destroy};
+static const struct ft_ops file_ops = {reload, reloaded, reload_failed, keyset_destroy, NULL};
 
 /* rcpt_file_load - the recipients file read strictly now, or prev when unchanged */
 struct filetable *rcpt_file_load(const char *path, struct filetable *prev, char *errbuf,

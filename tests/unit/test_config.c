@@ -20,7 +20,10 @@
  *	or dkim.must_sign can run, and loaded exactly then; a reload shares
  *	an unchanged list and reads a changed one; the same for
  *	recipients.file, whose table is not shared once a re-read at run
- *	time skipped a bad line; tests/e2e/policy.conf loads. dnsbl { } and iprev
+ *	time skipped a bad line; a reload keeps the tables of a 200,000-line
+ *	recipients file and list file that did not change, and reads them
+ *	once they did; the key table has a key for each check, list kind
+ *	and reply of the name tables; tests/e2e/policy.conf loads. dnsbl { } and iprev
  *{ }: defaults, values (a zone's optional codes and action), every bad zone, code (outside 127/8,
  *an error code, not an address), action, member and the 4xx-only iprev_tempfail. A member of a list
  *of groups (dmarc.domain_modes.domain) is documented in the default file by its dotted name in a
@@ -65,6 +68,7 @@
 #include "filetable.h"
 #include "policy.h"
 #include "rcpt.h"
+#include "tmpdir.h"
 #include "util.h"
 
 static char tmpdir[PATH_MAX];
@@ -1264,6 +1268,123 @@ static void test_rcpt_reload(void **state)
 	unlink(file);
 }
 
+/* key_seen - config_keys callback: add the key to a strbuf, one a line */
+static void key_seen(const char *dotted_key, void *arg)
+{
+	sb_appendf(arg, "%s\n", dotted_key);
+}
+
+/* want_key - fail when the key (built from prefix, name, suffix) is not among keys */
+static void want_key(const char *keys, const char *prefix, const char *name, const char *suffix)
+{
+	char line[200];
+
+	snprintf(line, sizeof(line), "\n%s%s%s\n", prefix, name, suffix);
+	if (strstr(keys, line) == NULL)
+		fail_msg("key table: no key %s%s%s, want one for each name of the name table",
+		         prefix, name, suffix);
+}
+
+/*
+ * test_table_names - the key table names what the name tables name: an
+ * overrides key per check (pm_check_name), a lists group per list kind
+ * (list_kind_name), a replies key per reply (pm_reply_name)
+ */
+static void test_table_names(void **state)
+{
+	struct strbuf keys;
+
+	(void)state;
+	sb_init(&keys);
+	sb_append(&keys, "\n");
+	config_keys(key_seen, &keys);
+	for (int c = 0; c < PM_CHECKS; c++)
+		want_key(keys.s, "overrides.", pm_check_name((enum pm_check)c), "");
+	for (int k = 0; k < PM_LIST_KINDS; k++) {
+		want_key(keys.s, "lists.", list_kind_name((enum list_kind)k), ".allow");
+		want_key(keys.s, "lists.", list_kind_name((enum list_kind)k), ".block_file");
+	}
+	for (int r = 0; r < PM_R_COUNT; r++)
+		want_key(keys.s, "replies.", pm_reply_name((enum pm_reply_id)r), "");
+	sb_free(&keys);
+}
+
+#define BIG_LINES 200000 /* lines of the big recipients and list files */
+
+/* write_big - path with BIG_LINES lines "<before>N<after>", and extra after them */
+static void write_big(const char *path, const char *before, const char *after, const char *extra)
+{
+	FILE *fp = fopen(path, "w");
+
+	if (fp == NULL)
+		fail_msg("cannot write %s", path);
+	for (int i = 0; i < BIG_LINES; i++)
+		fprintf(fp, "%s%d%s\n", before, i, after);
+	if (fputs(extra, fp) < 0 || fclose(fp) != 0)
+		fail_msg("cannot write %s", path);
+}
+
+/*
+ * test_big_reload - a reload that changes neither a 200,000-line
+ * recipients file nor a 200,000-line list file keeps the tables built
+ * before (the same objects, not read again); once each file changed, the
+ * next reload reads it and its new entries are seen
+ */
+static void test_big_reload(void **state)
+{
+	char rfile[PATH_MAX + 32], lfile[PATH_MAX + 32], text[4 * PATH_MAX + 256],
+	    tmpl[4 * PATH_MAX + 256];
+	const struct filetable *ra, *la;
+	struct policy *a, *b, *c;
+	struct pm_addr addr;
+	const char *path, *why;
+
+	(void)state;
+	snprintf(rfile, sizeof(rfile), "%s/big-rcpt.txt", tmpdir);
+	snprintf(lfile, sizeof(lfile), "%s/big-helo.txt", tmpdir);
+	write_big(rfile, "user", "@example.org", "");
+	write_big(lfile, "host", ".example.net", "");
+	snprintf(tmpl, sizeof(tmpl),
+	         "recipients: { domains = [ \"example.org\" ]; file = \"%s\"; };\n"
+	         "lists: { helo: { block_file = \"@PATH@\"; }; };\n",
+	         rfile);
+	fill_path(tmpl, lfile, text, sizeof(text));
+	path = write_conf("bigreload", text);
+	a = load_ok(path);
+	ra = a->recipients.file_table;
+	la = list_file_table(a->lists[LIST_HELO].block_list);
+	assert_non_null(ra);
+	assert_non_null(la);
+	policy_set_current(policy_hold(a));
+
+	b = load_ok(path);
+	if (b->recipients.file_table != ra)
+		fail_msg("unchanged recipients file: got table %p, want %p (shared)",
+		         (void *)b->recipients.file_table, (const void *)ra);
+	if (list_file_table(b->lists[LIST_HELO].block_list) != la)
+		fail_msg("unchanged list file: got table %p, want %p (shared)",
+		         (const void *)list_file_table(b->lists[LIST_HELO].block_list),
+		         (const void *)la);
+	policy_set_current(b); /* a is now held by this test alone */
+
+	write_big(rfile, "user", "@example.org", "newcomer@example.org\n");
+	write_big(lfile, "host", ".example.net", "added.example.net\n");
+	c = load_ok(path);
+	if (c->recipients.file_table == ra || list_file_table(c->lists[LIST_HELO].block_list) == la)
+		fail_msg("changed files: got the tables read before, want new ones");
+	addr_parse("<newcomer@example.org>", 22, 0, &addr, &why);
+	assert_int_equal(rcpt_lookup(&c->recipients, ADDR_OK, &addr, &why), RCPT_VALID);
+	addr_parse("<user199999@example.org>", 24, 0, &addr, &why);
+	assert_int_equal(rcpt_lookup(&c->recipients, ADDR_OK, &addr, &why), RCPT_VALID);
+	assert_true(list_match(c->lists[LIST_HELO].block_list, "added.example.net", NULL));
+	assert_true(list_match(c->lists[LIST_HELO].block_list, "host199999.example.net", NULL));
+	policy_set_current(NULL);
+	policy_release(a);
+	policy_release(c);
+	unlink(rfile);
+	unlink(lfile);
+}
+
 /* test_e2e_conf - the end-to-end tests' policy loads with its dkim and dmarc groups */
 static void test_e2e_conf(void **state)
 {
@@ -2094,12 +2215,10 @@ static void test_policy_not_reg(void **state)
 /* setup - a private directory for the snippets */
 static int setup(void **state)
 {
-	const char *t = getenv("TMPDIR");
 	FILE *fp;
 
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/test_config.XXXXXX", t != NULL && *t ? t : "/tmp");
-	if (mkdtemp(tmpdir) == NULL)
+	if (tmpdir_make("test_config", tmpdir, sizeof(tmpdir)) != 0)
 		return -1;
 	snprintf(psl_path, sizeof(psl_path), "%s/psl.dat", tmpdir);
 	if ((fp = fopen(psl_path, "w")) == NULL)
@@ -2113,11 +2232,8 @@ static int setup(void **state)
 /* teardown - remove the snippets */
 static int teardown(void **state)
 {
-	char cmd[PATH_MAX + 16];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tmpdir_remove(tmpdir);
 }
 
 /* main - run every test */
@@ -2146,6 +2262,8 @@ int main(void)
 	    cmocka_unit_test(test_include_not_reg),
 	    cmocka_unit_test(test_policy_not_reg),
 	    cmocka_unit_test(test_rcpt_reload),
+	    cmocka_unit_test(test_big_reload),
+	    cmocka_unit_test(test_table_names),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, setup, teardown);

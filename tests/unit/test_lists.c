@@ -12,7 +12,10 @@
  *	without the sticky bit) refused at load and, when a file becomes so
  *	while in use, its old entries kept (logged once), 8 threads
  *	matching while the file is rewritten, and 100k entries looked up
- *	100k times (all answers right; speed is for make bench).
+ *	100k times (all answers right; speed is for make bench). A list
+ *	built with list_new_shared shares the table of an unchanged file
+ *	with the list before it (same kind and name), and reads a changed
+ *	one.
  * DIAGNOSTICS
  *	"case N (value): got X, want Y" for each mismatch.
  */
@@ -35,6 +38,7 @@
 
 #include "lists.h"
 #include "log.h"
+#include "tmpdir.h"
 #include "util.h"
 
 static char tmp_dir[256]; /* a private temporary directory */
@@ -1092,12 +1096,69 @@ static void test_misc(void **state)
 	assert_string_equal(list_hit_format(NULL, buf, sizeof(buf)), "(nothing)");
 }
 
+/*
+ * test_shared - list_new_shared: an unchanged file's table is the one of
+ * the list before (same handle), which outlives that list (a re-read
+ * after it is freed still logs under the list's name); another name or
+ * kind, or a changed file, gets a table of its own, read now
+ */
+static void test_shared(void **state)
+{
+	struct list_errors errs = {NULL, 0};
+	struct pm_list *a, *b, *c, *d, *e;
+	char path[300], log[4096];
+
+	(void)state;
+	tmp_path("shared.txt", path, sizeof(path));
+	write_file(path, "a.example\n");
+	a = list_new_shared(LIST_HELO, "lists.helo.block", NULL, 0, path, NULL, &errs);
+	assert_non_null(a);
+	b = list_new_shared(LIST_HELO, "lists.helo.block", NULL, 0, path, a, &errs);
+	assert_non_null(b);
+	if (list_file_table(b) != list_file_table(a))
+		fail_msg("unchanged file: got tables %p and %p, want one shared",
+		         (const void *)list_file_table(a), (const void *)list_file_table(b));
+	c = list_new_shared(LIST_HELO, "lists.helo.allow", NULL, 0, path, b, &errs);
+	d = list_new_shared(LIST_CLIENT_NAME, "lists.helo.block", NULL, 0, path, b, &errs);
+	assert_non_null(c);
+	assert_non_null(d);
+	if (list_file_table(c) == list_file_table(b) || list_file_table(d) == list_file_table(b))
+		fail_msg(
+		    "another name or kind: got the table of lists.helo.block, want one of its own");
+	list_free(a);
+	list_free(c);
+	list_free(d);
+
+	/* the shared table, now b's alone, re-read at run time under b's name */
+	write_file(path, "b.example\n");
+	list_set_recheck_ms(b, 0);
+	capture_begin();
+	if (!list_match(b, "b.example", NULL) || list_match(b, "a.example", NULL))
+		fail_msg("re-read of the shared table: got the old entries, want b.example");
+	capture_end(log, sizeof(log));
+	if (strstr(log, "list lists.helo.block: re-read ") == NULL)
+		fail_msg("re-read log: got \"%s\", want \"list lists.helo.block: re-read ...\"",
+		         log);
+
+	/* changed since: read again */
+	write_file(path, "c.example\nd.example\n");
+	e = list_new_shared(LIST_HELO, "lists.helo.block", NULL, 0, path, b, &errs);
+	assert_non_null(e);
+	if (list_file_table(e) == list_file_table(b))
+		fail_msg("changed file: got the table before, want a new one");
+	if (!list_match(e, "d.example", NULL) || list_match(e, "b.example", NULL))
+		fail_msg("changed file: got the old entries, want c.example and d.example");
+	assert_int_equal(errs.n, 0);
+	list_free(b);
+	list_free(e);
+	assert_null(list_file_table(NULL));
+}
+
 /* setup - a temporary directory; log lines to stderr */
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/test_lists.XXXXXX");
-	if (mkdtemp(tmp_dir) == NULL)
+	if (tmpdir_make("test_lists", tmp_dir, sizeof(tmp_dir)) != 0)
 		return -1;
 	log_open("test_lists", LOG_MAIL, true);
 	return 0;
@@ -1106,11 +1167,8 @@ static int setup(void **state)
 /* teardown - remove the temporary directory */
 static int teardown(void **state)
 {
-	char cmd[300];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp_dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tmpdir_remove(tmp_dir);
 }
 
 int main(void)
@@ -1132,6 +1190,7 @@ int main(void)
 	    cmocka_unit_test(test_threads),
 	    cmocka_unit_test(test_big),
 	    cmocka_unit_test(test_misc),
+	    cmocka_unit_test(test_shared),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

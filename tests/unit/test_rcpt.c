@@ -36,6 +36,7 @@
 #include "filetable.h"
 #include "log.h"
 #include "rcpt.h"
+#include "tmpdir.h"
 #include "util.h"
 
 static char data_dir[512]; /* tests/unit/data, found from __FILE__ */
@@ -833,8 +834,7 @@ static int setup(void **state)
 		         __FILE__);
 	else
 		snprintf(data_dir, sizeof(data_dir), "data");
-	snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/test_rcpt.XXXXXX");
-	if (mkdtemp(tmp_dir) == NULL)
+	if (tmpdir_make("test_rcpt", tmp_dir, sizeof(tmp_dir)) != 0)
 		return -1;
 	log_open("test_rcpt", LOG_MAIL, true);
 	return 0;
@@ -843,11 +843,8 @@ static int setup(void **state)
 /* teardown - remove the temporary directory */
 static int teardown(void **state)
 {
-	char cmd[300];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp_dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tmpdir_remove(tmp_dir);
 }
 
 int main(void)
