@@ -4,13 +4,15 @@
  * SYNOPSIS
  *	negprobe NAME WANT1 COMMAND WANT2 MS WANT3 [RCODE-NAME]
  * DESCRIPTION
- *	Asks NAME (TXT) through dns_query(), wants WANT1 (ok, nxdomain,
+ *	Asks NAME (TXT) through dns_budget_query(), wants WANT1 (ok, nxdomain,
  *	nodata, tempfail); runs COMMAND (sh -c: the zone changes there);
  *	asks again and wants WANT2 (the cached answer); sleeps until MS
  *	milliseconds after the first query and asks a third time, wanting
  *	WANT3. With RCODE-NAME, then asks that name (A) and prints the
- *	failure cause dns_last_failure() gives (a zone nobody serves:
- *	REFUSED). One line "ok - ..." or "not ok - ..." per step.
+ *	failure cause the budget gives (a zone nobody serves: REFUSED,
+ *	which glibc's res_nsend reports as no answer: "timeout").
+ *	Each query has a budget of its own (10 s, 1 s per attempt). One line
+ *	"ok - ..." or "not ok - ..." per step.
  * DIAGNOSTICS
  *	Exit 0 when every step gave what it wanted, 1 otherwise, 2 on usage.
  */
@@ -36,14 +38,6 @@ static const char *status_name(enum dns_status st)
 	}
 }
 
-static const char *fail_name(enum dns_fail f)
-{
-	static const char *names[] = {"none",    "timeout", "servfail", "refused",
-	                              "formerr", "other",   "malformed"};
-
-	return (unsigned)f < sizeof(names) / sizeof(names[0]) ? names[f] : "?";
-}
-
 static long ms_since(const struct timespec *t0)
 {
 	struct timespec now;
@@ -56,9 +50,13 @@ static long ms_since(const struct timespec *t0)
 static int step(const char *label, const char *name, int type, const char *want,
                 const struct timespec *t0)
 {
-	const unsigned char *ans;
-	int len;
-	const char *got = status_name(dns_query(name, type, 1, &ans, &len));
+	struct dns_budget b;
+	struct dns_reply r;
+	const char *got;
+
+	dns_budget_init(&b, 1, 10);
+	got = status_name(dns_budget_query(&b, name, type, &r));
+	dns_reply_free(&r);
 
 	if (strcmp(got, want) != 0) {
 		printf("not ok - %s: %s got %s, want %s (at %ld ms)\n", label, name, got, want,
@@ -94,12 +92,15 @@ int main(int argc, char **argv)
 	}
 	bad |= step("after the wait", argv[1], ns_t_txt, argv[6], &t0);
 	if (argc == 8) {
-		const unsigned char *ans;
-		int len;
-		enum dns_status st = dns_query(argv[7], ns_t_a, 1, &ans, &len);
+		struct dns_budget b;
+		struct dns_reply r;
+		enum dns_status st;
 
+		dns_budget_init(&b, 1, 10);
+		st = dns_budget_query(&b, argv[7], ns_t_a, &r);
+		dns_reply_free(&r);
 		printf("%s - %s: %s, cause %s\n", st == DNS_TEMPFAIL ? "ok" : "not ok", argv[7],
-		       status_name(st), fail_name(dns_last_failure()));
+		       status_name(st), dns_fail_name(b.fail));
 		bad |= st != DNS_TEMPFAIL;
 	}
 	return bad;
