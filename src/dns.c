@@ -543,25 +543,20 @@ void dns_reply_free(struct dns_reply *r)
 	r->len = 0;
 }
 
+static const char *const fail_names[] = {
+    [DNS_FAIL_NONE] = "",
+    [DNS_FAIL_TIMEOUT] = "timeout",
+    [DNS_FAIL_SERVFAIL] = "servfail",
+    [DNS_FAIL_REFUSED] = "refused",
+    [DNS_FAIL_FORMERR] = "formerr",
+    [DNS_FAIL_OTHER] = "other",
+    [DNS_FAIL_MALFORMED] = "malformed",
+    [DNS_FAIL_BUDGET] = "budget",
+};
+
 const char *dns_fail_name(enum dns_fail f)
 {
-	switch (f) {
-	case DNS_FAIL_NONE:
-		return "";
-	case DNS_FAIL_TIMEOUT:
-		return "timeout";
-	case DNS_FAIL_SERVFAIL:
-		return "servfail";
-	case DNS_FAIL_REFUSED:
-		return "refused";
-	case DNS_FAIL_FORMERR:
-		return "formerr";
-	case DNS_FAIL_OTHER:
+	if ((unsigned)f >= PM_ARRAY_LEN(fail_names))
 		return "other";
-	case DNS_FAIL_MALFORMED:
-		return "malformed";
-	case DNS_FAIL_BUDGET:
-		return "budget";
-	}
-	return "other";
+	return fail_names[f];
 }

@@ -429,12 +429,38 @@ static void test_answer_status(void **state)
 		fail_msg("under 12 bytes: want DNS_TEMPFAIL, malformed");
 }
 
+/* test_fail_names - every cause has its log name; out of range is "other" */
+static void test_fail_names(void **state)
+{
+	static const struct {
+		enum dns_fail f;
+		const char *want;
+	} cases[] = {
+	    {DNS_FAIL_NONE, ""},
+	    {DNS_FAIL_TIMEOUT, "timeout"},
+	    {DNS_FAIL_SERVFAIL, "servfail"},
+	    {DNS_FAIL_REFUSED, "refused"},
+	    {DNS_FAIL_FORMERR, "formerr"},
+	    {DNS_FAIL_OTHER, "other"},
+	    {DNS_FAIL_MALFORMED, "malformed"},
+	    {DNS_FAIL_BUDGET, "budget"},
+	    {(enum dns_fail)99, "other"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++)
+		if (strcmp(dns_fail_name(cases[i].f), cases[i].want) != 0)
+			fail_msg("dns_fail_name(%d): got \"%s\", want \"%s\"", (int)cases[i].f,
+			         dns_fail_name(cases[i].f), cases[i].want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_name_ok),  cmocka_unit_test(test_txt_join),
-	    cmocka_unit_test(test_any_name), cmocka_unit_test(test_budget),
-	    cmocka_unit_test(test_answer),   cmocka_unit_test(test_answer_status),
+	    cmocka_unit_test(test_name_ok),    cmocka_unit_test(test_txt_join),
+	    cmocka_unit_test(test_any_name),   cmocka_unit_test(test_budget),
+	    cmocka_unit_test(test_answer),     cmocka_unit_test(test_answer_status),
+	    cmocka_unit_test(test_fail_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
