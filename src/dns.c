@@ -123,6 +123,15 @@ static void deadline_in(struct timespec *deadline, int seconds)
 	deadline->tv_sec += seconds;
 }
 
+/* ms_since - milliseconds from t0 (CLOCK_MONOTONIC) to now */
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
 void dns_budget_init(struct dns_budget *b, int dns_timeout, int seconds)
 {
 	memset(b, 0, sizeof(*b));
@@ -133,12 +142,8 @@ void dns_budget_init(struct dns_budget *b, int dns_timeout, int seconds)
 
 long dns_budget_ms_left(const struct dns_budget *b)
 {
-	struct timespec now;
-	long ms;
+	long ms = -ms_since(&b->deadline);
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (long)(b->deadline.tv_sec - now.tv_sec) * 1000 +
-	     (b->deadline.tv_nsec - now.tv_nsec) / 1000000;
 	return ms > 0 ? ms : 0;
 }
 
@@ -393,6 +398,7 @@ static enum dns_status resolve(struct dns_thread *t, const char *name, int type,
                                enum dns_fail *fail)
 {
 	unsigned char q[NS_PACKETSZ];
+	struct timespec t0;
 	int qlen, n;
 
 	*fail = DNS_FAIL_NONE;
@@ -403,11 +409,17 @@ static enum dns_status resolve(struct dns_thread *t, const char *name, int type,
 	}
 	if (t->res.options & RES_USE_EDNS0)
 		qlen = add_opt(q, qlen, sizeof(q));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	n = res_nsend(&t->res, q, qlen, t->buf, DNS_BUF_SIZE);
 	if (n < 0) {
-		/* no answer; or SERVFAIL, REFUSED or NOTIMP from every server (glibc tries
-		   the next server on those, keeps no RCODE and says ETIMEDOUT alike) */
-		*fail = DNS_FAIL_TIMEOUT;
+		/*
+		 * No answer; or SERVFAIL, REFUSED or NOTIMP from every server:
+		 * glibc tries the next server on those and keeps no RCODE. A
+		 * timeout takes at least one attempt's wait (retrans seconds);
+		 * a failure sooner was every server refusing or failing.
+		 */
+		*fail = ms_since(&t0) < (long)t->res.retrans * 1000 ? DNS_FAIL_REJECTED
+		                                                    : DNS_FAIL_TIMEOUT;
 		return DNS_TEMPFAIL;
 	}
 	if (n > DNS_BUF_SIZE || n < HFIXEDSZ) {
@@ -435,8 +447,9 @@ static enum dns_status raw_query(struct dns_thread *t, const char *name, int typ
 
 	if (dnscache_get(name, type, t->buf, DNS_BUF_SIZE, len, &st)) {
 		if (st == DNS_TEMPFAIL)
-			*fail = *len == 1 && t->buf[0] <= DNS_FAIL_BUDGET ? (enum dns_fail)t->buf[0]
-			                                                  : DNS_FAIL_OTHER;
+			*fail = *len == 1 && t->buf[0] <= DNS_FAIL_REJECTED
+			            ? (enum dns_fail)t->buf[0]
+			            : DNS_FAIL_OTHER;
 		return st;
 	}
 	if (left_ms >= 0 && left_ms < DNS_MIN_QUERY_MS) {
@@ -552,6 +565,7 @@ static const char *const fail_names[] = {
     [DNS_FAIL_OTHER] = "other",
     [DNS_FAIL_MALFORMED] = "malformed",
     [DNS_FAIL_BUDGET] = "budget",
+    [DNS_FAIL_REJECTED] = "servfail_or_refused",
 };
 
 const char *dns_fail_name(enum dns_fail f)

@@ -49,16 +49,18 @@ enum dns_status {
 /* Why a query failed for now (DNS_TEMPFAIL), for logs: the callers see DNS_TEMPFAIL alike. */
 enum dns_fail {
 	DNS_FAIL_NONE = 0,
-	DNS_FAIL_TIMEOUT,   /* no answer in time; also SERVFAIL, REFUSED or NOTIMP from every
-	                       server: glibc's res_nsend tries the next server on those and
-	                       then fails as on a timeout, without the RCODE (the two below
-	                       only when it hands such an answer back) */
+	DNS_FAIL_TIMEOUT,   /* no answer in time (from at least one server) */
 	DNS_FAIL_SERVFAIL,  /* RCODE 2 */
 	DNS_FAIL_REFUSED,   /* RCODE 5 */
 	DNS_FAIL_FORMERR,   /* RCODE 1 */
 	DNS_FAIL_OTHER,     /* NOTIMP, another RCODE, a query that could not be built */
 	DNS_FAIL_MALFORMED, /* an answer shorter than its header */
 	DNS_FAIL_BUDGET,    /* not sent: the command's DNS budget was spent */
+	DNS_FAIL_REJECTED,  /* SERVFAIL, REFUSED or NOTIMP from every server (or none
+	                       listening): glibc's res_nsend tries the next server on those
+	                       and keeps no RCODE, so SERVFAIL and REFUSED above are seen
+	                       only when it hands such an answer back; told from a timeout
+	                       by the time it took (less than one attempt's wait) */
 };
 
 /*
@@ -146,7 +148,8 @@ void dns_reply_free(struct dns_reply *r);
 
 /*
  * dns_fail_name - f for logs: "timeout", "servfail", "refused",
- * "formerr", "other", "malformed", "budget" ("" for DNS_FAIL_NONE)
+ * "formerr", "other", "malformed", "budget", "servfail_or_refused" (""
+ * for DNS_FAIL_NONE)
  */
 const char *dns_fail_name(enum dns_fail f);
 

@@ -2,21 +2,23 @@
  * NAME
  *	negprobe - ask dns.c (through its cache) across a zone change
  * SYNOPSIS
- *	negprobe NAME WANT1 COMMAND WANT2 MS WANT3 [RCODE-NAME]
+ *	negprobe NAME WANT1 COMMAND WANT2 MS WANT3 [RCODE-NAME CAUSE]
  * DESCRIPTION
  *	Asks NAME (TXT) through dns_budget_query(), wants WANT1 (ok, nxdomain,
  *	nodata, tempfail); runs COMMAND (sh -c: the zone changes there);
  *	asks again and wants WANT2 (the cached answer); sleeps until MS
  *	milliseconds after the first query and asks a third time, wanting
- *	WANT3. With RCODE-NAME, then asks that name (A) and prints the
- *	failure cause the budget gives (a zone nobody serves: REFUSED,
- *	which glibc's res_nsend reports as no answer: "timeout").
+ *	WANT3. With RCODE-NAME, then asks that name (A) and wants a
+ *	temporary failure whose cause (the budget's, as dns_fail_name()
+ *	logs it) is CAUSE: a zone nobody serves gets REFUSED, which glibc's
+ *	res_nsend reports without its RCODE, "servfail_or_refused".
  *	Each query has a budget of its own (10 s, 1 s per attempt). One line
  *	"ok - ..." or "not ok - ..." per step.
  * DIAGNOSTICS
  *	Exit 0 when every step gave what it wanted, 1 otherwise, 2 on usage.
  */
 #include <arpa/nameser.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,8 +75,9 @@ int main(int argc, char **argv)
 	long wait_ms;
 	int bad = 0;
 
-	if (argc != 7 && argc != 8) {
-		fprintf(stderr, "usage: negprobe NAME WANT1 COMMAND WANT2 MS WANT3 [RCODE-NAME]\n");
+	if (argc != 7 && argc != 9) {
+		fprintf(stderr,
+		        "usage: negprobe NAME WANT1 COMMAND WANT2 MS WANT3 [RCODE-NAME CAUSE]\n");
 		return 2;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -91,17 +94,19 @@ int main(int argc, char **argv)
 		nanosleep(&nap, NULL);
 	}
 	bad |= step("after the wait", argv[1], ns_t_txt, argv[6], &t0);
-	if (argc == 8) {
+	if (argc == 9) {
 		struct dns_budget b;
 		struct dns_reply r;
 		enum dns_status st;
+		bool ok;
 
 		dns_budget_init(&b, 1, 10);
 		st = dns_budget_query(&b, argv[7], ns_t_a, &r);
 		dns_reply_free(&r);
-		printf("%s - %s: %s, cause %s\n", st == DNS_TEMPFAIL ? "ok" : "not ok", argv[7],
-		       status_name(st), dns_fail_name(b.fail));
-		bad |= st != DNS_TEMPFAIL;
+		ok = st == DNS_TEMPFAIL && strcmp(dns_fail_name(b.fail), argv[8]) == 0;
+		printf("%s - %s: %s, cause %s (want tempfail, %s)\n", ok ? "ok" : "not ok", argv[7],
+		       status_name(st), dns_fail_name(b.fail), argv[8]);
+		bad |= !ok;
 	}
 	return bad;
 }

@@ -444,6 +444,7 @@ static void test_fail_names(void **state)
 	    {DNS_FAIL_OTHER, "other"},
 	    {DNS_FAIL_MALFORMED, "malformed"},
 	    {DNS_FAIL_BUDGET, "budget"},
+	    {DNS_FAIL_REJECTED, "servfail_or_refused"},
 	    {(enum dns_fail)99, "other"},
 	};
 
