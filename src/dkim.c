@@ -56,6 +56,7 @@
 
 #define DKIM_DEFAULT_MAX_SIGS 5
 #define DKIM_DEFAULT_MIN_BITS 1024
+#define DKIM_NO_DEADLINE      86400 /* seconds: a verifier given no budget */
 
 /* What the key lookup gave for one signature. */
 enum key_outcome {
@@ -76,6 +77,7 @@ struct seen_sig {
 	char *q, *h;       /* q= and h= as given (NULL when absent) */
 	DKIM_SIGINFO *lib; /* libopendkim's entry, once matched */
 	enum key_outcome key;
+	enum dns_fail key_fail; /* KEY_TEMPFAIL: why the lookup failed */
 };
 
 /* Canonical body length, counted for one canonicalisation. */
@@ -92,9 +94,9 @@ struct dkim_verifier {
 	DKIM *dkim;
 	DKIM_STAT eoh_status;
 	bool eoh_done, eom_done, lib_failed;
-	bool any_l;               /* a signature verified has l=: count the canonical body */
-	bool has_deadline;        /* key lookups share deadline (dkim_verify_deadline) */
-	struct timespec deadline; /* CLOCK_MONOTONIC */
+	bool any_l;                /* a signature verified has l=: count the canonical body */
+	struct dns_budget *budget; /* key lookups: the message's (dkim_verify_budget) or own */
+	struct dns_budget own; /* without one: dns_timeout per attempt, no deadline to speak of */
 	char *queue_id;
 	struct seen_sig *sigs;
 	size_t nsigs, capsigs;
@@ -204,17 +206,19 @@ static bool host_ok(const char *s)
 }
 
 /*
- * dns_key - the TXT record at name by DNS (dns.c), within left_ms (-1: no
- * deadline); on DKIM_KEY_FOUND *record is its whole text (caller frees)
+ * dns_key - the TXT record at name by DNS (dns.c), within budget b; on
+ * DKIM_KEY_FOUND *record is its whole text (caller frees), on
+ * DKIM_KEY_TEMPFAIL b->fail says why
  */
-static enum dkim_key_status dns_key(const char *name, char **record, int timeout, long left_ms)
+static enum dkim_key_status dns_key(const char *name, char **record, struct dns_budget *b)
 {
-	const unsigned char *ans;
-	int len, r, found = 0;
+	struct dns_reply ans;
+	enum dkim_key_status st = DKIM_KEY_NOTFOUND;
+	int r, found = 0;
 	struct dns_answer a;
 	struct dns_rr rr;
 
-	switch (dns_query_within(name, ns_t_txt, timeout, left_ms, &ans, &len)) {
+	switch (dns_budget_query(b, name, ns_t_txt, &ans)) {
 	case DNS_OK:
 		break;
 	case DNS_NXDOMAIN:
@@ -223,23 +227,26 @@ static enum dkim_key_status dns_key(const char *name, char **record, int timeout
 	default:
 		return DKIM_KEY_TEMPFAIL;
 	}
-	if (!dns_answer_open(&a, ans, len, ns_t_txt))
-		return DKIM_KEY_TEMPFAIL;
-	while ((r = dns_answer_next(&a, &rr)) > 0) {
-		if (found++ > 0) {
-			free(rr.txt);
-			free(*record);
-			*record = NULL;
-			return DKIM_KEY_MULTIPLE;
-		}
-		*record = rr.txt;
+	if (!dns_answer_open(&a, ans.msg, ans.len, ns_t_txt))
+		r = -1;
+	else
+		while ((r = dns_answer_next(&a, &rr)) > 0 && found++ == 0)
+			*record = rr.txt;
+	if (r > 0) { /* a second record */
+		free(rr.txt);
+		st = DKIM_KEY_MULTIPLE;
+	} else if (r < 0) {
+		b->fail = DNS_FAIL_MALFORMED;
+		st = DKIM_KEY_TEMPFAIL;
+	} else if (found) {
+		st = DKIM_KEY_FOUND;
 	}
-	if (r < 0) {
+	dns_reply_free(&ans);
+	if (st != DKIM_KEY_FOUND) {
 		free(*record);
 		*record = NULL;
-		return DKIM_KEY_TEMPFAIL;
 	}
-	return found ? DKIM_KEY_FOUND : DKIM_KEY_NOTFOUND;
+	return st;
 }
 
 /* key_cb - libopendkim's key lookup: ours (DNS or the override), outcome recorded */
@@ -265,11 +272,15 @@ static DKIM_CBSTAT key_cb(DKIM *dkim, DKIM_SIGINFO *sig, u_char *buf, size_t buf
 		return DKIM_CBSTAT_NOTFOUND;
 	}
 	buf[0] = '\0';
-	if (v != NULL && v->set.key_lookup != NULL)
+	if (v == NULL) {
+		st = DKIM_KEY_TEMPFAIL; /* not ours: nothing to look it up with */
+	} else if (v->set.key_lookup != NULL) {
 		st = v->set.key_lookup(name, &record, v->set.key_lookup_arg);
-	else
-		st = dns_key(name, &record, v ? v->set.dns_timeout : 0,
-		             v != NULL && v->has_deadline ? dns_ms_left(&v->deadline) : -1);
+	} else {
+		st = dns_key(name, &record, v->budget);
+		if (s != NULL && st == DKIM_KEY_TEMPFAIL)
+			s->key_fail = v->budget->fail;
+	}
 	if (st == DKIM_KEY_FOUND && record == NULL)
 		st = DKIM_KEY_TEMPFAIL; /* a lookup that broke its contract */
 	if (st != DKIM_KEY_FOUND) {
@@ -363,6 +374,8 @@ struct dkim_verifier *dkim_verify_new(const struct dkim_verify_settings *s, cons
 	if (v->set.min_key_bits <= 0)
 		v->set.min_key_bits = DKIM_DEFAULT_MIN_BITS;
 	v->queue_id = xstrdup(queue_id != NULL && *queue_id ? queue_id : "NOQUEUE");
+	dns_budget_init(&v->own, v->set.dns_timeout, DKIM_NO_DEADLINE);
+	v->budget = &v->own;
 	pthread_once(&lib_once, lib_init);
 	if (lib != NULL)
 		v->dkim = dkim_verify(lib, (const u_char *)v->queue_id, NULL, &st);
@@ -472,13 +485,21 @@ void dkim_verify_header(struct dkim_verifier *v, const char *name, const char *v
 	sb_free(&sb);
 }
 
-/* dkim_verify_deadline - the key lookups from now on share deadline (the message's DNS budget) */
+/* dkim_verify_budget - the key lookups from now on go through b (the message's DNS budget) */
+void dkim_verify_budget(struct dkim_verifier *v, struct dns_budget *b)
+{
+	if (v == NULL || b == NULL)
+		return;
+	v->budget = b;
+}
+
+/* dkim_verify_deadline - the key lookups from now on stop at *deadline (v's own budget) */
 void dkim_verify_deadline(struct dkim_verifier *v, const struct timespec *deadline)
 {
 	if (v == NULL || deadline == NULL)
 		return;
-	v->deadline = *deadline;
-	v->has_deadline = true;
+	v->own.deadline = *deadline;
+	v->budget = &v->own;
 }
 
 /* dkim_verify_eoh - end of headers */
@@ -810,6 +831,7 @@ static void judge(struct dkim_verifier *v, struct seen_sig *s, struct dkim_sig_r
 	switch (s->key) {
 	case KEY_TEMPFAIL:
 		set_result(r, PM_DKIM_TEMPERROR, "key lookup failed temporarily");
+		r->dns_fail = s->key_fail;
 		return;
 	case KEY_NOTFOUND:
 		set_result(r, PM_DKIM_PERMERROR, "no key record");

@@ -64,6 +64,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "dns.h"
+
 /* RFC 8601 dkim= results; PM_DKIM_NONE only for "no signature at all". */
 enum pm_dkim_result {
 	PM_DKIM_NONE = 0,
@@ -121,6 +123,7 @@ struct dkim_sig_result {
 	char b[9];          /* the first 8 characters of b= (folding removed), for header.b */
 	char reason[96];   /* why, for logs and the A-R comment: "bad signature", "rsa-sha1", ... */
 	unsigned key_bits; /* 0 when unknown */
+	enum dns_fail dns_fail; /* temperror: why the key lookup failed (dns_fail_name, for logs) */
 };
 
 struct dkim_results {
@@ -136,10 +139,17 @@ struct dkim_verifier *dkim_verify_new(const struct dkim_verify_settings *s, cons
 /* dkim_verify_header - one header field, name and value apart as libmilter gives them */
 void dkim_verify_header(struct dkim_verifier *v, const char *name, const char *value);
 /*
- * dkim_verify_deadline - from now on every key lookup of v stops at
- * *deadline (CLOCK_MONOTONIC, see dns_deadline_in): the keys of all the
- * signatures share it, and a lookup with no time left is temperror
- * without a query. Without it each lookup has only its per-query timeout.
+ * dkim_verify_budget - from now on every key lookup of v goes through b
+ * (dns.h; it must outlive v's end of message): the keys of all the
+ * signatures share its deadline with the message's other lookups
+ * (DMARC), and a lookup with no time left is temperror without a
+ * query. Without it each lookup has only dns_timeout per attempt.
+ */
+void dkim_verify_budget(struct dkim_verifier *v, struct dns_budget *b);
+/*
+ * dkim_verify_deadline - the key lookups of v stop at *deadline
+ * (CLOCK_MONOTONIC) in a budget of v's own; for callers that have not
+ * moved to dkim_verify_budget yet (milter.c)
  */
 void dkim_verify_deadline(struct dkim_verifier *v, const struct timespec *deadline);
 /* dkim_verify_eoh - end of headers */

@@ -517,14 +517,14 @@ enum probe {
  */
 static enum probe probe(const char *qname, struct dns_budget *budget, char **record)
 {
-	const unsigned char *ans;
-	int len, r, count = 0;
+	struct dns_reply ans;
+	int r, count = 0;
 	bool nul = false;
 	struct dns_answer a;
 	struct dns_rr rr;
 
 	*record = NULL;
-	switch (dns_budget_query(budget, qname, ns_t_txt, &ans, &len)) {
+	switch (dns_budget_query(budget, qname, ns_t_txt, &ans)) {
 	case DNS_OK:
 		break;
 	case DNS_NXDOMAIN:
@@ -534,8 +534,11 @@ static enum probe probe(const char *qname, struct dns_budget *budget, char **rec
 	default:
 		return PROBE_TEMPFAIL;
 	}
-	if (!dns_answer_open(&a, ans, len, ns_t_txt))
+	if (!dns_answer_open(&a, ans.msg, ans.len, ns_t_txt)) {
+		dns_reply_free(&ans);
+		budget->fail = DNS_FAIL_MALFORMED;
 		return PROBE_TEMPFAIL;
+	}
 	while ((r = dns_answer_next(&a, &rr)) > 0) {
 		if (!is_dmarc_record(rr.txt)) {
 			free(rr.txt);
@@ -548,9 +551,11 @@ static enum probe probe(const char *qname, struct dns_budget *budget, char **rec
 			free(rr.txt);
 		}
 	}
+	dns_reply_free(&ans);
 	if (r < 0) {
 		free(*record);
 		*record = NULL;
+		budget->fail = DNS_FAIL_MALFORMED;
 		return PROBE_TEMPFAIL;
 	}
 	if (count == 0)
@@ -587,8 +592,9 @@ void dmarc_lookup(const struct psl *psl, const char *domain, struct dns_budget *
 		char *text;
 
 		pm_bprintf(qname, sizeof(qname), "_dmarc.%s", names[i]);
-		if (dns_ms_left(&budget->deadline) <= 0) {
+		if (dns_budget_ms_left(budget) <= 0) {
 			out->status = DMARC_REC_TEMPFAIL;
+			out->dns_fail = DNS_FAIL_BUDGET;
 			pm_bprintf(out->why, sizeof(out->why),
 			           "DNS time budget (%d s) spent before %s", budget->seconds,
 			           qname);
@@ -619,6 +625,7 @@ void dmarc_lookup(const struct psl *psl, const char *domain, struct dns_budget *
 			return;
 		case PROBE_TEMPFAIL:
 			out->status = DMARC_REC_TEMPFAIL;
+			out->dns_fail = budget->fail;
 			pm_bprintf(out->why, sizeof(out->why),
 			           "DNS lookup of %s failed temporarily", qname);
 			return;

@@ -99,6 +99,7 @@ struct dmarc_record {
 	int pct;                           /* 0..100 (100 when absent) */
 	bool adkim_strict, aspf_strict;
 	char why[128]; /* for logs: "several DMARC records at _dmarc.x.test", "timeout ..." */
+	enum dns_fail dns_fail; /* TEMPFAIL: why the lookup failed (dns_fail_name, for logs) */
 };
 
 /*

@@ -2,16 +2,19 @@
  * NAME
  *	dns - the milter's own DNS layer for every check
  * SYNOPSIS
- *	dns_query(), dns_query_within(), dns_query_any_within(),
- *	dns_name_ok(), dns_txt_join(), dns_deadline_in(), dns_ms_left()
- *	dns_budget_init(), dns_budget_query()
+ *	dns_budget_init(), dns_budget_ms_left(), dns_budget_query(),
+ *	dns_budget_query_any(), dns_reply_free(), dns_fail_name()
+ *	dns_name_ok(), dns_txt_join()
  *	dns_answer_open(), dns_answer_next(), dns_answer_count()
- *	dns_answer_status(), dns_last_failure()
+ *	dns_answer_status()
  * DESCRIPTION
  *	A thread-local struct __res_state (res_ninit on first use, again when
  *	/etc/resolv.conf changes), res_nmkquery and res_nsend (the RCODE
  *	read here, so that negative answers keep their SOA), in front of the shared
- *	answer cache (dnscache.c). Answers are read with the record
+ *	answer cache (dnscache.c), reached only through a struct dns_budget
+ *	(the one deadline of an MTA command). Each query's answer is copied
+ *	out of the thread's buffer into the caller's struct dns_reply. Answers
+ *	are read with the record
  *	iterator (dns_answer_*), the one place that walks an answer section
  *	(ns_initparse/ns_parserr).
  * DIAGNOSTICS
@@ -46,7 +49,6 @@ struct dns_thread {
 	int def_retrans;  /* resolv.conf's own timeout and attempts */
 	int def_retry;
 	bool shrunk;        /* the next query's timeouts were cut to fit a deadline */
-	enum dns_fail fail; /* why the last query failed for now */
 	unsigned char *buf; /* DNS_BUF_SIZE bytes */
 };
 
@@ -114,21 +116,20 @@ static struct dns_thread *dns_thread_get(void)
 	return t;
 }
 
-void dns_deadline_in(struct timespec *deadline, int seconds)
+/* deadline_in - *deadline = now + seconds (CLOCK_MONOTONIC) */
+static void deadline_in(struct timespec *deadline, int seconds)
 {
 	clock_gettime(CLOCK_MONOTONIC, deadline);
 	deadline->tv_sec += seconds;
 }
 
-long dns_ms_left(const struct timespec *deadline)
+/* ms_since - milliseconds from t0 (CLOCK_MONOTONIC) to now */
+static long ms_since(const struct timespec *t0)
 {
 	struct timespec now;
-	long ms;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (long)(deadline->tv_sec - now.tv_sec) * 1000 +
-	     (deadline->tv_nsec - now.tv_nsec) / 1000000;
-	return ms > 0 ? ms : 0;
+	return (long)(now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
 void dns_budget_init(struct dns_budget *b, int dns_timeout, int seconds)
@@ -136,20 +137,14 @@ void dns_budget_init(struct dns_budget *b, int dns_timeout, int seconds)
 	memset(b, 0, sizeof(*b));
 	b->dns_timeout = dns_timeout > 0 ? dns_timeout : 0;
 	b->seconds = seconds > 0 ? seconds : 20;
-	dns_deadline_in(&b->deadline, b->seconds);
+	deadline_in(&b->deadline, b->seconds);
 }
 
-enum dns_status dns_budget_query(struct dns_budget *b, const char *name, int type,
-                                 const unsigned char **answer, int *answer_len)
+long dns_budget_ms_left(const struct dns_budget *b)
 {
-	long ms = dns_ms_left(&b->deadline);
+	long ms = -ms_since(&b->deadline);
 
-	if (ms <= 0)
-		return DNS_TEMPFAIL;
-	b->queries++;
-	if (b->query != NULL)
-		return b->query(b->arg, name, type, b->dns_timeout, ms, answer, answer_len);
-	return dns_query_within(name, type, b->dns_timeout, ms, answer, answer_len);
+	return ms > 0 ? ms : 0;
 }
 
 /*
@@ -397,81 +392,109 @@ static int add_opt(unsigned char *q, int qlen, size_t size)
  * res_nsend: retries over every server, TCP when the answer was
  * truncated) with the thread's resolver. The answer is in t->buf and
  * *len says how long whatever its RCODE, so that a negative answer
- * reaches the cache with its SOA; t->fail says why a DNS_TEMPFAIL.
+ * reaches the cache with its SOA; *fail says why a DNS_TEMPFAIL.
  */
-static enum dns_status resolve(struct dns_thread *t, const char *name, int type, int *len)
+static enum dns_status resolve(struct dns_thread *t, const char *name, int type, int *len,
+                               enum dns_fail *fail)
 {
 	unsigned char q[NS_PACKETSZ];
+	struct timespec t0;
 	int qlen, n;
 
-	t->fail = DNS_FAIL_NONE;
+	*fail = DNS_FAIL_NONE;
 	qlen = res_nmkquery(&t->res, ns_o_query, name, ns_c_in, type, NULL, 0, NULL, q, sizeof(q));
 	if (qlen < 0) {
-		t->fail = DNS_FAIL_OTHER;
+		*fail = DNS_FAIL_OTHER;
 		return DNS_TEMPFAIL;
 	}
 	if (t->res.options & RES_USE_EDNS0)
 		qlen = add_opt(q, qlen, sizeof(q));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	n = res_nsend(&t->res, q, qlen, t->buf, DNS_BUF_SIZE);
 	if (n < 0) {
-		t->fail = DNS_FAIL_TIMEOUT; /* no answer; SERVFAIL or REFUSED from every server */
+		/*
+		 * No answer; or SERVFAIL, REFUSED or NOTIMP from every server:
+		 * glibc tries the next server on those and keeps no RCODE. A
+		 * timeout takes at least one attempt's wait (retrans seconds);
+		 * a failure sooner was every server refusing or failing.
+		 */
+		*fail = ms_since(&t0) < (long)t->res.retrans * 1000 ? DNS_FAIL_REJECTED
+		                                                    : DNS_FAIL_TIMEOUT;
 		return DNS_TEMPFAIL;
 	}
 	if (n > DNS_BUF_SIZE || n < HFIXEDSZ) {
-		t->fail = DNS_FAIL_MALFORMED;
+		*fail = DNS_FAIL_MALFORMED;
 		return DNS_TEMPFAIL;
 	}
 	*len = n;
-	return dns_answer_status(t->buf, n, &t->fail);
+	return dns_answer_status(t->buf, n, fail);
 }
 
 /*
  * raw_query - the answer from the shared cache (dnscache.h), else from
  * the resolver (and then into the cache, a negative answer with its
- * SOA for how long); on DNS_OK the answer is in t->buf and *len says
- * how long. A temporary failure of a query whose
- * timeouts a deadline had cut short is not cached: another session with
- * more time left may still get an answer.
+ * SOA for how long, a failure with its cause: one byte); on DNS_OK the
+ * answer is in t->buf and *len says how long, on DNS_TEMPFAIL *fail
+ * says why. A temporary failure of a query whose timeouts a deadline had
+ * cut short is not cached: another session with more time left may
+ * still get an answer.
  */
 static enum dns_status raw_query(struct dns_thread *t, const char *name, int type, int *len,
-                                 long left_ms)
+                                 long left_ms, enum dns_fail *fail)
 {
 	enum dns_status st;
+	unsigned char cause;
 
-	if (dnscache_get(name, type, t->buf, DNS_BUF_SIZE, len, &st))
+	if (dnscache_get(name, type, t->buf, DNS_BUF_SIZE, len, &st)) {
+		if (st == DNS_TEMPFAIL)
+			*fail = *len == 1 && t->buf[0] <= DNS_FAIL_REJECTED
+			            ? (enum dns_fail)t->buf[0]
+			            : DNS_FAIL_OTHER;
 		return st;
-	if (left_ms >= 0 && left_ms < DNS_MIN_QUERY_MS)
-		return DNS_TEMPFAIL; /* too little time for one attempt: not cached */
-	st = resolve(t, name, type, len);
-	if (st != DNS_TEMPFAIL || !t->shrunk)
-		dnscache_put(name, type, st, st != DNS_TEMPFAIL ? t->buf : NULL,
-		             st != DNS_TEMPFAIL ? *len : 0);
+	}
+	if (left_ms >= 0 && left_ms < DNS_MIN_QUERY_MS) {
+		*fail = DNS_FAIL_BUDGET; /* too little time for one attempt: not cached */
+		return DNS_TEMPFAIL;
+	}
+	st = resolve(t, name, type, len, fail);
+	cause = (unsigned char)*fail;
+	if (st == DNS_TEMPFAIL) {
+		if (!t->shrunk)
+			dnscache_put(name, type, st, &cause, 1);
+	} else {
+		dnscache_put(name, type, st, t->buf, *len);
+	}
 	return st;
 }
 
-enum dns_status dns_query(const char *name, int type, int timeout, const unsigned char **answer,
-                          int *answer_len)
-{
-	return dns_query_within(name, type, timeout, -1, answer, answer_len);
-}
-
-/* query_within - dns_query_within with the name check strict or not */
+/*
+ * query_within - one query (name checked strictly or for lengths only)
+ * taking left_ms milliseconds at most (-1: no limit; 0 or less: none
+ * sent); on DNS_OK *answer points into this thread's buffer, valid until
+ * its next query (dns_budget_query copies it out at once)
+ */
 static enum dns_status query_within(const char *name, int type, int timeout, long left_ms,
-                                    const unsigned char **answer, int *answer_len, bool strict)
+                                    const unsigned char **answer, int *answer_len, bool strict,
+                                    enum dns_fail *fail)
 {
 	struct dns_thread *t;
 	enum dns_status st;
 	int len = 0;
 
+	*fail = DNS_FAIL_NONE;
 	if (!name_ok(name, strict))
 		return DNS_NXDOMAIN;
-	if (left_ms == 0 || left_ms < -1)
-		return DNS_TEMPFAIL; /* no time left: not even one attempt */
-	t = dns_thread_get();
-	if (t == NULL)
+	if (left_ms == 0 || left_ms < -1) {
+		*fail = DNS_FAIL_BUDGET; /* no time left: not even one attempt */
 		return DNS_TEMPFAIL;
+	}
+	t = dns_thread_get();
+	if (t == NULL) {
+		*fail = DNS_FAIL_OTHER;
+		return DNS_TEMPFAIL;
+	}
 	set_timeouts(t, timeout, left_ms);
-	st = raw_query(t, name, type, &len, left_ms);
+	st = raw_query(t, name, type, &len, left_ms, fail);
 	if (st == DNS_OK) {
 		*answer = t->buf;
 		*answer_len = len;
@@ -479,23 +502,75 @@ static enum dns_status query_within(const char *name, int type, int timeout, lon
 	return st;
 }
 
-enum dns_status dns_query_within(const char *name, int type, int timeout, long left_ms,
-                                 const unsigned char **answer, int *answer_len)
+/* budget_query - dns_budget_query, the name checked strictly or not */
+static enum dns_status budget_query(struct dns_budget *b, const char *name, int type,
+                                    struct dns_reply *r, bool strict)
 {
-	return query_within(name, type, timeout, left_ms, answer, answer_len, true);
+	long ms = dns_budget_ms_left(b);
+	const unsigned char *ans = NULL;
+	enum dns_status st;
+	int len = 0;
+
+	memset(r, 0, sizeof(*r));
+	b->fail = DNS_FAIL_NONE;
+	if (ms <= 0) {
+		b->fail = DNS_FAIL_BUDGET;
+		return DNS_TEMPFAIL;
+	}
+	b->queries++;
+	if (b->query != NULL) {
+		st = b->query(b->arg, name, type, b->dns_timeout, ms, &ans, &len);
+		if (st == DNS_TEMPFAIL && b->fail == DNS_FAIL_NONE)
+			b->fail = DNS_FAIL_OTHER;
+	} else {
+		st = query_within(name, type, b->dns_timeout, ms, &ans, &len, strict, &b->fail);
+	}
+	if (st != DNS_TEMPFAIL)
+		b->fail = DNS_FAIL_NONE;
+	if (st == DNS_OK) {
+		/* the caller's own copy: the thread's buffer is the next query's */
+		r->msg = xmalloc(len > 0 ? (size_t)len : 1);
+		if (len > 0)
+			memcpy(r->msg, ans, (size_t)len);
+		r->len = len;
+	}
+	return st;
 }
 
-enum dns_status dns_query_any_within(const char *name, int type, int timeout, long left_ms,
-                                     const unsigned char **answer, int *answer_len)
+enum dns_status dns_budget_query(struct dns_budget *b, const char *name, int type,
+                                 struct dns_reply *r)
 {
-	return query_within(name, type, timeout, left_ms, answer, answer_len, false);
+	return budget_query(b, name, type, r, true);
 }
 
-enum dns_fail dns_last_failure(void)
+enum dns_status dns_budget_query_any(struct dns_budget *b, const char *name, int type,
+                                     struct dns_reply *r)
 {
-	struct dns_thread *t;
+	return budget_query(b, name, type, r, false);
+}
 
-	pthread_once(&dns_once, dns_key_init);
-	t = pthread_getspecific(dns_key);
-	return t != NULL ? t->fail : DNS_FAIL_NONE;
+void dns_reply_free(struct dns_reply *r)
+{
+	free(r->msg);
+	r->msg = NULL;
+	r->len = 0;
+}
+
+static const char *const fail_names[] = {
+    [DNS_FAIL_NONE] = "",
+    [DNS_FAIL_TIMEOUT] = "timeout",
+    [DNS_FAIL_SERVFAIL] = "servfail",
+    [DNS_FAIL_REFUSED] = "refused",
+    [DNS_FAIL_FORMERR] = "formerr",
+    [DNS_FAIL_OTHER] = "other",
+    [DNS_FAIL_MALFORMED] = "malformed",
+    [DNS_FAIL_BUDGET] = "budget",
+    [DNS_FAIL_REJECTED] = "servfail_or_refused",
+};
+
+const char *dns_fail_name(enum dns_fail f)
+{
+	if ((unsigned)f >= PM_ARRAY_LEN(fail_names))
+		return "other";
+	return fail_names[f];
 }

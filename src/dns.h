@@ -12,19 +12,22 @@
  *
  *	Every answer goes through the shared cache (dnscache.h), negative
  *	ones with their authority section, so that they live for their SOA
- *	minimum (RFC 2308). Answers are read with the record iterator
- *	(dns_answer_open/next, dns_answer_count), never walked by the
- *	checks themselves. The SPF evaluation (spf.c) counts its own
- *	queries, void answers and terms and keeps its deadline with
- *	dns_query_any_within().
+ *	minimum (RFC 2308), failures with their cause.
  *
  *	struct dns_budget is the DNS time of one MTA command (connect,
  *	HELO, MAIL FROM, end of message): one deadline and the per-attempt
  *	timeout, built once per command by milter.c and passed to every
- *	check of that command (dns_budget_query; an SPF evaluation takes
- *	the budget's deadline as its own), so the command's lookups
- *	together never take more than its seconds (plus what the last query
- *	may overrun: see dns_query_within).
+ *	check of that command, which queries through it
+ *	(dns_budget_query, dns_budget_query_any for SPF's macro names), so
+ *	the command's lookups together never take more than its seconds
+ *	(plus what the last query may overrun: see DNS_MIN_QUERY_MS). It
+ *	also says why its last query failed for now (b->fail), which the
+ *	checks keep in their results for the logs. No other way to query
+ *	is public.
+ *
+ *	Each query hands the caller its own copy of the answer (struct
+ *	dns_reply), read with the record iterator (dns_answer_open/next,
+ *	dns_answer_count), never walked by the checks themselves.
  * DIAGNOSTICS
  *	Allocation failure aborts (xmalloc). Nothing else is fatal.
  */
@@ -46,41 +49,37 @@ enum dns_status {
 /* Why a query failed for now (DNS_TEMPFAIL), for logs: the callers see DNS_TEMPFAIL alike. */
 enum dns_fail {
 	DNS_FAIL_NONE = 0,
-	DNS_FAIL_TIMEOUT, /* no answer (or SERVFAIL/REFUSED from every server: glibc tries the next)
-	                   */
+	DNS_FAIL_TIMEOUT,   /* no answer in time (from at least one server) */
 	DNS_FAIL_SERVFAIL,  /* RCODE 2 */
 	DNS_FAIL_REFUSED,   /* RCODE 5 */
 	DNS_FAIL_FORMERR,   /* RCODE 1 */
 	DNS_FAIL_OTHER,     /* NOTIMP, another RCODE, a query that could not be built */
 	DNS_FAIL_MALFORMED, /* an answer shorter than its header */
+	DNS_FAIL_BUDGET,    /* not sent: the command's DNS budget was spent */
+	DNS_FAIL_REJECTED,  /* SERVFAIL, REFUSED or NOTIMP from every server (or none
+	                       listening): glibc's res_nsend tries the next server on those
+	                       and keeps no RCODE, so SERVFAIL and REFUSED above are seen
+	                       only when it hands such an answer back; told from a timeout
+	                       by the time it took (less than one attempt's wait) */
 };
 
 /*
- * dns_query - one query for name/type (ns_t_a, ns_t_mx, ...) on this
- * thread's resolver, each attempt waiting at most timeout seconds (0: the
- * resolv.conf default). On DNS_OK *answer points to the raw answer in a
- * buffer of this thread, valid until its next query, and *answer_len is
- * its length. Not counted against any evaluation.
- */
-enum dns_status dns_query(const char *name, int type, int timeout, const unsigned char **answer,
-                          int *answer_len);
-
-/*
- * dns_query_within - dns_query, with the attempts (per-attempt timeout and
- * retries over every server) cut so that the whole query takes about
- * left_ms milliseconds at most (-1: no limit; 0 or less: DNS_TEMPFAIL
- * without a query). For a lookup that must keep one overall deadline.
- * With less than DNS_MIN_QUERY_MS left only a cached answer is given,
- * else DNS_TEMPFAIL without a query. The resolver waits whole seconds
- * (at least 1 s per server asked), so a query started with little time
- * left may end after the deadline: by under half a second with one
- * name server in resolv.conf, by up to a second more per further one.
+ * The resolver waits whole seconds (at least 1 s per server asked), so
+ * a query started with little time left may end after the deadline: by
+ * under half a second with one name server in resolv.conf, by up to a
+ * second more per further one. With less than DNS_MIN_QUERY_MS left a
+ * budget gives a cached answer only, else DNS_TEMPFAIL without a query.
  */
 #define DNS_MIN_QUERY_MS 500
-enum dns_status dns_query_within(const char *name, int type, int timeout, long left_ms,
-                                 const unsigned char **answer, int *answer_len);
 
-/* One query: the answer in *answer (valid until the next query) on DNS_OK. */
+/*
+ * A query function for a budget (tests and fuzz targets replace the
+ * resolver with one): the answer in *answer on DNS_OK, the function's
+ * own bytes, which dns_budget_query copies at once. timeout is the
+ * per-attempt timeout, left_ms what is left of the budget. A function
+ * that knows why it failed may set the budget's fail (arg can point to
+ * the budget); otherwise a DNS_TEMPFAIL counts as DNS_FAIL_OTHER.
+ */
 typedef enum dns_status (*dns_query_fn)(void *arg, const char *name, int type, int timeout,
                                         long left_ms, const unsigned char **answer,
                                         int *answer_len);
@@ -88,16 +87,29 @@ typedef enum dns_status (*dns_query_fn)(void *arg, const char *name, int type, i
 /*
  * The DNS budget of one MTA command (connect, HELO, MAIL FROM, end of
  * message): one deadline shared by every lookup the command makes, and
- * the per-attempt timeout. Built once per command by the caller (milter.c),
- * usually on its stack, and handed to every check of that command.
+ * the per-attempt timeout. Built once per command by the caller
+ * (milter.c), usually on its stack, and handed to every check of that
+ * command: the one way a module queries DNS.
  */
 struct dns_budget {
-	dns_query_fn query;       /* NULL: dns_query_within() */
+	dns_query_fn query;       /* NULL: this thread's resolver, behind the cache */
 	void *arg;                /* for query */
 	int dns_timeout;          /* seconds per query attempt */
 	int seconds;              /* the whole budget as given (for messages) */
 	struct timespec deadline; /* CLOCK_MONOTONIC: no query is sent past it */
 	unsigned queries;         /* queries sent through dns_budget_query */
+	enum dns_fail fail;       /* why the last query failed for now (NONE: it did not) */
+};
+
+/*
+ * An answer of the caller's own: a copy of the whole DNS message (len
+ * bytes), read with dns_answer_open(), released with dns_reply_free().
+ * Every query gives a new copy, so two answers can be kept side by side
+ * (no query overwrites another's answer).
+ */
+struct dns_reply {
+	unsigned char *msg; /* NULL unless the query gave DNS_OK */
+	int len;
 };
 
 /*
@@ -106,29 +118,40 @@ struct dns_budget {
  */
 void dns_budget_init(struct dns_budget *b, int dns_timeout, int seconds);
 
+/* dns_budget_ms_left - milliseconds left before b's deadline, 0 once it is past */
+long dns_budget_ms_left(const struct dns_budget *b);
+
 /*
- * dns_budget_query - one query within b (DNS_TEMPFAIL without a query
- * when the budget is spent); counts it in b->queries
+ * dns_budget_query - one query for name/type (ns_t_a, ns_t_mx, ...)
+ * within b: the shared cache first, then the resolver with its attempts
+ * (per-attempt timeout, retries over every server) cut so that the
+ * query takes about what is left of b at most. DNS_TEMPFAIL without a
+ * query when b is spent (fail DNS_FAIL_BUDGET). Counts the query in
+ * b->queries and sets b->fail. On DNS_OK *r holds a copy of the answer
+ * (dns_reply_free it); otherwise r->msg is NULL. A name dns_name_ok()
+ * refuses is DNS_NXDOMAIN, never sent.
  */
 enum dns_status dns_budget_query(struct dns_budget *b, const char *name, int type,
-                                 const unsigned char **answer, int *answer_len);
+                                 struct dns_reply *r);
 
 /*
- * dns_deadline_in - *deadline = now + seconds (CLOCK_MONOTONIC); with
- * dns_ms_left, the one budget of a lookup made of several queries
- */
-void dns_deadline_in(struct timespec *deadline, int seconds);
-/* dns_ms_left - milliseconds before deadline, 0 once it is past (for dns_query_within) */
-long dns_ms_left(const struct timespec *deadline);
-
-/*
- * dns_query_any_within - dns_query_within for a name of any bytes but
+ * dns_budget_query_any - dns_budget_query for a name of any bytes but
  * the backslash, checked for lengths only (labels 1..63, 253 in all):
  * RFC 7208 macros can expand to names holding spaces, which are looked
  * up as they are.
  */
-enum dns_status dns_query_any_within(const char *name, int type, int timeout, long left_ms,
-                                     const unsigned char **answer, int *answer_len);
+enum dns_status dns_budget_query_any(struct dns_budget *b, const char *name, int type,
+                                     struct dns_reply *r);
+
+/* dns_reply_free - release r's answer (an empty or already freed reply is fine) */
+void dns_reply_free(struct dns_reply *r);
+
+/*
+ * dns_fail_name - f for logs: "timeout", "servfail", "refused",
+ * "formerr", "other", "malformed", "budget", "servfail_or_refused" (""
+ * for DNS_FAIL_NONE)
+ */
+const char *dns_fail_name(enum dns_fail f);
 
 /* dns_name_ok - a name we may send: labels 1..63 bytes, at most 253 in all, no controls */
 bool dns_name_ok(const char *name);
@@ -204,8 +227,4 @@ int dns_answer_count(const unsigned char *answer, int len, int type);
  * not NULL; DNS_FAIL_NONE otherwise)
  */
 enum dns_status dns_answer_status(const unsigned char *msg, int len, enum dns_fail *fail);
-/* dns_last_failure - why this thread's last query sent failed for now (DNS_FAIL_NONE: it did not)
- */
-enum dns_fail dns_last_failure(void);
-
 #endif

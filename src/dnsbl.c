@@ -107,8 +107,7 @@ void dnsbl_check(const struct dnsbl_settings *ds, const struct pm_ip *ip, struct
 	out->nzones = ds->nzones;
 	for (size_t i = 0; i < ds->nzones; i++) {
 		struct dnsbl_zone_result *r = &out->zone[i];
-		const unsigned char *ans = NULL;
-		int len = 0;
+		struct dns_reply ans;
 
 		r->zone = &ds->zones[i];
 		if (iprev_reverse_name(ip, r->zone->zone, r->query, sizeof(r->query)) == NULL) {
@@ -116,9 +115,12 @@ void dnsbl_check(const struct dnsbl_settings *ds, const struct pm_ip *ip, struct
 			r->status = DNSBL_NOT_LISTED; /* no such name can exist */
 			continue;
 		}
-		switch (dns_budget_query(l, r->query, ns_t_a, &ans, &len)) {
+		switch (dns_budget_query(l, r->query, ns_t_a, &ans)) {
 		case DNS_OK:
-			r->status = dnsbl_judge(r->zone, ans, len, r->answer);
+			r->status = dnsbl_judge(r->zone, ans.msg, ans.len, r->answer);
+			dns_reply_free(&ans);
+			if (r->status == DNSBL_TEMPFAIL)
+				r->dns_fail = DNS_FAIL_MALFORMED;
 			break;
 		case DNS_NXDOMAIN:
 		case DNS_NODATA:
@@ -127,6 +129,7 @@ void dnsbl_check(const struct dnsbl_settings *ds, const struct pm_ip *ip, struct
 		case DNS_TEMPFAIL:
 		default:
 			r->status = DNSBL_TEMPFAIL;
+			r->dns_fail = l->fail;
 			break;
 		}
 		if (r->status != DNSBL_LISTED)

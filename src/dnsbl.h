@@ -49,6 +49,7 @@ struct dnsbl_zone_result {
 	char answer[DNSBL_ANSWER_MAX]; /* listed: the answer that counted; other, error and
 	                                  bad answers: the first one; otherwise "" */
 	char query[300];               /* the name asked for ("" when there was none) */
+	enum dns_fail dns_fail;        /* tempfail: why (dns_fail_name, for logs) */
 };
 
 /* What dnsbl_check() found: one result per zone, in the policy's order. */

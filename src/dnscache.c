@@ -159,10 +159,12 @@ bool dnscache_get(const char *name, int type, unsigned char *buf, size_t size, i
 		drop(e);
 		e = NULL;
 	}
-	if (e != NULL && (e->st != DNS_OK || (size_t)e->len <= size)) {
-		if (e->st == DNS_OK) {
+	if (e != NULL && (e->msg == NULL || (size_t)e->len <= size)) {
+		if (e->msg != NULL) {
 			memcpy(buf, e->msg, (size_t)e->len);
 			*len = e->len;
+		} else {
+			*len = 0;
 		}
 		*st = e->st;
 		unlink_use(e);
@@ -283,7 +285,8 @@ void dnscache_put(const char *name, int type, enum dns_status st, const unsigned
 	e->type = type;
 	e->st = st;
 	memcpy(e->name, k, strlen(k) + 1);
-	if (st == DNS_OK) {
+	if (st == DNS_OK ||
+	    (st == DNS_TEMPFAIL && msg != NULL && len > 0 && len <= DNSCACHE_FAIL_NOTE_MAX)) {
 		e->msg = xmalloc((size_t)len);
 		memcpy(e->msg, msg, (size_t)len);
 		e->len = len;

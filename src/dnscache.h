@@ -17,7 +17,10 @@
  *	message never asks the resolver twice for the same name and type.
  *	Keys are the name (case-insensitive, a trailing dot ignored) and the
  *	query type; values are the status and, for DNS_OK, the whole answer
- *	message (callers parse it as before).
+ *	message (callers parse it as before); for DNS_TEMPFAIL, a note of
+ *	at most DNSCACHE_FAIL_NOTE_MAX bytes when one is given (dns.c: the
+ *	cause, one byte), handed back as the message; for NXDOMAIN and
+ *	NODATA nothing (*len 0).
  *
  *	How long an entry lives (dnscache_ttl, RFC 2181 and 2308):
  *	DNS_OK: the smallest TTL of the answer section's records; NXDOMAIN
@@ -47,12 +50,13 @@
 
 #include "dns.h"
 
-#define DNSCACHE_MAX_ENTRIES  20000
-#define DNSCACHE_MAX_BYTES    (16L * 1024 * 1024)
-#define DNSCACHE_MAX_ANSWER   8192
-#define DNSCACHE_MAX_TTL      3600
-#define DNSCACHE_NEG_TTL      60
-#define DNSCACHE_TEMPFAIL_TTL 2
+#define DNSCACHE_MAX_ENTRIES   20000
+#define DNSCACHE_MAX_BYTES     (16L * 1024 * 1024)
+#define DNSCACHE_MAX_ANSWER    8192
+#define DNSCACHE_MAX_TTL       3600
+#define DNSCACHE_NEG_TTL       60
+#define DNSCACHE_TEMPFAIL_TTL  2
+#define DNSCACHE_FAIL_NOTE_MAX 8
 
 struct dnscache_stats {
 	unsigned long hits, misses, inserts, evictions;

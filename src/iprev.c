@@ -144,13 +144,13 @@ static int maps_back(const struct pm_ip *ip, const char *name, struct dns_budget
 {
 	int type = ip->family == AF_INET ? ns_t_a : ns_t_aaaa;
 	size_t alen = ip->family == AF_INET ? 4 : 16;
-	const unsigned char *ans = NULL;
+	struct dns_reply ans;
 	struct pm_ip addrs[16];
-	int len = 0, n;
+	int n;
 
 	if (!dns_name_ok(name))
 		return 0;
-	switch (dns_budget_query(l, name, type, &ans, &len)) {
+	switch (dns_budget_query(l, name, type, &ans)) {
 	case DNS_OK:
 		break;
 	case DNS_NXDOMAIN:
@@ -160,9 +160,12 @@ static int maps_back(const struct pm_ip *ip, const char *name, struct dns_budget
 	default:
 		return -1;
 	}
-	n = iprev_answer_addrs(ans, len, type, addrs, PM_ARRAY_LEN(addrs));
-	if (n < 0)
+	n = iprev_answer_addrs(ans.msg, ans.len, type, addrs, PM_ARRAY_LEN(addrs));
+	dns_reply_free(&ans);
+	if (n < 0) {
+		l->fail = DNS_FAIL_MALFORMED;
 		return -1;
+	}
 	if ((size_t)n > PM_ARRAY_LEN(addrs))
 		n = (int)PM_ARRAY_LEN(addrs);
 	for (int i = 0; i < n; i++)
@@ -175,9 +178,10 @@ static int maps_back(const struct pm_ip *ip, const char *name, struct dns_budget
 void iprev_check(const struct pm_ip *ip, struct dns_budget *l, struct iprev_outcome *out)
 {
 	char rname[128], names[IPREV_MAX_NAMES][IPREV_NAME_MAX + 1];
-	const unsigned char *ans = NULL;
+	struct dns_reply ans;
 	const char *temp_name = NULL;
-	int len = 0, n;
+	enum dns_fail temp_fail = DNS_FAIL_NONE;
+	int n;
 
 	memset(out, 0, sizeof(*out));
 	if (ip == NULL || (ip->family != AF_INET && ip->family != AF_INET6) ||
@@ -185,7 +189,7 @@ void iprev_check(const struct pm_ip *ip, struct dns_budget *l, struct iprev_outc
 		set(out, PM_IPREV_PERMERROR, "no client address", NULL);
 		return;
 	}
-	switch (dns_budget_query(l, rname, ns_t_ptr, &ans, &len)) {
+	switch (dns_budget_query(l, rname, ns_t_ptr, &ans)) {
 	case DNS_OK:
 		break;
 	case DNS_NXDOMAIN:
@@ -195,11 +199,14 @@ void iprev_check(const struct pm_ip *ip, struct dns_budget *l, struct iprev_outc
 	case DNS_TEMPFAIL:
 	default:
 		set(out, PM_IPREV_TEMPERROR, "PTR lookup failed temporarily", NULL);
+		out->dns_fail = l->fail;
 		return;
 	}
-	n = iprev_answer_ptrs(ans, len, names, IPREV_MAX_NAMES);
+	n = iprev_answer_ptrs(ans.msg, ans.len, names, IPREV_MAX_NAMES);
+	dns_reply_free(&ans);
 	if (n < 0) {
 		set(out, PM_IPREV_TEMPERROR, "malformed PTR answer", NULL);
+		out->dns_fail = DNS_FAIL_MALFORMED;
 		return;
 	}
 	if (n == 0) {
@@ -214,12 +221,15 @@ void iprev_check(const struct pm_ip *ip, struct dns_budget *l, struct iprev_outc
 			set(out, PM_IPREV_PASS, "", names[i]);
 			return;
 		}
-		if (m < 0 && temp_name == NULL)
+		if (m < 0 && temp_name == NULL) {
 			temp_name = names[i];
+			temp_fail = l->fail;
+		}
 	}
 	snprintf(out->name, sizeof(out->name), "%.253s", names[0]);
 	if (temp_name != NULL) {
 		out->result = PM_IPREV_TEMPERROR;
+		out->dns_fail = temp_fail;
 		snprintf(out->why, sizeof(out->why), "address lookup of %.253s failed temporarily",
 		         temp_name);
 	} else {

@@ -18,8 +18,12 @@
  *	Every query goes through a struct dns_budget (dns.h): one budget (a
  *	deadline) for all the queries of the connect command's checks, each
  *	attempt waiting dns_timeout seconds, and a query function that the
- *	tests replace (NULL: dns_query_within() of dns.c). dnsbl.c uses the
- *	same budget, reverse name and answer parser.
+ *	tests replace (NULL: the resolver of dns.c). dnsbl.c uses the
+ *	same budget, reverse name and answer parser. On temperror the
+ *	outcome's dns_fail says why the lookup failed (SERVFAIL, timeout,
+ *	the budget spent, a malformed answer: dns_fail_name()), for logs;
+ *	why, which also goes into the Authentication-Results comment, does
+ *	not.
  * DIAGNOSTICS
  *	None: the outcome says what went wrong (why).
  */
@@ -45,6 +49,7 @@ struct iprev_outcome {
 	                                  name; otherwise "" */
 	char why[IPREV_WHY_MAX];       /* for logs and the Authentication-Results comment:
 	                                  the name on pass, the reason otherwise */
+	enum dns_fail dns_fail; /* temperror: why the lookup failed (dns_fail_name, for logs) */
 };
 
 /*

@@ -11,12 +11,15 @@
  *	const char *sender_domain_status_name(enum sender_domain_status s);
  * DESCRIPTION
  *	sender_domain_check() asks for the domain's MX records within the
- *	MAIL FROM command's budget (dns_budget_query(), dns.c), and when the name exists without
- *any, for its A and then AAAA records (RFC 5321 section 5.1, the implicit MX). dns_query() keeps
- *its three outcomes apart (data, no data, try again); this module keeps them apart too: NXDOMAIN on
- *the MX lookup means the domain does not exist, a temporary failure on any lookup ends the check
- *with SENDER_DOMAIN_TEMPFAIL. An answer that holds no record of the type asked for (a CNAME alone)
- *counts as no data; a malformed one as a temporary failure.
+ *	MAIL FROM command's budget (dns_budget_query(), dns.c), and when
+ *	the name exists without any, for its A and then AAAA records (RFC
+ *	5321 section 5.1, the implicit MX). dns.c keeps its three outcomes
+ *	apart (data, no data, try again); this module keeps them apart too:
+ *	NXDOMAIN on the MX lookup means the domain does not exist, a
+ *	temporary failure on any lookup ends the check with
+ *	SENDER_DOMAIN_TEMPFAIL (and its cause in the outcome's dns_fail).
+ *	An answer that holds no record of the type asked for (a CNAME
+ *	alone) counts as no data; a malformed one as a temporary failure.
  *
  *	sender_mx_classify() reads one MX answer: RFC 7505's null MX is
  *	exactly one MX record with preference 0 and the root "." as its
@@ -75,15 +78,17 @@ static enum sender_domain_status address_lookup(const char *domain, int type, co
                                                 struct dns_budget *budget,
                                                 struct sender_domain_outcome *out)
 {
-	const unsigned char *answer = NULL;
-	int len = 0, n;
+	struct dns_reply answer;
+	int n;
 
 	out->queries++;
-	switch (dns_budget_query(budget, domain, type, &answer, &len)) {
+	switch (dns_budget_query(budget, domain, type, &answer)) {
 	case DNS_OK:
-		n = dns_answer_count(answer, len, type);
+		n = dns_answer_count(answer.msg, answer.len, type);
+		dns_reply_free(&answer);
 		if (n < 0) {
 			note(out, what, "malformed");
+			out->dns_fail = DNS_FAIL_MALFORMED;
 			return SENDER_DOMAIN_TEMPFAIL;
 		}
 		note(out, what, n > 0 ? "ok" : "nodata");
@@ -97,6 +102,7 @@ static enum sender_domain_status address_lookup(const char *domain, int type, co
 	case DNS_TEMPFAIL:
 	default:
 		note(out, what, "tempfail");
+		out->dns_fail = budget->fail;
 		return SENDER_DOMAIN_TEMPFAIL;
 	}
 }
@@ -106,9 +112,8 @@ enum sender_domain_status sender_domain_check(const char *domain, struct dns_bud
                                               struct sender_domain_outcome *out)
 {
 	struct sender_domain_outcome local;
-	const unsigned char *answer = NULL;
+	struct dns_reply answer;
 	enum sender_domain_status st;
-	int len = 0;
 
 	if (out == NULL)
 		out = &local;
@@ -118,9 +123,12 @@ enum sender_domain_status sender_domain_check(const char *domain, struct dns_bud
 		return out->status;
 	}
 	out->queries++;
-	switch (dns_budget_query(budget, domain, ns_t_mx, &answer, &len)) {
+	switch (dns_budget_query(budget, domain, ns_t_mx, &answer)) {
 	case DNS_OK:
-		st = sender_mx_classify(answer, (size_t)len);
+		st = sender_mx_classify(answer.msg, (size_t)answer.len);
+		dns_reply_free(&answer);
+		if (st == SENDER_DOMAIN_TEMPFAIL)
+			out->dns_fail = DNS_FAIL_MALFORMED;
 		note(out, "mx",
 		     st == SENDER_DOMAIN_OK        ? "ok"
 		     : st == SENDER_DOMAIN_NULL_MX ? "null"
@@ -138,6 +146,7 @@ enum sender_domain_status sender_domain_check(const char *domain, struct dns_bud
 	case DNS_TEMPFAIL:
 	default:
 		note(out, "mx", "tempfail");
+		out->dns_fail = budget->fail;
 		return out->status = SENDER_DOMAIN_TEMPFAIL;
 	}
 	/* the name exists without MX: the implicit MX is its address */

@@ -41,8 +41,9 @@ enum sender_domain_status {
 /* What one check saw, for logs and tests. */
 struct sender_domain_outcome {
 	enum sender_domain_status status;
-	unsigned queries; /* DNS queries sent (at most 3) */
-	char detail[64];  /* short, e.g. "mx nxdomain", "mx nodata, a ok", "a tempfail" */
+	unsigned queries;       /* DNS queries sent (at most 3) */
+	char detail[64];        /* short, e.g. "mx nxdomain", "mx nodata, a ok", "a tempfail" */
+	enum dns_fail dns_fail; /* TEMPFAIL: why the lookup failed (dns_fail_name, for logs) */
 };
 
 /*

@@ -59,14 +59,14 @@ struct spf_eval {
 	char ipmacro[80];   /* %{i}: dotted quad or dotted nibbles */
 	const char *sender; /* local@domain */
 	const char *local;
-	const char *origin;       /* the sender's domain */
-	const char *helo;         /* %{h} */
-	struct timespec deadline; /* the MTA command's DNS budget */
-	int budget_seconds;       /* that budget as given (for reasons) */
+	const char *origin;        /* the sender's domain */
+	const char *helo;          /* %{h} */
+	struct dns_budget *budget; /* the MTA command's: every query goes through it */
 	unsigned queries, voids, terms;
 	bool stopped;                /* a limit, an error or the deadline: stop */
 	enum pm_spf_result stop_res; /* permerror or temperror */
 	char reason[256];            /* why a permerror or temperror */
+	enum dns_fail dns_fail;      /* temperror: why the query failed */
 	bool ptr_done;               /* ptr_names holds the validated PTR names */
 	char *ptr_names[SPF_MAX_PTR];
 	unsigned nptr;
@@ -109,24 +109,24 @@ static const char *shown_name(char *buf, size_t size, const char *name)
 
 /*
  * query - one lookup of the evaluation: the query cap and the deadline
- * first, then dns_query_any_within (cache, then resolver). DNS_TEMPFAIL
- * stops the evaluation (temperror); so does a limit, with ev->stopped
- * set. On DNS_OK the answer is valid until the thread's next query.
+ * first, then dns_budget_query_any (cache, then resolver). DNS_TEMPFAIL
+ * stops the evaluation (temperror, its cause in ev->dns_fail); so does a
+ * limit, with ev->stopped set. On DNS_OK *r holds the answer (the
+ * caller frees it).
  */
-static enum dns_status query(struct spf_eval *ev, const char *name, int type,
-                             const unsigned char **ans, int *len)
+static enum dns_status query(struct spf_eval *ev, const char *name, int type, struct dns_reply *r)
 {
 	enum dns_status st;
-	long left;
 	char b[128];
 
+	memset(r, 0, sizeof(*r));
 	if (ev->stopped)
 		return DNS_TEMPFAIL;
-	left = dns_ms_left(&ev->deadline);
-	if (left < DNS_MIN_QUERY_MS) {
+	if (dns_budget_ms_left(ev->budget) < DNS_MIN_QUERY_MS) {
+		ev->dns_fail = DNS_FAIL_BUDGET;
 		stop(ev, PM_SPF_TEMPERROR,
 		     "SPF evaluation timed out: DNS budget of %d s spent (at %s)",
-		     ev->budget_seconds, shown_name(b, sizeof(b), name));
+		     ev->budget->seconds, shown_name(b, sizeof(b), name));
 		return DNS_TEMPFAIL;
 	}
 	if (ev->s->max_dns_queries > 0 && ev->queries >= (unsigned)ev->s->max_dns_queries) {
@@ -135,13 +135,13 @@ static enum dns_status query(struct spf_eval *ev, const char *name, int type,
 		return DNS_TEMPFAIL;
 	}
 	ev->queries++;
-	st = dns_query_any_within(name, type, ev->s->dns_timeout > 0 ? ev->s->dns_timeout : 5, left,
-	                          ans, len);
+	st = dns_budget_query_any(ev->budget, name, type, r);
 	if (st == DNS_TEMPFAIL) {
-		if (dns_ms_left(&ev->deadline) == 0)
+		ev->dns_fail = ev->budget->fail;
+		if (dns_budget_ms_left(ev->budget) == 0)
 			stop(ev, PM_SPF_TEMPERROR,
 			     "SPF evaluation timed out: DNS budget of %d s spent (at %s)",
-			     ev->budget_seconds, shown_name(b, sizeof(b), name));
+			     ev->budget->seconds, shown_name(b, sizeof(b), name));
 		else
 			stop(ev, PM_SPF_TEMPERROR, "DNS error looking up %s",
 			     shown_name(b, sizeof(b), name));
@@ -217,16 +217,19 @@ static bool rrset_parse(const unsigned char *msg, int len, int type, struct rrse
  */
 static enum dns_status lookup(struct spf_eval *ev, const char *name, int type, struct rrset *set)
 {
-	const unsigned char *ans = NULL;
-	int len = 0;
-	enum dns_status st = query(ev, name, type, &ans, &len);
+	struct dns_reply ans;
+	enum dns_status st = query(ev, name, type, &ans);
 	char b[128];
+	bool ok;
 
 	memset(set, 0, sizeof(*set));
 	if (st != DNS_OK)
 		return st;
-	if (!rrset_parse(ans, len, type, set)) {
+	ok = rrset_parse(ans.msg, ans.len, type, set);
+	dns_reply_free(&ans);
+	if (!ok) {
 		rrset_free(set);
+		ev->dns_fail = DNS_FAIL_MALFORMED;
 		stop(ev, PM_SPF_TEMPERROR, "malformed DNS answer for %s",
 		     shown_name(b, sizeof(b), name));
 		return DNS_TEMPFAIL;
@@ -742,7 +745,7 @@ static void result_comment(struct spf_outcome *out, const struct spf_eval *ev)
  * evaluate - check_host for out->domain (already set) with the sender
  * local@domain and the HELO name helo_dom; ip is a usable address.
  */
-static void evaluate(const struct spf_settings *s, const struct dns_budget *budget,
+static void evaluate(const struct spf_settings *s, struct dns_budget *budget,
                      const struct pm_ip *ip, const char *local, const char *helo_dom,
                      struct spf_outcome *out)
 {
@@ -769,14 +772,15 @@ static void evaluate(const struct spf_settings *s, const struct dns_budget *budg
 	ev.origin = out->domain;
 	ev.helo = helo_dom;
 	/* the one deadline: the MTA command's DNS budget, shared with its other lookups */
-	ev.deadline = budget->deadline;
-	ev.budget_seconds = budget->seconds;
+	ev.budget = budget;
 
 	out->result = check_host(&ev, out->domain);
 	if (ev.stopped)
 		out->result = ev.stop_res;
 	out->dns_queries = ev.queries;
 	out->void_lookups = ev.voids;
+	if (out->result == PM_SPF_TEMPERROR)
+		out->dns_fail = ev.dns_fail;
 	result_comment(out, &ev);
 	for (i = 0; i < ev.nptr; i++)
 		free(ev.ptr_names[i]);
@@ -800,8 +804,8 @@ static bool ip_usable(const struct pm_ip *ip, struct spf_outcome *out)
 	return true;
 }
 
-void spf_check_helo(const struct spf_settings *s, const struct dns_budget *budget,
-                    const struct pm_ip *ip, const char *helo, struct spf_outcome *out)
+void spf_check_helo(const struct spf_settings *s, struct dns_budget *budget, const struct pm_ip *ip,
+                    const char *helo, struct spf_outcome *out)
 {
 	char dom[256];
 
@@ -814,7 +818,7 @@ void spf_check_helo(const struct spf_settings *s, const struct dns_budget *budge
 	evaluate(s, budget, ip, "postmaster", dom, out);
 }
 
-void spf_check_mailfrom(const struct spf_settings *s, const struct dns_budget *budget,
+void spf_check_mailfrom(const struct spf_settings *s, struct dns_budget *budget,
                         const struct pm_ip *ip, const char *helo, const char *local,
                         const char *domain, struct spf_outcome *out)
 {

@@ -17,8 +17,9 @@
  *	struct dns_budget given (dns.h), the budget of the MTA command the
  *	evaluation runs in, which its other lookups share (at MAIL FROM: the
  *	sender domain, SPF, the sender's DMARC record); each query attempt
- *	waits at most s->dns_timeout. The caller builds the budget from
- *	s->timeout and s->dns_timeout.
+ *	waits at most the budget's dns_timeout. The caller builds the budget
+ *	from s->timeout and s->dns_timeout; every query goes through it and
+ *	counts in its queries.
  *
  *	A HELO that is empty or an address literal, a malformed domain or no
  *	client address give result none, with a comment saying why.
@@ -36,14 +37,16 @@ struct spf_outcome {
 	char comment[256]; /* short, printable, e.g. "void lookup limit exceeded" */
 	unsigned dns_queries;
 	unsigned void_lookups;
+	enum dns_fail dns_fail; /* temperror: why the query failed (dns_fail_name, for logs;
+	                           DNS_FAIL_NONE when no query failed) */
 };
 
 /*
  * spf_check_helo - SPF for the HELO identity (postmaster@helo, RFC 7208
  * 2.3), every lookup within budget
  */
-void spf_check_helo(const struct spf_settings *s, const struct dns_budget *budget,
-                    const struct pm_ip *ip, const char *helo, struct spf_outcome *out);
+void spf_check_helo(const struct spf_settings *s, struct dns_budget *budget, const struct pm_ip *ip,
+                    const char *helo, struct spf_outcome *out);
 
 /*
  * spf_check_mailfrom - SPF for MAIL FROM local@domain. helo may be NULL
@@ -51,7 +54,7 @@ void spf_check_helo(const struct spf_settings *s, const struct dns_budget *budge
  * "unknown". For the null sender call spf_check_helo instead.
  * Every lookup within budget.
  */
-void spf_check_mailfrom(const struct spf_settings *s, const struct dns_budget *budget,
+void spf_check_mailfrom(const struct spf_settings *s, struct dns_budget *budget,
                         const struct pm_ip *ip, const char *helo, const char *local,
                         const char *domain, struct spf_outcome *out);
 

@@ -2,19 +2,23 @@
  * NAME
  *	negprobe - ask dns.c (through its cache) across a zone change
  * SYNOPSIS
- *	negprobe NAME WANT1 COMMAND WANT2 MS WANT3 [RCODE-NAME]
+ *	negprobe NAME WANT1 COMMAND WANT2 MS WANT3 [RCODE-NAME CAUSE]
  * DESCRIPTION
- *	Asks NAME (TXT) through dns_query(), wants WANT1 (ok, nxdomain,
+ *	Asks NAME (TXT) through dns_budget_query(), wants WANT1 (ok, nxdomain,
  *	nodata, tempfail); runs COMMAND (sh -c: the zone changes there);
  *	asks again and wants WANT2 (the cached answer); sleeps until MS
  *	milliseconds after the first query and asks a third time, wanting
- *	WANT3. With RCODE-NAME, then asks that name (A) and prints the
- *	failure cause dns_last_failure() gives (a zone nobody serves:
- *	REFUSED). One line "ok - ..." or "not ok - ..." per step.
+ *	WANT3. With RCODE-NAME, then asks that name (A) and wants a
+ *	temporary failure whose cause (the budget's, as dns_fail_name()
+ *	logs it) is CAUSE: a zone nobody serves gets REFUSED, which glibc's
+ *	res_nsend reports without its RCODE, "servfail_or_refused".
+ *	Each query has a budget of its own (10 s, 1 s per attempt). One line
+ *	"ok - ..." or "not ok - ..." per step.
  * DIAGNOSTICS
  *	Exit 0 when every step gave what it wanted, 1 otherwise, 2 on usage.
  */
 #include <arpa/nameser.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,14 +40,6 @@ static const char *status_name(enum dns_status st)
 	}
 }
 
-static const char *fail_name(enum dns_fail f)
-{
-	static const char *names[] = {"none",    "timeout", "servfail", "refused",
-	                              "formerr", "other",   "malformed"};
-
-	return (unsigned)f < sizeof(names) / sizeof(names[0]) ? names[f] : "?";
-}
-
 static long ms_since(const struct timespec *t0)
 {
 	struct timespec now;
@@ -56,9 +52,13 @@ static long ms_since(const struct timespec *t0)
 static int step(const char *label, const char *name, int type, const char *want,
                 const struct timespec *t0)
 {
-	const unsigned char *ans;
-	int len;
-	const char *got = status_name(dns_query(name, type, 1, &ans, &len));
+	struct dns_budget b;
+	struct dns_reply r;
+	const char *got;
+
+	dns_budget_init(&b, 1, 10);
+	got = status_name(dns_budget_query(&b, name, type, &r));
+	dns_reply_free(&r);
 
 	if (strcmp(got, want) != 0) {
 		printf("not ok - %s: %s got %s, want %s (at %ld ms)\n", label, name, got, want,
@@ -75,8 +75,9 @@ int main(int argc, char **argv)
 	long wait_ms;
 	int bad = 0;
 
-	if (argc != 7 && argc != 8) {
-		fprintf(stderr, "usage: negprobe NAME WANT1 COMMAND WANT2 MS WANT3 [RCODE-NAME]\n");
+	if (argc != 7 && argc != 9) {
+		fprintf(stderr,
+		        "usage: negprobe NAME WANT1 COMMAND WANT2 MS WANT3 [RCODE-NAME CAUSE]\n");
 		return 2;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -93,14 +94,19 @@ int main(int argc, char **argv)
 		nanosleep(&nap, NULL);
 	}
 	bad |= step("after the wait", argv[1], ns_t_txt, argv[6], &t0);
-	if (argc == 8) {
-		const unsigned char *ans;
-		int len;
-		enum dns_status st = dns_query(argv[7], ns_t_a, 1, &ans, &len);
+	if (argc == 9) {
+		struct dns_budget b;
+		struct dns_reply r;
+		enum dns_status st;
+		bool ok;
 
-		printf("%s - %s: %s, cause %s\n", st == DNS_TEMPFAIL ? "ok" : "not ok", argv[7],
-		       status_name(st), fail_name(dns_last_failure()));
-		bad |= st != DNS_TEMPFAIL;
+		dns_budget_init(&b, 1, 10);
+		st = dns_budget_query(&b, argv[7], ns_t_a, &r);
+		dns_reply_free(&r);
+		ok = st == DNS_TEMPFAIL && strcmp(dns_fail_name(b.fail), argv[8]) == 0;
+		printf("%s - %s: %s, cause %s (want tempfail, %s)\n", ok ? "ok" : "not ok", argv[7],
+		       status_name(st), dns_fail_name(b.fail), argv[8]);
+		bad |= !ok;
 	}
 	return bad;
 }

@@ -20,8 +20,7 @@
  *	type other than TXT, bit 1 class CH; the RDATA as it comes, so TXT
  *	length bytes may run past it), or a raw answer packet. A query with
  *	no chunk is NXDOMAIN. The lookup's budget queries through
- *	__wrap_dns_query_within (also wrapped at link time,
- *	-Wl,--wrap=dns_query_within): no query leaves the process.
+ *	fake_resolve (its query function): no query leaves the process.
  *
  *	Checked besides the sanitizers: records are FOUND (p= and sp= a
  *	policy, pct 0..100) or INVALID, and an unknown tag appended changes
@@ -47,8 +46,8 @@
 
 #define PSL "/usr/share/publicsuffix/public_suffix_list.dat"
 
-enum dns_status __wrap_dns_query_within(const char *name, int type, int timeout, long left_ms,
-                                        const unsigned char **answer, int *answer_len);
+static enum dns_status fake_resolve(const char *name, int type, int timeout, long left_ms,
+                                    const unsigned char **answer, int *answer_len);
 
 /* The DNS answers of the running input. */
 static const uint8_t *dns_data;
@@ -71,17 +70,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* fake_query - the budget's query function: the wrapped resolver below */
+/* fake_query - the budget's query function: fake_resolve below */
 static enum dns_status fake_query(void *arg, const char *name, int type, int timeout, long left_ms,
                                   const unsigned char **answer, int *answer_len)
 {
 	(void)arg;
-	return __wrap_dns_query_within(name, type, timeout, left_ms, answer, answer_len);
+	return fake_resolve(name, type, timeout, left_ms, answer, answer_len);
 }
 
-/* __wrap_dns_query_within - answer from the input's next chunk (see DESCRIPTION) */
-enum dns_status __wrap_dns_query_within(const char *name, int type, int timeout, long left_ms,
-                                        const unsigned char **answer, int *answer_len)
+/* fake_resolve - answer from the input's next chunk (see DESCRIPTION) */
+static enum dns_status fake_resolve(const char *name, int type, int timeout, long left_ms,
+                                    const unsigned char **answer, int *answer_len)
 {
 	struct fuzz_rr rr[32];
 	const uint8_t *c;

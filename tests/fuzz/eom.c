@@ -43,7 +43,7 @@
  *	test keys of tests/unit/data/dkim (rsa, rsa512, ed, at example.org
  *	and mustsign.test) and a few _dmarc records; anything else is
  *	NXDOMAIN. DNS is answered in the process (dkim key lookup override,
- *	and dns_query_within wrapped at link time): no network.
+ *	and fake_resolve as the budgets' query function): no network.
  *
  *	Policies (policy=): 0 everything enforced, must_sign, quarantine
  *	by header; 1 tag and log modes, quarantine hold, fail_open, dry_run,
@@ -92,8 +92,8 @@
 #define DKIM_DIR   PM_SRCDIR "/tests/unit/data/dkim/"
 #define AUTHSERVID "mx.example.org"
 
-enum dns_status __wrap_dns_query_within(const char *name, int type, int timeout, long left_ms,
-                                        const unsigned char **answer, int *answer_len);
+static enum dns_status fake_resolve(const char *name, int type, int timeout, long left_ms,
+                                    const unsigned char **answer, int *answer_len);
 
 static const char *const policy_text[NPOLICIES] = {
     "authserv_id = \"" AUTHSERVID "\";\n"
@@ -270,9 +270,9 @@ static enum dkim_key_status key_lookup(const char *name, char **record, void *ar
 	return DKIM_KEY_NOTFOUND;
 }
 
-/* __wrap_dns_query_within - the _dmarc lookups: X-Fuzz-DNS, then the fixed records */
-enum dns_status __wrap_dns_query_within(const char *name, int type, int timeout, long left_ms,
-                                        const unsigned char **answer, int *answer_len)
+/* fake_resolve - the _dmarc lookups: X-Fuzz-DNS, then the fixed records */
+static enum dns_status fake_resolve(const char *name, int type, int timeout, long left_ms,
+                                    const unsigned char **answer, int *answer_len)
 {
 	static unsigned char rdata[MAX_DNS][8192];
 	struct fuzz_rr rr[MAX_DNS];
@@ -503,12 +503,12 @@ struct envelope {
 	struct pm_domains domains;
 };
 
-/* fake_query - a budget's query function: the wrapped resolver */
+/* fake_query - a budget's query function: fake_resolve */
 static enum dns_status fake_query(void *arg, const char *name, int type, int timeout, long left_ms,
                                   const unsigned char **answer, int *answer_len)
 {
 	(void)arg;
-	return __wrap_dns_query_within(name, type, timeout, left_ms, answer, answer_len);
+	return fake_resolve(name, type, timeout, left_ms, answer, answer_len);
 }
 
 /* budget - *b as milter.c builds it for one MTA command, querying through fake_query */

@@ -154,7 +154,7 @@ size_t fuzz_dns_build(unsigned char *buf, size_t bufsize, const char *qname, int
 	put16(buf + 2, 0x8180u | ((unsigned)rcode & 0xf)); /* response, RD, RA */
 	put16(buf + 4, 1);
 	put16(buf + 6, (unsigned)nrr);
-	/* the question: qname as labels (dns_query_within's callers send checked names) */
+	/* the question: qname as labels (the budgets' callers send checked names) */
 	while (*label != '\0') {
 		const char *dot = strchr(label, '.');
 		size_t len = dot ? (size_t)(dot - label) : strlen(label);

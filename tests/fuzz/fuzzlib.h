@@ -6,8 +6,8 @@
  *	written into it, the fuzz input cut into NUL-terminated fields, a
  *	check that aborts with a message (libFuzzer then saves the input),
  *	and a DNS answer builder for the targets that answer DNS
- *	themselves (dmarc, eom: dns_query_within is wrapped at link time,
- *	-Wl,--wrap=dns_query_within, so no query ever leaves the process).
+ *	themselves (dmarc, eom: their DNS budgets query a function of the
+ *	target's, so no query ever leaves the process).
  * DIAGNOSTICS
  *	Anything that goes wrong in the harness itself (no temporary
  *	directory, a write that fails) aborts with a message naming it:

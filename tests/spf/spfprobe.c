@@ -12,13 +12,13 @@
  *	spf_check_mailfrom split at its last "@". HELO "-" is empty.
  *
  *	The second form runs every case of the file (one per line, '#'
- *	comments): NAME IP HELO SENDER WANT [max=MS] [has=TEXT] [T=s] [d=s]
- *	[q=n] [v=n]. "{N}" in SENDER stands for N "x" bytes; "_" in has= for
- *	a space. It prints "ok - NAME" or "not ok - NAME: got X want Y" per
- *	case. With -t N, N threads run the whole table at once (timing limits
- *	are not checked then, results are).
- * DIAGNOSTICS
- *	Exit 0 when every case passed, 1 when one failed, 2 on usage errors.
+ *	comments): NAME IP HELO SENDER WANT [max=MS] [has=TEXT] [dns=CAUSE]
+ *	[T=s] [d=s] [q=n] [v=n]. "{N}" in SENDER stands for N "x" bytes; "_"
+ *	in has= for a space; dns= is the cause of a temperror as logged
+ *	(dns_fail_name: timeout, budget, malformed, ...). It prints "ok - NAME" or "not ok - NAME:
+ *got X want Y" per case. With -t N, N threads run the whole table at once (timing limits are not
+ *checked then, results are). DIAGNOSTICS Exit 0 when every case passed, 1 when one failed, 2 on
+ *usage errors.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -39,6 +39,7 @@ struct probe_case {
 	char want[16];
 	long max_ms;
 	char has[128];
+	char dns[32]; /* the temperror's cause, when given */
 	struct spf_settings s;
 };
 
@@ -158,7 +159,9 @@ static void load_cases(const char *path)
 				for (char *q = c->has; *q; q++)
 					if (*q == '_')
 						*q = ' ';
-			} else if (strncmp(tok[i], "T=", 2) == 0)
+			} else if (strncmp(tok[i], "dns=", 4) == 0)
+				snprintf(c->dns, sizeof(c->dns), "%s", tok[i] + 4);
+			else if (strncmp(tok[i], "T=", 2) == 0)
 				c->s.timeout = atoi(tok[i] + 2);
 			else if (strncmp(tok[i], "d=", 2) == 0)
 				c->s.dns_timeout = atoi(tok[i] + 2);
@@ -193,6 +196,9 @@ static int run_cases(bool check_time, bool verbose)
 		else if (c->has[0] && strstr(out.comment, c->has) == NULL)
 			snprintf(why, sizeof(why), "comment \"%s\" lacks \"%s\"", out.comment,
 			         c->has);
+		else if (c->dns[0] && strcmp(dns_fail_name(out.dns_fail), c->dns) != 0)
+			snprintf(why, sizeof(why), "cause \"%s\", want \"%s\"",
+			         dns_fail_name(out.dns_fail), c->dns);
 		else if (check_time && c->max_ms > 0 && ms > c->max_ms)
 			snprintf(why, sizeof(why), "took %ld ms, want at most %ld", ms, c->max_ms);
 		if (why[0])
@@ -202,9 +208,11 @@ static int run_cases(bool check_time, bool verbose)
 			if (why[0])
 				printf("not ok - %s: %s\n", c->name, why);
 			else
-				printf("ok - %s: %s domain=%s queries=%u voids=%u %ld ms \"%s\"\n",
+				printf("ok - %s: %s domain=%s queries=%u voids=%u%s%s %ld ms "
+				       "\"%s\"\n",
 				       c->name, got, out.domain, out.dns_queries, out.void_lookups,
-				       ms, out.comment);
+				       out.dns_fail != DNS_FAIL_NONE ? " dns=" : "",
+				       dns_fail_name(out.dns_fail), ms, out.comment);
 			pthread_mutex_unlock(&out_lock);
 		}
 	}

@@ -35,6 +35,7 @@
 
 #include "dmarc.h"
 #include "dns.h"
+#include "dnsmsg.h"
 #include "psl.h"
 #include "util.h"
 
@@ -878,6 +879,76 @@ static void test_lookup_refused(void **state)
 	}
 }
 
+/* ---- lookup through a fake resolver -------------------------------- */
+
+/* What the fake resolver of test_lookup_fail answers. */
+struct dmarc_fake {
+	struct dns_budget *b;
+	unsigned calls;
+	struct msg m;
+};
+
+/*
+ * dmarc_fake_query - _dmarc.found.example: a DMARC record; _dmarc.example.com:
+ * refused; anything else does not exist
+ */
+static enum dns_status dmarc_fake_query(void *arg, const char *name, int type, int timeout,
+                                        long left, const unsigned char **answer, int *answer_len)
+{
+	static const char txt[] = "\x12v=DMARC1; p=reject";
+	struct dmarc_fake *f = arg;
+
+	(void)timeout;
+	(void)left;
+	f->calls++;
+	if (type == ns_t_txt && strcmp(name, "_dmarc.found.example") == 0) {
+		msg_start(&f->m, name, type);
+		msg_add(&f->m, ns_t_txt, txt, (int)sizeof(txt) - 1);
+		*answer = f->m.b;
+		*answer_len = f->m.len;
+		return DNS_OK;
+	}
+	if (strcmp(name, "_dmarc.example.com") == 0) {
+		f->b->fail = DNS_FAIL_REFUSED;
+		return DNS_TEMPFAIL;
+	}
+	return DNS_NXDOMAIN;
+}
+
+/*
+ * test_lookup_fail - through the budget: a record found; a temporary
+ * failure at the organizational domain is TEMPFAIL with its cause
+ * (dns_fail); a spent budget sends nothing (cause "budget")
+ */
+static void test_lookup_fail(void **state)
+{
+	struct dmarc_fake f;
+	struct dmarc_record r;
+	struct dns_budget b;
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	dns_budget_init(&b, 1, 10);
+	b.query = dmarc_fake_query;
+	b.arg = &f;
+	f.b = &b;
+	dmarc_lookup(psl, "found.example", &b, &r);
+	if (r.status != DMARC_REC_FOUND || r.p != PM_DMARC_P_REJECT || r.dns_fail != DNS_FAIL_NONE)
+		fail_msg("found.example: got status %d why \"%s\", want FOUND p=reject", r.status,
+		         r.why);
+	dmarc_lookup(psl, "mail.example.com", &b, &r);
+	if (r.status != DMARC_REC_TEMPFAIL || r.dns_fail != DNS_FAIL_REFUSED || f.calls != 3 ||
+	    b.queries != 3 || strstr(r.why, "_dmarc.example.com failed temporarily") == NULL)
+		fail_msg("refused: got status %d (%s) why \"%s\" after %u queries, want TEMPFAIL "
+		         "(refused) after 3",
+		         r.status, dns_fail_name(r.dns_fail), r.why, b.queries);
+	clock_gettime(CLOCK_MONOTONIC, &b.deadline);
+	dmarc_lookup(psl, "found.example", &b, &r);
+	if (r.status != DMARC_REC_TEMPFAIL || r.dns_fail != DNS_FAIL_BUDGET || f.calls != 3)
+		fail_msg("spent: got status %d (%s) after %u calls, want TEMPFAIL (budget), none",
+		         r.status, dns_fail_name(r.dns_fail), f.calls);
+}
+
 /* ---- names --------------------------------------------------------- */
 
 /* test_names - result and policy spellings */
@@ -1051,8 +1122,9 @@ int main(void)
 	    cmocka_unit_test(test_aligned),        cmocka_unit_test(test_parse_record),
 	    cmocka_unit_test(test_parse_domains),  cmocka_unit_test(test_parse_long),
 	    cmocka_unit_test(test_evaluate),       cmocka_unit_test(test_evaluate_edges),
-	    cmocka_unit_test(test_lookup_refused), cmocka_unit_test(test_names),
-	    cmocka_unit_test(test_psl_load),       cmocka_unit_test(test_threads),
+	    cmocka_unit_test(test_lookup_refused), cmocka_unit_test(test_lookup_fail),
+	    cmocka_unit_test(test_names),          cmocka_unit_test(test_psl_load),
+	    cmocka_unit_test(test_threads),
 	};
 
 	return cmocka_run_group_tests(tests, load_psl, unload_psl);

@@ -4,13 +4,11 @@
  * DESCRIPTION
  *	Tables of cases for dns_name_ok (label and name lengths, empty
  *	labels, controls), dns_txt_join (several character-strings, a
- *	length byte running past the end, empty strings), dns_query_any_within
+ *	length byte running past the end, empty strings), dns_budget_query_any
  *	(lengths only), struct dns_budget (shared deadline, a fake query
- *	function) and dns_query_within with too little time left (a cached
- *	answer only). No network: the resolver itself is exercised by
- *	tests/spf/run.sh.
- * DIAGNOSTICS
- *	cmocka; each failure prints "got X, want Y".
+ *	function, each answer the caller's own copy, the cause of a failure)
+ *	and a budget with too little time left (a cached answer only). No network: the resolver
+ *itself is exercised by tests/spf/run.sh. DIAGNOSTICS cmocka; each failure prints "got X, want Y".
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -120,10 +118,25 @@ static void test_txt_join(void **state)
 	}
 }
 
+/* budget_ms - *b with ms milliseconds left, 1 s per attempt, the real resolver */
+static struct dns_budget *budget_ms(struct dns_budget *b, long ms)
+{
+	dns_budget_init(b, 1, 1);
+	clock_gettime(CLOCK_MONOTONIC, &b->deadline);
+	b->deadline.tv_sec += ms / 1000;
+	b->deadline.tv_nsec += (ms % 1000) * 1000000L;
+	if (b->deadline.tv_nsec >= 1000000000L) {
+		b->deadline.tv_sec++;
+		b->deadline.tv_nsec -= 1000000000L;
+	}
+	return b;
+}
+
 /*
- * test_any_name - dns_query_any_within checks lengths only: a name with
- * spaces gets as far as the deadline check (left_ms 0: DNS_TEMPFAIL, no
- * query), a malformed one is DNS_NXDOMAIN without a query
+ * test_any_name - dns_budget_query_any checks lengths only: a name with
+ * spaces gets as far as the time check (too little left for a query:
+ * DNS_TEMPFAIL, cause "budget", nothing sent), a malformed one is
+ * DNS_NXDOMAIN without a query; dns_budget_query refuses spaces
  */
 static void test_any_name(void **state)
 {
@@ -138,81 +151,132 @@ static void test_any_name(void **state)
 	    {"a\\b.example.com", DNS_NXDOMAIN},
 	    {"", DNS_NXDOMAIN},
 	};
-	const unsigned char *ans;
-	int len;
+	struct dns_budget b;
+	struct dns_reply r;
 
 	(void)state;
 	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
-		enum dns_status got = dns_query_any_within(cases[i].name, 16, 1, 0, &ans, &len);
-		if (got != cases[i].want)
-			fail_msg("dns_query_any_within(\"%s\"): got %d, want %d", cases[i].name,
-			         got, cases[i].want);
+		enum dns_status got = dns_budget_query_any(budget_ms(&b, DNS_MIN_QUERY_MS - 100),
+		                                           cases[i].name, 16, &r);
+		enum dns_fail want_fail =
+		    cases[i].want == DNS_TEMPFAIL ? DNS_FAIL_BUDGET : DNS_FAIL_NONE;
+
+		if (got != cases[i].want || b.fail != want_fail || r.msg != NULL)
+			fail_msg("dns_budget_query_any(\"%s\"): got %d (%s), want %d (%s)",
+			         cases[i].name, got, dns_fail_name(b.fail), cases[i].want,
+			         dns_fail_name(want_fail));
 	}
-	if (dns_query_any_within(rep('a', 64, ".example.com"), 16, 1, 0, &ans, &len) !=
-	    DNS_NXDOMAIN)
+	if (dns_budget_query_any(budget_ms(&b, DNS_MIN_QUERY_MS - 100),
+	                         rep('a', 64, ".example.com"), 16, &r) != DNS_NXDOMAIN)
 		fail_msg("a 64-byte label: got a query, want DNS_NXDOMAIN");
-	if (dns_query_within("a b.example.com", 16, 1, 0, &ans, &len) != DNS_NXDOMAIN)
-		fail_msg("dns_query_within(\"a b.example.com\"): want DNS_NXDOMAIN");
+	if (dns_budget_query(budget_ms(&b, DNS_MIN_QUERY_MS - 100), "a b.example.com", 16, &r) !=
+	    DNS_NXDOMAIN)
+		fail_msg("dns_budget_query(\"a b.example.com\"): want DNS_NXDOMAIN");
 }
 
-/* fake_query - counts its calls, answers NXDOMAIN */
+/* A fake resolver: counts its calls, answers from its own buffer (rewritten on each call). */
+struct fake {
+	unsigned calls;
+	enum dns_status st;
+	enum dns_fail fail; /* set into the budget on DNS_TEMPFAIL (NONE: left alone) */
+	struct dns_budget *b;
+	unsigned char buf[4];
+};
+
+/* fake_query - see struct fake */
 static enum dns_status fake_query(void *arg, const char *name, int type, int timeout, long left,
                                   const unsigned char **answer, int *answer_len)
 {
-	unsigned *calls = arg;
+	struct fake *f = arg;
 
 	(void)name;
 	(void)type;
-	(void)answer;
-	(void)answer_len;
 	if (timeout != 3 || left <= 0 || left > 7000)
 		fail_msg("query: got timeout %d, %ld ms left; want 3 and (0, 7000]", timeout, left);
-	++*calls;
-	return DNS_NXDOMAIN;
+	++f->calls;
+	memset(f->buf, (int)f->calls, sizeof(f->buf));
+	*answer = f->buf;
+	*answer_len = (int)sizeof(f->buf);
+	if (f->st == DNS_TEMPFAIL && f->fail != DNS_FAIL_NONE)
+		f->b->fail = f->fail;
+	return f->st;
 }
 
 /*
  * test_budget - dns_budget_init and dns_budget_query: queries counted,
  * the per-attempt timeout and what is left handed on, none sent once
- * the deadline is past; dns_query_within sends nothing with less than
- * DNS_MIN_QUERY_MS left (the resolver's whole seconds would overrun)
+ * the deadline is past (cause "budget"); each DNS_OK answer is the
+ * caller's own copy (a second query leaves the first intact); the cause
+ * of a failure as the query function gives it (else "other"); with less
+ * than DNS_MIN_QUERY_MS left nothing is sent (the resolver's whole
+ * seconds would overrun) but a cached answer is given, a cached failure
+ * with its cause
  */
 static void test_budget(void **state)
 {
 	struct dns_budget b;
-	const unsigned char *ans = NULL;
-	unsigned calls = 0;
-	int len = 0;
+	struct dns_reply r1, r2, r;
+	struct fake f = {0};
+	unsigned char cause = DNS_FAIL_REFUSED;
 
 	(void)state;
 	dns_budget_init(&b, 3, 7);
-	if (b.seconds != 7 || b.dns_timeout != 3 || b.queries != 0)
+	if (b.seconds != 7 || b.dns_timeout != 3 || b.queries != 0 || b.fail != DNS_FAIL_NONE)
 		fail_msg("init: got %d s, %d s, %u queries; want 7, 3, 0", b.seconds, b.dns_timeout,
 		         b.queries);
+	if (dns_budget_ms_left(&b) <= 6000 || dns_budget_ms_left(&b) > 7000)
+		fail_msg("init: %ld ms left, want about 7000", dns_budget_ms_left(&b));
 	b.query = fake_query;
-	b.arg = &calls;
-	if (dns_budget_query(&b, "a.example", 1, &ans, &len) != DNS_NXDOMAIN || calls != 1 ||
-	    b.queries != 1)
-		fail_msg("first query: got %u calls, %u counted; want 1, 1", calls, b.queries);
-	dns_deadline_in(&b.deadline, 0); /* spent */
-	if (dns_budget_query(&b, "b.example", 1, &ans, &len) != DNS_TEMPFAIL || calls != 1 ||
-	    b.queries != 1)
-		fail_msg("spent budget: got %u calls, %u counted; want tempfail, 1, 1", calls,
-		         b.queries);
+	b.arg = &f;
+	f.b = &b;
+	f.st = DNS_OK;
+	if (dns_budget_query(&b, "a.example", 1, &r1) != DNS_OK || f.calls != 1 || b.queries != 1 ||
+	    r1.msg == NULL || r1.len != 4 || r1.msg[0] != 1)
+		fail_msg("first query: got %u calls, %u counted; want 1, 1, an answer of 4 bytes",
+		         f.calls, b.queries);
+	if (dns_budget_query(&b, "b.example", 1, &r2) != DNS_OK || r2.msg == NULL ||
+	    r2.msg[0] != 2 || r1.msg[0] != 1 || r1.msg == r2.msg)
+		fail_msg("second query: the first answer changed, want two answers side by side");
+	dns_reply_free(&r1);
+	dns_reply_free(&r2);
+	dns_reply_free(&r2); /* twice is fine */
+	f.st = DNS_TEMPFAIL;
+	if (dns_budget_query(&b, "c.example", 1, &r) != DNS_TEMPFAIL || b.fail != DNS_FAIL_OTHER ||
+	    r.msg != NULL)
+		fail_msg("a failure without a cause: got %s, want other", dns_fail_name(b.fail));
+	f.fail = DNS_FAIL_SERVFAIL;
+	if (dns_budget_query(&b, "c.example", 1, &r) != DNS_TEMPFAIL || b.fail != DNS_FAIL_SERVFAIL)
+		fail_msg("a failure with its cause: got %s, want servfail", dns_fail_name(b.fail));
+	f.st = DNS_NXDOMAIN;
+	if (dns_budget_query(&b, "c.example", 1, &r) != DNS_NXDOMAIN || b.fail != DNS_FAIL_NONE)
+		fail_msg("an answer after a failure: got cause %s, want none",
+		         dns_fail_name(b.fail));
+	clock_gettime(CLOCK_MONOTONIC, &b.deadline); /* spent */
+	if (dns_budget_query(&b, "d.example", 1, &r) != DNS_TEMPFAIL || f.calls != 5 ||
+	    b.queries != 5 || b.fail != DNS_FAIL_BUDGET || dns_budget_ms_left(&b) != 0)
+		fail_msg("spent budget: got %u calls, %u counted, %s; want tempfail, 5, 5, budget",
+		         f.calls, b.queries, dns_fail_name(b.fail));
 	dns_budget_init(&b, 0, 0);
 	if (b.seconds != 20 || b.dns_timeout != 0)
 		fail_msg("defaults: got %d s, %d s; want 20, 0", b.seconds, b.dns_timeout);
 	/* too little time for a query: a cached answer is still given, free */
 	dnscache_put("cached.example", 1, DNS_NXDOMAIN, NULL, 0);
-	if (dns_query_within("cached.example", 1, 1, DNS_MIN_QUERY_MS - 1, &ans, &len) !=
+	if (dns_budget_query(budget_ms(&b, DNS_MIN_QUERY_MS - 100), "cached.example", 1, &r) !=
 	    DNS_NXDOMAIN)
 		fail_msg("%d ms left, answer cached: got no answer, want the cached NXDOMAIN",
-		         DNS_MIN_QUERY_MS - 1);
+		         DNS_MIN_QUERY_MS - 100);
+	/* and a cached failure with its cause */
+	dnscache_put("refused.example", 1, DNS_TEMPFAIL, &cause, 1);
+	if (dns_budget_query(budget_ms(&b, DNS_MIN_QUERY_MS - 100), "refused.example", 1, &r) !=
+	        DNS_TEMPFAIL ||
+	    b.fail != DNS_FAIL_REFUSED)
+		fail_msg("cached failure: got cause %s, want refused", dns_fail_name(b.fail));
 	/* and none sent: tempfail */
-	if (dns_query_within("not-cached.example", 1, 1, DNS_MIN_QUERY_MS - 1, &ans, &len) !=
-	    DNS_TEMPFAIL)
-		fail_msg("%d ms left, not cached: got an answer, want tempfail",
-		         DNS_MIN_QUERY_MS - 1);
+	if (dns_budget_query(budget_ms(&b, DNS_MIN_QUERY_MS - 100), "not-cached.example", 1, &r) !=
+	        DNS_TEMPFAIL ||
+	    b.fail != DNS_FAIL_BUDGET)
+		fail_msg("%d ms left, not cached: got an answer or %s, want tempfail (budget)",
+		         DNS_MIN_QUERY_MS - 100, dns_fail_name(b.fail));
 	dnscache_flush();
 }
 
@@ -365,12 +429,39 @@ static void test_answer_status(void **state)
 		fail_msg("under 12 bytes: want DNS_TEMPFAIL, malformed");
 }
 
+/* test_fail_names - every cause has its log name; out of range is "other" */
+static void test_fail_names(void **state)
+{
+	static const struct {
+		enum dns_fail f;
+		const char *want;
+	} cases[] = {
+	    {DNS_FAIL_NONE, ""},
+	    {DNS_FAIL_TIMEOUT, "timeout"},
+	    {DNS_FAIL_SERVFAIL, "servfail"},
+	    {DNS_FAIL_REFUSED, "refused"},
+	    {DNS_FAIL_FORMERR, "formerr"},
+	    {DNS_FAIL_OTHER, "other"},
+	    {DNS_FAIL_MALFORMED, "malformed"},
+	    {DNS_FAIL_BUDGET, "budget"},
+	    {DNS_FAIL_REJECTED, "servfail_or_refused"},
+	    {(enum dns_fail)99, "other"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++)
+		if (strcmp(dns_fail_name(cases[i].f), cases[i].want) != 0)
+			fail_msg("dns_fail_name(%d): got \"%s\", want \"%s\"", (int)cases[i].f,
+			         dns_fail_name(cases[i].f), cases[i].want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_name_ok),  cmocka_unit_test(test_txt_join),
-	    cmocka_unit_test(test_any_name), cmocka_unit_test(test_budget),
-	    cmocka_unit_test(test_answer),   cmocka_unit_test(test_answer_status),
+	    cmocka_unit_test(test_name_ok),    cmocka_unit_test(test_txt_join),
+	    cmocka_unit_test(test_any_name),   cmocka_unit_test(test_budget),
+	    cmocka_unit_test(test_answer),     cmocka_unit_test(test_answer_status),
+	    cmocka_unit_test(test_fail_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -330,7 +330,7 @@ static void test_check_edges(void **state)
 	clock_gettime(CLOCK_MONOTONIC, &l.deadline);
 	dnsbl_check(&ds, &a, &l, &o);
 	if (o.nzones != 2 || o.zone[0].status != DNSBL_TEMPFAIL || o.first_reject != -1 ||
-	    o.nlisted != 0 || f.nasked != 0)
+	    o.nlisted != 0 || f.nasked != 0 || o.zone[0].dns_fail != DNS_FAIL_BUDGET)
 		fail_msg("budget spent: got %s after %zu queries, want tempfail and none",
 		         o.nzones ? dnsbl_status_name(o.zone[0].status) : "?", f.nasked);
 	dnsbl_free(&o);

@@ -65,6 +65,7 @@ struct fake {
 	int types[32];
 	size_t nasked;
 	struct msg m;
+	struct dns_budget *b; /* a DNS_TEMPFAIL row sets its cause: SERVFAIL */
 };
 
 /* fake_query - answer from the table; a name not in it does not exist */
@@ -84,6 +85,8 @@ static enum dns_status fake_query(void *arg, const char *name, int type, int tim
 
 		if (strcmp(r->name, name) != 0 || r->type != type)
 			continue;
+		if (r->status == DNS_TEMPFAIL && f->b != NULL)
+			f->b->fail = DNS_FAIL_SERVFAIL;
 		if (r->status != DNS_OK)
 			return r->status;
 		msg_start(&f->m, name, type);
@@ -112,6 +115,7 @@ static void lookup_for(struct dns_budget *l, struct fake *f)
 	dns_budget_init(l, 2, 30);
 	l->query = fake_query;
 	l->arg = f;
+	f->b = l;
 }
 
 /* ip - parse a test address */
@@ -340,11 +344,21 @@ static void test_check(void **state)
 		struct dns_budget l;
 		struct iprev_outcome o;
 		struct pm_ip a = ip(c->client);
+		enum dns_fail want_fail;
 
 		while (f.n < PM_ARRAY_LEN(c->rr) && c->rr[f.n].name != NULL)
 			f.n++;
 		lookup_for(&l, &f);
 		iprev_check(&a, &l, &o);
+		/* why a temperror: the resolver's SERVFAIL, or a malformed answer */
+		want_fail = c->want != PM_IPREV_TEMPERROR          ? DNS_FAIL_NONE
+		            : strstr(c->name, "malformed") != NULL ? DNS_FAIL_MALFORMED
+		                                                   : DNS_FAIL_SERVFAIL;
+		if (o.dns_fail != want_fail) {
+			print_error("case %s: got cause \"%s\", want \"%s\"\n", c->name,
+			            dns_fail_name(o.dns_fail), dns_fail_name(want_fail));
+			failed++;
+		}
 		if (o.result != c->want || strcmp(o.name, c->want_name) != 0 ||
 		    strstr(o.why, c->want_why) == NULL || l.queries != c->want_queries ||
 		    f.nasked != c->want_queries) {
@@ -397,9 +411,11 @@ static void test_check_edges(void **state)
 	clock_gettime(CLOCK_MONOTONIC, &l.deadline);
 	l.deadline.tv_sec -= 1;
 	iprev_check(&a, &l, &o);
-	if (o.result != PM_IPREV_TEMPERROR || f.nasked != 0 || l.queries != 0)
-		fail_msg("budget spent: got %s after %zu queries, want temperror and none",
-		         pm_iprev_result_name(o.result), f.nasked);
+	if (o.result != PM_IPREV_TEMPERROR || f.nasked != 0 || l.queries != 0 ||
+	    o.dns_fail != DNS_FAIL_BUDGET)
+		fail_msg("budget spent: got %s (%s) after %zu queries, want temperror (budget) and "
+		         "none",
+		         pm_iprev_result_name(o.result), dns_fail_name(o.dns_fail), f.nasked);
 }
 
 /* ---- reverse names, parsers, names ----------------------------------- */
@@ -494,19 +510,19 @@ static void test_lookup_budget(void **state)
 	static const struct fake_rr rr[] = {{"x.example", ns_t_a, DNS_OK, {"192.0.2.1"}}};
 	struct fake f = {.rr = rr, .n = 1};
 	struct dns_budget l;
-	const unsigned char *ans = NULL;
-	int len = 0;
+	struct dns_reply ans;
 
 	(void)state;
 	lookup_for(&l, &f);
-	if (dns_budget_query(&l, "x.example", ns_t_a, &ans, &len) != DNS_OK || l.queries != 1 ||
-	    len <= 0)
+	if (dns_budget_query(&l, "x.example", ns_t_a, &ans) != DNS_OK || l.queries != 1 ||
+	    ans.len <= 0)
 		fail_msg("query within the budget: got no answer or %u queries, want 1", l.queries);
-	if (dns_budget_query(&l, "y.example", ns_t_a, &ans, &len) != DNS_NXDOMAIN || l.queries != 2)
+	dns_reply_free(&ans);
+	if (dns_budget_query(&l, "y.example", ns_t_a, &ans) != DNS_NXDOMAIN || l.queries != 2)
 		fail_msg("second query: got %u queries, want NXDOMAIN and 2", l.queries);
 	clock_gettime(CLOCK_MONOTONIC, &l.deadline);
-	if (dns_budget_query(&l, "x.example", ns_t_a, &ans, &len) != DNS_TEMPFAIL ||
-	    l.queries != 2 || f.nasked != 2)
+	if (dns_budget_query(&l, "x.example", ns_t_a, &ans) != DNS_TEMPFAIL || l.queries != 2 ||
+	    f.nasked != 2)
 		fail_msg("budget spent: got a query sent (%zu), want DNS_TEMPFAIL and none",
 		         f.nasked);
 }

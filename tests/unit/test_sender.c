@@ -191,7 +191,7 @@ static void test_check_offline(void **state)
 	    {"", SENDER_DOMAIN_UNCHECKED, 0, ""},
 	    {"[192.0.2.1]", SENDER_DOMAIN_UNCHECKED, 0, ""},
 	    {"[IPv6:2001:db8::1]", SENDER_DOMAIN_UNCHECKED, 0, ""},
-	    /* dns_query refuses to send a name with an empty label: NXDOMAIN */
+	    /* dns_budget_query refuses to send a name with an empty label: NXDOMAIN */
 	    {"a..example", SENDER_DOMAIN_NXDOMAIN, 1, "mx nxdomain"},
 	};
 	struct sender_domain_outcome out;
@@ -237,7 +237,7 @@ static enum dns_status fake_query(void *arg, const char *name, int type, int tim
 	(void)answer;
 	(void)answer_len;
 	if (++f->calls == f->spend_at)
-		dns_deadline_in(&f->b->deadline, 0);
+		clock_gettime(CLOCK_MONOTONIC, &f->b->deadline);
 	return DNS_NODATA;
 }
 
@@ -245,7 +245,7 @@ static enum dns_status fake_query(void *arg, const char *name, int type, int tim
  * test_budget - the check queries through the budget it is given: its
  * queries count there, a budget spent by an earlier lookup of the same
  * command leaves no query to send (tempfail), and one spent during the
- * check stops it at the next query
+ * check stops it at the next query; a tempfail says why (the budget)
  */
 static void test_budget(void **state)
 {
@@ -273,11 +273,13 @@ static void test_budget(void **state)
 		b.query = fake_query;
 		b.arg = &f;
 		if (cases[i].spent_before)
-			dns_deadline_in(&b.deadline, 0);
+			clock_gettime(CLOCK_MONOTONIC, &b.deadline);
 		got = sender_domain_check("slow.example", &b, &out);
 		if (got != cases[i].want || f.calls != cases[i].calls ||
 		    b.queries != cases[i].budget_queries ||
-		    strcmp(out.detail, cases[i].detail) != 0)
+		    strcmp(out.detail, cases[i].detail) != 0 ||
+		    out.dns_fail !=
+		        (got == SENDER_DOMAIN_TEMPFAIL ? DNS_FAIL_BUDGET : DNS_FAIL_NONE))
 			fail_msg("case %zu: got %s, %u calls, %u budget queries, \"%s\"; "
 			         "want %s, %u, %u, \"%s\"",
 			         i, sender_domain_status_name(got), f.calls, b.queries, out.detail,
