@@ -29,7 +29,7 @@ LDLIBS   := $(PKG_LIBS) -lidn2 -lresolv -lpthread
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # The daemon's sources, one file per concern (see README "Source layout").
-LIB_SRCS := util.c cidr.c addr.c policy.c config.c log.c jsonlog.c rcpt.c spf.c spfrecord.c dns.c dnscache.c sender.c verdict.c authres.c dkim.c hdrfrom.c dmarc.c psl.c iprev.c dnsbl.c lists.c filetable.c eom.c
+LIB_SRCS := util.c cidr.c addr.c policy.c config.c log.c jsonlog.c decision.c sink.c rcpt.c spf.c spfrecord.c dns.c dnscache.c sender.c verdict.c authres.c dkim.c hdrfrom.c dmarc.c psl.c iprev.c dnsbl.c lists.c filetable.c eom.c
 DAEMON_SRCS := $(LIB_SRCS) milter.c main.c
 
 OBJDIR   := build/obj
@@ -53,22 +53,22 @@ UNIT_TESTS := test_util test_cidr test_addr test_config test_rcpt test_verdict t
 test_util_MODS    := util
 test_cidr_MODS    := cidr util
 test_addr_MODS    := addr util
-test_config_MODS  := config policy psl cidr rcpt addr log jsonlog util dmarc dkim dns dnscache lists filetable
-test_rcpt_MODS    := rcpt addr log jsonlog util policy psl lists filetable cidr
-test_verdict_MODS := verdict config policy psl cidr rcpt addr log jsonlog util dmarc dkim dns dnscache lists filetable
-test_authres_MODS := authres policy psl util dkim dmarc dns dnscache lists filetable cidr addr log jsonlog
-test_log_MODS     := log jsonlog util
+test_config_MODS  := config policy psl cidr rcpt addr log util dmarc dkim dns dnscache lists filetable
+test_rcpt_MODS    := rcpt addr log util policy psl lists filetable cidr
+test_verdict_MODS := verdict config policy psl cidr rcpt addr log util dmarc dkim dns dnscache lists filetable
+test_authres_MODS := authres policy psl util dkim dmarc dns dnscache lists filetable cidr addr log
+test_log_MODS     := log jsonlog sink decision util
 test_dns_MODS     := dns dnscache util
 test_sender_MODS  := sender dns dnscache util
 test_dkim_MODS    := dkim dns dnscache util
 test_hdrfrom_MODS := hdrfrom addr util
-test_dmarc_MODS   := dmarc dkim dns dnscache policy psl util lists filetable cidr addr log jsonlog
-test_lists_MODS   := lists filetable cidr addr log jsonlog util
-test_iprev_MODS   := iprev dns dnscache policy psl cidr util lists filetable addr log jsonlog
-test_dnsbl_MODS   := dnsbl iprev dns dnscache policy psl cidr util lists filetable addr log jsonlog
+test_dmarc_MODS   := dmarc dkim dns dnscache policy psl util lists filetable cidr addr log
+test_lists_MODS   := lists filetable cidr addr log util
+test_iprev_MODS   := iprev dns dnscache policy psl cidr util lists filetable addr log
+test_dnsbl_MODS   := dnsbl iprev dns dnscache policy psl cidr util lists filetable addr log
 test_dnscache_MODS := dnscache util
 test_spfrecord_MODS := spfrecord util
-test_eom_MODS     := eom verdict config policy psl cidr rcpt addr log jsonlog util dmarc dkim dns dnscache lists filetable hdrfrom authres
+test_eom_MODS     := eom verdict config policy psl cidr rcpt addr log util dmarc dkim dns dnscache lists filetable hdrfrom authres
 
 TEST_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null) $(LDLIBS)
 
@@ -260,13 +260,13 @@ FUZZ_CFLAGS  := -O1 -g -std=gnu11 $(WARN) -D_GNU_SOURCE -DPM_VERSION='"$(VERSION
 FUZZ_DNS     := dns dnscache
 fuzz_addr_MODS    := addr util
 fuzz_hdrfrom_MODS := hdrfrom addr util
-fuzz_authres_MODS := authres policy psl util dkim dmarc $(FUZZ_DNS) lists filetable cidr addr log jsonlog
-fuzz_config_MODS  := config policy psl cidr rcpt addr log jsonlog util dmarc dkim $(FUZZ_DNS) lists filetable
-fuzz_rcpt_MODS    := rcpt addr log jsonlog util policy psl lists filetable cidr
-fuzz_lists_MODS   := lists filetable cidr addr log jsonlog util
-fuzz_dmarc_MODS   := dmarc dkim $(FUZZ_DNS) policy psl util lists filetable cidr addr log jsonlog
+fuzz_authres_MODS := authres policy psl util dkim dmarc $(FUZZ_DNS) lists filetable cidr addr log
+fuzz_config_MODS  := config policy psl cidr rcpt addr log util dmarc dkim $(FUZZ_DNS) lists filetable
+fuzz_rcpt_MODS    := rcpt addr log util policy psl lists filetable cidr
+fuzz_lists_MODS   := lists filetable cidr addr log util
+fuzz_dmarc_MODS   := dmarc dkim $(FUZZ_DNS) policy psl util lists filetable cidr addr log
 fuzz_spfrecord_MODS := spfrecord util
-fuzz_eom_MODS     := eom verdict config policy psl cidr rcpt addr log jsonlog util dmarc dkim $(FUZZ_DNS) lists filetable hdrfrom authres
+fuzz_eom_MODS     := eom verdict config policy psl cidr rcpt addr log util dmarc dkim $(FUZZ_DNS) lists filetable hdrfrom authres
 fuzz_dmarc_LDFLAGS := -Wl,--wrap=dns_query_within
 fuzz_eom_LDFLAGS   := -Wl,--wrap=dns_query_within
 
