@@ -192,11 +192,12 @@ clean:
 .PHONY: all deps check e2e e2e-sendmail demo bench man-lint lint install uninstall format clean unit unit-asan unit-build asan-build
 
 # ---- policy-milter-report: the decision log report (issue 4) -------------
-# Its own sources in src/report/, plus util and cidr of the daemon; links
-# only jansson and zlib. build/asan/policy-milter-report is the sanitizer
+# Its own sources in src/report/, plus util, cidr and decision (the table
+# of the JSON schema keys the daemon writes by) of the daemon; links only
+# jansson and zlib. build/asan/policy-milter-report is the sanitizer
 # build that tests/report/run.sh runs over the garbage fixture.
 REPORT_SRCS := main.c input.c record.c timefmt.c filter.c tally.c aggregate.c out_text.c out_json.c out_csv.c
-REPORT_MODS := util cidr
+REPORT_MODS := util cidr decision
 REPORT_CFLAGS := $(shell pkg-config --cflags jansson zlib 2>/dev/null)
 REPORT_LIBS := $(shell pkg-config --libs jansson zlib 2>/dev/null)
 REPORT_OBJS := $(addprefix build/report/obj/,$(REPORT_SRCS:.c=.o)) $(addprefix $(OBJDIR)/,$(addsuffix .o,$(REPORT_MODS)))
@@ -207,25 +208,28 @@ all: src/policy-milter-report
 src/policy-milter-report: $(REPORT_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(REPORT_LIBS)
 
-build/report/obj/%.o: src/report/%.c src/report/*.h src/util.h src/cidr.h | build/report/obj
+build/report/obj/%.o: src/report/%.c src/report/*.h src/util.h src/cidr.h src/decision.h | build/report/obj
 	$(CC) $(CFLAGS) $(REPORT_CFLAGS) -c -o $@ $<
 
 build/asan/policy-milter-report: $(REPORT_ASAN_OBJS)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(REPORT_LIBS)
 
-build/asan/report/obj/%.o: src/report/%.c src/report/*.h src/util.h src/cidr.h | build/asan/report/obj
+build/asan/report/obj/%.o: src/report/%.c src/report/*.h src/util.h src/cidr.h src/decision.h | build/asan/report/obj
 	$(CC) $(CFLAGS) $(SAN_FLAGS) $(REPORT_CFLAGS) -c -o $@ $<
 
 build/report/obj build/asan/report/obj build/tests/report build/asan/tests/report:
 	mkdir -p $@
 
-# cmocka tests of its pure parts (everything but main.c), plain and ASan+UBSan
-REPORT_TEST_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null) $(REPORT_LIBS)
+# cmocka tests of its pure parts (everything but main.c), plain and ASan+UBSan;
+# with the daemon's JSON writer (jsonlog), whose records must use only the
+# keys of the schema table
+REPORT_TEST_MODS := jsonlog
+REPORT_TEST_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null) $(REPORT_LIBS) -lpthread
 
-build/tests/report/test_report: tests/report/test_report.c $(filter-out %/main.o,$(REPORT_OBJS)) | build/tests/report
+build/tests/report/test_report: tests/report/test_report.c $(filter-out %/main.o,$(REPORT_OBJS)) $(addprefix $(OBJDIR)/,$(addsuffix .o,$(REPORT_TEST_MODS))) | build/tests/report
 	$(CC) $(CFLAGS) $(REPORT_CFLAGS) -Isrc -o $@ $^ $(REPORT_TEST_LIBS)
 
-build/asan/tests/report/test_report: tests/report/test_report.c $(filter-out %/main.o,$(REPORT_ASAN_OBJS)) | build/asan/tests/report
+build/asan/tests/report/test_report: tests/report/test_report.c $(filter-out %/main.o,$(REPORT_ASAN_OBJS)) $(addprefix build/asan/obj/,$(addsuffix .o,$(REPORT_TEST_MODS))) | build/asan/tests/report
 	$(CC) $(CFLAGS) $(SAN_FLAGS) $(REPORT_CFLAGS) -Isrc -o $@ $^ $(REPORT_TEST_LIBS)
 
 report-test: src/policy-milter-report build/asan/policy-milter-report build/tests/report/test_report build/asan/tests/report/test_report

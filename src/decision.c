@@ -9,6 +9,8 @@
  *	extern const char *const pm_decision_stages[];
  *	extern const char *const pm_decision_actions[];
  *	const struct pm_schema_key *pm_schema_find(const char *path);
+ *	const char *pm_schema_leaf(const char *path);
+ *	bool pm_schema_member_of(const struct pm_schema_key *k, const char *parent);
  * DESCRIPTION
  *	Schema version 1 of the JSON decision log, as one table: the
  *	daemon's writer (jsonlog.c) is tested against it and the report
@@ -97,4 +99,23 @@ const struct pm_schema_key *pm_schema_find(const char *path)
 		if (strcmp(pm_schema_keys[i].path, path) == 0)
 			return &pm_schema_keys[i];
 	return NULL;
+}
+
+/* pm_schema_leaf - the last name of a path: "addr" of "client.addr" */
+const char *pm_schema_leaf(const char *path)
+{
+	const char *dot = strrchr(path, '.');
+
+	return dot != NULL ? dot + 1 : path;
+}
+
+/* pm_schema_member_of - is k a member of the object at parent ("": the record itself)? */
+bool pm_schema_member_of(const struct pm_schema_key *k, const char *parent)
+{
+	size_t n = strlen(parent);
+
+	if (n == 0)
+		return strpbrk(k->path, ".[") == NULL;
+	return strncmp(k->path, parent, n) == 0 && k->path[n] == '.' &&
+	       strpbrk(k->path + n + 1, ".[") == NULL;
 }

@@ -112,6 +112,14 @@ extern const char *const pm_decision_actions[];
 
 /* pm_schema_find - the key at path ("reply.code", "checks.dkim[]"), or NULL */
 const struct pm_schema_key *pm_schema_find(const char *path);
+/* pm_schema_leaf - the last name of a path: "addr" of "client.addr", "result" of
+ * "checks.dkim[].result" */
+const char *pm_schema_leaf(const char *path);
+/*
+ * pm_schema_member_of - is k a member of the object at parent ("client",
+ * "checks.dkim[]"; "" for the record itself), not one further down?
+ */
+bool pm_schema_member_of(const struct pm_schema_key *k, const char *parent);
 
 /*
  * log_decision - hand d to every sink: the syslog line (log.h) and, when
