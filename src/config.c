@@ -2,7 +2,7 @@
  * NAME
  *	config 3 - read and validate the policy file into a snapshot
  * SYNOPSIS
- *	#include "policy.h"
+ *	#include "config.h"
  *
  *	struct policy *config_load(const char *path, struct config_errors *errs);
  *	void config_errors_print(const struct config_errors *errs,
@@ -93,6 +93,7 @@
 
 #include "addr.h"
 #include "cidr.h"
+#include "config.h"
 #include "log.h"
 #include "policy.h"
 #include "psl.h"

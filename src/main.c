@@ -74,8 +74,9 @@
 
 #include <libmilter/mfapi.h>
 
-#include "dnscache.h"
+#include "config.h"
 #include "decision.h"
+#include "dnscache.h"
 #include "jsonlog.h"
 #include "log.h"
 #include "milter.h"
