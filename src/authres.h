@@ -21,7 +21,7 @@
 
 #include "dkim.h"
 #include "dmarc.h"
-#include "policy.h"
+#include "results.h"
 
 struct authres_input {
 	const char *authserv_id;

@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "config.h"
 #include "policy.h"
 
 /* What a table entry holds, and so how its value is read. */

@@ -2,7 +2,7 @@
  * NAME
  *	config_keys 3 - the policy file's key table and value validators
  * SYNOPSIS
- *	#include "policy.h"
+ *	#include "config.h"
  *
  *	void config_keys(void (*fn)(const char *dotted_key, void *arg), void *arg);
  *	const char *config_check_socket(const char *spec, char *buf, size_t bufsize);

@@ -2,7 +2,7 @@
  * NAME
  *	config_load 3 - read and validate the policy file into a snapshot
  * SYNOPSIS
- *	#include "policy.h"
+ *	#include "config.h"
  *
  *	struct policy *config_load(const char *path, struct config_errors *errs);
  *	void config_errors_print(const struct config_errors *errs,

@@ -58,7 +58,7 @@
 
 #include "dkim.h"
 #include "dns.h"
-#include "policy.h"
+#include "results.h"
 #include "psl.h"
 
 #define DMARC_DOMAIN_MAX 254 /* bytes, with the NUL */

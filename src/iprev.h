@@ -36,7 +36,7 @@
 
 #include "cidr.h"
 #include "dns.h"
-#include "policy.h"
+#include "results.h"
 
 #define IPREV_MAX_NAMES 10  /* PTR names looked up forward, at most */
 #define IPREV_NAME_MAX  253 /* a DNS name without its trailing dot */

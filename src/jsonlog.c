@@ -9,7 +9,9 @@
  *	void jsonlog_close(void);
  *	void jsonlog_write(const struct pm_decision *d);
  *	bool jsonlog_flush(long ms);
- *	void jsonlog_shutdown(long ms);
+ *	void jsonlog_shutdown(long ms, struct jsonlog_counts *at_exit);
+ *	void jsonlog_counts(struct jsonlog_counts *c);
+ *	void jsonlog_on_loss(jsonlog_loss_fn *fn);
  *	char *jsonlog_format(const struct pm_decision *d, const struct timespec *when);
  *	void jsonlog_append_string(struct strbuf *sb, const char *s, size_t n);
  * DESCRIPTION
@@ -47,13 +49,13 @@
  *	record is lost. When the queue holds JSONLOG_QUEUE_BYTES (the disk
  *	stalls), new records are dropped and counted.
  * DIAGNOSTICS
- *	jsonlog_open() returns -1 and why. A failed write, and a record
- *	dropped on a full queue, are each reported with log_msg(LOG_ERR) at
- *	most once a minute, with the number of records lost or dropped since
- *	the last report; jsonlog_open() (a reload) reports what is left
- *	unreported, and jsonlog_shutdown() the totals since start and the
- *	records the writer could not write before exit. The caller of
- *	jsonlog_write() never sees any of it.
+ *	jsonlog_open() returns -1 and why. A record lost to a failed write,
+ *	and one dropped on a full queue, are counted (jsonlog_counts) and
+ *	each is told to the function set with jsonlog_on_loss(), which
+ *	reports them (sink.c: at most once a minute); jsonlog_shutdown()
+ *	gives the totals since start and the records the writer could not
+ *	write before exit. This module logs nothing itself, and the caller
+ *	of jsonlog_write() never sees any of it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -68,10 +70,7 @@
 #include <unistd.h>
 
 #include "jsonlog.h"
-#include "log.h"
 #include "util.h"
-
-#define ERROR_INTERVAL 60 /* seconds between two reports of write errors or drops */
 
 /*
  * The queue between the threads that decide (jsonlog_write) and the one
@@ -99,11 +98,9 @@ static bool writer_started;                                 /* the writer thread
 static bool writer_busy;    /* it holds an entry it took from the queue */
 static atomic_bool json_on; /* a log is open (as last asked), read without the lock */
 static char *json_file;     /* its path */
-/* counts; lost: write errors, dropped: queue full (both since their last report) */
-static unsigned long json_lost, json_dropped;
-static unsigned long json_lost_all, json_dropped_all; /* since start */
-static struct timespec json_err_at, json_drop_at;     /* CLOCK_MONOTONIC of the last reports */
-static bool json_err_reported, json_drop_reported;    /* a report was ever made */
+/* records lost to write errors, and dropped on a full queue, since start */
+static unsigned long json_lost_all, json_dropped_all;
+static jsonlog_loss_fn *json_on_loss; /* told of each loss (jsonlog_on_loss) */
 
 /* utf8_seq - length (2..4) of the well-formed UTF-8 sequence at s (avail bytes), else 0 */
 static size_t utf8_seq(const unsigned char *s, size_t avail, unsigned *cp)
@@ -426,19 +423,29 @@ char *jsonlog_format(const struct pm_decision *d, const struct timespec *when)
 	return sb_steal(&sb);
 }
 
-/* mono_now - CLOCK_MONOTONIC now */
-static struct timespec mono_now(void)
+/* counts_of - the totals and path into c; under json_lock */
+static void counts_of(struct jsonlog_counts *c, const char *path)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t;
+	c->lost = json_lost_all;
+	c->dropped = json_dropped_all;
+	c->left = 0;
+	snprintf(c->path, sizeof(c->path), "%s", path != NULL ? path : "");
 }
 
-/* due - true when no report was made yet, or the last one (at) is ERROR_INTERVAL old */
-static bool due(bool reported, const struct timespec *at, const struct timespec *now)
+/* jsonlog_on_loss - fn is told of every record lost or dropped from now on (NULL: nobody) */
+void jsonlog_on_loss(jsonlog_loss_fn *fn)
 {
-	return !reported || now->tv_sec - at->tv_sec >= ERROR_INTERVAL;
+	pthread_mutex_lock(&json_lock);
+	json_on_loss = fn;
+	pthread_mutex_unlock(&json_lock);
+}
+
+/* jsonlog_counts - the records lost and dropped since start, and the path of the log in use */
+void jsonlog_counts(struct jsonlog_counts *c)
+{
+	pthread_mutex_lock(&json_lock);
+	counts_of(c, json_file);
+	pthread_mutex_unlock(&json_lock);
 }
 
 /* enqueue - append e to the queue and wake the writer; under json_lock */
@@ -500,13 +507,12 @@ static void sink_swap(struct sink *k, struct entry *e)
 	e->path = NULL;
 }
 
-/* sink_write - write the record e; a failure is counted and reported at most once a minute */
+/* sink_write - write the record e; a failure is counted and told to the loss function */
 static void sink_write(struct sink *k, const struct entry *e)
 {
-	struct timespec now;
+	struct jsonlog_counts c;
+	jsonlog_loss_fn *fn;
 	size_t skip = k->partial ? 0 : 1, done;
-	unsigned long lost = 0;
-	bool report = false;
 	int err;
 
 	if (k->fd < 0)
@@ -522,23 +528,13 @@ static void sink_write(struct sink *k, const struct entry *e)
 		k->partial = true; /* part of the record is out */
 	else if (done == 1 - skip)
 		k->partial = false; /* the line is ended, nothing more */
-	now = mono_now();
 	pthread_mutex_lock(&json_lock);
-	json_lost++;
 	json_lost_all++;
-	if (due(json_err_reported, &json_err_at, &now)) {
-		report = true;
-		lost = json_lost;
-		json_lost = 0;
-		json_err_at = now;
-		json_err_reported = true;
-	}
+	counts_of(&c, k->path);
+	fn = json_on_loss;
 	pthread_mutex_unlock(&json_lock);
-	if (report)
-		log_msg(LOG_ERR,
-		        "cannot write the JSON decision log %s: %s (%lu record(s) lost since the "
-		        "last report; the next report comes in a minute at the earliest)",
-		        k->path != NULL ? k->path : "", strerror(err), lost);
+	if (fn != NULL)
+		fn(JSONLOG_WRITE_FAILED, err, &c);
 }
 
 /* writer_main - the writer thread: take entries in order, write records, swap files */
@@ -594,34 +590,6 @@ static void queue_swap(int fd, const char *path, const struct stat *st)
 	atomic_store(&json_on, fd >= 0);
 }
 
-/* report_pending - say what was lost or dropped since the last reports (at a reload) */
-static void report_pending(void)
-{
-	unsigned long lost, dropped;
-	struct timespec now = mono_now();
-	char path[512];
-
-	pthread_mutex_lock(&json_lock);
-	lost = json_lost;
-	dropped = json_dropped;
-	json_lost = json_dropped = 0;
-	if (lost > 0) {
-		json_err_at = now;
-		json_err_reported = true;
-	}
-	if (dropped > 0) {
-		json_drop_at = now;
-		json_drop_reported = true;
-	}
-	snprintf(path, sizeof(path), "%s", json_file != NULL ? json_file : "");
-	pthread_mutex_unlock(&json_lock);
-	if (lost > 0 || dropped > 0)
-		log_msg(LOG_ERR,
-		        "JSON decision log%s%s: %lu record(s) lost to write errors and %lu dropped "
-		        "(queue full) since the last report",
-		        path[0] != '\0' ? " " : "", path, lost, dropped);
-}
-
 /* jsonlog_open - append records to path from now on; NULL or "" closes; 0 or -1 with why */
 int jsonlog_open(const char *path, char *why, size_t whysize)
 {
@@ -629,7 +597,6 @@ int jsonlog_open(const char *path, char *why, size_t whysize)
 	pthread_t tid;
 	int fd, rc = 0;
 
-	report_pending();
 	if (path == NULL || *path == '\0') {
 		jsonlog_close();
 		return 0;
@@ -690,12 +657,11 @@ char *jsonlog_path(char *buf, size_t bufsize)
 /* jsonlog_write - queue one record for d, stamped now, when a log is open */
 void jsonlog_write(const struct pm_decision *d)
 {
-	struct timespec now, mono;
+	struct jsonlog_counts c;
+	jsonlog_loss_fn *fn;
+	struct timespec now;
 	struct strbuf sb;
 	struct entry *e;
-	char path[512];
-	unsigned long dropped = 0;
-	bool report = false;
 
 	if (d == NULL || !atomic_load(&json_on))
 		return;
@@ -715,27 +681,14 @@ void jsonlog_write(const struct pm_decision *d)
 		return;
 	}
 	if (q_bytes > 0 && q_bytes + e->len > JSONLOG_QUEUE_BYTES) {
-		json_dropped++;
 		json_dropped_all++;
-		mono = mono_now();
-		if (due(json_drop_reported, &json_drop_at, &mono)) {
-			report = true;
-			dropped = json_dropped;
-			json_dropped = 0;
-			json_drop_at = mono;
-			json_drop_reported = true;
-			snprintf(path, sizeof(path), "%s", json_file != NULL ? json_file : "");
-		}
+		counts_of(&c, json_file);
+		fn = json_on_loss;
 		pthread_mutex_unlock(&json_lock);
 		free(e->text);
 		free(e);
-		if (report)
-			log_msg(
-			    LOG_ERR,
-			    "the JSON decision log %s falls behind (%d MiB queued): %lu record(s) "
-			    "dropped since the last report; the next report comes in a minute at "
-			    "the earliest",
-			    path, JSONLOG_QUEUE_BYTES >> 20, dropped);
+		if (fn != NULL)
+			fn(JSONLOG_QUEUE_FULL, 0, &c);
 		return;
 	}
 	enqueue(e);
@@ -771,11 +724,10 @@ bool jsonlog_flush(long ms)
 	return done;
 }
 
-/* jsonlog_shutdown - at exit: take no more records, write the queue (up to ms), report losses */
-void jsonlog_shutdown(long ms)
+/* jsonlog_shutdown - at exit: take no more records, write the queue (up to ms), count losses */
+void jsonlog_shutdown(long ms, struct jsonlog_counts *at_exit)
 {
-	unsigned long lost, dropped, left = 0;
-	char path[512];
+	unsigned long left = 0;
 
 	pthread_mutex_lock(&json_lock);
 	atomic_store(&json_on, false);
@@ -785,13 +737,7 @@ void jsonlog_shutdown(long ms)
 			left++;
 	if (writer_busy)
 		left++; /* the record the writer is blocked on */
-	lost = json_lost_all;
-	dropped = json_dropped_all;
-	snprintf(path, sizeof(path), "%s", json_file != NULL ? json_file : "");
+	counts_of(at_exit, json_file);
+	at_exit->left = left;
 	pthread_mutex_unlock(&json_lock);
-	if (lost > 0 || dropped > 0 || left > 0)
-		log_msg(LOG_ERR,
-		        "JSON decision log %s at exit: %lu record(s) lost to write errors, %lu "
-		        "dropped (queue full), %lu not written in the %ld ms allowed at exit",
-		        path, lost, dropped, left, ms);
 }

@@ -4,13 +4,16 @@
  * DESCRIPTION
  *	One JSON object per decision, one line each, appended to the file
  *	named by log.json_file: the facts of the syslog decision line
- *	(log.h, struct pm_decision) with the keys of schema version 1
- *	(documented in policy-milter(8), LOGGING). Each record is built
+ *	(decision.h, struct pm_decision) with the keys of schema version 1
+ *	(decision.h, pm_schema_keys; documented in policy-milter(8),
+ *	LOGGING). Each record is built
  *	whole in memory by the deciding thread and queued; one writer
  *	thread writes the queue in order, each record with one write(2), so
  *	records never mix and a slow or stalled disk never holds up a
  *	session. A queue over JSONLOG_QUEUE_BYTES drops new records,
- *	counted and reported. Thread-safe.
+ *	counted; so are records lost to write errors, and each loss is told
+ *	to the function set with jsonlog_on_loss() (sink.c reports them).
+ *	Logs nothing itself. Thread-safe.
  */
 #ifndef PM_JSONLOG_H
 #define PM_JSONLOG_H
@@ -19,7 +22,7 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "log.h"
+#include "decision.h"
 #include "util.h"
 
 /* Input bytes of one string value kept in a record; a longer one is cut and ends in "..." */
@@ -42,21 +45,42 @@ char *jsonlog_path(char *buf, size_t bufsize);
 void jsonlog_close(void);
 /*
  * jsonlog_write - queue one record for d, stamped now, when a log is
- * open; never waits for the disk. Write errors (by the writer) and
- * records dropped because the queue is full are each reported to
- * syslog (log_msg) at most once a minute, with their counts; what is
- * left unreported is reported at the next jsonlog_open (a reload).
+ * open; never waits for the disk. A record the writer fails to write,
+ * and one dropped because the queue is full, are counted and told to
+ * the loss function (jsonlog_on_loss).
  */
 void jsonlog_write(const struct pm_decision *d);
 /* jsonlog_flush - wait up to ms milliseconds for the queued records to be written; true if they
  * were */
 bool jsonlog_flush(long ms);
+/* What the JSON log lost: totals since start (jsonlog_counts, the loss function, at exit). */
+struct jsonlog_counts {
+	unsigned long lost;    /* records lost to write errors */
+	unsigned long dropped; /* records dropped on a full queue */
+	unsigned long left;    /* at exit: records still not written (else 0) */
+	char path[512];        /* the log in question ("" when none) */
+};
+/* What a loss was. */
+enum jsonlog_loss {
+	JSONLOG_WRITE_FAILED, /* the writer could not write a record (err: its errno) */
+	JSONLOG_QUEUE_FULL,   /* a record dropped: JSONLOG_QUEUE_BYTES were queued (err: 0) */
+};
+/*
+ * jsonlog_loss_fn - told of one loss, with the totals after it and the
+ * path of the log it concerns; called by the thread that counted it
+ * (the writer, or the one in jsonlog_write), with no lock held
+ */
+typedef void jsonlog_loss_fn(enum jsonlog_loss what, int err, const struct jsonlog_counts *c);
+/* jsonlog_on_loss - tell fn of every loss from now on (NULL: nobody) */
+void jsonlog_on_loss(jsonlog_loss_fn *fn);
+/* jsonlog_counts - the totals since start and the path of the log in use into *c */
+void jsonlog_counts(struct jsonlog_counts *c);
 /*
  * jsonlog_shutdown - at exit: queue no more records, wait up to ms for
- * the queue to be written, then report (LOG_ERR) the records lost to
- * write errors, dropped and still not written since start, if any
+ * the queue to be written, then put the totals since start and the
+ * records still not written into *at_exit
  */
-void jsonlog_shutdown(long ms);
+void jsonlog_shutdown(long ms, struct jsonlog_counts *at_exit);
 /* jsonlog_format - the record for d at time when, ending in "\n"; the caller frees */
 char *jsonlog_format(const struct pm_decision *d, const struct timespec *when);
 /*

@@ -6,7 +6,7 @@
  *
  *	void log_open(const char *ident, int facility, bool to_stderr);
  *	void log_msg(int prio, const char *fmt, ...);
- *	void log_decision(const struct pm_decision *d);
+ *	void log_decision_line(const struct pm_decision *d);
  *	char *log_format_decision(const struct pm_decision *d, char *buf, size_t bufsize);
  *	int log_facility_parse(const char *name);
  * DESCRIPTION
@@ -44,8 +44,9 @@
  *	would=yes, action= is what was done. "dry_run=yes" says the global
  *	dry run was on.
  *
- *	log_decision() then hands the same decision to jsonlog_write(),
- *	which writes it to the JSON decision log when one is open.
+ *	log_decision() (sink.c) writes this line with log_decision_line()
+ *	and hands the same decision to the JSON decision log; log.c itself
+ *	knows nothing of that log.
  *
  *	log_msg() lines are written as given, except that control
  *	characters and 8-bit bytes are shown as \xHH (backslashes are kept,
@@ -62,7 +63,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "jsonlog.h"
 #include "log.h"
 #include "util.h"
 
@@ -363,8 +363,8 @@ char *log_format_decision(const struct pm_decision *d, char *buf, size_t bufsize
 	return buf;
 }
 
-/* log_decision - one syslog line (and one JSON line, when that log is open) for one decision */
-void log_decision(const struct pm_decision *d)
+/* log_decision_line - the syslog line (LOG_INFO) for one decision */
+void log_decision_line(const struct pm_decision *d)
 {
 	char line[LOG_LINE_MAX];
 
@@ -372,7 +372,6 @@ void log_decision(const struct pm_decision *d)
 		return;
 	log_format_decision(d, line, sizeof(line));
 	emit(LOG_INFO, line);
-	jsonlog_write(d);
 }
 
 /* log_facility_parse - "mail", "local0".."local7", "daemon", "user"; -1 unknown */

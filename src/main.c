@@ -74,6 +74,8 @@
 
 #include <libmilter/mfapi.h>
 
+#include "config.h"
+#include "decision.h"
 #include "dnscache.h"
 #include "jsonlog.h"
 #include "log.h"
@@ -393,7 +395,7 @@ static int json_log_open(const struct policy *p, bool starting)
 {
 	char why[640], cur[512];
 
-	if (jsonlog_open(p->log.json_file, why, sizeof(why)) == 0)
+	if (decision_json_open(p->log.json_file, why, sizeof(why)) == 0)
 		return 0;
 	if (starting) {
 		say(LOG_ERR,
@@ -988,7 +990,7 @@ int main(int argc, char **argv)
 	}
 	cleanup();
 	left = milter_active_sessions();
-	jsonlog_shutdown(JSONLOG_EXIT_WAIT_MS); /* the queued records, and what was lost */
+	decision_json_shutdown(JSONLOG_EXIT_WAIT_MS); /* the queued records, and what was lost */
 	log_msg(LOG_INFO, "stopped (%u session(s) cut off)", left);
 	fflush(NULL);
 	/* libmilter's threads still run: leave without running exit handlers under them */

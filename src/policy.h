@@ -2,7 +2,8 @@
  * NAME
  *	policy 3h - the policy snapshot: every setting of the policy file
  * SYNOPSIS
- *	config.c: config_load (parse and validate)
+ *	config.h: config_load (parse and validate; config.c)
+ *	results.h: the check results the settings and the checks share
  *	policy.c: reference counting, the current snapshot, name tables
  * DESCRIPTION
  *	A struct policy is built by config_load() (config.c) from a libconfig
@@ -22,6 +23,7 @@
 
 #include "cidr.h"
 #include "lists.h"
+#include "results.h"
 
 struct filetable; /* filetable.h */
 
@@ -38,28 +40,6 @@ enum pm_action {
 	PM_ACT_ACCEPT = 0, /* deliver (tagged when the mode is tag or enforce) */
 	PM_ACT_REJECT,     /* 5xx (or whatever class the reply says) */
 	PM_ACT_TEMPFAIL,   /* 4xx */
-};
-
-/* RFC 7208 results; PM_SPF_UNCHECKED means "not evaluated". */
-enum pm_spf_result {
-	PM_SPF_UNCHECKED = 0,
-	PM_SPF_NONE,
-	PM_SPF_NEUTRAL,
-	PM_SPF_PASS,
-	PM_SPF_FAIL,
-	PM_SPF_SOFTFAIL,
-	PM_SPF_TEMPERROR,
-	PM_SPF_PERMERROR,
-	PM_SPF_NRESULTS
-};
-
-/* RFC 8601 2.7.3 iprev results; PM_IPREV_UNCHECKED means "not evaluated". */
-enum pm_iprev_result {
-	PM_IPREV_UNCHECKED = 0,
-	PM_IPREV_PASS,      /* a PTR name maps back to the client address */
-	PM_IPREV_FAIL,      /* PTR names, none maps back */
-	PM_IPREV_PERMERROR, /* no PTR record */
-	PM_IPREV_TEMPERROR, /* a lookup failed for now, and nothing passed */
 };
 
 /*
@@ -343,40 +323,6 @@ struct policy {
 	struct pm_reply replies[PM_R_COUNT];
 };
 
-/* One error found in a policy file. */
-struct config_error {
-	char *file;
-	int line;  /* 0 when unknown */
-	char *key; /* dotted path, e.g. "spf.softfail" ("" for syntax errors) */
-	char *message;
-};
-
-struct config_errors {
-	struct config_error *v;
-	size_t n;
-};
-
-/*
- * config_load - read and validate a policy file. Returns a new snapshot
- * (refcount 1) or NULL when there was any error, with every error in
- * *errs (the caller frees them with config_errors_free). Never exits.
- */
-struct policy *config_load(const char *path, struct config_errors *errs);
-/* config_errors_print - one "file:line: key: message" line each */
-void config_errors_print(const struct config_errors *errs,
-                         void (*emit)(const char *line, void *arg), void *arg);
-void config_errors_free(struct config_errors *errs);
-/*
- * config_check_socket - check a socket spec by the rules of milter.socket
- * (for the -p option): NULL when fine, else a message (static or in buf)
- */
-const char *config_check_socket(const char *spec, char *buf, size_t bufsize);
-/*
- * config_keys - call fn once with the dotted name of every key the policy
- * file accepts (leaf keys only, e.g. "spf.softfail"; groups are not listed)
- */
-void config_keys(void (*fn)(const char *dotted_key, void *arg), void *arg);
-
 /* policy_hold - take one more reference; returns p */
 struct policy *policy_hold(struct policy *p);
 /* policy_release - drop one reference, freeing on the last */
@@ -431,10 +377,6 @@ extern const char *const pm_placeholder_names[PM_PH_COUNT];
 /* pm_placeholder_find - the placeholder named by name (len bytes), or -1 */
 int pm_placeholder_find(const char *name, size_t len);
 const char *pm_reply_name(enum pm_reply_id id);
-/* pm_spf_result_name - "pass", "fail", ... (RFC 8601 spelling); "unchecked" for PM_SPF_UNCHECKED */
-const char *pm_spf_result_name(enum pm_spf_result r);
-/* pm_iprev_result_name - "pass", "fail", "permerror", "temperror"; "unchecked" */
-const char *pm_iprev_result_name(enum pm_iprev_result r);
 /*
  * pm_dnsbl_error_code - is ip a DNSBL error answer, never a listing:
  * 127.0.0.1 (RFC 5782 keeps it unlisted; some lists answer it for a

@@ -62,6 +62,7 @@
 
 #include "filetable.h"
 #include "log.h"
+#include "policy.h"
 #include "rcpt.h"
 #include "util.h"
 

@@ -34,8 +34,13 @@
 #ifndef PM_RCPT_H
 #define PM_RCPT_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "addr.h"
-#include "policy.h"
+
+struct filetable;          /* filetable.h */
+struct recipient_settings; /* policy.h */
 
 enum rcpt_status {
 	RCPT_VALID,        /* a listed (or, with no list, any) address in a local domain */

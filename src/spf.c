@@ -43,6 +43,7 @@
 
 #include "addr.h"
 #include "dns.h"
+#include "policy.h"
 #include "spf.h"
 #include "spfrecord.h"
 #include "util.h"

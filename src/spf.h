@@ -29,7 +29,9 @@
 
 #include "cidr.h"
 #include "dns.h"
-#include "policy.h"
+#include "results.h"
+
+struct spf_settings; /* policy.h */
 
 struct spf_outcome {
 	enum pm_spf_result result;

@@ -11,7 +11,10 @@
  * DESCRIPTION
  *	A line is a record when it is UTF-8 without NUL bytes, one JSON
  *	object (jansson; duplicate keys refused), "v" is the integer 1, and
- *	every key of schema version 1 is present with its type: "time" an
+ *	every key of schema version 1 is present with its type, as the
+ *	daemon's own table of the schema says (pm_schema_keys, decision.h:
+ *	the keys it marks required, and the optional ones when present;
+ *	the same source file is compiled into both programs): "time" an
  *	RFC 3339 string; "queue_id", "helo", "sender", "check", "reason",
  *	"rule", "detail" a string or null; "stage" and "action" one of their
  *	names; "client" an object with "addr", "name", "iprev" (string or
@@ -35,53 +38,41 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../decision.h"
 #include "../util.h"
 #include "record.h"
 #include "timefmt.h"
 
-const char *const rec_action_names[REC_ACTIONS] = {"accept", "reject", "tempfail", "quarantine",
-                                                   "hold"};
-
-static const char *const stage_names[] = {"connect", "helo", "mail", "rcpt", "eom"};
-
-/* Kinds a key may hold (a bit mask). */
-enum {
-	K_NULL = 1,
-	K_STR = 2,
-	K_INT = 4,
-	K_BOOL = 8,
-	K_OBJ = 16,
-	K_ARR = 32,
-};
+const char *const *const rec_action_names = pm_decision_actions;
 
 static char why_buf[256];
 
 /* rec_action_parse - enum rec_action of a name, or -1 */
 int rec_action_parse(const char *name)
 {
-	for (int i = 0; i < REC_ACTIONS; i++)
+	for (int i = 0; i < REC_ACTIONS && rec_action_names[i] != NULL; i++)
 		if (name != NULL && strcmp(name, rec_action_names[i]) == 0)
 			return i;
 	return -1;
 }
 
-/* kind_of - the K_ bit of a JSON value */
-static int kind_of(const json_t *v)
+/* kind_of - the PM_JSON_ bit of a JSON value */
+static unsigned kind_of(const json_t *v)
 {
 	switch (json_typeof(v)) {
 	case JSON_NULL:
-		return K_NULL;
+		return PM_JSON_NULL;
 	case JSON_STRING:
-		return K_STR;
+		return PM_JSON_STRING;
 	case JSON_INTEGER:
-		return K_INT;
+		return PM_JSON_INT;
 	case JSON_TRUE:
 	case JSON_FALSE:
-		return K_BOOL;
+		return PM_JSON_BOOL;
 	case JSON_OBJECT:
-		return K_OBJ;
+		return PM_JSON_OBJECT;
 	case JSON_ARRAY:
-		return K_ARR;
+		return PM_JSON_ARRAY;
 	default:
 		return 0; /* real */
 	}
@@ -95,14 +86,89 @@ static int bad(const char **why, const char *what, const char *where)
 	return -1;
 }
 
-/* member - obj.key when present and of one of the kinds; NULL otherwise */
-static json_t *member(json_t *obj, const char *key, int kinds)
+/* kind_ok - v holds one of the kinds k allows */
+static bool kind_ok(const json_t *v, const struct pm_schema_key *k)
 {
-	json_t *v = json_object_get(obj, key);
+	return v != NULL && (kind_of(v) & k->kinds) != 0;
+}
 
-	if (v == NULL || (kind_of(v) & kinds) == 0)
-		return NULL;
-	return v;
+/*
+ * required_list - the required members of parent, "a, b or c": with
+ * their whole paths ("client.addr, ...") or their last names ("result or domain")
+ */
+static const char *required_list(const char *parent, bool whole, char *buf, size_t size)
+{
+	size_t n = 0, len = 0, i, k = 0;
+
+	for (i = 0; i < pm_schema_nkeys; i++)
+		if (pm_schema_keys[i].presence == PM_KEY_REQUIRED &&
+		    pm_schema_member_of(&pm_schema_keys[i], parent))
+			n++;
+	buf[0] = '\0';
+	for (i = 0; i < pm_schema_nkeys; i++) {
+		const struct pm_schema_key *s = &pm_schema_keys[i];
+
+		if (s->presence != PM_KEY_REQUIRED || !pm_schema_member_of(s, parent))
+			continue;
+		k++;
+		len += (size_t)snprintf(buf + len, len < size ? size - len : 0, "%s%s",
+		                        k == 1   ? ""
+		                        : k == n ? " or "
+		                                 : ", ",
+		                        whole ? s->path : pm_schema_leaf(s->path));
+		if (len >= size)
+			break;
+	}
+	return buf;
+}
+
+/*
+ * members_ok - every required member of obj, the object at parent, is
+ * there with a kind the schema allows; the name of the first that is
+ * not, or NULL
+ */
+static const char *members_ok(json_t *obj, const char *parent)
+{
+	for (size_t i = 0; i < pm_schema_nkeys; i++) {
+		const struct pm_schema_key *k = &pm_schema_keys[i];
+
+		if (k->presence == PM_KEY_REQUIRED && pm_schema_member_of(k, parent) &&
+		    !kind_ok(json_object_get(obj, pm_schema_leaf(k->path)), k))
+			return k->path;
+	}
+	return NULL;
+}
+
+/* elements_ok - every element of arr, the array at path, has a kind its path[] allows */
+static bool elements_ok(json_t *arr, const char *path)
+{
+	char elem[64];
+	const struct pm_schema_key *k;
+	json_t *e;
+	size_t i;
+
+	snprintf(elem, sizeof(elem), "%s[]", path);
+	if ((k = pm_schema_find(elem)) == NULL || k->presence != PM_KEY_REQUIRED)
+		return true;
+	json_array_foreach(arr, i, e)
+	{
+		if (!kind_ok(e, k))
+			return false;
+	}
+	return true;
+}
+
+/* not_a - "not a string", "not an object", ... for the kind k wants */
+static const char *not_a(const char *path)
+{
+	const struct pm_schema_key *k = pm_schema_find(path);
+	unsigned kinds = k != NULL ? k->kinds & ~(unsigned)PM_JSON_NULL : 0;
+
+	if (kinds == PM_JSON_OBJECT)
+		return "not an object";
+	if (kinds == PM_JSON_ARRAY)
+		return "not an array";
+	return "not a string";
 }
 
 /* text - the string's text, or NULL for null; *nul set when it holds a NUL */
@@ -115,51 +181,83 @@ static const char *text(const json_t *v, bool *nul)
 	return json_string_value(v);
 }
 
-/* decode_check - one "checks" member object: result and domain */
-static int decode_check(json_t *obj, struct rec_check *c, const char *name, bool *nul,
-                        const char **why)
+/* decode_check - one check object at path (e.g. "checks.spf", "checks.dkim[]") of check name */
+static int decode_check(json_t *obj, struct rec_check *c, const char *path, const char *name,
+                        bool *nul, const char **why)
 {
-	json_t *result = member(obj, "result", K_STR);
-	json_t *domain = member(obj, "domain", K_STR | K_NULL);
+	char what[160], list[96];
 
-	if (!json_is_object(obj))
-		return bad(why, "not an object", name);
-	if (result == NULL || domain == NULL)
-		return bad(why, "missing or mistyped result or domain in checks", name);
+	if (!kind_ok(obj, pm_schema_find(path)))
+		return bad(why, not_a(path), name);
+	if (members_ok(obj, path) != NULL) {
+		snprintf(what, sizeof(what), "missing or mistyped %s in checks",
+		         required_list(path, false, list, sizeof(list)));
+		return bad(why, what, name);
+	}
 	c->ran = true;
-	c->result = text(result, nul);
-	c->domain = text(domain, nul);
+	c->result = text(json_object_get(obj, "result"), nul);
+	c->domain = text(json_object_get(obj, "domain"), nul);
 	return 0;
 }
 
-/* decode_checks - the "checks" object */
-static int decode_checks(json_t *checks, struct rec *r, bool *nul, const char **why)
+/* check_slot - where the report keeps the check of that name; NULL for one it does not keep */
+static struct rec_check *check_slot(struct rec *r, const char *name)
 {
+	if (strcmp(name, "helo_spf") == 0)
+		return &r->helo_spf;
+	if (strcmp(name, "spf") == 0)
+		return &r->spf;
+	if (strcmp(name, "dmarc") == 0)
+		return &r->dmarc;
+	return NULL;
+}
+
+/* decode_sigs - a "checks" member that is an array of check objects (dkim: one per signature) */
+static int decode_sigs(json_t *arr, struct rec *r, const struct pm_schema_key *k, bool *nul,
+                       const char **why)
+{
+	const char *name = pm_schema_leaf(k->path);
 	struct rec_check sig;
-	json_t *v, *e;
+	char elem[64];
+	json_t *e;
 	size_t i;
 
-	if ((v = json_object_get(checks, "helo_spf")) != NULL &&
-	    decode_check(v, &r->helo_spf, "helo_spf", nul, why) < 0)
-		return -1;
-	if ((v = json_object_get(checks, "spf")) != NULL &&
-	    decode_check(v, &r->spf, "spf", nul, why) < 0)
-		return -1;
-	if ((v = json_object_get(checks, "dmarc")) != NULL &&
-	    decode_check(v, &r->dmarc, "dmarc", nul, why) < 0)
-		return -1;
-	if ((v = json_object_get(checks, "dkim")) != NULL) {
-		if (!json_is_array(v))
-			return bad(why, "not an array", "dkim");
-		r->dkim_ran = true;
-		json_array_foreach(v, i, e)
-		{
-			memset(&sig, 0, sizeof(sig));
-			if (decode_check(e, &sig, "dkim", nul, why) < 0)
+	if (!kind_ok(arr, k))
+		return bad(why, not_a(k->path), name);
+	snprintf(elem, sizeof(elem), "%s[]", k->path);
+	r->dkim_ran = r->dkim_ran || strcmp(name, "dkim") == 0;
+	json_array_foreach(arr, i, e)
+	{
+		memset(&sig, 0, sizeof(sig));
+		if (decode_check(e, &sig, elem, name, nul, why) < 0)
+			return -1;
+		if (strcmp(name, "dkim") == 0 && strcmp(sig.result, "pass") == 0)
+			r->dkim_pass = true;
+	}
+	return 0;
+}
+
+/* decode_checks - the "checks" object: each optional member the schema lists, when present */
+static int decode_checks(json_t *checks, struct rec *r, bool *nul, const char **why)
+{
+	for (size_t i = 0; i < pm_schema_nkeys; i++) {
+		const struct pm_schema_key *k = &pm_schema_keys[i];
+		const char *name = pm_schema_leaf(k->path);
+		struct rec_check scratch, *c;
+		json_t *v;
+
+		if (k->presence != PM_KEY_OPTIONAL || !pm_schema_member_of(k, "checks") ||
+		    (v = json_object_get(checks, name)) == NULL)
+			continue;
+		if (k->kinds == PM_JSON_ARRAY) {
+			if (decode_sigs(v, r, k, nul, why) < 0)
 				return -1;
-			if (strcmp(sig.result, "pass") == 0)
-				r->dkim_pass = true;
+			continue;
 		}
+		memset(&scratch, 0, sizeof(scratch));
+		c = check_slot(r, name);
+		if (decode_check(v, c != NULL ? c : &scratch, k->path, name, nul, why) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -167,59 +265,50 @@ static int decode_checks(json_t *checks, struct rec *r, bool *nul, const char **
 /* decode_client - the "client" object */
 static int decode_client(json_t *client, struct rec *r, bool *nul, const char **why)
 {
-	json_t *addr = member(client, "addr", K_STR | K_NULL);
+	char list[128];
 
-	if (addr == NULL || member(client, "name", K_STR | K_NULL) == NULL ||
-	    member(client, "iprev", K_STR | K_NULL) == NULL)
+	if (members_ok(client, "client") != NULL)
 		return bad(why, "missing or mistyped key",
-		           "client.addr, client.name or client.iprev");
-	r->client = text(addr, nul);
+		           required_list("client", true, list, sizeof(list)));
+	r->client = text(json_object_get(client, "addr"), nul);
 	return 0;
 }
 
 /* decode_reply - the "reply" object (not null) */
 static int decode_reply(json_t *reply, struct rec *r, bool *nul, const char **why)
 {
-	json_t *code = member(reply, "code", K_INT | K_NULL);
-	json_t *xcode = member(reply, "xcode", K_STR | K_NULL);
+	json_t *code = json_object_get(reply, "code");
+	char list[128];
 
-	if (code == NULL || xcode == NULL || member(reply, "text", K_STR | K_NULL) == NULL)
-		return bad(why, "missing or mistyped key", "reply.code, reply.xcode or reply.text");
+	if (members_ok(reply, "reply") != NULL)
+		return bad(why, "missing or mistyped key",
+		           required_list("reply", true, list, sizeof(list)));
 	if (json_is_integer(code) &&
 	    (json_integer_value(code) < 200 || json_integer_value(code) > 599))
 		return bad(why, "out of range", "reply.code");
 	r->has_reply = true;
 	r->reply_code = json_is_integer(code) ? (int)json_integer_value(code) : 0;
-	r->reply_xcode = text(xcode, nul);
+	r->reply_xcode = text(json_object_get(reply, "xcode"), nul);
 	return 0;
 }
 
-/* decode_enum - a string member that must be one of names; its index or -1 */
-static int decode_enum(json_t *doc, const char *key, const char *const *names, size_t n)
+/* decode_enum - the index of the top-level string key among the values the schema allows, or -1 */
+static int decode_enum(json_t *doc, const char *key)
 {
-	json_t *v = member(doc, key, K_STR);
+	const struct pm_schema_key *k = pm_schema_find(key);
+	json_t *v = json_object_get(doc, key);
 
-	for (size_t i = 0; v != NULL && i < n; i++)
-		if (strcmp(json_string_value(v), names[i]) == 0)
-			return (int)i;
+	for (int i = 0; k != NULL && k->values != NULL && k->values[i] != NULL; i++)
+		if (json_is_string(v) && strcmp(json_string_value(v), k->values[i]) == 0)
+			return i;
 	return -1;
 }
 
 /* decode_doc - fill r from the parsed top-level object */
 static int decode_doc(json_t *doc, struct rec *r, const char **why)
 {
-	static const char *const plain[] = {"queue_id", "helo", "sender", "check",
-	                                    "reason",   "rule", "detail"};
-	static const struct {
-		const char *key;
-		int kinds;
-	} required[] = {
-	    {"time", K_STR},           {"stage", K_STR},  {"client", K_OBJ},
-	    {"recipients", K_ARR},     {"checks", K_OBJ}, {"dnsbl", K_ARR},
-	    {"action", K_STR},         {"would", K_BOOL}, {"dry_run", K_BOOL},
-	    {"reply", K_OBJ | K_NULL},
-	};
 	json_t *v = json_object_get(doc, "v"), *e;
+	const char *missing;
 	bool nul = false;
 	int stage, action;
 	size_t i;
@@ -228,20 +317,16 @@ static int decode_doc(json_t *doc, struct rec *r, const char **why)
 		return bad(why, "missing key", "v");
 	if (!json_is_integer(v))
 		return bad(why, "mistyped key", "v");
-	if (json_integer_value(v) != 1)
+	if (json_integer_value(v) != PM_SCHEMA_VERSION)
 		return bad(why, "unsupported schema version", "v");
-	for (i = 0; i < PM_ARRAY_LEN(required); i++)
-		if (member(doc, required[i].key, required[i].kinds) == NULL)
-			return bad(why, "missing or mistyped key", required[i].key);
-	for (i = 0; i < PM_ARRAY_LEN(plain); i++)
-		if (member(doc, plain[i], K_STR | K_NULL) == NULL)
-			return bad(why, "missing or mistyped key", plain[i]);
+	if ((missing = members_ok(doc, "")) != NULL)
+		return bad(why, "missing or mistyped key", missing);
 	if (timefmt_parse_rfc3339(json_string_value(json_object_get(doc, "time")), &r->time_ms) < 0)
 		return bad(why, "not an RFC 3339 time", "time");
-	if ((stage = decode_enum(doc, "stage", stage_names, PM_ARRAY_LEN(stage_names))) < 0)
+	if ((stage = decode_enum(doc, "stage")) < 0)
 		return bad(why, "unknown value", "stage");
 	r->stage = (enum rec_stage)stage;
-	if ((action = decode_enum(doc, "action", rec_action_names, REC_ACTIONS)) < 0)
+	if ((action = decode_enum(doc, "action")) < 0)
 		return bad(why, "unknown value", "action");
 	r->action = (enum rec_action)action;
 	r->would = json_is_true(json_object_get(doc, "would"));
@@ -249,12 +334,12 @@ static int decode_doc(json_t *doc, struct rec *r, const char **why)
 	if (decode_client(json_object_get(doc, "client"), r, &nul, why) < 0)
 		return -1;
 	v = json_object_get(doc, "recipients");
+	if (!elements_ok(v, "recipients"))
+		return bad(why, not_a("recipients[]"), "recipients");
 	r->nrcpts = json_array_size(v);
 	r->rcpts = xcalloc(r->nrcpts, sizeof(*r->rcpts));
 	json_array_foreach(v, i, e)
 	{
-		if (!json_is_string(e))
-			return bad(why, "not a string", "recipients");
 		r->rcpts[i] = text(e, &nul);
 	}
 	if (decode_checks(json_object_get(doc, "checks"), r, &nul, why) < 0)

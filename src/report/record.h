@@ -6,8 +6,10 @@
  * DESCRIPTION
  *	record_decode() turns one line of the log (schema version 1, see
  *	policy-milter-report(1)) into a struct rec, checking every key the
- *	schema says is always present and the type of each; unknown keys
- *	are ignored. Strings in a struct rec are borrowed from the decoded
+ *	schema (pm_schema_keys, ../decision.h) says is always present and
+ *	the type of each; unknown keys are ignored. enum rec_stage and enum
+ *	rec_action follow the order of pm_decision_stages and
+ *	pm_decision_actions. Strings in a struct rec are borrowed from the decoded
  *	document and live until record_free().
  */
 #ifndef PMR_RECORD_H
@@ -20,8 +22,8 @@ enum rec_stage { REC_CONNECT, REC_HELO, REC_MAIL, REC_RCPT, REC_EOM };
 
 enum rec_action { REC_ACCEPT, REC_REJECT, REC_TEMPFAIL, REC_QUARANTINE, REC_HOLD, REC_ACTIONS };
 
-/* The schema's action names, indexed by enum rec_action. */
-extern const char *const rec_action_names[REC_ACTIONS];
+/* The schema's action names (pm_decision_actions, decision.h), indexed by enum rec_action. */
+extern const char *const *const rec_action_names;
 
 /* rec_action_parse - enum rec_action of a name, or -1 */
 int rec_action_parse(const char *name);

@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "fuzzlib.h"
 #include "policy.h"
 #include "util.h"

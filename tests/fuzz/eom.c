@@ -69,6 +69,7 @@
 
 #include "addr.h"
 #include "authres.h"
+#include "config.h"
 #include "dkim.h"
 #include "dmarc.h"
 #include "dns.h"

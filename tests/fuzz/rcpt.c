@@ -27,6 +27,7 @@
 #include "addr.h"
 #include "filetable.h"
 #include "fuzzlib.h"
+#include "policy.h"
 #include "rcpt.h"
 #include "util.h"
 

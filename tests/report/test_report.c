@@ -7,8 +7,12 @@
  *	decoding (each key missing or mistyped, nulls allowed where the
  *	schema allows them, unknown keys ignored); the applied/would split;
  *	domain matching by whole labels; tally ordering and growth; output
- *	escaping. Built and run by tests/report/run.sh, plain and under
- *	ASan+UBSan.
+ *	escaping. The schema table shared with the daemon (decision.h): the
+ *	daemon's own JSON writer (jsonlog_format), for every stage and
+ *	action and with every field set or none, writes only keys the table
+ *	lists, of the kinds and values it allows, every key it says is
+ *	always written, and records the decoder takes. Built and run by
+ *	tests/report/run.sh, plain and under ASan+UBSan.
  * DIAGNOSTICS
  *	cmocka; each failure prints "got X, want Y".
  */
@@ -17,10 +21,14 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "decision.h"
+#include "jsonlog.h"
 #include "report/filter.h"
 #include "report/output.h"
 #include "report/record.h"
@@ -428,6 +436,167 @@ static void test_escape(void **state)
 	assert_int_equal(output_limit(2, 3), 2);
 }
 
+/* The keys of pm_schema_keys seen in the writer's records (test_writer_keys). */
+static bool key_seen[128];
+
+/* json_kind - the PM_JSON_ bit of v (0: a real) */
+static unsigned json_kind(const json_t *v)
+{
+	if (json_is_null(v))
+		return PM_JSON_NULL;
+	if (json_is_string(v))
+		return PM_JSON_STRING;
+	if (json_is_integer(v))
+		return PM_JSON_INT;
+	if (json_is_boolean(v))
+		return PM_JSON_BOOL;
+	if (json_is_object(v))
+		return PM_JSON_OBJECT;
+	return json_is_array(v) ? PM_JSON_ARRAY : 0;
+}
+
+/* check_value - v, written at path, is a key the table lists, of a kind and value it allows */
+static void check_value(const json_t *v, const char *path, const char *rec)
+{
+	const struct pm_schema_key *k = pm_schema_find(path);
+	bool known = false;
+
+	if (k == NULL)
+		fail_msg("the writer wrote the key %s, the schema table does not list it: %s", path,
+		         rec);
+	key_seen[k - pm_schema_keys] = true;
+	if ((json_kind(v) & k->kinds) == 0)
+		fail_msg("%s: got JSON kind %u, want one of the table's %#x: %s", path,
+		         json_kind(v), k->kinds, rec);
+	for (size_t i = 0; k->values != NULL && json_is_string(v) && k->values[i] != NULL; i++)
+		known = known || strcmp(json_string_value(v), k->values[i]) == 0;
+	if (k->values != NULL && json_is_string(v) && !known)
+		fail_msg("%s: got \"%s\", a value the table does not list: %s", path,
+		         json_string_value(v), rec);
+}
+
+/* walk - check every member (and element) below v, the value at path ("" the record) */
+static void walk(json_t *v, const char *path, const char *rec)
+{
+	char sub[128];
+	const char *key;
+	json_t *m;
+	size_t i;
+
+	if (json_is_object(v)) {
+		json_object_foreach(v, key, m)
+		{
+			snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", key);
+			check_value(m, sub, rec);
+			walk(m, sub, rec);
+		}
+		/* and every member the table says is always written is there */
+		for (i = 0; i < pm_schema_nkeys; i++)
+			if (pm_schema_keys[i].presence != PM_KEY_OPTIONAL &&
+			    pm_schema_member_of(&pm_schema_keys[i], path) &&
+			    json_object_get(v, pm_schema_leaf(pm_schema_keys[i].path)) == NULL)
+				fail_msg("the table's always-written key %s: got none: %s",
+				         pm_schema_keys[i].path, rec);
+	} else if (json_is_array(v)) {
+		snprintf(sub, sizeof(sub), "%s[]", path);
+		json_array_foreach(v, i, m)
+		{
+			check_value(m, sub, rec);
+			walk(m, sub, rec);
+		}
+	}
+}
+
+/*
+ * test_writer_keys - the daemon's writer (jsonlog_format) against the
+ * schema table, for every stage and action, with every field set and
+ * with none; and the report's enums in the table's order
+ */
+static void test_writer_keys(void **state)
+{
+	(void)state;
+	static const char *const rcpts[] = {"bob@example.org", "carol@example.org"};
+	static const struct pm_decision_sig sigs[] = {{"pass", "pass.test", "s1"},
+	                                              {"fail", NULL, NULL}};
+	static const struct pm_decision_dnsbl bl[] = {{"bl.example", "127.0.0.2"},
+	                                              {"zen.example", "127.0.0.4"}};
+	const struct timespec t = {1764451800, 123000000};
+	size_t n = 0;
+
+	assert_true(pm_schema_nkeys <= PM_ARRAY_LEN(key_seen));
+	for (size_t st = 0; pm_decision_stages[st] != NULL; st++)
+		for (size_t ac = 0; pm_decision_actions[ac] != NULL; ac++)
+			for (int full = 0; full < 2; full++) {
+				struct pm_decision d = {.stage = pm_decision_stages[st],
+				                        .action = pm_decision_actions[ac]};
+				if (full) {
+					d = (struct pm_decision){
+					    .queue_id = "00C8DA72AEE",
+					    .stage = pm_decision_stages[st],
+					    .client_addr = "192.0.2.20",
+					    .client_name = "mx.client.test",
+					    .iprev = "pass",
+					    .mta_host = "mx.example.org",
+					    .mta_daemon = "smtpd",
+					    .local_addr = "192.0.2.1",
+					    .helo = "client.test",
+					    .sender = "alice@pass.test",
+					    .rcpts = rcpts,
+					    .nrcpts = PM_ARRAY_LEN(rcpts),
+					    .helo_spf = "none",
+					    .helo_spf_domain = "client.test",
+					    .spf = "pass",
+					    .spf_domain = "pass.test",
+					    .header_from = "pass.test",
+					    .dkim_done = true,
+					    .dkim = sigs,
+					    .ndkim = PM_ARRAY_LEN(sigs),
+					    .dmarc = "fail",
+					    .dmarc_policy = "reject",
+					    .dmarc_dis = "reject",
+					    .dnsbl = bl,
+					    .ndnsbl = PM_ARRAY_LEN(bl),
+					    .action = pm_decision_actions[ac],
+					    .would = ac % 2 == 0,
+					    .dry_run = st % 2 == 0,
+					    .reply = ac == 0 ? "250 2.0.0 fine"
+					                     : "550 5.7.26 Unauthenticated",
+					    .check = "dmarc",
+					    .reason = "dmarc_reject",
+					    .rule = "dmarc.mode",
+					    .detail = "p=reject"};
+				}
+				char *rec = jsonlog_format(&d, &t);
+				json_error_t err;
+				json_t *doc = json_loads(rec, 0, &err);
+				const char *why = NULL;
+				struct rec r;
+
+				if (doc == NULL)
+					fail_msg("the writer's record is not JSON (%s): %s",
+					         err.text, rec);
+				walk(doc, "", rec);
+				json_decref(doc);
+				if (record_decode(rec, strlen(rec), &r, &why) != 0)
+					fail_msg("the decoder refuses the writer's record (%s): %s",
+					         why, rec);
+				if (strcmp(pm_decision_stages[r.stage], d.stage) != 0 ||
+				    strcmp(rec_action_names[r.action], d.action) != 0)
+					fail_msg("decoded stage %d action %d: want %s %s", r.stage,
+					         r.action, d.stage, d.action);
+				record_free(&r);
+				free(rec);
+				n++;
+			}
+	assert_int_equal(n, 2 * (REC_EOM + 1) * REC_ACTIONS);
+	for (size_t i = 0; i < pm_schema_nkeys; i++)
+		if (!key_seen[i])
+			fail_msg("the table's key %s: the writer never wrote it",
+			         pm_schema_keys[i].path);
+	assert_null(pm_decision_actions[REC_ACTIONS]);
+	assert_null(pm_decision_stages[REC_EOM + 1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -436,7 +605,7 @@ int main(void)
 	    cmocka_unit_test(test_decode_cases), cmocka_unit_test(test_decode_bytes),
 	    cmocka_unit_test(test_applied),      cmocka_unit_test(test_domain),
 	    cmocka_unit_test(test_filter_args),  cmocka_unit_test(test_tally),
-	    cmocka_unit_test(test_escape),
+	    cmocka_unit_test(test_escape),       cmocka_unit_test(test_writer_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

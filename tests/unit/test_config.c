@@ -64,6 +64,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "dmarc.h"
 #include "filetable.h"
 #include "policy.h"

@@ -24,6 +24,7 @@
 
 #include <cmocka.h>
 
+#include "config.h"
 #include "eom.h"
 #include "policy.h"
 #include "util.h"

@@ -1,6 +1,6 @@
 /*
  * NAME
- *	test_log - unit tests for log.c
+ *	test_log - unit tests for log.c, jsonlog.c and sink.c
  * DESCRIPTION
  *	Decision lines through log_format_decision(): field order, NULL
  *	fields left out, NOQUEUE, would=yes, dry_run=yes, recipient lists,
@@ -19,8 +19,10 @@
  *	random bytes; the file (mode 0640, one line per record, rotation by
  *	rename and reopen, a failed open keeping the log in use, threads
  *	writing at once, a big record, closing); write errors reported once
- *	a minute at most (/dev/full) and a write cut short by RLIMIT_FSIZE
- *	leaving one broken line with the next record on a line of its own.
+ *	a minute at most (/dev/full; the reports are sink.c's, the log
+ *	opened through decision_json_open) and a write cut short by
+ *	RLIMIT_FSIZE leaving one broken line with the next record on a
+ *	line of its own.
  * DIAGNOSTICS
  *	cmocka; each failure prints "got X, want Y".
  */
@@ -43,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "decision.h"
 #include "jsonlog.h"
 #include "log.h"
 #include "util.h"
@@ -1120,7 +1123,7 @@ static void test_json_file(void **state)
 		fail_msg("path before open: got \"%s\", want \"\"", cur);
 
 	mode_t old_umask = umask(022);
-	if (jsonlog_open(path, why, sizeof(why)) != 0)
+	if (decision_json_open(path, why, sizeof(why)) != 0)
 		fail_msg("open %s: got -1 (%s), want 0", path, why);
 	umask(old_umask);
 	assert_int_equal(stat(path, &st), 0);
@@ -1138,7 +1141,7 @@ static void test_json_file(void **state)
 	/* rotation: renamed, reopened, the new file gets the next records */
 	assert_int_equal(rename(path, rotated), 0);
 	jsonlog_write(&d); /* still the renamed file */
-	assert_int_equal(jsonlog_open(path, why, sizeof(why)), 0);
+	assert_int_equal(decision_json_open(path, why, sizeof(why)), 0);
 	jsonlog_write(&d);
 	if ((n = check_lines(rotated)) != 4)
 		fail_msg("rotated file: got %zu records, want 4", n);
@@ -1148,7 +1151,7 @@ static void test_json_file(void **state)
 	/* an open that fails says why and keeps the log in use */
 	const char *bad = tmp_path(2, "no-such-dir/x.json");
 	why[0] = '\0';
-	if (jsonlog_open(bad, why, sizeof(why)) != -1)
+	if (decision_json_open(bad, why, sizeof(why)) != -1)
 		fail_msg("open %s: got 0, want -1", bad);
 	if (strstr(why, bad) == NULL || strstr(why, "No such file") == NULL)
 		fail_msg("open %s: got why \"%s\", want the path and \"No such file\"", bad, why);
@@ -1185,13 +1188,13 @@ static void test_json_file(void **state)
 	free(rc);
 
 	/* "" closes: nothing more is written */
-	assert_int_equal(jsonlog_open("", why, sizeof(why)), 0);
+	assert_int_equal(decision_json_open("", why, sizeof(why)), 0);
 	jsonlog_write(&d);
 	if ((n = check_lines(path)) != 3 + WRITERS * RECORDS)
 		fail_msg("after closing: got %zu records, want %d", n, 3 + WRITERS * RECORDS);
 	if (strcmp(jsonlog_path(cur, sizeof(cur)), "") != 0)
 		fail_msg("path after closing: got \"%s\", want \"\"", cur);
-	assert_int_equal(jsonlog_open(NULL, why, sizeof(why)), 0);
+	assert_int_equal(decision_json_open(NULL, why, sizeof(why)), 0);
 	unlink(path);
 	unlink(rotated);
 }
@@ -1249,7 +1252,7 @@ static void test_json_errors(void **state)
 
 	log_open("test_log", LOG_LOCAL7, true); /* reports go to stderr (and syslog) */
 	/* /dev/full: every write fails with ENOSPC; one report for three failures */
-	if (jsonlog_open("/dev/full", why, sizeof(why)) != 0)
+	if (decision_json_open("/dev/full", why, sizeof(why)) != 0)
 		skip();
 	saved = stderr_capture(err);
 	for (int i = 0; i < 3; i++)
@@ -1270,7 +1273,7 @@ static void test_json_errors(void **state)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGXFSZ, &sa, &oldsa);
-	assert_int_equal(jsonlog_open(path, why, sizeof(why)), 0);
+	assert_int_equal(decision_json_open(path, why, sizeof(why)), 0);
 	saved = stderr_capture(err);
 	jsonlog_write(&d);
 	assert_true(jsonlog_flush(10000));
@@ -1344,7 +1347,7 @@ static void test_json_stall(void **state)
 	holder = open(fifo, O_RDWR | O_NONBLOCK); /* a reader that never reads */
 	assert_true(holder >= 0);
 	(void)fcntl(holder, F_SETPIPE_SZ, 4096);
-	if (jsonlog_open(fifo, why, sizeof(why)) != 0)
+	if (decision_json_open(fifo, why, sizeof(why)) != 0)
 		fail_msg("open %s: got -1 (%s), want 0", fifo, why);
 
 	/* records of about 800 KiB: 400 recipients of 2,000 bytes */
@@ -1363,7 +1366,7 @@ static void test_json_stall(void **state)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (jsonlog_flush(200))
 		fail_msg("flush of a stalled log: got done, want a timeout");
-	jsonlog_shutdown(200);
+	decision_json_shutdown(200);
 	stderr_restore(saved);
 	long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
 	if (ms > 5000)

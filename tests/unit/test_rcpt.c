@@ -35,6 +35,7 @@
 
 #include "filetable.h"
 #include "log.h"
+#include "policy.h"
 #include "rcpt.h"
 #include "tmpdir.h"
 #include "util.h"

@@ -32,6 +32,7 @@
 
 #include <cmocka.h>
 
+#include "config.h"
 #include "dkim.h"
 #include "dmarc.h"
 #include "policy.h"
