@@ -311,25 +311,16 @@ static void lists_match(const struct policy *p, struct list_state *ls, enum list
 	}
 }
 
-/* list_rule_hit - the match behind a rule "lists.KIND.allow" or ".block", or NULL */
-static const char *list_rule_hit(const struct session *s, const char *rule)
+/* list_hit_of - what matched the list the verdict's rule names, or NULL */
+static const char *list_hit_of(const struct session *s, const struct pm_verdict *v)
 {
 	const struct list_state *ls;
-	const char *dot;
 
-	if (rule == NULL || strncmp(rule, "lists.", 6) != 0 ||
-	    (dot = strrchr(rule, '.')) == rule + 5)
+	if (!v->list.set)
 		return NULL;
-	for (int k = 0; k < PM_LIST_KINDS; k++) {
-		const char *name = list_kind_name((enum list_kind)k);
-		size_t n = strlen(name);
-
-		if ((size_t)(dot - rule - 6) != n || strncmp(rule + 6, name, n) != 0)
-			continue;
-		ls = k == LIST_SENDER || k == LIST_RECIPIENT ? &s->msg.lists : &s->lists;
-		return ls->hit[strcmp(dot, ".block") == 0][k];
-	}
-	return NULL;
+	ls = v->list.kind == LIST_SENDER || v->list.kind == LIST_RECIPIENT ? &s->msg.lists
+	                                                                   : &s->lists;
+	return ls->hit[v->list.block][v->list.kind];
 }
 
 /* message_reset - forget the transaction; the message is ready for the next MAIL FROM */
@@ -555,26 +546,32 @@ static void reply_vars(const struct session *s, const struct pm_verdict *v, cons
 	memset(vars, 0, sizeof(*vars));
 	vars->ip = s->addr;
 	vars->name = s->name;
-	if (v->reason != NULL && strcmp(v->reason, "client_name_blocked") == 0 &&
-	    s->verified_name != NULL)
+	if (v->reason == RSN_CLIENT_NAME_BLOCKED && s->verified_name != NULL)
 		vars->name = s->verified_name; /* the name the list matched */
 	vars->helo = s->helo;
 	vars->sender = m->sender_text;
 	vars->rcpt = rcpt;
 	vars->domain = rcpt_domain;
-	if (v->check != NULL && strcmp(v->check, "dnsbl") == 0 && s->dnsbl.first_reject >= 0) {
-		const struct dnsbl_zone_result *z = &s->dnsbl.zone[s->dnsbl.first_reject];
+	switch (v->check) {
+	case CHK_DNSBL:
+		if (s->dnsbl.first_reject >= 0) {
+			const struct dnsbl_zone_result *z = &s->dnsbl.zone[s->dnsbl.first_reject];
 
-		vars->zone = z->zone->zone;
-		vars->result = z->answer;
-	} else if (v->check != NULL && strcmp(v->check, "iprev") == 0) {
+			vars->zone = z->zone->zone;
+			vars->result = z->answer;
+			return;
+		}
+		break;
+	case CHK_IPREV:
 		vars->result = s->iprev_applies ? pm_iprev_result_name(s->iprev.result) : NULL;
-	} else if (v->check != NULL && strcmp(v->check, "helo_spf") == 0) {
+		return;
+	case CHK_HELO_SPF:
 		vars->domain = s->helo_spf.domain[0] ? s->helo_spf.domain : s->helo;
 		vars->result = pm_spf_result_name(s->helo_spf.result);
 		snprintf(identity, identity_size, "postmaster@%s", helo);
 		vars->identity = identity;
-	} else if (v->check != NULL && strcmp(v->check, "spf") == 0) {
+		return;
+	case CHK_SPF:
 		vars->domain = m->mfrom_spf.domain[0] ? m->mfrom_spf.domain : NULL;
 		vars->result = pm_spf_result_name(m->mfrom_spf.result);
 		if (m->sender_status == ADDR_NULL)
@@ -583,22 +580,27 @@ static void reply_vars(const struct session *s, const struct pm_verdict *v, cons
 			snprintf(identity, identity_size, "%s",
 			         m->sender_text ? m->sender_text : "");
 		vars->identity = identity;
-	} else if (m->auth != NULL && v->check != NULL &&
-	           (strcmp(v->check, "from_header") == 0 || strcmp(v->check, "must_sign") == 0 ||
-	            strcmp(v->check, "dmarc") == 0)) {
+		return;
+	case CHK_FROM_HEADER:
+	case CHK_MUST_SIGN:
+	case CHK_DMARC:
+		if (m->auth == NULL)
+			break;
 		vars->domain = m->auth->author[0] != '\0' ? m->auth->author : NULL;
-		vars->result = strcmp(v->check, "from_header") == 0 ? m->auth->from_why
-		               : strcmp(v->check, "dmarc") == 0
-		                   ? pm_dmarc_result_name(m->auth->dmarc.result)
-		                   : NULL;
-	} else if (v->check != NULL && strcmp(v->check, "headers") == 0) {
+		vars->result = v->check == CHK_FROM_HEADER ? m->auth->from_why
+		               : v->check == CHK_DMARC ? pm_dmarc_result_name(m->auth->dmarc.result)
+		                                       : NULL;
+		return;
+	case CHK_HEADERS:
 		vars->result = m->repeated_field; /* the field repeated */
-	} else if ((v->check != NULL && strcmp(v->check, "sender_domain") == 0 &&
-	            m->sender_status == ADDR_OK) ||
-	           (v->check != NULL && strcmp(v->check, "sender_syntax") != 0 &&
-	            rcpt_domain == NULL && m->sender_status == ADDR_OK && m->started)) {
-		vars->domain = m->sender.domain; /* sender_domain: also when held for RCPT */
+		return;
+	default:
+		break;
 	}
+	if ((v->check == CHK_SENDER_DOMAIN && m->sender_status == ADDR_OK) ||
+	    (v->check != CHK_NONE && v->check != CHK_SENDER_SYNTAX && rcpt_domain == NULL &&
+	     m->sender_status == ADDR_OK && m->started))
+		vars->domain = m->sender.domain; /* sender_domain: also when held for RCPT */
 }
 
 /*
@@ -606,7 +608,7 @@ static void reply_vars(const struct session *s, const struct pm_verdict *v, cons
  * would be) sent. The recipients are rcpt (the one judged) before end of
  * message, and every accepted one at end of message.
  */
-static void log_record(const struct session *s, const char *stage, const char *rcpt,
+static void log_record(const struct session *s, enum pm_stage stage, const char *rcpt,
                        const char *action, bool would, const char *reply,
                        const struct pm_verdict *v, const char *rule)
 {
@@ -616,7 +618,7 @@ static void log_record(const struct session *s, const char *stage, const char *r
 
 	memset(&d, 0, sizeof(d));
 	d.queue_id = s->msg.queue_id != NULL ? s->msg.queue_id : "NOQUEUE";
-	d.stage = stage;
+	d.stage = pm_stage_name(stage);
 	d.client_addr = s->addr;
 	d.client_name = s->name;
 	d.iprev = s->iprev_applies ? pm_iprev_result_name(s->iprev.result) : NULL;
@@ -627,7 +629,7 @@ static void log_record(const struct session *s, const char *stage, const char *r
 	d.ndnsbl = s->ndnsbl_hits;
 	d.helo = s->helo;
 	d.sender = s->msg.sender_text;
-	if (strcmp(stage, "eom") == 0) {
+	if (stage == PM_STAGE_EOM) {
 		d.rcpts = (const char *const *)s->msg.rcpt_list;
 		d.nrcpts = s->msg.nrcpt_list;
 	} else if (rcpt != NULL) {
@@ -669,12 +671,12 @@ static void log_record(const struct session *s, const char *stage, const char *r
 	d.would = would;
 	d.reply = reply;
 	if (v != NULL) {
-		d.check = v->check;
-		d.reason = v->reason;
+		d.check = pm_check_id_name(v->check);
+		d.reason = pm_reason_name(v->reason);
 		d.rule = v->rule != NULL ? v->rule : rule;
 		d.dry_run = v->dry_run;
-		if (list_rule_hit(s, v->rule) != NULL)
-			d.detail = list_rule_hit(s, v->rule); /* the entry: "x.test in FILE:3" */
+		if (list_hit_of(s, v) != NULL)
+			d.detail = list_hit_of(s, v); /* the entry: "x.test in FILE:3" */
 		else if (v->rule != NULL && rule != NULL && strcmp(rule, v->rule) != 0)
 			d.detail = rule; /* e.g. the syntax error addr_parse found */
 	} else {
@@ -701,7 +703,7 @@ static void percent_double(char *dst, size_t dstsize, const char *src)
  * apply_verdict - send (or, for a "would", only log) the verdict's reply.
  * The reply's own code decides the status: 5xx rejects, 4xx tempfails.
  */
-static sfsistat apply_verdict(SMFICTX *ctx, struct session *s, const char *stage,
+static sfsistat apply_verdict(SMFICTX *ctx, struct session *s, enum pm_stage stage,
                               const struct pm_verdict *v, const char *rcpt, const char *rcpt_domain,
                               const char *rule)
 {
@@ -713,7 +715,7 @@ static sfsistat apply_verdict(SMFICTX *ctx, struct session *s, const char *stage
 
 	if (v->action == PM_V_CONTINUE && !v->would) {
 		/* accepted for a reason worth a line (fail open); at eom mi_eom logs it */
-		if (v->reason != NULL && strcmp(stage, "eom") != 0)
+		if (v->reason != RSN_NONE && stage != PM_STAGE_EOM)
 			log_record(s, stage, rcpt, "accept", false, NULL, v, rule);
 		return SMFIS_CONTINUE;
 	}
@@ -741,8 +743,9 @@ static sfsistat apply_verdict(SMFICTX *ctx, struct session *s, const char *stage
 }
 
 /* decide - ask the verdict for facts f and apply it */
-static sfsistat decide(SMFICTX *ctx, struct session *s, const struct pm_facts *f, const char *stage,
-                       const char *rcpt, const char *rcpt_domain, const char *rule)
+static sfsistat decide(SMFICTX *ctx, struct session *s, const struct pm_facts *f,
+                       enum pm_stage stage, const char *rcpt, const char *rcpt_domain,
+                       const char *rule)
 {
 	struct pm_verdict v;
 
@@ -944,7 +947,7 @@ static sfsistat mi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	if (atomic_load(&draining)) {
 		/* not a policy decision: the daemon is stopping (see main.c drain) */
 		smfi_setreply(ctx, DRAIN_RCODE, DRAIN_XCODE, DRAIN_TEXT);
-		log_record(s, "connect", NULL, "tempfail", false,
+		log_record(s, PM_STAGE_CONNECT, NULL, "tempfail", false,
 		           DRAIN_RCODE " " DRAIN_XCODE " " DRAIN_TEXT, NULL, "shutting down");
 		if (lost)
 			session_free(s);
@@ -956,7 +959,7 @@ static sfsistat mi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		connect_lookups(s);
 		facts_init(s, PM_STAGE_CONNECT, &f);
 	}
-	st = decide(ctx, s, &f, "connect", NULL, NULL, NULL);
+	st = decide(ctx, s, &f, PM_STAGE_CONNECT, NULL, NULL, NULL);
 	if (lost)
 		session_free(s);
 	return st;
@@ -984,7 +987,7 @@ static sfsistat mi_helo(SMFICTX *ctx, char *helohost)
 		spf_check_helo(&s->policy->spf, &b, &s->ip, s->helo, &s->helo_spf);
 	}
 	facts_init(s, PM_STAGE_HELO, &f);
-	return decide(ctx, s, &f, "helo", NULL, NULL, NULL);
+	return decide(ctx, s, &f, PM_STAGE_HELO, NULL, NULL, NULL);
 }
 
 /*
@@ -1004,8 +1007,7 @@ static bool sender_domain_refused(struct session *s, struct dns_budget *b)
 	sender_domain_check(m->sender.domain, b, &m->sender_domain);
 	facts_init(s, PM_STAGE_MAIL, &f);
 	verdict_decide(&f, s->policy, &v);
-	return (v.action != PM_V_CONTINUE || v.delayed) && v.check != NULL &&
-	       strcmp(v.check, "sender_domain") == 0;
+	return (v.action != PM_V_CONTINUE || v.delayed) && v.check == CHK_SENDER_DOMAIN;
 }
 
 /*
@@ -1045,8 +1047,7 @@ static bool iprev_refuses(const struct session *s)
 		return false;
 	facts_init(s, PM_STAGE_MAIL, &f);
 	verdict_decide(&f, s->policy, &v);
-	return (v.action != PM_V_CONTINUE || v.delayed) && v.check != NULL &&
-	       strcmp(v.check, "iprev") == 0;
+	return (v.action != PM_V_CONTINUE || v.delayed) && v.check == CHK_IPREV;
 }
 
 /*
@@ -1094,7 +1095,7 @@ static void sender_checks(struct session *s)
 /* mail_why - the detail of a MAIL FROM verdict: iprev's or SPF's comment, or NULL */
 static const char *mail_why(const struct session *s, const struct pm_verdict *v)
 {
-	if (v->check != NULL && strcmp(v->check, "iprev") == 0)
+	if (v->check == CHK_IPREV)
 		return s->iprev.why[0] != '\0' ? s->iprev.why : NULL;
 	if (s->msg.sender_status != ADDR_BAD)
 		return s->msg.mfrom_spf.comment[0] != '\0' ? s->msg.mfrom_spf.comment : NULL;
@@ -1145,7 +1146,7 @@ static sfsistat mi_envfrom(SMFICTX *ctx, char **argv)
 		m->mail_refusal = v;
 		return SMFIS_CONTINUE;
 	}
-	return apply_verdict(ctx, s, "mail", &v, NULL, NULL, mail_why(s, &v));
+	return apply_verdict(ctx, s, PM_STAGE_MAIL, &v, NULL, NULL, mail_why(s, &v));
 }
 
 /* mi_envrcpt - one recipient: syntax, limits, the recipient table */
@@ -1202,11 +1203,10 @@ static sfsistat mi_envrcpt(SMFICTX *ctx, char **argv)
 		}
 	}
 	verdict_decide(&f, s->policy, &v);
-	if (v.check != NULL &&
-	    (strcmp(v.check, "iprev") == 0 || strcmp(v.check, "spf") == 0 ||
-	     strcmp(v.check, "helo_spf") == 0 || strcmp(v.check, "sender_domain") == 0))
+	if (v.check == CHK_IPREV || v.check == CHK_SPF || v.check == CHK_HELO_SPF ||
+	    v.check == CHK_SENDER_DOMAIN)
 		why = mail_why(s, &v); /* MAIL FROM's refusal (or "would"), held for this RCPT */
-	st = apply_verdict(ctx, s, "rcpt", &v, rcpt_text, rcpt_domain, why);
+	st = apply_verdict(ctx, s, PM_STAGE_RCPT, &v, rcpt_text, rcpt_domain, why);
 	if (st == SMFIS_CONTINUE && (rl.allow & PM_LIST_BIT(LIST_RECIPIENT))) {
 		m->rcpt_allowed++;
 		if (m->lists.hit[0][LIST_RECIPIENT] == NULL) {
@@ -1224,8 +1224,7 @@ static sfsistat mi_envrcpt(SMFICTX *ctx, char **argv)
 		m->rcpt_domains[m->nrcpt_list] = rcpt_domain != NULL ? xstrdup(rcpt_domain) : NULL;
 		m->rcpt_list[m->nrcpt_list++] = xstrdup(rcpt_text);
 	} else if ((f.rcpt_status == ADDR_OK || f.rcpt_status == ADDR_LOCAL_ONLY) &&
-	           f.rcpt == RCPT_UNKNOWN && v.check != NULL &&
-	           strcmp(v.check, "recipients") == 0) {
+	           f.rcpt == RCPT_UNKNOWN && v.check == CHK_RECIPIENTS) {
 		s->unknown_rcpts++;
 	}
 	return st;
@@ -1470,15 +1469,14 @@ static sfsistat eom_apply(SMFICTX *ctx, struct session *s, const struct pm_verdi
 {
 	const char *action = "accept";
 	/* the field a repeated-header verdict names goes into the record's detail */
-	const char *detail =
-	    v->check != NULL && strcmp(v->check, "headers") == 0 ? s->msg.repeated_field : NULL;
+	const char *detail = v->check == CHK_HEADERS ? s->msg.repeated_field : NULL;
 
 	if (v->action == PM_V_CONTINUE && (!v->would || v->reply >= PM_R_COUNT)) {
 		if (v->quarantine || v->would)
 			action = s->policy->dmarc.quarantine == PM_QUARANTINE_HOLD ? "hold"
 			                                                           : "quarantine";
-		log_record(s, "eom", rcpts, action, v->would, NULL, v->reason != NULL ? v : NULL,
-		           detail);
+		log_record(s, PM_STAGE_EOM, rcpts, action, v->would, NULL,
+		           v->reason != RSN_NONE ? v : NULL, detail);
 		return SMFIS_CONTINUE;
 	}
 	if (v->action == PM_V_CONTINUE && v->quarantine) {
@@ -1486,15 +1484,16 @@ static sfsistat eom_apply(SMFICTX *ctx, struct session *s, const struct pm_verdi
 		struct pm_verdict q = *v;
 
 		q.would = false;
-		q.check = "dmarc";
-		q.reason = "dmarc_quarantine";
+		q.check = CHK_DMARC;
+		q.reason = RSN_DMARC_QUARANTINE;
 		q.rule = "dmarc.quarantine";
-		log_record(s, "eom", rcpts,
+		q.list = (struct pm_list_ref){0};
+		log_record(s, PM_STAGE_EOM, rcpts,
 		           s->policy->dmarc.quarantine == PM_QUARANTINE_HOLD ? "hold"
 		                                                             : "quarantine",
 		           false, NULL, &q, NULL);
 	}
-	return apply_verdict(ctx, s, "eom", v, rcpts, NULL, detail);
+	return apply_verdict(ctx, s, PM_STAGE_EOM, v, rcpts, NULL, detail);
 }
 
 /*

@@ -639,8 +639,7 @@ static void check_reply(const struct policy *p, const struct envelope *e, const 
 	vars.rcpt = env.nrcpt > 0 ? env.rcpt[0] : NULL;
 	vars.domain = a->author;
 	vars.identity = env.mfrom;
-	vars.result =
-	    v->check != NULL && strcmp(v->check, "headers") == 0 ? repeated_field : a->from_why;
+	vars.result = v->check == CHK_HEADERS ? repeated_field : a->from_why;
 	reply_expand(r, &vars, buf, sizeof(buf));
 	FUZZ_CHECK(fuzz_printable(buf) && strlen(buf) <= 449, "reply text \"%s\"", buf);
 	for (const char *s = r->text; *s; s++)
@@ -779,13 +778,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		           "action %s with reply %d", pm_verdict_action_name(v.action),
 		           p->replies[v.reply].code);
 		FUZZ_CHECK(!p->dry_run && !env.trusted && !env.auth,
-		           "refused (%s) though dry_run %d, trusted %d, auth %d", v.reason,
-		           p->dry_run, env.trusted, env.auth);
+		           "refused (%s) though dry_run %d, trusted %d, auth %d",
+		           pm_reason_name(v.reason), p->dry_run, env.trusted, env.auth);
 		check_reply(p, &e, &a, &v, repeated_field);
 		if (verbose)
 			fprintf(stderr, "eom: policy %d: %s %d %s (%s)\n", env.policy,
 			        pm_verdict_action_name(v.action), p->replies[v.reply].code,
-			        p->replies[v.reply].xcode, v.reason);
+			        p->replies[v.reply].xcode, pm_reason_name(v.reason));
 		break;
 	default:
 		FUZZ_CHECK(0, "action %d", v.action);

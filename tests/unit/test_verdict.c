@@ -203,17 +203,17 @@ struct vcase {
 
 /* MAIL FROM refusals held for RCPT (facts of the RCPT rows) */
 static const struct pm_verdict HELD_SPF = {.reply = PM_R_SPF_FAIL,
-                                           .check = "spf",
-                                           .reason = "spf_fail",
+                                           .check = CHK_SPF,
+                                           .reason = RSN_SPF_FAIL,
                                            .rule = "spf.fail=reject",
                                            .delayed = true};
 static const struct pm_verdict HELD_IPREV = {.reply = PM_R_IPREV_TEMPFAIL,
-                                             .check = "iprev",
-                                             .reason = "iprev_temperror",
+                                             .check = CHK_IPREV,
+                                             .reason = RSN_IPREV_TEMPERROR,
                                              .rule = "iprev.mode=enforce",
                                              .delayed = true};
 static const struct pm_verdict NOT_HELD = {
-    .reply = PM_R_SPF_FAIL, .check = "spf", .reason = "spf_fail", .rule = "spf.fail=reject"};
+    .reply = PM_R_SPF_FAIL, .check = CHK_SPF, .reason = RSN_SPF_FAIL, .rule = "spf.fail=reject"};
 
 #define EXEMPT_RULE "recipients.exempt_from_sender_checks"
 #define DMARC_REJECT                                                                               \
@@ -3555,27 +3555,50 @@ static bool streq(const char *a, const char *b)
 
 #define NS(s) ((s) ? (s) : "(null)")
 
+/*
+ * list_ref_agrees - the verdict's list ref names the list its rule names
+ * ("lists.KIND.block" or ".allow"), and no list when the rule names none
+ */
+static bool list_ref_agrees(const struct pm_verdict *v)
+{
+	char want[64];
+
+	if (!v->list.set)
+		return v->rule == NULL || strncmp(v->rule, "lists.", 6) != 0;
+	snprintf(want, sizeof(want), "lists.%s.%s", list_kind_name(v->list.kind),
+	         v->list.block ? "block" : "allow");
+	return streq(v->rule, want);
+}
+
 /* check_case - one case; returns the number of mismatches (printed) */
 static int check_case(const struct vcase *c, const struct policy *p)
 {
 	struct pm_verdict v;
+	const char *check, *reason;
 	int bad = 0;
 
 	verdict_decide(&c->f, p, &v);
+	check = pm_check_id_name(v.check);
+	reason = pm_reason_name(v.reason);
 	if (v.action != c->action || v.would != c->would) {
 		print_error("case %s: got action %s would=%d, want %s would=%d\n", c->name,
 		            pm_verdict_action_name(v.action), v.would,
 		            pm_verdict_action_name(c->action), c->would);
 		bad++;
 	}
-	if (!streq(v.check, c->check) || !streq(v.reason, c->reason) ||
+	if (!streq(check, c->check) || !streq(reason, c->reason) ||
 	    (c->rule && !streq(v.rule, c->rule))) {
 		print_error("case %s: got check %s reason %s rule %s, want %s %s %s\n", c->name,
-		            NS(v.check), NS(v.reason), NS(v.rule), NS(c->check), NS(c->reason),
+		            NS(check), NS(reason), NS(v.rule), NS(c->check), NS(c->reason),
 		            c->rule ? c->rule : "(any)");
 		bad++;
 	}
-	if (v.check != NULL && (v.reason == NULL || v.rule == NULL)) {
+	if (!list_ref_agrees(&v)) {
+		print_error("case %s: got rule %s with list ref set=%d kind %d block=%d\n", c->name,
+		            NS(v.rule), v.list.set, (int)v.list.kind, v.list.block);
+		bad++;
+	}
+	if (v.check != CHK_NONE && (v.reason == RSN_NONE || v.rule == NULL)) {
 		print_error("case %s: got a check without reason or rule\n", c->name);
 		bad++;
 	}
@@ -3624,7 +3647,7 @@ static void test_quarantine(void **state)
 	assert_int_equal(v.action, PM_V_CONTINUE);
 	assert_true(v.quarantine);
 	assert_false(v.would);
-	assert_string_equal(v.reason, "dmarc_quarantine");
+	assert_string_equal(pm_reason_name(v.reason), "dmarc_quarantine");
 
 	f.dmarc_mode = PM_MODE_TAG;
 	verdict_decide(&f, p, &v);
@@ -3632,7 +3655,7 @@ static void test_quarantine(void **state)
 	assert_false(v.quarantine);
 	assert_true(v.would);
 	assert_int_equal(v.reply, PM_R_COUNT);
-	assert_string_equal(v.reason, "dmarc_quarantine");
+	assert_string_equal(pm_reason_name(v.reason), "dmarc_quarantine");
 
 	f.dmarc_mode = PM_MODE_OFF;
 	verdict_decide(&f, p, &v);
@@ -3682,12 +3705,12 @@ static void test_flags(void **state)
 	/* a skipped "would" (iprev, tag mode) first: the skipped refusal is named */
 	f.iprev = PM_IPREV_PERMERROR;
 	verdict_decide(&f, p, &v);
-	assert_string_equal(v.check, "spf");
+	assert_string_equal(pm_check_id_name(v.check), "spf");
 	assert_int_equal(v.reply, PM_R_SPF_FAIL);
 	f.mfrom_spf = PM_SPF_NONE;
 	verdict_decide(&f, p, &v);
 	assert_true(v.allowed);
-	assert_string_equal(v.check, "iprev");
+	assert_string_equal(pm_check_id_name(v.check), "iprev");
 	assert_int_equal(v.reply, PM_R_COUNT);
 	f.iprev = PM_IPREV_UNCHECKED;
 
@@ -3696,7 +3719,7 @@ static void test_flags(void **state)
 	verdict_decide(&f, p, &v);
 	assert_false(v.allowed);
 	assert_string_equal(v.allowed_by, "lists.sender.allow");
-	assert_null(v.reason);
+	assert_int_equal(v.reason, RSN_NONE);
 
 	/* dry run: flagged; a log mode "would" is not */
 	f.mfrom_spf = PM_SPF_FAIL;
@@ -3725,14 +3748,14 @@ static void test_flags(void **state)
 	assert_true(v.would);
 	assert_true(v.dry_run);
 	assert_int_equal(v.reply, PM_R_COUNT);
-	assert_string_equal(v.reason, "dmarc_quarantine");
+	assert_string_equal(pm_reason_name(v.reason), "dmarc_quarantine");
 	q.list_allow = PM_LIST_BIT(LIST_CLIENT);
 	verdict_decide(&q, p, &v);
 	assert_false(v.quarantine);
 	assert_false(v.would);
 	assert_true(v.allowed);
-	assert_string_equal(v.check, "dmarc");
-	assert_string_equal(v.reason, "allowed");
+	assert_string_equal(pm_check_id_name(v.check), "dmarc");
+	assert_string_equal(pm_reason_name(v.reason), "allowed");
 	assert_string_equal(v.rule, "lists.client.allow");
 	policy_release(p);
 	policy_release(dry);
@@ -3792,7 +3815,7 @@ static void test_exempt(void **state)
 	f.mfrom_spf = PM_SPF_PASS;
 	verdict_decide(&f, p, &v);
 	assert_false(v.delayed);
-	assert_null(v.check);
+	assert_int_equal(v.check, CHK_NONE);
 
 	/* RCPT: the held verdict itself */
 	memset(&f, 0, sizeof(f));
@@ -3822,7 +3845,7 @@ static void test_exempt(void **state)
 	assert_true(v.would);
 	assert_true(v.exempt);
 	assert_int_equal(v.reply, PM_R_COUNT);
-	assert_string_equal(v.reason, "exempt_recipient");
+	assert_string_equal(pm_reason_name(v.reason), "exempt_recipient");
 	q.all_rcpts_exempt = false;
 	verdict_decide(&q, p, &v);
 	assert_true(v.quarantine);
@@ -3966,8 +3989,8 @@ static void test_must_sign_without_dmarc(void **state)
 		verdict_decide(&f, p, &vd);
 		if (vd.action != PM_V_CONTINUE)
 			fail_msg("policy %zu: got action %s (check %s, reason %s), want continue",
-			         i, pm_verdict_action_name(vd.action), vd.check ? vd.check : "-",
-			         vd.reason ? vd.reason : "-");
+			         i, pm_verdict_action_name(vd.action),
+			         NS(pm_check_id_name(vd.check)), NS(pm_reason_name(vd.reason)));
 		/* an unrelated signer still is not aligned */
 		v[0] = sig(PM_DKIM_PASS, "other.test");
 		if (verdict_must_sign(p, "news.bank.test", &r) != MUST_SIGN_NONE_ALIGNED)
@@ -4145,7 +4168,7 @@ static void test_domain_overrides(void **state)
 	assert_int_equal(mode_of(on, PM_CHECK_SPF, "y.test", NULL, NULL, 0, NULL), PM_MODE_OFF);
 	f.domains.sender = "y.test";
 	verdict_decide(&f, on, &v);
-	assert_null(v.check);
+	assert_int_equal(v.check, CHK_NONE);
 	f.domains.sender = "x.test";
 	verdict_decide(&f, on, &v);
 	assert_int_equal(v.action, PM_V_REJECT);
@@ -4168,7 +4191,7 @@ static void test_domain_overrides(void **state)
 	verdict_decide(&f, p, &v);
 	assert_int_equal(v.action, PM_V_REJECT);
 	assert_int_equal(v.reply, PM_R_SPF_FAIL);
-	assert_string_equal(v.check, "spf");
+	assert_string_equal(pm_check_id_name(v.check), "spf");
 	assert_string_equal(v.rule, "overrides.for_recipient_domain=strict.test");
 	f.rcpt_exempt = true; /* an exempt recipient there: a "would" */
 	verdict_decide(&f, p, &v);
@@ -4178,7 +4201,7 @@ static void test_domain_overrides(void **state)
 	rcpt[0] = "example.org"; /* no recipient override: the MAIL FROM "would" stays one */
 	verdict_decide(&f, p, &v);
 	assert_int_equal(v.action, PM_V_CONTINUE);
-	assert_null(v.check);
+	assert_int_equal(v.check, CHK_NONE);
 
 	/* a sender without override: MAIL FROM holds the refusal ... */
 	f.stage = PM_STAGE_MAIL;
@@ -4199,11 +4222,11 @@ static void test_domain_overrides(void **state)
 	assert_int_equal(v.action, PM_V_CONTINUE);
 	assert_true(v.would);
 	assert_int_equal(v.reply, PM_R_SPF_FAIL);
-	assert_string_equal(v.check, "spf");
+	assert_string_equal(pm_check_id_name(v.check), "spf");
 	assert_string_equal(v.rule, "overrides.for_recipient_domain=hosted.test");
 	f.trusted = true; /* MAIL FROM did not judge a trusted client */
 	verdict_decide(&f, p, &v);
-	assert_null(v.check);
+	assert_int_equal(v.check, CHK_NONE);
 	f.trusted = false;
 	/* iprev: enforce for strict.test only (iprev.mode tag) */
 	f.mfrom_spf = PM_SPF_PASS;
@@ -4224,7 +4247,7 @@ static void test_domain_overrides(void **state)
 	verdict_decide(&f, p, &v);
 	assert_int_equal(v.action, PM_V_CONTINUE);
 	assert_true(v.would);
-	assert_string_equal(v.check, "from_header");
+	assert_string_equal(pm_check_id_name(v.check), "from_header");
 	rcpt[1] = "example.org";
 	f.domains.nrcpt = 2; /* mixed: the policy's mode */
 	verdict_decide(&f, p, &v);
@@ -4235,11 +4258,11 @@ static void test_domain_overrides(void **state)
 	f.domains.nrcpt = 1;
 	rcpt[0] = "unsigned.test";
 	verdict_decide(&f, p, &v);
-	assert_null(v.check);
+	assert_int_equal(v.check, CHK_NONE);
 	assert_false(v.would);
 	rcpt[0] = "example.org";
 	verdict_decide(&f, p, &v);
-	assert_string_equal(v.check, "must_sign"); /* dkim.mode tag: a "would" */
+	assert_string_equal(pm_check_id_name(v.check), "must_sign"); /* dkim.mode tag: a "would" */
 	assert_true(v.would);
 
 	/* DMARC: the overrides win over dmarc.mode; always_reject etc. still follow */
@@ -4559,10 +4582,94 @@ static int teardown(void **state)
 	return rmdir(tmp_dir);
 }
 
+/*
+ * names_distinct - every value in [first, count) of an enum has a name,
+ * and no two share one; returns the number of faults (printed)
+ */
+static int names_distinct(const char *what, int first, int count, const char *(*name)(int))
+{
+	int bad = 0;
+
+	for (int i = first; i < count; i++) {
+		const char *n = name(i);
+
+		if (n == NULL || n[0] == '\0') {
+			print_error("%s %d: got no name, want one\n", what, i);
+			bad++;
+			continue;
+		}
+		for (int j = first; j < i; j++) {
+			if (name(j) != NULL && strcmp(name(j), n) == 0) {
+				print_error("%s %d and %d: both named \"%s\"\n", what, j, i, n);
+				bad++;
+			}
+		}
+	}
+	if (name(count) != NULL || name(-1) != NULL) {
+		print_error("%s: a value out of range got a name\n", what);
+		bad++;
+	}
+	return bad;
+}
+
+/* The name functions, with an int argument for names_distinct. */
+static const char *stage_name(int i)
+{
+	return pm_stage_name((enum pm_stage)i);
+}
+
+static const char *check_name(int i)
+{
+	return pm_check_id_name((enum pm_check_id)i);
+}
+
+static const char *reason_name(int i)
+{
+	return pm_reason_name((enum pm_reason)i);
+}
+
+/*
+ * test_names - one distinct name per stage, check and reason (none for
+ * CHK_NONE and RSN_NONE), spelt as logs and JSON have them
+ */
+static void test_names(void **state)
+{
+	const struct {
+		const char *got, *want;
+	} spelt[] = {
+	    {pm_stage_name(PM_STAGE_CONNECT), "connect"},
+	    {pm_stage_name(PM_STAGE_EOM), "eom"},
+	    {pm_check_id_name(CHK_HELO_SPF), "helo_spf"},
+	    {pm_check_id_name(CHK_INTERNAL_ERROR), "internal_error"},
+	    {pm_reason_name(RSN_SPF_FAIL), "spf_fail"},
+	    {pm_reason_name(RSN_INTERNAL_ERROR_FAIL_OPEN), "internal_error_fail_open"},
+	    {pm_reason_name(RSN_CLIENT_NAME_BLOCKED), "client_name_blocked"},
+	};
+	int bad = 0;
+
+	(void)state;
+	bad += names_distinct("stage", 0, PM_STAGE_COUNT, stage_name);
+	bad += names_distinct("check", CHK_NONE + 1, CHK_COUNT, check_name);
+	bad += names_distinct("reason", RSN_NONE + 1, RSN_COUNT, reason_name);
+	if (pm_check_id_name(CHK_NONE) != NULL || pm_reason_name(RSN_NONE) != NULL) {
+		print_error("CHK_NONE or RSN_NONE: got a name, want none\n");
+		bad++;
+	}
+	for (size_t i = 0; i < PM_ARRAY_LEN(spelt); i++) {
+		if (!streq(spelt[i].got, spelt[i].want)) {
+			print_error("name %zu: got \"%s\", want \"%s\"\n", i, NS(spelt[i].got),
+			            spelt[i].want);
+			bad++;
+		}
+	}
+	assert_int_equal(bad, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_reply_table),
+	    cmocka_unit_test(test_names),
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_null_inputs),
 	    cmocka_unit_test(test_singleton_field),
