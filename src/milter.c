@@ -17,8 +17,9 @@
  *	be the only callback.
  *
  *	Every callback does the same three things: gather facts into a
- *	struct pm_facts, run the checks of its stage (sender domain, SPF,
- *	recipient table), and apply what verdict_decide() says: a refusal
+ *	struct pm_facts, make the lookups verdict_plan() asks for at its
+ *	stage (DNSBLs, iprev, sender domain, SPF, DMARC; the recipient
+ *	table), and apply what verdict_decide() says: a refusal
  *	goes out through smfi_setreply() with the configured code, enhanced
  *	code and text (placeholders expanded and escaped by reply_expand()). Every
  *	refusal, every "would" (a check in log or tag mode) and every
@@ -220,6 +221,7 @@ struct session {
 	bool iprev_applies; /* iprev holds the connect-time result of an iprev check that is on
 	                     (a lookup made only for the client name lists is not reported) */
 	struct iprev_outcome iprev;
+	bool iprev_checked, dnsbl_checked;    /* the lookups made at connect */
 	struct dnsbl_outcome dnsbl;           /* zones asked at connect (nzones 0: none) */
 	struct pm_decision_dnsbl *dnsbl_hits; /* the listings, for the decision records */
 	size_t ndnsbl_hits;
@@ -526,6 +528,9 @@ static void facts_init(const struct session *s, enum pm_stage stage, struct pm_f
 	f->sender_has_dmarc =
 	    s->msg.sender_dmarc_done && (s->msg.sender_dmarc.status == DMARC_REC_FOUND ||
 	                                 s->msg.sender_dmarc.status == DMARC_REC_TEMPFAIL);
+	f->dnsbl_checked = s->dnsbl_checked;
+	f->iprev_checked = s->iprev_checked;
+	f->sender_dmarc_checked = s->msg.sender_dmarc_done;
 	f->list_allow = s->lists.allow | (s->msg.lists.allow & PM_LIST_BIT(LIST_SENDER));
 	f->list_block = s->lists.block | (s->msg.lists.block & PM_LIST_BIT(LIST_SENDER));
 	domains_of(s, stage == PM_STAGE_EOM, &f->domains);
@@ -794,52 +799,52 @@ static void dnsbl_note(const struct session *s, const struct dnsbl_zone_result *
 	}
 }
 
+/* dnsbl_listings - log each zone's answer worth a line; keep the listings for the records */
+static void dnsbl_listings(struct session *s)
+{
+	for (size_t i = 0; i < s->dnsbl.nzones; i++) {
+		const struct dnsbl_zone_result *r = &s->dnsbl.zone[i];
+
+		dnsbl_note(s, r);
+		if (r->status != DNSBL_LISTED)
+			continue;
+		s->dnsbl_hits =
+		    xrealloc(s->dnsbl_hits, (s->ndnsbl_hits + 1) * sizeof(*s->dnsbl_hits));
+		s->dnsbl_hits[s->ndnsbl_hits].zone = r->zone->zone;
+		s->dnsbl_hits[s->ndnsbl_hits++].answer = r->answer;
+	}
+}
+
 /*
- * connect_lookups - for a client not trusted: the DNSBLs, then (unless a
- * listing refuses the client) iprev, all within one budget of
- * spf.timeout; iprev also when lists.client_name has entries (matched
- * against the forward-confirmed name), even with iprev.mode off
+ * gather_connect - the lookups verdict_plan asks for at connect, within
+ * one budget of spf.timeout: the DNSBLs, then iprev (its verified name
+ * matched against lists.client_name); f is brought up to date
  */
-static void connect_lookups(struct session *s)
+static void gather_connect(struct session *s, struct pm_facts *f)
 {
 	const struct policy *p = s->policy;
-	const struct list_settings *cn = &p->lists[LIST_CLIENT_NAME];
-	bool names = cn->allow_list != NULL || cn->block_list != NULL;
 	struct dns_budget l;
-	struct pm_facts f;
-	struct pm_verdict v;
+	struct pm_plan plan;
 
-	if (s->trusted || s->broken || s->ip.family == AF_UNSPEC)
+	verdict_plan(f, p, &plan);
+	if (!plan.dnsbl && !plan.iprev)
 		return;
 	dns_budget_init(&l, p->spf.dns_timeout, p->spf.timeout);
-	if (p->dnsbl.mode != PM_MODE_OFF && p->dnsbl.nzones > 0) {
+	if (plan.dnsbl) {
 		dnsbl_check(&p->dnsbl, &s->ip, &l, &s->dnsbl);
-		for (size_t i = 0; i < s->dnsbl.nzones; i++) {
-			const struct dnsbl_zone_result *r = &s->dnsbl.zone[i];
-
-			dnsbl_note(s, r);
-			if (r->status != DNSBL_LISTED)
-				continue;
-			s->dnsbl_hits =
-			    xrealloc(s->dnsbl_hits, (s->ndnsbl_hits + 1) * sizeof(*s->dnsbl_hits));
-			s->dnsbl_hits[s->ndnsbl_hits].zone = r->zone->zone;
-			s->dnsbl_hits[s->ndnsbl_hits++].answer = r->answer;
-		}
-		facts_init(s, PM_STAGE_CONNECT, &f);
-		verdict_decide(&f, p, &v);
-		/* refused: no iprev lookup, unless a client name allow entry may save it */
-		if (v.action != PM_V_CONTINUE && p->lists[LIST_CLIENT_NAME].allow_list == NULL)
-			return;
+		s->dnsbl_checked = true;
+		dnsbl_listings(s);
+		facts_init(s, PM_STAGE_CONNECT, f);
+		verdict_plan(f, p, &plan);
 	}
-	if (policy_check_on(p, PM_CHECK_IPREV) || names) {
+	if (plan.iprev) {
 		iprev_check(&s->ip, &l, &s->iprev);
-		/* looked up only for the client name lists: not reported, not applied */
-		s->iprev_applies = policy_check_on(p, PM_CHECK_IPREV);
+		s->iprev_checked = true;
+		s->iprev_applies = plan.iprev_applies;
 		if (s->iprev.result == PM_IPREV_PASS && s->iprev.name[0] != '\0')
 			s->verified_name = xstrdup(s->iprev.name);
-		if (names)
-			lists_match(p, &s->lists, LIST_CLIENT_NAME, NULL, ADDR_OK, NULL,
-			            s->verified_name);
+		lists_match(p, &s->lists, LIST_CLIENT_NAME, NULL, ADDR_OK, NULL, s->verified_name);
+		facts_init(s, PM_STAGE_CONNECT, f);
 	}
 }
 
@@ -898,14 +903,13 @@ static sfsistat reply_or_not(const struct session *s, unsigned long flag)
 
 /*
  * mi_connect - the client address decides trusted / blocked; then the
- * DNSBLs and iprev (connect_lookups)
+ * DNSBLs and iprev (gather_connect)
  */
 static sfsistat mi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
 	struct session *s, *old = smfi_getpriv(ctx);
 	const struct pm_cidr *c;
 	struct pm_facts f;
-	struct pm_verdict v;
 	sfsistat st;
 	bool lost = false;
 	unsigned long proto = 0;
@@ -954,11 +958,7 @@ static sfsistat mi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		return SMFIS_TEMPFAIL;
 	}
 	facts_init(s, PM_STAGE_CONNECT, &f);
-	verdict_decide(&f, s->policy, &v);
-	if (v.action == PM_V_CONTINUE) {
-		connect_lookups(s);
-		facts_init(s, PM_STAGE_CONNECT, &f);
-	}
+	gather_connect(s, &f);
 	st = decide(ctx, s, &f, PM_STAGE_CONNECT, NULL, NULL, NULL);
 	if (lost)
 		session_free(s);
@@ -970,6 +970,7 @@ static sfsistat mi_helo(SMFICTX *ctx, char *helohost)
 {
 	struct session *s = session_get(ctx);
 	struct pm_facts f;
+	struct pm_plan plan;
 
 	if (s == NULL)
 		return SMFIS_TEMPFAIL;
@@ -980,116 +981,58 @@ static sfsistat mi_helo(SMFICTX *ctx, char *helohost)
 	lists_forget(&s->lists, LIST_HELO);
 	if (!s->trusted && !s->broken) /* applied at MAIL FROM, like HELO SPF */
 		lists_match(s->policy, &s->lists, LIST_HELO, NULL, ADDR_OK, NULL, s->helo);
-	if (!s->trusted && !s->broken && policy_check_on(s->policy, PM_CHECK_HELO_SPF)) {
+	facts_init(s, PM_STAGE_HELO, &f);
+	verdict_plan(&f, s->policy, &plan);
+	if (plan.helo_spf) {
 		struct dns_budget b; /* the HELO command's */
 
 		dns_budget_init(&b, s->policy->spf.dns_timeout, s->policy->spf.timeout);
 		spf_check_helo(&s->policy->spf, &b, &s->ip, s->helo, &s->helo_spf);
+		facts_init(s, PM_STAGE_HELO, &f);
 	}
-	facts_init(s, PM_STAGE_HELO, &f);
 	return decide(ctx, s, &f, PM_STAGE_HELO, NULL, NULL, NULL);
 }
 
 /*
- * sender_domain_refused - look up the sender domain (a parsed, non-null
- * sender with a domain name, not a literal); true when the verdict so far
- * is a refusal by that check, so that SPF need not run
+ * gather_mail - the lookups verdict_plan asks for at MAIL FROM, within
+ * one DNS budget, the MAIL FROM command's (spf.timeout): the sender
+ * domain, SPF for MAIL FROM (the null sender: postmaster@HELO, taken from
+ * HELO SPF when that ran), then the sender domain's DMARC record (end of
+ * message uses it again when the author domain is the same)
  */
-static bool sender_domain_refused(struct session *s, struct dns_budget *b)
-{
-	struct message *m = &s->msg;
-	struct pm_facts f;
-	struct pm_verdict v;
-
-	if (!policy_check_on(s->policy, PM_CHECK_SENDER_DOMAIN) || m->sender_status != ADDR_OK ||
-	    m->sender.domain_is_literal)
-		return false;
-	sender_domain_check(m->sender.domain, b, &m->sender_domain);
-	facts_init(s, PM_STAGE_MAIL, &f);
-	verdict_decide(&f, s->policy, &v);
-	return (v.action != PM_V_CONTINUE || v.delayed) && v.check == CHK_SENDER_DOMAIN;
-}
-
-/*
- * sender_dmarc_check - when an SPF refusal could wait for DMARC (RFC 7489
- * 10.1), look up the sender domain's DMARC record now; end of message
- * uses it again when the author domain is the same
- */
-static void sender_dmarc_check(struct session *s, struct dns_budget *b)
+static void gather_mail(struct session *s)
 {
 	const struct policy *p = s->policy;
 	struct message *m = &s->msg;
-	enum pm_spf_result r = m->mfrom_spf.result;
-	struct pm_domains d;
-
-	if (m->sender_status != ADDR_OK || m->sender.domain_is_literal)
-		return;
-	domains_of(s, false, &d); /* like verdict_spf_deferred: the sender's override only */
-	if (verdict_mode(p, PM_CHECK_DMARC, &d, NULL) != PM_MODE_ENFORCE ||
-	    p->dmarc.spf_fail_at_mail)
-		return;
-	if ((r != PM_SPF_FAIL && r != PM_SPF_SOFTFAIL) || p->spf.action[r] != PM_ACT_REJECT)
-		return;
-	dmarc_lookup(p->psl, m->sender.domain, b, &m->sender_dmarc);
-	m->sender_dmarc_done = true;
-}
-
-/*
- * iprev_refuses - does the connect-time iprev result refuse this MAIL
- * FROM by itself (so that no sender lookup need be made)?
- */
-static bool iprev_refuses(const struct session *s)
-{
-	struct pm_facts f;
-	struct pm_verdict v;
-
-	if (!s->iprev_applies)
-		return false;
-	facts_init(s, PM_STAGE_MAIL, &f);
-	verdict_decide(&f, s->policy, &v);
-	return (v.action != PM_V_CONTINUE || v.delayed) && v.check == CHK_IPREV;
-}
-
-/*
- * sender_checks - for an untrusted, unauthenticated client: the sender
- * domain, then SPF for the HELO and MAIL FROM identities (not when iprev
- * or the sender domain alone refuses the mail), then the sender domain's
- * DMARC record when an SPF refusal may wait for it; all within one DNS
- * budget, the MAIL FROM command's (spf.timeout)
- */
-static void sender_checks(struct session *s)
-{
-	const struct spf_settings *spf = &s->policy->spf;
-	struct message *m = &s->msg;
-	const char *helo = s->helo != NULL ? s->helo : "";
 	struct dns_budget b;
+	struct pm_facts f;
+	struct pm_plan plan;
 
-	if (s->trusted || s->authenticated || s->broken || m->sender_status == ADDR_BAD)
+	facts_init(s, PM_STAGE_MAIL, &f);
+	verdict_plan(&f, p, &plan);
+	if (!plan.sender_domain && !plan.spf)
 		return;
-	if (s->policy->recipients.max_messages > 0 &&
-	    s->messages >= (unsigned)s->policy->recipients.max_messages)
-		return; /* refused for the count: no lookups */
-	/* a block entry refuses whatever the lookups say (in a dry run they are still made) */
-	if (((s->lists.block & PM_LIST_BIT(LIST_HELO)) ||
-	     (m->lists.block & PM_LIST_BIT(LIST_SENDER))) &&
-	    !s->policy->dry_run)
-		return;
-	if (iprev_refuses(s))
-		return;
-	dns_budget_init(&b, spf->dns_timeout, spf->timeout);
-	if (sender_domain_refused(s, &b))
-		return;
-	if (!policy_check_on(s->policy, PM_CHECK_SPF))
+	dns_budget_init(&b, p->spf.dns_timeout, p->spf.timeout);
+	if (plan.sender_domain) {
+		sender_domain_check(m->sender.domain, &b, &m->sender_domain);
+		facts_init(s, PM_STAGE_MAIL, &f);
+		verdict_plan(&f, p, &plan);
+	}
+	if (!plan.spf)
 		return;
 	if (m->sender_status == ADDR_OK)
-		spf_check_mailfrom(spf, &b, &s->ip, s->helo, m->sender.local, m->sender.domain,
+		spf_check_mailfrom(&p->spf, &b, &s->ip, s->helo, m->sender.local, m->sender.domain,
 		                   &m->mfrom_spf);
-	else if (s->helo_spf.result !=
-	         PM_SPF_UNCHECKED) /* null sender: postmaster@HELO, already evaluated */
+	else if (s->helo_spf.result != PM_SPF_UNCHECKED)
 		m->mfrom_spf = s->helo_spf;
 	else
-		spf_check_helo(spf, &b, &s->ip, helo, &m->mfrom_spf);
-	sender_dmarc_check(s, &b);
+		spf_check_helo(&p->spf, &b, &s->ip, s->helo != NULL ? s->helo : "", &m->mfrom_spf);
+	facts_init(s, PM_STAGE_MAIL, &f);
+	verdict_plan(&f, p, &plan);
+	if (plan.sender_dmarc) {
+		dmarc_lookup(p->psl, m->sender.domain, &b, &m->sender_dmarc);
+		m->sender_dmarc_done = true;
+	}
 }
 
 /* mail_why - the detail of a MAIL FROM verdict: iprev's or SPF's comment, or NULL */
@@ -1137,7 +1080,7 @@ static sfsistat mi_envfrom(SMFICTX *ctx, char **argv)
 	    (m->sender_status == ADDR_OK || m->sender_status == ADDR_NULL))
 		lists_match(s->policy, &m->lists, LIST_SENDER, NULL, m->sender_status, &m->sender,
 		            NULL);
-	sender_checks(s);
+	gather_mail(s);
 	facts_init(s, PM_STAGE_MAIL, &f);
 	verdict_decide(&f, s->policy, &v);
 	s->messages++;
@@ -1230,14 +1173,15 @@ static sfsistat mi_envrcpt(SMFICTX *ctx, char **argv)
 	return st;
 }
 
-/* auth_checks_apply - are DKIM and DMARC evaluated for this session's messages? */
+/* auth_checks_apply - are DKIM and DMARC evaluated for this message (verdict_plan)? */
 static bool auth_checks_apply(const struct session *s)
 {
-	const struct policy *p = s->policy;
+	struct pm_facts f;
+	struct pm_plan plan;
 
-	if (s->trusted || s->authenticated || s->broken)
-		return false;
-	return policy_check_on(p, PM_CHECK_DKIM) || policy_dmarc_on(p);
+	facts_init(s, PM_STAGE_EOM, &f);
+	verdict_plan(&f, s->policy, &plan);
+	return plan.message_auth;
 }
 
 /* headers_begin - the first header of a message: set up the DKIM verifier */

@@ -6,6 +6,8 @@
  *
  *	void verdict_decide(const struct pm_facts *f, const struct policy *p,
  *			    struct pm_verdict *v);
+ *	void verdict_plan(const struct pm_facts *f, const struct policy *p,
+ *			  struct pm_plan *plan);
  *	char *reply_expand(const struct pm_reply *r, const struct pm_reply_vars *vars,
  *			   char *buf, size_t bufsize);
  *	const char *pm_verdict_action_name(enum pm_verdict_action a);
@@ -404,14 +406,16 @@ bool verdict_rcpt_exempt(const struct policy *p, enum addr_status status, const 
 	return p != NULL && rcpt_exempt_from_sender_checks(&p->recipients, status, a);
 }
 
-/* verdict_spf_deferred - does this SPF refusal wait for DMARC (RFC 7489 10.1)? */
-bool verdict_spf_deferred(const struct pm_facts *f, const struct policy *p)
+/*
+ * spf_may_wait - would this SPF refusal wait for DMARC if the sender
+ * domain published a record (verdict_spf_deferred but that)?
+ */
+static bool spf_may_wait(const struct pm_facts *f, const struct policy *p)
 {
 	enum pm_spf_result r = f->mfrom_spf;
-
 	struct pm_domains sender = {f->domains.sender, NULL, 0};
 
-	if (f->trusted || f->authenticated || !f->sender_has_dmarc)
+	if (f->trusted || f->authenticated)
 		return false;
 	/* decided at MAIL FROM: the sender-domain override only, the same at end of message */
 	if (verdict_mode(p, PM_CHECK_DMARC, &sender, NULL) != PM_MODE_ENFORCE ||
@@ -420,6 +424,12 @@ bool verdict_spf_deferred(const struct pm_facts *f, const struct policy *p)
 	if (r != PM_SPF_FAIL && r != PM_SPF_SOFTFAIL)
 		return false;
 	return p->spf.action[r] == PM_ACT_REJECT;
+}
+
+/* verdict_spf_deferred - does this SPF refusal wait for DMARC (RFC 7489 10.1)? */
+bool verdict_spf_deferred(const struct pm_facts *f, const struct policy *p)
+{
+	return f->sender_has_dmarc && spf_may_wait(f, p);
 }
 
 /* verdict_spf_excused - does a DMARC evaluation covering the MAIL FROM domain excuse it? */
@@ -1057,6 +1067,82 @@ void verdict_decide(const struct pm_facts *f, const struct policy *p, struct pm_
 		break;
 	}
 	dry_run(p, v);
+}
+
+/* refused_by - does v refuse (or hold a refusal for RCPT) by check c? */
+static bool refused_by(const struct pm_verdict *v, enum pm_check_id c)
+{
+	return (v->action != PM_V_CONTINUE || v->delayed) && v->check == c;
+}
+
+/* plan_connect - the DNSBLs, then iprev, unless the client is refused already */
+static void plan_connect(const struct pm_facts *f, const struct policy *p,
+                         const struct pm_verdict *v, struct pm_plan *plan)
+{
+	const struct list_settings *cn = &p->lists[LIST_CLIENT_NAME];
+	bool names = cn->allow_list != NULL || cn->block_list != NULL;
+
+	plan->dnsbl = !f->dnsbl_checked && v->action == PM_V_CONTINUE &&
+	              p->dnsbl.mode != PM_MODE_OFF && p->dnsbl.nzones > 0;
+	/* a DNSBL refusal still asks for the name a client name allow entry may save */
+	plan->iprev =
+	    !f->iprev_checked && (policy_check_on(p, PM_CHECK_IPREV) || names) &&
+	    (v->action == PM_V_CONTINUE || (v->check == CHK_DNSBL && cn->allow_list != NULL));
+	plan->iprev_applies = plan->iprev && policy_check_on(p, PM_CHECK_IPREV);
+}
+
+/*
+ * plan_mail - the sender domain, SPF and the sender domain's DMARC record,
+ * unless the messages are used up, or a block entry, iprev or the sender
+ * domain refuses (a dry run still makes the lookups a block entry would
+ * have spared)
+ */
+static void plan_mail(const struct pm_facts *f, const struct policy *p, const struct pm_verdict *v,
+                      struct pm_plan *plan)
+{
+	if (f->authenticated || f->sender_status == ADDR_BAD || v->check == CHK_MAX_MESSAGES ||
+	    refused_by(v, CHK_LISTS) || refused_by(v, CHK_IPREV) ||
+	    refused_by(v, CHK_SENDER_DOMAIN))
+		return;
+	plan->sender_domain = f->sender_domain == SENDER_DOMAIN_UNCHECKED &&
+	                      f->domains.sender != NULL &&
+	                      policy_check_on(p, PM_CHECK_SENDER_DOMAIN);
+	if (!policy_check_on(p, PM_CHECK_SPF))
+		return;
+	plan->spf = f->mfrom_spf == PM_SPF_UNCHECKED;
+	plan->sender_dmarc =
+	    !f->sender_dmarc_checked && f->domains.sender != NULL && spf_may_wait(f, p);
+}
+
+/* verdict_plan - which lookups this stage still needs */
+void verdict_plan(const struct pm_facts *f, const struct policy *p, struct pm_plan *plan)
+{
+	struct pm_verdict v;
+
+	memset(plan, 0, sizeof(*plan));
+	if (f == NULL || p == NULL || f->trusted || f->internal_error)
+		return;
+	switch (f->stage) {
+	case PM_STAGE_CONNECT:
+		verdict_decide(f, p, &v);
+		plan_connect(f, p, &v, plan);
+		break;
+	case PM_STAGE_HELO:
+		plan->helo_spf =
+		    f->helo_spf == PM_SPF_UNCHECKED && policy_check_on(p, PM_CHECK_HELO_SPF);
+		break;
+	case PM_STAGE_MAIL:
+		verdict_decide(f, p, &v);
+		plan_mail(f, p, &v, plan);
+		break;
+	case PM_STAGE_RCPT:
+		break;
+	case PM_STAGE_EOM:
+	default:
+		plan->message_auth =
+		    !f->authenticated && (policy_check_on(p, PM_CHECK_DKIM) || policy_dmarc_on(p));
+		break;
+	}
 }
 
 /* append_value - one placeholder's value: cut, escaped, and no '%' left in it */

@@ -353,6 +353,11 @@ struct pm_facts {
 
 	struct pm_domains domains; /* for the overrides (verdict_mode) */
 
+	/* the lookups already made (verdict_plan) */
+	bool dnsbl_checked;        /* connect: the DNSBLs were asked */
+	bool iprev_checked;        /* connect: the client's reverse DNS was looked up */
+	bool sender_dmarc_checked; /* mail: the sender domain's DMARC record was looked up */
+
 	bool internal_error; /* something broke while gathering facts at this stage:
 	                        451 4.3.0, or continue when milter.on_internal_error = accept */
 };
@@ -485,6 +490,40 @@ bool domain_in_list(const char *domain, char *const *list, size_t n);
 
 /* verdict_decide - the verdict for f->stage; never fails */
 void verdict_decide(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v);
+
+/*
+ * The lookups a stage still needs (verdict_plan), in the order they are
+ * made; each may depend on the result of one before it.
+ */
+struct pm_plan {
+	bool dnsbl;         /* connect: ask the DNSBL zones */
+	bool iprev;         /* connect: look up the client's reverse DNS */
+	bool iprev_applies; /* with iprev: the result is applied and reported (iprev is on;
+	                       else it is looked up for lists.client_name only) */
+	bool helo_spf;      /* helo: SPF for the HELO identity */
+	bool sender_domain; /* mail: does the sender domain exist, with MX, A or AAAA */
+	bool spf;           /* mail: SPF for MAIL FROM (the null sender: postmaster@HELO) */
+	bool sender_dmarc;  /* mail: the sender domain's DMARC record, which an SPF refusal
+	                       may wait for (verdict_spf_deferred) */
+	bool message_auth;  /* header, eom: verify DKIM and evaluate DMARC (eom.h) */
+};
+
+/*
+ * verdict_plan - which lookups stage f->stage still needs, given the facts
+ * gathered so far (f says which were made). None for a trusted client or
+ * a broken session (internal_error), none at MAIL FROM for an
+ * authenticated client or a bad sender. Connect: the DNSBLs (when on,
+ * unless the client is refused already), then iprev (when on, or
+ * lists.client_name has entries), not when the client is refused, unless
+ * by a DNSBL and lists.client_name has an allow list. HELO: HELO SPF when
+ * on. MAIL FROM: nothing when the messages per connection are used up,
+ * or a block entry, iprev or (after its lookup) the sender domain
+ * refuses the mail or holds the refusal for RCPT; else the sender domain
+ * (a sender with a domain name), SPF when on, then the sender domain's
+ * DMARC record when an SPF fail or softfail set to reject may wait for it
+ * (verdict_spf_deferred). The milter asks again after each lookup.
+ */
+void verdict_plan(const struct pm_facts *f, const struct policy *p, struct pm_plan *plan);
 
 /* Values for reply placeholders; NULL prints as "". */
 struct pm_reply_vars {

@@ -17,7 +17,10 @@
  *	name them and test the held refusal at RCPT, the exempt recipient
  *	and the exempt message at end of message. Then
  *	messages per connection. Then reply_expand() with hostile values (CR,
- *	LF, NUL, 8-bit, '%', very long) and pm_verdict_action_name().
+ *	LF, NUL, 8-bit, '%', very long) and pm_verdict_action_name(). The
+ *	names of stages, checks and reasons (one each, distinct), and the
+ *	list every verdict's rule names (pm_list_ref). verdict_plan(): the
+ *	lookups of each stage, case by case (the ones milter.c makes).
  * DIAGNOSTICS
  *	"case NAME: got X, want Y" for each mismatch.
  */
@@ -4582,6 +4585,270 @@ static int teardown(void **state)
 	return rmdir(tmp_dir);
 }
 
+/* verdict_plan: the lookups each stage makes (policies beside the table) */
+#define CN_ALLOW "lists = { client_name = { allow = [ \"good.example\" ]; }; };\n"
+static const char P_PLAN_DNSBL[] = BASE "dnsbl = { " ZONES " };\n";
+static const char P_PLAN_DNSBL_CN[] = BASE "dnsbl = { " ZONES " };\n" CN_ALLOW;
+static const char P_PLAN_DNSBL_DRY[] = BASE "dry_run = true;\ndnsbl = { " ZONES " };\n";
+static const char P_PLAN_CN_ONLY[] =
+    BASE "iprev = { mode = \"off\"; };\n"
+         "lists = { client_name = { block = [ \"bad.example\" ]; }; };\n";
+static const char P_PLAN_MAX[] = BASE "recipients = { max_messages_per_connection = 2; };\n";
+static const char P_PLAN_DRY_IPREV[] = BASE "dry_run = true;\niprev = { mode = \"enforce\"; };\n";
+static const char P_PLAN_SPF_OFF[] = BASE "spf = { mode = \"off\"; helo_mode = \"off\"; };\n";
+static const char P_PLAN_NO_AUTH[] =
+    BASE "dkim = { mode = \"off\"; };\ndmarc = { mode = \"off\"; };\n";
+
+/* One verdict_plan case: the policy, the facts so far, the lookups wanted. */
+struct pcase {
+	const char *name;
+	const char *policy;
+	struct pm_facts f;
+	struct pm_plan want;
+};
+
+#define SENDER_AT(d) .domains = {.sender = (d)}
+
+static const struct pcase plan_cases[] = {
+    /* connect */
+    {"connect: no zones: iprev (tag) looked up and applied",
+     P_DEFAULT,
+     {CONNECT},
+     {.iprev = true, .iprev_applies = true}},
+    {"connect: trusted: nothing", P_PLAN_DNSBL, {CONNECT, .trusted = true}, {0}},
+    {"connect: broken session, failing open: nothing",
+     P_FAIL_OPEN,
+     {CONNECT, .internal_error = true},
+     {0}},
+    {"connect: client_block refuses: nothing",
+     P_PLAN_DNSBL,
+     {CONNECT, .client_blocked = true},
+     {0}},
+    {"connect: client block entry: nothing",
+     P_PLAN_DNSBL_CN,
+     {CONNECT, .list_block = BIT(CLIENT)},
+     {0}},
+    {"connect: client_block in log mode: the DNSBLs and iprev",
+     P_DNSBL_BLOCK_LOG,
+     {CONNECT, .client_blocked = true},
+     {.dnsbl = true, .iprev = true, .iprev_applies = true}},
+    {"connect: zones not asked yet: the DNSBLs and iprev",
+     P_PLAN_DNSBL,
+     {CONNECT},
+     {.dnsbl = true, .iprev = true, .iprev_applies = true}},
+    {"connect: zones asked, not listed: iprev",
+     P_PLAN_DNSBL,
+     {CONNECT, .dnsbl_checked = true},
+     {.iprev = true, .iprev_applies = true}},
+    {"connect: listed: no iprev",
+     P_PLAN_DNSBL,
+     {CONNECT, .dnsbl_checked = true, .dnsbl_listed = true},
+     {0}},
+    {"connect: listed, a client name allow list: iprev",
+     P_PLAN_DNSBL_CN,
+     {CONNECT, .dnsbl_checked = true, .dnsbl_listed = true},
+     {.iprev = true, .iprev_applies = true}},
+    {"connect: listed in log mode: iprev",
+     P_DNSBL_LOG,
+     {CONNECT, .dnsbl_checked = true, .dnsbl_listed = true},
+     {.iprev = true, .iprev_applies = true}},
+    {"connect: listed in a dry run: iprev",
+     P_PLAN_DNSBL_DRY,
+     {CONNECT, .dnsbl_checked = true, .dnsbl_listed = true},
+     {.iprev = true, .iprev_applies = true}},
+    {"connect: dnsbl off: iprev only",
+     P_DNSBL_OFF,
+     {CONNECT},
+     {.iprev = true, .iprev_applies = true}},
+    {"connect: iprev off, no client name list: nothing", P_IPREV_OFF, {CONNECT}, {0}},
+    {"connect: iprev off, a client name list: looked up, not applied",
+     P_PLAN_CN_ONLY,
+     {CONNECT},
+     {.iprev = true}},
+    {"connect: iprev looked up already: nothing", P_DEFAULT, {CONNECT, .iprev_checked = true}, {0}},
+
+    /* HELO */
+    {"helo: HELO SPF", P_DEFAULT, {HELO}, {.helo_spf = true}},
+    {"helo: helo_mode off: nothing", P_HELO_OFF, {HELO}, {0}},
+    {"helo: trusted: nothing", P_DEFAULT, {HELO, .trusted = true}, {0}},
+    {"helo: evaluated already: nothing", P_DEFAULT, {HELO, .helo_spf = PM_SPF_PASS}, {0}},
+
+    /* MAIL FROM */
+    {"mail: a sender domain: the domain and SPF",
+     P_DEFAULT,
+     {MAIL, SENDER_AT("example.net")},
+     {.sender_domain = true, .spf = true}},
+    {"mail: null sender: SPF only", P_DEFAULT, {MAIL, .sender_status = ADDR_NULL}, {.spf = true}},
+    {"mail: an address literal: SPF only", P_DEFAULT, {MAIL}, {.spf = true}},
+    {"mail: authenticated: nothing",
+     P_DEFAULT,
+     {MAIL, .authenticated = true, SENDER_AT("example.net")},
+     {0}},
+    {"mail: trusted: nothing", P_DEFAULT, {MAIL, .trusted = true, SENDER_AT("example.net")}, {0}},
+    {"mail: bad sender: nothing", P_DEFAULT, {MAIL, .sender_status = ADDR_BAD}, {0}},
+    {"mail: messages used up: nothing",
+     P_PLAN_MAX,
+     {MAIL, .messages_in_session = 2, SENDER_AT("example.net")},
+     {0}},
+    {"mail: messages used up in a dry run: nothing",
+     P_DRY_MAX_MSGS,
+     {MAIL, .messages_in_session = 2, SENDER_AT("example.net")},
+     {0}},
+    {"mail: one message left: the lookups",
+     P_PLAN_MAX,
+     {MAIL, .messages_in_session = 1, SENDER_AT("example.net")},
+     {.sender_domain = true, .spf = true}},
+    {"mail: sender block entry: nothing",
+     P_DEFAULT,
+     {MAIL, .list_block = BIT(SENDER), SENDER_AT("example.net")},
+     {0}},
+    {"mail: HELO block entry: nothing",
+     P_DEFAULT,
+     {MAIL, .list_block = BIT(HELO), SENDER_AT("example.net")},
+     {0}},
+    {"mail: sender block entry in a dry run: the lookups",
+     P_DRY,
+     {MAIL, .list_block = BIT(SENDER), SENDER_AT("example.net")},
+     {.sender_domain = true, .spf = true}},
+    {"mail: iprev fail enforced: nothing",
+     P_IPREV_ENFORCE,
+     {MAIL, .iprev = PM_IPREV_FAIL, SENDER_AT("example.net")},
+     {0}},
+    {"mail: iprev fail in tag mode: the lookups",
+     P_DEFAULT,
+     {MAIL, .iprev = PM_IPREV_FAIL, SENDER_AT("example.net")},
+     {.sender_domain = true, .spf = true}},
+    {"mail: iprev fail held for RCPT: nothing",
+     P_EXEMPT_IPREV,
+     {MAIL, .iprev = PM_IPREV_FAIL, SENDER_AT("example.net")},
+     {0}},
+    {"mail: iprev fail enforced in a dry run: the lookups",
+     P_PLAN_DRY_IPREV,
+     {MAIL, .iprev = PM_IPREV_FAIL, SENDER_AT("example.net")},
+     {.sender_domain = true, .spf = true}},
+    {"mail: sender domain unknown: no SPF",
+     P_DEFAULT,
+     {MAIL, .sender_domain = SENDER_DOMAIN_NXDOMAIN, SENDER_AT("example.net")},
+     {0}},
+    {"mail: sender domain unknown, held for RCPT: no SPF",
+     P_EXEMPT,
+     {MAIL, .sender_domain = SENDER_DOMAIN_NXDOMAIN, SENDER_AT("example.net")},
+     {0}},
+    {"mail: sender domain unknown in log mode: SPF",
+     P_SD_LOG,
+     {MAIL, .sender_domain = SENDER_DOMAIN_NXDOMAIN, SENDER_AT("example.net")},
+     {.spf = true}},
+    {"mail: sender domain found: SPF",
+     P_DEFAULT,
+     {MAIL, .sender_domain = SENDER_DOMAIN_OK, SENDER_AT("example.net")},
+     {.spf = true}},
+    {"mail: HELO SPF refuses: MAIL FROM SPF still",
+     P_DEFAULT,
+     {MAIL, .helo_spf = PM_SPF_FAIL, SENDER_AT("example.net")},
+     {.sender_domain = true, .spf = true}},
+    {"mail: SPF off: the sender domain only",
+     P_PLAN_SPF_OFF,
+     {MAIL, SENDER_AT("example.net")},
+     {.sender_domain = true}},
+    {"mail: SPF off by itself, on for this sender domain",
+     P_OV_ON,
+     {MAIL, SENDER_AT("x.test")},
+     {.sender_domain = true, .spf = true}},
+    {"mail: SPF fail, DMARC enforced: the sender domain's DMARC record",
+     P_DEFAULT,
+     {MAIL, .sender_domain = SENDER_DOMAIN_OK, .mfrom_spf = PM_SPF_FAIL, SENDER_AT("example.net")},
+     {.sender_dmarc = true}},
+    {"mail: SPF softfail set to reject: the DMARC record",
+     P_STRICT_SPF,
+     {MAIL, .sender_domain = SENDER_DOMAIN_OK, .mfrom_spf = PM_SPF_SOFTFAIL,
+      SENDER_AT("example.net")},
+     {.sender_dmarc = true}},
+    {"mail: SPF softfail not refused: no DMARC record",
+     P_DEFAULT,
+     {MAIL, .sender_domain = SENDER_DOMAIN_OK, .mfrom_spf = PM_SPF_SOFTFAIL,
+      SENDER_AT("example.net")},
+     {0}},
+    {"mail: SPF pass: no DMARC record",
+     P_DEFAULT,
+     {MAIL, .sender_domain = SENDER_DOMAIN_OK, .mfrom_spf = PM_SPF_PASS, SENDER_AT("example.net")},
+     {0}},
+    {"mail: SPF fail, spf_fail_at_mail: no DMARC record",
+     P_SPF_AT_MAIL,
+     {MAIL, .sender_domain = SENDER_DOMAIN_OK, .mfrom_spf = PM_SPF_FAIL, SENDER_AT("example.net")},
+     {0}},
+    {"mail: SPF fail, DMARC in log mode: no DMARC record",
+     P_DMARC_LOG,
+     {MAIL, .sender_domain = SENDER_DOMAIN_OK, .mfrom_spf = PM_SPF_FAIL, SENDER_AT("example.net")},
+     {0}},
+    {"mail: SPF fail, DMARC tag for this sender domain: no DMARC record",
+     P_DOMAIN_OV,
+     {MAIL, .sender_domain = SENDER_DOMAIN_OK, .mfrom_spf = PM_SPF_FAIL, SENDER_AT("partner.test")},
+     {0}},
+    {"mail: SPF fail, DMARC record looked up already: nothing",
+     P_DEFAULT,
+     {MAIL, .sender_domain = SENDER_DOMAIN_OK, .mfrom_spf = PM_SPF_FAIL,
+      .sender_dmarc_checked = true, SENDER_AT("example.net")},
+     {0}},
+    {"mail: SPF fail for the null sender: no DMARC record",
+     P_DEFAULT,
+     {MAIL, .sender_status = ADDR_NULL, .mfrom_spf = PM_SPF_FAIL},
+     {0}},
+
+    /* RCPT and end of message */
+    {"rcpt: nothing", P_DEFAULT, {RCPT, SENDER_AT("example.net")}, {0}},
+    {"eom: DKIM and DMARC", P_DEFAULT, {EOM}, {.message_auth = true}},
+    {"eom: authenticated: nothing", P_DEFAULT, {EOM, .authenticated = true}, {0}},
+    {"eom: trusted: nothing", P_DEFAULT, {EOM, .trusted = true}, {0}},
+    {"eom: DKIM and DMARC off: nothing", P_PLAN_NO_AUTH, {EOM}, {0}},
+};
+
+/* plan_text - the lookups of a plan, for messages */
+static const char *plan_text(const struct pm_plan *pl, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s%s%s%s%s%s%s", pl->dnsbl ? "dnsbl " : "",
+	         pl->iprev ? "iprev " : "", pl->iprev_applies ? "iprev_applies " : "",
+	         pl->helo_spf ? "helo_spf " : "", pl->sender_domain ? "sender_domain " : "",
+	         pl->spf ? "spf " : "", pl->sender_dmarc ? "sender_dmarc " : "",
+	         pl->message_auth ? "message_auth " : "");
+	return buf[0] != '\0' ? buf : "nothing";
+}
+
+/* test_plan - the lookups verdict_plan asks for, case by case */
+static void test_plan(void **state)
+{
+	int bad = 0;
+
+	(void)state;
+	for (size_t i = 0; i < PM_ARRAY_LEN(plan_cases); i++) {
+		const struct pcase *c = &plan_cases[i];
+		struct policy *p = load(c->policy);
+		struct pm_plan got;
+		char gbuf[160], wbuf[160];
+		const char *g, *w;
+
+		verdict_plan(&c->f, p, &got);
+		g = plan_text(&got, gbuf, sizeof(gbuf));
+		w = plan_text(&c->want, wbuf, sizeof(wbuf));
+		if (strcmp(g, w) != 0) {
+			print_error("case %s: got %s, want %s\n", c->name, g, w);
+			bad++;
+		}
+		policy_release(p);
+	}
+	{
+		struct pm_plan none;
+		char g[160];
+
+		memset(&none, 0xff, sizeof(none));
+		verdict_plan(NULL, NULL, &none);
+		if (strcmp(plan_text(&none, g, sizeof(g)), "nothing") != 0) {
+			print_error("no facts, no policy: got %s, want nothing\n", g);
+			bad++;
+		}
+	}
+	assert_int_equal(bad, 0);
+}
+
 /*
  * names_distinct - every value in [first, count) of an enum has a name,
  * and no two share one; returns the number of faults (printed)
@@ -4670,6 +4937,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_reply_table),
 	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_plan),
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_null_inputs),
 	    cmocka_unit_test(test_singleton_field),
