@@ -30,7 +30,7 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 
 # The daemon's sources, one file per concern (see README "Source layout").
 LIB_SRCS := util.c cidr.c addr.c policy.c config.c log.c jsonlog.c rcpt.c spf.c spfrecord.c dns.c dnscache.c sender.c verdict.c authres.c dkim.c hdrfrom.c dmarc.c psl.c iprev.c dnsbl.c lists.c filetable.c eom.c
-DAEMON_SRCS := $(LIB_SRCS) milter.c main.c
+DAEMON_SRCS := $(LIB_SRCS) session.c milter.c main.c
 
 OBJDIR   := build/obj
 DAEMON_OBJS := $(addprefix $(OBJDIR)/,$(DAEMON_SRCS:.c=.o))

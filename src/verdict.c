@@ -665,6 +665,18 @@ static bool check_from(const struct pm_facts *f, const struct policy *p, struct 
 	return object(p, v, &o);
 }
 
+/* verdict_field_is - name is want, ignoring case and white space before the colon */
+bool verdict_field_is(const char *name, const char *want)
+{
+	size_t n = strlen(want);
+
+	if (name == NULL || strncasecmp(name, want, n) != 0)
+		return false;
+	for (name += n; *name == ' ' || *name == '\t'; name++)
+		;
+	return *name == '\0';
+}
+
 /* verdict_singleton_field - RFC 5322 3.6's spelling of a field allowed at most once */
 const char *verdict_singleton_field(const char *name)
 {
@@ -672,19 +684,9 @@ const char *verdict_singleton_field(const char *name)
 	                                     "Cc",         "Bcc",    "Message-ID", "In-Reply-To",
 	                                     "References", "Subject"};
 
-	if (name == NULL)
-		return NULL;
-	for (size_t i = 0; i < PM_ARRAY_LEN(fields); i++) {
-		size_t n = strlen(fields[i]);
-		const char *p = name + n;
-
-		if (strncasecmp(name, fields[i], n) != 0)
-			continue;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p == '\0')
+	for (size_t i = 0; i < PM_ARRAY_LEN(fields); i++)
+		if (verdict_field_is(name, fields[i]))
 			return fields[i];
-	}
 	return NULL;
 }
 

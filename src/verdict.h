@@ -485,6 +485,10 @@ enum must_sign_status verdict_must_sign(const struct policy *p, const char *auth
  */
 const char *verdict_singleton_field(const char *name);
 
+/* verdict_field_is - the header field name is want, ignoring case and white space before the colon
+ */
+bool verdict_field_is(const char *name, const char *want);
+
 /* domain_in_list - domain equals one of list[0..n) or is below one (case-insensitive) */
 bool domain_in_list(const char *domain, char *const *list, size_t n);
 
