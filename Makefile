@@ -49,7 +49,7 @@ $(OBJDIR) build/asan/obj build/tests build/asan/tests:
 # ---- unit tests (cmocka) -------------------------------------------------
 # Each test links only the modules it exercises (so one module's tests run
 # while another is being written).
-UNIT_TESTS := test_util test_cidr test_addr test_config test_rcpt test_verdict test_authres test_log test_dns test_sender test_dkim test_hdrfrom test_dmarc test_iprev test_dnsbl test_lists test_dnscache test_spfrecord test_eom
+UNIT_TESTS := test_util test_cidr test_addr test_config test_rcpt test_verdict test_authres test_log test_dns test_sender test_dkim test_hdrfrom test_dmarc test_iprev test_dnsbl test_lists test_dnscache test_spfrecord test_eom test_session
 test_util_MODS    := util
 test_cidr_MODS    := cidr util
 test_addr_MODS    := addr util
@@ -69,6 +69,7 @@ test_dnsbl_MODS   := dnsbl iprev dns dnscache policy psl cidr util lists filetab
 test_dnscache_MODS := dnscache util
 test_spfrecord_MODS := spfrecord util
 test_eom_MODS     := eom verdict config policy psl cidr rcpt addr log jsonlog util dmarc dkim dns dnscache lists filetable hdrfrom authres
+test_session_MODS := session eom verdict config policy psl cidr rcpt addr log jsonlog util dmarc dkim dns dnscache lists filetable hdrfrom authres sender spf spfrecord dnsbl iprev
 
 TEST_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null) $(LDLIBS)
 

@@ -20,7 +20,7 @@
  *	LF, NUL, 8-bit, '%', very long) and pm_verdict_action_name(). The
  *	names of stages, checks and reasons (one each, distinct), and the
  *	list every verdict's rule names (pm_list_ref). verdict_plan(): the
- *	lookups of each stage, case by case (the ones milter.c makes).
+ *	lookups of each stage, case by case (the ones session.c makes).
  * DIAGNOSTICS
  *	"case NAME: got X, want Y" for each mismatch.
  */
@@ -38,6 +38,7 @@
 #include "dkim.h"
 #include "dmarc.h"
 #include "policy.h"
+#include "unitpolicy.h"
 #include "util.h"
 #include "verdict.h"
 
@@ -3514,12 +3515,9 @@ static const struct vcase verdict_cases[] = {
 static struct policy *load(const char *text)
 {
 	char path[300];
-	struct config_errors errs;
-	struct policy *p;
 	FILE *fp;
 
-	snprintf(path, sizeof(path), "%s/policy.conf", tmp_dir);
-	fp = fopen(path, "w");
+	fp = fopen(unit_policy_path(tmp_dir, path, sizeof(path)), "w");
 	assert_non_null(fp);
 	if (strstr(text, "delay_sender_refusals") != NULL ||
 	    strstr(text, "exempt_from_sender_checks") != NULL) {
@@ -3539,15 +3537,7 @@ static struct policy *load(const char *text)
 		}
 	}
 	assert_int_equal(fclose(fp), 0);
-	p = config_load(path, &errs);
-	if (p == NULL) {
-		for (size_t i = 0; i < errs.n; i++)
-			print_error("%s:%d: %s: %s\n", errs.v[i].file, errs.v[i].line,
-			            errs.v[i].key, errs.v[i].message);
-		config_errors_free(&errs);
-		fail_msg("config_load failed for:\n%s", text);
-	}
-	return p;
+	return unit_policy_load(path);
 }
 
 /* streq - equal strings, NULLs equal only to each other */
@@ -4577,12 +4567,8 @@ static int setup(void **state)
 /* teardown - remove it */
 static int teardown(void **state)
 {
-	char path[300];
-
 	(void)state;
-	snprintf(path, sizeof(path), "%s/policy.conf", tmp_dir);
-	unlink(path);
-	return rmdir(tmp_dir);
+	return unit_policy_dir_free(tmp_dir);
 }
 
 /* verdict_plan: the lookups each stage makes (policies beside the table) */
