@@ -493,15 +493,6 @@ void dkim_verify_budget(struct dkim_verifier *v, struct dns_budget *b)
 	v->budget = b;
 }
 
-/* dkim_verify_deadline - the key lookups from now on stop at *deadline (v's own budget) */
-void dkim_verify_deadline(struct dkim_verifier *v, const struct timespec *deadline)
-{
-	if (v == NULL || deadline == NULL)
-		return;
-	v->own.deadline = *deadline;
-	v->budget = &v->own;
-}
-
 /* dkim_verify_eoh - end of headers */
 void dkim_verify_eoh(struct dkim_verifier *v)
 {

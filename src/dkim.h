@@ -146,12 +146,6 @@ void dkim_verify_header(struct dkim_verifier *v, const char *name, const char *v
  * query. Without it each lookup has only dns_timeout per attempt.
  */
 void dkim_verify_budget(struct dkim_verifier *v, struct dns_budget *b);
-/*
- * dkim_verify_deadline - the key lookups of v stop at *deadline
- * (CLOCK_MONOTONIC) in a budget of v's own; for callers that have not
- * moved to dkim_verify_budget yet (milter.c)
- */
-void dkim_verify_deadline(struct dkim_verifier *v, const struct timespec *deadline);
 /* dkim_verify_eoh - end of headers */
 void dkim_verify_eoh(struct dkim_verifier *v);
 /* dkim_verify_body - a body chunk */

@@ -16,7 +16,7 @@
  *
  *	struct dns_budget is the DNS time of one MTA command (connect,
  *	HELO, MAIL FROM, end of message): one deadline and the per-attempt
- *	timeout, built once per command by milter.c and passed to every
+ *	timeout, built once per command by session.c and passed to every
  *	check of that command, which queries through it
  *	(dns_budget_query, dns_budget_query_any for SPF's macro names), so
  *	the command's lookups together never take more than its seconds
@@ -88,7 +88,7 @@ typedef enum dns_status (*dns_query_fn)(void *arg, const char *name, int type, i
  * The DNS budget of one MTA command (connect, HELO, MAIL FROM, end of
  * message): one deadline shared by every lookup the command makes, and
  * the per-attempt timeout. Built once per command by the caller
- * (milter.c), usually on its stack, and handed to every check of that
+ * (session.c), usually on its stack, and handed to every check of that
  * command: the one way a module queries DNS.
  */
 struct dns_budget {

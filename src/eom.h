@@ -3,9 +3,9 @@
  *	eom 3h - end of message: From, DKIM, DMARC, must_sign and our
  *	Authentication-Results value, from the message's facts
  * DESCRIPTION
- *	No libmilter: milter.c gathers the facts of the session and the
+ *	No libmilter: session.c gathers the facts of the session and the
  *	message into a struct eom_input, eom_evaluate() computes what they
- *	say about the message's authentication (struct auth_eom), milter.c
+ *	say about the message's authentication (struct auth_eom), session.c
  *	hands that to the verdict as facts, and eom_authres_value() builds
  *	the Authentication-Results value for a message that goes on. The
  *	eom fuzz target (tests/fuzz/eom.c) calls the same two functions.

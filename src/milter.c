@@ -8,94 +8,36 @@
  *	unsigned milter_active_sessions(void);
  * DESCRIPTION
  *	libmilter runs one thread per MTA connection. Each connection has a
- *	struct session (smfi_setpriv): the policy snapshot it took at
- *	connect, the client address and name, the HELO name, whether the
- *	client is trusted or authenticated, and the current struct message
- *	(sender, SPF outcome, accepted recipients, queue id, forged
- *	Authentication-Results headers). A message ends at end of message,
- *	abort or a new MAIL FROM; the session ends at xxfi_close, which may
- *	be the only callback.
+ *	struct session (session.h, kept with smfi_setpriv): the policy
+ *	snapshot it took at connect, what the client said and what the
+ *	lookups found, and the current struct message. A message ends at end
+ *	of message, abort, HELO or a new MAIL FROM; the session ends at
+ *	xxfi_close, which may be the only callback.
  *
- *	Every callback does the same three things: gather facts into a
- *	struct pm_facts, run the checks of its stage (sender domain, SPF,
- *	recipient table), and apply what verdict_decide() says: a refusal
- *	goes out through smfi_setreply() with the configured code, enhanced
- *	code and text (placeholders expanded and escaped by reply_expand()). Every
- *	refusal, every "would" (a check in log or tag mode) and every
- *	accepted message is logged once with log_decision().
- *
- *	At connect, for a client that is not trusted, the DNS blocklists
- *	(dnsbl.c) are asked, then the client's reverse DNS is checked
- *	(iprev.c), both within one budget of spf.timeout seconds; no lookup
- *	is made when client_block already refuses the client, and no iprev
- *	lookup when a DNSBL does. A listing refuses the connection (zones
- *	with action reject); the iprev result is only applied at MAIL FROM,
- *	like the HELO SPF result, so that an authenticated client is never
- *	refused for it. The listings and the iprev result go into every
- *	decision record of the session.
- *
- *	The allow and block lists (policy.h lists[], lists.h) are matched
- *	when their fact arrives and kept as facts: the client address at
- *	connect, the client's verified name after the iprev lookup (made for
- *	the lists even when iprev.mode is off, then neither applied nor
- *	reported), the HELO name at HELO, the sender at MAIL FROM, each
- *	recipient at RCPT (an allowed recipient is counted; at end of
- *	message the message is allowed when every accepted one was). What
- *	matched (list_hit_format) goes into the detail of the records whose
- *	rule names that list; an allowed message's Authentication-Results
- *	header ends with a comment naming the list. Trusted clients are not
- *	matched. The global dry run is the verdict's business (verdict.h):
- *	a "would" is applied like any other.
- *
- *	A MAIL FROM refusal the verdict holds for RCPT (delayed: recipient
- *	exemptions, verdict.h) is kept in the message, not logged at MAIL
- *	FROM, and handed back as a fact at each RCPT, where it is sent (and
- *	logged) for a recipient that is not exempt; each recipient is
- *	matched against recipients.exempt_from_sender_checks
- *	(verdict_rcpt_exempt) and counted, so that end of message knows
- *	whether every accepted recipient is exempt. MAIL FROM commands are
- *	counted per connection (recipients.max_messages_per_connection).
- *
- *	Overrides per domain (verdict_mode): each fact set carries the
- *	sender domain and, at RCPT, that recipient's domain, at end of
- *	message every accepted recipient's (domains_of). A check runs when
- *	its mode or an override naming it is not off (policy_check_on); the
- *	verdict applies the mode in force, and the Authentication-Results
- *	header tags what the end-of-message mode says.
+ *	Every callback does the same three things: take its arguments and
+ *	the MTA's macros, call one function of session.c (which gathers the
+ *	facts and makes the lookups verdict_plan() asks for), and apply the
+ *	one verdict verdict_decide() gives: a refusal goes out through
+ *	smfi_setreply() with the configured code, enhanced code and text
+ *	(placeholders expanded and escaped by reply_expand()). Every refusal,
+ *	every "would" (a check in log or tag mode, or the global dry run)
+ *	and every accepted message is logged once (session_log). A MAIL FROM
+ *	refusal the verdict holds for RCPT (delayed, verdict.h) is not sent
+ *	nor logged at MAIL FROM; each RCPT gets it back as a fact.
  *
  *	DNS time: each MTA command that looks anything up (connect, HELO,
  *	MAIL FROM, end of message) gets one struct dns_budget (dns.h) of
- *	spf.timeout seconds, built here and shared by every lookup the
- *	command makes: at MAIL FROM the sender domain, SPF (its evaluation
- *	keeps the budget's deadline) and the sender domain's DMARC record;
- *	at end of message (from the end of the headers) the DKIM keys and
- *	the author domain's DMARC record. No command waits for DNS longer
- *	than spf.timeout, plus what one last query may overrun (dns.h).
+ *	spf.timeout seconds, shared by every lookup the command makes; end
+ *	of message's starts at the end of the headers (the DKIM keys, the
+ *	author domain's DMARC record). HELO SPF is applied at MAIL FROM,
+ *	once the milter knows whether the client authenticated.
  *
- *	The HELO identity is checked with SPF at HELO (each HELO gets its
- *	own budget, so HELO and MAIL FROM together never hold one MTA
- *	command for two budgets), but its verdict is applied
- *	at MAIL FROM, once the milter knows whether the client authenticated
- *	(SMTP AUTH comes after EHLO): an authenticated client is never
- *	refused for its HELO (verdict.h). Trusted clients cause no SPF
- *	lookups at all. At MAIL FROM the sender domain is looked up first
- *	(sender.c); when that alone refuses the mail, MAIL FROM SPF is not
- *	evaluated (its lookups would be wasted).
- *
- *	From the first header on, each message of an untrusted,
- *	unauthenticated client is fed to a DKIM verifier (dkim.c), and the
- *	From header fields are counted (the first kept). At end of message
- *	the session's and the message's facts go to eom.c (eom_input_of,
- *	eom_evaluate), which verifies the signatures, judges the From
- *	header, looks up and evaluates the author domain's DMARC record
- *	(the record looked up at MAIL FROM for an SPF fail that waits for
- *	DMARC is used again when it is the same domain), then the local
- *	overrides and must_sign; what it found goes into the verdict's
- *	facts. When the verdict accepts, our forged Authentication-Results
- *	and incoming quarantine headers are removed, one
- *	Authentication-Results header (eom_authres_value) is inserted at
- *	the top, and a DMARC quarantine adds the quarantine header or asks
- *	the MTA to hold the message (smfi_quarantine).
+ *	At end of message the facts go to eom.c (eom_evaluate). When the
+ *	verdict accepts, our forged Authentication-Results and incoming
+ *	quarantine headers are removed, one Authentication-Results header
+ *	(eom_authres_value) is inserted at the top, and a DMARC quarantine
+ *	adds the quarantine header or asks the MTA to hold the message
+ *	(smfi_quarantine).
  *
  *	Header values are asked for with their leading space
  *	(SMFIP_HDR_LEADSPC, negotiated when the MTA offers it) so that DKIM
@@ -113,11 +55,11 @@
  *	Postfix only once a recipient is accepted), and is in every record
  *	of the message from then on.
  *
- *	Process-wide state here: the current policy (policy_acquire), the
- *	atomic count of open sessions, the draining flag, the ring of recent
- *	protocol notes (proto_ring, under proto_lock) and the once-only note
- *	about missing macros (macro_note_done); everything else belongs to a
- *	session.
+ *	Process-wide state here: the draining flag, the ring of recent
+ *	negotiated flags (proto_ring, under proto_lock) and the once-only
+ *	note about the macro lists (macro_note_done). The count of open
+ *	sessions is session.c's, the current policy policy.c's
+ *	(policy_acquire); everything else belongs to a session.
  * DIAGNOSTICS
  *	A libmilter call that fails while the milter changes a message, or
  *	a session that lost its state, is an internal error: the verdict
@@ -135,102 +77,16 @@
 
 #include <libmilter/mfapi.h>
 
-#include "addr.h"
-#include "authres.h"
-#include "cidr.h"
-#include "dkim.h"
-#include "dmarc.h"
-#include "dnsbl.h"
 #include "eom.h"
-#include "iprev.h"
-#include "lists.h"
 #include "log.h"
 #include "milter.h"
 #include "policy.h"
-#include "rcpt.h"
-#include "sender.h"
-#include "spf.h"
+#include "session.h"
 #include "util.h"
 #include "verdict.h"
 
-#define AR_HEADER     "Authentication-Results"
-#define ADDR_TEXT_MAX (ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 8)
-#define HIT_TEXT_MAX  (LIST_ENTRY_MAX + 1200)
+#define AR_HEADER "Authentication-Results"
 
-/* Which allow and block entries matched, and where (list_hit_format text). */
-struct list_state {
-	unsigned allow, block;       /* PM_LIST_BIT(kind) */
-	char *hit[2][PM_LIST_KINDS]; /* [0] allow, [1] block */
-};
-
-/* One transaction: MAIL FROM to end of message (or abort). */
-struct message {
-	char *queue_id; /* NULL until the MTA tells ({i}) */
-	bool started;   /* MAIL FROM seen */
-	enum addr_status sender_status;
-	struct pm_addr sender; /* valid when sender_status is ADDR_OK */
-	char *sender_text;     /* for logs: "<>", "local@domain" or the path as given */
-	struct sender_domain_outcome sender_domain; /* status UNCHECKED when not looked up */
-	struct spf_outcome mfrom_spf;               /* result PM_SPF_UNCHECKED when not evaluated */
-	char **rcpt_list;                           /* accepted recipients, one string each */
-	char **rcpt_domains; /* their domains, for the overrides (NULL: no domain) */
-	size_t nrcpt_list;   /* of rcpt_list and rcpt_domains */
-	unsigned ar_count;   /* Authentication-Results headers seen so far */
-	unsigned *ar_ours;   /* 1-based indices (among those) that claim our authserv-id */
-	size_t n_ar_ours;
-	unsigned qh_count; /* quarantine headers (dmarc.quarantine_header) that came in */
-	bool headers_seen; /* the header callback ran (the verifier is set up then) */
-	bool eom_clock;    /* eom_budget is set */
-	/* the budget the DKIM key and DMARC lookups share (eom_dns_start) */
-	struct dns_budget eom_budget;
-	struct dkim_verifier *dkim; /* NULL when not verifying this message */
-	unsigned from_count;        /* From header fields */
-	char *from_value;           /* the first one's value */
-	const char *singles[10];    /* static: the fields of verdict_singleton_field seen once */
-	size_t nsingles;
-	const char *repeated_field; /* static: the first of them seen a second time, or NULL */
-	bool sender_dmarc_done;     /* sender_dmarc holds the MAIL FROM domain's record */
-	struct dmarc_record sender_dmarc;
-	const struct auth_eom *auth; /* during end of message: what it found (for logs, replies) */
-	struct list_state lists;     /* sender (allow and block), recipient (allow: the first
-	                                accepted recipient allowed; block: this RCPT's) */
-	unsigned rcpt_allowed;       /* accepted recipients in lists.recipient.allow */
-	unsigned rcpt_exempt;        /* accepted recipients in exempt_from_sender_checks */
-	struct pm_verdict mail_refusal; /* MAIL FROM's refusal held for RCPT (delayed set) */
-};
-
-/* One MTA connection. */
-struct session {
-	struct policy *policy; /* our reference, released at close */
-	struct pm_ip ip;       /* AF_UNSPEC: no address (local submission) */
-	char addr[PM_IP_STRLEN];
-	char *name;
-	char *mta_host;   /* the MTA's host name (macro j), or NULL */
-	char *mta_daemon; /* its daemon name ({daemon_name}), or NULL */
-	char *local_addr; /* the address the client connected to ({if_addr}, {daemon_addr}) */
-	char *helo;       /* NULL until HELO/EHLO */
-	bool trusted;
-	char trusted_net[PM_IP_STRLEN + 8]; /* the block that matched, or "local" */
-	bool blocked;
-	bool broken; /* state was lost: every stage is an internal error */
-	bool authenticated;
-	char *auth_user;
-	unsigned long proto;         /* the SMFIP_* flags negotiated for this milter connection */
-	struct spf_outcome helo_spf; /* result PM_SPF_UNCHECKED until HELO SPF ran */
-	bool iprev_applies; /* iprev holds the connect-time result of an iprev check that is on
-	                     (a lookup made only for the client name lists is not reported) */
-	struct iprev_outcome iprev;
-	struct dnsbl_outcome dnsbl;           /* zones asked at connect (nzones 0: none) */
-	struct pm_decision_dnsbl *dnsbl_hits; /* the listings, for the decision records */
-	size_t ndnsbl_hits;
-	struct list_state lists; /* client, client_name (connect), helo (the last HELO) */
-	char *verified_name;     /* iprev pass: the forward-confirmed PTR name, or NULL */
-	unsigned unknown_rcpts;  /* unknown recipients refused in this session */
-	unsigned messages;       /* MAIL FROM commands seen in this session */
-	struct message msg;
-};
-
-static atomic_uint active_sessions;
 static atomic_bool draining;
 
 #define DRAIN_RCODE "421"
@@ -246,153 +102,13 @@ void milter_set_draining(bool on)
 /* milter_active_sessions - connections open now */
 unsigned milter_active_sessions(void)
 {
-	return atomic_load(&active_sessions);
-}
-
-/* lists_forget - forget the matches of kind k */
-static void lists_forget(struct list_state *ls, enum list_kind k)
-{
-	ls->allow &= ~PM_LIST_BIT(k);
-	ls->block &= ~PM_LIST_BIT(k);
-	for (int i = 0; i < 2; i++) {
-		free(ls->hit[i][k]);
-		ls->hit[i][k] = NULL;
-	}
-}
-
-/* lists_free - forget every match */
-static void lists_free(struct list_state *ls)
-{
-	for (int k = 0; k < PM_LIST_KINDS; k++)
-		lists_forget(ls, (enum list_kind)k);
-}
-
-/* lists_note - remember a match of kind k (block or allow) and where it was found */
-static void lists_note(struct list_state *ls, enum list_kind k, bool block,
-                       const struct list_hit *hit)
-{
-	char buf[HIT_TEXT_MAX];
-
-	ls->hit[block][k] = xstrdup(list_hit_format(hit, buf, sizeof(buf)));
-	if (block)
-		ls->block |= PM_LIST_BIT(k);
-	else
-		ls->allow |= PM_LIST_BIT(k);
-}
-
-/*
- * lists_match - match one value against the allow and block lists of
- * kind k (ip for LIST_CLIENT, st and a for the address kinds, text for
- * the names) and remember what matched in ls (the kind's old matches
- * are forgotten first)
- */
-static void lists_match(const struct policy *p, struct list_state *ls, enum list_kind k,
-                        const struct pm_ip *ip, enum addr_status st, const struct pm_addr *a,
-                        const char *text)
-{
-	const struct list_settings *l = &p->lists[k];
-	struct pm_list *const lists[2] = {l->allow_list, l->block_list};
-	struct list_hit hit;
-
-	lists_forget(ls, k);
-	for (int block = 0; block < 2; block++) {
-		bool m;
-
-		if (lists[block] == NULL)
-			continue;
-		if (ip != NULL)
-			m = list_match_ip(lists[block], ip, &hit);
-		else if (k == LIST_SENDER || k == LIST_RECIPIENT)
-			m = list_match_addr(lists[block], st, a, &hit);
-		else
-			m = list_match(lists[block], text, &hit);
-		if (m)
-			lists_note(ls, k, block == 1, &hit);
-	}
-}
-
-/* list_rule_hit - the match behind a rule "lists.KIND.allow" or ".block", or NULL */
-static const char *list_rule_hit(const struct session *s, const char *rule)
-{
-	const struct list_state *ls;
-	const char *dot;
-
-	if (rule == NULL || strncmp(rule, "lists.", 6) != 0 ||
-	    (dot = strrchr(rule, '.')) == rule + 5)
-		return NULL;
-	for (int k = 0; k < PM_LIST_KINDS; k++) {
-		const char *name = list_kind_name((enum list_kind)k);
-		size_t n = strlen(name);
-
-		if ((size_t)(dot - rule - 6) != n || strncmp(rule + 6, name, n) != 0)
-			continue;
-		ls = k == LIST_SENDER || k == LIST_RECIPIENT ? &s->msg.lists : &s->lists;
-		return ls->hit[strcmp(dot, ".block") == 0][k];
-	}
-	return NULL;
-}
-
-/* message_reset - forget the transaction; the message is ready for the next MAIL FROM */
-static void message_reset(struct message *m)
-{
-	free(m->queue_id);
-	free(m->sender_text);
-	free(m->ar_ours);
-	free(m->from_value);
-	dkim_verify_free(m->dkim);
-	for (size_t i = 0; i < m->nrcpt_list; i++) {
-		free(m->rcpt_list[i]);
-		free(m->rcpt_domains[i]);
-	}
-	free(m->rcpt_list);
-	free(m->rcpt_domains);
-	lists_free(&m->lists);
-	memset(m, 0, sizeof(*m));
+	return session_count();
 }
 
 /* leadspc - header values keep their leading space (SMFIP_HDR_LEADSPC negotiated) */
 static bool leadspc(const struct session *s)
 {
 	return (s->proto & SMFIP_HDR_LEADSPC) != 0;
-}
-
-/* session_new - a session on the current policy (NULL when there is no policy yet) */
-static struct session *session_new(void)
-{
-	struct policy *p = policy_acquire();
-	struct session *s;
-
-	if (p == NULL)
-		return NULL;
-	s = xcalloc(1, sizeof(*s));
-	s->policy = p;
-	s->ip.family = AF_UNSPEC;
-	pm_ip_format(&s->ip, s->addr, sizeof(s->addr));
-	s->dnsbl.first_reject = -1;
-	message_reset(&s->msg);
-	atomic_fetch_add(&active_sessions, 1);
-	return s;
-}
-
-/* session_free - release everything the session holds */
-static void session_free(struct session *s)
-{
-	if (s == NULL)
-		return;
-	message_reset(&s->msg);
-	free(s->name);
-	free(s->mta_host);
-	free(s->mta_daemon);
-	free(s->local_addr);
-	free(s->helo);
-	free(s->auth_user);
-	dnsbl_free(&s->dnsbl);
-	free(s->dnsbl_hits);
-	lists_free(&s->lists);
-	free(s->verified_name);
-	policy_release(s->policy);
-	free(s);
-	atomic_fetch_sub(&active_sessions, 1);
 }
 
 /*
@@ -427,47 +143,11 @@ static const char *macro(SMFICTX *ctx, const char *name)
 	return v != NULL && *v != '\0' ? v : NULL;
 }
 
-/*
- * local_address - the address the client connected to: Sendmail's
- * {if_addr} (not sent for loopback), else Postfix's {daemon_addr}, in
- * canonical form (Sendmail's "IPv6:" prefix dropped); a wildcard
- * ("0.0.0.0", "::": Sendmail's {daemon_addr} is the address it listens
- * on) says nothing. A value that is not an address is kept as given (the
- * logs escape it). NULL when unknown; the caller frees.
- */
-static char *local_address(SMFICTX *ctx)
-{
-	static const char *const names[] = {"{if_addr}", "{daemon_addr}"};
-	static const unsigned char zero[16];
-	char buf[PM_IP_STRLEN];
-	struct pm_ip ip;
-
-	for (size_t i = 0; i < PM_ARRAY_LEN(names); i++) {
-		const char *v = macro(ctx, names[i]);
-
-		if (v == NULL)
-			continue;
-		if (strncasecmp(v, "IPv6:", 5) == 0 && v[5] != '\0')
-			v += 5;
-		if (pm_ip_parse(v, &ip) != 0)
-			return xstrdup(v);
-		if (memcmp(ip.addr, zero, ip.family == AF_INET ? 4 : 16) == 0)
-			continue;
-		return xstrdup(pm_ip_format(&ip, buf, sizeof(buf)));
-	}
-	return NULL;
-}
-
 /* mta_facts - what the MTA says of itself at connect: host name, daemon name, local address */
 static void mta_facts(SMFICTX *ctx, struct session *s)
 {
-	const char *v;
-
-	if ((v = macro(ctx, "j")) != NULL)
-		s->mta_host = xstrdup(v);
-	if ((v = macro(ctx, "{daemon_name}")) != NULL)
-		s->mta_daemon = xstrdup(v);
-	s->local_addr = local_address(ctx);
+	session_mta(s, macro(ctx, "j"), macro(ctx, "{daemon_name}"), macro(ctx, "{if_addr}"),
+	            macro(ctx, "{daemon_addr}"));
 }
 
 /* update_queue_id - take the queue id ({i}) once the MTA has one */
@@ -480,208 +160,6 @@ static void update_queue_id(SMFICTX *ctx, struct message *m)
 	q = smfi_getsymval(ctx, "i");
 	if (q != NULL && *q != '\0' && strcmp(q, "NOQUEUE") != 0)
 		m->queue_id = xstrdup(q);
-}
-
-/* spf_name - the result name for logs, or NULL when not evaluated */
-static const char *spf_name(const struct spf_outcome *o)
-{
-	return o->result == PM_SPF_UNCHECKED ? NULL : pm_spf_result_name(o->result);
-}
-
-/* spf_domain - the evaluated domain for logs, or NULL */
-static const char *spf_domain(const struct spf_outcome *o)
-{
-	return o->result == PM_SPF_UNCHECKED || o->domain[0] == '\0' ? NULL : o->domain;
-}
-
-/*
- * domains_of - the domains the overrides match: the sender domain (a
- * parsed sender with a domain name), and with rcpts every accepted
- * recipient's
- */
-static void domains_of(const struct session *s, bool rcpts, struct pm_domains *d)
-{
-	const struct message *m = &s->msg;
-
-	memset(d, 0, sizeof(*d));
-	if (m->started && m->sender_status == ADDR_OK && !m->sender.domain_is_literal)
-		d->sender = m->sender.domain;
-	if (rcpts) {
-		d->rcpt = m->rcpt_domains;
-		d->nrcpt = m->nrcpt_list;
-	}
-}
-
-/* facts_init - the session and message facts every stage shares */
-static void facts_init(const struct session *s, enum pm_stage stage, struct pm_facts *f)
-{
-	memset(f, 0, sizeof(*f));
-	f->stage = stage;
-	f->trusted = s->trusted;
-	f->authenticated = s->authenticated;
-	f->client_blocked = s->blocked;
-	f->dnsbl_listed = s->dnsbl.first_reject >= 0;
-	f->iprev = s->iprev_applies ? s->iprev.result : PM_IPREV_UNCHECKED;
-	f->helo_spf = s->helo_spf.result;
-	f->sender_status = s->msg.started ? s->msg.sender_status : ADDR_OK;
-	f->sender_domain = s->msg.sender_domain.status;
-	f->mfrom_spf = s->msg.mfrom_spf.result;
-	f->rcpt_status = ADDR_OK;
-	f->rcpt = RCPT_VALID;
-	f->rcpt_accepted = s->msg.nrcpt_list;
-	f->unknown_in_session = s->unknown_rcpts;
-	f->messages_in_session = s->messages;
-	f->mail_refusal = s->msg.mail_refusal.delayed ? &s->msg.mail_refusal : NULL;
-	f->sender_has_dmarc =
-	    s->msg.sender_dmarc_done && (s->msg.sender_dmarc.status == DMARC_REC_FOUND ||
-	                                 s->msg.sender_dmarc.status == DMARC_REC_TEMPFAIL);
-	f->list_allow = s->lists.allow | (s->msg.lists.allow & PM_LIST_BIT(LIST_SENDER));
-	f->list_block = s->lists.block | (s->msg.lists.block & PM_LIST_BIT(LIST_SENDER));
-	domains_of(s, stage == PM_STAGE_EOM, &f->domains);
-	f->internal_error = s->broken;
-}
-
-/*
- * reply_vars - placeholder values for the reply of verdict v; %{identity}
- * (the SPF identity judged, e.g. "postmaster@helo.example") goes to identity
- */
-static void reply_vars(const struct session *s, const struct pm_verdict *v, const char *rcpt,
-                       const char *rcpt_domain, char *identity, size_t identity_size,
-                       struct pm_reply_vars *vars)
-{
-	const struct message *m = &s->msg;
-	const char *helo = s->helo != NULL ? s->helo : "";
-
-	memset(vars, 0, sizeof(*vars));
-	vars->ip = s->addr;
-	vars->name = s->name;
-	if (v->reason != NULL && strcmp(v->reason, "client_name_blocked") == 0 &&
-	    s->verified_name != NULL)
-		vars->name = s->verified_name; /* the name the list matched */
-	vars->helo = s->helo;
-	vars->sender = m->sender_text;
-	vars->rcpt = rcpt;
-	vars->domain = rcpt_domain;
-	if (v->check != NULL && strcmp(v->check, "dnsbl") == 0 && s->dnsbl.first_reject >= 0) {
-		const struct dnsbl_zone_result *z = &s->dnsbl.zone[s->dnsbl.first_reject];
-
-		vars->zone = z->zone->zone;
-		vars->result = z->answer;
-	} else if (v->check != NULL && strcmp(v->check, "iprev") == 0) {
-		vars->result = s->iprev_applies ? pm_iprev_result_name(s->iprev.result) : NULL;
-	} else if (v->check != NULL && strcmp(v->check, "helo_spf") == 0) {
-		vars->domain = s->helo_spf.domain[0] ? s->helo_spf.domain : s->helo;
-		vars->result = pm_spf_result_name(s->helo_spf.result);
-		snprintf(identity, identity_size, "postmaster@%s", helo);
-		vars->identity = identity;
-	} else if (v->check != NULL && strcmp(v->check, "spf") == 0) {
-		vars->domain = m->mfrom_spf.domain[0] ? m->mfrom_spf.domain : NULL;
-		vars->result = pm_spf_result_name(m->mfrom_spf.result);
-		if (m->sender_status == ADDR_NULL)
-			snprintf(identity, identity_size, "postmaster@%s", helo);
-		else
-			snprintf(identity, identity_size, "%s",
-			         m->sender_text ? m->sender_text : "");
-		vars->identity = identity;
-	} else if (m->auth != NULL && v->check != NULL &&
-	           (strcmp(v->check, "from_header") == 0 || strcmp(v->check, "must_sign") == 0 ||
-	            strcmp(v->check, "dmarc") == 0)) {
-		vars->domain = m->auth->author[0] != '\0' ? m->auth->author : NULL;
-		vars->result = strcmp(v->check, "from_header") == 0 ? m->auth->from_why
-		               : strcmp(v->check, "dmarc") == 0
-		                   ? pm_dmarc_result_name(m->auth->dmarc.result)
-		                   : NULL;
-	} else if (v->check != NULL && strcmp(v->check, "headers") == 0) {
-		vars->result = m->repeated_field; /* the field repeated */
-	} else if ((v->check != NULL && strcmp(v->check, "sender_domain") == 0 &&
-	            m->sender_status == ADDR_OK) ||
-	           (v->check != NULL && strcmp(v->check, "sender_syntax") != 0 &&
-	            rcpt_domain == NULL && m->sender_status == ADDR_OK && m->started)) {
-		vars->domain = m->sender.domain; /* sender_domain: also when held for RCPT */
-	}
-}
-
-/*
- * log_record - one decision record; action and reply say what was (or
- * would be) sent. The recipients are rcpt (the one judged) before end of
- * message, and every accepted one at end of message.
- */
-static void log_record(const struct session *s, const char *stage, const char *rcpt,
-                       const char *action, bool would, const char *reply,
-                       const struct pm_verdict *v, const char *rule)
-{
-	struct pm_decision d;
-	struct pm_decision_sig *sigs = NULL;
-	const char *one[1];
-
-	memset(&d, 0, sizeof(d));
-	d.queue_id = s->msg.queue_id != NULL ? s->msg.queue_id : "NOQUEUE";
-	d.stage = stage;
-	d.client_addr = s->addr;
-	d.client_name = s->name;
-	d.iprev = s->iprev_applies ? pm_iprev_result_name(s->iprev.result) : NULL;
-	d.mta_host = s->mta_host;
-	d.mta_daemon = s->mta_daemon;
-	d.local_addr = s->local_addr;
-	d.dnsbl = s->dnsbl_hits;
-	d.ndnsbl = s->ndnsbl_hits;
-	d.helo = s->helo;
-	d.sender = s->msg.sender_text;
-	if (strcmp(stage, "eom") == 0) {
-		d.rcpts = (const char *const *)s->msg.rcpt_list;
-		d.nrcpts = s->msg.nrcpt_list;
-	} else if (rcpt != NULL) {
-		one[0] = rcpt;
-		d.rcpts = one;
-		d.nrcpts = 1;
-	}
-	if (s->helo_spf.result != PM_SPF_UNCHECKED) {
-		d.helo_spf = spf_name(&s->helo_spf);
-		d.helo_spf_domain = spf_domain(&s->helo_spf);
-	}
-	d.spf = spf_name(&s->msg.mfrom_spf);
-	d.spf_domain = spf_domain(&s->msg.mfrom_spf);
-	if (s->msg.auth != NULL && s->msg.auth->checked) {
-		const struct auth_eom *a = s->msg.auth;
-
-		d.header_from = a->author[0] != '\0' ? a->author : NULL;
-		if (a->dkim_done) {
-			d.dkim_done = true;
-			if (a->dkim.n > 0)
-				sigs = xcalloc(a->dkim.n, sizeof(*sigs));
-			for (size_t i = 0; i < a->dkim.n; i++) {
-				sigs[i].result = pm_dkim_result_name(a->dkim.sig[i].result);
-				sigs[i].domain = a->dkim.sig[i].domain;
-				sigs[i].selector = a->dkim.sig[i].selector;
-			}
-			d.dkim = sigs;
-			d.ndkim = a->dkim.n;
-		}
-		if (a->dmarc.result != PM_DMARC_UNCHECKED) {
-			d.dmarc = pm_dmarc_result_name(a->dmarc.result);
-			if (a->rec.status == DMARC_REC_FOUND) {
-				d.dmarc_policy = pm_dmarc_policy_name(a->dmarc.policy);
-				d.dmarc_dis = pm_dmarc_policy_name(a->disposition);
-			}
-		}
-	}
-	d.action = action;
-	d.would = would;
-	d.reply = reply;
-	if (v != NULL) {
-		d.check = v->check;
-		d.reason = v->reason;
-		d.rule = v->rule != NULL ? v->rule : rule;
-		d.dry_run = v->dry_run;
-		if (list_rule_hit(s, v->rule) != NULL)
-			d.detail = list_rule_hit(s, v->rule); /* the entry: "x.test in FILE:3" */
-		else if (v->rule != NULL && rule != NULL && strcmp(rule, v->rule) != 0)
-			d.detail = rule; /* e.g. the syntax error addr_parse found */
-	} else {
-		d.rule = rule;
-	}
-	log_decision(&d);
-	free(sigs);
 }
 
 /* percent_double - copy src doubling every '%' (smfi_setreply treats text as a format) */
@@ -701,9 +179,8 @@ static void percent_double(char *dst, size_t dstsize, const char *src)
  * apply_verdict - send (or, for a "would", only log) the verdict's reply.
  * The reply's own code decides the status: 5xx rejects, 4xx tempfails.
  */
-static sfsistat apply_verdict(SMFICTX *ctx, struct session *s, const char *stage,
-                              const struct pm_verdict *v, const char *rcpt, const char *rcpt_domain,
-                              const char *rule)
+static sfsistat apply_verdict(SMFICTX *ctx, struct session *s, const struct verdict_ctx *vc,
+                              const struct pm_verdict *v)
 {
 	const struct pm_reply *r;
 	struct pm_reply_vars vars;
@@ -713,8 +190,8 @@ static sfsistat apply_verdict(SMFICTX *ctx, struct session *s, const char *stage
 
 	if (v->action == PM_V_CONTINUE && !v->would) {
 		/* accepted for a reason worth a line (fail open); at eom mi_eom logs it */
-		if (v->reason != NULL && strcmp(stage, "eom") != 0)
-			log_record(s, stage, rcpt, "accept", false, NULL, v, rule);
+		if (v->reason != RSN_NONE && vc->stage != PM_STAGE_EOM)
+			session_log(s, vc, "accept", false, NULL, v);
 		return SMFIS_CONTINUE;
 	}
 	if ((int)v->reply < 0 || v->reply >= PM_R_COUNT) {
@@ -722,13 +199,13 @@ static sfsistat apply_verdict(SMFICTX *ctx, struct session *s, const char *stage
 		return SMFIS_TEMPFAIL;
 	}
 	r = &s->policy->replies[v->reply];
-	reply_vars(s, v, rcpt, rcpt_domain, identity, sizeof(identity), &vars);
+	session_reply_vars(s, v, vc, identity, sizeof(identity), &vars);
 	reply_expand(r, &vars, text, sizeof(text));
 	snprintf(line, sizeof(line), "%d %s %s", r->code, r->xcode, text);
 	permanent = r->code / 100 == 5;
 
 	if (v->action == PM_V_CONTINUE) {
-		log_record(s, stage, rcpt, permanent ? "reject" : "tempfail", true, line, v, rule);
+		session_log(s, vc, permanent ? "reject" : "tempfail", true, line, v);
 		return SMFIS_CONTINUE;
 	}
 	snprintf(rcode, sizeof(rcode), "%d", r->code);
@@ -736,108 +213,18 @@ static sfsistat apply_verdict(SMFICTX *ctx, struct session *s, const char *stage
 	if (smfi_setreply(ctx, rcode, (char *)r->xcode, sendtext) != MI_SUCCESS)
 		log_msg(LOG_ERR, "smfi_setreply failed for \"%s\"; the MTA sends its default",
 		        line);
-	log_record(s, stage, rcpt, permanent ? "reject" : "tempfail", false, line, v, rule);
+	session_log(s, vc, permanent ? "reject" : "tempfail", false, line, v);
 	return permanent ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 }
 
-/* decide - ask the verdict for facts f and apply it */
-static sfsistat decide(SMFICTX *ctx, struct session *s, const struct pm_facts *f, const char *stage,
-                       const char *rcpt, const char *rcpt_domain, const char *rule)
+/* decide - ask the verdict for facts f (of stage f->stage) and apply it */
+static sfsistat decide(SMFICTX *ctx, struct session *s, const struct pm_facts *f)
 {
+	const struct verdict_ctx vc = {.stage = f->stage};
 	struct pm_verdict v;
 
-	memset(&v, 0, sizeof(v));
 	verdict_decide(f, s->policy, &v);
-	return apply_verdict(ctx, s, stage, &v, rcpt, rcpt_domain, rule);
-}
-
-/*
- * dnsbl_note - one log line for a zone's answer worth one: a listing, an
- * answer that is ignored, a lookup that failed (never a listing)
- */
-static void dnsbl_note(const struct session *s, const struct dnsbl_zone_result *r)
-{
-	const char *zone = r->zone->zone;
-
-	switch (r->status) {
-	case DNSBL_LISTED:
-		log_msg(LOG_INFO, "dnsbl: client %s listed in %s (%s, action %s)", s->addr, zone,
-		        r->answer, r->zone->action == PM_DNSBL_TAG ? "tag" : "reject");
-		break;
-	case DNSBL_OTHER_CODE:
-		log_msg(LOG_INFO,
-		        "dnsbl: client %s: %s answered %s, not one of its codes: not a listing",
-		        s->addr, zone, r->answer);
-		break;
-	case DNSBL_ERROR_CODE:
-		log_msg(LOG_WARNING,
-		        "dnsbl: client %s: %s answered %s, an error code (query refused, or over "
-		        "quota): ignored",
-		        s->addr, zone, r->answer);
-		break;
-	case DNSBL_BAD_ANSWER:
-		log_msg(LOG_WARNING,
-		        "dnsbl: client %s: %s answered %s, outside 127.0.0.0/8: ignored", s->addr,
-		        zone, r->answer);
-		break;
-	case DNSBL_TEMPFAIL:
-		log_msg(LOG_WARNING,
-		        "dnsbl: client %s: lookup of %s failed temporarily: not a listing", s->addr,
-		        r->query);
-		break;
-	case DNSBL_NOT_LISTED:
-	default:
-		break;
-	}
-}
-
-/*
- * connect_lookups - for a client not trusted: the DNSBLs, then (unless a
- * listing refuses the client) iprev, all within one budget of
- * spf.timeout; iprev also when lists.client_name has entries (matched
- * against the forward-confirmed name), even with iprev.mode off
- */
-static void connect_lookups(struct session *s)
-{
-	const struct policy *p = s->policy;
-	const struct list_settings *cn = &p->lists[LIST_CLIENT_NAME];
-	bool names = cn->allow_list != NULL || cn->block_list != NULL;
-	struct dns_budget l;
-	struct pm_facts f;
-	struct pm_verdict v;
-
-	if (s->trusted || s->broken || s->ip.family == AF_UNSPEC)
-		return;
-	dns_budget_init(&l, p->spf.dns_timeout, p->spf.timeout);
-	if (p->dnsbl.mode != PM_MODE_OFF && p->dnsbl.nzones > 0) {
-		dnsbl_check(&p->dnsbl, &s->ip, &l, &s->dnsbl);
-		for (size_t i = 0; i < s->dnsbl.nzones; i++) {
-			const struct dnsbl_zone_result *r = &s->dnsbl.zone[i];
-
-			dnsbl_note(s, r);
-			if (r->status != DNSBL_LISTED)
-				continue;
-			s->dnsbl_hits =
-			    xrealloc(s->dnsbl_hits, (s->ndnsbl_hits + 1) * sizeof(*s->dnsbl_hits));
-			s->dnsbl_hits[s->ndnsbl_hits].zone = r->zone->zone;
-			s->dnsbl_hits[s->ndnsbl_hits++].answer = r->answer;
-		}
-		facts_init(s, PM_STAGE_CONNECT, &f);
-		verdict_decide(&f, p, &v);
-		/* refused: no iprev lookup, unless a client name allow entry may save it */
-		if (v.action != PM_V_CONTINUE && p->lists[LIST_CLIENT_NAME].allow_list == NULL)
-			return;
-	}
-	if (policy_check_on(p, PM_CHECK_IPREV) || names) {
-		iprev_check(&s->ip, &l, &s->iprev);
-		/* looked up only for the client name lists: not reported, not applied */
-		s->iprev_applies = policy_check_on(p, PM_CHECK_IPREV);
-		if (s->iprev.result == PM_IPREV_PASS && s->iprev.name[0] != '\0')
-			s->verified_name = xstrdup(s->iprev.name);
-		if (names)
-			lists_match(p, &s->lists, LIST_CLIENT_NAME, NULL, ADDR_OK, NULL,
-			            s->verified_name);
-	}
+	return apply_verdict(ctx, s, &vc, &v);
 }
 
 /*
@@ -895,14 +282,12 @@ static sfsistat reply_or_not(const struct session *s, unsigned long flag)
 
 /*
  * mi_connect - the client address decides trusted / blocked; then the
- * DNSBLs and iprev (connect_lookups)
+ * DNSBLs and iprev (session_connect_lookups)
  */
 static sfsistat mi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
 	struct session *s, *old = smfi_getpriv(ctx);
-	const struct pm_cidr *c;
 	struct pm_facts f;
-	struct pm_verdict v;
 	sfsistat st;
 	bool lost = false;
 	unsigned long proto = 0;
@@ -924,39 +309,24 @@ static sfsistat mi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		s->broken = true;
 		lost = true;
 	}
-	s->name = xstrdup(hostname != NULL ? hostname : "unknown");
 	mta_facts(ctx, s);
-	if (pm_ip_from_sockaddr(hostaddr, &s->ip) != 0 || s->ip.family == AF_UNSPEC) {
-		/* no address: a local submission (sendmail(1), Postfix pickup) */
-		s->ip.family = AF_UNSPEC;
-		s->trusted = true;
-		snprintf(s->trusted_net, sizeof(s->trusted_net), "local");
-	} else if ((c = pm_cidr_list_match(&s->policy->trusted_networks, &s->ip)) != NULL) {
-		s->trusted = true;
-		pm_cidr_format(c, s->trusted_net, sizeof(s->trusted_net));
-	}
-	pm_ip_format(&s->ip, s->addr, sizeof(s->addr));
-	if (s->ip.family != AF_UNSPEC && s->policy->client_block.mode != PM_MODE_OFF)
-		s->blocked = pm_cidr_list_match(&s->policy->client_block.networks, &s->ip) != NULL;
-	if (s->ip.family != AF_UNSPEC && !s->trusted)
-		lists_match(s->policy, &s->lists, LIST_CLIENT, &s->ip, ADDR_OK, NULL, NULL);
+	session_client(s, hostname, hostaddr);
 
 	if (atomic_load(&draining)) {
 		/* not a policy decision: the daemon is stopping (see main.c drain) */
+		const struct verdict_ctx vc = {.stage = PM_STAGE_CONNECT,
+		                               .detail = "shutting down"};
+
 		smfi_setreply(ctx, DRAIN_RCODE, DRAIN_XCODE, DRAIN_TEXT);
-		log_record(s, "connect", NULL, "tempfail", false,
-		           DRAIN_RCODE " " DRAIN_XCODE " " DRAIN_TEXT, NULL, "shutting down");
+		session_log(s, &vc, "tempfail", false, DRAIN_RCODE " " DRAIN_XCODE " " DRAIN_TEXT,
+		            NULL);
 		if (lost)
 			session_free(s);
 		return SMFIS_TEMPFAIL;
 	}
-	facts_init(s, PM_STAGE_CONNECT, &f);
-	verdict_decide(&f, s->policy, &v);
-	if (v.action == PM_V_CONTINUE) {
-		connect_lookups(s);
-		facts_init(s, PM_STAGE_CONNECT, &f);
-	}
-	st = decide(ctx, s, &f, "connect", NULL, NULL, NULL);
+	session_facts(s, PM_STAGE_CONNECT, &f);
+	session_connect_lookups(s, &f);
+	st = decide(ctx, s, &f);
 	if (lost)
 		session_free(s);
 	return st;
@@ -970,324 +340,46 @@ static sfsistat mi_helo(SMFICTX *ctx, char *helohost)
 
 	if (s == NULL)
 		return SMFIS_TEMPFAIL;
-	free(s->helo);
-	s->helo = xstrdup(helohost != NULL ? helohost : "");
-	memset(&s->helo_spf, 0, sizeof(s->helo_spf));
-	message_reset(&s->msg); /* HELO/EHLO resets the transaction (RFC 5321 4.1.4) */
-	lists_forget(&s->lists, LIST_HELO);
-	if (!s->trusted && !s->broken) /* applied at MAIL FROM, like HELO SPF */
-		lists_match(s->policy, &s->lists, LIST_HELO, NULL, ADDR_OK, NULL, s->helo);
-	if (!s->trusted && !s->broken && policy_check_on(s->policy, PM_CHECK_HELO_SPF)) {
-		struct dns_budget b; /* the HELO command's */
-
-		dns_budget_init(&b, s->policy->spf.dns_timeout, s->policy->spf.timeout);
-		spf_check_helo(&s->policy->spf, &b, &s->ip, s->helo, &s->helo_spf);
-	}
-	facts_init(s, PM_STAGE_HELO, &f);
-	return decide(ctx, s, &f, "helo", NULL, NULL, NULL);
-}
-
-/*
- * sender_domain_refused - look up the sender domain (a parsed, non-null
- * sender with a domain name, not a literal); true when the verdict so far
- * is a refusal by that check, so that SPF need not run
- */
-static bool sender_domain_refused(struct session *s, struct dns_budget *b)
-{
-	struct message *m = &s->msg;
-	struct pm_facts f;
-	struct pm_verdict v;
-
-	if (!policy_check_on(s->policy, PM_CHECK_SENDER_DOMAIN) || m->sender_status != ADDR_OK ||
-	    m->sender.domain_is_literal)
-		return false;
-	sender_domain_check(m->sender.domain, b, &m->sender_domain);
-	facts_init(s, PM_STAGE_MAIL, &f);
-	verdict_decide(&f, s->policy, &v);
-	return (v.action != PM_V_CONTINUE || v.delayed) && v.check != NULL &&
-	       strcmp(v.check, "sender_domain") == 0;
-}
-
-/*
- * sender_dmarc_check - when an SPF refusal could wait for DMARC (RFC 7489
- * 10.1), look up the sender domain's DMARC record now; end of message
- * uses it again when the author domain is the same
- */
-static void sender_dmarc_check(struct session *s, struct dns_budget *b)
-{
-	const struct policy *p = s->policy;
-	struct message *m = &s->msg;
-	enum pm_spf_result r = m->mfrom_spf.result;
-	struct pm_domains d;
-
-	if (m->sender_status != ADDR_OK || m->sender.domain_is_literal)
-		return;
-	domains_of(s, false, &d); /* like verdict_spf_deferred: the sender's override only */
-	if (verdict_mode(p, PM_CHECK_DMARC, &d, NULL) != PM_MODE_ENFORCE ||
-	    p->dmarc.spf_fail_at_mail)
-		return;
-	if ((r != PM_SPF_FAIL && r != PM_SPF_SOFTFAIL) || p->spf.action[r] != PM_ACT_REJECT)
-		return;
-	dmarc_lookup(p->psl, m->sender.domain, b, &m->sender_dmarc);
-	m->sender_dmarc_done = true;
-}
-
-/*
- * iprev_refuses - does the connect-time iprev result refuse this MAIL
- * FROM by itself (so that no sender lookup need be made)?
- */
-static bool iprev_refuses(const struct session *s)
-{
-	struct pm_facts f;
-	struct pm_verdict v;
-
-	if (!s->iprev_applies)
-		return false;
-	facts_init(s, PM_STAGE_MAIL, &f);
-	verdict_decide(&f, s->policy, &v);
-	return (v.action != PM_V_CONTINUE || v.delayed) && v.check != NULL &&
-	       strcmp(v.check, "iprev") == 0;
-}
-
-/*
- * sender_checks - for an untrusted, unauthenticated client: the sender
- * domain, then SPF for the HELO and MAIL FROM identities (not when iprev
- * or the sender domain alone refuses the mail), then the sender domain's
- * DMARC record when an SPF refusal may wait for it; all within one DNS
- * budget, the MAIL FROM command's (spf.timeout)
- */
-static void sender_checks(struct session *s)
-{
-	const struct spf_settings *spf = &s->policy->spf;
-	struct message *m = &s->msg;
-	const char *helo = s->helo != NULL ? s->helo : "";
-	struct dns_budget b;
-
-	if (s->trusted || s->authenticated || s->broken || m->sender_status == ADDR_BAD)
-		return;
-	if (s->policy->recipients.max_messages > 0 &&
-	    s->messages >= (unsigned)s->policy->recipients.max_messages)
-		return; /* refused for the count: no lookups */
-	/* a block entry refuses whatever the lookups say (in a dry run they are still made) */
-	if (((s->lists.block & PM_LIST_BIT(LIST_HELO)) ||
-	     (m->lists.block & PM_LIST_BIT(LIST_SENDER))) &&
-	    !s->policy->dry_run)
-		return;
-	if (iprev_refuses(s))
-		return;
-	dns_budget_init(&b, spf->dns_timeout, spf->timeout);
-	if (sender_domain_refused(s, &b))
-		return;
-	if (!policy_check_on(s->policy, PM_CHECK_SPF))
-		return;
-	if (m->sender_status == ADDR_OK)
-		spf_check_mailfrom(spf, &b, &s->ip, s->helo, m->sender.local, m->sender.domain,
-		                   &m->mfrom_spf);
-	else if (s->helo_spf.result !=
-	         PM_SPF_UNCHECKED) /* null sender: postmaster@HELO, already evaluated */
-		m->mfrom_spf = s->helo_spf;
-	else
-		spf_check_helo(spf, &b, &s->ip, helo, &m->mfrom_spf);
-	sender_dmarc_check(s, &b);
-}
-
-/* mail_why - the detail of a MAIL FROM verdict: iprev's or SPF's comment, or NULL */
-static const char *mail_why(const struct session *s, const struct pm_verdict *v)
-{
-	if (v->check != NULL && strcmp(v->check, "iprev") == 0)
-		return s->iprev.why[0] != '\0' ? s->iprev.why : NULL;
-	if (s->msg.sender_status != ADDR_BAD)
-		return s->msg.mfrom_spf.comment[0] != '\0' ? s->msg.mfrom_spf.comment : NULL;
-	return NULL;
+	session_helo(s, helohost);
+	session_facts(s, PM_STAGE_HELO, &f);
+	return decide(ctx, s, &f);
 }
 
 /* mi_envfrom - a new message: sender syntax, SMTP AUTH, SPF */
 static sfsistat mi_envfrom(SMFICTX *ctx, char **argv)
 {
 	struct session *s = session_get(ctx);
-	struct message *m;
-	const char *raw, *auth, *why = NULL;
-	char buf[ADDR_TEXT_MAX];
-	struct pm_facts f;
+	struct verdict_ctx vc = {.stage = PM_STAGE_MAIL};
 	struct pm_verdict v;
 
 	if (s == NULL)
 		return SMFIS_TEMPFAIL;
-	m = &s->msg;
-	message_reset(m);
-	m->started = true;
-	update_queue_id(ctx, m);
-	raw = argv != NULL && argv[0] != NULL ? argv[0] : "";
-	m->sender_status = addr_parse(raw, strlen(raw), ADDR_ALLOW_NULL, &m->sender, &why);
-	if (m->sender_status == ADDR_OK)
-		m->sender_text = xstrdup(addr_format(&m->sender, buf, sizeof(buf)));
-	else if (m->sender_status == ADDR_NULL)
-		m->sender_text = xstrdup("<>");
-	else
-		m->sender_text = xstrdup(raw);
-
-	auth = smfi_getsymval(ctx, "{auth_authen}");
-	if (auth != NULL && *auth != '\0') {
-		s->authenticated = true;
-		free(s->auth_user);
-		s->auth_user = xstrdup(auth);
-	}
-	if (!s->trusted && !s->broken &&
-	    (m->sender_status == ADDR_OK || m->sender_status == ADDR_NULL))
-		lists_match(s->policy, &m->lists, LIST_SENDER, NULL, m->sender_status, &m->sender,
-		            NULL);
-	sender_checks(s);
-	facts_init(s, PM_STAGE_MAIL, &f);
-	verdict_decide(&f, s->policy, &v);
-	s->messages++;
-	if (v.delayed) {
-		/* held: each RCPT not exempt gets this refusal (and its log line) */
-		m->mail_refusal = v;
-		return SMFIS_CONTINUE;
-	}
-	return apply_verdict(ctx, s, "mail", &v, NULL, NULL, mail_why(s, &v));
+	session_mail(s, argv != NULL && argv[0] != NULL ? argv[0] : "",
+	             smfi_getsymval(ctx, "{auth_authen}"), &v);
+	update_queue_id(ctx, &s->msg);
+	if (v.delayed)
+		return SMFIS_CONTINUE; /* held for RCPT (session_mail) */
+	vc.detail = session_mail_why(s, &v);
+	return apply_verdict(ctx, s, &vc, &v);
 }
 
 /* mi_envrcpt - one recipient: syntax, limits, the recipient table */
 static sfsistat mi_envrcpt(SMFICTX *ctx, char **argv)
 {
 	struct session *s = session_get(ctx);
-	struct message *m;
-	struct pm_addr a;
-	const char *raw, *why = NULL, *rcpt_text, *rcpt_domain = NULL;
-	char buf[ADDR_TEXT_MAX], *rcpt_domains[1];
-	struct list_state rl;
-	struct pm_facts f;
-	struct pm_verdict v;
+	struct rcpt_judgement j;
+	struct verdict_ctx vc;
 	sfsistat st;
 
-	memset(&rl, 0, sizeof(rl));
 	if (s == NULL)
 		return SMFIS_TEMPFAIL;
-	m = &s->msg;
-	update_queue_id(ctx, m);
-	raw = argv != NULL && argv[0] != NULL ? argv[0] : "";
-	facts_init(s, PM_STAGE_RCPT, &f);
-	f.rcpt_status = addr_parse(raw, strlen(raw), ADDR_ALLOW_LOCAL_ONLY, &a, &why);
-	switch (f.rcpt_status) {
-	case ADDR_OK:
-		rcpt_text = addr_format(&a, buf, sizeof(buf));
-		rcpt_domain = a.domain;
-		break;
-	case ADDR_LOCAL_ONLY:
-		rcpt_text = a.local;
-		break;
-	default:
-		rcpt_text = raw;
-		break;
-	}
-	/* this recipient's domain, for the overrides */
-	rcpt_domains[0] = (char *)rcpt_domain;
-	f.domains.rcpt = rcpt_domains;
-	f.domains.nrcpt = 1;
-	if (f.rcpt_status == ADDR_OK || f.rcpt_status == ADDR_LOCAL_ONLY) {
-		why = NULL;
-		if (s->policy->recipients.mode != PM_MODE_OFF && !s->broken)
-			f.rcpt = rcpt_lookup(&s->policy->recipients, f.rcpt_status, &a, &why);
-		if (!s->trusted && !s->broken) {
-			lists_match(s->policy, &rl, LIST_RECIPIENT, NULL, f.rcpt_status, &a, NULL);
-			if (rl.block & PM_LIST_BIT(LIST_RECIPIENT)) {
-				/* this recipient only: the message's state keeps it for the log */
-				f.list_block |= PM_LIST_BIT(LIST_RECIPIENT);
-				free(m->lists.hit[1][LIST_RECIPIENT]);
-				m->lists.hit[1][LIST_RECIPIENT] = rl.hit[1][LIST_RECIPIENT];
-				rl.hit[1][LIST_RECIPIENT] = NULL;
-			}
-			f.rcpt_exempt = verdict_rcpt_exempt(s->policy, f.rcpt_status, &a);
-		}
-	}
-	verdict_decide(&f, s->policy, &v);
-	if (v.check != NULL &&
-	    (strcmp(v.check, "iprev") == 0 || strcmp(v.check, "spf") == 0 ||
-	     strcmp(v.check, "helo_spf") == 0 || strcmp(v.check, "sender_domain") == 0))
-		why = mail_why(s, &v); /* MAIL FROM's refusal (or "would"), held for this RCPT */
-	st = apply_verdict(ctx, s, "rcpt", &v, rcpt_text, rcpt_domain, why);
-	if (st == SMFIS_CONTINUE && (rl.allow & PM_LIST_BIT(LIST_RECIPIENT))) {
-		m->rcpt_allowed++;
-		if (m->lists.hit[0][LIST_RECIPIENT] == NULL) {
-			m->lists.hit[0][LIST_RECIPIENT] = rl.hit[0][LIST_RECIPIENT];
-			rl.hit[0][LIST_RECIPIENT] = NULL;
-		}
-	}
-	lists_free(&rl);
-	if (st == SMFIS_CONTINUE) {
-		if (f.rcpt_exempt)
-			m->rcpt_exempt++;
-		m->rcpt_list = xrealloc(m->rcpt_list, (m->nrcpt_list + 1) * sizeof(*m->rcpt_list));
-		m->rcpt_domains =
-		    xrealloc(m->rcpt_domains, (m->nrcpt_list + 1) * sizeof(*m->rcpt_domains));
-		m->rcpt_domains[m->nrcpt_list] = rcpt_domain != NULL ? xstrdup(rcpt_domain) : NULL;
-		m->rcpt_list[m->nrcpt_list++] = xstrdup(rcpt_text);
-	} else if ((f.rcpt_status == ADDR_OK || f.rcpt_status == ADDR_LOCAL_ONLY) &&
-	           f.rcpt == RCPT_UNKNOWN && v.check != NULL &&
-	           strcmp(v.check, "recipients") == 0) {
-		s->unknown_rcpts++;
-	}
+	update_queue_id(ctx, &s->msg);
+	session_rcpt_judge(s, argv != NULL && argv[0] != NULL ? argv[0] : "", &j);
+	vc = (struct verdict_ctx){
+	    .stage = PM_STAGE_RCPT, .rcpt = j.text, .rcpt_domain = j.domain, .detail = j.why};
+	st = apply_verdict(ctx, s, &vc, &j.verdict);
+	session_rcpt_done(s, &j, st == SMFIS_CONTINUE);
 	return st;
-}
-
-/* auth_checks_apply - are DKIM and DMARC evaluated for this session's messages? */
-static bool auth_checks_apply(const struct session *s)
-{
-	const struct policy *p = s->policy;
-
-	if (s->trusted || s->authenticated || s->broken)
-		return false;
-	return policy_check_on(p, PM_CHECK_DKIM) || policy_dmarc_on(p);
-}
-
-/* headers_begin - the first header of a message: set up the DKIM verifier */
-static void headers_begin(struct session *s)
-{
-	const struct policy *p = s->policy;
-	struct message *m = &s->msg;
-	struct dkim_verify_settings ds;
-
-	m->headers_seen = true;
-	if (!auth_checks_apply(s))
-		return;
-	dkim_verify_defaults(&ds);
-	ds.max_signatures = p->dkim.max_signatures;
-	ds.allow_l = p->dkim.allow_l;
-	ds.min_key_bits = p->dkim.min_key_bits;
-	ds.dns_timeout = p->spf.dns_timeout;
-	ds.leadspc = leadspc(s);
-	m->dkim = dkim_verify_new(&ds, m->queue_id);
-}
-
-/* header_name_is - name equals want, ignoring case and white space before the colon */
-static bool header_name_is(const char *name, const char *want)
-{
-	size_t n = strlen(want);
-
-	if (name == NULL || strncasecmp(name, want, n) != 0)
-		return false;
-	for (name += n; *name == ' ' || *name == '\t'; name++)
-		;
-	return *name == '\0';
-}
-
-/* note_singleton - count a field RFC 5322 allows once; remember the first one repeated */
-static void note_singleton(struct message *m, const char *name)
-{
-	const char *f = verdict_singleton_field(name);
-
-	if (f == NULL)
-		return;
-	for (size_t i = 0; i < m->nsingles; i++) {
-		if (m->singles[i] == f) {
-			if (m->repeated_field == NULL)
-				m->repeated_field = f;
-			return;
-		}
-	}
-	if (m->nsingles < PM_ARRAY_LEN(m->singles))
-		m->singles[m->nsingles++] = f;
 }
 
 /*
@@ -1299,49 +391,11 @@ static void note_singleton(struct message *m, const char *name)
 static sfsistat mi_header(SMFICTX *ctx, char *name, char *value)
 {
 	struct session *s = session_get(ctx);
-	struct message *m;
 
 	if (s == NULL)
 		return SMFIS_TEMPFAIL;
-	m = &s->msg;
-	if (!m->headers_seen)
-		headers_begin(s);
-	if (name == NULL)
-		return reply_or_not(s, SMFIP_NR_HDR);
-	if (m->dkim != NULL)
-		dkim_verify_header(m->dkim, name, value != NULL ? value : "");
-	note_singleton(m, name);
-	if (header_name_is(name, "From")) {
-		if (m->from_count++ == 0)
-			m->from_value = xstrdup(value != NULL ? value : "");
-	} else if (strcasecmp(name, AR_HEADER) == 0) {
-		m->ar_count++;
-		if (value != NULL && authres_is_ours(value, s->policy->authserv_id)) {
-			m->ar_ours = xrealloc(m->ar_ours, (m->n_ar_ours + 1) * sizeof(*m->ar_ours));
-			m->ar_ours[m->n_ar_ours++] = m->ar_count;
-		}
-	} else if (s->policy->dmarc.quarantine_header != NULL &&
-	           strcasecmp(name, s->policy->dmarc.quarantine_header) == 0) {
-		m->qh_count++;
-	}
+	message_header(s, name, value, leadspc(s));
 	return reply_or_not(s, SMFIP_NR_HDR);
-}
-
-/*
- * eom_dns_start - once per message, at the end of the headers (the MTA
- * sends the body and the end of message without waiting from then on):
- * the DKIM key lookups and the DMARC lookup share one budget,
- * spf.timeout, as the lookups of MAIL FROM do
- */
-static void eom_dns_start(struct session *s)
-{
-	struct message *m = &s->msg;
-
-	if (m->eom_clock)
-		return;
-	dns_budget_init(&m->eom_budget, s->policy->spf.dns_timeout, s->policy->spf.timeout);
-	m->eom_clock = true;
-	dkim_verify_deadline(m->dkim, &m->eom_budget.deadline);
 }
 
 /* mi_eoh - end of headers: the queue id may be news; the verifier gets the end */
@@ -1352,11 +406,7 @@ static sfsistat mi_eoh(SMFICTX *ctx)
 	if (s == NULL)
 		return SMFIS_TEMPFAIL;
 	update_queue_id(ctx, &s->msg);
-	if (!s->msg.headers_seen)
-		headers_begin(s);
-	eom_dns_start(s);
-	if (s->msg.dkim != NULL)
-		dkim_verify_eoh(s->msg.dkim);
+	message_eoh(s, leadspc(s));
 	return reply_or_not(s, SMFIP_NR_EOH);
 }
 
@@ -1370,49 +420,6 @@ static sfsistat mi_body(SMFICTX *ctx, unsigned char *bytes, size_t len)
 	if (s->msg.dkim != NULL && bytes != NULL)
 		dkim_verify_body(s->msg.dkim, bytes, len);
 	return reply_or_not(s, SMFIP_NR_BODY);
-}
-
-/*
- * eom_input_of - the session's and the message's facts end of message
- * reads (eom.h); the DKIM verifier is set up first and the budget of end
- * of message started when DKIM or DMARC are evaluated
- */
-static void eom_input_of(struct session *s, struct eom_input *in)
-{
-	struct message *m = &s->msg;
-
-	if (auth_checks_apply(s)) {
-		if (!m->headers_seen)
-			headers_begin(s);
-		eom_dns_start(s);
-	}
-	memset(in, 0, sizeof(*in));
-	in->policy = s->policy;
-	in->queue_id = m->queue_id;
-	in->trusted = s->trusted;
-	in->authenticated = s->authenticated;
-	in->broken = s->broken;
-	in->auth_user = s->auth_user;
-	in->trusted_net = s->trusted_net;
-	domains_of(s, true, &in->domains);
-	in->client_addr = s->addr;
-	in->iprev_applies = s->iprev_applies;
-	in->iprev = s->iprev.result;
-	in->iprev_why = s->iprev.why;
-	in->helo = s->helo;
-	in->helo_spf = s->helo_spf.result;
-	in->sender_status = m->sender_status;
-	in->sender = &m->sender;
-	in->mfrom_spf = m->mfrom_spf.result;
-	in->mfrom_spf_domain = m->mfrom_spf.domain;
-	in->mfrom_spf_comment = m->mfrom_spf.comment;
-	in->sender_dmarc = m->sender_dmarc_done ? &m->sender_dmarc : NULL;
-	in->dkim = m->dkim;
-	in->from_count = m->from_count;
-	in->from_value = m->from_value;
-	in->repeated_field = m->repeated_field;
-	in->budget = &m->eom_budget;
-	in->pct_roll = arc4random_uniform(100);
 }
 
 /* remove_headers - delete our forged Authentication-Results and incoming quarantine headers */
@@ -1466,19 +473,22 @@ static bool quarantine(SMFICTX *ctx, const struct session *s, const struct auth_
  * asked for) gets its one log line here
  */
 static sfsistat eom_apply(SMFICTX *ctx, struct session *s, const struct pm_verdict *v,
-                          const char *rcpts)
+                          const struct auth_eom *a, const char *rcpts)
 {
 	const char *action = "accept";
 	/* the field a repeated-header verdict names goes into the record's detail */
-	const char *detail =
-	    v->check != NULL && strcmp(v->check, "headers") == 0 ? s->msg.repeated_field : NULL;
+	const struct verdict_ctx vc = {.stage = PM_STAGE_EOM,
+	                               .rcpt = rcpts,
+	                               .detail =
+	                                   v->check == CHK_HEADERS ? s->msg.repeated_field : NULL,
+	                               .auth = a};
+	const struct verdict_ctx quar = {.stage = PM_STAGE_EOM, .rcpt = rcpts, .auth = a};
 
 	if (v->action == PM_V_CONTINUE && (!v->would || v->reply >= PM_R_COUNT)) {
 		if (v->quarantine || v->would)
 			action = s->policy->dmarc.quarantine == PM_QUARANTINE_HOLD ? "hold"
 			                                                           : "quarantine";
-		log_record(s, "eom", rcpts, action, v->would, NULL, v->reason != NULL ? v : NULL,
-		           detail);
+		session_log(s, &vc, action, v->would, NULL, v->reason != RSN_NONE ? v : NULL);
 		return SMFIS_CONTINUE;
 	}
 	if (v->action == PM_V_CONTINUE && v->quarantine) {
@@ -1486,15 +496,16 @@ static sfsistat eom_apply(SMFICTX *ctx, struct session *s, const struct pm_verdi
 		struct pm_verdict q = *v;
 
 		q.would = false;
-		q.check = "dmarc";
-		q.reason = "dmarc_quarantine";
+		q.check = CHK_DMARC;
+		q.reason = RSN_DMARC_QUARANTINE;
 		q.rule = "dmarc.quarantine";
-		log_record(s, "eom", rcpts,
-		           s->policy->dmarc.quarantine == PM_QUARANTINE_HOLD ? "hold"
-		                                                             : "quarantine",
-		           false, NULL, &q, NULL);
+		q.list = (struct pm_list_ref){0};
+		session_log(s, &quar,
+		            s->policy->dmarc.quarantine == PM_QUARANTINE_HOLD ? "hold"
+		                                                              : "quarantine",
+		            false, NULL, &q);
 	}
-	return apply_verdict(ctx, s, "eom", v, rcpts, NULL, detail);
+	return apply_verdict(ctx, s, &vc, v);
 }
 
 /*
@@ -1520,22 +531,9 @@ static sfsistat mi_eom(SMFICTX *ctx)
 	m = &s->msg;
 	update_queue_id(ctx, m);
 	a = xcalloc(1, sizeof(*a));
-	eom_input_of(s, &in);
+	session_eom_input(s, leadspc(s), &in);
 	eom_evaluate(&in, a);
-	facts_init(s, PM_STAGE_EOM, &f);
-	f.from = a->from;
-	f.author = a->author[0] != '\0' ? a->author : NULL;
-	f.from_name_address = a->from_name_address;
-	f.dmarc_dkim_aligned = a->dmarc.result == PM_DMARC_PASS && a->dmarc.dkim_aligned;
-	f.repeated_field = m->repeated_field;
-	f.must_sign = a->must_sign;
-	f.dmarc = a->dmarc.result;
-	f.dmarc_disposition = a->disposition;
-	f.dmarc_mode = a->dmarc_mode;
-	f.dmarc_rule = a->dmarc_rule;
-	if (m->nrcpt_list > 0 && m->rcpt_allowed == m->nrcpt_list)
-		f.list_allow |= PM_LIST_BIT(LIST_RECIPIENT); /* every recipient is allowed */
-	f.all_rcpts_exempt = m->nrcpt_list > 0 && m->rcpt_exempt == m->nrcpt_list;
+	session_eom_facts(s, a, &f);
 	verdict_decide(&f, s->policy, &v);
 	if (!s->broken && v.action == PM_V_CONTINUE) {
 		if (!remove_headers(ctx, s))
@@ -1567,15 +565,7 @@ static sfsistat mi_eom(SMFICTX *ctx)
 		if (f.internal_error)
 			verdict_decide(&f, s->policy, &v);
 	}
-	sb_init(&rcpts);
-	for (size_t i = 0; i < m->nrcpt_list; i++) {
-		if (i > 0)
-			sb_appendc(&rcpts, ',');
-		sb_append(&rcpts, m->rcpt_list[i]);
-	}
-	m->auth = a;
-	st = eom_apply(ctx, s, &v, rcpts.len > 0 ? rcpts.s : NULL);
-	m->auth = NULL;
+	st = eom_apply(ctx, s, &v, a, message_rcpts_text(m, &rcpts));
 	sb_free(&rcpts);
 	dkim_results_free(&a->dkim);
 	free(a);

@@ -51,14 +51,6 @@ enum rcpt_status {
 };
 
 /*
- * The old name of RCPT_ALWAYS_VALID ("exempt" now means only the
- * exemption from sender checks, rcpt_exempt_from_sender_checks): verdict.c
- * and test_verdict.c, which another change of issue 13 edits, still say
- * it. Remove once they say RCPT_ALWAYS_VALID.
- */
-#define RCPT_EXEMPT RCPT_ALWAYS_VALID
-
-/*
  * rcpt_lookup - classify one recipient. status is the addr_parse result
  * for it (ADDR_OK or ADDR_LOCAL_ONLY). *why (may be NULL) gets a static
  * string naming the rule, e.g. "recipients.file", "catch-all @example.org".

@@ -6,9 +6,14 @@
  *
  *	void verdict_decide(const struct pm_facts *f, const struct policy *p,
  *			    struct pm_verdict *v);
+ *	void verdict_plan(const struct pm_facts *f, const struct policy *p,
+ *			  struct pm_plan *plan);
  *	char *reply_expand(const struct pm_reply *r, const struct pm_reply_vars *vars,
  *			   char *buf, size_t bufsize);
  *	const char *pm_verdict_action_name(enum pm_verdict_action a);
+ *	const char *pm_stage_name(enum pm_stage s);
+ *	const char *pm_check_id_name(enum pm_check_id c);
+ *	const char *pm_reason_name(enum pm_reason r);
  * DESCRIPTION
  *	verdict_decide() walks the checks of one stage in the order given
  *	in verdict.h. Each check that objects either refuses (its mode is
@@ -22,6 +27,10 @@
  *
  *	reply_expand() fills a reply template's placeholders with escaped
  *	values and returns the text as the client should see it.
+ *
+ *	The stage, check and reason of a verdict are enums; the name
+ *	functions hold the one table each that gives their names in logs
+ *	and JSON (used where a decision record is filled).
  * DIAGNOSTICS
  *	None: verdict_decide never fails; unknown enum values are treated
  *	as "nothing to refuse".
@@ -39,8 +48,11 @@
 struct objection {
 	enum pm_mode mode;
 	enum pm_reply_id reply;
-	const char *check, *reason, *rule;
-	bool allowable; /* a refusing sender check: an allow list in force skips it */
+	enum pm_check_id check;
+	enum pm_reason reason;
+	const char *rule;
+	bool allowable;          /* a refusing sender check: an allow list in force skips it */
+	struct pm_list_ref list; /* the list rule names (a block entry), if any */
 };
 
 /* The mode of each overridable check for this stage's domains, and the override that set it. */
@@ -57,6 +69,13 @@ static enum pm_verdict_action action_for_reply(const struct policy *p, enum pm_r
 	return code >= 400 && code < 500 ? PM_V_TEMPFAIL : PM_V_REJECT;
 }
 
+/* set_allowed_rule - the verdict's rule is the allow list in force */
+static void set_allowed_rule(struct pm_verdict *v)
+{
+	v->rule = v->allowed_by;
+	v->list = (struct pm_list_ref){.set = true, .kind = v->allowed_kind, .block = false};
+}
+
 /*
  * object - record one objection in v. Returns true when it refuses (the
  * caller stops); a log/tag objection is kept only when it is the first.
@@ -70,14 +89,14 @@ static bool object(const struct policy *p, struct pm_verdict *v, const struct ob
 		 * skipped: named (unless something else is) is the first refusal
 		 * skipped, whose reply is kept, else the first "would" skipped
 		 */
-		bool first = !v->allowed && v->check == NULL;
+		bool first = !v->allowed && v->check == CHK_NONE;
 		bool better = v->allowed && o->mode == PM_MODE_ENFORCE && v->reply >= PM_R_COUNT &&
-		              v->reason != NULL && strcmp(v->reason, "allowed") == 0;
+		              v->reason == RSN_ALLOWED;
 
 		if (first || better) {
 			v->check = o->check;
-			v->reason = "allowed";
-			v->rule = v->allowed_by;
+			v->reason = RSN_ALLOWED;
+			set_allowed_rule(v);
 			v->reply = o->mode == PM_MODE_ENFORCE ? o->reply : PM_R_COUNT;
 		}
 		v->allowed = true;
@@ -89,8 +108,9 @@ static bool object(const struct policy *p, struct pm_verdict *v, const struct ob
 			v->would = true;
 			v->reply = o->reply;
 			v->check = o->check;
-			v->reason = "exempt_recipient";
+			v->reason = RSN_EXEMPT_RECIPIENT;
 			v->rule = v->exempt_by;
+			v->list = (struct pm_list_ref){0};
 		}
 		v->exempt = true;
 		return false;
@@ -102,6 +122,7 @@ static bool object(const struct policy *p, struct pm_verdict *v, const struct ob
 			v->check = o->check;
 			v->reason = o->reason;
 			v->rule = o->rule;
+			v->list = o->list;
 		}
 		return false;
 	}
@@ -111,23 +132,25 @@ static bool object(const struct policy *p, struct pm_verdict *v, const struct ob
 	v->check = o->check;
 	v->reason = o->reason;
 	v->rule = o->rule;
+	v->list = o->list;
 	return true;
 }
 
 /* Per SPF result: the reason at MAIL FROM and at HELO, and the rule key. */
 static const struct {
-	const char *mfrom_reason, *helo_reason, *rule_reject, *rule_tempfail;
+	enum pm_reason mfrom_reason, helo_reason;
+	const char *rule_reject, *rule_tempfail;
 } spf_names[PM_SPF_NRESULTS] = {
-    [PM_SPF_NONE] = {"spf_none", "helo_spf_none", "spf.none=reject", "spf.none=tempfail"},
-    [PM_SPF_NEUTRAL] = {"spf_neutral", "helo_spf_neutral", "spf.neutral=reject",
+    [PM_SPF_NONE] = {RSN_SPF_NONE, RSN_HELO_SPF_NONE, "spf.none=reject", "spf.none=tempfail"},
+    [PM_SPF_NEUTRAL] = {RSN_SPF_NEUTRAL, RSN_HELO_SPF_NEUTRAL, "spf.neutral=reject",
                         "spf.neutral=tempfail"},
-    [PM_SPF_PASS] = {"spf_pass", "helo_spf_pass", "spf.pass=reject", "spf.pass=tempfail"},
-    [PM_SPF_FAIL] = {"spf_fail", "helo_spf_fail", "spf.fail=reject", "spf.fail=tempfail"},
-    [PM_SPF_SOFTFAIL] = {"spf_softfail", "helo_spf_softfail", "spf.softfail=reject",
+    [PM_SPF_PASS] = {RSN_SPF_PASS, RSN_HELO_SPF_PASS, "spf.pass=reject", "spf.pass=tempfail"},
+    [PM_SPF_FAIL] = {RSN_SPF_FAIL, RSN_HELO_SPF_FAIL, "spf.fail=reject", "spf.fail=tempfail"},
+    [PM_SPF_SOFTFAIL] = {RSN_SPF_SOFTFAIL, RSN_HELO_SPF_SOFTFAIL, "spf.softfail=reject",
                          "spf.softfail=tempfail"},
-    [PM_SPF_TEMPERROR] = {"spf_temperror", "helo_spf_temperror", "spf.temperror=reject",
+    [PM_SPF_TEMPERROR] = {RSN_SPF_TEMPERROR, RSN_HELO_SPF_TEMPERROR, "spf.temperror=reject",
                           "spf.temperror=tempfail"},
-    [PM_SPF_PERMERROR] = {"spf_permerror", "helo_spf_permerror", "spf.permerror=reject",
+    [PM_SPF_PERMERROR] = {RSN_SPF_PERMERROR, RSN_HELO_SPF_PERMERROR, "spf.permerror=reject",
                           "spf.permerror=tempfail"},
 };
 
@@ -153,7 +176,7 @@ static bool check_spf(const struct policy *p, struct pm_verdict *v, enum pm_spf_
 	}
 	if (ms->rule[c] != NULL)
 		o.rule = ms->rule[c];
-	o.check = helo ? "helo_spf" : "spf";
+	o.check = helo ? CHK_HELO_SPF : CHK_SPF;
 	o.allowable = true;
 	o.reason = helo ? spf_names[r].helo_reason : spf_names[r].mfrom_reason;
 	return object(p, v, &o);
@@ -168,14 +191,15 @@ static const char *mode_rule(const char *const names[4], enum pm_mode m)
 /* The block list of each kind: its reply, reason and rule. */
 static const struct {
 	enum pm_reply_id reply;
-	const char *reason, *rule;
+	enum pm_reason reason;
+	const char *rule;
 } blocks[PM_LIST_KINDS] = {
-    [LIST_CLIENT] = {PM_R_CLIENT_BLOCKED, "client_blocked", "lists.client.block"},
-    [LIST_CLIENT_NAME] = {PM_R_CLIENT_NAME_BLOCKED, "client_name_blocked",
+    [LIST_CLIENT] = {PM_R_CLIENT_BLOCKED, RSN_CLIENT_BLOCKED, "lists.client.block"},
+    [LIST_CLIENT_NAME] = {PM_R_CLIENT_NAME_BLOCKED, RSN_CLIENT_NAME_BLOCKED,
                           "lists.client_name.block"},
-    [LIST_HELO] = {PM_R_HELO_BLOCKED, "helo_blocked", "lists.helo.block"},
-    [LIST_SENDER] = {PM_R_SENDER_BLOCKED, "sender_blocked", "lists.sender.block"},
-    [LIST_RECIPIENT] = {PM_R_RCPT_BLOCKED, "rcpt_blocked", "lists.recipient.block"},
+    [LIST_HELO] = {PM_R_HELO_BLOCKED, RSN_HELO_BLOCKED, "lists.helo.block"},
+    [LIST_SENDER] = {PM_R_SENDER_BLOCKED, RSN_SENDER_BLOCKED, "lists.sender.block"},
+    [LIST_RECIPIENT] = {PM_R_RCPT_BLOCKED, RSN_RCPT_BLOCKED, "lists.recipient.block"},
 };
 
 /* The allow list of each kind, as a rule. */
@@ -189,7 +213,9 @@ static const char *const allow_rules[PM_LIST_KINDS] = {
 static bool check_block(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v,
                         enum list_kind k)
 {
-	struct objection o = {.mode = PM_MODE_ENFORCE, .check = "lists"};
+	struct objection o = {.mode = PM_MODE_ENFORCE,
+	                      .check = CHK_LISTS,
+	                      .list = {.set = true, .kind = k, .block = true}};
 
 	if ((f->list_block & PM_LIST_BIT(k)) == 0)
 		return false;
@@ -199,17 +225,21 @@ static bool check_block(const struct pm_facts *f, const struct policy *p, struct
 	return object(p, v, &o);
 }
 
-/* allow_in_force - the rule of the first allow list in force at this stage, or NULL */
-static const char *allow_in_force(const struct pm_facts *f)
+/*
+ * allow_in_force - note in v the first allow list in force at this stage
+ * (allowed_by, allowed_kind); allowed_by stays NULL when none is
+ */
+static void allow_in_force(const struct pm_facts *f, struct pm_verdict *v)
 {
 	for (int k = 0; k < PM_LIST_KINDS; k++) {
 		if ((f->list_allow & PM_LIST_BIT(k)) == 0)
 			continue;
 		if (k == LIST_RECIPIENT && f->stage != PM_STAGE_EOM)
 			continue; /* every accepted recipient is known at end of message only */
-		return allow_rules[k];
+		v->allowed_by = allow_rules[k];
+		v->allowed_kind = (enum list_kind)k;
+		return;
 	}
-	return NULL;
 }
 
 /*
@@ -218,10 +248,18 @@ static const char *allow_in_force(const struct pm_facts *f)
  */
 static void decide_connect(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v)
 {
-	const struct objection o = {p->client_block.mode, PM_R_CLIENT_BLOCKED,     "client_block",
-	                            "client_blocked",     "client_block.networks", false};
-	const struct objection bl = {p->dnsbl.mode,  PM_R_DNSBL_LISTED, "dnsbl",
-	                             "dnsbl_listed", "dnsbl.zones",     true};
+	const struct objection o = {.mode = p->client_block.mode,
+	                            .reply = PM_R_CLIENT_BLOCKED,
+	                            .check = CHK_CLIENT_BLOCK,
+	                            .reason = RSN_CLIENT_BLOCKED,
+	                            .rule = "client_block.networks",
+	                            .allowable = false};
+	const struct objection bl = {.mode = p->dnsbl.mode,
+	                             .reply = PM_R_DNSBL_LISTED,
+	                             .check = CHK_DNSBL,
+	                             .reason = RSN_DNSBL_LISTED,
+	                             .rule = "dnsbl.zones",
+	                             .allowable = true};
 
 	if (f->trusted)
 		return;
@@ -239,20 +277,20 @@ static bool check_iprev(const struct pm_facts *f, const struct policy *p, struct
 {
 	static const char *const rules[4] = {"iprev.mode=off", "iprev.mode=log", "iprev.mode=tag",
 	                                     "iprev.mode=enforce"};
-	struct objection o = {.mode = ms->m[PM_CHECK_IPREV], .check = "iprev", .allowable = true};
+	struct objection o = {.mode = ms->m[PM_CHECK_IPREV], .check = CHK_IPREV, .allowable = true};
 
 	switch (f->iprev) {
 	case PM_IPREV_FAIL:
 		o.reply = PM_R_IPREV_FAIL;
-		o.reason = "iprev_fail";
+		o.reason = RSN_IPREV_FAIL;
 		break;
 	case PM_IPREV_PERMERROR:
 		o.reply = PM_R_IPREV_FAIL;
-		o.reason = "iprev_permerror";
+		o.reason = RSN_IPREV_PERMERROR;
 		break;
 	case PM_IPREV_TEMPERROR:
 		o.reply = PM_R_IPREV_TEMPFAIL;
-		o.reason = "iprev_temperror";
+		o.reason = RSN_IPREV_TEMPERROR;
 		break;
 	case PM_IPREV_UNCHECKED:
 	case PM_IPREV_PASS:
@@ -269,21 +307,21 @@ static bool check_sender_domain(const struct policy *p, struct pm_verdict *v,
                                 enum sender_domain_status st, const struct modes *ms)
 {
 	enum pm_mode mode = ms->m[PM_CHECK_SENDER_DOMAIN];
-	struct objection o = {.mode = mode, .check = "sender_domain", .allowable = true};
+	struct objection o = {.mode = mode, .check = CHK_SENDER_DOMAIN, .allowable = true};
 
 	switch (st) {
 	case SENDER_DOMAIN_NXDOMAIN:
 	case SENDER_DOMAIN_NO_MAIL:
 		o.reply = PM_R_SENDER_DOMAIN_UNKNOWN;
-		o.reason = "sender_domain_unknown";
+		o.reason = RSN_SENDER_DOMAIN_UNKNOWN;
 		break;
 	case SENDER_DOMAIN_NULL_MX:
 		o.reply = PM_R_SENDER_NULL_MX;
-		o.reason = "sender_null_mx";
+		o.reason = RSN_SENDER_NULL_MX;
 		break;
 	case SENDER_DOMAIN_TEMPFAIL:
 		o.reply = PM_R_DNS_TEMPFAIL;
-		o.reason = "sender_domain_tempfail";
+		o.reason = RSN_SENDER_DOMAIN_TEMPFAIL;
 		break;
 	case SENDER_DOMAIN_UNCHECKED:
 	case SENDER_DOMAIN_OK:
@@ -328,15 +366,18 @@ static bool mail_auth_checks(const struct pm_facts *f, const struct policy *p, s
 static void decide_mail(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v,
                         const struct modes *ms)
 {
-	const struct objection syntax = {
-	    PM_MODE_ENFORCE, PM_R_SENDER_SYNTAX,         "sender_syntax",
-	    "sender_syntax", "rfc5321.mail_from_syntax", false};
-	const struct objection too_many = {PM_MODE_ENFORCE,
-	                                   PM_R_TOO_MANY_MESSAGES,
-	                                   "max_messages",
-	                                   "too_many_messages",
-	                                   "recipients.max_messages_per_connection",
-	                                   false};
+	const struct objection syntax = {.mode = PM_MODE_ENFORCE,
+	                                 .reply = PM_R_SENDER_SYNTAX,
+	                                 .check = CHK_SENDER_SYNTAX,
+	                                 .reason = RSN_SENDER_SYNTAX,
+	                                 .rule = "rfc5321.mail_from_syntax",
+	                                 .allowable = false};
+	const struct objection too_many = {.mode = PM_MODE_ENFORCE,
+	                                   .reply = PM_R_TOO_MANY_MESSAGES,
+	                                   .check = CHK_MAX_MESSAGES,
+	                                   .reason = RSN_TOO_MANY_MESSAGES,
+	                                   .rule = "recipients.max_messages_per_connection",
+	                                   .allowable = false};
 	int max = p->recipients.max_messages;
 
 	if (!f->trusted && max > 0 && f->messages_in_session >= (unsigned)max) {
@@ -365,14 +406,16 @@ bool verdict_rcpt_exempt(const struct policy *p, enum addr_status status, const 
 	return p != NULL && rcpt_exempt_from_sender_checks(&p->recipients, status, a);
 }
 
-/* verdict_spf_deferred - does this SPF refusal wait for DMARC (RFC 7489 10.1)? */
-bool verdict_spf_deferred(const struct pm_facts *f, const struct policy *p)
+/*
+ * spf_may_wait - would this SPF refusal wait for DMARC if the sender
+ * domain published a record (verdict_spf_deferred but that)?
+ */
+static bool spf_may_wait(const struct pm_facts *f, const struct policy *p)
 {
 	enum pm_spf_result r = f->mfrom_spf;
-
 	struct pm_domains sender = {f->domains.sender, NULL, 0};
 
-	if (f->trusted || f->authenticated || !f->sender_has_dmarc)
+	if (f->trusted || f->authenticated)
 		return false;
 	/* decided at MAIL FROM: the sender-domain override only, the same at end of message */
 	if (verdict_mode(p, PM_CHECK_DMARC, &sender, NULL) != PM_MODE_ENFORCE ||
@@ -381,6 +424,12 @@ bool verdict_spf_deferred(const struct pm_facts *f, const struct policy *p)
 	if (r != PM_SPF_FAIL && r != PM_SPF_SOFTFAIL)
 		return false;
 	return p->spf.action[r] == PM_ACT_REJECT;
+}
+
+/* verdict_spf_deferred - does this SPF refusal wait for DMARC (RFC 7489 10.1)? */
+bool verdict_spf_deferred(const struct pm_facts *f, const struct policy *p)
+{
+	return f->sender_has_dmarc && spf_may_wait(f, p);
 }
 
 /* verdict_spf_excused - does a DMARC evaluation covering the MAIL FROM domain excuse it? */
@@ -583,21 +632,21 @@ static bool check_from(const struct pm_facts *f, const struct policy *p, struct 
 	                                     "dmarc.mode=enforce"};
 	struct objection o = {.mode = ms->m[PM_CHECK_DMARC],
 	                      .reply = PM_R_FROM_HEADER,
-	                      .check = "from_header",
+	                      .check = CHK_FROM_HEADER,
 	                      .allowable = true};
 
 	switch (f->from) {
 	case FROM_MISSING:
-		o.reason = "from_missing";
+		o.reason = RSN_FROM_MISSING;
 		break;
 	case FROM_SEVERAL:
-		o.reason = "from_several";
+		o.reason = RSN_FROM_SEVERAL;
 		break;
 	case FROM_SEVERAL_ADDRS:
-		o.reason = "from_several_addresses";
+		o.reason = RSN_FROM_SEVERAL_ADDRESSES;
 		break;
 	case FROM_BAD:
-		o.reason = "from_unusable";
+		o.reason = RSN_FROM_UNUSABLE;
 		break;
 	case FROM_OK:
 		/* one author; but the display name shows another domain's address */
@@ -605,7 +654,7 @@ static bool check_from(const struct pm_facts *f, const struct policy *p, struct 
 		                                            p->dmarc.ndisplay_name_exempt))
 			return false;
 		o.reply = PM_R_FROM_DISPLAY_NAME;
-		o.reason = "from_display_name";
+		o.reason = RSN_FROM_DISPLAY_NAME;
 		break;
 	case FROM_UNCHECKED:
 	default:
@@ -616,6 +665,18 @@ static bool check_from(const struct pm_facts *f, const struct policy *p, struct 
 	return object(p, v, &o);
 }
 
+/* verdict_field_is - name is want, ignoring case and white space before the colon */
+bool verdict_field_is(const char *name, const char *want)
+{
+	size_t n = strlen(want);
+
+	if (name == NULL || strncasecmp(name, want, n) != 0)
+		return false;
+	for (name += n; *name == ' ' || *name == '\t'; name++)
+		;
+	return *name == '\0';
+}
+
 /* verdict_singleton_field - RFC 5322 3.6's spelling of a field allowed at most once */
 const char *verdict_singleton_field(const char *name)
 {
@@ -623,19 +684,9 @@ const char *verdict_singleton_field(const char *name)
 	                                     "Cc",         "Bcc",    "Message-ID", "In-Reply-To",
 	                                     "References", "Subject"};
 
-	if (name == NULL)
-		return NULL;
-	for (size_t i = 0; i < PM_ARRAY_LEN(fields); i++) {
-		size_t n = strlen(fields[i]);
-		const char *p = name + n;
-
-		if (strncasecmp(name, fields[i], n) != 0)
-			continue;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p == '\0')
+	for (size_t i = 0; i < PM_ARRAY_LEN(fields); i++)
+		if (verdict_field_is(name, fields[i]))
 			return fields[i];
-	}
 	return NULL;
 }
 
@@ -647,8 +698,8 @@ static bool check_singletons(const struct pm_facts *f, const struct policy *p, s
 	                                     "headers.singletons=enforce"};
 	struct objection o = {.mode = p->headers.singletons,
 	                      .reply = PM_R_HEADER_REPEATED,
-	                      .check = "headers",
-	                      .reason = "header_repeated",
+	                      .check = CHK_HEADERS,
+	                      .reason = RSN_HEADER_REPEATED,
 	                      .allowable = true};
 
 	if (f->repeated_field == NULL)
@@ -662,7 +713,7 @@ static bool check_must_sign(const struct pm_facts *f, const struct policy *p, st
                             const struct modes *ms)
 {
 	struct objection o = {.mode = ms->m[PM_CHECK_DKIM],
-	                      .check = "must_sign",
+	                      .check = CHK_MUST_SIGN,
 	                      .rule = ms->rule[PM_CHECK_DKIM] != NULL ? ms->rule[PM_CHECK_DKIM]
 	                                                              : "dkim.must_sign",
 	                      .allowable = true};
@@ -670,19 +721,19 @@ static bool check_must_sign(const struct pm_facts *f, const struct policy *p, st
 	switch (f->must_sign) {
 	case MUST_SIGN_NONE_PASSING:
 		o.reply = PM_R_DKIM_NONE_PASSING;
-		o.reason = "dkim_none_passing";
+		o.reason = RSN_DKIM_NONE_PASSING;
 		break;
 	case MUST_SIGN_NONE_ACCEPTABLE:
 		o.reply = PM_R_DKIM_NONE_ACCEPTABLE;
-		o.reason = "dkim_none_acceptable";
+		o.reason = RSN_DKIM_NONE_ACCEPTABLE;
 		break;
 	case MUST_SIGN_NONE_ALIGNED:
 		o.reply = PM_R_DKIM_NONE_ALIGNED;
-		o.reason = "dkim_none_aligned";
+		o.reason = RSN_DKIM_NONE_ALIGNED;
 		break;
 	case MUST_SIGN_TEMPFAIL:
 		o.reply = PM_R_DKIM_TEMPFAIL;
-		o.reason = "dkim_tempfail";
+		o.reason = RSN_DKIM_TEMPFAIL;
 		break;
 	case MUST_SIGN_NOT_LISTED:
 	case MUST_SIGN_OK:
@@ -696,7 +747,7 @@ static bool check_must_sign(const struct pm_facts *f, const struct policy *p, st
 static bool check_dmarc(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v)
 {
 	struct objection o = {
-	    .mode = f->dmarc_mode, .check = "dmarc", .rule = f->dmarc_rule, .allowable = true};
+	    .mode = f->dmarc_mode, .check = CHK_DMARC, .rule = f->dmarc_rule, .allowable = true};
 
 	if (o.rule == NULL)
 		o.rule = "dmarc.mode";
@@ -704,20 +755,20 @@ static bool check_dmarc(const struct pm_facts *f, const struct policy *p, struct
 		if (p->dmarc.fail_open)
 			return false;
 		o.reply = PM_R_DMARC_TEMPFAIL;
-		o.reason = "dmarc_tempfail";
+		o.reason = RSN_DMARC_TEMPFAIL;
 		return object(p, v, &o);
 	}
 	if (f->dmarc != PM_DMARC_FAIL)
 		return false;
 	if (f->dmarc_disposition == PM_DMARC_P_REJECT) {
 		o.reply = PM_R_DMARC_REJECT;
-		o.reason = "dmarc_reject";
+		o.reason = RSN_DMARC_REJECT;
 		return object(p, v, &o);
 	}
 	if (f->dmarc_disposition == PM_DMARC_P_QUARANTINE && o.mode != PM_MODE_OFF) {
 		/* not a refusal: delivered tagged or held; a "would" in log and tag mode */
 		if (v->allowed_by != NULL) {
-			o.reason = "dmarc_quarantine";
+			o.reason = RSN_DMARC_QUARANTINE;
 			o.reply = PM_R_COUNT;
 			object(p, v, &o); /* skipped: never quarantined */
 		} else if (o.mode == PM_MODE_ENFORCE && v->exempt_by != NULL) {
@@ -725,24 +776,27 @@ static bool check_dmarc(const struct pm_facts *f, const struct policy *p, struct
 			if (!v->exempt) {
 				v->would = true;
 				v->reply = PM_R_COUNT;
-				v->check = "dmarc";
-				v->reason = "exempt_recipient";
+				v->check = CHK_DMARC;
+				v->reason = RSN_EXEMPT_RECIPIENT;
 				v->rule = v->exempt_by;
+				v->list = (struct pm_list_ref){0};
 			}
 			v->exempt = true;
 		} else if (o.mode == PM_MODE_ENFORCE) {
 			v->quarantine = true;
-			if (v->reason == NULL && !v->would) {
-				v->check = "dmarc";
-				v->reason = "dmarc_quarantine";
+			if (v->reason == RSN_NONE && !v->would) {
+				v->check = CHK_DMARC;
+				v->reason = RSN_DMARC_QUARANTINE;
 				v->rule = o.rule;
+				v->list = (struct pm_list_ref){0};
 			}
 		} else if (!v->would) {
 			v->would = true;
 			v->reply = PM_R_COUNT;
-			v->check = "dmarc";
-			v->reason = "dmarc_quarantine";
+			v->check = CHK_DMARC;
+			v->reason = RSN_DMARC_QUARANTINE;
 			v->rule = o.rule;
+			v->list = (struct pm_list_ref){0};
 		}
 	}
 	return false;
@@ -768,12 +822,12 @@ static void decide_eom(const struct pm_facts *f, const struct policy *p, struct 
 		return;
 	if (verdict_spf_deferred(f, p) && !verdict_spf_excused(f, p))
 		check_spf(p, v, f->mfrom_spf, ms, false);
-	if (v->allowed_by != NULL && !v->allowed && v->check == NULL) {
+	if (v->allowed_by != NULL && !v->allowed && v->check == CHK_NONE) {
 		/* an allowed message nothing objected to: the record says it was allowed */
 		v->allowed = true;
-		v->check = "lists";
-		v->reason = "allowed";
-		v->rule = v->allowed_by;
+		v->check = CHK_LISTS;
+		v->reason = RSN_ALLOWED;
+		set_allowed_rule(v);
 	}
 }
 
@@ -822,6 +876,7 @@ static bool rcpt_auth_checks(const struct pm_facts *f, const struct policy *p, s
 	o.check = t.check;
 	o.reason = t.reason;
 	o.rule = t.rule;
+	o.list = t.list;
 	return object(p, v, &o);
 }
 
@@ -834,16 +889,30 @@ static void decide_rcpt(const struct pm_facts *f, const struct policy *p, struct
                         const struct modes *mail, const struct modes *ms)
 {
 	const struct recipient_settings *rs = &p->recipients;
-	const struct objection syntax = {PM_MODE_ENFORCE, PM_R_RCPT_SYNTAX,         "rcpt_syntax",
-	                                 "rcpt_syntax",   "rfc5321.rcpt_to_syntax", false};
-	const struct objection too_many = {
-	    PM_MODE_ENFORCE,       PM_R_TOO_MANY_RECIPIENTS,    "max_recipients",
-	    "too_many_recipients", "recipients.max_recipients", false};
-	const struct objection harvest = {
-	    PM_MODE_ENFORCE,    PM_R_TOO_MANY_UNKNOWN,    "max_unknown",
-	    "too_many_unknown", "recipients.max_unknown", false};
-	struct objection table = {rs->mode, PM_R_UNKNOWN_RECIPIENT, "recipients", NULL, NULL,
-	                          false};
+	const struct objection syntax = {.mode = PM_MODE_ENFORCE,
+	                                 .reply = PM_R_RCPT_SYNTAX,
+	                                 .check = CHK_RCPT_SYNTAX,
+	                                 .reason = RSN_RCPT_SYNTAX,
+	                                 .rule = "rfc5321.rcpt_to_syntax",
+	                                 .allowable = false};
+	const struct objection too_many = {.mode = PM_MODE_ENFORCE,
+	                                   .reply = PM_R_TOO_MANY_RECIPIENTS,
+	                                   .check = CHK_MAX_RECIPIENTS,
+	                                   .reason = RSN_TOO_MANY_RECIPIENTS,
+	                                   .rule = "recipients.max_recipients",
+	                                   .allowable = false};
+	const struct objection harvest = {.mode = PM_MODE_ENFORCE,
+	                                  .reply = PM_R_TOO_MANY_UNKNOWN,
+	                                  .check = CHK_MAX_UNKNOWN,
+	                                  .reason = RSN_TOO_MANY_UNKNOWN,
+	                                  .rule = "recipients.max_unknown",
+	                                  .allowable = false};
+	struct objection table = {.mode = rs->mode,
+	                          .reply = PM_R_UNKNOWN_RECIPIENT,
+	                          .check = CHK_RECIPIENTS,
+	                          .reason = RSN_NONE,
+	                          .rule = NULL,
+	                          .allowable = false};
 
 	if (f->rcpt_status == ADDR_BAD || f->rcpt_status == ADDR_NULL) {
 		object(p, v, &syntax);
@@ -864,8 +933,13 @@ static void decide_rcpt(const struct pm_facts *f, const struct policy *p, struct
 	           f->mail_refusal->reply < PM_R_COUNT) {
 		/* MAIL FROM's refusal, held for this RCPT: an exempt recipient gets a "would" */
 		const struct pm_verdict *mr = f->mail_refusal;
-		const struct objection held = {PM_MODE_ENFORCE, mr->reply, mr->check,
-		                               mr->reason,      mr->rule,  true};
+		const struct objection held = {.mode = PM_MODE_ENFORCE,
+		                               .reply = mr->reply,
+		                               .check = mr->check,
+		                               .reason = mr->reason,
+		                               .rule = mr->rule,
+		                               .allowable = true,
+		                               .list = mr->list};
 
 		if (object(p, v, &held))
 			return;
@@ -875,7 +949,7 @@ static void decide_rcpt(const struct pm_facts *f, const struct policy *p, struct
 	switch (f->rcpt) {
 	case RCPT_UNKNOWN:
 		table.reply = PM_R_UNKNOWN_RECIPIENT;
-		table.reason = "unknown_recipient";
+		table.reason = RSN_UNKNOWN_RECIPIENT;
 		table.rule = rs->mode == PM_MODE_ENFORCE ? "recipients.mode=enforce"
 		             : rs->mode == PM_MODE_TAG   ? "recipients.mode=tag"
 		                                         : "recipients.mode=log";
@@ -884,16 +958,16 @@ static void decide_rcpt(const struct pm_facts *f, const struct policy *p, struct
 		if (f->trusted || f->authenticated)
 			return;
 		table.reply = PM_R_RELAY_DENIED;
-		table.reason = "relay_denied";
+		table.reason = RSN_RELAY_DENIED;
 		table.rule = "recipients.domains";
 		break;
 	case RCPT_TEMPFAIL:
 		table.reply = PM_R_RCPT_TEMPFAIL;
-		table.reason = "rcpt_tempfail";
+		table.reason = RSN_RCPT_TEMPFAIL;
 		table.rule = "recipients.file";
 		break;
 	case RCPT_VALID:
-	case RCPT_EXEMPT:
+	case RCPT_ALWAYS_VALID:
 	default:
 		return;
 	}
@@ -909,9 +983,8 @@ static void dry_run(const struct policy *p, struct pm_verdict *v)
 	if (!p->dry_run)
 		return;
 	if (v->action != PM_V_CONTINUE) {
-		if (v->check != NULL && (strcmp(v->check, "internal_error") == 0 ||
-		                         strcmp(v->check, "sender_syntax") == 0 ||
-		                         strcmp(v->check, "rcpt_syntax") == 0))
+		if (v->check == CHK_INTERNAL_ERROR || v->check == CHK_SENDER_SYNTAX ||
+		    v->check == CHK_RCPT_SYNTAX)
 			return;
 		v->action = PM_V_CONTINUE;
 		v->would = true;
@@ -923,8 +996,8 @@ static void dry_run(const struct policy *p, struct pm_verdict *v)
 		if (!v->would) {
 			v->would = true;
 			v->reply = PM_R_COUNT;
-			v->check = "dmarc";
-			v->reason = "dmarc_quarantine";
+			v->check = CHK_DMARC;
+			v->reason = RSN_DMARC_QUARANTINE;
 		}
 		v->dry_run = true;
 	}
@@ -949,25 +1022,25 @@ void verdict_decide(const struct pm_facts *f, const struct policy *p, struct pm_
 	if (f == NULL || p == NULL) {
 		v->action = PM_V_TEMPFAIL;
 		v->reply = PM_R_INTERNAL_ERROR;
-		v->check = "internal_error";
-		v->reason = "internal_error";
+		v->check = CHK_INTERNAL_ERROR;
+		v->reason = RSN_INTERNAL_ERROR;
 		v->rule = "no policy";
 		return;
 	}
 	if (f->internal_error) {
 		v->reply = PM_R_INTERNAL_ERROR;
-		v->check = "internal_error";
+		v->check = CHK_INTERNAL_ERROR;
 		if (p->milter.on_internal_error == PM_ACT_ACCEPT) {
-			v->reason = "internal_error_fail_open";
+			v->reason = RSN_INTERNAL_ERROR_FAIL_OPEN;
 			v->rule = "milter.on_internal_error=accept";
 		} else {
 			v->action = action_for_reply(p, PM_R_INTERNAL_ERROR);
-			v->reason = "internal_error";
+			v->reason = RSN_INTERNAL_ERROR;
 			v->rule = "milter.on_internal_error=tempfail";
 		}
 		return;
 	}
-	v->allowed_by = allow_in_force(f);
+	allow_in_force(f, v);
 	if ((f->stage == PM_STAGE_RCPT && f->rcpt_exempt) ||
 	    (f->stage == PM_STAGE_EOM && f->all_rcpts_exempt))
 		v->exempt_by = "recipients.exempt_from_sender_checks";
@@ -996,6 +1069,82 @@ void verdict_decide(const struct pm_facts *f, const struct policy *p, struct pm_
 		break;
 	}
 	dry_run(p, v);
+}
+
+/* refused_by - does v refuse (or hold a refusal for RCPT) by check c? */
+static bool refused_by(const struct pm_verdict *v, enum pm_check_id c)
+{
+	return (v->action != PM_V_CONTINUE || v->delayed) && v->check == c;
+}
+
+/* plan_connect - the DNSBLs, then iprev, unless the client is refused already */
+static void plan_connect(const struct pm_facts *f, const struct policy *p,
+                         const struct pm_verdict *v, struct pm_plan *plan)
+{
+	const struct list_settings *cn = &p->lists[LIST_CLIENT_NAME];
+	bool names = cn->allow_list != NULL || cn->block_list != NULL;
+
+	plan->dnsbl = !f->dnsbl_checked && v->action == PM_V_CONTINUE &&
+	              p->dnsbl.mode != PM_MODE_OFF && p->dnsbl.nzones > 0;
+	/* a DNSBL refusal still asks for the name a client name allow entry may save */
+	plan->iprev =
+	    !f->iprev_checked && (policy_check_on(p, PM_CHECK_IPREV) || names) &&
+	    (v->action == PM_V_CONTINUE || (v->check == CHK_DNSBL && cn->allow_list != NULL));
+	plan->iprev_applies = plan->iprev && policy_check_on(p, PM_CHECK_IPREV);
+}
+
+/*
+ * plan_mail - the sender domain, SPF and the sender domain's DMARC record,
+ * unless the messages are used up, or a block entry, iprev or the sender
+ * domain refuses (a dry run still makes the lookups a block entry would
+ * have spared)
+ */
+static void plan_mail(const struct pm_facts *f, const struct policy *p, const struct pm_verdict *v,
+                      struct pm_plan *plan)
+{
+	if (f->authenticated || f->sender_status == ADDR_BAD || v->check == CHK_MAX_MESSAGES ||
+	    refused_by(v, CHK_LISTS) || refused_by(v, CHK_IPREV) ||
+	    refused_by(v, CHK_SENDER_DOMAIN))
+		return;
+	plan->sender_domain = f->sender_domain == SENDER_DOMAIN_UNCHECKED &&
+	                      f->domains.sender != NULL &&
+	                      policy_check_on(p, PM_CHECK_SENDER_DOMAIN);
+	if (!policy_check_on(p, PM_CHECK_SPF))
+		return;
+	plan->spf = f->mfrom_spf == PM_SPF_UNCHECKED;
+	plan->sender_dmarc =
+	    !f->sender_dmarc_checked && f->domains.sender != NULL && spf_may_wait(f, p);
+}
+
+/* verdict_plan - which lookups this stage still needs */
+void verdict_plan(const struct pm_facts *f, const struct policy *p, struct pm_plan *plan)
+{
+	struct pm_verdict v;
+
+	memset(plan, 0, sizeof(*plan));
+	if (f == NULL || p == NULL || f->trusted || f->internal_error)
+		return;
+	switch (f->stage) {
+	case PM_STAGE_CONNECT:
+		verdict_decide(f, p, &v);
+		plan_connect(f, p, &v, plan);
+		break;
+	case PM_STAGE_HELO:
+		plan->helo_spf =
+		    f->helo_spf == PM_SPF_UNCHECKED && policy_check_on(p, PM_CHECK_HELO_SPF);
+		break;
+	case PM_STAGE_MAIL:
+		verdict_decide(f, p, &v);
+		plan_mail(f, p, &v, plan);
+		break;
+	case PM_STAGE_RCPT:
+		break;
+	case PM_STAGE_EOM:
+	default:
+		plan->message_auth =
+		    !f->authenticated && (policy_check_on(p, PM_CHECK_DKIM) || policy_dmarc_on(p));
+		break;
+	}
 }
 
 /* append_value - one placeholder's value: cut, escaped, and no '%' left in it */
@@ -1099,4 +1248,103 @@ const char *pm_verdict_action_name(enum pm_verdict_action a)
 		return "tempfail";
 	}
 	return "unknown";
+}
+
+/* The name of each stage, check and reason in logs and JSON: one table each. */
+static const char *const stage_names[PM_STAGE_COUNT] = {
+    [PM_STAGE_CONNECT] = "connect", [PM_STAGE_HELO] = "helo", [PM_STAGE_MAIL] = "mail",
+    [PM_STAGE_RCPT] = "rcpt",       [PM_STAGE_EOM] = "eom",
+};
+
+static const char *const check_names[CHK_COUNT] = {
+    [CHK_CLIENT_BLOCK] = "client_block",
+    [CHK_DNSBL] = "dnsbl",
+    [CHK_IPREV] = "iprev",
+    [CHK_HELO_SPF] = "helo_spf",
+    [CHK_SPF] = "spf",
+    [CHK_SENDER_SYNTAX] = "sender_syntax",
+    [CHK_SENDER_DOMAIN] = "sender_domain",
+    [CHK_MAX_MESSAGES] = "max_messages",
+    [CHK_RCPT_SYNTAX] = "rcpt_syntax",
+    [CHK_RECIPIENTS] = "recipients",
+    [CHK_MAX_RECIPIENTS] = "max_recipients",
+    [CHK_MAX_UNKNOWN] = "max_unknown",
+    [CHK_LISTS] = "lists",
+    [CHK_FROM_HEADER] = "from_header",
+    [CHK_HEADERS] = "headers",
+    [CHK_MUST_SIGN] = "must_sign",
+    [CHK_DMARC] = "dmarc",
+    [CHK_INTERNAL_ERROR] = "internal_error",
+};
+
+static const char *const reason_names[RSN_COUNT] = {
+    [RSN_SPF_NONE] = "spf_none",
+    [RSN_SPF_NEUTRAL] = "spf_neutral",
+    [RSN_SPF_PASS] = "spf_pass",
+    [RSN_SPF_FAIL] = "spf_fail",
+    [RSN_SPF_SOFTFAIL] = "spf_softfail",
+    [RSN_SPF_TEMPERROR] = "spf_temperror",
+    [RSN_SPF_PERMERROR] = "spf_permerror",
+    [RSN_HELO_SPF_NONE] = "helo_spf_none",
+    [RSN_HELO_SPF_NEUTRAL] = "helo_spf_neutral",
+    [RSN_HELO_SPF_PASS] = "helo_spf_pass",
+    [RSN_HELO_SPF_FAIL] = "helo_spf_fail",
+    [RSN_HELO_SPF_SOFTFAIL] = "helo_spf_softfail",
+    [RSN_HELO_SPF_TEMPERROR] = "helo_spf_temperror",
+    [RSN_HELO_SPF_PERMERROR] = "helo_spf_permerror",
+    [RSN_CLIENT_BLOCKED] = "client_blocked",
+    [RSN_CLIENT_NAME_BLOCKED] = "client_name_blocked",
+    [RSN_HELO_BLOCKED] = "helo_blocked",
+    [RSN_SENDER_BLOCKED] = "sender_blocked",
+    [RSN_RCPT_BLOCKED] = "rcpt_blocked",
+    [RSN_DNSBL_LISTED] = "dnsbl_listed",
+    [RSN_IPREV_FAIL] = "iprev_fail",
+    [RSN_IPREV_PERMERROR] = "iprev_permerror",
+    [RSN_IPREV_TEMPERROR] = "iprev_temperror",
+    [RSN_SENDER_DOMAIN_UNKNOWN] = "sender_domain_unknown",
+    [RSN_SENDER_NULL_MX] = "sender_null_mx",
+    [RSN_SENDER_DOMAIN_TEMPFAIL] = "sender_domain_tempfail",
+    [RSN_SENDER_SYNTAX] = "sender_syntax",
+    [RSN_TOO_MANY_MESSAGES] = "too_many_messages",
+    [RSN_RCPT_SYNTAX] = "rcpt_syntax",
+    [RSN_TOO_MANY_RECIPIENTS] = "too_many_recipients",
+    [RSN_TOO_MANY_UNKNOWN] = "too_many_unknown",
+    [RSN_UNKNOWN_RECIPIENT] = "unknown_recipient",
+    [RSN_RELAY_DENIED] = "relay_denied",
+    [RSN_RCPT_TEMPFAIL] = "rcpt_tempfail",
+    [RSN_FROM_MISSING] = "from_missing",
+    [RSN_FROM_SEVERAL] = "from_several",
+    [RSN_FROM_SEVERAL_ADDRESSES] = "from_several_addresses",
+    [RSN_FROM_UNUSABLE] = "from_unusable",
+    [RSN_FROM_DISPLAY_NAME] = "from_display_name",
+    [RSN_HEADER_REPEATED] = "header_repeated",
+    [RSN_DKIM_NONE_PASSING] = "dkim_none_passing",
+    [RSN_DKIM_NONE_ACCEPTABLE] = "dkim_none_acceptable",
+    [RSN_DKIM_NONE_ALIGNED] = "dkim_none_aligned",
+    [RSN_DKIM_TEMPFAIL] = "dkim_tempfail",
+    [RSN_DMARC_TEMPFAIL] = "dmarc_tempfail",
+    [RSN_DMARC_REJECT] = "dmarc_reject",
+    [RSN_DMARC_QUARANTINE] = "dmarc_quarantine",
+    [RSN_ALLOWED] = "allowed",
+    [RSN_EXEMPT_RECIPIENT] = "exempt_recipient",
+    [RSN_INTERNAL_ERROR] = "internal_error",
+    [RSN_INTERNAL_ERROR_FAIL_OPEN] = "internal_error_fail_open",
+};
+
+/* pm_stage_name - the stage's name in logs and JSON; NULL for a value out of range */
+const char *pm_stage_name(enum pm_stage s)
+{
+	return (int)s >= 0 && s < PM_STAGE_COUNT ? stage_names[s] : NULL;
+}
+
+/* pm_check_id_name - the check's name in logs and JSON; NULL for CHK_NONE */
+const char *pm_check_id_name(enum pm_check_id c)
+{
+	return (int)c >= 0 && c < CHK_COUNT ? check_names[c] : NULL;
+}
+
+/* pm_reason_name - the reason's name in logs and JSON; NULL for RSN_NONE */
+const char *pm_reason_name(enum pm_reason r)
+{
+	return (int)r >= 0 && r < RSN_COUNT ? reason_names[r] : NULL;
 }

@@ -162,7 +162,105 @@
 
 #define PM_LIST_BIT(kind) (1u << (unsigned)(kind))
 
-enum pm_stage { PM_STAGE_CONNECT, PM_STAGE_HELO, PM_STAGE_MAIL, PM_STAGE_RCPT, PM_STAGE_EOM };
+enum pm_stage {
+	PM_STAGE_CONNECT,
+	PM_STAGE_HELO,
+	PM_STAGE_MAIL,
+	PM_STAGE_RCPT,
+	PM_STAGE_EOM,
+	PM_STAGE_COUNT
+};
+
+/*
+ * The check a verdict names (pm_check_id_name: the name in logs and JSON).
+ * Not enum pm_check (policy.h), which lists the checks a mode governs.
+ */
+enum pm_check_id {
+	CHK_NONE = 0,       /* nothing objected (no name) */
+	CHK_CLIENT_BLOCK,   /* "client_block" */
+	CHK_DNSBL,          /* "dnsbl" */
+	CHK_IPREV,          /* "iprev" */
+	CHK_HELO_SPF,       /* "helo_spf" */
+	CHK_SPF,            /* "spf" */
+	CHK_SENDER_SYNTAX,  /* "sender_syntax" */
+	CHK_SENDER_DOMAIN,  /* "sender_domain" */
+	CHK_MAX_MESSAGES,   /* "max_messages" */
+	CHK_RCPT_SYNTAX,    /* "rcpt_syntax" */
+	CHK_RECIPIENTS,     /* "recipients" */
+	CHK_MAX_RECIPIENTS, /* "max_recipients" */
+	CHK_MAX_UNKNOWN,    /* "max_unknown" */
+	CHK_LISTS,          /* "lists": a block entry, or an allowed message */
+	CHK_FROM_HEADER,    /* "from_header" */
+	CHK_HEADERS,        /* "headers": a field allowed once repeated */
+	CHK_MUST_SIGN,      /* "must_sign" */
+	CHK_DMARC,          /* "dmarc" */
+	CHK_INTERNAL_ERROR, /* "internal_error" */
+	CHK_COUNT
+};
+
+/* Why a check objected (pm_reason_name: the name in logs and JSON, "spf_fail"). */
+enum pm_reason {
+	RSN_NONE = 0, /* nothing to say (no name) */
+	RSN_SPF_NONE,
+	RSN_SPF_NEUTRAL,
+	RSN_SPF_PASS,
+	RSN_SPF_FAIL,
+	RSN_SPF_SOFTFAIL,
+	RSN_SPF_TEMPERROR,
+	RSN_SPF_PERMERROR,
+	RSN_HELO_SPF_NONE,
+	RSN_HELO_SPF_NEUTRAL,
+	RSN_HELO_SPF_PASS,
+	RSN_HELO_SPF_FAIL,
+	RSN_HELO_SPF_SOFTFAIL,
+	RSN_HELO_SPF_TEMPERROR,
+	RSN_HELO_SPF_PERMERROR,
+	RSN_CLIENT_BLOCKED,
+	RSN_CLIENT_NAME_BLOCKED,
+	RSN_HELO_BLOCKED,
+	RSN_SENDER_BLOCKED,
+	RSN_RCPT_BLOCKED,
+	RSN_DNSBL_LISTED,
+	RSN_IPREV_FAIL,
+	RSN_IPREV_PERMERROR,
+	RSN_IPREV_TEMPERROR,
+	RSN_SENDER_DOMAIN_UNKNOWN,
+	RSN_SENDER_NULL_MX,
+	RSN_SENDER_DOMAIN_TEMPFAIL,
+	RSN_SENDER_SYNTAX,
+	RSN_TOO_MANY_MESSAGES,
+	RSN_RCPT_SYNTAX,
+	RSN_TOO_MANY_RECIPIENTS,
+	RSN_TOO_MANY_UNKNOWN,
+	RSN_UNKNOWN_RECIPIENT,
+	RSN_RELAY_DENIED,
+	RSN_RCPT_TEMPFAIL,
+	RSN_FROM_MISSING,
+	RSN_FROM_SEVERAL,
+	RSN_FROM_SEVERAL_ADDRESSES,
+	RSN_FROM_UNUSABLE,
+	RSN_FROM_DISPLAY_NAME,
+	RSN_HEADER_REPEATED,
+	RSN_DKIM_NONE_PASSING,
+	RSN_DKIM_NONE_ACCEPTABLE,
+	RSN_DKIM_NONE_ALIGNED,
+	RSN_DKIM_TEMPFAIL,
+	RSN_DMARC_TEMPFAIL,
+	RSN_DMARC_REJECT,
+	RSN_DMARC_QUARANTINE,
+	RSN_ALLOWED,
+	RSN_EXEMPT_RECIPIENT,
+	RSN_INTERNAL_ERROR,
+	RSN_INTERNAL_ERROR_FAIL_OPEN,
+	RSN_COUNT
+};
+
+/* An allow or block list a verdict's rule names ("lists.sender.block"). */
+struct pm_list_ref {
+	bool set; /* the rule is a list's; kind and block say which */
+	enum list_kind kind;
+	bool block; /* the block list (else the allow list) */
+};
 
 /* The From header field(s), for DMARC (RFC 7489 6.6.1). */
 enum from_status {
@@ -255,6 +353,11 @@ struct pm_facts {
 
 	struct pm_domains domains; /* for the overrides (verdict_mode) */
 
+	/* the lookups already made (verdict_plan) */
+	bool dnsbl_checked;        /* connect: the DNSBLs were asked */
+	bool iprev_checked;        /* connect: the client's reverse DNS was looked up */
+	bool sender_dmarc_checked; /* mail: the sender domain's DMARC record was looked up */
+
 	bool internal_error; /* something broke while gathering facts at this stage:
 	                        451 4.3.0, or continue when milter.on_internal_error = accept */
 };
@@ -271,22 +374,21 @@ struct pm_verdict {
 	                           internal_error fail-open case); PM_R_COUNT when nothing
 	                           objected: never index replies[] with it then */
 	bool would;             /* a check in log/tag mode would have refused */
-	const char *check;      /* "client_block", "dnsbl", "iprev", "helo_spf", "spf",
-	                           "sender_syntax", "sender_domain", "rcpt_syntax", "recipients",
-	                           "max_recipients", "max_unknown", "lists" (a block entry,
-	                           or an allowed message nothing objected to),
-	                           "internal_error" or NULL when nothing objected */
-	const char *reason;     /* static, e.g. "spf_fail", "unknown_recipient" */
+	enum pm_check_id check; /* CHK_NONE when nothing objected; CHK_LISTS for a block
+	                           entry, or an allowed message nothing objected to */
+	enum pm_reason reason;  /* e.g. RSN_SPF_FAIL; RSN_NONE with CHK_NONE */
 	const char *rule; /* static: the policy setting that decided, e.g. "spf.fail=reject" */
-	bool quarantine;  /* eom, accepted: DMARC says quarantine (enforced): the milter adds
-	                     the quarantine header or holds the message (dmarc.quarantine) */
-	bool allowed;     /* an allow list skipped a refusal or "would" (check says which, reply
-	                     the refusal's or PM_R_COUNT; reason "allowed", rule the list), or
-	                     (eom) the message is allowed; action CONTINUE, would false */
-	const char *allowed_by; /* static: the allow list in force ("lists.sender.allow"), or
-	                           NULL */
-	bool dry_run;           /* the global dry run turned a refusal (or a quarantine) into
-	                           this "would" */
+	struct pm_list_ref list; /* the list rule names, when it names one */
+	bool quarantine;         /* eom, accepted: DMARC says quarantine (enforced): the milter adds
+	                            the quarantine header or holds the message (dmarc.quarantine) */
+	bool allowed; /* an allow list skipped a refusal or "would" (check says which, reply
+	                 the refusal's or PM_R_COUNT; reason "allowed", rule the list), or
+	                 (eom) the message is allowed; action CONTINUE, would false */
+	const char *allowed_by;      /* static: the allow list in force ("lists.sender.allow"), or
+	                                NULL */
+	enum list_kind allowed_kind; /* with allowed_by: its kind */
+	bool dry_run;                /* the global dry run turned a refusal (or a quarantine) into
+	                                this "would" */
 	bool delayed; /* mail: an authentication refusal held for RCPT (delay_sender_refusals):
 	                 action CONTINUE, reply, check, reason and rule those of the refusal */
 	bool exempt;  /* rcpt, eom: the recipients' exemption turned a sender-check refusal into
@@ -383,11 +485,49 @@ enum must_sign_status verdict_must_sign(const struct policy *p, const char *auth
  */
 const char *verdict_singleton_field(const char *name);
 
+/* verdict_field_is - the header field name is want, ignoring case and white space before the colon
+ */
+bool verdict_field_is(const char *name, const char *want);
+
 /* domain_in_list - domain equals one of list[0..n) or is below one (case-insensitive) */
 bool domain_in_list(const char *domain, char *const *list, size_t n);
 
 /* verdict_decide - the verdict for f->stage; never fails */
 void verdict_decide(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v);
+
+/*
+ * The lookups a stage still needs (verdict_plan), in the order they are
+ * made; each may depend on the result of one before it.
+ */
+struct pm_plan {
+	bool dnsbl;         /* connect: ask the DNSBL zones */
+	bool iprev;         /* connect: look up the client's reverse DNS */
+	bool iprev_applies; /* with iprev: the result is applied and reported (iprev is on;
+	                       else it is looked up for lists.client_name only) */
+	bool helo_spf;      /* helo: SPF for the HELO identity */
+	bool sender_domain; /* mail: does the sender domain exist, with MX, A or AAAA */
+	bool spf;           /* mail: SPF for MAIL FROM (the null sender: postmaster@HELO) */
+	bool sender_dmarc;  /* mail: the sender domain's DMARC record, which an SPF refusal
+	                       may wait for (verdict_spf_deferred) */
+	bool message_auth;  /* header, eom: verify DKIM and evaluate DMARC (eom.h) */
+};
+
+/*
+ * verdict_plan - which lookups stage f->stage still needs, given the facts
+ * gathered so far (f says which were made). None for a trusted client or
+ * a broken session (internal_error), none at MAIL FROM for an
+ * authenticated client or a bad sender. Connect: the DNSBLs (when on,
+ * unless the client is refused already), then iprev (when on, or
+ * lists.client_name has entries), not when the client is refused, unless
+ * by a DNSBL and lists.client_name has an allow list. HELO: HELO SPF when
+ * on. MAIL FROM: nothing when the messages per connection are used up,
+ * or a block entry, iprev or (after its lookup) the sender domain
+ * refuses the mail or holds the refusal for RCPT; else the sender domain
+ * (a sender with a domain name), SPF when on, then the sender domain's
+ * DMARC record when an SPF fail or softfail set to reject may wait for it
+ * (verdict_spf_deferred). The milter asks again after each lookup.
+ */
+void verdict_plan(const struct pm_facts *f, const struct policy *p, struct pm_plan *plan);
 
 /* Values for reply placeholders; NULL prints as "". */
 struct pm_reply_vars {
@@ -408,5 +548,14 @@ char *reply_expand(const struct pm_reply *r, const struct pm_reply_vars *vars, c
 
 /* pm_verdict_action_name - "continue", "reject", "tempfail" */
 const char *pm_verdict_action_name(enum pm_verdict_action a);
+
+/* pm_stage_name - "connect", "helo", "mail", "rcpt", "eom"; NULL for no stage */
+const char *pm_stage_name(enum pm_stage s);
+
+/* pm_check_id_name - the check's name in logs and JSON ("spf"); NULL for CHK_NONE */
+const char *pm_check_id_name(enum pm_check_id c);
+
+/* pm_reason_name - the reason's name in logs and JSON ("spf_fail"); NULL for RSN_NONE */
+const char *pm_reason_name(enum pm_reason r);
 
 #endif

@@ -217,6 +217,14 @@ if want dns; then
 	before=$(maillog_milter_timeouts)
 	"${SMTPC[@]}" dns "$HERE/dns.json" --rules "$RULES" --dnslog "$DNSLOG" "${COMMON[@]}" || failed=1
 	check "dns: Postfix logged no milter timeout" "$(($(maillog_milter_timeouts) - before))" 0
+	# each temperror's decision says why its lookup failed (detail dns=...)
+	for why in "check=sender_domain .*detail=dns=servfail_or_refused" \
+		"check=sender_domain .*detail=dns=timeout" "check=dmarc .*detail=dns=timeout" \
+		"check=iprev .*detail=\"PTR lookup failed temporarily; dns=timeout\"" \
+		"check=spf .*detail=\"DNS error looking up [^\"]*; dns=timeout\""; do
+		check "dns: a decision logged with $why" \
+			"$(grep -c -- "$why" "$E2E_DIR/milter.log" | awk '{print ($1 > 0) ? "logged" : "missing"}')" logged
+	done
 	running "dns: policy-milter still running" "$MILTER_PID"
 	running "dns: the fail-open policy-milter still running" "$FO_PID"
 fi

@@ -7,7 +7,7 @@
  *	name and value apart, folded lines kept in the value; the headers
  *	end at an empty line or at a line that is no header field; the body
  *	in 65535-byte chunks) and goes through the pure modules in the order
- *	src/milter.c calls them:
+ *	src/milter.c (through src/session.c) calls them:
  *
  *	  mi_header   dkim_verify_header for each field; the From fields
  *	              counted (the first kept), the fields RFC 5322 allows
@@ -23,8 +23,8 @@
  *	              for a refusal its reply text (reply_expand)
  *
  *	The end-of-message evaluation is the daemon's own (src/eom.c); only
- *	the few lines of milter.c glue around it (header_name_is, what
- *	eom_input_of and facts_init gather) are repeated here. Not covered:
+ *	the few lines of session.c glue around it (what session_eom_input
+ *	and session_facts gather) are repeated here. Not covered:
  *	the libmilter callbacks themselves (session and message state,
  *	macros, queue ids, the header changes, quarantine and replies sent
  *	through smfi_*), the MAIL FROM and RCPT stages (SPF, the sender
@@ -478,19 +478,7 @@ static void read_env(const struct message *m)
 	}
 }
 
-/* ---- the milter's glue, as in src/milter.c ------------------------- */
-
-/* header_name_is - name equals want, ignoring case and white space before the colon */
-static bool header_name_is(const char *name, const char *want)
-{
-	size_t n = strlen(want);
-
-	if (name == NULL || strncasecmp(name, want, n) != 0)
-		return false;
-	for (name += n; *name == ' ' || *name == '\t'; name++)
-		;
-	return *name == '\0';
-}
+/* ---- the milter's glue, as in src/session.c ------------------------ */
 
 /* The envelope as parsed at MAIL FROM and RCPT TO. */
 struct envelope {
@@ -512,7 +500,7 @@ static enum dns_status fake_query(void *arg, const char *name, int type, int tim
 	return fake_resolve(name, type, timeout, left_ms, answer, answer_len);
 }
 
-/* budget - *b as milter.c builds it for one MTA command, querying through fake_query */
+/* budget - *b as session.c builds it for one MTA command, querying through fake_query */
 static struct dns_budget *budget(const struct policy *p, struct dns_budget *b)
 {
 	dns_budget_init(b, p->spf.dns_timeout, p->spf.timeout);
@@ -559,7 +547,7 @@ static void envelope(const struct policy *p, struct envelope *e)
 }
 
 /*
- * eom_input_of - what milter.c eom_input_of gathers, from env and the
+ * eom_input_of - what session.c session_eom_input gathers, from env and the
  * envelope e (no DMARC record kept from MAIL FROM: the author domain's
  * is always looked up)
  */
@@ -640,8 +628,7 @@ static void check_reply(const struct policy *p, const struct envelope *e, const 
 	vars.rcpt = env.nrcpt > 0 ? env.rcpt[0] : NULL;
 	vars.domain = a->author;
 	vars.identity = env.mfrom;
-	vars.result =
-	    v->check != NULL && strcmp(v->check, "headers") == 0 ? repeated_field : a->from_why;
+	vars.result = v->check == CHK_HEADERS ? repeated_field : a->from_why;
 	reply_expand(r, &vars, buf, sizeof(buf));
 	FUZZ_CHECK(fuzz_printable(buf) && strlen(buf) <= 449, "reply text \"%s\"", buf);
 	for (const char *s = r->text; *s; s++)
@@ -704,7 +691,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			else if (sf != NULL && k == nsingles && nsingles < PM_ARRAY_LEN(singles))
 				singles[nsingles++] = sf;
 		}
-		if (header_name_is(m.f[i].name, "From")) {
+		if (verdict_field_is(m.f[i].name, "From")) {
 			if (from_count++ == 0)
 				from_value = xstrdup(value);
 		} else if (strcasecmp(m.f[i].name, AR_HEADER) == 0) {
@@ -780,13 +767,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		           "action %s with reply %d", pm_verdict_action_name(v.action),
 		           p->replies[v.reply].code);
 		FUZZ_CHECK(!p->dry_run && !env.trusted && !env.auth,
-		           "refused (%s) though dry_run %d, trusted %d, auth %d", v.reason,
-		           p->dry_run, env.trusted, env.auth);
+		           "refused (%s) though dry_run %d, trusted %d, auth %d",
+		           pm_reason_name(v.reason), p->dry_run, env.trusted, env.auth);
 		check_reply(p, &e, &a, &v, repeated_field);
 		if (verbose)
 			fprintf(stderr, "eom: policy %d: %s %d %s (%s)\n", env.policy,
 			        pm_verdict_action_name(v.action), p->replies[v.reply].code,
-			        p->replies[v.reply].xcode, v.reason);
+			        p->replies[v.reply].xcode, pm_reason_name(v.reason));
 		break;
 	default:
 		FUZZ_CHECK(0, "action %d", v.action);

@@ -296,7 +296,6 @@ static char *lf_only(const char *s)
 
 /* verify through dns.c within this budget, or to this deadline (NULL: the table of keys) */
 static struct dns_budget *test_budget;
-static const struct timespec *test_deadline;
 
 /* verify_msg - the message with these signature values, mutated as c says, verified */
 static void verify_msg(const struct vcase *c, char *const *sigs, struct dkim_results *res)
@@ -315,12 +314,11 @@ static void verify_msg(const struct vcase *c, char *const *sigs, struct dkim_res
 		set.max_signatures = c->max_signatures;
 	if (c->min_key_bits)
 		set.min_key_bits = c->min_key_bits;
-	if (test_budget != NULL || test_deadline != NULL)
+	if (test_budget != NULL)
 		set.key_lookup = NULL; /* dns.c, which must not even be asked */
 	v = dkim_verify_new(&set, "TESTQID");
 	assert_non_null(v);
 	dkim_verify_budget(v, test_budget);
-	dkim_verify_deadline(v, test_deadline);
 	if (c->mut == MUT_BADSIG_TOP)
 		dkim_verify_header(v, "DKIM-Signature", "v=1; a=rsa-sha256; d=example.org; s=rsa");
 	if (c->mut == MUT_EXTRA_SUBJ)
@@ -940,7 +938,7 @@ static void test_limit_skips_lookups(void **state)
  * test_deadline_spent - the end-of-message deadline is gone before the key
  * lookups: every signature is temperror at once (no query: the
  * resolver is never asked, so this holds with no DNS at all), never fail,
- * the cause "budget"; the same with a bare deadline (dkim_verify_deadline)
+ * the cause "budget"
  */
 static void test_deadline_spent(void **state)
 {
@@ -956,31 +954,22 @@ static void test_deadline_spent(void **state)
 	dns_budget_init(&spent, 1, 1);
 	clock_gettime(CLOCK_MONOTONIC, &spent.deadline);
 	spent.deadline.tv_sec -= 1;
-	/* the message's budget, then a bare deadline (a budget of the verifier's own) */
-	for (int round = 0; round < 2; round++) {
-		if (round == 0)
-			test_budget = &spent;
-		else
-			test_deadline = &spent.deadline;
-		dnscache_stats(&before);
-		run(&c, &res, b);
-		dnscache_stats(&after);
-		test_budget = NULL;
-		test_deadline = NULL;
-		/* every query goes through the cache first: no lookup there means no query at all
-		 */
-		assert_int_equal(after.hits + after.misses, before.hits + before.misses);
-		assert_int_equal(spent.queries, 0);
-		assert_int_equal(res.n, 2);
-		for (size_t i = 0; i < res.n; i++)
-			if (res.sig[i].result != PM_DKIM_TEMPERROR ||
-			    res.sig[i].dns_fail != DNS_FAIL_BUDGET)
-				fail_msg("round %d, signature %zu: got %s (%s), want temperror "
-				         "(budget)",
-				         round, i, pm_dkim_result_name(res.sig[i].result),
-				         dns_fail_name(res.sig[i].dns_fail));
-		dkim_results_free(&res);
-	}
+	test_budget = &spent;
+	dnscache_stats(&before);
+	run(&c, &res, b);
+	dnscache_stats(&after);
+	test_budget = NULL;
+	/* every query goes through the cache first: no lookup there means no query at all */
+	assert_int_equal(after.hits + after.misses, before.hits + before.misses);
+	assert_int_equal(spent.queries, 0);
+	assert_int_equal(res.n, 2);
+	for (size_t i = 0; i < res.n; i++)
+		if (res.sig[i].result != PM_DKIM_TEMPERROR ||
+		    res.sig[i].dns_fail != DNS_FAIL_BUDGET)
+			fail_msg("signature %zu: got %s (%s), want temperror (budget)", i,
+			         pm_dkim_result_name(res.sig[i].result),
+			         dns_fail_name(res.sig[i].dns_fail));
+	dkim_results_free(&res);
 }
 
 #define NTHREADS 4

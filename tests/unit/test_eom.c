@@ -27,6 +27,7 @@
 #include "config.h"
 #include "eom.h"
 #include "policy.h"
+#include "unitpolicy.h"
 #include "util.h"
 
 #define ID "mx.example.org"
@@ -36,25 +37,7 @@ static char tmp_dir[] = "/tmp/test_eom.XXXXXX";
 /* load - write text to a file and load it */
 static struct policy *load(const char *text)
 {
-	char path[300];
-	struct config_errors errs;
-	struct policy *p;
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "%s/policy.conf", tmp_dir);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	fputs(text, fp);
-	assert_int_equal(fclose(fp), 0);
-	p = config_load(path, &errs);
-	if (p == NULL) {
-		for (size_t i = 0; i < errs.n; i++)
-			print_error("%s:%d: %s: %s\n", errs.v[i].file, errs.v[i].line,
-			            errs.v[i].key, errs.v[i].message);
-		config_errors_free(&errs);
-		fail_msg("config_load failed for:\n%s", text);
-	}
-	return p;
+	return unit_policy_write(tmp_dir, text);
 }
 
 /* input - the facts of a plain untrusted client with no headers yet */
@@ -231,14 +214,11 @@ int main(void)
 	    cmocka_unit_test(test_from),
 	    cmocka_unit_test(test_authres),
 	};
-	char path[300];
 	int rc;
 
 	if (mkdtemp(tmp_dir) == NULL)
 		return 1;
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	snprintf(path, sizeof(path), "%s/policy.conf", tmp_dir);
-	unlink(path);
-	rmdir(tmp_dir);
+	unit_policy_dir_free(tmp_dir);
 	return rc;
 }

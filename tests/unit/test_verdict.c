@@ -17,7 +17,10 @@
  *	name them and test the held refusal at RCPT, the exempt recipient
  *	and the exempt message at end of message. Then
  *	messages per connection. Then reply_expand() with hostile values (CR,
- *	LF, NUL, 8-bit, '%', very long) and pm_verdict_action_name().
+ *	LF, NUL, 8-bit, '%', very long) and pm_verdict_action_name(). The
+ *	names of stages, checks and reasons (one each, distinct), and the
+ *	list every verdict's rule names (pm_list_ref). verdict_plan(): the
+ *	lookups of each stage, case by case (the ones session.c makes).
  * DIAGNOSTICS
  *	"case NAME: got X, want Y" for each mismatch.
  */
@@ -36,6 +39,7 @@
 #include "dkim.h"
 #include "dmarc.h"
 #include "policy.h"
+#include "unitpolicy.h"
 #include "util.h"
 #include "verdict.h"
 
@@ -204,17 +208,17 @@ struct vcase {
 
 /* MAIL FROM refusals held for RCPT (facts of the RCPT rows) */
 static const struct pm_verdict HELD_SPF = {.reply = PM_R_SPF_FAIL,
-                                           .check = "spf",
-                                           .reason = "spf_fail",
+                                           .check = CHK_SPF,
+                                           .reason = RSN_SPF_FAIL,
                                            .rule = "spf.fail=reject",
                                            .delayed = true};
 static const struct pm_verdict HELD_IPREV = {.reply = PM_R_IPREV_TEMPFAIL,
-                                             .check = "iprev",
-                                             .reason = "iprev_temperror",
+                                             .check = CHK_IPREV,
+                                             .reason = RSN_IPREV_TEMPERROR,
                                              .rule = "iprev.mode=enforce",
                                              .delayed = true};
 static const struct pm_verdict NOT_HELD = {
-    .reply = PM_R_SPF_FAIL, .check = "spf", .reason = "spf_fail", .rule = "spf.fail=reject"};
+    .reply = PM_R_SPF_FAIL, .check = CHK_SPF, .reason = RSN_SPF_FAIL, .rule = "spf.fail=reject"};
 
 #define EXEMPT_RULE "recipients.exempt_from_sender_checks"
 #define DMARC_REJECT                                                                               \
@@ -1776,7 +1780,16 @@ static const struct vcase verdict_cases[] = {
      "rcpt_tempfail",
      NULL},
     {"rcpt valid", P_DEFAULT, {RCPT, .rcpt = RCPT_VALID}, CONT, false, 0, NULL, NULL, NULL, NULL},
-    {"rcpt exempt", P_DEFAULT, {RCPT, .rcpt = RCPT_EXEMPT}, CONT, false, 0, NULL, NULL, NULL, NULL},
+    {"postmaster",
+     P_DEFAULT,
+     {RCPT, .rcpt = RCPT_ALWAYS_VALID},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
 
     /* limits: too many recipients 452 4.5.3, harvest 450 4.7.1 */
     {"recipient 3 of max 3",
@@ -3512,12 +3525,9 @@ static const struct vcase verdict_cases[] = {
 static struct policy *load(const char *text)
 {
 	char path[300];
-	struct config_errors errs;
-	struct policy *p;
 	FILE *fp;
 
-	snprintf(path, sizeof(path), "%s/policy.conf", tmp_dir);
-	fp = fopen(path, "w");
+	fp = fopen(unit_policy_path(tmp_dir, path, sizeof(path)), "w");
 	assert_non_null(fp);
 	if (strstr(text, "delay_sender_refusals") != NULL ||
 	    strstr(text, "exempt_from_sender_checks") != NULL) {
@@ -3537,15 +3547,7 @@ static struct policy *load(const char *text)
 		}
 	}
 	assert_int_equal(fclose(fp), 0);
-	p = config_load(path, &errs);
-	if (p == NULL) {
-		for (size_t i = 0; i < errs.n; i++)
-			print_error("%s:%d: %s: %s\n", errs.v[i].file, errs.v[i].line,
-			            errs.v[i].key, errs.v[i].message);
-		config_errors_free(&errs);
-		fail_msg("config_load failed for:\n%s", text);
-	}
-	return p;
+	return unit_policy_load(path);
 }
 
 /* streq - equal strings, NULLs equal only to each other */
@@ -3556,27 +3558,50 @@ static bool streq(const char *a, const char *b)
 
 #define NS(s) ((s) ? (s) : "(null)")
 
+/*
+ * list_ref_agrees - the verdict's list ref names the list its rule names
+ * ("lists.KIND.block" or ".allow"), and no list when the rule names none
+ */
+static bool list_ref_agrees(const struct pm_verdict *v)
+{
+	char want[64];
+
+	if (!v->list.set)
+		return v->rule == NULL || strncmp(v->rule, "lists.", 6) != 0;
+	snprintf(want, sizeof(want), "lists.%s.%s", list_kind_name(v->list.kind),
+	         v->list.block ? "block" : "allow");
+	return streq(v->rule, want);
+}
+
 /* check_case - one case; returns the number of mismatches (printed) */
 static int check_case(const struct vcase *c, const struct policy *p)
 {
 	struct pm_verdict v;
+	const char *check, *reason;
 	int bad = 0;
 
 	verdict_decide(&c->f, p, &v);
+	check = pm_check_id_name(v.check);
+	reason = pm_reason_name(v.reason);
 	if (v.action != c->action || v.would != c->would) {
 		print_error("case %s: got action %s would=%d, want %s would=%d\n", c->name,
 		            pm_verdict_action_name(v.action), v.would,
 		            pm_verdict_action_name(c->action), c->would);
 		bad++;
 	}
-	if (!streq(v.check, c->check) || !streq(v.reason, c->reason) ||
+	if (!streq(check, c->check) || !streq(reason, c->reason) ||
 	    (c->rule && !streq(v.rule, c->rule))) {
 		print_error("case %s: got check %s reason %s rule %s, want %s %s %s\n", c->name,
-		            NS(v.check), NS(v.reason), NS(v.rule), NS(c->check), NS(c->reason),
+		            NS(check), NS(reason), NS(v.rule), NS(c->check), NS(c->reason),
 		            c->rule ? c->rule : "(any)");
 		bad++;
 	}
-	if (v.check != NULL && (v.reason == NULL || v.rule == NULL)) {
+	if (!list_ref_agrees(&v)) {
+		print_error("case %s: got rule %s with list ref set=%d kind %d block=%d\n", c->name,
+		            NS(v.rule), v.list.set, (int)v.list.kind, v.list.block);
+		bad++;
+	}
+	if (v.check != CHK_NONE && (v.reason == RSN_NONE || v.rule == NULL)) {
 		print_error("case %s: got a check without reason or rule\n", c->name);
 		bad++;
 	}
@@ -3625,7 +3650,7 @@ static void test_quarantine(void **state)
 	assert_int_equal(v.action, PM_V_CONTINUE);
 	assert_true(v.quarantine);
 	assert_false(v.would);
-	assert_string_equal(v.reason, "dmarc_quarantine");
+	assert_string_equal(pm_reason_name(v.reason), "dmarc_quarantine");
 
 	f.dmarc_mode = PM_MODE_TAG;
 	verdict_decide(&f, p, &v);
@@ -3633,7 +3658,7 @@ static void test_quarantine(void **state)
 	assert_false(v.quarantine);
 	assert_true(v.would);
 	assert_int_equal(v.reply, PM_R_COUNT);
-	assert_string_equal(v.reason, "dmarc_quarantine");
+	assert_string_equal(pm_reason_name(v.reason), "dmarc_quarantine");
 
 	f.dmarc_mode = PM_MODE_OFF;
 	verdict_decide(&f, p, &v);
@@ -3683,12 +3708,12 @@ static void test_flags(void **state)
 	/* a skipped "would" (iprev, tag mode) first: the skipped refusal is named */
 	f.iprev = PM_IPREV_PERMERROR;
 	verdict_decide(&f, p, &v);
-	assert_string_equal(v.check, "spf");
+	assert_string_equal(pm_check_id_name(v.check), "spf");
 	assert_int_equal(v.reply, PM_R_SPF_FAIL);
 	f.mfrom_spf = PM_SPF_NONE;
 	verdict_decide(&f, p, &v);
 	assert_true(v.allowed);
-	assert_string_equal(v.check, "iprev");
+	assert_string_equal(pm_check_id_name(v.check), "iprev");
 	assert_int_equal(v.reply, PM_R_COUNT);
 	f.iprev = PM_IPREV_UNCHECKED;
 
@@ -3697,7 +3722,7 @@ static void test_flags(void **state)
 	verdict_decide(&f, p, &v);
 	assert_false(v.allowed);
 	assert_string_equal(v.allowed_by, "lists.sender.allow");
-	assert_null(v.reason);
+	assert_int_equal(v.reason, RSN_NONE);
 
 	/* dry run: flagged; a log mode "would" is not */
 	f.mfrom_spf = PM_SPF_FAIL;
@@ -3726,14 +3751,14 @@ static void test_flags(void **state)
 	assert_true(v.would);
 	assert_true(v.dry_run);
 	assert_int_equal(v.reply, PM_R_COUNT);
-	assert_string_equal(v.reason, "dmarc_quarantine");
+	assert_string_equal(pm_reason_name(v.reason), "dmarc_quarantine");
 	q.list_allow = PM_LIST_BIT(LIST_CLIENT);
 	verdict_decide(&q, p, &v);
 	assert_false(v.quarantine);
 	assert_false(v.would);
 	assert_true(v.allowed);
-	assert_string_equal(v.check, "dmarc");
-	assert_string_equal(v.reason, "allowed");
+	assert_string_equal(pm_check_id_name(v.check), "dmarc");
+	assert_string_equal(pm_reason_name(v.reason), "allowed");
 	assert_string_equal(v.rule, "lists.client.allow");
 	policy_release(p);
 	policy_release(dry);
@@ -3793,7 +3818,7 @@ static void test_exempt(void **state)
 	f.mfrom_spf = PM_SPF_PASS;
 	verdict_decide(&f, p, &v);
 	assert_false(v.delayed);
-	assert_null(v.check);
+	assert_int_equal(v.check, CHK_NONE);
 
 	/* RCPT: the held verdict itself */
 	memset(&f, 0, sizeof(f));
@@ -3823,7 +3848,7 @@ static void test_exempt(void **state)
 	assert_true(v.would);
 	assert_true(v.exempt);
 	assert_int_equal(v.reply, PM_R_COUNT);
-	assert_string_equal(v.reason, "exempt_recipient");
+	assert_string_equal(pm_reason_name(v.reason), "exempt_recipient");
 	q.all_rcpts_exempt = false;
 	verdict_decide(&q, p, &v);
 	assert_true(v.quarantine);
@@ -3967,8 +3992,8 @@ static void test_must_sign_without_dmarc(void **state)
 		verdict_decide(&f, p, &vd);
 		if (vd.action != PM_V_CONTINUE)
 			fail_msg("policy %zu: got action %s (check %s, reason %s), want continue",
-			         i, pm_verdict_action_name(vd.action), vd.check ? vd.check : "-",
-			         vd.reason ? vd.reason : "-");
+			         i, pm_verdict_action_name(vd.action),
+			         NS(pm_check_id_name(vd.check)), NS(pm_reason_name(vd.reason)));
 		/* an unrelated signer still is not aligned */
 		v[0] = sig(PM_DKIM_PASS, "other.test");
 		if (verdict_must_sign(p, "news.bank.test", &r) != MUST_SIGN_NONE_ALIGNED)
@@ -4146,7 +4171,7 @@ static void test_domain_overrides(void **state)
 	assert_int_equal(mode_of(on, PM_CHECK_SPF, "y.test", NULL, NULL, 0, NULL), PM_MODE_OFF);
 	f.domains.sender = "y.test";
 	verdict_decide(&f, on, &v);
-	assert_null(v.check);
+	assert_int_equal(v.check, CHK_NONE);
 	f.domains.sender = "x.test";
 	verdict_decide(&f, on, &v);
 	assert_int_equal(v.action, PM_V_REJECT);
@@ -4169,7 +4194,7 @@ static void test_domain_overrides(void **state)
 	verdict_decide(&f, p, &v);
 	assert_int_equal(v.action, PM_V_REJECT);
 	assert_int_equal(v.reply, PM_R_SPF_FAIL);
-	assert_string_equal(v.check, "spf");
+	assert_string_equal(pm_check_id_name(v.check), "spf");
 	assert_string_equal(v.rule, "overrides.for_recipient_domain=strict.test");
 	f.rcpt_exempt = true; /* an exempt recipient there: a "would" */
 	verdict_decide(&f, p, &v);
@@ -4179,7 +4204,7 @@ static void test_domain_overrides(void **state)
 	rcpt[0] = "example.org"; /* no recipient override: the MAIL FROM "would" stays one */
 	verdict_decide(&f, p, &v);
 	assert_int_equal(v.action, PM_V_CONTINUE);
-	assert_null(v.check);
+	assert_int_equal(v.check, CHK_NONE);
 
 	/* a sender without override: MAIL FROM holds the refusal ... */
 	f.stage = PM_STAGE_MAIL;
@@ -4200,11 +4225,11 @@ static void test_domain_overrides(void **state)
 	assert_int_equal(v.action, PM_V_CONTINUE);
 	assert_true(v.would);
 	assert_int_equal(v.reply, PM_R_SPF_FAIL);
-	assert_string_equal(v.check, "spf");
+	assert_string_equal(pm_check_id_name(v.check), "spf");
 	assert_string_equal(v.rule, "overrides.for_recipient_domain=hosted.test");
 	f.trusted = true; /* MAIL FROM did not judge a trusted client */
 	verdict_decide(&f, p, &v);
-	assert_null(v.check);
+	assert_int_equal(v.check, CHK_NONE);
 	f.trusted = false;
 	/* iprev: enforce for strict.test only (iprev.mode tag) */
 	f.mfrom_spf = PM_SPF_PASS;
@@ -4225,7 +4250,7 @@ static void test_domain_overrides(void **state)
 	verdict_decide(&f, p, &v);
 	assert_int_equal(v.action, PM_V_CONTINUE);
 	assert_true(v.would);
-	assert_string_equal(v.check, "from_header");
+	assert_string_equal(pm_check_id_name(v.check), "from_header");
 	rcpt[1] = "example.org";
 	f.domains.nrcpt = 2; /* mixed: the policy's mode */
 	verdict_decide(&f, p, &v);
@@ -4236,11 +4261,11 @@ static void test_domain_overrides(void **state)
 	f.domains.nrcpt = 1;
 	rcpt[0] = "unsigned.test";
 	verdict_decide(&f, p, &v);
-	assert_null(v.check);
+	assert_int_equal(v.check, CHK_NONE);
 	assert_false(v.would);
 	rcpt[0] = "example.org";
 	verdict_decide(&f, p, &v);
-	assert_string_equal(v.check, "must_sign"); /* dkim.mode tag: a "would" */
+	assert_string_equal(pm_check_id_name(v.check), "must_sign"); /* dkim.mode tag: a "would" */
 	assert_true(v.would);
 
 	/* DMARC: the overrides win over dmarc.mode; always_reject etc. still follow */
@@ -4552,18 +4577,363 @@ static int setup(void **state)
 /* teardown - remove it */
 static int teardown(void **state)
 {
-	char path[300];
+	(void)state;
+	return unit_policy_dir_free(tmp_dir);
+}
+
+/* verdict_plan: the lookups each stage makes (policies beside the table) */
+#define CN_ALLOW "lists = { client_name = { allow = [ \"good.example\" ]; }; };\n"
+static const char P_PLAN_DNSBL[] = BASE "dnsbl = { " ZONES " };\n";
+static const char P_PLAN_DNSBL_CN[] = BASE "dnsbl = { " ZONES " };\n" CN_ALLOW;
+static const char P_PLAN_DNSBL_DRY[] = BASE "dry_run = true;\ndnsbl = { " ZONES " };\n";
+static const char P_PLAN_CN_ONLY[] =
+    BASE "iprev = { mode = \"off\"; };\n"
+         "lists = { client_name = { block = [ \"bad.example\" ]; }; };\n";
+static const char P_PLAN_MAX[] = BASE "recipients = { max_messages_per_connection = 2; };\n";
+static const char P_PLAN_DRY_IPREV[] = BASE "dry_run = true;\niprev = { mode = \"enforce\"; };\n";
+static const char P_PLAN_SPF_OFF[] = BASE "spf = { mode = \"off\"; helo_mode = \"off\"; };\n";
+static const char P_PLAN_NO_AUTH[] =
+    BASE "dkim = { mode = \"off\"; };\ndmarc = { mode = \"off\"; };\n";
+
+/* One verdict_plan case: the policy, the facts so far, the lookups wanted. */
+struct pcase {
+	const char *name;
+	const char *policy;
+	struct pm_facts f;
+	struct pm_plan want;
+};
+
+#define SENDER_AT(d) .domains = {.sender = (d)}
+
+static const struct pcase plan_cases[] = {
+    /* connect */
+    {"connect: no zones: iprev (tag) looked up and applied",
+     P_DEFAULT,
+     {CONNECT},
+     {.iprev = true, .iprev_applies = true}},
+    {"connect: trusted: nothing", P_PLAN_DNSBL, {CONNECT, .trusted = true}, {0}},
+    {"connect: broken session, failing open: nothing",
+     P_FAIL_OPEN,
+     {CONNECT, .internal_error = true},
+     {0}},
+    {"connect: client_block refuses: nothing",
+     P_PLAN_DNSBL,
+     {CONNECT, .client_blocked = true},
+     {0}},
+    {"connect: client block entry: nothing",
+     P_PLAN_DNSBL_CN,
+     {CONNECT, .list_block = BIT(CLIENT)},
+     {0}},
+    {"connect: client_block in log mode: the DNSBLs and iprev",
+     P_DNSBL_BLOCK_LOG,
+     {CONNECT, .client_blocked = true},
+     {.dnsbl = true, .iprev = true, .iprev_applies = true}},
+    {"connect: zones not asked yet: the DNSBLs and iprev",
+     P_PLAN_DNSBL,
+     {CONNECT},
+     {.dnsbl = true, .iprev = true, .iprev_applies = true}},
+    {"connect: zones asked, not listed: iprev",
+     P_PLAN_DNSBL,
+     {CONNECT, .dnsbl_checked = true},
+     {.iprev = true, .iprev_applies = true}},
+    {"connect: listed: no iprev",
+     P_PLAN_DNSBL,
+     {CONNECT, .dnsbl_checked = true, .dnsbl_listed = true},
+     {0}},
+    {"connect: listed, a client name allow list: iprev",
+     P_PLAN_DNSBL_CN,
+     {CONNECT, .dnsbl_checked = true, .dnsbl_listed = true},
+     {.iprev = true, .iprev_applies = true}},
+    {"connect: listed in log mode: iprev",
+     P_DNSBL_LOG,
+     {CONNECT, .dnsbl_checked = true, .dnsbl_listed = true},
+     {.iprev = true, .iprev_applies = true}},
+    {"connect: listed in a dry run: iprev",
+     P_PLAN_DNSBL_DRY,
+     {CONNECT, .dnsbl_checked = true, .dnsbl_listed = true},
+     {.iprev = true, .iprev_applies = true}},
+    {"connect: dnsbl off: iprev only",
+     P_DNSBL_OFF,
+     {CONNECT},
+     {.iprev = true, .iprev_applies = true}},
+    {"connect: iprev off, no client name list: nothing", P_IPREV_OFF, {CONNECT}, {0}},
+    {"connect: iprev off, a client name list: looked up, not applied",
+     P_PLAN_CN_ONLY,
+     {CONNECT},
+     {.iprev = true}},
+    {"connect: iprev looked up already: nothing", P_DEFAULT, {CONNECT, .iprev_checked = true}, {0}},
+
+    /* HELO */
+    {"helo: HELO SPF", P_DEFAULT, {HELO}, {.helo_spf = true}},
+    {"helo: helo_mode off: nothing", P_HELO_OFF, {HELO}, {0}},
+    {"helo: trusted: nothing", P_DEFAULT, {HELO, .trusted = true}, {0}},
+    {"helo: evaluated already: nothing", P_DEFAULT, {HELO, .helo_spf = PM_SPF_PASS}, {0}},
+
+    /* MAIL FROM */
+    {"mail: a sender domain: the domain and SPF",
+     P_DEFAULT,
+     {MAIL, SENDER_AT("example.net")},
+     {.sender_domain = true, .spf = true}},
+    {"mail: null sender: SPF only", P_DEFAULT, {MAIL, .sender_status = ADDR_NULL}, {.spf = true}},
+    {"mail: an address literal: SPF only", P_DEFAULT, {MAIL}, {.spf = true}},
+    {"mail: authenticated: nothing",
+     P_DEFAULT,
+     {MAIL, .authenticated = true, SENDER_AT("example.net")},
+     {0}},
+    {"mail: trusted: nothing", P_DEFAULT, {MAIL, .trusted = true, SENDER_AT("example.net")}, {0}},
+    {"mail: bad sender: nothing", P_DEFAULT, {MAIL, .sender_status = ADDR_BAD}, {0}},
+    {"mail: messages used up: nothing",
+     P_PLAN_MAX,
+     {MAIL, .messages_in_session = 2, SENDER_AT("example.net")},
+     {0}},
+    {"mail: messages used up in a dry run: nothing",
+     P_DRY_MAX_MSGS,
+     {MAIL, .messages_in_session = 2, SENDER_AT("example.net")},
+     {0}},
+    {"mail: one message left: the lookups",
+     P_PLAN_MAX,
+     {MAIL, .messages_in_session = 1, SENDER_AT("example.net")},
+     {.sender_domain = true, .spf = true}},
+    {"mail: sender block entry: nothing",
+     P_DEFAULT,
+     {MAIL, .list_block = BIT(SENDER), SENDER_AT("example.net")},
+     {0}},
+    {"mail: HELO block entry: nothing",
+     P_DEFAULT,
+     {MAIL, .list_block = BIT(HELO), SENDER_AT("example.net")},
+     {0}},
+    {"mail: sender block entry in a dry run: the lookups",
+     P_DRY,
+     {MAIL, .list_block = BIT(SENDER), SENDER_AT("example.net")},
+     {.sender_domain = true, .spf = true}},
+    {"mail: iprev fail enforced: nothing",
+     P_IPREV_ENFORCE,
+     {MAIL, .iprev = PM_IPREV_FAIL, SENDER_AT("example.net")},
+     {0}},
+    {"mail: iprev fail in tag mode: the lookups",
+     P_DEFAULT,
+     {MAIL, .iprev = PM_IPREV_FAIL, SENDER_AT("example.net")},
+     {.sender_domain = true, .spf = true}},
+    {"mail: iprev fail held for RCPT: nothing",
+     P_EXEMPT_IPREV,
+     {MAIL, .iprev = PM_IPREV_FAIL, SENDER_AT("example.net")},
+     {0}},
+    {"mail: iprev fail enforced in a dry run: the lookups",
+     P_PLAN_DRY_IPREV,
+     {MAIL, .iprev = PM_IPREV_FAIL, SENDER_AT("example.net")},
+     {.sender_domain = true, .spf = true}},
+    {"mail: sender domain unknown: no SPF",
+     P_DEFAULT,
+     {MAIL, .sender_domain = SENDER_DOMAIN_NXDOMAIN, SENDER_AT("example.net")},
+     {0}},
+    {"mail: sender domain unknown, held for RCPT: no SPF",
+     P_EXEMPT,
+     {MAIL, .sender_domain = SENDER_DOMAIN_NXDOMAIN, SENDER_AT("example.net")},
+     {0}},
+    {"mail: sender domain unknown in log mode: SPF",
+     P_SD_LOG,
+     {MAIL, .sender_domain = SENDER_DOMAIN_NXDOMAIN, SENDER_AT("example.net")},
+     {.spf = true}},
+    {"mail: sender domain found: SPF",
+     P_DEFAULT,
+     {MAIL, .sender_domain = SENDER_DOMAIN_OK, SENDER_AT("example.net")},
+     {.spf = true}},
+    {"mail: HELO SPF refuses: MAIL FROM SPF still",
+     P_DEFAULT,
+     {MAIL, .helo_spf = PM_SPF_FAIL, SENDER_AT("example.net")},
+     {.sender_domain = true, .spf = true}},
+    {"mail: SPF off: the sender domain only",
+     P_PLAN_SPF_OFF,
+     {MAIL, SENDER_AT("example.net")},
+     {.sender_domain = true}},
+    {"mail: SPF off by itself, on for this sender domain",
+     P_OV_ON,
+     {MAIL, SENDER_AT("x.test")},
+     {.sender_domain = true, .spf = true}},
+    {"mail: SPF fail, DMARC enforced: the sender domain's DMARC record",
+     P_DEFAULT,
+     {MAIL, .sender_domain = SENDER_DOMAIN_OK, .mfrom_spf = PM_SPF_FAIL, SENDER_AT("example.net")},
+     {.sender_dmarc = true}},
+    {"mail: SPF softfail set to reject: the DMARC record",
+     P_STRICT_SPF,
+     {MAIL, .sender_domain = SENDER_DOMAIN_OK, .mfrom_spf = PM_SPF_SOFTFAIL,
+      SENDER_AT("example.net")},
+     {.sender_dmarc = true}},
+    {"mail: SPF softfail not refused: no DMARC record",
+     P_DEFAULT,
+     {MAIL, .sender_domain = SENDER_DOMAIN_OK, .mfrom_spf = PM_SPF_SOFTFAIL,
+      SENDER_AT("example.net")},
+     {0}},
+    {"mail: SPF pass: no DMARC record",
+     P_DEFAULT,
+     {MAIL, .sender_domain = SENDER_DOMAIN_OK, .mfrom_spf = PM_SPF_PASS, SENDER_AT("example.net")},
+     {0}},
+    {"mail: SPF fail, spf_fail_at_mail: no DMARC record",
+     P_SPF_AT_MAIL,
+     {MAIL, .sender_domain = SENDER_DOMAIN_OK, .mfrom_spf = PM_SPF_FAIL, SENDER_AT("example.net")},
+     {0}},
+    {"mail: SPF fail, DMARC in log mode: no DMARC record",
+     P_DMARC_LOG,
+     {MAIL, .sender_domain = SENDER_DOMAIN_OK, .mfrom_spf = PM_SPF_FAIL, SENDER_AT("example.net")},
+     {0}},
+    {"mail: SPF fail, DMARC tag for this sender domain: no DMARC record",
+     P_DOMAIN_OV,
+     {MAIL, .sender_domain = SENDER_DOMAIN_OK, .mfrom_spf = PM_SPF_FAIL, SENDER_AT("partner.test")},
+     {0}},
+    {"mail: SPF fail, DMARC record looked up already: nothing",
+     P_DEFAULT,
+     {MAIL, .sender_domain = SENDER_DOMAIN_OK, .mfrom_spf = PM_SPF_FAIL,
+      .sender_dmarc_checked = true, SENDER_AT("example.net")},
+     {0}},
+    {"mail: SPF fail for the null sender: no DMARC record",
+     P_DEFAULT,
+     {MAIL, .sender_status = ADDR_NULL, .mfrom_spf = PM_SPF_FAIL},
+     {0}},
+
+    /* RCPT and end of message */
+    {"rcpt: nothing", P_DEFAULT, {RCPT, SENDER_AT("example.net")}, {0}},
+    {"eom: DKIM and DMARC", P_DEFAULT, {EOM}, {.message_auth = true}},
+    {"eom: authenticated: nothing", P_DEFAULT, {EOM, .authenticated = true}, {0}},
+    {"eom: trusted: nothing", P_DEFAULT, {EOM, .trusted = true}, {0}},
+    {"eom: DKIM and DMARC off: nothing", P_PLAN_NO_AUTH, {EOM}, {0}},
+};
+
+/* plan_text - the lookups of a plan, for messages */
+static const char *plan_text(const struct pm_plan *pl, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s%s%s%s%s%s%s", pl->dnsbl ? "dnsbl " : "",
+	         pl->iprev ? "iprev " : "", pl->iprev_applies ? "iprev_applies " : "",
+	         pl->helo_spf ? "helo_spf " : "", pl->sender_domain ? "sender_domain " : "",
+	         pl->spf ? "spf " : "", pl->sender_dmarc ? "sender_dmarc " : "",
+	         pl->message_auth ? "message_auth " : "");
+	return buf[0] != '\0' ? buf : "nothing";
+}
+
+/* test_plan - the lookups verdict_plan asks for, case by case */
+static void test_plan(void **state)
+{
+	int bad = 0;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/policy.conf", tmp_dir);
-	unlink(path);
-	return rmdir(tmp_dir);
+	for (size_t i = 0; i < PM_ARRAY_LEN(plan_cases); i++) {
+		const struct pcase *c = &plan_cases[i];
+		struct policy *p = load(c->policy);
+		struct pm_plan got;
+		char gbuf[160], wbuf[160];
+		const char *g, *w;
+
+		verdict_plan(&c->f, p, &got);
+		g = plan_text(&got, gbuf, sizeof(gbuf));
+		w = plan_text(&c->want, wbuf, sizeof(wbuf));
+		if (strcmp(g, w) != 0) {
+			print_error("case %s: got %s, want %s\n", c->name, g, w);
+			bad++;
+		}
+		policy_release(p);
+	}
+	{
+		struct pm_plan none;
+		char g[160];
+
+		memset(&none, 0xff, sizeof(none));
+		verdict_plan(NULL, NULL, &none);
+		if (strcmp(plan_text(&none, g, sizeof(g)), "nothing") != 0) {
+			print_error("no facts, no policy: got %s, want nothing\n", g);
+			bad++;
+		}
+	}
+	assert_int_equal(bad, 0);
+}
+
+/*
+ * names_distinct - every value in [first, count) of an enum has a name,
+ * and no two share one; returns the number of faults (printed)
+ */
+static int names_distinct(const char *what, int first, int count, const char *(*name)(int))
+{
+	int bad = 0;
+
+	for (int i = first; i < count; i++) {
+		const char *n = name(i);
+
+		if (n == NULL || n[0] == '\0') {
+			print_error("%s %d: got no name, want one\n", what, i);
+			bad++;
+			continue;
+		}
+		for (int j = first; j < i; j++) {
+			if (name(j) != NULL && strcmp(name(j), n) == 0) {
+				print_error("%s %d and %d: both named \"%s\"\n", what, j, i, n);
+				bad++;
+			}
+		}
+	}
+	if (name(count) != NULL || name(-1) != NULL) {
+		print_error("%s: a value out of range got a name\n", what);
+		bad++;
+	}
+	return bad;
+}
+
+/* The name functions, with an int argument for names_distinct. */
+static const char *stage_name(int i)
+{
+	return pm_stage_name((enum pm_stage)i);
+}
+
+static const char *check_name(int i)
+{
+	return pm_check_id_name((enum pm_check_id)i);
+}
+
+static const char *reason_name(int i)
+{
+	return pm_reason_name((enum pm_reason)i);
+}
+
+/*
+ * test_names - one distinct name per stage, check and reason (none for
+ * CHK_NONE and RSN_NONE), spelt as logs and JSON have them
+ */
+static void test_names(void **state)
+{
+	const struct {
+		const char *got, *want;
+	} spelt[] = {
+	    {pm_stage_name(PM_STAGE_CONNECT), "connect"},
+	    {pm_stage_name(PM_STAGE_EOM), "eom"},
+	    {pm_check_id_name(CHK_HELO_SPF), "helo_spf"},
+	    {pm_check_id_name(CHK_INTERNAL_ERROR), "internal_error"},
+	    {pm_reason_name(RSN_SPF_FAIL), "spf_fail"},
+	    {pm_reason_name(RSN_INTERNAL_ERROR_FAIL_OPEN), "internal_error_fail_open"},
+	    {pm_reason_name(RSN_CLIENT_NAME_BLOCKED), "client_name_blocked"},
+	};
+	int bad = 0;
+
+	(void)state;
+	bad += names_distinct("stage", 0, PM_STAGE_COUNT, stage_name);
+	bad += names_distinct("check", CHK_NONE + 1, CHK_COUNT, check_name);
+	bad += names_distinct("reason", RSN_NONE + 1, RSN_COUNT, reason_name);
+	if (pm_check_id_name(CHK_NONE) != NULL || pm_reason_name(RSN_NONE) != NULL) {
+		print_error("CHK_NONE or RSN_NONE: got a name, want none\n");
+		bad++;
+	}
+	for (size_t i = 0; i < PM_ARRAY_LEN(spelt); i++) {
+		if (!streq(spelt[i].got, spelt[i].want)) {
+			print_error("name %zu: got \"%s\", want \"%s\"\n", i, NS(spelt[i].got),
+			            spelt[i].want);
+			bad++;
+		}
+	}
+	assert_int_equal(bad, 0);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_reply_table),
+	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_plan),
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_null_inputs),
 	    cmocka_unit_test(test_singleton_field),
