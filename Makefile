@@ -176,6 +176,7 @@ uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/policy-milter $(DESTDIR)$(SBINDIR)/policy-milter-report
 	rm -f $(DESTDIR)$(MANDIR)/man8/policy-milter.8 $(DESTDIR)$(MANDIR)/man5/policy-milter.conf.5 $(DESTDIR)$(MANDIR)/man1/policy-milter-report.1
 	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/policy-milter.service $(DESTDIR)$(SYSUSERSDIR)/policy-milter.conf
+	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/policy-milter-report.service $(DESTDIR)$(SYSTEMDUNITDIR)/policy-milter-report.timer
 	@for f in $(POLICYDIR)/policy-milter.conf $(POLICYDIR)/policy-milter.conf.dist; do \
 	    if [ -e $$f ] && cmp -s conf/policy-milter.conf $$f; then \
 	        echo "rm -f $$f"; rm -f $$f; \
@@ -198,10 +199,10 @@ clean:
 # of the JSON schema keys the daemon writes by) of the daemon; links only
 # jansson and zlib. build/asan/policy-milter-report is the sanitizer
 # build that tests/report/run.sh runs over the garbage fixture.
-REPORT_SRCS := main.c input.c record.c timefmt.c filter.c tally.c aggregate.c out_text.c out_json.c out_csv.c
-REPORT_MODS := util cidr decision
-REPORT_CFLAGS := $(shell pkg-config --cflags jansson zlib 2>/dev/null)
-REPORT_LIBS := $(shell pkg-config --libs jansson zlib 2>/dev/null)
+REPORT_SRCS := main.c input.c record.c timefmt.c filter.c tally.c aggregate.c out_text.c out_json.c out_csv.c dmarcagg.c deliver.c dmarcmode.c
+REPORT_MODS := util cidr decision psl
+REPORT_CFLAGS := $(shell pkg-config --cflags jansson zlib libconfig 2>/dev/null)
+REPORT_LIBS := $(shell pkg-config --libs jansson zlib libconfig 2>/dev/null) -lresolv
 REPORT_OBJS := $(addprefix build/report/obj/,$(REPORT_SRCS:.c=.o)) $(addprefix $(OBJDIR)/,$(addsuffix .o,$(REPORT_MODS)))
 REPORT_ASAN_OBJS := $(addprefix build/asan/report/obj/,$(REPORT_SRCS:.c=.o)) $(addprefix build/asan/obj/,$(addsuffix .o,$(REPORT_MODS)))
 
@@ -210,13 +211,13 @@ all: src/policy-milter-report
 src/policy-milter-report: $(REPORT_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(REPORT_LIBS)
 
-build/report/obj/%.o: src/report/%.c src/report/*.h src/util.h src/cidr.h src/decision.h | build/report/obj
+build/report/obj/%.o: src/report/%.c src/report/*.h src/util.h src/cidr.h src/decision.h src/psl.h | build/report/obj
 	$(CC) $(CFLAGS) $(REPORT_CFLAGS) -c -o $@ $<
 
 build/asan/policy-milter-report: $(REPORT_ASAN_OBJS)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(REPORT_LIBS)
 
-build/asan/report/obj/%.o: src/report/%.c src/report/*.h src/util.h src/cidr.h src/decision.h | build/asan/report/obj
+build/asan/report/obj/%.o: src/report/%.c src/report/*.h src/util.h src/cidr.h src/decision.h src/psl.h | build/asan/report/obj
 	$(CC) $(CFLAGS) $(SAN_FLAGS) $(REPORT_CFLAGS) -c -o $@ $<
 
 build/report/obj build/asan/report/obj build/tests/report build/asan/tests/report:
@@ -239,10 +240,16 @@ report-test: src/policy-milter-report build/asan/policy-milter-report build/test
 
 install: install-report
 
+# the timer and service of the daily DMARC aggregate reports, beside the daemon's unit
 install-report: src/policy-milter-report
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(SYSTEMDUNITDIR)
 	install -m 0755 src/policy-milter-report $(DESTDIR)$(SBINDIR)/policy-milter-report
 	install -m 0644 man/policy-milter-report.1 $(DESTDIR)$(MANDIR)/man1/policy-milter-report.1
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	    systemd/policy-milter-report.service.in >$(DESTDIR)$(SYSTEMDUNITDIR)/policy-milter-report.service.tmp
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/policy-milter-report.service.tmp
+	mv -f $(DESTDIR)$(SYSTEMDUNITDIR)/policy-milter-report.service.tmp $(DESTDIR)$(SYSTEMDUNITDIR)/policy-milter-report.service
+	install -m 0644 systemd/policy-milter-report.timer $(DESTDIR)$(SYSTEMDUNITDIR)/policy-milter-report.timer
 
 clean: clean-report
 

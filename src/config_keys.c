@@ -65,6 +65,9 @@ static const char *check_header_name(char **value, char *buf, size_t bufsize);
 static const char *check_dnsbl_code(char **value, char *buf, size_t bufsize);
 static const char *check_list_file(char **value, char *buf, size_t bufsize);
 static const char *check_opt_domain(char **value, char *buf, size_t bufsize);
+static const char *check_report_address(char **value, char *buf, size_t bufsize);
+static const char *check_report_text(char **value, char *buf, size_t bufsize);
+static const char *check_report_path(char **value, char *buf, size_t bufsize);
 
 #define F(field) offsetof(struct policy, field)
 #define GROUP(n)                                                                                   \
@@ -312,6 +315,18 @@ const struct cfg_key cfg_settings[] = {
      .off = F(log.syslog_facility)},
     STR("log.syslog_ident", "policy-milter", log.syslog_ident, 0, check_ident),
     STR("log.json_file", "", log.json_file, CF_EMPTY_NULL, check_json_file),
+
+    GROUP("reports"),
+    STR("reports.org_name", "", reports.org_name, CF_EMPTY_NULL, check_report_text),
+    STR("reports.email", "", reports.email, CF_EMPTY_NULL, check_report_address),
+    STR("reports.extra_contact_info", "", reports.extra_contact_info, CF_EMPTY_NULL,
+        check_report_text),
+    STR("reports.from", "", reports.from, CF_EMPTY_NULL, check_report_address),
+    STR("reports.directory", "/var/lib/policy-milter/reports", reports.directory, 0,
+        check_report_path),
+    STR("reports.state_file", "/var/lib/policy-milter/reports-sent", reports.state_file, 0,
+        check_report_path),
+    STR("reports.sendmail", "/usr/sbin/sendmail", reports.sendmail, 0, check_report_path),
 
     GROUP("replies"),
     REPLY("client_blocked", PM_R_CLIENT_BLOCKED,
@@ -900,4 +915,42 @@ void config_keys(void (*fn)(const char *dotted_key, void *arg), void *arg)
 	for (size_t i = 0; i < cfg_nsettings; i++)
 		if (cfg_settings[i].type != CT_GROUP && cfg_settings[i].type != CT_GROUPLIST)
 			fn(cfg_settings[i].name, arg);
+}
+
+/* check_report_address - "" or an address local@domain (not a catch-all "@domain") */
+static const char *check_report_address(char **value, char *buf, size_t bufsize)
+{
+	if (**value == '\0')
+		return NULL;
+	if (**value == '@')
+		return "must be an address local@domain (or \"\" for none)";
+	return check_address(value, buf, bufsize);
+}
+
+/* check_report_text - printable UTF-8 text of at most 200 bytes (a report's metadata) */
+static const char *check_report_text(char **value, char *buf, size_t bufsize)
+{
+	(void)buf;
+	(void)bufsize;
+	if (strlen(*value) > 200)
+		return "must be at most 200 bytes";
+	if (!pm_utf8_valid((const unsigned char *)*value, strlen(*value)))
+		return "must be UTF-8";
+	for (const char *s = *value; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return "must not hold control characters";
+	return NULL;
+}
+
+/* check_report_path - an absolute path without control characters */
+static const char *check_report_path(char **value, char *buf, size_t bufsize)
+{
+	(void)buf;
+	(void)bufsize;
+	if (**value != '/')
+		return "must be an absolute path";
+	for (const char *s = *value; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return "must not hold control characters";
+	return NULL;
 }

@@ -125,6 +125,13 @@ static void policy_free(struct policy *p)
 
 	free(p->log.syslog_ident);
 	free(p->log.json_file);
+	free(p->reports.org_name);
+	free(p->reports.email);
+	free(p->reports.extra_contact_info);
+	free(p->reports.from);
+	free(p->reports.directory);
+	free(p->reports.state_file);
+	free(p->reports.sendmail);
 
 	for (int i = 0; i < PM_R_COUNT; i++)
 		free(p->replies[i].text);

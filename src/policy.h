@@ -295,6 +295,17 @@ struct log_settings {
 	char *json_file; /* absolute path of the JSON decision log, or NULL: none */
 };
 
+/* DMARC aggregate reports (RFC 9990): read by policy-milter-report, unused by the daemon */
+struct report_settings {
+	char *org_name;           /* report_metadata org_name; NULL: reports cannot be made */
+	char *email;              /* report_metadata email, the contact address */
+	char *extra_contact_info; /* NULL: none */
+	char *from;       /* From: of report mails; its domain is the receiver (submitter) */
+	char *directory;  /* where report files are written */
+	char *state_file; /* the ids of the reports sent, one "id address" per line */
+	char *sendmail;   /* sendmail(8) path */
+};
+
 struct policy {
 	int refcount;        /* atomic; see policy_acquire/policy_release */
 	char *path;          /* the file it came from */
@@ -320,6 +331,7 @@ struct policy {
 	   neither DMARC nor dkim.must_sign can run (nothing then asks for it) */
 	struct psl *psl;
 	struct log_settings log;
+	struct report_settings reports;
 	struct pm_reply replies[PM_R_COUNT];
 };
 

@@ -32,7 +32,9 @@
 #	tests/fuzz (make fuzz, the fuzz suite); llvm gives llvm-symbolizer,
 #	for crash reports with file and line. cppcheck and clang-tidy run
 #	make lint (tests/lint.sh). python3-yaml reads the RFC 7208 SPF test
-#	suite (tests/spf/rfc7208.py, the spf-rfc7208 suite).
+#	suite (tests/spf/rfc7208.py, the spf-rfc7208 suite). libxml2-utils
+#	(xmllint --schema) validates the DMARC aggregate reports of the
+#	report suite against RFC 9990's schema; bc sums their row counts.
 # DIAGNOSTICS
 #	Exit 0 when everything is installed; 1 when something is missing and
 #	we are not root, or apt-get failed.
@@ -52,6 +54,7 @@ unbound
 clang-format cppcheck clang-tidy
 clang libclang-rt-14-dev llvm
 python3 python3-yaml
+libxml2-utils bc
 "
 PACKAGES=${*:-$DEFAULT_PACKAGES}
 

@@ -4,16 +4,21 @@
  * SYNOPSIS
  *	policy-milter-report [--json | --csv] [--top N] [--since TIME] [--until TIME]
  *	        [--client ADDR|CIDR] [--domain DOMAIN] [--action ACTION] [-v] LOG...
+ *	policy-milter-report --dmarc-reports [--day YYYY-MM-DD | --since TIME --until TIME]
+ *	        [--config FILE] [--dry-run] [-v] [LOG...]
  * DESCRIPTION
  *	The command line and the loop: each input is read line by line
  *	(input), each line decoded (record), kept or not (filter), counted
- *	(aggregate); then one writer prints the report (output). See
- *	policy-milter-report(1).
+ *	(aggregate); then one writer prints the report (output). With
+ *	--dmarc-reports the records of a period go to the DMARC aggregate
+ *	reports instead (dmarcagg, dmarcmode). See policy-milter-report(1).
  * DIAGNOSTICS
  *	Exit 0 when the report was made; 1 when an input could not be
  *	opened or read, or the report could not be written (the report of
  *	the other inputs is still printed); 64 on bad usage. Lines that are
- *	not records are counted, never fatal.
+ *	not records are counted, never fatal. --dmarc-reports: also 1 when
+ *	a report could not be written or sent, 75 when an authorization
+ *	lookup failed temporarily, 78 when the policy file lacks its settings.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,9 +27,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "../util.h"
 #include "aggregate.h"
+#include "dmarcagg.h"
+#include "dmarcmode.h"
 #include "filter.h"
 #include "input.h"
 #include "output.h"
@@ -40,6 +49,13 @@ struct options {
 	size_t top;
 	bool verbose;
 	struct filter filter;
+	bool dmarc;         /* --dmarc-reports */
+	bool dry_run;       /* --dry-run: write the reports, send nothing */
+	bool has_day;       /* --day */
+	long long day;      /* its first millisecond */
+	const char *config; /* --config, the policy file */
+	bool has_config;    /* --config given */
+	bool other_filters; /* a filter or output option of the summary */
 };
 
 /* usage - the synopsis to stderr (or stdout for --help) */
@@ -58,7 +74,15 @@ static void usage(FILE *fp)
 	    "  --client NET  only this client address or network (repeatable)\n"
 	    "  --domain D    only sender or DMARC domain D or below (repeatable)\n"
 	    "  --action A    only accept, reject, tempfail, quarantine or hold (repeatable)\n"
-	    "  -v            list each malformed line and why on stderr\n");
+	    "  -v            list each malformed line and why on stderr\n"
+	    "       " PROG " --dmarc-reports [--day YYYY-MM-DD | --since TIME --until TIME]\n"
+	    "       [--config FILE] [--dry-run] [-v] [LOG...]\n"
+	    "  --dmarc-reports  write (and mail) the RFC 9990 DMARC aggregate reports of a period\n"
+	    "                (default: the previous UTC day); LOG defaults to log.json_file\n"
+	    "                and its rotation .1 / .1.gz\n"
+	    "  --day DAY     the UTC day YYYY-MM-DD\n"
+	    "  --config FILE the policy file (default " PM_CONFIG_PATH ")\n"
+	    "  --dry-run     write the report files, send nothing\n");
 }
 
 /* bad_usage - complain, print the synopsis, exit 64 */
@@ -91,7 +115,20 @@ static size_t parse_top(const char *arg)
 /* parse_options - fill *o from argv; returns the index of the first LOG */
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum { O_JSON = 256, O_CSV, O_TOP, O_SINCE, O_UNTIL, O_CLIENT, O_DOMAIN, O_ACTION };
+	enum {
+		O_JSON = 256,
+		O_CSV,
+		O_TOP,
+		O_SINCE,
+		O_UNTIL,
+		O_CLIENT,
+		O_DOMAIN,
+		O_ACTION,
+		O_DMARC,
+		O_DAY,
+		O_CONFIG,
+		O_DRY_RUN
+	};
 	static const struct option longopts[] = {
 	    {"json", no_argument, NULL, O_JSON},
 	    {"csv", no_argument, NULL, O_CSV},
@@ -101,6 +138,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    {"client", required_argument, NULL, O_CLIENT},
 	    {"domain", required_argument, NULL, O_DOMAIN},
 	    {"action", required_argument, NULL, O_ACTION},
+	    {"dmarc-reports", no_argument, NULL, O_DMARC},
+	    {"day", required_argument, NULL, O_DAY},
+	    {"config", required_argument, NULL, O_CONFIG},
+	    {"dry-run", no_argument, NULL, O_DRY_RUN},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
@@ -111,6 +152,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 	memset(o, 0, sizeof(*o));
 	o->top = 10;
+	o->config = PM_CONFIG_PATH;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":vhV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -119,9 +161,26 @@ static int parse_options(int argc, char **argv, struct options *o)
 			if (o->format != FMT_TEXT)
 				bad_usage("--json and --csv exclude each other");
 			o->format = c == O_JSON ? FMT_JSON : FMT_CSV;
+			o->other_filters = true;
 			break;
 		case O_TOP:
 			o->top = parse_top(optarg);
+			o->other_filters = true;
+			break;
+		case O_DMARC:
+			o->dmarc = true;
+			break;
+		case O_DAY:
+			if (strlen(optarg) != 10 || timefmt_parse_user(optarg, &o->day) < 0)
+				bad_usage("--day %s: not a day YYYY-MM-DD", optarg);
+			o->has_day = true;
+			break;
+		case O_CONFIG:
+			o->config = optarg;
+			o->has_config = true;
+			break;
+		case O_DRY_RUN:
+			o->dry_run = true;
 			break;
 		case O_SINCE:
 		case O_UNTIL:
@@ -135,16 +194,19 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case O_CLIENT:
 			if (filter_add_client(&o->filter, optarg, &err) < 0)
 				bad_usage("--client %s: %s", optarg, err);
+			o->other_filters = true;
 			break;
 		case O_DOMAIN:
 			if (filter_add_domain(&o->filter, optarg, &err) < 0)
 				bad_usage("--domain %s: %s", optarg, err);
+			o->other_filters = true;
 			break;
 		case O_ACTION:
 			if (filter_add_action(&o->filter, optarg) < 0)
 				bad_usage(
 				    "--action %s: not accept, reject, tempfail, quarantine or hold",
 				    optarg);
+			o->other_filters = true;
 			break;
 		case 'v':
 			o->verbose = true;
@@ -163,6 +225,19 @@ static int parse_options(int argc, char **argv, struct options *o)
 	}
 	if (o->filter.has_since && o->filter.has_until && o->filter.until <= o->filter.since)
 		bad_usage("--until must be later than --since");
+	if (o->dmarc) {
+		if (o->other_filters)
+			bad_usage(
+			    "--dmarc-reports takes no --json, --csv, --top, --client, --domain "
+			    "or --action");
+		if (o->has_day && (o->filter.has_since || o->filter.has_until))
+			bad_usage("--day excludes --since and --until");
+		if (o->filter.has_since != o->filter.has_until)
+			bad_usage("--dmarc-reports needs both --since and --until, or --day");
+		return optind;
+	}
+	if (o->has_day || o->dry_run || o->has_config)
+		bad_usage("--day, --config and --dry-run go with --dmarc-reports");
 	if (optind >= argc)
 		bad_usage("no log given (use - for standard input)");
 	return optind;
@@ -181,8 +256,29 @@ static void malformed(struct report *rep, const struct options *o, const struct 
 	}
 }
 
-/* read_log - count every line of one input; 0, or 1 when it could not be opened or read */
-static int read_log(struct report *rep, const struct options *o, const char *name)
+/* A use of each record read: the summary's filter and count, or a DMARC report's rows. */
+typedef void record_use(void *arg, const struct options *o, const struct rec *r);
+
+/* summary_use - a record the filter keeps counts in the summary */
+static void summary_use(void *arg, const struct options *o, const struct rec *r)
+{
+	if (filter_match(&o->filter, r))
+		report_add(arg, r);
+}
+
+/* dmarc_use - a record counts in the DMARC reports (dmarcagg_add picks) */
+static void dmarc_use(void *arg, const struct options *o, const struct rec *r)
+{
+	(void)o;
+	dmarcagg_add(arg, r);
+}
+
+/*
+ * read_log - every line of one input to use(arg, ...), malformed ones
+ * counted in rep; 0, or 1 when it could not be opened or read
+ */
+static int read_log(struct report *rep, const struct options *o, const char *name, record_use *use,
+                    void *arg)
 {
 	struct input *in = input_open(name);
 	const char *line, *why;
@@ -206,8 +302,7 @@ static int read_log(struct report *rep, const struct options *o, const char *nam
 			continue;
 		}
 		rep->records++;
-		if (filter_match(&o->filter, &r))
-			report_add(rep, &r);
+		use(arg, o, &r);
 		record_free(&r);
 	}
 	if (rc < 0)
@@ -215,6 +310,86 @@ static int read_log(struct report *rep, const struct options *o, const char *nam
 		        input_lineno(in), input_error(in));
 	input_close(in);
 	return rc < 0;
+}
+
+/* say_malformed - the count of lines that were not records, on stderr */
+static void say_malformed(const struct report *rep)
+{
+	char *loc;
+
+	if (rep->malformed == 0)
+		return;
+	loc = output_escape(rep->first_malformed);
+	fprintf(stderr, PROG ": skipped %lld malformed line%s (first at %s)\n", rep->malformed,
+	        rep->malformed == 1 ? "" : "s", loc);
+	free(loc);
+}
+
+/* dmarc_period - [begin, end] in seconds: --day, --since/--until or the previous UTC day */
+static void dmarc_period(const struct options *o, long long now, long long *begin, long long *end)
+{
+	if (o->has_day) {
+		*begin = o->day / 1000;
+		*end = *begin + 86399;
+	} else if (o->filter.has_since) {
+		*begin = o->filter.since / 1000;
+		*end = (o->filter.until + 999) / 1000 - 1;
+	} else {
+		*begin = (now / 86400 - 1) * 86400;
+		*end = *begin + 86399;
+	}
+}
+
+/* read_default_logs - log.json_file and its first rotation (.1, .1.gz), when they exist */
+static int read_default_logs(struct report *rep, const struct options *o, const char *json_file,
+                             struct agg *a)
+{
+	static const char *const suffixes[] = {".1.gz", ".1", ""};
+	char path[4200];
+	int status = 0;
+
+	if (json_file == NULL) {
+		fprintf(stderr, PROG ": %s: no log given and log.json_file is not set\n",
+		        o->config);
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", json_file, suffixes[i]);
+		if (*suffixes[i] == '\0' || access(path, F_OK) == 0)
+			status |= read_log(rep, o, path, dmarc_use, a);
+	}
+	return status;
+}
+
+/* dmarc_main - --dmarc-reports: read the logs, write and send the reports */
+static int dmarc_main(const struct options *o, int first, int argc, char **argv)
+{
+	struct dmarc_settings s;
+	long long now = (long long)time(NULL), begin, end;
+	struct report rep;
+	struct agg a;
+	char err[4200];
+	int status = 0, rc;
+
+	if (dmarc_settings_load(&s, o->config, err, sizeof(err)) < 0) {
+		fprintf(stderr, PROG ": %s\n", err);
+		return EX_CONFIG;
+	}
+	dmarc_period(o, now, &begin, &end);
+	dmarcagg_init(&a, begin, end);
+	report_init(&rep);
+	if (first >= argc)
+		status = read_default_logs(&rep, o, s.json_file, &a);
+	for (int i = first; i < argc; i++)
+		status |= read_log(&rep, o, argv[i], dmarc_use, &a);
+	say_malformed(&rep);
+	rc = dmarc_reports_finish(&a, &s, o->dry_run, now, stdout, stderr);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		status = 1;
+	dmarcagg_free(&a);
+	report_free(&rep);
+	dmarc_settings_free(&s);
+	return status != 0 ? status : rc;
 }
 
 /* main - read every log, print one report */
@@ -225,22 +400,18 @@ int main(int argc, char **argv)
 	int first, status = 0;
 
 	first = parse_options(argc, argv, &o);
+	if (o.dmarc)
+		return dmarc_main(&o, first, argc, argv);
 	report_init(&rep);
 	for (int i = first; i < argc; i++)
-		status |= read_log(&rep, &o, argv[i]);
+		status |= read_log(&rep, &o, argv[i], summary_use, &rep);
 	if (o.format == FMT_JSON)
 		output_json(stdout, &rep, o.top);
 	else if (o.format == FMT_CSV)
 		output_csv(stdout, &rep, o.top);
 	else
 		output_text(stdout, &rep, o.top);
-	if (rep.malformed > 0) {
-		char *loc = output_escape(rep.first_malformed);
-
-		fprintf(stderr, PROG ": skipped %lld malformed line%s (first at %s)\n",
-		        rep.malformed, rep.malformed == 1 ? "" : "s", loc);
-		free(loc);
-	}
+	say_malformed(&rep);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, PROG ": writing the report: %s\n", strerror(errno));
 		status = 1;

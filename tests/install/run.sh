@@ -60,6 +60,8 @@ drwxr-xr-x ./etc/policy-milter
 drwxr-xr-x ./lib
 drwxr-xr-x ./lib/systemd
 drwxr-xr-x ./lib/systemd/system
+-rw-r--r-- ./lib/systemd/system/policy-milter-report.service
+-rw-r--r-- ./lib/systemd/system/policy-milter-report.timer
 -rw-r--r-- ./lib/systemd/system/policy-milter.service
 drwxr-xr-x ./usr
 drwxr-xr-x ./usr/lib
@@ -94,6 +96,15 @@ check "installed man pages are the sources" \
 check "unit ExecStart is the installed sbin path with the policy file" \
 	eval '[ "$(grep "^ExecStart=" "$unit")" = "ExecStart=/usr/sbin/policy-milter -c /etc/policy-milter/policy-milter.conf" ]'
 check "unit has no @PLACEHOLDER@ left" eval '! grep -q "@[A-Z]*@" "$unit"'
+runit=$d/lib/systemd/system/policy-milter-report.service
+check "report unit: oneshot as policy-milter, ExecStart the installed report tool with the policy file" \
+	eval 'grep -qx "Type=oneshot" "$runit" && grep -qx "User=policy-milter" "$runit" &&
+	      [ "$(grep "^ExecStart=" "$runit")" = "ExecStart=/usr/sbin/policy-milter-report --dmarc-reports --config /etc/policy-milter/policy-milter.conf" ] &&
+	      ! grep -q "@[A-Z]*@" "$runit"'
+check "report timer: daily, persistent, wanted by timers.target" \
+	eval 'grep -qx "OnCalendar=\*-\*-\* 00:15:00 UTC" "$d/lib/systemd/system/policy-milter-report.timer" &&
+	      grep -qx "Persistent=true" "$d/lib/systemd/system/policy-milter-report.timer" &&
+	      grep -qx "WantedBy=timers.target" "$d/lib/systemd/system/policy-milter-report.timer"'
 check "unit: Type=simple, reload by SIGUSR1, stop by the drain signal SIGRTMIN+1, restart on failure, no User=" \
 	eval 'grep -qx "Type=simple" "$unit" && grep -qx "ExecReload=/bin/kill -USR1 \$MAINPID" "$unit" &&
 	      grep -qx "KillSignal=SIGRTMIN+1" "$unit" &&
@@ -145,8 +156,9 @@ else
 		[ -n "$out" ]; then
 		ok "systemd-analyze verify # SKIP does not work here: $(echo "$out" | head -1)"
 	elif out=$(cd / && systemd-analyze verify --man=no --root="$v" \
-		/lib/systemd/system/policy-milter.service 2>&1) && [ -z "$out" ]; then
-		ok "systemd-analyze verify on the installed unit: clean"
+		/lib/systemd/system/policy-milter.service /lib/systemd/system/policy-milter-report.service \
+		/lib/systemd/system/policy-milter-report.timer 2>&1) && [ -z "$out" ]; then
+		ok "systemd-analyze verify on the installed units (daemon, report service and timer): clean"
 	else
 		fail "systemd-analyze verify on the installed unit:"
 		echo "$out" | sed 's/^/    /'

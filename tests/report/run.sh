@@ -303,4 +303,7 @@ if [ -w /dev/full ]; then
 	check "an unwritable report exits 1" "$?" 1
 fi
 
+# ---- --dmarc-reports (RFC 9990 aggregate reports) --------------------------------
+. tests/report/dmarc.sh
+
 exit $fail
