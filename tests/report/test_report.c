@@ -11,8 +11,12 @@
  *	daemon's own JSON writer (jsonlog_format), for every stage and
  *	action and with every field set or none, writes only keys the table
  *	lists, of the kinds and values it allows, every key it says is
- *	always written, and records the decoder takes. Built and run by
- *	tests/report/run.sh, plain and under ASan+UBSan.
+ *	always written, and records the decoder takes. DMARC aggregate
+ *	reports: rua URIs taken apart (and refused when unsafe in a
+ *	header), RFC 9990 4's external destination check over a fake TXT
+ *	lookup, the report id, the mail's Subject and base64, rows grouped
+ *	and counted, at most 100 DKIM signatures a row, passing first.
+ *	Built and run by tests/report/run.sh, plain and under ASan+UBSan.
  * DIAGNOSTICS
  *	cmocka; each failure prints "got X, want Y".
  */
@@ -29,6 +33,8 @@
 
 #include "decision.h"
 #include "jsonlog.h"
+#include "report/deliver.h"
+#include "report/dmarcagg.h"
 #include "report/filter.h"
 #include "report/output.h"
 #include "report/record.h"
@@ -597,6 +603,238 @@ static void test_writer_keys(void **state)
 	assert_null(pm_decision_stages[REC_EOM + 1]);
 }
 
+/* test_rua_mailto - rua URIs: got address or refusal, want the table's */
+static void test_rua_mailto(void **state)
+{
+	static const struct {
+		const char *uri, *want; /* want NULL: refused */
+	} cases[] = {
+	    {"mailto:dmarc@example.com", "dmarc@example.com"},
+	    {"MAILTO:Dmarc@Example.COM!10m", "Dmarc@example.com"},
+	    {"mailto:agg@reports.example.com?subject=x", "agg@reports.example.com"},
+	    {"mailto:a%2Bb@example.com", "a+b@example.com"},
+	    {"mailto:a%40x@example.com", NULL},
+	    {"https://example.com/dmarc", NULL},
+	    {"mailto:", NULL},
+	    {"mailto:a b@example.com", NULL},
+	    {"mailto:a@example.com%0ABcc:x@evil.example", NULL},
+	    {"mailto:a@example.com\nBcc: x@evil.example", NULL},
+	    {"mailto:\"a\"@example.com", NULL},
+	    {"mailto:a@localhost", NULL},
+	    {"mailto:a..b@example.com", NULL},
+	    {"mailto:a@-x.example.com", NULL},
+	    {"mailto:a@example.com,b@example.com", NULL},
+	};
+	char out[320];
+	const char *why;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = rua_mailto(cases[i].uri, out, sizeof(out), &why);
+
+		if (cases[i].want == NULL && rc == 0)
+			fail_msg("%s: got %s, want refused", cases[i].uri, out);
+		if (cases[i].want != NULL && (rc != 0 || strcmp(out, cases[i].want) != 0))
+			fail_msg("%s: got %s, want %s", cases[i].uri, rc == 0 ? out : why,
+			         cases[i].want);
+	}
+}
+
+/* The fake DNS of test_authorized: name -> TXT records ("TEMP": temporary failure). */
+static const struct {
+	const char *name, *txt[3];
+} fake_txt[] = {
+    {"blue.example.com._report._dmarc.red.example.net", {"v=DMARC1", NULL}},
+    {"spf.example._report._dmarc.red.example.net", {"v=spf1 -all", NULL}},
+    {"spaces.example._report._dmarc.red.example.net", {"v = DMARC1 ;", NULL}},
+    {"suffix.example._report._dmarc.red.example.net", {"v=DMARC1x", NULL}},
+    {"second.example._report._dmarc.red.example.net", {"x=y", "v=DMARC1;", NULL}},
+    {"redirect.example._report._dmarc.red.example.net",
+     {"v=DMARC1; rua=mailto:x@elsewhere.example", NULL}},
+    {"same.example._report._dmarc.red.example.net",
+     {"v=DMARC1; rua=mailto:other@red.example.net", NULL}},
+    {"temp.example._report._dmarc.red.example.net", {"TEMP", NULL}},
+};
+static int fake_lookups;
+
+/* fake_lookup - deliver_txt_lookup over fake_txt */
+static int fake_lookup(const char *name, char ***txt)
+{
+	fake_lookups++;
+	*txt = NULL;
+	for (size_t i = 0; i < sizeof(fake_txt) / sizeof(fake_txt[0]); i++) {
+		size_t n = 0;
+
+		if (strcmp(name, fake_txt[i].name) != 0)
+			continue;
+		if (strcmp(fake_txt[i].txt[0], "TEMP") == 0)
+			return -1;
+		*txt = calloc(4, sizeof(char *));
+		while (fake_txt[i].txt[n] != NULL) {
+			(*txt)[n] = strdup(fake_txt[i].txt[n]);
+			n++;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/* test_authorized - RFC 9990 4: got the check's answer, want the table's */
+static void test_authorized(void **state)
+{
+	static const struct {
+		const char *policy, *dest;
+		enum auth_result want;
+		int lookups;
+	} cases[] = {
+	    {"example.com", "example.com", AUTH_INTERNAL, 0},
+	    {"example.com", "reports.example.com", AUTH_INTERNAL, 0},
+	    {"blue.example.com", "red.example.net", AUTH_AUTHORIZED, 1},
+	    {"none.example", "red.example.net", AUTH_REFUSED, 1},
+	    {"spf.example", "red.example.net", AUTH_REFUSED, 1},
+	    {"spaces.example", "red.example.net", AUTH_AUTHORIZED, 1},
+	    {"suffix.example", "red.example.net", AUTH_REFUSED, 1},
+	    {"second.example", "red.example.net", AUTH_AUTHORIZED, 1},
+	    {"redirect.example", "red.example.net", AUTH_REFUSED, 1},
+	    {"same.example", "red.example.net", AUTH_AUTHORIZED, 1},
+	    {"temp.example", "red.example.net", AUTH_TEMPFAIL, 1},
+	    /* 130 + 15 + 120 bytes: longer than DNS allows, no query */
+	    {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+	     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example",
+	     "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb."
+	     "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.example",
+	     AUTH_REFUSED, 0},
+	};
+	int (*saved)(const char *, char ***) = deliver_txt_lookup;
+	const char *why;
+
+	(void)state;
+	deliver_txt_lookup = fake_lookup;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum auth_result got;
+
+		fake_lookups = 0;
+		got = deliver_authorized(NULL, cases[i].policy, cases[i].dest, &why);
+		if (got != cases[i].want || fake_lookups != cases[i].lookups)
+			fail_msg("%s -> %s: got %d (%d lookups), want %d (%d)", cases[i].policy,
+			         cases[i].dest, got, fake_lookups, cases[i].want, cases[i].lookups);
+	}
+	deliver_txt_lookup = saved;
+}
+
+/* test_report_mail - the id is stable per receiver, domain and period; Subject; base64 */
+static void test_report_mail(void **state)
+{
+	static const unsigned char gz[] = "abcd";
+	char a[17], b[17], c[17];
+	struct report_mail m = {.from = "r@mx.example.net",
+	                        .to = "dmarc@example.com",
+	                        .domain = "example.com",
+	                        .receiver = "mx.example.net",
+	                        .report_id = "0123456789abcdef",
+	                        .filename =
+	                            "mx.example.net!example.com!0!86399!0123456789abcdef.xml.gz",
+	                        .gz = gz,
+	                        .gzlen = 4,
+	                        .begin = 0,
+	                        .end = 86399};
+	char *msg;
+
+	(void)state;
+	dmarcagg_report_id("mx.example.net", "example.com", 0, 86399, a);
+	dmarcagg_report_id("mx.example.net", "example.com", 0, 86399, b);
+	dmarcagg_report_id("mx.example.net", "example.org", 0, 86399, c);
+	if (strcmp(a, b) != 0 || strcmp(a, c) == 0 || strspn(a, "0123456789abcdef") != 16)
+		fail_msg("report ids: got %s %s %s, want two equal, the third different", a, b, c);
+	msg = deliver_message(&m, 0);
+	if (strstr(msg, "\nSubject: Report Domain: example.com\n Submitter: mx.example.net\n "
+	                "Report-ID: <0123456789abcdef>\n") == NULL ||
+	    strstr(msg, "\nContent-Type: application/gzip; name=\"mx.example.net!example.com!0!"
+	                "86399!0123456789abcdef.xml.gz\"\n") == NULL ||
+	    strstr(msg, "\n\nYWJjZA==\n") == NULL ||
+	    strncmp(msg, "From: <r@mx.example.net>\n", 25) != 0)
+		fail_msg("got message:\n%s", msg);
+	free(msg);
+}
+
+/* agg_line - one eom record of example.com from ip with nsig DKIM signatures */
+static char *agg_line(const char *ip, size_t nsig, const char *disp)
+{
+	struct strbuf sb;
+
+	sb_init(&sb);
+	sb_appendf(&sb,
+	           "{\"v\":1,\"time\":\"2026-11-29T10:00:00Z\",\"queue_id\":null,\"stage\":\"eom\","
+	           "\"client\":{\"addr\":\"%s\",\"name\":null,\"iprev\":null},\"helo\":null,"
+	           "\"sender\":\"a@example.com\",\"recipients\":[\"b@example.org\"],\"checks\":{"
+	           "\"dkim\":[",
+	           ip);
+	for (size_t i = 0; i < nsig; i++)
+		sb_appendf(&sb,
+		           "%s{\"result\":\"%s\",\"domain\":\"d%zu.example\",\"selector\":\"s\"}",
+		           i ? "," : "", i == nsig - 1 ? "pass" : "fail", i);
+	sb_appendf(
+	    &sb,
+	    "],\"dmarc\":{\"result\":\"fail\",\"domain\":\"example.com\",\"policy\":\"reject\","
+	    "\"disposition\":\"%s\",\"policy_domain\":\"example.com\",\"published\":{\"p\":"
+	    "\"reject\",\"rua\":[\"mailto:d@example.com\"]}}},\"dnsbl\":[],\"action\":"
+	    "\"accept\",\"would\":false,\"dry_run\":false,\"reply\":null,\"check\":null,"
+	    "\"reason\":null,\"rule\":null,\"detail\":null}",
+	    disp);
+	return sb_steal(&sb);
+}
+
+/* test_agg_rows - rows grouped and counted; 100 signatures at most, the passing one first */
+static void test_agg_rows(void **state)
+{
+	static const struct {
+		const char *ip;
+		size_t nsig;
+		const char *disp;
+	} msgs[] = {{"192.0.2.1", 1, "reject"},
+	            {"192.0.2.1", 1, "reject"},
+	            {"192.0.2.1", 1, "quarantine"},
+	            {"192.0.2.2", 1, "reject"},
+	            {"192.0.2.3", 150, "reject"}};
+	struct agg_meta meta = {.org_name = "o", .email = "e@example.net", .report_id = "1"};
+	const char *why;
+	char *xml = NULL;
+	size_t len = 0, n = 0;
+	struct agg a;
+	struct rec r;
+	FILE *fp;
+
+	(void)state;
+	dmarcagg_init(&a, 1795910400, 1795996799);
+	for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+		char *line = agg_line(msgs[i].ip, msgs[i].nsig, msgs[i].disp);
+
+		if (record_decode(line, strlen(line), &r, &why) < 0)
+			fail_msg("record %zu: %s", i, why);
+		dmarcagg_add(&a, &r);
+		record_free(&r);
+		free(line);
+	}
+	assert_int_equal(a.ndomains, 1);
+	if (a.domains[0]->nrows != 4 || a.domains[0]->rows[0]->count != 2 ||
+	    a.domains[0]->rows[1]->count != 1 || a.domains[0]->messages != 5)
+		fail_msg("got %zu rows, first counts %lld %lld, %lld messages; want 4, 2 1, 5",
+		         a.domains[0]->nrows, a.domains[0]->rows[0]->count,
+		         a.domains[0]->rows[1]->count, a.domains[0]->messages);
+	fp = open_memstream(&xml, &len);
+	assert_int_equal(dmarcagg_write_xml(fp, &a, a.domains[0], &meta), 0);
+	fclose(fp);
+	for (const char *p = strstr(xml, "192.0.2.3");
+	     p != NULL && (p = strstr(p, "<dkim><domain>")); p++)
+		n++;
+	if (n != 100 || strstr(xml, "<dkim><domain>d149.example</domain><selector>s</selector>"
+	                            "<result>pass</result></dkim><dkim><domain>d0.example") == NULL)
+		fail_msg("got %zu signatures in the last row, want 100 with the passing one first",
+		         n);
+	free(xml);
+	dmarcagg_free(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -606,6 +844,8 @@ int main(void)
 	    cmocka_unit_test(test_applied),      cmocka_unit_test(test_domain),
 	    cmocka_unit_test(test_filter_args),  cmocka_unit_test(test_tally),
 	    cmocka_unit_test(test_escape),       cmocka_unit_test(test_writer_keys),
+	    cmocka_unit_test(test_rua_mailto),   cmocka_unit_test(test_authorized),
+	    cmocka_unit_test(test_report_mail),  cmocka_unit_test(test_agg_rows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
