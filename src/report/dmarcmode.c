@@ -18,7 +18,8 @@
  *	goes to each distinct mailto: address of the domain's rua (at most
  *	DMARC_MAX_RUA) that the state file does not list with its id, after
  *	the external destination check; each address handed to sendmail is
- *	added to the state file at once.
+ *	added to the state file at once. The state file is locked (flock)
+ *	for the whole run: a second run at the same time stops (75).
  * DIAGNOSTICS
  *	One line per report and per destination on out ("report ...",
  *	"sent ...", "skipped ...", "already sent ..."); failures on err.
@@ -28,7 +29,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "../psl.h"
@@ -304,6 +308,31 @@ static int one_report(const struct agg *a, const struct agg_domain *d,
 	return status;
 }
 
+/*
+ * lock_state - an exclusive lock on the state file (made when missing) for
+ * the whole run, so two runs never send one report twice; the open
+ * descriptor, or -1 (1 set in *status, or 75 when another run holds it)
+ */
+static int lock_state(const char *path, FILE *err, int *status)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+
+	if (fd < 0) {
+		fprintf(err, PROG ": %s: cannot open: %s\n", path, strerror(errno));
+		*status = 1;
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		fprintf(err, PROG ": %s: %s\n", path,
+		        errno == EWOULDBLOCK ? "another run holds its lock; try again later"
+		                             : strerror(errno));
+		*status = errno == EWOULDBLOCK ? 75 : 1;
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* dmarc_reports_finish - every report of the period */
 int dmarc_reports_finish(const struct agg *a, const struct dmarc_settings *s, bool dry_run,
                          long long now, FILE *out, FILE *err)
@@ -311,14 +340,18 @@ int dmarc_reports_finish(const struct agg *a, const struct dmarc_settings *s, bo
 	struct sent_state st;
 	struct psl *psl = NULL;
 	char perr[512];
-	int status = 0, rc;
+	int status = 0, rc, lock = -1;
 
 	if (mkdir(s->directory, 0750) < 0 && errno != EEXIST) {
 		fprintf(err, PROG ": %s: cannot create: %s\n", s->directory, strerror(errno));
 		return 1;
 	}
+	if (!dry_run && (lock = lock_state(s->state_file, err, &status)) < 0)
+		return status;
 	if (deliver_state_load(&st, s->state_file) < 0) {
 		fprintf(err, PROG ": %s: %s\n", s->state_file, strerror(errno));
+		if (lock >= 0)
+			close(lock);
 		return 1;
 	}
 	if (!dry_run && s->psl_path != NULL &&
@@ -337,5 +370,7 @@ int dmarc_reports_finish(const struct agg *a, const struct dmarc_settings *s, bo
 	}
 	psl_release(psl);
 	deliver_state_free(&st);
+	if (lock >= 0)
+		close(lock);
 	return status;
 }

@@ -13,7 +13,8 @@
 #	fake sendmail that keeps each message: the Subject, the attachment
 #	parsed back (MIME, base64, gzip, XML) equal to the file, the state
 #	file, a re-run that sends nothing, a failing sendmail retried on the
-#	next run, --dry-run sending nothing, and the ASan build over it all.
+#	next run, a run while another holds the state file's lock, --dry-run
+#	sending nothing, and the ASan build over it all.
 #	Uses run.sh's BIN, ASAN_BIN, W, ok, notok, check and check_file.
 
 XSD=../shared/spec/rfc9990-dmarc-2.0.xsd
@@ -131,6 +132,10 @@ check "dmarc: ... and nothing is recorded as sent" "$([ -e "$D/sent" ] && wc -l 
 dconf "$D/policy.conf" "$D/sendmail"
 drun "$D/retry" --day 2026-11-29 "$DL"
 check "dmarc: the next run sends what failed" "$rc $(ls "$D/mail" | wc -l)" "0 2"
+rm -f "$D/sent" "$D"/mail/*
+flock "$D/sent" "$BIN" --dmarc-reports --config "$D/policy.conf" --day 2026-11-29 "$DL" >"$D/locked" 2>&1
+check "dmarc: a run while another holds the state file's lock exits 75, sends nothing" \
+	"$? $(ls "$D/mail" | wc -l) $(grep -c 'another run holds its lock' "$D/locked")" "75 0 1"
 
 # ---- the period, the policy file, usage ----------------------------------------
 drun "$D/range" --since "2026-11-29 10:00" --until "2026-11-29 11:00" --dry-run "$DL"

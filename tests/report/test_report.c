@@ -776,8 +776,11 @@ static char *agg_line(const char *ip, size_t nsig, const char *disp)
 	sb_appendf(
 	    &sb,
 	    "],\"dmarc\":{\"result\":\"fail\",\"domain\":\"example.com\",\"policy\":\"reject\","
-	    "\"disposition\":\"%s\",\"policy_domain\":\"example.com\",\"published\":{\"p\":"
-	    "\"reject\",\"rua\":[\"mailto:d@example.com\"]}}},\"dnsbl\":[],\"action\":"
+	    "\"disposition\":\"%s\",\"policy_domain\":\"example.com\",\"discovery\":"
+	    "\"treewalk\",\"published\":{\"p\":\"reject\",\"sp\":null,\"np\":null,\"t\":null,"
+	    "\"psd\":null,\"adkim\":null,\"aspf\":null,\"pct\":null,\"rua\":["
+	    "\"mailto:d@example.com\"]},\"override\":null,\"dkim\":\"fail\",\"spf\":\"fail\"}},"
+	    "\"dnsbl\":[],\"action\":"
 	    "\"accept\",\"would\":false,\"dry_run\":false,\"reply\":null,\"check\":null,"
 	    "\"reason\":null,\"rule\":null,\"detail\":null}",
 	    disp);
