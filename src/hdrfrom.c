@@ -653,18 +653,6 @@ static int b64_value(unsigned char c)
 	return c == '+' ? 62 : c == '/' ? 63 : -1;
 }
 
-/* hex_value - the value of one hex digit, -1 for any other */
-static int hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * encword_decode - append the bytes the encoded word at u[0..len) stands
  * for (B or Q, whatever the charset: an ASCII "@" is the same byte in
@@ -697,10 +685,10 @@ static void encword_decode(struct strbuf *sb, const char *u, size_t len)
 		if (*text == '_') {
 			sb_appendc(sb, ' ');
 		} else if (*text == '=' && end - text >= 3 &&
-		           hex_value((unsigned char)text[1]) >= 0 &&
-		           hex_value((unsigned char)text[2]) >= 0) {
-			sb_appendc(sb, (char)(hex_value((unsigned char)text[1]) * 16 +
-			                      hex_value((unsigned char)text[2])));
+		           pm_hex_value((unsigned char)text[1]) >= 0 &&
+		           pm_hex_value((unsigned char)text[2]) >= 0) {
+			sb_appendc(sb, (char)(pm_hex_value((unsigned char)text[1]) * 16 +
+			                      pm_hex_value((unsigned char)text[2])));
 			text += 2;
 		} else {
 			sb_appendc(sb, *text);

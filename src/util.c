@@ -9,6 +9,7 @@
  *	void sb_append(struct strbuf *sb, const char *s);
  *	char *pm_escape(char *dst, size_t dstsize, const char *src, size_t srclen);
  *	bool pm_utf8_valid(const unsigned char *s, size_t n);
+ *	int pm_hex_value(unsigned char c);
  *	const char *pm_file_unsafe(const char *path, const struct stat *st,
  *				   char *buf, size_t bufsize);
  * DESCRIPTION
@@ -380,6 +381,18 @@ bool pm_utf8_valid(const unsigned char *s, size_t n)
 		i += len;
 	}
 	return true;
+}
+
+/* pm_hex_value - the value of one hex digit, -1 for any other */
+int pm_hex_value(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }
 
 /* pm_hash - FNV-1a of a NUL-terminated string */

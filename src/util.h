@@ -73,6 +73,9 @@ char *pm_escape_str(char *dst, size_t dstsize, const char *src);
 /* pm_utf8_valid - true when the n bytes are well-formed UTF-8 (no overlongs, no surrogates) */
 bool pm_utf8_valid(const unsigned char *s, size_t n);
 
+/* pm_hex_value - the value of one hex digit (0-9, a-f, A-F), -1 for any other byte */
+int pm_hex_value(unsigned char c);
+
 /* pm_hash - FNV-1a of a NUL-terminated string (for hash tables) */
 uint64_t pm_hash(const char *s);
 

@@ -44,18 +44,6 @@
 
 int (*deliver_txt_lookup)(const char *name, char ***txt) = deliver_res_query;
 
-/* hexval - the value of a hex digit, or -1 */
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* local_ok - a dot-atom local part */
 static bool local_ok(const char *s, size_t n)
 {
@@ -110,8 +98,10 @@ int rua_mailto(const char *uri, char *out, size_t size, const char **why)
 	for (const char *p = uri + 7; *p != '\0' && *p != '!' && *p != '?'; p++) {
 		char c = *p;
 
-		if (c == '%' && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
-			c = (char)(hexval(p[1]) * 16 + hexval(p[2]));
+		if (c == '%' && pm_hex_value((unsigned char)p[1]) >= 0 &&
+		    pm_hex_value((unsigned char)p[2]) >= 0) {
+			c = (char)(pm_hex_value((unsigned char)p[1]) * 16 +
+			           pm_hex_value((unsigned char)p[2]));
 			p += 2;
 		}
 		if (o + 1 >= size) {

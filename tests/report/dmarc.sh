@@ -31,20 +31,12 @@ n=\$(ls "$D/mail" | wc -l)
 cat >"$D/mail/\$((n + 1)).eml"
 SH
 chmod +x "$D/sendmail"
-# dconf FILE SENDMAIL - a policy file with a reports group
+# shellcheck source=tests/report/dmarc-policy.sh
+. tests/report/dmarc-policy.sh
+# dconf FILE SENDMAIL - the policy file of these tests, with that sendmail
 dconf() {
-	cat >"$1" <<CONF
-log: { json_file = "$TOP/$DL"; };
-reports:
-{
-  org_name = "Example & Co";
-  email = "dmarc-reports@mx.example.net";
-  from = "dmarc-reports@mx.example.net";
-  directory = "$D/out";
-  state_file = "$D/sent";
-  sendmail = "$2";
-};
-CONF
+	dmarc_policy "$1" "$TOP/$DL" "$D/out" "$D/sent" "$2" "Example & Co" \
+		dmarc-reports@mx.example.net dmarc-reports@mx.example.net
 }
 dconf "$D/policy.conf" "$D/sendmail"
 # drun OUT ARGS... - the tool in --dmarc-reports mode with that policy; sets $rc

@@ -85,18 +85,10 @@ rec() {
 	for _ in 1 2; do rec authd.example mailto:agg@reports.test 198.51.100.5; done
 	rec noauth.example mailto:agg@other.test 203.0.113.9
 } >"$log"
-cat >"$E2E_DIR/policy.conf" <<EOF
-log: { json_file = "$log"; };
-reports:
-{
-  org_name = "Receiver Test";
-  email = "postmaster@receiver.test";
-  from = "dmarc-reports@receiver.test";
-  directory = "$E2E_DIR/reports";
-  state_file = "$E2E_DIR/reports-sent";
-  sendmail = "/usr/sbin/sendmail";
-};
-EOF
+# shellcheck source=tests/report/dmarc-policy.sh
+. "$HERE/dmarc-policy.sh"
+dmarc_policy "$E2E_DIR/policy.conf" "$log" "$E2E_DIR/reports" "$E2E_DIR/reports-sent" \
+	/usr/sbin/sendmail "Receiver Test" postmaster@receiver.test dmarc-reports@receiver.test
 
 "$E2E_TOP/src/policy-milter-report" --dmarc-reports --config "$E2E_DIR/policy.conf" \
 	--day 2026-11-29 >"$E2E_DIR/run1.out" 2>&1
