@@ -598,7 +598,12 @@ void session_mail_lookups(struct session *s)
 	session_facts(s, PM_STAGE_MAIL, &f);
 	verdict_plan(&f, p, &plan);
 	if (plan.sender_dmarc) {
-		dmarc_lookup(p->psl, m->sender.domain, &b, &m->sender_dmarc);
+		struct dmarc_ctx dc = {.psl = p->psl,
+		                       .discovery = p->dmarc.discovery,
+		                       .budget = &b,
+		                       .memo = &m->dmarc_memo};
+
+		dmarc_discover(&dc, m->sender.domain, &m->sender_dmarc);
 		m->sender_dmarc_done = true;
 	}
 }
@@ -713,6 +718,7 @@ void session_eom_input(struct session *s, bool leadspc, struct eom_input *in)
 	in->mfrom_spf_domain = m->mfrom_spf.domain;
 	in->mfrom_spf_comment = m->mfrom_spf.comment;
 	in->sender_dmarc = m->sender_dmarc_done ? &m->sender_dmarc : NULL;
+	in->dmarc_memo = &m->dmarc_memo;
 	in->dkim = m->dkim;
 	in->from_count = m->from_count;
 	in->from_value = m->from_value;
@@ -931,6 +937,7 @@ void session_eom_facts(const struct session *s, const struct auth_eom *a, struct
 	session_facts(s, PM_STAGE_EOM, f);
 	f->from = a->from;
 	f->author = a->author[0] != '\0' ? a->author : NULL;
+	f->sender_aligned = a->sender_aligned;
 	f->from_name_address = a->from_name_address;
 	f->dmarc_dkim_aligned = a->dmarc.result == PM_DMARC_PASS && a->dmarc.dkim_aligned;
 	f->repeated_field = m->repeated_field;
