@@ -1114,8 +1114,8 @@ static bool choose_policy(const struct dmarc_input *in, const char *from, bool f
 	if (missing > 0) {
 		out->used_np = true;
 		out->policy = rec->np;
-	} else if (policy_ok(rec->sp)) {
-		out->used_sp = true;
+	} else if (policy_ok(rec->sp) && (rec->pub.present & (1u << DMARC_T_SP)) != 0) {
+		out->used_sp = true; /* sp= as published: without it, p= applies */
 		out->policy = rec->sp;
 	}
 	return true;

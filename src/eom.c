@@ -283,7 +283,14 @@ char *eom_authres_value(const struct eom_input *in, const struct auth_eom *a,
 		ar.dmarc = a->dmarc.result;
 		ar.header_from = a->author;
 		if (a->rec.status == DMARC_REC_FOUND) {
-			ar.dmarc_policy = pm_dmarc_policy_name(a->dmarc.policy);
+			ar.dmarc_policy = pm_dmarc_policy_name(a->rec.p);
+			if (a->dmarc.used_sp)
+				ar.dmarc_sp = pm_dmarc_policy_name(a->dmarc.policy);
+			if (a->dmarc.used_np)
+				ar.dmarc_np = pm_dmarc_policy_name(a->dmarc.policy);
+			ar.dmarc_testing = a->rec.testing;
+			if (strcasecmp(a->rec.found_at, a->author) != 0)
+				ar.dmarc_pdomain = a->rec.found_at;
 			ar.dmarc_disposition = a->dmarc.result == PM_DMARC_PASS
 			                           ? pm_dmarc_policy_name(PM_DMARC_P_NONE)
 			                           : pm_dmarc_policy_name(a->disposition);
