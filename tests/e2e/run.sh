@@ -388,6 +388,27 @@ else
 	failed=1
 fi
 
+# 6f. dmarc.discovery = "psl" (RFC 7489's way, reloaded): the public suffix
+# list decides organizational domains (psd= ignored) and only the author
+# domain and its organizational domain are asked (no tree walk).
+perl -0pe 's/mode = "enforce";\n  quarantine = "tag";/mode = "enforce";\n  quarantine = "tag";\n  discovery = "psl";/' \
+	"$HERE/policy.conf" >"$live.new"
+if grep -q '^  discovery = "psl";$' "$live.new"; then
+	mv "$live.new" "$live"
+	if reload_milter; then
+		$RUNNER "$HERE"/scenarios/dmarcpsl/*.scn || failed=1
+	else
+		echo "not ok - dmarc.discovery = \"psl\": the milter did not reload"
+		failed=1
+	fi
+	cp "$HERE/policy.conf" "$live"
+	reload_milter || echo "e2e: the milter did not reload the test policy (going on)"
+else
+	rm -f "$live.new"
+	echo "not ok - dmarc.discovery = \"psl\": tests/e2e/policy.conf has no dmarc group to rewrite"
+	failed=1
+fi
+
 # 6e. headers.singletons = "enforce", "log", "off" (reloaded; "tag", the
 # default, is headers-singletons-tag.scn): two Subject fields refused with
 # 550 5.7.1 naming the field, delivered untagged and logged as would,
