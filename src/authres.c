@@ -448,7 +448,18 @@ static void add_dkim(struct ar_doc *d, const struct dkim_results *res)
 	}
 }
 
-/* add_dmarc - "dmarc=R [(p=P [dis=D][; comment])] [header.from=V]" */
+/* add_word - " name=value" into sb when value is usable */
+static void add_word(struct strbuf *sb, const char *name, const char *value)
+{
+	if (!usable(value))
+		return;
+	sb_append(sb, " ");
+	sb_append(sb, name);
+	sb_append(sb, "=");
+	sb_append(sb, value);
+}
+
+/* add_dmarc - "dmarc=R [(p=P [sp=S|np=N] [t=y] [dis=D] [pdomain=X][; comment])] [header.from=V]" */
 static void add_dmarc(struct ar_doc *d, const struct authres_input *in)
 {
 	struct strbuf sb;
@@ -458,10 +469,11 @@ static void add_dmarc(struct ar_doc *d, const struct authres_input *in)
 	if (usable(in->dmarc_policy)) {
 		sb_append(&sb, "p=");
 		sb_append(&sb, in->dmarc_policy);
-		if (usable(in->dmarc_disposition)) {
-			sb_append(&sb, " dis=");
-			sb_append(&sb, in->dmarc_disposition);
-		}
+		add_word(&sb, "sp", in->dmarc_sp);
+		add_word(&sb, "np", in->dmarc_np);
+		add_word(&sb, "t", in->dmarc_testing ? "y" : NULL);
+		add_word(&sb, "dis", in->dmarc_disposition);
+		add_word(&sb, "pdomain", in->dmarc_pdomain);
 	}
 	if (usable(in->dmarc_comment)) {
 		if (sb.len > 0)

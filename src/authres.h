@@ -60,14 +60,21 @@ struct authres_input {
 
 	/*
 	 * DMARC: emitted when dmarc != PM_DMARC_UNCHECKED, as
-	 * "dmarc=<result> (p=<policy> dis=<disposition>) header.from=<domain>";
-	 * the comment only when policy is set (a record was found), "dis="
-	 * when dmarc_disposition is not NULL. dmarc_comment (optional) is
+	 * "dmarc=<result> (p=<policy> [sp=<sp>|np=<np>] [t=y] dis=<disposition>
+	 * [pdomain=<domain>]) header.from=<domain>"; the comment only when
+	 * policy is set (a record was found), "dis=" when dmarc_disposition
+	 * is not NULL, sp= or np= when that tag's policy applied, t=y for a
+	 * record in test mode, pdomain= when the record was another domain's
+	 * (a parent's, found by the tree walk). dmarc_comment (optional) is
 	 * added to the comment (e.g. "several DMARC records").
 	 */
 	enum pm_dmarc_result dmarc;
-	const char *dmarc_policy;      /* "reject", "quarantine", "none", or NULL */
+	const char *dmarc_policy; /* the record's p=: "reject", "quarantine", "none", or NULL */
+	const char *dmarc_sp;     /* sp= when it applied, else NULL */
+	const char *dmarc_np;     /* np= when it applied, else NULL */
+	bool dmarc_testing;       /* the record says t=y */
 	const char *dmarc_disposition; /* "reject", "quarantine", "none", or NULL */
+	const char *dmarc_pdomain;     /* the policy domain when not header_from, or NULL */
 	const char *header_from;       /* the author domain, or NULL */
 	const char *dmarc_comment;
 

@@ -35,20 +35,21 @@
 /*
  * psl_needed_by - why the policy ld builds needs the public suffix list,
  * into buf (for the error when it cannot be loaded); NULL when it does
- * not: neither DMARC (policy_dmarc_on) nor dkim.must_sign can run
+ * not: neither DMARC in PSL mode (policy_dmarc_on, dmarc.discovery =
+ * "psl") nor dkim.must_sign can run; the tree walk needs no list
  */
 static const char *psl_needed_by(const struct policy *p, char *buf, size_t bufsize)
 {
 	const struct dmarc_settings *d = &p->dmarc;
 
-	if (!policy_dmarc_on(p))
+	if (!policy_dmarc_on(p) || d->discovery != DMARC_DISCOVERY_PSL)
 		return p->dkim.nmust_sign > 0
 		           ? "dkim.must_sign needs it to align a subdomain with its parent "
 		             "domain: install it, e.g. Debian's publicsuffix package"
 		           : NULL;
 	if (policy_mode(p, PM_CHECK_DMARC) != PM_MODE_OFF)
-		return "DMARC needs it: install it, e.g. Debian's publicsuffix package, or set "
-		       "dmarc.mode = \"off\"";
+		return "dmarc.discovery = \"psl\" needs it: install it, e.g. Debian's publicsuffix "
+		       "package, or set dmarc.discovery = \"treewalk\"";
 	for (size_t i = 0; i < d->ndomain_modes; i++)
 		if (d->domain_modes[i].mode != PM_MODE_OFF) {
 			snprintf(buf, bufsize,

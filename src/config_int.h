@@ -45,6 +45,7 @@ enum cfg_type {
 	CT_BOOL,         /* bool, from true or false */
 	CT_QUARANTINE,   /* enum pm_quarantine, by name */
 	CT_DNSBL_ACTION, /* enum pm_dnsbl_action, by name */
+	CT_DISCOVERY,    /* enum dmarc_discovery, by name */
 	CT_GROUPLIST,    /* an array of elem_size structs and a size_t count (count_off), from
 	                    a list of groups; the CF_MEMBER entries after it say what a group holds */
 	CT_OPT_MODE,     /* int: an enum pm_mode by name, or -1 for "" (not given) */
@@ -109,6 +110,7 @@ extern const size_t cfg_nsettings;
 
 /* The names of dmarc.quarantine and dnsbl.zones.action values, by enum value. */
 extern const char *const cfg_quarantine_names[PM_QUARANTINE_HOLD + 1];
+extern const char *const cfg_discovery_names[DMARC_DISCOVERY_PSL + 1];
 extern const char *const cfg_dnsbl_action_names[PM_DNSBL_TAG + 1];
 
 /* cfg_find_key - the table entry for a dotted name, or NULL */

@@ -249,6 +249,7 @@ const struct cfg_key cfg_settings[] = {
 
     GROUP("dmarc"),
     MODE("dmarc.mode", "enforce", dmarc.mode),
+    {.name = "dmarc.discovery", .type = CT_DISCOVERY, .def = "treewalk", .off = F(dmarc.discovery)},
     STR("dmarc.public_suffix_list", "/usr/share/publicsuffix/public_suffix_list.dat",
         dmarc.public_suffix_list, 0, check_psl_path),
     {.name = "dmarc.quarantine", .type = CT_QUARANTINE, .def = "tag", .off = F(dmarc.quarantine)},
@@ -415,6 +416,11 @@ const size_t cfg_nsettings = PM_ARRAY_LEN(cfg_settings);
 const char *const cfg_quarantine_names[PM_QUARANTINE_HOLD + 1] = {
     [PM_QUARANTINE_TAG] = "tag",
     [PM_QUARANTINE_HOLD] = "hold",
+};
+
+const char *const cfg_discovery_names[DMARC_DISCOVERY_PSL + 1] = {
+    [DMARC_DISCOVERY_TREEWALK] = "treewalk",
+    [DMARC_DISCOVERY_PSL] = "psl",
 };
 
 const char *const cfg_dnsbl_action_names[PM_DNSBL_TAG + 1] = {

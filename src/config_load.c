@@ -237,6 +237,10 @@ static bool set_value_at(struct loader *ld, const struct cfg_key *k, const char 
 		if ((i = BY_NAME(cfg_quarantine_names, "quarantine action")) >= 0)
 			*(enum pm_quarantine *)f = (enum pm_quarantine)i;
 		break;
+	case CT_DISCOVERY:
+		if ((i = BY_NAME(cfg_discovery_names, "DMARC discovery")) >= 0)
+			*(enum dmarc_discovery *)f = (enum dmarc_discovery)i;
+		break;
 	case CT_DNSBL_ACTION:
 		if ((i = BY_NAME(cfg_dnsbl_action_names, "DNSBL action")) >= 0)
 			*(enum pm_dnsbl_action *)f = (enum pm_dnsbl_action)i;

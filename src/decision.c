@@ -26,6 +26,9 @@
 const char *const pm_decision_stages[] = {"connect", "helo", "mail", "rcpt", "eom", NULL};
 const char *const pm_decision_actions[] = {"accept",     "reject", "tempfail",
                                            "quarantine", "hold",   NULL};
+static const char *const spf_scopes[] = {"mfrom", "helo", NULL};
+static const char *const discoveries[] = {"treewalk", "psl", NULL};
+static const char *const pass_fail[] = {"pass", "fail", NULL};
 
 #define S  PM_JSON_STRING
 #define SN (PM_JSON_STRING | PM_JSON_NULL)
@@ -57,6 +60,7 @@ const struct pm_schema_key pm_schema_keys[] = {
     {"checks.spf", PM_JSON_OBJECT, O, NULL},
     {"checks.spf.result", S, R, NULL},
     {"checks.spf.domain", SN, R, NULL},
+    {"checks.spf.scope", S, W, spf_scopes},
     {"checks.dkim", PM_JSON_ARRAY, O, NULL},
     {"checks.dkim[]", PM_JSON_OBJECT, R, NULL},
     {"checks.dkim[].result", S, R, NULL},
@@ -67,6 +71,23 @@ const struct pm_schema_key pm_schema_keys[] = {
     {"checks.dmarc.domain", SN, R, NULL},
     {"checks.dmarc.policy", SN, W, NULL},
     {"checks.dmarc.disposition", SN, W, NULL},
+    /* RFC 9989 / RFC 9990: what an aggregate report needs (written at end of message) */
+    {"checks.dmarc.policy_domain", SN, W, NULL},
+    {"checks.dmarc.discovery", S, W, discoveries},
+    {"checks.dmarc.published", PM_JSON_OBJECT | PM_JSON_NULL, W, NULL},
+    {"checks.dmarc.published.p", SN, W, NULL},
+    {"checks.dmarc.published.sp", SN, W, NULL},
+    {"checks.dmarc.published.np", SN, W, NULL},
+    {"checks.dmarc.published.t", SN, W, NULL},
+    {"checks.dmarc.published.psd", SN, W, NULL},
+    {"checks.dmarc.published.adkim", SN, W, NULL},
+    {"checks.dmarc.published.aspf", SN, W, NULL},
+    {"checks.dmarc.published.pct", SN, W, NULL},
+    {"checks.dmarc.published.rua", PM_JSON_ARRAY, W, NULL},
+    {"checks.dmarc.published.rua[]", S, W, NULL},
+    {"checks.dmarc.override", SN, W, NULL}, /* RFC 9990 PolicyOverrideType */
+    {"checks.dmarc.dkim", S, W, pass_fail}, /* an aligned DKIM pass or not */
+    {"checks.dmarc.spf", S, W, pass_fail},  /* an aligned SPF pass or not */
     {"dnsbl", PM_JSON_ARRAY, R, NULL},
     {"dnsbl[]", PM_JSON_OBJECT, W, NULL},
     {"dnsbl[].zone", SN, W, NULL},

@@ -56,12 +56,20 @@ struct pm_decision {
 	size_t nrcpts;
 	const char *helo_spf, *helo_spf_domain;
 	const char *spf, *spf_domain;
+	const char *spf_scope;   /* "mfrom", or "helo" for the null sender's HELO identity */
 	const char *header_from; /* the author domain judged by DMARC */
 	bool dkim_done;          /* DKIM verification ran (then dkim[] may still be empty) */
 	const struct pm_decision_sig *dkim; /* one per signature verified */
 	size_t ndkim;
 	const char *dmarc, *dmarc_policy, *dmarc_dis; /* result, p= applied, disposition */
-	const struct pm_decision_dnsbl *dnsbl;        /* listings found at connect */
+	const char *dmarc_pdomain;                    /* the domain whose record applied, or NULL */
+	const char *dmarc_discovery;                  /* "treewalk" or "psl" */
+	bool dmarc_published;       /* a record applied: dmarc_pub and dmarc_rua say what it said */
+	const char *dmarc_pub[8];   /* p sp np t psd adkim aspf pct as published, NULL: absent */
+	const char *dmarc_rua;      /* rua= as published (comma-separated), NULL: none */
+	const char *dmarc_override; /* RFC 9990 PolicyOverrideType, or NULL */
+	const char *dmarc_dkim, *dmarc_spf;    /* "pass" or "fail": an aligned pass or not */
+	const struct pm_decision_dnsbl *dnsbl; /* listings found at connect */
 	size_t ndnsbl;
 	const char *action; /* "accept", "reject", "tempfail", "quarantine", "hold" */
 	bool would;         /* log/tag mode (or dry run): what it would have done */

@@ -309,8 +309,8 @@ static bool rua_ok(const struct tag *t)
 }
 
 /* The tags this parser knows; a repeated one makes the record invalid. */
-static const char *const known_tags[] = {"v",   "p",   "sp", "pct", "adkim", "aspf",
-                                         "rua", "ruf", "rf", "ri",  "fo"};
+static const char *const known_tags[] = {"v",   "p",  "sp", "pct", "adkim", "aspf", "rua",
+                                         "ruf", "rf", "ri", "fo",  "np",    "t",    "psd"};
 
 /* known_tag - index in known_tags, -1 for an unknown tag */
 static int known_tag(const struct tag *t)
@@ -351,8 +351,10 @@ static bool next_tag(const char **cur, struct tag *t)
 
 /* What the tags said (before the p=/sp=/rua= rule is applied). */
 struct parsed {
-	struct tag p, sp;
-	bool has_p, has_sp, rua_valid;
+	struct tag p, sp, np;
+	bool has_p, has_sp, has_np, rua_valid;
+	bool testing;
+	char psd;
 	int pct; /* -1: absent or ignored */
 	bool adkim_strict, aspf_strict;
 	int dup;          /* index of a repeated known tag, or -1 */
@@ -380,6 +382,73 @@ static bool alignment_tag(struct parsed *ps, const struct tag *t)
 	return false;
 }
 
+/* flag_tag - np= (kept for the p=/sp=/np= rule), t= and psd=: a bad value is ignored */
+static void flag_tag(struct parsed *ps, const struct tag *t)
+{
+	if (word_is(t->name, t->nlen, "np")) {
+		ps->np = *t;
+		ps->has_np = true;
+	} else if (word_is(t->name, t->nlen, "t")) {
+		ps->testing = word_is(t->val, t->vlen, "y");
+		if (!ps->testing && !word_is(t->val, t->vlen, "n"))
+			note_ignored(ps, t);
+	} else if (word_is(t->name, t->nlen, "psd")) {
+		if (t->vlen == 1 && strchr("ynuYNU", t->val[0]) != NULL)
+			ps->psd = (char)(t->val[0] | 0x20);
+		else
+			note_ignored(ps, t);
+	}
+}
+
+const char *dmarc_pub_tag_name(enum dmarc_pub_tag t)
+{
+	static const char *const names[DMARC_NPUB] = {"p",   "sp",    "np",   "t",
+	                                              "psd", "adkim", "aspf", "pct"};
+
+	return (int)t >= 0 && t < DMARC_NPUB ? names[t] : "";
+}
+
+/* pub_keep - keep the value of tag t as published (escaped, cut) in pub */
+static void pub_keep(struct dmarc_published *pub, const struct tag *t)
+{
+	if (word_is(t->name, t->nlen, "rua")) {
+		size_t n = t->vlen;
+
+		if (pub->rua[0] != '\0')
+			return;
+		/* whole URIs only: cut at the last comma that fits */
+		while (n >= sizeof(pub->rua)) {
+			const char *c = t->val + n - 1;
+
+			while (c > t->val && *c != ',')
+				c--;
+			n = (size_t)(c - t->val);
+		}
+		memcpy(pub->rua, t->val, n);
+		pub->rua[n] = '\0';
+		return;
+	}
+	for (size_t i = 0; i < DMARC_NPUB; i++)
+		if (word_is(t->name, t->nlen, dmarc_pub_tag_name((enum dmarc_pub_tag)i))) {
+			if ((pub->present & (1u << i)) != 0)
+				return;
+			pub->present |= 1u << i;
+			pm_escape(pub->val[i], sizeof(pub->val[i]), t->val, t->vlen);
+			return;
+		}
+}
+
+/* published - every known tag of text (after "v=DMARC1") as published, the first of each */
+static void published(const char *text, struct dmarc_published *pub)
+{
+	struct tag t;
+
+	memset(pub, 0, sizeof(*pub));
+	while (next_tag(&text, &t))
+		if (known_tag(&t) >= 0)
+			pub_keep(pub, &t);
+}
+
 /* read_tags - what the tag list text (after "v=DMARC1") says */
 static void read_tags(const char *text, struct parsed *ps)
 {
@@ -390,6 +459,7 @@ static void read_tags(const char *text, struct parsed *ps)
 	memset(ps, 0, sizeof(*ps));
 	ps->dup = -1;
 	ps->pct = -1;
+	ps->psd = 'u';
 	while (next_tag(&text, &t)) {
 		k = known_tag(&t);
 		if (k < 0)
@@ -413,6 +483,8 @@ static void read_tags(const char *text, struct parsed *ps)
 			ps->adkim_strict = alignment_tag(ps, &t);
 		} else if (word_is(t.name, t.nlen, "aspf")) {
 			ps->aspf_strict = alignment_tag(ps, &t);
+		} else {
+			flag_tag(ps, &t);
 		}
 	}
 }
@@ -437,11 +509,12 @@ void dmarc_parse_record(const struct psl *psl, const char *text, const char *dom
 {
 	struct parsed ps;
 	char shown[DMARC_SHOW + 16];
-	enum pm_dmarc_policy p = PM_DMARC_P_UNSPEC, sp = PM_DMARC_P_UNSPEC;
-	bool p_bad, sp_bad;
+	enum pm_dmarc_policy p = PM_DMARC_P_UNSPEC, sp = PM_DMARC_P_UNSPEC, np = PM_DMARC_P_UNSPEC;
+	bool p_bad, sp_bad, np_bad;
 
 	memset(out, 0, sizeof(*out));
 	out->pct = 100;
+	out->psd = 'u';
 	out->status = DMARC_REC_INVALID;
 	if (!name_norm(domain, out->domain)) {
 		pm_bprintf(out->why, sizeof(out->why), "not a usable domain name: %s",
@@ -461,6 +534,7 @@ void dmarc_parse_record(const struct psl *psl, const char *text, const char *dom
 		return;
 	}
 	read_tags(text + 8, &ps);
+	published(text + 8, &out->pub);
 	if (ps.dup >= 0) {
 		pm_bprintf(out->why, sizeof(out->why),
 		           "repeated %s= tag in DMARC record at _dmarc.%s", known_tags[ps.dup],
@@ -470,16 +544,22 @@ void dmarc_parse_record(const struct psl *psl, const char *text, const char *dom
 	out->pct = ps.pct >= 0 ? ps.pct : 100;
 	out->adkim_strict = ps.adkim_strict;
 	out->aspf_strict = ps.aspf_strict;
+	out->testing = ps.testing;
+	out->psd = ps.psd;
 	if (ps.has_p)
 		p = policy_word(&ps.p);
 	if (ps.has_sp)
 		sp = policy_word(&ps.sp);
+	if (ps.has_np)
+		np = policy_word(&ps.np);
 	p_bad = p == PM_DMARC_P_UNSPEC;
 	sp_bad = ps.has_sp && sp == PM_DMARC_P_UNSPEC;
-	if (!p_bad && !sp_bad) {
+	np_bad = ps.has_np && np == PM_DMARC_P_UNSPEC;
+	if (!p_bad && !sp_bad && !np_bad) {
 		out->status = DMARC_REC_FOUND;
 		out->p = p;
 		out->sp = ps.has_sp ? sp : p;
+		out->np = np;
 		pm_bprintf(out->why, sizeof(out->why), "p=%s sp=%s pct=%d at _dmarc.%s%s%s",
 		           pm_dmarc_policy_name(out->p), pm_dmarc_policy_name(out->sp), out->pct,
 		           out->found_at, ps.ignored[0] != '\0' ? "; ignored " : "", ps.ignored);
@@ -487,10 +567,12 @@ void dmarc_parse_record(const struct psl *psl, const char *text, const char *dom
 	}
 	if (p_bad)
 		show_tag(shown, sizeof(shown), "p", &ps.p, ps.has_p);
-	else
+	else if (sp_bad)
 		show_tag(shown, sizeof(shown), "sp", &ps.sp, true);
+	else
+		show_tag(shown, sizeof(shown), "np", &ps.np, true);
 	if (ps.rua_valid) {
-		/* RFC 7489 6.6.3 step 6: as if "v=DMARC1; p=none" */
+		/* RFC 9989 4.10.1 (RFC 7489 6.6.3 step 6): as if "v=DMARC1; p=none" */
 		out->status = DMARC_REC_FOUND;
 		out->p = out->sp = PM_DMARC_P_NONE;
 		pm_bprintf(out->why, sizeof(out->why), "%s at _dmarc.%s but a valid rua=: p=none",
@@ -641,6 +723,272 @@ void dmarc_lookup(const struct psl *psl, const char *domain, struct dns_budget *
 		pm_bprintf(out->why, sizeof(out->why), "no DMARC record at _dmarc.%s", out->domain);
 }
 
+/* ---- the tree walk (RFC 9989 4.10) --------------------------------- */
+
+#define WALK_MAX 8 /* queries per walk (4.10) */
+
+/* What one name of a walk holds (memo kinds). */
+enum level {
+	LVL_NONE,    /* no DMARC record, or several (discarded), or one with a NUL */
+	LVL_FOUND,   /* one valid record */
+	LVL_INVALID, /* one record without a usable policy (4.10.1: no DMARC processing) */
+};
+
+/* A walk: the names asked, longest first, and what each held. */
+struct walk {
+	unsigned n;
+	bool done; /* stopped at psd=y / psd=n or at the last label */
+	char name[WALK_MAX][DMARC_DOMAIN_MAX];
+	enum level kind[WALK_MAX];
+	struct dmarc_record rec[WALK_MAX]; /* LVL_FOUND, LVL_INVALID */
+	char why[128];                     /* a temporary failure: which name */
+	enum dns_fail fail;
+	unsigned queries;
+};
+
+/* labels - how many labels name has */
+static unsigned labels(const char *name)
+{
+	unsigned n = 1;
+
+	for (const char *p = name; *p != '\0'; p++)
+		if (*p == '.')
+			n++;
+	return n;
+}
+
+/* suffix - the last k labels of name (name itself when it has no more) */
+static const char *suffix(const char *name, unsigned k)
+{
+	unsigned n = labels(name);
+
+	while (n > k) {
+		name = strchr(name, '.') + 1;
+		n--;
+	}
+	return name;
+}
+
+/* memo_find - the memo's entry for name, or NULL */
+static struct dmarc_memo_entry *memo_find(struct dmarc_memo *m, const char *name)
+{
+	for (unsigned i = 0; m != NULL && i < m->n; i++)
+		if (strcmp(m->e[i].name, name) == 0)
+			return &m->e[i];
+	return NULL;
+}
+
+/*
+ * level_get - what _dmarc.<name> holds, from the memo or one query within
+ * ctx's budget; false on a temporary failure (w->why, w->fail set)
+ */
+static bool level_get(struct dmarc_ctx *ctx, const char *name, struct walk *w, unsigned i)
+{
+	struct dmarc_memo_entry *e = memo_find(ctx->memo, name);
+	char qname[DMARC_QNAME_MAX], *text = NULL;
+
+	memcpy(w->name[i], name, strlen(name) + 1);
+	if (e != NULL) {
+		w->kind[i] = (enum level)e->kind;
+		w->rec[i] = e->rec;
+		return true;
+	}
+	pm_bprintf(qname, sizeof(qname), "_dmarc.%s", name);
+	if (ctx->budget == NULL || dns_budget_ms_left(ctx->budget) <= 0) {
+		w->fail = DNS_FAIL_BUDGET;
+		pm_bprintf(w->why, sizeof(w->why), "DNS time budget spent before %s", qname);
+		return false;
+	}
+	w->queries++;
+	memset(&w->rec[i], 0, sizeof(w->rec[i]));
+	switch (probe(qname, ctx->budget, &text)) {
+	case PROBE_FOUND:
+		dmarc_parse_record(NULL, text, name, name, &w->rec[i]);
+		free(text);
+		w->kind[i] = w->rec[i].status == DMARC_REC_FOUND ? LVL_FOUND : LVL_INVALID;
+		break;
+	case PROBE_TEMPFAIL:
+		w->fail = ctx->budget->fail;
+		pm_bprintf(w->why, sizeof(w->why), "DNS lookup of %s failed temporarily", qname);
+		return false;
+	case PROBE_SEVERAL:
+	case PROBE_NUL:
+	case PROBE_NONE:
+	default:
+		w->kind[i] = LVL_NONE;
+		break;
+	}
+	if (ctx->memo != NULL && ctx->memo->n < DMARC_MEMO_MAX) {
+		e = &ctx->memo->e[ctx->memo->n++];
+		memcpy(e->name, name, strlen(name) + 1);
+		e->kind = (int)w->kind[i];
+		e->rec = w->rec[i];
+	}
+	return true;
+}
+
+/*
+ * walk_run - go on with the walk of w->name[0] (start: the name to begin
+ * with when w->n is 0) until it stops or holds limit names: 4.10 steps 1
+ * to 7. false on a temporary failure.
+ */
+static bool walk_run(struct dmarc_ctx *ctx, const char *start, struct walk *w, unsigned limit)
+{
+	while (!w->done && w->n < limit && w->n < WALK_MAX) {
+		const char *next;
+		unsigned x;
+
+		if (w->n == 0) {
+			next = start;
+		} else {
+			x = labels(w->name[w->n - 1]);
+			if (x == 1) {
+				w->done = true;
+				break;
+			}
+			next = suffix(w->name[w->n - 1], x >= 8 ? 7 : x - 1);
+		}
+		if (!level_get(ctx, next, w, w->n))
+			return false;
+		w->n++;
+		if (w->kind[w->n - 1] == LVL_FOUND &&
+		    (w->rec[w->n - 1].psd == 'y' || w->rec[w->n - 1].psd == 'n'))
+			w->done = true;
+		if (labels(next) == 1)
+			w->done = true;
+	}
+	return true;
+}
+
+/*
+ * walk_org - the organizational domain of a complete walk (4.10.2): psd=n,
+ * one label below a psd=y (not the start), else the valid record with
+ * the fewest labels, else the start; *at: the index of its record, or -1
+ */
+static const char *walk_org(const struct walk *w, int *at)
+{
+	int last = -1;
+
+	*at = -1;
+	for (unsigned i = 0; i < w->n; i++) {
+		if (w->kind[i] != LVL_FOUND)
+			continue;
+		if (w->rec[i].psd == 'n') {
+			*at = (int)i;
+			return w->name[i];
+		}
+		if (w->rec[i].psd == 'y' && i > 0) {
+			const char *org = suffix(w->name[0], labels(w->name[i]) + 1);
+
+			for (unsigned j = 0; j < i; j++)
+				if (strcmp(w->name[j], org) == 0 && w->kind[j] == LVL_FOUND)
+					*at = (int)j;
+			return org;
+		}
+		last = (int)i;
+	}
+	if (last < 0)
+		return w->name[0];
+	*at = last;
+	return w->name[last];
+}
+
+int dmarc_walk_org(struct dmarc_ctx *ctx, const char *domain, char *org)
+{
+	struct walk *w;
+	char d[DMARC_DOMAIN_MAX];
+	const char *o;
+	int at, ok;
+
+	org[0] = '\0';
+	if (!name_norm(domain, d))
+		return -1;
+	w = xcalloc(1, sizeof(*w));
+	ok = walk_run(ctx, d, w, WALK_MAX) ? 1 : 0;
+	if (ok) {
+		o = walk_org(w, &at);
+		memcpy(org, o, strlen(o) + 1);
+	}
+	free(w);
+	return ok;
+}
+
+/* discover_walk - 4.10.1 by the tree walk into out (domain set, normalized) */
+static void discover_walk(struct dmarc_ctx *ctx, struct dmarc_record *out)
+{
+	struct walk *w = xcalloc(1, sizeof(*w));
+	char d[DMARC_DOMAIN_MAX];
+	const char *org;
+	int at = -1;
+
+	memcpy(d, out->domain, sizeof(d));
+	if (!walk_run(ctx, d, w, 1) ||
+	    (w->kind[0] != LVL_FOUND && !walk_run(ctx, d, w, WALK_MAX))) {
+		out->status = DMARC_REC_TEMPFAIL;
+		out->dns_fail = w->fail;
+		out->queries = w->queries;
+		pm_bprintf(out->why, sizeof(out->why), "%s", w->why);
+		free(w);
+		return;
+	}
+	if (w->kind[0] == LVL_FOUND || w->kind[0] == LVL_INVALID) {
+		/* the author domain's own record (or its unusable one) */
+		at = 0;
+		org = w->rec[0].psd == 'u' ? "" : d;
+	} else {
+		org = walk_org(w, &at);
+		if (at < 0) /* no record at the org domain: the PSD's (psd=y), if any */
+			for (unsigned i = w->n; i-- > 0;)
+				if (w->kind[i] == LVL_FOUND && w->rec[i].psd == 'y')
+					at = (int)i;
+	}
+	if (at < 0) {
+		out->status = DMARC_REC_NONE;
+		memcpy(out->org_domain, org, strlen(org) + 1);
+		pm_bprintf(out->why, sizeof(out->why),
+		           "no DMARC record at _dmarc.%s nor above (%u names)", d, w->n);
+	} else {
+		*out = w->rec[at];
+		memcpy(out->domain, d, sizeof(d));
+		memcpy(out->org_domain, org, strlen(org) + 1);
+	}
+	out->discovery = DMARC_DISCOVERY_TREEWALK;
+	out->queries = w->queries;
+	free(w);
+}
+
+void dmarc_discover(struct dmarc_ctx *ctx, const char *domain, struct dmarc_record *out)
+{
+	char shown[DMARC_DOMAIN_MAX * 2];
+	unsigned before;
+
+	if (ctx->budget == NULL) {
+		memset(out, 0, sizeof(*out));
+		out->status = DMARC_REC_TEMPFAIL;
+		out->dns_fail = DNS_FAIL_OTHER;
+		pm_bprintf(out->why, sizeof(out->why), "no DNS budget for the DMARC lookup");
+		return;
+	}
+	before = ctx->budget->queries;
+	if (ctx->discovery == DMARC_DISCOVERY_PSL) {
+		dmarc_lookup(ctx->psl, domain, ctx->budget, out);
+		out->queries = ctx->budget->queries - before;
+		out->discovery = DMARC_DISCOVERY_PSL;
+		return;
+	}
+	memset(out, 0, sizeof(*out));
+	out->pct = 100;
+	out->psd = 'u';
+	out->discovery = DMARC_DISCOVERY_TREEWALK;
+	if (!name_norm(domain, out->domain)) {
+		out->status = DMARC_REC_INVALID;
+		pm_bprintf(out->why, sizeof(out->why), "not a usable domain name: %s",
+		           show_name(shown, sizeof(shown), domain));
+		return;
+	}
+	discover_walk(ctx, out);
+}
+
 /* ---- the verdict -------------------------------------------------- */
 
 /* lower - the next-lower disposition: reject -> quarantine -> none */
@@ -692,14 +1040,127 @@ static void fail_why(struct dmarc_outcome *out, const struct dmarc_input *in, co
 	pm_bprintf(out->why, sizeof(out->why), "no aligned pass: %s; %s", dkim, spf);
 }
 
+/* walking - does in align by tree walks (RFC 9989 4.10.2) rather than the PSL? */
+static bool walking(const struct dmarc_input *in)
+{
+	return in->ctx != NULL && in->ctx->discovery == DMARC_DISCOVERY_TREEWALK &&
+	       in->rec->discovery == DMARC_DISCOVERY_TREEWALK;
+}
+
+/*
+ * align - is identity id aligned with the author domain from (normalized):
+ * 1 yes, 0 no, -1 a tree walk failed for now
+ */
+static int align(const struct dmarc_input *in, const char *id, const char *from, bool strict)
+{
+	char a[DMARC_DOMAIN_MAX], oa[DMARC_DOMAIN_MAX], of[DMARC_DOMAIN_MAX];
+
+	if (!walking(in))
+		return dmarc_aligned(in->psl, id, from, strict) ? 1 : 0;
+	if (!name_norm(id, a))
+		return 0;
+	if (strcmp(a, from) == 0)
+		return 1; /* 4.10.2: the same domain needs no walk */
+	if (strict)
+		return 0;
+	if (in->rec->org_domain[0] != '\0')
+		memcpy(of, in->rec->org_domain, sizeof(of));
+	else if (dmarc_walk_org(in->ctx, from, of) == 0)
+		return -1;
+	if (dmarc_walk_org(in->ctx, a, oa) == 0)
+		return -1;
+	return strcmp(oa, of) == 0 ? 1 : 0;
+}
+
+/*
+ * author_missing - does the author domain from not exist (RFC 8020:
+ * NXDOMAIN)? 1 yes, 0 it exists (or cannot be asked), -1 try again later
+ */
+static int author_missing(const struct dmarc_input *in, const char *from)
+{
+	struct dns_reply r;
+	enum dns_status st;
+
+	if (in->ctx == NULL || in->ctx->budget == NULL)
+		return 0;
+	st = dns_budget_query(in->ctx->budget, from, ns_t_a, &r);
+	dns_reply_free(&r);
+	if (st == DNS_TEMPFAIL)
+		return -1;
+	return st == DNS_NXDOMAIN ? 1 : 0;
+}
+
+/* choose_policy - p, sp or np for the author domain from (4.10.1); false: np's check failed */
+static bool choose_policy(const struct dmarc_input *in, const char *from, bool failing,
+                          struct dmarc_outcome *out)
+{
+	const struct dmarc_record *rec = in->rec;
+	bool sub;
+	int missing = 0;
+
+	if (walking(in))
+		sub = rec->found_at[0] != '\0' && strcmp(rec->found_at, from) != 0;
+	else
+		sub = rec->found_at[0] != '\0' && strcmp(rec->found_at, from) != 0 &&
+		      strcmp(rec->found_at, rec->org_domain) == 0;
+	out->policy = rec->p;
+	if (!sub)
+		return true;
+	if (failing && policy_ok(rec->np) && rec->np != rec->sp) {
+		missing = author_missing(in, from);
+		if (missing < 0)
+			return false;
+	}
+	if (missing > 0) {
+		out->used_np = true;
+		out->policy = rec->np;
+	} else if (policy_ok(rec->sp) && (rec->pub.present & (1u << DMARC_T_SP)) != 0) {
+		out->used_sp = true; /* sp= as published: without it, p= applies */
+		out->policy = rec->sp;
+	}
+	return true;
+}
+
+/* tested - the disposition for a failing message: t=y (or pct, see above) lowers the policy */
+static void tested(const struct dmarc_input *in, struct dmarc_outcome *out)
+{
+	const struct dmarc_record *rec = in->rec;
+	unsigned roll = in->pct_roll > 99 ? 99 : in->pct_roll;
+	size_t len;
+
+	if (walking(in))
+		out->test_mode = rec->testing || rec->pct == 0; /* Appendix A.6 */
+	else
+		out->test_mode = rec->testing || (int)roll >= rec->pct;
+	out->disposition = out->test_mode ? lower(out->policy) : out->policy;
+	if (out->disposition == out->policy)
+		return;
+	len = strlen(out->why);
+	if (rec->testing)
+		pm_bprintf(out->why + len, sizeof(out->why) - len, "; t=y: %s",
+		           pm_dmarc_policy_name(out->disposition));
+	else
+		pm_bprintf(out->why + len, sizeof(out->why) - len, "; pct=%d: %s", rec->pct,
+		           pm_dmarc_policy_name(out->disposition));
+}
+
+/* walk_trouble - temperror: a tree walk for alignment or np= failed for now */
+static void walk_trouble(struct dmarc_outcome *out, const char *what)
+{
+	out->result = PM_DMARC_TEMPERROR;
+	out->policy = PM_DMARC_P_UNSPEC;
+	out->disposition = PM_DMARC_P_UNSPEC;
+	pm_bprintf(out->why, sizeof(out->why), "no aligned pass; %s failed temporarily", what);
+}
+
 void dmarc_evaluate(const struct dmarc_input *in, struct dmarc_outcome *out)
 {
 	const struct dmarc_record *rec;
-	const char *dkim_unaligned = NULL;
+	const char *dkim_unaligned = NULL, *walk_failed = NULL;
 	char from[DMARC_DOMAIN_MAX], shown[DMARC_SHOW];
 	size_t nsig = 0;
-	unsigned roll;
 	size_t len;
+	int al;
 
 	memset(out, 0, sizeof(*out));
 	rec = in != NULL ? in->rec : NULL;
@@ -736,13 +1197,7 @@ void dmarc_evaluate(const struct dmarc_input *in, struct dmarc_outcome *out)
 		no_policy(out, PM_DMARC_PERMERROR, shown);
 		return;
 	}
-
-	/* the policy: sp= for a subdomain covered by its organizational domain's record */
-	out->used_sp = rec->found_at[0] != '\0' && strcmp(rec->found_at, from) != 0 &&
-	               strcmp(rec->found_at, rec->org_domain) == 0;
-	out->policy = out->used_sp && policy_ok(rec->sp) ? rec->sp : rec->p;
-	if (out->used_sp && !policy_ok(rec->sp))
-		out->used_sp = false;
+	choose_policy(in, from, false, out);
 
 	if (in->dkim != NULL && in->dkim->sig != NULL)
 		nsig = in->dkim->n;
@@ -751,16 +1206,23 @@ void dmarc_evaluate(const struct dmarc_input *in, struct dmarc_outcome *out)
 
 		if (s->result != PM_DKIM_PASS)
 			continue;
-		if (dmarc_aligned(in->psl, s->domain, from, rec->adkim_strict)) {
+		al = align(in, s->domain, from, rec->adkim_strict);
+		if (al > 0) {
 			out->dkim_aligned = true;
 			name_norm(s->domain, out->dkim_domain);
 			break;
 		}
+		if (al < 0 && walk_failed == NULL)
+			walk_failed = "the tree walk for DKIM d=";
 		if (dkim_unaligned == NULL)
 			dkim_unaligned = s->domain;
 	}
-	out->spf_aligned = in->spf == PM_SPF_PASS && in->spf_domain != NULL &&
-	                   dmarc_aligned(in->psl, in->spf_domain, from, rec->aspf_strict);
+	if (in->spf == PM_SPF_PASS && in->spf_domain != NULL) {
+		al = align(in, in->spf_domain, from, rec->aspf_strict);
+		out->spf_aligned = al > 0;
+		if (al < 0 && walk_failed == NULL)
+			walk_failed = "the tree walk for the SPF domain";
+	}
 
 	if (out->dkim_aligned || out->spf_aligned) {
 		char spf[DMARC_SHOW];
@@ -779,6 +1241,10 @@ void dmarc_evaluate(const struct dmarc_input *in, struct dmarc_outcome *out)
 			           show_name(spf, sizeof(spf), in->spf_domain));
 		return;
 	}
+	if (walk_failed != NULL) {
+		walk_trouble(out, walk_failed);
+		return;
+	}
 
 	/*
 	 * No aligned pass, but an aligned identity could not be checked for
@@ -789,7 +1255,7 @@ void dmarc_evaluate(const struct dmarc_input *in, struct dmarc_outcome *out)
 		const struct dkim_sig_result *s = &in->dkim->sig[i];
 
 		if (s->result == PM_DKIM_TEMPERROR &&
-		    dmarc_aligned(in->psl, s->domain, from, rec->adkim_strict)) {
+		    align(in, s->domain, from, rec->adkim_strict) != 0) {
 			out->result = PM_DMARC_TEMPERROR;
 			pm_bprintf(out->why, sizeof(out->why),
 			           "no aligned pass; DKIM key lookup for d=%s failed temporarily",
@@ -798,7 +1264,7 @@ void dmarc_evaluate(const struct dmarc_input *in, struct dmarc_outcome *out)
 		}
 	}
 	if (in->spf == PM_SPF_TEMPERROR && in->spf_domain != NULL &&
-	    dmarc_aligned(in->psl, in->spf_domain, from, rec->aspf_strict)) {
+	    align(in, in->spf_domain, from, rec->aspf_strict) != 0) {
 		out->result = PM_DMARC_TEMPERROR;
 		pm_bprintf(out->why, sizeof(out->why),
 		           "no aligned pass; SPF for %s failed temporarily",
@@ -806,15 +1272,14 @@ void dmarc_evaluate(const struct dmarc_input *in, struct dmarc_outcome *out)
 		return;
 	}
 
-	out->result = PM_DMARC_FAIL;
-	roll = in->pct_roll > 99 ? 99 : in->pct_roll;
-	out->disposition = (int)roll < rec->pct ? out->policy : lower(out->policy);
-	fail_why(out, in, from, dkim_unaligned, nsig);
-	if (out->disposition != out->policy) {
-		len = strlen(out->why);
-		pm_bprintf(out->why + len, sizeof(out->why) - len, "; pct=%d: %s", rec->pct,
-		           pm_dmarc_policy_name(out->disposition));
+	out->used_sp = false;
+	if (!choose_policy(in, from, true, out)) {
+		walk_trouble(out, "the existence check of the author domain (np=)");
+		return;
 	}
+	out->result = PM_DMARC_FAIL;
+	fail_why(out, in, from, dkim_unaligned, nsig);
+	tested(in, out);
 }
 
 /* ---- names -------------------------------------------------------- */

@@ -1,9 +1,23 @@
 /*
  * NAME
- *	dmarc 3h - DMARC (RFC 7489): organizational domain, policy record, alignment
+ *	dmarc 3h - DMARC (RFC 9989, RFC 7489): policy discovery, organizational domains,
+ *	the policy record, alignment
  * SYNOPSIS
  *	#include "dmarc.h"
  * DESCRIPTION
+ *	Two discovery methods (dmarc.discovery, struct dmarc_ctx):
+ *	DMARC_DISCOVERY_TREEWALK, the default, is RFC 9989 4.10:
+ *	dmarc_discover() walks _dmarc.<name> from the author domain up
+ *	(at most 8 queries, a name over 8 labels shortened to 7) and takes
+ *	the organizational domain's record, else the psd=y one;
+ *	dmarc_walk_org() gives a domain's organizational domain (4.10.2);
+ *	dmarc_evaluate() with in->ctx aligns by such walks, asks whether
+ *	the author domain exists when np= could apply, and lowers the
+ *	policy one level for t=y (or pct=0, appendix A.6; other pct
+ *	values are ignored). The answers of one message are kept in a
+ *	struct dmarc_memo so its walks share them. DMARC_DISCOVERY_PSL is
+ *	the RFC 7489 way described below (pct sampling kept).
+ *
  *	Three parts, used in this order by the milter:
  *
  *	dmarc_org_domain() gives a domain's organizational domain (RFC 7489
@@ -82,6 +96,30 @@ enum pm_dmarc_result {
 	PM_DMARC_NRESULTS
 };
 
+/* The tags whose value the decision log keeps as published (struct dmarc_published). */
+enum dmarc_pub_tag {
+	DMARC_T_P = 0,
+	DMARC_T_SP,
+	DMARC_T_NP,
+	DMARC_T_T,
+	DMARC_T_PSD,
+	DMARC_T_ADKIM,
+	DMARC_T_ASPF,
+	DMARC_T_PCT,
+	DMARC_NPUB
+};
+
+#define DMARC_PUB_VAL 16   /* bytes kept of a published value, with the NUL */
+#define DMARC_RUA_MAX 1024 /* bytes kept of rua= (whole URIs only), with the NUL */
+
+/* A record's tags as published, for the decision log (RFC 9990 reports). */
+struct dmarc_published {
+	unsigned present;                    /* bit (1u << enum dmarc_pub_tag): tag there */
+	char val[DMARC_NPUB][DMARC_PUB_VAL]; /* the value, escaped and cut */
+	char rua[DMARC_RUA_MAX];             /* rua= as published ("" when none), cut at a
+	                                        comma */
+};
+
 enum dmarc_record_status {
 	DMARC_REC_NONE = 0, /* no DMARC record at the domain nor its organizational domain */
 	DMARC_REC_FOUND,    /* parsed: the fields below are set */
@@ -96,8 +134,14 @@ struct dmarc_record {
 	char found_at[DMARC_DOMAIN_MAX];   /* where the record was: domain or org_domain */
 	enum pm_dmarc_policy p;            /* FOUND: never UNSPEC */
 	enum pm_dmarc_policy sp;           /* FOUND: sp=, or p when sp= is absent */
+	enum pm_dmarc_policy np;           /* FOUND: np=, UNSPEC when absent */
 	int pct;                           /* 0..100 (100 when absent) */
 	bool adkim_strict, aspf_strict;
+	bool testing;                   /* t=y (RFC 9989 4.7) */
+	char psd;                       /* psd=: 'y', 'n' or 'u' (absent or bad) */
+	enum dmarc_discovery discovery; /* how the record was found */
+	unsigned queries;               /* _dmarc queries the discovery sent */
+	struct dmarc_published pub;
 	char why[128]; /* for logs: "several DMARC records at _dmarc.x.test", "timeout ..." */
 	enum dns_fail dns_fail; /* TEMPFAIL: why the lookup failed (dns_fail_name, for logs) */
 };
@@ -126,8 +170,50 @@ void dmarc_lookup(const struct psl *psl, const char *domain, struct dns_budget *
 void dmarc_parse_record(const struct psl *psl, const char *text, const char *domain,
                         const char *found_at, struct dmarc_record *out);
 
+/* The _dmarc answers of one message, shared by its walks (author, SPF, DKIM d=). */
+#define DMARC_MEMO_MAX 16
+struct dmarc_memo {
+	unsigned n;
+	struct dmarc_memo_entry {
+		char name[DMARC_DOMAIN_MAX];
+		int kind; /* dmarc.c's own */
+		struct dmarc_record rec;
+	} e[DMARC_MEMO_MAX];
+};
+
+/* What a discovery or an alignment walk needs besides the names. */
+struct dmarc_ctx {
+	const struct psl *psl;          /* PSL mode: the list (NULL: none) */
+	enum dmarc_discovery discovery; /* dmarc.discovery */
+	struct dns_budget *budget;      /* every query; NULL: none is sent (no walk, no np) */
+	struct dmarc_memo *memo;        /* the message's answers; NULL: none kept */
+};
+
+/*
+ * dmarc_discover - the policy record for the author domain by ctx's
+ * method: PSL as dmarc_lookup(); tree walk (RFC 9989 4.10.1): _dmarc.<domain>,
+ * then from its parent (or the name shortened to 7 labels) upwards, at
+ * most 8 queries in all, and the record of the organizational domain
+ * (4.10.2), else of the public suffix domain (psd=y). Several records
+ * at one name count as none there. A temporary failure anywhere is
+ * TEMPFAIL. Never fails: see out->status.
+ */
+void dmarc_discover(struct dmarc_ctx *ctx, const char *domain, struct dmarc_record *out);
+
+/*
+ * dmarc_walk_org - the organizational domain of domain by the tree walk
+ * (RFC 9989 4.10.2) into org (DMARC_DOMAIN_MAX bytes): 1 found, 0 a
+ * temporary failure (org ""), -1 not a usable name
+ */
+int dmarc_walk_org(struct dmarc_ctx *ctx, const char *domain, char *org);
+
+/* dmarc_pub_tag_name - "p", "sp", "np", "t", "psd", "adkim", "aspf", "pct" */
+const char *dmarc_pub_tag_name(enum dmarc_pub_tag t);
+
 struct dmarc_input {
 	const struct psl *psl;           /* the policy's public suffix list (NULL: none) */
+	struct dmarc_ctx *ctx;           /* tree walk mode: the walks for relaxed alignment
+	                                    and np='s check; NULL: PSL mode, no query */
 	const char *from_domain;         /* the author domain (hdrfrom), lower-case */
 	const struct dmarc_record *rec;  /* dmarc_lookup(from_domain) */
 	enum pm_spf_result spf;          /* this milter's own result for spf_domain */
@@ -144,6 +230,8 @@ struct dmarc_outcome {
 	enum pm_dmarc_policy disposition;   /* applied after pct (NONE on pass); UNSPEC when
 	                                       there is no policy */
 	bool used_sp;                       /* policy came from sp= */
+	bool used_np;                       /* policy came from np= (author domain NXDOMAIN) */
+	bool test_mode;                     /* disposition lowered: t=y (or pct, see dmarc.c) */
 	bool spf_aligned, dkim_aligned;     /* an aligned pass of that kind */
 	char dkim_domain[DMARC_DOMAIN_MAX]; /* d= of the first aligned passing signature */
 	char why[128];                      /* for logs and the A-R comment */

@@ -40,16 +40,39 @@
 #define ADDR_TEXT_MAX (ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 8)
 
 /*
+ * org_aligned - do domains a and b share an organizational domain by the
+ * tree walk (treewalk mode; a walk that fails for now counts as aligned:
+ * DNS trouble never makes a refusal) or by the list (PSL mode)?
+ */
+static bool org_aligned(struct dmarc_ctx *dc, const char *a, const char *b)
+{
+	char oa[DMARC_DOMAIN_MAX], ob[DMARC_DOMAIN_MAX];
+	int ra, rb;
+
+	if (a == NULL || b == NULL)
+		return false;
+	if (dc->discovery == DMARC_DISCOVERY_PSL || dc->budget == NULL)
+		return dmarc_aligned(dc->psl, a, b, false);
+	if (dmarc_aligned(NULL, a, b, true))
+		return true;
+	ra = dmarc_walk_org(dc, a, oa);
+	rb = dmarc_walk_org(dc, b, ob);
+	if (ra < 0 || rb < 0)
+		return false;
+	return ra == 0 || rb == 0 || strcmp(oa, ob) == 0;
+}
+
+/*
  * name_address - set a->from_name_address (and the reason) when the
  * display text of the author mailbox mb shows an address whose domain is
  * not aligned (relaxed: organizational domain) with the author domain
  * (author NULL, an address literal: any shown address counts)
  */
-static void name_address(const struct psl *psl, const struct hdrfrom_mailbox *mb,
-                         const char *author, struct auth_eom *a)
+static void name_address(struct dmarc_ctx *dc, const struct hdrfrom_mailbox *mb, const char *author,
+                         struct auth_eom *a)
 {
 	for (size_t i = 0; i < mb->nname_domains; i++) {
-		if (author != NULL && dmarc_aligned(psl, mb->name_domains[i], author, false))
+		if (author != NULL && org_aligned(dc, mb->name_domains[i], author))
 			continue;
 		a->from_name_address = true;
 		snprintf(a->name_why, sizeof(a->name_why), "display name shows an address at %s",
@@ -60,7 +83,7 @@ static void name_address(const struct psl *psl, const struct hdrfrom_mailbox *mb
 }
 
 /* judge_from - the From header field(s): exactly one, naming one author with a DNS domain */
-static void judge_from(const struct psl *psl, unsigned from_count, const char *from_value,
+static void judge_from(struct dmarc_ctx *dc, unsigned from_count, const char *from_value,
                        struct auth_eom *a)
 {
 	struct hdrfrom_list l;
@@ -86,7 +109,7 @@ static void judge_from(const struct psl *psl, unsigned from_count, const char *f
 	case HDRFROM_AUTHOR_OK:
 		a->from = FROM_OK;
 		snprintf(a->author, sizeof(a->author), "%s", mb->domain);
-		name_address(psl, mb, a->author, a);
+		name_address(dc, mb, a->author, a);
 		break;
 	case HDRFROM_AUTHOR_SEVERAL:
 		a->from = FROM_SEVERAL_ADDRS;
@@ -96,7 +119,7 @@ static void judge_from(const struct psl *psl, unsigned from_count, const char *f
 		/* one author, but no domain name: nothing for DMARC to judge */
 		a->from = FROM_OK;
 		a->from_why = "From domain is an address literal";
-		name_address(psl, &l.mbox[0], NULL, a);
+		name_address(dc, &l.mbox[0], NULL, a);
 		break;
 	case HDRFROM_AUTHOR_NONE:
 	default:
@@ -138,6 +161,7 @@ void eom_evaluate(const struct eom_input *in, struct auth_eom *a)
 {
 	const struct policy *p = in->policy;
 	struct dmarc_input di;
+	struct dmarc_ctx dc;
 	const char *spf_pass_domain = NULL;
 
 	memset(a, 0, sizeof(*a));
@@ -153,7 +177,11 @@ void eom_evaluate(const struct eom_input *in, struct auth_eom *a)
 	}
 	if (!policy_dmarc_on(p) && p->dkim.nmust_sign == 0)
 		return;
-	judge_from(p->psl, in->from_count, in->from_value, a);
+	dc.psl = p->psl;
+	dc.discovery = p->dmarc.discovery;
+	dc.budget = in->budget;
+	dc.memo = in->dmarc_memo;
+	judge_from(&dc, in->from_count, in->from_value, a);
 	if (a->from != FROM_OK || a->author[0] == '\0')
 		return;
 	if (policy_check_on(p, PM_CHECK_DKIM))
@@ -172,9 +200,10 @@ void eom_evaluate(const struct eom_input *in, struct auth_eom *a)
 	    strcasecmp(in->sender_dmarc->domain, a->author) == 0)
 		a->rec = *in->sender_dmarc; /* looked up at MAIL FROM */
 	else
-		dmarc_lookup(p->psl, a->author, in->budget, &a->rec);
+		dmarc_discover(&dc, a->author, &a->rec);
 	memset(&di, 0, sizeof(di));
 	di.psl = p->psl;
+	di.ctx = &dc;
 	di.from_domain = a->author;
 	di.rec = &a->rec;
 	di.spf = in->mfrom_spf;
@@ -182,6 +211,7 @@ void eom_evaluate(const struct eom_input *in, struct auth_eom *a)
 	di.dkim = a->dkim_done ? &a->dkim : NULL;
 	di.pct_roll = in->pct_roll;
 	dmarc_evaluate(&di, &a->dmarc);
+	a->sender_aligned = org_aligned(&dc, a->author, in->domains.sender);
 	verdict_dmarc_overrides(p, &in->domains, a->author, spf_pass_domain, di.dkim,
 	                        a->dmarc.result, a->dmarc.disposition, &a->dmarc_mode,
 	                        &a->disposition, &a->dmarc_rule);
@@ -253,7 +283,14 @@ char *eom_authres_value(const struct eom_input *in, const struct auth_eom *a,
 		ar.dmarc = a->dmarc.result;
 		ar.header_from = a->author;
 		if (a->rec.status == DMARC_REC_FOUND) {
-			ar.dmarc_policy = pm_dmarc_policy_name(a->dmarc.policy);
+			ar.dmarc_policy = pm_dmarc_policy_name(a->rec.p);
+			if (a->dmarc.used_sp)
+				ar.dmarc_sp = pm_dmarc_policy_name(a->dmarc.policy);
+			if (a->dmarc.used_np)
+				ar.dmarc_np = pm_dmarc_policy_name(a->dmarc.policy);
+			ar.dmarc_testing = a->rec.testing;
+			if (strcasecmp(a->rec.found_at, a->author) != 0)
+				ar.dmarc_pdomain = a->rec.found_at;
 			ar.dmarc_disposition = a->dmarc.result == PM_DMARC_PASS
 			                           ? pm_dmarc_policy_name(PM_DMARC_P_NONE)
 			                           : pm_dmarc_policy_name(a->disposition);

@@ -40,6 +40,8 @@ struct auth_eom {
 	enum pm_dmarc_policy disposition;
 	const char *dmarc_rule;
 	enum must_sign_status must_sign;
+	bool sender_aligned; /* the MAIL FROM domain has the author's organizational domain
+	                        (by dmarc.discovery's method) */
 };
 
 /* The facts of the session and the message that end of message reads. */
@@ -63,6 +65,7 @@ struct eom_input {
 	const char *mfrom_spf_domain;            /* the domain SPF evaluated; NULL or "": none */
 	const char *mfrom_spf_comment;           /* NULL or "": none */
 	const struct dmarc_record *sender_dmarc; /* MAIL FROM domain's record, or NULL */
+	struct dmarc_memo *dmarc_memo;           /* the message's _dmarc answers, or NULL */
 	struct dkim_verifier *dkim;              /* NULL when not verifying this message */
 	unsigned from_count;                     /* From header fields */
 	const char *from_value;                  /* the first one's value */

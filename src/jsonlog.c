@@ -296,16 +296,77 @@ static void put_reply(struct strbuf *sb, const char *r)
 	sb_appendc(sb, '}');
 }
 
-/* put_spf - {"result": ..., "domain": ...} */
+/* put_spf - {"result": ..., "domain": ...[, "scope": ...]} */
 static void put_spf(struct strbuf *sb, const char *name, const char *result, const char *domain,
-                    bool *first)
+                    const char *scope, bool *first)
 {
 	sb_appendf(sb, "%s\"%s\":{\"result\":", *first ? "" : ",", name);
 	put_str(sb, result);
 	sb_append(sb, ",\"domain\":");
 	put_str(sb, nonempty(domain));
+	if (scope != NULL) {
+		sb_append(sb, ",\"scope\":");
+		put_str(sb, scope);
+	}
 	sb_appendc(sb, '}');
 	*first = false;
+}
+
+/* put_rua - rua= as published: one string per URI (blanks around commas dropped) */
+static void put_rua(struct strbuf *sb, const char *rua)
+{
+	const char *p = rua;
+	bool first = true;
+
+	sb_appendc(sb, '[');
+	while (p != NULL && *p != '\0') {
+		const char *comma = strchr(p, ',');
+		size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+
+		while (len > 0 && (*p == ' ' || *p == '\t')) {
+			p++;
+			len--;
+		}
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len > 0) {
+			if (!first)
+				sb_appendc(sb, ',');
+			jsonlog_append_string(sb, p, len);
+			first = false;
+		}
+		p = comma != NULL ? comma + 1 : NULL;
+	}
+	sb_appendc(sb, ']');
+}
+
+/* put_dmarc_report - the members of checks.dmarc an aggregate report needs (RFC 9990) */
+static void put_dmarc_report(struct strbuf *sb, const struct pm_decision *d)
+{
+	static const char *const tags[8] = {"p", "sp", "np", "t", "psd", "adkim", "aspf", "pct"};
+
+	sb_append(sb, ",\"policy_domain\":");
+	put_str(sb, nonempty(d->dmarc_pdomain));
+	sb_append(sb, ",\"discovery\":");
+	put_str(sb, d->dmarc_discovery != NULL ? d->dmarc_discovery : "treewalk");
+	sb_append(sb, ",\"published\":");
+	if (d->dmarc_published) {
+		for (size_t i = 0; i < 8; i++) {
+			sb_appendf(sb, "%s\"%s\":", i == 0 ? "{" : ",", tags[i]);
+			put_str(sb, d->dmarc_pub[i]);
+		}
+		sb_append(sb, ",\"rua\":");
+		put_rua(sb, d->dmarc_rua);
+		sb_appendc(sb, '}');
+	} else {
+		sb_append(sb, "null");
+	}
+	sb_append(sb, ",\"override\":");
+	put_str(sb, nonempty(d->dmarc_override));
+	sb_append(sb, ",\"dkim\":");
+	put_str(sb, d->dmarc_dkim != NULL ? d->dmarc_dkim : "fail");
+	sb_append(sb, ",\"spf\":");
+	put_str(sb, d->dmarc_spf != NULL ? d->dmarc_spf : "fail");
 }
 
 /* put_checks - the checks object: a member for each check that ran */
@@ -315,9 +376,10 @@ static void put_checks(struct strbuf *sb, const struct pm_decision *d)
 
 	sb_appendc(sb, '{');
 	if (d->helo_spf != NULL)
-		put_spf(sb, "helo_spf", d->helo_spf, d->helo_spf_domain, &first);
+		put_spf(sb, "helo_spf", d->helo_spf, d->helo_spf_domain, NULL, &first);
 	if (d->spf != NULL)
-		put_spf(sb, "spf", d->spf, d->spf_domain, &first);
+		put_spf(sb, "spf", d->spf, d->spf_domain,
+		        d->spf_scope != NULL ? d->spf_scope : "mfrom", &first);
 	if (d->dkim_done) {
 		sb_append(sb, first ? "\"dkim\":[" : ",\"dkim\":[");
 		for (size_t i = 0; d->dkim != NULL && i < d->ndkim; i++) {
@@ -341,6 +403,7 @@ static void put_checks(struct strbuf *sb, const struct pm_decision *d)
 		put_str(sb, nonempty(d->dmarc_policy));
 		sb_append(sb, ",\"disposition\":");
 		put_str(sb, nonempty(d->dmarc_dis));
+		put_dmarc_report(sb, d);
 		sb_appendc(sb, '}');
 	}
 	sb_appendc(sb, '}');

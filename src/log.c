@@ -24,7 +24,8 @@
  *	  QID: stage= client= client_name= iprev= mta= daemon= local= helo=
  *	  from=<> rcpt=<> helo_spf= helo_spf_domain= spf= spf_domain=
  *	  header_from= dkim=
- *	  dmarc= dmarc_policy= dmarc_dis= dnsbl= action= would=yes
+ *	  dmarc= dmarc_policy= dmarc_dis= dmarc_pdomain= dmarc_override= dnsbl=
+ *	  action= would=yes
  *	  dry_run=yes reply= check= reason= rule= detail=
  *
  *	NULL fields (and empty rcpt and dnsbl lists) are left out. from and
@@ -324,6 +325,8 @@ char *log_format_decision(const struct pm_decision *d, char *buf, size_t bufsize
 	append_opt(&sb, "dmarc", d->dmarc, VAL_CAP);
 	append_opt(&sb, "dmarc_policy", d->dmarc_policy, VAL_CAP);
 	append_opt(&sb, "dmarc_dis", d->dmarc_dis, VAL_CAP);
+	append_opt(&sb, "dmarc_pdomain", d->dmarc_pdomain, VAL_CAP);
+	append_opt(&sb, "dmarc_override", d->dmarc_override, VAL_CAP);
 	if (d->dnsbl != NULL && d->ndnsbl > 0)
 		append_dnsbl(&sb, d);
 	if (d->action != NULL) {

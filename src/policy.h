@@ -224,8 +224,10 @@ struct dmarc_domain_mode {
 };
 
 struct dmarc_settings {
-	enum pm_mode mode;        /* end of message: From header and DMARC */
-	char *public_suffix_list; /* path; read at load */
+	enum pm_mode mode;              /* end of message: From header and DMARC */
+	enum dmarc_discovery discovery; /* tree walk (RFC 9989) or PSL (RFC 7489) */
+	char *public_suffix_list;       /* path; read at load when discovery is PSL or
+	                                   dkim.must_sign needs it */
 	enum pm_quarantine quarantine;
 	char *quarantine_header; /* header name added for a tagged quarantine */
 	bool fail_open;          /* _dmarc lookup temporarily failed: accept (true) or 451 */

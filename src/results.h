@@ -38,4 +38,10 @@ const char *pm_spf_result_name(enum pm_spf_result r);
 /* pm_iprev_result_name - "pass", "fail", "permerror", "temperror"; "unchecked" */
 const char *pm_iprev_result_name(enum pm_iprev_result r);
 
+/* How the policy record and organizational domains are found (dmarc.discovery). */
+enum dmarc_discovery {
+	DMARC_DISCOVERY_TREEWALK = 0, /* RFC 9989 4.10: the DNS tree walk (the default) */
+	DMARC_DISCOVERY_PSL,          /* RFC 7489 6.6.3: the domain, then its PSL org domain */
+};
+
 #endif

@@ -217,6 +217,56 @@ static const char *spf_name(const struct spf_outcome *o)
 	return o->result == PM_SPF_UNCHECKED ? NULL : pm_spf_result_name(o->result);
 }
 
+/*
+ * dmarc_override - RFC 9990 PolicyOverrideType: why the disposition of a
+ * failing message differs from the record's policy, or NULL; action and
+ * would as the decision says (what was done)
+ */
+static const char *dmarc_override(const struct policy *p, const struct auth_eom *a,
+                                  const char *action, bool would)
+{
+	const struct dmarc_settings *ds = &p->dmarc;
+
+	if (a->dmarc.result != PM_DMARC_FAIL)
+		return NULL;
+	if (a->dmarc_rule != NULL && strcmp(a->dmarc_rule, "dmarc.never_enforce") == 0)
+		return domain_in_list(a->author, ds->never_enforce, ds->nnever_enforce)
+		           ? "local_policy"
+		           : "trusted_forwarder";
+	if (a->disposition != a->dmarc.disposition)
+		return "local_policy"; /* dmarc.always_reject */
+	if (a->disposition != PM_DMARC_P_NONE &&
+	    (would || a->dmarc_mode != PM_MODE_ENFORCE ||
+	     (action != NULL && strcmp(action, "accept") == 0)))
+		return "local_policy"; /* log or tag mode, dry run, an allow list, an exemption */
+	if (a->dmarc.test_mode && a->dmarc.disposition != a->dmarc.policy)
+		return "policy_test_mode"; /* t=y (or pct) */
+	return NULL;
+}
+
+/* dmarc_report_facts - what an aggregate report needs of the DMARC evaluation, into d */
+static void dmarc_report_facts(const struct policy *p, const struct auth_eom *a,
+                               struct pm_decision *d)
+
+{
+	const struct dmarc_record *r = &a->rec;
+	enum dmarc_discovery how = r->status == DMARC_REC_NONE && r->found_at[0] == '\0'
+	                               ? p->dmarc.discovery
+	                               : r->discovery;
+
+	d->dmarc_discovery = how == DMARC_DISCOVERY_PSL ? "psl" : "treewalk";
+	d->dmarc_dkim = a->dmarc.dkim_aligned ? "pass" : "fail";
+	d->dmarc_spf = a->dmarc.spf_aligned ? "pass" : "fail";
+	d->dmarc_override = dmarc_override(p, a, d->action, d->would);
+	if (r->status != DMARC_REC_FOUND)
+		return;
+	d->dmarc_pdomain = r->found_at;
+	d->dmarc_published = true;
+	for (size_t i = 0; i < DMARC_NPUB && i < PM_ARRAY_LEN(d->dmarc_pub); i++)
+		d->dmarc_pub[i] = (r->pub.present & (1u << i)) != 0 ? r->pub.val[i] : NULL;
+	d->dmarc_rua = r->pub.rua[0] != '\0' ? r->pub.rua : NULL;
+}
+
 /* spf_domain - the evaluated domain for logs, or NULL */
 static const char *spf_domain(const struct spf_outcome *o)
 {
@@ -421,6 +471,7 @@ void session_log(const struct session *s, const struct verdict_ctx *vc, const ch
 	}
 	d.spf = spf_name(&s->msg.mfrom_spf);
 	d.spf_domain = spf_domain(&s->msg.mfrom_spf);
+	d.spf_scope = s->msg.sender_status == ADDR_OK ? "mfrom" : "helo";
 	if (vc->auth != NULL && vc->auth->checked) {
 		const struct auth_eom *a = vc->auth;
 
@@ -448,6 +499,8 @@ void session_log(const struct session *s, const struct verdict_ctx *vc, const ch
 	d.action = action;
 	d.would = would;
 	d.reply = reply;
+	if (d.dmarc != NULL)
+		dmarc_report_facts(s->policy, vc->auth, &d);
 	if (v != NULL) {
 		d.check = pm_check_id_name(v->check);
 		d.reason = pm_reason_name(v->reason);
@@ -598,7 +651,12 @@ void session_mail_lookups(struct session *s)
 	session_facts(s, PM_STAGE_MAIL, &f);
 	verdict_plan(&f, p, &plan);
 	if (plan.sender_dmarc) {
-		dmarc_lookup(p->psl, m->sender.domain, &b, &m->sender_dmarc);
+		struct dmarc_ctx dc = {.psl = p->psl,
+		                       .discovery = p->dmarc.discovery,
+		                       .budget = &b,
+		                       .memo = &m->dmarc_memo};
+
+		dmarc_discover(&dc, m->sender.domain, &m->sender_dmarc);
 		m->sender_dmarc_done = true;
 	}
 }
@@ -713,6 +771,7 @@ void session_eom_input(struct session *s, bool leadspc, struct eom_input *in)
 	in->mfrom_spf_domain = m->mfrom_spf.domain;
 	in->mfrom_spf_comment = m->mfrom_spf.comment;
 	in->sender_dmarc = m->sender_dmarc_done ? &m->sender_dmarc : NULL;
+	in->dmarc_memo = &m->dmarc_memo;
 	in->dkim = m->dkim;
 	in->from_count = m->from_count;
 	in->from_value = m->from_value;
@@ -931,6 +990,7 @@ void session_eom_facts(const struct session *s, const struct auth_eom *a, struct
 	session_facts(s, PM_STAGE_EOM, f);
 	f->from = a->from;
 	f->author = a->author[0] != '\0' ? a->author : NULL;
+	f->sender_aligned = a->sender_aligned;
 	f->from_name_address = a->from_name_address;
 	f->dmarc_dkim_aligned = a->dmarc.result == PM_DMARC_PASS && a->dmarc.dkim_aligned;
 	f->repeated_field = m->repeated_field;

@@ -71,6 +71,7 @@ struct message {
 	const char *repeated_field; /* static: the first of them seen a second time, or NULL */
 	bool sender_dmarc_done;     /* sender_dmarc holds the MAIL FROM domain's record */
 	struct dmarc_record sender_dmarc;
+	struct dmarc_memo dmarc_memo;   /* the message's _dmarc answers, shared by its walks */
 	struct list_state lists;        /* sender (allow and block), recipient (allow: the first
 	                                   accepted recipient allowed; block: this RCPT's) */
 	unsigned rcpt_allowed;          /* accepted recipients in lists.recipient.allow */

@@ -436,7 +436,7 @@ bool verdict_spf_deferred(const struct pm_facts *f, const struct policy *p)
 bool verdict_spf_excused(const struct pm_facts *f, const struct policy *p)
 {
 	if (f->author == NULL || f->domains.sender == NULL ||
-	    !dmarc_aligned(p->psl, f->author, f->domains.sender, false))
+	    (!f->sender_aligned && !dmarc_aligned(p->psl, f->author, f->domains.sender, false)))
 		return false; /* another domain's DMARC says nothing of the MAIL FROM domain */
 	if (f->dmarc == PM_DMARC_TEMPERROR)
 		return true; /* check_dmarc answered 451 4.4.3, or failed open */

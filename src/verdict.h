@@ -325,6 +325,8 @@ struct pm_facts {
 	enum from_status from;           /* the From header(s); FROM_UNCHECKED when dmarc is off */
 	const char *author;              /* FROM_OK: the author domain, else NULL (an address
 	                                    literal, or the From header not judged) */
+	bool sender_aligned;             /* the MAIL FROM domain has the author's organizational
+	                                    domain by the tree walk (dmarc.discovery) */
 	bool from_name_address;          /* FROM_OK: the display name holds an address whose
 	                                    domain is not the author's organizational domain */
 	const char *repeated_field;      /* static: the first field of verdict_singleton_field

@@ -388,6 +388,27 @@ else
 	failed=1
 fi
 
+# 6f. dmarc.discovery = "psl" (RFC 7489's way, reloaded): the public suffix
+# list decides organizational domains (psd= ignored) and only the author
+# domain and its organizational domain are asked (no tree walk).
+perl -0pe 's/mode = "enforce";\n  quarantine = "tag";/mode = "enforce";\n  quarantine = "tag";\n  discovery = "psl";/' \
+	"$HERE/policy.conf" >"$live.new"
+if grep -q '^  discovery = "psl";$' "$live.new"; then
+	mv "$live.new" "$live"
+	if reload_milter; then
+		$RUNNER "$HERE"/scenarios/dmarcpsl/*.scn || failed=1
+	else
+		echo "not ok - dmarc.discovery = \"psl\": the milter did not reload"
+		failed=1
+	fi
+	cp "$HERE/policy.conf" "$live"
+	reload_milter || echo "e2e: the milter did not reload the test policy (going on)"
+else
+	rm -f "$live.new"
+	echo "not ok - dmarc.discovery = \"psl\": tests/e2e/policy.conf has no dmarc group to rewrite"
+	failed=1
+fi
+
 # 6e. headers.singletons = "enforce", "log", "off" (reloaded; "tag", the
 # default, is headers-singletons-tag.scn): two Subject fields refused with
 # 550 5.7.1 naming the field, delivered untagged and logged as would,
@@ -416,8 +437,10 @@ import sys
 KEYS = ["v", "time", "queue_id", "stage", "client", "mta", "helo", "sender", "recipients",
         "checks", "dnsbl", "action", "would", "dry_run", "reply", "check", "reason",
         "rule", "detail"]
-CHECK_KEYS = {"helo_spf": ["result", "domain"], "spf": ["result", "domain"],
-              "dmarc": ["result", "domain", "policy", "disposition"]}
+CHECK_KEYS = {"helo_spf": ["result", "domain"], "spf": ["result", "domain", "scope"],
+              "dmarc": ["result", "domain", "policy", "disposition", "policy_domain",
+                        "discovery", "published", "override", "dkim", "spf"]}
+PUBLISHED = ["p", "sp", "np", "t", "psd", "adkim", "aspf", "pct", "rua"]
 QID = object()  # a queue id: upper-case hex
 failed = False
 
@@ -488,6 +511,10 @@ def schema_problem(r):
     for k, want in CHECK_KEYS.items():
         if k in ch and (not isinstance(ch[k], dict) or list(ch[k]) != want):
             return "checks.%s %r" % (k, ch[k])
+    pub = ch.get("dmarc", {}).get("published")
+    if pub is not None and (not isinstance(pub, dict) or list(pub) != PUBLISHED or
+                            not isinstance(pub["rua"], list)):
+        return "checks.dmarc.published %r" % pub
     if "dkim" in ch and (not isinstance(ch["dkim"], list) or not all(
             isinstance(s, dict) and list(s) == ["result", "domain", "selector"]
             for s in ch["dkim"])):
@@ -566,19 +593,32 @@ def base(**kw):
 
 
 HELO_NONE = {"result": "none", "domain": "client10.test"}
-SPF_PASS = {"result": "pass", "domain": "pass.test"}
+SPF_PASS = {"result": "pass", "domain": "pass.test", "scope": "mfrom"}
+
+
+def dmarc(result, domain, policy=None, dis=None, pdomain=None, published=None,
+          override=None, dkim="fail", spf="fail"):
+    """checks.dmarc: the RFC 7489 four, then what an RFC 9990 report needs"""
+    pub = None
+    if published is not None:
+        pub = dict({k: None for k in PUBLISHED}, rua=[])
+        pub.update(published)
+    return {"result": result, "domain": domain, "policy": policy, "disposition": dis,
+            "policy_domain": pdomain, "discovery": "treewalk", "published": pub,
+            "override": override, "dkim": dkim, "spf": spf}
+
+
+DMARC_NONE_PASS = dmarc("none", "pass.test")
+REJECT_FAIL = dmarc("fail", "reject.test", "reject", "reject", "reject.test", {"p": "reject"})
 DMARC_REJECT = base(
-    checks={"helo_spf": HELO_NONE, "spf": SPF_PASS, "dkim": [],
-            "dmarc": {"result": "fail", "domain": "reject.test", "policy": "reject",
-                      "disposition": "reject"}},
+    checks={"helo_spf": HELO_NONE, "spf": SPF_PASS, "dkim": [], "dmarc": REJECT_FAIL},
     action="reject",
     reply={"code": 550, "xcode": "5.7.26", "text": "Unauthenticated email from reject.test "
            "is not accepted due to the domain's DMARC policy"},
     check="dmarc", reason="dmarc_reject", rule="dmarc.mode")
 MULTI = base(recipients=["bob@example.org", "carol+lists@example.org", "anyone@example.net"],
              checks={"helo_spf": HELO_NONE, "spf": SPF_PASS, "dkim": [],
-                     "dmarc": {"result": "none", "domain": "pass.test", "policy": None,
-                               "disposition": None}})
+                     "dmarc": DMARC_NONE_PASS})
 
 syslog_count, rotated, current, tag, dry = (int(sys.argv[1]), sys.argv[2], sys.argv[3],
                                             sys.argv[4], sys.argv[5])
@@ -596,7 +636,7 @@ expect("SPF fail held from MAIL FROM, refused at RCPT TO (NOQUEUE), every field"
        base(queue_id=None, client={"name": "client11.test", "iprev": "pass"},
             helo="client11.test", sender="alice@fail.test", recipients=["bob@example.org"],
             checks={"helo_spf": {"result": "none", "domain": "client11.test"},
-                    "spf": {"result": "fail", "domain": "fail.test"}},
+                    "spf": {"result": "fail", "domain": "fail.test", "scope": "mfrom"}},
             action="reject",
             reply={"code": 550, "xcode": "5.7.23", "text": "SPF validation failed: fail.test "
                    "does not permit 192.0.2.11 to send mail as alice@fail.test"},
@@ -604,11 +644,11 @@ expect("SPF fail held from MAIL FROM, refused at RCPT TO (NOQUEUE), every field"
             detail="fail.test does not designate 192.0.2.11 as permitted sender"))
 expect("accepted with dkim=pass, every field", r1, "192.0.2.101", "eom",
        base(sender="alice@signed.test",
-            checks={"helo_spf": HELO_NONE, "spf": {"result": "pass", "domain": "signed.test"},
+            checks={"helo_spf": HELO_NONE,
+                    "spf": {"result": "pass", "domain": "signed.test", "scope": "mfrom"},
                     "dkim": [{"result": "pass", "domain": "signed.test",
                               "selector": "rsa2048"}],
-                    "dmarc": {"result": "none", "domain": "signed.test", "policy": None,
-                              "disposition": None}}))
+                    "dmarc": dmarc("none", "signed.test")}))
 expect("unknown recipient refused at RCPT TO, every field", r1, "192.0.2.23", "rcpt",
        base(recipients=["nobody@example.org"], checks={"helo_spf": HELO_NONE, "spf": SPF_PASS},
             action="reject",
@@ -630,14 +670,11 @@ expect("DNSBL listing refused at connect, every field", r1, "192.0.2.180", "conn
 expect("DNSBL tag zone listing in the accepted message's record", r1, "192.0.2.182", "eom",
        base(dnsbl=[{"zone": "tag.dnsbl.test", "answer": "127.0.0.2"}],
             checks={"helo_spf": HELO_NONE, "spf": SPF_PASS, "dkim": [],
-                    "dmarc": {"result": "none", "domain": "pass.test", "policy": None,
-                              "disposition": None}}))
+                    "dmarc": DMARC_NONE_PASS}))
 expect("iprev pass in the accepted message's record", r1, "192.0.2.190", "eom",
        base(client={"name": "iprev-pass.test", "iprev": "pass"}, helo="iprev-pass.test",
             checks={"helo_spf": {"result": "none", "domain": "iprev-pass.test"},
-                    "spf": SPF_PASS, "dkim": [],
-                    "dmarc": {"result": "none", "domain": "pass.test", "policy": None,
-                              "disposition": None}}))
+                    "spf": SPF_PASS, "dkim": [], "dmarc": DMARC_NONE_PASS}))
 # after the rotation (rename, then SIGUSR1): the reopened file
 say(any(r["client"]["addr"] == "192.0.2.51" and r["stage"] == "rcpt" and
         r["action"] == "reject" for r in r2),
@@ -649,12 +686,15 @@ expect("a reload naming a file that cannot be opened keeps writing the one in us
 others = sorted({r["client"]["addr"] for r in r3} - {"192.0.2.61", "192.0.2.62"})
 say(not others, "a reload with another json_file writes there (the tag mode records only)",
     "records from %s in %s" % (others, tag))
+# (delivered in tag mode: the RFC 9990 override is local_policy)
+LOCAL = dict(REJECT_FAIL, override="local_policy")
 expect("dmarc.mode tag: would have refused, every field", r3, "192.0.2.62", "eom",
-       dict(DMARC_REJECT, would=True))
+       dict(DMARC_REJECT, would=True, checks=dict(DMARC_REJECT["checks"], dmarc=LOCAL)))
 # dry_run = true was loaded with another json_file: its records went there
 expect("dry run: DMARC p=reject would have been refused, every field", r4, "192.0.2.222",
        "eom", dict(DMARC_REJECT, would=True, dry_run=True,
-                   client={"name": None, "iprev": "permerror"}))
+                   client={"name": None, "iprev": "permerror"},
+                   checks=dict(DMARC_REJECT["checks"], dmarc=LOCAL)))
 DRY_BLOCKED = base(recipients=[], sender="spammer@pass.test",
                     checks={"helo_spf": HELO_NONE, "spf": SPF_PASS},
                     action="reject", would=True, dry_run=True,
@@ -677,10 +717,9 @@ expect("lists.sender.block refused at MAIL FROM, every field", r1, "192.0.2.207"
 expect("lists.sender.allow: the accepted message says allowed, every field", r1,
        "192.0.2.208", "eom",
        base(sender="partner@fail.test",
-            checks={"helo_spf": HELO_NONE, "spf": {"result": "fail", "domain": "fail.test"},
-                    "dkim": [],
-                    "dmarc": {"result": "fail", "domain": "reject.test", "policy": "reject",
-                              "disposition": "reject"}},
+            checks={"helo_spf": HELO_NONE,
+                    "spf": {"result": "fail", "domain": "fail.test", "scope": "mfrom"},
+                    "dkim": [], "dmarc": LOCAL},
             check="dmarc", reason="allowed", rule="lists.sender.allow",
             detail="partner@fail.test in lists.sender.allow[0]"))
 sys.exit(1 if failed else 0)

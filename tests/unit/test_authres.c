@@ -512,6 +512,38 @@ static void test_dmarc(void **state)
 		check_value("dmarc", i, got, cases[i].want, 1);
 		free(got);
 	}
+	/* RFC 9989: the policy that applied (sp=, np=), t=y, the policy domain found by the walk */
+	static const struct {
+		const char *sp, *np, *dis, *pdomain;
+		bool testing;
+		const char *want;
+	} rfc9989[] = {
+	    {"quarantine", NULL, "quarantine", "sales.example", false,
+	     ID ";\n\tdmarc=fail (p=reject sp=quarantine dis=quarantine pdomain=sales.example)\n\t"
+	        "header.from=eu.sales.example"},
+	    {NULL, "reject", "reject", "sales.example", false,
+	     ID ";\n\tdmarc=fail (p=reject np=reject dis=reject pdomain=sales.example)\n\t"
+	        "header.from=eu.sales.example"},
+	    {NULL, NULL, "quarantine", NULL, true,
+	     ID ";\n\tdmarc=fail (p=reject t=y dis=quarantine) header.from=eu.sales.example"},
+	    {NULL, NULL, "none", "x)(dmarc=pass", false,
+	     ID ";\n\tdmarc=fail (p=reject dis=none pdomain=x\\)\\(dmarc=pass)\n\t"
+	        "header.from=eu.sales.example"},
+	};
+	for (size_t i = 0; i < PM_ARRAY_LEN(rfc9989); i++) {
+		struct authres_input in9 = {.authserv_id = ID,
+		                            .dmarc = PM_DMARC_FAIL,
+		                            .dmarc_policy = "reject",
+		                            .dmarc_sp = rfc9989[i].sp,
+		                            .dmarc_np = rfc9989[i].np,
+		                            .dmarc_testing = rfc9989[i].testing,
+		                            .dmarc_disposition = rfc9989[i].dis,
+		                            .dmarc_pdomain = rfc9989[i].pdomain,
+		                            .header_from = "eu.sales.example"};
+		char *got9 = authres_format(&in9);
+		check_value("dmarc rfc9989", i, got9, rfc9989[i].want, 1);
+		free(got9);
+	}
 	/* PM_DMARC_UNCHECKED: nothing */
 	struct authres_input in = {.authserv_id = ID, .header_from = "b.test", .dmarc_policy = "x"};
 	char *got = authres_format(&in);

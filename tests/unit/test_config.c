@@ -768,13 +768,16 @@ static const struct bad_case bad_cases[] = {
     {"dmarc public_suffix_list relative", "dmarc: { public_suffix_list = \"psl.dat\"; };\n", 1,
      "dmarc.public_suffix_list", "absolute path"},
     {"dmarc public_suffix_list missing",
-     "dmarc:\n{\n  mode = \"log\";\n  public_suffix_list = \"/nonexistent/psl.dat\";\n};\n", 4,
-     "dmarc.public_suffix_list",
+     "dmarc:\n{\n  mode = \"log\"; discovery = \"psl\";\n  public_suffix_list = "
+     "\"/nonexistent/psl.dat\";\n};\n",
+     4, "dmarc.public_suffix_list",
      "cannot use the public suffix list: /nonexistent/psl.dat: No such file or directory"},
-    {"dmarc public_suffix_list a directory", "dmarc: { public_suffix_list = \"/\"; };\n", 1,
+    {"dmarc public_suffix_list a directory",
+     "dmarc: { discovery = \"psl\"; public_suffix_list = \"/\"; };\n", 1,
      "dmarc.public_suffix_list", "/: not a regular file"},
     {"dmarc off, domain_modes on, public_suffix_list missing",
-     "dmarc:\n{\n  mode = \"off\";\n  public_suffix_list = \"/nonexistent/psl.dat\";\n"
+     "dmarc:\n{\n  mode = \"off\"; discovery = \"psl\";\n  public_suffix_list = "
+     "\"/nonexistent/psl.dat\";\n"
      "  domain_modes = ( { domain = \"hosted.example\"; mode = \"off\"; },\n"
      "                   { domain = \"on.example\"; mode = \"log\"; } );\n};\n",
      4, "dmarc.public_suffix_list", "turns DMARC on for on.example"},
@@ -808,7 +811,8 @@ static const struct bad_case bad_cases[] = {
      "overrides: { for_sender_domain = \"a.example\"; spf = \"log\"; };\n", 1, "overrides",
      "wrong type"},
     {"overrides dmarc on, public_suffix_list missing",
-     "dmarc: { mode = \"off\"; public_suffix_list = \"/nonexistent/psl.dat\"; };\n"
+     "dmarc: { mode = \"off\"; discovery = \"psl\"; public_suffix_list = \"/nonexistent/psl.dat\"; "
+     "};\n"
      "overrides = ( { for_sender_domain = \"a.example\"; dmarc = \"log\"; } );\n",
      1, "dmarc.public_suffix_list", "an override turns DMARC on for a.example"},
     /* dmarc.domain_modes */
@@ -1017,22 +1021,23 @@ static void test_many_errors(void **state)
 /* test_dkim_dmarc_errors - every dkim, dmarc and reply error in one load, cross-checks last */
 static void test_dkim_dmarc_errors(void **state)
 {
-	static const char text[] = "dkim:\n"                                              /* 1 */
-	                           "{\n"                                                  /* 2 */
-	                           "  mode = \"sometimes\";\n"                            /* 3 */
-	                           "  max_signatures = 0;\n"                              /* 4 */
-	                           "  must_sign = [ \"ok.example\", \"bad domain\" ];\n"  /* 5 */
-	                           "};\n"                                                 /* 6 */
-	                           "dmarc:\n"                                             /* 7 */
-	                           "{\n"                                                  /* 8 */
-	                           "  public_suffix_list = \"/nonexistent/psl.dat\";\n"   /* 9 */
-	                           "  quarantine = \"drop\";\n"                           /* 10 */
-	                           "  domain_modes = ( { domain = \"a.example\"; },\n"    /* 11 */
-	                           "    { domain = \"A.example\"; mode = \"log\"; },\n"   /* 12 */
-	                           "    { domain = \"a.example\"; mode = \"tag\"; } );\n" /* 13 */
-	                           "  fail_open = \"no\";\n"                              /* 14 */
-	                           "};\n"                                                 /* 15 */
-	                           "replies: { dmarc_tempfail = \"550 5.4.3 x\"; };\n";   /* 16 */
+	static const char text[] =
+	    "dkim:\n"                                                                 /* 1 */
+	    "{\n"                                                                     /* 2 */
+	    "  mode = \"sometimes\";\n"                                               /* 3 */
+	    "  max_signatures = 0;\n"                                                 /* 4 */
+	    "  must_sign = [ \"ok.example\", \"bad domain\" ];\n"                     /* 5 */
+	    "};\n"                                                                    /* 6 */
+	    "dmarc:\n"                                                                /* 7 */
+	    "{\n"                                                                     /* 8 */
+	    "  discovery = \"psl\"; public_suffix_list = \"/nonexistent/psl.dat\";\n" /* 9 */
+	    "  quarantine = \"drop\";\n"                                              /* 10 */
+	    "  domain_modes = ( { domain = \"a.example\"; },\n"                       /* 11 */
+	    "    { domain = \"A.example\"; mode = \"log\"; },\n"                      /* 12 */
+	    "    { domain = \"a.example\"; mode = \"tag\"; } );\n"                    /* 13 */
+	    "  fail_open = \"no\";\n"                                                 /* 14 */
+	    "};\n"                                                                    /* 15 */
+	    "replies: { dmarc_tempfail = \"550 5.4.3 x\"; };\n";                      /* 16 */
 	static const struct {
 		int line;
 		const char *key, *msg;
@@ -1086,20 +1091,24 @@ static void test_public_suffix_list(void **state)
 	     "  domain_modes = ( { domain = \"a.example\"; mode = \"off\"; } ); };\n",
 	     NULL, NULL},
 	    {"dmarc log, list missing",
-	     "dmarc: { mode = \"log\"; public_suffix_list = \"@PATH@\"; };\n", NULL,
-	     "No such file or directory"},
+	     "dmarc: { mode = \"log\"; discovery = \"psl\"; public_suffix_list = \"@PATH@\"; };\n",
+	     NULL, "No such file or directory"},
 	    {"dmarc tag, domain_modes off, list missing",
-	     "dmarc: { mode = \"tag\"; public_suffix_list = \"@PATH@\";\n"
+	     "dmarc: { mode = \"tag\"; discovery = \"psl\"; public_suffix_list = \"@PATH@\";\n"
 	     "  domain_modes = ( { domain = \"a.example\"; mode = \"off\"; } ); };\n",
 	     NULL, "No such file or directory"},
 	    {"dmarc off, domain_modes enforce, list missing",
-	     "dmarc: { mode = \"off\"; public_suffix_list = \"@PATH@\";\n"
+	     "dmarc: { mode = \"off\"; discovery = \"psl\"; public_suffix_list = \"@PATH@\";\n"
 	     "  domain_modes = ( { domain = \"a.example\"; mode = \"enforce\"; } ); };\n",
 	     NULL, "turns DMARC on for a.example"},
-	    {"empty list", "dmarc: { public_suffix_list = \"@PATH@\"; };\n", "", "holds no rules"},
-	    {"comments only", "dmarc: { public_suffix_list = \"@PATH@\"; };\n",
+	    {"empty list", "dmarc: { discovery = \"psl\"; public_suffix_list = \"@PATH@\"; };\n",
+	     "", "holds no rules"},
+	    {"comments only", "dmarc: { discovery = \"psl\"; public_suffix_list = \"@PATH@\"; };\n",
 	     "// ===BEGIN ICANN DOMAINS===\n\n   \n// nothing\n", "holds no rules"},
-	    {"one rule", "dmarc: { public_suffix_list = \"@PATH@\"; };\n", "// x\n\ncom\n", NULL},
+	    {"one rule", "dmarc: { discovery = \"psl\"; public_suffix_list = \"@PATH@\"; };\n",
+	     "// x\n\ncom\n", NULL},
+	    {"dmarc enforce by the tree walk, list missing",
+	     "dmarc: { mode = \"enforce\"; public_suffix_list = \"@PATH@\"; };\n", NULL, NULL},
 	    {"dmarc off, dkim.must_sign, list missing",
 	     "dmarc: { mode = \"off\"; public_suffix_list = \"@PATH@\"; };\n"
 	     "dkim: { must_sign = [ \"bank.example\" ]; };\n",
@@ -1997,15 +2006,16 @@ static void test_unsafe_files(void **state)
 	write_text("ww-psl.dat", "com\n", psl, sizeof(psl));
 	if (chmod(ww, 0666) != 0 || chmod(rcpt, 0646) != 0 || chmod(psl, 0666) != 0)
 		fail_msg("chmod failed");
-	snprintf(conf, sizeof(conf),
-	         "milter: { socket = \"unix:%s/milter.sock\"; };\n"
-	         "lists: {\n"
-	         "  helo: { block_file = \"%s\"; };\n"
-	         "  sender: { block_file = \"%s\"; allow_file = \"%s\"; };\n"
-	         "};\n"
-	         "recipients: { domains = [ \"example.org\" ]; file = \"%s\"; };\n"
-	         "dmarc: { mode = \"enforce\"; public_suffix_list = \"%s\"; };\n",
-	         sticky, ww, inopen, insticky, rcpt, psl);
+	snprintf(
+	    conf, sizeof(conf),
+	    "milter: { socket = \"unix:%s/milter.sock\"; };\n"
+	    "lists: {\n"
+	    "  helo: { block_file = \"%s\"; };\n"
+	    "  sender: { block_file = \"%s\"; allow_file = \"%s\"; };\n"
+	    "};\n"
+	    "recipients: { domains = [ \"example.org\" ]; file = \"%s\"; };\n"
+	    "dmarc: { mode = \"enforce\"; discovery = \"psl\"; public_suffix_list = \"%s\"; };\n",
+	    sticky, ww, inopen, insticky, rcpt, psl);
 	path = write_conf("unsafe", conf);
 	p = config_load(path, &errs);
 	if (p != NULL || errs.n != 5) {
@@ -2083,11 +2093,12 @@ static void test_fifo_files(void **state)
 	(void)state;
 	snprintf(fifo, sizeof(fifo), "%s/fifo", tmpdir);
 	assert_int_equal(mkfifo(fifo, 0600), 0);
-	snprintf(conf, sizeof(conf),
-	         "recipients: { domains = [ \"example.org\" ]; file = \"%s\"; };\n"
-	         "dmarc: { mode = \"enforce\"; public_suffix_list = \"%s\"; };\n"
-	         "lists: { helo: { block_file = \"%s\"; }; };\n",
-	         fifo, fifo, fifo);
+	snprintf(
+	    conf, sizeof(conf),
+	    "recipients: { domains = [ \"example.org\" ]; file = \"%s\"; };\n"
+	    "dmarc: { mode = \"enforce\"; discovery = \"psl\"; public_suffix_list = \"%s\"; };\n"
+	    "lists: { helo: { block_file = \"%s\"; }; };\n",
+	    fifo, fifo, fifo);
 	path = write_conf("fifo", conf);
 	alarm(10);
 	p = config_load(path, &errs);

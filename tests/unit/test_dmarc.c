@@ -610,8 +610,9 @@ static const struct eval_case eval_cases[] = {
     /* sp= */
     {"sp for a subdomain, record at org", REC("v=DMARC1; p=reject; sp=none"), SUB_AT_ORG,
      "mail.example.com", PM_SPF_FAIL, "mail.example.com", "", 0, FAIL(N, N, true, NULL)},
+    /* used_sp says sp= applied: without an sp= tag it is p= that does */
     {"sp absent: p for a subdomain", REC("v=DMARC1; p=reject"), SUB_AT_ORG, "mail.example.com",
-     PM_SPF_FAIL, "mail.example.com", "", 0, FAIL(R, R, true, NULL)},
+     PM_SPF_FAIL, "mail.example.com", "", 0, FAIL(R, R, false, NULL)},
     {"sp: pass keeps the requested policy", REC("v=DMARC1; p=reject; sp=quarantine"), SUB_AT_ORG,
      "mail.example.com", PM_SPF_NONE, NULL, "P:example.com", 0,
      PASS(Q, true, false, true, "example.com", NULL)},
@@ -949,6 +950,345 @@ static void test_lookup_fail(void **state)
 		         r.status, dns_fail_name(r.dns_fail), f.calls);
 }
 
+/* ---- the tree walk (RFC 9989 4.10) over a fake zone ----------------- */
+
+/* One name of the fake zone: TXT records at _dmarc.<name>, or a state. */
+struct zone_name {
+	const char *qname;      /* the name asked, "_dmarc.x" or "x" (A) */
+	enum dns_status status; /* DNS_OK with txt, or NXDOMAIN / NODATA / TEMPFAIL */
+	const char *txt[3];     /* the TXT strings (DNS_OK) */
+};
+
+/* The fake resolver's zone and what it was asked. */
+struct zone_fake {
+	const struct zone_name *z;
+	size_t nz;
+	struct dns_budget *b;
+	unsigned calls;
+	char asked[16][(DMARC_DOMAIN_MAX + 8)];
+	struct msg m;
+};
+
+/* zone_query - answer from the zone; a name not in it does not exist */
+static enum dns_status zone_query(void *arg, const char *name, int type, int timeout, long left,
+                                  const unsigned char **answer, int *answer_len)
+{
+	struct zone_fake *f = arg;
+
+	(void)timeout;
+	(void)left;
+	if (f->calls < PM_ARRAY_LEN(f->asked))
+		snprintf(f->asked[f->calls], sizeof(f->asked[0]), "%s", name);
+	f->calls++;
+	for (size_t i = 0; i < f->nz; i++) {
+		const struct zone_name *e = &f->z[i];
+
+		if (strcmp(e->qname, name) != 0)
+			continue;
+		if (e->status == DNS_TEMPFAIL) {
+			f->b->fail = DNS_FAIL_SERVFAIL;
+			return DNS_TEMPFAIL;
+		}
+		if (e->status != DNS_OK || type != ns_t_txt)
+			return e->status == DNS_OK ? DNS_NODATA : e->status;
+		msg_start(&f->m, name, type);
+		for (size_t j = 0; j < PM_ARRAY_LEN(e->txt) && e->txt[j] != NULL; j++) {
+			char rd[256];
+			size_t len = strlen(e->txt[j]);
+
+			rd[0] = (char)len;
+			memcpy(rd + 1, e->txt[j], len);
+			msg_add(&f->m, ns_t_txt, rd, (int)len + 1);
+		}
+		*answer = f->m.b;
+		*answer_len = f->m.len;
+		return DNS_OK;
+	}
+	return DNS_NXDOMAIN;
+}
+
+/* The zone of the walk tests: RFC 9989 B.4 and the cases. */
+static const struct zone_name walk_zone[] = {
+    /* B.4.1 / B.4.2 */
+    {"_dmarc.example.com", DNS_OK, {"v=DMARC1; p=reject"}},
+    {"_dmarc.signing.example.com", DNS_OK, {"v=DMARC1; p=none"}},
+    /* B.4.3 */
+    {"_dmarc.giant.bank.example", DNS_OK, {"v=DMARC1; p=quarantine"}},
+    {"_dmarc.bank.example", DNS_OK, {"v=DMARC1; p=reject; psd=y"}},
+    /* a record at an intermediate level only */
+    {"_dmarc.sales.example.net", DNS_OK, {"v=DMARC1; p=reject"}},
+    /* psd=n below a record */
+    {"_dmarc.mail.example.org", DNS_OK, {"v=DMARC1; psd=n; p=quarantine"}},
+    {"_dmarc.example.org", DNS_OK, {"v=DMARC1; p=none"}},
+    /* np: ghost.np.example does not exist, real.np.example does (no A) */
+    {"_dmarc.np.example", DNS_OK, {"v=DMARC1; p=none; sp=quarantine; np=reject"}},
+    {"real.np.example", DNS_NODATA, {NULL}},
+    /* testing */
+    {"_dmarc.t.example", DNS_OK, {"v=DMARC1; t=y; p=reject"}},
+    {"_dmarc.pct0.example", DNS_OK, {"v=DMARC1; p=reject; pct=0"}},
+    {"_dmarc.pct50.example", DNS_OK, {"v=DMARC1; p=reject; pct=50"}},
+    /* several records at one name are discarded */
+    {"_dmarc.multi.several.example", DNS_OK, {"v=DMARC1; p=none", "v=DMARC1; p=reject"}},
+    {"_dmarc.several.example", DNS_OK, {"v=DMARC1; p=quarantine", "not dmarc"}},
+    {"_dmarc.dup.example", DNS_OK, {"v=DMARC1; p=reject", "v=DMARC1; p=reject"}},
+    /* trouble in the middle of a walk */
+    {"_dmarc.mid.tmp.example", DNS_TEMPFAIL, {NULL}},
+    {"_dmarc.tmp.example", DNS_OK, {"v=DMARC1; p=reject"}},
+};
+
+/* walk_setup - a budget asking the fake zone, and a fresh memo */
+static void walk_setup(struct zone_fake *f, struct dns_budget *b, struct dmarc_memo *memo,
+                       struct dmarc_ctx *ctx)
+{
+	memset(f, 0, sizeof(*f));
+	f->z = walk_zone;
+	f->nz = PM_ARRAY_LEN(walk_zone);
+	f->b = b;
+	dns_budget_init(b, 1, 10);
+	b->query = zone_query;
+	b->arg = f;
+	memset(memo, 0, sizeof(*memo));
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->discovery = DMARC_DISCOVERY_TREEWALK;
+	ctx->budget = b;
+	ctx->memo = memo;
+}
+
+/*
+ * test_walk_discover - policy discovery (4.10.1) by the tree walk: which
+ * record, where, its policy, and the names asked in order
+ */
+static void test_walk_discover(void **state)
+{
+	static const struct {
+		const char *author;
+		enum dmarc_record_status status;
+		const char *found_at; /* FOUND: where; else NULL */
+		enum pm_dmarc_policy p;
+		const char *asked; /* the names asked, space separated */
+	} cases[] = {
+	    {"example.com", DMARC_REC_FOUND, "example.com", PM_DMARC_P_REJECT,
+	     "_dmarc.example.com"},
+	    /* B.4.2: 8 queries, the 13-label name shortened to 7 labels */
+	    {"a.b.c.d.e.f.g.h.i.j.k.example.com", DMARC_REC_FOUND, "example.com", PM_DMARC_P_REJECT,
+	     "_dmarc.a.b.c.d.e.f.g.h.i.j.k.example.com _dmarc.g.h.i.j.k.example.com "
+	     "_dmarc.h.i.j.k.example.com _dmarc.i.j.k.example.com _dmarc.j.k.example.com "
+	     "_dmarc.k.example.com _dmarc.example.com _dmarc.com"},
+	    /* B.4.3: the author's own record; psd=y above it is not asked for the policy */
+	    {"giant.bank.example", DMARC_REC_FOUND, "giant.bank.example", PM_DMARC_P_QUARANTINE,
+	     "_dmarc.giant.bank.example"},
+	    /* no record at the org domain below psd=y: the PSD's record */
+	    {"x.mega.bank.example", DMARC_REC_FOUND, "bank.example", PM_DMARC_P_REJECT,
+	     "_dmarc.x.mega.bank.example _dmarc.mega.bank.example _dmarc.bank.example"},
+	    /* the first case: a record between the author and the PSL org domain */
+	    {"eu.sales.example.net", DMARC_REC_FOUND, "sales.example.net", PM_DMARC_P_REJECT,
+	     "_dmarc.eu.sales.example.net _dmarc.sales.example.net _dmarc.example.net _dmarc.net"},
+	    /* psd=n stops the walk */
+	    {"a.mail.example.org", DMARC_REC_FOUND, "mail.example.org", PM_DMARC_P_QUARANTINE,
+	     "_dmarc.a.mail.example.org _dmarc.mail.example.org"},
+	    /* records published at both levels: the one with the fewest labels */
+	    {"a.signing.example.com", DMARC_REC_FOUND, "example.com", PM_DMARC_P_REJECT,
+	     "_dmarc.a.signing.example.com _dmarc.signing.example.com _dmarc.example.com "
+	     "_dmarc.com"},
+	    /* two records at the author domain: none there, the walk goes on to the parent's
+	       (a TXT record that is not DMARC's beside it does not count) */
+	    {"multi.several.example", DMARC_REC_FOUND, "several.example", PM_DMARC_P_QUARANTINE,
+	     "_dmarc.multi.several.example _dmarc.several.example _dmarc.example"},
+	    /* two records and nothing above: no DMARC */
+	    {"dup.example", DMARC_REC_NONE, NULL, PM_DMARC_P_UNSPEC,
+	     "_dmarc.dup.example _dmarc.example"},
+	    /* a temporary failure in the middle of the walk: never "no record" */
+	    {"a.mid.tmp.example", DMARC_REC_TEMPFAIL, NULL, PM_DMARC_P_UNSPEC,
+	     "_dmarc.a.mid.tmp.example _dmarc.mid.tmp.example"},
+	    /* 12 labels, nothing anywhere: 8 queries, no more */
+	    {"l1.l2.l3.l4.l5.l6.l7.l8.l9.l10.l11.none", DMARC_REC_NONE, NULL, PM_DMARC_P_UNSPEC,
+	     "_dmarc.l1.l2.l3.l4.l5.l6.l7.l8.l9.l10.l11.none _dmarc.l6.l7.l8.l9.l10.l11.none "
+	     "_dmarc.l7.l8.l9.l10.l11.none _dmarc.l8.l9.l10.l11.none _dmarc.l9.l10.l11.none "
+	     "_dmarc.l10.l11.none _dmarc.l11.none _dmarc.none"},
+	};
+	int failed = 0;
+
+	(void)state;
+	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
+		struct zone_fake f;
+		struct dns_budget b;
+		struct dmarc_memo *memo = xcalloc(1, sizeof(*memo));
+		struct dmarc_ctx ctx;
+		struct dmarc_record r;
+		char asked[1024] = "";
+
+		walk_setup(&f, &b, memo, &ctx);
+		dmarc_discover(&ctx, cases[i].author, &r);
+		for (unsigned j = 0; j < f.calls && j < PM_ARRAY_LEN(f.asked); j++)
+			snprintf(asked + strlen(asked), sizeof(asked) - strlen(asked), "%s%s",
+			         j > 0 ? " " : "", f.asked[j]);
+		if (r.status != cases[i].status ||
+		    (cases[i].found_at != NULL &&
+		     (strcmp(r.found_at, cases[i].found_at) != 0 || r.p != cases[i].p)) ||
+		    strcmp(asked, cases[i].asked) != 0 || r.queries != f.calls || f.calls > 8 ||
+		    r.discovery != DMARC_DISCOVERY_TREEWALK) {
+			fprintf(
+			    stderr,
+			    "case %zu (%s): got status %d at %s p=%s queries %u asked \"%s\" why "
+			    "\"%s\"\n  want status %d at %s p=%s asked \"%s\"\n",
+			    i, cases[i].author, r.status, r.found_at, pm_dmarc_policy_name(r.p),
+			    r.queries, asked, r.why, cases[i].status,
+			    cases[i].found_at ? cases[i].found_at : "-",
+			    pm_dmarc_policy_name(cases[i].p), cases[i].asked);
+			failed++;
+		}
+		free(memo);
+	}
+	if (failed)
+		fail_msg("%d of %zu walk discovery cases failed", failed, PM_ARRAY_LEN(cases));
+}
+
+/*
+ * test_walk_evaluate - alignment by organizational domains from walks
+ * (4.10.2, B.4), np= against NXDOMAIN / NODATA, t=y and pct, temperror
+ * in an alignment walk; the queries each message took
+ */
+static void test_walk_evaluate(void **state)
+{
+	static const struct {
+		const char *name, *author, *spf_domain; /* SPF passed for spf_domain (or NULL) */
+		const char *dkim_d;                     /* a DKIM pass for d= (or NULL) */
+		enum pm_dmarc_result result;
+		enum pm_dmarc_policy policy, disposition;
+		bool used_sp, used_np, test_mode;
+		unsigned max_queries;
+	} cases[] = {
+	    {"B.4.1 DKIM signing.example.com aligned", "example.com", NULL, "signing.example.com",
+	     PM_DMARC_PASS, PM_DMARC_P_REJECT, PM_DMARC_P_NONE, false, false, false, 3},
+	    {"B.4.1 same domain: no walk", "example.com", "example.com", NULL, PM_DMARC_PASS,
+	     PM_DMARC_P_REJECT, PM_DMARC_P_NONE, false, false, false, 1},
+	    {"B.4.2 deep author, SPF example.com", "a.b.c.d.e.f.g.h.i.j.k.example.com",
+	     "example.com", NULL, PM_DMARC_PASS, PM_DMARC_P_REJECT, PM_DMARC_P_NONE, false, false,
+	     false, 8},
+	    {"B.4.3 SPF mail.giant.bank.example aligned", "giant.bank.example",
+	     "mail.giant.bank.example", "mail.mega.bank.example", PM_DMARC_PASS,
+	     PM_DMARC_P_QUARANTINE, PM_DMARC_P_NONE, false, false, false, 8},
+	    {"B.4.3 psd=y: mega.bank.example does not align", "giant.bank.example", NULL,
+	     "mail.mega.bank.example", PM_DMARC_FAIL, PM_DMARC_P_QUARANTINE, PM_DMARC_P_QUARANTINE,
+	     false, false, false, 8},
+	    {"psd=y: two child orgs by SPF", "shop-a.bank.example", "shop-b.bank.example", NULL,
+	     PM_DMARC_FAIL, PM_DMARC_P_REJECT, PM_DMARC_P_REJECT, false, false, false, 8},
+	    {"psd=n: example.org is another org", "a.mail.example.org", "example.org", NULL,
+	     PM_DMARC_FAIL, PM_DMARC_P_QUARANTINE, PM_DMARC_P_QUARANTINE, false, false, false, 8},
+	    {"psd=n: a sibling below it aligns", "a.mail.example.org", "b.mail.example.org", NULL,
+	     PM_DMARC_PASS, PM_DMARC_P_QUARANTINE, PM_DMARC_P_NONE, false, false, false, 8},
+	    {"np=reject: the author domain does not exist", "ghost.np.example", NULL, NULL,
+	     PM_DMARC_FAIL, PM_DMARC_P_REJECT, PM_DMARC_P_REJECT, false, true, false, 4},
+	    {"np=reject: NODATA, the author exists: sp=", "real.np.example", NULL, NULL,
+	     PM_DMARC_FAIL, PM_DMARC_P_QUARANTINE, PM_DMARC_P_QUARANTINE, true, false, false, 4},
+	    {"np= at the domain itself: p=", "np.example", NULL, NULL, PM_DMARC_FAIL,
+	     PM_DMARC_P_NONE, PM_DMARC_P_NONE, false, false, false, 1},
+	    {"t=y: reject becomes quarantine", "t.example", NULL, NULL, PM_DMARC_FAIL,
+	     PM_DMARC_P_REJECT, PM_DMARC_P_QUARANTINE, false, false, true, 1},
+	    {"pct=0 is t=y", "pct0.example", NULL, NULL, PM_DMARC_FAIL, PM_DMARC_P_REJECT,
+	     PM_DMARC_P_QUARANTINE, false, false, true, 1},
+	    {"pct=50 is ignored", "pct50.example", NULL, NULL, PM_DMARC_FAIL, PM_DMARC_P_REJECT,
+	     PM_DMARC_P_REJECT, false, false, false, 1},
+	    {"temperror in the walk of the SPF domain", "tmp.example", "x.mid.tmp.example", NULL,
+	     PM_DMARC_TEMPERROR, PM_DMARC_P_UNSPEC, PM_DMARC_P_UNSPEC, false, false, false, 4},
+	};
+	int failed = 0;
+
+	(void)state;
+	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
+		struct zone_fake f;
+		struct dns_budget b;
+		struct dmarc_memo *memo = xcalloc(1, sizeof(*memo));
+		struct dmarc_ctx ctx;
+		struct dmarc_record r;
+		struct dmarc_input in;
+		struct dmarc_outcome o;
+		struct dkim_sig_result sig;
+		struct dkim_results dk;
+
+		walk_setup(&f, &b, memo, &ctx);
+		dmarc_discover(&ctx, cases[i].author, &r);
+		memset(&in, 0, sizeof(in));
+		memset(&sig, 0, sizeof(sig));
+		memset(&dk, 0, sizeof(dk));
+		in.ctx = &ctx;
+		in.from_domain = cases[i].author;
+		in.rec = &r;
+		in.spf = cases[i].spf_domain != NULL ? PM_SPF_PASS : PM_SPF_NONE;
+		in.spf_domain = cases[i].spf_domain;
+		in.pct_roll = 99;
+		if (cases[i].dkim_d != NULL) {
+			sig.result = PM_DKIM_PASS;
+			snprintf(sig.domain, sizeof(sig.domain), "%s", cases[i].dkim_d);
+			dk.n = 1;
+			dk.sig = &sig;
+			in.dkim = &dk;
+		}
+		dmarc_evaluate(&in, &o);
+		if (o.result != cases[i].result || o.policy != cases[i].policy ||
+		    o.disposition != cases[i].disposition || o.used_sp != cases[i].used_sp ||
+		    o.used_np != cases[i].used_np || o.test_mode != cases[i].test_mode ||
+		    f.calls > cases[i].max_queries) {
+			fprintf(
+			    stderr,
+			    "case %zu (%s): got %s policy %s dis %s sp %d np %d test %d after %u "
+			    "queries (%s)\n  want %s policy %s dis %s sp %d np %d test %d, at most "
+			    "%u queries\n",
+			    i, cases[i].name, pm_dmarc_result_name(o.result),
+			    pm_dmarc_policy_name(o.policy), pm_dmarc_policy_name(o.disposition),
+			    o.used_sp, o.used_np, o.test_mode, f.calls, o.why,
+			    pm_dmarc_result_name(cases[i].result),
+			    pm_dmarc_policy_name(cases[i].policy),
+			    pm_dmarc_policy_name(cases[i].disposition), cases[i].used_sp,
+			    cases[i].used_np, cases[i].test_mode, cases[i].max_queries);
+			failed++;
+		}
+		free(memo);
+	}
+	if (failed)
+		fail_msg("%d of %zu walk evaluation cases failed", failed, PM_ARRAY_LEN(cases));
+}
+
+/*
+ * test_walk_published - the tags as published, for the decision log: a
+ * tag absent is not present, values kept as written, rua= whole
+ */
+static void test_walk_published(void **state)
+{
+	struct dmarc_record r;
+
+	(void)state;
+	dmarc_parse_record(NULL,
+	                   "v=DMARC1; P=Reject; np=quarantine; t=y; psd=n; foo=bar; pct=0; "
+	                   "rua=mailto:a@x.example,mailto:b@y.example",
+	                   "x.example", "x.example", &r);
+	if (r.status != DMARC_REC_FOUND || r.np != PM_DMARC_P_QUARANTINE || !r.testing ||
+	    r.psd != 'n' || r.pct != 0)
+		fail_msg("got status %d np %d t %d psd %c pct %d (%s), want FOUND np=quarantine "
+		         "t=y psd=n pct=0",
+		         r.status, r.np, r.testing, r.psd, r.pct, r.why);
+	if ((r.pub.present & (1u << DMARC_T_SP)) != 0 ||
+	    strcmp(r.pub.val[DMARC_T_P], "Reject") != 0 || strcmp(r.pub.val[DMARC_T_T], "y") != 0 ||
+	    strcmp(r.pub.val[DMARC_T_PCT], "0") != 0 ||
+	    strcmp(r.pub.rua, "mailto:a@x.example,mailto:b@y.example") != 0)
+		fail_msg("published: got present %#x p \"%s\" t \"%s\" pct \"%s\" rua \"%s\"",
+		         r.pub.present, r.pub.val[DMARC_T_P], r.pub.val[DMARC_T_T],
+		         r.pub.val[DMARC_T_PCT], r.pub.rua);
+	/* 4.10.1: a bad np= with a valid rua= is p=none, without one no policy */
+	dmarc_parse_record(NULL, "v=DMARC1; p=reject; np=bogus; rua=mailto:a@x.example",
+	                   "x.example", "x.example", &r);
+	if (r.status != DMARC_REC_FOUND || r.p != PM_DMARC_P_NONE)
+		fail_msg("bad np, rua: got status %d p %d (%s), want FOUND p=none", r.status, r.p,
+		         r.why);
+	dmarc_parse_record(NULL, "v=DMARC1; p=reject; np=bogus", "x.example", "x.example", &r);
+	if (r.status != DMARC_REC_INVALID)
+		fail_msg("bad np: got status %d (%s), want INVALID", r.status, r.why);
+	/* v= must come first */
+	dmarc_parse_record(NULL, "p=reject; v=DMARC1", "x.example", "x.example", &r);
+	if (r.status != DMARC_REC_INVALID)
+		fail_msg("v= second: got status %d (%s), want INVALID", r.status, r.why);
+}
+
 /* ---- names --------------------------------------------------------- */
 
 /* test_names - result and policy spellings */
@@ -1124,7 +1464,8 @@ int main(void)
 	    cmocka_unit_test(test_evaluate),       cmocka_unit_test(test_evaluate_edges),
 	    cmocka_unit_test(test_lookup_refused), cmocka_unit_test(test_lookup_fail),
 	    cmocka_unit_test(test_names),          cmocka_unit_test(test_psl_load),
-	    cmocka_unit_test(test_threads),
+	    cmocka_unit_test(test_threads),        cmocka_unit_test(test_walk_discover),
+	    cmocka_unit_test(test_walk_evaluate),  cmocka_unit_test(test_walk_published),
 	};
 
 	return cmocka_run_group_tests(tests, load_psl, unload_psl);

@@ -744,9 +744,13 @@ static const char schema_example[] =
     "\"helo\":\"client10.test\",\"sender\":\"alice@pass.test\","
     "\"recipients\":[\"bob@example.org\"],"
     "\"checks\":{\"helo_spf\":{\"result\":\"none\",\"domain\":\"client10.test\"},"
-    "\"spf\":{\"result\":\"pass\",\"domain\":\"pass.test\"},\"dkim\":[],"
+    "\"spf\":{\"result\":\"pass\",\"domain\":\"pass.test\",\"scope\":\"mfrom\"},\"dkim\":[],"
     "\"dmarc\":{\"result\":\"fail\",\"domain\":\"reject.test\",\"policy\":\"reject\","
-    "\"disposition\":\"reject\"}},"
+    "\"disposition\":\"reject\",\"policy_domain\":\"reject.test\",\"discovery\":\"treewalk\","
+    "\"published\":{\"p\":\"reject\",\"sp\":null,\"np\":null,\"t\":null,\"psd\":null,"
+    "\"adkim\":null,\"aspf\":\"s\",\"pct\":null,"
+    "\"rua\":[\"mailto:dmarc@reject.test\",\"mailto:r@x.test!10m\"]},\"override\":null,"
+    "\"dkim\":\"fail\",\"spf\":\"fail\"}},"
     "\"dnsbl\":[],\"action\":\"reject\",\"would\":false,\"dry_run\":false,"
     "\"reply\":{\"code\":550,\"xcode\":\"5.7.26\",\"text\":\"Unauthenticated email from "
     "reject.test is not accepted due to the domain's DMARC policy\"},"
@@ -787,6 +791,13 @@ static void test_json_record(void **state)
 	      .dmarc = "fail",
 	      .dmarc_policy = "reject",
 	      .dmarc_dis = "reject",
+	      .dmarc_pdomain = "reject.test",
+	      .dmarc_discovery = "treewalk",
+	      .dmarc_published = true,
+	      .dmarc_pub = {"reject", NULL, NULL, NULL, NULL, NULL, "s", NULL},
+	      .dmarc_rua = " mailto:dmarc@reject.test ,, mailto:r@x.test!10m",
+	      .dmarc_dkim = "fail",
+	      .dmarc_spf = "fail",
 	      .action = "reject",
 	      .reply = "550 5.7.26 Unauthenticated email from reject.test is not accepted due "
 	               "to the domain's DMARC policy",
@@ -824,7 +835,8 @@ static void test_json_record(void **state)
 	     "\"mta\":{\"host\":null,\"daemon\":null,\"local_addr\":null},"
 	     "\"helo\":\"client11.test\",\"sender\":\"alice@fail.test\",\"recipients\":[],"
 	     "\"checks\":{\"helo_spf\":{\"result\":\"none\",\"domain\":\"client11.test\"},"
-	     "\"spf\":{\"result\":\"fail\",\"domain\":\"fail.test\"}},\"dnsbl\":[],"
+	     "\"spf\":{\"result\":\"fail\",\"domain\":\"fail.test\",\"scope\":\"mfrom\"}},"
+	     "\"dnsbl\":[],"
 	     "\"action\":\"reject\",\"would\":false,\"dry_run\":false,"
 	     "\"reply\":{\"code\":550,\"xcode\":\"5.7.23\",\"text\":\"SPF validation failed\"},"
 	     "\"check\":\"spf\",\"reason\":\"spf_fail\",\"rule\":\"spf.fail=reject\","
@@ -839,6 +851,7 @@ static void test_json_record(void **state)
 	      .rcpts = two,
 	      .nrcpts = 2,
 	      .spf = "none",
+	      .spf_scope = "helo",
 	      .dkim_done = true,
 	      .dkim = sigs,
 	      .ndkim = 2,
@@ -850,11 +863,13 @@ static void test_json_record(void **state)
 	     "\"client\":{\"addr\":null,\"name\":null,\"iprev\":null},"
 	     "\"mta\":{\"host\":null,\"daemon\":null,\"local_addr\":null},\"helo\":null,"
 	     "\"sender\":\"<>\",\"recipients\":[\"\\\"a,b\\\"@example.org\",\"carol@example.org\"],"
-	     "\"checks\":{\"spf\":{\"result\":\"none\",\"domain\":null},"
+	     "\"checks\":{\"spf\":{\"result\":\"none\",\"domain\":null,\"scope\":\"helo\"},"
 	     "\"dkim\":[{\"result\":\"pass\",\"domain\":\"signed.test\",\"selector\":\"rsa2048\"},"
 	     "{\"result\":\"permerror\",\"domain\":null,\"selector\":null}],"
 	     "\"dmarc\":{\"result\":\"none\",\"domain\":\"signed.test\",\"policy\":null,"
-	     "\"disposition\":null}},\"dnsbl\":[],\"action\":\"accept\",\"would\":false,"
+	     "\"disposition\":null,\"policy_domain\":null,\"discovery\":\"treewalk\","
+	     "\"published\":null,\"override\":null,\"dkim\":\"fail\",\"spf\":\"fail\"}},\"dnsbl\":["
+	     "],\"action\":\"accept\",\"would\":false,"
 	     "\"dry_run\":false,\"reply\":null,\"check\":null,\"reason\":null,\"rule\":null,"
 	     "\"detail\":null}\n"},
 	    /* iprev, DNSBL, would, dry run, a tempfail reply */
