@@ -742,4 +742,55 @@ else
 	failed=1
 fi
 
+# 10. RFC 9990 aggregate reports from what the daemon wrote (--dry-run: the
+# files only; tests/report/e2e.sh hands reports to Postfix): one report per
+# policy domain that published rua= and was judged, each valid against the
+# 2.0 schema, its message count that of the log's end-of-message DMARC
+# records for the domain.
+if [ -x "$report" ]; then
+	# shellcheck source=tests/report/dmarc-policy.sh
+	. "$E2E_TOP/tests/report/dmarc-policy.sh"
+	rdir=$E2E_DIR/dmarc-reports
+	mkdir -p "$rdir"
+	dmarc_policy "$E2E_DIR/report-policy.conf" "$JSON_LOG" "$rdir" "$rdir/sent" \
+		/bin/false "E2E Receiver" "dmarc-reports@mx.example.org" "dmarc-reports@example.org"
+	want=$("${PYTHON:-python3}" - "${files[@]}" <<'PY'
+import collections, json, sys
+n = collections.Counter()
+for f in sys.argv[1:]:
+    for line in open(f, encoding="utf-8", errors="replace"):
+        try:
+            r = json.loads(line)
+        except ValueError:
+            continue
+        d = (r.get("checks") or {}).get("dmarc") or {}
+        pub = d.get("published") or {}
+        if r.get("stage") == "eom" and d.get("result") in ("pass", "fail") and pub.get("rua"):
+            n[d.get("policy_domain")] += 1
+print(" ".join("%s=%d" % kv for kv in sorted(n.items())))
+PY
+)
+	since=$(date -u -d '-1 day' +%Y-%m-%dT%H:%M:%SZ)
+	until=$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)
+	out=$("$report" --dmarc-reports --dry-run --config "$E2E_DIR/report-policy.conf" \
+		--since "$since" --until "$until" "${files[@]}" 2>&1)
+	got=$(printf '%s\n' "$out" | sed -n 's/.* report id=[^ ]* domain=\([^ ]*\) rows=[0-9]* messages=\([0-9]*\) .*/\1=\2/p' | sort | tr '\n' ' ' | sed 's/ $//')
+	echo "# DMARC aggregate reports (domain=messages): ${got:-none}"
+	check "DMARC aggregate reports from the daemon's JSON log: one per rua domain judged, every message counted" \
+		"$got" "$want"
+	[ -n "$want" ] || { echo "not ok - the e2e log holds no DMARC result for a domain with rua="; failed=1; }
+	xsd=$E2E_TOP/../shared/spec/rfc9990-dmarc-2.0.xsd
+	if [ -r "$xsd" ] && command -v xmllint >/dev/null; then
+		bad=0
+		for f in "$rdir"/*.xml.gz; do
+			[ -e "$f" ] || continue
+			gzip -dc "$f" | xmllint --noout --schema "$xsd" - >/dev/null 2>&1 || bad=$((bad + 1))
+		done
+		check "DMARC aggregate reports from the daemon's JSON log: every one valid against the RFC 9990 schema" \
+			"$bad" 0
+	else
+		echo "ok - # SKIP RFC 9990 schema check: $xsd or xmllint missing"
+	fi
+fi
+
 exit $failed
