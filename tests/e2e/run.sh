@@ -722,6 +722,35 @@ expect("lists.sender.allow: the accepted message says allowed, every field", r1,
                     "dkim": [], "dmarc": LOCAL},
             check="dmarc", reason="allowed", rule="lists.sender.allow",
             detail="partner@fail.test in lists.sender.allow[0]"))
+# RFC 9989 scenarios: what an RFC 9990 report reads (policy domain, the record as
+# published, the override)
+NOPTR = {"name": None, "iprev": "permerror"}
+expect("t=y: disposition quarantine, override policy_test_mode", r1, "192.0.2.248", "eom",
+       {"client": NOPTR,
+        "checks": {"helo_spf": HELO_NONE, "spf": SPF_PASS, "dkim": [],
+                   "dmarc": dmarc("fail", "testing.test", "reject", "quarantine",
+                                  "testing.test", {"p": "reject", "t": "y"},
+                                  override="policy_test_mode")}})
+expect("np=reject for a subdomain that does not exist: policy reject from np.test", r1,
+       "192.0.2.246", "eom",
+       {"client": NOPTR,
+        "checks": {"helo_spf": HELO_NONE, "spf": SPF_PASS, "dkim": [],
+                   "dmarc": dmarc("fail", "ghost.np.test", "reject", "reject", "np.test",
+                                  {"p": "none", "np": "reject"})}})
+expect("psd=y: the public suffix domain's record, the sibling's SPF pass not aligned", r1,
+       "192.0.2.244", "eom",
+       {"client": NOPTR, "sender": "alice@shop-a.city.test",
+        "checks": {"helo_spf": HELO_NONE,
+                   "spf": {"result": "pass", "domain": "shop-a.city.test", "scope": "mfrom"},
+                   "dkim": [],
+                   "dmarc": dmarc("fail", "shop-b.city.test", "reject", "reject", "city.test",
+                                  {"p": "reject", "psd": "y"})}})
+expect("a record at an intermediate level: policy domain sales.walk.test", r1, "192.0.2.243",
+       "eom",
+       {"client": NOPTR,
+        "checks": {"helo_spf": HELO_NONE, "spf": SPF_PASS, "dkim": [],
+                   "dmarc": dmarc("fail", "eu.sales.walk.test", "reject", "reject",
+                                  "sales.walk.test", {"p": "reject"})}})
 sys.exit(1 if failed else 0)
 PY
 

@@ -1036,22 +1036,31 @@ static const struct zone_name walk_zone[] = {
     {"_dmarc.tmp.example", DNS_OK, {"v=DMARC1; p=reject"}},
 };
 
-/* walk_setup - a budget asking the fake zone, and a fresh memo */
-static void walk_setup(struct zone_fake *f, struct dns_budget *b, struct dmarc_memo *memo,
-                       struct dmarc_ctx *ctx)
+/* One message's walks over the fake zone: the resolver, its budget, the memo. */
+struct walk_env {
+	struct zone_fake f;
+	struct dns_budget b;
+	struct dmarc_memo memo;
+	struct dmarc_ctx ctx;
+	struct dmarc_record r; /* the author domain's discovery */
+};
+
+/* walk_env_new - a fresh message asking the fake zone, author discovered (the caller frees) */
+static struct walk_env *walk_env_new(const char *author)
 {
-	memset(f, 0, sizeof(*f));
-	f->z = walk_zone;
-	f->nz = PM_ARRAY_LEN(walk_zone);
-	f->b = b;
-	dns_budget_init(b, 1, 10);
-	b->query = zone_query;
-	b->arg = f;
-	memset(memo, 0, sizeof(*memo));
-	memset(ctx, 0, sizeof(*ctx));
-	ctx->discovery = DMARC_DISCOVERY_TREEWALK;
-	ctx->budget = b;
-	ctx->memo = memo;
+	struct walk_env *e = xcalloc(1, sizeof(*e));
+
+	e->f.z = walk_zone;
+	e->f.nz = PM_ARRAY_LEN(walk_zone);
+	e->f.b = &e->b;
+	dns_budget_init(&e->b, 1, 10);
+	e->b.query = zone_query;
+	e->b.arg = &e->f;
+	e->ctx.discovery = DMARC_DISCOVERY_TREEWALK;
+	e->ctx.budget = &e->b;
+	e->ctx.memo = &e->memo;
+	dmarc_discover(&e->ctx, author, &e->r);
+	return e;
 }
 
 /*
@@ -1110,15 +1119,11 @@ static void test_walk_discover(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
-		struct zone_fake f;
-		struct dns_budget b;
-		struct dmarc_memo *memo = xcalloc(1, sizeof(*memo));
-		struct dmarc_ctx ctx;
-		struct dmarc_record r;
+		struct walk_env *e = walk_env_new(cases[i].author);
+		const struct zone_fake f = e->f;
+		const struct dmarc_record r = e->r;
 		char asked[1024] = "";
 
-		walk_setup(&f, &b, memo, &ctx);
-		dmarc_discover(&ctx, cases[i].author, &r);
 		for (unsigned j = 0; j < f.calls && j < PM_ARRAY_LEN(f.asked); j++)
 			snprintf(asked + strlen(asked), sizeof(asked) - strlen(asked), "%s%s",
 			         j > 0 ? " " : "", f.asked[j]);
@@ -1137,7 +1142,7 @@ static void test_walk_discover(void **state)
 			    pm_dmarc_policy_name(cases[i].p), cases[i].asked);
 			failed++;
 		}
-		free(memo);
+		free(e);
 	}
 	if (failed)
 		fail_msg("%d of %zu walk discovery cases failed", failed, PM_ARRAY_LEN(cases));
@@ -1196,24 +1201,18 @@ static void test_walk_evaluate(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
-		struct zone_fake f;
-		struct dns_budget b;
-		struct dmarc_memo *memo = xcalloc(1, sizeof(*memo));
-		struct dmarc_ctx ctx;
-		struct dmarc_record r;
+		struct walk_env *e = walk_env_new(cases[i].author);
 		struct dmarc_input in;
 		struct dmarc_outcome o;
 		struct dkim_sig_result sig;
 		struct dkim_results dk;
 
-		walk_setup(&f, &b, memo, &ctx);
-		dmarc_discover(&ctx, cases[i].author, &r);
 		memset(&in, 0, sizeof(in));
 		memset(&sig, 0, sizeof(sig));
 		memset(&dk, 0, sizeof(dk));
-		in.ctx = &ctx;
+		in.ctx = &e->ctx;
 		in.from_domain = cases[i].author;
-		in.rec = &r;
+		in.rec = &e->r;
 		in.spf = cases[i].spf_domain != NULL ? PM_SPF_PASS : PM_SPF_NONE;
 		in.spf_domain = cases[i].spf_domain;
 		in.pct_roll = 99;
@@ -1228,7 +1227,7 @@ static void test_walk_evaluate(void **state)
 		if (o.result != cases[i].result || o.policy != cases[i].policy ||
 		    o.disposition != cases[i].disposition || o.used_sp != cases[i].used_sp ||
 		    o.used_np != cases[i].used_np || o.test_mode != cases[i].test_mode ||
-		    f.calls > cases[i].max_queries) {
+		    e->f.calls > cases[i].max_queries) {
 			fprintf(
 			    stderr,
 			    "case %zu (%s): got %s policy %s dis %s sp %d np %d test %d after %u "
@@ -1236,14 +1235,14 @@ static void test_walk_evaluate(void **state)
 			    "%u queries\n",
 			    i, cases[i].name, pm_dmarc_result_name(o.result),
 			    pm_dmarc_policy_name(o.policy), pm_dmarc_policy_name(o.disposition),
-			    o.used_sp, o.used_np, o.test_mode, f.calls, o.why,
+			    o.used_sp, o.used_np, o.test_mode, e->f.calls, o.why,
 			    pm_dmarc_result_name(cases[i].result),
 			    pm_dmarc_policy_name(cases[i].policy),
 			    pm_dmarc_policy_name(cases[i].disposition), cases[i].used_sp,
 			    cases[i].used_np, cases[i].test_mode, cases[i].max_queries);
 			failed++;
 		}
-		free(memo);
+		free(e);
 	}
 	if (failed)
 		fail_msg("%d of %zu walk evaluation cases failed", failed, PM_ARRAY_LEN(cases));
