@@ -1148,6 +1148,136 @@ static void test_walk_discover(void **state)
 		fail_msg("%d of %zu walk discovery cases failed", failed, PM_ARRAY_LEN(cases));
 }
 
+/* ---- hostile answers (issue 14): big, many, NUL bytes, long names ---- */
+
+/* hostile_query - _dmarc.hostile.example p=quarantine; under it 50 records at
+ * _dmarc.many.*, a record with a NUL byte at _dmarc.nul.*, a 10 KB record at
+ * _dmarc.big.*; any other name does not exist. Built by hand: bigger than
+ * dnsmsg.h's messages. */
+static enum dns_status hostile_query(void *arg, const char *name, int type, int timeout, long left,
+                                     const unsigned char **answer, int *answer_len)
+{
+	static __thread unsigned char b[65535];
+	static const char *const names[] = {"_dmarc.hostile.example", "_dmarc.many.hostile.example",
+	                                    "_dmarc.nul.hostile.example",
+	                                    "_dmarc.big.hostile.example"};
+	unsigned *calls = arg;
+	char rec[10300];
+	size_t reclen, n = 1, k;
+	int len = 12, which = -1;
+
+	(void)timeout;
+	(void)left;
+	(*calls)++;
+	for (size_t i = 0; i < PM_ARRAY_LEN(names); i++)
+		if (strcmp(name, names[i]) == 0)
+			which = (int)i;
+	if (which < 0 || type != ns_t_txt)
+		return DNS_NXDOMAIN;
+	switch (which) {
+	case 0:
+		reclen = (size_t)snprintf(rec, sizeof(rec), "v=DMARC1; p=quarantine");
+		break;
+	case 1:
+		reclen = (size_t)snprintf(rec, sizeof(rec), "v=DMARC1; p=reject");
+		n = 50;
+		break;
+	case 2:
+		memcpy(rec, "v=DMARC1; p=reject\0; p=none", 28);
+		reclen = 28;
+		break;
+	default:
+		reclen = (size_t)snprintf(rec, sizeof(rec), "v=DMARC1; p=reject; x=");
+		memset(rec + reclen, 'a', 10240 - reclen);
+		reclen = 10240;
+		break;
+	}
+	memset(b, 0, 12);
+	b[2] = 0x84; /* QR, AA */
+	b[5] = 1;    /* QDCOUNT */
+	b[6] = (unsigned char)(n >> 8);
+	b[7] = (unsigned char)n;
+	for (const char *l = name; *l != '\0';) { /* the question */
+		size_t ll = strcspn(l, ".");
+
+		b[len++] = (unsigned char)ll;
+		memcpy(b + len, l, ll);
+		len += (int)ll;
+		l += ll + (l[ll] == '.');
+	}
+	b[len++] = 0;
+	b[len++] = 0, b[len++] = ns_t_txt, b[len++] = 0, b[len++] = ns_c_in;
+	for (size_t i = 0; i < n; i++) {
+		size_t rdlen = reclen + (reclen + 254) / 255, off = 0;
+
+		b[len++] = 0xc0, b[len++] = 12; /* the name: a pointer to the question */
+		b[len++] = 0, b[len++] = ns_t_txt, b[len++] = 0, b[len++] = ns_c_in;
+		b[len++] = 0, b[len++] = 0, b[len++] = 1, b[len++] = 0x2c; /* TTL 300 */
+		b[len++] = (unsigned char)(rdlen >> 8), b[len++] = (unsigned char)rdlen;
+		while (off < reclen) { /* character-strings of at most 255 bytes */
+			k = reclen - off > 255 ? 255 : reclen - off;
+			b[len++] = (unsigned char)k;
+			memcpy(b + len, rec + off, k);
+			len += (int)k;
+			off += k;
+		}
+	}
+	*answer = b;
+	*answer_len = len;
+	return DNS_OK;
+}
+
+/*
+ * test_walk_hostile - hostile records and names: 50 records at one name are
+ * none there, a record with a NUL byte is none there, a 10 KB record is read
+ * (its unknown tag ignored), a 31-label name takes at most 8 queries; the
+ * walk goes on to hostile.example's record in each case where it should
+ */
+static void test_walk_hostile(void **state)
+{
+	char deep[256] = "";
+	static const struct {
+		const char *author; /* NULL: the 31-label name */
+		const char *found_at;
+		enum pm_dmarc_policy p;
+	} cases[] = {
+	    {"a.many.hostile.example", "hostile.example", PM_DMARC_P_QUARANTINE},
+	    {"nul.hostile.example", "hostile.example", PM_DMARC_P_QUARANTINE},
+	    {"big.hostile.example", "big.hostile.example", PM_DMARC_P_REJECT},
+	    {NULL, "hostile.example", PM_DMARC_P_QUARANTINE},
+	};
+
+	(void)state;
+	for (int i = 1; i <= 29; i++)
+		snprintf(deep + strlen(deep), sizeof(deep) - strlen(deep), "l%d.", i);
+	strcat(deep, "hostile.example");
+	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
+		const char *author = cases[i].author != NULL ? cases[i].author : deep;
+		unsigned calls = 0;
+		struct dns_budget b;
+		struct dmarc_memo memo;
+		struct dmarc_ctx ctx;
+		struct dmarc_record r;
+
+		memset(&memo, 0, sizeof(memo));
+		memset(&ctx, 0, sizeof(ctx));
+		dns_budget_init(&b, 1, 10);
+		b.query = hostile_query;
+		b.arg = &calls;
+		ctx.discovery = DMARC_DISCOVERY_TREEWALK;
+		ctx.budget = &b;
+		ctx.memo = &memo;
+		dmarc_discover(&ctx, author, &r);
+		if (r.status != DMARC_REC_FOUND || strcmp(r.found_at, cases[i].found_at) != 0 ||
+		    r.p != cases[i].p || calls > 8 || r.queries != calls)
+			fail_msg(
+			    "%.60s: got status %d at %s p=%s, %u queries (%u sent); want %s p=%s, "
+			    "at most 8",
+			    author, r.status, r.found_at, pm_dmarc_policy_name(r.p), r.queries,
+			    calls, cases[i].found_at, pm_dmarc_policy_name(cases[i].p));
+	}
+}
+
 /*
  * test_walk_evaluate - alignment by organizational domains from walks
  * (4.10.2, B.4), np= against NXDOMAIN / NODATA, t=y and pct, temperror
@@ -1464,7 +1594,8 @@ int main(void)
 	    cmocka_unit_test(test_lookup_refused), cmocka_unit_test(test_lookup_fail),
 	    cmocka_unit_test(test_names),          cmocka_unit_test(test_psl_load),
 	    cmocka_unit_test(test_threads),        cmocka_unit_test(test_walk_discover),
-	    cmocka_unit_test(test_walk_evaluate),  cmocka_unit_test(test_walk_published),
+	    cmocka_unit_test(test_walk_hostile),   cmocka_unit_test(test_walk_evaluate),
+	    cmocka_unit_test(test_walk_published),
 	};
 
 	return cmocka_run_group_tests(tests, load_psl, unload_psl);
