@@ -3,7 +3,7 @@
 #	run.sh - policy-milter under faults, end to end with Postfix
 # SYNOPSIS
 #	tests/faults/run.sh [PART...]	(make faults; part of make check: suite "faults")
-#	PART: dns dnsstop kill reload socket limits (default: all, in this order)
+#	PART: dns walk dnsstop kill reload socket limits (default: all, in this order)
 # DESCRIPTION
 #	The mail world of tests/e2e/lib.sh (private network, mount and pid
 #	namespaces; nsd on 127.0.0.1 with the e2e zones and fresh DKIM keys;
@@ -32,6 +32,10 @@
 #	           5xx, every reply before Postfix's milter timeouts
 #	           (milter_command_timeout, milter_content_timeout), and
 #	           Postfix logs no milter timeout;
+#	  walk     the RFC 9989 tree walk measured: one message per author
+#	           domain of the e2e zones written the RFC 9989 way, the
+#	           _dmarc (and the author's A, for np=) queries faultdns saw
+#	           for each, printed; its reply, and at most 16 (two walks);
 #	  dnsstop  40 messages over 10 s; the DNS server is SIGKILLed after 3 s
 #	           and started again after 6.5 s: before accepted, during 451
 #	           from the milter, after accepted again, nothing lost;
@@ -87,7 +91,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 FAULTS_BUILD=$E2E_TOP/build/faults
 PYTHON=${PYTHON:-python3}
 export PYTHONDONTWRITEBYTECODE=1 # nothing written into the source tree
-ALL_PARTS="dns dnsstop kill reload socket limits"
+ALL_PARTS="dns walk dnsstop kill reload socket limits"
 
 if [ -z "${FAULTS_INNER:-}" ]; then
 	if [ "$(id -u)" != 0 ]; then
@@ -227,6 +231,11 @@ if want dns; then
 	done
 	running "dns: policy-milter still running" "$MILTER_PID"
 	running "dns: the fail-open policy-milter still running" "$FO_PID"
+fi
+
+# ---- 1b. The RFC 9989 tree walk's queries, measured ----------------------------
+if want walk; then
+	"${SMTPC[@]}" walk --rules "$RULES" --dnslog "$DNSLOG" "${COMMON[@]}" || failed=1
 fi
 
 # ---- 2. The DNS server stopped mid-run ------------------------------------------

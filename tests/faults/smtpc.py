@@ -31,6 +31,7 @@
 #	  reload  1,000 messages while the policy file alternates good and
 #	          broken, with SIGUSR1 every 100 ms;
 #	  limits  the oversized messages, with the milter's VmHWM and times;
+#	  walk    one message per RFC 9989 author domain: the queries each took
 #	  probe   one plain message to --port; prints its outcome and replies.
 #	Every reply must come before Postfix's milter timeouts
 #	(--cmd-timeout for every command, --content-timeout for the final
@@ -933,6 +934,34 @@ def cmd_limits(a):
 
 # ---- probe: one plain message, its outcome on one line -------------------------------
 
+# ---- walk: the RFC 9989 tree walk's queries on the wire, measured -----------
+
+# (author domain, the reply's code): the e2e zones written the RFC 9989 way
+WALKS = [("eu.sales.walk.test", 550), ("shop-b.city.test", 550), ("ghost.np.test", 550),
+         ("real.np.test", 250), ("testing.test", 250)]
+
+
+def cmd_walk(a):
+    """One message per author domain, one after another; the _dmarc TXT and the
+    author's A queries faultdns forwarded for it (the shared cache answers what
+    an earlier message asked): each message within two walks of 8 queries."""
+    write_rules(a.rules, [])
+    for i, (author, code) in enumerate(WALKS):
+        sender = "alice@shop-a.city.test" if author == "shop-b.city.test" else "alice@pass.test"
+        m = {"name": "walk: From %s" % author, "msgid": msgid("walk"), "client": "192.0.2.10",
+             "from": sender, "rcpts": ["bob@example.org"], "from_header": "<alice@%s>" % author}
+        t0 = time.time()
+        r = run_message(m, a.cmd_timeout)
+        time.sleep(0.3)
+        q = [p[1] for p in dnslog_since(a.dnslog, t0, r"^(_dmarc\.|%s$)" % re.escape(author))]
+        last = r["replies"][-1] if r["replies"] else (None, None, "", 0)
+        print("# walk: From %s (MAIL FROM %s): %d queries sent: %s" %
+              (author, sender.split("@")[1], len(q), " ".join(q) or "none (cached)"))
+        check_true("walk: From %s: %s, at most 16 queries (two walks)" % (author, code),
+                   last[1] == code and len(q) <= 16, "reply %s %s, %d queries" %
+                   (last[1], last[2][:60], len(q)))
+
+
 def cmd_probe(a):
     m = {"name": "probe", "msgid": msgid("probe"), "client": "192.0.2.10", "from": "alice@pass.test",
          "rcpts": ["bob@example.org"], "port": a.port}
@@ -942,7 +971,7 @@ def cmd_probe(a):
 
 def main():
     p = argparse.ArgumentParser(description="the fault suite's SMTP client")
-    p.add_argument("part", choices=["dns", "dnsstop", "kill1", "kill2", "reload", "limits", "probe"])
+    p.add_argument("part", choices=["dns", "walk", "dnsstop", "kill1", "kill2", "reload", "limits", "probe"])
     p.add_argument("cases", nargs="?")
     p.add_argument("--maildir", required=True)
     p.add_argument("--cmd-timeout", type=float, required=True)
@@ -964,7 +993,7 @@ def main():
     p.add_argument("--port", type=int, default=25)
     p.add_argument("--session-limit", type=int, default=60)
     a = p.parse_args()
-    {"dns": cmd_dns, "dnsstop": cmd_dnsstop, "kill1": cmd_kill1, "kill2": cmd_kill2,
+    {"dns": cmd_dns, "walk": cmd_walk, "dnsstop": cmd_dnsstop, "kill1": cmd_kill1, "kill2": cmd_kill2,
      "reload": cmd_reload, "limits": cmd_limits, "probe": cmd_probe}[a.part](a)
     sys.exit(1 if FAILED else 0)
 
