@@ -236,9 +236,32 @@ static bool rua_hosts_ok(const char *rua, const char *dest)
 	return true;
 }
 
+/* first_mailto - the first mailto: address of a rua= value into out ("" when none) */
+static void first_mailto(const char *rua, char *out, size_t size)
+{
+	char one[512], addr[320];
+	const char *why;
+
+	out[0] = '\0';
+	for (const char *p = rua; *p != '\0';) {
+		size_t n = strcspn(p, ",");
+
+		snprintf(one, sizeof(one), "%.*s", (int)(n < sizeof(one) ? n : sizeof(one) - 1), p);
+		pm_strlower(one);
+		if (rua_mailto(one + strspn(one, " \t"), addr, sizeof(addr), &why) == 0) {
+			snprintf(out, size, "%s", addr);
+			return;
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+}
+
 /* deliver_authorized - RFC 9990 4 */
 enum auth_result deliver_authorized(const struct psl *psl, const char *policy_domain,
-                                    const char *dest_domain, const char **why)
+                                    const char *dest_domain, const char **why, char *to,
+                                    size_t tosize)
 {
 	char org_p[PSL_NAME_MAX], org_d[PSL_NAME_MAX], name[1100], rua[1024];
 	size_t lp = strlen(policy_domain), ld = strlen(dest_domain);
@@ -246,6 +269,8 @@ enum auth_result deliver_authorized(const struct psl *psl, const char *policy_do
 	char **txt = NULL;
 	int rc;
 
+	if (to != NULL && tosize > 0)
+		to[0] = '\0';
 	if (lp < PSL_NAME_MAX && ld < PSL_NAME_MAX) {
 		psl_org_of(psl, policy_domain, org_p);
 		psl_org_of(psl, dest_domain, org_d);
@@ -276,6 +301,10 @@ enum auth_result deliver_authorized(const struct psl *psl, const char *policy_do
 			res = AUTH_REFUSED;
 			break;
 		}
+		/* step 9: the Report Consumer's own rua= (at the same host) replaces ours */
+		if (res != AUTH_AUTHORIZED && to != NULL && tosize > 0 &&
+		    tag_value(txt[i], "rua", rua, sizeof(rua)) != NULL)
+			first_mailto(rua, to, tosize);
 		res = AUTH_AUTHORIZED;
 	}
 	deliver_txt_free(txt);

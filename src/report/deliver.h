@@ -47,10 +47,13 @@ enum auth_result { AUTH_INTERNAL, AUTH_AUTHORIZED, AUTH_REFUSED, AUTH_TEMPFAIL }
  * decides: AUTH_AUTHORIZED when a TXT record there starts with v=DMARC1 (and
  * any rua= it holds names only dest_domain), AUTH_REFUSED when none does (or
  * the name is too long), AUTH_TEMPFAIL on a temporary DNS failure. *why
- * describes a refusal.
+ * describes a refusal. to (may be NULL) gets the address the authorizing
+ * record's own rua= names instead (RFC 9990 4 step 9; same host only), or ""
+ * when the record names none: send there.
  */
 enum auth_result deliver_authorized(const struct psl *psl, const char *policy_domain,
-                                    const char *dest_domain, const char **why);
+                                    const char *dest_domain, const char **why, char *to,
+                                    size_t tosize);
 
 /* What a report mail says. */
 struct report_mail {

@@ -202,14 +202,15 @@ static int send_one(const struct dmarc_settings *s, const struct psl *psl, struc
                     struct report_mail *m, long long now, FILE *out, FILE *err)
 {
 	const char *why = NULL;
-	char errbuf[512];
+	char errbuf[512], to[320] = "";
+	struct report_mail sent;
 	char *msg;
 
 	if (deliver_state_has(st, m->report_id, m->to)) {
 		fprintf(out, PROG ": already sent id=%s to=%s\n", m->report_id, m->to);
 		return 0;
 	}
-	switch (deliver_authorized(psl, m->domain, strrchr(m->to, '@') + 1, &why)) {
+	switch (deliver_authorized(psl, m->domain, strrchr(m->to, '@') + 1, &why, to, sizeof(to))) {
 	case AUTH_REFUSED:
 		fprintf(out, PROG ": skipped id=%s to=%s: external destination: %s\n", m->report_id,
 		        m->to, why);
@@ -220,7 +221,13 @@ static int send_one(const struct dmarc_settings *s, const struct psl *psl, struc
 	default:
 		break;
 	}
-	msg = deliver_message(m, now);
+	sent = *m; /* the state file keeps the rua address the policy named */
+	if (to[0] != '\0' && strcmp(to, m->to) != 0) {
+		fprintf(out, PROG ": id=%s to=%s: the authorization record names %s instead\n",
+		        m->report_id, m->to, to);
+		sent.to = to;
+	}
+	msg = deliver_message(&sent, now);
 	if (deliver_send(s->sendmail, s->from, msg, errbuf, sizeof(errbuf)) < 0) {
 		fprintf(err, PROG ": not sent id=%s to=%s: %s\n", m->report_id, m->to, errbuf);
 		free(msg);

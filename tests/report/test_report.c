@@ -689,24 +689,25 @@ static void test_authorized(void **state)
 		const char *policy, *dest;
 		enum auth_result want;
 		int lookups;
+		const char *to; /* the address the authorizing record names instead, or "" */
 	} cases[] = {
-	    {"example.com", "example.com", AUTH_INTERNAL, 0},
-	    {"example.com", "reports.example.com", AUTH_INTERNAL, 0},
-	    {"blue.example.com", "red.example.net", AUTH_AUTHORIZED, 1},
-	    {"none.example", "red.example.net", AUTH_REFUSED, 1},
-	    {"spf.example", "red.example.net", AUTH_REFUSED, 1},
-	    {"spaces.example", "red.example.net", AUTH_AUTHORIZED, 1},
-	    {"suffix.example", "red.example.net", AUTH_REFUSED, 1},
-	    {"second.example", "red.example.net", AUTH_AUTHORIZED, 1},
-	    {"redirect.example", "red.example.net", AUTH_REFUSED, 1},
-	    {"same.example", "red.example.net", AUTH_AUTHORIZED, 1},
-	    {"temp.example", "red.example.net", AUTH_TEMPFAIL, 1},
+	    {"example.com", "example.com", AUTH_INTERNAL, 0, ""},
+	    {"example.com", "reports.example.com", AUTH_INTERNAL, 0, ""},
+	    {"blue.example.com", "red.example.net", AUTH_AUTHORIZED, 1, ""},
+	    {"none.example", "red.example.net", AUTH_REFUSED, 1, ""},
+	    {"spf.example", "red.example.net", AUTH_REFUSED, 1, ""},
+	    {"spaces.example", "red.example.net", AUTH_AUTHORIZED, 1, ""},
+	    {"suffix.example", "red.example.net", AUTH_REFUSED, 1, ""},
+	    {"second.example", "red.example.net", AUTH_AUTHORIZED, 1, ""},
+	    {"redirect.example", "red.example.net", AUTH_REFUSED, 1, ""},
+	    {"same.example", "red.example.net", AUTH_AUTHORIZED, 1, "other@red.example.net"},
+	    {"temp.example", "red.example.net", AUTH_TEMPFAIL, 1, ""},
 	    /* 130 + 15 + 120 bytes: longer than DNS allows, no query */
 	    {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
 	     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example",
 	     "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb."
 	     "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.example",
-	     AUTH_REFUSED, 0},
+	     AUTH_REFUSED, 0, ""},
 	};
 	int (*saved)(const char *, char ***) = deliver_txt_lookup;
 	const char *why;
@@ -717,10 +718,16 @@ static void test_authorized(void **state)
 		enum auth_result got;
 
 		fake_lookups = 0;
-		got = deliver_authorized(NULL, cases[i].policy, cases[i].dest, &why);
-		if (got != cases[i].want || fake_lookups != cases[i].lookups)
-			fail_msg("%s -> %s: got %d (%d lookups), want %d (%d)", cases[i].policy,
-			         cases[i].dest, got, fake_lookups, cases[i].want, cases[i].lookups);
+		char to[320] = "unset";
+		const char *want_to = cases[i].to;
+
+		got =
+		    deliver_authorized(NULL, cases[i].policy, cases[i].dest, &why, to, sizeof(to));
+		if (got != cases[i].want || fake_lookups != cases[i].lookups ||
+		    strcmp(to, want_to) != 0)
+			fail_msg("%s -> %s: got %d (%d lookups) to \"%s\", want %d (%d) to \"%s\"",
+			         cases[i].policy, cases[i].dest, got, fake_lookups, to,
+			         cases[i].want, cases[i].lookups, want_to);
 	}
 	deliver_txt_lookup = saved;
 }
