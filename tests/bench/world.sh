@@ -13,7 +13,9 @@
 #	bench_nsd_start: nsd on 127.0.0.1 serving the benchmark's zones
 #	(tests/bench/zones: example.com the author domain, p=reject and the
 #	DKIM keys; example.net the envelope domain and the clients' names;
-#	example.org the receiving side; the clients' PTR records), with
+#	example.org the receiving side; the clients' PTR records; com, net
+#	and org empty, so that the DMARC tree walk's _dmarc.com and the like
+#	get NXDOMAIN), with
 #	fresh DKIM keys from tests/e2e/keys.sh whose rsa2048 and ed25519
 #	records go into the work copy of example.com.zone. Not the e2e zones:
 #	they are all below test., which libunbound (inside OpenDKIM) answers
