@@ -300,20 +300,26 @@ else
 	failed=1
 fi
 
+# reloaded_scenarios WHAT DIR - $live.new becomes the live policy (reloaded),
+# DIR's scenarios run under it, then policy.conf is loaded again
+reloaded_scenarios() {
+	mv "$live.new" "$live"
+	if reload_milter; then
+		$RUNNER "$2"/*.scn || failed=1
+	else
+		echo "not ok - $1: the milter did not reload the policy"
+		failed=1
+	fi
+	cp "$HERE/policy.conf" "$live"
+	reload_milter || echo "e2e: the milter did not reload the test policy (going on)"
+}
+
 # 6a. recipients.delay_sender_refusals = false: the sender checks refuse at
 # MAIL FROM itself again (the earliest stage; RFC 7489 10.1's deferral to
 # end of message is unchanged), mail to postmaster included.
 sed 's/delay_sender_refusals = true;/delay_sender_refusals = false;/' "$HERE/policy.conf" >"$live.new"
 if ! cmp -s "$HERE/policy.conf" "$live.new"; then
-	mv "$live.new" "$live"
-	if reload_milter; then
-		$RUNNER "$HERE"/scenarios/mailfrom/*.scn || failed=1
-	else
-		echo "not ok - delay_sender_refusals = false: the milter did not reload the policy"
-		failed=1
-	fi
-	cp "$HERE/policy.conf" "$live"
-	reload_milter || echo "e2e: the milter did not reload the test policy (going on)"
+	reloaded_scenarios "delay_sender_refusals = false" "$HERE"/scenarios/mailfrom
 else
 	rm -f "$live.new"
 	echo "not ok - delay_sender_refusals: tests/e2e/policy.conf has no line 'delay_sender_refusals = true;'"
@@ -394,15 +400,7 @@ fi
 perl -0pe 's/mode = "enforce";\n  quarantine = "tag";/mode = "enforce";\n  quarantine = "tag";\n  discovery = "psl";/' \
 	"$HERE/policy.conf" >"$live.new"
 if grep -q '^  discovery = "psl";$' "$live.new"; then
-	mv "$live.new" "$live"
-	if reload_milter; then
-		$RUNNER "$HERE"/scenarios/dmarcpsl/*.scn || failed=1
-	else
-		echo "not ok - dmarc.discovery = \"psl\": the milter did not reload"
-		failed=1
-	fi
-	cp "$HERE/policy.conf" "$live"
-	reload_milter || echo "e2e: the milter did not reload the test policy (going on)"
+	reloaded_scenarios 'dmarc.discovery = "psl"' "$HERE"/scenarios/dmarcpsl
 else
 	rm -f "$live.new"
 	echo "not ok - dmarc.discovery = \"psl\": tests/e2e/policy.conf has no dmarc group to rewrite"
