@@ -21,6 +21,8 @@
 #	second, independent verifier of the signing self-check.
 #	libjansson-dev (JSON) and zlib1g-dev (plain and gzip files alike)
 #	build policy-milter-report; gzip makes its rotated-log test input.
+#	libssl-dev (OpenSSL's libcrypto, EVP) checks the RSA and Ed25519
+#	signatures of ARC chains (src/arc.c).
 #	m4, libwrap0 and liblockfile1 build and run the Sendmail the
 #	e2e-sendmail suite unpacks (its packages conflict with postfix, so
 #	tests/e2e/lib.sh sendmail_fetch downloads them and never installs
@@ -44,7 +46,7 @@ set -eu
 DEFAULT_PACKAGES="
 build-essential gcc make pkg-config
 libmilter-dev libopendkim-dev libidn2-dev libconfig-dev libcmocka-dev
-libjansson-dev zlib1g-dev gzip
+libjansson-dev zlib1g-dev gzip libssl-dev
 postfix nsd swaks perl libio-socket-inet6-perl libmail-dkim-perl libcryptx-perl python3-dkim
 mandoc groff-base
 iproute2 util-linux procps
