@@ -22,6 +22,13 @@
 #	(and "slow", at signed.test and mustsign.test only, is in
 #	zones/servfail.list: its lookup fails temporarily)
 #
+#	The ARC scenarios (arc-*.scn) seal with the same keys and selectors:
+#	arcauthor.test signs as the author, trusted-list.test (in
+#	policy.conf's arc.trusted_sealers), lists.trusted-list.test (its
+#	subdomain) and untrusted-list.test seal. forged.pem, an RSA 2048 key
+#	published nowhere, makes a seal whose key does not match the record
+#	(arc_seal ... key=forged).
+#
 #	RSA records carry p= the base64 SubjectPublicKeyInfo (DER); the
 #	Ed25519 record carries p= the base64 of the raw 32-byte public key
 #	(RFC 8463 section 4.2). A TXT string holds at most 255 bytes, so
@@ -38,7 +45,8 @@ set -eu
 
 # The domains that publish every selector (all in zones/test.zone).
 DOMAINS="signed.test reject.test quarantine.test monitor.test thirdparty.test
-mustsign.test mail.adkims.test mail.relaxed.test legit.test paypal.test evil.test"
+mustsign.test mail.adkims.test mail.relaxed.test legit.test paypal.test evil.test
+arcauthor.test trusted-list.test lists.trusted-list.test untrusted-list.test"
 
 die() {
 	echo "keys.sh: $*" >&2
@@ -59,6 +67,7 @@ rsa_key 2048 "$dir/rsa2048.pem"
 rsa_key 1024 "$dir/rsa1024.pem"
 rsa_key 512 "$dir/rsa512.pem"
 rsa_key 8192 "$dir/rsa8192.pem" # about 10 s
+rsa_key 2048 "$dir/forged.pem"   # never published: ARC seals that do not verify
 openssl genpkey -algorithm ed25519 -out "$dir/ed25519.pem" 2>/dev/null ||
 	die "openssl genpkey ed25519 failed"
 chmod 0644 "$dir"/*.pem

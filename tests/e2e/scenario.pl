@@ -29,6 +29,13 @@
 #	sent or as delivered with Mail::DKIM::Verifier and with dkimpy
 #	(dkimverify: an independent implementation, with ed25519): run.sh's
 #	signing harness self-check.
+#
+#	ARC (RFC 8617): an arc_seal line is one hop: the message as it is at
+#	that line (after the sign lines and the earlier after_sign_* changes
+#	and hops, in file order) gets the hop's Authentication-Results, and
+#	Mail::DKIM::ARC::Signer seals it (rsa-sha256; its ARC-Seal,
+#	ARC-Message-Signature and ARC-Authentication-Results go on top).
+#	"verify_arc" checks the chain with Mail::DKIM::ARC::Verifier.
 # DIAGNOSTICS
 #	Exit 0 when all passed, 1 when any failed, 2 on a malformed file.
 
@@ -44,6 +51,8 @@ use Digest::SHA;
 use Mail::DKIM::Signature;
 use Mail::DKIM::PrivateKey;
 use Mail::DKIM::Verifier;
+use Mail::DKIM::ARC::Signer;
+use Mail::DKIM::ARC::Verifier;
 use Crypt::PK::Ed25519;
 
 my ($maildir, $work, $jobs, $keydir, $mta) = ('', '', 1, '', 'postfix');
@@ -58,18 +67,22 @@ $keydir ||= "$work/keys";
 
 my %MULTI = map { $_ => 1 } qw(rcpt expect_rcpt header want_header want_header_re no_header
     from_header raw_header sign after_sign_header after_sign_body after_sign_replace
-    after_sign_edit count_header want_raw_re no_raw_re verify repeat_header);
+    after_sign_edit after_sign_subject_tag arc_seal count_header want_raw_re no_raw_re verify
+    verify_arc repeat_header);
 my %SINGLE = map { $_ => 1 } qw(name tool client server port helo helo_cmd nohelo from body
     expect_banner expect_helo expect_auth expect_mail expect_data delivered barrier
     touch_after_helo wait_after_helo timeout auth_user auth_password);
 # Values of these keys get \-escapes and %{C*N} expanded.
 my %DECODE = map { $_ => 1 } qw(helo from rcpt header body send from_header raw_header
-    after_sign_header after_sign_body after_sign_replace after_sign_edit repeat_header);
+    after_sign_header after_sign_body after_sign_replace after_sign_edit after_sign_subject_tag
+    arc_seal repeat_header);
 # These keys make scenario.pl build (and maybe sign) the whole message itself.
 my %BUILD = map { $_ => 1 } qw(from_header raw_header sign after_sign_header after_sign_body
-    after_sign_replace after_sign_edit verify repeat_header);
-# The after-signing changes, applied in file order.
-my %AFTER = map { $_ => 1 } qw(after_sign_header after_sign_body after_sign_replace after_sign_edit);
+    after_sign_replace after_sign_edit after_sign_subject_tag arc_seal verify verify_arc
+    repeat_header);
+# The after-signing changes and the ARC hops, applied in file order.
+my %AFTER = map { $_ => 1 } qw(after_sign_header after_sign_body after_sign_replace after_sign_edit
+    after_sign_subject_tag arc_seal);
 
 # decode - expand \\ \r \n \t \0 \xHH and %{C*N} (C repeated N times)
 sub decode {
@@ -176,6 +189,18 @@ sub check_value {
 	} elsif ($k eq 'verify') {
 		die "$where: verify = sent|delivered mail-dkim|dkimpy RESULT...\n"
 		    unless $v =~ /^(sent|delivered)\s+(mail-dkim|dkimpy)(\s+\S+)+$/;
+	} elsif ($k eq 'verify_arc') {
+		die "$where: verify_arc = sent|delivered pass|fail|none\n"
+		    unless $v =~ /^(sent|delivered)\s+(pass|fail|none)$/;
+	} elsif ($k eq 'arc_seal') {
+		my ($d, $sel, $o, $aar) = arc_seal_spec($v)
+		    or die "$where: arc_seal = DOMAIN SELECTOR [key=NAME] [cv=none|pass|fail]: AUTHSERV-ID; RESULTS\n";
+		for (split ' ', $o) {
+			die "$where: arc_seal: unknown option \"$_\"\n" unless /^(key|cv)=./;
+			die "$where: arc_seal: key= is one of rsa2048 rsa1024 forged\n"
+			    if /^key=/ && !/^key=(rsa2048|rsa1024|forged)$/;
+			die "$where: arc_seal: cv= is none, pass or fail\n" if /^cv=/ && !/^cv=(none|pass|fail)$/;
+		}
 	}
 }
 
@@ -405,6 +430,12 @@ sub build_message {
 			unshift @h, $v;
 		} elsif ($k eq 'after_sign_body') {
 			$body .= join('', map { "$_\r\n" } split(/\r?\n/, $v, -1));
+		} elsif ($k eq 'after_sign_subject_tag') {
+			my ($i) = grep { header_name($h[$_]) eq 'subject' } 0 .. $#h;
+			die "after_sign_subject_tag: no Subject header\n" unless defined $i;
+			$h[$i] =~ s/^([^:]*:[ \t]*)/$1$v /;
+		} elsif ($k eq 'arc_seal') {
+			unshift @h, arc_seal($v, \@h, $body);
 		} elsif ($k eq 'after_sign_replace') {
 			my $n = header_name($v);
 			my ($i) = grep { header_name($h[$_]) eq $n } 0 .. $#h;
@@ -476,6 +507,59 @@ sub dkim_sign {
 	(my $b = $sig->data) =~ s/\s+//g;
 	(my $field = $sig->as_string) =~ s/\r?\n\z//;
 	return ($field, substr($b, 0, 8));
+}
+
+# ---- ARC sealing (RFC 8617) and verification --------------------------------
+
+# arc_seal_spec - "DOMAIN SELECTOR [opts]: AUTHSERV-ID; RESULTS" -> (domain, selector, opts, aar)
+sub arc_seal_spec {
+	my ($spec) = @_;
+	return $spec =~ /^(\S+)\s+([^\s:]+)((?:\s+[a-z]+=[^\s:]+)*)\s*:\s*([^;\s]+\s*;.*)$/s;
+}
+
+# arc_seal - one ARC hop over headers and body as they are now: the sealer's Authentication-Results
+# (AAR) on top, then Mail::DKIM::ARC::Signer makes the set; returns (ARC-Seal,
+# ARC-Message-Signature, ARC-Authentication-Results) to put on top, in that order
+sub arc_seal {
+	my ($spec, $headers, $body) = @_;
+	my ($domain, $selector, $opts, $aar) = arc_seal_spec($spec);
+	my %o = map { /^([a-z]+)=(.*)$/ } split ' ', $opts;
+	my ($srvid) = $aar =~ /^([^;\s]+)/;
+	my $key = $o{key} // ($KEYFILE{$selector} ? $selector : 'rsa2048');
+	my $file = "$keydir/$key.pem";
+	die "arc_seal: no key file $file (keys.sh)\n" unless -r $file;
+	# the chain so far is taken as valid unless the scenario says otherwise
+	my $cv = $o{cv} // ((grep { header_name($_) eq 'arc-seal' } @$headers) ? 'pass' : 'none');
+	my $signer = Mail::DKIM::ARC::Signer->new(Algorithm => 'rsa-sha256', Chain => $cv,
+		Domain => $domain, Selector => $selector, SrvId => lc $srvid, KeyFile => $file,
+		Timestamp => int(time));
+	# the Authentication-Results the sealer recorded, above every ARC field (the signer
+	# copies it into the AAR; it leaves the message with the hop, as a list strips it)
+	$signer->PRINT(join('', map { "$_\r\n" } "Authentication-Results: $aar", @$headers)
+	    . "\r\n" . $body);
+	$signer->CLOSE;
+	die "arc_seal: $domain: $signer->{result}" . ($signer->{details} ? " ($signer->{details})" : '')
+	    . "\n" unless $signer->result eq 'sealed';
+	return map { (my $f = $_) =~ s/\r?\n\z//; $f } $signer->as_strings;
+}
+
+# verify_arc - Mail::DKIM::ARC::Verifier's chain result for $msg: pass, fail or none
+sub verify_arc {
+	my ($msg) = @_;
+	(my $m = $msg) =~ s/\r?\n/\r\n/g;
+	my $v = Mail::DKIM::ARC::Verifier->new;
+	$v->PRINT($m);
+	$v->CLOSE;
+	return ($v->result // '(no result)', $v->result_detail // '');
+}
+
+# check_verify_arc - one "verify_arc = WHERE RESULT" line against a message text
+sub check_verify_arc {
+	my ($spec, $msg) = @_;
+	my ($where, $want) = split ' ', $spec;
+	my ($got, $detail) = verify_arc($msg);
+	return $got eq $want ? () : (sprintf('verify_arc %s: got %s, want %s', $where,
+		printable($detail ne '' ? $detail : $got), $want));
 }
 
 # verify_mail_dkim - Mail::DKIM::Verifier's result for each signature of $msg, top first
@@ -674,6 +758,7 @@ sub check_scenario {
 		for my $spec (grep { /^sent / } @{ $s->{verify} }) {
 			push @bad, check_verify($spec, $s->{text}, 'sent');
 		}
+		push @bad, check_verify_arc($_, $s->{text}) for grep { /^sent / } @{ $s->{verify_arc} };
 	}
 	my @t = $s->{tool} eq 'raw' ? session_raw($s) : session_swaks($s);
 	my %first;
@@ -715,8 +800,10 @@ sub check_scenario {
 
 	$s->{swaks_said} = $first{swaks};
 	my @delivered_verify = grep { /^delivered / } @{ $s->{verify} };
+	my @delivered_arc = grep { /^delivered / } @{ $s->{verify_arc} };
 	my $want = $s->{delivered} // (@{ $s->{want_header} } || @{ $s->{want_header_re} }
-	    || @{ $s->{count_header} } || @{ $s->{want_raw_re} } || @delivered_verify ? 'yes' : undef);
+	    || @{ $s->{count_header} } || @{ $s->{want_raw_re} } || @delivered_verify
+	    || @delivered_arc ? 'yes' : undef);
 	return @bad unless defined $want || @{ $s->{no_header} } || @{ $s->{no_raw_re} };
 	$want //= 'yes';
 	my $n = $want eq 'yes' ? 1 : $want eq 'no' ? 0 : $want;
@@ -773,6 +860,7 @@ sub check_scenario {
 		for my $spec (@delivered_verify) {
 			push @bad, check_verify($spec, slurp($copy->{file}), 'delivered');
 		}
+		push @bad, check_verify_arc($_, slurp($copy->{file})) for @delivered_arc;
 		last if @bad;
 	}
 	return @bad;
