@@ -407,6 +407,19 @@ else
 	failed=1
 fi
 
+# 6g. arc.mode = "enforce" (reloaded): a chain that fails is refused 550
+# 5.7.29 although DMARC has nothing to refuse, a sealer key lookup that
+# fails for now 451 4.4.3; a good chain (trusted or not) and no chain at all
+# are delivered, and the trusted list still rescues its p=reject author.
+perl -0pe 's/\narc:\n\{\n  mode = "tag";/\narc:\n{\n  mode = "enforce";/' "$HERE/policy.conf" >"$live.new"
+if ! cmp -s "$HERE/policy.conf" "$live.new"; then
+	reloaded_scenarios 'arc.mode = "enforce"' "$HERE"/scenarios/arcenforce
+else
+	rm -f "$live.new"
+	echo "not ok - arc.mode = \"enforce\": tests/e2e/policy.conf has no arc group to rewrite"
+	failed=1
+fi
+
 # 6e. headers.singletons = "enforce", "log", "off" (reloaded; "tag", the
 # default, is headers-singletons-tag.scn): two Subject fields refused with
 # 550 5.7.1 naming the field, delivered untagged and logged as would,
