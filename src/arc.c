@@ -160,7 +160,7 @@ struct arc_verifier {
 	struct arc_hdr *ah; /* the ARC fields (every one, when at most 3 x limit) */
 	size_t nah;         /* entries in ah */
 	int slot[ARC_NKINDS][ARC_MAX_INSTANCES]; /* index in ah, -1 none */
-	struct sig as[ARC_MAX_INSTANCES], ams[ARC_MAX_INSTANCES];
+	struct sig *as, *ams;                    /* [n] each, made when the chain is judged */
 	struct body_hash body[ARC_MAX_BODY_HASHES];
 	size_t nbody;
 	struct key *keys;
@@ -657,6 +657,8 @@ static void judge_structure(struct arc_verifier *v)
 	}
 	memset(v->slot, -1, sizeof(v->slot));
 	v->ah = xcalloc(3 * (size_t)limit, sizeof(*v->ah));
+	v->as = xcalloc(limit, sizeof(*v->as));
+	v->ams = xcalloc(limit, sizeof(*v->ams));
 	for (size_t i = 0; i < v->nhdr; i++) {
 		int kind = arc_kind_of(v->hdr[i].name);
 		struct arc_hdr *h;
@@ -1385,6 +1387,8 @@ void arc_verify_free(struct arc_verifier *v)
 	}
 	free(v->hdr);
 	free(v->ah);
+	free(v->as);
+	free(v->ams);
 	for (size_t i = 0; i < v->nbody; i++)
 		EVP_MD_CTX_free(v->body[i].md);
 	for (size_t i = 0; i < v->nkeys; i++)
