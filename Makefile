@@ -49,7 +49,7 @@ $(OBJDIR) build/asan/obj build/tests build/asan/tests:
 # ---- unit tests (cmocka) -------------------------------------------------
 # Each test links only the modules it exercises (so one module's tests run
 # while another is being written).
-UNIT_TESTS := test_util test_cidr test_addr test_config test_rcpt test_verdict test_authres test_log test_dns test_sender test_dkim test_hdrfrom test_dmarc test_iprev test_dnsbl test_lists test_dnscache test_spfrecord test_eom test_filetable test_session
+UNIT_TESTS := test_util test_cidr test_addr test_config test_rcpt test_verdict test_authres test_log test_dns test_sender test_dkim test_hdrfrom test_dmarc test_iprev test_dnsbl test_lists test_dnscache test_spfrecord test_eom test_filetable test_session test_arc
 test_util_MODS    := util
 test_cidr_MODS    := cidr util
 test_addr_MODS    := addr util
@@ -70,6 +70,7 @@ test_dnsbl_MODS   := dnsbl iprev dns dnscache policy psl cidr util lists filetab
 test_dnscache_MODS := dnscache util
 test_spfrecord_MODS := spfrecord util
 test_eom_MODS     := eom verdict config_keys config_load config_check policy psl cidr rcpt addr log util dmarc dkim dns dnscache lists filetable hdrfrom authres
+test_arc_MODS     := arc dkim dns dnscache util
 test_session_MODS := session eom verdict config_keys config_load config_check policy psl cidr rcpt addr log jsonlog decision sink util dmarc dkim dns dnscache lists filetable hdrfrom authres sender spf spfrecord dnsbl iprev
 
 TEST_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null) $(LDLIBS)
@@ -82,10 +83,16 @@ build/asan/tests/$(1): tests/unit/$(1).c $$(addprefix build/asan/obj/,$$(addsuff
 endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rules,$(t))))
 
+# The ARC driver (tests/arc/arcverify.c): one message in, one line out
+# (the differential test against Mail::DKIM reads it).
+ARCVERIFY_MODS := arc dkim dns dnscache util
+build/tests/arcverify: tests/arc/arcverify.c $(addprefix $(OBJDIR)/,$(addsuffix .o,$(ARCVERIFY_MODS))) | build/tests
+	$(CC) $(CFLAGS) -Isrc -o $@ $^ $(LDLIBS)
+
 build/asan/obj/%.o: src/%.c src/*.h | build/asan/obj
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -c -o $@ $<
 
-unit-build: $(addprefix build/tests/,$(UNIT_TESTS))
+unit-build: $(addprefix build/tests/,$(UNIT_TESTS)) build/tests/arcverify
 asan-build: $(addprefix build/asan/tests/,$(UNIT_TESTS))
 
 unit: unit-build
@@ -187,7 +194,7 @@ uninstall:
 	@if [ -d $(POLICYDIR) ]; then rmdir --ignore-fail-on-non-empty $(POLICYDIR); fi
 
 format:
-	clang-format -i src/*.c src/*.h src/report/*.[ch] tests/unit/*.c tests/report/*.c
+	clang-format -i src/*.c src/*.h src/report/*.[ch] tests/unit/*.c tests/report/*.c tests/arc/*.c
 
 clean:
 	rm -rf build src/policy-milter
