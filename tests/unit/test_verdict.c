@@ -4593,7 +4593,10 @@ static const char P_PLAN_MAX[] = BASE "recipients = { max_messages_per_connectio
 static const char P_PLAN_DRY_IPREV[] = BASE "dry_run = true;\niprev = { mode = \"enforce\"; };\n";
 static const char P_PLAN_SPF_OFF[] = BASE "spf = { mode = \"off\"; helo_mode = \"off\"; };\n";
 static const char P_PLAN_NO_AUTH[] =
-    BASE "dkim = { mode = \"off\"; };\ndmarc = { mode = \"off\"; };\n";
+    BASE "dkim = { mode = \"off\"; };\ndmarc = { mode = \"off\"; };\n"
+         "arc = { mode = \"off\"; };\n";
+static const char P_PLAN_ARC_ONLY[] =
+    BASE "dkim = { mode = \"off\"; };\ndmarc = { mode = \"off\"; };\narc = { mode = \"log\"; };\n";
 
 /* One verdict_plan case: the policy, the facts so far, the lookups wanted. */
 struct pcase {
@@ -4795,7 +4798,9 @@ static const struct pcase plan_cases[] = {
     {"eom: DKIM and DMARC", P_DEFAULT, {EOM}, {.message_auth = true}},
     {"eom: authenticated: nothing", P_DEFAULT, {EOM, .authenticated = true}, {0}},
     {"eom: trusted: nothing", P_DEFAULT, {EOM, .trusted = true}, {0}},
-    {"eom: DKIM and DMARC off: nothing", P_PLAN_NO_AUTH, {EOM}, {0}},
+    {"eom: DKIM, DMARC and ARC off: nothing", P_PLAN_NO_AUTH, {EOM}, {0}},
+    {"eom: ARC alone", P_PLAN_ARC_ONLY, {EOM}, {.message_auth = true}},
+    {"eom: ARC alone, authenticated: nothing", P_PLAN_ARC_ONLY, {EOM, .authenticated = true}, {0}},
 };
 
 /* plan_text - the lookups of a plan, for messages */
