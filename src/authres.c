@@ -52,10 +52,20 @@
  *	no further than their arrays, terminated or not. No signature
  *	(n == 0, or no array) is "dkim=none".
  *
+ *	ARC: "arc=<pass|fail|none>" (temperror written fail), a comment
+ *	"i=<n> d=<domain>" of the newest set with ": <reason>" when it did not
+ *	pass (the reason alone when there are no sets), smtp.remote-ip and,
+ *	for a pass, header.oldest-pass when known; "arc=none" alone:
+ *
+ *	  arc=pass (i=2 d=lists.example) smtp.remote-ip=192.0.2.10
+ *		header.oldest-pass=1
+ *
  *	DMARC: "dmarc=<result>", a comment "p=<policy> dis=<disposition>"
  *	when a policy is given (dis= only with a disposition), the
  *	dmarc_comment after "; " (or alone when there is no policy), then
- *	header.from when given.
+ *	header.from when given, then policy.dmarc when given (a rescue by a
+ *	trusted ARC sealer: "dmarc=fail (p=reject dis=none; arc_override
+ *	d=lists.example i=1) header.from=author.example policy.dmarc=none").
  *
  *	A property value is written bare when it is an RFC 2045 token or
  *	"local-part@domain" (dot-atom local part, LDH labels); otherwise it
@@ -448,6 +458,47 @@ static void add_dkim(struct ar_doc *d, const struct dkim_results *res)
 	}
 }
 
+/* add_arc - "arc=R [(i=N d=D[: reason])] smtp.remote-ip=IP [header.oldest-pass=K]" */
+static void add_arc(struct ar_doc *d, const struct authres_input *in)
+{
+	const struct arc_result *r = in->arc;
+	const char *result = r->result == PM_ARC_PASS   ? "pass"
+	                     : r->result == PM_ARC_NONE ? "none"
+	                                                : "fail"; /* fail, temperror */
+	char reason[sizeof(r->reason) + 1], num[16];
+	struct strbuf sb;
+
+	doc_method(d, "arc", result);
+	if (r->result == PM_ARC_NONE)
+		return;
+	memcpy(reason, r->reason, sizeof(r->reason));
+	reason[sizeof(r->reason)] = '\0';
+	sb_init(&sb);
+	if (r->n > 0 && r->set != NULL) {
+		const struct arc_set *newest = &r->set[r->n - 1];
+
+		sb_appendf(&sb, "i=%u d=%.*s", newest->instance,
+		           (int)strnlen(newest->domain, sizeof(newest->domain)), newest->domain);
+	}
+	if (r->result != PM_ARC_PASS) {
+		if (r->result == PM_ARC_TEMPERROR && !usable(reason))
+			snprintf(reason, sizeof(reason), "temporary failure");
+		if (usable(reason)) {
+			if (sb.len > 0)
+				sb_append(&sb, ": ");
+			sb_append(&sb, reason);
+		}
+	}
+	if (sb.len > 0)
+		doc_comment(d, sb.s);
+	sb_free(&sb);
+	doc_prop(d, "smtp.remote-ip", in->arc_remote_ip);
+	if (r->result == PM_ARC_PASS && r->oldest_pass > 0) {
+		snprintf(num, sizeof(num), "%u", r->oldest_pass);
+		doc_prop(d, "header.oldest-pass", num);
+	}
+}
+
 /* add_word - " name=value" into sb when value is usable */
 static void add_word(struct strbuf *sb, const char *name, const char *value)
 {
@@ -484,6 +535,7 @@ static void add_dmarc(struct ar_doc *d, const struct authres_input *in)
 		doc_comment(d, sb.s);
 	sb_free(&sb);
 	doc_prop(d, "header.from", in->header_from);
+	doc_prop(d, "policy.dmarc", in->dmarc_policy_prop);
 }
 
 /* authres_format - the header value; the caller frees */
@@ -504,6 +556,8 @@ char *authres_format(const struct authres_input *in)
 		add_helo(&d, in);
 	if (in->dkim != NULL)
 		add_dkim(&d, in->dkim);
+	if (in->arc != NULL)
+		add_arc(&d, in);
 	if (in->dmarc != PM_DMARC_UNCHECKED)
 		add_dmarc(&d, in);
 	if (d.n == 0) {

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "arc.h"
 #include "dkim.h"
 #include "dmarc.h"
 #include "results.h"
@@ -59,6 +60,19 @@ struct authres_input {
 	const struct dkim_results *dkim;
 
 	/*
+	 * ARC (RFC 8617 section 10.2): emitted when arc is not NULL, after
+	 * DKIM, as "arc=<result> (i=<n> d=<domain>[: <reason>])
+	 * smtp.remote-ip=<address> [header.oldest-pass=<k>]": i and d those
+	 * of the newest set (the comment only when the chain has sets, the
+	 * reason only for a result other than pass), header.oldest-pass
+	 * only for a pass with oldest_pass > 0. RFC 8617 registers none,
+	 * pass and fail: temperror is written "fail" with the reason saying
+	 * it was temporary. none is "arc=none" alone.
+	 */
+	const struct arc_result *arc;
+	const char *arc_remote_ip; /* the client address, or NULL */
+
+	/*
 	 * DMARC: emitted when dmarc != PM_DMARC_UNCHECKED, as
 	 * "dmarc=<result> (p=<policy> [sp=<sp>|np=<np>] [t=y] dis=<disposition>
 	 * [pdomain=<domain>]) header.from=<domain>"; the comment only when
@@ -77,6 +91,10 @@ struct authres_input {
 	const char *dmarc_pdomain;     /* the policy domain when not header_from, or NULL */
 	const char *header_from;       /* the author domain, or NULL */
 	const char *dmarc_comment;
+	/* RFC 8601 2.7.7 ptype policy: "policy.dmarc=<value>" after header.from (the
+	   disposition a local policy applied instead of the record's, e.g. "none" for
+	   a trusted ARC sealer's rescue); NULL: none */
+	const char *dmarc_policy_prop;
 
 	/*
 	 * A comment about the local policy, written last, after every resinfo

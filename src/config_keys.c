@@ -44,6 +44,7 @@
 #include <sys/socket.h>
 
 #include "addr.h"
+#include "arc.h"
 #include "cidr.h"
 #include "config_int.h"
 #include "lists.h"
@@ -284,6 +285,11 @@ const struct cfg_key cfg_settings[] = {
     GROUP("headers"),
     MODE("headers.singletons", "tag", headers.singletons),
 
+    GROUP("arc"),
+    MODE("arc.mode", "tag", arc.mode),
+    DOMAINS("arc.trusted_sealers", arc.trusted_sealers, arc.ntrusted_sealers),
+    INT("arc.max_sets", "50", arc.max_sets, 1, ARC_MAX_INSTANCES),
+
     GROUP("lists"),
     LISTKEYS("client", LIST_CLIENT),
     LISTKEYS("client_name", LIST_CLIENT_NAME),
@@ -409,6 +415,12 @@ const struct cfg_key cfg_settings[] = {
           "550 5.7.1 Message rejected: the %{result} header field must not occur more than once "
           "(RFC 5322 section 3.6)",
           0),
+    REPLY("arc_fail", PM_R_ARC_FAIL,
+          "550 5.7.29 ARC validation failure: the ARC chain of this message does not verify "
+          "(%{result})",
+          0),
+    REPLY("arc_tempfail", PM_R_ARC_TEMPFAIL,
+          "451 4.4.3 ARC validation failed temporarily (DNS error); try again later", CF_4XX_ONLY),
 };
 
 const size_t cfg_nsettings = PM_ARRAY_LEN(cfg_settings);

@@ -29,6 +29,7 @@ const char *const pm_decision_actions[] = {"accept",     "reject", "tempfail",
 static const char *const spf_scopes[] = {"mfrom", "helo", NULL};
 static const char *const discoveries[] = {"treewalk", "psl", NULL};
 static const char *const pass_fail[] = {"pass", "fail", NULL};
+static const char *const arc_results[] = {"none", "pass", "fail", "temperror", NULL};
 
 #define S  PM_JSON_STRING
 #define SN (PM_JSON_STRING | PM_JSON_NULL)
@@ -85,9 +86,27 @@ const struct pm_schema_key pm_schema_keys[] = {
     {"checks.dmarc.published.pct", SN, W, NULL},
     {"checks.dmarc.published.rua", PM_JSON_ARRAY, W, NULL},
     {"checks.dmarc.published.rua[]", S, W, NULL},
-    {"checks.dmarc.override", SN, W, NULL}, /* RFC 9990 PolicyOverrideType */
-    {"checks.dmarc.dkim", S, W, pass_fail}, /* an aligned DKIM pass or not */
-    {"checks.dmarc.spf", S, W, pass_fail},  /* an aligned SPF pass or not */
+    {"checks.dmarc.override", SN, W, NULL},         /* RFC 9990 PolicyOverrideType */
+    {"checks.dmarc.override_comment", SN, W, NULL}, /* its comment: the ARC sealer */
+    {"checks.dmarc.dkim", S, W, pass_fail},         /* an aligned DKIM pass or not */
+    {"checks.dmarc.spf", S, W, pass_fail},          /* an aligned SPF pass or not */
+    {"checks.arc", PM_JSON_OBJECT, O, NULL},
+    {"checks.arc.result", S, R, arc_results},
+    {"checks.arc.reason", SN, W, NULL},
+    {"checks.arc.oldest_pass", PM_JSON_INT, W, NULL},
+    {"checks.arc.sets", PM_JSON_ARRAY, W, NULL},
+    {"checks.arc.sets[]", PM_JSON_OBJECT, W, NULL},
+    {"checks.arc.sets[].i", PM_JSON_INT, W, NULL},
+    {"checks.arc.sets[].d", SN, W, NULL},
+    {"checks.arc.sets[].s", SN, W, NULL},
+    {"checks.arc.sets[].a", SN, W, NULL},
+    {"checks.arc.sets[].cv", SN, W, NULL},
+    {"checks.arc.sets[].as", PM_JSON_BOOL, W, NULL},
+    {"checks.arc.override", PM_JSON_OBJECT, O, NULL}, /* a trusted sealer's DMARC rescue */
+    {"checks.arc.override.sealer", S, R, NULL},
+    {"checks.arc.override.instance", PM_JSON_INT, R, NULL},
+    {"checks.arc.override.method", S, W, NULL},
+    {"checks.arc.override.applied", PM_JSON_BOOL, W, NULL},
     {"dnsbl", PM_JSON_ARRAY, R, NULL},
     {"dnsbl[]", PM_JSON_OBJECT, W, NULL},
     {"dnsbl[].zone", SN, W, NULL},

@@ -40,6 +40,16 @@ struct pm_decision_dnsbl {
 	const char *answer; /* "127.0.0.2" */
 };
 
+/* One ARC set, for a decision. */
+struct pm_decision_arc_set {
+	unsigned instance;     /* i= */
+	const char *domain;    /* the ARC-Seal's d= */
+	const char *selector;  /* s= */
+	const char *algorithm; /* a= */
+	const char *cv;        /* cv= */
+	bool as_valid;         /* the seal verified */
+};
+
 /* A decision; NULL fields (and empty arrays) are left out of the syslog line. */
 struct pm_decision {
 	const char *queue_id;    /* NULL, "" or "NOQUEUE" when the MTA gave none */
@@ -68,7 +78,17 @@ struct pm_decision {
 	const char *dmarc_pub[8];   /* p sp np t psd adkim aspf pct as published, NULL: absent */
 	const char *dmarc_rua;      /* rua= as published (comma-separated), NULL: none */
 	const char *dmarc_override; /* RFC 9990 PolicyOverrideType, or NULL */
-	const char *dmarc_dkim, *dmarc_spf;    /* "pass" or "fail": an aligned pass or not */
+	const char *dmarc_override_comment; /* its comment (RFC 9990 reason comment), or NULL */
+	const char *dmarc_dkim, *dmarc_spf; /* "pass" or "fail": an aligned pass or not */
+	const char *arc;          /* "none", "pass", "fail", "temperror"; NULL: not verified */
+	const char *arc_reason;   /* why not pass, or NULL */
+	unsigned arc_oldest_pass; /* header.oldest-pass (0: none) */
+	const struct pm_decision_arc_set *arc_sets; /* the chain, oldest first */
+	size_t narc_sets;
+	const char *arc_sealer;    /* a trusted sealer's rescue of a DMARC fail: its d=, or NULL */
+	unsigned arc_instance;     /* its instance */
+	const char *arc_method;    /* what it vouched for: "dmarc", "spf", "dkim" */
+	bool arc_override_applied; /* the rescue applied (false: arc.mode log, logged only) */
 	const struct pm_decision_dnsbl *dnsbl; /* listings found at connect */
 	size_t ndnsbl;
 	const char *action; /* "accept", "reject", "tempfail", "quarantine", "hold" */

@@ -15,17 +15,28 @@
  *	end of message and evaluates it with this message's own SPF and
  *	DKIM results only; then the local overrides and must_sign
  *	(verdict.c). A domain whose DMARC mode is off after the overrides
- *	is not looked up at all.
+ *	is not looked up at all. The ARC verifier's end of message comes
+ *	with DKIM's; after DMARC, arctrust_decide() (arctrust.c) says whether
+ *	the oldest trusted ARC sealer rescues a DMARC fail whose reject or
+ *	quarantine would apply (not for dmarc.always_reject), with the
+ *	organizational domain found as DMARC finds it (org_aligned): in
+ *	arc.mode log that is only noted, in tag and enforce the disposition
+ *	becomes none and the rule arc.trusted_sealers.
  *
  *	eom_authres_value() says what is reported per mode: each result
  *	only when the mode in force for the message (overrides) is tag or
  *	enforce; neither the iprev nor the HELO result for an
  *	authenticated client; for a From header DMARC cannot judge, a
- *	dmarc=permerror saying why. The value is built by authres_format().
+ *	dmarc=permerror saying why; arc= in arc.mode tag and enforce for a
+ *	message with ARC header fields (no arc=none: a message without ARC
+ *	gets the header it got before ARC was verified), and
+ *	for a rescued DMARC fail the override in the dmarc= comment and
+ *	policy.dmarc=none. The value is built by authres_format().
  *
  *	No libmilter and no session: the facts come in a struct eom_input.
  * DIAGNOSTICS
- *	One log line per DKIM signature that did not pass, with why.
+ *	One log line per DKIM signature that did not pass, with why; one
+ *	for an ARC chain that did not pass, and one for a rescue.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,6 +158,64 @@ static void dkim_note(const char *queue_id, const struct dkim_results *r)
 	}
 }
 
+/* arc_note - one log line for an ARC chain that did not pass (none says nothing) */
+static void arc_note(const char *queue_id, const struct arc_result *r)
+{
+	char why[4 * sizeof(r->reason)];
+
+	if (r->result == PM_ARC_PASS || r->result == PM_ARC_NONE)
+		return;
+	log_msg(LOG_INFO, "%s: arc=%s i=%u: %s", queue_id ? queue_id : "NOQUEUE",
+	        pm_arc_result_name(r->result), r->fail_instance,
+	        pm_escape_str(why, sizeof(why), r->reason));
+}
+
+/* org_aligned_cb - org_aligned for arctrust (arg: the struct dmarc_ctx) */
+static bool org_aligned_cb(void *arg, const char *a, const char *b)
+{
+	return org_aligned(arg, a, b);
+}
+
+/*
+ * arc_rescue - may the oldest trusted ARC sealer rescue this DMARC fail?
+ * Only one whose reject or quarantine would apply, not forced by
+ * dmarc.always_reject; applied in arc.mode tag and enforce
+ */
+static void arc_rescue(const struct eom_input *in, struct dmarc_ctx *dc, struct auth_eom *a)
+{
+	const struct policy *p = in->policy;
+	struct arctrust_input ti;
+	char sealer[4 * sizeof(a->arc_rescue.sealer)];
+
+	if (!a->arc_done || a->arc.result != PM_ARC_PASS || a->dmarc.result != PM_DMARC_FAIL ||
+	    a->dmarc_mode == PM_MODE_OFF ||
+	    (a->disposition != PM_DMARC_P_REJECT && a->disposition != PM_DMARC_P_QUARANTINE) ||
+	    (a->dmarc_rule != NULL && strcmp(a->dmarc_rule, "dmarc.always_reject") == 0))
+		return;
+	memset(&ti, 0, sizeof(ti));
+	ti.arc = &a->arc;
+	ti.trusted = p->arc.trusted_sealers;
+	ti.ntrusted = p->arc.ntrusted_sealers;
+	ti.author = a->author;
+	ti.adkim_strict = a->rec.status == DMARC_REC_FOUND && a->rec.adkim_strict;
+	ti.aspf_strict = a->rec.status == DMARC_REC_FOUND && a->rec.aspf_strict;
+	ti.org = org_aligned_cb;
+	ti.org_arg = dc;
+	if (!arctrust_decide(&ti, &a->arc_rescue))
+		return;
+	log_msg(LOG_INFO, "%s: arc: trusted sealer %s (i=%u) vouches for %s (%s=pass)%s",
+	        in->queue_id ? in->queue_id : "NOQUEUE",
+	        pm_escape_str(sealer, sizeof(sealer), a->arc_rescue.sealer), a->arc_rescue.instance,
+	        a->author, a->arc_rescue.method,
+	        p->arc.mode >= PM_MODE_TAG ? ": DMARC disposition not applied"
+	                                   : ": arc.mode log, not applied");
+	if (p->arc.mode < PM_MODE_TAG)
+		return;
+	a->arc_override = true;
+	a->disposition = PM_DMARC_P_NONE;
+	a->dmarc_rule = "arc.trusted_sealers";
+}
+
 /* spf_domain - the domain MAIL FROM SPF evaluated, or NULL */
 static const char *spf_domain(const struct eom_input *in)
 {
@@ -167,13 +236,19 @@ void eom_evaluate(const struct eom_input *in, struct auth_eom *a)
 	memset(a, 0, sizeof(*a));
 	a->dmarc_mode = PM_MODE_OFF;
 	if (in->trusted || in->authenticated || in->broken ||
-	    (!policy_check_on(p, PM_CHECK_DKIM) && !policy_dmarc_on(p)))
+	    (!policy_check_on(p, PM_CHECK_DKIM) && !policy_dmarc_on(p) &&
+	     p->arc.mode == PM_MODE_OFF))
 		return;
 	a->checked = true;
 	if (in->dkim != NULL) {
 		dkim_verify_eom(in->dkim, &a->dkim);
 		a->dkim_done = true;
 		dkim_note(in->queue_id, &a->dkim);
+	}
+	if (in->arc != NULL && p->arc.mode != PM_MODE_OFF) {
+		arc_verify_eom(in->arc, &a->arc);
+		a->arc_done = true;
+		arc_note(in->queue_id, &a->arc);
 	}
 	if (!policy_dmarc_on(p) && p->dkim.nmust_sign == 0)
 		return;
@@ -215,6 +290,19 @@ void eom_evaluate(const struct eom_input *in, struct auth_eom *a)
 	verdict_dmarc_overrides(p, &in->domains, a->author, spf_pass_domain, di.dkim,
 	                        a->dmarc.result, a->dmarc.disposition, &a->dmarc_mode,
 	                        &a->disposition, &a->dmarc_rule);
+	arc_rescue(in, &dc, a);
+}
+
+/* eom_free - release the DKIM and ARC results eom_evaluate left in *a */
+void eom_free(struct auth_eom *a)
+{
+	if (a == NULL)
+		return;
+	dkim_results_free(&a->dkim);
+	if (a->arc_done)
+		arc_result_free(&a->arc);
+	a->dkim_done = false;
+	a->arc_done = false;
 }
 
 /* eom_authres_value - see eom.h */
@@ -223,7 +311,7 @@ char *eom_authres_value(const struct eom_input *in, const struct auth_eom *a,
 {
 	const struct policy *p = in->policy;
 	struct authres_input ar;
-	char from[ADDR_TEXT_MAX], allowed[160];
+	char from[ADDR_TEXT_MAX], allowed[160], rescue[sizeof(a->arc_rescue.sealer) + 64];
 	enum pm_mode mode[PM_CHECKS];
 
 	/* tagged when the mode in force for this message (overrides) says so */
@@ -273,6 +361,11 @@ char *eom_authres_value(const struct eom_input *in, const struct auth_eom *a,
 	}
 	if (a->dkim_done && mode[PM_CHECK_DKIM] >= PM_MODE_TAG)
 		ar.dkim = &a->dkim;
+	/* arc=none is not written: a message without ARC gets the header it always got */
+	if (a->arc_done && a->arc.result != PM_ARC_NONE && p->arc.mode >= PM_MODE_TAG) {
+		ar.arc = &a->arc;
+		ar.arc_remote_ip = in->client_addr;
+	}
 	ar.dmarc = PM_DMARC_UNCHECKED;
 	if (a->checked && a->from != FROM_UNCHECKED && a->from != FROM_OK &&
 	    mode[PM_CHECK_DMARC] >= PM_MODE_TAG) {
@@ -297,6 +390,14 @@ char *eom_authres_value(const struct eom_input *in, const struct auth_eom *a,
 		}
 		if (a->dmarc.result == PM_DMARC_PERMERROR || a->dmarc.result == PM_DMARC_TEMPERROR)
 			ar.dmarc_comment = a->dmarc.why[0] != '\0' ? a->dmarc.why : NULL;
+		if (a->arc_override) {
+			/* RFC 8601 2.7.7: the policy applied, and why, in the comment */
+			snprintf(rescue, sizeof(rescue), "arc_override d=%s i=%u",
+			         a->arc_rescue.sealer, a->arc_rescue.instance);
+			ar.dmarc_comment = rescue;
+			ar.dmarc_disposition = pm_dmarc_policy_name(PM_DMARC_P_NONE);
+			ar.dmarc_policy_prop = pm_dmarc_policy_name(PM_DMARC_P_NONE);
+		}
 	}
 	return authres_format(&ar);
 }

@@ -16,6 +16,8 @@
 #include <stdbool.h>
 
 #include "addr.h"
+#include "arc.h"
+#include "arctrust.h"
 #include "dkim.h"
 #include "dmarc.h"
 #include "dns.h"
@@ -42,6 +44,12 @@ struct auth_eom {
 	enum must_sign_status must_sign;
 	bool sender_aligned; /* the MAIL FROM domain has the author's organizational domain
 	                        (by dmarc.discovery's method) */
+	bool arc_done;       /* arc holds this message's ARC result (free with eom_free) */
+	struct arc_result arc;
+	struct arctrust_rescue arc_rescue; /* rescued: the oldest trusted sealer vouched for a
+	                                      DMARC fail (applied or, arc.mode log, not) */
+	bool arc_override; /* the rescue applied (arc.mode tag or enforce): disposition none,
+	                      dmarc_rule "arc.trusted_sealers" */
 };
 
 /* The facts of the session and the message that end of message reads. */
@@ -67,6 +75,7 @@ struct eom_input {
 	const struct dmarc_record *sender_dmarc; /* MAIL FROM domain's record, or NULL */
 	struct dmarc_memo *dmarc_memo;           /* the message's _dmarc answers, or NULL */
 	struct dkim_verifier *dkim;              /* NULL when not verifying this message */
+	struct arc_verifier *arc;                /* NULL when not verifying ARC */
 	unsigned from_count;                     /* From header fields */
 	const char *from_value;                  /* the first one's value */
 	const char *repeated_field; /* the first field allowed once seen twice, or NULL */
@@ -75,12 +84,19 @@ struct eom_input {
 };
 
 /*
- * eom_evaluate - DKIM results (the verifier's end of message), the From
- * header, DMARC and must_sign for the message that just ended (nothing
- * for trusted or authenticated clients, or a broken session); every
- * DKIM signature that did not pass gets a log line
+ * eom_evaluate - DKIM results (the verifier's end of message), the ARC
+ * chain (in->arc), the From header, DMARC and must_sign for the message
+ * that just ended (nothing for trusted or authenticated clients, or a
+ * broken session); then the ARC rescue of a DMARC fail whose reject or
+ * quarantine would apply (arctrust.h: arc.mode log notes it in
+ * a->arc_rescue, tag and enforce also apply it: a->arc_override). Every
+ * DKIM signature that did not pass, and an ARC chain that did not pass,
+ * gets a log line. Free *a with eom_free.
  */
 void eom_evaluate(const struct eom_input *in, struct auth_eom *a);
+
+/* eom_free - release what eom_evaluate left in *a (DKIM and ARC results); a stays valid */
+void eom_free(struct auth_eom *a);
 
 /*
  * eom_authres_value - our Authentication-Results value for the message,

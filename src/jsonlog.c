@@ -20,7 +20,7 @@
  *
  *	  v time queue_id stage client{addr name iprev}
  *	  mta{host daemon local_addr} helo sender recipients
- *	  checks{helo_spf spf dkim dmarc} dnsbl action would dry_run
+ *	  checks{helo_spf spf dkim dmarc arc} dnsbl action would dry_run
  *	  reply{code xcode text} check reason rule detail
  *
  *	time is RFC 3339 UTC with milliseconds. queue_id is null for
@@ -32,7 +32,9 @@
  *	of checks is present only when its check ran: helo_spf and spf
  *	{result, domain}, dkim [{result, domain, selector}...], dmarc
  *	{result, domain (the author domain), policy, disposition} (an empty
- *	policy or disposition is null). reply is split into its basic code
+ *	policy or disposition is null), arc {result, reason, oldest_pass,
+ *	sets [{i, d, s, a, cv, as}...], override {sealer, instance, method,
+ *	applied} when a trusted sealer rescued a DMARC fail}. reply is split into its basic code
  *	(a number), enhanced code and text; null when there is no reply (an
  *	accepted message). Strings are escaped by jsonlog_append_string(),
  *	so any input bytes give valid JSON.
@@ -363,10 +365,48 @@ static void put_dmarc_report(struct strbuf *sb, const struct pm_decision *d)
 	}
 	sb_append(sb, ",\"override\":");
 	put_str(sb, nonempty(d->dmarc_override));
+	sb_append(sb, ",\"override_comment\":");
+	put_str(sb, nonempty(d->dmarc_override_comment));
 	sb_append(sb, ",\"dkim\":");
 	put_str(sb, d->dmarc_dkim != NULL ? d->dmarc_dkim : "fail");
 	sb_append(sb, ",\"spf\":");
 	put_str(sb, d->dmarc_spf != NULL ? d->dmarc_spf : "fail");
+}
+
+/* put_arc - ",\"arc\":{...}" (or without the comma when first): the chain and any rescue */
+static void put_arc(struct strbuf *sb, const struct pm_decision *d, bool first)
+{
+	sb_append(sb, first ? "\"arc\":{\"result\":" : ",\"arc\":{\"result\":");
+	put_str(sb, d->arc);
+	sb_append(sb, ",\"reason\":");
+	put_str(sb, nonempty(d->arc_reason));
+	sb_appendf(sb, ",\"oldest_pass\":%u,\"sets\":[", d->arc_oldest_pass);
+	for (size_t i = 0; d->arc_sets != NULL && i < d->narc_sets; i++) {
+		const struct pm_decision_arc_set *a = &d->arc_sets[i];
+
+		sb_appendf(sb, "%s{\"i\":%u,\"d\":", i > 0 ? "," : "", a->instance);
+		put_str(sb, nonempty(a->domain));
+		sb_append(sb, ",\"s\":");
+		put_str(sb, nonempty(a->selector));
+		sb_append(sb, ",\"a\":");
+		put_str(sb, nonempty(a->algorithm));
+		sb_append(sb, ",\"cv\":");
+		put_str(sb, nonempty(a->cv));
+		sb_append(sb, ",\"as\":");
+		put_bool(sb, a->as_valid);
+		sb_appendc(sb, '}');
+	}
+	sb_appendc(sb, ']');
+	if (d->arc_sealer != NULL) {
+		sb_append(sb, ",\"override\":{\"sealer\":");
+		put_str(sb, d->arc_sealer);
+		sb_appendf(sb, ",\"instance\":%u,\"method\":", d->arc_instance);
+		put_str(sb, d->arc_method != NULL ? d->arc_method : "");
+		sb_append(sb, ",\"applied\":");
+		put_bool(sb, d->arc_override_applied);
+		sb_appendc(sb, '}');
+	}
+	sb_appendc(sb, '}');
 }
 
 /* put_checks - the checks object: a member for each check that ran */
@@ -405,7 +445,10 @@ static void put_checks(struct strbuf *sb, const struct pm_decision *d)
 		put_str(sb, nonempty(d->dmarc_dis));
 		put_dmarc_report(sb, d);
 		sb_appendc(sb, '}');
+		first = false;
 	}
+	if (d->arc != NULL)
+		put_arc(sb, d, first);
 	sb_appendc(sb, '}');
 }
 

@@ -24,15 +24,20 @@
  *	  QID: stage= client= client_name= iprev= mta= daemon= local= helo=
  *	  from=<> rcpt=<> helo_spf= helo_spf_domain= spf= spf_domain=
  *	  header_from= dkim=
- *	  dmarc= dmarc_policy= dmarc_dis= dmarc_pdomain= dmarc_override= dnsbl=
+ *	  dmarc= dmarc_policy= dmarc_dis= dmarc_pdomain= dmarc_override=
+ *	  arc= arc_sets= arc_sealer= arc_instance= arc_override= dnsbl=
  *	  action= would=yes
  *	  dry_run=yes reply= check= reason= rule= detail=
  *
  *	NULL fields (and empty rcpt and dnsbl lists) are left out. from and
  *	every rcpt are shown in angle brackets, the recipients
  *	comma-separated. dkim= (when DKIM ran) lists result:domain/selector
- *	per signature, comma-separated, or says "none"; dnsbl= lists
- *	zone:answer. Every value goes through pm_escape(), so control
+ *	per signature, comma-separated, or says "none"; arc= is the ARC
+ *	result (when verified) and arc_sets= instance:d= of each ARC set,
+ *	oldest first, comma-separated; arc_sealer= and arc_instance= name
+ *	the trusted sealer whose ARC-Authentication-Results rescued a DMARC
+ *	fail, and arc_override= says "applied" or (arc.mode log) "would";
+ *	dnsbl= lists zone:answer. Every value goes through pm_escape(), so control
  *	characters, 8-bit bytes and backslashes appear as \xHH; a value
  *	holding a space or a double quote, or an empty value, is
  *	double-quoted, and a double quote inside it is written \x22. Each
@@ -276,6 +281,29 @@ static void append_dkim(struct strbuf *sb, const struct pm_decision *d)
 	sb_free(&tmp);
 }
 
+/* append_arc - " arc=pass arc_sets=1:a.test,2:b.test" and a rescue's sealer */
+static void append_arc(struct strbuf *sb, const struct pm_decision *d)
+{
+	struct strbuf tmp;
+	char num[16];
+
+	append_value(sb, "arc", d->arc, VAL_CAP);
+	if (d->arc_sets != NULL && d->narc_sets > 0) {
+		sb_init(&tmp);
+		for (size_t i = 0; i < d->narc_sets && tmp.len <= VAL_CAP_RCPT; i++)
+			sb_appendf(&tmp, "%s%u:%s", i > 0 ? "," : "", d->arc_sets[i].instance,
+			           d->arc_sets[i].domain ? d->arc_sets[i].domain : "");
+		append_value(sb, "arc_sets", tmp.s, VAL_CAP_RCPT);
+		sb_free(&tmp);
+	}
+	if (d->arc_sealer == NULL)
+		return;
+	append_value(sb, "arc_sealer", d->arc_sealer, VAL_CAP);
+	snprintf(num, sizeof(num), "%u", d->arc_instance);
+	append_value(sb, "arc_instance", num, VAL_CAP);
+	append_value(sb, "arc_override", d->arc_override_applied ? "applied" : "would", VAL_CAP);
+}
+
 /* append_dnsbl - " dnsbl=zone:answer,zone:answer" */
 static void append_dnsbl(struct strbuf *sb, const struct pm_decision *d)
 {
@@ -327,6 +355,8 @@ char *log_format_decision(const struct pm_decision *d, char *buf, size_t bufsize
 	append_opt(&sb, "dmarc_dis", d->dmarc_dis, VAL_CAP);
 	append_opt(&sb, "dmarc_pdomain", d->dmarc_pdomain, VAL_CAP);
 	append_opt(&sb, "dmarc_override", d->dmarc_override, VAL_CAP);
+	if (d->arc != NULL)
+		append_arc(&sb, d);
 	if (d->dnsbl != NULL && d->ndnsbl > 0)
 		append_dnsbl(&sb, d);
 	if (d->action != NULL) {

@@ -410,7 +410,7 @@ static sfsistat mi_eoh(SMFICTX *ctx)
 	return reply_or_not(s, SMFIP_NR_EOH);
 }
 
-/* mi_body - a body chunk, for DKIM */
+/* mi_body - a body chunk, for DKIM and ARC */
 static sfsistat mi_body(SMFICTX *ctx, unsigned char *bytes, size_t len)
 {
 	struct session *s = session_get(ctx);
@@ -419,6 +419,8 @@ static sfsistat mi_body(SMFICTX *ctx, unsigned char *bytes, size_t len)
 		return SMFIS_TEMPFAIL;
 	if (s->msg.dkim != NULL && bytes != NULL)
 		dkim_verify_body(s->msg.dkim, bytes, len);
+	if (s->msg.arc != NULL && bytes != NULL)
+		arc_verify_body(s->msg.arc, bytes, len);
 	return reply_or_not(s, SMFIP_NR_BODY);
 }
 
@@ -567,7 +569,7 @@ static sfsistat mi_eom(SMFICTX *ctx)
 	}
 	st = eom_apply(ctx, s, &v, a, message_rcpts_text(m, &rcpts));
 	sb_free(&rcpts);
-	dkim_results_free(&a->dkim);
+	eom_free(a);
 	free(a);
 	message_reset(m);
 	return st;

@@ -105,6 +105,8 @@ static void policy_free(struct policy *p)
 		free(p->dmarc.domain_modes[i].domain);
 	free(p->dmarc.domain_modes);
 
+	free_strv(p->arc.trusted_sealers, p->arc.ntrusted_sealers);
+
 	for (size_t i = 0; i < p->noverrides; i++) {
 		free(p->overrides[i].sender_domain);
 		free(p->overrides[i].recipient_domain);
@@ -249,6 +251,8 @@ static const char *const reply_names[PM_R_COUNT] = {
     [PM_R_TOO_MANY_MESSAGES] = "too_many_messages",
     [PM_R_FROM_DISPLAY_NAME] = "from_display_name",
     [PM_R_HEADER_REPEATED] = "header_repeated",
+    [PM_R_ARC_FAIL] = "arc_fail",
+    [PM_R_ARC_TEMPFAIL] = "arc_tempfail",
 };
 
 /* pm_reply_name - the replies { } key of a reply, e.g. "spf_fail" */

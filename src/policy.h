@@ -85,6 +85,9 @@ enum pm_reply_id {
 	                               an address of another domain */
 	PM_R_HEADER_REPEATED,       /* 550 5.7.1  end of message: a header field RFC 5322 3.6
 	                               allows once occurs more often (headers.singletons) */
+	PM_R_ARC_FAIL,              /* 550 5.7.29 end of message: the ARC chain failed (arc.mode
+	                               enforce; RFC 8617 5.2.2) */
+	PM_R_ARC_TEMPFAIL,          /* 451 4.4.3 must be 4xx: an ARC key lookup failed for now */
 	PM_R_COUNT
 };
 
@@ -211,6 +214,20 @@ struct header_settings {
 	                            again; tag: a comment in Authentication-Results */
 };
 
+/*
+ * ARC (RFC 8617, arc.c): the chain of a message from a client neither
+ * trusted nor authenticated is verified unless the mode is off; tag adds
+ * arc= to Authentication-Results and lets the oldest trusted sealer's
+ * ARC-Authentication-Results rescue a DMARC fail (arctrust.c); enforce
+ * also refuses a failed chain (550 5.7.29; temperror 451 4.4.3).
+ */
+struct arc_settings {
+	enum pm_mode mode;
+	char **trusted_sealers; /* domains (lower-case): a seal's d= equal to one or below it */
+	size_t ntrusted_sealers;
+	int max_sets; /* chains with more ARC sets fail unverified (1..50) */
+};
+
 /* What p=quarantine does when enforced. */
 enum pm_quarantine {
 	PM_QUARANTINE_TAG = 0, /* deliver with the quarantine header and dmarc=fail */
@@ -325,6 +342,7 @@ struct policy {
 	struct dkim_settings dkim;
 	struct dmarc_settings dmarc;
 	struct header_settings headers;
+	struct arc_settings arc;
 	struct list_settings lists[PM_LIST_KINDS]; /* by enum list_kind */
 	struct pm_override *overrides;             /* in the order of the file */
 	size_t noverrides;

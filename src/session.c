@@ -51,9 +51,10 @@
  *	HELO SPF runs at HELO, in a budget of its own.
  *
  *	From the first header on, each message of an untrusted,
- *	unauthenticated client is fed to a DKIM verifier (dkim.c), and the
- *	From header fields are counted (the first kept); the end of the
- *	headers starts the budget the DKIM keys and the DMARC lookup share.
+ *	unauthenticated client is fed to a DKIM verifier (dkim.c) and, unless
+ *	arc.mode is off, an ARC verifier (arc.c), and the From header fields
+ *	are counted (the first kept); the end of the headers starts the
+ *	budget the DKIM and ARC keys and the DMARC lookup share.
  * DIAGNOSTICS
  *	One log line per DNSBL answer worth one (a listing, an answer that
  *	is ignored, a lookup that failed).
@@ -162,6 +163,7 @@ void message_reset(struct message *m)
 	free(m->ar_ours);
 	free(m->from_value);
 	dkim_verify_free(m->dkim);
+	arc_verify_free(m->arc);
 	for (size_t i = 0; i < m->nrcpt_list; i++) {
 		free(m->rcpt_list[i]);
 		free(m->rcpt_domains[i]);
@@ -229,6 +231,8 @@ static const char *dmarc_override(const struct policy *p, const struct auth_eom 
 
 	if (a->dmarc.result != PM_DMARC_FAIL)
 		return NULL;
+	if (a->arc_override)
+		return "trusted_forwarder"; /* a trusted ARC sealer vouched (arc.trusted_sealers) */
 	if (a->dmarc_rule != NULL && strcmp(a->dmarc_rule, "dmarc.never_enforce") == 0)
 		return domain_in_list(a->author, ds->never_enforce, ds->nnever_enforce)
 		           ? "local_policy"
@@ -246,7 +250,7 @@ static const char *dmarc_override(const struct policy *p, const struct auth_eom 
 
 /* dmarc_report_facts - what an aggregate report needs of the DMARC evaluation, into d */
 static void dmarc_report_facts(const struct policy *p, const struct auth_eom *a,
-                               struct pm_decision *d)
+                               struct pm_decision *d, char *comment, size_t comment_size)
 
 {
 	const struct dmarc_record *r = &a->rec;
@@ -258,6 +262,11 @@ static void dmarc_report_facts(const struct policy *p, const struct auth_eom *a,
 	d->dmarc_dkim = a->dmarc.dkim_aligned ? "pass" : "fail";
 	d->dmarc_spf = a->dmarc.spf_aligned ? "pass" : "fail";
 	d->dmarc_override = dmarc_override(p, a, d->action, d->would);
+	if (a->arc_override) {
+		snprintf(comment, comment_size, "arc=pass as[%u].d=%s", a->arc_rescue.instance,
+		         a->arc_rescue.sealer);
+		d->dmarc_override_comment = comment;
+	}
 	if (r->status != DMARC_REC_FOUND)
 		return;
 	d->dmarc_pdomain = r->found_at;
@@ -387,6 +396,13 @@ void session_reply_vars(const struct session *s, const struct pm_verdict *v,
 	case CHK_HEADERS:
 		vars->result = m->repeated_field; /* the field repeated */
 		return;
+	case CHK_ARC:
+		if (vc->auth == NULL || !vc->auth->arc_done)
+			break;
+		vars->result = vc->auth->arc.reason[0] != '\0'
+		                   ? vc->auth->arc.reason
+		                   : pm_arc_result_name(vc->auth->arc.result);
+		return;
 	default:
 		break;
 	}
@@ -417,6 +433,11 @@ static enum dns_fail verdict_dns_fail(const struct session *s, const struct verd
 		if (vc->stage == PM_STAGE_EOM)
 			return vc->auth != NULL ? vc->auth->rec.dns_fail : DNS_FAIL_NONE;
 		return s->msg.sender_dmarc_done ? s->msg.sender_dmarc.dns_fail : DNS_FAIL_NONE;
+	case CHK_ARC:
+		return vc->auth != NULL && vc->auth->arc_done &&
+		               vc->auth->arc.result == PM_ARC_TEMPERROR
+		           ? vc->auth->arc.dns_fail
+		           : DNS_FAIL_NONE;
 	case CHK_MUST_SIGN:
 		if (vc->auth == NULL || !vc->auth->dkim_done)
 			return DNS_FAIL_NONE;
@@ -442,7 +463,8 @@ void session_log(const struct session *s, const struct verdict_ctx *vc, const ch
 	struct pm_decision_sig *sigs = NULL;
 	const char *one[1];
 	enum dns_fail fail;
-	char dnsdetail[512];
+	char dnsdetail[512], override_comment[320];
+	struct pm_decision_arc_set *arcsets = NULL;
 
 	memset(&d, 0, sizeof(d));
 	d.queue_id = s->msg.queue_id != NULL ? s->msg.queue_id : "NOQUEUE";
@@ -488,6 +510,32 @@ void session_log(const struct session *s, const struct verdict_ctx *vc, const ch
 			d.dkim = sigs;
 			d.ndkim = a->dkim.n;
 		}
+		if (a->arc_done) {
+			d.arc = pm_arc_result_name(a->arc.result);
+			d.arc_reason = a->arc.reason[0] != '\0' ? a->arc.reason : NULL;
+			d.arc_oldest_pass = a->arc.oldest_pass;
+			if (a->arc.n > 0 && a->arc.set != NULL)
+				arcsets = xcalloc(a->arc.n, sizeof(*arcsets));
+			for (size_t i = 0; arcsets != NULL && i < a->arc.n; i++) {
+				const struct arc_set *as = &a->arc.set[i];
+
+				arcsets[i] =
+				    (struct pm_decision_arc_set){.instance = as->instance,
+				                                 .domain = as->domain,
+				                                 .selector = as->selector,
+				                                 .algorithm = as->algorithm,
+				                                 .cv = as->cv,
+				                                 .as_valid = as->as_valid};
+			}
+			d.arc_sets = arcsets;
+			d.narc_sets = arcsets != NULL ? a->arc.n : 0;
+			if (a->arc_rescue.rescued) {
+				d.arc_sealer = a->arc_rescue.sealer;
+				d.arc_instance = a->arc_rescue.instance;
+				d.arc_method = a->arc_rescue.method;
+				d.arc_override_applied = a->arc_override;
+			}
+		}
 		if (a->dmarc.result != PM_DMARC_UNCHECKED) {
 			d.dmarc = pm_dmarc_result_name(a->dmarc.result);
 			if (a->rec.status == DMARC_REC_FOUND) {
@@ -500,7 +548,8 @@ void session_log(const struct session *s, const struct verdict_ctx *vc, const ch
 	d.would = would;
 	d.reply = reply;
 	if (d.dmarc != NULL)
-		dmarc_report_facts(s->policy, vc->auth, &d);
+		dmarc_report_facts(s->policy, vc->auth, &d, override_comment,
+		                   sizeof(override_comment));
 	if (v != NULL) {
 		d.check = pm_check_id_name(v->check);
 		d.reason = pm_reason_name(v->reason);
@@ -522,6 +571,7 @@ void session_log(const struct session *s, const struct verdict_ctx *vc, const ch
 	}
 	log_decision(&d);
 	free(sigs);
+	free(arcsets);
 }
 
 /*
@@ -682,16 +732,26 @@ bool session_message_auth(const struct session *s)
 	return plan.message_auth;
 }
 
-/* message_headers_begin - the first header of a message: set up the DKIM verifier */
+/* message_headers_begin - the first header of a message: set up the DKIM and ARC verifiers */
 void message_headers_begin(struct session *s, bool leadspc)
 {
 	const struct policy *p = s->policy;
 	struct message *m = &s->msg;
 	struct dkim_verify_settings ds;
+	struct arc_verify_settings as;
 
 	m->headers_seen = true;
 	if (!session_message_auth(s))
 		return;
+	if (p->arc.mode != PM_MODE_OFF) {
+		arc_verify_defaults(&as);
+		as.max_sets = (unsigned)p->arc.max_sets;
+		as.dns_timeout = p->spf.dns_timeout;
+		as.leadspc = leadspc;
+		m->arc = arc_verify_new(&as, m->queue_id);
+	}
+	if (!policy_check_on(p, PM_CHECK_DKIM) && !policy_dmarc_on(p))
+		return; /* ARC alone */
 	dkim_verify_defaults(&ds);
 	ds.max_signatures = p->dkim.max_signatures;
 	ds.allow_l = p->dkim.allow_l;
@@ -722,7 +782,7 @@ static void note_singleton(struct message *m, const char *name)
 /*
  * message_eom_start - once per message, at the end of the headers (the MTA
  * sends the body and the end of message without waiting from then on):
- * the DKIM key lookups and the DMARC lookup share one budget,
+ * the DKIM and ARC key lookups and the DMARC lookup share one budget,
  * spf.timeout, as the lookups of MAIL FROM do
  */
 void message_eom_start(struct session *s)
@@ -734,6 +794,8 @@ void message_eom_start(struct session *s)
 	dns_budget_init(&m->eom_budget, s->policy->spf.dns_timeout, s->policy->spf.timeout);
 	m->eom_clock = true;
 	dkim_verify_budget(m->dkim, &m->eom_budget);
+	if (m->arc != NULL)
+		arc_verify_budget(m->arc, &m->eom_budget);
 }
 
 /*
@@ -773,6 +835,7 @@ void session_eom_input(struct session *s, bool leadspc, struct eom_input *in)
 	in->sender_dmarc = m->sender_dmarc_done ? &m->sender_dmarc : NULL;
 	in->dmarc_memo = &m->dmarc_memo;
 	in->dkim = m->dkim;
+	in->arc = m->arc;
 	in->from_count = m->from_count;
 	in->from_value = m->from_value;
 	in->repeated_field = m->repeated_field;
@@ -956,6 +1019,8 @@ void message_header(struct session *s, const char *name, const char *value, bool
 		return;
 	if (m->dkim != NULL)
 		dkim_verify_header(m->dkim, name, value != NULL ? value : "");
+	if (m->arc != NULL)
+		arc_verify_header(m->arc, name, value != NULL ? value : "");
 	note_singleton(m, name);
 	if (verdict_field_is(name, "From")) {
 		if (m->from_count++ == 0)
@@ -980,6 +1045,8 @@ void message_eoh(struct session *s, bool leadspc)
 	message_eom_start(s);
 	if (s->msg.dkim != NULL)
 		dkim_verify_eoh(s->msg.dkim);
+	if (s->msg.arc != NULL)
+		arc_verify_eoh(s->msg.arc);
 }
 
 /* session_eom_facts - the end-of-message facts, with what eom_evaluate found */
@@ -999,6 +1066,8 @@ void session_eom_facts(const struct session *s, const struct auth_eom *a, struct
 	f->dmarc_disposition = a->disposition;
 	f->dmarc_mode = a->dmarc_mode;
 	f->dmarc_rule = a->dmarc_rule;
+	f->arc = a->arc_done ? a->arc.result : PM_ARC_NONE;
+	f->arc_override = a->arc_override;
 	if (m->nrcpt_list > 0 && m->rcpt_allowed == m->nrcpt_list)
 		f->list_allow |= PM_LIST_BIT(LIST_RECIPIENT); /* every recipient is allowed */
 	f->all_rcpts_exempt = m->nrcpt_list > 0 && m->rcpt_exempt == m->nrcpt_list;

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 
 #include "addr.h"
+#include "arc.h"
 #include "dkim.h"
 #include "dmarc.h"
 #include "dns.h"
@@ -64,6 +65,7 @@ struct message {
 	/* the budget the DKIM key and DMARC lookups share (message_eom_start) */
 	struct dns_budget eom_budget;
 	struct dkim_verifier *dkim; /* NULL when not verifying this message */
+	struct arc_verifier *arc;   /* NULL when not verifying ARC (arc.mode off) */
 	unsigned from_count;        /* From header fields */
 	char *from_value;           /* the first one's value */
 	const char *singles[10];    /* static: the fields of verdict_singleton_field seen once */

@@ -760,6 +760,16 @@ static bool check_dmarc(const struct pm_facts *f, const struct policy *p, struct
 	}
 	if (f->dmarc != PM_DMARC_FAIL)
 		return false;
+	if (f->arc_override && f->dmarc_disposition == PM_DMARC_P_NONE) {
+		/* a trusted ARC sealer vouched: nothing refused, but the record says why */
+		if (v->allowed_by == NULL && v->reason == RSN_NONE && !v->would) {
+			v->check = CHK_DMARC;
+			v->reason = RSN_ARC_OVERRIDE;
+			v->rule = "arc.trusted_sealers";
+			v->list = (struct pm_list_ref){0};
+		}
+		return false;
+	}
 	if (f->dmarc_disposition == PM_DMARC_P_REJECT) {
 		o.reply = PM_R_DMARC_REJECT;
 		o.reason = RSN_DMARC_REJECT;
@@ -802,10 +812,36 @@ static bool check_dmarc(const struct pm_facts *f, const struct policy *p, struct
 	return false;
 }
 
+/* check_arc - a chain that failed (550 5.7.29) or could not be judged (451 4.4.3); true if refused
+ */
+static bool check_arc(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v)
+{
+	static const char *const rules[4] = {"arc.mode=off", "arc.mode=log", "arc.mode=tag",
+	                                     "arc.mode=enforce"};
+	struct objection o = {.mode = p->arc.mode, .check = CHK_ARC, .allowable = true};
+
+	switch (f->arc) {
+	case PM_ARC_FAIL:
+		o.reply = PM_R_ARC_FAIL;
+		o.reason = RSN_ARC_FAIL;
+		break;
+	case PM_ARC_TEMPERROR:
+		o.reply = PM_R_ARC_TEMPFAIL;
+		o.reason = RSN_ARC_TEMPERROR;
+		break;
+	case PM_ARC_NONE:
+	case PM_ARC_PASS:
+	default:
+		return false;
+	}
+	o.rule = mode_rule(rules, o.mode);
+	return object(p, v, &o);
+}
+
 /*
  * decide_eom - unless trusted or authenticated: From header, repeated
- * header fields, must_sign, DMARC, then an SPF refusal deferred from MAIL
- * FROM
+ * header fields, must_sign, DMARC, ARC, then an SPF refusal deferred from
+ * MAIL FROM
  */
 static void decide_eom(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v,
                        const struct modes *ms)
@@ -819,6 +855,8 @@ static void decide_eom(const struct pm_facts *f, const struct policy *p, struct 
 	if (check_must_sign(f, p, v, ms))
 		return;
 	if (check_dmarc(f, p, v))
+		return;
+	if (check_arc(f, p, v))
 		return;
 	if (verdict_spf_deferred(f, p) && !verdict_spf_excused(f, p))
 		check_spf(p, v, f->mfrom_spf, ms, false);
@@ -1142,7 +1180,8 @@ void verdict_plan(const struct pm_facts *f, const struct policy *p, struct pm_pl
 	case PM_STAGE_EOM:
 	default:
 		plan->message_auth =
-		    !f->authenticated && (policy_check_on(p, PM_CHECK_DKIM) || policy_dmarc_on(p));
+		    !f->authenticated && (policy_check_on(p, PM_CHECK_DKIM) || policy_dmarc_on(p) ||
+		                          p->arc.mode != PM_MODE_OFF);
 		break;
 	}
 }
@@ -1274,6 +1313,7 @@ static const char *const check_names[CHK_COUNT] = {
     [CHK_HEADERS] = "headers",
     [CHK_MUST_SIGN] = "must_sign",
     [CHK_DMARC] = "dmarc",
+    [CHK_ARC] = "arc",
     [CHK_INTERNAL_ERROR] = "internal_error",
 };
 
@@ -1325,6 +1365,9 @@ static const char *const reason_names[RSN_COUNT] = {
     [RSN_DMARC_TEMPFAIL] = "dmarc_tempfail",
     [RSN_DMARC_REJECT] = "dmarc_reject",
     [RSN_DMARC_QUARANTINE] = "dmarc_quarantine",
+    [RSN_ARC_FAIL] = "arc_fail",
+    [RSN_ARC_TEMPERROR] = "arc_temperror",
+    [RSN_ARC_OVERRIDE] = "arc_override",
     [RSN_ALLOWED] = "allowed",
     [RSN_EXEMPT_RECIPIENT] = "exempt_recipient",
     [RSN_INTERNAL_ERROR] = "internal_error",

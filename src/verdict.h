@@ -71,7 +71,14 @@
  *	           or DMARC failed temporarily for such an author (then
  *	           DMARC's temperror governed: 451 4.4.3 or dmarc.fail_open).
  *	           An unrelated author domain's DMARC result, pass or fail,
- *	           never excuses it
+ *	           never excuses it. Between the two, ARC (arc.mode): a
+ *	           chain that fails 550 5.7.29 arc_fail, one whose key
+ *	           lookup failed for now 451 4.4.3 arc_temperror; none never
+ *	           refuses. A DMARC fail a trusted ARC sealer rescued
+ *	           (f->arc_override: disposition none) is no refusal: the
+ *	           verdict names check dmarc, reason arc_override, rule
+ *	           arc.trusted_sealers, unless something else objected or an
+ *	           allow list is in force
  *
  *	Modes: off = the check is not evaluated; log and tag = the verdict
  *	it would have given is returned with would = true and action
@@ -155,6 +162,7 @@
 #include <stdbool.h>
 
 #include "addr.h"
+#include "arc.h"
 #include "dmarc.h"
 #include "policy.h"
 #include "rcpt.h"
@@ -194,6 +202,7 @@ enum pm_check_id {
 	CHK_HEADERS,        /* "headers": a field allowed once repeated */
 	CHK_MUST_SIGN,      /* "must_sign" */
 	CHK_DMARC,          /* "dmarc" */
+	CHK_ARC,            /* "arc" */
 	CHK_INTERNAL_ERROR, /* "internal_error" */
 	CHK_COUNT
 };
@@ -248,6 +257,9 @@ enum pm_reason {
 	RSN_DMARC_TEMPFAIL,
 	RSN_DMARC_REJECT,
 	RSN_DMARC_QUARANTINE,
+	RSN_ARC_FAIL,
+	RSN_ARC_TEMPERROR,
+	RSN_ARC_OVERRIDE,
 	RSN_ALLOWED,
 	RSN_EXEMPT_RECIPIENT,
 	RSN_INTERNAL_ERROR,
@@ -338,6 +350,9 @@ struct pm_facts {
 	enum pm_mode dmarc_mode; /* dmarc.mode after the overrides (verdict_dmarc_overrides) */
 	const char *dmarc_rule;  /* static: the setting that decided the DMARC action */
 	bool dmarc_dkim_aligned; /* DMARC passed through an aligned DKIM signature */
+	enum pm_arc_result arc;  /* the ARC chain (PM_ARC_NONE when not verified) */
+	bool arc_override;       /* a trusted ARC sealer rescued a DMARC fail (arctrust.h,
+	                            arc.mode tag or enforce): its disposition is none */
 
 	/* allow and block lists: bit PM_LIST_BIT(kind) per enum list_kind */
 	unsigned list_block; /* block entries that matched: client and client_name (connect),

@@ -203,6 +203,7 @@ static char *row_rest_xml(const struct rec *r, json_t *checks, json_t *dmarc,
 	const char *result = str_at(dmarc, "result"), *disp;
 	const char *dkim = str_at(dmarc, "dkim"), *spf = str_at(dmarc, "spf");
 	const char *override = one_of(str_at(dmarc, "override"), overrides);
+	const char *comment = str_at(dmarc, "override_comment");
 	struct strbuf sb;
 
 	if (result != NULL && strcmp(result, "pass") == 0)
@@ -217,6 +218,7 @@ static char *row_rest_xml(const struct rec *r, json_t *checks, json_t *dmarc,
 	if (override != NULL) {
 		sb_append(&sb, "<reason>");
 		elem(&sb, "type", override);
+		elem(&sb, "comment", comment); /* e.g. the trusted ARC sealer */
 		sb_append(&sb, "</reason>");
 	}
 	sb_append(&sb, "</policy_evaluated></row><identifiers>");

@@ -450,7 +450,10 @@ KEYS = ["v", "time", "queue_id", "stage", "client", "mta", "helo", "sender", "re
         "rule", "detail"]
 CHECK_KEYS = {"helo_spf": ["result", "domain"], "spf": ["result", "domain", "scope"],
               "dmarc": ["result", "domain", "policy", "disposition", "policy_domain",
-                        "discovery", "published", "override", "dkim", "spf"]}
+                        "discovery", "published", "override", "override_comment", "dkim",
+                        "spf"]}
+ARC_KEYS = ["result", "reason", "oldest_pass", "sets"]
+ARC_SET_KEYS = ["i", "d", "s", "a", "cv", "as"]
 PUBLISHED = ["p", "sp", "np", "t", "psd", "adkim", "aspf", "pct", "rua"]
 QID = object()  # a queue id: upper-case hex
 failed = False
@@ -516,12 +519,22 @@ def schema_problem(r):
     ch = r["checks"]
     if not isinstance(ch, dict):
         return "checks %r" % ch
-    order = [k for k in ("helo_spf", "spf", "dkim", "dmarc") if k in ch]
+    order = [k for k in ("helo_spf", "spf", "dkim", "dmarc", "arc") if k in ch]
     if list(ch) != order:
         return "checks keys %s" % list(ch)
     for k, want in CHECK_KEYS.items():
         if k in ch and (not isinstance(ch[k], dict) or list(ch[k]) != want):
             return "checks.%s %r" % (k, ch[k])
+    arc = ch.get("arc")
+    if arc is not None and (not isinstance(arc, dict) or
+                            list(arc) not in (ARC_KEYS, ARC_KEYS + ["override"]) or
+                            arc["result"] not in ("none", "pass", "fail", "temperror") or
+                            not all(isinstance(s, dict) and list(s) == ARC_SET_KEYS
+                                    for s in arc["sets"]) or
+                            ("override" in arc and
+                             list(arc["override"]) != ["sealer", "instance", "method",
+                                                       "applied"])):
+        return "checks.arc %r" % arc
     pub = ch.get("dmarc", {}).get("published")
     if pub is not None and (not isinstance(pub, dict) or list(pub) != PUBLISHED or
                             not isinstance(pub["rua"], list)):

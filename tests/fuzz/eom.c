@@ -779,7 +779,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(0, "action %d", v.action);
 	}
 
-	dkim_results_free(&a.dkim);
+	eom_free(&a);
 	dkim_verify_free(dkim);
 	free(from_value);
 	message_free(&m);

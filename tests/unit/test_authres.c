@@ -551,6 +551,86 @@ static void test_dmarc(void **state)
 	free(got);
 }
 
+/* test_arc - RFC 8617 10.2: arc= with the newest set, smtp.remote-ip, header.oldest-pass */
+static void test_arc(void **state)
+{
+	struct arc_set sets[2];
+	static const struct {
+		enum pm_arc_result r;
+		size_t n;
+		unsigned oldest_pass;
+		const char *reason, *ip;
+		const char *want;
+	} cases[] = {
+	    {PM_ARC_PASS, 2, 1, "", "192.0.2.10",
+	     ID
+	     ";\n\tarc=pass (i=2 d=lists.example) smtp.remote-ip=192.0.2.10 header.oldest-pass=1"},
+	    /* oldest_pass 0: not computed, not written */
+	    {PM_ARC_PASS, 1, 0, "", "192.0.2.10",
+	     ID ";\n\tarc=pass (i=1 d=first.example) smtp.remote-ip=192.0.2.10"},
+	    {PM_ARC_FAIL, 2, 0, "ARC-Seal i=2 did not verify", "192.0.2.10",
+	     ID ";\n\tarc=fail (i=2 d=lists.example: ARC-Seal i=2 did not verify)\n\t"
+	        "smtp.remote-ip=192.0.2.10"},
+	    /* a structure found bad: no sets, the reason alone */
+	    {PM_ARC_FAIL, 0, 0, "instance 3 missing", "192.0.2.10",
+	     ID ";\n\tarc=fail (instance 3 missing) smtp.remote-ip=192.0.2.10"},
+	    /* temperror: RFC 8617 registers none, pass, fail: written fail, the reason says why */
+	    {PM_ARC_TEMPERROR, 1, 0, "key lookup timed out", "2001:db8::1",
+	     ID ";\n\tarc=fail (i=1 d=first.example: key lookup timed out)\n\t"
+	        "smtp.remote-ip=\"2001:db8::1\""},
+	    {PM_ARC_TEMPERROR, 0, 0, "", "192.0.2.10",
+	     ID ";\n\tarc=fail (temporary failure) smtp.remote-ip=192.0.2.10"},
+	    {PM_ARC_NONE, 0, 0, "", "192.0.2.10", ID "; arc=none"},
+	    /* hostile reason: escaped inside the comment */
+	    {PM_ARC_FAIL, 0, 0, "x); arc=pass (", NULL, ID "; arc=fail (x\\); arc=pass \\()"},
+	};
+
+	(void)state;
+	memset(sets, 0, sizeof(sets));
+	sets[0].instance = 1;
+	snprintf(sets[0].domain, sizeof(sets[0].domain), "first.example");
+	sets[1].instance = 2;
+	snprintf(sets[1].domain, sizeof(sets[1].domain), "lists.example");
+	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
+		struct arc_result r;
+		struct authres_input in = {.authserv_id = ID};
+		char *got;
+
+		memset(&r, 0, sizeof(r));
+		r.result = cases[i].r;
+		r.n = cases[i].n;
+		r.set = cases[i].n > 0 ? sets : NULL;
+		r.oldest_pass = cases[i].oldest_pass;
+		snprintf(r.reason, sizeof(r.reason), "%s", cases[i].reason);
+		in.arc = &r;
+		in.arc_remote_ip = cases[i].ip;
+		got = authres_format(&in);
+		check_value("arc", i, got, cases[i].want, 1);
+		free(got);
+	}
+}
+
+/* test_arc_rescue - dmarc=fail with the override in its comment and policy.dmarc */
+static void test_arc_rescue(void **state)
+{
+	struct authres_input in = {.authserv_id = ID,
+	                           .dmarc = PM_DMARC_FAIL,
+	                           .dmarc_policy = "reject",
+	                           .dmarc_disposition = "none",
+	                           .dmarc_comment = "arc_override d=lists.example i=1",
+	                           .header_from = "author.example",
+	                           .dmarc_policy_prop = "none"};
+	char *got;
+
+	(void)state;
+	got = authres_format(&in);
+	check_value("arc rescue", 0, got,
+	            ID ";\n\tdmarc=fail (p=reject dis=none; arc_override d=lists.example i=1)\n\t"
+	               "header.from=author.example policy.dmarc=none",
+	            1);
+	free(got);
+}
+
 /* test_iprev - RFC 8601 section 3: "iprev=R policy.iprev=ADDR (comment)", first */
 static void test_iprev(void **state)
 {
@@ -1008,7 +1088,8 @@ int main(void)
 	    cmocka_unit_test(test_iprev),          cmocka_unit_test(test_all),
 	    cmocka_unit_test(test_long_values),    cmocka_unit_test(test_folding),
 	    cmocka_unit_test(test_is_ours),        cmocka_unit_test(test_roundtrip),
-	    cmocka_unit_test(test_policy_comment),
+	    cmocka_unit_test(test_policy_comment), cmocka_unit_test(test_arc),
+	    cmocka_unit_test(test_arc_rescue),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -272,6 +272,10 @@ static const struct {
     {PM_R_HEADER_REPEATED, 550, "5.7.1",
      "Message rejected: the %{result} header field must not occur more than once (RFC 5322 "
      "section 3.6)"},
+    {PM_R_ARC_FAIL, 550, "5.7.29",
+     "ARC validation failure: the ARC chain of this message does not verify (%{result})"},
+    {PM_R_ARC_TEMPFAIL, 451, "4.4.3",
+     "ARC validation failed temporarily (DNS error); try again later"},
 };
 
 /* want_dnsbl_zones - report dnsbl.zones that differ from "zone=code,code/action ..." */
@@ -364,6 +368,9 @@ static void check_defaults(const struct policy *p, const char *authserv_id, cons
 	want_int("dkim.allow_l", p->dkim.allow_l, false);
 	want_int("dkim.min_key_bits", p->dkim.min_key_bits, 1024);
 	want_int("headers.singletons", p->headers.singletons, PM_MODE_TAG);
+	want_int("arc.mode", p->arc.mode, PM_MODE_TAG);
+	want_strv("arc.trusted_sealers", p->arc.trusted_sealers, p->arc.ntrusted_sealers, "");
+	want_int("arc.max_sets", p->arc.max_sets, 50);
 	want_strv("dkim.must_sign", p->dkim.must_sign, p->dkim.nmust_sign, "");
 	want_int("dmarc.mode", p->dmarc.mode, PM_MODE_ENFORCE);
 	want_str("dmarc.public_suffix_list", p->dmarc.public_suffix_list,
@@ -716,6 +723,17 @@ static const struct bad_case bad_cases[] = {
      "512..4096"},
     {"headers singletons bad mode", "headers: { singletons = \"reject\"; };\n", 1,
      "headers.singletons", "unknown mode"},
+    /* arc { } */
+    {"arc bad mode", "arc: { mode = \"reject\"; };\n", 1, "arc.mode", "unknown mode"},
+    {"arc max_sets 0", "arc: { max_sets = 0; };\n", 1, "arc.max_sets", "1..50"},
+    {"arc max_sets 51", "arc: { max_sets = 51; };\n", 1, "arc.max_sets", "1..50"},
+    {"arc trusted_sealers bad domain",
+     "arc:\n{\n  trusted_sealers = [ \"lists.example\", \"bad_seal!.example\" ];\n};\n", 3,
+     "arc.trusted_sealers", "element 2: \"bad_seal!.example\" is not a valid domain name"},
+    {"arc trusted_sealers not a list", "arc: { trusted_sealers = \"lists.example\"; };\n", 1,
+     "arc.trusted_sealers", "want a list of strings"},
+    {"arc unknown key", "arc: { mode = \"log\";\n  trusted = [ ]; };\n", 2, "arc.trusted",
+     "unknown key"},
     {"dkim allow_l as a string", "dkim: { allow_l = \"yes\"; };\n", 1, "dkim.allow_l",
      "want true or false"},
     {"dkim allow_l as an int", "dkim: { allow_l = 1; };\n", 1, "dkim.allow_l",
@@ -1526,6 +1544,9 @@ static void test_values(void **state)
 	    "2048;\n"
 	    "  must_sign = [ \"PayPal.example\", \"bank.example\" ]; };\n"
 	    "headers: { singletons = \"enforce\"; };\n"
+	    "arc: { mode = \"enforce\"; trusted_sealers = [ \"Lists.Example\", \"groups.example\" "
+	    "];\n"
+	    "  max_sets = 10; };\n"
 	    "dmarc: { mode = \"log\"; public_suffix_list = \"@PATH@\";\n"
 	    "  quarantine = \"hold\"; quarantine_header = \"X-Spam-Flag\"; fail_open = true;\n"
 	    "  spf_fail_at_mail = true; never_enforce = [ \"Lists.Example\" ];\n"
@@ -1604,6 +1625,10 @@ static void test_values(void **state)
 	want_int("dkim.allow_l", p->dkim.allow_l, true);
 	want_int("dkim.min_key_bits", p->dkim.min_key_bits, 2048);
 	want_int("headers.singletons", p->headers.singletons, PM_MODE_ENFORCE);
+	want_int("arc.mode", p->arc.mode, PM_MODE_ENFORCE);
+	want_strv("arc.trusted_sealers", p->arc.trusted_sealers, p->arc.ntrusted_sealers,
+	          "lists.example groups.example");
+	want_int("arc.max_sets", p->arc.max_sets, 10);
 	want_strv("dkim.must_sign", p->dkim.must_sign, p->dkim.nmust_sign,
 	          "paypal.example bank.example");
 	want_int("dmarc.mode", p->dmarc.mode, PM_MODE_LOG);

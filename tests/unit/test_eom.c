@@ -9,7 +9,10 @@
  *	eom_authres_value() per mode: SPF and HELO results reported in tag
  *	mode only, neither the HELO nor the iprev result for an
  *	authenticated client, the allow-list and repeated-field comment, a
- *	From header DMARC cannot judge reported as dmarc=permerror.
+ *	From header DMARC cannot judge reported as dmarc=permerror; the ARC
+ *	rescue of a DMARC fail (arctrust.c through eom_evaluate, with a fake
+ *	verifier: this test links its own arc_verify_eom, so the chain's
+ *	result is the case's) per arc.mode, its header and its verdict.
  * DIAGNOSTICS
  *	"case N: got X, want Y" for each mismatch.
  */
@@ -33,6 +36,37 @@
 #define ID "mx.example.org"
 
 static char tmp_dir[] = "/tmp/test_eom.XXXXXX";
+
+/* The fake ARC verifier's answer (eom.o calls these; arc.o is not linked). */
+static struct arc_result fake_arc;
+static struct arc_set fake_sets[3];
+
+/* arc_verify_eom - the fake: a copy of fake_arc (set[] allocated) */
+void arc_verify_eom(struct arc_verifier *v, struct arc_result *out)
+{
+	(void)v;
+	*out = fake_arc;
+	out->set = NULL;
+	if (fake_arc.n > 0) {
+		out->set = xcalloc(fake_arc.n, sizeof(*out->set));
+		memcpy(out->set, fake_arc.set, fake_arc.n * sizeof(*out->set));
+	}
+}
+
+/* arc_result_free - the fake's: set[] only (the AAR texts are static) */
+void arc_result_free(struct arc_result *r)
+{
+	free(r->set);
+	memset(r, 0, sizeof(*r));
+}
+
+/* pm_arc_result_name - as arc.c names them */
+const char *pm_arc_result_name(enum pm_arc_result r)
+{
+	static const char *const names[] = {"none", "pass", "fail", "temperror"};
+
+	return (int)r >= 0 && r < PM_ARC_NRESULTS ? names[r] : "unknown";
+}
 
 /* load - write text to a file and load it */
 static struct policy *load(const char *text)
@@ -207,12 +241,181 @@ static void test_authres(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* fake_chain - fake_arc: result r, sealers d[] (instance 1 first), their AAR payloads */
+static void fake_chain(enum pm_arc_result r, const char *const *d, const char *const *aar, size_t n)
+{
+	memset(&fake_arc, 0, sizeof(fake_arc));
+	memset(fake_sets, 0, sizeof(fake_sets));
+	fake_arc.result = r;
+	fake_arc.set = fake_sets;
+	fake_arc.n = n;
+	fake_arc.oldest_pass = r == PM_ARC_PASS ? 1 : 0;
+	if (r == PM_ARC_FAIL)
+		snprintf(fake_arc.reason, sizeof(fake_arc.reason), "seal i=%zu did not verify", n);
+	for (size_t i = 0; i < n; i++) {
+		fake_sets[i].instance = (unsigned)i + 1;
+		snprintf(fake_sets[i].domain, sizeof(fake_sets[i].domain), "%s", d[i]);
+		snprintf(fake_sets[i].cv, sizeof(fake_sets[i].cv), "%s", i == 0 ? "none" : "pass");
+		fake_sets[i].as_valid = r == PM_ARC_PASS;
+		fake_sets[i].aar = (char *)aar[i];
+	}
+}
+
+/* test_arc_rescue - a trusted sealer's rescue of a DMARC fail, per arc.mode */
+static void test_arc_rescue(void **state)
+{
+#define ARC_POLICY(mode)                                                                           \
+	"authserv_id = \"" ID "\";\n"                                                              \
+	"spf: { mode = \"tag\"; helo_mode = \"off\"; };\n"                                         \
+	"iprev: { mode = \"off\"; };\n"                                                            \
+	"dkim: { mode = \"off\"; };\n"                                                             \
+	"dmarc: { mode = \"enforce\"; always_reject = [ \"bank.example\" ]; };\n"                  \
+	"arc: { mode = \"" mode "\"; trusted_sealers = [ \"lists.example\" ]; };\n"
+	struct policy *pol[3] = {load(ARC_POLICY("log")), load(ARC_POLICY("tag")),
+	                         load(ARC_POLICY("enforce"))};
+	static const char *const lists[] = {"lists.example"};
+	static const char *const evil[] = {"evil.example"};
+	static const char *const pass_aar[] = {"lists.example; dkim=pass header.d=author.example; "
+	                                       "dmarc=pass header.from=author.example"};
+	static const char *const bank_aar[] = {
+	    "lists.example; dmarc=pass header.from=bank.example"};
+	static const struct {
+		const char *name;
+		int policy; /* 0 log, 1 tag, 2 enforce */
+		enum pm_arc_result arc;
+		const char *const *d;
+		const char *const *aar;
+		const char *author;
+		bool rescued, override;
+		enum pm_dmarc_policy disposition;
+		enum pm_verdict_action action;
+		enum pm_reason reason;
+		const char *authres; /* NULL: not checked */
+	} cases[] = {
+	    {"tag: trusted sealer vouches", 1, PM_ARC_PASS, lists, pass_aar, "author.example", true,
+	     true, PM_DMARC_P_NONE, PM_V_CONTINUE, RSN_ARC_OVERRIDE,
+	     ID "; spf=fail smtp.mailfrom=a@b.test;\n\t"
+	        "arc=pass (i=1 d=lists.example) smtp.remote-ip=192.0.2.1 header.oldest-pass=1;\n\t"
+	        "dmarc=fail (p=reject dis=none; arc_override d=lists.example i=1)\n\t"
+	        "header.from=author.example policy.dmarc=none"},
+	    {"enforce: trusted sealer vouches", 2, PM_ARC_PASS, lists, pass_aar, "author.example",
+	     true, true, PM_DMARC_P_NONE, PM_V_CONTINUE, RSN_ARC_OVERRIDE, NULL},
+	    {"log: the rescue is noted, not applied", 0, PM_ARC_PASS, lists, pass_aar,
+	     "author.example", true, false, PM_DMARC_P_REJECT, PM_V_REJECT, RSN_DMARC_REJECT,
+	     ID "; spf=fail smtp.mailfrom=a@b.test;\n\t"
+	        "dmarc=fail (p=reject dis=reject) header.from=author.example"},
+	    {"tag: untrusted sealer claiming pass", 1, PM_ARC_PASS, evil, pass_aar,
+	     "author.example", false, false, PM_DMARC_P_REJECT, PM_V_REJECT, RSN_DMARC_REJECT,
+	     NULL},
+	    {"tag: chain failed", 1, PM_ARC_FAIL, lists, pass_aar, "author.example", false, false,
+	     PM_DMARC_P_REJECT, PM_V_REJECT, RSN_DMARC_REJECT,
+	     ID "; spf=fail smtp.mailfrom=a@b.test;\n\t"
+	        "arc=fail (i=1 d=lists.example: seal i=1 did not verify)\n\t"
+	        "smtp.remote-ip=192.0.2.1;\n\tdmarc=fail (p=reject dis=reject) "
+	        "header.from=author.example"},
+	    {"tag: dmarc.always_reject wins", 1, PM_ARC_PASS, lists, bank_aar, "bank.example",
+	     false, false, PM_DMARC_P_REJECT, PM_V_REJECT, RSN_DMARC_REJECT, NULL},
+	    {"enforce: no ARC, DMARC as before", 2, PM_ARC_NONE, lists, pass_aar, "author.example",
+	     false, false, PM_DMARC_P_REJECT, PM_V_REJECT, RSN_DMARC_REJECT,
+	     ID "; spf=fail smtp.mailfrom=a@b.test;\n\t"
+	        "dmarc=fail (p=reject dis=reject) header.from=author.example"},
+	};
+	struct pm_addr sender;
+	const char *why;
+	int bad = 0, dummy = 0;
+
+	(void)state;
+	assert_int_equal(addr_parse("a@b.test", 8, 0, &sender, &why), ADDR_OK);
+	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
+		const struct policy *p = pol[cases[i].policy];
+		struct dmarc_record rec;
+		struct eom_input in;
+		struct auth_eom a;
+		struct pm_facts f;
+		struct pm_verdict v;
+		char from[128];
+		char *got;
+
+		fake_chain(cases[i].arc, cases[i].d, cases[i].aar,
+		           cases[i].arc == PM_ARC_NONE ? 0 : 1);
+		memset(&rec, 0, sizeof(rec));
+		rec.status = DMARC_REC_FOUND;
+		snprintf(rec.domain, sizeof(rec.domain), "%s", cases[i].author);
+		snprintf(rec.org_domain, sizeof(rec.org_domain), "%s", cases[i].author);
+		snprintf(rec.found_at, sizeof(rec.found_at), "%s", cases[i].author);
+		rec.p = rec.sp = PM_DMARC_P_REJECT;
+		rec.pct = 100;
+		input(p, &in);
+		snprintf(from, sizeof(from), " a@%s", cases[i].author);
+		in.from_count = 1;
+		in.from_value = from;
+		in.sender_status = ADDR_OK;
+		in.sender = &sender;
+		in.mfrom_spf = PM_SPF_FAIL;
+		in.mfrom_spf_domain = "b.test";
+		in.sender_dmarc = &rec;
+		in.arc = (struct arc_verifier *)&dummy; /* the fake never reads it */
+		eom_evaluate(&in, &a);
+		if (a.arc_rescue.rescued != cases[i].rescued ||
+		    a.arc_override != cases[i].override || a.disposition != cases[i].disposition) {
+			print_error("%s: got rescued=%d override=%d dis=%d, want %d %d %d (%s)\n",
+			            cases[i].name, a.arc_rescue.rescued, a.arc_override,
+			            a.disposition, cases[i].rescued, cases[i].override,
+			            cases[i].disposition,
+			            a.arc_rescue.why_not ? a.arc_rescue.why_not : "");
+			bad++;
+		}
+		if (a.dmarc.result != PM_DMARC_FAIL) {
+			print_error("%s: got dmarc %d, want fail\n", cases[i].name, a.dmarc.result);
+			bad++;
+		}
+		memset(&f, 0, sizeof(f));
+		f.stage = PM_STAGE_EOM;
+		f.from = a.from;
+		f.author = a.author;
+		f.dmarc = a.dmarc.result;
+		f.dmarc_disposition = a.disposition;
+		f.dmarc_mode = a.dmarc_mode;
+		f.dmarc_rule = a.dmarc_rule;
+		f.arc = a.arc_done ? a.arc.result : PM_ARC_NONE;
+		f.arc_override = a.arc_override;
+		f.mfrom_spf = PM_SPF_UNCHECKED;
+		verdict_decide(&f, p, &v);
+		if (v.action != cases[i].action || v.reason != cases[i].reason) {
+			print_error("%s: got verdict %s %s, want %s %s\n", cases[i].name,
+			            pm_verdict_action_name(v.action), pm_reason_name(v.reason),
+			            pm_verdict_action_name(cases[i].action),
+			            pm_reason_name(cases[i].reason));
+			bad++;
+		}
+		if (cases[i].override &&
+		    (v.rule == NULL || strcmp(v.rule, "arc.trusted_sealers") != 0)) {
+			print_error("%s: got rule %s, want arc.trusted_sealers\n", cases[i].name,
+			            v.rule ? v.rule : "(null)");
+			bad++;
+		}
+		got = eom_authres_value(&in, &a, &v);
+		if (cases[i].authres != NULL && strcmp(got, cases[i].authres) != 0) {
+			print_error("%s: got A-R \"%s\", want \"%s\"\n", cases[i].name, got,
+			            cases[i].authres);
+			bad++;
+		}
+		free(got);
+		eom_free(&a);
+	}
+	for (size_t i = 0; i < PM_ARRAY_LEN(pol); i++)
+		policy_release(pol[i]);
+	assert_int_equal(bad, 0);
+#undef ARC_POLICY
+}
+
 /* main - run the cases in a temporary directory */
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_from),
 	    cmocka_unit_test(test_authres),
+	    cmocka_unit_test(test_arc_rescue),
 	};
 	int rc;
 

@@ -61,10 +61,52 @@ static void test_format(void **state)
 	    {"pass", "d.test", "sel"}, {"fail", "e.test", "s2"}, {"permerror", NULL, NULL}};
 	static const struct pm_decision_dnsbl bl[] = {{"bl.example", "127.0.0.2"},
 	                                              {"zen.example", "127.0.0.4"}};
+	static const struct pm_decision_arc_set arcs[] = {
+	    {1, "lists.example", "s1", "rsa-sha256", "none", true},
+	    {2, "relay example", "s2", "ed25519-sha256", "pass", true}};
 	static const struct {
 		struct pm_decision d;
 		const char *want;
 	} cases[] = {
+	    /* ARC: the result, each set's instance:d=, a rescue's sealer */
+	    {{.queue_id = "QA",
+	      .dmarc = "fail",
+	      .dmarc_override = "trusted_forwarder",
+	      .arc = "pass",
+	      .arc_sets = arcs,
+	      .narc_sets = 2,
+	      .arc_sealer = "lists.example",
+	      .arc_instance = 1,
+	      .arc_method = "dmarc",
+	      .arc_override_applied = true,
+	      .action = "accept",
+	      .check = "dmarc",
+	      .reason = "arc_override",
+	      .rule = "arc.trusted_sealers"},
+	     "QA: dmarc=fail dmarc_override=trusted_forwarder arc=pass "
+	     "arc_sets=\"1:lists.example,2:relay example\" arc_sealer=lists.example arc_instance=1 "
+	     "arc_override=applied action=accept check=dmarc reason=arc_override "
+	     "rule=arc.trusted_sealers"},
+	    {{.queue_id = "QB",
+	      .arc = "pass",
+	      .arc_sets = arcs,
+	      .narc_sets = 1,
+	      .arc_sealer = "lists.example",
+	      .arc_instance = 1,
+	      .arc_override_applied = false},
+	     "QB: arc=pass arc_sets=1:lists.example arc_sealer=lists.example arc_instance=1 "
+	     "arc_override=would"},
+	    {{.queue_id = "QC", .arc = "none"}, "QC: arc=none"},
+	    {{.queue_id = "QD",
+	      .arc = "fail",
+	      .arc_reason = "i=2 seal did not verify",
+	      .action = "reject",
+	      .reply = "550 5.7.29 ARC validation failure",
+	      .check = "arc",
+	      .reason = "arc_fail",
+	      .rule = "arc.mode=enforce"},
+	     "QD: arc=fail action=reject reply=\"550 5.7.29 ARC validation failure\" check=arc "
+	     "reason=arc_fail rule=arc.mode=enforce"},
 	    {{.queue_id = "4ABC12",
 	      .stage = "mail",
 	      .client_addr = "192.0.2.10",
@@ -749,7 +791,8 @@ static const char schema_example[] =
     "\"disposition\":\"reject\",\"policy_domain\":\"reject.test\",\"discovery\":\"treewalk\","
     "\"published\":{\"p\":\"reject\",\"sp\":null,\"np\":null,\"t\":null,\"psd\":null,"
     "\"adkim\":null,\"aspf\":\"s\",\"pct\":null,"
-    "\"rua\":[\"mailto:dmarc@reject.test\",\"mailto:r@x.test!10m\"]},\"override\":null,"
+    "\"rua\":[\"mailto:dmarc@reject.test\",\"mailto:r@x.test!10m\"]},\"override\":null,\"override_"
+    "comment\":null,"
     "\"dkim\":\"fail\",\"spf\":\"fail\"}},"
     "\"dnsbl\":[],\"action\":\"reject\",\"would\":false,\"dry_run\":false,"
     "\"reply\":{\"code\":550,\"xcode\":\"5.7.26\",\"text\":\"Unauthenticated email from "
@@ -766,10 +809,63 @@ static void test_json_record(void **state)
 	const struct pm_decision_sig sigs[] = {{"pass", "signed.test", "rsa2048"},
 	                                       {"permerror", "", NULL}};
 	const struct pm_decision_dnsbl bl[] = {{"bl.example", "127.0.0.2"}};
+	const struct pm_decision_arc_set arcs[] = {
+	    {1, "lists.example", "s1", "rsa-sha256", "none", true},
+	    {2, "relay.example", "s2", "ed25519-sha256", "pass", false}};
 	const struct {
 		struct pm_decision d;
 		const char *want;
 	} cases[] = {
+	    /* ARC: a trusted sealer's rescue of a DMARC fail */
+	    {{.queue_id = "QA",
+	      .stage = "eom",
+	      .header_from = "author.example",
+	      .dmarc = "fail",
+	      .dmarc_policy = "reject",
+	      .dmarc_dis = "none",
+	      .dmarc_override = "trusted_forwarder",
+	      .dmarc_override_comment = "arc=pass as[1].d=lists.example",
+	      .arc = "pass",
+	      .arc_oldest_pass = 1,
+	      .arc_sets = arcs,
+	      .narc_sets = 2,
+	      .arc_sealer = "lists.example",
+	      .arc_instance = 1,
+	      .arc_method = "dmarc",
+	      .arc_override_applied = true,
+	      .action = "accept",
+	      .check = "dmarc",
+	      .reason = "arc_override",
+	      .rule = "arc.trusted_sealers"},
+	     "{\"v\":1,\"time\":\"2026-11-29T21:30:00.123Z\",\"queue_id\":\"QA\",\"stage\":\"eom\","
+	     "\"client\":{\"addr\":null,\"name\":null,\"iprev\":null},"
+	     "\"mta\":{\"host\":null,\"daemon\":null,\"local_addr\":null},\"helo\":null,"
+	     "\"sender\":null,\"recipients\":[],"
+	     "\"checks\":{\"dmarc\":{\"result\":\"fail\",\"domain\":\"author.example\","
+	     "\"policy\":\"reject\",\"disposition\":\"none\",\"policy_domain\":null,"
+	     "\"discovery\":\"treewalk\",\"published\":null,\"override\":\"trusted_forwarder\","
+	     "\"override_comment\":\"arc=pass as[1].d=lists.example\",\"dkim\":\"fail\","
+	     "\"spf\":\"fail\"},"
+	     "\"arc\":{\"result\":\"pass\",\"reason\":null,\"oldest_pass\":1,\"sets\":["
+	     "{\"i\":1,\"d\":\"lists.example\",\"s\":\"s1\",\"a\":\"rsa-sha256\",\"cv\":\"none\","
+	     "\"as\":true},"
+	     "{\"i\":2,\"d\":\"relay.example\",\"s\":\"s2\",\"a\":\"ed25519-sha256\","
+	     "\"cv\":\"pass\",\"as\":false}],"
+	     "\"override\":{\"sealer\":\"lists.example\",\"instance\":1,\"method\":\"dmarc\","
+	     "\"applied\":true}}},"
+	     "\"dnsbl\":[],\"action\":\"accept\",\"would\":false,\"dry_run\":false,"
+	     "\"reply\":null,\"check\":\"dmarc\",\"reason\":\"arc_override\","
+	     "\"rule\":\"arc.trusted_sealers\",\"detail\":null}\n"},
+	    /* ARC alone, failed, no sets: first member of checks */
+	    {{.queue_id = "QB", .arc = "fail", .arc_reason = "i=0"},
+	     "{\"v\":1,\"time\":\"2026-11-29T21:30:00.123Z\",\"queue_id\":\"QB\",\"stage\":null,"
+	     "\"client\":{\"addr\":null,\"name\":null,\"iprev\":null},"
+	     "\"mta\":{\"host\":null,\"daemon\":null,\"local_addr\":null},\"helo\":null,"
+	     "\"sender\":null,\"recipients\":[],"
+	     "\"checks\":{\"arc\":{\"result\":\"fail\",\"reason\":\"i=0\",\"oldest_pass\":0,"
+	     "\"sets\":[]}},"
+	     "\"dnsbl\":[],\"action\":null,\"would\":false,\"dry_run\":false,"
+	     "\"reply\":null,\"check\":null,\"reason\":null,\"rule\":null,\"detail\":null}\n"},
 	    /* the schema's example: DMARC p=reject at end of message */
 	    {{.queue_id = "00C8DA72AEE",
 	      .stage = "eom",
@@ -868,7 +964,8 @@ static void test_json_record(void **state)
 	     "{\"result\":\"permerror\",\"domain\":null,\"selector\":null}],"
 	     "\"dmarc\":{\"result\":\"none\",\"domain\":\"signed.test\",\"policy\":null,"
 	     "\"disposition\":null,\"policy_domain\":null,\"discovery\":\"treewalk\","
-	     "\"published\":null,\"override\":null,\"dkim\":\"fail\",\"spf\":\"fail\"}},\"dnsbl\":["
+	     "\"published\":null,\"override\":null,\"override_comment\":null,\"dkim\":\"fail\","
+	     "\"spf\":\"fail\"}},\"dnsbl\":["
 	     "],\"action\":\"accept\",\"would\":false,"
 	     "\"dry_run\":false,\"reply\":null,\"check\":null,\"reason\":null,\"rule\":null,"
 	     "\"detail\":null}\n"},

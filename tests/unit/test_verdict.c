@@ -183,6 +183,14 @@ static const char P_MAX_MSGS_CUSTOM[] =
     BASE "recipients = { max_messages_per_connection = 1; };\n"
          "replies = { too_many_messages = \"450 4.7.1 one message per connection\"; };\n";
 
+/* ARC (issue 15) */
+static const char P_ARC_ENFORCE[] = BASE "arc = { mode = \"enforce\"; };\n";
+static const char P_ARC_LOG[] = BASE "arc = { mode = \"log\"; };\n";
+static const char P_ARC_OFF[] = BASE "arc = { mode = \"off\"; };\n";
+static const char P_ARC_ENFORCE_DRY[] = BASE "dry_run = true;\narc = { mode = \"enforce\"; };\n";
+static const char P_ARC_ENFORCE_EXEMPT[] =
+    BASE "arc = { mode = \"enforce\"; };\nrecipients = { " EXEMPT_LIST " };\n";
+
 struct vcase {
 	const char *name;
 	const char *policy;
@@ -225,7 +233,163 @@ static const struct pm_verdict NOT_HELD = {
 	.from = FROM_OK, .dmarc = PM_DMARC_FAIL, .dmarc_disposition = PM_DMARC_P_REJECT,           \
 	.dmarc_mode = PM_MODE_ENFORCE, .dmarc_rule = "dmarc.mode"
 
+#define ARC_RESCUED                                                                                \
+	.from = FROM_OK, .dmarc = PM_DMARC_FAIL, .dmarc_disposition = PM_DMARC_P_NONE,             \
+	.dmarc_mode = PM_MODE_ENFORCE, .dmarc_rule = "arc.trusted_sealers", .arc_override = true
+
 static const struct vcase verdict_cases[] = {
+    /* ARC: a failed chain refuses in enforce mode only; none never */
+    {"arc enforce: fail 550 5.7.29",
+     P_ARC_ENFORCE,
+     {EOM, .arc = PM_ARC_FAIL},
+     REJ,
+     false,
+     550,
+     "5.7.29",
+     "arc",
+     "arc_fail",
+     "arc.mode=enforce"},
+    {"arc enforce: temperror 451 4.4.3",
+     P_ARC_ENFORCE,
+     {EOM, .arc = PM_ARC_TEMPERROR},
+     TMP,
+     false,
+     451,
+     "4.4.3",
+     "arc",
+     "arc_temperror",
+     "arc.mode=enforce"},
+    {"arc enforce: none is never refused",
+     P_ARC_ENFORCE,
+     {EOM, .arc = PM_ARC_NONE},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"arc enforce: pass",
+     P_ARC_ENFORCE,
+     {EOM, .arc = PM_ARC_PASS},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"arc tag (default): fail is a would",
+     P_DEFAULT,
+     {EOM, .arc = PM_ARC_FAIL},
+     CONT,
+     true,
+     550,
+     "5.7.29",
+     "arc",
+     "arc_fail",
+     "arc.mode=tag"},
+    {"arc log: temperror is a would",
+     P_ARC_LOG,
+     {EOM, .arc = PM_ARC_TEMPERROR},
+     CONT,
+     true,
+     451,
+     "4.4.3",
+     "arc",
+     "arc_temperror",
+     "arc.mode=log"},
+    {"arc off: nothing",
+     P_ARC_OFF,
+     {EOM, .arc = PM_ARC_FAIL},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"arc enforce: trusted client skipped",
+     P_ARC_ENFORCE,
+     {EOM, .arc = PM_ARC_FAIL, .trusted = true},
+     CONT,
+     false,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"arc enforce: DMARC reject comes first",
+     P_ARC_ENFORCE,
+     {EOM, DMARC_REJECT, .arc = PM_ARC_FAIL},
+     REJ,
+     false,
+     550,
+     "5.7.26",
+     "dmarc",
+     "dmarc_reject",
+     NULL},
+    {"arc enforce: dry run makes it a would",
+     P_ARC_ENFORCE_DRY,
+     {EOM, .arc = PM_ARC_FAIL},
+     CONT,
+     true,
+     550,
+     "5.7.29",
+     "arc",
+     "arc_fail",
+     "arc.mode=enforce"},
+    {"arc enforce: an allowed sender skips it",
+     P_ARC_ENFORCE,
+     {EOM, .arc = PM_ARC_FAIL, .list_allow = BIT(SENDER)},
+     CONT,
+     false,
+     550,
+     "5.7.29",
+     "arc",
+     "allowed",
+     "lists.sender.allow"},
+    {"arc enforce: exempt recipients make it a would",
+     P_ARC_ENFORCE_EXEMPT,
+     {EOM, .arc = PM_ARC_FAIL, .all_rcpts_exempt = true},
+     CONT,
+     true,
+     550,
+     "5.7.29",
+     "arc",
+     "exempt_recipient",
+     EXEMPT_RULE},
+    /* the rescue of a DMARC fail by a trusted ARC sealer: nothing refused, the record says why */
+    {"arc rescue: arc_override",
+     P_DEFAULT,
+     {EOM, ARC_RESCUED, .arc = PM_ARC_PASS},
+     CONT,
+     false,
+     0,
+     NULL,
+     "dmarc",
+     "arc_override",
+     "arc.trusted_sealers"},
+    {"arc rescue: an allow list names the record",
+     P_DEFAULT,
+     {EOM, ARC_RESCUED, .arc = PM_ARC_PASS, .list_allow = BIT(SENDER)},
+     CONT,
+     false,
+     0,
+     NULL,
+     "lists",
+     "allowed",
+     "lists.sender.allow"},
+    {"arc rescue: a would of another check comes first",
+     P_SINGLE_LOG,
+     {EOM, ARC_RESCUED, .arc = PM_ARC_PASS, .repeated_field = "Subject"},
+     CONT,
+     true,
+     550,
+     "5.7.1",
+     "headers",
+     "header_repeated",
+     "headers.singletons=log"},
     /* exemptions: the authentication refusals of MAIL FROM are held for RCPT */
     {"exempt list: SPF fail held",
      P_EXEMPT,
@@ -4593,7 +4757,10 @@ static const char P_PLAN_MAX[] = BASE "recipients = { max_messages_per_connectio
 static const char P_PLAN_DRY_IPREV[] = BASE "dry_run = true;\niprev = { mode = \"enforce\"; };\n";
 static const char P_PLAN_SPF_OFF[] = BASE "spf = { mode = \"off\"; helo_mode = \"off\"; };\n";
 static const char P_PLAN_NO_AUTH[] =
-    BASE "dkim = { mode = \"off\"; };\ndmarc = { mode = \"off\"; };\n";
+    BASE "dkim = { mode = \"off\"; };\ndmarc = { mode = \"off\"; };\n"
+         "arc = { mode = \"off\"; };\n";
+static const char P_PLAN_ARC_ONLY[] =
+    BASE "dkim = { mode = \"off\"; };\ndmarc = { mode = \"off\"; };\narc = { mode = \"log\"; };\n";
 
 /* One verdict_plan case: the policy, the facts so far, the lookups wanted. */
 struct pcase {
@@ -4795,7 +4962,9 @@ static const struct pcase plan_cases[] = {
     {"eom: DKIM and DMARC", P_DEFAULT, {EOM}, {.message_auth = true}},
     {"eom: authenticated: nothing", P_DEFAULT, {EOM, .authenticated = true}, {0}},
     {"eom: trusted: nothing", P_DEFAULT, {EOM, .trusted = true}, {0}},
-    {"eom: DKIM and DMARC off: nothing", P_PLAN_NO_AUTH, {EOM}, {0}},
+    {"eom: DKIM, DMARC and ARC off: nothing", P_PLAN_NO_AUTH, {EOM}, {0}},
+    {"eom: ARC alone", P_PLAN_ARC_ONLY, {EOM}, {.message_auth = true}},
+    {"eom: ARC alone, authenticated: nothing", P_PLAN_ARC_ONLY, {EOM, .authenticated = true}, {0}},
 };
 
 /* plan_text - the lookups of a plan, for messages */
