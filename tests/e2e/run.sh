@@ -167,6 +167,27 @@ check "override: the log says 550 5.7.26 would have been sent to ov.example.net"
 check "override: the SPF fail refused for ov.example.net names the override" \
 	"$(grep -c 'stage=rcpt client=192.0.2.239 .*reply="550 5.7.23 .*rule=overrides.for_recipient_domain=ov.example.net' "$E2E_DIR/milter.log")" 1
 
+# 2. ARC (arc-*.scn): the decision line names the chain's sets, and the
+# trusted sealer whose rescue applied; an untrusted sealer and a forged seal
+# rescue nothing; a message without ARC fields says arc=none.
+arc_logged() {
+	check "ARC: the decision line of $1" \
+		"$(grep -c "stage=eom client=$2 .*$3" "$E2E_DIR/milter.log")" 1
+}
+arc_logged "the trusted list's rescue names the sealer" 192.0.2.70 \
+	' dmarc=fail dmarc_policy=reject dmarc_dis=none dmarc_pdomain=arcauthor\.test dmarc_override=trusted_forwarder arc=pass arc_sets=1:trusted-list\.test arc_sealer=trusted-list\.test arc_instance=1 arc_override=applied action=accept check=dmarc reason=arc_override rule=arc\.trusted_sealers$'
+arc_logged "two hops: both sets, the oldest trusted sealer's rescue" 192.0.2.72 \
+	' arc=pass arc_sets=1:trusted-list\.test,2:untrusted-list\.test arc_sealer=trusted-list\.test arc_instance=1 arc_override=applied action=accept check=dmarc reason=arc_override '
+arc_logged "an untrusted sealer: arc=pass, no rescue, 550 5.7.26" 192.0.2.73 \
+	' dmarc_dis=reject dmarc_pdomain=arcauthor\.test arc=pass arc_sets=1:untrusted-list\.test action=reject reply="550 5.7.26 '
+arc_logged "a forged seal: arc=fail, no rescue, 550 5.7.26" 192.0.2.74 \
+	' arc=fail arc_sets=1:trusted-list\.test action=reject reply="550 5.7.26 .* reason=dmarc_reject '
+arc_logged "an AAR for another author: no rescue" 192.0.2.77 \
+	' arc=pass arc_sets=1:trusted-list\.test action=reject reply="550 5.7.26 '
+arc_logged "no ARC fields: arc=none" 192.0.2.76 ' dmarc=pass .* arc=none action=accept$'
+check "ARC: the forged seal's failure is logged with its reason" \
+	"$(grep -c ': arc=fail i=1: i=1 AMS: signature does not verify$' "$E2E_DIR/milter.log")" 1
+
 # 2a. A list file rewritten while the milter runs: the next session that
 # needs it (at most a second after the change) reads it again.
 $RUNNER "$HERE/lists/reread-helo-before.scn" || failed=1
@@ -414,6 +435,10 @@ fi
 perl -0pe 's/\narc:\n\{\n  mode = "tag";/\narc:\n{\n  mode = "enforce";/' "$HERE/policy.conf" >"$live.new"
 if ! cmp -s "$HERE/policy.conf" "$live.new"; then
 	reloaded_scenarios 'arc.mode = "enforce"' "$HERE"/scenarios/arcenforce
+	arc_logged "arc.mode enforce: the forged chain refused by the ARC check" 192.0.2.80 \
+		' dmarc=none .*arc=fail arc_sets=1:trusted-list\.test action=reject reply="550 5\.7\.29 .* check=arc reason=arc_fail rule=arc\.mode=enforce'
+	arc_logged "arc.mode enforce: a sealer key lookup that failed for now" 192.0.2.85 \
+		' arc=temperror arc_sets=1:signed\.test action=tempfail reply="451 4\.4\.3 .* check=arc reason=arc_temperror rule=arc\.mode=enforce'
 else
 	rm -f "$live.new"
 	echo "not ok - arc.mode = \"enforce\": tests/e2e/policy.conf has no arc group to rewrite"
@@ -621,7 +646,7 @@ SPF_PASS = {"result": "pass", "domain": "pass.test", "scope": "mfrom"}
 
 
 def dmarc(result, domain, policy=None, dis=None, pdomain=None, published=None,
-          override=None, dkim="fail", spf="fail"):
+          override=None, dkim="fail", spf="fail", override_comment=None):
     """checks.dmarc: the RFC 7489 four, then what an RFC 9990 report needs"""
     pub = None
     if published is not None:
@@ -629,7 +654,8 @@ def dmarc(result, domain, policy=None, dis=None, pdomain=None, published=None,
         pub.update(published)
     return {"result": result, "domain": domain, "policy": policy, "disposition": dis,
             "policy_domain": pdomain, "discovery": "treewalk", "published": pub,
-            "override": override, "dkim": dkim, "spf": spf}
+            "override": override, "override_comment": override_comment, "dkim": dkim,
+            "spf": spf}
 
 
 DMARC_NONE_PASS = dmarc("none", "pass.test")
@@ -775,6 +801,23 @@ expect("a record at an intermediate level: policy domain sales.walk.test", r1, "
         "checks": {"helo_spf": HELO_NONE, "spf": SPF_PASS, "dkim": [],
                    "dmarc": dmarc("fail", "eu.sales.walk.test", "reject", "reject",
                                   "sales.walk.test", {"p": "reject"})}})
+# ARC (arc-trusted-rescue.scn): the chain, the set, and the trusted sealer's rescue
+ARC_SET = {"i": 1, "d": "trusted-list.test", "s": "rsa2048", "a": "rsa-sha256", "cv": "none",
+           "as": True}
+expect("ARC: a trusted sealer's rescue of a p=reject fail, every field", r1, "192.0.2.70", "eom",
+       base(client=NOPTR, sender="arcauthor-bounces@trusted-list.test",
+            checks={"helo_spf": HELO_NONE,
+                    "spf": {"result": "pass", "domain": "trusted-list.test", "scope": "mfrom"},
+                    "dkim": [{"result": "fail", "domain": "arcauthor.test",
+                              "selector": "rsa2048"}],
+                    "dmarc": dmarc("fail", "arcauthor.test", "reject", "none", "arcauthor.test",
+                                   {"p": "reject"}, override="trusted_forwarder",
+                                   override_comment="arc=pass as[1].d=trusted-list.test"),
+                    "arc": {"result": "pass", "reason": None, "oldest_pass": 1,
+                            "sets": [ARC_SET],
+                            "override": {"sealer": "trusted-list.test", "instance": 1,
+                                         "method": "dmarc", "applied": True}}},
+            check="dmarc", reason="arc_override", rule="arc.trusted_sealers"))
 sys.exit(1 if failed else 0)
 PY
 
