@@ -28,6 +28,11 @@
 #	  - the allow and block lists (lists/*.txt copied to
 #	    /run/policy-milter/lists/, scenarios/lists-*.scn): a list file
 #	    rewritten while the milter runs is re-read by the next session;
+#	  - ARC (arc-*.scn sealed at test time): the decision lines of the
+#	    trusted sealer's rescue and of chains that rescue nothing;
+#	    arc.mode = "enforce" (reloaded, scenarios/arcenforce/): a failed
+#	    chain 550 5.7.29, a key lookup failed for now 451 4.4.3; arc.mode
+#	    = "log" (reloaded, scenarios/arclog/): nothing applied, "would";
 #	  - dry_run = true (reloaded): mail refused otherwise (SPF fail at MAIL
 #	    FROM, DMARC p=reject, a blocked sender, client_block, an unknown
 #	    recipient) is delivered, and the log says what would have been
@@ -442,6 +447,22 @@ if ! cmp -s "$HERE/policy.conf" "$live.new"; then
 else
 	rm -f "$live.new"
 	echo "not ok - arc.mode = \"enforce\": tests/e2e/policy.conf has no arc group to rewrite"
+	failed=1
+fi
+
+# 6h. arc.mode = "log" (reloaded): verified and logged, nothing changes: the
+# rescue tag mode applies is logged as "would" and DMARC refuses as before; a
+# forged chain is only logged; no arc= in Authentication-Results.
+perl -0pe 's/\narc:\n\{\n  mode = "tag";/\narc:\n{\n  mode = "log";/' "$HERE/policy.conf" >"$live.new"
+if ! cmp -s "$HERE/policy.conf" "$live.new"; then
+	reloaded_scenarios 'arc.mode = "log"' "$HERE"/scenarios/arclog
+	arc_logged "arc.mode log: the rescue that would have applied" 192.0.2.86 \
+		' dmarc_dis=reject .*arc=pass arc_sets=1:trusted-list\.test arc_sealer=trusted-list\.test arc_instance=1 arc_override=would action=reject reply="550 5\.7\.26 .* reason=dmarc_reject '
+	arc_logged "arc.mode log: the forged chain, what enforce would have sent" 192.0.2.88 \
+		' arc=fail arc_sets=1:trusted-list\.test action=reject would=yes reply="550 5\.7\.29 .* check=arc reason=arc_fail rule=arc\.mode=log'
+else
+	rm -f "$live.new"
+	echo "not ok - arc.mode = \"log\": tests/e2e/policy.conf has no arc group to rewrite"
 	failed=1
 fi
 
