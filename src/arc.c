@@ -844,7 +844,19 @@ static void body_feed(struct body_hash *bh, const unsigned char *p, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = p[i];
+		size_t run = i;
 
+		/* a run of ordinary bytes goes out at once */
+		while (!bh->cr && run < len && p[run] != '\r' && p[run] != '\n' &&
+		       (!bh->relaxed || (p[run] != ' ' && p[run] != '\t')))
+			run++;
+		if (run > i) {
+			body_char(bh, c);
+			if (run > i + 1)
+				body_out(bh, p + i + 1, run - i - 1);
+			i = run - 1;
+			continue;
+		}
 		if (bh->cr) {
 			bh->cr = false;
 			if (c == '\n') {
