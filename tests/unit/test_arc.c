@@ -17,7 +17,8 @@
  *hostile input (60 sets, a gap, a duplicate, a missing AS, i=0, a 1 MB b=, non-LDH d= and s=,
  *	malformed tag-lists, the cv= rules, rsa-sha1, a 512-bit key, a
  *	revoked key, a lookup that fails for now, max_sets), each with the
- *	work done (signatures verified, lookups) asserted; 50 sets.
+ *	work done (signatures verified, lookups) asserted; 50 sets; the
+ *	oldest-pass walk's limit on header bytes.
  * DIAGNOSTICS
  *	cmocka; each failure prints "got X, want Y".
  */
@@ -1098,6 +1099,39 @@ static void test_max_sets(void **state)
 	kt_free(&t);
 }
 
+/* test_oldest_pass_bytes - the oldest-pass walk stops past 1 MiB of older AMS header data */
+static void test_oldest_pass_bytes(void **state)
+{
+	struct msg_t m;
+	struct keytab t;
+	struct arc_result r;
+	struct strbuf big;
+
+	(void)state;
+	kt_std(&t);
+	msg_init(&m);
+	sb_init(&big);
+	sb_append(&big, "X-Big: ");
+	for (int i = 0; i < 600 * 1024 / 64; i++)
+		sb_append(&big, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+	msg_prepend(&m, big.s);
+	sb_free(&big);
+	for (unsigned i = 1; i <= 4; i++) {
+		struct hop h = hop_key(FWD_ED, ed_key);
+
+		h.h = "from:x-big";
+		seal(&m, i, &h);
+	}
+	/* AMS 4 (600 KiB), 3 (0 bytes of the walk before it), 2 (600 KiB before it); not 1 */
+	verify(&m, &t, &r);
+	expect(&r, PM_ARC_PASS, "", 7, 1);
+	assert_int_equal(r.oldest_pass, 2);
+	assert_false(r.set[0].ams_checked);
+	arc_result_free(&r);
+	msg_free(&m);
+	kt_free(&t);
+}
+
 /* ---- keys through a DNS budget ------------------------------------------------- */
 
 struct fake_dns {
@@ -1230,13 +1264,21 @@ static void test_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_no_arc),     cmocka_unit_test(test_hops),
-	    cmocka_unit_test(test_canon),      cmocka_unit_test(test_bare_lf),
-	    cmocka_unit_test(test_bodies),     cmocka_unit_test(test_reordered),
-	    cmocka_unit_test(test_flips),      cmocka_unit_test(test_structure),
-	    cmocka_unit_test(test_huge_b),     cmocka_unit_test(test_keys),
-	    cmocka_unit_test(test_seal_h),     cmocka_unit_test(test_max_sets),
-	    cmocka_unit_test(test_dns_budget), cmocka_unit_test(test_lifecycle),
+	    cmocka_unit_test(test_no_arc),
+	    cmocka_unit_test(test_hops),
+	    cmocka_unit_test(test_canon),
+	    cmocka_unit_test(test_bare_lf),
+	    cmocka_unit_test(test_bodies),
+	    cmocka_unit_test(test_reordered),
+	    cmocka_unit_test(test_flips),
+	    cmocka_unit_test(test_structure),
+	    cmocka_unit_test(test_huge_b),
+	    cmocka_unit_test(test_keys),
+	    cmocka_unit_test(test_seal_h),
+	    cmocka_unit_test(test_max_sets),
+	    cmocka_unit_test(test_oldest_pass_bytes),
+	    cmocka_unit_test(test_dns_budget),
+	    cmocka_unit_test(test_lifecycle),
 	    cmocka_unit_test(test_names),
 	};
 
