@@ -526,6 +526,8 @@ static void test_writer_keys(void **state)
 	                                              {"fail", NULL, NULL}};
 	static const struct pm_decision_dnsbl bl[] = {{"bl.example", "127.0.0.2"},
 	                                              {"zen.example", "127.0.0.4"}};
+	static const struct pm_decision_arc_set arcs[] = {
+	    {1, "lists.example", "s1", "rsa-sha256", "none", true}};
 	const struct timespec t = {1764451800, 123000000};
 	size_t n = 0;
 
@@ -563,6 +565,17 @@ static void test_writer_keys(void **state)
 					    .dmarc_published = true,
 					    .dmarc_pub = {"reject"},
 					    .dmarc_rua = "mailto:dmarc@pass.test",
+					    .dmarc_override = "trusted_forwarder",
+					    .dmarc_override_comment =
+					        "arc=pass as[1].d=lists.example",
+					    .arc = "pass",
+					    .arc_oldest_pass = 1,
+					    .arc_sets = arcs,
+					    .narc_sets = PM_ARRAY_LEN(arcs),
+					    .arc_sealer = "lists.example",
+					    .arc_instance = 1,
+					    .arc_method = "dmarc",
+					    .arc_override_applied = true,
 					    .dnsbl = bl,
 					    .ndnsbl = PM_ARRAY_LEN(bl),
 					    .action = pm_decision_actions[ac],
