@@ -73,7 +73,7 @@
 /* header field names in one AMS h=; more is malformed */
 #define ARC_MAX_H_NAMES 256
 /* header bytes the oldest-pass walk may canonicalize for the older AMSs */
-#define ARC_OLDEST_PASS_BYTES (1024 * 1024)
+#define ARC_OLDEST_PASS_BYTES (1024ULL * 1024)
 /* the output buffer of one body canonicalizer */
 #define ARC_BODY_BUF 4096
 
