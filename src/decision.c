@@ -86,10 +86,10 @@ const struct pm_schema_key pm_schema_keys[] = {
     {"checks.dmarc.published.pct", SN, W, NULL},
     {"checks.dmarc.published.rua", PM_JSON_ARRAY, W, NULL},
     {"checks.dmarc.published.rua[]", S, W, NULL},
-    {"checks.dmarc.override", SN, W, NULL},         /* RFC 9990 PolicyOverrideType */
-    {"checks.dmarc.override_comment", SN, W, NULL}, /* its comment: the ARC sealer */
-    {"checks.dmarc.dkim", S, W, pass_fail},         /* an aligned DKIM pass or not */
-    {"checks.dmarc.spf", S, W, pass_fail},          /* an aligned SPF pass or not */
+    {"checks.dmarc.override", SN, W, NULL},        /* RFC 9990 PolicyOverrideType */
+    {"checks.dmarc.override_comment", S, O, NULL}, /* its comment: the ARC sealer */
+    {"checks.dmarc.dkim", S, W, pass_fail},        /* an aligned DKIM pass or not */
+    {"checks.dmarc.spf", S, W, pass_fail},         /* an aligned SPF pass or not */
     {"checks.arc", PM_JSON_OBJECT, O, NULL},
     {"checks.arc.result", S, R, arc_results},
     {"checks.arc.reason", SN, W, NULL},

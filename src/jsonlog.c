@@ -32,7 +32,8 @@
  *	of checks is present only when its check ran: helo_spf and spf
  *	{result, domain}, dkim [{result, domain, selector}...], dmarc
  *	{result, domain (the author domain), policy, disposition} (an empty
- *	policy or disposition is null), arc {result, reason, oldest_pass,
+ *	policy or disposition is null; override_comment only with a comment),
+ *	arc (a message with ARC header fields) {result, reason, oldest_pass,
  *	sets [{i, d, s, a, cv, as}...], override {sealer, instance, method,
  *	applied} when a trusted sealer rescued a DMARC fail}. reply is split into its basic code
  *	(a number), enhanced code and text; null when there is no reply (an
@@ -365,8 +366,10 @@ static void put_dmarc_report(struct strbuf *sb, const struct pm_decision *d)
 	}
 	sb_append(sb, ",\"override\":");
 	put_str(sb, nonempty(d->dmarc_override));
-	sb_append(sb, ",\"override_comment\":");
-	put_str(sb, nonempty(d->dmarc_override_comment));
+	if (d->dmarc_override_comment != NULL) { /* optional: records without it as before */
+		sb_append(sb, ",\"override_comment\":");
+		put_str(sb, d->dmarc_override_comment);
+	}
 	sb_append(sb, ",\"dkim\":");
 	put_str(sb, d->dmarc_dkim != NULL ? d->dmarc_dkim : "fail");
 	sb_append(sb, ",\"spf\":");

@@ -510,7 +510,8 @@ void session_log(const struct session *s, const struct verdict_ctx *vc, const ch
 			d.dkim = sigs;
 			d.ndkim = a->dkim.n;
 		}
-		if (a->arc_done) {
+		if (a->arc_done && a->arc.result != PM_ARC_NONE) {
+			/* a message without ARC header fields: its records as before */
 			d.arc = pm_arc_result_name(a->arc.result);
 			d.arc_reason = a->arc.reason[0] != '\0' ? a->arc.reason : NULL;
 			d.arc_oldest_pass = a->arc.oldest_pass;
@@ -721,7 +722,7 @@ const char *session_mail_why(const struct session *s, const struct pm_verdict *v
 	return NULL;
 }
 
-/* session_message_auth - are DKIM and DMARC evaluated for this message (verdict_plan)? */
+/* session_message_auth - are DKIM, DMARC or ARC evaluated for this message (verdict_plan)? */
 bool session_message_auth(const struct session *s)
 {
 	struct pm_facts f;
@@ -800,8 +801,8 @@ void message_eom_start(struct session *s)
 
 /*
  * session_eom_input - the session's and the message's facts end of message
- * reads (eom.h); the DKIM verifier is set up first and the budget of end
- * of message started when DKIM or DMARC are evaluated
+ * reads (eom.h); the verifiers are set up first and the budget of end
+ * of message started when DKIM, DMARC or ARC are evaluated
  */
 void session_eom_input(struct session *s, bool leadspc, struct eom_input *in)
 {

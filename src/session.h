@@ -226,13 +226,13 @@ void session_rcpt_judge(struct session *s, const char *raw, struct rcpt_judgemen
  */
 void session_rcpt_done(struct session *s, struct rcpt_judgement *j, bool accepted);
 
-/* session_message_auth - are DKIM and DMARC evaluated for this message (verdict_plan)? */
+/* session_message_auth - are DKIM, DMARC or ARC evaluated for this message (verdict_plan)? */
 bool session_message_auth(const struct session *s);
-/* message_headers_begin - the first header of a message: set up the DKIM verifier */
+/* message_headers_begin - the first header of a message: set up the DKIM and ARC verifiers */
 void message_headers_begin(struct session *s, bool leadspc);
 /*
  * message_header - one header field (name NULL: none): fed to the DKIM
- * verifier; the From fields (the first kept), the fields RFC 5322 allows
+ * and ARC verifiers; the From fields (the first kept), the fields RFC 5322 allows
  * once, the Authentication-Results claiming our authserv-id and the
  * incoming quarantine headers are counted
  */
@@ -243,8 +243,8 @@ void message_eoh(struct session *s, bool leadspc);
 void message_eom_start(struct session *s);
 /*
  * session_eom_input - the session's and the message's facts end of
- * message reads (eom.h); the DKIM verifier is set up first and the budget
- * of end of message started when DKIM or DMARC are evaluated
+ * message reads (eom.h); the verifiers are set up first and the budget
+ * of end of message started when DKIM, DMARC or ARC are evaluated
  */
 void session_eom_input(struct session *s, bool leadspc, struct eom_input *in);
 /* session_eom_facts - the end-of-message facts, with what eom_evaluate found in a */

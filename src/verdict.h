@@ -526,7 +526,7 @@ struct pm_plan {
 	bool spf;           /* mail: SPF for MAIL FROM (the null sender: postmaster@HELO) */
 	bool sender_dmarc;  /* mail: the sender domain's DMARC record, which an SPF refusal
 	                       may wait for (verdict_spf_deferred) */
-	bool message_auth;  /* header, eom: verify DKIM and evaluate DMARC (eom.h) */
+	bool message_auth;  /* header, eom: verify DKIM and ARC, evaluate DMARC (eom.h) */
 };
 
 /*
@@ -542,7 +542,9 @@ struct pm_plan {
  * refuses the mail or holds the refusal for RCPT; else the sender domain
  * (a sender with a domain name), SPF when on, then the sender domain's
  * DMARC record when an SPF fail or softfail set to reject may wait for it
- * (verdict_spf_deferred). The milter asks again after each lookup.
+ * (verdict_spf_deferred). End of message (not for an authenticated
+ * client): message_auth when DKIM, DMARC (policy_check_on) or ARC
+ * (arc.mode) is on. The milter asks again after each lookup.
  */
 void verdict_plan(const struct pm_facts *f, const struct policy *p, struct pm_plan *plan);
 

@@ -496,8 +496,7 @@ KEYS = ["v", "time", "queue_id", "stage", "client", "mta", "helo", "sender", "re
         "rule", "detail"]
 CHECK_KEYS = {"helo_spf": ["result", "domain"], "spf": ["result", "domain", "scope"],
               "dmarc": ["result", "domain", "policy", "disposition", "policy_domain",
-                        "discovery", "published", "override", "override_comment", "dkim",
-                        "spf"]}
+                        "discovery", "published", "override", "dkim", "spf"]}
 ARC_KEYS = ["result", "reason", "oldest_pass", "sets"]
 ARC_SET_KEYS = ["i", "d", "s", "a", "cv", "as"]
 PUBLISHED = ["p", "sp", "np", "t", "psd", "adkim", "aspf", "pct", "rua"]
@@ -569,7 +568,12 @@ def schema_problem(r):
     if list(ch) != order:
         return "checks keys %s" % list(ch)
     for k, want in CHECK_KEYS.items():
-        if k in ch and (not isinstance(ch[k], dict) or list(ch[k]) != want):
+        got = list(ch[k]) if k in ch and isinstance(ch[k], dict) else None
+        if k == "dmarc" and got is not None and "override_comment" in got:
+            got.remove("override_comment")  # optional, right after "override"
+            if list(ch[k]).index("override_comment") != got.index("override") + 1:
+                return "checks.dmarc override_comment out of place"
+        if k in ch and (not isinstance(ch[k], dict) or got != want):
             return "checks.%s %r" % (k, ch[k])
     arc = ch.get("arc")
     if arc is not None and (not isinstance(arc, dict) or

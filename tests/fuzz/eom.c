@@ -13,8 +13,8 @@
  *	              counted (the first kept), the fields RFC 5322 allows
  *	              once (verdict_singleton_field) too; each
  *	              Authentication-Results field judged by authres_is_ours
- *	  mi_eoh      dkim_verify_eoh
- *	  mi_body     dkim_verify_body
+ *	  mi_eoh      dkim_verify_eoh, arc_verify_eoh
+ *	  mi_body     dkim_verify_body, arc_verify_body
  *	  mi_eom      eom_evaluate (src/eom.c: dkim_verify_eom, the From
  *	              judgement, verdict_must_sign, verdict_dmarc_overrides,
  *	              dmarc_lookup, dmarc_evaluate, the overrides again);
@@ -70,6 +70,7 @@
 #include "addr.h"
 #include "authres.h"
 #include "config.h"
+#include "arc.h"
 #include "dkim.h"
 #include "dmarc.h"
 #include "dns.h"
@@ -102,6 +103,7 @@ static const char *const policy_text[NPOLICIES] = {
     "iprev: { mode = \"enforce\"; };\n"
     "dkim: { mode = \"enforce\"; must_sign = [ \"mustsign.test\" ]; };\n"
     "dmarc: { mode = \"enforce\"; quarantine = \"tag\"; };\n"
+    "arc: { mode = \"enforce\"; trusted_sealers = [ \"example.org\", \"forwarder.test\" ]; };\n"
     "headers: { singletons = \"enforce\"; };\n",
 
     "authserv_id = \"" AUTHSERVID "\";\n"
@@ -110,6 +112,7 @@ static const char *const policy_text[NPOLICIES] = {
     "dkim: { mode = \"log\"; max_signatures = 2; allow_l = true; min_key_bits = 512;\n"
     "        must_sign = [ \"example.org\" ]; };\n"
     "dmarc: { mode = \"tag\"; quarantine = \"hold\"; fail_open = true; };\n"
+    "arc: { mode = \"log\"; trusted_sealers = [ \"example.org\" ]; max_sets = 3; };\n"
     "headers: { singletons = \"log\"; };\n",
 
     "authserv_id = \"" AUTHSERVID "\";\n"
@@ -628,7 +631,9 @@ static void check_reply(const struct policy *p, const struct envelope *e, const 
 	vars.rcpt = env.nrcpt > 0 ? env.rcpt[0] : NULL;
 	vars.domain = a->author;
 	vars.identity = env.mfrom;
-	vars.result = v->check == CHK_HEADERS ? repeated_field : a->from_why;
+	vars.result = v->check == CHK_HEADERS ? repeated_field
+	              : v->check == CHK_ARC   ? a->arc.reason
+	                                      : a->from_why;
 	reply_expand(r, &vars, buf, sizeof(buf));
 	FUZZ_CHECK(fuzz_printable(buf) && strlen(buf) <= 449, "reply text \"%s\"", buf);
 	for (const char *s = r->text; *s; s++)
@@ -644,6 +649,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct envelope e;
 	struct dkim_verify_settings ds;
 	struct dkim_verifier *dkim = NULL;
+	struct arc_verify_settings as;
+	struct arc_verifier *arc = NULL;
 	struct auth_eom a;
 	struct eom_input in;
 	struct dns_budget b;
@@ -672,6 +679,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ds.key_lookup = key_lookup;
 		dkim = dkim_verify_new(&ds, "FUZZ");
 	}
+	/* and an ARC verifier unless arc.mode is off (the same key records) */
+	if (!env.trusted && !env.auth && p->arc.mode != PM_MODE_OFF) {
+		arc_verify_defaults(&as);
+		as.max_sets = (unsigned)p->arc.max_sets;
+		as.dns_timeout = p->spf.dns_timeout;
+		as.leadspc = env.leadspc;
+		as.key_lookup = key_lookup;
+		arc = arc_verify_new(&as, "FUZZ");
+	}
 	/* mi_header */
 	for (size_t i = 0; i < m.n; i++) {
 		const char *value = m.f[i].value;
@@ -680,6 +696,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			value++; /* libmilter drops the space after the colon */
 		if (dkim != NULL)
 			dkim_verify_header(dkim, m.f[i].name, value);
+		if (arc != NULL)
+			arc_verify_header(arc, m.f[i].name, value);
 		{ /* note_singleton */
 			const char *sf = verdict_singleton_field(m.f[i].name);
 			size_t k;
@@ -705,11 +723,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			dkim_verify_body(dkim, m.body + off,
 			                 m.body_len - off < CHUNK ? m.body_len - off : CHUNK);
 	}
+	if (arc != NULL) {
+		arc_verify_eoh(arc);
+		for (size_t off = 0; off < m.body_len; off += CHUNK)
+			arc_verify_body(arc, m.body + off,
+			                m.body_len - off < CHUNK ? m.body_len - off : CHUNK);
+	}
 
 	/* mi_eom */
 	eom_input_of(p, &e, dkim, from_count, from_value != NULL ? from_value : "", repeated_field,
 	             &b, &in);
+	in.arc = arc;
+	if (arc != NULL)
+		arc_verify_budget(arc, in.budget);
 	eom_evaluate(&in, &a);
+	FUZZ_CHECK(!a.arc_override || (a.arc_done && a.arc.result == PM_ARC_PASS &&
+	                               a.arc_rescue.rescued && p->arc.mode >= PM_MODE_TAG),
+	           "an ARC override without a passing chain and a trusted sealer");
 	if (a.dkim_done) {
 		FUZZ_CHECK(a.dkim.n <= (size_t)p->dkim.max_signatures && a.dkim.n <= a.dkim.total,
 		           "%zu DKIM results of %zu signatures, max %d", a.dkim.n, a.dkim.total,
@@ -747,6 +777,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f.dmarc_disposition = a.disposition;
 	f.dmarc_mode = a.dmarc_mode;
 	f.dmarc_rule = a.dmarc_rule;
+	f.arc = a.arc_done ? a.arc.result : PM_ARC_NONE;
+	f.arc_override = a.arc_override;
 	verdict_decide(&f, p, &v);
 
 	switch (v.action) {
@@ -781,6 +813,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	eom_free(&a);
 	dkim_verify_free(dkim);
+	arc_verify_free(arc);
 	free(from_value);
 	message_free(&m);
 	return 0;

@@ -4,8 +4,9 @@
 #	Over tests/report/dmarc.log (records of 2026-11-29 for pass.test,
 #	ext.test and norua.test written by hand with the keys the daemon's
 #	"checks"."dmarc" gains for reports, a record of the day after, a
-#	record without those keys, a rcpt-stage record, garbage lines and a
-#	schema version 2 record) and dmarc-many.log (100 rua URIs): the
+#	record without those keys, a rcpt-stage record, garbage lines, a
+#	schema version 2 record and, last, a pass.test DMARC fail rescued by a
+#	trusted ARC sealer: override trusted_forwarder with its comment) and dmarc-many.log (100 rua URIs): the
 #	reports made (exactly the domains with a rua), their file names, the
 #	exact XML of one, row counts equal to the messages, every report
 #	valid against ../shared/spec/rfc9990-dmarc-2.0.xsd, non-mailto and
@@ -56,7 +57,7 @@ check "dmarc: reports for exactly the domains with a rua" \
 check "dmarc: garbage lines and schema version 2 counted and skipped" "$(cat "$D/dry.err")" \
 	"policy-milter-report: skipped 3 malformed lines (first at $DL:12)"
 check "dmarc: the period's DMARC results counted" "$(head -1 "$D/dry")" \
-	"policy-milter-report: period 1795910400..1795996799: 9 DMARC results, 2 for no report, 3 reports"
+	"policy-milter-report: period 1795910400..1795996799: 10 DMARC results, 2 for no report, 3 reports"
 check "dmarc --dry-run sends nothing" "$(ls "$D/mail" | wc -l) $([ -e "$D/sent" ] && echo state)" "0 "
 pass_gz=$(ls "$D"/out/*'!pass.test!'*)
 check "dmarc: file name receiver!domain!begin!end!id.xml.gz, id as in the report" \
@@ -74,7 +75,7 @@ for f in "$D"/out/*.xml.gz; do
 done
 # counts - the sum of a report's <count>s
 counts() { zcat "$1" | grep -o '<count>[0-9]*</count>' | tr -dc '0-9\n' | paste -sd+ | bc; }
-check "dmarc: pass.test row counts sum to its 5 messages of the day" "$(counts "$pass_gz")" 5
+check "dmarc: pass.test row counts sum to its 6 messages of the day (one rescued by a trusted ARC sealer)" "$(counts "$pass_gz")" 6
 check "dmarc: ext.test counts its 1 message" "$(counts "$D"/out/*'!ext.test!'*)" 1
 check "dmarc: the non-mailto and malformed URIs are noted" \
 	"$(grep -c 'note domain=ext.test rua=.*ignored' "$D/dry")" 2
@@ -135,7 +136,7 @@ check "dmarc: --since/--until bound the period" \
 	"$(sed -n 1p "$D/range")" "policy-milter-report: period 1795946400..1795949999: 1 DMARC results, 0 for no report, 1 report"
 drun "$D/deflog" --day 2026-11-29 --dry-run
 check "dmarc: without LOG, log.json_file is read" "$(sed -n 1p "$D/deflog")" \
-	"policy-milter-report: period 1795910400..1795996799: 8 DMARC results, 2 for no report, 2 reports"
+	"policy-milter-report: period 1795910400..1795996799: 9 DMARC results, 2 for no report, 2 reports"
 echo 'reports: { org_name = "x"; };' >"$D/bare.conf"
 "$BIN" --dmarc-reports --config "$D/bare.conf" --day 2026-11-29 "$DL" >"$D/bare" 2>&1
 check "dmarc: a policy without reports.email and reports.from exits 78" "$?" 78

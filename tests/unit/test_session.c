@@ -28,6 +28,7 @@
 
 #include <cmocka.h>
 
+#include "eom.h"
 #include "policy.h"
 #include "session.h"
 #include "unitpolicy.h"
@@ -131,6 +132,43 @@ static void test_mail(void **state)
 	session_free(s);
 }
 
+/*
+ * test_arc_verifier - an ARC verifier beside the DKIM one (here alone: DKIM
+ * and DMARC are off, arc.mode is its default tag) for an untrusted,
+ * unauthenticated client, handed to end of message and freed with the message
+ */
+static void test_arc_verifier(void **state)
+{
+	struct session *s = client("192.0.2.1"), *t = client("127.0.0.1");
+	struct pm_verdict v;
+	struct eom_input in;
+
+	(void)state;
+	session_helo(s, "client.example.net");
+	session_mail(s, "<good@example.net>", NULL, &v);
+	message_header(s, "Subject", " hello", true);
+	assert_non_null(s->msg.arc);
+	assert_null(s->msg.dkim); /* DKIM and DMARC off: ARC alone */
+	message_eoh(s, true);
+	session_eom_input(s, true, &in);
+	assert_ptr_equal(in.arc, s->msg.arc);
+	message_reset(&s->msg);
+	assert_null(s->msg.arc);
+
+	/* an authenticated client: none */
+	session_mail(s, "<good@example.net>", "alice", &v);
+	message_header(s, "Subject", " hello", true);
+	assert_null(s->msg.arc);
+
+	/* a trusted client: none */
+	session_helo(t, "localhost");
+	session_mail(t, "<good@example.net>", NULL, &v);
+	message_header(t, "Subject", " hello", true);
+	assert_null(t->msg.arc);
+	session_free(s);
+	session_free(t);
+}
+
 /* rcpt - judge raw and apply the verdict's class; returns the check */
 static enum pm_check_id rcpt(struct session *s, const char *raw)
 {
@@ -185,6 +223,7 @@ int main(void)
 	    cmocka_unit_test(test_client),
 	    cmocka_unit_test(test_mail),
 	    cmocka_unit_test(test_rcpt),
+	    cmocka_unit_test(test_arc_verifier),
 	};
 	int rc;
 
