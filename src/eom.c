@@ -19,7 +19,8 @@
  *	with DKIM's; after DMARC, arctrust_decide() (arctrust.c) says whether
  *	the oldest trusted ARC sealer rescues a DMARC fail whose reject or
  *	quarantine would apply (not for dmarc.always_reject), with the
- *	organizational domain found as DMARC finds it (org_aligned): in
+ *	organizational domain found as DMARC finds it (org_same_cb: a walk
+ *	that fails for now aligns nothing): in
  *	arc.mode log that is only noted, in tag and enforce the disposition
  *	becomes none and the rule arc.trusted_sealers.
  *
@@ -170,10 +171,24 @@ static void arc_note(const char *queue_id, const struct arc_result *r)
 	        pm_escape_str(why, sizeof(why), r->reason));
 }
 
-/* org_aligned_cb - org_aligned for arctrust (arg: the struct dmarc_ctx) */
-static bool org_aligned_cb(void *arg, const char *a, const char *b)
+/*
+ * org_same_cb - relaxed alignment for the ARC rescue (arg: the struct
+ * dmarc_ctx): the same organizational domain as org_aligned finds it, but
+ * a tree walk that fails for now is no alignment: DNS trouble must never
+ * let a message through (org_aligned's leniency only ever spares a refusal)
+ */
+static bool org_same_cb(void *arg, const char *a, const char *b)
 {
-	return org_aligned(arg, a, b);
+	struct dmarc_ctx *dc = arg;
+	char oa[DMARC_DOMAIN_MAX], ob[DMARC_DOMAIN_MAX];
+
+	if (dc->discovery == DMARC_DISCOVERY_PSL || dc->budget == NULL)
+		return dmarc_aligned(dc->psl, a, b, false);
+	if (dmarc_aligned(NULL, a, b, true))
+		return true;
+	if (dmarc_walk_org(dc, a, oa) != 1 || dmarc_walk_org(dc, b, ob) != 1)
+		return false;
+	return strcmp(oa, ob) == 0;
 }
 
 /*
@@ -199,7 +214,7 @@ static void arc_rescue(const struct eom_input *in, struct dmarc_ctx *dc, struct 
 	ti.author = a->author;
 	ti.adkim_strict = a->rec.status == DMARC_REC_FOUND && a->rec.adkim_strict;
 	ti.aspf_strict = a->rec.status == DMARC_REC_FOUND && a->rec.aspf_strict;
-	ti.org = org_aligned_cb;
+	ti.org = org_same_cb;
 	ti.org_arg = dc;
 	if (!arctrust_decide(&ti, &a->arc_rescue))
 		return;
