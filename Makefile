@@ -120,6 +120,11 @@ faults: all
 	@tests/faults/run.sh
 .PHONY: faults
 
+# ARC chains made by Mail::DKIM at test time: our validator and Mail::DKIM agree (tests/arc/)
+arc-diff: build/tests/arcverify
+	@tests/arc/diff.sh
+.PHONY: arc-diff
+
 # 50,000 messages through Postfix + policy-milter, then a LeakSanitizer run (SOAK_MESSAGES)
 soak: deps
 	@tests/bench/deps.sh

@@ -16,7 +16,8 @@
 #	libio-socket-inet6-perl gives swaks IPv6 (without it swaks exits
 #	"IPv6 not available" and the IPv6 end-to-end scenarios fail).
 #	libmail-dkim-perl and libcryptx-perl (Crypt::PK::Ed25519) sign the
-#	DKIM test messages of the end-to-end suite (scenario.pl);
+#	DKIM test messages of the end-to-end suite (scenario.pl) and make and
+#	verify the ARC chains of tests/arc (mkchain.pl, verify.pl);
 #	python3-dkim (dkimpy, with Ed25519 through python3-nacl) is the
 #	second, independent verifier of the signing self-check.
 #	libjansson-dev (JSON) and zlib1g-dev (plain and gzip files alike)
