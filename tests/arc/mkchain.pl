@@ -6,6 +6,7 @@
 #	mkchain.pl seal --keys DIR [--in FILE] [--author D:S] --hop D:S:ALG [--hop ...]
 #	           [--canon relaxed|simple] [--changes] [--no-check] > MESSAGE
 #	mkchain.pl matrix --keys DIR --out OUTDIR
+#	mkchain.pl edsig --keys DIR > MESSAGE
 # DESCRIPTION
 #	keys: fresh keys (openssl genpkey: RSA 2048, Ed25519) into DIR, one
 #	PEM file per key (SELECTOR._domainkey.DOMAIN.pem), and DIR/keys.txt,
@@ -49,6 +50,11 @@
 #	the newest AMS's b=, the AAR i=1, the body, a header field the
 #	newest AMS's h= names; a message without ARC header fields (none);
 #	50 and 51 sets (the RFC 8617 limit).
+#
+#	edsig: a message with a DKIM-Signature a=ed25519-sha256 (d=lists.example
+#	s=ed) made by the ed25519 code ArcTest.pm gives Mail::DKIM, for an
+#	independent verifier (dkimpy, whose ARC code knows no ed25519) to
+#	check that code against RFC 8463.
 # DIAGNOSTICS
 #	Dies (non-zero exit) when openssl, signing or a hop's check fails.
 use strict;
@@ -69,6 +75,7 @@ my $cmd = shift @ARGV // '';
 if    ( $cmd eq 'keys' )   { cmd_keys(@ARGV) }
 elsif ( $cmd eq 'seal' )   { cmd_seal(@ARGV) }
 elsif ( $cmd eq 'matrix' ) { cmd_matrix(@ARGV) }
+elsif ( $cmd eq 'edsig' )  { cmd_edsig(@ARGV) }
 else {
 	die "usage: mkchain.pl keys DIR [D:S:ALG ...] | seal --keys DIR --hop D:S:ALG ... | matrix --keys DIR --out DIR\n";
 }
@@ -267,6 +274,25 @@ sub cmd_seal {
 	}
 	binmode STDOUT;
 	print chain( $keydir, $text, \@hops, canon => $canon, changes => $changes, nocheck => $nocheck );
+}
+
+sub cmd_edsig {
+	my @args = @_;
+	my $keydir;
+	GetOptionsFromArray( \@args, 'keys=s' => \$keydir ) or die "bad options\n";
+	die "mkchain.pl edsig: --keys DIR\n" unless $keydir;
+	my $text   = base_message('edsig');
+	my $signer = Mail::DKIM::Signer->new(
+		Algorithm => 'ed25519-sha256',
+		Method    => 'relaxed/simple',
+		Domain    => 'lists.example',
+		Selector  => 'ed',
+		Key       => signing_key( $keydir, 'lists.example', 'ed', 'ed25519' ),
+		Headers   => 'from:to:subject:date:message-id',
+	);
+	ArcTest::feed( $signer, $text );
+	binmode STDOUT;
+	print $signer->signature->as_string . "\r\n" . $text;
 }
 
 # ---- the matrix and its flips ------------------------------------------------
