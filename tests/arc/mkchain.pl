@@ -7,6 +7,7 @@
 #	           [--canon relaxed|simple] [--changes] [--no-check] > MESSAGE
 #	mkchain.pl matrix --keys DIR --out OUTDIR
 #	mkchain.pl edsig --keys DIR > MESSAGE
+#	mkchain.pl corpus OUTDIR
 # DESCRIPTION
 #	keys: fresh keys (openssl genpkey: RSA 2048, Ed25519) into DIR, one
 #	PEM file per key (SELECTOR._domainkey.DOMAIN.pem), and DIR/keys.txt,
@@ -15,6 +16,8 @@
 #	DOMAIN:SELECTOR:ALG arguments: the keys matrix needs (the author
 #	author.example s2026 rsa; the hops lists.example, forward.example,
 #	relay.example, each with selectors rsa and ed).
+#	DOMAIN:SELECTOR:ALG=FILE copies the private key FILE instead of
+#	making one.
 #
 #	seal: a message (--in FILE, else a built-in one from
 #	alice@author.example), DKIM-signed by the author (--author D:S, rsa,
@@ -55,6 +58,16 @@
 #	s=ed) made by the ed25519 code ArcTest.pm gives Mail::DKIM, for an
 #	independent verifier (dkimpy, whose ARC code knows no ed25519) to
 #	check that code against RFC 8463.
+#
+#	corpus: the seeds of the arc fuzz target (tests/fuzz/arc.c) into
+#	OUTDIR (its seed-* files replaced; regress-* kept), signed with the
+#	published test keys of tests/unit/data/dkim (selector rsa:
+#	test-rsa2048, ed: test-ed25519, as the target's key lookup answers):
+#	chains of 1 to 3 hops, and hostile variants (a set's header missing
+#	or doubled, a gap, i=0, cv= out of rule, a huge b=, a non-LDH d=,
+#	selectors the target answers with a temporary failure, several
+#	records, a revoked, malformed or 512-bit key, 60 sets). Names: seed- and the
+#	first 12 hex digits of the content's SHA-1.
 # DIAGNOSTICS
 #	Dies (non-zero exit) when openssl, signing or a hop's check fails.
 use strict;
@@ -76,6 +89,7 @@ if    ( $cmd eq 'keys' )   { cmd_keys(@ARGV) }
 elsif ( $cmd eq 'seal' )   { cmd_seal(@ARGV) }
 elsif ( $cmd eq 'matrix' ) { cmd_matrix(@ARGV) }
 elsif ( $cmd eq 'edsig' )  { cmd_edsig(@ARGV) }
+elsif ( $cmd eq 'corpus' ) { cmd_corpus(@ARGV) }
 else {
 	die "usage: mkchain.pl keys DIR [D:S:ALG ...] | seal --keys DIR --hop D:S:ALG ... | matrix --keys DIR --out DIR\n";
 }
@@ -92,7 +106,14 @@ sub cmd_keys {
 	for my $spec (@specs) {
 		my ( $dom, $sel, $alg ) = split /:/, $spec;
 		die "mkchain.pl keys: $spec is not DOMAIN:SELECTOR:ALG\n" unless defined $alg;
+		my $from;
+		( $alg, $from ) = split /=/, $alg, 2;
 		my $pem = key_file( $dir, $dom, $sel );
+		if ( defined $from ) {
+			system( 'cp', $from, $pem ) == 0 or die "cp $from failed\n";
+			print $out "$sel._domainkey.$dom ", key_record( $pem, $alg ), "\n";
+			next;
+		}
 		my @algopt = $alg eq 'rsa' ? ( '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048' )
 		  : $alg eq 'ed25519' ? ( '-algorithm', 'ed25519' )
 		  : die "mkchain.pl keys: algorithm $alg is not rsa or ed25519\n";
@@ -293,6 +314,93 @@ sub cmd_edsig {
 	ArcTest::feed( $signer, $text );
 	binmode STDOUT;
 	print $signer->signature->as_string . "\r\n" . $text;
+}
+
+sub cmd_corpus {
+	my ($out) = @_;
+	die "mkchain.pl corpus: no directory\n" unless defined $out;
+	require Digest::SHA;
+	require File::Temp;
+	my $data   = "$FindBin::Bin/../unit/data/dkim";
+	my $keydir = File::Temp::tempdir( CLEANUP => 1 );
+	cmd_keys( $keydir, "author.example:s2026:rsa=$data/test-rsa2048.key",
+		map { ( "$_:rsa:rsa=$data/test-rsa2048.key", "$_:ed:ed25519=$data/test-ed25519.key" ) } @HOPS );
+	ArcTest::use_keys("$keydir/keys.txt");
+	make_path($out);
+	unlink glob("$out/seed-*");
+	my %seen;
+	my $put = sub {
+		my ($text) = @_;
+		my $name = 'seed-' . substr( Digest::SHA::sha1_hex($text), 0, 12 );
+		return if $seen{$name}++;
+		open( my $fh, '>', "$out/$name" ) or die "$out/$name: $!\n";
+		binmode $fh;
+		print $fh $text;
+		close $fh or die "$out/$name: $!\n";
+	};
+	my $signed = sub { author_sign( $keydir, base_message(shift), split( /:/, $AUTHOR ) ) };
+	my @two;
+	for my $hops ( 1 .. 3 ) {
+		for my $alg (qw(rsa ed25519)) {
+			my $sel = $alg eq 'rsa' ? 'rsa' : 'ed';
+			my @h = map { "$HOPS[$_]:$sel:$alg" } 0 .. $hops - 1;
+			for my $canon (qw(relaxed simple)) {
+				my $t = chain( $keydir, $signed->("c$hops$alg$canon"), \@h, canon => $canon, changes => $hops > 1 );
+				$put->($t);
+				push @two, $t if $hops == 2;
+			}
+		}
+	}
+	# a mixed chain: rsa, then ed25519, then rsa; LF line ends
+	my $mixed = chain( $keydir, $signed->('mixed'),
+		[ 'lists.example:rsa:rsa', 'forward.example:ed:ed25519', 'relay.example:rsa:rsa' ], canon => 'simple', changes => 1 );
+	( my $lf = $mixed ) =~ s/\r\n/\n/g;
+	$put->($lf);
+	$put->( $signed->('noarc') );
+
+	# hostile variants of a two-set chain
+	my $t = $two[0];
+	my $drop = sub {    # the field NAME i=INST removed
+		my ( $text, $name, $inst ) = @_;
+		my $f = find_field( $text, $name, $inst );
+		substr( $text, $f->[1], $f->[2] - $f->[1] ) = '';
+		return $text;
+	};
+	my $dup = sub {    # the field NAME i=INST twice
+		my ( $text, $name, $inst ) = @_;
+		my $f = find_field( $text, $name, $inst );
+		substr( $text, $f->[1], 0 ) = substr( $text, $f->[1], $f->[2] - $f->[1] );
+		return $text;
+	};
+	for my $name ( 'ARC-Seal', 'ARC-Message-Signature', 'ARC-Authentication-Results' ) {
+		$put->( $drop->( $t, $name, 1 ) );
+		$put->( $dup->( $t, $name, 2 ) );
+	}
+	( my $gap = $t ) =~ s/\bi=2;/i=3;/g;
+	$put->($gap);
+	( my $zero = $t ) =~ s/\bi=1;/i=0;/g;
+	$put->($zero);
+	( my $cvfail = $t ) =~ s/cv=pass/cv=fail/;
+	$put->($cvfail);
+	( my $cvnone = $t ) =~ s/cv=pass/cv=none/;
+	$put->($cvnone);
+	( my $huge = $t ) =~ s/(ARC-Seal: i=2;[^\r]*?\bb=)/$1 . ('QUJD' x 2500)/e;
+	$put->($huge);
+	( my $ldh = $t ) =~ s/d=forward\.example/d=for_ward..example/g;
+	$put->($ldh);
+	for my $sel (qw(tempfail multi revoked bad rsa512 nokey edrsa)) {
+		( my $k = $t ) =~ s/(ARC-Seal: i=2;[^\r]*?)\bs=\w+/$1s=$sel/;
+		$put->($k);
+	}
+	# 60 short unsigned sets: over the 50-set limit (small; the structure is what counts)
+	my $sixty = '';
+	for my $i ( reverse 1 .. 60 ) {
+		my $cv = $i == 1 ? 'none' : 'pass';
+		$sixty .= "ARC-Seal: i=$i; a=ed25519-sha256; cv=$cv; d=lists.example; s=ed; b=AAAA\r\n"
+		  . "ARC-Message-Signature: i=$i; a=ed25519-sha256; c=relaxed/relaxed; d=lists.example; s=ed; h=from; bh=AAAA; b=AAAA\r\n"
+		  . "ARC-Authentication-Results: i=$i; lists.example; arc=pass\r\n";
+	}
+	$put->( $sixty . base_message('sixty') );
 }
 
 # ---- the matrix and its flips ------------------------------------------------
