@@ -30,7 +30,7 @@
 #	Exit 0 when every message got its expected answer from both sides,
 #	1 otherwise, 77 (skipped) when Mail::DKIM or CryptX is missing.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 here=tests/arc
 
 if ! perl -MMail::DKIM::ARC::Verifier -MCrypt::PK::Ed25519 -e 1 2>/dev/null; then
