@@ -31,12 +31,30 @@
  *	             reason in a comment; the policy treats it as a DNS
  *	             failure (4xx when enforcing, never 5xx).
  *
- *	Work is bounded: once a chain's structure is found bad nothing is
- *	verified; signatures are checked newest first and the first that
- *	fails ends the validation; every key lookup goes through the DNS
- *	budget (the end-of-message deadline, shared with DKIM and DMARC).
+ *	RFC 8617 rules checked (section 5.2 and the header definitions of
+ *	section 4): at most 50 sets (and max_sets), counted before anything
+ *	is parsed; the tag-lists of the AS and AMS (RFC 6376 3.2: no tag
+ *	twice, no element without "="), the AAR's "i=N;" prefix; instances
+ *	1..N with no gap, exactly one AAR, AMS and AS each; cv= none for
+ *	i=1, pass for the others, any fail ends it; the tags a verifier
+ *	needs in every AS (i, a, b, cv, d, s; no h=) and in the newest AMS
+ *	(i, a, b, bh, d, s, h; c=, l=, q= when given); d= and s= host names
+ *	of letters, digits, '-' and '_'; a= rsa-sha256 or ed25519-sha256
+ *	(rsa-sha1 fails, RFC 8301); the newest AMS verified (step 4), every
+ *	AS newest first (step 6), oldest-pass (step 5, on a passing chain).
+ *	Not checked: t= and x= (ARC gives them no meaning for validation),
+ *	the AAR payload (the policy reads it).
  *
- *	Header values: as for dkim.h (leadspc; bare LF taken as CRLF).
+ *	Work is bounded: once a chain's structure is found bad nothing is
+ *	verified or looked up; signatures are checked newest first and the
+ *	first that fails ends the validation; a b= longer than an RSA-8192
+ *	signature fails before it is decoded; at most 4 body hashes run
+ *	(distinct body canonicalization and l=); one key lookup per distinct
+ *	key name, every one through the DNS budget (the end-of-message
+ *	deadline, shared with DKIM and DMARC), or the key_lookup override.
+ *
+ *	Header values: as for dkim.h (leadspc; bare LF taken as CRLF), the
+ *	body too (a bare LF ends a line).
  * DIAGNOSTICS
  *	Allocation failure aborts (xmalloc).
  */
@@ -77,7 +95,8 @@ struct arc_set {
 	bool ams_checked;   /* this set's ARC-Message-Signature was verified ... */
 	bool ams_valid;     /* ... and matched */
 	char *aar;          /* the ARC-Authentication-Results value after "i=N;"
-	                       (authserv-id first), NULL when there is none */
+	                       and its white space (authserv-id first; folding as
+	                       CRLF), NULL when there is none */
 };
 
 struct arc_result {
@@ -85,11 +104,14 @@ struct arc_result {
 	char reason[128];       /* why not pass, for logs and our A-R comment ("" for pass/none) */
 	unsigned fail_instance; /* the instance that failed (0: none, or not one set's fault) */
 	unsigned oldest_pass;   /* pass: header.oldest-pass, the lowest instance whose AMS
-	                           still verifies (0: not computed) */
+	                           still verifies, every AMS above it verifying too
+	                           (RFC 8617 5.2 step 5, whose 0, "all of them", is 1
+	                           here); 0 when not pass */
 	size_t n;               /* sets in set[] (0 unless the structure was whole) */
 	struct arc_set *set;    /* set[k] is instance k + 1 */
 	enum dns_fail dns_fail; /* temperror: why the key lookup failed */
-	unsigned verified;      /* signatures verified (bounded work: for logs and tests) */
+	unsigned verified;      /* signatures checked (a body hash compared or a
+	                           signature verified; bounded work: for logs and tests) */
 	unsigned lookups;       /* key lookups made */
 };
 

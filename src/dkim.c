@@ -194,8 +194,8 @@ static DKIM_CBSTAT prescreen_cb(DKIM *dkim, DKIM_SIGINFO **sigs, int nsigs)
 	return DKIM_CBSTAT_CONTINUE;
 }
 
-/* host_ok - a d= or s= we may look up: LDH labels (and '_'), a valid DNS name */
-static bool host_ok(const char *s)
+/* dkim_host_ok - a d= or s= we may look up: LDH labels (and '_'), a valid DNS name */
+bool dkim_host_ok(const char *s)
 {
 	if (s == NULL || *s == '\0' || !dns_name_ok(s))
 		return false;
@@ -205,12 +205,8 @@ static bool host_ok(const char *s)
 	return true;
 }
 
-/*
- * dns_key - the TXT record at name by DNS (dns.c), within budget b; on
- * DKIM_KEY_FOUND *record is its whole text (caller frees), on
- * DKIM_KEY_TEMPFAIL b->fail says why
- */
-static enum dkim_key_status dns_key(const char *name, char **record, struct dns_budget *b)
+/* dkim_key_dns - the key record at name by DNS, within budget b (dkim.h) */
+enum dkim_key_status dkim_key_dns(const char *name, char **record, struct dns_budget *b)
 {
 	struct dns_reply ans;
 	enum dkim_key_status st = DKIM_KEY_NOTFOUND;
@@ -264,7 +260,7 @@ static DKIM_CBSTAT key_cb(DKIM *dkim, DKIM_SIGINFO *sig, u_char *buf, size_t buf
 		s->key = KEY_BADQUERY; /* RFC 6376 6.1.2: no key can be fetched */
 		return DKIM_CBSTAT_NOTFOUND;
 	}
-	if (!host_ok(d) || !host_ok(sel) ||
+	if (!dkim_host_ok(d) || !dkim_host_ok(sel) ||
 	    (size_t)snprintf(name, sizeof(name), "%s._domainkey.%s", sel, d) >= sizeof(name) ||
 	    !dns_name_ok(name)) {
 		if (s)
@@ -277,7 +273,7 @@ static DKIM_CBSTAT key_cb(DKIM *dkim, DKIM_SIGINFO *sig, u_char *buf, size_t buf
 	} else if (v->set.key_lookup != NULL) {
 		st = v->set.key_lookup(name, &record, v->set.key_lookup_arg);
 	} else {
-		st = dns_key(name, &record, v->budget);
+		st = dkim_key_dns(name, &record, v->budget);
 		if (s != NULL && st == DKIM_KEY_TEMPFAIL)
 			s->key_fail = v->budget->fail;
 	}

@@ -190,6 +190,22 @@ bool dkim_q_supported(const char *q);
 bool dkim_h_uncovered(const char *h, char *const *names, size_t n, char *field, size_t fieldsize,
                       unsigned *in_h, unsigned *in_msg);
 
+/*
+ * dkim_host_ok - may d= or s= be looked up: LDH labels (letters, digits,
+ * '-', and '_'), separated by dots, a name dns_name_ok() accepts. Shared
+ * with arc.c.
+ */
+bool dkim_host_ok(const char *s);
+
+/*
+ * dkim_key_dns - the TXT record at name ("selector._domainkey.domain")
+ * by DNS, within budget b: DKIM_KEY_FOUND with its whole text in *record
+ * (caller frees), DKIM_KEY_NOTFOUND (NXDOMAIN, no TXT),
+ * DKIM_KEY_MULTIPLE, or DKIM_KEY_TEMPFAIL with b->fail saying why (a
+ * malformed answer counts as DNS_FAIL_MALFORMED). Shared with arc.c.
+ */
+enum dkim_key_status dkim_key_dns(const char *name, char **record, struct dns_budget *b);
+
 /* pm_dkim_result_name - "pass", "fail", ... "none" (RFC 8601 spelling) */
 const char *pm_dkim_result_name(enum pm_dkim_result r);
 
