@@ -15,7 +15,8 @@
 #	v=DKIM1; k=...; p=..." per line). ALG is rsa or ed25519. Without
 #	DOMAIN:SELECTOR:ALG arguments: the keys matrix needs (the author
 #	author.example s2026 rsa; the hops lists.example, forward.example,
-#	relay.example, each with selectors rsa and ed).
+#	relay.example, each with selectors rsa and ed; and a revoked record,
+#	revoked._domainkey.forward.example).
 #	DOMAIN:SELECTOR:ALG=FILE copies the private key FILE instead of
 #	making one.
 #
@@ -52,6 +53,8 @@
 #	expected): the newest AS's b=, the oldest AS's b= (2 and 3 hops),
 #	the newest AMS's b=, the AAR i=1, the body, a header field the
 #	newest AMS's h= names; a message without ARC header fields (none);
+#	a chain sealed cv=fail by a forwarder that received it broken; i=1
+#	sealed cv=pass; the newest seal's key without a record or revoked;
 #	50 and 51 sets (the RFC 8617 limit).
 #
 #	edsig: a message with a DKIM-Signature a=ed25519-sha256 (d=lists.example
@@ -100,7 +103,8 @@ exit 0;
 sub cmd_keys {
 	my ( $dir, @specs ) = @_;
 	die "mkchain.pl keys: no directory\n" unless defined $dir;
-	@specs = @DEFAULT_KEYS unless @specs;
+	my $default = !@specs;
+	@specs = @DEFAULT_KEYS if $default;
 	make_path($dir);
 	open( my $out, '>', "$dir/keys.txt" ) or die "$dir/keys.txt: $!\n";
 	for my $spec (@specs) {
@@ -121,6 +125,8 @@ sub cmd_keys {
 		  or die "openssl genpkey $alg failed\n";
 		print $out "$sel._domainkey.$dom ", key_record( $pem, $alg ), "\n";
 	}
+	# a revoked key (empty p=) for the matrix's key-revoked case
+	print $out "revoked._domainkey.$HOPS[1] v=DKIM1; k=rsa; p=\n" if $default;
 	close $out or die "$dir/keys.txt: $!\n";
 }
 
@@ -213,9 +219,10 @@ sub hop {
 	my ( $dkim, $dd, $ds, $db ) = ArcTest::dkim_verify($text);
 	my ($arc) = $n == 1 ? ('none') : $o{nocheck} ? ('pass') : ArcTest::arc_verify($text);
 	if ( !$o{nocheck} ) {
-		my $want = $n == 1 ? 'none' : 'pass';
+		my $want = $o{received} // ( $n == 1 ? 'none' : 'pass' );
 		die "hop $n ($dom): the chain received is $arc, not $want\n" if $arc ne $want;
 	}
+	$arc = $o{cv} if defined $o{cv};    # a sealer that writes the cv= it was told to
 	my $author = from_domain($text);
 	my $mfrom  = $prev // $author;
 	my $dmarc  = ( $dkim eq 'pass' && lc( $dd // '' ) eq $author ) || $mfrom eq $author ? 'pass' : 'fail';
@@ -524,6 +531,34 @@ sub cmd_matrix {
 				}
 			}
 		}
+	}
+
+	# A forwarder that found the chain broken (the body changed after hop 1,
+	# without a seal) and sealed with cv=fail: fail (RFC 8617 5.2 step 2).
+	{
+		my $t = chain( $keydir, author_sign( $keydir, base_message('cvfail'), split( /:/, $AUTHOR ) ),
+			["$HOPS[0]:rsa:rsa"], canon => 'relaxed' );
+		my ($hdr) = split_message($t);
+		$t = flip_at( $t, length($hdr) + 2 );
+		$t = hop( $keydir, $t, 2, "$HOPS[1]:ed:ed25519", $HOPS[0], canon => 'relaxed', received => 'fail', cv => 'fail' );
+		$put->( 'cvfail.eml', $t, 'fail', '=', 'sealed cv=fail by a forwarder that received a broken chain' );
+	}
+	# i=1 sealed with cv=pass: fail (RFC 8617 5.2 step 3: i=1 must be cv=none).
+	$put->( 'cv1pass.eml', hop( $keydir, author_sign( $keydir, base_message('cv1pass'), split( /:/, $AUTHOR ) ),
+			1, "$HOPS[0]:rsa:rsa", undef, canon => 'relaxed', cv => 'pass' ),
+		'fail', '=', 'the first seal says cv=pass' );
+	# The newest seal names a selector with no key record (gone), or a revoked key:
+	# RFC 8617 5.2 has fail for a seal that does not verify. RFC 8617 vs Mail::DKIM:
+	# Mail::DKIM 1.20230212 answers with its DKIM word "invalid" (no usable key),
+	# which RFC 8617 does not register for ARC; our answer is fail.
+	for my $sel (qw(gone revoked)) {
+		my $t = chain( $keydir, author_sign( $keydir, base_message("key$sel"), split( /:/, $AUTHOR ) ),
+			[ "$HOPS[0]:rsa:rsa", "$HOPS[1]:rsa:rsa" ], canon => 'relaxed' );
+		my $as = find_field( $t, 'ARC-Seal', 2 );
+		my ( $v, $off ) = field_tag( $t, $as, 's' );
+		substr( $t, $off, length($v) ) = $sel;
+		$put->( "key-$sel.eml", $t, 'fail', 'invalid',
+			$sel eq 'gone' ? "the newest seal's key has no record (s=gone)" : "the newest seal's key is revoked (p= empty)" );
 	}
 
 	# RFC 8617 4.2.1 and 5.1.2: at most 50 ARC sets. 50 sets pass for both.
