@@ -23,10 +23,12 @@
  *	then its h= fields picked bottom-up as in RFC 6376 5.4.2, the AMS
  *	itself with b= emptied last, without its CRLF), then every AS
  *	from the newest down (relaxed header canonicalization of the AAR,
- *	AMS and AS of each set 1..i, the AS of i with b= emptied last),
- *	stopping at the first failure. A passing chain then gets its
- *	oldest-pass (RFC 8617 5.2 step 5): the older AMSs are verified
- *	newest first until one fails.
+ *	AMS and AS of each set 1..i, the AS of i with b= emptied last:
+ *	one running SHA-256 over the sets, copied for each seal, so the
+ *	work is linear in the chain's size), stopping at the first failure.
+ *	A passing chain then gets its oldest-pass (RFC 8617 5.2 step 5):
+ *	the older AMSs are verified newest first until one fails, or until
+ *	they have canonicalized ARC_OLDEST_PASS_BYTES of header data.
  *
  *	Keys: one lookup per distinct key name per message, through the
  *	DNS budget (dkim_key_dns, shared with dkim.c) or the settings'
@@ -51,6 +53,7 @@
 #include <stdarg.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -69,6 +72,8 @@
 #define ARC_MAX_BODY_HASHES 4
 /* header field names in one AMS h=; more is malformed */
 #define ARC_MAX_H_NAMES 256
+/* header bytes the oldest-pass walk may canonicalize for the older AMSs */
+#define ARC_OLDEST_PASS_BYTES (1024ULL * 1024)
 /* the output buffer of one body canonicalizer */
 #define ARC_BODY_BUF 4096
 
@@ -117,7 +122,8 @@ struct sig {
 	unsigned char b[ARC_MAX_SIG_BYTES];
 	size_t blen;
 	unsigned char bh[32];
-	int body; /* index of its body hash (AMS), -1 none */
+	unsigned char digest[32]; /* AS: the SHA-256 of what it signs (as_digests) */
+	int body;                 /* index of its body hash (AMS), -1 none */
 	size_t bspan_start, bspan_end;
 };
 
@@ -167,6 +173,7 @@ struct arc_verifier {
 	size_t nkeys;
 	unsigned verified, lookups;
 	enum dns_fail dns_fail;
+	unsigned long long ams_bytes; /* canonicalized header bytes of the AMSs verified */
 };
 
 static const char *const result_names[PM_ARC_NRESULTS] = {"none", "pass", "fail", "temperror"};
@@ -1147,27 +1154,31 @@ out:
 	return pk;
 }
 
-/* sig_check - does sig (alg) verify data under pk */
-static bool sig_check(EVP_PKEY *pk, enum arc_alg alg, const unsigned char *data, size_t len,
+/*
+ * sig_check - does sig (alg) verify under pk, given the SHA-256 of the
+ * canonicalized data: RSA PKCS#1 v1.5 over that digest; Ed25519 signs
+ * the digest itself (RFC 8463 3)
+ */
+static bool sig_check(EVP_PKEY *pk, enum arc_alg alg, const unsigned char digest[32],
                       const unsigned char *sig, size_t siglen)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	bool ok = false;
 
-	if (ctx == NULL)
-		return false;
 	if (alg == ALG_RSA_SHA256) {
-		ok = EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, pk) == 1 &&
-		     EVP_DigestVerify(ctx, sig, siglen, data, len) == 1;
-	} else {
-		unsigned char h[32];
-		unsigned int hl = 0;
+		EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new(pk, NULL);
 
-		ok = EVP_Digest(data, len, h, &hl, EVP_sha256(), NULL) == 1 && hl == sizeof(h) &&
-		     EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pk) == 1 &&
-		     EVP_DigestVerify(ctx, sig, siglen, h, sizeof(h)) == 1;
+		ok = pctx != NULL && EVP_PKEY_verify_init(pctx) == 1 &&
+		     EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1 &&
+		     EVP_PKEY_CTX_set_signature_md(pctx, EVP_sha256()) == 1 &&
+		     EVP_PKEY_verify(pctx, sig, siglen, digest, 32) == 1;
+		EVP_PKEY_CTX_free(pctx);
+	} else {
+		EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+		ok = ctx != NULL && EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pk) == 1 &&
+		     EVP_DigestVerify(ctx, sig, siglen, digest, 32) == 1;
+		EVP_MD_CTX_free(ctx);
 	}
-	EVP_MD_CTX_free(ctx);
 	ERR_clear_error();
 	return ok;
 }
@@ -1175,11 +1186,11 @@ static bool sig_check(EVP_PKEY *pk, enum arc_alg alg, const unsigned char *data,
 enum check { CHECK_PASS, CHECK_FAIL, CHECK_TEMP };
 
 /*
- * sig_verify - the signature s over data (len bytes) with its key:
- * pass, fail (why) or temp (why, v->dns_fail)
+ * sig_verify - the signature s over the data whose SHA-256 is digest,
+ * with its key: pass, fail (why) or temp (why, v->dns_fail)
  */
-static enum check sig_verify(struct arc_verifier *v, const struct sig *s, const struct strbuf *data,
-                             char *why, size_t whysize)
+static enum check sig_verify(struct arc_verifier *v, const struct sig *s,
+                             const unsigned char digest[32], char *why, size_t whysize)
 {
 	char name[NS_MAXDNAME + 1];
 	struct key *k;
@@ -1211,7 +1222,7 @@ static enum check sig_verify(struct arc_verifier *v, const struct sig *s, const 
 	if (pk == NULL)
 		return CHECK_FAIL;
 	v->verified++;
-	ok = sig_check(pk, s->alg, (const unsigned char *)data->s, data->len, s->b, s->blen);
+	ok = sig_check(pk, s->alg, digest, s->b, s->blen);
 	EVP_PKEY_free(pk);
 	if (!ok) {
 		pm_bprintf(why, whysize, "signature does not verify");
@@ -1230,7 +1241,8 @@ static enum check ams_verify(struct arc_verifier *v, unsigned i, char *why, size
 	bool *used;
 	const char *p = s->h, *end = s->h + s->hlen;
 	unsigned names = 0;
-	enum check r;
+	unsigned char digest[32];
+	unsigned int dlen = 0;
 
 	if (!s->ok || s->body < 0) {
 		pm_bprintf(why, whysize, "not usable");
@@ -1282,31 +1294,69 @@ static enum check ams_verify(struct arc_verifier *v, unsigned i, char *why, size
 	}
 	free(used);
 	canon_header(&data, &v->hdr[self->hi], s->hrelaxed, s->bspan_start, s->bspan_end, true);
-	r = sig_verify(v, s, &data, why, whysize);
+	v->ams_bytes += data.len;
+	if (EVP_Digest(data.s, data.len, digest, &dlen, EVP_sha256(), NULL) != 1 ||
+	    dlen != sizeof(digest)) {
+		ERR_clear_error();
+		sb_free(&data);
+		pm_bprintf(why, whysize, "no digest (library)");
+		return CHECK_FAIL;
+	}
 	sb_free(&data);
-	return r;
+	return sig_verify(v, s, digest, why, whysize);
 }
 
-/* as_verify - the AS of instance i over the sets 1..i (RFC 8617 5.1.1, 5.2 step 6) */
+/* md_header - field hi canonicalized relaxed (b= span left out, CRLF unless last) into md */
+static void md_header(EVP_MD_CTX *md, const struct hdr *h, size_t skip_start, size_t skip_end,
+                      bool last)
+{
+	struct strbuf sb;
+
+	sb_init(&sb);
+	canon_header(&sb, h, true, skip_start, skip_end, last);
+	if (sb.len > 0)
+		(void)EVP_DigestUpdate(md, sb.s, sb.len);
+	sb_free(&sb);
+}
+
+/*
+ * as_digests - what each AS signs (RFC 8617 5.1.1): for AS i, the AAR,
+ * AMS and AS of sets 1..i-1, then the AAR and AMS of set i and AS i with
+ * b= emptied, relaxed; its SHA-256 into v->as[i-1].digest. One running
+ * hash over the sets, copied for each AS: the work is linear in the
+ * size of the chain, not quadratic. False when the library fails.
+ */
+static bool as_digests(struct arc_verifier *v)
+{
+	EVP_MD_CTX *run = EVP_MD_CTX_new(), *one = EVP_MD_CTX_new();
+	bool ok = run != NULL && one != NULL && EVP_DigestInit_ex(run, EVP_sha256(), NULL) == 1;
+
+	for (unsigned i = 1; ok && i <= v->n; i++) {
+		const struct hdr *aar = &v->hdr[v->ah[v->slot[ARC_AAR][i - 1]].hi];
+		const struct hdr *ams = &v->hdr[v->ah[v->slot[ARC_AMS][i - 1]].hi];
+		const struct hdr *as = &v->hdr[v->ah[v->slot[ARC_AS][i - 1]].hi];
+		struct sig *s = &v->as[i - 1];
+		unsigned int dlen = 0;
+
+		md_header(run, aar, 0, 0, false);
+		md_header(run, ams, 0, 0, false);
+		ok = EVP_MD_CTX_copy_ex(one, run) == 1;
+		if (!ok)
+			break;
+		md_header(one, as, s->bspan_start, s->bspan_end, true);
+		ok = EVP_DigestFinal_ex(one, s->digest, &dlen) == 1 && dlen == sizeof(s->digest);
+		md_header(run, as, 0, 0, false);
+	}
+	EVP_MD_CTX_free(run);
+	EVP_MD_CTX_free(one);
+	ERR_clear_error();
+	return ok;
+}
+
+/* as_verify - the AS of instance i (RFC 8617 5.2 step 6), its digest made by as_digests */
 static enum check as_verify(struct arc_verifier *v, unsigned i, char *why, size_t whysize)
 {
-	const struct sig *s = &v->as[i - 1];
-	struct strbuf data;
-	enum check r;
-
-	sb_init(&data);
-	for (unsigned j = 1; j <= i; j++) {
-		canon_header(&data, &v->hdr[v->ah[v->slot[ARC_AAR][j - 1]].hi], true, 0, 0, false);
-		canon_header(&data, &v->hdr[v->ah[v->slot[ARC_AMS][j - 1]].hi], true, 0, 0, false);
-		if (j < i)
-			canon_header(&data, &v->hdr[v->ah[v->slot[ARC_AS][j - 1]].hi], true, 0, 0,
-			             false);
-	}
-	canon_header(&data, &v->hdr[v->ah[v->slot[ARC_AS][i - 1]].hi], true, s->bspan_start,
-	             s->bspan_end, true);
-	r = sig_verify(v, s, &data, why, whysize);
-	sb_free(&data);
-	return r;
+	return sig_verify(v, &v->as[i - 1], v->as[i - 1].digest, why, whysize);
 }
 
 /* fill_sets - out->set[] from the whole structure */
@@ -1353,7 +1403,10 @@ void arc_verify_eom(struct arc_verifier *v, struct arc_result *out)
 	/* the newest AMS */
 	out->set[n - 1].ams_checked = true;
 	r = ams_verify(v, n, why, sizeof(why));
-	if (r == CHECK_PASS) {
+	if (r == CHECK_PASS && !as_digests(v)) {
+		r = CHECK_FAIL;
+		pm_bprintf(out->reason, sizeof(out->reason), "AS digests (library)");
+	} else if (r == CHECK_PASS) {
 		out->set[n - 1].ams_valid = true;
 		/* every AS, newest first, until one fails */
 		for (unsigned i = n; i >= 1; i--) {
@@ -1370,9 +1423,15 @@ void arc_verify_eom(struct arc_verifier *v, struct arc_result *out)
 		out->fail_instance = n;
 	}
 	if (r == CHECK_PASS) {
-		/* oldest-pass (step 5): older AMSs, newest first, until one does not verify */
+		/*
+		 * oldest-pass (step 5): older AMSs, newest first, until one does
+		 * not verify, or their header data passes ARC_OLDEST_PASS_BYTES
+		 */
+		unsigned long long newest = v->ams_bytes;
+
 		out->oldest_pass = n;
-		for (unsigned i = n - 1; i >= 1; i--) {
+		for (unsigned i = n - 1; i >= 1 && v->ams_bytes - newest <= ARC_OLDEST_PASS_BYTES;
+		     i--) {
 			out->set[i - 1].ams_checked = true;
 			if (ams_verify(v, i, why, sizeof(why)) != CHECK_PASS)
 				break;

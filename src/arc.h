@@ -49,7 +49,10 @@
  *	verified or looked up; signatures are checked newest first and the
  *	first that fails ends the validation; a b= longer than an RSA-8192
  *	signature fails before it is decoded; at most 4 body hashes run
- *	(distinct body canonicalization and l=); one key lookup per distinct
+ *	(distinct body canonicalization and l=); what the seals sign is
+ *	hashed in one pass over the chain (linear, not once per seal); the
+ *	oldest-pass walk stops once the older AMSs have taken 1 MiB of
+ *	header data (oldest_pass is then the lowest reached); one key lookup per distinct
  *	key name, every one through the DNS budget (the end-of-message
  *	deadline, shared with DKIM and DMARC), or the key_lookup override.
  *

@@ -11,13 +11,14 @@
  *	a name that times out), and once through a DNS budget whose
  *	resolver answers TXT records in the process.
  *	Covered: 1, 2 and 3 hops (RSA, Ed25519, mixed), relaxed and simple
- *	canonicalization, l=, changes between hops (oldest-pass), sets in
- *	any physical order; a byte changed in an AS, an AMS, an AAR, the
- *	body, a signed header: fail; hostile input (60 sets, a gap, a
- *	duplicate, a missing AS, i=0, a 1 MB b=, non-LDH d= and s=,
+ *	canonicalization (bodies with bare CR, white space lines, no final
+ *	line end, fed 1, 7 and 4096 bytes at a time), l=, changes between hops (oldest-pass), sets
+ *in any physical order; a byte changed in an AS, an AMS, an AAR, the body, a signed header: fail;
+ *hostile input (60 sets, a gap, a duplicate, a missing AS, i=0, a 1 MB b=, non-LDH d= and s=,
  *	malformed tag-lists, the cv= rules, rsa-sha1, a 512-bit key, a
  *	revoked key, a lookup that fails for now, max_sets), each with the
- *	work done (signatures verified, lookups) asserted; 50 sets.
+ *	work done (signatures verified, lookups) asserted; 50 sets; the
+ *	oldest-pass walk's limit on header bytes.
  * DIAGNOSTICS
  *	cmocka; each failure prints "got X, want Y".
  */
@@ -406,6 +407,8 @@ static void seal(struct msg_t *m, unsigned i, const struct hop *h)
 
 /* ---- running the verifier ---------------------------------------------------- */
 
+static size_t chunk = 7; /* body bytes per arc_verify_body call */
+
 /* verify_with - m through a verifier with settings s (leadspc as given), the body in 7-byte chunks
  */
 static void verify_with(const struct msg_t *m, struct arc_verify_settings *s, struct dns_budget *b,
@@ -615,6 +618,53 @@ static void test_canon(void **state)
 		msg_free(&m);
 		kt_free(&t);
 	}
+}
+
+/* test_bodies - bodies that test the streamed canonicalization, in chunks of 1, 7 and 4096 */
+static void test_bodies(void **state)
+{
+	static const char *const bodies[] = {
+	    "",
+	    "\r\n",
+	    "\r\n\r\n\r\n",
+	    "x",
+	    "x  \t",
+	    " x \t\r\n \t\r\n\r\n",
+	    "a\rb\r\n",
+	    "trailing\r",
+	    "\r\n\r\nafter empty lines\r\n",
+	    "tabs\t\tand  spaces\r\n\t lead\r\nlast line without end",
+	    "x\r\r\n\r",
+	};
+	static const char *const canon[] = {"simple/simple", "relaxed/relaxed"};
+	static const size_t chunks[] = {1, 7, 4096};
+
+	(void)state;
+	for (size_t b = 0; b < PM_ARRAY_LEN(bodies); b++)
+		for (size_t c = 0; c < PM_ARRAY_LEN(canon); c++)
+			for (size_t k = 0; k < PM_ARRAY_LEN(chunks); k++) {
+				struct msg_t m;
+				struct keytab t;
+				struct arc_result r;
+				struct hop h = hop_key(LISTS_RSA, rsa_key);
+
+				kt_std(&t);
+				msg_init(&m);
+				sb_reset(&m.body);
+				sb_append(&m.body, bodies[b]);
+				h.c = canon[c];
+				seal(&m, 1, &h);
+				chunk = chunks[k];
+				verify(&m, &t, &r);
+				chunk = 7;
+				if (r.result != PM_ARC_PASS)
+					fail_msg("body %zu, %s, chunk %zu: got %s (%s), want pass",
+					         b, canon[c], chunks[k],
+					         pm_arc_result_name(r.result), r.reason);
+				arc_result_free(&r);
+				msg_free(&m);
+				kt_free(&t);
+			}
 }
 
 /* test_bare_lf - values folded with bare LF (as the MTA stores them), body with LF ends */
@@ -1049,6 +1099,39 @@ static void test_max_sets(void **state)
 	kt_free(&t);
 }
 
+/* test_oldest_pass_bytes - the oldest-pass walk stops past 1 MiB of older AMS header data */
+static void test_oldest_pass_bytes(void **state)
+{
+	struct msg_t m;
+	struct keytab t;
+	struct arc_result r;
+	struct strbuf big;
+
+	(void)state;
+	kt_std(&t);
+	msg_init(&m);
+	sb_init(&big);
+	sb_append(&big, "X-Big: ");
+	for (int i = 0; i < 600 * 1024 / 64; i++)
+		sb_append(&big, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+	msg_prepend(&m, big.s);
+	sb_free(&big);
+	for (unsigned i = 1; i <= 4; i++) {
+		struct hop h = hop_key(FWD_ED, ed_key);
+
+		h.h = "from:x-big";
+		seal(&m, i, &h);
+	}
+	/* AMS 4 (600 KiB), 3 (0 bytes of the walk before it), 2 (600 KiB before it); not 1 */
+	verify(&m, &t, &r);
+	expect(&r, PM_ARC_PASS, "", 7, 1);
+	assert_int_equal(r.oldest_pass, 2);
+	assert_false(r.set[0].ams_checked);
+	arc_result_free(&r);
+	msg_free(&m);
+	kt_free(&t);
+}
+
 /* ---- keys through a DNS budget ------------------------------------------------- */
 
 struct fake_dns {
@@ -1181,13 +1264,22 @@ static void test_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_no_arc),    cmocka_unit_test(test_hops),
-	    cmocka_unit_test(test_canon),     cmocka_unit_test(test_bare_lf),
-	    cmocka_unit_test(test_reordered), cmocka_unit_test(test_flips),
-	    cmocka_unit_test(test_structure), cmocka_unit_test(test_huge_b),
-	    cmocka_unit_test(test_keys),      cmocka_unit_test(test_seal_h),
-	    cmocka_unit_test(test_max_sets),  cmocka_unit_test(test_dns_budget),
-	    cmocka_unit_test(test_lifecycle), cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_no_arc),
+	    cmocka_unit_test(test_hops),
+	    cmocka_unit_test(test_canon),
+	    cmocka_unit_test(test_bare_lf),
+	    cmocka_unit_test(test_bodies),
+	    cmocka_unit_test(test_reordered),
+	    cmocka_unit_test(test_flips),
+	    cmocka_unit_test(test_structure),
+	    cmocka_unit_test(test_huge_b),
+	    cmocka_unit_test(test_keys),
+	    cmocka_unit_test(test_seal_h),
+	    cmocka_unit_test(test_max_sets),
+	    cmocka_unit_test(test_oldest_pass_bytes),
+	    cmocka_unit_test(test_dns_budget),
+	    cmocka_unit_test(test_lifecycle),
+	    cmocka_unit_test(test_names),
 	};
 
 	return cmocka_run_group_tests(tests, setup_keys, teardown_keys);
