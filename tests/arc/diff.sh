@@ -13,7 +13,8 @@
 #	   List-Id), each then with one byte flipped in each part (the newest
 #	   AS's b=, the oldest AS's b=, the newest AMS's b=, the AAR i=1, the
 #	   body, the Subject named in the newest AMS h=), a message without
-#	   ARC header fields, a chain sealed cv=fail, one whose i=1 says
+#	   ARC header fields, a chain sealed rsa, ed25519, rsa, a chain
+#	   sealed cv=fail, one whose i=1 says
 #	   cv=pass, the newest seal's key missing or revoked, chains of 50
 #	   and 51 sets.
 #	3. For each message: build/tests/arcverify --keys keys.txt (its cv=)
@@ -143,6 +144,6 @@ while IFS=$'\t' read -r file expect mdkim what; do
 done <"$work/m/index"
 
 echo "arc-diff: $chains_ok/$chains chains agreed (pass from both), $flips_ok/$flips flips failed in both," \
-	"$other_ok/$other other cases (no ARC, cv=fail, i=1 cv=pass, no key, revoked key, 50 and 51 sets) as expected;" \
+	"$other_ok/$other other cases (no ARC, mixed algorithms, cv=fail, i=1 cv=pass, no key, revoked key, 50 and 51 sets) as expected;" \
 	"oldest_pass checked on $oldest chains"
 exit $rc

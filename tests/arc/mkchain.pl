@@ -53,7 +53,8 @@
 #	expected): the newest AS's b=, the oldest AS's b= (2 and 3 hops),
 #	the newest AMS's b=, the AAR i=1, the body, a header field the
 #	newest AMS's h= names; a message without ARC header fields (none);
-#	a chain sealed cv=fail by a forwarder that received it broken; i=1
+#	a chain of 3 hops sealed rsa, ed25519, rsa (pass); a chain sealed
+#	cv=fail by a forwarder that received it broken; i=1
 #	sealed cv=pass; the newest seal's key without a record or revoked;
 #	50 and 51 sets (the RFC 8617 limit).
 #
@@ -213,7 +214,7 @@ sub hop {
 	my ( $keydir, $text, $n, $spec, $prev, %o ) = @_;
 	my ( $dom, $sel, $alg ) = split /:/, $spec;
 	$alg = 'rsa' unless defined $alg;
-	my $a = $alg eq 'rsa' ? 'rsa-sha256' : 'ed25519-sha256';
+	my $algname = $alg eq 'rsa' ? 'rsa-sha256' : 'ed25519-sha256';
 
 	# 1. the message as it arrived
 	my ( $dkim, $dd, $ds, $db ) = ArcTest::dkim_verify($text);
@@ -244,11 +245,11 @@ sub hop {
 
 	# 3. the seal
 	my $sealer = ArcTest::Sealer->new(
-		Algorithm => $a,
+		Algorithm => $algname,
 		Domain    => $dom,
 		SrvId     => lc $dom,
 		Selector  => $sel,
-		Key       => signing_key( $keydir, $dom, $sel, $a ),
+		Key       => signing_key( $keydir, $dom, $sel, $algname ),
 		Chain     => $arc,
 		AMSMethod => "relaxed/$o{canon}",
 	);
@@ -532,6 +533,11 @@ sub cmd_matrix {
 			}
 		}
 	}
+
+	# Sealers of both algorithms in one chain: rsa, ed25519, rsa, changed at each hop
+	$put->( 'mixed.eml', chain( $keydir, author_sign( $keydir, base_message('mixed'), split( /:/, $AUTHOR ) ),
+			[ "$HOPS[0]:rsa:rsa", "$HOPS[1]:ed:ed25519", "$HOPS[2]:rsa:rsa" ], canon => 'simple', changes => 1 ),
+		'pass', '=', '3 hops sealed rsa-sha256, ed25519-sha256, rsa-sha256, changed at each hop' );
 
 	# A forwarder that found the chain broken (the body changed after hop 1,
 	# without a seal) and sealed with cv=fail: fail (RFC 8617 5.2 step 2).
