@@ -122,6 +122,11 @@ faults: all
 	@tests/faults/run.sh
 .PHONY: faults
 
+# ARC chains made by Mail::DKIM at test time: our validator and Mail::DKIM agree (tests/arc/)
+arc-diff: build/tests/arcverify
+	@tests/arc/diff.sh
+.PHONY: arc-diff
+
 # 50,000 messages through Postfix + policy-milter, then a LeakSanitizer run (SOAK_MESSAGES)
 soak: deps
 	@tests/bench/deps.sh
@@ -275,7 +280,7 @@ clean-report:
 # seconds (tests/fuzz/run.sh; make check runs each for 5).
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := addr hdrfrom authres config rcpt lists dmarc eom spfrecord
+FUZZ_TARGETS := addr hdrfrom authres config rcpt lists dmarc eom spfrecord arc
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS  := -O1 -g -std=gnu11 $(WARN) -D_GNU_SOURCE -DPM_VERSION='"$(VERSION)"' -DPM_CONFIG_PATH='"$(SYSCONFDIR)/policy-milter/policy-milter.conf"' $(PKG_CFLAGS) $(FUZZ_SAN)
 # dns.c and its cache
@@ -289,6 +294,8 @@ fuzz_lists_MODS   := lists filetable cidr addr log util
 fuzz_dmarc_MODS   := dmarc dkim $(FUZZ_DNS) policy psl util lists filetable cidr addr log
 fuzz_spfrecord_MODS := spfrecord util
 fuzz_eom_MODS     := eom verdict config_keys config_load config_check policy psl cidr rcpt addr log util dmarc dkim $(FUZZ_DNS) lists filetable hdrfrom authres arc arctrust
+# arc: what the arcverify driver links (src/arc.c and what it uses)
+fuzz_arc_MODS     := $(ARCVERIFY_MODS)
 
 build/fuzz/obj:
 	mkdir -p $@

@@ -39,6 +39,8 @@ suite fuzz tests/fuzz/run.sh # libFuzzer: each target's corpus, then 5 s of fuzz
 # make install / make uninstall into a DESTDIR, the systemd unit (systemd-analyze verify)
 suite install tests/install/run.sh
 suite spf tests/spf/run.sh
+# ARC chains made by Mail::DKIM: our validator (build/tests/arcverify) and Mail::DKIM must agree
+suite arc-diff tests/arc/diff.sh
 # the official RFC 7208 SPF test suite (../shared/conformance), plain and ASan+UBSan
 suite spf-rfc7208 tests/spf/rfc7208.sh
 # negative answers cached for their SOA minimum, not longer (nsd, one zone change)

@@ -16,8 +16,9 @@
 #	libio-socket-inet6-perl gives swaks IPv6 (without it swaks exits
 #	"IPv6 not available" and the IPv6 end-to-end scenarios fail).
 #	libmail-dkim-perl and libcryptx-perl (Crypt::PK::Ed25519) sign the
-#	DKIM test messages of the end-to-end suite (scenario.pl), and
-#	Mail::DKIM::ARC seals and verifies its ARC chains (its dependency
+#	DKIM test messages of the end-to-end suite (scenario.pl) and make and
+#	verify the ARC chains of tests/arc (mkchain.pl, verify.pl); and
+#	Mail::DKIM::ARC seals and verifies the e2e ARC chains (its dependency
 #	libmail-authenticationresults-perl reads the sealer's results);
 #	python3-dkim (dkimpy, with Ed25519 through python3-nacl) is the
 #	second, independent verifier of the signing self-check.

@@ -22,7 +22,9 @@
 #	policy-milter/no-milter, policy-milter/OpenDKIM+OpenDMARC,
 #	policy-milter/null-milter and null-milter/no-milter (the null milter,
 #	nullmilter.c, does nothing: the last ratio bounds what any milter can
-#	reach on this machine), the milter-only run,
+#	reach on this machine), the milter-only run, what ARC costs (the
+#	milter alone on one class without and with two ARC sets: milter CPU
+#	per message and messages/s),
 #	the issue's targets (met or not: figures, never the exit status) and
 #	whether every message got the reply it should.
 #
@@ -227,6 +229,42 @@ for my $label (@order) {
 	};
 }
 
+# What ARC costs (issue 15): the milter alone on the rsa2048 class without
+# (milter-noarc) and with two ARC sets (milter-arc2), the same messages otherwise.
+my $arc;
+{
+	my %side;
+	for my $label (@order) {
+		my $r = $run{$label};
+		next unless ($r->{run}{mode} // '') eq 'arc' && $r->{result} && $r->{result}{messages};
+		push @{ $side{ $label =~ /-arc2-/ ? 'with' : 'without' } }, $r;
+	}
+	my $sum = sub { # the runs of one side together
+		my @r = @_;
+		my ($n, $secs, $cpu, $wrong, $hwm) = (0, 0, 0, 0, 0);
+		for (@r) {
+			$n += $_->{result}{messages};
+			$secs += $_->{result}{seconds};
+			$cpu += $_->{run}{milter_cpu_s};
+			$wrong += $_->{result}{mismatches};
+			$hwm = $_->{run}{hwm_kb} if ($_->{run}{hwm_kb} // 0) > $hwm;
+		}
+		my @lat = latencies(@r);
+		return { runs => scalar(@r), connections => 0 + $r[0]{run}{conc}, messages => $n,
+			rate => r1($secs > 0 ? $n / $secs : 0, 1), p50_ms => r1(pct(50, @lat), 2), p99_ms => r1(pct(99, @lat), 2),
+			milter_cpu_us_per_message => r1($cpu / $n * 1e6, 1), peak_rss_mib => r1($hwm / 1024, 1),
+			mismatches => $wrong };
+	};
+	if ($side{with} && $side{without}) {
+		my ($w, $o) = ($sum->(@{ $side{with} }), $sum->(@{ $side{without} }));
+		$arc = { without => $o, with => $w,
+			sets => 2, sealers => [ 'i=1 lists.example.net rsa-sha256', 'i=2 fwd.example.net ed25519-sha256' ],
+			cpu_us_per_message => r1($w->{milter_cpu_us_per_message} - $o->{milter_cpu_us_per_message}, 1),
+			cpu_ratio => $o->{milter_cpu_us_per_message} ? r1($w->{milter_cpu_us_per_message} / $o->{milter_cpu_us_per_message}, 2) : undef,
+			rate_ratio => $o->{rate} ? r1($w->{rate} / $o->{rate}, 2) : undef };
+	}
+}
+
 # The issue's targets, at the highest concurrency measured (50 in a full run).
 my @targets;
 if (@ratios) {
@@ -262,7 +300,7 @@ my $ok = !@failed_runs && $wrong == 0;
 my %out = (
 	title => 'policy-milter benchmark (make bench)', machine => \%machine,
 	mix => [ map { { %$_, weight => 0 + $_->{weight}, expect => 0 + $_->{expect}, body_kib => 0 + $_->{kib} } } @mix ],
-	mta => \@mta, ratios => \@ratios, smtp_source => \@xcheck, milter_only => $milter,
+	mta => \@mta, ratios => \@ratios, smtp_source => \@xcheck, milter_only => $milter, arc => $arc,
 	targets => \@targets, dns_udp_drops => $drops,
 	correctness => { messages_checked => $checked, wrong_replies => $wrong, failed_runs => \@failed_runs,
 		ok => $ok ? JSON::PP::true : JSON::PP::false },
@@ -333,6 +371,20 @@ if ($milter) {
 	$t .= sprintf("  RSS sampled every 1,000 messages: %.1f to %.1f MiB; mean of the first quarter %.1f, of the last %.1f MiB\n",
 		@$milter{qw(rss_min_mib rss_max_mib rss_first_quarter_mib rss_last_quarter_mib)})
 	    if defined $milter->{rss_first_quarter_mib};
+}
+if ($arc) {
+	$t .= "\nWhat ARC costs (issue 15): policy-milter alone, class rsa2048 without and with two ARC sets\n"
+	    . "(i=1 lists.example.net rsa-sha256, i=2 fwd.example.net ed25519-sha256; message unchanged), "
+	    . "$arc->{with}{runs} runs of each in turn, $arc->{with}{messages} messages each in all, "
+	    . "$arc->{with}{connections} connections\n";
+	for my $k (qw(without with)) {
+		my $x = $arc->{$k};
+		$t .= sprintf("  %-11s %8.1f msgs/s; milter CPU %7.1f us/message; latency p50 %.2f ms, p99 %.2f ms; peak RSS %.1f MiB%s\n",
+			"$k ARC", $x->{rate}, $x->{milter_cpu_us_per_message}, $x->{p50_ms} // 0, $x->{p99_ms} // 0,
+			$x->{peak_rss_mib}, $x->{mismatches} ? "; $x->{mismatches} WRONG replies" : '');
+	}
+	$t .= sprintf("  ARC: %+.1f us of milter CPU per message (x%s), messages/s x%s\n", $arc->{cpu_us_per_message},
+		fmt($arc->{cpu_ratio}, '%.2f'), fmt($arc->{rate_ratio}, '%.2f'));
 }
 if (@targets) {
 	$t .= "\nTargets (issue 6)\n";

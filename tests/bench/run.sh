@@ -43,6 +43,12 @@
 #	over its socket (no MTA) with 200 connections at a time for 20,000
 #	messages of the same mix: its ceiling (messages/s), its peak RSS, and
 #	its RSS after the first and the last thousand messages.
+#	Then what ARC costs (issue 15): the same, with the rsa2048 class
+#	alone, then with the same messages ARC-sealed by two forwarders
+#	(arc2: lists.example.net rsa-sha256, fwd.example.net ed25519-sha256;
+#	tests/arc/mkchain.pl, keys in example.net), the two in turn twice,
+#	10,000 messages a run: messages/s and milter CPU per message without
+#	and with ARC.
 #
 #	Without an option both modes run. Results: build/bench/results.txt
 #	(also printed) and build/bench/results.json (report.pl), with the
@@ -54,6 +60,8 @@
 #	  BENCH_CONC="1 10 50" concurrencies; BENCH_MESSAGES="N1 N10 N50" the
 #	                       messages of one run at each
 #	  BENCH_MILTER_CONNS, BENCH_MILTER_MESSAGES   the milter-only run
+#	  BENCH_ARC_MESSAGES, BENCH_ARC_ROUNDS   each ARC run's messages, and
+#	                       how many times the two runs take turns (2)
 #	  BENCH_KEEP=1         keep the work directory (/tmp/pm-bench.*)
 #	  BENCH_MILTER_LOG=1   run policy-milter with -f (decisions in milter.log)
 # DIAGNOSTICS
@@ -88,14 +96,17 @@ if [ -n "${BENCH_QUICK:-}" ]; then
 	ROUNDS=${BENCH_ROUNDS:-1}
 	MESSAGES=${BENCH_MESSAGES:-60 300 600}
 	MILTER_MESSAGES=${BENCH_MILTER_MESSAGES:-3000}
+	ARC_MESSAGES=${BENCH_ARC_MESSAGES:-2000}
 	XCHECK_MESSAGES=${BENCH_XCHECK_MESSAGES:-300}
 else
 	ROUNDS=${BENCH_ROUNDS:-3}
 	MESSAGES=${BENCH_MESSAGES:-600 3000 5000}
 	MILTER_MESSAGES=${BENCH_MILTER_MESSAGES:-20000}
+	ARC_MESSAGES=${BENCH_ARC_MESSAGES:-10000}
 	XCHECK_MESSAGES=${BENCH_XCHECK_MESSAGES:-1000}
 fi
 CONC=${BENCH_CONC:-1 10 50}
+ARC_ROUNDS=${BENCH_ARC_ROUNDS:-2}
 MILTER_CONNS=${BENCH_MILTER_CONNS:-200}
 VARIANTS=4
 CLIENTS="192.0.2.10 192.0.2.11 192.0.2.12" # PTR mta1-3.example.net, each with its A record
@@ -341,38 +352,69 @@ if [ "$MODE" != milter ]; then
 	done
 fi
 
-if [ "$MODE" != mta ]; then
-	# The milter alone: started afresh, so that its peak and RSS are this load's.
+# milter_run LABEL RUNMODE IDX MESSAGES - policy-milter started afresh (its peak and RSS are
+# this load's) and driven alone by miltload with the mix IDX; its lines go to runs.txt
+milter_run() {
+	local label=$1 runmode=$2 idx=$3 n=$4 rc c0 c1 b0 b1 u0 u1 n0 n1 d0 d1 clients
 	pm_stop
 	pm_start "$PM_CONF"
-	label=milter-c$MILTER_CONNS
 	c0=$(proc_cpu_ticks "$PM_PID")
 	b0=$(busy_ticks)
 	u0=$(udp_drops)
 	d0=$(proc_cpu_ticks "$UNBOUND_PID")
 	n0=$(ns_cpu_ticks)
 	clients=$(i=1; for a in $CLIENTS; do printf '%s=mta%s.example.net,' "$a" $i; i=$((i + 1)); done)
-	"$BENCH_BIN/miltload" -S "$PM_SOCKET" -c "$MILTER_CONNS" -n "$MILTER_MESSAGES" \
-		-m "$MSGS/mix.idx" -b "${clients%,}" -P "$PM_PID" -i 1000 -l "$LAT/$label.txt" \
+	"$BENCH_BIN/miltload" -S "$PM_SOCKET" -c "$MILTER_CONNS" -n "$n" \
+		-m "$idx" -b "${clients%,}" -P "$PM_PID" -i 1000 -l "$LAT/$label.txt" \
 		>"$E2E_DIR/out.$label" 2>"$E2E_DIR/err.$label"
 	rc=$?
 	n1=$(ns_cpu_ticks)
 	d1=$(proc_cpu_ticks "$UNBOUND_PID")
 	b1=$(busy_ticks)
 	u1=$(udp_drops)
-	c1=$(proc_cpu_ticks "$PM_PID") || die "policy-milter died during the milter-only run"
+	c1=$(proc_cpu_ticks "$PM_PID") || die "policy-milter died during the $label run"
 	{
-		printf 'run mode=milter label=%s setup=pm conc=%s rc=%s dns_udp_drops=%s machine_cpu_s=%s ns_cpu_s=%s dns_cpu_s=%s milter_cpu_s=%s hwm_kb=%s latfile=%s\n' \
-			"$label" "$MILTER_CONNS" "$rc" $((u1 - u0)) "$(ticks_s $((b1 - b0)))" \
+		printf 'run mode=%s label=%s setup=pm conc=%s rc=%s dns_udp_drops=%s machine_cpu_s=%s ns_cpu_s=%s dns_cpu_s=%s milter_cpu_s=%s hwm_kb=%s latfile=%s\n' \
+			"$runmode" "$label" "$MILTER_CONNS" "$rc" $((u1 - u0)) "$(ticks_s $((b1 - b0)))" \
 			"$(ticks_s $((n1 - n0)))" "$(ticks_s $((d1 - d0)))" "$(ticks_s $((c1 - c0)))" \
 			"$(proc_hwm_kb "$PM_PID")" "$LAT/$label.txt"
-		kv "$E2E_DIR/out.$label" "mode=milter label=$label setup=pm conc=$MILTER_CONNS"
+		kv "$E2E_DIR/out.$label" "mode=$runmode label=$label setup=pm conc=$MILTER_CONNS"
 	} >>"$RUNS"
 	printf 'bench: %-14s %s\n' "$label" "$(sed -n 's/^result //p' "$E2E_DIR/out.$label")"
 	if [ "$rc" != 0 ]; then
 		sed 's/^/bench:   /' "$E2E_DIR/err.$label" | head -n 10
 		failed=1
 	fi
+}
+
+if [ "$MODE" != mta ]; then
+	# The milter alone, the whole mix.
+	milter_run "milter-c$MILTER_CONNS" milter "$MSGS/mix.idx" "$MILTER_MESSAGES"
+
+	# What ARC costs (issue 15): the rsa2048 class alone, then the same
+	# messages sealed by two forwarders (arc2: the sets i=1
+	# lists.example.net rsa-sha256 and i=2 fwd.example.net ed25519-sha256,
+	# the message unchanged, so DKIM and DMARC still pass: 250 for both).
+	# The sealing is checked by Mail::DKIM (tests/arc/verify.pl) and the
+	# sealers' records as unbound serves them against the keys.
+	for v in $(seq 1 "$VARIANTS"); do
+		perl "$E2E_TOP/tests/arc/mkchain.pl" seal --keys "$E2E_DIR/arckeys" --in "$MSGS/rsa2048.v$v.eml" \
+			--hop lists.example.net:arc:rsa --hop fwd.example.net:arc:ed25519 >"$MSGS/arc2.v$v.eml" ||
+			die "cannot seal the arc2 messages (tests/arc/mkchain.pl)"
+	done
+	sealed=$(perl "$E2E_TOP/tests/arc/verify.pl" --keys "$E2E_DIR/arckeys/keys.txt" "$MSGS"/arc2.v*.eml | grep -c '	cv=pass	')
+	[ "$sealed" = "$VARIANTS" ] || die "Mail::DKIM passes $sealed of the $VARIANTS arc2 messages"
+	while read -r name rec; do
+		served=$(dig +short +norecurse TXT "$name" @127.0.0.1 | sed 's/" "//g; s/"//g')
+		[ "$served" = "$rec" ] || die "the zone serves $name as \"$served\", not the sealer's key"
+	done < <(grep '\.example\.net ' "$E2E_DIR/arckeys/keys.txt")
+	awk '$1 == "rsa2048" { $2 = 1; print }' "$MSGS/mix.idx" >"$MSGS/noarc.idx"
+	awk '$1 == "rsa2048" { $1 = "arc2"; $2 = 1; gsub(/rsa2048\.v/, "arc2.v", $5); print }' "$MSGS/mix.idx" >"$MSGS/arc.idx"
+	# in turn, ARC_ROUNDS times (a slower spell of the machine falls on both)
+	for r in $(seq 1 "$ARC_ROUNDS"); do
+		milter_run "milter-noarc-r$r" arc "$MSGS/noarc.idx" "$ARC_MESSAGES"
+		milter_run "milter-arc2-r$r" arc "$MSGS/arc.idx" "$ARC_MESSAGES"
+	done
 fi
 
 exit $failed

@@ -17,7 +17,10 @@
 #	and org empty, so that the DMARC tree walk's _dmarc.com and the like
 #	get NXDOMAIN), with
 #	fresh DKIM keys from tests/e2e/keys.sh whose rsa2048 and ed25519
-#	records go into the work copy of example.com.zone. Not the e2e zones:
+#	records go into the work copy of example.com.zone, and fresh keys of
+#	two ARC sealers, lists.example.net (arc, RSA 2048) and fwd.example.net
+#	(arc, Ed25519; tests/arc/mkchain.pl keys) whose records go into
+#	example.net.zone. Not the e2e zones:
 #	they are all below test., which libunbound (inside OpenDKIM) answers
 #	itself as one of its built-in local zones (NXDOMAIN), whatever it is
 #	told to forward.
@@ -95,6 +98,18 @@ bench_nsd_start() {
 			"$(printf '%s' "$rec" | fold -b -w 255 | sed 's/.*/"&"/' | tr '\n' ' ')"
 	done <"$E2E_DIR/keys/records.txt" >>"$zdir/example.com.zone"
 	grep -q '^ed25519._domainkey' "$zdir/example.com.zone" || die "no DKIM key records from keys.sh"
+	# The ARC sealers of the arc2 messages (issue 15): keys of two forwarders
+	# below example.net (tests/arc/mkchain.pl), their records in that zone
+	perl "$E2E_TOP/tests/arc/mkchain.pl" keys "$E2E_DIR/arckeys" \
+		lists.example.net:arc:rsa fwd.example.net:arc:ed25519 >/dev/null ||
+		die "cannot make the ARC sealers' keys (tests/arc/mkchain.pl)"
+	while read -r name rec; do
+		printf '%s.\tTXT\t%s\n' "$name" \
+			"$(printf '%s' "$rec" | fold -b -w 255 | sed 's/.*/"&"/' | tr '\n' ' ')"
+	done <"$E2E_DIR/arckeys/keys.txt" >>"$zdir/example.net.zone"
+	# mkchain.pl's own DNS (its keys file) also knows the author's key, so that
+	# each sealer's ARC-Authentication-Results says dkim=pass as it would
+	sed -n 's/^rsa2048 /rsa2048._domainkey.example.com /p' "$E2E_DIR/keys/records.txt" >>"$E2E_DIR/arckeys/keys.txt"
 	nsd_serve "$zdir" example.com.
 }
 

@@ -324,74 +324,6 @@ static enum dns_status fake_resolve(const char *name, int type, int timeout, lon
 
 /* ---- the message ---------------------------------------------------- */
 
-struct field {
-	char *name, *value;
-};
-
-struct message {
-	struct field *f;
-	size_t n;
-	const uint8_t *body;
-	size_t body_len;
-};
-
-/* split - the header fields and the body of the raw message, as the MTA hands them over */
-static void split(const uint8_t *d, size_t size, struct message *m)
-{
-	size_t pos = 0, cap = 0, vstart = 0;
-	struct field *cur = NULL;
-
-	memset(m, 0, sizeof(*m));
-	while (pos < size) {
-		const uint8_t *eol = memchr(d + pos, '\n', size - pos);
-		size_t end = eol != NULL ? (size_t)(eol - d) + 1 : size; /* past the line */
-		size_t content = end - pos, i;
-
-		if (content > 0 && d[end - 1] == '\n')
-			content--;
-		if (content > 0 && d[pos + content - 1] == '\r')
-			content--;
-		if (content == 0) {
-			pos = end; /* the empty line ends the headers */
-			break;
-		}
-		if ((d[pos] == ' ' || d[pos] == '\t') && cur != NULL) {
-			free(cur->value);
-			cur->value = fuzz_cstr(d + vstart, pos + content - vstart);
-			pos = end;
-			continue;
-		}
-		for (i = pos; i < pos + content && d[i] > ' ' && d[i] < 0x7f && d[i] != ':'; i++)
-			;
-		if (i == pos)
-			break; /* no field name: the body starts here */
-		while (i < pos + content && (d[i] == ' ' || d[i] == '\t'))
-			i++;
-		if (i >= pos + content || d[i] != ':')
-			break;
-		if (m->n == cap) {
-			cap = cap ? 2 * cap : 16;
-			m->f = xrealloc(m->f, cap * sizeof(*m->f));
-		}
-		cur = &m->f[m->n++];
-		cur->name = fuzz_cstr(d + pos, i - pos); /* white space before the colon kept */
-		vstart = i + 1;
-		cur->value = fuzz_cstr(d + vstart, pos + content - vstart);
-		pos = end;
-	}
-	m->body = d + pos;
-	m->body_len = size - pos;
-}
-
-static void message_free(struct message *m)
-{
-	for (size_t i = 0; i < m->n; i++) {
-		free(m->f[i].name);
-		free(m->f[i].value);
-	}
-	free(m->f);
-}
-
 /* word_after - the value of "key=" in a token, or NULL */
 static const char *word_after(const char *tok, const char *key)
 {
@@ -410,7 +342,7 @@ static enum pm_spf_result spf_result(const char *s)
 }
 
 /* read_env - the X-Fuzz-Env and X-Fuzz-DNS fields of the message */
-static void read_env(const struct message *m)
+static void read_env(const struct fuzz_message *m)
 {
 	static const char *const kinds[] = {"client", "client_name", "helo", "sender", "recipient"};
 
@@ -645,7 +577,7 @@ static void check_reply(const struct policy *p, const struct envelope *e, const 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct message m;
+	struct fuzz_message m;
 	struct envelope e;
 	struct dkim_verify_settings ds;
 	struct dkim_verifier *dkim = NULL;
@@ -662,7 +594,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *singles[10], *repeated_field = NULL;
 	size_t nsingles = 0;
 
-	split(data, size, &m);
+	fuzz_message_split(data, size, &m);
 	read_env(&m);
 	p = policies[env.policy];
 	envelope(p, &e);
@@ -815,6 +747,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dkim_verify_free(dkim);
 	arc_verify_free(arc);
 	free(from_value);
-	message_free(&m);
+	fuzz_message_free(&m);
 	return 0;
 }

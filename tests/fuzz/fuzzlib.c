@@ -204,3 +204,63 @@ size_t fuzz_txt_rdata(const char *text, size_t len, unsigned char *out, size_t o
 	} while (len > 0);
 	return o;
 }
+
+/* ---- a raw message cut as the MTA hands it over --------------------- */
+
+void fuzz_message_split(const uint8_t *d, size_t size, struct fuzz_message *m)
+{
+	size_t pos = 0, cap = 0, vstart = 0;
+	struct fuzz_header *cur = NULL;
+
+	memset(m, 0, sizeof(*m));
+	while (pos < size) {
+		const uint8_t *eol = memchr(d + pos, '\n', size - pos);
+		size_t end = eol != NULL ? (size_t)(eol - d) + 1 : size; /* past the line */
+		size_t content = end - pos, i;
+
+		if (content > 0 && d[end - 1] == '\n')
+			content--;
+		if (content > 0 && d[pos + content - 1] == '\r')
+			content--;
+		if (content == 0) {
+			pos = end; /* the empty line ends the headers */
+			break;
+		}
+		if ((d[pos] == ' ' || d[pos] == '\t') && cur != NULL) {
+			free(cur->value);
+			cur->value = fuzz_cstr(d + vstart, pos + content - vstart);
+			pos = end;
+			continue;
+		}
+		for (i = pos; i < pos + content && d[i] > ' ' && d[i] < 0x7f && d[i] != ':'; i++)
+			;
+		if (i == pos)
+			break; /* no field name: the body starts here */
+		while (i < pos + content && (d[i] == ' ' || d[i] == '\t'))
+			i++;
+		if (i >= pos + content || d[i] != ':')
+			break;
+		if (m->n == cap) {
+			cap = cap ? 2 * cap : 16;
+			m->f = realloc(m->f, cap * sizeof(*m->f));
+			if (m->f == NULL)
+				fuzz_fail(__FILE__, __LINE__, "realloc", "out of memory");
+		}
+		cur = &m->f[m->n++];
+		cur->name = fuzz_cstr(d + pos, i - pos); /* white space before the colon kept */
+		vstart = i + 1;
+		cur->value = fuzz_cstr(d + vstart, pos + content - vstart);
+		pos = end;
+	}
+	m->body = d + pos;
+	m->body_len = size - pos;
+}
+
+void fuzz_message_free(struct fuzz_message *m)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		free(m->f[i].name);
+		free(m->f[i].value);
+	}
+	free(m->f);
+}

@@ -84,4 +84,27 @@ size_t fuzz_dns_build(unsigned char *buf, size_t bufsize, const char *qname, int
  */
 size_t fuzz_txt_rdata(const char *text, size_t len, unsigned char *out, size_t outsize);
 
+/* One header field as libmilter hands it over: name, and value with its leading space and folds. */
+struct fuzz_header {
+	char *name, *value;
+};
+
+/* A raw message cut as the MTA hands it to a milter. */
+struct fuzz_message {
+	struct fuzz_header *f; /* the header fields, in order */
+	size_t n;
+	const uint8_t *body; /* points into the input */
+	size_t body_len;
+};
+
+/*
+ * fuzz_message_split - the header fields and the body of a raw message (CRLF
+ * or LF): one field per name (white space before the colon kept), folded
+ * lines kept in the value; the headers end at an empty line or at a line
+ * that is no header field (the body starts there)
+ */
+void fuzz_message_split(const uint8_t *d, size_t size, struct fuzz_message *m);
+/* fuzz_message_free - release what m holds (not the input) */
+void fuzz_message_free(struct fuzz_message *m);
+
 #endif
