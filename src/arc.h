@@ -106,10 +106,11 @@ struct arc_result {
 	enum pm_arc_result result;
 	char reason[128];       /* why not pass, for logs and our A-R comment ("" for pass/none) */
 	unsigned fail_instance; /* the instance that failed (0: none, or not one set's fault) */
-	unsigned oldest_pass;   /* pass: header.oldest-pass, the lowest instance whose AMS
-	                           still verifies, every AMS above it verifying too
-	                           (RFC 8617 5.2 step 5, whose 0, "all of them", is 1
-	                           here); 0 when not pass */
+	unsigned oldest_pass;   /* pass: the lowest instance whose AMS still verifies,
+	                           every AMS above it verifying too (RFC 8617 5.2 step 5);
+	                           1 when all of them do, which RFC 8617 and our
+	                           Authentication-Results write header.oldest-pass=0
+	                           (authres.c: 1 -> 0, K > 1 -> K); 0 when not pass */
 	size_t n;               /* sets in set[] (0 unless the structure was whole) */
 	struct arc_set *set;    /* set[k] is instance k + 1 */
 	enum dns_fail dns_fail; /* temperror: why the key lookup failed */

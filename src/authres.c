@@ -55,10 +55,12 @@
  *	ARC: "arc=<pass|fail|none>" (temperror written fail), a comment
  *	"i=<n> d=<domain>" of the newest set with ": <reason>" when it did not
  *	pass (the reason alone when there are no sets), smtp.remote-ip and,
- *	for a pass, header.oldest-pass when known; "arc=none" alone:
+ *	for a pass, header.oldest-pass when known (RFC 8617: 0 when every
+ *	ARC-Message-Signature verifies, i.e. arc_result.oldest_pass 1, else
+ *	oldest_pass); "arc=none" alone:
  *
  *	  arc=pass (i=2 d=lists.example) smtp.remote-ip=192.0.2.10
- *		header.oldest-pass=1
+ *		header.oldest-pass=0
  *
  *	DMARC: "dmarc=<result>", a comment "p=<policy> dis=<disposition>"
  *	when a policy is given (dis= only with a disposition), the
@@ -494,7 +496,8 @@ static void add_arc(struct ar_doc *d, const struct authres_input *in)
 	sb_free(&sb);
 	doc_prop(d, "smtp.remote-ip", in->arc_remote_ip);
 	if (r->result == PM_ARC_PASS && r->oldest_pass > 0) {
-		snprintf(num, sizeof(num), "%u", r->oldest_pass);
+		/* RFC 8617: 0 when every AMS verifies (oldest_pass 1 here) */
+		snprintf(num, sizeof(num), "%u", r->oldest_pass == 1 ? 0U : r->oldest_pass);
 		doc_prop(d, "header.oldest-pass", num);
 	}
 }

@@ -28,9 +28,9 @@
  *	only when the mode in force for the message (overrides) is tag or
  *	enforce; neither the iprev nor the HELO result for an
  *	authenticated client; for a From header DMARC cannot judge, a
- *	dmarc=permerror saying why; arc= in arc.mode tag and enforce for a
- *	message with ARC header fields (no arc=none: a message without ARC
- *	gets the header it got before ARC was verified), and
+ *	dmarc=permerror saying why; arc= in arc.mode tag and enforce
+ *	whenever the ARC verifier ran (arc=none for a message without ARC
+ *	header fields), and
  *	for a rescued DMARC fail the override in the dmarc= comment and
  *	policy.dmarc=none. The value is built by authres_format().
  *
@@ -376,8 +376,8 @@ char *eom_authres_value(const struct eom_input *in, const struct auth_eom *a,
 	}
 	if (a->dkim_done && mode[PM_CHECK_DKIM] >= PM_MODE_TAG)
 		ar.dkim = &a->dkim;
-	/* arc=none is not written: a message without ARC gets the header it always got */
-	if (a->arc_done && a->arc.result != PM_ARC_NONE && p->arc.mode >= PM_MODE_TAG) {
+	/* arc=none too: the verifier ran and found no ARC header field */
+	if (a->arc_done && p->arc.mode >= PM_MODE_TAG) {
 		ar.arc = &a->arc;
 		ar.arc_remote_ip = in->client_addr;
 	}

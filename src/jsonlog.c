@@ -33,7 +33,8 @@
  *	{result, domain}, dkim [{result, domain, selector}...], dmarc
  *	{result, domain (the author domain), policy, disposition} (an empty
  *	policy or disposition is null; override_comment only with a comment),
- *	arc (a message with ARC header fields) {result, reason, oldest_pass,
+ *	arc (when verified; result none without ARC header fields, no sets)
+ *	{result, reason, oldest_pass,
  *	sets [{i, d, s, a, cv, as}...], override {sealer, instance, method,
  *	applied} when a trusted sealer rescued a DMARC fail}. reply is split into its basic code
  *	(a number), enhanced code and text; null when there is no reply (an

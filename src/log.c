@@ -33,10 +33,12 @@
  *	every rcpt are shown in angle brackets, the recipients
  *	comma-separated. dkim= (when DKIM ran) lists result:domain/selector
  *	per signature, comma-separated, or says "none"; arc= is the ARC
- *	result (when verified and the message has ARC header fields) and arc_sets= instance:d= of
- *each ARC set, oldest first, comma-separated; arc_sealer= and arc_instance= name the trusted sealer
- *whose ARC-Authentication-Results rescued a DMARC fail, and arc_override= says "applied" or
- *(arc.mode log) "would"; dnsbl= lists zone:answer. Every value goes through pm_escape(), so control
+ *	result (when verified: "none" for a message without ARC header
+ *	fields) and arc_sets= instance:d= of each ARC set, oldest first,
+ *	comma-separated; arc_sealer= and arc_instance= name the trusted
+ *	sealer whose ARC-Authentication-Results rescued a DMARC fail, and
+ *	arc_override= says "applied" or (arc.mode log) "would"; dnsbl=
+ *	lists zone:answer. Every value goes through pm_escape(), so control
  *	characters, 8-bit bytes and backslashes appear as \xHH; a value
  *	holding a space or a double quote, or an empty value, is
  *	double-quoted, and a double quote inside it is written \x22. Each

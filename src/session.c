@@ -510,8 +510,7 @@ void session_log(const struct session *s, const struct verdict_ctx *vc, const ch
 			d.dkim = sigs;
 			d.ndkim = a->dkim.n;
 		}
-		if (a->arc_done && a->arc.result != PM_ARC_NONE) {
-			/* a message without ARC header fields: its records as before */
+		if (a->arc_done) { /* arc=none too: verified, no ARC header field */
 			d.arc = pm_arc_result_name(a->arc.result);
 			d.arc_reason = a->arc.reason[0] != '\0' ? a->arc.reason : NULL;
 			d.arc_oldest_pass = a->arc.oldest_pass;

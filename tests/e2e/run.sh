@@ -174,7 +174,7 @@ check "override: the SPF fail refused for ov.example.net names the override" \
 
 # 2. ARC (arc-*.scn): the decision line names the chain's sets, and the
 # trusted sealer whose rescue applied; an untrusted sealer and a forged seal
-# rescue nothing; a message without ARC fields has the line it had before.
+# rescue nothing; a message without ARC fields says arc=none (no arc_sets=).
 arc_logged() {
 	check "ARC: the decision line of $1" \
 		"$(grep -c "stage=eom client=$2 .*$3" "$E2E_DIR/milter.log")" 1
@@ -189,8 +189,8 @@ arc_logged "a forged seal: arc=fail, no rescue, 550 5.7.26" 192.0.2.74 \
 	' arc=fail arc_sets=1:trusted-list\.test action=reject reply="550 5.7.26 .* reason=dmarc_reject '
 arc_logged "an AAR for another author: no rescue" 192.0.2.77 \
 	' arc=pass arc_sets=1:trusted-list\.test action=reject reply="550 5.7.26 '
-arc_logged "no ARC fields: no arc= (as before ARC)" 192.0.2.76 \
-	' dmarc=pass dmarc_policy=reject dmarc_dis=none dmarc_pdomain=arcauthor\.test action=accept$'
+arc_logged "no ARC fields: arc=none" 192.0.2.76 \
+	' dmarc=pass dmarc_policy=reject dmarc_dis=none dmarc_pdomain=arcauthor\.test arc=none action=accept$'
 check "ARC: the forged seal's failure is logged with its reason" \
 	"$(grep -c ': arc=fail i=1: i=1 AMS: signature does not verify$' "$E2E_DIR/milter.log")" 1
 
@@ -445,6 +445,8 @@ if ! cmp -s "$HERE/policy.conf" "$live.new"; then
 		' dmarc=none .*arc=fail arc_sets=1:trusted-list\.test action=reject reply="550 5\.7\.29 .* check=arc reason=arc_fail rule=arc\.mode=enforce'
 	arc_logged "arc.mode enforce: a sealer key lookup that failed for now" 192.0.2.85 \
 		' arc=temperror arc_sets=1:signed\.test action=tempfail reply="451 4\.4\.3 .* check=arc reason=arc_temperror rule=arc\.mode=enforce'
+	arc_logged "arc.mode enforce: no ARC fields, arc=none, never refused" 192.0.2.83 \
+		' dmarc=none .*arc=none action=accept$'
 else
 	rm -f "$live.new"
 	echo "not ok - arc.mode = \"enforce\": tests/e2e/policy.conf has no arc group to rewrite"
@@ -687,16 +689,19 @@ def dmarc(result, domain, policy=None, dis=None, pdomain=None, published=None,
 
 
 DMARC_NONE_PASS = dmarc("none", "pass.test")
+# checks.arc of a message without ARC fields from a client that is verified (arc.mode tag)
+ARC_NONE = {"result": "none", "reason": None, "oldest_pass": 0, "sets": []}
 REJECT_FAIL = dmarc("fail", "reject.test", "reject", "reject", "reject.test", {"p": "reject"})
 DMARC_REJECT = base(
-    checks={"helo_spf": HELO_NONE, "spf": SPF_PASS, "dkim": [], "dmarc": REJECT_FAIL},
+    checks={"helo_spf": HELO_NONE, "spf": SPF_PASS, "dkim": [], "dmarc": REJECT_FAIL,
+            "arc": ARC_NONE},
     action="reject",
     reply={"code": 550, "xcode": "5.7.26", "text": "Unauthenticated email from reject.test "
            "is not accepted due to the domain's DMARC policy"},
     check="dmarc", reason="dmarc_reject", rule="dmarc.mode")
 MULTI = base(recipients=["bob@example.org", "carol+lists@example.org", "anyone@example.net"],
              checks={"helo_spf": HELO_NONE, "spf": SPF_PASS, "dkim": [],
-                     "dmarc": DMARC_NONE_PASS})
+                     "dmarc": DMARC_NONE_PASS, "arc": ARC_NONE})
 
 syslog_count, rotated, current, tag, dry = (int(sys.argv[1]), sys.argv[2], sys.argv[3],
                                             sys.argv[4], sys.argv[5])
@@ -726,7 +731,7 @@ expect("accepted with dkim=pass, every field", r1, "192.0.2.101", "eom",
                     "spf": {"result": "pass", "domain": "signed.test", "scope": "mfrom"},
                     "dkim": [{"result": "pass", "domain": "signed.test",
                               "selector": "rsa2048"}],
-                    "dmarc": dmarc("none", "signed.test")}))
+                    "dmarc": dmarc("none", "signed.test"), "arc": ARC_NONE}))
 expect("unknown recipient refused at RCPT TO, every field", r1, "192.0.2.23", "rcpt",
        base(recipients=["nobody@example.org"], checks={"helo_spf": HELO_NONE, "spf": SPF_PASS},
             action="reject",
@@ -748,11 +753,12 @@ expect("DNSBL listing refused at connect, every field", r1, "192.0.2.180", "conn
 expect("DNSBL tag zone listing in the accepted message's record", r1, "192.0.2.182", "eom",
        base(dnsbl=[{"zone": "tag.dnsbl.test", "answer": "127.0.0.2"}],
             checks={"helo_spf": HELO_NONE, "spf": SPF_PASS, "dkim": [],
-                    "dmarc": DMARC_NONE_PASS}))
+                    "dmarc": DMARC_NONE_PASS, "arc": ARC_NONE}))
 expect("iprev pass in the accepted message's record", r1, "192.0.2.190", "eom",
        base(client={"name": "iprev-pass.test", "iprev": "pass"}, helo="iprev-pass.test",
             checks={"helo_spf": {"result": "none", "domain": "iprev-pass.test"},
-                    "spf": SPF_PASS, "dkim": [], "dmarc": DMARC_NONE_PASS}))
+                    "spf": SPF_PASS, "dkim": [], "dmarc": DMARC_NONE_PASS,
+                    "arc": ARC_NONE}))
 # after the rotation (rename, then SIGUSR1): the reopened file
 say(any(r["client"]["addr"] == "192.0.2.51" and r["stage"] == "rcpt" and
         r["action"] == "reject" for r in r2),
@@ -797,7 +803,7 @@ expect("lists.sender.allow: the accepted message says allowed, every field", r1,
        base(sender="partner@fail.test",
             checks={"helo_spf": HELO_NONE,
                     "spf": {"result": "fail", "domain": "fail.test", "scope": "mfrom"},
-                    "dkim": [], "dmarc": LOCAL},
+                    "dkim": [], "dmarc": LOCAL, "arc": ARC_NONE},
             check="dmarc", reason="allowed", rule="lists.sender.allow",
             detail="partner@fail.test in lists.sender.allow[0]"))
 # RFC 9989 scenarios: what an RFC 9990 report reads (policy domain, the record as
@@ -808,13 +814,13 @@ expect("t=y: disposition quarantine, override policy_test_mode", r1, "192.0.2.24
         "checks": {"helo_spf": HELO_NONE, "spf": SPF_PASS, "dkim": [],
                    "dmarc": dmarc("fail", "testing.test", "reject", "quarantine",
                                   "testing.test", {"p": "reject", "t": "y"},
-                                  override="policy_test_mode")}})
+                                  override="policy_test_mode"), "arc": ARC_NONE}})
 expect("np=reject for a subdomain that does not exist: policy reject from np.test", r1,
        "192.0.2.246", "eom",
        {"client": NOPTR,
         "checks": {"helo_spf": HELO_NONE, "spf": SPF_PASS, "dkim": [],
                    "dmarc": dmarc("fail", "ghost.np.test", "reject", "reject", "np.test",
-                                  {"p": "none", "np": "reject"})}})
+                                  {"p": "none", "np": "reject"}), "arc": ARC_NONE}})
 expect("psd=y: the public suffix domain's record, the sibling's SPF pass not aligned", r1,
        "192.0.2.244", "eom",
        {"client": NOPTR, "sender": "alice@shop-a.city.test",
@@ -822,13 +828,13 @@ expect("psd=y: the public suffix domain's record, the sibling's SPF pass not ali
                    "spf": {"result": "pass", "domain": "shop-a.city.test", "scope": "mfrom"},
                    "dkim": [],
                    "dmarc": dmarc("fail", "shop-b.city.test", "reject", "reject", "city.test",
-                                  {"p": "reject", "psd": "y"})}})
+                                  {"p": "reject", "psd": "y"}), "arc": ARC_NONE}})
 expect("a record at an intermediate level: policy domain sales.walk.test", r1, "192.0.2.243",
        "eom",
        {"client": NOPTR,
         "checks": {"helo_spf": HELO_NONE, "spf": SPF_PASS, "dkim": [],
                    "dmarc": dmarc("fail", "eu.sales.walk.test", "reject", "reject",
-                                  "sales.walk.test", {"p": "reject"})}})
+                                  "sales.walk.test", {"p": "reject"}), "arc": ARC_NONE}})
 # ARC (arc-trusted-rescue.scn): the chain, the set, and the trusted sealer's rescue
 ARC_SET = {"i": 1, "d": "trusted-list.test", "s": "rsa2048", "a": "rsa-sha256", "cv": "none",
            "as": True}

@@ -562,9 +562,14 @@ static void test_arc(void **state)
 		const char *reason, *ip;
 		const char *want;
 	} cases[] = {
+	    /* oldest_pass 1 (every AMS verifies): RFC 8617 writes header.oldest-pass=0 */
 	    {PM_ARC_PASS, 2, 1, "", "192.0.2.10",
 	     ID
-	     ";\n\tarc=pass (i=2 d=lists.example) smtp.remote-ip=192.0.2.10 header.oldest-pass=1"},
+	     ";\n\tarc=pass (i=2 d=lists.example) smtp.remote-ip=192.0.2.10 header.oldest-pass=0"},
+	    /* oldest_pass 2 (the AMS of i=1 no longer verifies): written as it is */
+	    {PM_ARC_PASS, 2, 2, "", "192.0.2.10",
+	     ID
+	     ";\n\tarc=pass (i=2 d=lists.example) smtp.remote-ip=192.0.2.10 header.oldest-pass=2"},
 	    /* oldest_pass 0: not computed, not written */
 	    {PM_ARC_PASS, 1, 0, "", "192.0.2.10",
 	     ID ";\n\tarc=pass (i=1 d=first.example) smtp.remote-ip=192.0.2.10"},

@@ -295,7 +295,7 @@ static void test_arc_rescue(void **state)
 	    {"tag: trusted sealer vouches", 1, PM_ARC_PASS, lists, pass_aar, "author.example", true,
 	     true, PM_DMARC_P_NONE, PM_V_CONTINUE, RSN_ARC_OVERRIDE,
 	     ID "; spf=fail smtp.mailfrom=a@b.test;\n\t"
-	        "arc=pass (i=1 d=lists.example) smtp.remote-ip=192.0.2.1 header.oldest-pass=1;\n\t"
+	        "arc=pass (i=1 d=lists.example) smtp.remote-ip=192.0.2.1 header.oldest-pass=0;\n\t"
 	        "dmarc=fail (p=reject dis=none; arc_override d=lists.example i=1)\n\t"
 	        "header.from=author.example policy.dmarc=none"},
 	    {"enforce: trusted sealer vouches", 2, PM_ARC_PASS, lists, pass_aar, "author.example",
@@ -315,8 +315,12 @@ static void test_arc_rescue(void **state)
 	        "header.from=author.example"},
 	    {"tag: dmarc.always_reject wins", 1, PM_ARC_PASS, lists, bank_aar, "bank.example",
 	     false, false, PM_DMARC_P_REJECT, PM_V_REJECT, RSN_DMARC_REJECT, NULL},
-	    {"enforce: no ARC, DMARC as before", 2, PM_ARC_NONE, lists, pass_aar, "author.example",
-	     false, false, PM_DMARC_P_REJECT, PM_V_REJECT, RSN_DMARC_REJECT,
+	    {"enforce: no ARC: arc=none, DMARC as before", 2, PM_ARC_NONE, lists, pass_aar,
+	     "author.example", false, false, PM_DMARC_P_REJECT, PM_V_REJECT, RSN_DMARC_REJECT,
+	     ID "; spf=fail smtp.mailfrom=a@b.test;\n\t"
+	        "arc=none; dmarc=fail (p=reject dis=reject) header.from=author.example"},
+	    {"log: no ARC: no arc= in the header", 0, PM_ARC_NONE, lists, pass_aar,
+	     "author.example", false, false, PM_DMARC_P_REJECT, PM_V_REJECT, RSN_DMARC_REJECT,
 	     ID "; spf=fail smtp.mailfrom=a@b.test;\n\t"
 	        "dmarc=fail (p=reject dis=reject) header.from=author.example"},
 	};
@@ -402,6 +406,23 @@ static void test_arc_rescue(void **state)
 		}
 		free(got);
 		eom_free(&a);
+		/* trusted and authenticated clients: not verified, no arc= (not even none) */
+		for (int who = 0; who < 2; who++) {
+			in.trusted = who == 0;
+			in.authenticated = who == 1;
+			in.auth_user = "alice";
+			eom_evaluate(&in, &a);
+			got = eom_authres_value(&in, &a, &v);
+			if (a.arc_done || got == NULL || strstr(got, " arc=") != NULL ||
+			    strstr(got, "\tarc=") != NULL) {
+				print_error("%s: %s client: arc_done %d, A-R \"%s\"\n",
+				            cases[i].name, who == 0 ? "trusted" : "authenticated",
+				            a.arc_done, got ? got : "(null)");
+				bad++;
+			}
+			free(got);
+			eom_free(&a);
+		}
 	}
 	for (size_t i = 0; i < PM_ARRAY_LEN(pol); i++)
 		policy_release(pol[i]);

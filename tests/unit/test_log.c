@@ -865,6 +865,16 @@ static void test_json_record(void **state)
 	     "\"sets\":[]}},"
 	     "\"dnsbl\":[],\"action\":null,\"would\":false,\"dry_run\":false,"
 	     "\"reply\":null,\"check\":null,\"reason\":null,\"rule\":null,\"detail\":null}\n"},
+	    /* ARC verified, no ARC header field: result none, no sets, no override */
+	    {{.queue_id = "QN", .arc = "none"},
+	     "{\"v\":1,\"time\":\"2026-11-29T21:30:00.123Z\",\"queue_id\":\"QN\",\"stage\":null,"
+	     "\"client\":{\"addr\":null,\"name\":null,\"iprev\":null},"
+	     "\"mta\":{\"host\":null,\"daemon\":null,\"local_addr\":null},\"helo\":null,"
+	     "\"sender\":null,\"recipients\":[],"
+	     "\"checks\":{\"arc\":{\"result\":\"none\",\"reason\":null,\"oldest_pass\":0,"
+	     "\"sets\":[]}},"
+	     "\"dnsbl\":[],\"action\":null,\"would\":false,\"dry_run\":false,"
+	     "\"reply\":null,\"check\":null,\"reason\":null,\"rule\":null,\"detail\":null}\n"},
 	    /* the schema's example: DMARC p=reject at end of message */
 	    {{.queue_id = "00C8DA72AEE",
 	      .stage = "eom",
