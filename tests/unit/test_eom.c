@@ -271,8 +271,8 @@ static void test_arc_rescue(void **state)
 	"dkim: { mode = \"off\"; };\n"                                                             \
 	"dmarc: { mode = \"enforce\"; always_reject = [ \"bank.example\" ]; };\n"                  \
 	"arc: { mode = \"" mode "\"; trusted_sealers = [ \"lists.example\" ]; };\n"
-	struct policy *pol[3] = {load(ARC_POLICY("log")), load(ARC_POLICY("tag")),
-	                         load(ARC_POLICY("enforce"))};
+	struct policy *pol[4] = {load(ARC_POLICY("log")), load(ARC_POLICY("tag")),
+	                         load(ARC_POLICY("enforce")), load(ARC_POLICY("off"))};
 	static const char *const lists[] = {"lists.example"};
 	static const char *const evil[] = {"evil.example"};
 	static const char *const pass_aar[] = {"lists.example; dkim=pass header.d=author.example; "
@@ -281,7 +281,7 @@ static void test_arc_rescue(void **state)
 	    "lists.example; dmarc=pass header.from=bank.example"};
 	static const struct {
 		const char *name;
-		int policy; /* 0 log, 1 tag, 2 enforce */
+		int policy; /* 0 log, 1 tag, 2 enforce, 3 off */
 		enum pm_arc_result arc;
 		const char *const *d;
 		const char *const *aar;
@@ -323,6 +323,15 @@ static void test_arc_rescue(void **state)
 	     "author.example", false, false, PM_DMARC_P_REJECT, PM_V_REJECT, RSN_DMARC_REJECT,
 	     ID "; spf=fail smtp.mailfrom=a@b.test;\n\t"
 	        "dmarc=fail (p=reject dis=reject) header.from=author.example"},
+	    /* arc.mode off: not verified at all: no arc=, not even none, and no rescue */
+	    {"off: no ARC: no arc= in the header", 3, PM_ARC_NONE, lists, pass_aar,
+	     "author.example", false, false, PM_DMARC_P_REJECT, PM_V_REJECT, RSN_DMARC_REJECT,
+	     ID "; spf=fail smtp.mailfrom=a@b.test;\n\t"
+	        "dmarc=fail (p=reject dis=reject) header.from=author.example"},
+	    {"off: a trusted sealer's chain is not even looked at", 3, PM_ARC_PASS, lists, pass_aar,
+	     "author.example", false, false, PM_DMARC_P_REJECT, PM_V_REJECT, RSN_DMARC_REJECT,
+	     ID "; spf=fail smtp.mailfrom=a@b.test;\n\t"
+	        "dmarc=fail (p=reject dis=reject) header.from=author.example"},
 	};
 	struct pm_addr sender;
 	const char *why;
@@ -360,6 +369,10 @@ static void test_arc_rescue(void **state)
 		in.sender_dmarc = &rec;
 		in.arc = (struct arc_verifier *)&dummy; /* the fake never reads it */
 		eom_evaluate(&in, &a);
+		if (a.arc_done != (cases[i].policy != 3)) {
+			print_error("%s: got arc_done %d\n", cases[i].name, a.arc_done);
+			bad++;
+		}
 		if (a.arc_rescue.rescued != cases[i].rescued ||
 		    a.arc_override != cases[i].override || a.disposition != cases[i].disposition) {
 			print_error("%s: got rescued=%d override=%d dis=%d, want %d %d %d (%s)\n",
