@@ -57,7 +57,10 @@
  *	results, each in range; a refusal's action agrees with its reply's
  *	class; dry_run, trusted and authenticated never refuse here; our
  *	Authentication-Results value is printable ASCII folded with "\n\t",
- *	with closed quotes and comments, and claims our authserv-id; a reply
+ *	with closed quotes and comments, and claims our authserv-id, and
+ *	for a message the ARC verifier ran on (arc.mode tag or enforce) it
+ *	names the ARC result as a method (arc=pass, fail or none; never
+ *	for a trusted or authenticated client); a reply
  *	text is printable ASCII, at most 449 bytes, with no '%' the template
  *	did not have.
  */
@@ -718,6 +721,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char *value = eom_authres_value(&in, &a, &v);
 
 		check_header(value, p->authserv_id);
+		FUZZ_CHECK(!a.arc_done || (!env.trusted && !env.auth),
+		           "ARC verified for a trusted (%d) or authenticated (%d) client",
+		           env.trusted, env.auth);
+		if (a.arc_done && p->arc.mode >= PM_MODE_TAG) {
+			const char *want = a.arc.result == PM_ARC_PASS   ? "arc=pass"
+			                   : a.arc.result == PM_ARC_NONE ? "arc=none"
+			                                                 : "arc=fail";
+			char semi[24], tab[24];
+
+			snprintf(semi, sizeof(semi), "; %s", want);
+			snprintf(tab, sizeof(tab), "\t%s", want);
+			FUZZ_CHECK(strstr(value, semi) != NULL || strstr(value, tab) != NULL,
+			           "ARC verified, but no %s method in \"%s\"", want, value);
+		}
 		if (verbose)
 			fprintf(stderr, "eom: policy %d: continue%s: Authentication-Results: %s\n",
 			        env.policy, v.quarantine ? " (quarantine)" : "", value);
