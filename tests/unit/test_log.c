@@ -792,7 +792,8 @@ static const char schema_example[] =
     "\"published\":{\"p\":\"reject\",\"sp\":null,\"np\":null,\"t\":null,\"psd\":null,"
     "\"adkim\":null,\"aspf\":\"s\",\"pct\":null,"
     "\"rua\":[\"mailto:dmarc@reject.test\",\"mailto:r@x.test!10m\"]},\"override\":null,"
-    "\"dkim\":\"fail\",\"spf\":\"fail\"}},"
+    "\"dkim\":\"fail\",\"spf\":\"fail\"},"
+    "\"arc\":{\"result\":\"none\",\"reason\":null,\"oldest_pass\":0,\"sets\":[]}},"
     "\"dnsbl\":[],\"action\":\"reject\",\"would\":false,\"dry_run\":false,"
     "\"reply\":{\"code\":550,\"xcode\":\"5.7.26\",\"text\":\"Unauthenticated email from "
     "reject.test is not accepted due to the domain's DMARC policy\"},"
@@ -903,6 +904,7 @@ static void test_json_record(void **state)
 	      .dmarc_rua = " mailto:dmarc@reject.test ,, mailto:r@x.test!10m",
 	      .dmarc_dkim = "fail",
 	      .dmarc_spf = "fail",
+	      .arc = "none",
 	      .action = "reject",
 	      .reply = "550 5.7.26 Unauthenticated email from reject.test is not accepted due "
 	               "to the domain's DMARC policy",
