@@ -55,6 +55,7 @@
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,6 +148,8 @@ struct key {
 	enum dkim_key_status st;
 	enum dns_fail fail;
 	char *record;
+	EVP_PKEY *pk; /* its key, decoded for pkalg (NULL: not yet) */
+	enum arc_alg pkalg;
 };
 
 struct arc_verifier {
@@ -175,6 +178,26 @@ struct arc_verifier {
 	enum dns_fail dns_fail;
 	unsigned long long ams_bytes; /* canonicalized header bytes of the AMSs verified */
 };
+
+/* SHA-256 fetched once per process (no implicit fetch per digest: OpenSSL 3 locks each) */
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static const EVP_MD *sha256_md;
+
+/* sha256_init - fetch SHA-256 from the default library context; the built-in one if that fails */
+static void sha256_init(void)
+{
+	EVP_MD *md = EVP_MD_fetch(NULL, "SHA256", NULL);
+
+	ERR_clear_error();
+	sha256_md = md != NULL ? md : EVP_sha256();
+}
+
+/* sha256 - the process's SHA-256 for every digest context and signature */
+static const EVP_MD *sha256(void)
+{
+	(void)pthread_once(&sha256_once, sha256_init);
+	return sha256_md;
+}
 
 static const char *const result_names[PM_ARC_NRESULTS] = {"none", "pass", "fail", "temperror"};
 
@@ -634,7 +657,7 @@ static int body_add(struct arc_verifier *v, const struct sig *s)
 	bh->relaxed = s->brelaxed;
 	bh->limit = s->l;
 	bh->md = EVP_MD_CTX_new();
-	if (bh->md == NULL || EVP_DigestInit_ex(bh->md, EVP_sha256(), NULL) != 1) {
+	if (bh->md == NULL || EVP_DigestInit_ex(bh->md, sha256(), NULL) != 1) {
 		EVP_MD_CTX_free(bh->md);
 		bh->md = NULL;
 		ERR_clear_error();
@@ -1042,10 +1065,10 @@ static bool list_has(const char *s, size_t len, const char *want)
 
 /*
  * key_parse - the key record text as a key for alg: the EVP key, or
- * NULL with why (RFC 6376 3.6.1 tags; RFC 8301 size; RFC 8463 ed25519)
+ * NULL with why (RFC 6376 3.6.1 tags; RFC 8463 ed25519; the RSA size is
+ * key_get's)
  */
-static EVP_PKEY *key_parse(const struct arc_verifier *v, const char *text, enum arc_alg alg,
-                           char *why, size_t whysize)
+static EVP_PKEY *key_parse(const char *text, enum arc_alg alg, char *why, size_t whysize)
 {
 	char *c = dkim_key_record_compact(text);
 	const char *p, *k = "rsa", *pv = NULL, *hv = NULL, *sv = NULL;
@@ -1125,7 +1148,6 @@ static EVP_PKEY *key_parse(const struct arc_verifier *v, const char *text, enum 
 		}
 	} else {
 		const unsigned char *q = der;
-		int bits;
 
 		pk = d2i_PUBKEY(NULL, &q, (long)derlen);
 		if (pk == NULL) { /* some publish the bare PKCS#1 RSAPublicKey */
@@ -1138,19 +1160,143 @@ static EVP_PKEY *key_parse(const struct arc_verifier *v, const char *text, enum 
 			pm_bprintf(why, whysize, "RSA key malformed");
 			goto out;
 		}
-		bits = EVP_PKEY_get_bits(pk);
-		if (bits < v->set.min_key_bits) {
-			EVP_PKEY_free(pk);
-			pk = NULL;
-			pm_bprintf(why, whysize, "RSA key of %d bits, under %d (RFC 8301)", bits,
-			           v->set.min_key_bits);
-			goto out;
-		}
 	}
 out:
 	ERR_clear_error();
 	free(der);
 	free(c);
+	return pk;
+}
+
+/*
+ * The decoded keys of the process: (algorithm, exact record text) to
+ * EVP_PKEY, so a key is decoded once per process and not once per
+ * signature per message (OpenSSL 3's decoders take locks and allocate).
+ * Only decoding is cached: the record itself is looked up for each
+ * message (through the DNS budget and the DNS cache, TTL honoured), and
+ * a changed record is a different entry. Bounded (the oldest entry
+ * goes), under a mutex; each user holds a reference of its own.
+ */
+#define ARC_KEY_CACHE 256
+
+struct key_cache_entry {
+	unsigned long hash;
+	enum arc_alg alg;
+	char *text;
+	EVP_PKEY *pk;
+};
+
+static pthread_mutex_t key_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct key_cache_entry key_cache[ARC_KEY_CACHE];
+static size_t key_cache_n, key_cache_next;
+
+/* text_hash - FNV-1a of s */
+static unsigned long text_hash(const char *s)
+{
+	unsigned long h = 2166136261UL;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619UL;
+	return h;
+}
+
+/* key_cache_find - a new reference to the cached key of (alg, text), NULL if none; locked */
+static EVP_PKEY *key_cache_find(unsigned long hash, enum arc_alg alg, const char *text)
+{
+	for (size_t i = 0; i < key_cache_n; i++) {
+		const struct key_cache_entry *e = &key_cache[i];
+
+		if (e->hash == hash && e->alg == alg && strcmp(e->text, text) == 0)
+			return EVP_PKEY_up_ref(e->pk) == 1 ? e->pk : NULL;
+	}
+	return NULL;
+}
+
+/*
+ * key_decode - the key of record text for alg (a reference the caller
+ * frees), from the cache or decoded and cached; NULL with why
+ */
+static EVP_PKEY *key_decode(const char *text, enum arc_alg alg, char *why, size_t whysize)
+{
+	unsigned long hash = text_hash(text);
+	EVP_PKEY *pk, *had;
+	struct key_cache_entry *e;
+
+	(void)pthread_mutex_lock(&key_cache_lock);
+	pk = key_cache_find(hash, alg, text);
+	(void)pthread_mutex_unlock(&key_cache_lock);
+	if (pk != NULL)
+		return pk;
+	pk = key_parse(text, alg, why, whysize); /* outside the lock: the slow part */
+	if (pk == NULL)
+		return NULL; /* a record that is no key is not cached: it costs no decoding */
+	(void)pthread_mutex_lock(&key_cache_lock);
+	had = key_cache_find(hash, alg, text); /* decoded meanwhile by another thread */
+	if (had == NULL && EVP_PKEY_up_ref(pk) == 1) {
+		if (key_cache_n < ARC_KEY_CACHE) {
+			e = &key_cache[key_cache_n++];
+		} else { /* the oldest entry goes */
+			e = &key_cache[key_cache_next];
+			key_cache_next = (key_cache_next + 1) % ARC_KEY_CACHE;
+			EVP_PKEY_free(e->pk);
+			free(e->text);
+		}
+		e->hash = hash;
+		e->alg = alg;
+		e->text = xstrdup(text);
+		e->pk = pk;
+	}
+	(void)pthread_mutex_unlock(&key_cache_lock);
+	if (had != NULL) {
+		EVP_PKEY_free(pk);
+		pk = had;
+	}
+	return pk;
+}
+
+/* arc_key_cache_free - drop the process's decoded keys */
+void arc_key_cache_free(void)
+{
+	(void)pthread_mutex_lock(&key_cache_lock);
+	for (size_t i = 0; i < key_cache_n; i++) {
+		EVP_PKEY_free(key_cache[i].pk);
+		free(key_cache[i].text);
+	}
+	memset(key_cache, 0, sizeof(key_cache));
+	key_cache_n = 0;
+	key_cache_next = 0;
+	(void)pthread_mutex_unlock(&key_cache_lock);
+}
+
+/*
+ * key_get - the key of k's record for alg and this verifier (RSA of at
+ * least min_key_bits, RFC 8301): a reference the caller frees, kept on
+ * k for the message's other signatures under it; NULL with why
+ */
+static EVP_PKEY *key_get(const struct arc_verifier *v, struct key *k, enum arc_alg alg, char *why,
+                         size_t whysize)
+{
+	EVP_PKEY *pk;
+
+	if (k->pk != NULL && k->pkalg == alg)
+		return EVP_PKEY_up_ref(k->pk) == 1 ? k->pk : NULL;
+	pk = key_decode(k->record, alg, why, whysize);
+	if (pk == NULL)
+		return NULL;
+	if (alg == ALG_RSA_SHA256) {
+		int bits = EVP_PKEY_get_bits(pk);
+
+		if (bits < v->set.min_key_bits) {
+			EVP_PKEY_free(pk);
+			pm_bprintf(why, whysize, "RSA key of %d bits, under %d (RFC 8301)", bits,
+			           v->set.min_key_bits);
+			return NULL;
+		}
+	}
+	if (k->pk == NULL && EVP_PKEY_up_ref(pk) == 1) {
+		k->pk = pk;
+		k->pkalg = alg;
+	}
 	return pk;
 }
 
@@ -1169,7 +1315,7 @@ static bool sig_check(EVP_PKEY *pk, enum arc_alg alg, const unsigned char digest
 
 		ok = pctx != NULL && EVP_PKEY_verify_init(pctx) == 1 &&
 		     EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1 &&
-		     EVP_PKEY_CTX_set_signature_md(pctx, EVP_sha256()) == 1 &&
+		     EVP_PKEY_CTX_set_signature_md(pctx, sha256()) == 1 &&
 		     EVP_PKEY_verify(pctx, sig, siglen, digest, 32) == 1;
 		EVP_PKEY_CTX_free(pctx);
 	} else {
@@ -1218,7 +1364,7 @@ static enum check sig_verify(struct arc_verifier *v, const struct sig *s,
 		pm_bprintf(why, whysize, "no key record");
 		return CHECK_FAIL;
 	}
-	pk = key_parse(v, k->record, s->alg, why, whysize);
+	pk = key_get(v, k, s->alg, why, whysize);
 	if (pk == NULL)
 		return CHECK_FAIL;
 	v->verified++;
@@ -1295,7 +1441,7 @@ static enum check ams_verify(struct arc_verifier *v, unsigned i, char *why, size
 	free(used);
 	canon_header(&data, &v->hdr[self->hi], s->hrelaxed, s->bspan_start, s->bspan_end, true);
 	v->ams_bytes += data.len;
-	if (EVP_Digest(data.s, data.len, digest, &dlen, EVP_sha256(), NULL) != 1 ||
+	if (EVP_Digest(data.s, data.len, digest, &dlen, sha256(), NULL) != 1 ||
 	    dlen != sizeof(digest)) {
 		ERR_clear_error();
 		sb_free(&data);
@@ -1329,7 +1475,7 @@ static void md_header(EVP_MD_CTX *md, const struct hdr *h, size_t skip_start, si
 static bool as_digests(struct arc_verifier *v)
 {
 	EVP_MD_CTX *run = EVP_MD_CTX_new(), *one = EVP_MD_CTX_new();
-	bool ok = run != NULL && one != NULL && EVP_DigestInit_ex(run, EVP_sha256(), NULL) == 1;
+	bool ok = run != NULL && one != NULL && EVP_DigestInit_ex(run, sha256(), NULL) == 1;
 
 	for (unsigned i = 1; ok && i <= v->n; i++) {
 		const struct hdr *aar = &v->hdr[v->ah[v->slot[ARC_AAR][i - 1]].hi];
@@ -1462,8 +1608,10 @@ void arc_verify_free(struct arc_verifier *v)
 	free(v->ams);
 	for (size_t i = 0; i < v->nbody; i++)
 		EVP_MD_CTX_free(v->body[i].md);
-	for (size_t i = 0; i < v->nkeys; i++)
+	for (size_t i = 0; i < v->nkeys; i++) {
 		free(v->keys[i].record);
+		EVP_PKEY_free(v->keys[i].pk);
+	}
 	free(v->keys);
 	free(v);
 }
