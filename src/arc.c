@@ -86,10 +86,10 @@ static const char *const kind_short[ARC_NKINDS] = {"AAR", "AMS", "AS"};
 
 enum arc_alg { ALG_RSA_SHA256 = 1, ALG_ED25519_SHA256 };
 
-/* One header field: the value as on the wire (leading space, CRLF folding). */
+/* One header field: the value as on the wire (leading space, CRLF folding); one allocation. */
 struct hdr {
-	char *name;
-	char *value;
+	char *name;  /* NUL-terminated, the value after it */
+	char *value; /* NUL-terminated, inside name's allocation */
 	size_t vlen;
 };
 
@@ -170,7 +170,7 @@ struct arc_verifier {
 	size_t nah;         /* entries in ah */
 	int slot[ARC_NKINDS][ARC_MAX_INSTANCES]; /* index in ah, -1 none */
 	struct sig *as, *ams;                    /* [n] each, made when the chain is judged */
-	struct body_hash body[ARC_MAX_BODY_HASHES];
+	struct body_hash *body; /* [nbody], made as the AMSs ask (a message without ARC has none) */
 	size_t nbody;
 	struct key *keys;
 	size_t nkeys;
@@ -243,10 +243,16 @@ static int arc_kind_of(const char *name)
 	return -1;
 }
 
-/* arc_verify_header - keep the field (wire form of its value), count the ARC ones */
+/*
+ * arc_verify_header - keep the field (wire form of its value: bare LF
+ * as CRLF, the leading space), name and value in one allocation of
+ * their exact size, and count the ARC ones
+ */
 void arc_verify_header(struct arc_verifier *v, const char *name, const char *value)
 {
-	struct strbuf sb;
+	size_t nlen, vlen;
+	char *q;
+	struct hdr *h;
 	int kind;
 
 	if (v == NULL || v->eoh_done || name == NULL)
@@ -256,23 +262,27 @@ void arc_verify_header(struct arc_verifier *v, const char *name, const char *val
 	kind = arc_kind_of(name);
 	if (kind >= 0)
 		v->count[kind]++;
-	sb_init(&sb);
-	if (!v->set.leadspc)
-		sb_appendc(&sb, ' ');
-	for (const char *p = value; *p; p++) {
-		if (*p == '\n' && (p == value || p[-1] != '\r'))
-			sb_appendc(&sb, '\r');
-		sb_appendc(&sb, *p);
-	}
+	nlen = strlen(name);
+	vlen = v->set.leadspc ? 0 : 1;
+	for (const char *p = value; *p; p++)
+		vlen += *p == '\n' && (p == value || p[-1] != '\r') ? 2 : 1;
 	if (v->nhdr == v->caphdr) {
 		v->caphdr = v->caphdr ? 2 * v->caphdr : 32;
 		v->hdr = xrealloc(v->hdr, v->caphdr * sizeof(*v->hdr));
 	}
-	v->hdr[v->nhdr].name = xstrdup(name);
-	v->hdr[v->nhdr].vlen = sb.len;
-	v->hdr[v->nhdr].value = sb.len ? sb_steal(&sb) : xstrdup("");
-	sb_free(&sb);
-	v->nhdr++;
+	h = &v->hdr[v->nhdr++];
+	h->name = xmalloc(nlen + 1 + vlen + 1);
+	memcpy(h->name, name, nlen + 1);
+	h->value = q = h->name + nlen + 1;
+	h->vlen = vlen;
+	if (!v->set.leadspc)
+		*q++ = ' ';
+	for (const char *p = value; *p; p++) {
+		if (*p == '\n' && (p == value || p[-1] != '\r'))
+			*q++ = '\r';
+		*q++ = *p;
+	}
+	*q = '\0';
 }
 
 /* arc_verify_budget - key lookups through b */
@@ -652,6 +662,7 @@ static int body_add(struct arc_verifier *v, const struct sig *s)
 			return (int)i;
 	if (v->nbody == ARC_MAX_BODY_HASHES)
 		return -1;
+	v->body = xrealloc(v->body, (v->nbody + 1) * sizeof(*v->body));
 	bh = &v->body[v->nbody];
 	memset(bh, 0, sizeof(*bh));
 	bh->relaxed = s->brelaxed;
@@ -686,9 +697,9 @@ static void judge_structure(struct arc_verifier *v)
 		return;
 	}
 	memset(v->slot, -1, sizeof(v->slot));
-	v->ah = xcalloc(3 * (size_t)limit, sizeof(*v->ah));
-	v->as = xcalloc(limit, sizeof(*v->as));
-	v->ams = xcalloc(limit, sizeof(*v->ams));
+	/* as many entries as there are ARC fields (at most 3 x limit), not 3 x limit */
+	v->ah = xcalloc((size_t)v->count[ARC_AAR] + v->count[ARC_AMS] + v->count[ARC_AS],
+	                sizeof(*v->ah));
 	for (size_t i = 0; i < v->nhdr; i++) {
 		int kind = arc_kind_of(v->hdr[i].name);
 		struct arc_hdr *h;
@@ -750,6 +761,9 @@ static void judge_structure(struct arc_verifier *v)
 				return;
 			}
 	}
+	/* n sets, whole: n AS and n AMS (n is at most the count of each kind) */
+	v->as = xcalloc(n, sizeof(*v->as));
+	v->ams = xcalloc(n, sizeof(*v->ams));
 	/* every AS, newest first: tags, then the cv= rules (RFC 8617 5.2 steps 2 and 3) */
 	for (unsigned i = n; i >= 1; i--) {
 		struct sig *s = &v->as[i - 1];
@@ -1598,16 +1612,15 @@ void arc_verify_free(struct arc_verifier *v)
 {
 	if (v == NULL)
 		return;
-	for (size_t i = 0; i < v->nhdr; i++) {
-		free(v->hdr[i].name);
-		free(v->hdr[i].value);
-	}
+	for (size_t i = 0; i < v->nhdr; i++)
+		free(v->hdr[i].name); /* the value with it */
 	free(v->hdr);
 	free(v->ah);
 	free(v->as);
 	free(v->ams);
 	for (size_t i = 0; i < v->nbody; i++)
 		EVP_MD_CTX_free(v->body[i].md);
+	free(v->body);
 	for (size_t i = 0; i < v->nkeys; i++) {
 		free(v->keys[i].record);
 		EVP_PKEY_free(v->keys[i].pk);
