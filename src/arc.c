@@ -957,14 +957,16 @@ void arc_verify_body(struct arc_verifier *v, const unsigned char *bytes, size_t 
 /* canon_relaxed - "name:value" by RFC 6376 3.4.2 into sb, the value [v, v+len) */
 static void canon_relaxed(struct strbuf *sb, const char *name, const char *val, size_t len)
 {
-	size_t nl = strlen(name);
+	size_t nl = strlen(name), o = 0;
 	bool space = false, any = false;
+	char small[2048], *out; /* the result is at most nl + 1 + len bytes: one append */
 
 	while (nl > 0 && (name[nl - 1] == ' ' || name[nl - 1] == '\t'))
 		nl--;
+	out = nl + 1 + len <= sizeof(small) ? small : xmalloc(nl + 1 + len);
 	for (size_t i = 0; i < nl; i++)
-		sb_appendc(sb, (char)tolower((unsigned char)name[i]));
-	sb_appendc(sb, ':');
+		out[o++] = (char)tolower((unsigned char)name[i]);
+	out[o++] = ':';
 	for (size_t i = 0; i < len; i++) {
 		char c = val[i];
 
@@ -979,11 +981,14 @@ static void canon_relaxed(struct strbuf *sb, const char *name, const char *val, 
 			continue;
 		}
 		if (space && any)
-			sb_appendc(sb, ' ');
+			out[o++] = ' ';
 		space = false;
 		any = true;
-		sb_appendc(sb, c);
+		out[o++] = c;
 	}
+	sb_appendn(sb, out, o);
+	if (out != small)
+		free(out);
 }
 
 /*
