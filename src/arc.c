@@ -32,9 +32,13 @@
  *
  *	Keys: one lookup per distinct key name per message, through the
  *	DNS budget (dkim_key_dns, shared with dkim.c) or the settings'
- *	key_lookup; the record is read like a DKIM key record (RFC 6376
- *	3.6.1, after dkim_key_record_compact, shared with dkim.c): v=DKIM1
- *	first when present, k= rsa or ed25519 matching a=, h= naming
+ *	key_lookup. The decoded key is kept process-wide by the exact
+ *	record text (256 entries, the oldest dropped; arc_key_cache_free),
+ *	so a key is decoded once per process, not once per signature; the
+ *	RSA size rule is still each verifier's. The record is read like a
+ *	DKIM key record (RFC 6376 3.6.1, after dkim_key_record_compact,
+ *	shared with dkim.c): v=DKIM1 first when present, k= rsa or
+ *	ed25519 matching a=, h= naming
  *	sha256, s= naming email or *, p= present and not empty (empty:
  *	revoked). RSA keys are SubjectPublicKeyInfo (or PKCS#1) DER, at
  *	least min_key_bits; ed25519 keys the 32 raw bytes (RFC 8463), whose
@@ -1194,9 +1198,12 @@ out:
  * Only decoding is cached: the record itself is looked up for each
  * message (through the DNS budget and the DNS cache, TTL honoured), and
  * a changed record is a different entry. Bounded (the oldest entry
- * goes), under a mutex; each user holds a reference of its own.
+ * goes; a record longer than ARC_KEY_CACHE_TEXT, which only notes can
+ * make, is decoded each time: at most 1 MiB of text), under a mutex;
+ * each user holds a reference of its own.
  */
-#define ARC_KEY_CACHE 256
+#define ARC_KEY_CACHE      256
+#define ARC_KEY_CACHE_TEXT 4096
 
 struct key_cache_entry {
 	unsigned long hash;
@@ -1247,8 +1254,8 @@ static EVP_PKEY *key_decode(const char *text, enum arc_alg alg, char *why, size_
 	if (pk != NULL)
 		return pk;
 	pk = key_parse(text, alg, why, whysize); /* outside the lock: the slow part */
-	if (pk == NULL)
-		return NULL; /* a record that is no key is not cached: it costs no decoding */
+	if (pk == NULL || strlen(text) > ARC_KEY_CACHE_TEXT)
+		return pk; /* a record that is no key costs no decoding: not cached */
 	(void)pthread_mutex_lock(&key_cache_lock);
 	had = key_cache_find(hash, alg, text); /* decoded meanwhile by another thread */
 	if (had == NULL && EVP_PKEY_up_ref(pk) == 1) {

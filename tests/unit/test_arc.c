@@ -115,7 +115,7 @@ __attribute__((format(printf, 3, 4))) static void kt_add(struct keytab *t, const
                                                          const char *fmt, ...)
 {
 	va_list ap;
-	char buf[2048];
+	char buf[8192];
 
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
@@ -1338,6 +1338,18 @@ static void test_key_cache(void **state)
 	one_hop_record(&m, orig, 1024, &r); /* evicted: decoded again */
 	expect(&r, PM_ARC_PASS, "", 2, 1);
 	arc_result_free(&r);
+	/* a record over 4 KiB (long notes) is decoded each time, not kept */
+	{
+		char *longrec = xmalloc(6000);
+
+		snprintf(longrec, 6000, "v=DKIM1; k=rsa; n=%05000d; p=%s", 0, rsa_pub);
+		for (int i = 0; i < 2; i++) {
+			one_hop_record(&m, longrec, 1024, &r);
+			expect(&r, PM_ARC_PASS, "", 2, 1);
+			arc_result_free(&r);
+		}
+		free(longrec);
+	}
 	/* threads at once, the cache emptied first: each decodes or finds the key */
 	arc_key_cache_free();
 	for (int i = 0; i < 4; i++) {
