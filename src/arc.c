@@ -32,9 +32,13 @@
  *
  *	Keys: one lookup per distinct key name per message, through the
  *	DNS budget (dkim_key_dns, shared with dkim.c) or the settings'
- *	key_lookup; the record is read like a DKIM key record (RFC 6376
- *	3.6.1, after dkim_key_record_compact, shared with dkim.c): v=DKIM1
- *	first when present, k= rsa or ed25519 matching a=, h= naming
+ *	key_lookup. The decoded key is kept process-wide by the exact
+ *	record text (256 entries, the oldest dropped; arc_key_cache_free),
+ *	so a key is decoded once per process, not once per signature; the
+ *	RSA size rule is still each verifier's. The record is read like a
+ *	DKIM key record (RFC 6376 3.6.1, after dkim_key_record_compact,
+ *	shared with dkim.c): v=DKIM1 first when present, k= rsa or
+ *	ed25519 matching a=, h= naming
  *	sha256, s= naming email or *, p= present and not empty (empty:
  *	revoked). RSA keys are SubjectPublicKeyInfo (or PKCS#1) DER, at
  *	least min_key_bits; ed25519 keys the 32 raw bytes (RFC 8463), whose
@@ -55,6 +59,7 @@
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,10 +90,10 @@ static const char *const kind_short[ARC_NKINDS] = {"AAR", "AMS", "AS"};
 
 enum arc_alg { ALG_RSA_SHA256 = 1, ALG_ED25519_SHA256 };
 
-/* One header field: the value as on the wire (leading space, CRLF folding). */
+/* One header field: the value as on the wire (leading space, CRLF folding); one allocation. */
 struct hdr {
-	char *name;
-	char *value;
+	char *name;  /* NUL-terminated, the value after it */
+	char *value; /* NUL-terminated, inside name's allocation */
 	size_t vlen;
 };
 
@@ -147,6 +152,8 @@ struct key {
 	enum dkim_key_status st;
 	enum dns_fail fail;
 	char *record;
+	EVP_PKEY *pk; /* its key, decoded for pkalg (NULL: not yet) */
+	enum arc_alg pkalg;
 };
 
 struct arc_verifier {
@@ -167,7 +174,7 @@ struct arc_verifier {
 	size_t nah;         /* entries in ah */
 	int slot[ARC_NKINDS][ARC_MAX_INSTANCES]; /* index in ah, -1 none */
 	struct sig *as, *ams;                    /* [n] each, made when the chain is judged */
-	struct body_hash body[ARC_MAX_BODY_HASHES];
+	struct body_hash *body; /* [nbody], made as the AMSs ask (a message without ARC has none) */
 	size_t nbody;
 	struct key *keys;
 	size_t nkeys;
@@ -175,6 +182,26 @@ struct arc_verifier {
 	enum dns_fail dns_fail;
 	unsigned long long ams_bytes; /* canonicalized header bytes of the AMSs verified */
 };
+
+/* SHA-256 fetched once per process (no implicit fetch per digest: OpenSSL 3 locks each) */
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static const EVP_MD *sha256_md;
+
+/* sha256_init - fetch SHA-256 from the default library context; the built-in one if that fails */
+static void sha256_init(void)
+{
+	EVP_MD *md = EVP_MD_fetch(NULL, "SHA256", NULL);
+
+	ERR_clear_error();
+	sha256_md = md != NULL ? md : EVP_sha256();
+}
+
+/* sha256 - the process's SHA-256 for every digest context and signature */
+static const EVP_MD *sha256(void)
+{
+	(void)pthread_once(&sha256_once, sha256_init);
+	return sha256_md;
+}
 
 static const char *const result_names[PM_ARC_NRESULTS] = {"none", "pass", "fail", "temperror"};
 
@@ -220,10 +247,16 @@ static int arc_kind_of(const char *name)
 	return -1;
 }
 
-/* arc_verify_header - keep the field (wire form of its value), count the ARC ones */
+/*
+ * arc_verify_header - keep the field (wire form of its value: bare LF
+ * as CRLF, the leading space), name and value in one allocation of
+ * their exact size, and count the ARC ones
+ */
 void arc_verify_header(struct arc_verifier *v, const char *name, const char *value)
 {
-	struct strbuf sb;
+	size_t nlen, vlen;
+	char *q;
+	struct hdr *h;
 	int kind;
 
 	if (v == NULL || v->eoh_done || name == NULL)
@@ -233,23 +266,27 @@ void arc_verify_header(struct arc_verifier *v, const char *name, const char *val
 	kind = arc_kind_of(name);
 	if (kind >= 0)
 		v->count[kind]++;
-	sb_init(&sb);
-	if (!v->set.leadspc)
-		sb_appendc(&sb, ' ');
-	for (const char *p = value; *p; p++) {
-		if (*p == '\n' && (p == value || p[-1] != '\r'))
-			sb_appendc(&sb, '\r');
-		sb_appendc(&sb, *p);
-	}
+	nlen = strlen(name);
+	vlen = v->set.leadspc ? 0 : 1;
+	for (const char *p = value; *p; p++)
+		vlen += *p == '\n' && (p == value || p[-1] != '\r') ? 2 : 1;
 	if (v->nhdr == v->caphdr) {
 		v->caphdr = v->caphdr ? 2 * v->caphdr : 32;
 		v->hdr = xrealloc(v->hdr, v->caphdr * sizeof(*v->hdr));
 	}
-	v->hdr[v->nhdr].name = xstrdup(name);
-	v->hdr[v->nhdr].vlen = sb.len;
-	v->hdr[v->nhdr].value = sb.len ? sb_steal(&sb) : xstrdup("");
-	sb_free(&sb);
-	v->nhdr++;
+	h = &v->hdr[v->nhdr++];
+	h->name = xmalloc(nlen + 1 + vlen + 1);
+	memcpy(h->name, name, nlen + 1);
+	h->value = q = h->name + nlen + 1;
+	h->vlen = vlen;
+	if (!v->set.leadspc)
+		*q++ = ' ';
+	for (const char *p = value; *p; p++) {
+		if (*p == '\n' && (p == value || p[-1] != '\r'))
+			*q++ = '\r';
+		*q++ = *p;
+	}
+	*q = '\0';
 }
 
 /* arc_verify_budget - key lookups through b */
@@ -629,12 +666,13 @@ static int body_add(struct arc_verifier *v, const struct sig *s)
 			return (int)i;
 	if (v->nbody == ARC_MAX_BODY_HASHES)
 		return -1;
+	v->body = xrealloc(v->body, (v->nbody + 1) * sizeof(*v->body));
 	bh = &v->body[v->nbody];
 	memset(bh, 0, sizeof(*bh));
 	bh->relaxed = s->brelaxed;
 	bh->limit = s->l;
 	bh->md = EVP_MD_CTX_new();
-	if (bh->md == NULL || EVP_DigestInit_ex(bh->md, EVP_sha256(), NULL) != 1) {
+	if (bh->md == NULL || EVP_DigestInit_ex(bh->md, sha256(), NULL) != 1) {
 		EVP_MD_CTX_free(bh->md);
 		bh->md = NULL;
 		ERR_clear_error();
@@ -663,9 +701,9 @@ static void judge_structure(struct arc_verifier *v)
 		return;
 	}
 	memset(v->slot, -1, sizeof(v->slot));
-	v->ah = xcalloc(3 * (size_t)limit, sizeof(*v->ah));
-	v->as = xcalloc(limit, sizeof(*v->as));
-	v->ams = xcalloc(limit, sizeof(*v->ams));
+	/* as many entries as there are ARC fields (at most 3 x limit), not 3 x limit */
+	v->ah = xcalloc((size_t)v->count[ARC_AAR] + v->count[ARC_AMS] + v->count[ARC_AS],
+	                sizeof(*v->ah));
 	for (size_t i = 0; i < v->nhdr; i++) {
 		int kind = arc_kind_of(v->hdr[i].name);
 		struct arc_hdr *h;
@@ -727,6 +765,9 @@ static void judge_structure(struct arc_verifier *v)
 				return;
 			}
 	}
+	/* n sets, whole: n AS and n AMS (n is at most the count of each kind) */
+	v->as = xcalloc(n, sizeof(*v->as));
+	v->ams = xcalloc(n, sizeof(*v->ams));
 	/* every AS, newest first: tags, then the cv= rules (RFC 8617 5.2 steps 2 and 3) */
 	for (unsigned i = n; i >= 1; i--) {
 		struct sig *s = &v->as[i - 1];
@@ -920,14 +961,16 @@ void arc_verify_body(struct arc_verifier *v, const unsigned char *bytes, size_t 
 /* canon_relaxed - "name:value" by RFC 6376 3.4.2 into sb, the value [v, v+len) */
 static void canon_relaxed(struct strbuf *sb, const char *name, const char *val, size_t len)
 {
-	size_t nl = strlen(name);
+	size_t nl = strlen(name), o = 0;
 	bool space = false, any = false;
+	char small[2048], *out; /* the result is at most nl + 1 + len bytes: one append */
 
 	while (nl > 0 && (name[nl - 1] == ' ' || name[nl - 1] == '\t'))
 		nl--;
+	out = nl + 1 + len <= sizeof(small) ? small : xmalloc(nl + 1 + len);
 	for (size_t i = 0; i < nl; i++)
-		sb_appendc(sb, (char)tolower((unsigned char)name[i]));
-	sb_appendc(sb, ':');
+		out[o++] = (char)tolower((unsigned char)name[i]);
+	out[o++] = ':';
 	for (size_t i = 0; i < len; i++) {
 		char c = val[i];
 
@@ -942,11 +985,14 @@ static void canon_relaxed(struct strbuf *sb, const char *name, const char *val, 
 			continue;
 		}
 		if (space && any)
-			sb_appendc(sb, ' ');
+			out[o++] = ' ';
 		space = false;
 		any = true;
-		sb_appendc(sb, c);
+		out[o++] = c;
 	}
+	sb_appendn(sb, out, o);
+	if (out != small)
+		free(out);
 }
 
 /*
@@ -1042,10 +1088,10 @@ static bool list_has(const char *s, size_t len, const char *want)
 
 /*
  * key_parse - the key record text as a key for alg: the EVP key, or
- * NULL with why (RFC 6376 3.6.1 tags; RFC 8301 size; RFC 8463 ed25519)
+ * NULL with why (RFC 6376 3.6.1 tags; RFC 8463 ed25519; the RSA size is
+ * key_get's)
  */
-static EVP_PKEY *key_parse(const struct arc_verifier *v, const char *text, enum arc_alg alg,
-                           char *why, size_t whysize)
+static EVP_PKEY *key_parse(const char *text, enum arc_alg alg, char *why, size_t whysize)
 {
 	char *c = dkim_key_record_compact(text);
 	const char *p, *k = "rsa", *pv = NULL, *hv = NULL, *sv = NULL;
@@ -1125,7 +1171,6 @@ static EVP_PKEY *key_parse(const struct arc_verifier *v, const char *text, enum 
 		}
 	} else {
 		const unsigned char *q = der;
-		int bits;
 
 		pk = d2i_PUBKEY(NULL, &q, (long)derlen);
 		if (pk == NULL) { /* some publish the bare PKCS#1 RSAPublicKey */
@@ -1138,19 +1183,146 @@ static EVP_PKEY *key_parse(const struct arc_verifier *v, const char *text, enum 
 			pm_bprintf(why, whysize, "RSA key malformed");
 			goto out;
 		}
-		bits = EVP_PKEY_get_bits(pk);
-		if (bits < v->set.min_key_bits) {
-			EVP_PKEY_free(pk);
-			pk = NULL;
-			pm_bprintf(why, whysize, "RSA key of %d bits, under %d (RFC 8301)", bits,
-			           v->set.min_key_bits);
-			goto out;
-		}
 	}
 out:
 	ERR_clear_error();
 	free(der);
 	free(c);
+	return pk;
+}
+
+/*
+ * The decoded keys of the process: (algorithm, exact record text) to
+ * EVP_PKEY, so a key is decoded once per process and not once per
+ * signature per message (OpenSSL 3's decoders take locks and allocate).
+ * Only decoding is cached: the record itself is looked up for each
+ * message (through the DNS budget and the DNS cache, TTL honoured), and
+ * a changed record is a different entry. Bounded (the oldest entry
+ * goes; a record longer than ARC_KEY_CACHE_TEXT, which only notes can
+ * make, is decoded each time: at most 1 MiB of text), under a mutex;
+ * each user holds a reference of its own.
+ */
+#define ARC_KEY_CACHE      256
+#define ARC_KEY_CACHE_TEXT 4096
+
+struct key_cache_entry {
+	unsigned long hash;
+	enum arc_alg alg;
+	char *text;
+	EVP_PKEY *pk;
+};
+
+static pthread_mutex_t key_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct key_cache_entry key_cache[ARC_KEY_CACHE];
+static size_t key_cache_n, key_cache_next;
+
+/* text_hash - FNV-1a of s */
+static unsigned long text_hash(const char *s)
+{
+	unsigned long h = 2166136261UL;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619UL;
+	return h;
+}
+
+/* key_cache_find - a new reference to the cached key of (alg, text), NULL if none; locked */
+static EVP_PKEY *key_cache_find(unsigned long hash, enum arc_alg alg, const char *text)
+{
+	for (size_t i = 0; i < key_cache_n; i++) {
+		const struct key_cache_entry *e = &key_cache[i];
+
+		if (e->hash == hash && e->alg == alg && strcmp(e->text, text) == 0)
+			return EVP_PKEY_up_ref(e->pk) == 1 ? e->pk : NULL;
+	}
+	return NULL;
+}
+
+/*
+ * key_decode - the key of record text for alg (a reference the caller
+ * frees), from the cache or decoded and cached; NULL with why
+ */
+static EVP_PKEY *key_decode(const char *text, enum arc_alg alg, char *why, size_t whysize)
+{
+	unsigned long hash = text_hash(text);
+	EVP_PKEY *pk, *had;
+	struct key_cache_entry *e;
+
+	(void)pthread_mutex_lock(&key_cache_lock);
+	pk = key_cache_find(hash, alg, text);
+	(void)pthread_mutex_unlock(&key_cache_lock);
+	if (pk != NULL)
+		return pk;
+	pk = key_parse(text, alg, why, whysize); /* outside the lock: the slow part */
+	if (pk == NULL || strlen(text) > ARC_KEY_CACHE_TEXT)
+		return pk; /* a record that is no key costs no decoding: not cached */
+	(void)pthread_mutex_lock(&key_cache_lock);
+	had = key_cache_find(hash, alg, text); /* decoded meanwhile by another thread */
+	if (had == NULL && EVP_PKEY_up_ref(pk) == 1) {
+		if (key_cache_n < ARC_KEY_CACHE) {
+			e = &key_cache[key_cache_n++];
+		} else { /* the oldest entry goes */
+			e = &key_cache[key_cache_next];
+			key_cache_next = (key_cache_next + 1) % ARC_KEY_CACHE;
+			EVP_PKEY_free(e->pk);
+			free(e->text);
+		}
+		e->hash = hash;
+		e->alg = alg;
+		e->text = xstrdup(text);
+		e->pk = pk;
+	}
+	(void)pthread_mutex_unlock(&key_cache_lock);
+	if (had != NULL) {
+		EVP_PKEY_free(pk);
+		pk = had;
+	}
+	return pk;
+}
+
+/* arc_key_cache_free - drop the process's decoded keys */
+void arc_key_cache_free(void)
+{
+	(void)pthread_mutex_lock(&key_cache_lock);
+	for (size_t i = 0; i < key_cache_n; i++) {
+		EVP_PKEY_free(key_cache[i].pk);
+		free(key_cache[i].text);
+	}
+	memset(key_cache, 0, sizeof(key_cache));
+	key_cache_n = 0;
+	key_cache_next = 0;
+	(void)pthread_mutex_unlock(&key_cache_lock);
+}
+
+/*
+ * key_get - the key of k's record for alg and this verifier (RSA of at
+ * least min_key_bits, RFC 8301): a reference the caller frees, kept on
+ * k for the message's other signatures under it; NULL with why
+ */
+static EVP_PKEY *key_get(const struct arc_verifier *v, struct key *k, enum arc_alg alg, char *why,
+                         size_t whysize)
+{
+	EVP_PKEY *pk;
+
+	if (k->pk != NULL && k->pkalg == alg)
+		return EVP_PKEY_up_ref(k->pk) == 1 ? k->pk : NULL;
+	pk = key_decode(k->record, alg, why, whysize);
+	if (pk == NULL)
+		return NULL;
+	if (alg == ALG_RSA_SHA256) {
+		int bits = EVP_PKEY_get_bits(pk);
+
+		if (bits < v->set.min_key_bits) {
+			EVP_PKEY_free(pk);
+			pm_bprintf(why, whysize, "RSA key of %d bits, under %d (RFC 8301)", bits,
+			           v->set.min_key_bits);
+			return NULL;
+		}
+	}
+	if (k->pk == NULL && EVP_PKEY_up_ref(pk) == 1) {
+		k->pk = pk;
+		k->pkalg = alg;
+	}
 	return pk;
 }
 
@@ -1169,7 +1341,7 @@ static bool sig_check(EVP_PKEY *pk, enum arc_alg alg, const unsigned char digest
 
 		ok = pctx != NULL && EVP_PKEY_verify_init(pctx) == 1 &&
 		     EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1 &&
-		     EVP_PKEY_CTX_set_signature_md(pctx, EVP_sha256()) == 1 &&
+		     EVP_PKEY_CTX_set_signature_md(pctx, sha256()) == 1 &&
 		     EVP_PKEY_verify(pctx, sig, siglen, digest, 32) == 1;
 		EVP_PKEY_CTX_free(pctx);
 	} else {
@@ -1218,7 +1390,7 @@ static enum check sig_verify(struct arc_verifier *v, const struct sig *s,
 		pm_bprintf(why, whysize, "no key record");
 		return CHECK_FAIL;
 	}
-	pk = key_parse(v, k->record, s->alg, why, whysize);
+	pk = key_get(v, k, s->alg, why, whysize);
 	if (pk == NULL)
 		return CHECK_FAIL;
 	v->verified++;
@@ -1295,7 +1467,7 @@ static enum check ams_verify(struct arc_verifier *v, unsigned i, char *why, size
 	free(used);
 	canon_header(&data, &v->hdr[self->hi], s->hrelaxed, s->bspan_start, s->bspan_end, true);
 	v->ams_bytes += data.len;
-	if (EVP_Digest(data.s, data.len, digest, &dlen, EVP_sha256(), NULL) != 1 ||
+	if (EVP_Digest(data.s, data.len, digest, &dlen, sha256(), NULL) != 1 ||
 	    dlen != sizeof(digest)) {
 		ERR_clear_error();
 		sb_free(&data);
@@ -1329,7 +1501,7 @@ static void md_header(EVP_MD_CTX *md, const struct hdr *h, size_t skip_start, si
 static bool as_digests(struct arc_verifier *v)
 {
 	EVP_MD_CTX *run = EVP_MD_CTX_new(), *one = EVP_MD_CTX_new();
-	bool ok = run != NULL && one != NULL && EVP_DigestInit_ex(run, EVP_sha256(), NULL) == 1;
+	bool ok = run != NULL && one != NULL && EVP_DigestInit_ex(run, sha256(), NULL) == 1;
 
 	for (unsigned i = 1; ok && i <= v->n; i++) {
 		const struct hdr *aar = &v->hdr[v->ah[v->slot[ARC_AAR][i - 1]].hi];
@@ -1452,18 +1624,19 @@ void arc_verify_free(struct arc_verifier *v)
 {
 	if (v == NULL)
 		return;
-	for (size_t i = 0; i < v->nhdr; i++) {
-		free(v->hdr[i].name);
-		free(v->hdr[i].value);
-	}
+	for (size_t i = 0; i < v->nhdr; i++)
+		free(v->hdr[i].name); /* the value with it */
 	free(v->hdr);
 	free(v->ah);
 	free(v->as);
 	free(v->ams);
 	for (size_t i = 0; i < v->nbody; i++)
 		EVP_MD_CTX_free(v->body[i].md);
-	for (size_t i = 0; i < v->nkeys; i++)
+	free(v->body);
+	for (size_t i = 0; i < v->nkeys; i++) {
 		free(v->keys[i].record);
+		EVP_PKEY_free(v->keys[i].pk);
+	}
 	free(v->keys);
 	free(v);
 }

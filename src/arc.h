@@ -55,6 +55,10 @@
  *	header data (oldest_pass is then the lowest reached); one key lookup per distinct
  *	key name, every one through the DNS budget (the end-of-message
  *	deadline, shared with DKIM and DMARC), or the key_lookup override.
+ *	Keys are decoded once per process: a cache of 256 decoded keys
+ *	keyed by the exact record text (a changed record is decoded
+ *	afresh; the record itself is looked up for every message).
+ *	SHA-256 is fetched from OpenSSL once per process.
  *
  *	Header values: as for dkim.h (leadspc; bare LF taken as CRLF), the
  *	body too (a bare LF ends a line).
@@ -137,6 +141,9 @@ void arc_verify_eom(struct arc_verifier *v, struct arc_result *out);
 void arc_verify_free(struct arc_verifier *v);
 /* arc_result_free - release what *r holds */
 void arc_result_free(struct arc_result *r);
+
+/* arc_key_cache_free - drop the decoded keys the process keeps (arc.c; at exit, for leak checks) */
+void arc_key_cache_free(void);
 
 /* pm_arc_result_name - "none", "pass", "fail", "temperror" (our name; A-R prints fail for
  * temperror) */

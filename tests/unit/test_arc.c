@@ -31,6 +31,7 @@
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,7 @@ static int teardown_keys(void **state)
 	EVP_PKEY_free(rsa_key);
 	EVP_PKEY_free(ed_key);
 	EVP_PKEY_free(small_key);
+	arc_key_cache_free();
 	free(rsa_pub);
 	free(ed_pub);
 	free(small_pub);
@@ -113,7 +115,7 @@ __attribute__((format(printf, 3, 4))) static void kt_add(struct keytab *t, const
                                                          const char *fmt, ...)
 {
 	va_list ap;
-	char buf[2048];
+	char buf[8192];
 
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
@@ -1250,6 +1252,124 @@ static void test_lifecycle(void **state)
 	arc_verify_free(v);
 }
 
+/* one_hop_record - a 1-hop RSA chain (lists.example "sel") judged with record as its key */
+static void one_hop_record(const struct msg_t *m, const char *record, int min_key_bits,
+                           struct arc_result *r)
+{
+	struct keytab t;
+	struct arc_verify_settings s;
+
+	memset(&t, 0, sizeof(t));
+	kt_add(&t, "sel._domainkey.lists.example", "%s", record);
+	arc_verify_defaults(&s);
+	s.leadspc = true;
+	s.min_key_bits = min_key_bits;
+	s.key_lookup = kt_lookup;
+	s.key_lookup_arg = &t;
+	verify_with(m, &s, NULL, r);
+	kt_free(&t);
+}
+
+struct cache_thread {
+	const struct msg_t *m;
+	const char *record;
+	unsigned passed;
+};
+
+/* cache_thread_run - the same chain judged 20 times (threads share the decoded keys) */
+static void *cache_thread_run(void *arg)
+{
+	struct cache_thread *c = arg;
+
+	for (int i = 0; i < 20; i++) {
+		struct arc_result r;
+
+		one_hop_record(c->m, c->record, 1024, &r);
+		c->passed += r.result == PM_ARC_PASS;
+		arc_result_free(&r);
+	}
+	return NULL;
+}
+
+/*
+ * test_key_cache - the process keeps decoded keys by their exact record
+ * text: a changed record under the same name is decoded afresh, the RSA
+ * size rule stays each verifier's, the oldest entries go past 256, and
+ * threads share it
+ */
+static void test_key_cache(void **state)
+{
+	struct msg_t m;
+	struct arc_result r;
+	struct hop h = hop_key(LISTS_RSA, rsa_key);
+	EVP_PKEY *other = EVP_RSA_gen(1024);
+	char *other_pub, rec[2048], orig[2048];
+	struct cache_thread ct[4];
+	pthread_t th[4];
+
+	(void)state;
+	assert_non_null(other);
+	other_pub = pub_of(other);
+	msg_init(&m);
+	seal(&m, 1, &h);
+	snprintf(orig, sizeof(orig), "v=DKIM1; k=rsa; p=%s", rsa_pub);
+	one_hop_record(&m, orig, 1024, &r);
+	expect(&r, PM_ARC_PASS, "", 2, 1);
+	arc_result_free(&r);
+	/* the record changed (key rotated): the new key is decoded, the signature fails */
+	snprintf(rec, sizeof(rec), "v=DKIM1; k=rsa; p=%s", other_pub);
+	one_hop_record(&m, rec, 1024, &r);
+	expect(&r, PM_ARC_FAIL, "i=1 AMS: signature does not verify", 1, 1);
+	arc_result_free(&r);
+	one_hop_record(&m, orig, 1024, &r); /* and back */
+	expect(&r, PM_ARC_PASS, "", 2, 1);
+	arc_result_free(&r);
+	/* a cached key still meets each verifier's min_key_bits */
+	one_hop_record(&m, orig, 4096, &r);
+	expect(&r, PM_ARC_FAIL, "i=1 AMS: RSA key of 2048 bits, under 4096 (RFC 8301)", 0, 1);
+	arc_result_free(&r);
+	/* the same key under 300 record texts (notes differ): the oldest entries go */
+	for (int i = 0; i < 300; i++) {
+		snprintf(rec, sizeof(rec), "v=DKIM1; k=rsa; n=note%d; p=%s", i, rsa_pub);
+		one_hop_record(&m, rec, 1024, &r);
+		expect(&r, PM_ARC_PASS, "", 2, 1);
+		arc_result_free(&r);
+	}
+	one_hop_record(&m, orig, 1024, &r); /* evicted: decoded again */
+	expect(&r, PM_ARC_PASS, "", 2, 1);
+	arc_result_free(&r);
+	/* a record over 4 KiB (long notes) is decoded each time, not kept */
+	{
+		char *longrec = xmalloc(6000);
+
+		snprintf(longrec, 6000, "v=DKIM1; k=rsa; n=%05000d; p=%s", 0, rsa_pub);
+		for (int i = 0; i < 2; i++) {
+			one_hop_record(&m, longrec, 1024, &r);
+			expect(&r, PM_ARC_PASS, "", 2, 1);
+			arc_result_free(&r);
+		}
+		free(longrec);
+	}
+	/* threads at once, the cache emptied first: each decodes or finds the key */
+	arc_key_cache_free();
+	for (int i = 0; i < 4; i++) {
+		ct[i] = (struct cache_thread){&m, i % 2 ? orig : rec, 0};
+		assert_int_equal(pthread_create(&th[i], NULL, cache_thread_run, &ct[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(ct[i].passed, 20);
+	}
+	arc_key_cache_free();
+	arc_key_cache_free(); /* twice is fine */
+	one_hop_record(&m, orig, 1024, &r);
+	expect(&r, PM_ARC_PASS, "", 2, 1);
+	arc_result_free(&r);
+	msg_free(&m);
+	free(other_pub);
+	EVP_PKEY_free(other);
+}
+
 /* test_names - the result names */
 static void test_names(void **state)
 {
@@ -1279,6 +1399,7 @@ int main(void)
 	    cmocka_unit_test(test_oldest_pass_bytes),
 	    cmocka_unit_test(test_dns_budget),
 	    cmocka_unit_test(test_lifecycle),
+	    cmocka_unit_test(test_key_cache),
 	    cmocka_unit_test(test_names),
 	};
 
