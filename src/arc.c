@@ -1064,25 +1064,38 @@ static struct key *key_fetch(struct arc_verifier *v, const char *name)
 	return k;
 }
 
+/*
+ * list_next - the next element of a ':'-separated list (RFC 6376 h=, a key
+ * record's h= and s=): *p..end is what is left; the element, FWS around
+ * it removed, in [*a, *b) (maybe empty); false when nothing is left
+ */
+static bool list_next(const char **p, const char *end, const char **a, const char **b)
+{
+	const char *e;
+
+	if (*p >= end)
+		return false;
+	e = memchr(*p, ':', (size_t)(end - *p));
+	if (e == NULL)
+		e = end;
+	*a = *p;
+	*b = e;
+	while (*a < *b && is_wsp(**a))
+		(*a)++;
+	while (*b > *a && is_wsp((*b)[-1]))
+		(*b)--;
+	*p = e + 1;
+	return true;
+}
+
 /* list_has - does a ':'-separated list [s, s+len) name want (case and FWS ignored) */
 static bool list_has(const char *s, size_t len, const char *want)
 {
-	const char *end = s + len;
+	const char *end = s + len, *a, *b;
 
-	while (s < end) {
-		const char *e = memchr(s, ':', (size_t)(end - s)), *a = s, *b;
-
-		if (e == NULL)
-			e = end;
-		b = e;
-		while (a < b && is_wsp(*a))
-			a++;
-		while (b > a && is_wsp(b[-1]))
-			b--;
+	while (list_next(&s, end, &a, &b))
 		if ((size_t)(b - a) == strlen(want) && strncasecmp(a, want, (size_t)(b - a)) == 0)
 			return true;
-		s = e + 1;
-	}
 	return false;
 }
 
@@ -1411,7 +1424,7 @@ static enum check ams_verify(struct arc_verifier *v, unsigned i, char *why, size
 	struct body_hash *bh;
 	struct strbuf data;
 	bool *used;
-	const char *p = s->h, *end = s->h + s->hlen;
+	const char *p = s->h, *end = s->h + s->hlen, *a, *b;
 	unsigned names = 0;
 	unsigned char digest[32];
 	unsigned int dlen = 0;
@@ -1434,17 +1447,7 @@ static enum check ams_verify(struct arc_verifier *v, unsigned i, char *why, size
 	}
 	used = xcalloc(v->nhdr ? v->nhdr : 1, sizeof(*used));
 	sb_init(&data);
-	while (p < end) {
-		const char *e = memchr(p, ':', (size_t)(end - p)), *a = p, *b;
-
-		if (e == NULL)
-			e = end;
-		b = e;
-		while (a < b && is_wsp(*a))
-			a++;
-		while (b > a && is_wsp(b[-1]))
-			b--;
-		p = e + 1;
+	while (list_next(&p, end, &a, &b)) {
 		if (a == b)
 			continue;
 		if (++names > ARC_MAX_H_NAMES) {

@@ -65,22 +65,6 @@ static bool verbose;
 /* What the key lookups of one input did. */
 static unsigned lookups, tempfails;
 
-/* slurp - a file's first line (the caller frees), NULL when unreadable */
-static char *slurp(const char *path)
-{
-	FILE *fp = fopen(path, "r");
-	char buf[8192];
-	size_t n;
-
-	if (fp == NULL)
-		return NULL;
-	n = fread(buf, 1, sizeof(buf) - 1, fp);
-	fclose(fp);
-	buf[n] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';
-	return xstrdup(buf);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	char *p;
@@ -92,7 +76,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		char path[1024];
 
 		snprintf(path, sizeof(path), "%s%s", DKIM_DIR, key_files[i].file);
-		if ((key_text[i] = slurp(path)) == NULL) {
+		if ((key_text[i] = fuzz_slurp_line(path)) == NULL) {
 			fprintf(stderr, "fuzz arc: cannot read %s\n", path);
 			abort();
 		}

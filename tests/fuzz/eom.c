@@ -183,22 +183,6 @@ static struct env env;
 static bool verbose; /* FUZZ_VERBOSE set: each verdict on stderr */
 static unsigned char dns_buf[65536];
 
-/* slurp - a file's text (the caller frees), NULL when unreadable */
-static char *slurp(const char *path)
-{
-	FILE *fp = fopen(path, "r");
-	char buf[8192];
-	size_t n;
-
-	if (fp == NULL)
-		return NULL;
-	n = fread(buf, 1, sizeof(buf) - 1, fp);
-	fclose(fp);
-	buf[n] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';
-	return xstrdup(buf);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	struct config_errors errs;
@@ -210,7 +194,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		char path[1024];
 
 		snprintf(path, sizeof(path), "%s%s", DKIM_DIR, key_files[i].file);
-		if ((key_text[i] = slurp(path)) == NULL) {
+		if ((key_text[i] = fuzz_slurp_line(path)) == NULL) {
 			fprintf(stderr, "fuzz eom: cannot read %s\n", path);
 			abort();
 		}

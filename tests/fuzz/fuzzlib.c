@@ -95,6 +95,21 @@ char *fuzz_cstr(const uint8_t *data, size_t size)
 	return s;
 }
 
+char *fuzz_slurp_line(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	char buf[8192];
+	size_t n;
+
+	if (fp == NULL)
+		return NULL;
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	return fuzz_cstr((const uint8_t *)buf, strlen(buf));
+}
+
 bool fuzz_printable(const char *s)
 {
 	for (; *s != '\0'; s++)

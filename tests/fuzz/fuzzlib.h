@@ -47,6 +47,9 @@ void fuzz_write(const char *path, const void *data, size_t size);
 /* fuzz_cstr - a NUL-terminated copy of data (NULs inside kept); the caller frees */
 char *fuzz_cstr(const uint8_t *data, size_t size);
 
+/* fuzz_slurp_line - a file's first line (at most 8 KB; the caller frees), NULL when unreadable */
+char *fuzz_slurp_line(const char *path);
+
 /* fuzz_printable - s holds only printable ASCII (log and header safe) */
 bool fuzz_printable(const char *s);
 
