@@ -53,10 +53,12 @@
 
 /*
  * org_aligned - do domains a and b share an organizational domain by the
- * tree walk (treewalk mode; a walk that fails for now counts as aligned:
- * DNS trouble never makes a refusal) or by the list (PSL mode)?
+ * tree walk (treewalk mode) or by the list (PSL mode)? A walk that fails
+ * for now counts as aligned when tempfail_aligns (DMARC's uses: DNS
+ * trouble never makes a refusal), as not aligned otherwise (the ARC
+ * rescue: DNS trouble must never let a message through)
  */
-static bool org_aligned(struct dmarc_ctx *dc, const char *a, const char *b)
+static bool org_aligned(struct dmarc_ctx *dc, const char *a, const char *b, bool tempfail_aligns)
 {
 	char oa[DMARC_DOMAIN_MAX], ob[DMARC_DOMAIN_MAX];
 	int ra, rb;
@@ -68,10 +70,14 @@ static bool org_aligned(struct dmarc_ctx *dc, const char *a, const char *b)
 	if (dmarc_aligned(NULL, a, b, true))
 		return true;
 	ra = dmarc_walk_org(dc, a, oa);
+	if (!tempfail_aligns && ra != 1)
+		return false;
 	rb = dmarc_walk_org(dc, b, ob);
 	if (ra < 0 || rb < 0)
 		return false;
-	return ra == 0 || rb == 0 || strcmp(oa, ob) == 0;
+	if (ra == 0 || rb == 0)
+		return tempfail_aligns;
+	return strcmp(oa, ob) == 0;
 }
 
 /*
@@ -84,7 +90,7 @@ static void name_address(struct dmarc_ctx *dc, const struct hdrfrom_mailbox *mb,
                          struct auth_eom *a)
 {
 	for (size_t i = 0; i < mb->nname_domains; i++) {
-		if (author != NULL && org_aligned(dc, mb->name_domains[i], author))
+		if (author != NULL && org_aligned(dc, mb->name_domains[i], author, true))
 			continue;
 		a->from_name_address = true;
 		snprintf(a->name_why, sizeof(a->name_why), "display name shows an address at %s",
@@ -173,22 +179,11 @@ static void arc_note(const char *queue_id, const struct arc_result *r)
 
 /*
  * org_same_cb - relaxed alignment for the ARC rescue (arg: the struct
- * dmarc_ctx): the same organizational domain as org_aligned finds it, but
- * a tree walk that fails for now is no alignment: DNS trouble must never
- * let a message through (org_aligned's leniency only ever spares a refusal)
+ * dmarc_ctx): org_aligned, a walk that fails for now aligning nothing
  */
 static bool org_same_cb(void *arg, const char *a, const char *b)
 {
-	struct dmarc_ctx *dc = arg;
-	char oa[DMARC_DOMAIN_MAX], ob[DMARC_DOMAIN_MAX];
-
-	if (dc->discovery == DMARC_DISCOVERY_PSL || dc->budget == NULL)
-		return dmarc_aligned(dc->psl, a, b, false);
-	if (dmarc_aligned(NULL, a, b, true))
-		return true;
-	if (dmarc_walk_org(dc, a, oa) != 1 || dmarc_walk_org(dc, b, ob) != 1)
-		return false;
-	return strcmp(oa, ob) == 0;
+	return org_aligned(arg, a, b, false);
 }
 
 /*
@@ -301,7 +296,7 @@ void eom_evaluate(const struct eom_input *in, struct auth_eom *a)
 	di.dkim = a->dkim_done ? &a->dkim : NULL;
 	di.pct_roll = in->pct_roll;
 	dmarc_evaluate(&di, &a->dmarc);
-	a->sender_aligned = org_aligned(&dc, a->author, in->domains.sender);
+	a->sender_aligned = org_aligned(&dc, a->author, in->domains.sender, true);
 	verdict_dmarc_overrides(p, &in->domains, a->author, spf_pass_domain, di.dkim,
 	                        a->dmarc.result, a->dmarc.disposition, &a->dmarc_mode,
 	                        &a->disposition, &a->dmarc_rule);
