@@ -421,6 +421,16 @@ const struct cfg_key cfg_settings[] = {
           0),
     REPLY("arc_tempfail", PM_R_ARC_TEMPFAIL,
           "451 4.4.3 ARC validation failed temporarily (DNS error); try again later", CF_4XX_ONLY),
+    REPLY("greylisted", PM_R_GREYLISTED,
+          "451 4.7.1 <%{rcpt}>: Greylisted: first delivery attempt from your server for this "
+          "sender and recipient; please retry in %{retry} seconds",
+          CF_4XX_ONLY),
+    REPLY("ratelimit_tempfail", PM_R_RATELIMIT_TEMPFAIL,
+          "451 4.7.1 Too much mail from you or for this recipient; try again later", CF_4XX_ONLY),
+    REPLY("ratelimit_reject", PM_R_RATELIMIT_REJECT,
+          "550 5.7.1 Message refused: sending rate limit exceeded", 0),
+    REPLY("state_tempfail", PM_R_STATE_TEMPFAIL,
+          "451 4.3.0 Temporary local problem; please try again later", CF_4XX_ONLY),
 };
 
 const size_t cfg_nsettings = PM_ARRAY_LEN(cfg_settings);

@@ -195,6 +195,7 @@ const char *const pm_placeholder_names[PM_PH_COUNT] = {
     [PM_PH_IP] = "ip",         [PM_PH_NAME] = "name",         [PM_PH_HELO] = "helo",
     [PM_PH_SENDER] = "sender", [PM_PH_RCPT] = "rcpt",         [PM_PH_DOMAIN] = "domain",
     [PM_PH_RESULT] = "result", [PM_PH_IDENTITY] = "identity", [PM_PH_ZONE] = "zone",
+    [PM_PH_RETRY] = "retry",
 };
 
 /* pm_mode_name - "off", "log", "tag", "enforce" */
@@ -253,6 +254,10 @@ static const char *const reply_names[PM_R_COUNT] = {
     [PM_R_HEADER_REPEATED] = "header_repeated",
     [PM_R_ARC_FAIL] = "arc_fail",
     [PM_R_ARC_TEMPFAIL] = "arc_tempfail",
+    [PM_R_GREYLISTED] = "greylisted",
+    [PM_R_RATELIMIT_TEMPFAIL] = "ratelimit_tempfail",
+    [PM_R_RATELIMIT_REJECT] = "ratelimit_reject",
+    [PM_R_STATE_TEMPFAIL] = "state_tempfail",
 };
 
 /* pm_reply_name - the replies { } key of a reply, e.g. "spf_fail" */

@@ -88,6 +88,13 @@ enum pm_reply_id {
 	PM_R_ARC_FAIL,              /* 550 5.7.29 end of message: the ARC chain failed (arc.mode
 	                               enforce; RFC 8617 5.2.2) */
 	PM_R_ARC_TEMPFAIL,          /* 451 4.4.3 must be 4xx: an ARC key lookup failed for now */
+	PM_R_GREYLISTED,            /* 451 4.7.1 must be 4xx: RCPT, greylisting (RFC 6647); the
+	                               text says when to retry (%{retry}) */
+	PM_R_RATELIMIT_TEMPFAIL,    /* 451 4.7.1 must be 4xx: RCPT, a rate-limit rule with action
+	                               tempfail is over its limit */
+	PM_R_RATELIMIT_REJECT,      /* 550 5.7.1  RCPT: a rate-limit rule with action reject */
+	PM_R_STATE_TEMPFAIL,        /* 451 4.3.0 must be 4xx: the state store (greylisting, rate
+	                               limits) failed and state.on_failure is tempfail */
 	PM_R_COUNT
 };
 
@@ -228,6 +235,116 @@ struct arc_settings {
 	int max_sets; /* chains with more ARC sets fail unverified (1..50) */
 };
 
+/*
+ * The state store (store.h): what greylisting and the rate limits
+ * remember across connections and hosts.
+ */
+enum state_backend {
+	STATE_LMDB = 0, /* one host: an LMDB file (state.lmdb.path) */
+	STATE_REDIS,    /* several MX hosts sharing one Redis (state.redis.*) */
+};
+
+/* What a check that needs the store does when the store fails (state.on_failure). */
+enum state_failure {
+	STATE_FAIL_OPEN = 0, /* go on as if the check had let the mail through (logged) */
+	STATE_FAIL_TEMPFAIL, /* 451 4.3.0 (replies.state_tempfail); never a 5xx */
+};
+
+struct state_settings {
+	enum state_backend backend;    /* state.backend: "lmdb" (default) or "redis" */
+	enum state_failure on_failure; /* state.on_failure: "accept" (default) or "tempfail" */
+	char *lmdb_path;               /* state.lmdb.path: absolute, default
+	                                  "/var/lib/policy-milter/state.lmdb" */
+	int lmdb_max_mb;               /* state.lmdb.max_size_mb: the map size, MiB (default 256) */
+	char *redis_server;            /* state.redis.server: "host:port", "[v6addr]:port" or
+	                                  "unix:/path" (default "127.0.0.1:6379") */
+	char *redis_username;          /* state.redis.username: Redis 6 ACL user, NULL: none */
+	char *redis_password;          /* state.redis.password: NULL: no AUTH */
+	int redis_database;            /* state.redis.database: SELECT (default 0) */
+	char *redis_prefix;            /* state.redis.prefix: before every key (default "pm:") */
+	int redis_connect_timeout_ms;  /* state.redis.connect_timeout_ms (default 500) */
+	int redis_command_timeout_ms;  /* state.redis.command_timeout_ms (default 250) */
+};
+
+/*
+ * Greylisting (RFC 6647; greylist.h): at RCPT, a recipient otherwise
+ * accepted, from a client neither trusted, authenticated, allow-listed
+ * nor a listed large sender, is refused 451 4.7.1 until the triplet
+ * (client network, normalised sender, recipient) was first seen delay
+ * seconds ago, and no more than retry_window seconds ago.
+ */
+struct greylist_settings {
+	enum pm_mode mode;    /* greylisting.mode: off (default), log, tag (as log), enforce */
+	int delay;            /* greylisting.delay: seconds (default 300) */
+	int retry_window;     /* greylisting.retry_window: seconds (default 86400) */
+	int lifetime;         /* greylisting.lifetime: seconds a passed triplet (and an
+	                         auto-allowed client) is remembered (default 3110400: 36 d) */
+	int ipv4_prefix;      /* greylisting.ipv4_prefix: the client network (default 24) */
+	int ipv6_prefix;      /* greylisting.ipv6_prefix (default 64) */
+	int auto_allow_after; /* greylisting.auto_allow_after: a client network that passed
+	                         this many triplets is let through without delay; 0: never
+	                         (default 5) */
+	char **large_senders; /* greylisting.large_senders: domains (lower-case); a client whose
+	                         forward-confirmed name is, or is below, one of them, or a
+	                         sender with SPF pass whose domain is, or is below, one of them,
+	                         is not greylisted */
+	size_t nlarge_senders;
+	struct pm_cidr_list exempt_clients; /* greylisting.exempt_clients: never greylisted */
+	char **exempt_recipients;           /* greylisting.exempt_recipients: addresses or "@domain"
+	                                       (lower-case domain) never greylisted (postmaster and
+	                                       abuse always are exempt) */
+	size_t nexempt_recipients;
+};
+
+/* What a rate-limit rule counts by (ratelimits.key). */
+enum rl_key {
+	RL_KEY_CLIENT_ADDR = 0, /* "client_address" */
+	RL_KEY_CLIENT_NET,      /* "client_network": ipv4_prefix / ipv6_prefix of the rule */
+	RL_KEY_SENDER,          /* "sender": normalised as greylisting does (null sender: none) */
+	RL_KEY_SENDER_DOMAIN,   /* "sender_domain" (null sender: none) */
+	RL_KEY_SASL_USER,       /* "sasl_user" (not authenticated: the rule does not apply) */
+	RL_KEY_RECIPIENT,       /* "recipient" */
+};
+
+/* What a rule counts (ratelimits.count). */
+enum rl_count {
+	RL_COUNT_MESSAGES = 0, /* "messages": once per message (per recipient for key recipient) */
+	RL_COUNT_RECIPIENTS,   /* "recipients": every accepted RCPT */
+};
+
+/* What a rule over its limit does (ratelimits.action). */
+enum rl_action {
+	RL_ACT_TEMPFAIL = 0, /* "tempfail": 451 4.7.1 (replies.ratelimit_tempfail) */
+	RL_ACT_REJECT,       /* "reject": 550 5.7.1 (replies.ratelimit_reject) */
+	RL_ACT_LOG,          /* "log": logged as a "would" */
+};
+
+#define PM_RATELIMIT_RULES_MAX 32
+
+/* One rate-limit rule (ratelimits, a list of groups, in the order of the file). */
+struct ratelimit_rule {
+	char *name;            /* ratelimits.name: unique, [A-Za-z0-9_.-]{1,32}; logs and keys */
+	enum rl_key key;       /* ratelimits.key */
+	enum rl_count count;   /* ratelimits.count (default messages) */
+	int window;            /* ratelimits.window: seconds, 1..2592000 */
+	int limit;             /* ratelimits.limit: 1.. */
+	enum rl_action action; /* ratelimits.action (default tempfail) */
+	int ipv4_prefix;       /* ratelimits.ipv4_prefix (client_network; default 24) */
+	int ipv6_prefix;       /* ratelimits.ipv6_prefix (client_network; default 48) */
+	bool exempt_trusted;   /* ratelimits.exempt_trusted: trusted_networks not counted
+	                          (default true) */
+	struct pm_cidr_list exempt_clients; /* ratelimits.exempt_clients */
+	char **exempt_senders; /* ratelimits.exempt_senders: addresses, or domains (a domain
+	                          matches the sender domain and those below it) */
+	size_t nexempt_senders;
+	char *rule; /* built at load: "ratelimits.NAME" */
+};
+
+struct ratelimit_settings {
+	struct ratelimit_rule *rules; /* ratelimits (top-level list); none: no rate limits */
+	size_t nrules;                /* at most PM_RATELIMIT_RULES_MAX */
+};
+
 /* What p=quarantine does when enforced. */
 enum pm_quarantine {
 	PM_QUARANTINE_TAG = 0, /* deliver with the quarantine header and dmarc=fail */
@@ -343,6 +460,9 @@ struct policy {
 	struct dmarc_settings dmarc;
 	struct header_settings headers;
 	struct arc_settings arc;
+	struct state_settings state;
+	struct greylist_settings greylist;
+	struct ratelimit_settings ratelimit;
 	struct list_settings lists[PM_LIST_KINDS]; /* by enum list_kind */
 	struct pm_override *overrides;             /* in the order of the file */
 	size_t noverrides;
@@ -403,6 +523,7 @@ enum pm_placeholder {
 	PM_PH_RESULT,
 	PM_PH_IDENTITY,
 	PM_PH_ZONE,
+	PM_PH_RETRY, /* greylisting: seconds until a retry is let through */
 	PM_PH_COUNT
 };
 extern const char *const pm_placeholder_names[PM_PH_COUNT];

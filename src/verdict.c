@@ -1219,6 +1219,7 @@ static const char *var_value(const struct pm_reply_vars *vars, const char *name,
 	    [PM_PH_RESULT] = offsetof(struct pm_reply_vars, result),
 	    [PM_PH_IDENTITY] = offsetof(struct pm_reply_vars, identity),
 	    [PM_PH_ZONE] = offsetof(struct pm_reply_vars, zone),
+	    [PM_PH_RETRY] = offsetof(struct pm_reply_vars, retry),
 	};
 	int i = pm_placeholder_find(name, len);
 

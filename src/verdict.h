@@ -551,6 +551,7 @@ void verdict_plan(const struct pm_facts *f, const struct policy *p, struct pm_pl
 /* Values for reply placeholders; NULL prints as "". */
 struct pm_reply_vars {
 	const char *ip, *name, *helo, *sender, *rcpt, *domain, *result, *identity, *zone;
+	const char *retry; /* greylisting: seconds until a retry passes, or NULL */
 };
 
 /*
