@@ -2151,30 +2151,30 @@ static void test_ratelimit_max(void **state)
  */
 static void test_state_errors(void **state)
 {
-	static const char
-	    text[] = "state:\n"                                                       /* 1 */
-	             "{\n"                                                            /* 2 */
-	             "  backend = \"redis\";\n"                                       /* 3 */
-	             "  lmdb: { path = \"relative/state.lmdb\"; };\n"                 /* 4 */
-	             "  redis: { server = \"\"; database = 16000; };\n"               /* 5 */
-	             "};\n"                                                           /* 6 */
-	             "greylisting:\n"                                                 /* 7 */
-	             "{\n"                                                            /* 8 */
-	             "  delay = 3600;\n"                                              /* 9 */
-	             "  retry_window = 1800;\n"                                       /* 10 */
-	             "  lifetime = 900;\n"                                            /* 11 */
-	             "  ipv6_prefix = 8;\n"                                           /* 12 */
-	             "};\n"                                                           /* 13 */
-	             "ratelimits = (\n"                                               /* 14 */
-	             "  { name = \"ok\"; key = \"sender\"; window = 60; limit = 5;\n" /* 15 */
-	             "    exempt_clients = [ \"192.0.2.0/24\" ]; exempt_senders = [ \"a.example\" "
-	             "];\n"                                                            /* 16 */
-	             "    burst = 1; },\n"                                             /* 17 */
-	             "  { name = \"zero\"; key = \"sender\"; window = 0; limit = 5;\n" /* 18 */
-	             "    exempt_clients = [ \"192.0.2.0/24\" ]; exempt_senders = [ \"b.example\" "
-	             "]; },\n"                                                             /* 19 */
-	             "  { name = \"ok\"; key = \"recipient\"; window = 60; limit = 5; }\n" /* 20 */
-	             ");\n";                                                               /* 21 */
+	static const char text[] =
+	    "state:\n"                                                            /* 1 */
+	    "{\n"                                                                 /* 2 */
+	    "  backend = \"redis\";\n"                                            /* 3 */
+	    "  lmdb: { path = \"relative/state.lmdb\"; };\n"                      /* 4 */
+	    "  redis: { server = \"\"; database = 16000; };\n"                    /* 5 */
+	    "};\n"                                                                /* 6 */
+	    "greylisting:\n"                                                      /* 7 */
+	    "{\n"                                                                 /* 8 */
+	    "  delay = 3600;\n"                                                   /* 9 */
+	    "  retry_window = 1800;\n"                                            /* 10 */
+	    "  lifetime = 900;\n"                                                 /* 11 */
+	    "  ipv6_prefix = 8;\n"                                                /* 12 */
+	    "};\n"                                                                /* 13 */
+	    "ratelimits = (\n"                                                    /* 14 */
+	    "  { name = \"ok\"; key = \"sender\"; window = 60; limit = 5;\n"      /* 15 */
+	    "    exempt_clients = [ \"192.0.2.0/24\" ];\n"                        /* 16 */
+	    "    exempt_senders = [ \"a.example\" ];\n"                           /* 17 */
+	    "    burst = 1; },\n"                                                 /* 18 */
+	    "  { name = \"zero\"; key = \"sender\"; window = 0; limit = 5;\n"     /* 19 */
+	    "    exempt_clients = [ \"192.0.2.0/24\" ];\n"                        /* 20 */
+	    "    exempt_senders = [ \"b.example\" ]; },\n"                        /* 21 */
+	    "  { name = \"ok\"; key = \"recipient\"; window = 60; limit = 5; }\n" /* 22 */
+	    ");\n";                                                               /* 23 */
 	static const struct {
 		int line;
 		const char *key, *msg;
@@ -2182,8 +2182,8 @@ static void test_state_errors(void **state)
 	    {4, "state.lmdb.path", "must be an absolute path"},
 	    {5, "state.redis.database", "16000 out of range"},
 	    {12, "greylisting.ipv6_prefix", "8 out of range"},
-	    {17, "ratelimits.burst", "element 1: unknown key"},
-	    {18, "ratelimits.window", "0 out of range"},
+	    {18, "ratelimits.burst", "element 1: unknown key"},
+	    {19, "ratelimits.window", "0 out of range"},
 	    {5, "state.redis.server", "state.backend is \"redis\" but state.redis.server is empty"},
 	    {9, "greylisting.delay", "(3600) must be shorter than greylisting.retry_window (1800)"},
 	    {11, "greylisting.lifetime", "(900) must not be shorter than greylisting.retry_window"},
