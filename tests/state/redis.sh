@@ -29,7 +29,7 @@
 
 # redis_start DIR [REDIS-ARG...] - a private server in DIR, answering PING
 redis_start() {
-	local dir=$1 i
+	local dir=$1
 	shift
 	if ! command -v redis-server >/dev/null; then
 		echo "redis: redis-server not installed (make deps)" >&2
@@ -44,7 +44,7 @@ redis_start() {
 		echo "redis: redis-server did not start (see $dir/redis.log)" >&2
 		return 1
 	}
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		if [ -S "$dir/redis.sock" ] &&
 			redis-cli -s "$dir/redis.sock" PING 2>/dev/null | grep -q -e PONG -e NOAUTH; then
 			return 0
@@ -65,7 +65,7 @@ redis_cli() {
 
 # redis_stop DIR - stop the server of DIR, if any, and wait until it is gone
 redis_stop() {
-	local dir=$1 pid i
+	local dir=$1 pid
 	[ -f "$dir/redis.pid" ] || return 0
 	pid=$(cat "$dir/redis.pid" 2>/dev/null)
 	[ -n "$pid" ] || return 0
@@ -73,7 +73,7 @@ redis_stop() {
 		rm -f "$dir/redis.pid"
 		return 0
 	}
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
