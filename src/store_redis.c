@@ -15,7 +15,10 @@
  *	for another's connection), uses it alone, and gives it back, or
  *	frees it when it failed (a timed-out or broken connection is never
  *	used again: a late answer would be read as the next command's) or
- *	when the list is full. Connecting: redisConnectWithTimeout
+ *	when the list is full. A pooled connection that fails at once (end of
+ *	file, reset: the server restarted or a proxy closed it while idle;
+ *	not a timeout) is replaced by a new one and the command sent again,
+ *	once. Connecting: redisConnectWithTimeout
  *	("host:port", "[v6addr]:port") or redisConnectUnixWithTimeout
  *	("unix:/path") with state.redis.connect_timeout_ms, then
  *	redisSetTimeout with command_timeout_ms (the socket's send and
@@ -299,8 +302,9 @@ static redisContext *connect_new(struct redis_store *s)
 	return ctx;
 }
 
-/* ctx_get - a connection for one operation (from the pool or new); NULL: reason noted */
-static redisContext *ctx_get(struct redis_store *s)
+/* ctx_get - a connection for one operation (*reused: from the pool, else new); NULL: reason noted
+ */
+static redisContext *ctx_get(struct redis_store *s, bool *reused)
 {
 	redisContext *ctx = NULL;
 
@@ -308,6 +312,7 @@ static redisContext *ctx_get(struct redis_store *s)
 	if (s->npool > 0)
 		ctx = s->pool[--s->npool];
 	pthread_mutex_unlock(&s->lock);
+	*reused = ctx != NULL;
 	return ctx != NULL ? ctx : connect_new(s);
 }
 
@@ -338,35 +343,65 @@ static size_t full_key(const struct redis_store *s, const char *key, char *buf)
 }
 
 /*
- * script - run script idx with one key and nargs arguments: EVALSHA, EVAL
- * on NOSCRIPT; the reply (NULL: broken connection, reason noted)
+ * script - run script idx with argv[0] its key and the rest its arguments
+ * (at most 4): EVALSHA, EVAL on NOSCRIPT; the reply (NULL: broken
+ * connection)
  */
-static redisReply *script(struct redis_store *s, redisContext *ctx, int idx, const char *key,
-                          size_t keylen, int nargs, const char **args)
+static redisReply *script(struct redis_store *s, redisContext *ctx, int idx, int argc,
+                          const char **argv, const size_t *lens)
 {
-	const char *argv[8];
-	size_t lens[8];
+	const char *av[8] = {"EVALSHA", s->sha[idx], "1"};
+	size_t lv[8] = {7, 40, 1};
 	redisReply *r;
-	int argc = 0, i;
+	int n = 3, i;
 
-	argv[argc++] = "EVALSHA";
-	argv[argc++] = s->sha[idx];
-	argv[argc++] = "1";
-	argv[argc++] = key;
-	for (i = 0; i < nargs && argc < 8; i++)
-		argv[argc++] = args[i];
-	for (i = 0; i < argc; i++)
-		lens[i] = strlen(argv[i]);
-	lens[3] = keylen;
-	r = command(s, ctx, argc, argv, lens);
+	for (i = 0; i < argc && n < 8; i++, n++) {
+		av[n] = argv[i];
+		lv[n] = lens[i];
+	}
+	r = command(s, ctx, n, av, lv);
 	if (r != NULL && r->type == REDIS_REPLY_ERROR && r->str != NULL &&
 	    strncmp(r->str, "NOSCRIPT", 8) == 0) {
 		freeReplyObject(r);
-		argv[0] = "EVAL";
-		argv[1] = script_text[idx];
-		lens[0] = 4;
-		lens[1] = strlen(script_text[idx]);
-		r = command(s, ctx, argc, argv, lens);
+		av[0] = "EVAL";
+		av[1] = script_text[idx];
+		lv[0] = 4;
+		lv[1] = strlen(script_text[idx]);
+		r = command(s, ctx, n, av, lv);
+	}
+	return r;
+}
+
+/* timed_out - did ctx fail by the command timeout (hiredis: strerror(EAGAIN)) */
+static bool timed_out(const redisContext *ctx)
+{
+	return ctx->err == REDIS_ERR_IO && strcmp(ctx->errstr, strerror(EAGAIN)) == 0;
+}
+
+/*
+ * call - one command (idx < 0) or script idx on a connection of the pool,
+ * into *ctxp (NULL: none could be had, reason noted). A pooled connection
+ * the server (or a proxy) closed while it was idle fails at once (end of
+ * file, reset: not a timeout): the command goes once more on a new one.
+ */
+static redisReply *call(struct redis_store *s, redisContext **ctxp, int idx, int argc,
+                        const char **argv, const size_t *lens)
+{
+	bool reused;
+	redisContext *ctx = ctx_get(s, &reused);
+	redisReply *r;
+
+	*ctxp = ctx;
+	if (ctx == NULL)
+		return NULL;
+	r = idx < 0 ? command(s, ctx, argc, argv, lens) : script(s, ctx, idx, argc, argv, lens);
+	if (r == NULL && reused && !timed_out(ctx)) {
+		redisFree(ctx);
+		*ctxp = ctx = connect_new(s);
+		if (ctx == NULL)
+			return NULL;
+		r = idx < 0 ? command(s, ctx, argc, argv, lens)
+		            : script(s, ctx, idx, argc, argv, lens);
 	}
 	return r;
 }
@@ -388,14 +423,14 @@ static enum store_status redis_get(void *b, const char *key, char *val, size_t v
 {
 	struct redis_store *s = b;
 	char k[PREFIX_MAX + STORE_KEY_MAX + 1];
-	size_t klen = full_key(s, key, k), n;
+	const char *argv[1] = {k};
+	size_t lens[1] = {full_key(s, key, k)}, n;
 	enum store_status st = STORE_ERROR;
-	redisContext *ctx = ctx_get(s);
-	redisReply *r;
+	redisContext *ctx;
+	redisReply *r = call(s, &ctx, SCRIPT_GET, 1, argv, lens);
 
 	if (ctx == NULL)
 		return STORE_ERROR;
-	r = script(s, ctx, SCRIPT_GET, k, klen, 0, NULL);
 	if (reply_error(ctx, r, "GET")) {
 		/* nothing more */
 	} else if (r->type == REDIS_REPLY_NIL) {
@@ -432,18 +467,18 @@ static enum store_status redis_set(void *b, const char *key, const char *val, un
 	const char *argv[5] = {"SET", k, val, "EX", t};
 	size_t lens[5];
 	enum store_status st = STORE_ERROR;
-	redisContext *ctx = ctx_get(s);
+	redisContext *ctx;
 	redisReply *r;
 
-	if (ctx == NULL)
-		return STORE_ERROR;
 	snprintf(t, sizeof(t), "%u", ttl);
 	lens[0] = 3;
 	lens[1] = full_key(s, key, k);
 	lens[2] = strlen(val);
 	lens[3] = 2;
 	lens[4] = strlen(t);
-	r = command(s, ctx, 5, argv, lens);
+	r = call(s, &ctx, -1, 5, argv, lens);
+	if (ctx == NULL)
+		return STORE_ERROR;
 	if (!reply_error(ctx, r, "SET"))
 		st = STORE_OK;
 	freeReplyObject(r);
@@ -457,18 +492,22 @@ static enum store_status redis_add(void *b, const char *key, long delta, long li
 {
 	struct redis_store *s = b;
 	char k[PREFIX_MAX + STORE_KEY_MAX + 1], d[24], l[24], t[16];
-	const char *args[3] = {d, l, t};
-	size_t klen = full_key(s, key, k);
+	const char *argv[4] = {k, d, l, t};
+	size_t lens[4];
 	enum store_status st = STORE_ERROR;
-	redisContext *ctx = ctx_get(s);
+	redisContext *ctx;
 	redisReply *r;
 
-	if (ctx == NULL)
-		return STORE_ERROR;
 	snprintf(d, sizeof(d), "%ld", delta);
 	snprintf(l, sizeof(l), "%ld", limit);
 	snprintf(t, sizeof(t), "%u", ttl);
-	r = script(s, ctx, SCRIPT_ADD, k, klen, 3, args);
+	lens[0] = full_key(s, key, k);
+	lens[1] = strlen(d);
+	lens[2] = strlen(l);
+	lens[3] = strlen(t);
+	r = call(s, &ctx, SCRIPT_ADD, 4, argv, lens);
+	if (ctx == NULL)
+		return STORE_ERROR;
 	if (reply_error(ctx, r, "add")) {
 		/* nothing more */
 	} else if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
@@ -493,12 +532,11 @@ static enum store_status redis_del(void *b, const char *key)
 	const char *argv[2] = {"DEL", k};
 	size_t lens[2] = {3, full_key(s, key, k)};
 	enum store_status st = STORE_ERROR;
-	redisContext *ctx = ctx_get(s);
-	redisReply *r;
+	redisContext *ctx;
+	redisReply *r = call(s, &ctx, -1, 2, argv, lens);
 
 	if (ctx == NULL)
 		return STORE_ERROR;
-	r = command(s, ctx, 2, argv, lens);
 	if (!reply_error(ctx, r, "DEL"))
 		st = STORE_OK;
 	freeReplyObject(r);

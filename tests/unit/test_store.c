@@ -26,8 +26,9 @@
  *	redis-server is a failure. The prefix (read back with a raw hiredis
  *	connection), AUTH with a password and with an ACL user (a second
  *	server with requirepass), SELECT, bad server settings, the server
- *	down (STORE_ERROR within the connect timeout, then at once during
- *	the backoff, then ok when it is back), a server that never answers
+ *	down at open (an outage from the start, then STORE_ERROR at once
+ *	during the backoff, then ok when it is back), restarted between two
+ *	operations (no outage), stopped (STORE_ERROR at once), a server that never answers
  *	and one paused by CLIENT PAUSE (STORE_ERROR within the command
  *	timeout).
  * DIAGNOSTICS
@@ -82,6 +83,8 @@ static char tmp_dir[256];  /* everything but the LMDB files */
 static char lmdb_dir[256]; /* on tmpfs when there is one: a commit's fsync is cheap there */
 static struct fx lmdb_fx = {.name = "lmdb"}, redis_fx = {.name = "redis"};
 static struct redis main_redis;
+#define MAX_SERVERS 8
+static pid_t servers[MAX_SERVERS]; /* running, to stop even after a failed case */
 
 /* ms_since - milliseconds since t0 (monotonic) */
 static long ms_since(const struct timespec *t0)
@@ -130,6 +133,19 @@ static redisContext *raw(const struct redis *r)
 	return c;
 }
 
+/* servers_stop - stop the servers a failed case left running */
+static void servers_stop(void)
+{
+	int i;
+
+	for (i = 0; i < MAX_SERVERS; i++)
+		if (servers[i] > 0) {
+			kill(servers[i], SIGTERM);
+			waitpid(servers[i], NULL, 0);
+			servers[i] = 0;
+		}
+}
+
 /* redis_up - start redis-server in dir (socket dir/redis.sock, a TCP port), extra args */
 static int redis_up(struct redis *r, const char *dir, const char *const *extra)
 {
@@ -171,9 +187,15 @@ static int redis_up(struct redis *r, const char *dir, const char *const *extra)
 
 		dup2(fd, 0);
 		dup2(fd, 1);
+		dup2(fd, 2);
 		execvp("redis-server", (char *const *)argv);
 		_exit(127);
 	}
+	for (i = 0; i < MAX_SERVERS; i++)
+		if (servers[i] == 0) {
+			servers[i] = r->pid;
+			break;
+		}
 	for (i = 0; i < 100; i++) {
 		redisContext *c;
 		int status;
@@ -197,6 +219,11 @@ static int redis_up(struct redis *r, const char *dir, const char *const *extra)
 /* redis_down - stop r's server */
 static void redis_down(struct redis *r)
 {
+	int i;
+
+	for (i = 0; i < MAX_SERVERS; i++)
+		if (r->pid > 0 && servers[i] == r->pid)
+			servers[i] = 0;
 	if (r->pid > 0) {
 		kill(r->pid, SIGTERM);
 		waitpid(r->pid, NULL, 0);
@@ -1089,12 +1116,13 @@ static void redis_down_back(void **state)
 	assert_non_null(strstr(logged, " s; 3 operations failed"));
 }
 
-/* redis_stops - the server goes away under a pooled connection: STORE_ERROR, no crash */
+/* redis_stops - a restart between operations is no outage; a stop is, at once; no crash */
 static void redis_stops(void **state)
 {
 	struct redis r = {0};
 	char dir[300], server[500], val[32], logged[2000];
 	struct state_settings ss;
+	struct store_stats s;
 	struct timespec t0;
 	struct store *st;
 	long ms;
@@ -1106,6 +1134,14 @@ static void redis_stops(void **state)
 	st = store_open(&ss, val, sizeof(val));
 	assert_non_null(st);
 	assert_int_equal(store_set(st, "t:s", "1", 100), STORE_OK);
+	/* restarted between two operations: the pooled connection is dead, a new one works */
+	redis_down(&r);
+	assert_int_equal(redis_up(&r, dir, NULL), 0);
+	assert_int_equal(store_set(st, "t:s", "1", 100), STORE_OK);
+	store_stats(st, &s);
+	assert_int_equal(s.outages, 0);
+	assert_int_equal(s.errors, 0);
+	/* stopped: an error at once, an outage */
 	capture_begin();
 	redis_down(&r);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -1297,6 +1333,7 @@ int main(void)
 	capture_restore();
 	failed += cmocka_run_group_tests_name("store redis", redis, redis_setup, redis_teardown);
 	capture_restore();
+	servers_stop();
 	if (strcmp(lmdb_dir, tmp_dir) != 0)
 		tmpdir_remove(lmdb_dir);
 	tmpdir_remove(tmp_dir);
