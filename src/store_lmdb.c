@@ -30,7 +30,10 @@
  *	every 60 s (and when a write found the map full) and walks the
  *	database in write transactions of at most 1,000 deletions and
  *	10,000 records looked at, resuming after each commit at the key
- *	where it stopped, so a writer never waits long.
+ *	where it stopped, so a writer never waits long. It runs with every
+ *	signal blocked (the daemon's signals go to its own signal thread).
+ *	Open the store after any fork(): the thread and the environment do
+ *	not survive one.
  *
  *	Opening: the file's directory must exist; a missing or empty file is
  *	created (mode 0600) with "PATH-lock" beside it. A file LMDB refuses
@@ -51,6 +54,7 @@
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -472,6 +476,7 @@ static struct lmdb_env *env_open(const char *path, int max_mb, char *errbuf, siz
 	struct lmdb_env *e = xcalloc(1, sizeof(*e));
 	char dir[4096], bad[4400], lock[4200], stamp[32];
 	struct stat sb;
+	sigset_t all, old;
 	time_t now;
 	struct tm tm;
 	int rc;
@@ -516,8 +521,13 @@ static struct lmdb_env *env_open(const char *path, int max_mb, char *errbuf, siz
 		e->maxkey = HASHED_PREFIX + 65;
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_cond_init(&e->cond, NULL);
+	/* every signal blocked in the purge thread: they are the daemon's signal thread's */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	if (pthread_create(&e->purger, NULL, purger, e) != 0)
 		pm_fatal("store_lmdb: cannot start the purge thread");
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_setname_np(e->purger, "pm-lmdb-purge");
 	return e;
 fail:
 	free(e->path);

@@ -19,7 +19,8 @@
  *	cannot be written are errors; a garbage file and a truncated one are
  *	renamed aside (PATH.bad-...) and a new one made; a restart keeps the
  *	data; the purge deletes expired records (more than one transaction's
- *	worth); two stores of one path share it.
+ *	worth); the purge thread blocks the daemon's signals; two stores of
+ *	one path share it.
  *
  *	Redis: the test starts its own redis-server (a temporary directory,
  *	unix socket and a 127.0.0.1 port, no persistence) and stops it; no
@@ -855,6 +856,50 @@ static void lmdb_truncated(void **state)
 	refused_file("truncated.lmdb", fill_truncated);
 }
 
+/* purge_thread_blocks_signals - the purge thread runs, with every signal but the unblockable
+ * blocked */
+static void purge_thread_blocks_signals(void **state)
+{
+	char path[400], err[300], file[300], line[256];
+	struct store *st;
+	glob_t g;
+	size_t i;
+	int found = 0;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/signals.lmdb", lmdb_dir);
+	st = lmdb_open_path(path, err, sizeof(err));
+	assert_non_null(st);
+	assert_int_equal(glob("/proc/self/task/*/comm", 0, NULL, &g), 0);
+	for (i = 0; i < g.gl_pathc; i++) {
+		FILE *f = fopen(g.gl_pathv[i], "r");
+
+		if (f == NULL)
+			continue;
+		if (fgets(line, sizeof(line), f) != NULL && strcmp(line, "pm-lmdb-purge\n") == 0) {
+			snprintf(file, sizeof(file), "%.*sstatus", (int)strlen(g.gl_pathv[i]) - 4,
+			         g.gl_pathv[i]);
+			found++;
+		}
+		fclose(f);
+	}
+	globfree(&g);
+	assert_int_equal(found, 1);
+	{
+		FILE *f = fopen(file, "r");
+		unsigned long long blk = 0;
+
+		assert_non_null(f);
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (sscanf(line, "SigBlk: %llx", &blk) == 1)
+				break;
+		fclose(f);
+		/* SIGHUP, SIGTERM, SIGINT (bits 0, 14, 1) among them */
+		assert_true((blk & 0x4003ull) == 0x4003ull);
+	}
+	store_release(st);
+}
+
 /* lmdb_restart - closed and opened again: the data is there */
 static void lmdb_restart(void **state)
 {
@@ -1304,7 +1349,7 @@ int main(void)
 	const struct CMUnitTest lmdb[] = {
 	    cmocka_unit_test(lmdb_files),     cmocka_unit_test(lmdb_garbage),
 	    cmocka_unit_test(lmdb_truncated), cmocka_unit_test(lmdb_restart),
-	    cmocka_unit_test(lmdb_purge),
+	    cmocka_unit_test(lmdb_purge),     cmocka_unit_test(purge_thread_blocks_signals),
 	};
 	const struct CMUnitTest redis[] = {
 	    cmocka_unit_test(redis_prefix), cmocka_unit_test(redis_select),
