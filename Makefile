@@ -29,7 +29,7 @@ LDLIBS   := $(PKG_LIBS) -lidn2 -lresolv -lpthread
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # The daemon's sources, one file per concern (see README "Source layout").
-LIB_SRCS := util.c cidr.c addr.c policy.c config_keys.c config_load.c config_check.c log.c jsonlog.c decision.c sink.c rcpt.c spf.c spfrecord.c dns.c dnscache.c sender.c verdict.c authres.c dkim.c hdrfrom.c dmarc.c psl.c iprev.c dnsbl.c lists.c filetable.c arc.c arctrust.c eom.c
+LIB_SRCS := util.c cidr.c addr.c policy.c config_keys.c config_load.c config_check.c log.c jsonlog.c decision.c sink.c rcpt.c spf.c spfrecord.c dns.c dnscache.c sender.c verdict.c authres.c dkim.c hdrfrom.c dmarc.c psl.c iprev.c dnsbl.c lists.c filetable.c arc.c arctrust.c eom.c greylist.c ratelimit.c
 DAEMON_SRCS := $(LIB_SRCS) session.c milter.c main.c
 
 OBJDIR   := build/obj
