@@ -72,7 +72,7 @@ test_dnscache_MODS := dnscache util
 test_spfrecord_MODS := spfrecord util
 test_eom_MODS     := eom verdict config_keys config_load config_check policy psl cidr rcpt addr log util dmarc dkim dns dnscache lists filetable hdrfrom authres arctrust
 test_arc_MODS     := arc dkim dns dnscache util
-test_session_MODS := session eom verdict config_keys config_load config_check policy psl cidr rcpt addr log jsonlog decision sink util dmarc dkim dns dnscache lists filetable hdrfrom authres sender spf spfrecord dnsbl iprev arc arctrust
+test_session_MODS := session eom verdict config_keys config_load config_check policy psl cidr rcpt addr log jsonlog decision sink util dmarc dkim dns dnscache lists filetable hdrfrom authres sender spf spfrecord dnsbl iprev arc arctrust greylist ratelimit store store_lmdb store_redis
 test_arctrust_MODS := arctrust util
 test_store_MODS   := store store_lmdb store_redis log util
 

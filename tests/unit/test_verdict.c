@@ -4599,7 +4599,8 @@ static void test_reply_expand(void **state)
 	static char long_a[10001], long_8bit[10001], want_long_a[300];
 	struct pm_reply_vars all = {"192.0.2.1",     "client.example", "helo.example",
 	                            "s@example.org", "r@example.org",  "example.org",
-	                            "fail",          "mailfrom",       "zen.example"};
+	                            "fail",          "mailfrom",       "zen.example",
+	                            "300"};
 	struct {
 		const char *text;
 		struct pm_reply_vars vars;
@@ -4621,11 +4622,14 @@ static void test_reply_expand(void **state)
 	    {"%{", {0}, "%{"},
 	    {"%{}", {0}, "%{}"},
 	    {"bad\x01template\xff", {0}, "bad?template?"},
-	    {"%{ip} %{name} %{helo} %{sender} %{rcpt} %{domain} %{result} %{identity} %{zone}",
+	    {"%{ip} %{name} %{helo} %{sender} %{rcpt} %{domain} %{result} %{identity} %{zone} "
+	     "%{retry}",
 	     {"192.0.2.1", "client.example", "helo.example", "s@example.org", "r@example.org",
-	      "example.org", "fail", "mailfrom", "zen.example"},
+	      "example.org", "fail", "mailfrom", "zen.example", "300"},
 	     "192.0.2.1 client.example helo.example s@example.org r@example.org example.org fail "
-	     "mailfrom zen.example"},
+	     "mailfrom zen.example 300"},
+	    {"retry in %{retry} seconds", {.retry = "12\r\n"}, "retry in 12\\x0d\\x0a seconds"},
+	    {"retry in %{retry} seconds", {0}, "retry in  seconds"},
 	    {"blocked using %{zone}",
 	     {.zone = "bl\r\n.example%s"},
 	     "blocked using bl\\x0d\\x0a.example\\x25s"},
@@ -4654,10 +4658,10 @@ static void test_reply_expand(void **state)
 	/* every value long and 8-bit: the text stays printable and under 450 bytes */
 	{
 		struct pm_reply_vars v = {long_8bit, long_8bit, long_8bit, long_8bit, long_8bit,
-		                          long_8bit, long_8bit, long_8bit, long_8bit};
+		                          long_8bit, long_8bit, long_8bit, long_8bit, long_8bit};
 
 		expand("%{ip} %{name} %{helo} %{sender} %{rcpt} %{domain} %{result} %{identity} "
-		       "%{zone}",
+		       "%{zone} %{retry}",
 		       &v, buf, sizeof(buf));
 		if (strlen(buf) > 449 || !all_printable(buf) || strchr(buf, '%') != NULL ||
 		    strncmp(buf, "\\xff\\xff", 8) != 0 ||
@@ -4687,7 +4691,8 @@ static void test_expand_configured(void **state)
 {
 	struct policy *p = load(P_DEFAULT);
 	struct pm_reply_vars v = {"192.0.2.1\r\n", "evil\n250 OK", "\x80", "a%sb",      "x\r\ny",
-	                          "d.test\r\n",    "fail\0",       "id",   "zone\r\n%s"};
+	                          "d.test\r\n",    "fail\0",       "id",   "zone\r\n%s",
+	                          "300\r\n%s"};
 	char buf[1024];
 	size_t failed = 0;
 
