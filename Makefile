@@ -50,7 +50,7 @@ $(OBJDIR) build/asan/obj build/tests build/asan/tests:
 # Each test links only the modules it exercises (so one module's tests run
 # while another is being written). test_eom links no arc.o: it has its own
 # fake ARC verifier (arc_verify_eom), so its cases choose the chain's result.
-UNIT_TESTS := test_util test_cidr test_addr test_config test_rcpt test_verdict test_authres test_log test_dns test_sender test_dkim test_hdrfrom test_dmarc test_iprev test_dnsbl test_lists test_dnscache test_spfrecord test_eom test_filetable test_session test_arc test_arctrust test_store
+UNIT_TESTS := test_util test_cidr test_addr test_config test_rcpt test_verdict test_authres test_log test_dns test_sender test_dkim test_hdrfrom test_dmarc test_iprev test_dnsbl test_lists test_dnscache test_spfrecord test_eom test_filetable test_session test_arc test_arctrust test_store test_greylist test_ratelimit
 test_util_MODS    := util
 test_cidr_MODS    := cidr util
 test_addr_MODS    := addr util
@@ -75,6 +75,8 @@ test_arc_MODS     := arc dkim dns dnscache util
 test_session_MODS := session eom verdict config_keys config_load config_check policy psl cidr rcpt addr log jsonlog decision sink util dmarc dkim dns dnscache lists filetable hdrfrom authres sender spf spfrecord dnsbl iprev arc arctrust greylist ratelimit store store_lmdb store_redis
 test_arctrust_MODS := arctrust util
 test_store_MODS   := store store_lmdb store_redis log util
+test_greylist_MODS := greylist store store_lmdb store_redis cidr log util
+test_ratelimit_MODS := ratelimit greylist store store_lmdb store_redis cidr log util
 
 TEST_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null) $(LDLIBS)
 
