@@ -5155,7 +5155,7 @@ static void want(const struct pm_verdict *v, const char *what, enum pm_verdict_a
 static void test_greylist(void **state)
 {
 	struct policy *p = load(P_GREY), *log = load(P_GREY_LOG), *tag = load(P_GREY_TAG),
-	              *dry = load(P_GREY_DRY);
+	              *dry = load(P_GREY_DRY), *off;
 	struct pm_facts f = {RCPT, .rcpt = RCPT_VALID, .greylist = GL_NEW, .greylist_retry = 300};
 	struct pm_verdict v;
 	char buf[600];
@@ -5218,12 +5218,18 @@ static void test_greylist(void **state)
 	     "unknown_recipient", "recipients.mode=enforce");
 	/* greylisting off: the state is not looked at */
 	f.rcpt = RCPT_VALID;
-	verdict_decide(&f, load(P_DEFAULT), &v);
+	off = load(P_DEFAULT);
+	verdict_decide(&f, off, &v);
 	want(&v, "off", PM_V_CONTINUE, false, PM_R_COUNT, NULL, NULL, NULL);
 	/* not at other stages */
 	f.stage = PM_STAGE_MAIL;
 	verdict_decide(&f, p, &v);
 	assert_int_not_equal(v.check, CHK_GREYLIST);
+	policy_release(p);
+	policy_release(log);
+	policy_release(tag);
+	policy_release(dry);
+	policy_release(off);
 }
 
 /* test_ratelimit_verdict - a rule over its limit: tempfail, reject, log; after greylisting */
@@ -5273,6 +5279,9 @@ static void test_ratelimit_verdict(void **state)
 	verdict_decide(&f, p, &v);
 	want(&v, "authenticated", PM_V_TEMPFAIL, false, PM_R_RATELIMIT_TEMPFAIL, "ratelimit",
 	     "ratelimit_exceeded", "ratelimits.per-ip");
+	policy_release(p);
+	policy_release(dry);
+	policy_release(log);
 }
 
 /* test_state_failure - on_failure tempfail: 451 4.3.0; accept: through */
@@ -5318,6 +5327,10 @@ static void test_state_failure(void **state)
 	/* dry run: never refused */
 	verdict_decide(&f, dry, &v);
 	assert_int_equal(v.action, PM_V_CONTINUE);
+	policy_release(open);
+	policy_release(tf);
+	policy_release(logtf);
+	policy_release(dry);
 }
 
 int main(void)
