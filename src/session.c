@@ -1144,13 +1144,15 @@ static void rcpt_state(struct session *s, struct rcpt_judgement *j)
 	if (grey) {
 		rcpt_greylist(s, j);
 		verdict_decide(f, p, &j->verdict);
-		if (j->verdict.action != PM_V_CONTINUE)
-			return;
+		rl = rl && j->verdict.action == PM_V_CONTINUE;
 	}
 	if (rl) {
 		rcpt_ratelimit(s, j);
 		verdict_decide(f, p, &j->verdict);
 	}
+	if (j->verdict.check == CHK_GREYLIST || j->verdict.check == CHK_RATELIMIT ||
+	    j->verdict.check == CHK_STATE)
+		j->why = NULL; /* the recipient table's detail is not this verdict's */
 }
 
 /* session_rcpt_ctx - what the record and the reply of j's verdict need */
