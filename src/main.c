@@ -482,7 +482,8 @@ static void reload(void)
 	}
 	gen = np->generation;
 	if (state_open(np, false) != 0) {
-		log_msg(LOG_ERR, "reload of %s failed: no state store; keeping policy generation %u",
+		log_msg(LOG_ERR,
+		        "reload of %s failed: no state store; keeping policy generation %u",
 		        run.config_path, old != NULL ? old->generation : 0);
 		if (old != NULL)
 			(void)json_log_open(old, false);

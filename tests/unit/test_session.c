@@ -365,10 +365,8 @@ static void test_state(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_client),
-	    cmocka_unit_test(test_mail),
-	    cmocka_unit_test(test_rcpt),
-	    cmocka_unit_test(test_arc_verifier),
+	    cmocka_unit_test(test_client), cmocka_unit_test(test_mail),
+	    cmocka_unit_test(test_rcpt),   cmocka_unit_test(test_arc_verifier),
 	    cmocka_unit_test(test_state),
 	};
 	int rc;
