@@ -97,7 +97,7 @@ if [ -z "${STATE_INNER:-}" ]; then
 	if [ "$rc" != 0 ]; then
 		e2e_show_logs 60 "MX2 maillog" "$E2E_DIR/maillog2" "MX1 milter" "$E2E_DIR/mx1.log" \
 			"MX2 milter" "$E2E_DIR/mx2.log" "tempfail milter" "$E2E_DIR/tf.log" \
-			"LMDB milter" "$E2E_DIR/lmdb.log" "redis log" "$E2E_DIR/redis/redis.log"
+			"LMDB milter" "$E2E_DIR/lm.log" "redis log" "$E2E_DIR/redis/redis.log"
 	fi
 	[ -n "${STATE_KEEP:-}" ] && echo "state: work directory kept: $E2E_DIR"
 	exit "$rc"
@@ -327,7 +327,7 @@ if want greylist; then
 	if pm_start lm; then
 		"${STATEC[@]}" greylist-restart || failed=1
 	else
-		notok "LMDB milter: did not start again (see lmdb.log)"
+		notok "LMDB milter: did not start again (see lm.log)"
 	fi
 fi
 
