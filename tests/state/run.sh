@@ -220,13 +220,16 @@ pm_stop() {
 }
 
 # ---- Redis ---------------------------------------------------------------------
-redis_ctl() { "$HERE/redis-ctl" "$1" "$REDIS_DIR" "$REDIS_PORT"; }
+# shellcheck source=tests/state/redis.sh
+. "$HERE/redis.sh"
+# the suite's server: 127.0.0.1:$REDIS_PORT, DEBUG allowed from localhost
+REDIS_ARGS=(--port "$REDIS_PORT" --enable-debug-command local)
 
 teardown() {
 	local n
 	for n in "${!PM_PID[@]}"; do pm_stop "$n" || true; done
 	postfix -c "$E2E_DIR/etc-postfix2" stop >/dev/null 2>&1 || true
-	redis_ctl stop
+	redis_stop "$REDIS_DIR"
 	ns_teardown
 }
 trap teardown EXIT
@@ -243,20 +246,21 @@ cp "$E2E_SRC"/zones/*.zone "$E2E_DIR/zones/" || die "cannot copy the zones"
 "$E2E_BUILD/silentdns" 127.0.0.2 53 &
 nsd_serve "$E2E_DIR/zones" test. "$E2E_SRC/zones/servfail.list"
 
-redis_ctl start || die "redis-server did not answer PING (see $REDIS_DIR/redis.log)"
+redis_start "$REDIS_DIR" "${REDIS_ARGS[@]}" || die "redis-server did not start (see $REDIS_DIR/redis.log)"
 
 # MX1: the e2e world's Postfix, on 127.0.0.1 only, plus the 2526 and 2527 listeners
 postfix_setup
 postconf -e "inet_interfaces = 127.0.0.1" "inet_protocols = ipv4" \
 	"smtpd_milters = unix:$SOCKDIR/mx1.sock" "alternate_config_directories = $E2E_DIR/etc-postfix2" ||
 	die "postconf -e failed"
-for l in "2526 tf" "2527 lm"; do
-	set -- $l
-	postconf -M "127.0.0.1:$1/inet=127.0.0.1:$1 inet n - n - - smtpd" &&
-		postconf -P "127.0.0.1:$1/inet/smtpd_milters=unix:$SOCKDIR/$2.sock" \
-			"127.0.0.1:$1/inet/syslog_name=postfix/$2" || die "postconf -M/-P failed"
+for l in 2526:tf 2527:lm; do
+	port=${l%:*} name=${l#*:}
+	if ! { postconf -M "127.0.0.1:$port/inet=127.0.0.1:$port inet n - n - - smtpd" &&
+		postconf -P "127.0.0.1:$port/inet/smtpd_milters=unix:$SOCKDIR/$name.sock" \
+			"127.0.0.1:$port/inet/syslog_name=postfix/$name"; }; then
+		die "postconf -M/-P failed"
+	fi
 done
-set --
 [ "$(postconf -h milter_default_action)" = tempfail ] || die "milter_default_action is not tempfail"
 # MX2: its own config directory (a copy of MX1's), queue, data directory and log
 MX2_ETC=$E2E_DIR/etc-postfix2
@@ -341,7 +345,15 @@ fi
 
 # ---- Redis stopped in the middle of a run -----------------------------------------
 if want outage; then
-	"${STATEC[@]}" outage --redis-ctl "$HERE/redis-ctl" --redis-dir "$REDIS_DIR" || failed=1
+	# Fresh milters: each store's connection pool then holds only connections
+	# made in this part. (A pool of idle connections the stopped server closed
+	# is found out one failed operation per backoff step, 1 s doubling to 30 s:
+	# after the 20 concurrent sessions MX1 needs over a minute to count again.)
+	for n in mx1 mx2 tf; do
+		pm_stop "$n" && pm_start "$n" || notok "outage: milter $n did not restart (see $n.log)"
+	done
+	"${STATEC[@]}" outage --redis-sh "$HERE/redis.sh" --redis-dir "$REDIS_DIR" --redis-args "${REDIS_ARGS[*]}" ||
+		failed=1
 	for n in mx1 tf; do
 		unav=$(grep -c "state store redis 127.0.0.1:$REDIS_PORT unavailable" "$E2E_DIR/$n.log")
 		back=$(grep -c "state store redis 127.0.0.1:$REDIS_PORT back after [0-9]* s; [0-9]* operations failed" "$E2E_DIR/$n.log")
