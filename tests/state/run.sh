@@ -127,7 +127,7 @@ REDIS_PORT=6379
 REDIS_DIR=$E2E_DIR/redis
 LMDB_DIR=$E2E_DIR/lmdb
 LMDB_PATH=$LMDB_DIR/state.lmdb
-JSON_DIR=/run/policy-milter
+JSON_DIR=$E2E_DIR/json # the milters' JSON decision logs (kept with STATE_KEEP)
 
 # policy NAME AUTHSERV BACKEND ON_FAILURE - write $E2E_DIR/NAME.conf: policy.conf
 # and this milter's own part
@@ -276,7 +276,7 @@ postconf -c "$MX2_ETC" -MX 127.0.0.1:2525/inet 127.0.0.1:2526/inet 127.0.0.1:252
 	die "postconf -c MX2 -MX failed"
 
 # the milters: state in Redis (MX1, MX2, the tempfail one) and in LMDB
-mkdir -p "$LMDB_DIR" && chown policy-milter:policy-milter "$LMDB_DIR"
+mkdir -p "$LMDB_DIR" "$JSON_DIR" && chown policy-milter:policy-milter "$LMDB_DIR" "$JSON_DIR"
 policy mx1 mx.example.org redis accept
 policy mx2 mx2.example.org redis accept
 policy tf tf.example.org redis tempfail

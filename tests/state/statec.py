@@ -19,6 +19,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -359,6 +360,14 @@ def redis_value(rule, value):
     return redis("GET", hits[0]) if len(hits) == 1 else "(no key %s among %s)" % (key, keys[:5])
 
 
+def log_lines(name):
+    try:
+        with open(os.path.join(A.work, name + ".log"), encoding="utf-8", errors="replace") as fh:
+            return fh.readlines()
+    except OSError:
+        return []
+
+
 def log_count(name, text):
     try:
         with open(os.path.join(A.work, name + ".log"), encoding="utf-8", errors="replace") as fh:
@@ -567,21 +576,26 @@ def cmd_outage(a):
     results = []
     n = [0]
 
-    def send(server, phase):
+    def send(server, phase, grey=False):
         n[0] += 1
-        # (a client address of its own each: 198.51.100.101 to .250)
+        # (a client address of its own each: 198.51.100.101 to .250; grey: one the
+        # greylisting looks at, not rate limited)
         m = rl_msg(server, "198.51.100.%d" % (100 + n[0] % 150), "outage@pass.test",
                    "outage-%d@example.net" % n[0], "outage")
+        if grey:
+            m.update(client="192.0.2.30", sender="gl-outage-%d@pass.test" % n[0])
         r = smtp(m)
         r["phase"] = phase
         results.append(r)
         return r
+    # (MX2 too: it keeps a pooled connection to the server about to be stopped)
     for _ in range(2):
-        par([lambda: send(MX1, "before"), lambda: send(TF, "before")])
+        par([lambda: send(MX1, "before"), lambda: send(TF, "before"), lambda: send(MX2, "before")])
     ctl("stop")
     t_stop = time.monotonic()
-    for _ in range(5):
-        par([lambda: send(MX1, "during"), lambda: send(TF, "during")])
+    for i in range(5):
+        par([lambda: send(MX1, "during"), lambda: send(TF, "during")] +
+            ([lambda: send(MX1, "during-grey", True), lambda: send(TF, "during-grey", True)] if i == 2 else []))
         time.sleep(0.3)
     if ctl("start") != 0:
         notok("outage: redis-server did not start again")
@@ -642,6 +656,31 @@ def cmd_outage(a):
                      {"action": "tempfail", "check": "state", "reason": "state_unavailable",
                       "rule": "state.on_failure",
                       "reply": {"code": int(code), "xcode": xcode, "text": text}})
+    # the end of the outage is logged with the count of the operations that failed:
+    # at least one for each message a milter judged while Redis was down
+    for name, srv in (("mx1", MX1), ("tf", TF)):
+        got = [line for line in log_lines(name) if back in line]
+        m_ = re.search(r"back after (\d+) s; (\d+) operations failed", got[-1]) if got else None
+        nd = sum(1 for r in results if r["server"] == srv and r["phase"].startswith("during"))
+        check_true("outage: %s logged the outage's end with its count of failed operations (at least "
+                   "the %d messages judged during it)" % (name, nd),
+                   m_ is not None and int(m_.group(2)) >= nd, "got %r" % (got[-1:] or None))
+    # what the records say: on_failure accept lets the message through with state error
+    for r in [r for r in mx1 if r["phase"] == "during"][:1]:
+        check_record("outage: on_failure accept: JSON eom record, the rate limit's state error", MX1,
+                     "eom", r["sender"], r["rcpts"][0], {"action": "accept"},
+                     rl=[{"rule": "per-client", "key": "client_address", "value": r["client"],
+                          "state": "error", "backend": "redis"}])
+    for r in [r for r in results if r["phase"] == "during-grey"]:
+        if r["server"] == MX1:
+            check_true("outage: on_failure accept: greylisting fails open (MX1, a greylisted client's "
+                       "first message accepted)", r["outcome"] == "accepted", show(r))
+            check_record("outage: on_failure accept: JSON eom record, greylist state error", MX1, "eom",
+                         r["sender"], r["rcpts"][0], {"action": "accept"},
+                         {"state": "error", "backend": "redis"})
+        else:
+            check("outage: on_failure tempfail: greylisting's store failure (2526): RCPT TO",
+                  reply_at(r, "rcpt"), STATE_TEMPFAIL)
     # the counters count again: a new client, six messages alternating MX1 and MX2
     rs = [smtp(rl_msg(MX1 if i % 2 == 0 else MX2, "198.51.100.77", "resume@pass.test",
                       "resume-%d@example.net" % i, "resume")) for i in range(6)]
