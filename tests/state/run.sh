@@ -9,8 +9,9 @@
 #	The mail world of tests/e2e/lib.sh (private network, mount and pid
 #	namespaces; nsd serving the e2e zones on 127.0.0.1; Postfix with
 #	milter_default_action = tempfail), plus:
-#	  - one Debian redis-server on 127.0.0.1:6379 (no persistence, its
-#	    directory in the work directory, DEBUG allowed from localhost);
+#	  - one Debian redis-server on 127.0.0.1:6379 (tests/state/redis.sh: no
+#	    persistence, its directory in the work directory; DEBUG allowed
+#	    from localhost);
 #	  - two Postfix instances standing for two MX hosts: MX1 on
 #	    127.0.0.1:25 (/etc/postfix, the e2e world's own) and MX2 on
 #	    127.0.0.10:25 (its own config directory, queue and data directory,
@@ -45,19 +46,26 @@
 #	              recipient, limit 10) meeting at a barrier before RCPT:
 #	              exactly 10 accepted and delivered, 10 refused 451 4.7.1,
 #	              Redis's counter 10;
-#	  outage      Redis stopped in the middle of a run and started again:
-#	              MX1 (on_failure accept) accepts and delivers every message,
-#	              the 2526 milter (tempfail) answers 451 4.3.0, never a 5xx;
-#	              each milter logs the outage once, and its end once with
-#	              the count of failed operations; afterwards the counters
-#	              count again (six messages: the sixth over the limit);
-#	  slow        Redis paused (CLIENT PAUSE 2000) while messages are sent:
-#	              every reply within the command timeout plus a margin, the
-#	              fail-open 250 on MX1 and 451 4.3.0 on 2526;
+#	  outage      the Redis milters restarted (fresh connection pools), then
+#	              Redis stopped in the middle of a run and started again:
+#	              MX1 and MX2 (on_failure accept) accept and deliver every
+#	              message (greylisting and the rate limits fail open, their
+#	              JSON state "error"), the 2526 milter (tempfail) answers
+#	              451 4.3.0 at RCPT, never a 5xx; MX1 and 2526 log the
+#	              outage once, and its end once with the count of failed
+#	              operations; every milter reaches Redis again within the
+#	              backoff; then the counters count again (six messages
+#	              alternating MX1 and MX2: the sixth over the limit);
+#	  slow        Redis made slow twice (CLIENT PAUSE 2000, then DEBUG SLEEP
+#	              2) while messages are sent: every RCPT reply within four
+#	              times the command timeout (250 ms), the fail-open 250 on
+#	              MX1 and 451 4.3.0 on 2526, all before Redis answers again;
 #	  lmdb        the LMDB file deleted before a start (recreated, mail
 #	              flows), and corrupted before a start (renamed aside to
 #	              PATH.bad-*, the error logged naming it, a new file used).
-#	STATE_KEEP=1 keeps the work directory (/tmp/pm-state.*).
+#	The whole suite takes about a minute. STATE_KEEP=1 keeps the work
+#	directory (/tmp/pm-state.*: maillog, maillog2, NAME.log and json/NAME.json
+#	of each milter, redis/redis.log, the policies NAME.conf).
 # DIAGNOSTICS
 #	"ok - ..." / "not ok - ..." lines; exit 0 all passed, 1 a check
 #	failed, 2 the world could not be built, 77 not root. On failure the
