@@ -98,7 +98,8 @@ static bool sender_exempt(const struct ratelimit_rule *r, const struct rl_subjec
 			continue;
 		}
 		m = strlen(e);
-		if (dl >= m && strcasecmp(s->sender_domain + dl - m, e) == 0 &&
+		if (s->sender_domain != NULL && dl >= m &&
+		    strcasecmp(s->sender_domain + dl - m, e) == 0 &&
 		    (dl == m || s->sender_domain[dl - m - 1] == '.'))
 			return true;
 	}

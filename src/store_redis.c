@@ -122,10 +122,12 @@ static void sha1_hex(const char *s, char *out)
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0, i;
+	unsigned int mdlen = 0;
+	size_t n, i;
 
-	if (EVP_Digest(s, strlen(s), md, &n, EVP_sha1(), NULL) != 1 || n != 20)
+	if (EVP_Digest(s, strlen(s), md, &mdlen, EVP_sha1(), NULL) != 1 || mdlen != 20)
 		pm_fatal("store_redis: SHA-1 failed");
+	n = mdlen;
 	for (i = 0; i < n; i++) {
 		out[2 * i] = hex[md[i] >> 4];
 		out[2 * i + 1] = hex[md[i] & 15];
@@ -141,7 +143,7 @@ static struct timeval ms_tv(int ms, int def)
 	if (ms <= 0)
 		ms = def;
 	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
 	return tv;
 }
 
