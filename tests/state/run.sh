@@ -359,7 +359,8 @@ if want outage; then
 	# is found out one failed operation per backoff step, 1 s doubling to 30 s:
 	# after the 20 concurrent sessions MX1 needs over a minute to count again.)
 	for n in mx1 mx2 tf; do
-		pm_stop "$n" && pm_start "$n" || notok "outage: milter $n did not restart (see $n.log)"
+		pm_stop "$n"
+		pm_start "$n" || notok "outage: milter $n did not restart (see $n.log)"
 	done
 	"${STATEC[@]}" outage --redis-sh "$HERE/redis.sh" --redis-dir "$REDIS_DIR" --redis-args "${REDIS_ARGS[*]}" ||
 		failed=1
@@ -405,6 +406,34 @@ if want lmdb; then
 		notok "lmdb: the milter did not start over a corrupted LMDB file: $(tail -n 3 "$E2E_DIR/lm.log" | tr '\n' '|')"
 	fi
 	running lm
+fi
+
+# ---- the JSON decision logs ------------------------------------------------------------------
+# every line of the four milters' logs parses, and policy-milter-report reads
+# every record (the greylist and ratelimit entries included) as well formed
+if ls "$JSON_DIR"/*.json >/dev/null 2>&1; then
+	got=$("$PYTHON" - "$JSON_DIR"/*.json <<-'PY'
+		import json, sys
+		n = bad = 0
+		for f in sys.argv[1:]:
+		    for line in open(f, encoding="utf-8", errors="replace"):
+		        n += 1
+		        try:
+		            json.loads(line)
+		        except ValueError:
+		            bad += 1
+		print(n, bad)
+	PY
+	)
+	lines=${got% *}
+	check "JSON decision logs: every line parses ($lines records)" "${got#* }" 0
+	if out=$("$E2E_TOP/src/policy-milter-report" --json "$JSON_DIR"/*.json 2>&1); then
+		check "policy-milter-report reads every record of the JSON decision logs, none malformed" \
+			"$(printf '%s' "$out" | "$PYTHON" -c 'import json, sys; r = json.load(sys.stdin); print(r["records"]["read"], r["malformed"]["lines"])' 2>&1)" \
+			"$lines 0"
+	else
+		notok "policy-milter-report over the JSON decision logs: $out"
+	fi
 fi
 
 # ---- the end -------------------------------------------------------------------------------

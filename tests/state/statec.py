@@ -51,14 +51,23 @@ FAILED = False
 A = None  # the parsed arguments
 
 
+LOCK = threading.Lock()  # one line at a time: the cases run in threads
+
+
+def say(line):
+    with LOCK:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
 def ok(name):
-    print("ok - " + name, flush=True)
+    say("ok - " + name)
 
 
 def notok(name):
     global FAILED
     FAILED = True
-    print("not ok - " + name, flush=True)
+    say("not ok - " + name)
 
 
 def check(name, got, want):
@@ -570,7 +579,7 @@ def cmd_concurrent(a):
     rc = [reply_at(r, "rcpt") or "none: %s" % show(r) for r in rs]
     acc = sum(1 for x in rc if x.startswith("250 "))
     refused = sum(1 for x in rc if x == RATELIMIT)
-    print("# concurrent: 20 sessions in %.1f s: %d RCPT 250, %d %s" % (secs, acc, refused, RATELIMIT))
+    say("# concurrent: 20 sessions in %.1f s: %d RCPT 250, %d %s" % (secs, acc, refused, RATELIMIT))
     check("concurrent: 20 sessions at once (10 per MX) against per-rcpt limit 10: RCPT 250 / 451 4.7.1 "
           "ratelimit / other", (acc, refused, 20 - acc - refused), (10, 10, 0))
     done = [r for r in rs if r["outcome"] == "accepted"]
@@ -622,7 +631,7 @@ def cmd_outage(a):
     if ctl("start") != 0:
         notok("outage: redis-server did not start again")
         return
-    print("# outage: Redis stopped for %.1f s" % (time.monotonic() - t_stop), flush=True)
+    say("# outage: Redis stopped for %.1f s" % (time.monotonic() - t_stop))
     # after: until every milter reaches Redis again. MX1 and the tempfail milter
     # end their outage; MX2, idle while Redis was down, may still hold pooled
     # connections the old server closed: its first operations then fail (it
@@ -640,9 +649,9 @@ def cmd_outage(a):
             break
         time.sleep(0.5)
     secs = time.monotonic() - t_back
-    print("# outage: every milter reached Redis again %.1f s after it was back (MX1 and the tempfail "
+    say("# outage: every milter reached Redis again %.1f s after it was back (MX1 and the tempfail "
           "milter each logged the end of their outage; MX2, idle during it, logged %d outage(s) of "
-          "its own afterwards)" % (secs, log_count("mx2", "unavailable")), flush=True)
+          "its own afterwards)" % (secs, log_count("mx2", "unavailable")))
     check_true("outage: every milter reached Redis again within the store's backoff (35 s)", all_back(),
                "after %.1f s: \"%s\" %d times in mx1.log, %d in tf.log; mx2.log: %d outages, %d ends" %
                (secs, back, log_count("mx1", back), log_count("tf", back),
@@ -722,10 +731,9 @@ def slow_case(how, limit, first, t_slow):
             rl_msg(TF, "198.51.100.%d" % (first + 1), "slow@pass.test", "slow-%d@example.net" % (first + 1),
                    "slow")]
     rs = run_all(msgs)
-    print("# slow (%s): RCPT TO answered in %.2f s and %.2f s, %.2f s and %.2f s after Redis went slow" %
+    say("# slow (%s): RCPT TO answered in %.2f s and %.2f s, %.2f s and %.2f s after Redis went slow" %
           (how, secs_at(rs[0], "rcpt") or -1, secs_at(rs[1], "rcpt") or -1,
-           (when_at(rs[0], "rcpt") or t_slow) - t_slow, (when_at(rs[1], "rcpt") or t_slow) - t_slow),
-          flush=True)
+           (when_at(rs[0], "rcpt") or t_slow) - t_slow, (when_at(rs[1], "rcpt") or t_slow) - t_slow))
     check_true("slow (%s): on_failure accept (MX1): RCPT TO 250 within %.1f s" % (how, limit),
                (reply_at(rs[0], "rcpt") or "")[:4] == "250 " and (secs_at(rs[0], "rcpt") or 99) < limit
                and rs[0]["outcome"] == "accepted", show(rs[0]))
