@@ -51,7 +51,8 @@
  * DIAGNOSTICS
  *	store_redis_open: NULL with errbuf filled for settings that cannot
  *	work ("state.redis.server X: ..."); a server that does not answer is
- *	not an error (the first operation starts an outage). Operations:
+ *	not an error: store_open then starts the store in an outage
+ *	(store_redis_connect_now, one connection, AUTH and SELECT included). Operations:
  *	STORE_ERROR with store_reason() saying why ("connect to ...: ...",
  *	"GET: READONLY ...", "timeout").
  */
@@ -368,6 +369,17 @@ static redisReply *script(struct redis_store *s, redisContext *ctx, int idx, con
 		r = command(s, ctx, argc, argv, lens);
 	}
 	return r;
+}
+
+bool store_redis_connect_now(void *b)
+{
+	struct redis_store *s = b;
+	redisContext *ctx = connect_new(s);
+
+	if (ctx == NULL)
+		return false;
+	ctx_put(s, ctx);
+	return true;
 }
 
 /* redis_get - store_ops.get */
