@@ -52,6 +52,9 @@ suite e2e tests/e2e/run.sh
 suite e2e-sendmail tests/e2e/sendmail.sh
 # the same world against the daemon built with ASan+UBSan (as the milter suite builds it)
 suite e2e-asan tests/e2e/run-asan.sh
+# greylisting and rate limits: two Postfix MX hosts sharing one Redis, an LMDB milter,
+# Redis stopped and slow, LMDB deleted and corrupted (root)
+suite state tests/state/run.sh
 suite faults tests/faults/run.sh
 suite soak env SOAK_MESSAGES=3000 tests/soak/run.sh # the soak, shortened; the ASan+LSan leak run
 
