@@ -276,6 +276,13 @@ static const struct {
      "ARC validation failure: the ARC chain of this message does not verify (%{result})"},
     {PM_R_ARC_TEMPFAIL, 451, "4.4.3",
      "ARC validation failed temporarily (DNS error); try again later"},
+    {PM_R_GREYLISTED, 451, "4.7.1",
+     "<%{rcpt}>: Greylisted: first delivery attempt from your server for this sender and "
+     "recipient; please retry in %{retry} seconds"},
+    {PM_R_RATELIMIT_TEMPFAIL, 451, "4.7.1",
+     "Too much mail from you or for this recipient; try again later"},
+    {PM_R_RATELIMIT_REJECT, 550, "5.7.1", "Message refused: sending rate limit exceeded"},
+    {PM_R_STATE_TEMPFAIL, 451, "4.3.0", "Temporary local problem; please try again later"},
 };
 
 /* want_dnsbl_zones - report dnsbl.zones that differ from "zone=code,code/action ..." */
@@ -385,6 +392,31 @@ static void check_defaults(const struct policy *p, const char *authserv_id, cons
 	want_strv("dmarc.display_name_exempt", p->dmarc.display_name_exempt,
 	          p->dmarc.ndisplay_name_exempt, "googlegroups.com");
 	want_domain_modes(&p->dmarc, "");
+	want_int("state.backend", p->state.backend, STATE_LMDB);
+	want_int("state.on_failure", p->state.on_failure, STATE_FAIL_OPEN);
+	want_str("state.lmdb.path", p->state.lmdb_path, "/var/lib/policy-milter/state.lmdb");
+	want_int("state.lmdb.max_size_mb", p->state.lmdb_max_mb, 256);
+	want_str("state.redis.server", p->state.redis_server, "127.0.0.1:6379");
+	want_str("state.redis.username", p->state.redis_username, NULL);
+	want_str("state.redis.password", p->state.redis_password, NULL);
+	want_int("state.redis.database", p->state.redis_database, 0);
+	want_str("state.redis.prefix", p->state.redis_prefix, "pm:");
+	want_int("state.redis.connect_timeout_ms", p->state.redis_connect_timeout_ms, 500);
+	want_int("state.redis.command_timeout_ms", p->state.redis_command_timeout_ms, 250);
+	want_int("greylisting.mode", p->greylist.mode, PM_MODE_OFF);
+	want_int("greylisting.delay", p->greylist.delay, 300);
+	want_int("greylisting.retry_window", p->greylist.retry_window, 86400);
+	want_int("greylisting.lifetime", p->greylist.lifetime, 3110400);
+	want_int("greylisting.ipv4_prefix", p->greylist.ipv4_prefix, 24);
+	want_int("greylisting.ipv6_prefix", p->greylist.ipv6_prefix, 64);
+	want_int("greylisting.auto_allow_after", p->greylist.auto_allow_after, 5);
+	want_strv("greylisting.large_senders", p->greylist.large_senders,
+	          p->greylist.nlarge_senders, "");
+	want_cidrs("greylisting.exempt_clients", &p->greylist.exempt_clients, "");
+	want_strv("greylisting.exempt_recipients", p->greylist.exempt_recipients,
+	          p->greylist.nexempt_recipients, "");
+	want_int("ratelimits", (long)p->ratelimit.nrules, 0);
+	want_int("ratelimits (array)", p->ratelimit.rules != NULL, 0);
 	for (int k = 0; k < PM_LIST_KINDS; k++) {
 		const struct list_settings *l = &p->lists[k];
 
@@ -446,7 +478,7 @@ static void test_empty_conf(void **state)
 
 /* The keys config_keys() lists. */
 struct keyv {
-	const char *k[256];
+	const char *k[512];
 	size_t n;
 };
 
@@ -924,7 +956,7 @@ static const struct bad_case bad_cases[] = {
     {"dnsbl_listed class mismatch", "replies: { dnsbl_listed = \"554 4.7.1 x\"; };\n", 1,
      "replies.dnsbl_listed", "class 4 does not match"},
     {"unknown placeholder lists zone", "replies: { iprev_fail = \"550 5.7.25 %{ptr}\"; };\n", 1,
-     "replies.iprev_fail", "%{identity} %{zone})"},
+     "replies.iprev_fail", "%{identity} %{zone} %{retry})"},
     /* the new replies */
     {"4xx-only dkim_tempfail", "replies: { dkim_tempfail = \"550 5.7.5 x\"; };\n", 1,
      "replies.dkim_tempfail", "must be a 4xx"},
