@@ -282,8 +282,12 @@ my $state;
 	}
 	for my $b (grep { $side{$_} } qw(none lmdb redis)) {
 		my @r = @{ $side{$b} };
-		my ($n, $secs, $cpu, $wrong, $hwm, %cmd) = (0, 0, 0, 0, 0);
+		my ($n, $secs, $cpu, $wrong, $hwm, %cmd, @rounds) = (0, 0, 0, 0, 0);
 		for (@r) {
+			push @rounds, { label => $_->{run}{label}, messages => 0 + $_->{result}{messages},
+				rate => 0 + $_->{result}{rate}, p50_ms => 0 + $_->{result}{p50_ms},
+				milter_cpu_us_per_message => r1($_->{run}{milter_cpu_s} / $_->{result}{messages} * 1e6, 1),
+				peak_rss_mib => r1(($_->{run}{hwm_kb} // 0) / 1024, 1) };
 			$n += $_->{result}{messages};
 			$secs += $_->{result}{seconds};
 			$cpu += $_->{run}{milter_cpu_s};
@@ -298,7 +302,7 @@ my $state;
 		my $x = $state->{$b} = { runs => scalar(@r), connections => 0 + $r[0]{run}{conc}, messages => $n,
 			rate => r1($secs > 0 ? $n / $secs : 0, 1), p50_ms => r1(pct(50, @lat), 2), p99_ms => r1(pct(99, @lat), 2),
 			milter_cpu_ms_per_1000 => r1($cpu / $n * 1e6, 1), milter_cpu_us_per_message => r1($cpu / $n * 1e6, 1),
-			peak_rss_mib => r1($hwm / 1024, 1), mismatches => $wrong };
+			peak_rss_mib => r1($hwm / 1024, 1), mismatches => $wrong, rounds => \@rounds };
 		if (%cmd) {
 			my $all = 0;
 			$all += $_ for values %cmd;
@@ -456,6 +460,8 @@ if ($state) {
 			$b eq 'none' ? 'no state' : $b, $x->{rate}, $x->{milter_cpu_ms_per_1000},
 			defined $x->{cpu_us_per_message_over_none} ? sprintf(" (%+.1f us/message)", $x->{cpu_us_per_message_over_none}) : '',
 			$x->{p50_ms} // 0, $x->{p99_ms} // 0, $x->{peak_rss_mib}, $x->{mismatches} ? "; $x->{mismatches} WRONG replies" : '');
+		$t .= "            rounds: " . join(', ', map { sprintf("%.1f msgs/s %.0f us/message", $_->{rate}, $_->{milter_cpu_us_per_message}) }
+			@{ $x->{rounds} }) . "\n" if @{ $x->{rounds} } > 1;
 	}
 	if (my $x = $state->{redis}) {
 		$t .= sprintf("  redis: %s round trips per message (commands the milter sent, MONITOR over %s messages; its scripts\n"
