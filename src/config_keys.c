@@ -21,6 +21,11 @@
  *	from the file gets its default through the same conversion and
  *	checks as a value read from the file.
  *
+ *	A value named from a fixed set (state.backend, ratelimits.key, ...)
+ *	is a CT_ENUM entry: the enum's value is the index of the name in the
+ *	entry's names table (cfg_*_names below), and an unknown name is an
+ *	error listing them.
+ *
  *	A list of groups (CT_GROUPLIST, such as dmarc.domain_modes) is
  *	followed in the table by its members (CF_MEMBER entries named
  *	"list.member", their field offsets relative to one element); its

@@ -19,12 +19,18 @@
  *	A list of groups (CT_GROUPLIST, such as dmarc.domain_modes): every
  *	element must be a group holding every member (a CF_OPTIONAL one may
  *	be left out: it gets its default) and nothing else, and a CF_UNIQUE
- *	member may not repeat a value of an earlier element. A member is a
- *	string or (CT_STRLIST) a list of strings. The list's elem_check, if
- *	any, then judges the members together (overrides: exactly one of
- *	for_sender_domain and for_recipient_domain, one check at least; a
- *	check left out is -1, CT_OPT_MODE). After the load each override
- *	gets its rule text ("overrides.for_sender_domain=DOMAIN").
+ *	member may not repeat a value of an earlier element. A member is
+ *	read by the same code as a top-level key of its type (a string, an
+ *	integer in range, a boolean, a name of a table, a list of strings or
+ *	of networks: set_from_setting_at, set_default_at), into the element
+ *	instead of the snapshot; an unknown member is an error naming its
+ *	element. The list's elem_check, if any, then judges the members
+ *	together (overrides: exactly one of for_sender_domain and
+ *	for_recipient_domain, one check at least; a check left out is -1,
+ *	CT_OPT_MODE; ratelimits: at most PM_RATELIMIT_RULES_MAX rules).
+ *	After the load each override gets its rule text
+ *	("overrides.for_sender_domain=DOMAIN"), and each rate-limit rule its
+ *	own ("ratelimits.NAME").
  *
  *	Then the checks that span several keys (config_check.c). The allow
  *	and block lists (lists.KIND.allow, .allow_file, .block, .block_file)

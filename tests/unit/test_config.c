@@ -43,6 +43,17 @@
  *	missing one is still libconfig's error; the policy file itself a
  *	FIFO or a directory is an error.
  *
+ *	state { }, greylisting { } and ratelimits (issue 16): every default
+ *	(with the four new replies); every refused value of each key, each
+ *	at its file:line (a redis server without port, port 0 or 65536, a
+ *	bare IPv6 address, a relative lmdb path, window 0, limit 0, an
+ *	unknown member of a rule naming its element, a duplicate name, ...);
+ *	the cross-key checks (backend redis with an empty server, delay not
+ *	shorter than retry_window, lifetime shorter than it) reported at the
+ *	key the file sets; 32 rules load and a 33rd is an error at its line;
+ *	a full Redis, greylisting and two-rule file with every value
+ *	normalised; the default file's commented ratelimits example loads.
+ *
  *	The repository is found through $PM_SRCDIR (default ".").
  * DIAGNOSTICS
  *	cmocka; each failure prints "got X, want Y".
@@ -2211,6 +2222,45 @@ static void test_state_errors(void **state)
 	config_errors_free(&errs);
 }
 
+/*
+ * test_conf_ratelimits_example - the commented-out ratelimits example of
+ * the default policy file ("#   ratelimits = (" to "#   );") loads, with
+ * its two rules
+ */
+static void test_conf_ratelimits_example(void **state)
+{
+	char conf[PATH_MAX];
+	char *text = read_all(src_path(conf, sizeof(conf), "conf/policy-milter.conf"));
+	const char *start, *end;
+	struct strbuf sb;
+	struct policy *p;
+
+	(void)state;
+	if (text == NULL)
+		fail_msg("cannot read %s", conf);
+	start = strstr(text, "\n#   ratelimits = (\n");
+	end = start != NULL ? strstr(start, "\n#   );\n") : NULL;
+	if (end == NULL)
+		fail_msg("%s: got no \"#   ratelimits = (\" ... \"#   );\" example, want one",
+		         conf);
+	sb_init(&sb);
+	for (const char *l = start + 1; l <= end + 1;) {
+		const char *eol = strchr(l, '\n');
+
+		if (strncmp(l, "#   ", 4) != 0)
+			fail_msg("%s: example line \"%.*s\" does not start with \"#   \"", conf,
+			         (int)(eol - l), l);
+		sb_appendn(&sb, l + 4, (size_t)(eol + 1 - l - 4));
+		l = eol + 1;
+	}
+	p = load_ok(write_conf("conf-ratelimits", sb.s));
+	if (p->ratelimit.nrules != 2)
+		fail_msg("the example: got %zu rules, want 2", p->ratelimit.nrules);
+	policy_release(p);
+	sb_free(&sb);
+	free(text);
+}
+
 /* test_sample_files - tests/conf/good/ all load; tests/conf/bad/ each give the error they expect */
 static void test_sample_files(void **state)
 {
@@ -2848,6 +2898,7 @@ int main(void)
 	    cmocka_unit_test(test_state_servers),
 	    cmocka_unit_test(test_ratelimit_max),
 	    cmocka_unit_test(test_state_errors),
+	    cmocka_unit_test(test_conf_ratelimits_example),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, setup, teardown);
