@@ -33,9 +33,8 @@ static const char *const arc_results[] = {"none", "pass", "fail", "temperror", N
 static const char *const greylist_states[] = {"new",  "early",   "passed", "known",
                                               "auto", "skipped", "error",  NULL};
 static const char *const backends_or_null[] = {"lmdb", "redis", NULL};
-static const char *const rl_keys[] = {"client_address", "client_network", "sender",
-                                      "sender_domain",  "sasl_user",      "recipient",
-                                      NULL};
+static const char *const rl_keys[] = {"client_address", "client_network", "sender", "sender_domain",
+                                      "sasl_user",      "recipient",      NULL};
 static const char *const rl_actions[] = {"tempfail", "reject", "log", NULL};
 static const char *const rl_states[] = {"ok", "over", "error", NULL};
 

@@ -35,7 +35,8 @@
 #include "greylist.h"
 #include "util.h"
 
-#define DAY 86400
+#define DAY         86400
+#define HASHED_PART 18 /* ":#" and 16 hex digits */
 
 /* greylist_state_name - the state's name in logs and JSON */
 const char *greylist_state_name(enum greylist_state st)
@@ -59,12 +60,6 @@ const char *greylist_state_name(enum greylist_state st)
 	default:
 		return NULL;
 	}
-}
-
-/* lower - ASCII lower case of one byte */
-static char lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
 
 /* prefix_is - does s (n bytes) start with prefix, ignoring case? */
@@ -217,14 +212,13 @@ size_t greylist_normalise(const char *in, size_t len, const char *separators, ch
 	need = loclen + (dom != NULL ? domlen + 1 : 0);
 	if (need + 1 > outsize)
 		return (size_t)-1;
-	for (size_t i = 0; i < loclen; i++)
-		out[i] = lower(loc[i]);
+	memcpy(out, loc, loclen);
 	if (dom != NULL) {
 		out[loclen] = '@';
-		for (size_t i = 0; i < domlen; i++)
-			out[loclen + 1 + i] = lower(dom[i]);
+		memcpy(out + loclen + 1, dom, domlen);
 	}
 	out[need] = '\0';
+	pm_strlower(out); /* no NUL inside: the input's first NUL ended it */
 	return need;
 }
 
@@ -383,8 +377,8 @@ int greylist_key(const struct greylist_triplet *t, char *key, size_t size)
 	memcpy(key, "gl:t", 5);
 	len = 4;
 	/* room for the parts after each one: at least a hashed part (18 bytes) each */
-	if (greylist_key_part(key, size, &len, t->network, 2 * 18) != 0 ||
-	    greylist_key_part(key, size, &len, t->sender, 18) != 0 ||
+	if (greylist_key_part(key, size, &len, t->network, (size_t)2 * HASHED_PART) != 0 ||
+	    greylist_key_part(key, size, &len, t->sender, HASHED_PART) != 0 ||
 	    greylist_key_part(key, size, &len, t->rcpt, 0) != 0)
 		return -1;
 	return 0;

@@ -86,11 +86,11 @@ int greylist_network(const struct pm_ip *ip, int v4prefix, int v6prefix, char *o
 
 /* What greylist_skip judges. */
 struct greylist_subject {
-	bool trusted;             /* trusted_networks */
-	bool authenticated;       /* SMTP AUTH */
-	bool allowed;             /* an allow list in force (client, client_name, helo, sender) */
-	bool always_valid;        /* RCPT_ALWAYS_VALID: postmaster, abuse */
-	const struct pm_ip *ip;   /* the client (AF_UNSPEC: none) */
+	bool trusted;              /* trusted_networks */
+	bool authenticated;        /* SMTP AUTH */
+	bool allowed;              /* an allow list in force (client, client_name, helo, sender) */
+	bool always_valid;         /* RCPT_ALWAYS_VALID: postmaster, abuse */
+	const struct pm_ip *ip;    /* the client (AF_UNSPEC: none) */
 	const char *verified_name; /* forward-confirmed client name, or NULL */
 	const char *sender_domain; /* MAIL FROM domain (NULL: null sender) */
 	bool spf_pass;             /* MAIL FROM SPF passed */

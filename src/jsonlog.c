@@ -418,7 +418,8 @@ static void put_arc(struct strbuf *sb, const struct pm_decision *d, bool first)
 	sb_appendc(sb, '}');
 }
 
-/* put_greylist - ",\"greylist\":[{state, network, sender, recipient, age, retry_in, backend, skip}]" */
+/* put_greylist - ",\"greylist\":[{state, network, sender, recipient, age, retry_in, backend,
+ * skip}]" */
 static void put_greylist(struct strbuf *sb, const struct pm_decision *d, bool first)
 {
 	sb_append(sb, first ? "\"greylist\":[" : ",\"greylist\":[");
@@ -448,7 +449,8 @@ static void put_greylist(struct strbuf *sb, const struct pm_decision *d, bool fi
 	sb_appendc(sb, ']');
 }
 
-/* put_ratelimit - ",\"ratelimit\":[{rule, key, value, count, limit, window, action, state, backend}]" */
+/* put_ratelimit - ",\"ratelimit\":[{rule, key, value, count, limit, window, action, state,
+ * backend}]" */
 static void put_ratelimit(struct strbuf *sb, const struct pm_decision *d, bool first)
 {
 	sb_append(sb, first ? "\"ratelimit\":[" : ",\"ratelimit\":[");

@@ -49,12 +49,11 @@
  *	ratelimit_key= (key kind:value) and ratelimit_count=
  *	(COUNT/LIMIT/WINDOWs; "?" for a count not known) once per rule (over
  *	its limit at RCPT, every rule counted at end of message), with
- *	state_backend= after them when no greylist group came. Every value goes through pm_escape(), so control
- *	characters, 8-bit bytes and backslashes appear as \xHH; a value
- *	holding a space or a double quote, or an empty value, is
- *	double-quoted, and a double quote inside it is written \x22. Each
- *	value is capped (a cut value ends in "...") and the whole line
- *	stays under LOG_LINE_MAX bytes.
+ *	state_backend= after them when no greylist group came. Every value goes through pm_escape(),
+ *so control characters, 8-bit bytes and backslashes appear as \xHH; a value holding a space or a
+ *double quote, or an empty value, is double-quoted, and a double quote inside it is written \x22.
+ *Each value is capped (a cut value ends in "...") and the whole line stays under LOG_LINE_MAX
+ *bytes.
  *
  *	"would=yes" marks a decision made in log or tag mode: action= then
  *	names what the policy WOULD have done (say "reject") and reply= the

@@ -17,7 +17,9 @@
  *	the privileges are dropped, as the milter user, so that the reopen
  *	at each reload behaves the same; a file that cannot be opened at
  *	start is an error. The state store (store.h: greylisting and the
- *	rate limits) is opened after that too, when greylisting is not off
+ *	rate limits) is opened after that too (the LMDB file's directory,
+ *	and the file, given to the milter user first when root owns them:
+ *	systemd's StateDirectory= makes /var/lib/policy-milter root's), when greylisting is not off
  *	or a rate limit is set; a store that cannot be opened at all (a bad
  *	LMDB path, a directory the milter user cannot write) keeps the
  *	daemon from starting. A reload whose state.* settings changed opens
@@ -482,7 +484,8 @@ static void reload(void)
 	}
 	gen = np->generation;
 	if (state_open(np, false) != 0) {
-		log_msg(LOG_ERR, "reload of %s failed: no state store; keeping policy generation %u",
+		log_msg(LOG_ERR,
+		        "reload of %s failed: no state store; keeping policy generation %u",
 		        run.config_path, old != NULL ? old->generation : 0);
 		if (old != NULL)
 			(void)json_log_open(old, false);
@@ -883,6 +886,41 @@ static int drop_privileges(const char *user, uid_t uid, gid_t gid)
 	return 0;
 }
 
+/* give_root_owned - lchown path to uid:gid when it is root's (a directory or a regular file) */
+static void give_root_owned(const char *path, bool dir, uid_t uid, gid_t gid)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0 || st.st_uid != 0 ||
+	    (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)))
+		return;
+	if (lchown(path, uid, gid) != 0)
+		say(LOG_WARNING, "chown %s: %s", path, strerror(errno));
+}
+
+/*
+ * state_dir_prepare - as root, before the drop: the LMDB state file's
+ * directory, and the file and its lock file when they are there, given to
+ * the milter user when they are root's. systemd's StateDirectory= of a
+ * unit without User= (ours: the daemon drops privileges itself) makes
+ * /var/lib/policy-milter root's at each start.
+ */
+static void state_dir_prepare(const struct policy *p, uid_t uid, gid_t gid)
+{
+	char dir[PATH_MAX], lock[PATH_MAX + 8];
+
+	if (!state_wanted(p) || p->state.backend != STATE_LMDB || p->state.lmdb_path == NULL ||
+	    p->state.lmdb_path[0] != '/')
+		return;
+	pm_dirname(p->state.lmdb_path, dir, sizeof(dir));
+	if (strcmp(dir, "/") == 0)
+		return;
+	give_root_owned(dir, true, uid, gid);
+	give_root_owned(p->state.lmdb_path, false, uid, gid);
+	snprintf(lock, sizeof(lock), "%s-lock", p->state.lmdb_path);
+	give_root_owned(lock, false, uid, gid);
+}
+
 /* start - everything between the command line and smfi_main; 0 ok, -1 failed */
 static int start(struct policy *p, const char *conn)
 {
@@ -910,6 +948,8 @@ static int start(struct policy *p, const char *conn)
 	if (p->milter.pid_file != NULL && *p->milter.pid_file &&
 	    pidfile_write(p->milter.pid_file, drop ? uid : (uid_t)-1, drop ? gid : (gid_t)-1) != 0)
 		return -1;
+	if (drop)
+		state_dir_prepare(p, uid, gid);
 	if (drop && drop_privileges(p->milter.user, uid, gid) != 0)
 		return -1;
 	if (json_log_open(p, true) != 0)

@@ -98,7 +98,8 @@ static bool sender_exempt(const struct ratelimit_rule *r, const struct rl_subjec
 			continue;
 		}
 		m = strlen(e);
-		if (dl >= m && strcasecmp(s->sender_domain + dl - m, e) == 0 &&
+		if (s->sender_domain != NULL && dl >= m &&
+		    strcasecmp(s->sender_domain + dl - m, e) == 0 &&
 		    (dl == m || s->sender_domain[dl - m - 1] == '.'))
 			return true;
 	}
@@ -186,8 +187,8 @@ int ratelimit_key(const struct ratelimit_rule *r, const char *value, char *key, 
 }
 
 /* counted_before - did the message count this rule (and value, for key recipient) already? */
-static bool counted_before(const struct ratelimit_rule *r, size_t rule,
-                           const struct rl_message *m, const char *value)
+static bool counted_before(const struct ratelimit_rule *r, size_t rule, const struct rl_message *m,
+                           const char *value)
 {
 	if (r->count == RL_COUNT_RECIPIENTS)
 		return false;
@@ -248,8 +249,7 @@ void ratelimit_rcpt(struct store *st, const struct ratelimit_settings *rs,
 }
 
 /* ratelimit_take_back - undo the counts made for a refused recipient */
-void ratelimit_take_back(struct store *st, const struct ratelimit_settings *rs,
-                         struct rl_rcpt *out)
+void ratelimit_take_back(struct store *st, const struct ratelimit_settings *rs, struct rl_rcpt *out)
 {
 	char key[STORE_KEY_MAX + 1];
 

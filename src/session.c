@@ -488,8 +488,7 @@ static void rl_record(const struct session *s, const struct rl_entry *e,
  * end-of-message record; the caller frees both arrays
  */
 static struct pm_decision_greylist *state_records(const struct session *s,
-                                                  struct pm_decision_ratelimit **rls,
-                                                  size_t *nrls)
+                                                  struct pm_decision_ratelimit **rls, size_t *nrls)
 {
 	const struct message *m = &s->msg;
 	struct pm_decision_greylist *g = NULL;
@@ -1086,7 +1085,8 @@ static void rcpt_greylist(struct session *s, struct rcpt_judgement *j)
 	    .recipient = j->triplet_set ? j->triplet.rcpt : NULL,
 	    .age = j->grey.age,
 	    .retry_in = j->grey.retry_in,
-	    .backend = j->grey_skip == NULL && s->store != NULL ? store_backend_name(s->store) : NULL,
+	    .backend =
+	        j->grey_skip == NULL && s->store != NULL ? store_backend_name(s->store) : NULL,
 	    .skip = j->grey_skip};
 }
 
@@ -1144,13 +1144,15 @@ static void rcpt_state(struct session *s, struct rcpt_judgement *j)
 	if (grey) {
 		rcpt_greylist(s, j);
 		verdict_decide(f, p, &j->verdict);
-		if (j->verdict.action != PM_V_CONTINUE)
-			return;
+		rl = rl && j->verdict.action == PM_V_CONTINUE;
 	}
 	if (rl) {
 		rcpt_ratelimit(s, j);
 		verdict_decide(f, p, &j->verdict);
 	}
+	if (j->verdict.check == CHK_GREYLIST || j->verdict.check == CHK_RATELIMIT ||
+	    j->verdict.check == CHK_STATE)
+		j->why = NULL; /* the recipient table's detail is not this verdict's */
 }
 
 /* session_rcpt_ctx - what the record and the reply of j's verdict need */

@@ -142,11 +142,11 @@ struct rcpt_judgement {
 	struct pm_verdict verdict;
 	/* greylisting and the rate limits (looked up when the other checks let it through) */
 	struct greylist_triplet triplet;
-	struct greylist_result grey; /* state GL_NONE: not looked at */
-	const char *grey_skip;       /* static: why skipped */
-	bool triplet_set;            /* triplet holds the triplet */
-	char retry[24];              /* %{retry}: grey.retry_in as text */
-	struct rl_rcpt rl;           /* the rules counted for it */
+	struct greylist_result grey;          /* state GL_NONE: not looked at */
+	const char *grey_skip;                /* static: why skipped */
+	bool triplet_set;                     /* triplet holds the triplet */
+	char retry[24];                       /* %{retry}: grey.retry_in as text */
+	struct rl_rcpt rl;                    /* the rules counted for it */
 	struct pm_decision_greylist rec_grey; /* for its record */
 	struct pm_decision_ratelimit rec_rl;
 	bool rec_rl_set;

@@ -965,7 +965,8 @@ static void decide_state(const struct pm_facts *f, const struct policy *p, struc
 	if (r != NULL) {
 		const struct objection rl = {
 		    .mode = r->action == RL_ACT_LOG ? PM_MODE_LOG : PM_MODE_ENFORCE,
-		    .reply = r->action == RL_ACT_REJECT ? PM_R_RATELIMIT_REJECT : PM_R_RATELIMIT_TEMPFAIL,
+		    .reply = r->action == RL_ACT_REJECT ? PM_R_RATELIMIT_REJECT
+		                                        : PM_R_RATELIMIT_TEMPFAIL,
 		    .check = CHK_RATELIMIT,
 		    .reason = RSN_RATELIMIT_EXCEEDED,
 		    .rule = r->rule != NULL ? r->rule : "ratelimits",

@@ -391,8 +391,8 @@ struct pm_facts {
 
 	/* rcpt: the state store's checks, looked up once every check above let the recipient
 	   through (session_rcpt_judge) */
-	enum greylist_state greylist; /* GL_NONE when not looked at */
-	long greylist_retry;          /* new, early: seconds until a retry passes */
+	enum greylist_state greylist;           /* GL_NONE when not looked at */
+	long greylist_retry;                    /* new, early: seconds until a retry passes */
 	const struct ratelimit_rule *ratelimit; /* the rule over its limit: the one with action
 	                                           tempfail or reject, else the first with action
 	                                           log; NULL: none */

@@ -78,7 +78,11 @@ static void test_normalise(void **state)
 	    {"postmaster", "+", "postmaster"},
 	    {"a@b@example.org", "+", "a@b@example.org"},
 	    /* hostile bytes are kept (keys escape them), only ASCII letters lower-cased */
-	    {"Al\xc3\x89" "ce@example.org", "+", "al\xc3\x89" "ce@example.org"},
+	    {"Al\xc3\x89"
+	     "ce@example.org",
+	     "+",
+	     "al\xc3\x89"
+	     "ce@example.org"},
 	    {"a b:c%d@example.org", "+", "a b:c%d@example.org"},
 	};
 	char out[GL_ADDR_MAX];
@@ -187,7 +191,8 @@ static void test_network(void **state)
 		assert_int_equal(greylist_network(&ip, cases[i].v4, cases[i].v6, out, sizeof(out)),
 		                 0);
 		if (strcmp(out, cases[i].want) != 0)
-			fail_msg("case %zu %s: got %s, want %s", i, cases[i].ip, out, cases[i].want);
+			fail_msg("case %zu %s: got %s, want %s", i, cases[i].ip, out,
+			         cases[i].want);
 	}
 	ip.family = AF_UNSPEC;
 	assert_int_equal(greylist_network(&ip, 24, 64, out, sizeof(out)), -1);
@@ -365,8 +370,7 @@ static const struct greylist_settings GS = {.mode = PM_MODE_ENFORCE,
 
 /* check - greylist_check at fake_now; the state, age and retry_in wanted */
 static void check(struct store *st, const struct greylist_settings *gs,
-                  const struct greylist_triplet *t, enum greylist_state want, long age,
-                  long retry)
+                  const struct greylist_triplet *t, enum greylist_state want, long age, long retry)
 {
 	struct greylist_result r;
 
@@ -527,10 +531,10 @@ static void test_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_normalise),   cmocka_unit_test(test_normalise_bounds),
-	    cmocka_unit_test(test_network),     cmocka_unit_test(test_skip),
-	    cmocka_unit_test(test_keys),        cmocka_unit_test(test_check),
-	    cmocka_unit_test(test_auto_allow),  cmocka_unit_test(test_store_error),
+	    cmocka_unit_test(test_normalise),  cmocka_unit_test(test_normalise_bounds),
+	    cmocka_unit_test(test_network),    cmocka_unit_test(test_skip),
+	    cmocka_unit_test(test_keys),       cmocka_unit_test(test_check),
+	    cmocka_unit_test(test_auto_allow), cmocka_unit_test(test_store_error),
 	    cmocka_unit_test(test_names),
 	};
 

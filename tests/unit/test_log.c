@@ -1047,14 +1047,13 @@ static void test_state_fields(void **state)
 	     .retry_in = -1,
 	     .backend = "lmdb"},
 	    {.state = "skipped", .age = -1, .retry_in = -1, .skip = "postmaster"}};
-	static const struct pm_decision_greylist g_hostile[] = {
-	    {.state = "early",
-	     .network = "192.0.2.0/24",
-	     .sender = "a b\"\n@x",
-	     .recipient = "c@y",
-	     .age = 5,
-	     .retry_in = 295,
-	     .backend = "lmdb"}};
+	static const struct pm_decision_greylist g_hostile[] = {{.state = "early",
+	                                                         .network = "192.0.2.0/24",
+	                                                         .sender = "a b\"\n@x",
+	                                                         .recipient = "c@y",
+	                                                         .age = 5,
+	                                                         .retry_in = 295,
+	                                                         .backend = "lmdb"}};
 	static const struct pm_decision_ratelimit r_over[] = {{.rule = "per-user",
 	                                                       .key = "sasl_user",
 	                                                       .value = "alice",
@@ -1145,7 +1144,8 @@ static void test_state_fields(void **state)
 		if (strcmp(line, cases[i].line) != 0)
 			fail_msg("case %zu syslog:\n got  %s\n want %s", i, line, cases[i].line);
 		if (strstr(rec, cases[i].json) == NULL)
-			fail_msg("case %zu JSON:\n got  %s want it to hold %s", i, rec, cases[i].json);
+			fail_msg("case %zu JSON:\n got  %s want it to hold %s", i, rec,
+			         cases[i].json);
 		if (!record_ok(rec))
 			fail_msg("case %zu: not one valid JSON line: %s", i, rec);
 		free(rec);

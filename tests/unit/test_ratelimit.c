@@ -30,8 +30,8 @@
 #include "util.h"
 
 /* rule - a rule with the defaults of the policy file */
-static struct ratelimit_rule rule(const char *name, enum rl_key key, enum rl_count count,
-                                  int limit, enum rl_action action)
+static struct ratelimit_rule rule(const char *name, enum rl_key key, enum rl_count count, int limit,
+                                  enum rl_action action)
 {
 	return (struct ratelimit_rule){.name = (char *)name,
 	                               .key = key,
@@ -56,14 +56,10 @@ static void test_values(void **state)
 		int v6;
 		const char *want;
 	} cases[] = {
-	    {RL_KEY_CLIENT_ADDR, 0, "192.0.2.77"},
-	    {RL_KEY_CLIENT_ADDR, 1, "2001:db8:1:2::5"},
-	    {RL_KEY_CLIENT_NET, 0, "192.0.2.0/24"},
-	    {RL_KEY_CLIENT_NET, 1, "2001:db8:1::/48"},
-	    {RL_KEY_SENDER, 0, "alice@example.org"},
-	    {RL_KEY_SENDER_DOMAIN, 0, "example.org"},
-	    {RL_KEY_SASL_USER, 0, "Alice"},
-	    {RL_KEY_RECIPIENT, 0, "bob@example.net"},
+	    {RL_KEY_CLIENT_ADDR, 0, "192.0.2.77"},   {RL_KEY_CLIENT_ADDR, 1, "2001:db8:1:2::5"},
+	    {RL_KEY_CLIENT_NET, 0, "192.0.2.0/24"},  {RL_KEY_CLIENT_NET, 1, "2001:db8:1::/48"},
+	    {RL_KEY_SENDER, 0, "alice@example.org"}, {RL_KEY_SENDER_DOMAIN, 0, "example.org"},
+	    {RL_KEY_SASL_USER, 0, "Alice"},          {RL_KEY_RECIPIENT, 0, "bob@example.net"},
 	};
 
 	(void)state;
@@ -240,7 +236,8 @@ static void test_messages_recipients(void **state)
 	};
 	const struct ratelimit_settings rs = {rules, PM_ARRAY_LEN(rules)};
 	struct pm_ip ip;
-	struct rl_subject s = {.ip = &ip, .sender = "a@example.org", .sender_domain = "example.org"};
+	struct rl_subject s = {
+	    .ip = &ip, .sender = "a@example.org", .sender_domain = "example.org"};
 	static const char *const rcpts[] = {"b@example.net", "c@example.net", "b@example.net"};
 	struct rl_message m = {0};
 	struct rl_rcpt out;

@@ -4597,10 +4597,9 @@ static bool all_printable(const char *s)
 static void test_reply_expand(void **state)
 {
 	static char long_a[10001], long_8bit[10001], want_long_a[300];
-	struct pm_reply_vars all = {"192.0.2.1",     "client.example", "helo.example",
-	                            "s@example.org", "r@example.org",  "example.org",
-	                            "fail",          "mailfrom",       "zen.example",
-	                            "300"};
+	struct pm_reply_vars all = {
+	    "192.0.2.1",   "client.example", "helo.example", "s@example.org", "r@example.org",
+	    "example.org", "fail",           "mailfrom",     "zen.example",   "300"};
 	struct {
 		const char *text;
 		struct pm_reply_vars vars;
@@ -4690,9 +4689,9 @@ static void test_reply_expand(void **state)
 static void test_expand_configured(void **state)
 {
 	struct policy *p = load(P_DEFAULT);
-	struct pm_reply_vars v = {"192.0.2.1\r\n", "evil\n250 OK", "\x80", "a%sb",      "x\r\ny",
-	                          "d.test\r\n",    "fail\0",       "id",   "zone\r\n%s",
-	                          "300\r\n%s"};
+	struct pm_reply_vars v = {"192.0.2.1\r\n", "evil\n250 OK", "\x80",   "a%sb",
+	                          "x\r\ny",        "d.test\r\n",   "fail\0", "id",
+	                          "zone\r\n%s",    "300\r\n%s"};
 	char buf[1024];
 	size_t failed = 0;
 
@@ -5104,17 +5103,20 @@ static void test_names(void **state)
 
 /* Greylisting and the rate limits (issue 16). */
 #define STATE_RULES                                                                                \
-	"ratelimits = ( { name = \"per-ip\"; key = \"client_address\"; window = 3600; limit = 10; },\n" \
-	"  { name = \"rej\"; key = \"sender\"; window = 60; limit = 5; action = \"reject\"; },\n"      \
-	"  { name = \"logged\"; key = \"recipient\"; window = 60; limit = 5; action = \"log\"; } );\n"
+	"ratelimits = ( { name = \"per-ip\"; key = \"client_address\"; window = 3600; limit = "    \
+	"10; },\n"                                                                                 \
+	"  { name = \"rej\"; key = \"sender\"; window = 60; limit = 5; action = \"reject\"; },\n"  \
+	"  { name = \"logged\"; key = \"recipient\"; window = 60; limit = 5; action = \"log\"; } " \
+	");\n"
 static const char P_GREY[] = BASE "greylisting = { mode = \"enforce\"; };\n" STATE_RULES
                                   "recipients = { " RCPT_LIMITS " };\n";
-static const char P_GREY_LOG[] = BASE "greylisting = { mode = \"log\"; };\n" STATE_RULES
-                                      "recipients = { " RCPT_LIMITS " };\n";
+static const char P_GREY_LOG[] =
+    BASE "greylisting = { mode = \"log\"; };\n" STATE_RULES "recipients = { " RCPT_LIMITS " };\n";
 static const char P_GREY_TAG[] = BASE "greylisting = { mode = \"tag\"; };\n"
                                       "recipients = { " RCPT_LIMITS " };\n";
-static const char P_GREY_DRY[] = BASE "dry_run = true;\ngreylisting = { mode = \"enforce\"; };\n" STATE_RULES
-                                      "recipients = { " RCPT_LIMITS " };\n";
+static const char P_GREY_DRY[] =
+    BASE "dry_run = true;\ngreylisting = { mode = \"enforce\"; };\n" STATE_RULES
+         "recipients = { " RCPT_LIMITS " };\n";
 static const char P_GREY_TEMPFAIL[] = BASE "state = { on_failure = \"tempfail\"; };\n"
                                            "greylisting = { mode = \"enforce\"; };\n" STATE_RULES
                                            "recipients = { " RCPT_LIMITS " };\n";
@@ -5265,8 +5267,8 @@ static void test_ratelimit_verdict(void **state)
 	f.ratelimit = rule_named(p, "rej");
 	f.greylist = GL_NEW;
 	verdict_decide(&f, p, &v);
-	want(&v, "greylist first", PM_V_TEMPFAIL, false, PM_R_GREYLISTED, "greylist",
-	     "greylisted", "greylisting.delay");
+	want(&v, "greylist first", PM_V_TEMPFAIL, false, PM_R_GREYLISTED, "greylist", "greylisted",
+	     "greylisting.delay");
 	/* a greylisting "would" (log mode) loses to an enforced rate limit */
 	f.ratelimit = rule_named(log, "per-ip");
 	verdict_decide(&f, log, &v);
@@ -5302,8 +5304,8 @@ static void test_state_failure(void **state)
 	assert_string_equal(tf->replies[v.reply].xcode, "4.3.0");
 	/* greylisting in log mode: its failure is a "would" */
 	verdict_decide(&f, logtf, &v);
-	want(&v, "log mode", PM_V_CONTINUE, true, PM_R_STATE_TEMPFAIL, "state",
-	     "state_unavailable", "state.on_failure");
+	want(&v, "log mode", PM_V_CONTINUE, true, PM_R_STATE_TEMPFAIL, "state", "state_unavailable",
+	     "state.on_failure");
 	/* a rate limit's failure: by its action */
 	f.greylist = GL_PASSED;
 	f.state_error_rule = rule_named(tf, "rej");
@@ -5312,8 +5314,8 @@ static void test_state_failure(void **state)
 	     "state.on_failure");
 	f.state_error_rule = rule_named(tf, "logged");
 	verdict_decide(&f, tf, &v);
-	want(&v, "log rule", PM_V_CONTINUE, true, PM_R_STATE_TEMPFAIL, "state",
-	     "state_unavailable", "state.on_failure");
+	want(&v, "log rule", PM_V_CONTINUE, true, PM_R_STATE_TEMPFAIL, "state", "state_unavailable",
+	     "state.on_failure");
 	f.state_error_rule = rule_named(open, "rej");
 	verdict_decide(&f, open, &v);
 	want(&v, "rule accept", PM_V_CONTINUE, false, PM_R_COUNT, NULL, NULL, NULL);
