@@ -67,6 +67,8 @@ static struct store *current;
 
 static __thread char reason_buf[256];
 
+static void outage_begin(struct store *st, long now);
+
 void store_reason(const char *fmt, ...)
 {
 	va_list ap;
@@ -189,6 +191,16 @@ struct store *store_open(const struct state_settings *ss, char *errbuf, size_t e
 	}
 	settings_copy(&st->settings, ss);
 	st->have_settings = true;
+	if (ss->backend == STATE_REDIS) {
+		/* a server that does not answer now: the store starts in an outage */
+		store_reason_clear();
+		if (!store_redis_connect_now(st->b)) {
+			pthread_mutex_lock(&st->lock);
+			outage_begin(st, mono_ms());
+			st->failed = 0; /* no operation failed yet */
+			pthread_mutex_unlock(&st->lock);
+		}
+	}
 	return st;
 }
 
@@ -332,6 +344,22 @@ static bool begin(struct store *st, bool *probe)
 	return go;
 }
 
+/* outage_begin - the backend just failed, no outage yet: begin one (under st->lock) */
+static void outage_begin(struct store *st, long now)
+{
+	const char *why = store_last_reason();
+
+	st->down = true;
+	st->down_since = now;
+	st->failed = 1;
+	st->backoff = BACKOFF_FIRST_MS;
+	st->next_try = now + st->backoff;
+	atomic_fetch_add(&st->outages, 1);
+	log_msg(LOG_ERR, "state store %s unavailable: %s; greylisting and rate limits %s",
+	        st->ops->describe(st->b), *why != '\0' ? why : "operation failed",
+	        st->on_failure_text);
+}
+
 /* finish - account for the backend's answer r */
 static void finish(struct store *st, bool probe, enum store_status r)
 {
@@ -350,17 +378,7 @@ static void finish(struct store *st, bool probe, enum store_status r)
 		}
 		st->backoff = BACKOFF_FIRST_MS;
 	} else if (!st->down) {
-		const char *why = store_last_reason();
-
-		st->down = true;
-		st->down_since = now;
-		st->failed = 1;
-		st->backoff = BACKOFF_FIRST_MS;
-		st->next_try = now + st->backoff;
-		atomic_fetch_add(&st->outages, 1);
-		log_msg(LOG_ERR, "state store %s unavailable: %s; greylisting and rate limits %s",
-		        st->ops->describe(st->b), *why != '\0' ? why : "operation failed",
-		        st->on_failure_text);
+		outage_begin(st, now);
 	} else {
 		/* a failure during the outage: an operation that began before it, or the probe */
 		st->failed++;

@@ -16,6 +16,7 @@
 #define PM_STORE_INT_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "store.h"
@@ -42,6 +43,12 @@ void *store_lmdb_open(const struct state_settings *ss, struct store_counters *c,
 /* store_redis_open - the Redis backend of ss (store_redis.c) */
 void *store_redis_open(const struct state_settings *ss, struct store_counters *c, char *errbuf,
                        size_t errsize);
+
+/*
+ * store_redis_connect_now - connect one connection into the pool (at open):
+ * false, the reason noted, when the server cannot be reached or refuses
+ */
+bool store_redis_connect_now(void *b);
 
 /* store_backend - the backend handle of st (tests) */
 void *store_backend(struct store *st);

@@ -51,7 +51,8 @@
  * DIAGNOSTICS
  *	store_redis_open: NULL with errbuf filled for settings that cannot
  *	work ("state.redis.server X: ..."); a server that does not answer is
- *	not an error (the first operation starts an outage). Operations:
+ *	not an error: store_open then starts the store in an outage
+ *	(store_redis_connect_now, one connection, AUTH and SELECT included). Operations:
  *	STORE_ERROR with store_reason() saying why ("connect to ...: ...",
  *	"GET: READONLY ...", "timeout").
  */
@@ -122,10 +123,12 @@ static void sha1_hex(const char *s, char *out)
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0, i;
+	unsigned int mdlen = 0;
+	size_t n, i;
 
-	if (EVP_Digest(s, strlen(s), md, &n, EVP_sha1(), NULL) != 1 || n != 20)
+	if (EVP_Digest(s, strlen(s), md, &mdlen, EVP_sha1(), NULL) != 1 || mdlen != 20)
 		pm_fatal("store_redis: SHA-1 failed");
+	n = mdlen;
 	for (i = 0; i < n; i++) {
 		out[2 * i] = hex[md[i] >> 4];
 		out[2 * i + 1] = hex[md[i] & 15];
@@ -141,7 +144,7 @@ static struct timeval ms_tv(int ms, int def)
 	if (ms <= 0)
 		ms = def;
 	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
 	return tv;
 }
 
@@ -366,6 +369,17 @@ static redisReply *script(struct redis_store *s, redisContext *ctx, int idx, con
 		r = command(s, ctx, argc, argv, lens);
 	}
 	return r;
+}
+
+bool store_redis_connect_now(void *b)
+{
+	struct redis_store *s = b;
+	redisContext *ctx = connect_new(s);
+
+	if (ctx == NULL)
+		return false;
+	ctx_put(s, ctx);
+	return true;
 }
 
 /* redis_get - store_ops.get */

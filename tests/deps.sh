@@ -9,9 +9,10 @@
 #	missing and installs only those, with apt-get, non-interactively.
 #	opendmarc's database question is answered "no". Postfix is preseeded to "No
 #	configuration" (the tests write their own private configuration), and
-#	the services that postfix and nsd would start on installation are held
-#	back with a temporary policy-rc.d: the tests never use the host's
-#	instances. When everything is installed it only runs one dpkg-query.
+#	the services that postfix, nsd and redis-server would start on
+#	installation are held back with a temporary policy-rc.d: the tests
+#	never use the host's instances (they start their own). When
+#	everything is installed it only runs one dpkg-query.
 #	Recommends are not installed, so the ones the tests use are listed:
 #	libio-socket-inet6-perl gives swaks IPv6 (without it swaks exits
 #	"IPv6 not available" and the IPv6 end-to-end scenarios fail).
@@ -40,6 +41,12 @@
 #	suite (tests/spf/rfc7208.py, the spf-rfc7208 suite). libxml2-utils
 #	(xmllint --schema) validates the DMARC aggregate reports of the
 #	report suite against RFC 9990's schema; bc sums their row counts.
+#	liblmdb-dev and libhiredis-dev build the state store's two backends
+#	(src/store_lmdb.c, src/store_redis.c: greylisting and rate limits);
+#	redis-server is the private Redis the unit test (test_store) and the
+#	state suite start (tests/state/redis.sh), redis-tools gives them
+#	redis-cli, and lmdb-utils (mdb_stat, mdb_dump) looks into an LMDB file
+#	when a test fails.
 # DIAGNOSTICS
 #	Exit 0 when everything is installed; 1 when something is missing and
 #	we are not root, or apt-get failed.
@@ -60,6 +67,7 @@ clang-format cppcheck clang-tidy
 clang libclang-rt-14-dev llvm
 python3 python3-yaml
 libxml2-utils bc
+liblmdb-dev libhiredis-dev redis-server redis-tools lmdb-utils
 "
 PACKAGES=${*:-$DEFAULT_PACKAGES}
 
@@ -98,7 +106,7 @@ echo "postfix postfix/mailname string mx.example.org" | debconf-set-selections
 # opendmarc's history database (dbconfig-common, MySQL) is not used.
 echo "opendmarc opendmarc/dbconfig-install boolean false" | debconf-set-selections
 
-# Keep the services (postfix, nsd, unbound, ...) from being started by their installation.
+# Keep the services (postfix, nsd, unbound, redis-server, ...) from being started by their installation.
 rc=/usr/sbin/policy-rc.d
 own_rc=no
 if [ ! -e "$rc" ]; then

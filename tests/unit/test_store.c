@@ -1061,13 +1061,15 @@ static void redis_down_back(void **state)
 	snprintf(r.sock, sizeof(r.sock), "%s/redis.sock", dir);
 	ss = redis_settings(&r, server, sizeof(server));
 	capture_begin();
-	st = store_open(&ss, val, sizeof(val));
-	assert_non_null(st); /* a server that does not answer is no error at start */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(store_add(st, "t:late", 1, 0, 100, NULL), STORE_ERROR);
+	st = store_open(&ss, val, sizeof(val));
+	assert_non_null(st); /* a server that does not answer is no error at start: an outage */
 	assert_true(ms_since(&t0) < CONNECT_MS + MARGIN_MS);
 	store_stats(st, &s1);
+	assert_int_equal(s1.outages, 1);
+	assert_int_equal(s1.ops, 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(store_add(st, "t:late", 1, 0, 100, NULL), STORE_ERROR);
 	assert_int_equal(store_add(st, "t:late", 1, 0, 100, NULL), STORE_ERROR);
 	assert_true(ms_since(&t0) < 20);
 	store_stats(st, &s2);
@@ -1093,7 +1095,9 @@ static void redis_stops(void **state)
 	struct redis r = {0};
 	char dir[300], server[500], val[32], logged[2000];
 	struct state_settings ss;
+	struct timespec t0;
 	struct store *st;
+	long ms;
 
 	(void)state;
 	snprintf(dir, sizeof(dir), "%s/redis-stops", tmp_dir);
@@ -1104,7 +1108,12 @@ static void redis_stops(void **state)
 	assert_int_equal(store_set(st, "t:s", "1", 100), STORE_OK);
 	capture_begin();
 	redis_down(&r);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(store_set(st, "t:s", "2", 100), STORE_ERROR);
+	ms = ms_since(&t0);
+	if (ms > COMMAND_MS + MARGIN_MS)
+		fail_msg("stopped server: got STORE_ERROR after %ld ms, want at most %d", ms,
+		         COMMAND_MS + MARGIN_MS);
 	assert_int_equal(redis_up(&r, dir, NULL), 0);
 	sleep_ms(1100);
 	assert_int_equal(store_set(st, "t:s", "3", 100), STORE_OK);
