@@ -19,10 +19,11 @@
  *		struct greylist_result *r);
  * DESCRIPTION
  *	See greylist.h. Everything but greylist_check is pure.
- *	greylist_check makes at most four store operations: the network
- *	counter (when auto_allow_after is set), the triplet, and for a new,
- *	passed or refreshed triplet its write (and the network counter's
- *	increment at a pass).
+ *	greylist_check makes at most four store operations: a read of the
+ *	network counter (when auto_allow_after is set), the triplet's read,
+ *	and for a new, passed or refreshed triplet its write (and the
+ *	network counter's increment at a pass). A known triplet costs two
+ *	reads (one without auto-allow).
  * DIAGNOSTICS
  *	None: a store failure is the state GL_ERROR (store.c logs outages).
  */
@@ -444,7 +445,6 @@ void greylist_check(struct store *st, const struct greylist_settings *gs,
 {
 	char key[STORE_KEY_MAX + 1], netkey[STORE_KEY_MAX + 1], val[STORE_VALUE_MAX + 1];
 	long long first, pass, refresh;
-	long count = 0;
 	enum store_status ss;
 
 	r->state = GL_ERROR;
@@ -454,11 +454,11 @@ void greylist_check(struct store *st, const struct greylist_settings *gs,
 	    greylist_net_key(t->network, netkey, sizeof(netkey)) != 0)
 		return;
 	if (gs->auto_allow_after > 0) {
-		/* read the counter: adding 0 creates nothing that lasts (ttl 1) */
-		ss = store_add(st, netkey, 0, 0, 1, &count);
+		/* the counter as it stands (both backends keep a counter as decimal text) */
+		ss = store_get(st, netkey, val, sizeof(val), NULL);
 		if (ss == STORE_ERROR)
 			return;
-		if (ss == STORE_OK && count >= gs->auto_allow_after) {
+		if (ss == STORE_OK && strtol(val, NULL, 10) >= gs->auto_allow_after) {
 			r->state = GL_AUTO;
 			return;
 		}
