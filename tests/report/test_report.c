@@ -616,6 +616,24 @@ static void test_writer_keys(void **state)
 				    strcmp(rec_action_names[r.action], d.action) != 0)
 					fail_msg("decoded stage %d action %d: want %s %s", r.stage,
 					         r.action, d.stage, d.action);
+				if (full &&
+				    (r.ngreylist != 2 || r.nratelimit != 2 ||
+				     r.state_skipped != 0 || r.greylist[0].state != GL_NEW ||
+				     r.greylist[0].age != 0 ||
+				     strcmp(r.greylist[0].network, "192.0.2.0/24") != 0 ||
+				     strcmp(r.greylist[0].sender, "alice@pass.test") != 0 ||
+				     strcmp(r.greylist[0].recipient, "bob@example.org") != 0 ||
+				     r.greylist[1].state != GL_SKIPPED || r.greylist[1].age != -1 ||
+				     r.ratelimit[0].state != RL_OK ||
+				     strcmp(r.ratelimit[0].key, "client_address") != 0 ||
+				     strcmp(r.ratelimit[0].value, "192.0.2.20") != 0 ||
+				     r.ratelimit[1].state != RL_ERROR ||
+				     strcmp(r.ratelimit[1].rule, "per-user") != 0))
+					fail_msg(
+					    "the report reads the writer's greylist and ratelimit "
+					    "entries wrong (%zu, %zu, %zu skipped: %s): %s",
+					    r.ngreylist, r.nratelimit, r.state_skipped,
+					    r.state_why ? r.state_why : "-", rec);
 				record_free(&r);
 				free(rec);
 				n++;
