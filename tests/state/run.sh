@@ -46,8 +46,8 @@
 #	              recipient, limit 10) meeting at a barrier before RCPT:
 #	              exactly 10 accepted and delivered, 10 refused 451 4.7.1,
 #	              Redis's counter 10;
-#	  outage      the Redis milters restarted (fresh connection pools), then
-#	              Redis stopped in the middle of a run and started again:
+#	  outage      after the concurrent part (the milters' pools full of
+#	              idle connections), Redis stopped in the middle of a run and started again:
 #	              MX1 and MX2 (on_failure accept) accept and deliver every
 #	              message (greylisting and the rate limits fail open, their
 #	              JSON state "error"), the 2526 milter (tempfail) answers
@@ -354,14 +354,6 @@ fi
 
 # ---- Redis stopped in the middle of a run -----------------------------------------
 if want outage; then
-	# Fresh milters: each store's connection pool then holds only connections
-	# made in this part. (A pool of idle connections the stopped server closed
-	# is found out one failed operation per backoff step, 1 s doubling to 30 s:
-	# after the 20 concurrent sessions MX1 needs over a minute to count again.)
-	for n in mx1 mx2 tf; do
-		pm_stop "$n"
-		pm_start "$n" || notok "outage: milter $n did not restart (see $n.log)"
-	done
 	"${STATEC[@]}" outage --redis-sh "$HERE/redis.sh" --redis-dir "$REDIS_DIR" --redis-args "${REDIS_ARGS[*]}" ||
 		failed=1
 	for n in mx1 tf; do
