@@ -112,7 +112,7 @@ deps:
 
 check: deps
 	@rm -rf build/results && mkdir -p build/results
-	$(MAKE) all unit-build asan-build
+	$(MAKE) -j$$(nproc) all unit-build asan-build
 	@tests/check.sh
 
 e2e: all
