@@ -4,7 +4,7 @@
 #   make deps       install the Debian packages the build and tests need (idempotent)
 #   make check      deps, build, unit tests (plain and ASan+UBSan), man lint, end-to-end tests
 #   make demo       deps, build, a live demonstration in a private namespace
-#   make bench      policy-milter beside no milter, a null milter and OpenDKIM+OpenDMARC (BENCH_QUICK=1)
+#   make bench      policy-milter beside no milter, a null milter and OpenDKIM+OpenDMARC; greylisting and a rate limit on lmdb and redis (BENCH_QUICK=1)
 #   make soak       50,000 messages at concurrency 50: replies, RSS, fds; a LeakSanitizer run
 #   make fuzz       the libFuzzer targets of tests/fuzz, FUZZ_SECONDS (60) each
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -29,7 +29,7 @@ LDLIBS   := $(PKG_LIBS) -lidn2 -lresolv -lpthread
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # The daemon's sources, one file per concern (see README "Source layout").
-LIB_SRCS := util.c cidr.c addr.c policy.c config_keys.c config_load.c config_check.c log.c jsonlog.c decision.c sink.c rcpt.c spf.c spfrecord.c dns.c dnscache.c sender.c verdict.c authres.c dkim.c hdrfrom.c dmarc.c psl.c iprev.c dnsbl.c lists.c filetable.c arc.c arctrust.c eom.c store.c store_lmdb.c store_redis.c
+LIB_SRCS := util.c cidr.c addr.c policy.c config_keys.c config_load.c config_check.c log.c jsonlog.c decision.c sink.c rcpt.c spf.c spfrecord.c dns.c dnscache.c sender.c verdict.c authres.c dkim.c hdrfrom.c dmarc.c psl.c iprev.c dnsbl.c lists.c filetable.c arc.c arctrust.c eom.c store.c store_lmdb.c store_redis.c greylist.c ratelimit.c
 DAEMON_SRCS := $(LIB_SRCS) session.c milter.c main.c
 
 OBJDIR   := build/obj
@@ -50,7 +50,7 @@ $(OBJDIR) build/asan/obj build/tests build/asan/tests:
 # Each test links only the modules it exercises (so one module's tests run
 # while another is being written). test_eom links no arc.o: it has its own
 # fake ARC verifier (arc_verify_eom), so its cases choose the chain's result.
-UNIT_TESTS := test_util test_cidr test_addr test_config test_rcpt test_verdict test_authres test_log test_dns test_sender test_dkim test_hdrfrom test_dmarc test_iprev test_dnsbl test_lists test_dnscache test_spfrecord test_eom test_filetable test_session test_arc test_arctrust test_store
+UNIT_TESTS := test_util test_cidr test_addr test_config test_rcpt test_verdict test_authres test_log test_dns test_sender test_dkim test_hdrfrom test_dmarc test_iprev test_dnsbl test_lists test_dnscache test_spfrecord test_eom test_filetable test_session test_arc test_arctrust test_store test_greylist test_ratelimit
 test_util_MODS    := util
 test_cidr_MODS    := cidr util
 test_addr_MODS    := addr util
@@ -72,9 +72,11 @@ test_dnscache_MODS := dnscache util
 test_spfrecord_MODS := spfrecord util
 test_eom_MODS     := eom verdict config_keys config_load config_check policy psl cidr rcpt addr log util dmarc dkim dns dnscache lists filetable hdrfrom authres arctrust
 test_arc_MODS     := arc dkim dns dnscache util
-test_session_MODS := session eom verdict config_keys config_load config_check policy psl cidr rcpt addr log jsonlog decision sink util dmarc dkim dns dnscache lists filetable hdrfrom authres sender spf spfrecord dnsbl iprev arc arctrust
+test_session_MODS := session eom verdict config_keys config_load config_check policy psl cidr rcpt addr log jsonlog decision sink util dmarc dkim dns dnscache lists filetable hdrfrom authres sender spf spfrecord dnsbl iprev arc arctrust greylist ratelimit store store_lmdb store_redis
 test_arctrust_MODS := arctrust util
 test_store_MODS   := store store_lmdb store_redis log util
+test_greylist_MODS := greylist store store_lmdb store_redis cidr log util
+test_ratelimit_MODS := ratelimit greylist store store_lmdb store_redis cidr log util
 
 TEST_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null) $(LDLIBS)
 

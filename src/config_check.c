@@ -8,6 +8,9 @@
  *				const struct origin *o, int idx);
  *	void cfg_check_dmarc(struct loader *ld);
  *	void cfg_check_socket_dir(struct loader *ld);
+ *	void cfg_check_ratelimit(struct loader *ld, char *elem,
+ *				 const struct origin *o, int idx);
+ *	void cfg_check_state(struct loader *ld);
  * DESCRIPTION
  *	Run by config_load() after every key has its value (from the file or
  *	its default): the public suffix list must be readable, and safe as
@@ -17,10 +20,18 @@
  *	no domain may be listed in both dmarc.never_enforce and
  *	dmarc.always_reject; and a unix milter.socket must not be in a
  *	world-writable directory (sticky or not: pm_socket_dir_unsafe).
+ *	The state store and greylisting (cfg_check_state): backend "redis"
+ *	needs a state.redis.server; greylisting.delay must be shorter than
+ *	greylisting.retry_window, and greylisting.lifetime no shorter than
+ *	it. A problem between two keys is reported at the one the file sets
+ *	(the first when it sets both).
  *
  *	cfg_check_override is the element check of the overrides list:
  *	exactly one of for_sender_domain and for_recipient_domain, and one
  *	check at least (the check names from pm_check_name).
+ *	cfg_check_ratelimit is the element check of the ratelimits list: no
+ *	more than PM_RATELIMIT_RULES_MAX rules (each further one is an
+ *	error at its own line).
  * DIAGNOSTICS
  *	Every problem is recorded with cfg_err_add at the key it concerns.
  */
@@ -154,5 +165,62 @@ void cfg_check_socket_dir(struct loader *ld)
 		struct origin o = cfg_key_origin(ld, "milter.socket");
 
 		cfg_err_add(ld, &o, "milter.socket", "%s", why);
+	}
+}
+
+/* cfg_check_ratelimit - one rate-limit rule: at most PM_RATELIMIT_RULES_MAX of them */
+void cfg_check_ratelimit(struct loader *ld, char *elem, const struct origin *o, int idx)
+{
+	const struct ratelimit_rule *r = (const struct ratelimit_rule *)elem;
+
+	if (idx >= PM_RATELIMIT_RULES_MAX)
+		cfg_err_add(ld, o, "ratelimits",
+		            "element %d (rule \"%s\"): too many rules: at most %d (each costs a "
+		            "store round trip per recipient)",
+		            idx + 1, r->name, PM_RATELIMIT_RULES_MAX);
+}
+
+/*
+ * origin_of_pair - where to report a problem between keys a and b: the
+ * one set in the file (a when both are), or a's built-in default
+ */
+static struct origin origin_of_pair(const struct loader *ld, const char *a, const char *b,
+                                    const char **key)
+{
+	struct origin oa = cfg_key_origin(ld, a), ob = cfg_key_origin(ld, b);
+
+	*key = oa.line > 0 || ob.line == 0 ? a : b;
+	return oa.line > 0 || ob.line == 0 ? oa : ob;
+}
+
+/* cfg_check_state - the store and greylisting settings that must agree */
+void cfg_check_state(struct loader *ld)
+{
+	const struct state_settings *st = &ld->p->state;
+	const struct greylist_settings *g = &ld->p->greylist;
+	struct origin o;
+	const char *key;
+
+	if (st->backend == STATE_REDIS && st->redis_server != NULL && st->redis_server[0] == '\0') {
+		o = origin_of_pair(ld, "state.redis.server", "state.backend", &key);
+		cfg_err_add(ld, &o, key,
+		            "state.backend is \"redis\" but state.redis.server is empty: give "
+		            "the Redis server, as \"host:port\", \"[IPv6 address]:port\" or "
+		            "\"unix:/path\"");
+	}
+	/* a value refused (reported) is left 0: nothing more to say about it */
+	if (g->delay > 0 && g->retry_window > 0 && g->delay >= g->retry_window) {
+		o = origin_of_pair(ld, "greylisting.delay", "greylisting.retry_window", &key);
+		cfg_err_add(ld, &o, key,
+		            "greylisting.delay (%d) must be shorter than greylisting.retry_window "
+		            "(%d): a retry after the delay must still fall within the window",
+		            g->delay, g->retry_window);
+	}
+	if (g->lifetime > 0 && g->retry_window > 0 && g->lifetime < g->retry_window) {
+		o = origin_of_pair(ld, "greylisting.lifetime", "greylisting.retry_window", &key);
+		cfg_err_add(ld, &o, key,
+		            "greylisting.lifetime (%d) must not be shorter than "
+		            "greylisting.retry_window (%d)",
+		            g->lifetime, g->retry_window);
 	}
 }

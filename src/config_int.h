@@ -49,6 +49,7 @@ enum cfg_type {
 	CT_GROUPLIST,    /* an array of elem_size structs and a size_t count (count_off), from
 	                    a list of groups; the CF_MEMBER entries after it say what a group holds */
 	CT_OPT_MODE,     /* int: an enum pm_mode by name, or -1 for "" (not given) */
+	CT_ENUM,         /* an enum (int-sized), by the index of its name in names[nnames] */
 };
 
 /* flags */
@@ -99,7 +100,10 @@ struct cfg_key {
 	int min, max;     /* CT_INT */
 	size_t elem_size; /* CT_GROUPLIST: the size of one element */
 	cfg_check_fn check;
-	cfg_elem_fn elem_check; /* CT_GROUPLIST: checks across the members of one element */
+	cfg_elem_fn elem_check;   /* CT_GROUPLIST: checks across the members of one element */
+	const char *const *names; /* CT_ENUM: the value names, indexed by the enum */
+	size_t nnames;
+	const char *what; /* CT_ENUM: what a value is, for "unknown WHAT" messages */
 };
 
 /* config_keys.c: the table and what reads values for it */
@@ -112,6 +116,13 @@ extern const size_t cfg_nsettings;
 extern const char *const cfg_quarantine_names[PM_QUARANTINE_HOLD + 1];
 extern const char *const cfg_discovery_names[DMARC_DISCOVERY_PSL + 1];
 extern const char *const cfg_dnsbl_action_names[PM_DNSBL_TAG + 1];
+
+/* The names of state.backend, state.on_failure and ratelimits key, count and action values. */
+extern const char *const cfg_state_backend_names[STATE_REDIS + 1];
+extern const char *const cfg_state_failure_names[STATE_FAIL_TEMPFAIL + 1];
+extern const char *const cfg_rl_key_names[RL_KEY_RECIPIENT + 1];
+extern const char *const cfg_rl_count_names[RL_COUNT_RECIPIENTS + 1];
+extern const char *const cfg_rl_action_names[RL_ACT_LOG + 1];
 
 /* cfg_find_key - the table entry for a dotted name, or NULL */
 const struct cfg_key *cfg_find_key(const char *dotted);
@@ -157,5 +168,18 @@ void cfg_check_dmarc(struct loader *ld);
 
 /* cfg_check_socket_dir - a unix milter.socket not in a world-writable directory */
 void cfg_check_socket_dir(struct loader *ld);
+
+/*
+ * cfg_check_ratelimit - one rate-limit rule (ratelimits): no more than
+ * PM_RATELIMIT_RULES_MAX of them
+ */
+void cfg_check_ratelimit(struct loader *ld, char *elem, const struct origin *o, int idx);
+
+/*
+ * cfg_check_state - the store and greylisting settings together: a Redis
+ * server for backend "redis", greylisting.delay shorter than
+ * retry_window, and lifetime no shorter than retry_window
+ */
+void cfg_check_state(struct loader *ld);
 
 #endif

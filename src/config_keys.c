@@ -21,6 +21,11 @@
  *	from the file gets its default through the same conversion and
  *	checks as a value read from the file.
  *
+ *	A value named from a fixed set (state.backend, ratelimits.key, ...)
+ *	is a CT_ENUM entry: the enum's value is the index of the name in the
+ *	entry's names table (cfg_*_names below), and an unknown name is an
+ *	error listing them.
+ *
  *	A list of groups (CT_GROUPLIST, such as dmarc.domain_modes) is
  *	followed in the table by its members (CF_MEMBER entries named
  *	"list.member", their field offsets relative to one element); its
@@ -69,6 +74,12 @@ static const char *check_opt_domain(char **value, char *buf, size_t bufsize);
 static const char *check_report_address(char **value, char *buf, size_t bufsize);
 static const char *check_report_text(char **value, char *buf, size_t bufsize);
 static const char *check_report_path(char **value, char *buf, size_t bufsize);
+static const char *check_lmdb_path(char **value, char *buf, size_t bufsize);
+static const char *check_redis_server(char **value, char *buf, size_t bufsize);
+static const char *check_redis_text(char **value, char *buf, size_t bufsize);
+static const char *check_redis_prefix(char **value, char *buf, size_t bufsize);
+static const char *check_rule_name(char **value, char *buf, size_t bufsize);
+static const char *check_sender_exempt(char **value, char *buf, size_t bufsize);
 
 #define F(field) offsetof(struct policy, field)
 #define GROUP(n)                                                                                   \
@@ -128,11 +139,58 @@ static const char *check_report_path(char **value, char *buf, size_t bufsize);
 		.off = offsetof(struct pm_override, field),                                        \
 		.flags = CF_MEMBER | CF_OPTIONAL | CF_EMPTY_NULL, .check = check_opt_domain        \
 	}
+#define ENUM(n, d, field, tbl, wh)                                                                 \
+	{                                                                                          \
+		.name = (n), .type = CT_ENUM, .def = (d), .off = F(field), .names = (tbl),         \
+		.nnames = PM_ARRAY_LEN(tbl), .what = (wh)                                          \
+	}
+#define RL(field) offsetof(struct ratelimit_rule, field)
+#define RLENUM(n, d, field, tbl, wh, fl)                                                           \
+	{                                                                                          \
+		.name = "ratelimits." n, .type = CT_ENUM, .def = (d), .off = RL(field),            \
+		.flags = CF_MEMBER | (fl), .names = (tbl), .nnames = PM_ARRAY_LEN(tbl),            \
+		.what = (wh)                                                                       \
+	}
+#define RLINT(n, d, field, lo, hi, fl)                                                             \
+	{                                                                                          \
+		.name = "ratelimits." n, .type = CT_INT, .def = (d), .off = RL(field),             \
+		.flags = CF_MEMBER | (fl), .min = (lo), .max = (hi)                                \
+	}
 #define REPLY(n, id, d, fl)                                                                        \
 	{                                                                                          \
 		.name = "replies." n, .type = CT_REPLY, .def = (d), .off = F(replies[id]),         \
 		.flags = (fl)                                                                      \
 	}
+
+const char *const cfg_state_backend_names[STATE_REDIS + 1] = {
+    [STATE_LMDB] = "lmdb",
+    [STATE_REDIS] = "redis",
+};
+
+const char *const cfg_state_failure_names[STATE_FAIL_TEMPFAIL + 1] = {
+    [STATE_FAIL_OPEN] = "accept",
+    [STATE_FAIL_TEMPFAIL] = "tempfail",
+};
+
+const char *const cfg_rl_key_names[RL_KEY_RECIPIENT + 1] = {
+    [RL_KEY_CLIENT_ADDR] = "client_address",
+    [RL_KEY_CLIENT_NET] = "client_network",
+    [RL_KEY_SENDER] = "sender",
+    [RL_KEY_SENDER_DOMAIN] = "sender_domain",
+    [RL_KEY_SASL_USER] = "sasl_user",
+    [RL_KEY_RECIPIENT] = "recipient",
+};
+
+const char *const cfg_rl_count_names[RL_COUNT_RECIPIENTS + 1] = {
+    [RL_COUNT_MESSAGES] = "messages",
+    [RL_COUNT_RECIPIENTS] = "recipients",
+};
+
+const char *const cfg_rl_action_names[RL_ACT_LOG + 1] = {
+    [RL_ACT_TEMPFAIL] = "tempfail",
+    [RL_ACT_REJECT] = "reject",
+    [RL_ACT_LOG] = "log",
+};
 
 /*
  * Every key of the policy file. Keep conf/policy-milter.conf and
@@ -289,6 +347,80 @@ const struct cfg_key cfg_settings[] = {
     MODE("arc.mode", "tag", arc.mode),
     DOMAINS("arc.trusted_sealers", arc.trusted_sealers, arc.ntrusted_sealers),
     INT("arc.max_sets", "50", arc.max_sets, 1, ARC_MAX_INSTANCES),
+
+    GROUP("state"),
+    ENUM("state.backend", "lmdb", state.backend, cfg_state_backend_names, "state backend"),
+    ENUM("state.on_failure", "accept", state.on_failure, cfg_state_failure_names,
+         "state.on_failure value"),
+    GROUP("state.lmdb"),
+    STR("state.lmdb.path", "/var/lib/policy-milter/state.lmdb", state.lmdb_path, 0,
+        check_lmdb_path),
+    INT("state.lmdb.max_size_mb", "256", state.lmdb_max_mb, 1, 1048576),
+    GROUP("state.redis"),
+    STR("state.redis.server", "127.0.0.1:6379", state.redis_server, 0, check_redis_server),
+    STR("state.redis.username", "", state.redis_username, CF_EMPTY_NULL, check_redis_text),
+    STR("state.redis.password", "", state.redis_password, CF_EMPTY_NULL, check_redis_text),
+    INT("state.redis.database", "0", state.redis_database, 0, 1000),
+    STR("state.redis.prefix", "pm:", state.redis_prefix, 0, check_redis_prefix),
+    INT("state.redis.connect_timeout_ms", "500", state.redis_connect_timeout_ms, 1, 60000),
+    INT("state.redis.command_timeout_ms", "250", state.redis_command_timeout_ms, 1, 60000),
+
+    GROUP("greylisting"),
+    MODE("greylisting.mode", "off", greylist.mode),
+    INT("greylisting.delay", "300", greylist.delay, 1, 86400),
+    INT("greylisting.retry_window", "86400", greylist.retry_window, 1, 2592000),
+    INT("greylisting.lifetime", "3110400", greylist.lifetime, 1, 34560000),
+    INT("greylisting.ipv4_prefix", "24", greylist.ipv4_prefix, 8, 32),
+    INT("greylisting.ipv6_prefix", "64", greylist.ipv6_prefix, 16, 128),
+    INT("greylisting.auto_allow_after", "5", greylist.auto_allow_after, 0, 1000),
+    DOMAINS("greylisting.large_senders", greylist.large_senders, greylist.nlarge_senders),
+    {.name = "greylisting.exempt_clients",
+     .type = CT_CIDRS,
+     .def = "",
+     .off = F(greylist.exempt_clients)},
+    {.name = "greylisting.exempt_recipients",
+     .type = CT_STRLIST,
+     .def = "",
+     .off = F(greylist.exempt_recipients),
+     .count_off = F(greylist.nexempt_recipients),
+     .check = check_address},
+
+    {.name = "ratelimits",
+     .type = CT_GROUPLIST,
+     .def = "",
+     .off = F(ratelimit.rules),
+     .count_off = F(ratelimit.nrules),
+     .elem_size = sizeof(struct ratelimit_rule),
+     .elem_check = cfg_check_ratelimit},
+    {.name = "ratelimits.name",
+     .type = CT_STRING,
+     .off = RL(name),
+     .flags = CF_MEMBER | CF_UNIQUE,
+     .check = check_rule_name},
+    RLENUM("key", "", key, cfg_rl_key_names, "rate-limit key", 0),
+    RLENUM("count", "messages", count, cfg_rl_count_names, "rate-limit count", CF_OPTIONAL),
+    RLINT("window", "", window, 1, 2592000, 0),
+    RLINT("limit", "", limit, 1, 100000000, 0),
+    RLENUM("action", "tempfail", action, cfg_rl_action_names, "rate-limit action", CF_OPTIONAL),
+    RLINT("ipv4_prefix", "24", ipv4_prefix, 8, 32, CF_OPTIONAL),
+    RLINT("ipv6_prefix", "48", ipv6_prefix, 16, 128, CF_OPTIONAL),
+    {.name = "ratelimits.exempt_trusted",
+     .type = CT_BOOL,
+     .def = "true",
+     .off = RL(exempt_trusted),
+     .flags = CF_MEMBER | CF_OPTIONAL},
+    {.name = "ratelimits.exempt_clients",
+     .type = CT_CIDRS,
+     .def = "",
+     .off = RL(exempt_clients),
+     .flags = CF_MEMBER | CF_OPTIONAL},
+    {.name = "ratelimits.exempt_senders",
+     .type = CT_STRLIST,
+     .def = "",
+     .off = RL(exempt_senders),
+     .count_off = RL(nexempt_senders),
+     .flags = CF_MEMBER | CF_OPTIONAL,
+     .check = check_sender_exempt},
 
     GROUP("lists"),
     LISTKEYS("client", LIST_CLIENT),
@@ -980,5 +1112,162 @@ static const char *check_report_path(char **value, char *buf, size_t bufsize)
 	for (const char *s = *value; *s != '\0'; s++)
 		if ((unsigned char)*s < 0x20 || *s == 0x7f)
 			return "must not hold control characters";
+	return NULL;
+}
+
+/* check_lmdb_path - the absolute path of the LMDB state file, printable, not a directory */
+static const char *check_lmdb_path(char **value, char *buf, size_t bufsize)
+{
+	const char *s = *value;
+
+	(void)buf;
+	(void)bufsize;
+	if (*s != '/')
+		return "must be an absolute path, such as \"/var/lib/policy-milter/state.lmdb\"";
+	if (!printable_ascii(s, true))
+		return "must be printable ASCII";
+	if (s[strlen(s) - 1] == '/')
+		return "must name a file, not a directory (it ends in '/')";
+	return NULL;
+}
+
+/* check_redis_port - ":PORT" at s, PORT 1..65535 and nothing after it; NULL when fine */
+static const char *check_redis_port(const char *s, char *buf, size_t bufsize)
+{
+	size_t n;
+	long port;
+
+	if (*s != ':')
+		return "want host:port, [IPv6 address]:port or unix:/path, such as "
+		       "\"127.0.0.1:6379\"";
+	n = digits(++s);
+	if (n == 0 || n > 5 || s[n] != '\0') {
+		snprintf(buf, bufsize, "bad port \"%.20s\": want 1..65535", s);
+		return buf;
+	}
+	port = strtol(s, NULL, 10);
+	if (port < 1 || port > 65535) {
+		snprintf(buf, bufsize, "port %ld out of range 1..65535", port);
+		return buf;
+	}
+	return NULL;
+}
+
+/*
+ * check_redis_server - "" (no server: only good with backend "lmdb",
+ * cfg_check_state), "HOST:PORT" (an IPv4 address or a host name),
+ * "[IPV6]:PORT" or "unix:/absolute/path"
+ */
+static const char *check_redis_server(char **value, char *buf, size_t bufsize)
+{
+	const char *s = *value, *colon, *end;
+	struct pm_ip ip;
+	char host[300];
+
+	if (*s == '\0')
+		return NULL;
+	if (strncmp(s, "unix:", 5) == 0) {
+		s += 5;
+		if (*s != '/')
+			return "unix socket path must be absolute (unix:/path)";
+		if (strlen(s) >= 108)
+			return "unix socket path too long (at most 107 bytes)";
+		if (!printable_ascii(s, false))
+			return "unix socket path must be printable ASCII without spaces";
+		return NULL;
+	}
+	if (*s == '[') {
+		end = strchr(s, ']');
+		if (end == NULL || (size_t)(end - s - 1) >= sizeof(host))
+			return "unterminated \"[\": want [IPv6 address]:port, such as "
+			       "\"[::1]:6379\"";
+		memcpy(host, s + 1, (size_t)(end - s - 1));
+		host[end - s - 1] = '\0';
+		if (pm_ip_parse(host, &ip) != 0 || ip.family != AF_INET6) {
+			snprintf(buf, bufsize, "\"%.100s\" is not an IPv6 address", host);
+			return buf;
+		}
+		return check_redis_port(end + 1, buf, bufsize);
+	}
+	colon = strrchr(s, ':');
+	if (colon == NULL || colon == s || (size_t)(colon - s) >= sizeof(host))
+		return "want host:port, [IPv6 address]:port or unix:/path, such as "
+		       "\"127.0.0.1:6379\"";
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	if (strchr(host, ':') != NULL)
+		return "an IPv6 address must be in brackets: [IPv6 address]:port, such as "
+		       "\"[::1]:6379\"";
+	if (pm_ip_parse(host, &ip) != 0 && !addr_domain_valid(host, strlen(host))) {
+		snprintf(buf, bufsize, "\"%.100s\" is not an IPv4 address or a host name", host);
+		return buf;
+	}
+	return check_redis_port(colon, buf, bufsize);
+}
+
+/* check_redis_text - "" (none) or a Redis user name or password: printable ASCII */
+static const char *check_redis_text(char **value, char *buf, size_t bufsize)
+{
+	(void)buf;
+	(void)bufsize;
+	if (strlen(*value) > 256 || !printable_ascii(*value, true))
+		return "must be at most 256 printable ASCII characters";
+	return NULL;
+}
+
+/* check_redis_prefix - what every Redis key starts with: printable ASCII, no spaces, <= 64 */
+static const char *check_redis_prefix(char **value, char *buf, size_t bufsize)
+{
+	(void)buf;
+	(void)bufsize;
+	if (strlen(*value) > 64 || !printable_ascii(*value, false))
+		return "must be at most 64 printable ASCII characters without spaces, such as "
+		       "\"pm:\"";
+	return NULL;
+}
+
+/* check_rule_name - a rate-limit rule's name: 1..32 of letters, digits, '_', '.', '-' */
+static const char *check_rule_name(char **value, char *buf, size_t bufsize)
+{
+	size_t n = strlen(*value);
+
+	if (n == 0 || n > 32 ||
+	    strspn(*value, "abcdefghijklmnopqrstuvwxyz"
+	                   "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                   "0123456789_.-") != n) {
+		snprintf(buf, bufsize,
+		         "\"%.100s\" is not a rule name: want 1..32 letters, digits, '_', '.' or "
+		         "'-', such as \"per-user\"",
+		         *value);
+		return buf;
+	}
+	return NULL;
+}
+
+/*
+ * check_sender_exempt - an entry of ratelimits.exempt_senders: an address
+ * "local@domain" (domain lower-cased), or a domain ("example.org" or
+ * "@example.org", kept as "example.org": that domain and those below it)
+ */
+static const char *check_sender_exempt(char **value, char *buf, size_t bufsize)
+{
+	if (**value == '@') {
+		char *domain = xstrdup(*value + 1);
+
+		if (check_domain(&domain, buf, bufsize) != NULL) {
+			free(domain);
+			snprintf(buf, bufsize, "\"%.300s\" is not an address or a domain", *value);
+			return buf;
+		}
+		free(*value);
+		*value = domain;
+		return NULL;
+	}
+	if (strchr(*value, '@') != NULL)
+		return check_address(value, buf, bufsize);
+	if (check_domain(value, buf, bufsize) != NULL) {
+		snprintf(buf, bufsize, "\"%.300s\" is not an address or a domain", *value);
+		return buf;
+	}
 	return NULL;
 }

@@ -19,12 +19,18 @@
  *	A list of groups (CT_GROUPLIST, such as dmarc.domain_modes): every
  *	element must be a group holding every member (a CF_OPTIONAL one may
  *	be left out: it gets its default) and nothing else, and a CF_UNIQUE
- *	member may not repeat a value of an earlier element. A member is a
- *	string or (CT_STRLIST) a list of strings. The list's elem_check, if
- *	any, then judges the members together (overrides: exactly one of
- *	for_sender_domain and for_recipient_domain, one check at least; a
- *	check left out is -1, CT_OPT_MODE). After the load each override
- *	gets its rule text ("overrides.for_sender_domain=DOMAIN").
+ *	member may not repeat a value of an earlier element. A member is
+ *	read by the same code as a top-level key of its type (a string, an
+ *	integer in range, a boolean, a name of a table, a list of strings or
+ *	of networks: set_from_setting_at, set_default_at), into the element
+ *	instead of the snapshot; an unknown member is an error naming its
+ *	element. The list's elem_check, if any, then judges the members
+ *	together (overrides: exactly one of for_sender_domain and
+ *	for_recipient_domain, one check at least; a check left out is -1,
+ *	CT_OPT_MODE; ratelimits: at most PM_RATELIMIT_RULES_MAX rules).
+ *	After the load each override gets its rule text
+ *	("overrides.for_sender_domain=DOMAIN"), and each rate-limit rule its
+ *	own ("ratelimits.NAME").
  *
  *	Then the checks that span several keys (config_check.c). The allow
  *	and block lists (lists.KIND.allow, .allow_file, .block, .block_file)
@@ -227,6 +233,10 @@ static bool set_value_at(struct loader *ld, const struct cfg_key *k, const char 
 		if ((i = BY_NAME(pm_mode_names, "mode")) >= 0)
 			*(enum pm_mode *)f = (enum pm_mode)i;
 		break;
+	case CT_ENUM:
+		if ((i = by_name(ld, k, o, copy, k->names, k->nnames, k->what)) >= 0)
+			*(int *)f = i;
+		break;
 	case CT_OPT_MODE:
 		if (*copy == '\0')
 			*(int *)f = -1;
@@ -296,13 +306,6 @@ static bool set_value_at(struct loader *ld, const struct cfg_key *k, const char 
 	return ld->errs->n == nerrs;
 }
 
-/* set_string_value - convert one string value into k's field in the snapshot */
-static void set_string_value(struct loader *ld, const struct cfg_key *k, const char *s,
-                             const struct origin *o)
-{
-	(void)set_value_at(ld, k, s, o, (char *)ld->p);
-}
-
 /*
  * add_list_element_at - convert one element of a list value into k's
  * field at base + k->off (base: the snapshot, or one element of a list of
@@ -339,13 +342,6 @@ static void add_list_element_at(struct loader *ld, const struct cfg_key *k, cons
 		*v = xrealloc(*v, (*n + 1) * sizeof(**v));
 		(*v)[(*n)++] = copy;
 	}
-}
-
-/* add_list_element - convert one element of a list value into k's field in the snapshot */
-static void add_list_element(struct loader *ld, const struct cfg_key *k, const char *s, size_t idx,
-                             const struct origin *o)
-{
-	add_list_element_at(ld, k, s, idx, o, (char *)ld->p);
 }
 
 /* members_of - the CF_MEMBER entries that follow the list of groups k; their count in *n */
@@ -399,63 +395,18 @@ static void free_element(const struct cfg_key *k, char *elem)
 			for (size_t i = 0; i < count; i++)
 				free(v[i]);
 			free(v);
+		} else if (mem[j].type == CT_CIDRS) {
+			free(((struct pm_cidr_list *)(elem + mem[j].off))->v);
 		}
 	}
 }
 
-/*
- * set_member - convert setting m, member mem of one element (elem) of a
- * list of groups: a string, or for CT_STRLIST a list of strings
- */
-static void set_member(struct loader *ld, const struct cfg_key *mem, config_setting_t *m,
-                       const struct origin *mo, char *elem)
-{
-	int type = config_setting_type(m);
+static void set_from_setting_at(struct loader *ld, const struct cfg_key *k, config_setting_t *s,
+                                char *base);
+static void set_default_at(struct loader *ld, const struct cfg_key *k, const struct origin *o,
+                           char *base);
 
-	if (mem->type != CT_STRLIST) {
-		if (type != CONFIG_TYPE_STRING)
-			cfg_err_add(ld, mo, mem->name, "wrong type: got %s, want a string",
-			            type_name(type));
-		else
-			(void)set_value_at(ld, mem, config_setting_get_string(m), mo, elem);
-		return;
-	}
-	if (type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST) {
-		cfg_err_add(ld, mo, mem->name, "wrong type: got %s, want %s", type_name(type),
-		            expected_type(CT_STRLIST));
-		return;
-	}
-	for (int i = 0; i < config_setting_length(m); i++) {
-		config_setting_t *e = config_setting_get_elem(m, (unsigned)i);
-
-		if (config_setting_type(e) != CONFIG_TYPE_STRING)
-			cfg_err_add(ld, mo, mem->name,
-			            "wrong type: element %d is %s, want a string", i + 1,
-			            type_name(config_setting_type(e)));
-		else
-			add_list_element_at(ld, mem, config_setting_get_string(e), (size_t)i, mo,
-			                    elem);
-	}
-}
-
-/* set_member_default - an optional member left out of a group gets its default */
-static void set_member_default(struct loader *ld, const struct cfg_key *mem, const struct origin *o,
-                               char *elem)
-{
-	if (mem->type == CT_STRLIST) {
-		char *copy = xstrdup(mem->def != NULL ? mem->def : ""), *save = NULL;
-		size_t i = 0;
-
-		for (char *w = strtok_r(copy, " ", &save); w != NULL;
-		     w = strtok_r(NULL, " ", &save))
-			add_list_element_at(ld, mem, w, i++, o, elem);
-		free(copy);
-		return;
-	}
-	(void)set_value_at(ld, mem, mem->def != NULL ? mem->def : "", o, elem);
-}
-
-#define MAX_MEMBERS 8
+#define MAX_MEMBERS 16
 
 /*
  * add_group_element - convert group g, element idx of the list of groups
@@ -488,13 +439,14 @@ static void add_group_element(struct loader *ld, const struct cfg_key *k, config
 		for (j = 0; j < nmem && strcmp(mem[j].name, dotted.s) != 0; j++)
 			;
 		if (j == nmem) {
-			cfg_err_add(ld, &mo, dotted.s, "unknown key (a group of %s holds %s)",
+			cfg_err_add(ld, &mo, dotted.s,
+			            "element %d: unknown key (a group of %s holds %s)", idx + 1,
 			            k->name, names.s);
 			continue;
 		}
 		present[j] = true;
 		where[j] = mo;
-		set_member(ld, &mem[j], m, &mo, elem);
+		set_from_setting_at(ld, &mem[j], m, elem);
 	}
 	sb_reset(&dotted); /* now the names of the missing members */
 	for (size_t j = 0; j < nmem; j++) {
@@ -502,7 +454,7 @@ static void add_group_element(struct loader *ld, const struct cfg_key *k, config
 			continue;
 		if (mem[j].flags & CF_OPTIONAL) {
 			where[j] = go;
-			set_member_default(ld, &mem[j], &go, elem);
+			set_default_at(ld, &mem[j], &go, elem);
 			continue;
 		}
 		sb_appendf(&dotted, "%s%s", nmissing++ == 0 ? "" : " and ",
@@ -545,8 +497,13 @@ static void add_group_element(struct loader *ld, const struct cfg_key *k, config
 	sb_free(&names);
 }
 
-/* set_from_setting - convert the value of setting s (named by k) into the snapshot */
-static void set_from_setting(struct loader *ld, const struct cfg_key *k, config_setting_t *s)
+/*
+ * set_from_setting_at - convert the value of setting s (named by k) into
+ * k's field at base + k->off (base: the snapshot, or one element of a list
+ * of groups, whose members are never lists of groups)
+ */
+static void set_from_setting_at(struct loader *ld, const struct cfg_key *k, config_setting_t *s,
+                                char *base)
 {
 	struct origin o = origin_of(ld, s);
 	int type = config_setting_type(s);
@@ -564,13 +521,13 @@ static void set_from_setting(struct loader *ld, const struct cfg_key *k, config_
 			cfg_err_add(ld, &o, k->name, "%lld out of range: want %d..%d", v, k->min,
 			            k->max);
 		else
-			*(int *)field(ld->p, k->off) = (int)v;
+			*(int *)(base + k->off) = (int)v;
 		return;
 	}
 	case CT_BOOL:
 		if (type != CONFIG_TYPE_BOOL)
 			goto wrong_type;
-		*(bool *)field(ld->p, k->off) = config_setting_get_bool(s) != 0;
+		*(bool *)(base + k->off) = config_setting_get_bool(s) != 0;
 		return;
 	case CT_GROUPLIST:
 		if (type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST)
@@ -612,13 +569,14 @@ static void set_from_setting(struct loader *ld, const struct cfg_key *k, config_
 				            type_name(config_setting_type(e)));
 				continue;
 			}
-			add_list_element(ld, k, config_setting_get_string(e), (size_t)i, &eo);
+			add_list_element_at(ld, k, config_setting_get_string(e), (size_t)i, &eo,
+			                    base);
 		}
 		return;
 	default:
 		if (type != CONFIG_TYPE_STRING)
 			goto wrong_type;
-		set_string_value(ld, k, config_setting_get_string(s), &o);
+		(void)set_value_at(ld, k, config_setting_get_string(s), &o, base);
 		return;
 	}
 wrong_type:
@@ -626,13 +584,20 @@ wrong_type:
 	            expected_type(k->type));
 }
 
-/* set_default - give an absent key its default, through the same conversion */
-static void set_default(struct loader *ld, const struct cfg_key *k)
+/* set_from_setting - convert the value of setting s (named by k) into the snapshot */
+static void set_from_setting(struct loader *ld, const struct cfg_key *k, config_setting_t *s)
 {
-	struct origin o = {ld->path, 0};
+	set_from_setting_at(ld, k, s, (char *)ld->p);
+}
 
-	if (k->flags & CF_MEMBER)
-		return;
+/*
+ * set_default_at - give an absent key (or member of a group, base its
+ * element) its default, through the same conversion; o: where the
+ * default stands (the policy file, line 0: built in; or the group)
+ */
+static void set_default_at(struct loader *ld, const struct cfg_key *k, const struct origin *o,
+                           char *base)
+{
 	switch (k->type) {
 	case CT_GROUP:
 		return;
@@ -644,26 +609,35 @@ static void set_default(struct loader *ld, const struct cfg_key *k)
 		int v = (int)strtol(k->def, NULL, 10);
 
 		if (v < k->min || v > k->max)
-			cfg_err_add(ld, &o, k->name, "%d out of range: want %d..%d", v, k->min,
+			cfg_err_add(ld, o, k->name, "%d out of range: want %d..%d", v, k->min,
 			            k->max);
-		*(int *)field(ld->p, k->off) = v;
+		*(int *)(base + k->off) = v;
 		return;
 	}
 	case CT_CIDRS:
 	case CT_STRLIST: {
-		char *copy = xstrdup(k->def), *save = NULL;
+		char *copy = xstrdup(k->def != NULL ? k->def : ""), *save = NULL;
 		size_t i = 0;
 
 		for (char *w = strtok_r(copy, " ", &save); w != NULL;
 		     w = strtok_r(NULL, " ", &save))
-			add_list_element(ld, k, w, i++, &o);
+			add_list_element_at(ld, k, w, i++, o, base);
 		free(copy);
 		return;
 	}
 	default:
-		set_string_value(ld, k, k->def, &o);
+		(void)set_value_at(ld, k, k->def != NULL ? k->def : "", o, base);
 		return;
 	}
+}
+
+/* set_default - give an absent top-level key its built-in default */
+static void set_default(struct loader *ld, const struct cfg_key *k)
+{
+	struct origin o = {ld->path, 0};
+
+	if (!(k->flags & CF_MEMBER))
+		set_default_at(ld, k, &o, (char *)ld->p);
 }
 
 /* walk - check every setting of group g (prefix "" at the top) and convert its values */
@@ -909,6 +883,19 @@ static void override_rules(struct policy *p)
 	}
 }
 
+/* ratelimit_rules - each rate-limit rule's rule text, "ratelimits.NAME" */
+static void ratelimit_rules(struct policy *p)
+{
+	for (size_t i = 0; i < p->ratelimit.nrules; i++) {
+		struct ratelimit_rule *r = &p->ratelimit.rules[i];
+		struct strbuf sb;
+
+		sb_init(&sb);
+		sb_appendf(&sb, "ratelimits.%s", r->name);
+		r->rule = sb_steal(&sb);
+	}
+}
+
 /*
  * element_line - the line of a list element whose quoted value is value:
  * libconfig dates an element after its look-ahead token, one line late
@@ -1091,6 +1078,7 @@ struct policy *config_load(const char *path, struct config_errors *errs)
 				set_default(&ld, &cfg_settings[i]);
 		cfg_check_dmarc(&ld);
 		cfg_check_socket_dir(&ld);
+		cfg_check_state(&ld);
 		build_lists(&ld, &cfg);
 		build_recipients(&ld);
 	}
@@ -1110,6 +1098,7 @@ struct policy *config_load(const char *path, struct config_errors *errs)
 		ld.p->spf.receiver = xstrdup(ld.p->authserv_id);
 	}
 	override_rules(ld.p);
+	ratelimit_rules(ld.p);
 	ld.p->generation = __atomic_add_fetch(&load_generation, 1, __ATOMIC_RELAXED);
 	return ld.p;
 }

@@ -30,6 +30,13 @@ static const char *const spf_scopes[] = {"mfrom", "helo", NULL};
 static const char *const discoveries[] = {"treewalk", "psl", NULL};
 static const char *const pass_fail[] = {"pass", "fail", NULL};
 static const char *const arc_results[] = {"none", "pass", "fail", "temperror", NULL};
+static const char *const greylist_states[] = {"new",  "early",   "passed", "known",
+                                              "auto", "skipped", "error",  NULL};
+static const char *const backends_or_null[] = {"lmdb", "redis", NULL};
+static const char *const rl_keys[] = {"client_address", "client_network", "sender", "sender_domain",
+                                      "sasl_user",      "recipient",      NULL};
+static const char *const rl_actions[] = {"tempfail", "reject", "log", NULL};
+static const char *const rl_states[] = {"ok", "over", "error", NULL};
 
 #define S  PM_JSON_STRING
 #define SN (PM_JSON_STRING | PM_JSON_NULL)
@@ -107,6 +114,27 @@ const struct pm_schema_key pm_schema_keys[] = {
     {"checks.arc.override.instance", PM_JSON_INT, R, NULL},
     {"checks.arc.override.method", S, W, NULL},
     {"checks.arc.override.applied", PM_JSON_BOOL, W, NULL},
+    {"checks.greylist", PM_JSON_ARRAY, O, NULL}, /* one per recipient judged */
+    {"checks.greylist[]", PM_JSON_OBJECT, R, NULL},
+    {"checks.greylist[].state", S, R, greylist_states},
+    {"checks.greylist[].network", SN, R, NULL},
+    {"checks.greylist[].sender", SN, R, NULL},
+    {"checks.greylist[].recipient", SN, R, NULL},
+    {"checks.greylist[].age", PM_JSON_INT, O, NULL},
+    {"checks.greylist[].retry_in", PM_JSON_INT, O, NULL},
+    {"checks.greylist[].backend", SN, R, backends_or_null},
+    {"checks.greylist[].skip", S, O, NULL},
+    {"checks.ratelimit", PM_JSON_ARRAY, O, NULL},
+    {"checks.ratelimit[]", PM_JSON_OBJECT, R, NULL},
+    {"checks.ratelimit[].rule", S, R, NULL},
+    {"checks.ratelimit[].key", S, R, rl_keys},
+    {"checks.ratelimit[].value", S, R, NULL},
+    {"checks.ratelimit[].count", PM_JSON_INT | PM_JSON_NULL, R, NULL},
+    {"checks.ratelimit[].limit", PM_JSON_INT, R, NULL},
+    {"checks.ratelimit[].window", PM_JSON_INT, R, NULL},
+    {"checks.ratelimit[].action", S, R, rl_actions},
+    {"checks.ratelimit[].state", S, R, rl_states},
+    {"checks.ratelimit[].backend", SN, R, backends_or_null},
     {"dnsbl", PM_JSON_ARRAY, R, NULL},
     {"dnsbl[]", PM_JSON_OBJECT, W, NULL},
     {"dnsbl[].zone", SN, W, NULL},

@@ -50,6 +50,30 @@ struct pm_decision_arc_set {
 	bool as_valid;         /* the seal verified */
 };
 
+/* One recipient's greylisting, for a decision (checks.greylist[]). */
+struct pm_decision_greylist {
+	const char *state;     /* "new", "early", "passed", "known", "auto", "skipped", "error" */
+	const char *network;   /* the triplet's client network, or NULL (skipped) */
+	const char *sender;    /* normalised sender ("" for the null sender), or NULL */
+	const char *recipient; /* normalised recipient, or NULL */
+	long age;              /* seconds since first seen; -1: not known */
+	long retry_in;         /* new, early: seconds until a retry passes; -1: none */
+	const char *backend;   /* "lmdb", "redis", or NULL (skipped: no store asked) */
+	const char *skip;      /* skipped: why ("trusted", "authenticated", ...), else NULL */
+};
+
+/* One rate-limit rule's count, for a decision (checks.ratelimit[]). */
+struct pm_decision_ratelimit {
+	const char *rule;   /* the rule's name */
+	const char *key;    /* "client_address", "sender", ... */
+	const char *value;  /* what it counted by */
+	long count;         /* the counter (after the count, or as it stands when over); -1 */
+	long limit, window; /* the rule's */
+	const char *action; /* "tempfail", "reject", "log" */
+	const char *state;  /* "ok", "over", "error" */
+	const char *backend;
+};
+
 /* A decision; NULL fields (and empty arrays) are left out of the syslog line. */
 struct pm_decision {
 	const char *queue_id;    /* NULL, "" or "NOQUEUE" when the MTA gave none */
@@ -91,6 +115,12 @@ struct pm_decision {
 	bool arc_override_applied; /* the rescue applied (false: arc.mode log, logged only) */
 	const struct pm_decision_dnsbl *dnsbl; /* listings found at connect */
 	size_t ndnsbl;
+	const struct pm_decision_greylist *greylist; /* rcpt: the recipient judged; eom: every
+	                                               accepted recipient greylisting looked at */
+	size_t ngreylist;
+	const struct pm_decision_ratelimit *ratelimit; /* rcpt: the rule over its limit (or
+	                                                  failing); eom: the rules counted */
+	size_t nratelimit;
 	const char *action; /* "accept", "reject", "tempfail", "quarantine", "hold" */
 	bool would;         /* log/tag mode (or dry run): what it would have done */
 	bool dry_run;       /* the global dry run turned this refusal into a "would" */

@@ -20,7 +20,8 @@
  *
  *	  v time queue_id stage client{addr name iprev}
  *	  mta{host daemon local_addr} helo sender recipients
- *	  checks{helo_spf spf dkim dmarc arc} dnsbl action would dry_run
+ *	  checks{helo_spf spf dkim dmarc arc greylist ratelimit} dnsbl action
+ *	  would dry_run
  *	  reply{code xcode text} check reason rule detail
  *
  *	time is RFC 3339 UTC with milliseconds. queue_id is null for
@@ -36,7 +37,11 @@
  *	arc (when verified; result none without ARC header fields, no sets)
  *	{result, reason, oldest_pass,
  *	sets [{i, d, s, a, cv, as}...], override {sealer, instance, method,
- *	applied} when a trusted sealer rescued a DMARC fail}. reply is split into its basic code
+ *	applied} when a trusted sealer rescued a DMARC fail}, greylist
+ *	[{state, network, sender, recipient, age, retry_in, backend, skip}...]
+ *	(age and retry_in when known, skip when skipped), ratelimit [{rule,
+ *	key, value, count, limit, window, action, state, backend}...] (a
+ *	count not known is null). reply is split into its basic code
  *	(a number), enhanced code and text; null when there is no reply (an
  *	accepted message). Strings are escaped by jsonlog_append_string(),
  *	so any input bytes give valid JSON.
@@ -413,6 +418,66 @@ static void put_arc(struct strbuf *sb, const struct pm_decision *d, bool first)
 	sb_appendc(sb, '}');
 }
 
+/* put_greylist - ",\"greylist\":[{state, network, sender, recipient, age, retry_in, backend,
+ * skip}]" */
+static void put_greylist(struct strbuf *sb, const struct pm_decision *d, bool first)
+{
+	sb_append(sb, first ? "\"greylist\":[" : ",\"greylist\":[");
+	for (size_t i = 0; i < d->ngreylist; i++) {
+		const struct pm_decision_greylist *g = &d->greylist[i];
+
+		sb_append(sb, i > 0 ? ",{\"state\":" : "{\"state\":");
+		put_str(sb, g->state != NULL ? g->state : "error");
+		sb_append(sb, ",\"network\":");
+		put_str(sb, g->network);
+		sb_append(sb, ",\"sender\":");
+		put_str(sb, g->sender);
+		sb_append(sb, ",\"recipient\":");
+		put_str(sb, g->recipient);
+		if (g->age >= 0)
+			sb_appendf(sb, ",\"age\":%ld", g->age);
+		if (g->retry_in >= 0)
+			sb_appendf(sb, ",\"retry_in\":%ld", g->retry_in);
+		sb_append(sb, ",\"backend\":");
+		put_str(sb, g->backend);
+		if (g->skip != NULL) {
+			sb_append(sb, ",\"skip\":");
+			put_str(sb, g->skip);
+		}
+		sb_appendc(sb, '}');
+	}
+	sb_appendc(sb, ']');
+}
+
+/* put_ratelimit - ",\"ratelimit\":[{rule, key, value, count, limit, window, action, state,
+ * backend}]" */
+static void put_ratelimit(struct strbuf *sb, const struct pm_decision *d, bool first)
+{
+	sb_append(sb, first ? "\"ratelimit\":[" : ",\"ratelimit\":[");
+	for (size_t i = 0; i < d->nratelimit; i++) {
+		const struct pm_decision_ratelimit *r = &d->ratelimit[i];
+
+		sb_append(sb, i > 0 ? ",{\"rule\":" : "{\"rule\":");
+		put_str(sb, r->rule != NULL ? r->rule : "");
+		sb_append(sb, ",\"key\":");
+		put_str(sb, r->key != NULL ? r->key : "");
+		sb_append(sb, ",\"value\":");
+		put_str(sb, r->value != NULL ? r->value : "");
+		if (r->count >= 0)
+			sb_appendf(sb, ",\"count\":%ld", r->count);
+		else
+			sb_append(sb, ",\"count\":null");
+		sb_appendf(sb, ",\"limit\":%ld,\"window\":%ld,\"action\":", r->limit, r->window);
+		put_str(sb, r->action != NULL ? r->action : "tempfail");
+		sb_append(sb, ",\"state\":");
+		put_str(sb, r->state != NULL ? r->state : "error");
+		sb_append(sb, ",\"backend\":");
+		put_str(sb, r->backend);
+		sb_appendc(sb, '}');
+	}
+	sb_appendc(sb, ']');
+}
+
 /* put_checks - the checks object: a member for each check that ran */
 static void put_checks(struct strbuf *sb, const struct pm_decision *d)
 {
@@ -451,8 +516,16 @@ static void put_checks(struct strbuf *sb, const struct pm_decision *d)
 		sb_appendc(sb, '}');
 		first = false;
 	}
-	if (d->arc != NULL)
+	if (d->arc != NULL) {
 		put_arc(sb, d, first);
+		first = false;
+	}
+	if (d->greylist != NULL && d->ngreylist > 0) {
+		put_greylist(sb, d, first);
+		first = false;
+	}
+	if (d->ratelimit != NULL && d->nratelimit > 0)
+		put_ratelimit(sb, d, first);
 	sb_appendc(sb, '}');
 }
 

@@ -26,6 +26,8 @@
  *	  header_from= dkim=
  *	  dmarc= dmarc_policy= dmarc_dis= dmarc_pdomain= dmarc_override=
  *	  arc= arc_sets= arc_sealer= arc_instance= arc_override= dnsbl=
+ *	  greylist= greylist_triplet= greylist_age= greylist_retry=
+ *	  state_backend= ratelimit= ratelimit_key= ratelimit_count=
  *	  action= would=yes
  *	  dry_run=yes reply= check= reason= rule= detail=
  *
@@ -38,12 +40,20 @@
  *	comma-separated; arc_sealer= and arc_instance= name the trusted
  *	sealer whose ARC-Authentication-Results rescued a DMARC fail, and
  *	arc_override= says "applied" or (arc.mode log) "would"; dnsbl=
- *	lists zone:answer. Every value goes through pm_escape(), so control
- *	characters, 8-bit bytes and backslashes appear as \xHH; a value
- *	holding a space or a double quote, or an empty value, is
- *	double-quoted, and a double quote inside it is written \x22. Each
- *	value is capped (a cut value ends in "...") and the whole line
- *	stays under LOG_LINE_MAX bytes.
+ *	lists zone:answer. greylist= (the state), greylist_triplet=
+ *	(network,sender,recipient; not for a skipped recipient),
+ *	greylist_age= and greylist_retry= (seconds, when known) come once per
+ *	recipient greylisting looked at (the one judged at RCPT, every
+ *	accepted one at end of message: the group repeats), state_backend=
+ *	(lmdb or redis) once after them; ratelimit= (the rule's name),
+ *	ratelimit_key= (key kind:value) and ratelimit_count=
+ *	(COUNT/LIMIT/WINDOWs; "?" for a count not known) once per rule (over
+ *	its limit at RCPT, every rule counted at end of message), with
+ *	state_backend= after them when no greylist group came. Every value goes through pm_escape(),
+ *so control characters, 8-bit bytes and backslashes appear as \xHH; a value holding a space or a
+ *double quote, or an empty value, is double-quoted, and a double quote inside it is written \x22.
+ *Each value is capped (a cut value ends in "...") and the whole line stays under LOG_LINE_MAX
+ *bytes.
  *
  *	"would=yes" marks a decision made in log or tag mode: action= then
  *	names what the policy WOULD have done (say "reject") and reply= the
@@ -319,6 +329,65 @@ static void append_dnsbl(struct strbuf *sb, const struct pm_decision *d)
 	sb_free(&tmp);
 }
 
+/*
+ * append_state - greylisting's groups (" greylist=new
+ * greylist_triplet=NET,SENDER,RCPT greylist_age=0 greylist_retry=300"),
+ * the rate limits' (" ratelimit=NAME ratelimit_key=KIND:VALUE
+ * ratelimit_count=COUNT/LIMIT/WINDOWs"), then " state_backend=B": after
+ * the greylist groups when there are any, else after the rate limits'
+ */
+static void append_state(struct strbuf *sb, const struct pm_decision *d)
+{
+	struct strbuf tmp;
+	const char *backend = NULL;
+	bool grey = d->greylist != NULL && d->ngreylist > 0;
+	char num[64];
+
+	sb_init(&tmp);
+	for (size_t i = 0; d->greylist != NULL && i < d->ngreylist; i++) {
+		const struct pm_decision_greylist *g = &d->greylist[i];
+
+		append_value(sb, "greylist", g->state != NULL ? g->state : "error", VAL_CAP);
+		if (g->skip == NULL && g->network != NULL) {
+			sb_reset(&tmp);
+			sb_appendf(&tmp, "%s,%s,%s", g->network, g->sender != NULL ? g->sender : "",
+			           g->recipient != NULL ? g->recipient : "");
+			append_value(sb, "greylist_triplet", tmp.s, VAL_CAP_RCPT);
+		}
+		if (g->age >= 0) {
+			snprintf(num, sizeof(num), "%ld", g->age);
+			append_value(sb, "greylist_age", num, VAL_CAP);
+		}
+		if (g->retry_in >= 0) {
+			snprintf(num, sizeof(num), "%ld", g->retry_in);
+			append_value(sb, "greylist_retry", num, VAL_CAP);
+		}
+		if (g->backend != NULL)
+			backend = g->backend;
+	}
+	if (backend != NULL)
+		append_value(sb, "state_backend", backend, VAL_CAP);
+	for (size_t i = 0; d->ratelimit != NULL && i < d->nratelimit; i++) {
+		const struct pm_decision_ratelimit *r = &d->ratelimit[i];
+
+		append_value(sb, "ratelimit", r->rule != NULL ? r->rule : "", VAL_CAP);
+		sb_reset(&tmp);
+		sb_appendf(&tmp, "%s:%s", r->key != NULL ? r->key : "",
+		           r->value != NULL ? r->value : "");
+		append_value(sb, "ratelimit_key", tmp.s, VAL_CAP_SENDER);
+		if (r->count >= 0)
+			snprintf(num, sizeof(num), "%ld/%ld/%lds", r->count, r->limit, r->window);
+		else
+			snprintf(num, sizeof(num), "?/%ld/%lds", r->limit, r->window);
+		append_value(sb, "ratelimit_count", num, VAL_CAP);
+		if (!grey && r->backend != NULL)
+			backend = r->backend;
+	}
+	if (!grey && backend != NULL)
+		append_value(sb, "state_backend", backend, VAL_CAP);
+	sb_free(&tmp);
+}
+
 /* log_format_decision - the decision line into buf (always NUL-terminated); returns buf */
 char *log_format_decision(const struct pm_decision *d, char *buf, size_t bufsize)
 {
@@ -360,6 +429,7 @@ char *log_format_decision(const struct pm_decision *d, char *buf, size_t bufsize
 		append_arc(&sb, d);
 	if (d->dnsbl != NULL && d->ndnsbl > 0)
 		append_dnsbl(&sb, d);
+	append_state(&sb, d);
 	if (d->action != NULL) {
 		append_value(&sb, "action", d->action, VAL_CAP);
 		if (d->would)

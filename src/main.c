@@ -16,7 +16,16 @@
  *	or with "&". The JSON decision log (log.json_file) is opened after
  *	the privileges are dropped, as the milter user, so that the reopen
  *	at each reload behaves the same; a file that cannot be opened at
- *	start is an error.
+ *	start is an error. The state store (store.h: greylisting and the
+ *	rate limits) is opened after that too (the LMDB file's directory,
+ *	and the file, given to the milter user first when root owns them:
+ *	systemd's StateDirectory= makes /var/lib/policy-milter root's), when greylisting is not off
+ *	or a rate limit is set; a store that cannot be opened at all (a bad
+ *	LMDB path, a directory the milter user cannot write) keeps the
+ *	daemon from starting. A reload whose state.* settings changed opens
+ *	the store anew (store_reopen_if_changed), or opens one when the
+ *	reload turns greylisting or a rate limit on; when that fails the
+ *	reload is refused and the policy in use stays.
  *
  *	Signals. Debian's libmilter runs sessions on a pool of worker
  *	threads (_FFR_WORKERS_POOL), and its own signal thread (started in
@@ -81,6 +90,7 @@
 #include "log.h"
 #include "milter.h"
 #include "policy.h"
+#include "store.h"
 #include "util.h"
 
 #ifndef PM_CONFIG_PATH
@@ -418,6 +428,43 @@ static int json_log_open(const struct policy *p, bool starting)
 	return -1;
 }
 
+/* state_wanted - does the policy need the state store (greylisting on, or a rate limit)? */
+static bool state_wanted(const struct policy *p)
+{
+	return p->greylist.mode != PM_MODE_OFF || p->ratelimit.nrules > 0;
+}
+
+/*
+ * state_open - at start (after dropping privileges) and at a reload: the
+ * state store the policy needs, opened (or, when state.* changed, opened
+ * anew); 0, or -1 after saying why (at a reload the store in use stays)
+ */
+static int state_open(const struct policy *p, bool starting)
+{
+	char err[512];
+	struct store *cur, *st;
+
+	if (!state_wanted(p))
+		return 0;
+	cur = store_acquire();
+	if (cur != NULL) {
+		store_release(cur);
+		if (store_reopen_if_changed(&p->state, err, sizeof(err)) != 0) {
+			say(LOG_ERR, "state store: %s", err);
+			return -1;
+		}
+		return 0;
+	}
+	st = store_open(&p->state, err, sizeof(err));
+	if (st == NULL) {
+		say(LOG_ERR, "%sstate store: %s", starting ? "refusing to start: " : "", err);
+		return -1;
+	}
+	log_msg(LOG_INFO, "state store %s open", store_describe(st));
+	store_set_current(st); /* our reference moves in */
+	return 0;
+}
+
 /* reload - load the policy file again; install it only when it is entirely good */
 static void reload(void)
 {
@@ -436,6 +483,16 @@ static void reload(void)
 		return;
 	}
 	gen = np->generation;
+	if (state_open(np, false) != 0) {
+		log_msg(LOG_ERR,
+		        "reload of %s failed: no state store; keeping policy generation %u",
+		        run.config_path, old != NULL ? old->generation : 0);
+		if (old != NULL)
+			(void)json_log_open(old, false);
+		policy_release(old);
+		policy_release(np);
+		return;
+	}
 	if (old != NULL) {
 		if (run.socket_override == NULL &&
 		    str_differs(old->milter.socket, np->milter.socket))
@@ -829,6 +886,41 @@ static int drop_privileges(const char *user, uid_t uid, gid_t gid)
 	return 0;
 }
 
+/* give_root_owned - lchown path to uid:gid when it is root's (a directory or a regular file) */
+static void give_root_owned(const char *path, bool dir, uid_t uid, gid_t gid)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0 || st.st_uid != 0 ||
+	    (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)))
+		return;
+	if (lchown(path, uid, gid) != 0)
+		say(LOG_WARNING, "chown %s: %s", path, strerror(errno));
+}
+
+/*
+ * state_dir_prepare - as root, before the drop: the LMDB state file's
+ * directory, and the file and its lock file when they are there, given to
+ * the milter user when they are root's. systemd's StateDirectory= of a
+ * unit without User= (ours: the daemon drops privileges itself) makes
+ * /var/lib/policy-milter root's at each start.
+ */
+static void state_dir_prepare(const struct policy *p, uid_t uid, gid_t gid)
+{
+	char dir[PATH_MAX], lock[PATH_MAX + 8];
+
+	if (!state_wanted(p) || p->state.backend != STATE_LMDB || p->state.lmdb_path == NULL ||
+	    p->state.lmdb_path[0] != '/')
+		return;
+	pm_dirname(p->state.lmdb_path, dir, sizeof(dir));
+	if (strcmp(dir, "/") == 0)
+		return;
+	give_root_owned(dir, true, uid, gid);
+	give_root_owned(p->state.lmdb_path, false, uid, gid);
+	snprintf(lock, sizeof(lock), "%s-lock", p->state.lmdb_path);
+	give_root_owned(lock, false, uid, gid);
+}
+
 /* start - everything between the command line and smfi_main; 0 ok, -1 failed */
 static int start(struct policy *p, const char *conn)
 {
@@ -856,9 +948,13 @@ static int start(struct policy *p, const char *conn)
 	if (p->milter.pid_file != NULL && *p->milter.pid_file &&
 	    pidfile_write(p->milter.pid_file, drop ? uid : (uid_t)-1, drop ? gid : (gid_t)-1) != 0)
 		return -1;
+	if (drop)
+		state_dir_prepare(p, uid, gid);
 	if (drop && drop_privileges(p->milter.user, uid, gid) != 0)
 		return -1;
-	return json_log_open(p, true);
+	if (json_log_open(p, true) != 0)
+		return -1;
+	return state_open(p, true); /* as the milter user: the LMDB file is its own */
 }
 
 int main(int argc, char **argv)

@@ -363,7 +363,7 @@ static sfsistat mi_envfrom(SMFICTX *ctx, char **argv)
 	return apply_verdict(ctx, s, &vc, &v);
 }
 
-/* mi_envrcpt - one recipient: syntax, limits, the recipient table */
+/* mi_envrcpt - one recipient: syntax, limits, the recipient table, greylisting, rate limits */
 static sfsistat mi_envrcpt(SMFICTX *ctx, char **argv)
 {
 	struct session *s = session_get(ctx);
@@ -375,8 +375,7 @@ static sfsistat mi_envrcpt(SMFICTX *ctx, char **argv)
 		return SMFIS_TEMPFAIL;
 	update_queue_id(ctx, &s->msg);
 	session_rcpt_judge(s, argv != NULL && argv[0] != NULL ? argv[0] : "", &j);
-	vc = (struct verdict_ctx){
-	    .stage = PM_STAGE_RCPT, .rcpt = j.text, .rcpt_domain = j.domain, .detail = j.why};
+	session_rcpt_ctx(&j, &vc);
 	st = apply_verdict(ctx, s, &vc, &j.verdict);
 	session_rcpt_done(s, &j, st == SMFIS_CONTINUE);
 	return st;

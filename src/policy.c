@@ -107,6 +107,24 @@ static void policy_free(struct policy *p)
 
 	free_strv(p->arc.trusted_sealers, p->arc.ntrusted_sealers);
 
+	free(p->state.lmdb_path);
+	free(p->state.redis_server);
+	free(p->state.redis_username);
+	free(p->state.redis_password);
+	free(p->state.redis_prefix);
+	free_strv(p->greylist.large_senders, p->greylist.nlarge_senders);
+	free(p->greylist.exempt_clients.v);
+	free_strv(p->greylist.exempt_recipients, p->greylist.nexempt_recipients);
+	for (size_t i = 0; i < p->ratelimit.nrules; i++) {
+		struct ratelimit_rule *r = &p->ratelimit.rules[i];
+
+		free(r->name);
+		free(r->exempt_clients.v);
+		free_strv(r->exempt_senders, r->nexempt_senders);
+		free(r->rule);
+	}
+	free(p->ratelimit.rules);
+
 	for (size_t i = 0; i < p->noverrides; i++) {
 		free(p->overrides[i].sender_domain);
 		free(p->overrides[i].recipient_domain);

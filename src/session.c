@@ -65,6 +65,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "authres.h"
 #include "cidr.h"
@@ -171,6 +172,13 @@ void message_reset(struct message *m)
 	free(m->rcpt_list);
 	free(m->rcpt_domains);
 	list_state_free(&m->lists);
+	for (size_t i = 0; i < m->ngreylist; i++) {
+		free(m->greylist[i].network);
+		free(m->greylist[i].sender);
+		free(m->greylist[i].rcpt);
+	}
+	free(m->greylist);
+	ratelimit_message_free(&m->ratelimit);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -184,6 +192,7 @@ struct session *session_new(void)
 		return NULL;
 	s = xcalloc(1, sizeof(*s));
 	s->policy = p;
+	s->store = store_acquire(); /* NULL when no store is open */
 	s->ip.family = AF_UNSPEC;
 	pm_ip_format(&s->ip, s->addr, sizeof(s->addr));
 	s->dnsbl.first_reject = -1;
@@ -209,6 +218,7 @@ void session_free(struct session *s)
 	list_state_free(&s->lists);
 	free(s->verified_name);
 	policy_release(s->policy);
+	store_release(s->store);
 	free(s);
 	atomic_fetch_sub(&active_sessions, 1);
 }
@@ -396,6 +406,9 @@ void session_reply_vars(const struct session *s, const struct pm_verdict *v,
 	case CHK_HEADERS:
 		vars->result = m->repeated_field; /* the field repeated */
 		return;
+	case CHK_GREYLIST:
+		vars->retry = vc->retry;
+		break;
 	case CHK_ARC:
 		if (vc->auth == NULL || !vc->auth->arc_done)
 			break;
@@ -450,6 +463,62 @@ static enum dns_fail verdict_dns_fail(const struct session *s, const struct verd
 	}
 }
 
+/* rl_record - the record of rate-limit entry e */
+static void rl_record(const struct session *s, const struct rl_entry *e,
+                      struct pm_decision_ratelimit *out)
+{
+	const struct ratelimit_settings *rs = &s->policy->ratelimit;
+	const struct ratelimit_rule *r = e->rule < rs->nrules ? &rs->rules[e->rule] : NULL;
+
+	memset(out, 0, sizeof(*out));
+	out->rule = r != NULL ? r->name : NULL;
+	out->key = r != NULL ? rl_key_name(r->key) : NULL;
+	out->value = e->value;
+	out->count = e->count;
+	out->limit = r != NULL ? r->limit : 0;
+	out->window = r != NULL ? r->window : 0;
+	out->action = r != NULL ? rl_action_name(r->action) : NULL;
+	out->state = rl_state_name(e->state);
+	out->backend = s->store != NULL ? store_backend_name(s->store) : NULL;
+}
+
+/*
+ * state_records - the message's greylisting (returned, s->msg.ngreylist
+ * of them, NULL when none) and rate-limit counts (*rls, *nrls) for the
+ * end-of-message record; the caller frees both arrays
+ */
+static struct pm_decision_greylist *state_records(const struct session *s,
+                                                  struct pm_decision_ratelimit **rls, size_t *nrls)
+{
+	const struct message *m = &s->msg;
+	struct pm_decision_greylist *g = NULL;
+	const char *backend = s->store != NULL ? store_backend_name(s->store) : NULL;
+
+	*rls = NULL;
+	*nrls = 0;
+	if (m->ngreylist > 0)
+		g = xcalloc(m->ngreylist, sizeof(*g));
+	for (size_t i = 0; i < m->ngreylist; i++) {
+		const struct gl_note *n = &m->greylist[i];
+
+		g[i] = (struct pm_decision_greylist){.state = greylist_state_name(n->state),
+		                                     .network = n->network,
+		                                     .sender = n->sender,
+		                                     .recipient = n->rcpt,
+		                                     .age = n->age,
+		                                     .retry_in = n->retry_in,
+		                                     .backend = n->skip != NULL ? NULL : backend,
+		                                     .skip = n->skip};
+	}
+	if (m->ratelimit.n > 0) {
+		*rls = xcalloc(m->ratelimit.n, sizeof(**rls));
+		for (size_t i = 0; i < m->ratelimit.n; i++)
+			rl_record(s, &m->ratelimit.v[i], &(*rls)[i]);
+		*nrls = m->ratelimit.n;
+	}
+	return g;
+}
+
 /*
  * session_log - one decision record; action and reply say what was (or
  * would be) sent. The recipients are rcpt (the one judged) before end of
@@ -465,6 +534,9 @@ void session_log(const struct session *s, const struct verdict_ctx *vc, const ch
 	enum dns_fail fail;
 	char dnsdetail[512], override_comment[320];
 	struct pm_decision_arc_set *arcsets = NULL;
+	struct pm_decision_greylist *grey = NULL;
+	struct pm_decision_ratelimit *rls = NULL;
+	size_t nrls = 0;
 
 	memset(&d, 0, sizeof(d));
 	d.queue_id = s->msg.queue_id != NULL ? s->msg.queue_id : "NOQUEUE";
@@ -544,6 +616,18 @@ void session_log(const struct session *s, const struct verdict_ctx *vc, const ch
 			}
 		}
 	}
+	if (vc->stage == PM_STAGE_EOM) {
+		grey = state_records(s, &rls, &nrls);
+		d.greylist = grey;
+		d.ngreylist = grey != NULL ? s->msg.ngreylist : 0;
+		d.ratelimit = rls;
+		d.nratelimit = nrls;
+	} else {
+		d.greylist = vc->greylist;
+		d.ngreylist = vc->greylist != NULL ? 1 : 0;
+		d.ratelimit = vc->ratelimit;
+		d.nratelimit = vc->ratelimit != NULL ? 1 : 0;
+	}
 	d.action = action;
 	d.would = would;
 	d.reply = reply;
@@ -572,6 +656,8 @@ void session_log(const struct session *s, const struct verdict_ctx *vc, const ch
 	log_decision(&d);
 	free(sigs);
 	free(arcsets);
+	free(grey);
+	free(rls);
 }
 
 /*
@@ -930,6 +1016,157 @@ void session_mail(struct session *s, const char *raw, const char *auth_user, str
 		m->mail_refusal = *v; /* each RCPT not exempt gets it (and its log line) */
 }
 
+/* addr_plain - "local@domain" (or the local part alone) of a parsed address, into buf */
+static void addr_plain(enum addr_status st, const struct pm_addr *a, char *buf, size_t size)
+{
+	if (st == ADDR_OK)
+		snprintf(buf, size, "%s@%s", a->local, a->domain);
+	else if (st == ADDR_LOCAL_ONLY)
+		snprintf(buf, size, "%s", a->local);
+	else
+		buf[0] = '\0';
+}
+
+/* normalise - the address (status st) normalised as greylisting does, into out */
+static void normalise(const struct policy *p, enum addr_status st, const struct pm_addr *a,
+                      char *out, size_t outsize)
+{
+	char raw[GL_ADDR_MAX];
+
+	addr_plain(st, a, raw, sizeof(raw));
+	if (greylist_normalise(raw, strlen(raw), p->recipients.detail_separators, out, outsize) ==
+	    (size_t)-1)
+		snprintf(out, outsize, "%s", raw); /* cannot happen: the parts fit */
+}
+
+/* rcpt_greylist - greylisting for the recipient: skipped, or the store's state */
+static void rcpt_greylist(struct session *s, struct rcpt_judgement *j)
+{
+	const struct greylist_settings *gs = &s->policy->greylist;
+	const struct message *m = &s->msg;
+	struct pm_facts *f = &j->facts;
+	const unsigned allows = PM_LIST_BIT(LIST_CLIENT) | PM_LIST_BIT(LIST_CLIENT_NAME) |
+	                        PM_LIST_BIT(LIST_HELO) | PM_LIST_BIT(LIST_SENDER);
+	const struct greylist_subject sub = {
+	    .trusted = s->trusted,
+	    .authenticated = s->authenticated,
+	    .allowed = (f->list_allow & allows) != 0,
+	    .always_valid = f->rcpt == RCPT_ALWAYS_VALID,
+	    .ip = &s->ip,
+	    .verified_name = s->verified_name,
+	    .sender_domain = m->sender_status == ADDR_OK ? m->sender.domain : NULL,
+	    .spf_pass = m->sender_status == ADDR_OK && m->mfrom_spf.result == PM_SPF_PASS,
+	    .rcpt = j->triplet.rcpt,
+	    .rcpt_domain = j->domain};
+
+	j->grey = (struct greylist_result){.state = GL_SKIPPED, .age = -1, .retry_in = -1};
+	j->grey_skip = greylist_skip(gs, &sub);
+	if (j->grey_skip == NULL) {
+		if (greylist_network(&s->ip, gs->ipv4_prefix, gs->ipv6_prefix, j->triplet.network,
+		                     sizeof(j->triplet.network)) != 0) {
+			j->grey_skip = "no_address";
+		} else {
+			j->triplet_set = true;
+			greylist_check(s->store, gs, &j->triplet, time(NULL), &j->grey);
+		}
+	}
+	f->greylist = j->grey.state;
+	f->greylist_retry = j->grey.retry_in;
+	if (j->grey.state == GL_ERROR) {
+		f->state_error = true;
+		f->state_error_rule = NULL;
+	}
+	if (j->grey.retry_in >= 0)
+		snprintf(j->retry, sizeof(j->retry), "%ld", j->grey.retry_in);
+	j->rec_grey = (struct pm_decision_greylist){
+	    .state = greylist_state_name(j->grey.state),
+	    .network = j->triplet_set ? j->triplet.network : NULL,
+	    .sender = j->triplet_set ? j->triplet.sender : NULL,
+	    .recipient = j->triplet_set ? j->triplet.rcpt : NULL,
+	    .age = j->grey.age,
+	    .retry_in = j->grey.retry_in,
+	    .backend =
+	        j->grey_skip == NULL && s->store != NULL ? store_backend_name(s->store) : NULL,
+	    .skip = j->grey_skip};
+}
+
+/* rcpt_ratelimit - count the recipient against the rate-limit rules */
+static void rcpt_ratelimit(struct session *s, struct rcpt_judgement *j)
+{
+	const struct ratelimit_settings *rs = &s->policy->ratelimit;
+	const struct message *m = &s->msg;
+	struct pm_facts *f = &j->facts;
+	const char *at = strrchr(j->triplet.sender, '@');
+	const struct rl_subject sub = {
+	    .trusted = s->trusted,
+	    .authenticated = s->authenticated,
+	    .ip = &s->ip,
+	    .auth_user = s->auth_user,
+	    .sender = m->sender_status == ADDR_OK     ? j->triplet.sender
+	              : m->sender_status == ADDR_NULL ? ""
+	                                              : NULL,
+	    .sender_domain = m->sender_status == ADDR_OK && at != NULL ? at + 1 : NULL,
+	    .rcpt = j->triplet.rcpt};
+	int show;
+
+	ratelimit_rcpt(s->store, rs, &sub, &m->ratelimit, &j->rl);
+	if (j->rl.over >= 0)
+		f->ratelimit = &rs->rules[j->rl.e[j->rl.over].rule];
+	else if (j->rl.would >= 0)
+		f->ratelimit = &rs->rules[j->rl.e[j->rl.would].rule];
+	if (j->rl.error >= 0) {
+		f->state_error = true;
+		f->state_error_rule = &rs->rules[j->rl.e[j->rl.error].rule];
+	}
+	show = j->rl.over >= 0 ? j->rl.over : j->rl.error >= 0 ? j->rl.error : j->rl.would;
+	if (show >= 0) {
+		rl_record(s, &j->rl.e[show], &j->rec_rl);
+		j->rec_rl_set = true;
+	}
+}
+
+/*
+ * rcpt_state - a recipient every other check lets through: greylisting,
+ * then the rate limits, each followed by the verdict again
+ */
+static void rcpt_state(struct session *s, struct rcpt_judgement *j)
+{
+	const struct policy *p = s->policy;
+	struct pm_facts *f = &j->facts;
+	bool grey = p->greylist.mode != PM_MODE_OFF, rl = p->ratelimit.nrules > 0;
+
+	if ((!grey && !rl) || s->broken || j->verdict.action != PM_V_CONTINUE ||
+	    (f->rcpt_status != ADDR_OK && f->rcpt_status != ADDR_LOCAL_ONLY))
+		return;
+	normalise(p, f->rcpt_status, &j->addr, j->triplet.rcpt, sizeof(j->triplet.rcpt));
+	if (s->msg.sender_status == ADDR_OK)
+		normalise(p, ADDR_OK, &s->msg.sender, j->triplet.sender, sizeof(j->triplet.sender));
+	if (grey) {
+		rcpt_greylist(s, j);
+		verdict_decide(f, p, &j->verdict);
+		rl = rl && j->verdict.action == PM_V_CONTINUE;
+	}
+	if (rl) {
+		rcpt_ratelimit(s, j);
+		verdict_decide(f, p, &j->verdict);
+	}
+	if (j->verdict.check == CHK_GREYLIST || j->verdict.check == CHK_RATELIMIT ||
+	    j->verdict.check == CHK_STATE)
+		j->why = NULL; /* the recipient table's detail is not this verdict's */
+}
+
+/* session_rcpt_ctx - what the record and the reply of j's verdict need */
+void session_rcpt_ctx(const struct rcpt_judgement *j, struct verdict_ctx *vc)
+{
+	*vc = (struct verdict_ctx){.stage = PM_STAGE_RCPT,
+	                           .rcpt = j->text,
+	                           .rcpt_domain = j->domain,
+	                           .detail = j->why,
+	                           .retry = j->retry[0] != '\0' ? j->retry : NULL,
+	                           .greylist = j->grey.state != GL_NONE ? &j->rec_grey : NULL,
+	                           .ratelimit = j->rec_rl_set ? &j->rec_rl : NULL};
+}
+
 /* session_rcpt_judge - parse, look up and judge one recipient */
 void session_rcpt_judge(struct session *s, const char *raw, struct rcpt_judgement *j)
 {
@@ -975,9 +1212,28 @@ void session_rcpt_judge(struct session *s, const char *raw, struct rcpt_judgemen
 		}
 	}
 	verdict_decide(f, s->policy, &j->verdict);
+	rcpt_state(s, j);
 	if (v->check == CHK_IPREV || v->check == CHK_SPF || v->check == CHK_HELO_SPF ||
 	    v->check == CHK_SENDER_DOMAIN)
 		j->why = session_mail_why(s, v); /* MAIL FROM's refusal (or "would"), held here */
+}
+
+/* greylist_note - keep j's greylisting for the end-of-message record */
+static void greylist_note(struct message *m, const struct rcpt_judgement *j)
+{
+	struct gl_note *n;
+
+	m->greylist = xrealloc(m->greylist, (m->ngreylist + 1) * sizeof(*m->greylist));
+	n = &m->greylist[m->ngreylist++];
+	*n = (struct gl_note){.state = j->grey.state,
+	                      .age = j->grey.age,
+	                      .retry_in = j->grey.retry_in,
+	                      .skip = j->grey_skip};
+	if (j->triplet_set) {
+		n->network = xstrdup(j->triplet.network);
+		n->sender = xstrdup(j->triplet.sender);
+		n->rcpt = xstrdup(j->triplet.rcpt);
+	}
 }
 
 /* session_rcpt_done - count the recipient, and keep it when accepted */
@@ -994,7 +1250,12 @@ void session_rcpt_done(struct session *s, struct rcpt_judgement *j, bool accepte
 		}
 	}
 	list_state_free(&j->lists);
+	if (!accepted)
+		ratelimit_take_back(s->store, &s->policy->ratelimit, &j->rl);
 	if (accepted) {
+		ratelimit_commit(&m->ratelimit, &j->rl);
+		if (j->grey.state != GL_NONE)
+			greylist_note(m, j);
 		if (f->rcpt_exempt)
 			m->rcpt_exempt++;
 		m->rcpt_list = xrealloc(m->rcpt_list, (m->nrcpt_list + 1) * sizeof(*m->rcpt_list));

@@ -27,12 +27,15 @@
 #include "dns.h"
 #include "dnsbl.h"
 #include "eom.h"
+#include "greylist.h"
 #include "iprev.h"
 #include "lists.h"
 #include "log.h"
 #include "policy.h"
+#include "ratelimit.h"
 #include "sender.h"
 #include "spf.h"
+#include "store.h"
 #include "util.h"
 #include "verdict.h"
 
@@ -42,6 +45,15 @@
 struct list_state {
 	unsigned allow, block;       /* PM_LIST_BIT(kind) */
 	char *hit[2][PM_LIST_KINDS]; /* [0] allow, [1] block */
+};
+
+/* Greylisting's outcome for one accepted recipient, for the end-of-message record. */
+struct gl_note {
+	enum greylist_state state;
+	long age, retry_in;  /* -1: not known */
+	const char *skip;    /* static: why skipped, or NULL */
+	char *network;       /* NULL when skipped before the triplet was built */
+	char *sender, *rcpt; /* normalised */
 };
 
 /* One transaction: MAIL FROM to end of message (or abort). */
@@ -79,11 +91,15 @@ struct message {
 	unsigned rcpt_allowed;          /* accepted recipients in lists.recipient.allow */
 	unsigned rcpt_exempt;           /* accepted recipients in exempt_from_sender_checks */
 	struct pm_verdict mail_refusal; /* MAIL FROM's refusal held for RCPT (delayed set) */
+	struct gl_note *greylist;       /* accepted recipients greylisting looked at */
+	size_t ngreylist;
+	struct rl_message ratelimit; /* the rate-limit rules this message counted (and failed) */
 };
 
 /* One MTA connection. */
 struct session {
 	struct policy *policy; /* our reference, released at close */
+	struct store *store;   /* the state store (store_acquire at connect), or NULL */
 	struct pm_ip ip;       /* AF_UNSPEC: no address (local submission) */
 	char addr[PM_IP_STRLEN];
 	char *name;
@@ -124,6 +140,16 @@ struct rcpt_judgement {
 	struct list_state lists; /* this recipient's list matches */
 	struct pm_facts facts;
 	struct pm_verdict verdict;
+	/* greylisting and the rate limits (looked up when the other checks let it through) */
+	struct greylist_triplet triplet;
+	struct greylist_result grey;          /* state GL_NONE: not looked at */
+	const char *grey_skip;                /* static: why skipped */
+	bool triplet_set;                     /* triplet holds the triplet */
+	char retry[24];                       /* %{retry}: grey.retry_in as text */
+	struct rl_rcpt rl;                    /* the rules counted for it */
+	struct pm_decision_greylist rec_grey; /* for its record */
+	struct pm_decision_ratelimit rec_rl;
+	bool rec_rl_set;
 };
 
 /* session_new - a session on the current policy (NULL when there is no policy yet) */
@@ -162,6 +188,9 @@ struct verdict_ctx {
 	                                syntax error, SPF's comment), or its rule when there is
 	                                no verdict */
 	const struct auth_eom *auth; /* eom: what eom_evaluate found, else NULL */
+	const char *retry;           /* rcpt: %{retry} of a greylisting refusal, or NULL */
+	const struct pm_decision_greylist *greylist;   /* rcpt: the recipient's, or NULL */
+	const struct pm_decision_ratelimit *ratelimit; /* rcpt: the rule over its limit, or NULL */
 };
 
 /*
@@ -217,12 +246,19 @@ const char *session_mail_why(const struct session *s, const struct pm_verdict *v
 /*
  * session_rcpt_judge - parse the recipient raw, look it up (recipient
  * table, lists, exemption) and ask the verdict: j->verdict, with the text,
- * domain and detail apply_verdict needs
+ * domain and detail apply_verdict needs. When the verdict lets it
+ * through (a "would" too), greylisting is looked up in the store, the
+ * verdict asked again, then (still through) the rate limits counted and
+ * the verdict asked a last time.
  */
 void session_rcpt_judge(struct session *s, const char *raw, struct rcpt_judgement *j);
+/* session_rcpt_ctx - what the record and the reply of j's verdict need */
+void session_rcpt_ctx(const struct rcpt_judgement *j, struct verdict_ctx *vc);
 /*
  * session_rcpt_done - the recipient was accepted (or not): count it and
- * keep it in the message; frees what j holds
+ * keep it in the message (with its greylisting and its rate-limit
+ * counts; a recipient not accepted has its counts taken back); frees
+ * what j holds
  */
 void session_rcpt_done(struct session *s, struct rcpt_judgement *j, bool accepted);
 

@@ -918,10 +918,68 @@ static bool rcpt_auth_checks(const struct pm_facts *f, const struct policy *p, s
 	return object(p, v, &o);
 }
 
+/* state_failed - the store failed for the check of mode m: state_tempfail, or nothing */
+static bool state_failed(const struct policy *p, struct pm_verdict *v, enum pm_mode m)
+{
+	const struct objection o = {.mode = m,
+	                            .reply = PM_R_STATE_TEMPFAIL,
+	                            .check = CHK_STATE,
+	                            .reason = RSN_STATE_UNAVAILABLE,
+	                            .rule = "state.on_failure",
+	                            .allowable = false};
+
+	if (p->state.on_failure != STATE_FAIL_TEMPFAIL)
+		return false; /* fail open: the record says "error" */
+	return object(p, v, &o);
+}
+
+/*
+ * decide_state - at RCPT, after every other check: greylisting, then the
+ * rate limits (verdict.h)
+ */
+static void decide_state(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v)
+{
+	const struct greylist_settings *gs = &p->greylist;
+	const struct ratelimit_rule *r = f->ratelimit;
+	enum pm_mode gmode = gs->mode == PM_MODE_TAG ? PM_MODE_LOG : gs->mode;
+	bool skipped = f->trusted || f->authenticated || v->allowed_by != NULL;
+
+	if (!skipped && gmode != PM_MODE_OFF) {
+		const struct objection grey = {.mode = gmode,
+		                               .reply = PM_R_GREYLISTED,
+		                               .check = CHK_GREYLIST,
+		                               .reason = RSN_GREYLISTED,
+		                               .rule = "greylisting.delay",
+		                               .allowable = false};
+
+		if (greylist_refuses(f->greylist) && object(p, v, &grey))
+			return;
+		if (f->greylist == GL_ERROR && f->state_error && f->state_error_rule == NULL &&
+		    state_failed(p, v, gmode))
+			return;
+	}
+	if (f->state_error && f->state_error_rule != NULL &&
+	    state_failed(p, v,
+	                 f->state_error_rule->action == RL_ACT_LOG ? PM_MODE_LOG : PM_MODE_ENFORCE))
+		return;
+	if (r != NULL) {
+		const struct objection rl = {
+		    .mode = r->action == RL_ACT_LOG ? PM_MODE_LOG : PM_MODE_ENFORCE,
+		    .reply = r->action == RL_ACT_REJECT ? PM_R_RATELIMIT_REJECT
+		                                        : PM_R_RATELIMIT_TEMPFAIL,
+		    .check = CHK_RATELIMIT,
+		    .reason = RSN_RATELIMIT_EXCEEDED,
+		    .rule = r->rule != NULL ? r->rule : "ratelimits",
+		    .allowable = false};
+
+		object(p, v, &rl);
+	}
+}
+
 /*
  * decide_rcpt - syntax, limits, the refusal held from MAIL FROM (judged
- * again when this recipient's domain changes a mode), then the recipient
- * table
+ * again when this recipient's domain changes a mode), the recipient
+ * table, then greylisting and the rate limits
  */
 static void decide_rcpt(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v,
                         const struct modes *mail, const struct modes *ms)
@@ -993,8 +1051,10 @@ static void decide_rcpt(const struct pm_facts *f, const struct policy *p, struct
 		                                         : "recipients.mode=log";
 		break;
 	case RCPT_FOREIGN:
-		if (f->trusted || f->authenticated)
-			return;
+		if (f->trusted || f->authenticated) {
+			table.mode = PM_MODE_OFF;
+			break;
+		}
 		table.reply = PM_R_RELAY_DENIED;
 		table.reason = RSN_RELAY_DENIED;
 		table.rule = "recipients.domains";
@@ -1007,9 +1067,12 @@ static void decide_rcpt(const struct pm_facts *f, const struct policy *p, struct
 	case RCPT_VALID:
 	case RCPT_ALWAYS_VALID:
 	default:
-		return;
+		table.mode = PM_MODE_OFF; /* nothing to say */
+		break;
 	}
-	object(p, v, &table);
+	if (object(p, v, &table))
+		return;
+	decide_state(f, p, v);
 }
 
 /*
@@ -1316,6 +1379,9 @@ static const char *const check_names[CHK_COUNT] = {
     [CHK_DMARC] = "dmarc",
     [CHK_ARC] = "arc",
     [CHK_INTERNAL_ERROR] = "internal_error",
+    [CHK_GREYLIST] = "greylist",
+    [CHK_RATELIMIT] = "ratelimit",
+    [CHK_STATE] = "state",
 };
 
 static const char *const reason_names[RSN_COUNT] = {
@@ -1373,6 +1439,9 @@ static const char *const reason_names[RSN_COUNT] = {
     [RSN_EXEMPT_RECIPIENT] = "exempt_recipient",
     [RSN_INTERNAL_ERROR] = "internal_error",
     [RSN_INTERNAL_ERROR_FAIL_OPEN] = "internal_error_fail_open",
+    [RSN_GREYLISTED] = "greylisted",
+    [RSN_RATELIMIT_EXCEEDED] = "ratelimit_exceeded",
+    [RSN_STATE_UNAVAILABLE] = "state_unavailable",
 };
 
 /* pm_stage_name - the stage's name in logs and JSON; NULL for a value out of range */

@@ -46,7 +46,21 @@
  *	           authenticated clients too); then the recipient table:
  *	           exempt and
  *	           valid continue, unknown 550 5.1.1, foreign 554 5.7.1
- *	           unless trusted or authenticated, tempfail 451 4.4.3
+ *	           unless trusted or authenticated, tempfail 451 4.4.3;
+ *	           then, for a recipient let through so far (the milter
+ *	           looks these up only then), greylisting (f->greylist:
+ *	           new or early 451 4.7.1 greylisted, rule
+ *	           "greylisting.delay", greylisting.mode; not for trusted or
+ *	           authenticated clients nor with an allow list in force),
+ *	           then the rate limits (f->ratelimit: ratelimit_tempfail
+ *	           451 4.7.1 or ratelimit_reject 550 5.7.1 by the rule's
+ *	           action, rule "ratelimits.NAME"; action log a "would");
+ *	           a store failure (f->state_error) in the place of the
+ *	           check that failed: with state.on_failure tempfail 451
+ *	           4.3.0 state_tempfail, check "state", reason
+ *	           "state_unavailable", rule "state.on_failure" (a "would"
+ *	           when the check that failed would only log), with accept
+ *	           nothing
  *	  eom      unless trusted or authenticated: the From header (not
  *	           exactly one From naming one author: 550 5.7.1
  *	           from_header; one whose display name shows an address of
@@ -164,6 +178,7 @@
 #include "addr.h"
 #include "arc.h"
 #include "dmarc.h"
+#include "greylist.h"
 #include "policy.h"
 #include "rcpt.h"
 #include "sender.h"
@@ -204,6 +219,9 @@ enum pm_check_id {
 	CHK_DMARC,          /* "dmarc" */
 	CHK_ARC,            /* "arc" */
 	CHK_INTERNAL_ERROR, /* "internal_error" */
+	CHK_GREYLIST,       /* "greylist" */
+	CHK_RATELIMIT,      /* "ratelimit" */
+	CHK_STATE,          /* "state": the state store failed (state.on_failure tempfail) */
 	CHK_COUNT
 };
 
@@ -264,6 +282,9 @@ enum pm_reason {
 	RSN_EXEMPT_RECIPIENT,
 	RSN_INTERNAL_ERROR,
 	RSN_INTERNAL_ERROR_FAIL_OPEN,
+	RSN_GREYLISTED,
+	RSN_RATELIMIT_EXCEEDED,
+	RSN_STATE_UNAVAILABLE,
 	RSN_COUNT
 };
 
@@ -367,6 +388,18 @@ struct pm_facts {
 	                                          (a verdict with delayed set), or NULL */
 	bool rcpt_exempt;      /* rcpt: this recipient is in exempt_from_sender_checks */
 	bool all_rcpts_exempt; /* eom: every accepted recipient (one at least) is exempt */
+
+	/* rcpt: the state store's checks, looked up once every check above let the recipient
+	   through (session_rcpt_judge) */
+	enum greylist_state greylist;           /* GL_NONE when not looked at */
+	long greylist_retry;                    /* new, early: seconds until a retry passes */
+	const struct ratelimit_rule *ratelimit; /* the rule over its limit: the one with action
+	                                           tempfail or reject, else the first with action
+	                                           log; NULL: none */
+	bool state_error;                       /* the store failed (greylist GL_ERROR, or a rate
+	                                           limit's count) */
+	const struct ratelimit_rule *state_error_rule; /* with state_error: the rule whose count
+	                                                  failed, NULL: greylisting's lookup */
 
 	struct pm_domains domains; /* for the overrides (verdict_mode) */
 

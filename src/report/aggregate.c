@@ -21,6 +21,13 @@
  *	(lower-cased); the would-have-refused decisions by check; and, for
  *	end-of-message records that are not "would" ones (one per message),
  *	whether SPF, DKIM (any signature) and DMARC passed.
+ *	report_add_state() counts the checks.greylist[] and checks.ratelimit[]
+ *	elements of every record read: per triplet (network, sender,
+ *	recipient) its first new and first pass in the period and its latest
+ *	retry in any record (for "never retried"); the elements by state;
+ *	the rate-limit refusals (state over) by rule, key kind and value
+ *	with their first and last time. report_greylisting() sums the
+ *	triplets up, ages at pass as nearest-rank percentiles.
  * DIAGNOSTICS
  *	None.
  */
@@ -46,6 +53,8 @@ void report_init(struct report *rep)
 	rep->hours = tally_new();
 	rep->unknown_rcpt = tally_new();
 	rep->would = tally_new();
+	rep->triplets = tally_new();
+	rep->ratelimited = tally_new();
 }
 
 /* report_add_input - append a name to the inputs */
@@ -196,6 +205,166 @@ void report_add(struct report *rep, const struct rec *r)
 		count_rates(rep, r);
 }
 
+/* join_key - three strings as one unambiguous key: "LEN:A" "LEN:B" then C (the caller frees) */
+static char *join_key(const char *a, const char *b, const char *c)
+{
+	struct strbuf sb;
+
+	sb_init(&sb);
+	sb_appendf(&sb, "%zu:%s%zu:%s%s", strlen(a), a, strlen(b), b, c);
+	return sb_steal(&sb);
+}
+
+/* report_split_key - undo join_key */
+void report_split_key(const char *key, char **buf, const char *parts[3])
+{
+	char *p = *buf = xstrdup(key);
+
+	for (int i = 0; i < 2; i++) {
+		char *colon;
+		size_t len = strtoul(p, &colon, 10);
+
+		/* join_key wrote it: the colon and len bytes are there; move them over the colon */
+		p = colon + 1 + len;
+		memmove(colon, colon + 1, len);
+		colon[len] = '\0';
+		parts[i] = colon;
+	}
+	parts[2] = p;
+}
+
+/*
+ * count_triplet - one greylist element of a triplet. Per triplet:
+ * n[0] new elements in the period, t[0] the first one's time; n[1]
+ * passed elements in the period, t[2] the first one's time and t[3] its
+ * age (-1 unknown); t[1] the latest early, passed or known element of
+ * any record read.
+ */
+static void count_triplet(struct report *rep, const struct rec *r, const struct rec_greylist *g,
+                          bool matched)
+{
+	char *key = join_key(g->network, g->sender, g->recipient);
+	struct tally_entry *e;
+
+	if (g->state == GL_NEW && !matched) {
+		free(key);
+		return;
+	}
+	e = tally_get(rep->triplets, key, NULL, 0);
+	free(key);
+	if (g->state != GL_NEW && r->time_ms > e->t[1])
+		e->t[1] = r->time_ms;
+	if (!matched)
+		return;
+	if (g->state == GL_NEW && (e->n[0]++ == 0 || r->time_ms < e->t[0]))
+		e->t[0] = r->time_ms;
+	if (g->state == GL_PASSED && (e->n[1]++ == 0 || r->time_ms < e->t[2])) {
+		e->t[2] = r->time_ms;
+		e->t[3] = g->age;
+	}
+}
+
+/* count_ratelimited - a rate-limit refusal (state over) of a rule, key kind and value */
+static void count_ratelimited(struct report *rep, const struct rec *r,
+                              const struct rec_ratelimit *l)
+{
+	char *key = join_key(l->rule, l->key, l->value);
+	size_t lr = strlen(l->rule), lk = strlen(l->key), lv = strlen(l->value);
+	unsigned char *sortkey = xmalloc(lr + lk + lv + 2);
+	struct tally_entry *e;
+
+	/* ties sort by rule, key kind, value */
+	memcpy(sortkey, l->rule, lr);
+	sortkey[lr] = '\0';
+	memcpy(sortkey + lr + 1, l->key, lk);
+	sortkey[lr + 1 + lk] = '\0';
+	memcpy(sortkey + lr + lk + 2, l->value, lv);
+	e = tally_get(rep->ratelimited, key, sortkey, lr + lk + lv + 2);
+	if (e->n[0]++ == 0 || r->time_ms < e->t[0])
+		e->t[0] = r->time_ms;
+	if (e->n[0] == 1 || r->time_ms > e->t[1])
+		e->t[1] = r->time_ms;
+	free(sortkey);
+	free(key);
+}
+
+/* report_add_state - the greylist and rate-limit elements of a record read */
+void report_add_state(struct report *rep, const struct rec *r, bool matched, const char *file,
+                      unsigned long line)
+{
+	if (r->state_skipped > 0) {
+		if (rep->state_skipped == 0) {
+			struct strbuf sb;
+
+			sb_init(&sb);
+			sb_appendf(&sb, "%s:%lu: %s", file, line, r->state_why);
+			rep->first_state_skipped = sb_steal(&sb);
+		}
+		rep->state_skipped += (long long)r->state_skipped;
+	}
+	for (size_t i = 0; i < r->ngreylist; i++) {
+		const struct rec_greylist *g = &r->greylist[i];
+
+		if (matched)
+			rep->gl_states[g->state]++;
+		if (g->state <= GL_KNOWN && g->network != NULL && g->sender != NULL &&
+		    g->recipient != NULL)
+			count_triplet(rep, r, g, matched);
+	}
+	for (size_t i = 0; matched && i < r->nratelimit; i++)
+		if (r->ratelimit[i].state == RL_OVER)
+			count_ratelimited(rep, r, &r->ratelimit[i]);
+}
+
+/* cmp_ll - qsort order of long long */
+static int cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* nearest_rank - the p-th percentile (0 < p <= 100) of n sorted values, nearest rank */
+static long long nearest_rank(const long long *v, size_t n, unsigned p)
+{
+	size_t rank = ((size_t)p * n + 99) / 100;
+
+	return v[rank > 0 ? rank - 1 : 0];
+}
+
+/* report_greylisting - count the triplets; the ages at pass, sorted, give the percentiles */
+void report_greylisting(const struct report *rep, struct gl_summary *s)
+{
+	struct tally_entry **v;
+	long long *ages;
+	size_t n;
+
+	memset(s, 0, sizeof(*s));
+	s->age_median = s->age_p90 = -1;
+	v = tally_sorted(rep->triplets, TALLY_BY_KEY, &n);
+	ages = xcalloc(n > 0 ? n : 1, sizeof(*ages));
+	for (size_t i = 0; i < n; i++) {
+		const struct tally_entry *e = v[i];
+
+		if (e->n[0] > 0) {
+			s->first_seen++;
+			s->never_retried += e->t[1] <= e->t[0];
+		}
+		if (e->n[1] > 0) {
+			s->passed++;
+			if (e->t[3] >= 0)
+				ages[s->aged++] = e->t[3];
+		}
+	}
+	if (s->aged > 0) {
+		qsort(ages, (size_t)s->aged, sizeof(*ages), cmp_ll);
+		s->age_median = nearest_rank(ages, (size_t)s->aged, 50);
+		s->age_p90 = nearest_rank(ages, (size_t)s->aged, 90);
+	}
+	free(ages);
+	free(v);
+}
+
 /* report_free - release everything */
 void report_free(struct report *rep)
 {
@@ -210,5 +379,8 @@ void report_free(struct report *rep)
 	tally_free(rep->hours);
 	tally_free(rep->unknown_rcpt);
 	tally_free(rep->would);
+	tally_free(rep->triplets);
+	tally_free(rep->ratelimited);
+	free(rep->first_state_skipped);
 	memset(rep, 0, sizeof(*rep));
 }

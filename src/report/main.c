@@ -257,19 +257,38 @@ static void malformed(struct report *rep, const struct options *o, const struct 
 }
 
 /* A use of each record read: the summary's filter and count, or a DMARC report's rows. */
-typedef void record_use(void *arg, const struct options *o, const struct rec *r);
+typedef void record_use(void *arg, const struct options *o, const struct input *in,
+                        const struct rec *r);
 
-/* summary_use - a record the filter keeps counts in the summary */
-static void summary_use(void *arg, const struct options *o, const struct rec *r)
+/*
+ * summary_use - a record the filter keeps counts in the summary; the
+ * greylisting elements of every record count as retries. With -v an
+ * element left out is listed.
+ */
+static void summary_use(void *arg, const struct options *o, const struct input *in,
+                        const struct rec *r)
 {
-	if (filter_match(&o->filter, r))
+	bool matched = filter_match(&o->filter, r);
+
+	if (matched)
 		report_add(arg, r);
+	report_add_state(arg, r, matched, input_name(in), input_lineno(in));
+	if (o->verbose && r->state_skipped > 0) {
+		char *name = output_escape(input_name(in));
+
+		fprintf(stderr, PROG ": %s:%lu: skipped %zu greylist/ratelimit element%s: %s\n",
+		        name, input_lineno(in), r->state_skipped, r->state_skipped == 1 ? "" : "s",
+		        r->state_why);
+		free(name);
+	}
 }
 
 /* dmarc_use - a record counts in the DMARC reports (dmarcagg_add picks) */
-static void dmarc_use(void *arg, const struct options *o, const struct rec *r)
+static void dmarc_use(void *arg, const struct options *o, const struct input *in,
+                      const struct rec *r)
 {
 	(void)o;
+	(void)in;
 	dmarcagg_add(arg, r);
 }
 
@@ -302,7 +321,7 @@ static int read_log(struct report *rep, const struct options *o, const char *nam
 			continue;
 		}
 		rep->records++;
-		use(arg, o, &r);
+		use(arg, o, in, &r);
 		record_free(&r);
 	}
 	if (rc < 0)
@@ -322,6 +341,19 @@ static void say_malformed(const struct report *rep)
 	loc = output_escape(rep->first_malformed);
 	fprintf(stderr, PROG ": skipped %lld malformed line%s (first at %s)\n", rep->malformed,
 	        rep->malformed == 1 ? "" : "s", loc);
+	free(loc);
+}
+
+/* say_state_skipped - the count of greylist/ratelimit elements left out, on stderr */
+static void say_state_skipped(const struct report *rep)
+{
+	char *loc;
+
+	if (rep->state_skipped == 0)
+		return;
+	loc = output_escape(rep->first_state_skipped);
+	fprintf(stderr, PROG ": skipped %lld greylist/ratelimit element%s (first at %s)\n",
+	        rep->state_skipped, rep->state_skipped == 1 ? "" : "s", loc);
 	free(loc);
 }
 
@@ -412,6 +444,7 @@ int main(int argc, char **argv)
 	else
 		output_text(stdout, &rep, o.top);
 	say_malformed(&rep);
+	say_state_skipped(&rep);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, PROG ": writing the report: %s\n", strerror(errno));
 		status = 1;

@@ -113,6 +113,48 @@ static void tables(FILE *fp, const struct report *rep, size_t top)
 	free(v);
 }
 
+/* state_rows - greylisting's effect, the rate-limited keys, the elements left out */
+static void state_rows(FILE *fp, const struct report *rep, size_t top)
+{
+	char a[TIMEFMT_LEN], buf[24];
+	struct tally_entry **v;
+	const char *part[3];
+	struct gl_summary s;
+	struct strbuf key;
+	char *parts;
+	size_t n;
+
+	report_greylisting(rep, &s);
+	nrow(fp, "greylisting", "first_seen", "count", s.first_seen);
+	nrow(fp, "greylisting", "passed", "count", s.passed);
+	buf[0] = '\0';
+	if (s.age_median >= 0)
+		snprintf(buf, sizeof(buf), "%lld", s.age_median);
+	row(fp, "greylisting", "pass_age_median", "seconds", buf);
+	buf[0] = '\0';
+	if (s.age_p90 >= 0)
+		snprintf(buf, sizeof(buf), "%lld", s.age_p90);
+	row(fp, "greylisting", "pass_age_p90", "seconds", buf);
+	nrow(fp, "greylisting", "never_retried", "count", s.never_retried);
+	for (int i = 0; i < GL_STATES; i++)
+		nrow(fp, "greylist_state", rec_gl_state_names[i], "count", rep->gl_states[i]);
+	v = tally_sorted(rep->ratelimited, TALLY_BY_COUNT, &n);
+	for (size_t i = 0; i < output_limit(n, top); i++) {
+		report_split_key(v[i]->key, &parts, part);
+		sb_init(&key);
+		sb_appendf(&key, "%s:%s:%s", part[0], part[1], part[2]);
+		nrow(fp, "ratelimited", key.s, "refusals", v[i]->n[0]);
+		row(fp, "ratelimited", key.s, "first", timefmt_format(v[i]->t[0], a));
+		row(fp, "ratelimited", key.s, "last", timefmt_format(v[i]->t[1], a));
+		sb_free(&key);
+		free(parts);
+	}
+	free(v);
+	nrow(fp, "state_elements", "skipped", "count", rep->state_skipped);
+	if (rep->first_state_skipped != NULL)
+		row(fp, "state_elements", "first", "location", rep->first_state_skipped);
+}
+
 /* output_csv - the whole report */
 void output_csv(FILE *fp, const struct report *rep, size_t top)
 {
@@ -143,4 +185,5 @@ void output_csv(FILE *fp, const struct report *rep, size_t top)
 	}
 	free(v);
 	tables(fp, rep, top);
+	state_rows(fp, rep, top);
 }

@@ -135,6 +135,55 @@ static json_t *would(const struct report *rep)
 	return a;
 }
 
+/* jsecs - seconds, or null when not known (negative) */
+static json_t *jsecs(long long n)
+{
+	return n < 0 ? json_null() : json_integer((json_int_t)n);
+}
+
+/* greylisting - {first_seen, passed, pass_age_median, pass_age_p90, never_retried, states} */
+static json_t *greylisting(const struct report *rep)
+{
+	json_t *o, *states = json_object();
+	struct gl_summary s;
+
+	report_greylisting(rep, &s);
+	for (int i = 0; i < GL_STATES; i++)
+		json_object_set_new(states, rec_gl_state_names[i],
+		                    json_integer((json_int_t)rep->gl_states[i]));
+	o = json_pack("{s:I, s:I, s:o, s:o, s:I, s:I, s:I, s:I}", "first_seen",
+	              (json_int_t)s.first_seen, "passed", (json_int_t)s.passed, "pass_age_median",
+	              jsecs(s.age_median), "pass_age_p90", jsecs(s.age_p90), "never_retried",
+	              (json_int_t)s.never_retried, "early", (json_int_t)rep->gl_states[GL_EARLY],
+	              "known", (json_int_t)rep->gl_states[GL_KNOWN], "auto",
+	              (json_int_t)rep->gl_states[GL_AUTO]);
+	json_object_set_new(o, "states", states);
+	return o;
+}
+
+/* ratelimited - [{rule, key, value, refusals, first, last}] */
+static json_t *ratelimited(const struct report *rep, size_t top)
+{
+	json_t *a = json_array();
+	struct tally_entry **v;
+	const char *part[3];
+	char *buf;
+	size_t n;
+
+	v = tally_sorted(rep->ratelimited, TALLY_BY_COUNT, &n);
+	for (size_t i = 0; i < output_limit(n, top); i++) {
+		report_split_key(v[i]->key, &buf, part);
+		json_array_append_new(a, json_pack("{s:o, s:o, s:o, s:I, s:o, s:o}", "rule",
+		                                   jstr(part[0]), "key", jstr(part[1]), "value",
+		                                   jstr(part[2]), "refusals",
+		                                   (json_int_t)v[i]->n[0], "first",
+		                                   jtime(v[i]->t[0]), "last", jtime(v[i]->t[1])));
+		free(buf);
+	}
+	free(v);
+	return a;
+}
+
 /* output_json - the whole report */
 void output_json(FILE *fp, const struct report *rep, size_t top)
 {
@@ -172,6 +221,11 @@ void output_json(FILE *fp, const struct report *rep, size_t top)
 	json_object_set_new(o, "unknown_recipients",
 	                    list(rep->unknown_rcpt, TALLY_BY_COUNT, top, "recipient", "attempts"));
 	json_object_set_new(o, "would_refuse", would(rep));
+	json_object_set_new(o, "greylisting", greylisting(rep));
+	json_object_set_new(o, "ratelimited", ratelimited(rep, top));
+	json_object_set_new(o, "state_elements_skipped",
+	                    json_pack("{s:I, s:o}", "count", (json_int_t)rep->state_skipped,
+	                              "first", jstr(rep->first_state_skipped)));
 	json_dumpf(o, fp, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(4));
 	fputc('\n', fp);
 	json_decref(o);

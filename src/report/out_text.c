@@ -23,7 +23,7 @@
 #include "output.h"
 #include "timefmt.h"
 
-#define MAXCOLS 4
+#define MAXCOLS 6
 
 /* A table being built: a heading row, then rows of owned cells. */
 struct table {
@@ -181,6 +181,13 @@ static void header(FILE *fp, const struct report *rep)
 		        rep->malformed == 1 ? "" : "s", e);
 		free(e);
 	}
+	if (rep->state_skipped > 0) {
+		char *e = output_escape(rep->first_state_skipped);
+
+		fprintf(fp, "skipped %lld greylist/ratelimit element%s (first at %s)\n",
+		        rep->state_skipped, rep->state_skipped == 1 ? "" : "s", e);
+		free(e);
+	}
 }
 
 /* actions_and_replies - the two tables of totals */
@@ -315,6 +322,60 @@ static void would(FILE *fp, const struct report *rep)
 	table_print(fp, "Would have refused (log or tag mode, dry run)", &t);
 }
 
+/* seconds - a number of seconds, or "-" when not known (negative) */
+static const char *seconds(long long n)
+{
+	return n < 0 ? "-" : num(n);
+}
+
+/* greylisting - its effect over the period, then the elements by state */
+static void greylisting(FILE *fp, const struct report *rep)
+{
+	static const bool rnum[] = {false, true};
+	static const char *const head[] = {"measure", "count"};
+	struct gl_summary s;
+	struct table t;
+
+	report_greylisting(rep, &s);
+	table_start(&t, 2, head, rnum);
+	table_row(&t, (const char *[]){"triplets first seen", num(s.first_seen)});
+	table_row(&t, (const char *[]){"passed after retry", num(s.passed)});
+	table_row(&t, (const char *[]){"  age at pass, median (s)", seconds(s.age_median)});
+	table_row(&t, (const char *[]){"  age at pass, 90th percentile (s)", seconds(s.age_p90)});
+	table_row(&t, (const char *[]){"never retried", num(s.never_retried)});
+	table_row(&t, (const char *[]){"early retries", num(rep->gl_states[GL_EARLY])});
+	table_row(&t, (const char *[]){"known (passed before)", num(rep->gl_states[GL_KNOWN])});
+	table_row(&t, (const char *[]){"auto-allowed", num(rep->gl_states[GL_AUTO])});
+	table_row(&t, (const char *[]){"skipped (exempt)", num(rep->gl_states[GL_SKIPPED])});
+	table_row(&t, (const char *[]){"store errors", num(rep->gl_states[GL_ERROR])});
+	table_print(fp, "Greylisting", &t);
+}
+
+/* ratelimited - the keys refused most by a rate limit */
+static void ratelimited(FILE *fp, const struct report *rep, size_t top)
+{
+	static const bool rnum[] = {false, false, false, true, false, false};
+	static const char *const head[] = {"rule", "key", "value", "refusals", "first", "last"};
+	char a[TIMEFMT_LEN], b[TIMEFMT_LEN];
+	struct tally_entry **v;
+	const char *part[3];
+	struct table t;
+	char *buf;
+	size_t n;
+
+	table_start(&t, 6, head, rnum);
+	v = tally_sorted(rep->ratelimited, TALLY_BY_COUNT, &n);
+	for (size_t i = 0; i < output_limit(n, top); i++) {
+		report_split_key(v[i]->key, &buf, part);
+		table_row(&t, (const char *[]){part[0], part[1], part[2], num(v[i]->n[0]),
+		                               timefmt_format(v[i]->t[0], a),
+		                               timefmt_format(v[i]->t[1], b)});
+		free(buf);
+	}
+	free(v);
+	table_print(fp, "Top rate-limited keys", &t);
+}
+
 /* output_text - the whole report */
 void output_text(FILE *fp, const struct report *rep, size_t top)
 {
@@ -328,4 +389,6 @@ void output_text(FILE *fp, const struct report *rep, size_t top)
 	top_list(fp, "Top recipients targeted with unknown addresses", "recipient", "attempts",
 	         rep->unknown_rcpt, top);
 	would(fp, rep);
+	greylisting(fp, rep);
+	ratelimited(fp, rep, top);
 }

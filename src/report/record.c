@@ -25,6 +25,17 @@
  *	"would" and "dry_run" booleans; "reply" null or an object with
  *	"code" (an integer 200..599, or null when the reply text had none),
  *	"xcode" and "text" (string or null).
+ *	"checks"."greylist" and "checks"."ratelimit" (issue 16) are arrays
+ *	of objects read element by element, as the contract writes them:
+ *	greylist {state (new, early, passed, known, auto, skipped, error),
+ *	network, sender, recipient (strings; required for new, early and
+ *	passed), age, retry_in (integers 0..315360000 or null), backend,
+ *	skip}; ratelimit {rule, key (an rl_key name), value, state (ok,
+ *	over, error) (strings, required), count, limit (integers
+ *	0..4294967295 or null), window (0..315360000 or null), action,
+ *	backend}. Strings there are at most 1024 bytes without NUL. An
+ *	element that breaks this (or a member that is not an array) is
+ *	left out and counted (rec.state_skipped), the record still counts.
  *	Unknown keys, anywhere, are ignored. A string the report groups by
  *	(address, sender, recipient, domain, check, reason, xcode) must not
  *	hold an escaped NUL (\u0000).
@@ -200,6 +211,167 @@ static int decode_check(json_t *obj, struct rec_check *c, const char *path, cons
 	return 0;
 }
 
+const char *const rec_gl_state_names[GL_STATES] = {"new",  "early",   "passed", "known",
+                                                   "auto", "skipped", "error"};
+static const char *const rl_state_names[RL_STATES] = {"ok", "over", "error"};
+static const char *const rl_key_names[] = {"client_address", "client_network", "sender",
+                                           "sender_domain",  "sasl_user",      "recipient"};
+
+/* Bounds of the members of checks.greylist[] and checks.ratelimit[]. */
+#define STATE_MAX_STRING  1024       /* bytes of a string member */
+#define STATE_MAX_SECONDS 315360000  /* age, retry_in, window: ten years */
+#define STATE_MAX_COUNT   4294967295 /* count, limit */
+
+/* name_index - the index of a string's value among the n names, or -1 */
+static int name_index(const json_t *v, const char *const *names, int n)
+{
+	for (int i = 0; json_is_string(v) && i < n; i++)
+		if (strcmp(json_string_value(v), names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * state_str - member name of element e: a string of at most
+ * STATE_MAX_STRING bytes without NUL (*out), or null or absent (*out
+ * NULL) unless required; 0, or -1 with *why set
+ */
+static int state_str(json_t *e, const char *name, bool required, const char **out, const char **why)
+{
+	json_t *v = json_object_get(e, name);
+
+	*out = NULL;
+	if (v == NULL || json_is_null(v)) {
+		if (required)
+			return bad(why, "missing member", name);
+		return 0;
+	}
+	if (!json_is_string(v))
+		return bad(why, "mistyped member", name);
+	if (json_string_length(v) > STATE_MAX_STRING ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return bad(why, "string too long or with NUL", name);
+	*out = json_string_value(v);
+	return 0;
+}
+
+/* state_int - member name of e: an integer 0..max (*out), or null or absent (*out -1) */
+static int state_int(json_t *e, const char *name, long long max, long long *out, const char **why)
+{
+	json_t *v = json_object_get(e, name);
+
+	*out = -1;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v))
+		return bad(why, "mistyped member", name);
+	if (json_integer_value(v) < 0 || json_integer_value(v) > max)
+		return bad(why, "out of range", name);
+	*out = (long long)json_integer_value(v);
+	return 0;
+}
+
+/* decode_gl - one element of checks.greylist[] into *g; -1 and *why when unusable */
+static int decode_gl(json_t *e, struct rec_greylist *g, const char **why)
+{
+	const char *scratch;
+	long long n;
+	int st;
+
+	if (!json_is_object(e))
+		return bad(why, "not an object", "element");
+	if ((st = name_index(json_object_get(e, "state"), rec_gl_state_names, GL_STATES)) < 0)
+		return bad(why, "missing or unknown", "state");
+	g->state = (enum rec_gl_state)st;
+	if (state_str(e, "network", st <= GL_PASSED, &g->network, why) < 0 ||
+	    state_str(e, "sender", st <= GL_PASSED, &g->sender, why) < 0 ||
+	    state_str(e, "recipient", st <= GL_PASSED, &g->recipient, why) < 0 ||
+	    state_str(e, "backend", false, &scratch, why) < 0 ||
+	    state_str(e, "skip", false, &scratch, why) < 0 ||
+	    state_int(e, "retry_in", STATE_MAX_SECONDS, &n, why) < 0 ||
+	    state_int(e, "age", STATE_MAX_SECONDS, &g->age, why) < 0)
+		return -1;
+	return 0;
+}
+
+/* decode_rl - one element of checks.ratelimit[] into *l; -1 and *why when unusable */
+static int decode_rl(json_t *e, struct rec_ratelimit *l, const char **why)
+{
+	const char *scratch;
+	long long n;
+	int st;
+
+	if (!json_is_object(e))
+		return bad(why, "not an object", "element");
+	if ((st = name_index(json_object_get(e, "state"), rl_state_names, RL_STATES)) < 0)
+		return bad(why, "missing or unknown", "state");
+	l->state = (enum rec_rl_state)st;
+	if (name_index(json_object_get(e, "key"), rl_key_names,
+	               (int)(sizeof(rl_key_names) / sizeof(rl_key_names[0]))) < 0)
+		return bad(why, "missing or unknown", "key");
+	if (state_str(e, "rule", true, &l->rule, why) < 0 ||
+	    state_str(e, "key", true, &l->key, why) < 0 ||
+	    state_str(e, "value", true, &l->value, why) < 0 ||
+	    state_str(e, "action", false, &scratch, why) < 0 ||
+	    state_str(e, "backend", false, &scratch, why) < 0 ||
+	    state_int(e, "count", STATE_MAX_COUNT, &n, why) < 0 ||
+	    state_int(e, "limit", STATE_MAX_COUNT, &n, why) < 0 ||
+	    state_int(e, "window", STATE_MAX_SECONDS, &n, why) < 0)
+		return -1;
+	if (*l->rule == '\0')
+		return bad(why, "empty", "rule");
+	return 0;
+}
+
+/* state_skip - count an element (or member) left out; keep the first reason */
+static void state_skip(struct rec *r, const char *where, const char *why)
+{
+	static char first[300];
+
+	if (r->state_skipped++ == 0) {
+		snprintf(first, sizeof(first), "%s: %s", where, why);
+		r->state_why = first;
+	}
+}
+
+/*
+ * decode_state - checks.greylist and checks.ratelimit: the usable
+ * elements into r; the others (and a member that is not an array) skipped
+ */
+static void decode_state(json_t *checks, struct rec *r)
+{
+	json_t *gl = json_object_get(checks, "greylist"),
+	       *rl = json_object_get(checks, "ratelimit");
+	const char *why;
+	json_t *e;
+	size_t i;
+
+	if (gl != NULL && !json_is_array(gl))
+		state_skip(r, "checks.greylist", "not an array");
+	if (json_array_size(gl) > 0) {
+		r->greylist = xcalloc(json_array_size(gl), sizeof(*r->greylist));
+		json_array_foreach(gl, i, e)
+		{
+			if (decode_gl(e, &r->greylist[r->ngreylist], &why) == 0)
+				r->ngreylist++;
+			else
+				state_skip(r, "checks.greylist[]", why);
+		}
+	}
+	if (rl != NULL && !json_is_array(rl))
+		state_skip(r, "checks.ratelimit", "not an array");
+	if (json_array_size(rl) > 0) {
+		r->ratelimit = xcalloc(json_array_size(rl), sizeof(*r->ratelimit));
+		json_array_foreach(rl, i, e)
+		{
+			if (decode_rl(e, &r->ratelimit[r->nratelimit], &why) == 0)
+				r->nratelimit++;
+			else
+				state_skip(r, "checks.ratelimit[]", why);
+		}
+	}
+}
+
 /* check_slot - where the report keeps the check of that name; NULL for one it does not keep */
 static struct rec_check *check_slot(struct rec *r, const char *name)
 {
@@ -249,6 +421,8 @@ static int decode_checks(json_t *checks, struct rec *r, bool *nul, const char **
 		if (k->presence != PM_KEY_OPTIONAL || !pm_schema_member_of(k, "checks") ||
 		    (v = json_object_get(checks, name)) == NULL)
 			continue;
+		if (strcmp(name, "greylist") == 0 || strcmp(name, "ratelimit") == 0)
+			continue; /* decode_state, element by element */
 		if (k->kinds == PM_JSON_ARRAY) {
 			if (decode_sigs(v, r, k, nul, why) < 0)
 				return -1;
@@ -344,6 +518,7 @@ static int decode_doc(json_t *doc, struct rec *r, const char **why)
 	}
 	if (decode_checks(json_object_get(doc, "checks"), r, &nul, why) < 0)
 		return -1;
+	decode_state(json_object_get(doc, "checks"), r);
 	v = json_object_get(doc, "reply");
 	if (json_is_object(v) && decode_reply(v, r, &nul, why) < 0)
 		return -1;
@@ -393,6 +568,8 @@ void record_free(struct rec *r)
 	if (r->doc != NULL)
 		json_decref((json_t *)r->doc);
 	free(r->rcpts);
+	free(r->greylist);
+	free(r->ratelimit);
 	memset(r, 0, sizeof(*r));
 }
 

@@ -10,7 +10,10 @@
  *	the type of each; unknown keys are ignored. enum rec_stage and enum
  *	rec_action follow the order of pm_decision_stages and
  *	pm_decision_actions. Strings in a struct rec are borrowed from the decoded
- *	document and live until record_free().
+ *	document and live until record_free(). The elements of checks.greylist
+ *	and checks.ratelimit (issue 16's contract) are checked one by one: an
+ *	element with a member missing, mistyped or out of range is left out and
+ *	counted in state_skipped; the record itself stays good.
  */
 #ifndef PMR_RECORD_H
 #define PMR_RECORD_H
@@ -27,6 +30,39 @@ extern const char *const *const rec_action_names;
 
 /* rec_action_parse - enum rec_action of a name, or -1 */
 int rec_action_parse(const char *name);
+
+/* The greylisting states of checks.greylist[].state, in the contract's order. */
+enum rec_gl_state {
+	GL_NEW,
+	GL_EARLY,
+	GL_PASSED,
+	GL_KNOWN,
+	GL_AUTO,
+	GL_SKIPPED,
+	GL_ERROR,
+	GL_STATES
+};
+
+/* Their names ("new", "early", ...), indexed by enum rec_gl_state. */
+extern const char *const rec_gl_state_names[GL_STATES];
+
+/* The states of checks.ratelimit[].state. */
+enum rec_rl_state { RL_OK, RL_OVER, RL_ERROR, RL_STATES };
+
+/* One element of checks.greylist[] (strings borrowed; NULL when null or absent). */
+struct rec_greylist {
+	enum rec_gl_state state;
+	const char *network, *sender, *recipient; /* the triplet: all set for new, early, passed */
+	long long age;                            /* "age" in seconds, or -1 when not known */
+};
+
+/* One element of checks.ratelimit[] (strings borrowed). */
+struct rec_ratelimit {
+	enum rec_rl_state state;
+	const char *rule;  /* "rule" (the rule's name) */
+	const char *key;   /* "key": the rl_key name (client_address, sender, ...) */
+	const char *value; /* "value": what was counted by */
+};
 
 /* One member of "checks": present (ran) or not. */
 struct rec_check {
@@ -45,16 +81,22 @@ struct rec {
 	const char **rcpts;     /* "recipients" (allocated array of borrowed strings) */
 	size_t nrcpts;
 	struct rec_check helo_spf, spf, dmarc;
-	bool dkim_ran;           /* "checks"."dkim" present */
-	bool dkim_pass;          /* one of its signatures has result "pass" */
-	enum rec_action action;  /* "action" */
-	bool would;              /* "would" */
-	bool dry_run;            /* "dry_run" */
-	bool has_reply;          /* "reply" is not null */
-	int reply_code;          /* "reply"."code", 200..599 */
-	const char *reply_xcode; /* "reply"."xcode", or NULL */
-	const char *check;       /* "check", or NULL */
-	const char *reason;      /* "reason", or NULL */
+	bool dkim_ran;                 /* "checks"."dkim" present */
+	bool dkim_pass;                /* one of its signatures has result "pass" */
+	enum rec_action action;        /* "action" */
+	bool would;                    /* "would" */
+	bool dry_run;                  /* "dry_run" */
+	bool has_reply;                /* "reply" is not null */
+	int reply_code;                /* "reply"."code", 200..599 */
+	const char *reply_xcode;       /* "reply"."xcode", or NULL */
+	const char *check;             /* "check", or NULL */
+	const char *reason;            /* "reason", or NULL */
+	struct rec_greylist *greylist; /* checks.greylist[] (allocated), the usable elements */
+	size_t ngreylist;
+	struct rec_ratelimit *ratelimit; /* checks.ratelimit[] (allocated), the usable elements */
+	size_t nratelimit;
+	size_t state_skipped;  /* elements of those two (or the members) left out */
+	const char *state_why; /* why the first was left out (static), or NULL */
 };
 
 /*

@@ -19,6 +19,7 @@ struct tally_entry {
 	unsigned char *sortkey; /* owned; NULL means the key's bytes */
 	size_t sortlen;
 	long long n[2];    /* two counters; what they count is the caller's */
+	long long t[4];    /* four more values (times, ages), zero when added; the caller's */
 	struct tally *sub; /* owned; NULL until the caller sets one */
 };
 

@@ -4,6 +4,7 @@
  * SYNOPSIS
  *	miltload -S SOCKET -c CONNECTIONS -n MESSAGES -m MIX.IDX
  *	         [-b IP[=NAME][,...]] [-H HELO] [-r RCPT] [-P PID] [-i INTERVAL] [-l FILE]
+ *	         [-u SENDERS] [-E CODE]
  * DESCRIPTION
  *	Speaks the MTA side of the milter protocol (version 6, as Postfix
  *	does; see tests/milter/milterclient.py) to the milter listening on
@@ -38,6 +39,13 @@
  *	while messages were still in flight, end_kb after the last message,
  *	hwm_kb the peak (VmHWM) at the end. -l FILE also writes every
  *	message's class, reply code, latency and stage (loadcommon.h).
+ *
+ *	-u SENDERS: message N's sender is LOCAL-(N mod SENDERS)@DOMAIN, so
+ *	that runs of the same SENDERS (a multiple of the mix's cycle, which
+ *	fixes each number's class) repeat the same (client network, sender,
+ *	recipient) triplets: greylisting's warm-up. -E CODE: every message
+ *	must get CODE instead of its class's EXPECT (451: a greylisting
+ *	round that only creates the triplets).
  * DIAGNOSTICS
  *	Exit 0 when every message got its expected reply, 1 when any did not,
  *	2 on a usage or set-up error.
@@ -103,6 +111,8 @@ static const char *helo = "mta.example.net";
 static const char *rcpt = "bob@example.org";
 static char date[64];
 static long total, next_msg, done_msgs;
+static long nsenders;  /* -u: senders repeat modulo this (0: every message its own) */
+static int expect_all; /* -E: the code every message must get (0: its class's) */
 static struct record *recs;
 
 /* ---- the milter connection ------------------------------------------------ */
@@ -378,7 +388,8 @@ static void one_message(long i, struct record *r)
 
 	stage = "mail";
 	char sender[300];
-	snprintf(sender, sizeof(sender), "%s-%ld@%s", mix.c[cls].local, i, mix.c[cls].domain);
+	snprintf(sender, sizeof(sender), "%s-%ld@%s", mix.c[cls].local,
+	         nsenders > 0 ? i % nsenders : i, mix.c[cls].domain);
 	m[0] = 'M'; /* the command the macros are for, then NAME\0VALUE\0 pairs */
 	mn = 1;
 	mn = buf_add(m, mn, sizeof(m), "i");
@@ -587,7 +598,8 @@ static void parse_message(const struct msgfile *f, struct parsed *p)
 static void usage(void)
 {
 	die(prog, "usage: miltload -S SOCKET -c CONNECTIONS -n MESSAGES -m MIX.IDX "
-	          "[-b IP[=NAME][,...]] [-H HELO] [-r RCPT] [-P PID] [-i INTERVAL] [-l FILE]");
+	          "[-b IP[=NAME][,...]] [-H HELO] [-r RCPT] [-P PID] [-i INTERVAL] [-l FILE] "
+	          "[-u SENDERS] [-E CODE]");
 }
 
 int main(int argc, char **argv)
@@ -600,7 +612,7 @@ int main(int argc, char **argv)
 	long mism;
 
 	signal(SIGPIPE, SIG_IGN); /* a peer that goes away is a failed message, not our end */
-	while ((opt = getopt(argc, argv, "S:c:n:m:b:H:r:P:i:l:")) != -1) {
+	while ((opt = getopt(argc, argv, "S:c:n:m:b:H:r:P:i:l:u:E:")) != -1) {
 		switch (opt) {
 		case 'S':
 			sock = optarg;
@@ -631,6 +643,16 @@ int main(int argc, char **argv)
 			break;
 		case 'l':
 			latfile = optarg;
+			break;
+		case 'u':
+			nsenders = atol(optarg);
+			if (nsenders < 1)
+				usage();
+			break;
+		case 'E':
+			expect_all = atoi(optarg);
+			if (expect_all < 200 || expect_all > 599)
+				usage();
 			break;
 		default:
 			usage();
@@ -692,7 +714,7 @@ int main(int argc, char **argv)
 	t1 = now_ms();
 	if (latfile != NULL)
 		write_records(prog, latfile, &mix, recs, total);
-	mism = report(prog, &mix, recs, total, (t1 - t0) / 1e3, 0);
+	mism = report(prog, &mix, recs, total, (t1 - t0) / 1e3, expect_all);
 	if (rss_pid > 0) {
 		monitor_stop = 1;
 		pthread_join(mon, NULL);

@@ -24,8 +24,11 @@
 #	nullmilter.c, does nothing: the last ratio bounds what any milter can
 #	reach on this machine), the milter-only run, what ARC costs (the
 #	milter alone on one class without and with two ARC sets: milter CPU
-#	per message and messages/s),
-#	the issue's targets (met or not: figures, never the exit status) and
+#	per message and messages/s), what greylisting and a rate limit cost
+#	(issue 16: the milter alone without state, and with greylisting and
+#	one rate limit on lmdb and on redis, every triplet known: milter CPU
+#	per 1,000 messages, peak RSS, Redis commands and round trips per
+#	message), the issue's targets (met or not: figures, never the exit status) and
 #	whether every message got the reply it should.
 #
 #	Writes OUT.txt (human) and OUT.json (the same figures, for tools).
@@ -265,6 +268,64 @@ my $arc;
 	}
 }
 
+# What greylisting and a rate limit cost (issue 16): the milter alone, the
+# whole mix with repeating senders, without state (state-none) and with
+# greylisting (every triplet known) and one rate limit on each backend.
+my $state;
+{
+	my %side;
+	for my $label (@order) {
+		my $r = $run{$label};
+		next unless ($r->{run}{mode} // '') eq 'state' && $r->{result} && $r->{result}{messages};
+		my ($b) = $label =~ /^state-(\w+)-r\d+$/ or next;
+		push @{ $side{$b} }, $r;
+	}
+	for my $b (grep { $side{$_} } qw(none lmdb redis)) {
+		my @r = @{ $side{$b} };
+		my ($n, $secs, $cpu, $wrong, $hwm, %cmd, @rounds) = (0, 0, 0, 0, 0);
+		for (@r) {
+			push @rounds, { label => $_->{run}{label}, messages => 0 + $_->{result}{messages},
+				rate => 0 + $_->{result}{rate}, p50_ms => 0 + $_->{result}{p50_ms},
+				milter_cpu_us_per_message => r1($_->{run}{milter_cpu_s} / $_->{result}{messages} * 1e6, 1),
+				peak_rss_mib => r1(($_->{run}{hwm_kb} // 0) / 1024, 1) };
+			$n += $_->{result}{messages};
+			$secs += $_->{result}{seconds};
+			$cpu += $_->{run}{milter_cpu_s};
+			$wrong += $_->{result}{mismatches};
+			$hwm = $_->{run}{hwm_kb} if ($_->{run}{hwm_kb} // 0) > $hwm;
+			for (split /,/, ($_->{run}{redis_commands} // '')) {
+				my ($name, $calls) = split /:/;
+				$cmd{$name} += $calls if defined $calls;
+			}
+		}
+		my @lat = latencies(@r);
+		my $x = $state->{$b} = { runs => scalar(@r), connections => 0 + $r[0]{run}{conc}, messages => $n,
+			rate => r1($secs > 0 ? $n / $secs : 0, 1), p50_ms => r1(pct(50, @lat), 2), p99_ms => r1(pct(99, @lat), 2),
+			milter_cpu_ms_per_1000 => r1($cpu / $n * 1e6, 1), milter_cpu_us_per_message => r1($cpu / $n * 1e6, 1),
+			peak_rss_mib => r1($hwm / 1024, 1), mismatches => $wrong, rounds => \@rounds };
+		if (%cmd) {
+			my $all = 0;
+			$all += $_ for values %cmd;
+			$x->{redis_commands_per_message} = r1($all / $n, 2);
+			$x->{redis_commands} = { map { $_ => r1($cmd{$_} / $n, 3) } keys %cmd };
+		}
+	}
+	for my $label (@order) {
+		my $rt = $run{$label}{roundtrips} or next;
+		next unless $state && $state->{redis} && $rt->{messages};
+		$state->{redis}{round_trips_per_message} = r1($rt->{sent} / $rt->{messages}, 2);
+		$state->{redis}{script_calls_per_message} = r1($rt->{lua} / $rt->{messages}, 2);
+		$state->{redis}{round_trip_sample_messages} = 0 + $rt->{messages};
+	}
+	if ($state && $state->{none}) {
+		for my $b (grep { $state->{$_} } qw(lmdb redis)) {
+			$state->{$b}{cpu_us_per_message_over_none} =
+			    r1($state->{$b}{milter_cpu_us_per_message} - $state->{none}{milter_cpu_us_per_message}, 1);
+			$state->{$b}{rate_ratio_over_none} = $state->{none}{rate} ? r1($state->{$b}{rate} / $state->{none}{rate}, 2) : undef;
+		}
+	}
+}
+
 # The issue's targets, at the highest concurrency measured (50 in a full run).
 my @targets;
 if (@ratios) {
@@ -300,7 +361,7 @@ my $ok = !@failed_runs && $wrong == 0;
 my %out = (
 	title => 'policy-milter benchmark (make bench)', machine => \%machine,
 	mix => [ map { { %$_, weight => 0 + $_->{weight}, expect => 0 + $_->{expect}, body_kib => 0 + $_->{kib} } } @mix ],
-	mta => \@mta, ratios => \@ratios, smtp_source => \@xcheck, milter_only => $milter, arc => $arc,
+	mta => \@mta, ratios => \@ratios, smtp_source => \@xcheck, milter_only => $milter, arc => $arc, state => $state,
 	targets => \@targets, dns_udp_drops => $drops,
 	correctness => { messages_checked => $checked, wrong_replies => $wrong, failed_runs => \@failed_runs,
 		ok => $ok ? JSON::PP::true : JSON::PP::false },
@@ -385,6 +446,30 @@ if ($arc) {
 	}
 	$t .= sprintf("  ARC: %+.1f us of milter CPU per message (x%s), messages/s x%s\n", $arc->{cpu_us_per_message},
 		fmt($arc->{cpu_ratio}, '%.2f'), fmt($arc->{rate_ratio}, '%.2f'));
+}
+if ($state) {
+	my $any = (grep { $state->{$_} } qw(none lmdb redis))[0];
+	$t .= "\nWhat greylisting and a rate limit cost (issue 16): policy-milter alone, the whole mix, senders\n"
+	    . "repeating so every triplet is known (primed: one round all new, one all passed); greylisting\n"
+	    . "enforce (auto_allow_after 0: every triplet looked up) and one rate limit (per client address,\n"
+	    . "never reached), $state->{$any}{runs} runs of each in turn, $state->{$any}{messages} messages each in all, "
+	    . "$state->{$any}{connections} connections\n";
+	for my $b (grep { $state->{$_} } qw(none lmdb redis)) {
+		my $x = $state->{$b};
+		$t .= sprintf("  %-9s %8.1f msgs/s; milter CPU %6.1f ms/1,000 messages%s; p50 %.2f ms, p99 %.2f ms; peak RSS %.1f MiB%s\n",
+			$b eq 'none' ? 'no state' : $b, $x->{rate}, $x->{milter_cpu_ms_per_1000},
+			defined $x->{cpu_us_per_message_over_none} ? sprintf(" (%+.1f us/message)", $x->{cpu_us_per_message_over_none}) : '',
+			$x->{p50_ms} // 0, $x->{p99_ms} // 0, $x->{peak_rss_mib}, $x->{mismatches} ? "; $x->{mismatches} WRONG replies" : '');
+		$t .= "            rounds: " . join(', ', map { sprintf("%.1f msgs/s %.0f us/message", $_->{rate}, $_->{milter_cpu_us_per_message}) }
+			@{ $x->{rounds} }) . "\n" if @{ $x->{rounds} } > 1;
+	}
+	if (my $x = $state->{redis}) {
+		$t .= sprintf("  redis: %s round trips per message (commands the milter sent, MONITOR over %s messages; its scripts\n"
+			. "         called %s more); INFO commandstats over the measured runs: %s commands per message (%s)\n",
+			fmt($x->{round_trips_per_message}, '%.2f'), $x->{round_trip_sample_messages} // '-',
+			fmt($x->{script_calls_per_message}, '%.2f'), fmt($x->{redis_commands_per_message}, '%.2f'),
+			join(', ', map { "$_ $x->{redis_commands}{$_}" } sort keys %{ $x->{redis_commands} // {} }));
+	}
 }
 if (@targets) {
 	$t .= "\nTargets (issue 6)\n";

@@ -2,7 +2,7 @@
 # NAME
 #	run.sh - the policy-milter benchmark (make bench)
 # SYNOPSIS
-#	tests/bench/run.sh [--mta-only | --milter-only]
+#	tests/bench/run.sh [--mta-only | --milter-only | --state-only]
 #	BENCH_QUICK=1 tests/bench/run.sh		(a smoke run of a minute or two)
 # DESCRIPTION
 #	Builds the end-to-end tests' private mail world (tests/e2e/lib.sh:
@@ -49,6 +49,20 @@
 #	tests/arc/mkchain.pl, keys in example.net), the two in turn twice,
 #	10,000 messages a run: messages/s and milter CPU per message without
 #	and with ARC.
+#	Then what greylisting and a rate limit cost (issue 16; --state-only
+#	runs this alone): the milter alone with the whole mix, each sender
+#	one of STATE_SENDERS (miltload -u) so the triplets repeat; per
+#	backend (lmdb: a file in the work directory; redis: a private
+#	redis-server on a unix socket, tests/state/redis.sh) the policy with
+#	greylisting enforced (delay 1 s, auto_allow_after 0) and one rate
+#	limit (per client address, messages, a limit never reached), primed
+#	by two rounds (every triplet new: 451 for all; after the delay every
+#	triplet passed), then measured with every triplet known; beside the
+#	same load with the default policy (no state). Milter CPU per 1,000
+#	messages, peak RSS, and for redis the commands per message (INFO
+#	commandstats over the measured run) and the round trips per message
+#	(the commands the milter itself sent, counted by MONITOR over a
+#	separate short run).
 #
 #	Without an option both modes run. Results: build/bench/results.txt
 #	(also printed) and build/bench/results.json (report.pl), with the
@@ -62,6 +76,8 @@
 #	  BENCH_MILTER_CONNS, BENCH_MILTER_MESSAGES   the milter-only run
 #	  BENCH_ARC_MESSAGES, BENCH_ARC_ROUNDS   each ARC run's messages, and
 #	                       how many times the two runs take turns (2)
+#	  BENCH_STATE_MESSAGES, BENCH_STATE_ROUNDS   each state run's messages
+#	                       (20000; quick 3000) and rounds (2; quick 1)
 #	  BENCH_KEEP=1         keep the work directory (/tmp/pm-bench.*)
 #	  BENCH_MILTER_LOG=1   run policy-milter with -f (decisions in milter.log)
 # DIAGNOSTICS
@@ -84,9 +100,10 @@ MODE=all
 case ${1:-} in
 --mta-only) MODE=mta ;;
 --milter-only) MODE=milter ;;
+--state-only) MODE=state ;;
 "") ;;
 *)
-	echo "usage: tests/bench/run.sh [--mta-only | --milter-only]" >&2
+	echo "usage: tests/bench/run.sh [--mta-only | --milter-only | --state-only]" >&2
 	exit 2
 	;;
 esac
@@ -98,12 +115,16 @@ if [ -n "${BENCH_QUICK:-}" ]; then
 	MILTER_MESSAGES=${BENCH_MILTER_MESSAGES:-3000}
 	ARC_MESSAGES=${BENCH_ARC_MESSAGES:-2000}
 	XCHECK_MESSAGES=${BENCH_XCHECK_MESSAGES:-300}
+	STATE_MESSAGES=${BENCH_STATE_MESSAGES:-3000}
+	STATE_ROUNDS=${BENCH_STATE_ROUNDS:-1}
 else
 	ROUNDS=${BENCH_ROUNDS:-3}
 	MESSAGES=${BENCH_MESSAGES:-600 3000 5000}
 	MILTER_MESSAGES=${BENCH_MILTER_MESSAGES:-20000}
 	ARC_MESSAGES=${BENCH_ARC_MESSAGES:-10000}
 	XCHECK_MESSAGES=${BENCH_XCHECK_MESSAGES:-1000}
+	STATE_MESSAGES=${BENCH_STATE_MESSAGES:-20000}
+	STATE_ROUNDS=${BENCH_STATE_ROUNDS:-2}
 fi
 CONC=${BENCH_CONC:-1 10 50}
 ARC_ROUNDS=${BENCH_ARC_ROUNDS:-2}
@@ -301,7 +322,7 @@ mta_run() {
 	return "$rc"
 }
 
-if [ "$MODE" != milter ]; then
+if [ "$MODE" = all ] || [ "$MODE" = mta ]; then
 	# The check run: every message of the mix once, per setup, at concurrency 1.
 	for s in $SETUPS; do
 		mta_run "$s" 1 $((CYCLE * VARIANTS)) "check-$s" || {
@@ -343,7 +364,7 @@ xcheck_run() {
 	fi
 }
 
-if [ "$MODE" != milter ]; then
+if [ "$MODE" = all ] || [ "$MODE" = mta ]; then
 	# smtp-source appends CRLF to each line itself: give it LF lines.
 	tr -d '\r' <"$MSGS/rsa2048.v1.eml" >"$MSGS/rsa2048.lf"
 	xc=${CONC##* }
@@ -352,12 +373,18 @@ if [ "$MODE" != milter ]; then
 	done
 fi
 
-# milter_run LABEL RUNMODE IDX MESSAGES - policy-milter started afresh (its peak and RSS are
-# this load's) and driven alone by miltload with the mix IDX; its lines go to runs.txt
+# milter_run LABEL RUNMODE IDX MESSAGES [CONF [MILTLOAD-ARG...]] - policy-milter
+# started afresh (its peak and RSS are this load's) with policy file CONF
+# (default PM_CONF) and driven alone by miltload with the mix IDX; its lines go to
+# runs.txt. With REDIS_DIR set, the private Redis's command counts over the run
+# go on the run line (redis_commands=NAME:CALLS,...).
 milter_run() {
-	local label=$1 runmode=$2 idx=$3 n=$4 rc c0 c1 b0 b1 u0 u1 n0 n1 d0 d1 clients
+	local label=$1 runmode=$2 idx=$3 n=$4 conf=${5:-$PM_CONF} rc c0 c1 b0 b1 u0 u1 n0 n1 d0 d1 clients extra=
+	shift 4
+	[ $# -gt 0 ] && shift
 	pm_stop
-	pm_start "$PM_CONF"
+	pm_start "$conf"
+	[ -n "${REDIS_DIR:-}" ] && { redis_cli "$REDIS_DIR" CONFIG RESETSTAT >/dev/null || die "redis: CONFIG RESETSTAT failed"; }
 	c0=$(proc_cpu_ticks "$PM_PID")
 	b0=$(busy_ticks)
 	u0=$(udp_drops)
@@ -365,19 +392,20 @@ milter_run() {
 	n0=$(ns_cpu_ticks)
 	clients=$(i=1; for a in $CLIENTS; do printf '%s=mta%s.example.net,' "$a" $i; i=$((i + 1)); done)
 	"$BENCH_BIN/miltload" -S "$PM_SOCKET" -c "$MILTER_CONNS" -n "$n" \
-		-m "$idx" -b "${clients%,}" -P "$PM_PID" -i 1000 -l "$LAT/$label.txt" \
+		-m "$idx" -b "${clients%,}" -P "$PM_PID" -i 1000 -l "$LAT/$label.txt" "$@" \
 		>"$E2E_DIR/out.$label" 2>"$E2E_DIR/err.$label"
 	rc=$?
+	[ -n "${REDIS_DIR:-}" ] && extra=" redis_commands=$(redis_commands)"
 	n1=$(ns_cpu_ticks)
 	d1=$(proc_cpu_ticks "$UNBOUND_PID")
 	b1=$(busy_ticks)
 	u1=$(udp_drops)
 	c1=$(proc_cpu_ticks "$PM_PID") || die "policy-milter died during the $label run"
 	{
-		printf 'run mode=%s label=%s setup=pm conc=%s rc=%s dns_udp_drops=%s machine_cpu_s=%s ns_cpu_s=%s dns_cpu_s=%s milter_cpu_s=%s hwm_kb=%s latfile=%s\n' \
+		printf 'run mode=%s label=%s setup=pm conc=%s rc=%s dns_udp_drops=%s machine_cpu_s=%s ns_cpu_s=%s dns_cpu_s=%s milter_cpu_s=%s hwm_kb=%s latfile=%s%s\n' \
 			"$runmode" "$label" "$MILTER_CONNS" "$rc" $((u1 - u0)) "$(ticks_s $((b1 - b0)))" \
 			"$(ticks_s $((n1 - n0)))" "$(ticks_s $((d1 - d0)))" "$(ticks_s $((c1 - c0)))" \
-			"$(proc_hwm_kb "$PM_PID")" "$LAT/$label.txt"
+			"$(proc_hwm_kb "$PM_PID")" "$LAT/$label.txt" "$extra"
 		kv "$E2E_DIR/out.$label" "mode=$runmode label=$label setup=pm conc=$MILTER_CONNS"
 	} >>"$RUNS"
 	printf 'bench: %-14s %s\n' "$label" "$(sed -n 's/^result //p' "$E2E_DIR/out.$label")"
@@ -387,7 +415,7 @@ milter_run() {
 	fi
 }
 
-if [ "$MODE" != mta ]; then
+if [ "$MODE" = all ] || [ "$MODE" = milter ]; then
 	# The milter alone, the whole mix.
 	milter_run "milter-c$MILTER_CONNS" milter "$MSGS/mix.idx" "$MILTER_MESSAGES"
 
@@ -415,6 +443,109 @@ if [ "$MODE" != mta ]; then
 		milter_run "milter-noarc-r$r" arc "$MSGS/noarc.idx" "$ARC_MESSAGES"
 		milter_run "milter-arc2-r$r" arc "$MSGS/arc.idx" "$ARC_MESSAGES"
 	done
+fi
+
+# redis_commands - NAME:CALLS,... of every command the private Redis ran since
+# its last CONFIG RESETSTAT (INFO commandstats; the bench's own CONFIG and INFO
+# left out; commands a Lua script called are there too, under their names)
+redis_commands() {
+	redis_cli "$REDIS_DIR" INFO commandstats | tr -d '\r' |
+		sed -n 's/^cmdstat_\([^:]*\):calls=\([0-9]*\),.*/\1:\2/p' |
+		grep -v -e '^info:' -e '^config|' | paste -sd, -
+}
+
+# state_conf BACKEND OUT - the default policy with greylisting enforced (delay
+# 1 s, no auto-allow: every measured triplet is looked up) and one rate limit
+# that is never reached (per client address, messages), on BACKEND
+state_conf() {
+	local backend=$1 out=$2
+	# the default policy's state and greylisting groups and its ratelimits list, left out
+	perl -ne 'if (/^(state|greylisting):\s*$/) { $skip = 1 } elsif ($skip && /^};/) { $skip = 0; next }
+		$rl = 1 if /^ratelimits\s*=/; if ($rl) { $rl = 0 if /\);\s*$/; next } print unless $skip' \
+		"$PM_CONF" >"$out" || die "cannot write $out"
+	cat >>"$out" <<-EOF
+		# The benchmark's state settings (tests/bench/run.sh, state_conf)
+		state: {
+		  backend = "$backend";
+		  on_failure = "tempfail"; # a store failure is a wrong reply, not a fast one
+		  lmdb: { path = "$STATE_DIR/state.lmdb"; };
+		  # 1 s, not the default 250 ms: with 200 sessions and redis-server on these 2
+		  # cores a reply now and then took longer (issue 16's first runs: 131 of
+		  # 40,000 messages got 451 4.3.0, each timeout an outage of a few hundred
+		  # operations); this measures what the state costs, tests/state its faults
+		  redis: { server = "unix:$REDIS_DIR_OF/redis.sock"; prefix = "pmbench:";
+		           command_timeout_ms = 1000; };
+		};
+		greylisting: {
+		  mode = "enforce";
+		  delay = 1;
+		  auto_allow_after = 0;
+		};
+		ratelimits = (
+		  { name = "bench"; key = "client_address"; count = "messages"; window = 3600;
+		    limit = 100000000; action = "tempfail"; }
+		);
+	EOF
+	"$MILTER_BIN" -n -c "$out" >/dev/null 2>&1 || die "policy-milter -n refuses $out: $("$MILTER_BIN" -n -c "$out" 2>&1 | head -n 3)"
+}
+
+# redis_roundtrips LABEL CONF MESSAGES - a short run with MONITOR on: the
+# commands the milter sent (a script's own calls, "[N lua]", left out) go on a
+# "roundtrips" line of runs.txt
+redis_roundtrips() {
+	local label=$1 conf=$2 n=$3 mon=$E2E_DIR/monitor.$1 mpid sent lua
+	redis_cli "$REDIS_DIR" MONITOR >"$mon" 2>&1 &
+	mpid=$!
+	sleep 0.5
+	milter_run "$label" statert "$MSGS/mix.idx" "$n" "$conf" -u "$STATE_SENDERS"
+	sleep 0.5
+	kill "$mpid" 2>/dev/null
+	wait "$mpid" 2>/dev/null
+	sent=$(grep -c '^[0-9.]* \[[0-9]* [^l]' "$mon")
+	lua=$(grep -c '^[0-9.]* \[[0-9]* lua\]' "$mon")
+	printf 'roundtrips mode=statert label=%s messages=%s sent=%s lua=%s\n' "$label" "$n" "$sent" "$lua" >>"$RUNS"
+	printf 'bench: %-14s %s commands sent by the milter for %s messages (and %s by its scripts)\n' \
+		"$label" "$sent" "$n" "$lua"
+}
+
+if [ "$MODE" != mta ]; then
+	# What greylisting and a rate limit cost (issue 16): the whole mix, the
+	# senders repeating modulo STATE_SENDERS (a multiple of the mix's cycle,
+	# so each sender number keeps its class: the same triplets every run).
+	# shellcheck source=tests/state/redis.sh
+	. "$E2E_TOP/tests/state/redis.sh"
+	STATE_SENDERS=$((CYCLE * 50))
+	STATE_DIR=$E2E_DIR/state
+	REDIS_DIR_OF=$E2E_DIR/redis
+	install -d -o policy-milter -g policy-milter -m 0750 "$STATE_DIR"
+	redis_start "$REDIS_DIR_OF" >/dev/null || die "cannot start the private redis-server"
+	trap 'redis_stop "$REDIS_DIR_OF"; ns_teardown' EXIT
+	for b in lmdb redis; do
+		state_conf "$b" "$E2E_DIR/pm-state-$b.conf"
+		[ "$b" = redis ] && REDIS_DIR=$REDIS_DIR_OF
+		# prime: every triplet new (451 at RCPT for all), then after the delay passed
+		milter_run "state-$b-new" statewarm "$MSGS/mix.idx" "$STATE_SENDERS" \
+			"$E2E_DIR/pm-state-$b.conf" -u "$STATE_SENDERS" -E 451
+		sleep 2
+		milter_run "state-$b-passed" statewarm "$MSGS/mix.idx" "$STATE_SENDERS" \
+			"$E2E_DIR/pm-state-$b.conf" -u "$STATE_SENDERS"
+		REDIS_DIR=
+	done
+	# measured, in turn: no state (the default policy), lmdb, redis; every triplet known
+	for r in $(seq 1 "$STATE_ROUNDS"); do
+		milter_run "state-none-r$r" state "$MSGS/mix.idx" "$STATE_MESSAGES" "$PM_CONF" -u "$STATE_SENDERS"
+		milter_run "state-lmdb-r$r" state "$MSGS/mix.idx" "$STATE_MESSAGES" \
+			"$E2E_DIR/pm-state-lmdb.conf" -u "$STATE_SENDERS"
+		REDIS_DIR=$REDIS_DIR_OF
+		milter_run "state-redis-r$r" state "$MSGS/mix.idx" "$STATE_MESSAGES" \
+			"$E2E_DIR/pm-state-redis.conf" -u "$STATE_SENDERS"
+		REDIS_DIR=
+	done
+	REDIS_DIR=$REDIS_DIR_OF
+	redis_roundtrips state-redis-rt "$E2E_DIR/pm-state-redis.conf" $((STATE_SENDERS * 2))
+	REDIS_DIR=
+	echo "redis_keys $(redis_cli "$REDIS_DIR_OF" DBSIZE)" >>"$E2E_DIR/binary.txt"
+	echo "lmdb_file_kib $(du -k "$STATE_DIR/state.lmdb" 2>/dev/null | cut -f1)" >>"$E2E_DIR/binary.txt"
 fi
 
 exit $failed

@@ -223,6 +223,97 @@ for fmt in --json --csv; do
 	fi
 done
 
+# ---- greylisting and rate limits (issue 16) ----------------------------------
+# state.log: hand-made records as the contract writes checks.greylist[] and
+# checks.ratelimit[] (made once by hand, see the git log): 8
+# triplets first seen, 5 passed (ages 360, 600, 1800, 600 and one unknown),
+# 3 never retried (one of them retried only before its new), 4 rate-limited keys.
+SF=tests/report/state.log
+HF=tests/report/state-hostile.log
+csvv() { grep "^$2," "$1" | cut -d, -f4; } # csvv FILE SECTION,KEY,METRIC
+run "$W/state" "$SF"
+check "state: exit status" "$rc" 0
+check_file "state: text equals expected-state.txt" "$W/state" tests/report/expected-state.txt
+check "state: no diagnostics" "$(cat "$W/state.err")" ""
+run "$W/state.json" --json "$SF"
+check_file "state: --json equals expected-state.json" "$W/state.json" tests/report/expected-state.json
+run "$W/state.csv" --csv "$SF"
+check_file "state: --csv equals expected-state.csv" "$W/state.csv" tests/report/expected-state.csv
+C=$W/state.csv
+check "state: triplets first seen (distinct, a repeated new counts once)" "$(csvv "$C" greylisting,first_seen,count)" 8
+check "state: passed after retry" "$(csvv "$C" greylisting,passed,count)" 5
+check "state: median age at pass (nearest rank of 360 600 600 1800)" "$(csvv "$C" greylisting,pass_age_median,seconds)" 600
+check "state: 90th percentile age at pass" "$(csvv "$C" greylisting,pass_age_p90,seconds)" 1800
+check "state: never retried (a retry before the new does not count)" "$(csvv "$C" greylisting,never_retried,count)" 3
+check "state: early retries" "$(csvv "$C" greylist_state,early,count)" 2
+check "state: known" "$(csvv "$C" greylist_state,known,count)" 3
+check "state: auto-allowed" "$(csvv "$C" greylist_state,auto,count)" 1
+check "state: store errors" "$(csvv "$C" greylist_state,error,count)" 1
+check "state: rate-limited keys by refusals, ties by rule" \
+	"$(grep '^ratelimited,.*,refusals,' "$C" | cut -d, -f2,4 | tr '\n' ' ')" \
+	"per-user:sasl_user:alice,3 per-net:client_network:2001:db8:1::/48,2 per-ip:client_address:198.51.100.7,1 per-sender:sender:b@x.test,1 "
+check "state: an ok or error state is no refusal" "$(grep -c '^ratelimited,.*192.0.2.11' "$C")" 0
+check "state: first and last refusal of a key" \
+	"$(grep '^ratelimited,per-user:sasl_user:alice,[fl]' "$C" | cut -d, -f4 | tr '\n' ' ')" \
+	"2026-12-01T10:20:00.000Z 2026-12-01T10:50:00.000Z "
+check "state: --top 2 keeps two rate-limited keys" "$("$BIN" --top 2 "$SF" | sed -n '/^Top rate-limited keys/,$p' | grep -c '^  per-')" 2
+check "state: --top 0 keeps all of them" "$("$BIN" --csv --top 0 "$SF" | grep -c '^ratelimited,.*,refusals,')" 4
+"$BIN" --csv --until '2026-12-01 13:05' "$SF" >"$W/state-until.csv"
+check "state: --until: first seen in the period only" "$(csvv "$W/state-until.csv" greylisting,first_seen,count)" 7
+check "state: --until: a retry after the period still counts as one" \
+	"$(csvv "$W/state-until.csv" greylisting,never_retried,count)" 2
+check "state: --until: passed in the period only" "$(csvv "$W/state-until.csv" greylisting,passed,count)" 4
+tac "$SF" >"$W/state-rev.log"
+run "$W/state-rev" "$W/state-rev.log"
+check_file "state: the same report whatever the order of the lines" <(tables "$W/state-rev") <(tables tests/report/expected-state.txt)
+head -n 14 "$SF" | gzip -c >"$W/state.log.1.gz"
+tail -n +15 "$SF" >"$W/state.log"
+run "$W/state-rot" "$W/state.log.1.gz" "$W/state.log"
+check_file "state: rotated .gz plus live log give the same report" <(tables "$W/state-rot") <(tables tests/report/expected-state.txt)
+
+# state-hostile.log: 27 records whose 29 bad elements (not an object, a
+# member missing, mistyped, out of range, too long, with NUL, unknown state
+# or key kind) are skipped and counted, the good ones still counted, and one
+# line whose integer does not fit (malformed).
+run "$W/hostile" --csv "$HF"
+check "hostile: exit status 0" "$rc" 0
+check "hostile: records read" "$(csvv "$W/hostile" records,read,count)" 27
+check "hostile: one malformed line" "$(csvv "$W/hostile" malformed,lines,count)" 1
+check "hostile: elements skipped" "$(csvv "$W/hostile" state_elements,skipped,count)" 29
+check "hostile: the first skipped, where and why" "$(csvv "$W/hostile" state_elements,first,location)" \
+	"$HF:1: checks.greylist: not an array"
+check "hostile: the good greylist elements count" "$(csvv "$W/hostile" greylist_state,new,count)" 4
+check "hostile: the good rate-limit elements count" "$(csvv "$W/hostile" ratelimited,per-ip:client_address:198.51.100.20,refusals)" 3
+check "hostile: the count on stderr" "$(sed -n 2p "$W/hostile.err")" \
+	"policy-milter-report: skipped 29 greylist/ratelimit elements (first at $HF:1: checks.greylist: not an array)"
+"$BIN" -v "$HF" 2>&1 >/dev/null | sed -n 's/^policy-milter-report: [^:]*:\([0-9]*\): skipped \([0-9]*\) greylist\/ratelimit elements*: /\1 \2 /p' >"$W/hostile.why"
+check_file "hostile: -v gives each record's skipped elements and the first reason" "$W/hostile.why" tests/report/expected-hostile-why.txt
+# a record of 4000 good and 4000 bad elements, and one of 20000 empty objects
+good=$(sed -n 27p "$HF" | sed 's/.*"greylist":\[\({[^}]*}\),.*/\1/')
+{
+	printf '{"v":1,"time":"2026-12-01T16:00:00.000Z","queue_id":null,"stage":"eom","client":{"addr":"198.51.100.20","name":null,"iprev":null},"helo":null,"sender":"h@h.test","recipients":[],"checks":{"greylist":['
+	for i in $(seq 1 4000); do printf '%s,{"state":"passed","age":1e3},' "$good"; done
+	printf '{}],"ratelimit":['
+	for i in $(seq 1 20000); do printf '{},'; done
+	printf '[]]},"dnsbl":[],"action":"accept","would":false,"dry_run":false,"reply":null,"check":null,"reason":null,"rule":null,"detail":null}\n'
+} >"$W/huge.log"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	"$ASAN_BIN" --csv "$W/huge.log" >"$W/huge.csv" 2>"$W/huge.err"
+check "huge arrays under ASan+UBSan: exit status 0" "$?" 0
+check "huge arrays: 4000 good elements counted" "$(csvv "$W/huge.csv" greylist_state,new,count)" 4000
+check "huge arrays: 4001 + 20001 bad elements skipped" "$(csvv "$W/huge.csv" state_elements,skipped,count)" 24002
+for fmt in "" --json --csv; do
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		"$ASAN_BIN" -v $fmt --top 0 "$SF" "$HF" "$W/huge.log" "$W/state.log.1.gz" >/dev/null 2>"$W/asan-state$fmt.err"
+	rc=$?
+	if [ "$rc" = 0 ] && ! grep -qE 'Sanitizer|runtime error' "$W/asan-state$fmt.err"; then
+		ok "ASan+UBSan: state, hostile and huge logs ${fmt:-text}"
+	else
+		notok "ASan+UBSan: state, hostile and huge logs ${fmt:-text} (exit $rc)"
+		grep -E -A5 'Sanitizer|runtime error' "$W/asan-state$fmt.err" | head -30 | sed 's/^/    /'
+	fi
+done
+
 # ---- strings from the log are escaped in text, kept in JSON ----------------
 line 6 | sed 's/"recipients":\["nobody@example.org"\]/"recipients":["\\u00e9vil\\u0001,\\"x\\"@example.org"]/' >"$W/esc.log"
 check "text escapes control characters, keeps UTF-8" \

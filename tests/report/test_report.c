@@ -528,6 +528,12 @@ static void test_writer_keys(void **state)
 	                                              {"zen.example", "127.0.0.4"}};
 	static const struct pm_decision_arc_set arcs[] = {
 	    {1, "lists.example", "s1", "rsa-sha256", "none", true}};
+	static const struct pm_decision_greylist grey[] = {
+	    {"new", "192.0.2.0/24", "alice@pass.test", "bob@example.org", 0, 300, "redis", NULL},
+	    {"skipped", NULL, NULL, NULL, -1, -1, NULL, "postmaster"}};
+	static const struct pm_decision_ratelimit rls[] = {
+	    {"per-ip", "client_address", "192.0.2.20", 7, 100, 3600, "tempfail", "ok", "lmdb"},
+	    {"per-user", "sasl_user", "alice", -1, 10, 60, "log", "error", "redis"}};
 	const struct timespec t = {1764451800, 123000000};
 	size_t n = 0;
 
@@ -578,6 +584,10 @@ static void test_writer_keys(void **state)
 					    .arc_override_applied = true,
 					    .dnsbl = bl,
 					    .ndnsbl = PM_ARRAY_LEN(bl),
+					    .greylist = grey,
+					    .ngreylist = PM_ARRAY_LEN(grey),
+					    .ratelimit = rls,
+					    .nratelimit = PM_ARRAY_LEN(rls),
 					    .action = pm_decision_actions[ac],
 					    .would = ac % 2 == 0,
 					    .dry_run = st % 2 == 0,
@@ -606,6 +616,24 @@ static void test_writer_keys(void **state)
 				    strcmp(rec_action_names[r.action], d.action) != 0)
 					fail_msg("decoded stage %d action %d: want %s %s", r.stage,
 					         r.action, d.stage, d.action);
+				if (full &&
+				    (r.ngreylist != 2 || r.nratelimit != 2 ||
+				     r.state_skipped != 0 || r.greylist[0].state != GL_NEW ||
+				     r.greylist[0].age != 0 ||
+				     strcmp(r.greylist[0].network, "192.0.2.0/24") != 0 ||
+				     strcmp(r.greylist[0].sender, "alice@pass.test") != 0 ||
+				     strcmp(r.greylist[0].recipient, "bob@example.org") != 0 ||
+				     r.greylist[1].state != GL_SKIPPED || r.greylist[1].age != -1 ||
+				     r.ratelimit[0].state != RL_OK ||
+				     strcmp(r.ratelimit[0].key, "client_address") != 0 ||
+				     strcmp(r.ratelimit[0].value, "192.0.2.20") != 0 ||
+				     r.ratelimit[1].state != RL_ERROR ||
+				     strcmp(r.ratelimit[1].rule, "per-user") != 0))
+					fail_msg(
+					    "the report reads the writer's greylist and ratelimit "
+					    "entries wrong (%zu, %zu, %zu skipped: %s): %s",
+					    r.ngreylist, r.nratelimit, r.state_skipped,
+					    r.state_why ? r.state_why : "-", rec);
 				record_free(&r);
 				free(rec);
 				n++;

@@ -43,6 +43,17 @@
  *	missing one is still libconfig's error; the policy file itself a
  *	FIFO or a directory is an error.
  *
+ *	state { }, greylisting { } and ratelimits (issue 16): every default
+ *	(with the four new replies); every refused value of each key, each
+ *	at its file:line (a redis server without port, port 0 or 65536, a
+ *	bare IPv6 address, a relative lmdb path, window 0, limit 0, an
+ *	unknown member of a rule naming its element, a duplicate name, ...);
+ *	the cross-key checks (backend redis with an empty server, delay not
+ *	shorter than retry_window, lifetime shorter than it) reported at the
+ *	key the file sets; 32 rules load and a 33rd is an error at its line;
+ *	a full Redis, greylisting and two-rule file with every value
+ *	normalised; the default file's commented ratelimits example loads.
+ *
  *	The repository is found through $PM_SRCDIR (default ".").
  * DIAGNOSTICS
  *	cmocka; each failure prints "got X, want Y".
@@ -276,6 +287,13 @@ static const struct {
      "ARC validation failure: the ARC chain of this message does not verify (%{result})"},
     {PM_R_ARC_TEMPFAIL, 451, "4.4.3",
      "ARC validation failed temporarily (DNS error); try again later"},
+    {PM_R_GREYLISTED, 451, "4.7.1",
+     "<%{rcpt}>: Greylisted: first delivery attempt from your server for this sender and "
+     "recipient; please retry in %{retry} seconds"},
+    {PM_R_RATELIMIT_TEMPFAIL, 451, "4.7.1",
+     "Too much mail from you or for this recipient; try again later"},
+    {PM_R_RATELIMIT_REJECT, 550, "5.7.1", "Message refused: sending rate limit exceeded"},
+    {PM_R_STATE_TEMPFAIL, 451, "4.3.0", "Temporary local problem; please try again later"},
 };
 
 /* want_dnsbl_zones - report dnsbl.zones that differ from "zone=code,code/action ..." */
@@ -385,6 +403,31 @@ static void check_defaults(const struct policy *p, const char *authserv_id, cons
 	want_strv("dmarc.display_name_exempt", p->dmarc.display_name_exempt,
 	          p->dmarc.ndisplay_name_exempt, "googlegroups.com");
 	want_domain_modes(&p->dmarc, "");
+	want_int("state.backend", p->state.backend, STATE_LMDB);
+	want_int("state.on_failure", p->state.on_failure, STATE_FAIL_OPEN);
+	want_str("state.lmdb.path", p->state.lmdb_path, "/var/lib/policy-milter/state.lmdb");
+	want_int("state.lmdb.max_size_mb", p->state.lmdb_max_mb, 256);
+	want_str("state.redis.server", p->state.redis_server, "127.0.0.1:6379");
+	want_str("state.redis.username", p->state.redis_username, NULL);
+	want_str("state.redis.password", p->state.redis_password, NULL);
+	want_int("state.redis.database", p->state.redis_database, 0);
+	want_str("state.redis.prefix", p->state.redis_prefix, "pm:");
+	want_int("state.redis.connect_timeout_ms", p->state.redis_connect_timeout_ms, 500);
+	want_int("state.redis.command_timeout_ms", p->state.redis_command_timeout_ms, 250);
+	want_int("greylisting.mode", p->greylist.mode, PM_MODE_OFF);
+	want_int("greylisting.delay", p->greylist.delay, 300);
+	want_int("greylisting.retry_window", p->greylist.retry_window, 86400);
+	want_int("greylisting.lifetime", p->greylist.lifetime, 3110400);
+	want_int("greylisting.ipv4_prefix", p->greylist.ipv4_prefix, 24);
+	want_int("greylisting.ipv6_prefix", p->greylist.ipv6_prefix, 64);
+	want_int("greylisting.auto_allow_after", p->greylist.auto_allow_after, 5);
+	want_strv("greylisting.large_senders", p->greylist.large_senders,
+	          p->greylist.nlarge_senders, "");
+	want_cidrs("greylisting.exempt_clients", &p->greylist.exempt_clients, "");
+	want_strv("greylisting.exempt_recipients", p->greylist.exempt_recipients,
+	          p->greylist.nexempt_recipients, "");
+	want_int("ratelimits", (long)p->ratelimit.nrules, 0);
+	want_int("ratelimits (array)", p->ratelimit.rules != NULL, 0);
 	for (int k = 0; k < PM_LIST_KINDS; k++) {
 		const struct list_settings *l = &p->lists[k];
 
@@ -446,7 +489,7 @@ static void test_empty_conf(void **state)
 
 /* The keys config_keys() lists. */
 struct keyv {
-	const char *k[256];
+	const char *k[512];
 	size_t n;
 };
 
@@ -924,7 +967,7 @@ static const struct bad_case bad_cases[] = {
     {"dnsbl_listed class mismatch", "replies: { dnsbl_listed = \"554 4.7.1 x\"; };\n", 1,
      "replies.dnsbl_listed", "class 4 does not match"},
     {"unknown placeholder lists zone", "replies: { iprev_fail = \"550 5.7.25 %{ptr}\"; };\n", 1,
-     "replies.iprev_fail", "%{identity} %{zone})"},
+     "replies.iprev_fail", "%{identity} %{zone} %{retry})"},
     /* the new replies */
     {"4xx-only dkim_tempfail", "replies: { dkim_tempfail = \"550 5.7.5 x\"; };\n", 1,
      "replies.dkim_tempfail", "must be a 4xx"},
@@ -940,7 +983,235 @@ static const struct bad_case bad_cases[] = {
      "replies.dkim_none_aligned", "4xx or 5xx"},
     {"dkim_none_acceptable lone percent",
      "replies: { dkim_none_acceptable = \"550 5.7.21 100% bad\"; };\n", 1,
-     "replies.dkim_none_acceptable", "lone '%'"},
+     "replies.dkim_none_acceptable", "lone '%'"}, /* state { } */
+    {"state backend unknown", "state:\n{\n  backend = \"memcached\";\n};\n", 3, "state.backend",
+     "unknown state backend \"memcached\" (want lmdb or redis)"},
+    {"state backend not a string", "state: { backend = 1; };\n", 1, "state.backend",
+     "got an integer, want a string"},
+    {"state on_failure reject", "state: { on_failure = \"reject\"; };\n", 1, "state.on_failure",
+     "unknown state.on_failure value \"reject\" (want accept or tempfail)"},
+    {"state lmdb path relative", "state:\n{\n  lmdb:\n  {\n    path = \"state.lmdb\";\n  };\n};\n",
+     5, "state.lmdb.path", "must be an absolute path"},
+    {"state lmdb path a directory", "state: { lmdb: { path = \"/var/lib/policy-milter/\"; }; };\n",
+     1, "state.lmdb.path", "must name a file"},
+    {"state lmdb max_size_mb 0", "state: { lmdb: { max_size_mb = 0; }; };\n", 1,
+     "state.lmdb.max_size_mb", "0 out of range: want 1..1048576"},
+    {"state lmdb max_size_mb too big", "state: { lmdb: { max_size_mb = 1048577; }; };\n", 1,
+     "state.lmdb.max_size_mb", "out of range"},
+    {"state lmdb unknown key", "state:\n{\n  lmdb: { path = \"/x\"; mapsize = 1; };\n};\n", 3,
+     "state.lmdb.mapsize", "unknown key"},
+    {"state redis unknown key", "state: { redis: { host = \"127.0.0.1\"; }; };\n", 1,
+     "state.redis.host", "unknown key"},
+    {"redis server without port", "state: { redis: { server = \"127.0.0.1\"; }; };\n", 1,
+     "state.redis.server", "want host:port, [IPv6 address]:port or unix:/path"},
+    {"redis server port 0", "state: { redis: { server = \"127.0.0.1:0\"; }; };\n", 1,
+     "state.redis.server", "port 0 out of range 1..65535"},
+    {"redis server port 65536", "state: { redis: { server = \"redis.example:65536\"; }; };\n", 1,
+     "state.redis.server", "port 65536 out of range 1..65535"},
+    {"redis server port not a number", "state: { redis: { server = \"redis:63x9\"; }; };\n", 1,
+     "state.redis.server", "bad port \"63x9\""},
+    {"redis server empty port", "state: { redis: { server = \"redis:\"; }; };\n", 1,
+     "state.redis.server", "bad port"},
+    {"redis server bare IPv6", "state: { redis: { server = \"::1:6379\"; }; };\n", 1,
+     "state.redis.server", "an IPv6 address must be in brackets"},
+    {"redis server bracketed IPv4", "state: { redis: { server = \"[192.0.2.1]:6379\"; }; };\n", 1,
+     "state.redis.server", "\"192.0.2.1\" is not an IPv6 address"},
+    {"redis server IPv6 without port", "state: { redis: { server = \"[::1]\"; }; };\n", 1,
+     "state.redis.server", "want host:port"},
+    {"redis server IPv6 unterminated", "state: { redis: { server = \"[::1:6379\"; }; };\n", 1,
+     "state.redis.server", "unterminated \"[\""},
+    {"redis server bad host", "state: { redis: { server = \"red is:6379\"; }; };\n", 1,
+     "state.redis.server", "\"red is\" is not an IPv4 address or a host name"},
+    {"redis server no host", "state: { redis: { server = \":6379\"; }; };\n", 1,
+     "state.redis.server", "want host:port"},
+    {"redis server unix relative", "state: { redis: { server = \"unix:redis.sock\"; }; };\n", 1,
+     "state.redis.server", "unix socket path must be absolute"},
+    {"redis backend, empty server",
+     "state:\n{\n  backend = \"redis\";\n  redis:\n  {\n    server = \"\";\n  };\n};\n", 6,
+     "state.redis.server", "state.backend is \"redis\" but state.redis.server is empty"},
+    {"redis database 1001", "state: { redis: { database = 1001; }; };\n", 1, "state.redis.database",
+     "1001 out of range: want 0..1000"},
+    {"redis database -1", "state: { redis: { database = -1; }; };\n", 1, "state.redis.database",
+     "out of range"},
+    {"redis prefix with a space", "state: { redis: { prefix = \"pm \"; }; };\n", 1,
+     "state.redis.prefix", "printable ASCII characters without spaces"},
+    {"redis prefix too long",
+     "state: { redis: { prefix = "
+     "\"0123456789012345678901234567890123456789012345678901234567890123x\"; }; };\n",
+     1, "state.redis.prefix", "at most 64"},
+    {"redis password control character", "state: { redis: { password = \"a\\tb\"; }; };\n", 1,
+     "state.redis.password", "printable ASCII"},
+    {"redis username not a string", "state: { redis: { username = 1; }; };\n", 1,
+     "state.redis.username", "wrong type"},
+    {"redis connect_timeout_ms 0", "state: { redis: { connect_timeout_ms = 0; }; };\n", 1,
+     "state.redis.connect_timeout_ms", "0 out of range: want 1..60000"},
+    {"redis command_timeout_ms 60001", "state: { redis: { command_timeout_ms = 60001; }; };\n", 1,
+     "state.redis.command_timeout_ms", "60001 out of range: want 1..60000"},
+    {"state redis a string", "state: { redis = \"127.0.0.1:6379\"; };\n", 1, "state.redis",
+     "want a group"},
+    /* greylisting { } */
+    {"greylisting bad mode", "greylisting: { mode = \"on\"; };\n", 1, "greylisting.mode",
+     "unknown mode \"on\""},
+    {"greylisting delay 0", "greylisting:\n{\n  delay = 0;\n};\n", 3, "greylisting.delay",
+     "0 out of range: want 1..86400"},
+    {"greylisting delay too long", "greylisting: { delay = 86401; };\n", 1, "greylisting.delay",
+     "out of range"},
+    {"greylisting retry_window too long", "greylisting: { retry_window = 2592001; };\n", 1,
+     "greylisting.retry_window", "2592001 out of range: want 1..2592000"},
+    {"greylisting lifetime too long", "greylisting: { lifetime = 34560001; };\n", 1,
+     "greylisting.lifetime", "34560001 out of range: want 1..34560000"},
+    {"greylisting ipv4_prefix 7", "greylisting: { ipv4_prefix = 7; };\n", 1,
+     "greylisting.ipv4_prefix", "7 out of range: want 8..32"},
+    {"greylisting ipv4_prefix 33", "greylisting: { ipv4_prefix = 33; };\n", 1,
+     "greylisting.ipv4_prefix", "out of range"},
+    {"greylisting ipv6_prefix 15", "greylisting: { ipv6_prefix = 15; };\n", 1,
+     "greylisting.ipv6_prefix", "15 out of range: want 16..128"},
+    {"greylisting ipv6_prefix 129", "greylisting: { ipv6_prefix = 129; };\n", 1,
+     "greylisting.ipv6_prefix", "out of range"},
+    {"greylisting auto_allow_after 1001", "greylisting: { auto_allow_after = 1001; };\n", 1,
+     "greylisting.auto_allow_after", "1001 out of range: want 0..1000"},
+    {"greylisting delay not an integer", "greylisting: { delay = \"300\"; };\n", 1,
+     "greylisting.delay", "got a string, want an integer"},
+    {"greylisting large_senders bad domain",
+     "greylisting: { large_senders = [ \"google.com\", \"goo gle.com\" ]; };\n", 1,
+     "greylisting.large_senders", "element 2: \"goo gle.com\" is not a valid domain name"},
+    {"greylisting exempt_clients bad CIDR",
+     "greylisting: { exempt_clients = [ \"192.0.2.0/33\" ]; };\n", 1, "greylisting.exempt_clients",
+     "element 1"},
+    {"greylisting exempt_clients host bits",
+     "greylisting: { exempt_clients = [ \"192.0.2.1/24\" ]; };\n", 1, "greylisting.exempt_clients",
+     "host bits"},
+    {"greylisting exempt_recipients not an address",
+     "greylisting: { exempt_recipients = [ \"sales\" ]; };\n", 1, "greylisting.exempt_recipients",
+     "\"sales\" is not an address local@domain or @domain"},
+    {"greylisting exempt_recipients bad catch-all",
+     "greylisting: { exempt_recipients = [ \"@bad domain\" ]; };\n", 1,
+     "greylisting.exempt_recipients", "not a valid catch-all"},
+    {"greylisting delay equal to retry_window",
+     "greylisting:\n{\n  delay = 600;\n  retry_window = 600;\n};\n", 3, "greylisting.delay",
+     "greylisting.delay (600) must be shorter than greylisting.retry_window (600)"},
+    {"greylisting retry_window below the default delay",
+     "greylisting:\n{\n  mode = \"enforce\";\n  retry_window = 120;\n  lifetime = 120;\n};\n", 4,
+     "greylisting.retry_window",
+     "greylisting.delay (300) must be shorter than greylisting.retry_window (120)"},
+    {"greylisting lifetime below retry_window", "greylisting:\n{\n  lifetime = 3600;\n};\n", 3,
+     "greylisting.lifetime",
+     "greylisting.lifetime (3600) must not be shorter than greylisting.retry_window (86400)"},
+    {"greylisting lifetime and retry_window both set",
+     "greylisting:\n{\n  retry_window = 7200;\n  lifetime = 3600;\n};\n", 4, "greylisting.lifetime",
+     "greylisting.lifetime (3600) must not be shorter than greylisting.retry_window (7200)"},
+    {"greylisting unknown key", "greylisting:\n{\n  mode = \"log\";\n  whitelist = [ ];\n};\n", 4,
+     "greylisting.whitelist", "unknown key"},
+    /* ratelimits */
+    {"ratelimits a group", "ratelimits: { name = \"a\"; };\n", 1, "ratelimits",
+     "got a group, want a list of groups"},
+    {"ratelimits a list of strings", "ratelimits = [ \"per-user\" ];\n", 1, "ratelimits",
+     "element 1 is a string, want a group { ... } of name, key, count, window, limit"},
+    {"ratelimits rule missing key, window and limit",
+     "ratelimits = (\n  { name = \"a\"; key = \"sender\"; window = 60; limit = 1; },\n"
+     "  { name = \"b\"; }\n);\n",
+     3, "ratelimits",
+     "element 2: key and window and limit are missing (each group needs name, key, window and "
+     "limit)"},
+    {"ratelimits rule missing name",
+     "ratelimits = ( { key = \"sender\"; window = 60; limit = 1; } );\n", 1, "ratelimits",
+     "element 1: name is missing"},
+    {"ratelimits window 0",
+     "ratelimits = (\n  { name = \"a\"; key = \"sender\";\n    window = 0; limit = 1; }\n);\n", 3,
+     "ratelimits.window", "0 out of range: want 1..2592000"},
+    {"ratelimits window too long",
+     "ratelimits = ( { name = \"a\"; key = \"sender\"; window = 2592001; limit = 1; } );\n", 1,
+     "ratelimits.window", "2592001 out of range: want 1..2592000"},
+    {"ratelimits limit 0",
+     "ratelimits = (\n  { name = \"a\"; key = \"sender\"; window = 60;\n    limit = 0; }\n);\n", 3,
+     "ratelimits.limit", "0 out of range: want 1..100000000"},
+    {"ratelimits limit too big",
+     "ratelimits = ( { name = \"a\"; key = \"sender\"; window = 60; limit = 100000001; } );\n", 1,
+     "ratelimits.limit", "out of range"},
+    {"ratelimits window a string",
+     "ratelimits = ( { name = \"a\"; key = \"sender\"; window = \"1h\"; limit = 1; } );\n", 1,
+     "ratelimits.window", "got a string, want an integer"},
+    {"ratelimits duplicate name",
+     "ratelimits = (\n  { name = \"per-user\"; key = \"sasl_user\"; window = 60; limit = 1; },\n"
+     "  { key = \"sender\"; window = 60; limit = 1;\n    name = \"per-user\"; }\n);\n",
+     4, "ratelimits.name", "element 2: \"per-user\" is already given by an earlier element"},
+    {"ratelimits bad name",
+     "ratelimits = ( { name = \"per user\"; key = \"sender\"; window = 60; limit = 1; } );\n", 1,
+     "ratelimits.name", "\"per user\" is not a rule name"},
+    {"ratelimits empty name",
+     "ratelimits = ( { name = \"\"; key = \"sender\"; window = 60; limit = 1; } );\n", 1,
+     "ratelimits.name", "is not a rule name"},
+    {"ratelimits name too long",
+     "ratelimits = ( { name = \"abcdefghijklmnopqrstuvwxyz0123456\"; key = \"sender\"; "
+     "window = 60; limit = 1; } );\n",
+     1, "ratelimits.name", "want 1..32 letters"},
+    {"ratelimits unknown key kind",
+     "ratelimits = ( { name = \"a\"; key = \"ip\"; window = 60; limit = 1; } );\n", 1,
+     "ratelimits.key",
+     "unknown rate-limit key \"ip\" (want client_address, client_network, sender, "
+     "sender_domain, sasl_user or recipient)"},
+    {"ratelimits bad count",
+     "ratelimits = ( { name = \"a\"; key = \"sender\"; count = \"bytes\"; window = 60; limit = 1; "
+     "} );\n",
+     1, "ratelimits.count", "unknown rate-limit count \"bytes\" (want messages or recipients)"},
+    {"ratelimits bad action",
+     "ratelimits = ( { name = \"a\"; key = \"sender\"; window = 60; limit = 1; action = "
+     "\"accept\"; } );\n",
+     1, "ratelimits.action", "unknown rate-limit action \"accept\" (want tempfail, reject or log)"},
+    {"ratelimits unknown member",
+     "ratelimits =\n(\n  {\n    name = \"a\"; key = \"sender\"; window = 60; limit = 1;\n"
+     "    burst = 5;\n  }\n);\n",
+     5, "ratelimits.burst",
+     "element 1: unknown key (a group of ratelimits holds name, key, count, window, limit, "
+     "action, ipv4_prefix, ipv6_prefix, exempt_trusted, exempt_clients and exempt_senders)"},
+    {"ratelimits unknown member in the second rule",
+     "ratelimits = (\n  { name = \"a\"; key = \"sender\"; window = 60; limit = 1; },\n"
+     "  { name = \"b\"; key = \"sender\"; window = 60; limit = 1;\n    period = 60; }\n);\n",
+     4, "ratelimits.period", "element 2: unknown key"},
+    {"ratelimits ipv4_prefix 33",
+     "ratelimits = ( { name = \"a\"; key = \"client_network\"; window = 60; limit = 1; "
+     "ipv4_prefix = 33; } );\n",
+     1, "ratelimits.ipv4_prefix", "33 out of range: want 8..32"},
+    {"ratelimits ipv6_prefix 15",
+     "ratelimits = ( { name = \"a\"; key = \"client_network\"; window = 60; limit = 1; "
+     "ipv6_prefix = 15; } );\n",
+     1, "ratelimits.ipv6_prefix", "15 out of range: want 16..128"},
+    {"ratelimits exempt_trusted a string",
+     "ratelimits = ( { name = \"a\"; key = \"sender\"; window = 60; limit = 1; exempt_trusted = "
+     "\"no\"; } );\n",
+     1, "ratelimits.exempt_trusted", "want true or false"},
+    {"ratelimits exempt_clients bad CIDR",
+     "ratelimits = ( { name = \"a\"; key = \"sender\"; window = 60; limit = 1;\n"
+     "  exempt_clients = [ \"192.0.2.0/24\", \"10.0.0.1/8\" ]; } );\n",
+     2, "ratelimits.exempt_clients", "element 2 \"10.0.0.1/8\""},
+    {"ratelimits exempt_clients a string",
+     "ratelimits = ( { name = \"a\"; key = \"sender\"; window = 60; limit = 1;\n"
+     "  exempt_clients = \"192.0.2.0/24\"; } );\n",
+     2, "ratelimits.exempt_clients", "got a string, want a list of strings"},
+    {"ratelimits exempt_senders bad",
+     "ratelimits = ( { name = \"a\"; key = \"sender\"; window = 60; limit = 1;\n"
+     "  exempt_senders = [ \"ok.example\", \"not a domain\" ]; } );\n",
+     2, "ratelimits.exempt_senders", "element 2: \"not a domain\" is not an address or a domain"},
+    {"ratelimits exempt_senders bad @domain",
+     "ratelimits = ( { name = \"a\"; key = \"sender\"; window = 60; limit = 1;\n"
+     "  exempt_senders = [ \"@bad_domain\" ]; } );\n",
+     2, "ratelimits.exempt_senders", "\"@bad_domain\" is not an address or a domain"},
+    {"ratelimits exempt_senders bad address",
+     "ratelimits = ( { name = \"a\"; key = \"sender\"; window = 60; limit = 1;\n"
+     "  exempt_senders = [ \"a b@example.org\" ]; } );\n",
+     2, "ratelimits.exempt_senders", "is not an address local@domain"},
+    /* the replies of greylisting, the rate limits and the store */
+    {"4xx-only greylisted", "replies: { greylisted = \"550 5.7.1 go away\"; };\n", 1,
+     "replies.greylisted", "must be a 4xx"},
+    {"4xx-only ratelimit_tempfail", "replies: { ratelimit_tempfail = \"554 5.7.1 x\"; };\n", 1,
+     "replies.ratelimit_tempfail", "must be a 4xx"},
+    {"4xx-only state_tempfail", "replies: { state_tempfail = \"550 5.3.0 x\"; };\n", 1,
+     "replies.state_tempfail", "must be a 4xx"},
+    {"ratelimit_reject class mismatch", "replies: { ratelimit_reject = \"550 4.7.1 x\"; };\n", 1,
+     "replies.ratelimit_reject", "class 4 does not match"},
+    {"greylisted unknown placeholder",
+     "replies: { greylisted = \"451 4.7.1 retry in %{delay} seconds\"; };\n", 1,
+     "replies.greylisted", "unknown placeholder \"%{delay}\""},
 };
 
 /* has_error - true when errs holds an error with this line, key and message substring */
@@ -1668,6 +1939,328 @@ static void test_values(void **state)
 	policy_release(p);
 }
 
+/* want_rule - report a rate-limit rule that differs (its rule text is checked apart) */
+static void want_rule(const struct ratelimit_rule *r, const char *name, enum rl_key key,
+                      enum rl_count count, int window, int limit, enum rl_action action, int v4,
+                      int v6, bool exempt_trusted, const char *clients, const char *senders)
+{
+	char what[96];
+
+	snprintf(what, sizeof(what), "ratelimits %s: name", name);
+	want_str(what, r->name, name);
+	snprintf(what, sizeof(what), "ratelimits %s: key", name);
+	want_int(what, r->key, key);
+	snprintf(what, sizeof(what), "ratelimits %s: count", name);
+	want_int(what, r->count, count);
+	snprintf(what, sizeof(what), "ratelimits %s: window", name);
+	want_int(what, r->window, window);
+	snprintf(what, sizeof(what), "ratelimits %s: limit", name);
+	want_int(what, r->limit, limit);
+	snprintf(what, sizeof(what), "ratelimits %s: action", name);
+	want_int(what, r->action, action);
+	snprintf(what, sizeof(what), "ratelimits %s: ipv4_prefix", name);
+	want_int(what, r->ipv4_prefix, v4);
+	snprintf(what, sizeof(what), "ratelimits %s: ipv6_prefix", name);
+	want_int(what, r->ipv6_prefix, v6);
+	snprintf(what, sizeof(what), "ratelimits %s: exempt_trusted", name);
+	want_int(what, r->exempt_trusted, exempt_trusted);
+	snprintf(what, sizeof(what), "ratelimits %s: exempt_clients", name);
+	want_cidrs(what, &r->exempt_clients, clients);
+	snprintf(what, sizeof(what), "ratelimits %s: exempt_senders", name);
+	want_strv(what, r->exempt_senders, r->nexempt_senders, senders);
+}
+
+/*
+ * test_state_values - a full state, greylisting and ratelimits setup
+ * (Redis, two rules: one with every member, one with only the required
+ * ones) loads with every value as written, normalised, and the defaults
+ * of the members left out
+ */
+static void test_state_values(void **state)
+{
+	static const char text[] =
+	    "state:\n"
+	    "{\n"
+	    "  backend = \"redis\"; on_failure = \"tempfail\";\n"
+	    "  lmdb: { path = \"/srv/pm/state.mdb\"; max_size_mb = 1048576; };\n"
+	    "  redis: { server = \"[2001:DB8::6]:6380\"; username = \"milter\";\n"
+	    "    password = \"s3cret pass\"; database = 1000; prefix = \"mx{eu}:\";\n"
+	    "    connect_timeout_ms = 1; command_timeout_ms = 60000; };\n"
+	    "};\n"
+	    "greylisting:\n"
+	    "{\n"
+	    "  mode = \"enforce\"; delay = 1; retry_window = 2592000; lifetime = 34560000;\n"
+	    "  ipv4_prefix = 32; ipv6_prefix = 128; auto_allow_after = 0;\n"
+	    "  large_senders = [ \"Google.COM\", \"outlook.com\" ];\n"
+	    "  exempt_clients = [ \"192.0.2.0/24\", \"2001:DB8::/32\" ];\n"
+	    "  exempt_recipients = [ \"Sales@Example.ORG\", \"@Support.Example.ORG\" ];\n"
+	    "};\n"
+	    "ratelimits = (\n"
+	    "  { name = \"per-user\"; key = \"sasl_user\"; count = \"recipients\"; window = 3600;\n"
+	    "    limit = 100000000; action = \"reject\"; ipv4_prefix = 8; ipv6_prefix = 16;\n"
+	    "    exempt_trusted = false; exempt_clients = [ \"198.51.100.7\", \"::1\" ];\n"
+	    "    exempt_senders = [ \"Boss@Example.ORG\", \"@Partner.Example\", \"Lists.Example\" "
+	    "]; },\n"
+	    "  { limit = 1; window = 1; key = \"client_network\"; name = \"Net_24.v2\"; }\n"
+	    ");\n";
+	static const char *const key_names[] = {"client_address", "client_network", "sender",
+	                                        "sender_domain",  "sasl_user",      "recipient"};
+	struct policy *p = load_ok(write_conf("state-values", text));
+	const struct state_settings *st = &p->state;
+	const struct greylist_settings *g = &p->greylist;
+
+	(void)state;
+	mismatches = 0;
+	want_int("state.backend", st->backend, STATE_REDIS);
+	want_int("state.on_failure", st->on_failure, STATE_FAIL_TEMPFAIL);
+	want_str("state.lmdb.path", st->lmdb_path, "/srv/pm/state.mdb");
+	want_int("state.lmdb.max_size_mb", st->lmdb_max_mb, 1048576);
+	want_str("state.redis.server", st->redis_server, "[2001:DB8::6]:6380");
+	want_str("state.redis.username", st->redis_username, "milter");
+	want_str("state.redis.password", st->redis_password, "s3cret pass");
+	want_int("state.redis.database", st->redis_database, 1000);
+	want_str("state.redis.prefix", st->redis_prefix, "mx{eu}:");
+	want_int("state.redis.connect_timeout_ms", st->redis_connect_timeout_ms, 1);
+	want_int("state.redis.command_timeout_ms", st->redis_command_timeout_ms, 60000);
+	want_int("greylisting.mode", g->mode, PM_MODE_ENFORCE);
+	want_int("greylisting.delay", g->delay, 1);
+	want_int("greylisting.retry_window", g->retry_window, 2592000);
+	want_int("greylisting.lifetime", g->lifetime, 34560000);
+	want_int("greylisting.ipv4_prefix", g->ipv4_prefix, 32);
+	want_int("greylisting.ipv6_prefix", g->ipv6_prefix, 128);
+	want_int("greylisting.auto_allow_after", g->auto_allow_after, 0);
+	want_strv("greylisting.large_senders", g->large_senders, g->nlarge_senders,
+	          "google.com outlook.com");
+	want_cidrs("greylisting.exempt_clients", &g->exempt_clients, "192.0.2.0/24 2001:db8::/32");
+	want_strv("greylisting.exempt_recipients", g->exempt_recipients, g->nexempt_recipients,
+	          "Sales@example.org @support.example.org");
+	want_int("ratelimits", (long)p->ratelimit.nrules, 2);
+	if (p->ratelimit.nrules == 2) {
+		want_rule(&p->ratelimit.rules[0], "per-user", RL_KEY_SASL_USER, RL_COUNT_RECIPIENTS,
+		          3600, 100000000, RL_ACT_REJECT, 8, 16, false, "198.51.100.7/32 ::1/128",
+		          "Boss@example.org partner.example lists.example");
+		want_str("ratelimits per-user: rule", p->ratelimit.rules[0].rule,
+		         "ratelimits.per-user");
+		want_rule(&p->ratelimit.rules[1], "Net_24.v2", RL_KEY_CLIENT_NET, RL_COUNT_MESSAGES,
+		          1, 1, RL_ACT_TEMPFAIL, 24, 48, true, "", "");
+		want_str("ratelimits Net_24.v2: rule", p->ratelimit.rules[1].rule,
+		         "ratelimits.Net_24.v2");
+	}
+	policy_release(p);
+	if (mismatches != 0)
+		fail_msg("%d field(s) differ from the file", mismatches);
+
+	/* every key kind by its name, in the enum's order */
+	for (size_t i = 0; i < PM_ARRAY_LEN(key_names); i++) {
+		char conf[256];
+
+		snprintf(conf, sizeof(conf),
+		         "ratelimits = ( { name = \"r\"; key = \"%s\"; window = 60; limit = 5; "
+		         "count = \"messages\"; action = \"log\"; } );\n",
+		         key_names[i]);
+		p = load_ok(write_conf("state-key", conf));
+		if (p->ratelimit.nrules != 1 || p->ratelimit.rules[0].key != (enum rl_key)i ||
+		    p->ratelimit.rules[0].action != RL_ACT_LOG ||
+		    p->ratelimit.rules[0].count != RL_COUNT_MESSAGES)
+			fail_msg("key \"%s\": got %zu rules, key %d action %d, want 1, %zu, %d",
+			         key_names[i], p->ratelimit.nrules,
+			         p->ratelimit.nrules ? (int)p->ratelimit.rules[0].key : -1,
+			         p->ratelimit.nrules ? (int)p->ratelimit.rules[0].action : -1, i,
+			         RL_ACT_LOG);
+		policy_release(p);
+	}
+}
+
+/*
+ * test_state_servers - every form of state.redis.server that loads, and
+ * an empty one with backend lmdb (nothing needs it); backend redis loads
+ * with its default server
+ */
+static void test_state_servers(void **state)
+{
+	static const char *const good[] = {
+	    "127.0.0.1:6379", "redis.example.org:1",        "localhost:65535",
+	    "[::1]:6379",     "unix:/run/redis/redis.sock", "",
+	};
+	struct policy *p;
+
+	(void)state;
+	for (size_t i = 0; i < PM_ARRAY_LEN(good); i++) {
+		char conf[256];
+
+		snprintf(conf, sizeof(conf), "state: { redis: { server = \"%s\"; }; };\n", good[i]);
+		p = load_ok(write_conf("state-server", conf));
+		mismatches = 0;
+		want_str("state.redis.server", p->state.redis_server, good[i]);
+		policy_release(p);
+		if (mismatches != 0)
+			fail_msg("server \"%s\" changed on load", good[i]);
+	}
+	p = load_ok(write_conf("state-redis", "state: { backend = \"redis\"; };\n"));
+	mismatches = 0;
+	want_int("state.backend", p->state.backend, STATE_REDIS);
+	want_str("state.redis.server", p->state.redis_server, "127.0.0.1:6379");
+	policy_release(p);
+	if (mismatches != 0)
+		fail_msg("backend redis with the default server");
+}
+
+/*
+ * test_ratelimit_max - 32 rules load; a 33rd (and each one after it) is
+ * an error at its own line, naming it
+ */
+static void test_ratelimit_max(void **state)
+{
+	struct config_errors errs;
+	struct strbuf sb;
+	struct policy *p;
+	const char *path;
+	char *t;
+
+	(void)state;
+	sb_init(&sb);
+	sb_append(&sb, "ratelimits = (\n"); /* line 1 */
+	for (int i = 1; i <= PM_RATELIMIT_RULES_MAX; i++)
+		sb_appendf(&sb,
+		           "%s  { name = \"r%d\"; key = \"sender\"; window = 60; limit = %d; }\n",
+		           i > 1 ? "," : "", i, i); /* line i + 1 */
+	sb_append(&sb, ");\n");
+	p = load_ok(write_conf("rl-32", sb.s));
+	if (p->ratelimit.nrules != PM_RATELIMIT_RULES_MAX ||
+	    strcmp(p->ratelimit.rules[31].rule, "ratelimits.r32") != 0 ||
+	    p->ratelimit.rules[31].limit != 32)
+		fail_msg("32 rules: got %zu, want %d ending in r32", p->ratelimit.nrules,
+		         PM_RATELIMIT_RULES_MAX);
+	policy_release(p);
+
+	sb_reset(&sb);
+	sb_append(&sb, "ratelimits = (\n");
+	for (int i = 1; i <= PM_RATELIMIT_RULES_MAX + 2; i++)
+		sb_appendf(&sb,
+		           "%s  { name = \"r%d\"; key = \"sender\"; window = 60; limit = %d; }\n",
+		           i > 1 ? "," : "", i, i);
+	sb_append(&sb, ");\n");
+	path = write_conf("rl-34", sb.s);
+	p = config_load(path, &errs);
+	t = errors_text(&errs);
+	if (p != NULL || errs.n != 2 ||
+	    !has_error(&errs, path, 34, "ratelimits",
+	               "element 33 (rule \"r33\"): too many rules: at most 32") ||
+	    !has_error(&errs, path, 35, "ratelimits", "element 34 (rule \"r34\")"))
+		fail_msg("34 rules: got %s and errors:%s\nwant NULL and errors at lines 34 and 35",
+		         p != NULL ? "a policy" : "NULL", t);
+	free(t);
+	config_errors_free(&errs);
+	sb_free(&sb);
+}
+
+/*
+ * test_state_errors - errors of state, greylisting and ratelimits all
+ * reported in one load, each at its file:line, the checks spanning
+ * several keys after the values; a rule with an error is dropped
+ * whole (its CIDR list and strings freed: the ASan build checks it)
+ */
+static void test_state_errors(void **state)
+{
+	static const char text[] =
+	    "state:\n"                                                            /* 1 */
+	    "{\n"                                                                 /* 2 */
+	    "  backend = \"redis\";\n"                                            /* 3 */
+	    "  lmdb: { path = \"relative/state.lmdb\"; };\n"                      /* 4 */
+	    "  redis: { server = \"\"; database = 16000; };\n"                    /* 5 */
+	    "};\n"                                                                /* 6 */
+	    "greylisting:\n"                                                      /* 7 */
+	    "{\n"                                                                 /* 8 */
+	    "  delay = 3600;\n"                                                   /* 9 */
+	    "  retry_window = 1800;\n"                                            /* 10 */
+	    "  lifetime = 900;\n"                                                 /* 11 */
+	    "  ipv6_prefix = 8;\n"                                                /* 12 */
+	    "};\n"                                                                /* 13 */
+	    "ratelimits = (\n"                                                    /* 14 */
+	    "  { name = \"ok\"; key = \"sender\"; window = 60; limit = 5;\n"      /* 15 */
+	    "    exempt_clients = [ \"192.0.2.0/24\" ];\n"                        /* 16 */
+	    "    exempt_senders = [ \"a.example\" ];\n"                           /* 17 */
+	    "    burst = 1; },\n"                                                 /* 18 */
+	    "  { name = \"zero\"; key = \"sender\"; window = 0; limit = 5;\n"     /* 19 */
+	    "    exempt_clients = [ \"192.0.2.0/24\" ];\n"                        /* 20 */
+	    "    exempt_senders = [ \"b.example\" ]; },\n"                        /* 21 */
+	    "  { name = \"ok\"; key = \"recipient\"; window = 60; limit = 5; }\n" /* 22 */
+	    ");\n";                                                               /* 23 */
+	static const struct {
+		int line;
+		const char *key, *msg;
+	} want[] = {
+	    {4, "state.lmdb.path", "must be an absolute path"},
+	    {5, "state.redis.database", "16000 out of range"},
+	    {12, "greylisting.ipv6_prefix", "8 out of range"},
+	    {18, "ratelimits.burst", "element 1: unknown key"},
+	    {19, "ratelimits.window", "0 out of range"},
+	    {5, "state.redis.server", "state.backend is \"redis\" but state.redis.server is empty"},
+	    {9, "greylisting.delay", "(3600) must be shorter than greylisting.retry_window (1800)"},
+	    {11, "greylisting.lifetime", "(900) must not be shorter than greylisting.retry_window"},
+	};
+	struct config_errors errs;
+	const char *path = write_conf("state-many", text);
+	struct policy *p = config_load(path, &errs);
+	char *t = errors_text(&errs);
+
+	(void)state;
+	if (p != NULL)
+		fail_msg("got a policy, want NULL");
+	if (errs.n != PM_ARRAY_LEN(want))
+		fail_msg("got %zu errors:%s\nwant %zu", errs.n, t, PM_ARRAY_LEN(want));
+	for (size_t i = 0; i < PM_ARRAY_LEN(want); i++) {
+		const struct config_error *e = &errs.v[i];
+
+		if (e->line != want[i].line || strcmp(e->key, want[i].key) != 0 ||
+		    strcmp(e->file, path) != 0 || strstr(e->message, want[i].msg) == NULL)
+			fail_msg("error %zu: got %s:%d %s \"%s\", want %s:%d %s ...%s...", i,
+			         e->file, e->line, e->key, e->message, path, want[i].line,
+			         want[i].key, want[i].msg);
+	}
+	free(t);
+	config_errors_free(&errs);
+}
+
+/*
+ * test_conf_ratelimits_example - the commented-out ratelimits example of
+ * the default policy file ("#   ratelimits = (" to "#   );") loads, with
+ * its two rules
+ */
+static void test_conf_ratelimits_example(void **state)
+{
+	char conf[PATH_MAX];
+	char *text = read_all(src_path(conf, sizeof(conf), "conf/policy-milter.conf"));
+	const char *start, *end;
+	struct strbuf sb;
+	struct policy *p;
+
+	(void)state;
+	if (text == NULL)
+		fail_msg("cannot read %s", conf);
+	start = strstr(text, "\n#   ratelimits = (\n");
+	end = start != NULL ? strstr(start, "\n#   );\n") : NULL;
+	if (end == NULL)
+		fail_msg("%s: got no \"#   ratelimits = (\" ... \"#   );\" example, want one",
+		         conf);
+	sb_init(&sb);
+	for (const char *l = start + 1; l <= end + 1;) {
+		const char *eol = strchr(l, '\n');
+
+		if (strncmp(l, "#   ", 4) != 0)
+			fail_msg("%s: example line \"%.*s\" does not start with \"#   \"", conf,
+			         (int)(eol - l), l);
+		sb_appendn(&sb, l + 4, (size_t)(eol + 1 - l - 4));
+		l = eol + 1;
+	}
+	p = load_ok(write_conf("conf-ratelimits", sb.s));
+	if (p->ratelimit.nrules != 2)
+		fail_msg("the example: got %zu rules, want 2", p->ratelimit.nrules);
+	policy_release(p);
+	sb_free(&sb);
+	free(text);
+}
+
 /* test_sample_files - tests/conf/good/ all load; tests/conf/bad/ each give the error they expect */
 static void test_sample_files(void **state)
 {
@@ -2301,6 +2894,11 @@ int main(void)
 	    cmocka_unit_test(test_rcpt_reload),
 	    cmocka_unit_test(test_big_reload),
 	    cmocka_unit_test(test_table_names),
+	    cmocka_unit_test(test_state_values),
+	    cmocka_unit_test(test_state_servers),
+	    cmocka_unit_test(test_ratelimit_max),
+	    cmocka_unit_test(test_state_errors),
+	    cmocka_unit_test(test_conf_ratelimits_example),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, setup, teardown);

@@ -1026,6 +1026,132 @@ static void test_json_record(void **state)
 	free(got);
 }
 
+/* test_state_fields - greylisting and rate limits in the syslog line and the JSON record */
+static void test_state_fields(void **state)
+{
+	(void)state;
+	const struct timespec t = {1795987800, 123456789};
+	static const struct pm_decision_greylist g_new[] = {{.state = "new",
+	                                                     .network = "192.0.2.0/24",
+	                                                     .sender = "alice@example.net",
+	                                                     .recipient = "bob@example.org",
+	                                                     .age = 0,
+	                                                     .retry_in = 300,
+	                                                     .backend = "redis"}};
+	static const struct pm_decision_greylist g_eom[] = {
+	    {.state = "passed",
+	     .network = "2001:db8::/64",
+	     .sender = "",
+	     .recipient = "bob@example.org",
+	     .age = 412,
+	     .retry_in = -1,
+	     .backend = "lmdb"},
+	    {.state = "skipped", .age = -1, .retry_in = -1, .skip = "postmaster"}};
+	static const struct pm_decision_greylist g_hostile[] = {{.state = "early",
+	                                                         .network = "192.0.2.0/24",
+	                                                         .sender = "a b\"\n@x",
+	                                                         .recipient = "c@y",
+	                                                         .age = 5,
+	                                                         .retry_in = 295,
+	                                                         .backend = "lmdb"}};
+	static const struct pm_decision_ratelimit r_over[] = {{.rule = "per-user",
+	                                                       .key = "sasl_user",
+	                                                       .value = "alice",
+	                                                       .count = 200,
+	                                                       .limit = 200,
+	                                                       .window = 3600,
+	                                                       .action = "tempfail",
+	                                                       .state = "over",
+	                                                       .backend = "redis"}};
+	static const struct pm_decision_ratelimit r_eom[] = {
+	    {"per-ip", "client_address", "192.0.2.7", 3, 100, 60, "log", "ok", "lmdb"},
+	    {"per-rcpt", "recipient", "bob@example.org", -1, 10, 86400, "reject", "error", "lmdb"}};
+	static const char *const bob[] = {"bob@example.org"};
+	static const struct {
+		struct pm_decision d;
+		const char *line, *json;
+	} cases[] = {
+	    {{.queue_id = "Q1",
+	      .stage = "rcpt",
+	      .rcpts = bob,
+	      .nrcpts = 1,
+	      .greylist = g_new,
+	      .ngreylist = 1,
+	      .action = "tempfail",
+	      .reply = "451 4.7.1 greylisted",
+	      .check = "greylist",
+	      .reason = "greylisted",
+	      .rule = "greylisting.delay"},
+	     "Q1: stage=rcpt rcpt=<bob@example.org> greylist=new "
+	     "greylist_triplet=192.0.2.0/24,alice@example.net,bob@example.org greylist_age=0 "
+	     "greylist_retry=300 state_backend=redis action=tempfail reply=\"451 4.7.1 "
+	     "greylisted\" check=greylist reason=greylisted rule=greylisting.delay",
+	     "\"checks\":{\"greylist\":[{\"state\":\"new\",\"network\":\"192.0.2.0/24\","
+	     "\"sender\":\"alice@example.net\",\"recipient\":\"bob@example.org\",\"age\":0,"
+	     "\"retry_in\":300,\"backend\":\"redis\"}]}"},
+	    {{.queue_id = "Q2",
+	      .stage = "rcpt",
+	      .ratelimit = r_over,
+	      .nratelimit = 1,
+	      .action = "tempfail",
+	      .check = "ratelimit",
+	      .reason = "ratelimit_exceeded",
+	      .rule = "ratelimits.per-user"},
+	     "Q2: stage=rcpt ratelimit=per-user ratelimit_key=sasl_user:alice "
+	     "ratelimit_count=200/200/3600s state_backend=redis action=tempfail check=ratelimit "
+	     "reason=ratelimit_exceeded rule=ratelimits.per-user",
+	     "\"checks\":{\"ratelimit\":[{\"rule\":\"per-user\",\"key\":\"sasl_user\","
+	     "\"value\":\"alice\",\"count\":200,\"limit\":200,\"window\":3600,"
+	     "\"action\":\"tempfail\",\"state\":\"over\",\"backend\":\"redis\"}]}"},
+	    {{.queue_id = "Q3",
+	      .stage = "eom",
+	      .spf = "pass",
+	      .spf_domain = "example.net",
+	      .greylist = g_eom,
+	      .ngreylist = 2,
+	      .ratelimit = r_eom,
+	      .nratelimit = 2,
+	      .action = "accept"},
+	     "Q3: stage=eom spf=pass spf_domain=example.net greylist=passed "
+	     "greylist_triplet=2001:db8::/64,,bob@example.org greylist_age=412 greylist=skipped "
+	     "state_backend=lmdb ratelimit=per-ip ratelimit_key=client_address:192.0.2.7 "
+	     "ratelimit_count=3/100/60s ratelimit=per-rcpt ratelimit_key=recipient:bob@example.org "
+	     "ratelimit_count=?/10/86400s action=accept",
+	     "\"checks\":{\"spf\":{\"result\":\"pass\",\"domain\":\"example.net\","
+	     "\"scope\":\"mfrom\"},\"greylist\":[{\"state\":\"passed\","
+	     "\"network\":\"2001:db8::/64\",\"sender\":\"\",\"recipient\":\"bob@example.org\","
+	     "\"age\":412,\"backend\":\"lmdb\"},{\"state\":\"skipped\",\"network\":null,"
+	     "\"sender\":null,\"recipient\":null,\"backend\":null,\"skip\":\"postmaster\"}],"
+	     "\"ratelimit\":[{\"rule\":\"per-ip\",\"key\":\"client_address\","
+	     "\"value\":\"192.0.2.7\",\"count\":3,\"limit\":100,\"window\":60,\"action\":\"log\","
+	     "\"state\":\"ok\",\"backend\":\"lmdb\"},{\"rule\":\"per-rcpt\",\"key\":\"recipient\","
+	     "\"value\":\"bob@example.org\",\"count\":null,\"limit\":10,\"window\":86400,"
+	     "\"action\":\"reject\",\"state\":\"error\",\"backend\":\"lmdb\"}]}"},
+	    /* hostile bytes in a triplet: escaped in syslog, valid JSON */
+	    {{.queue_id = "Q4", .greylist = g_hostile, .ngreylist = 1},
+	     "Q4: greylist=early greylist_triplet=\"192.0.2.0/24,a b\\x22\\x0a@x,c@y\" "
+	     "greylist_age=5 greylist_retry=295 state_backend=lmdb",
+	     "\"checks\":{\"greylist\":[{\"state\":\"early\",\"network\":\"192.0.2.0/24\","
+	     "\"sender\":\"a b\\\"\\u000a@x\",\"recipient\":\"c@y\",\"age\":5,\"retry_in\":295,"
+	     "\"backend\":\"lmdb\"}]}"},
+	};
+	char line[2000];
+
+	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
+		char *rec = jsonlog_format(&cases[i].d, &t);
+
+		log_format_decision(&cases[i].d, line, sizeof(line));
+		if (strcmp(line, cases[i].line) != 0)
+			fail_msg("case %zu syslog:\n got  %s\n want %s", i, line, cases[i].line);
+		if (strstr(rec, cases[i].json) == NULL)
+			fail_msg("case %zu JSON:\n got  %s want it to hold %s", i, rec,
+			         cases[i].json);
+		if (!record_ok(rec))
+			fail_msg("case %zu: not one valid JSON line: %s", i, rec);
+		free(rec);
+	}
+}
+
 /* test_json_reply - the reply split into code, enhanced code and text */
 static void test_json_reply(void **state)
 {
@@ -1590,6 +1716,7 @@ int main(void)
 	    cmocka_unit_test(test_json_reply),   cmocka_unit_test(test_json_random),
 	    cmocka_unit_test(test_json_file),    cmocka_unit_test(test_json_errors),
 	    cmocka_unit_test(test_json_stall),   cmocka_unit_test(test_ident_switch),
+	    cmocka_unit_test(test_state_fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,7 +10,11 @@
  *	matched, whose entry the state keeps), and RCPT TO (unknown
  *	recipients counted, accepted ones kept with their domains, an
  *	allowed one counted, the recipients' text for %{rcpt}); a new MAIL
- *	FROM forgets the message.
+ *	FROM forgets the message. Greylisting and the rate limits over a
+ *	fake store backend (fakestore.h) installed as the current store:
+ *	new, passed, known, skipped (postmaster, trusted), the counts per
+ *	recipient and per message, a rule over its limit, the take-back of
+ *	an earlier rule's count, a failing store (fail open).
  * DIAGNOSTICS
  *	cmocka's "got X, want Y" for each mismatch.
  */
@@ -29,6 +33,8 @@
 #include <cmocka.h>
 
 #include "eom.h"
+#include "fakestore.h"
+#include "greylist.h"
 #include "policy.h"
 #include "session.h"
 #include "unitpolicy.h"
@@ -216,14 +222,152 @@ static void test_rcpt(void **state)
 	session_free(s);
 }
 
+static const char POLICY_STATE[] =
+    "authserv_id = \"mx.example.org\";\n"
+    "trusted_networks = [ \"127.0.0.0/8\" ];\n"
+    "iprev = { mode = \"off\"; };\n"
+    "spf = { mode = \"off\"; helo_mode = \"off\"; };\n"
+    "sender_domain = { mode = \"off\"; };\n"
+    "dkim = { mode = \"off\"; };\n"
+    "dmarc = { mode = \"off\"; };\n"
+    "recipients = { domains = [ \"example.org\" ];\n"
+    "  addresses = [ \"a@example.org\", \"b@example.org\" ]; };\n"
+    "greylisting = { mode = \"enforce\"; auto_allow_after = 0; };\n"
+    "ratelimits = (\n"
+    "  { name = \"per-ip\"; key = \"client_address\"; count = \"recipients\"; window = 3600;\n"
+    "    limit = 3; },\n"
+    "  { name = \"per-rcpt\"; key = \"recipient\"; window = 3600; limit = 1;\n"
+    "    action = \"reject\"; } );\n";
+
+/* judge - judge raw, keep j's record and reply context, apply the verdict's class */
+static enum pm_check_id judge(struct session *s, const char *raw, struct rcpt_judgement *j,
+                              struct verdict_ctx *vc)
+{
+	session_rcpt_judge(s, raw, j);
+	session_rcpt_ctx(j, vc);
+	if (vc->greylist != NULL || vc->ratelimit != NULL)
+		session_log(s, vc, j->verdict.action == PM_V_CONTINUE ? "accept" : "tempfail",
+		            j->verdict.would, NULL, &j->verdict);
+	session_rcpt_done(s, j, j->verdict.action == PM_V_CONTINUE);
+	return j->verdict.check;
+}
+
+/* age_triplet - make j's triplet first seen secs ago (the milter reads the real clock) */
+static void age_triplet(struct store *st, const struct rcpt_judgement *j, long secs)
+{
+	char key[STORE_KEY_MAX + 1], val[64];
+	long first = (long)time(NULL) - secs;
+
+	assert_int_equal(greylist_key(&j->triplet, key, sizeof(key)), 0);
+	snprintf(val, sizeof(val), "%ld 0 %ld", first, first);
+	assert_int_equal(store_set(st, key, val, 86400), STORE_OK);
+}
+
+/* test_state - greylisting then the rate limits at RCPT, over the store the session holds */
+static void test_state(void **state)
+{
+	static struct rcpt_judgement j;
+	struct policy *old = policy_acquire();
+	struct store *st;
+	struct session *s, *t, *u;
+	struct pm_verdict v;
+	struct verdict_ctx vc, eom = {.stage = PM_STAGE_EOM};
+
+	(void)state;
+	fake_reset();
+	policy_set_current(unit_policy_write(tmp_dir, POLICY_STATE));
+	st = fake_store();
+	store_set_current(store_hold(st));
+	s = client("192.0.2.1");
+	assert_ptr_equal(s->store, st);
+	session_mail(s, "<Good+tag@Example.net>", NULL, &v);
+
+	/* first sight: 451 4.7.1 with the retry; nothing counted */
+	assert_int_equal(judge(s, "<a@example.org>", &j, &vc), CHK_GREYLIST);
+	assert_int_equal(j.verdict.action, PM_V_TEMPFAIL);
+	assert_string_equal(vc.retry, "300");
+	assert_non_null(vc.greylist);
+	assert_string_equal(vc.greylist->state, "new");
+	assert_string_equal(vc.greylist->network, "192.0.2.0/24");
+	assert_string_equal(vc.greylist->sender, "good@example.net");
+	assert_string_equal(vc.greylist->recipient, "a@example.org");
+	assert_string_equal(vc.greylist->backend, "lmdb");
+	assert_null(vc.ratelimit);
+	assert_int_equal(fake_counter("rl:per-ip:192.0.2.1"), 0);
+	assert_int_equal(s->msg.nrcpt_list, 0);
+	/* the delay is over: passed, then counted */
+	age_triplet(st, &j, 400);
+	assert_int_equal(judge(s, "<a@example.org>", &j, &vc), CHK_NONE);
+	assert_int_equal(j.grey.state, GL_PASSED);
+	assert_int_equal(fake_counter("rl:per-ip:192.0.2.1"), 1);
+	assert_int_equal(fake_counter("rl:per-rcpt:a@example.org"), 1);
+	/* postmaster: skipped, counted */
+	assert_int_equal(judge(s, "<postmaster@example.org>", &j, &vc), CHK_NONE);
+	assert_int_equal(j.grey.state, GL_SKIPPED);
+	assert_string_equal(j.grey_skip, "postmaster");
+	assert_int_equal(fake_counter("rl:per-ip:192.0.2.1"), 2);
+	/* a again in the same message: known; per-rcpt counts messages, not again */
+	assert_int_equal(judge(s, "<a@example.org>", &j, &vc), CHK_NONE);
+	assert_int_equal(j.grey.state, GL_KNOWN);
+	assert_int_equal(fake_counter("rl:per-ip:192.0.2.1"), 3);
+	assert_int_equal(fake_counter("rl:per-rcpt:a@example.org"), 1);
+	assert_int_equal(s->msg.nrcpt_list, 3);
+	assert_int_equal(s->msg.ngreylist, 3);
+	assert_int_equal(s->msg.ratelimit.n, 5); /* a: 2, postmaster: 2, a again: per-ip */
+	session_log(s, &eom, "accept", false, NULL, NULL);
+
+	/* the next message: per-ip is over its limit, 451 */
+	session_mail(s, "<good@example.net>", NULL, &v);
+	assert_int_equal(s->msg.ngreylist, 0);
+	assert_int_equal(judge(s, "<a@example.org>", &j, &vc), CHK_RATELIMIT);
+	assert_int_equal(j.verdict.action, PM_V_TEMPFAIL);
+	assert_int_equal(j.verdict.reply, PM_R_RATELIMIT_TEMPFAIL);
+	assert_non_null(vc.ratelimit);
+	assert_string_equal(vc.ratelimit->rule, "per-ip");
+	assert_string_equal(vc.ratelimit->state, "over");
+	assert_int_equal(vc.ratelimit->count, 3);
+	assert_int_equal(fake_counter("rl:per-ip:192.0.2.1"), 3);
+
+	/* another client of the network: per-rcpt refuses, per-ip's count is taken back */
+	t = client("192.0.2.2");
+	session_mail(t, "<good@example.net>", NULL, &v);
+	assert_int_equal(judge(t, "<a@example.org>", &j, &vc), CHK_RATELIMIT);
+	assert_int_equal(j.verdict.action, PM_V_REJECT);
+	assert_string_equal(vc.ratelimit->rule, "per-rcpt");
+	assert_int_equal(fake_counter("rl:per-ip:192.0.2.2"), 0);
+
+	/* a trusted client: skipped (no triplet), still counted by rules without exemption */
+	u = client("127.0.0.1");
+	session_mail(u, "<good@example.net>", NULL, &v);
+	assert_int_equal(judge(u, "<b@example.org>", &j, &vc), CHK_NONE);
+	assert_int_equal(j.grey.state, GL_SKIPPED);
+	assert_string_equal(j.grey_skip, "trusted");
+	assert_int_equal(fake_counter("rl:per-rcpt:b@example.org"), 0); /* exempt_trusted */
+
+	/* the store fails: fail open, the state says error */
+	fake_fail = true;
+	session_mail(t, "<other@example.net>", NULL, &v);
+	assert_int_equal(judge(t, "<b@example.org>", &j, &vc), CHK_NONE);
+	assert_int_equal(j.grey.state, GL_ERROR);
+	assert_int_equal(t->msg.ngreylist, 1);
+	session_log(t, &eom, "accept", false, NULL, NULL);
+	fake_fail = false;
+
+	session_free(s);
+	session_free(t);
+	session_free(u);
+	store_set_current(NULL);
+	store_release(st);
+	policy_set_current(old);
+}
+
 /* main - run the tests in a temporary directory */
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_client),
-	    cmocka_unit_test(test_mail),
-	    cmocka_unit_test(test_rcpt),
-	    cmocka_unit_test(test_arc_verifier),
+	    cmocka_unit_test(test_client), cmocka_unit_test(test_mail),
+	    cmocka_unit_test(test_rcpt),   cmocka_unit_test(test_arc_verifier),
+	    cmocka_unit_test(test_state),
 	};
 	int rc;
 

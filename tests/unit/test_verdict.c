@@ -4597,9 +4597,9 @@ static bool all_printable(const char *s)
 static void test_reply_expand(void **state)
 {
 	static char long_a[10001], long_8bit[10001], want_long_a[300];
-	struct pm_reply_vars all = {"192.0.2.1",     "client.example", "helo.example",
-	                            "s@example.org", "r@example.org",  "example.org",
-	                            "fail",          "mailfrom",       "zen.example"};
+	struct pm_reply_vars all = {
+	    "192.0.2.1",   "client.example", "helo.example", "s@example.org", "r@example.org",
+	    "example.org", "fail",           "mailfrom",     "zen.example",   "300"};
 	struct {
 		const char *text;
 		struct pm_reply_vars vars;
@@ -4621,11 +4621,14 @@ static void test_reply_expand(void **state)
 	    {"%{", {0}, "%{"},
 	    {"%{}", {0}, "%{}"},
 	    {"bad\x01template\xff", {0}, "bad?template?"},
-	    {"%{ip} %{name} %{helo} %{sender} %{rcpt} %{domain} %{result} %{identity} %{zone}",
+	    {"%{ip} %{name} %{helo} %{sender} %{rcpt} %{domain} %{result} %{identity} %{zone} "
+	     "%{retry}",
 	     {"192.0.2.1", "client.example", "helo.example", "s@example.org", "r@example.org",
-	      "example.org", "fail", "mailfrom", "zen.example"},
+	      "example.org", "fail", "mailfrom", "zen.example", "300"},
 	     "192.0.2.1 client.example helo.example s@example.org r@example.org example.org fail "
-	     "mailfrom zen.example"},
+	     "mailfrom zen.example 300"},
+	    {"retry in %{retry} seconds", {.retry = "12\r\n"}, "retry in 12\\x0d\\x0a seconds"},
+	    {"retry in %{retry} seconds", {0}, "retry in  seconds"},
 	    {"blocked using %{zone}",
 	     {.zone = "bl\r\n.example%s"},
 	     "blocked using bl\\x0d\\x0a.example\\x25s"},
@@ -4654,10 +4657,10 @@ static void test_reply_expand(void **state)
 	/* every value long and 8-bit: the text stays printable and under 450 bytes */
 	{
 		struct pm_reply_vars v = {long_8bit, long_8bit, long_8bit, long_8bit, long_8bit,
-		                          long_8bit, long_8bit, long_8bit, long_8bit};
+		                          long_8bit, long_8bit, long_8bit, long_8bit, long_8bit};
 
 		expand("%{ip} %{name} %{helo} %{sender} %{rcpt} %{domain} %{result} %{identity} "
-		       "%{zone}",
+		       "%{zone} %{retry}",
 		       &v, buf, sizeof(buf));
 		if (strlen(buf) > 449 || !all_printable(buf) || strchr(buf, '%') != NULL ||
 		    strncmp(buf, "\\xff\\xff", 8) != 0 ||
@@ -4686,8 +4689,9 @@ static void test_reply_expand(void **state)
 static void test_expand_configured(void **state)
 {
 	struct policy *p = load(P_DEFAULT);
-	struct pm_reply_vars v = {"192.0.2.1\r\n", "evil\n250 OK", "\x80", "a%sb",      "x\r\ny",
-	                          "d.test\r\n",    "fail\0",       "id",   "zone\r\n%s"};
+	struct pm_reply_vars v = {"192.0.2.1\r\n", "evil\n250 OK", "\x80",   "a%sb",
+	                          "x\r\ny",        "d.test\r\n",   "fail\0", "id",
+	                          "zone\r\n%s",    "300\r\n%s"};
 	char buf[1024];
 	size_t failed = 0;
 
@@ -5097,6 +5101,240 @@ static void test_names(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* Greylisting and the rate limits (issue 16). */
+#define STATE_RULES                                                                                \
+	"ratelimits = ( { name = \"per-ip\"; key = \"client_address\"; window = 3600; limit = "    \
+	"10; },\n"                                                                                 \
+	"  { name = \"rej\"; key = \"sender\"; window = 60; limit = 5; action = \"reject\"; },\n"  \
+	"  { name = \"logged\"; key = \"recipient\"; window = 60; limit = 5; action = \"log\"; } " \
+	");\n"
+static const char P_GREY[] = BASE "greylisting = { mode = \"enforce\"; };\n" STATE_RULES
+                                  "recipients = { " RCPT_LIMITS " };\n";
+static const char P_GREY_LOG[] =
+    BASE "greylisting = { mode = \"log\"; };\n" STATE_RULES "recipients = { " RCPT_LIMITS " };\n";
+static const char P_GREY_TAG[] = BASE "greylisting = { mode = \"tag\"; };\n"
+                                      "recipients = { " RCPT_LIMITS " };\n";
+static const char P_GREY_DRY[] =
+    BASE "dry_run = true;\ngreylisting = { mode = \"enforce\"; };\n" STATE_RULES
+         "recipients = { " RCPT_LIMITS " };\n";
+static const char P_GREY_TEMPFAIL[] = BASE "state = { on_failure = \"tempfail\"; };\n"
+                                           "greylisting = { mode = \"enforce\"; };\n" STATE_RULES
+                                           "recipients = { " RCPT_LIMITS " };\n";
+static const char P_GREY_LOG_TEMPFAIL[] = BASE "state = { on_failure = \"tempfail\"; };\n"
+                                               "greylisting = { mode = \"log\"; };\n"
+                                               "recipients = { " RCPT_LIMITS " };\n";
+
+/* rule_named - the policy's rate-limit rule called name */
+static const struct ratelimit_rule *rule_named(const struct policy *p, const char *name)
+{
+	for (size_t i = 0; i < p->ratelimit.nrules; i++)
+		if (strcmp(p->ratelimit.rules[i].name, name) == 0)
+			return &p->ratelimit.rules[i];
+	fail_msg("no rule %s", name);
+	return NULL;
+}
+
+/* want - the verdict's action, would, reply, check, reason and rule */
+static void want(const struct pm_verdict *v, const char *what, enum pm_verdict_action action,
+                 bool would, enum pm_reply_id reply, const char *check, const char *reason,
+                 const char *rule)
+{
+	const char *c = pm_check_id_name(v->check), *r = pm_reason_name(v->reason);
+
+	if (v->action != action || v->would != would || (check != NULL && v->reply != reply) ||
+	    (c == NULL) != (check == NULL) || (c != NULL && strcmp(c, check) != 0) ||
+	    (r == NULL) != (reason == NULL) || (r != NULL && strcmp(r, reason) != 0) ||
+	    (v->rule == NULL) != (rule == NULL) || (rule != NULL && strcmp(v->rule, rule) != 0))
+		fail_msg("case %s: got %s would %d reply %d %s/%s/%s, want %s would %d reply %d "
+		         "%s/%s/%s",
+		         what, pm_verdict_action_name(v->action), v->would, (int)v->reply,
+		         c ? c : "-", r ? r : "-", v->rule ? v->rule : "-",
+		         pm_verdict_action_name(action), would, (int)reply, check ? check : "-",
+		         reason ? reason : "-", rule ? rule : "-");
+}
+
+/* test_greylist - the greylisting states at RCPT, modes, dry run, skips */
+static void test_greylist(void **state)
+{
+	struct policy *p = load(P_GREY), *log = load(P_GREY_LOG), *tag = load(P_GREY_TAG),
+	              *dry = load(P_GREY_DRY), *off;
+	struct pm_facts f = {RCPT, .rcpt = RCPT_VALID, .greylist = GL_NEW, .greylist_retry = 300};
+	struct pm_verdict v;
+	char buf[600];
+	const struct pm_reply_vars vars = {.rcpt = "bob@example.org", .retry = "300"};
+	static const enum greylist_state through[] = {GL_NONE,  GL_SKIPPED, GL_PASSED,
+	                                              GL_KNOWN, GL_AUTO,    GL_ERROR};
+
+	(void)state;
+	verdict_decide(&f, p, &v);
+	want(&v, "new", PM_V_TEMPFAIL, false, PM_R_GREYLISTED, "greylist", "greylisted",
+	     "greylisting.delay");
+	assert_int_equal(p->replies[v.reply].code, 451);
+	assert_string_equal(p->replies[v.reply].xcode, "4.7.1");
+	reply_expand(&p->replies[v.reply], &vars, buf, sizeof(buf));
+	if (strstr(buf, "retry in 300 seconds") == NULL || strstr(buf, "<bob@example.org>") == NULL)
+		fail_msg("greylisted reply: got \"%s\"", buf);
+	f.greylist = GL_EARLY;
+	verdict_decide(&f, p, &v);
+	want(&v, "early", PM_V_TEMPFAIL, false, PM_R_GREYLISTED, "greylist", "greylisted",
+	     "greylisting.delay");
+	for (size_t i = 0; i < PM_ARRAY_LEN(through); i++) {
+		char what[32];
+
+		f.greylist = through[i];
+		verdict_decide(&f, p, &v);
+
+		snprintf(what, sizeof(what), "state %d", (int)through[i]);
+		want(&v, what, PM_V_CONTINUE, false, PM_R_COUNT, NULL, NULL, NULL);
+	}
+	/* log and tag: a "would"; dry run: a "would" flagged dry_run */
+	f.greylist = GL_NEW;
+	verdict_decide(&f, log, &v);
+	want(&v, "log", PM_V_CONTINUE, true, PM_R_GREYLISTED, "greylist", "greylisted",
+	     "greylisting.delay");
+	verdict_decide(&f, tag, &v);
+	want(&v, "tag", PM_V_CONTINUE, true, PM_R_GREYLISTED, "greylist", "greylisted",
+	     "greylisting.delay");
+	verdict_decide(&f, dry, &v);
+	want(&v, "dry run", PM_V_CONTINUE, true, PM_R_GREYLISTED, "greylist", "greylisted",
+	     "greylisting.delay");
+	assert_true(v.dry_run);
+	/* trusted, authenticated, an allow list in force: never greylisted */
+	f.trusted = true;
+	verdict_decide(&f, p, &v);
+	want(&v, "trusted", PM_V_CONTINUE, false, PM_R_COUNT, NULL, NULL, NULL);
+	f.trusted = false;
+	f.authenticated = true;
+	verdict_decide(&f, p, &v);
+	want(&v, "authenticated", PM_V_CONTINUE, false, PM_R_COUNT, NULL, NULL, NULL);
+	f.authenticated = false;
+	f.list_allow = PM_LIST_BIT(LIST_CLIENT);
+	verdict_decide(&f, p, &v);
+	assert_int_equal(v.action, PM_V_CONTINUE);
+	assert_int_not_equal(v.check, CHK_GREYLIST);
+	f.list_allow = 0;
+	/* an earlier refusal wins: the recipient table */
+	f.rcpt = RCPT_UNKNOWN;
+	verdict_decide(&f, p, &v);
+	want(&v, "unknown first", PM_V_REJECT, false, PM_R_UNKNOWN_RECIPIENT, "recipients",
+	     "unknown_recipient", "recipients.mode=enforce");
+	/* greylisting off: the state is not looked at */
+	f.rcpt = RCPT_VALID;
+	off = load(P_DEFAULT);
+	verdict_decide(&f, off, &v);
+	want(&v, "off", PM_V_CONTINUE, false, PM_R_COUNT, NULL, NULL, NULL);
+	/* not at other stages */
+	f.stage = PM_STAGE_MAIL;
+	verdict_decide(&f, p, &v);
+	assert_int_not_equal(v.check, CHK_GREYLIST);
+	policy_release(p);
+	policy_release(log);
+	policy_release(tag);
+	policy_release(dry);
+	policy_release(off);
+}
+
+/* test_ratelimit_verdict - a rule over its limit: tempfail, reject, log; after greylisting */
+static void test_ratelimit_verdict(void **state)
+{
+	struct policy *p = load(P_GREY), *dry = load(P_GREY_DRY), *log = load(P_GREY_LOG);
+	struct pm_facts f = {RCPT, .rcpt = RCPT_VALID, .greylist = GL_PASSED};
+	struct pm_verdict v;
+
+	(void)state;
+	f.ratelimit = rule_named(p, "per-ip");
+	verdict_decide(&f, p, &v);
+	want(&v, "tempfail", PM_V_TEMPFAIL, false, PM_R_RATELIMIT_TEMPFAIL, "ratelimit",
+	     "ratelimit_exceeded", "ratelimits.per-ip");
+	assert_int_equal(p->replies[v.reply].code, 451);
+	assert_string_equal(p->replies[v.reply].xcode, "4.7.1");
+	f.ratelimit = rule_named(p, "rej");
+	verdict_decide(&f, p, &v);
+	want(&v, "reject", PM_V_REJECT, false, PM_R_RATELIMIT_REJECT, "ratelimit",
+	     "ratelimit_exceeded", "ratelimits.rej");
+	assert_int_equal(p->replies[v.reply].code, 550);
+	assert_string_equal(p->replies[v.reply].xcode, "5.7.1");
+	f.ratelimit = rule_named(p, "logged");
+	verdict_decide(&f, p, &v);
+	want(&v, "log", PM_V_CONTINUE, true, PM_R_RATELIMIT_TEMPFAIL, "ratelimit",
+	     "ratelimit_exceeded", "ratelimits.logged");
+	f.ratelimit = rule_named(dry, "rej");
+	verdict_decide(&f, dry, &v);
+	want(&v, "dry run", PM_V_CONTINUE, true, PM_R_RATELIMIT_REJECT, "ratelimit",
+	     "ratelimit_exceeded", "ratelimits.rej");
+	assert_true(v.dry_run);
+	/* greylisting refuses first */
+	f.ratelimit = rule_named(p, "rej");
+	f.greylist = GL_NEW;
+	verdict_decide(&f, p, &v);
+	want(&v, "greylist first", PM_V_TEMPFAIL, false, PM_R_GREYLISTED, "greylist", "greylisted",
+	     "greylisting.delay");
+	/* a greylisting "would" (log mode) loses to an enforced rate limit */
+	f.ratelimit = rule_named(log, "per-ip");
+	verdict_decide(&f, log, &v);
+	want(&v, "would then limit", PM_V_TEMPFAIL, false, PM_R_RATELIMIT_TEMPFAIL, "ratelimit",
+	     "ratelimit_exceeded", "ratelimits.per-ip");
+	/* rate limits apply to trusted and authenticated clients too (their rule says) */
+	f.greylist = GL_SKIPPED;
+	f.ratelimit = rule_named(p, "per-ip");
+	f.authenticated = true;
+	verdict_decide(&f, p, &v);
+	want(&v, "authenticated", PM_V_TEMPFAIL, false, PM_R_RATELIMIT_TEMPFAIL, "ratelimit",
+	     "ratelimit_exceeded", "ratelimits.per-ip");
+	policy_release(p);
+	policy_release(dry);
+	policy_release(log);
+}
+
+/* test_state_failure - on_failure tempfail: 451 4.3.0; accept: through */
+static void test_state_failure(void **state)
+{
+	struct policy *open = load(P_GREY), *tf = load(P_GREY_TEMPFAIL),
+	              *logtf = load(P_GREY_LOG_TEMPFAIL), *dry = load(P_GREY_DRY);
+	struct pm_facts f = {RCPT, .rcpt = RCPT_VALID, .greylist = GL_ERROR, .state_error = true};
+	struct pm_verdict v;
+
+	(void)state;
+	verdict_decide(&f, open, &v);
+	want(&v, "accept", PM_V_CONTINUE, false, PM_R_COUNT, NULL, NULL, NULL);
+	verdict_decide(&f, tf, &v);
+	want(&v, "tempfail", PM_V_TEMPFAIL, false, PM_R_STATE_TEMPFAIL, "state",
+	     "state_unavailable", "state.on_failure");
+	assert_int_equal(tf->replies[v.reply].code, 451);
+	assert_string_equal(tf->replies[v.reply].xcode, "4.3.0");
+	/* greylisting in log mode: its failure is a "would" */
+	verdict_decide(&f, logtf, &v);
+	want(&v, "log mode", PM_V_CONTINUE, true, PM_R_STATE_TEMPFAIL, "state", "state_unavailable",
+	     "state.on_failure");
+	/* a rate limit's failure: by its action */
+	f.greylist = GL_PASSED;
+	f.state_error_rule = rule_named(tf, "rej");
+	verdict_decide(&f, tf, &v);
+	want(&v, "rule", PM_V_TEMPFAIL, false, PM_R_STATE_TEMPFAIL, "state", "state_unavailable",
+	     "state.on_failure");
+	f.state_error_rule = rule_named(tf, "logged");
+	verdict_decide(&f, tf, &v);
+	want(&v, "log rule", PM_V_CONTINUE, true, PM_R_STATE_TEMPFAIL, "state", "state_unavailable",
+	     "state.on_failure");
+	f.state_error_rule = rule_named(open, "rej");
+	verdict_decide(&f, open, &v);
+	want(&v, "rule accept", PM_V_CONTINUE, false, PM_R_COUNT, NULL, NULL, NULL);
+	/* trusted: greylisting skipped, its failure cannot be */
+	f.state_error_rule = NULL;
+	f.greylist = GL_ERROR;
+	f.trusted = true;
+	verdict_decide(&f, tf, &v);
+	want(&v, "trusted", PM_V_CONTINUE, false, PM_R_COUNT, NULL, NULL, NULL);
+	f.trusted = false;
+	/* dry run: never refused */
+	verdict_decide(&f, dry, &v);
+	assert_int_equal(v.action, PM_V_CONTINUE);
+	policy_release(open);
+	policy_release(tf);
+	policy_release(logtf);
+	policy_release(dry);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -5117,6 +5355,9 @@ int main(void)
 	    cmocka_unit_test(test_domain_overrides),
 	    cmocka_unit_test(test_flags),
 	    cmocka_unit_test(test_exempt),
+	    cmocka_unit_test(test_greylist),
+	    cmocka_unit_test(test_ratelimit_verdict),
+	    cmocka_unit_test(test_state_failure),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
