@@ -16,8 +16,14 @@
  *	       every record carries its absolute expiry, an expired record
  *	       reads as absent, and a purge thread deletes expired records
  *	       in small write transactions (at most 1,000 a transaction, every
- *	       60 s), never stopping traffic for long. Crash-safe: LMDB's
- *	       copy-on-write with the default sync settings. A missing file
+ *	       60 s), never stopping traffic for long. Durability:
+ *	       MDB_NOMETASYNC, one sync to disk a write transaction (the
+ *	       default's second one, of the meta page, doubled the cost of
+ *	       a write). A crash of the process loses nothing committed; a
+ *	       power failure or kernel crash leaves the file intact
+ *	       (copy-on-write) but may undo the last committed write
+ *	       transaction (one store_set/store_add/store_del: one count or
+ *	       one greylisting record). A missing file
  *	       is created; a file LMDB refuses (corrupt, not an LMDB file) is
  *	       renamed aside to PATH.bad-YYYYmmddTHHMMSSZ and a new one
  *	       created, with an error logged naming both.
