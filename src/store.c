@@ -10,20 +10,29 @@
  *	while a backoff runs, calls the backend, and keeps the outage state.
  *
  *	Outage state (under the store's mutex, held for a few loads and
- *	stores, never across a backend call): after a failure the backend is
- *	not called again before next_try (backoff 1 s, doubling to 30 s). When
- *	next_try has passed, one thread (the probe) calls the backend while
- *	the others still fail at once; its success ends the outage, its
- *	failure doubles the backoff. The outage is logged when it begins and
- *	when it ends, with the operations that failed in between.
+ *	stores, never across a backend call): a failure of one operation on
+ *	its own (a command timeout, an error answer, an LMDB error) fails only
+ *	that operation and counts in a row (consecutive; any success resets
+ *	it). An outage begins when the backend could not connect (it marks
+ *	that with store_connect_failed: refused, connect timeout, AUTH or
+ *	SELECT refused) or at the STORE_OUTAGE_AFTER'th failure in a row (3).
+ *	In an outage the backend is not called again before next_try
+ *	(backoff 1 s, doubling to 30 s). When next_try has passed, one thread (the probe) calls the
+ *backend while the others still fail at once; its success ends the outage, its failure doubles the
+ *backoff. The outage is logged when it begins and when it ends, with the operations that failed in
+ *between.
  *
  *	The reference count and the counters are atomic. The process's
  *	current store is one pointer under its own mutex, with a copy of the
  *	settings it was opened with (store_reopen_if_changed compares them).
  * DIAGNOSTICS
- *	log_msg: "state store DESCRIPTION unavailable: REASON; greylisting
- *	and rate limits fail open|tempfail" (LOG_ERR) and "state store
- *	DESCRIPTION back after N s; M operations failed" (LOG_NOTICE).
+ *	log_msg, once an outage: "state store DESCRIPTION unavailable:
+ *	REASON; greylisting and rate limits fail open|tempfail" (LOG_ERR)
+ *	when it begins and "state store DESCRIPTION back after N s; M
+ *	operations failed" (LOG_NOTICE) when it ends (M counts the failures
+ *	in a row that began it). A failure that begins no outage: "state
+ *	store DESCRIPTION operation failed: REASON; greylisting and rate
+ *	limits fail open|tempfail for it" (LOG_WARNING, one a failure).
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -53,6 +62,7 @@ struct store {
 	pthread_mutex_t lock; /* guards the fields below */
 	char on_failure_text[32];
 	bool down;            /* in an outage */
+	int consecutive;      /* operations failed in a row, outside an outage */
 	bool probing;         /* a thread is trying the backend after the backoff */
 	long down_since;      /* monotonic ms */
 	long next_try;        /* monotonic ms */
@@ -66,6 +76,7 @@ static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct store *current;
 
 static __thread char reason_buf[256];
+static __thread bool reason_connect; /* the last failure was one to connect */
 
 static void outage_begin(struct store *st, long now);
 
@@ -86,6 +97,17 @@ const char *store_last_reason(void)
 void store_reason_clear(void)
 {
 	reason_buf[0] = '\0';
+	reason_connect = false;
+}
+
+void store_connect_failed(void)
+{
+	reason_connect = true;
+}
+
+bool store_last_connect_failed(void)
+{
+	return reason_connect;
 }
 
 /* mono_ms - CLOCK_MONOTONIC milliseconds */
@@ -344,14 +366,19 @@ static bool begin(struct store *st, bool *probe)
 	return go;
 }
 
-/* outage_begin - the backend just failed, no outage yet: begin one (under st->lock) */
+/*
+ * outage_begin - the backend just failed to connect, or failed
+ * STORE_OUTAGE_AFTER times in a row, no outage yet: begin one (under
+ * st->lock); the failures in a row count as failed in it
+ */
 static void outage_begin(struct store *st, long now)
 {
 	const char *why = store_last_reason();
 
 	st->down = true;
 	st->down_since = now;
-	st->failed = 1;
+	st->failed = st->consecutive > 0 ? (unsigned long)st->consecutive : 1;
+	st->consecutive = 0;
 	st->backoff = BACKOFF_FIRST_MS;
 	st->next_try = now + st->backoff;
 	atomic_fetch_add(&st->outages, 1);
@@ -377,8 +404,20 @@ static void finish(struct store *st, bool probe, enum store_status r)
 			st->down = false;
 		}
 		st->backoff = BACKOFF_FIRST_MS;
+		st->consecutive = 0;
 	} else if (!st->down) {
-		outage_begin(st, now);
+		/* one operation's failure fails only itself, unless it could not connect */
+		st->consecutive++;
+		if (store_last_connect_failed() || st->consecutive >= STORE_OUTAGE_AFTER)
+			outage_begin(st, now);
+		else
+			log_msg(LOG_WARNING,
+			        "state store %s operation failed: %s; greylisting and rate "
+			        "limits %s for it",
+			        st->ops->describe(st->b),
+			        *store_last_reason() != '\0' ? store_last_reason()
+			                                     : "operation failed",
+			        st->on_failure_text);
 	} else {
 		/* a failure during the outage: an operation that began before it, or the probe */
 		st->failed++;

@@ -16,8 +16,14 @@
  *	       every record carries its absolute expiry, an expired record
  *	       reads as absent, and a purge thread deletes expired records
  *	       in small write transactions (at most 1,000 a transaction, every
- *	       60 s), never stopping traffic for long. Crash-safe: LMDB's
- *	       copy-on-write with the default sync settings. A missing file
+ *	       60 s), never stopping traffic for long. Durability:
+ *	       MDB_NOMETASYNC, one sync to disk a write transaction (the
+ *	       default's second one, of the meta page, doubled the cost of
+ *	       a write). A crash of the process loses nothing committed; a
+ *	       power failure or kernel crash leaves the file intact
+ *	       (copy-on-write) but may undo the last committed write
+ *	       transaction (one store_set/store_add/store_del: one count or
+ *	       one greylisting record). A missing file
  *	       is created; a file LMDB refuses (corrupt, not an LMDB file) is
  *	       renamed aside to PATH.bad-YYYYmmddTHHMMSSZ and a new one
  *	       created, with an error logged naming both.
@@ -33,14 +39,23 @@
  *	Failure: an operation that cannot be done (Redis down, refusing,
  *	slower than the command timeout, answering an error; an LMDB error)
  *	returns STORE_ERROR, never blocks longer than the configured
- *	timeout, and never aborts. After a failure the backend is not tried
- *	again until a backoff has passed (1 s, doubling to 30 s, reset by
- *	a success); during it every operation returns STORE_ERROR at once
+ *	timeouts, and never aborts. An operation that fails on its own (a
+ *	command timeout or an error answer on an established connection,
+ *	whose connection is then dropped; an LMDB error) fails only itself:
+ *	the next operation goes to the backend again. An outage begins when
+ *	connecting fails (refused, connect timeout, AUTH or SELECT refused)
+ *	or after STORE_OUTAGE_AFTER (store_int.h: 3) operations failed in a
+ *	row (any success resets the count). In an outage the backend is not
+ *	tried again until a backoff has passed (1 s, doubling to 30 s, reset
+ *	by a success); during it every operation returns STORE_ERROR at once
  *	(no thread waits). store.c logs the outage once when it starts
  *	("state store redis 127.0.0.1:6379 unavailable: REASON; greylisting
  *	and rate limits fail open|tempfail") and once when it ends ("state
  *	store redis 127.0.0.1:6379 back after N s; M operations failed"),
- *	never once per operation. What a failure means for the mail
+ *	never once per operation; a failure that begins no outage is logged
+ *	on its own ("state store redis 127.0.0.1:6379 operation failed:
+ *	REASON; greylisting and rate limits fail open|tempfail for it",
+ *	LOG_WARNING). What a failure means for the mail
  *	(state.on_failure) is the caller's decision (verdict.c).
  *
  *	Keys are printable ASCII without spaces, at most STORE_KEY_MAX
@@ -57,6 +72,10 @@
  *	start: a bad path, a directory it cannot write, Redis settings that
  *	cannot work). A Redis server that does not answer at start is not an
  *	error: the store starts in an outage and reconnects with backoff.
+ *	Operations: STORE_ERROR; the outage lines above (LOG_ERR when one
+ *	begins: a failed connect, or 3 failures in a row; LOG_NOTICE when it
+ *	ends), and the "operation failed" line (LOG_WARNING) for a failure
+ *	that begins no outage.
  */
 #ifndef PM_STORE_H
 #define PM_STORE_H

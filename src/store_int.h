@@ -8,7 +8,11 @@
  *	store_ops) or NULL with errbuf filled; it adds its round trips and
  *	purged records to the counters store.c gives it (store_stats reads
  *	them). An operation that fails says why with store_reason(); store.c
- *	reads it, in the same thread, for the outage log.
+ *	reads it, in the same thread, for the outage log. A failure to
+ *	connect (refused, connect timeout, AUTH or SELECT refused) is also
+ *	marked with store_connect_failed(): store.c then begins an outage at
+ *	once; any other failure fails only its own operation, and
+ *	STORE_OUTAGE_AFTER of them in a row begin one.
  *
  *	store_backend and store_lmdb_purge_now are for the unit tests.
  */
@@ -21,6 +25,9 @@
 
 #include "store.h"
 
+/* failed operations in a row (no success between them) that begin an outage */
+#define STORE_OUTAGE_AFTER 3
+
 /* The counters a backend keeps for store_stats. */
 struct store_counters {
 	atomic_ulong round_trips; /* redis: commands; lmdb: transactions */
@@ -31,8 +38,12 @@ struct store_counters {
 void store_reason(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* store_last_reason - the calling thread's last store_reason ("" when none) */
 const char *store_last_reason(void);
-/* store_reason_clear - forget the calling thread's reason */
+/* store_reason_clear - forget the calling thread's reason (and its connect mark) */
 void store_reason_clear(void);
+/* store_connect_failed - mark the calling thread's failure as a failure to connect */
+void store_connect_failed(void);
+/* store_last_connect_failed - was the calling thread's last failure one to connect */
+bool store_last_connect_failed(void);
 
 extern const struct store_ops store_lmdb_ops;
 extern const struct store_ops store_redis_ops;

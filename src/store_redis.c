@@ -43,7 +43,7 @@
  *	HAProxy checking "role:master" (tcp-check send "info replication",
  *	expect "role:master"), or a virtual address that follows it. A
  *	read-only replica answers every write with an error (READONLY): the
- *	store then is in an outage and state.on_failure decides (greylisting
+ *	writes fail, three in a row begin an outage, and state.on_failure decides (greylisting
  *	and the rate limits need writes on every message), so never point
  *	the milters at a replica. After a failover the counters are what the
  *	new master had (asynchronous replication may lose the last writes).
@@ -57,7 +57,9 @@
  *	not an error: store_open then starts the store in an outage
  *	(store_redis_connect_now, one connection, AUTH and SELECT included). Operations:
  *	STORE_ERROR with store_reason() saying why ("connect to ...: ...",
- *	"GET: READONLY ...", "timeout").
+ *	"GET: READONLY ...", "timeout"); a failure to connect (AUTH and
+ *	SELECT included) is also marked with store_connect_failed(), which
+ *	begins an outage at once (store.c).
  */
 #include <errno.h>
 #include <hiredis/hiredis.h>
@@ -241,7 +243,10 @@ static redisReply *command(struct redis_store *s, redisContext *ctx, int argc, c
 	return redisCommandArgv(ctx, argc, argv, lens);
 }
 
-/* connect_new - a new connection, authenticated, its database selected; NULL: reason noted */
+/*
+ * connect_new - a new connection, authenticated, its database selected;
+ * NULL: reason noted and marked a connect failure (store.c: an outage at once)
+ */
 static redisContext *connect_new(struct redis_store *s)
 {
 	redisContext *ctx;
@@ -257,16 +262,19 @@ static redisContext *connect_new(struct redis_store *s)
 		ctx = redisConnectWithTimeout(s->host, s->port, s->connect_tv);
 	if (ctx == NULL) {
 		store_reason("connect: out of memory");
+		store_connect_failed();
 		return NULL;
 	}
 	if (ctx->err != 0) {
 		store_reason("connect: %s", ctx->errstr);
 		redisFree(ctx);
+		store_connect_failed();
 		return NULL;
 	}
 	if (redisSetTimeout(ctx, s->command_tv) != REDIS_OK) {
 		store_reason("setting the command timeout: %s", ctx->errstr);
 		redisFree(ctx);
+		store_connect_failed();
 		return NULL;
 	}
 	if (s->pass != NULL) {
@@ -281,6 +289,7 @@ static redisContext *connect_new(struct redis_store *s)
 		if (reply_error(ctx, r, "AUTH")) {
 			freeReplyObject(r);
 			redisFree(ctx);
+			store_connect_failed();
 			return NULL;
 		}
 		freeReplyObject(r);
@@ -295,6 +304,7 @@ static redisContext *connect_new(struct redis_store *s)
 		if (reply_error(ctx, r, "SELECT")) {
 			freeReplyObject(r);
 			redisFree(ctx);
+			store_connect_failed();
 			return NULL;
 		}
 		freeReplyObject(r);

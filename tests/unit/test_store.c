@@ -10,8 +10,11 @@
  *	STORE_VALUE_MAX (one byte more: STORE_ERROR, no outage), and 8
  *	threads x 200 adds against a limit of 1,000 (exactly 1,000 succeed).
  *
- *	store.c over a fake backend (store_wrap): the backoff (a failure,
- *	then failures at once without calling the backend, one probe after
+ *	store.c over a fake backend (store_wrap): a lone failure between
+ *	successes is no outage (the next operation reaches the backend), a
+ *	success resets the count, 3 failures in a row begin an outage (logged
+ *	once), a failed connect begins one at once; the backoff (a failed
+ *	connect, then failures at once without calling the backend, one probe after
  *	1 s, 2 s after a failed probe, a success ends it) and the outage log
  *	lines; store_reopen_if_changed and the current store.
  *
@@ -575,6 +578,7 @@ static void stats(void **state)
 
 static int fake_calls;
 static enum store_status fake_result;
+static bool fake_connect; /* an error is a failure to connect */
 
 /* fake_get - store_ops.get: fake_result, counting calls */
 static enum store_status fake_get(void *b, const char *key, char *val, size_t valsize,
@@ -586,8 +590,11 @@ static enum store_status fake_get(void *b, const char *key, char *val, size_t va
 	(void)expires;
 	fake_calls++;
 	val[0] = '\0';
-	if (fake_result == STORE_ERROR)
+	if (fake_result == STORE_ERROR) {
 		store_reason("fake refuses");
+		if (fake_connect)
+			store_connect_failed();
+	}
 	return fake_result;
 }
 
@@ -607,7 +614,10 @@ static const char *fake_describe(void *b)
 static const struct store_ops fake_ops = {
     .name = "fake", .get = fake_get, .close = fake_close, .describe = fake_describe};
 
-/* backoff - fail, fail at once, probe after 1 s, 2 s after a failed probe, success ends it */
+/*
+ * backoff - a failed connect begins an outage at once: fail at once, probe
+ * after 1 s, 2 s after a failed probe, success ends it
+ */
 static void backoff(void **state)
 {
 	struct store *st = store_wrap(&fake_ops, NULL, "tempfail");
@@ -618,6 +628,7 @@ static void backoff(void **state)
 	(void)state;
 	capture_begin();
 	fake_calls = 0;
+	fake_connect = true;
 	fake_result = STORE_ERROR;
 	assert_int_equal(store_get(st, "k", val, sizeof(val), NULL), STORE_ERROR);
 	assert_int_equal(fake_calls, 1);
@@ -658,6 +669,82 @@ static void backoff(void **state)
 	    strstr(logged, "state store fake here back after 3 s; 5 operations failed"));
 	assert_non_null(
 	    strstr(logged, "state store fake here back after 1 s; 1 operations failed"));
+}
+
+/* get_k - store_get of "k" on st with the fake answering r; the result */
+static enum store_status get_k(struct store *st, enum store_status r)
+{
+	char val[8];
+
+	fake_result = r;
+	return store_get(st, "k", val, sizeof(val), NULL);
+}
+
+/*
+ * lone_failures - an operation failing on its own fails only itself; a
+ * success resets the count; STORE_OUTAGE_AFTER in a row begin an outage
+ */
+static void lone_failures(void **state)
+{
+	struct store *st = store_wrap(&fake_ops, NULL, "fail open");
+	struct store_stats s;
+	char logged[2000];
+	int i;
+
+	(void)state;
+	assert_int_equal(STORE_OUTAGE_AFTER, 3);
+	capture_begin();
+	fake_calls = 0;
+	fake_connect = false;
+	assert_int_equal(get_k(st, STORE_NOTFOUND), STORE_NOTFOUND);
+	assert_int_equal(get_k(st, STORE_ERROR), STORE_ERROR); /* a timeout between successes */
+	assert_int_equal(get_k(st, STORE_OK), STORE_OK);       /* goes to the backend */
+	assert_int_equal(fake_calls, 3);
+	/* two in a row, a success, two in a row: still no outage */
+	assert_int_equal(get_k(st, STORE_ERROR), STORE_ERROR);
+	assert_int_equal(get_k(st, STORE_ERROR), STORE_ERROR);
+	assert_int_equal(get_k(st, STORE_OK), STORE_OK);
+	assert_int_equal(get_k(st, STORE_ERROR), STORE_ERROR);
+	assert_int_equal(get_k(st, STORE_ERROR), STORE_ERROR);
+	assert_int_equal(fake_calls, 8);
+	store_stats(st, &s);
+	assert_int_equal(s.outages, 0);
+	assert_int_equal(s.errors, 5);
+	capture_end(logged, sizeof(logged));
+	assert_null(strstr(logged, "unavailable"));
+	assert_non_null(strstr(logged, "state store fake here operation failed: fake refuses; "
+	                               "greylisting and rate limits fail open for it"));
+	/* the third in a row: an outage, the next ones fail at once */
+	capture_begin();
+	assert_int_equal(get_k(st, STORE_ERROR), STORE_ERROR);
+	assert_int_equal(fake_calls, 9);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(get_k(st, STORE_OK), STORE_ERROR);
+	assert_int_equal(fake_calls, 9);
+	store_stats(st, &s);
+	assert_int_equal(s.outages, 1);
+	sleep_ms(1050);
+	assert_int_equal(get_k(st, STORE_OK), STORE_OK); /* the probe ends it */
+	assert_int_equal(fake_calls, 10);
+	capture_end(logged, sizeof(logged));
+	assert_non_null(strstr(logged, "state store fake here unavailable: fake refuses; "
+	                               "greylisting and rate limits fail open"));
+	assert_null(strstr(strstr(logged, "unavailable") + 1, "unavailable")); /* logged once */
+	assert_non_null(
+	    strstr(logged, "state store fake here back after 1 s; 7 operations failed"));
+	/* after it: a lone failure is again only itself */
+	assert_int_equal(get_k(st, STORE_ERROR), STORE_ERROR);
+	assert_int_equal(get_k(st, STORE_OK), STORE_OK);
+	assert_int_equal(fake_calls, 12);
+	/* a failed connect: an outage at once */
+	fake_connect = true;
+	assert_int_equal(get_k(st, STORE_ERROR), STORE_ERROR);
+	fake_connect = false;
+	assert_int_equal(get_k(st, STORE_OK), STORE_ERROR);
+	assert_int_equal(fake_calls, 13);
+	store_stats(st, &s);
+	assert_int_equal(s.outages, 2);
+	store_release(st);
 }
 
 /* names - store_status_name, and NULL stores */
@@ -1077,6 +1164,7 @@ static void redis_auth(void **state)
 	struct redis r = {0};
 	char dir[300], server[500], val[32], logged[2000];
 	struct state_settings ss;
+	struct store_stats s;
 	struct store *st;
 
 	(void)state;
@@ -1109,11 +1197,19 @@ static void redis_auth(void **state)
 	ss.redis_password = NULL;
 	st = store_open(&ss, val, sizeof(val));
 	assert_non_null(st);
+	/* NOAUTH answers on an established connection: 3 in a row begin an outage */
 	assert_int_equal(store_get(st, "t:auth", val, sizeof(val), NULL), STORE_ERROR);
+	assert_int_equal(store_get(st, "t:auth", val, sizeof(val), NULL), STORE_ERROR);
+	store_stats(st, &s);
+	assert_int_equal(s.outages, 0);
+	assert_int_equal(store_get(st, "t:auth", val, sizeof(val), NULL), STORE_ERROR);
+	store_stats(st, &s);
+	assert_int_equal(s.outages, 1);
 	store_release(st);
 	capture_end(logged, sizeof(logged));
 	redis_down(&r);
 	assert_non_null(strstr(logged, "unavailable: AUTH: WRONGPASS"));
+	assert_non_null(strstr(logged, "operation failed: GET: NOAUTH"));
 	assert_non_null(strstr(logged, "unavailable: GET: NOAUTH"));
 }
 
@@ -1195,6 +1291,8 @@ static void redis_stops(void **state)
 	if (ms > COMMAND_MS + MARGIN_MS)
 		fail_msg("stopped server: got STORE_ERROR after %ld ms, want at most %d", ms,
 		         COMMAND_MS + MARGIN_MS);
+	store_stats(st, &s);
+	assert_int_equal(s.outages, 1); /* refused to connect: an outage at once */
 	assert_int_equal(redis_up(&r, dir, NULL), 0);
 	sleep_ms(1100);
 	assert_int_equal(store_set(st, "t:s", "3", 100), STORE_OK);
@@ -1246,6 +1344,7 @@ static void redis_paused(void **state)
 {
 	char server[500], val[32], logged[2000];
 	struct state_settings ss = redis_settings(&main_redis, server, sizeof(server));
+	struct store_stats s;
 	struct timespec t0;
 	struct store *st;
 	redisContext *c;
@@ -1270,7 +1369,9 @@ static void redis_paused(void **state)
 	if (ms > COMMAND_MS + MARGIN_MS)
 		fail_msg("paused server: got STORE_ERROR after %ld ms, want at most %d", ms,
 		         COMMAND_MS + MARGIN_MS);
-	sleep_ms(2100); /* the pause (1 s) and the backoff (1 s) */
+	store_stats(st, &s);
+	assert_int_equal(s.outages, 0); /* a timeout on its own: no outage */
+	sleep_ms(1100);                 /* the pause (1 s) */
 	assert_int_equal(store_get(st, "t:pause", val, sizeof(val), NULL), STORE_OK);
 	assert_string_equal(val, "1");
 	capture_end(logged, sizeof(logged));
@@ -1344,6 +1445,7 @@ int main(void)
 	const struct CMUnitTest generic[] = {
 	    cmocka_unit_test(names),
 	    cmocka_unit_test(backoff),
+	    cmocka_unit_test(lone_failures),
 	    cmocka_unit_test(current),
 	};
 	const struct CMUnitTest lmdb[] = {
