@@ -471,8 +471,8 @@ state_conf() {
 		  lmdb: { path = "$STATE_DIR/state.lmdb"; };
 		  # 1 s, not the default 250 ms: with 200 sessions and redis-server on these 2
 		  # cores a reply now and then took longer (issue 16's first runs: 131 of
-		  # 40,000 messages got 451 4.3.0, each timeout an outage of a few hundred
-		  # operations); this measures what the state costs, tests/state its faults
+		  # 40,000 messages got 451 4.3.0); this measures what the state costs,
+		  # tests/state its faults
 		  redis: { server = "unix:$REDIS_DIR_OF/redis.sock"; prefix = "pmbench:";
 		           command_timeout_ms = 1000; };
 		};
