@@ -6,7 +6,7 @@
 #	FUZZ_SECONDS=N tests/fuzz/run.sh	(seconds of fuzzing per target; default 5)
 # DESCRIPTION
 #	Builds the targets (make fuzz-build: clang, -fsanitize=fuzzer,address,
-#	undefined), then for each target:
+#	undefined), then for each target (one target per CPU at once; the lines in target order):
 #	1. runs every file of tests/fuzz/corpus/TARGET (seeds and regressions)
 #	   once: a regression in a seed shows at once;
 #	2. fuzzes it FUZZ_SECONDS seconds from that corpus (-timeout=10 per
@@ -60,8 +60,12 @@ export TMPDIR=$work
 export ASAN_OPTIONS=${ASAN_OPTIONS:-quarantine_size_mb=16:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
-rc=0
-for t in "${targets[@]}"; do
+# fuzz_one TARGET - its corpus, then its fuzzing: TAP lines on standard
+# output, exit 1 when either failed (the targets run one per CPU at once,
+# each libFuzzer process being single-threaded; their lines are printed
+# afterwards in the order of the targets)
+fuzz_one() {
+	local t=$1 bin corpus arts dict opts n out cov before st runs speed rss art
 	bin=build/fuzz/$t
 	corpus=tests/fuzz/corpus/$t
 	arts=build/fuzz/artifacts/$t
@@ -79,8 +83,7 @@ for t in "${targets[@]}"; do
 	else
 		echo "not ok - fuzz $t: a corpus input fails:"
 		grep -E 'ERROR|invariant broken|SUMMARY|Running:|Test unit written' "$out" | head -20
-		rc=1
-		continue
+		return 1
 	fi
 
 	# 2. fuzzing
@@ -101,7 +104,16 @@ for t in "${targets[@]}"; do
 		echo "not ok - fuzz $t: status $st, input saved as ${art:-?}" \
 			"(reproduce: $bin ${art:-FILE})"
 		grep -E 'ERROR|invariant broken|SUMMARY|==[0-9]+==|#[0-9] 0x' "$out" | head -25
-		rc=1
+		return 1
 	fi
+}
+export -f fuzz_one
+export work secs
+printf '%s\0' "${targets[@]}" |
+	xargs -0 -P "$(nproc)" -n 1 bash -c 'fuzz_one "$1" >"$work/$1.tap" 2>&1; echo $? >"$work/$1.rc"' _
+rc=0
+for t in "${targets[@]}"; do
+	cat "$work/$t.tap" 2>/dev/null || echo "not ok - fuzz $t: did not run"
+	[ "$(cat "$work/$t.rc" 2>/dev/null)" = 0 ] || rc=1
 done
 exit $rc
