@@ -256,26 +256,21 @@ int greylist_network(const struct pm_ip *ip, int v4prefix, int v6prefix, char *o
 	return 0;
 }
 
-/* at_or_below - is name listed, or below a listed domain (case-insensitive)? */
-static bool at_or_below(const char *name, char *const *list, size_t n)
+/*
+ * large_sender - is name (one trailing dot ignored: "x.example." is
+ * "x.example" in DNS) a large_senders entry or below one?
+ */
+static bool large_sender(const struct greylist_settings *gs, const char *name)
 {
-	size_t len;
+	char bare[256];
+	size_t len = name != NULL ? strlen(name) : 0;
 
-	if (name == NULL || *name == '\0')
-		return false;
-	len = strlen(name);
-	if (len > 0 && name[len - 1] == '.')
-		len--;
-	for (size_t i = 0; i < n; i++) {
-		size_t m = list[i] != NULL ? strlen(list[i]) : 0;
-
-		if (m == 0 || m > len)
-			continue;
-		if (strncasecmp(name + len - m, list[i], m) == 0 &&
-		    (m == len || name[len - m - 1] == '.'))
-			return true;
+	if (len > 1 && len < sizeof(bare) && name[len - 1] == '.') {
+		memcpy(bare, name, len - 1);
+		bare[len - 1] = '\0';
+		name = bare;
 	}
-	return false;
+	return domain_in_list(name, gs->large_senders, gs->nlarge_senders);
 }
 
 /* exempt_rcpt - is the recipient listed ("user@domain"), or its domain ("@domain")? */
@@ -310,8 +305,8 @@ const char *greylist_skip(const struct greylist_settings *gs, const struct greyl
 		return "exempt_client";
 	if (exempt_rcpt(gs, s->rcpt, s->rcpt_domain))
 		return "exempt_recipient";
-	if (at_or_below(s->verified_name, gs->large_senders, gs->nlarge_senders) ||
-	    (s->spf_pass && at_or_below(s->sender_domain, gs->large_senders, gs->nlarge_senders)))
+	if (large_sender(gs, s->verified_name) ||
+	    (s->spf_pass && large_sender(gs, s->sender_domain)))
 		return "large_sender";
 	return NULL;
 }

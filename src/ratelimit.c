@@ -84,23 +84,13 @@ static bool has_address(const struct pm_ip *ip)
 /* sender_exempt - is the sender (or its domain, or a domain above it) in the rule's list? */
 static bool sender_exempt(const struct ratelimit_rule *r, const struct rl_subject *s)
 {
-	size_t dl = s->sender_domain != NULL ? strlen(s->sender_domain) : 0;
-
 	for (size_t i = 0; i < r->nexempt_senders; i++) {
-		const char *e = r->exempt_senders[i];
-		size_t m;
+		char *const *e = &r->exempt_senders[i];
 
-		if (e == NULL || *e == '\0')
+		if (*e == NULL || **e == '\0')
 			continue;
-		if (strchr(e, '@') != NULL) {
-			if (s->sender != NULL && strcasecmp(e, s->sender) == 0)
-				return true;
-			continue;
-		}
-		m = strlen(e);
-		if (s->sender_domain != NULL && dl >= m &&
-		    strcasecmp(s->sender_domain + dl - m, e) == 0 &&
-		    (dl == m || s->sender_domain[dl - m - 1] == '.'))
+		if (strchr(*e, '@') != NULL ? s->sender != NULL && strcasecmp(*e, s->sender) == 0
+		                            : domain_in_list(s->sender_domain, e, 1))
 			return true;
 	}
 	return false;

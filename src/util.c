@@ -287,6 +287,27 @@ bool pm_strcasesuffix(const char *s, const char *suffix)
 	return pm_strcaseeq(s + n - m, suffix);
 }
 
+/* domain_in_list - domain equals a listed one or is below it */
+bool domain_in_list(const char *domain, char *const *list, size_t n)
+{
+	size_t dl;
+
+	if (domain == NULL)
+		return false;
+	dl = strlen(domain);
+	for (size_t i = 0; i < n; i++) {
+		size_t ll = strlen(list[i]);
+
+		if (ll == 0 || ll > dl)
+			continue;
+		if (strcasecmp(domain + dl - ll, list[i]) != 0)
+			continue;
+		if (ll == dl || domain[dl - ll - 1] == '.')
+			return true;
+	}
+	return false;
+}
+
 /* escape_width - bytes of output for one input byte: 1 kept, 4 for \xHH */
 static size_t escape_width(unsigned char c)
 {

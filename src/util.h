@@ -57,6 +57,8 @@ char *pm_strlower(char *s);
 bool pm_strcaseeq(const char *a, const char *b);
 /* pm_strcasesuffix - true when s ends with suffix, ASCII case-insensitively */
 bool pm_strcasesuffix(const char *s, const char *suffix);
+/* domain_in_list - domain equals one of list[0..n) or is below one (case-insensitive) */
+bool domain_in_list(const char *domain, char *const *list, size_t n);
 
 /*
  * pm_escape - copy the first srclen bytes of src into dst (dstsize bytes,

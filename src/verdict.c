@@ -443,27 +443,6 @@ bool verdict_spf_excused(const struct pm_facts *f, const struct policy *p)
 	return f->dmarc == PM_DMARC_PASS && f->dmarc_dkim_aligned;
 }
 
-/* domain_in_list - domain equals a listed one or is below it */
-bool domain_in_list(const char *domain, char *const *list, size_t n)
-{
-	size_t dl;
-
-	if (domain == NULL)
-		return false;
-	dl = strlen(domain);
-	for (size_t i = 0; i < n; i++) {
-		size_t ll = strlen(list[i]);
-
-		if (ll == 0 || ll > dl)
-			continue;
-		if (strcasecmp(domain + dl - ll, list[i]) != 0)
-			continue;
-		if (ll == dl || domain[dl - ll - 1] == '.')
-			return true;
-	}
-	return false;
-}
-
 /* suffix_len - length of listed when domain equals it or is below it, else 0 */
 static size_t suffix_len(const char *domain, const char *listed)
 {

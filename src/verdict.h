@@ -539,9 +539,6 @@ const char *verdict_singleton_field(const char *name);
  */
 bool verdict_field_is(const char *name, const char *want);
 
-/* domain_in_list - domain equals one of list[0..n) or is below one (case-insensitive) */
-bool domain_in_list(const char *domain, char *const *list, size_t n);
-
 /* verdict_decide - the verdict for f->stage; never fails */
 void verdict_decide(const struct pm_facts *f, const struct policy *p, struct pm_verdict *v);
 
