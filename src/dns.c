@@ -8,12 +8,13 @@
  *	dns_answer_open(), dns_answer_next(), dns_answer_count()
  *	dns_answer_status()
  * DESCRIPTION
- *	A thread-local struct __res_state (res_ninit on first use, again when
- *	/etc/resolv.conf changes), res_nmkquery and res_nsend (the RCODE
- *	read here, so that negative answers keep their SOA), in front of the shared
+ *	A pool of struct __res_state shared by all threads (res_ninit when
+ *	first made, again after /etc/resolv.conf changed; looked at at most
+ *	once a second), res_nmkquery and res_nsend (the RCODE
+ *	read here, so that negative answers keep their SOA), behind the shared
  *	answer cache (dnscache.c), reached only through a struct dns_budget
  *	(the one deadline of an MTA command). Each query's answer is copied
- *	out of the thread's buffer into the caller's struct dns_reply. Answers
+ *	out of the cache or the resolver into the caller's struct dns_reply. Answers
  *	are read with the record
  *	iterator (dns_answer_*), the one place that walks an answer section
  *	(ns_initparse/ns_parserr).
@@ -41,79 +42,113 @@
 #define DNS_BUF_SIZE    65536
 #define DNS_RESOLV_CONF "/etc/resolv.conf"
 
-/* This thread's resolver. */
+/*
+ * The resolvers: a pool of struct __res_state shared by every thread.
+ * libmilter's worker pool creates and ends threads all the time, so a
+ * resolver per thread meant a res_ninit (resolv.conf read and parsed)
+ * and a 64 KiB buffer for nearly every session; a resolver is now taken
+ * from the pool for one query on a cache miss and given back. The pool
+ * grows to the most queries in flight at once and is freed at exit.
+ * /etc/resolv.conf is looked at (stat) at most once a second across all
+ * threads: a change bumps the generation and each resolver is
+ * initialised again when next taken.
+ */
 struct dns_thread {
+	struct dns_thread *next; /* in the pool */
 	struct __res_state res;
 	bool ready;
-	struct stat conf; /* /etc/resolv.conf when res was initialised */
-	int def_retrans;  /* resolv.conf's own timeout and attempts */
+	unsigned gen;    /* conf_gen when res was initialised */
+	int def_retrans; /* resolv.conf's own timeout and attempts */
 	int def_retry;
 	bool shrunk;        /* the next query's timeouts were cut to fit a deadline */
 	unsigned char *buf; /* DNS_BUF_SIZE bytes */
 };
 
-static pthread_key_t dns_key;
-static pthread_once_t dns_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct dns_thread *pool;  /* idle resolvers */
+static struct stat conf_st;      /* resolv.conf when conf_gen began */
+static unsigned conf_gen;        /* bumped when resolv.conf changes */
+static time_t conf_checked = -1; /* CLOCK_MONOTONIC seconds of the last stat */
 
-/* dns_thread_free - thread exit: close and free the resolver */
-static void dns_thread_free(void *arg)
+/* conf_check - stat resolv.conf at most once a second; a change bumps conf_gen; locked */
+static void conf_check(void)
 {
-	struct dns_thread *t = arg;
+	struct timespec now;
+	struct stat st;
 
-	if (t->ready)
-		res_nclose(&t->res);
-	free(t->buf);
-	free(t);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (conf_checked >= 0 && now.tv_sec == conf_checked)
+		return;
+	conf_checked = now.tv_sec;
+	if (stat(DNS_RESOLV_CONF, &st) != 0)
+		return; /* gone: keep what we have */
+	if (st.st_ino != conf_st.st_ino || st.st_dev != conf_st.st_dev ||
+	    st.st_mtim.tv_sec != conf_st.st_mtim.tv_sec ||
+	    st.st_mtim.tv_nsec != conf_st.st_mtim.tv_nsec || st.st_size != conf_st.st_size) {
+		conf_st = st;
+		conf_gen++;
+	}
 }
 
-/* dns_key_init - create the thread key once */
-static void dns_key_init(void)
-{
-	if (pthread_key_create(&dns_key, dns_thread_free) != 0)
-		pm_fatal("dns: pthread_key_create failed");
-}
-
-/* conf_changed - has resolv.conf changed since st was taken? */
-static bool conf_changed(const struct stat *st)
-{
-	struct stat now;
-
-	if (stat(DNS_RESOLV_CONF, &now) != 0)
-		return false; /* gone: keep what we have */
-	return now.st_ino != st->st_ino || now.st_dev != st->st_dev ||
-	       now.st_mtim.tv_sec != st->st_mtim.tv_sec ||
-	       now.st_mtim.tv_nsec != st->st_mtim.tv_nsec || now.st_size != st->st_size;
-}
-
-/* dns_thread_get - this thread's resolver, (re)initialised as needed; NULL if res_ninit fails */
+/* dns_thread_get - a resolver from the pool, (re)initialised as needed; NULL if res_ninit fails */
 static struct dns_thread *dns_thread_get(void)
 {
 	struct dns_thread *t;
+	unsigned gen;
 
-	pthread_once(&dns_once, dns_key_init);
-	t = pthread_getspecific(dns_key);
+	pthread_mutex_lock(&pool_lock);
+	conf_check();
+	gen = conf_gen;
+	t = pool;
+	if (t != NULL)
+		pool = t->next;
+	pthread_mutex_unlock(&pool_lock);
 	if (t == NULL) {
 		t = xcalloc(1, sizeof(*t));
 		t->buf = xmalloc(DNS_BUF_SIZE);
-		if (pthread_setspecific(dns_key, t) != 0)
-			pm_fatal("dns: pthread_setspecific failed");
 	}
-	if (t->ready && conf_changed(&t->conf)) {
+	if (t->ready && t->gen != gen) {
 		res_nclose(&t->res);
 		t->ready = false;
 	}
 	if (!t->ready) {
 		memset(&t->res, 0, sizeof(t->res));
-		if (stat(DNS_RESOLV_CONF, &t->conf) != 0)
-			memset(&t->conf, 0, sizeof(t->conf));
-		if (res_ninit(&t->res) != 0)
+		if (res_ninit(&t->res) != 0) {
+			free(t->buf);
+			free(t);
 			return NULL;
+		}
 		t->res.options |= RES_USE_EDNS0;
 		t->def_retrans = t->res.retrans;
 		t->def_retry = t->res.retry;
+		t->gen = gen;
 		t->ready = true;
 	}
 	return t;
+}
+
+/* dns_thread_put - give a resolver back to the pool */
+static void dns_thread_put(struct dns_thread *t)
+{
+	pthread_mutex_lock(&pool_lock);
+	t->next = pool;
+	pool = t;
+	pthread_mutex_unlock(&pool_lock);
+}
+
+void dns_shutdown(void)
+{
+	struct dns_thread *t;
+
+	pthread_mutex_lock(&pool_lock);
+	while ((t = pool) != NULL) {
+		pool = t->next;
+		if (t->ready)
+			res_nclose(&t->res);
+		free(t->buf);
+		free(t);
+	}
+	pthread_mutex_unlock(&pool_lock);
 }
 
 /* deadline_in - *deadline = now + seconds (CLOCK_MONOTONIC) */
@@ -431,31 +466,19 @@ static enum dns_status resolve(struct dns_thread *t, const char *name, int type,
 }
 
 /*
- * raw_query - the answer from the shared cache (dnscache.h), else from
- * the resolver (and then into the cache, a negative answer with its
- * SOA for how long, a failure with its cause: one byte); on DNS_OK the
- * answer is in t->buf and *len says how long, on DNS_TEMPFAIL *fail
- * says why. A temporary failure of a query whose timeouts a deadline had
- * cut short is not cached: another session with more time left may
- * still get an answer.
+ * raw_query - the answer from the resolver t (and then into the cache, a
+ * negative answer with its SOA for how long, a failure with its cause:
+ * one byte); on DNS_OK the answer is in t->buf and *len says how long,
+ * on DNS_TEMPFAIL *fail says why. A temporary failure of a query whose
+ * timeouts a deadline had cut short is not cached: another session with
+ * more time left may still get an answer.
  */
 static enum dns_status raw_query(struct dns_thread *t, const char *name, int type, int *len,
-                                 long left_ms, enum dns_fail *fail)
+                                 enum dns_fail *fail)
 {
 	enum dns_status st;
 	unsigned char cause;
 
-	if (dnscache_get(name, type, t->buf, DNS_BUF_SIZE, len, &st)) {
-		if (st == DNS_TEMPFAIL)
-			*fail = *len == 1 && t->buf[0] <= DNS_FAIL_REJECTED
-			            ? (enum dns_fail)t->buf[0]
-			            : DNS_FAIL_OTHER;
-		return st;
-	}
-	if (left_ms >= 0 && left_ms < DNS_MIN_QUERY_MS) {
-		*fail = DNS_FAIL_BUDGET; /* too little time for one attempt: not cached */
-		return DNS_TEMPFAIL;
-	}
 	st = resolve(t, name, type, len, fail);
 	cause = (unsigned char)*fail;
 	if (st == DNS_TEMPFAIL) {
@@ -467,16 +490,28 @@ static enum dns_status raw_query(struct dns_thread *t, const char *name, int typ
 	return st;
 }
 
+/* copy_out - a malloc'd copy of len bytes (at least one byte allocated) */
+static unsigned char *copy_out(const unsigned char *msg, int len)
+{
+	unsigned char *c = xmalloc(len > 0 ? (size_t)len : 1);
+
+	if (len > 0)
+		memcpy(c, msg, (size_t)len);
+	return c;
+}
+
 /*
  * query_within - one query (name checked strictly or for lengths only)
  * taking left_ms milliseconds at most (-1: no limit; 0 or less: none
- * sent); on DNS_OK *answer points into this thread's buffer, valid until
- * its next query (dns_budget_query copies it out at once)
+ * sent): the shared cache first (dnscache.h: no resolver needed), else a
+ * resolver from the pool; on DNS_OK *answer is the caller's own copy
+ * (free it).
  */
 static enum dns_status query_within(const char *name, int type, int timeout, long left_ms,
-                                    const unsigned char **answer, int *answer_len, bool strict,
+                                    unsigned char **answer, int *answer_len, bool strict,
                                     enum dns_fail *fail)
 {
+	unsigned char cached[DNSCACHE_MAX_ANSWER];
 	struct dns_thread *t;
 	enum dns_status st;
 	int len = 0;
@@ -488,17 +523,32 @@ static enum dns_status query_within(const char *name, int type, int timeout, lon
 		*fail = DNS_FAIL_BUDGET; /* no time left: not even one attempt */
 		return DNS_TEMPFAIL;
 	}
+	if (dnscache_get(name, type, cached, sizeof(cached), &len, &st)) {
+		if (st == DNS_TEMPFAIL)
+			*fail = len == 1 && cached[0] <= DNS_FAIL_REJECTED ? (enum dns_fail)cached[0]
+			                                                   : DNS_FAIL_OTHER;
+		else if (st == DNS_OK) {
+			*answer = copy_out(cached, len);
+			*answer_len = len;
+		}
+		return st;
+	}
+	if (left_ms >= 0 && left_ms < DNS_MIN_QUERY_MS) {
+		*fail = DNS_FAIL_BUDGET; /* too little time for one attempt: not cached */
+		return DNS_TEMPFAIL;
+	}
 	t = dns_thread_get();
 	if (t == NULL) {
 		*fail = DNS_FAIL_OTHER;
 		return DNS_TEMPFAIL;
 	}
 	set_timeouts(t, timeout, left_ms);
-	st = raw_query(t, name, type, &len, left_ms, fail);
+	st = raw_query(t, name, type, &len, fail);
 	if (st == DNS_OK) {
-		*answer = t->buf;
+		*answer = copy_out(t->buf, len);
 		*answer_len = len;
 	}
+	dns_thread_put(t);
 	return st;
 }
 
@@ -508,6 +558,7 @@ static enum dns_status budget_query(struct dns_budget *b, const char *name, int 
 {
 	long ms = dns_budget_ms_left(b);
 	const unsigned char *ans = NULL;
+	unsigned char *own = NULL;
 	enum dns_status st;
 	int len = 0;
 
@@ -523,16 +574,16 @@ static enum dns_status budget_query(struct dns_budget *b, const char *name, int 
 		if (st == DNS_TEMPFAIL && b->fail == DNS_FAIL_NONE)
 			b->fail = DNS_FAIL_OTHER;
 	} else {
-		st = query_within(name, type, b->dns_timeout, ms, &ans, &len, strict, &b->fail);
+		st = query_within(name, type, b->dns_timeout, ms, &own, &len, strict, &b->fail);
 	}
 	if (st != DNS_TEMPFAIL)
 		b->fail = DNS_FAIL_NONE;
 	if (st == DNS_OK) {
-		/* the caller's own copy: the thread's buffer is the next query's */
-		r->msg = xmalloc(len > 0 ? (size_t)len : 1);
-		if (len > 0)
-			memcpy(r->msg, ans, (size_t)len);
+		/* the caller's own copy (query_within's already is) */
+		r->msg = own != NULL ? own : copy_out(ans, len);
 		r->len = len;
+	} else {
+		free(own);
 	}
 	return st;
 }
