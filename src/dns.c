@@ -525,8 +525,9 @@ static enum dns_status query_within(const char *name, int type, int timeout, lon
 	}
 	if (dnscache_get(name, type, cached, sizeof(cached), &len, &st)) {
 		if (st == DNS_TEMPFAIL)
-			*fail = len == 1 && cached[0] <= DNS_FAIL_REJECTED ? (enum dns_fail)cached[0]
-			                                                   : DNS_FAIL_OTHER;
+			*fail = len == 1 && cached[0] <= DNS_FAIL_REJECTED
+			            ? (enum dns_fail)cached[0]
+			            : DNS_FAIL_OTHER;
 		else if (st == DNS_OK) {
 			*answer = copy_out(cached, len);
 			*answer_len = len;
