@@ -746,6 +746,24 @@ struct walk {
 	unsigned queries;
 };
 
+/*
+ * walk_new - an empty walk. Only what is read before it is written is
+ * cleared: the names and records (18 KiB) are read only below n, and a
+ * record only where its kind says one was found.
+ */
+static struct walk *walk_new(void)
+{
+	struct walk *w = xmalloc(sizeof(*w));
+
+	w->n = 0;
+	w->done = false;
+	memset(w->kind, 0, sizeof(w->kind));
+	w->why[0] = '\0';
+	w->fail = DNS_FAIL_NONE;
+	w->queries = 0;
+	return w;
+}
+
 /* labels - how many labels name has */
 static unsigned labels(const char *name)
 {
@@ -903,7 +921,7 @@ int dmarc_walk_org(struct dmarc_ctx *ctx, const char *domain, char *org)
 	org[0] = '\0';
 	if (!name_norm(domain, d))
 		return -1;
-	w = xcalloc(1, sizeof(*w));
+	w = walk_new();
 	ok = walk_run(ctx, d, w, WALK_MAX) ? 1 : 0;
 	if (ok) {
 		o = walk_org(w, &at);
@@ -916,7 +934,7 @@ int dmarc_walk_org(struct dmarc_ctx *ctx, const char *domain, char *org)
 /* discover_walk - 4.10.1 by the tree walk into out (domain set, normalized) */
 static void discover_walk(struct dmarc_ctx *ctx, struct dmarc_record *out)
 {
-	struct walk *w = xcalloc(1, sizeof(*w));
+	struct walk *w = walk_new();
 	char d[DMARC_DOMAIN_MAX];
 	const char *org;
 	int at = -1;

@@ -60,6 +60,7 @@
  *	is ignored, a lookup that failed).
  */
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,6 +157,21 @@ static const char *session_list_hit(const struct session *s, const struct pm_ver
 	return ls->hit[v->list.block][v->list.kind];
 }
 
+/*
+ * message_clear - every field zero but the DMARC memo's entries: its
+ * count is enough (message_reset runs several times per connection, and
+ * the entries are 37 KiB of the message's 41)
+ */
+static void message_clear(struct message *m)
+{
+	_Static_assert(offsetof(struct message, dmarc_memo) + sizeof(struct dmarc_memo) +
+	                       _Alignof(struct message) >
+	                   sizeof(struct message),
+	               "dmarc_memo must be the last field of struct message");
+	memset(m, 0, offsetof(struct message, dmarc_memo));
+	m->dmarc_memo.n = 0;
+}
+
 /* message_reset - forget the transaction; the message is ready for the next MAIL FROM */
 void message_reset(struct message *m)
 {
@@ -179,7 +195,7 @@ void message_reset(struct message *m)
 	}
 	free(m->greylist);
 	ratelimit_message_free(&m->ratelimit);
-	memset(m, 0, sizeof(*m));
+	message_clear(m);
 }
 
 /* session_new - a session on the current policy (NULL when there is no policy yet) */
@@ -190,13 +206,19 @@ struct session *session_new(void)
 
 	if (p == NULL)
 		return NULL;
-	s = xcalloc(1, sizeof(*s));
+	/* not calloc: the message's DMARC memo need not be cleared (message_clear) */
+	_Static_assert(offsetof(struct session, msg) + sizeof(struct message) +
+	                       _Alignof(struct session) >
+	                   sizeof(struct session),
+	               "msg must be the last field of struct session");
+	s = xmalloc(sizeof(*s));
+	memset(s, 0, offsetof(struct session, msg));
+	message_clear(&s->msg);
 	s->policy = p;
 	s->store = store_acquire(); /* NULL when no store is open */
 	s->ip.family = AF_UNSPEC;
 	pm_ip_format(&s->ip, s->addr, sizeof(s->addr));
 	s->dnsbl.first_reject = -1;
-	message_reset(&s->msg);
 	atomic_fetch_add(&active_sessions, 1);
 	return s;
 }
@@ -1174,7 +1196,13 @@ void session_rcpt_judge(struct session *s, const char *raw, struct rcpt_judgemen
 	struct pm_facts *f = &j->facts;
 	const struct pm_verdict *v = &j->verdict;
 
-	memset(j, 0, sizeof(*j));
+	_Static_assert(offsetof(struct rcpt_judgement, rl) + sizeof(struct rl_rcpt) +
+	                       _Alignof(struct rcpt_judgement) >
+	                   sizeof(struct rcpt_judgement),
+	               "rl must be the last field of struct rcpt_judgement");
+	memset(j, 0, offsetof(struct rcpt_judgement, rl));
+	j->rl.n = 0;
+	j->rl.over = j->rl.would = j->rl.error = 0;
 	session_facts(s, PM_STAGE_RCPT, f);
 	f->rcpt_status = addr_parse(raw, strlen(raw), ADDR_ALLOW_LOCAL_ONLY, &j->addr, &j->why);
 	switch (f->rcpt_status) {

@@ -85,7 +85,6 @@ struct message {
 	const char *repeated_field; /* static: the first of them seen a second time, or NULL */
 	bool sender_dmarc_done;     /* sender_dmarc holds the MAIL FROM domain's record */
 	struct dmarc_record sender_dmarc;
-	struct dmarc_memo dmarc_memo;   /* the message's _dmarc answers, shared by its walks */
 	struct list_state lists;        /* sender (allow and block), recipient (allow: the first
 	                                   accepted recipient allowed; block: this RCPT's) */
 	unsigned rcpt_allowed;          /* accepted recipients in lists.recipient.allow */
@@ -94,6 +93,10 @@ struct message {
 	struct gl_note *greylist;       /* accepted recipients greylisting looked at */
 	size_t ngreylist;
 	struct rl_message ratelimit; /* the rate-limit rules this message counted (and failed) */
+	/* the message's _dmarc answers, shared by its walks: last, since at 37 KiB it is
+	   most of the message, and message_reset clears only its count (entries are read
+	   only below it) */
+	struct dmarc_memo dmarc_memo;
 };
 
 /* One MTA connection. */
@@ -146,10 +149,12 @@ struct rcpt_judgement {
 	const char *grey_skip;                /* static: why skipped */
 	bool triplet_set;                     /* triplet holds the triplet */
 	char retry[24];                       /* %{retry}: grey.retry_in as text */
-	struct rl_rcpt rl;                    /* the rules counted for it */
 	struct pm_decision_greylist rec_grey; /* for its record */
 	struct pm_decision_ratelimit rec_rl;
 	bool rec_rl_set;
+	/* the rules counted for it: last, since its entries are 17 KiB of the 20 and
+	   are read only below rl.n (session_rcpt_judge clears the rest) */
+	struct rl_rcpt rl;
 };
 
 /* session_new - a session on the current policy (NULL when there is no policy yet) */
