@@ -226,11 +226,15 @@ static void append_value(struct strbuf *sb, const char *key, const char *val, si
 	}
 	if (quote)
 		sb_appendc(sb, '"');
-	for (p = esc; *p; p++) {
-		if (*p == '"')
+	for (p = esc; *p != '\0';) { /* runs without a quote at once */
+		size_t run = strcspn(p, "\"");
+
+		sb_appendn(sb, p, run);
+		p += run;
+		if (*p == '"') {
 			sb_append(sb, "\\x22");
-		else
-			sb_appendc(sb, *p);
+			p++;
+		}
 	}
 	if (quote)
 		sb_appendc(sb, '"');

@@ -192,6 +192,11 @@ void sb_append(struct strbuf *sb, const char *s)
 /* sb_appendc - append one byte */
 void sb_appendc(struct strbuf *sb, char c)
 {
+	if (sb->s != NULL && sb->len + 2 <= sb->cap) { /* room for c and the NUL: the usual case */
+		sb->s[sb->len++] = c;
+		sb->s[sb->len] = '\0';
+		return;
+	}
 	sb_appendn(sb, &c, 1);
 }
 
