@@ -165,8 +165,12 @@ for my $c (@concs) {
 	for my $s (@SETUPS) {
 		my $runs = $agg{$c}{$s}{runs} or next;
 		my ($n, $sec, $mcpu, $scpu, $hwm, $mism, $dd, $ncpu, $ccpu, $dcpu, $pss, $procs) = (0, 0, 0, 0, undef, 0, 0, 0, 0, 0, undef, undef);
-		my (%cls, @rounds);
+		my (%cls, @rounds, %pcpu);
 		for my $r (@$runs) {
+			for (split /,/, ($r->{run}{procs_cpu_s} // '')) {
+				my ($name, $sec) = split /:/;
+				$pcpu{$name} += $sec if defined $sec;
+			}
 			$n += $r->{result}{messages};
 			$sec += $r->{result}{seconds};
 			$mism += $r->{result}{mismatches};
@@ -198,6 +202,7 @@ for my $c (@concs) {
 			milter_cpu_s_per_1000 => $s eq 'none' ? undef : r1($mcpu / $n * 1000, 2),
 			peak_rss_mib => defined $hwm ? r1($hwm / 1024, 1) : undef,
 			pss_mib => defined $pss ? r1($pss / 1024, 1) : undef, processes => defined $procs ? 0 + $procs : undef,
+			%pcpu ? (milter_cpu_s_per_1000_by_process => { map { $_ => r1($pcpu{$_} / $n * 1000, 2) } keys %pcpu }) : (),
 			world_cpu_s_per_1000 => r1(($ncpu - $ccpu) / $n * 1000, 2),
 			dns_cpu_s_per_1000 => r1($dcpu / $n * 1000, 2),
 			client_cpu_s_per_1000 => r1($ccpu / $n * 1000, 2),
@@ -452,6 +457,11 @@ if (@mta) {
 			fmt($a->{milter_cpu_s_per_1000}, '%.2f'), $a->{world_cpu_s_per_1000}, $a->{dns_cpu_s_per_1000},
 			fmt($a->{peak_rss_mib}, '%.1f'), fmt($a->{pss_mib}, '%.1f'),
 			$a->{mismatches} ? "$a->{mismatches} WRONG" : 'as expected');
+	}
+	for my $x (grep { $_->{milter_cpu_s_per_1000_by_process} } @mta) {
+		my $p = $x->{milter_cpu_s_per_1000_by_process};
+		$t .= sprintf("  %s at c=%d, milter CPU s per 1,000 messages by process: %s\n", $x->{name}, $x->{concurrency},
+			join(', ', map { "$_ $p->{$_}" } sort { $p->{$b} <=> $p->{$a} || $a cmp $b } keys %$p));
 	}
 	$t .= "\nRatios of messages/s\n";
 	$t .= sprintf("%5s  %24s  %34s  %27s  %23s\n", 'conc', 'policy-milter/no milter',

@@ -323,6 +323,17 @@ ns_cpu_ticks() {
 	cat /proc/[0-9]*/stat 2>/dev/null | awk '{ sub(/^.*\) /, ""); t += $12 + $13 + $14 + $15 } END { print t + 0 }'
 }
 
+# per_proc_ticks PID... - "PID NAME TICKS" a line: each process's CPU time so far;
+# NAME its title (rspamd: "rspamd: normal process ..." gives normal) or its comm
+per_proc_ticks() {
+	local pid name
+	for pid in "$@"; do
+		name=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | sed -n 's/^rspamd: \([a-z_]*\).*/\1/p')
+		[ -n "$name" ] || name=$(cat "/proc/$pid/comm" 2>/dev/null)
+		echo "$pid ${name:-?} $(proc_cpu_ticks "$pid" 2>/dev/null || echo 0)"
+	done
+}
+
 # ticks_s TICKS - clock ticks as seconds (2 decimals)
 ticks_s() {
 	awk -v t="$1" -v h="$TICKS" 'BEGIN { printf "%.2f", t / h }'
@@ -341,7 +352,7 @@ kv() {
 
 # mta_run SETUP CONC MESSAGES LABEL - one run of smtpload against SETUP; its lines go to runs.txt
 mta_run() {
-	local setup=$1 conc=$2 n=$3 label=$4 pids expect='' rc c0 c1 b0 b1 u0 u1 n0 n1 d0 d1 hwm='' pss=''
+	local setup=$1 conc=$2 n=$3 label=$4 pids expect='' rc c0 c1 b0 b1 u0 u1 n0 n1 d0 d1 hwm='' pss='' pc0='' pc1=''
 	pids=$(pids_of "$setup")
 	# no milter and the null milter accept every class (the mix's 550s included)
 	case $setup in none | nm) expect="-E 250" ;; esac
@@ -349,6 +360,7 @@ mta_run() {
 	if [ -n "$pids" ]; then
 		proc_reset_hwm $pids || die "cannot reset the peak RSS of $setup ($pids)"
 		c0=$(proc_cpu_ticks $pids) || die "the $setup milter is gone ($pids)"
+		pc0=$(per_proc_ticks $pids)
 	fi
 	b0=$(busy_ticks)
 	u0=$(udp_drops)
@@ -368,12 +380,16 @@ mta_run() {
 		c1=$(proc_cpu_ticks $pids) || die "the $setup milter died during $label ($pids)"
 		hwm=$(proc_hwm_kb $pids)
 		pss=$(proc_pss_kb $pids)
+		pc1=$(per_proc_ticks $pids)
 	fi
 	{
 		printf 'run mode=mta label=%s setup=%s conc=%s rc=%s dns_udp_drops=%s machine_cpu_s=%s ns_cpu_s=%s dns_cpu_s=%s' \
 			"$label" "$setup" "$conc" "$rc" $((u1 - u0)) "$(ticks_s $((b1 - b0)))" \
 			"$(ticks_s $((n1 - n0)))" "$(ticks_s $((d1 - d0)))"
 		[ -n "$pids" ] && printf ' milter_cpu_s=%s hwm_kb=%s pss_kb=%s procs=%s' "$(ticks_s $((c1 - c0)))" "$hwm" "$pss" "$(wc -w <<<"$pids")"
+		# with more than one process: each one's CPU seconds (NAME:SECONDS,...)
+		[ "$(wc -w <<<"$pids")" -gt 1 ] && printf ' procs_cpu_s=%s' "$(awk -v h="$TICKS" 'NR == FNR { t[$1] = $3; next }
+			{ printf "%s%s:%.2f", s, $2, ($3 - t[$1]) / h; s = "," }' <(echo "$pc0") <(echo "$pc1"))"
 		printf ' latfile=%s\n' "$LAT/$label.txt"
 		kv "$E2E_DIR/out.$label" "mode=mta label=$label setup=$setup conc=$conc"
 	} >>"$RUNS"
@@ -439,6 +455,11 @@ if [ "$MODE" = all ] || [ "$MODE" = mta ]; then
 	for c in $CONC; do
 		n=${1:-${n:-100}}
 		[ $# -gt 0 ] && shift
+		# without BENCH_MESSAGES each of the default concurrencies keeps its own
+		# size whatever BENCH_CONC lists (BENCH_CONC=50: 5000 messages a run)
+		if [ -z "${BENCH_MESSAGES:-}" ]; then
+			case $c in 1) n=${MESSAGES%% *} ;; 10) n=$(echo "$MESSAGES" | cut -d' ' -f2) ;; 50) n=${MESSAGES##* } ;; esac
+		fi
 		for r in $(seq 1 "$ROUNDS"); do
 			for s in $SETUPS; do
 				mta_run "$s" "$c" "$n" "$s-c$c-r$r"
