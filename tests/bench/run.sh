@@ -37,13 +37,17 @@
 #	192.0.2.10-12, which have forward-confirmed PTR names, with HELO
 #	mta.example.net, to bob@example.org). Every message
 #	must get the reply its class expects (setups none and nm: 250 for all;
-#	rs refuses with 554 where the others say 550).
+#	rs refuses with 554 where the others say 550). After the check runs
+#	one dmarc-reject message through each setup (swaks) records the text
+#	of its refusal, and rspamc the header fields rspamd's reply names.
 #	Measured per run: messages/s (messages / wall time), each message's
 #	latency (connect to the reply to the final dot), the CPU time of the
 #	milter processes (/proc/PID/stat utime+stime, all threads), their peak
 #	resident set (VmHWM, reset before each run through clear_refs; for od
 #	the sum of both daemons, for rs of all its processes), their
-#	proportional set (PSS, smaps_rollup, at the end of each run), the CPU time of the whole mail world (every
+#	proportional set size (PSS: Pss of smaps_rollup, summed, at the end
+#	of each run), for od and rs each process's CPU time, the CPU time of
+#	the whole mail world (every
 #	process of the pid namespace, with the children they waited for, less
 #	the load generator's own), of unbound, and of the whole machine
 #	(/proc/stat: other tenants included, so only in the JSON), and the

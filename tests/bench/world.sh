@@ -350,7 +350,7 @@ rs_start() {
 	rm -f "$RS_SOCKET"
 	rspamd "${vars[@]}" -c /etc/rspamd/rspamd.conf -u _rspamd -g _rspamd -p "$d/run/rspamd.pid" \
 		>>"$E2E_DIR/rspamd.out" 2>&1 || die "rspamd did not start: $(tail -n 5 "$E2E_DIR/rspamd.out" "$d/rspamd.log")"
-	wait_for 300 "[ -S $RS_SOCKET ] && [ -s $d/run/rspamd.pid ]" ||
+	wait_for 600 "[ -S $RS_SOCKET ] && [ -s $d/run/rspamd.pid ]" ||
 		die "rspamd did not create $RS_SOCKET (see rspamd/rspamd.log: $(tail -n 5 "$d/rspamd.log"))"
 	RS_PID=$(cat "$d/run/rspamd.pid")
 }
