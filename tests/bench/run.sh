@@ -3,7 +3,7 @@
 #	run.sh - the policy-milter benchmark (make bench)
 # SYNOPSIS
 #	tests/bench/run.sh [--mta-only | --milter-only | --state-only]
-#	BENCH_QUICK=1 tests/bench/run.sh		(a smoke run of a minute or two)
+#	BENCH_QUICK=1 tests/bench/run.sh		(a smoke run of a few minutes)
 # DESCRIPTION
 #	Builds the end-to-end tests' private mail world (tests/e2e/lib.sh:
 #	network, mount and pid namespaces, Postfix) with the benchmark's own
