@@ -4,7 +4,7 @@
 #   make deps       install the Debian packages the build and tests need (idempotent)
 #   make check      deps, build, unit tests (plain and ASan+UBSan), man lint, end-to-end tests
 #   make demo       deps, build, a live demonstration in a private namespace
-#   make bench      policy-milter beside no milter, a null milter and OpenDKIM+OpenDMARC; greylisting and a rate limit on lmdb and redis (BENCH_QUICK=1)
+#   make bench      policy-milter (default and like-for-like policies) beside no milter, a null milter, OpenDKIM+OpenDMARC and rspamd; greylisting and a rate limit on lmdb and redis (BENCH_QUICK=1, BENCH_SETUPS)
 #   make soak       50,000 messages at concurrency 50: replies, RSS, fds; a LeakSanitizer run
 #   make fuzz       the libFuzzer targets of tests/fuzz, FUZZ_SECONDS (60) each
 #   make install    PREFIX=/usr/local DESTDIR=

@@ -3,37 +3,51 @@
 #	run.sh - the policy-milter benchmark (make bench)
 # SYNOPSIS
 #	tests/bench/run.sh [--mta-only | --milter-only | --state-only]
-#	BENCH_QUICK=1 tests/bench/run.sh		(a smoke run of a minute or two)
+#	BENCH_QUICK=1 tests/bench/run.sh		(a smoke run of a few minutes)
 # DESCRIPTION
 #	Builds the end-to-end tests' private mail world (tests/e2e/lib.sh:
 #	network, mount and pid namespaces, Postfix) with the benchmark's own
 #	DNS (nsd with tests/bench/zones and fresh DKIM keys from
-#	tests/e2e/keys.sh) behind an unbound cache, Postfix with four
+#	tests/e2e/keys.sh) behind an unbound cache, Postfix with six
 #	listeners on 192.0.2.25 that differ only in their milters, and the
 #	milters (tests/bench/world.sh):
 #	  none  Postfix alone (the floor)                           port 2525
 #	  pm    policy-milter, the default policy                   port 2526
 #	        (conf/policy-milter.conf; the test world needs no change to it)
+#	  pl    policy-milter, like-for-like with rspamd: the       port 2530
+#	        default policy with iprev, HELO SPF, sender_domain
+#	        and arc off (pl_conf), its own instance and socket
 #	  od    OpenDKIM (verify) + OpenDMARC (SPF, DMARC, rejects)  port 2527
 #	  nm    the null milter (nullmilter.c): policy-milter's     port 2528
 #	        negotiation, no work, one header added, accepts all
 #	        (the floor of any milter: the milter protocol alone)
+#	  rs    rspamd 3.4 in milter mode (proxy worker in front of  port 2529
+#	        one normal worker; SPF, DKIM, DMARC and the
+#	        Authentication-Results header only; DMARC p=reject
+#	        failures refused: 554 5.7.1)
+#	BENCH_SETUPS picks some of them (default all six, in that order).
 #	Messages are built and DKIM-signed once (mkmsgs.pl, the mix in
 #	tests/bench/mix) and checked with dkimpy and Mail::DKIM first.
 #
 #	MTA mode: before measuring, each setup gets every message of the mix
 #	once at concurrency 1 (the check run; it warms the caches); then for
-#	each concurrency (1, 10, 50), ROUNDS times, the four setups one after
-#	the other (none, pm, od, nm, none, pm, ...), each run a fixed number of
+#	each concurrency (1, 10, 50), ROUNDS times, the setups one after
+#	the other (none, pm, pl, od, nm, rs, none, pm, ...), each run a fixed number of
 #	messages sent by smtpload (one SMTP session per message, from
 #	192.0.2.10-12, which have forward-confirmed PTR names, with HELO
 #	mta.example.net, to bob@example.org). Every message
-#	must get the reply its class expects (setups none and nm: 250 for all).
+#	must get the reply its class expects (setups none and nm: 250 for all;
+#	rs refuses with 554 where the others say 550). After the check runs
+#	one dmarc-reject message through each setup (swaks) records the text
+#	of its refusal, and rspamc the header fields rspamd's reply names.
 #	Measured per run: messages/s (messages / wall time), each message's
 #	latency (connect to the reply to the final dot), the CPU time of the
 #	milter processes (/proc/PID/stat utime+stime, all threads), their peak
 #	resident set (VmHWM, reset before each run through clear_refs; for od
-#	the sum of both daemons), the CPU time of the whole mail world (every
+#	the sum of both daemons, for rs of all its processes), their
+#	proportional set size (PSS: Pss of smaps_rollup, summed, at the end
+#	of each run), for od and rs each process's CPU time, the CPU time of
+#	the whole mail world (every
 #	process of the pid namespace, with the children they waited for, less
 #	the load generator's own), of unbound, and of the whole machine
 #	(/proc/stat: other tenants included, so only in the JSON), and the
@@ -42,7 +56,8 @@
 #	Milter-only mode: policy-milter, started afresh, driven by miltload
 #	over its socket (no MTA) with 200 connections at a time for 20,000
 #	messages of the same mix: its ceiling (messages/s), its peak RSS, and
-#	its RSS after the first and the last thousand messages.
+#	its RSS after the first and the last thousand messages; then the same
+#	with the like-for-like policy (pl), for its ceiling beside pm's.
 #	Then what ARC costs (issue 15): the same, with the rsa2048 class
 #	alone, then with the same messages ARC-sealed by two forwarders
 #	(arc2: lists.example.net rsa-sha256, fwd.example.net ed25519-sha256;
@@ -70,7 +85,8 @@
 #
 #	Environment:
 #	  BENCH_QUICK=1        few messages (a smoke run)
-#	  BENCH_ROUNDS=N       rounds of the four setups per concurrency
+#	  BENCH_SETUPS="..."   the setups of MTA mode (default "none pm pl od nm rs")
+#	  BENCH_ROUNDS=N       rounds of the setups per concurrency
 #	  BENCH_CONC="1 10 50" concurrencies; BENCH_MESSAGES="N1 N10 N50" the
 #	                       messages of one run at each
 #	  BENCH_MILTER_CONNS, BENCH_MILTER_MESSAGES   the milter-only run
@@ -131,7 +147,13 @@ ARC_ROUNDS=${BENCH_ARC_ROUNDS:-2}
 MILTER_CONNS=${BENCH_MILTER_CONNS:-200}
 VARIANTS=4
 CLIENTS="192.0.2.10 192.0.2.11 192.0.2.12" # PTR mta1-3.example.net, each with its A record
-SETUPS="none pm od nm"
+SETUPS=${BENCH_SETUPS:-none pm pl od nm rs}
+for s in $SETUPS; do
+	case $s in none | pm | pl | od | nm | rs) ;; *) die "BENCH_SETUPS: unknown setup $s (none pm pl od nm rs)" ;; esac
+done
+# rspamd's reply to a message it refuses (proxy worker, milter mode: the reply
+# code it sends for the reject action); the classes that expect 550 expect this
+RS_REJECT=554
 
 # ---- outside the namespaces ----------------------------------------------------
 
@@ -141,7 +163,10 @@ if [ -z "${BENCH_INNER:-}" ]; then
 		[ "${CI:-}" = true ] && exit 1
 		exit 0
 	fi
-	for tool in unshare ip nsd unbound unbound-checkconf postfix postconf smtp-source opendkim opendmarc dig perl gcc openssl dkimverify; do
+	tools="unshare ip nsd unbound unbound-checkconf postfix postconf smtp-source dig perl gcc openssl dkimverify"
+	case " $SETUPS " in *" od "*) tools="$tools opendkim opendmarc" ;; esac
+	case " $SETUPS " in *" rs "*) tools="$tools rspamd rspamadm" ;; esac
+	for tool in $tools; do
 		command -v "$tool" >/dev/null || {
 			echo "bench: $tool not found (run make deps and tests/bench/deps.sh)" >&2
 			exit 2
@@ -178,6 +203,8 @@ if [ -z "${BENCH_INNER:-}" ]; then
 			echo "postfix $(postconf -dh mail_version 2>/dev/null)"
 			echo "opendkim $(opendkim -V 2>/dev/null | awk 'NR == 1 { print $NF }')"
 			echo "opendmarc $(opendmarc -V 2>/dev/null | awk 'NR == 1 { print $NF }')"
+			echo "rspamd $(rspamd -v 2>/dev/null | awk 'NR == 1 { print $NF }')"
+			echo "setups $SETUPS"
 			echo "unbound $(unbound -V 2>/dev/null | awk '/^Version/ { print $2 }')"
 			echo "nsd $(nsd -v 2>&1 | awk 'NR == 1 { print $NF }')"
 			echo "policy_milter $("$MILTER_BIN" -V 2>&1 | head -n 1)"
@@ -226,9 +253,43 @@ postfix_start
 PM_CONF=$E2E_DIR/policy-milter.conf
 cp "$E2E_TOP/conf/policy-milter.conf" "$PM_CONF"
 "$MILTER_BIN" -n -c "$PM_CONF" >/dev/null 2>&1 || die "policy-milter -n refuses $PM_CONF: $("$MILTER_BIN" -n -c "$PM_CONF" 2>&1 | head -n 3)"
+
+# pl_conf OUT [SOCKET PIDFILE] - the like-for-like policy (setup pl): the default
+# one with only the checks rspamd makes here (SPF of the envelope sender, DKIM,
+# DMARC, enforced as in the default): iprev, HELO SPF, the sender domain's
+# checks (DNS: A/AAAA/MX of the envelope domain) and ARC off. The DNSBL zones
+# are empty in the default already. With SOCKET and PIDFILE, its own instance.
+pl_conf() {
+	local out=$1 sock=${2:-} pidf=${3:-} changed
+	perl -pe 'BEGIN { ($sock, $pidf) = (shift, shift) }
+		$g = $1 if /^(\w+):\s*$/;
+		$g = "" if /^};/;
+		if (($g eq "iprev" || $g eq "sender_domain" || $g eq "arc") && s/^(\s*mode\s*=\s*)"\w+"/$1"off"/) { $n++ }
+		if ($g eq "spf" && s/^(\s*helo_mode\s*=\s*)"\w+"/$1"off"/) { $n++ }
+		if ($g eq "milter" && $sock ne "") { s/^(\s*socket\s*=\s*)".*"/$1"unix:$sock"/; s/^(\s*pid_file\s*=\s*)".*"/$1"$pidf"/ }
+		END { print STDERR "changed $n\n" }' "$sock" "$pidf" "$PM_CONF" >"$out" 2>"$out.log" || die "cannot write $out"
+	changed=$(sed -n 's/^changed //p' "$out.log")
+	[ "$changed" = 4 ] || die "pl_conf: $changed of the 4 settings changed in $out (the default policy's layout moved?)"
+	if [ -n "$sock" ]; then
+		grep -q "^  socket = \"unix:$sock\";" "$out" || die "pl_conf: no socket $sock in $out"
+	fi
+	"$MILTER_BIN" -n -c "$out" >/dev/null 2>&1 || die "policy-milter -n refuses $out: $("$MILTER_BIN" -n -c "$out" 2>&1 | head -n 3)"
+}
+PL_CONF=$E2E_DIR/policy-milter-pl.conf        # setup pl: its own socket
+PL_MCONF=$E2E_DIR/policy-milter-pl-alone.conf # the milter-only run: pm's socket
+pl_conf "$PL_CONF" "$PL_SOCKET" /run/policy-milter/pl.pid
+pl_conf "$PL_MCONF"
+
+# has SETUP - whether BENCH_SETUPS names SETUP
+has() {
+	case " $SETUPS " in *" $1 "*) return 0 ;; esac
+	return 1
+}
 pm_start "$PM_CONF"
-od_start
-nm_start
+has pl && pl_start "$PL_CONF"
+has od && od_start
+has nm && nm_start
+has rs && rs_start
 UNBOUND_PID=$(cat "$E2E_DIR/unbound/unbound.pid")
 
 # The messages, signed once; a signer that does not sign right stops here.
@@ -236,12 +297,19 @@ perl "$HERE/mkmsgs.pl" --mix "$HERE/mix" --keys "$E2E_DIR/keys" --out "$MSGS" \
 	--variants "$VARIANTS" --verify || die "the benchmark's messages could not be built or do not verify"
 CYCLE=$(awk '{ n += $2 } END { print n }' "$MSGS/mix.idx")
 
-# port_of SETUP, pids_of SETUP - the listener and the milter processes of a setup
+# The mix for rspamd: its refusal is 554 where the others' is 550.
+awk -v r="$RS_REJECT" '$3 == 550 { $3 = r } { print }' "$MSGS/mix.idx" >"$MSGS/mix-rs.idx"
+
+# port_of SETUP, pids_of SETUP, idx_of SETUP - the listener, the milter processes
+# and the mix (with the replies expected) of a setup
 port_of() {
-	case $1 in none) echo 2525 ;; pm) echo 2526 ;; od) echo 2527 ;; nm) echo 2528 ;; esac
+	case $1 in none) echo 2525 ;; pm) echo 2526 ;; od) echo 2527 ;; nm) echo 2528 ;; rs) echo 2529 ;; pl) echo 2530 ;; esac
 }
 pids_of() {
-	case $1 in none) ;; pm) echo "$PM_PID" ;; od) echo "$OD_PIDS" ;; nm) echo "$NM_PID" ;; esac
+	case $1 in none) ;; pm) echo "$PM_PID" ;; pl) echo "$PL_PID" ;; od) echo "$OD_PIDS" ;; nm) echo "$NM_PID" ;; rs) rs_pids ;; esac
+}
+idx_of() {
+	case $1 in rs) echo "$MSGS/mix-rs.idx" ;; *) echo "$MSGS/mix.idx" ;; esac
 }
 
 # busy_ticks - the machine's busy CPU time so far (/proc/stat: all but idle and iowait)
@@ -257,6 +325,17 @@ busy_ticks() {
 ns_cpu_ticks() {
 	# cat, not awk FILE...: mawk stops at the first process that is gone
 	cat /proc/[0-9]*/stat 2>/dev/null | awk '{ sub(/^.*\) /, ""); t += $12 + $13 + $14 + $15 } END { print t + 0 }'
+}
+
+# per_proc_ticks PID... - "PID NAME TICKS" a line: each process's CPU time so far;
+# NAME its title (rspamd: "rspamd: normal process ..." gives normal) or its comm
+per_proc_ticks() {
+	local pid name
+	for pid in "$@"; do
+		name=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | sed -n 's/^rspamd: \([a-z_]*\).*/\1/p')
+		[ -n "$name" ] || name=$(cat "/proc/$pid/comm" 2>/dev/null)
+		echo "$pid ${name:-?} $(proc_cpu_ticks "$pid" 2>/dev/null || echo 0)"
+	done
 }
 
 # ticks_s TICKS - clock ticks as seconds (2 decimals)
@@ -277,7 +356,7 @@ kv() {
 
 # mta_run SETUP CONC MESSAGES LABEL - one run of smtpload against SETUP; its lines go to runs.txt
 mta_run() {
-	local setup=$1 conc=$2 n=$3 label=$4 pids expect='' rc c0 c1 b0 b1 u0 u1 n0 n1 d0 d1 hwm=''
+	local setup=$1 conc=$2 n=$3 label=$4 pids expect='' rc c0 c1 b0 b1 u0 u1 n0 n1 d0 d1 hwm='' pss='' pc0='' pc1=''
 	pids=$(pids_of "$setup")
 	# no milter and the null milter accept every class (the mix's 550s included)
 	case $setup in none | nm) expect="-E 250" ;; esac
@@ -285,6 +364,7 @@ mta_run() {
 	if [ -n "$pids" ]; then
 		proc_reset_hwm $pids || die "cannot reset the peak RSS of $setup ($pids)"
 		c0=$(proc_cpu_ticks $pids) || die "the $setup milter is gone ($pids)"
+		pc0=$(per_proc_ticks $pids)
 	fi
 	b0=$(busy_ticks)
 	u0=$(udp_drops)
@@ -292,7 +372,7 @@ mta_run() {
 	n0=$(ns_cpu_ticks)
 	# shellcheck disable=SC2086
 	"$BENCH_BIN/smtpload" -s "$BENCH_SERVER" -p "$(port_of "$setup")" -c "$conc" -n "$n" \
-		-m "$MSGS/mix.idx" -b "${CLIENTS// /,}" $expect -l "$LAT/$label.txt" \
+		-m "$(idx_of "$setup")" -b "${CLIENTS// /,}" $expect -l "$LAT/$label.txt" \
 		>"$E2E_DIR/out.$label" 2>"$E2E_DIR/err.$label"
 	rc=$?
 	n1=$(ns_cpu_ticks)
@@ -303,12 +383,17 @@ mta_run() {
 	if [ -n "$pids" ]; then
 		c1=$(proc_cpu_ticks $pids) || die "the $setup milter died during $label ($pids)"
 		hwm=$(proc_hwm_kb $pids)
+		pss=$(proc_pss_kb $pids)
+		pc1=$(per_proc_ticks $pids)
 	fi
 	{
 		printf 'run mode=mta label=%s setup=%s conc=%s rc=%s dns_udp_drops=%s machine_cpu_s=%s ns_cpu_s=%s dns_cpu_s=%s' \
 			"$label" "$setup" "$conc" "$rc" $((u1 - u0)) "$(ticks_s $((b1 - b0)))" \
 			"$(ticks_s $((n1 - n0)))" "$(ticks_s $((d1 - d0)))"
-		[ -n "$pids" ] && printf ' milter_cpu_s=%s hwm_kb=%s' "$(ticks_s $((c1 - c0)))" "$hwm"
+		[ -n "$pids" ] && printf ' milter_cpu_s=%s hwm_kb=%s pss_kb=%s procs=%s' "$(ticks_s $((c1 - c0)))" "$hwm" "$pss" "$(wc -w <<<"$pids")"
+		# with more than one process: each one's CPU seconds (NAME:SECONDS,...)
+		[ "$(wc -w <<<"$pids")" -gt 1 ] && printf ' procs_cpu_s=%s' "$(awk -v h="$TICKS" 'NR == FNR { t[$1] = $3; next }
+			{ printf "%s%s:%.2f", s, $2, ($3 - t[$1]) / h; s = "," }' <(echo "$pc0") <(echo "$pc1"))"
 		printf ' latfile=%s\n' "$LAT/$label.txt"
 		kv "$E2E_DIR/out.$label" "mode=mta label=$label setup=$setup conc=$conc"
 	} >>"$RUNS"
@@ -322,6 +407,37 @@ mta_run() {
 	return "$rc"
 }
 
+# reply_probe SETUP CLASS - the reply to the final dot of one message of CLASS
+# through SETUP, as text, on a "replytext" line of runs.txt
+reply_probe() {
+	local setup=$1 cls=$2 from text
+	from=$(awk -v c="$cls" '$1 == c { sub(/^[^@]*/, "probe", $4); print $4 }' "$MSGS/mix.idx")
+	text=$(swaks --server "$BENCH_SERVER" --port "$(port_of "$setup")" --local-interface "${CLIENTS%% *}" \
+		--helo mta.example.net --from "$from" --to bob@example.org --data "@$MSGS/$cls.v1.eml" 2>&1 |
+		awk 'p && /^<[-*~]/ { sub(/^<[-*~]* */, ""); print; exit } /^ -> \.$/ { p = 1 }' | tr -d '\r')
+	echo "replytext setup=$setup class=$cls text=$text" >>"$RUNS"
+	printf 'bench: %-14s %s: %s\n' "reply-$setup" "$cls" "${text:-no reply}"
+}
+
+# rs_headers_probe - what rspamd asks the MTA to add to and remove from an accepted
+# message (class rsa2048; rspamc --json at its normal worker: the "milter" part of
+# the reply, which the proxy passes on), on a "rsheaders" line
+rs_headers_probe() {
+	local out=$E2E_DIR/rspamc-rsa2048.json line
+	rspamc -h localhost:11333 -i "${CLIENTS%% *}" -F bounce@example.net -r bob@example.org \
+		--helo mta.example.net --hostname mta1.example.net --json <"$MSGS/rsa2048.v1.eml" >"$out" 2>&1
+	line=$(perl -MJSON::PP -0777 -ne '
+		my ($j) = /(\{.*\})/s or exit 1; my $r = decode_json($j); my $m = $r->{milter} // {};
+		my $add = $m->{add_headers} // {}; my $v = $add->{"Authentication-Results"};
+		$v = $v->{value} if ref $v eq "HASH"; $v = $v->[0]{value} if ref $v eq "ARRAY";
+		($v //= "") =~ s/\s+/ /g;
+		printf "added=%s removed=%s ar=%s", join(",", sort keys %$add) || "none",
+			join(",", sort keys %{ $m->{remove_headers} // {} }) || "none", $v' "$out") ||
+		line="added=? removed=? ar=(rspamc --json gave no reply: $(head -c 200 "$out"))"
+	echo "rsheaders setup=rs $line" >>"$RUNS"
+	printf 'bench: %-14s %s\n' rs-headers "${line%% ar=*}"
+}
+
 if [ "$MODE" = all ] || [ "$MODE" = mta ]; then
 	# The check run: every message of the mix once, per setup, at concurrency 1.
 	for s in $SETUPS; do
@@ -330,12 +446,24 @@ if [ "$MODE" = all ] || [ "$MODE" = mta ]; then
 			exit 1
 		}
 	done
+	# The text of each setup's refusal of a dmarc-reject message (swaks, one
+	# message), and for rs the header fields it adds to an accepted one
+	# (rspamc --mime at its normal worker: the milter_headers routines)
+	for s in $SETUPS; do
+		reply_probe "$s" dmarc-reject
+	done
+	has rs && rs_headers_probe
 	# The measured runs: for each concurrency, the setups in turn, ROUNDS times.
 	# shellcheck disable=SC2086 # one word per concurrency
 	set -- $MESSAGES
 	for c in $CONC; do
 		n=${1:-${n:-100}}
 		[ $# -gt 0 ] && shift
+		# without BENCH_MESSAGES each of the default concurrencies keeps its own
+		# size whatever BENCH_CONC lists (BENCH_CONC=50: 5000 messages a run)
+		if [ -z "${BENCH_MESSAGES:-}" ]; then
+			case $c in 1) n=${MESSAGES%% *} ;; 10) n=$(echo "$MESSAGES" | cut -d' ' -f2) ;; 50) n=${MESSAGES##* } ;; esac
+		fi
 		for r in $(seq 1 "$ROUNDS"); do
 			for s in $SETUPS; do
 				mta_run "$s" "$c" "$n" "$s-c$c-r$r"
@@ -379,7 +507,8 @@ fi
 # runs.txt. With REDIS_DIR set, the private Redis's command counts over the run
 # go on the run line (redis_commands=NAME:CALLS,...).
 milter_run() {
-	local label=$1 runmode=$2 idx=$3 n=$4 conf=${5:-$PM_CONF} rc c0 c1 b0 b1 u0 u1 n0 n1 d0 d1 clients extra=
+	local label=$1 runmode=$2 idx=$3 n=$4 conf=${5:-$PM_CONF} rc c0 c1 b0 b1 u0 u1 n0 n1 d0 d1 clients extra="" setup=pm
+	[ "$conf" = "$PL_MCONF" ] && setup=pl
 	shift 4
 	[ $# -gt 0 ] && shift
 	pm_stop
@@ -395,18 +524,19 @@ milter_run() {
 		-m "$idx" -b "${clients%,}" -P "$PM_PID" -i 1000 -l "$LAT/$label.txt" "$@" \
 		>"$E2E_DIR/out.$label" 2>"$E2E_DIR/err.$label"
 	rc=$?
-	[ -n "${REDIS_DIR:-}" ] && extra=" redis_commands=$(redis_commands)"
+	extra=" pss_kb=$(proc_pss_kb "$PM_PID")"
+	[ -n "${REDIS_DIR:-}" ] && extra="$extra redis_commands=$(redis_commands)"
 	n1=$(ns_cpu_ticks)
 	d1=$(proc_cpu_ticks "$UNBOUND_PID")
 	b1=$(busy_ticks)
 	u1=$(udp_drops)
 	c1=$(proc_cpu_ticks "$PM_PID") || die "policy-milter died during the $label run"
 	{
-		printf 'run mode=%s label=%s setup=pm conc=%s rc=%s dns_udp_drops=%s machine_cpu_s=%s ns_cpu_s=%s dns_cpu_s=%s milter_cpu_s=%s hwm_kb=%s latfile=%s%s\n' \
-			"$runmode" "$label" "$MILTER_CONNS" "$rc" $((u1 - u0)) "$(ticks_s $((b1 - b0)))" \
+		printf 'run mode=%s label=%s setup=%s conc=%s rc=%s dns_udp_drops=%s machine_cpu_s=%s ns_cpu_s=%s dns_cpu_s=%s milter_cpu_s=%s hwm_kb=%s latfile=%s%s\n' \
+			"$runmode" "$label" "$setup" "$MILTER_CONNS" "$rc" $((u1 - u0)) "$(ticks_s $((b1 - b0)))" \
 			"$(ticks_s $((n1 - n0)))" "$(ticks_s $((d1 - d0)))" "$(ticks_s $((c1 - c0)))" \
 			"$(proc_hwm_kb "$PM_PID")" "$LAT/$label.txt" "$extra"
-		kv "$E2E_DIR/out.$label" "mode=$runmode label=$label setup=pm conc=$MILTER_CONNS"
+		kv "$E2E_DIR/out.$label" "mode=$runmode label=$label setup=$setup conc=$MILTER_CONNS"
 	} >>"$RUNS"
 	printf 'bench: %-14s %s\n' "$label" "$(sed -n 's/^result //p' "$E2E_DIR/out.$label")"
 	if [ "$rc" != 0 ]; then
@@ -418,6 +548,8 @@ milter_run() {
 if [ "$MODE" = all ] || [ "$MODE" = milter ]; then
 	# The milter alone, the whole mix.
 	milter_run "milter-c$MILTER_CONNS" milter "$MSGS/mix.idx" "$MILTER_MESSAGES"
+	# The same with the like-for-like policy (setup pl): its ceiling beside pm's.
+	milter_run "milter-pl-c$MILTER_CONNS" milter "$MSGS/mix.idx" "$MILTER_MESSAGES" "$PL_MCONF"
 
 	# What ARC costs (issue 15): the rsa2048 class alone, then the same
 	# messages sealed by two forwarders (arc2: the sets i=1

@@ -5,7 +5,7 @@
 # SYNOPSIS
 #	. tests/e2e/lib.sh; . tests/bench/world.sh
 #	ns_setup; bench_nsd_start; unbound_start; bench_postfix_setup; postfix_start
-#	pm_start CONF; od_start; nm_start; ...; ns_teardown
+#	pm_start CONF; pl_start CONF; od_start; nm_start; rs_start; ...; ns_teardown
 # DESCRIPTION
 #	On top of lib.sh (private namespaces, a private Postfix), inside the
 #	namespaces:
@@ -41,18 +41,25 @@
 #	bench_postfix_setup: lib.sh's postfix_setup, then no milter in
 #	main.cf, mail to example.org discarded (virtual_transport = discard:
 #	nothing is written but the queue file), no limit on connections per
-#	client, and four listeners on 192.0.2.25 that differ only in their
+#	client, and six listeners on 192.0.2.25 that differ only in their
 #	milters (master.cf -o smtpd_milters):
 #	    2525  none                          syslog_name postfix/none
 #	    2526  policy-milter                 syslog_name postfix/pm
 #	    2527  OpenDKIM, then OpenDMARC      syslog_name postfix/od
 #	    2528  nullmilter                    syslog_name postfix/nm
+#	    2529  rspamd (proxy, milter mode)   syslog_name postfix/rs
+#	    2530  policy-milter, like-for-like  syslog_name postfix/pl
 #
 #	pm_start CONF: policy-milter -c CONF in the foreground of a
 #	background job, without -f (it logs to syslog only, like OpenDKIM and
 #	OpenDMARC; nothing listens on /dev/log in the namespace, so no
 #	daemon pays for a log reader); its stderr goes to milter.log.
 #	BENCH_MILTER_LOG=1 adds -f (every decision in milter.log).
+#
+#	pl_start CONF: a second policy-milter (setup pl) with policy file
+#	CONF, whose socket is PL_SOCKET and pid file /run/policy-milter/pl.pid
+#	(pl_conf in run.sh writes it); PL_PID. Its stderr goes to
+#	milter-pl.log.
 #
 #	od_start: OpenDKIM (Mode v: verify only) and OpenDMARC (SPF by its own
 #	validation through libspf2, RejectFailures true, the OpenDKIM
@@ -67,11 +74,30 @@
 #	nothing and needs no privilege; its socket is mode 0666 below
 #	/var/spool/postfix); its stderr goes to nullmilter.log.
 #
+#	rs_start: rspamd 3.4 (Debian's package) as a new user sets it up for
+#	a milter: Debian's /etc/rspamd/rspamd.conf unchanged, with
+#	LOCAL_CONFDIR, DBDIR, RUNDIR and LOGDIR (--var) in the work directory
+#	(rspamd/), whose local.d holds the changes: every module of
+#	modules.d off (enabled = false) but spf, dkim (verification), dmarc
+#	(actions { reject = "reject"; }: a p=reject failure is refused) and
+#	milter_headers (use = ["authentication-results"]: the header every
+#	other setup adds); no Redis (the modules that need it are off, the
+#	Bayes classifier finds none); actions greylist and add_header off
+#	(reject stays at its default 15 points: no good class comes near);
+#	one normal worker (count = 1); the controller off; the proxy in
+#	milter mode (Debian's default) on RS_SOCKET, in front of the normal
+#	worker on localhost:11333 (the default upstream: not self_scan); DNS
+#	through unbound ($BENCH_DNS). Run as _rspamd (-u, -g), pid file in
+#	the work directory; RS_PID is the main process, rs_pids lists it and
+#	its children (the proxy, the normal worker, the hyperscan helper).
+#
 #	Process figures (for a list of pids): proc_cpu_ticks (utime+stime of
 #	every thread, /proc/PID/stat, in clock ticks), proc_hwm_kb (VmHWM,
 #	the peak resident set, summed), proc_rss_kb (VmRSS, summed),
 #	proc_reset_hwm (writes 5 to /proc/PID/clear_refs: the peak starts
-#	again from the current resident set).
+#	again from the current resident set), proc_pss_kb (the sum of Pss
+#	in /proc/PID/smaps_rollup: each shared page divided among the
+#	processes that map it).
 
 BENCH_DNS=192.0.2.53
 BENCH_ZONES=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/zones
@@ -81,9 +107,13 @@ OD_DKIM_SOCKET=/var/spool/postfix/opendkim/opendkim.sock
 OD_DMARC_SOCKET=/var/spool/postfix/opendmarc/opendmarc.sock
 NM_SOCKET=/var/spool/postfix/nullmilter/nullmilter.sock
 NM_BIN=${NM_BIN:-$E2E_TOP/build/bench/bin/nullmilter}
+RS_SOCKET=/var/spool/postfix/rspamd/rspamd.sock
+PL_SOCKET=/var/spool/postfix/policy-milter/pl.sock
 NM_PID=
 PM_PID=
+PL_PID=
 OD_PIDS=
+RS_PID=
 
 # bench_nsd_start - fresh DKIM keys; nsd on 127.0.0.1 serving tests/bench/zones with them
 bench_nsd_start() {
@@ -162,7 +192,7 @@ unbound_start() {
 		die "resolv.conf does not lead to unbound"
 }
 
-# bench_postfix_setup - lib.sh's Postfix, then four listeners differing only in their milters
+# bench_postfix_setup - lib.sh's Postfix, then six listeners differing only in their milters
 bench_postfix_setup() {
 	postfix_setup
 	postconf -c /etc/postfix -e \
@@ -173,7 +203,7 @@ bench_postfix_setup() {
 		'smtpd_client_recipient_rate_limit = 0' ||
 		die "postconf failed"
 	cat >>/etc/postfix/master.cf <<-EOF
-		# The benchmark's four setups (tests/bench/world.sh).
+		# The benchmark's six setups (tests/bench/world.sh).
 		$BENCH_SERVER:2525 inet n - n - - smtpd
 		  -o smtpd_milters=
 		  -o syslog_name=postfix/none
@@ -186,6 +216,12 @@ bench_postfix_setup() {
 		$BENCH_SERVER:2528 inet n - n - - smtpd
 		  -o smtpd_milters=unix:$NM_SOCKET
 		  -o syslog_name=postfix/nm
+		$BENCH_SERVER:2529 inet n - n - - smtpd
+		  -o smtpd_milters=unix:$RS_SOCKET
+		  -o syslog_name=postfix/rs
+		$BENCH_SERVER:2530 inet n - n - - smtpd
+		  -o smtpd_milters=unix:$PL_SOCKET
+		  -o syslog_name=postfix/pl
 	EOF
 }
 
@@ -210,6 +246,20 @@ pm_start() {
 pm_stop() {
 	milter_stop || true
 	PM_PID=
+}
+
+# pl_start CONF - the like-for-like policy-milter (setup pl), socket PL_SOCKET; PL_PID
+pl_start() {
+	local conf=$1 f=
+	[ -n "${BENCH_MILTER_LOG:-}" ] && f=-f
+	rm -f "$PL_SOCKET"
+	# shellcheck disable=SC2086 # $f: one option or none
+	"$MILTER_BIN" $f -c "$conf" >>"$E2E_DIR/milter-pl.log" 2>&1 &
+	PL_PID=$!
+	wait_for 100 "[ -S $PL_SOCKET ]" || {
+		kill "$PL_PID" 2>/dev/null
+		die "policy-milter (pl) did not create $PL_SOCKET (see milter-pl.log: $(tail -n 5 "$E2E_DIR/milter-pl.log"))"
+	}
 }
 
 # od_start - OpenDKIM (verify) and OpenDMARC (SPF, DMARC, rejects); OD_PIDS
@@ -275,6 +325,42 @@ nm_start() {
 	}
 }
 
+# rs_start - rspamd: proxy in milter mode in front of one normal worker; SPF, DKIM, DMARC only; RS_PID
+rs_start() {
+	local d=$E2E_DIR/rspamd f n
+	local vars=(--var="LOCAL_CONFDIR=$d" --var="DBDIR=$d/db" --var="RUNDIR=$d/run" --var="LOGDIR=$d")
+	mkdir -p "$d/local.d"
+	install -d -o _rspamd -g _rspamd -m 0755 "$d/db" "$d/run" "$(dirname "$RS_SOCKET")"
+	chown _rspamd:_rspamd "$d" # its log file
+	# every module off but SPF, DKIM, DMARC and the header of the results
+	for f in /etc/rspamd/modules.d/*.conf; do
+		n=$(basename "$f" .conf)
+		case $n in spf | dkim | dmarc | milter_headers) continue ;; esac
+		echo 'enabled = false;' >"$d/local.d/$n.conf"
+	done
+	echo 'actions { reject = "reject"; }' >"$d/local.d/dmarc.conf"
+	echo 'use = ["authentication-results"];' >"$d/local.d/milter_headers.conf"
+	printf 'greylist = null;\nadd_header = null;\n' >"$d/local.d/actions.conf"
+	echo 'count = 1;' >"$d/local.d/worker-normal.inc"
+	echo 'enabled = false;' >"$d/local.d/worker-controller.inc"
+	echo "bind_socket = \"$RS_SOCKET mode=0666\";" >"$d/local.d/worker-proxy.inc"
+	echo "dns { nameserver = [\"$BENCH_DNS\"]; }" >"$d/local.d/options.inc"
+	rspamadm "${vars[@]}" configtest -q -c /etc/rspamd/rspamd.conf >"$E2E_DIR/rspamd-configtest.log" 2>&1 ||
+		die "rspamadm configtest refuses the rspamd configuration: $(tail -n 5 "$E2E_DIR/rspamd-configtest.log")"
+	rm -f "$RS_SOCKET"
+	rspamd "${vars[@]}" -c /etc/rspamd/rspamd.conf -u _rspamd -g _rspamd -p "$d/run/rspamd.pid" \
+		>>"$E2E_DIR/rspamd.out" 2>&1 || die "rspamd did not start: $(tail -n 5 "$E2E_DIR/rspamd.out" "$d/rspamd.log")"
+	wait_for 600 "[ -S $RS_SOCKET ] && [ -s $d/run/rspamd.pid ]" ||
+		die "rspamd did not create $RS_SOCKET (see rspamd/rspamd.log: $(tail -n 5 "$d/rspamd.log"))"
+	RS_PID=$(cat "$d/run/rspamd.pid")
+}
+
+# rs_pids - rspamd's main process and its children (proxy, normal worker, helpers)
+rs_pids() {
+	# shellcheck disable=SC2046 # one word per pid
+	echo "$RS_PID" $(pgrep -P "$RS_PID")
+}
+
 # proc_cpu_ticks PID... - utime + stime of the processes (every thread, live or gone), in clock ticks
 proc_cpu_ticks() {
 	local pid sum=0 stat f
@@ -300,6 +386,17 @@ proc_status_kb() {
 }
 
 proc_hwm_kb() { proc_status_kb VmHWM "$@"; }
+
+# proc_pss_kb PID... - the sum of Pss (smaps_rollup) of the processes, in kB
+proc_pss_kb() {
+	local pid sum=0 v
+	for pid in "$@"; do
+		v=$(awk '$1 == "Pss:" { print $2; exit }' "/proc/$pid/smaps_rollup" 2>/dev/null)
+		[ -n "$v" ] || return 1
+		sum=$((sum + v))
+	done
+	echo "$sum"
+}
 proc_rss_kb() { proc_status_kb VmRSS "$@"; }
 
 # proc_reset_hwm PID... - let the peak resident set start again from now
