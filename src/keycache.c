@@ -62,7 +62,10 @@
  *	per signature. Nothing here modifies a shared key. (A bonus: the
  *	legacy RSA that get1_RSA builds is kept in the cached key, so it too
  *	is built once per key.) Nothing else in the process calls
- *	d2i_PUBKEY_bio (nm -D of each linked library: only libopendkim).
+ *	d2i_PUBKEY_bio (nm -D of each linked library: only libopendkim;
+ *	objdump -R of libcrypto: no relocation of it, so no call of its own
+ *	goes through the executable's). libopendkim asks for version
+ *	OPENSSL_3.0.0; the executable's unversioned definition satisfies it.
  * DIAGNOSTICS
  *	Allocation failure aborts (xmalloc). A decoder's NULL is the caller's.
  */
