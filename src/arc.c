@@ -3,6 +3,7 @@
  *	arc - ARC chain validation (RFC 8617 section 5.2)
  * SYNOPSIS
  *	#include "arc.h"
+#include "keycache.h"
  * DESCRIPTION
  *	The verifier keeps every header field of the message (name and
  *	value, the value as the wire had it: the leading space, folding
@@ -33,9 +34,10 @@
  *	Keys: one lookup per distinct key name per message, through the
  *	DNS budget (dkim_key_dns, shared with dkim.c) or the settings'
  *	key_lookup. The decoded key is kept process-wide by the exact
- *	record text (256 entries, the oldest dropped; arc_key_cache_free),
- *	so a key is decoded once per process, not once per signature; the
- *	RSA size rule is still each verifier's. The record is read like a
+ *	record text (keycache.c, shared with libopendkim's keys: 256
+ *	entries, the oldest dropped), so a key is decoded once per
+ *	process, not once per signature; the RSA size rule is still each
+ *	verifier's. The record is read like a
  *	DKIM key record (RFC 6376 3.6.1, after dkim_key_record_compact,
  *	shared with dkim.c): v=DKIM1 first when present, k= rsa or
  *	ed25519 matching a=, h= naming
@@ -67,6 +69,7 @@
 #include <strings.h>
 
 #include "arc.h"
+#include "keycache.h"
 #include "util.h"
 
 /* tags in one AS or AMS tag-list; more is malformed (an AMS uses 13 at most) */
@@ -1204,107 +1207,36 @@ out:
 	return pk;
 }
 
-/*
- * The decoded keys of the process: (algorithm, exact record text) to
- * EVP_PKEY, so a key is decoded once per process and not once per
- * signature per message (OpenSSL 3's decoders take locks and allocate).
- * Only decoding is cached: the record itself is looked up for each
- * message (through the DNS budget and the DNS cache, TTL honoured), and
- * a changed record is a different entry. Bounded (the oldest entry
- * goes; a record longer than ARC_KEY_CACHE_TEXT, which only notes can
- * make, is decoded each time: at most 1 MiB of text), under a mutex;
- * each user holds a reference of its own.
- */
-#define ARC_KEY_CACHE      256
-#define ARC_KEY_CACHE_TEXT 4096
-
-struct key_cache_entry {
-	unsigned long hash;
+/* What key_parse needs besides the text (keycache_decode_fn's ctx). */
+struct key_parse_args {
+	const char *text;
 	enum arc_alg alg;
-	char *text;
-	EVP_PKEY *pk;
+	char *why;
+	size_t whysize;
 };
 
-static pthread_mutex_t key_cache_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct key_cache_entry key_cache[ARC_KEY_CACHE];
-static size_t key_cache_n, key_cache_next;
-
-/* text_hash - FNV-1a of s */
-static unsigned long text_hash(const char *s)
+/* key_parse_cb - key_parse as a keycache_decode_fn */
+static EVP_PKEY *key_parse_cb(const unsigned char *bytes, size_t len, void *ctx)
 {
-	unsigned long h = 2166136261UL;
+	const struct key_parse_args *a = ctx;
 
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 16777619UL;
-	return h;
-}
-
-/* key_cache_find - a new reference to the cached key of (alg, text), NULL if none; locked */
-static EVP_PKEY *key_cache_find(unsigned long hash, enum arc_alg alg, const char *text)
-{
-	for (size_t i = 0; i < key_cache_n; i++) {
-		const struct key_cache_entry *e = &key_cache[i];
-
-		if (e->hash == hash && e->alg == alg && strcmp(e->text, text) == 0)
-			return EVP_PKEY_up_ref(e->pk) == 1 ? e->pk : NULL;
-	}
-	return NULL;
+	(void)bytes; /* a->text, NUL-terminated */
+	(void)len;
+	return key_parse(a->text, a->alg, a->why, a->whysize);
 }
 
 /*
  * key_decode - the key of record text for alg (a reference the caller
- * frees), from the cache or decoded and cached; NULL with why
+ * frees), from the process's key cache (keycache.c: by the exact record
+ * text, so a changed record is another entry; the record itself is looked
+ * up for each message, TTL honoured) or decoded there; NULL with why
  */
 static EVP_PKEY *key_decode(const char *text, enum arc_alg alg, char *why, size_t whysize)
 {
-	unsigned long hash = text_hash(text);
-	EVP_PKEY *pk, *had;
-	struct key_cache_entry *e;
+	struct key_parse_args a = {text, alg, why, whysize};
 
-	(void)pthread_mutex_lock(&key_cache_lock);
-	pk = key_cache_find(hash, alg, text);
-	(void)pthread_mutex_unlock(&key_cache_lock);
-	if (pk != NULL)
-		return pk;
-	pk = key_parse(text, alg, why, whysize); /* outside the lock: the slow part */
-	if (pk == NULL || strlen(text) > ARC_KEY_CACHE_TEXT)
-		return pk; /* a record that is no key costs no decoding: not cached */
-	(void)pthread_mutex_lock(&key_cache_lock);
-	had = key_cache_find(hash, alg, text); /* decoded meanwhile by another thread */
-	if (had == NULL && EVP_PKEY_up_ref(pk) == 1) {
-		if (key_cache_n < ARC_KEY_CACHE) {
-			e = &key_cache[key_cache_n++];
-		} else { /* the oldest entry goes */
-			e = &key_cache[key_cache_next];
-			key_cache_next = (key_cache_next + 1) % ARC_KEY_CACHE;
-			EVP_PKEY_free(e->pk);
-			free(e->text);
-		}
-		e->hash = hash;
-		e->alg = alg;
-		e->text = xstrdup(text);
-		e->pk = pk;
-	}
-	(void)pthread_mutex_unlock(&key_cache_lock);
-	if (had != NULL) {
-		EVP_PKEY_free(pk);
-		pk = had;
-	}
-	return pk;
-}
-
-/* arc_key_cache_free - drop the process's decoded keys */
-void arc_key_cache_free(void)
-{
-	(void)pthread_mutex_lock(&key_cache_lock);
-	for (size_t i = 0; i < key_cache_n; i++) {
-		EVP_PKEY_free(key_cache[i].pk);
-		free(key_cache[i].text);
-	}
-	memset(key_cache, 0, sizeof(key_cache));
-	key_cache_n = 0;
-	key_cache_next = 0;
-	(void)pthread_mutex_unlock(&key_cache_lock);
+	return keycache_get(alg == ALG_ED25519_SHA256 ? KEYCACHE_ARC_ED25519 : KEYCACHE_ARC_RSA,
+	                    text, strlen(text), key_parse_cb, &a);
 }
 
 /*

@@ -142,9 +142,6 @@ void arc_verify_free(struct arc_verifier *v);
 /* arc_result_free - release what *r holds */
 void arc_result_free(struct arc_result *r);
 
-/* arc_key_cache_free - drop the decoded keys the process keeps (arc.c; at exit, for leak checks) */
-void arc_key_cache_free(void);
-
 /* pm_arc_result_name - "none", "pass", "fail", "temperror" (our name; A-R prints fail for
  * temperror) */
 const char *pm_arc_result_name(enum pm_arc_result r);

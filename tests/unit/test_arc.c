@@ -38,6 +38,7 @@
 #include <strings.h>
 
 #include "../../src/arc.h"
+#include "../../src/keycache.h"
 #include "dnsmsg.h"
 #include "util.h"
 
@@ -94,7 +95,7 @@ static int teardown_keys(void **state)
 	EVP_PKEY_free(rsa_key);
 	EVP_PKEY_free(ed_key);
 	EVP_PKEY_free(small_key);
-	arc_key_cache_free();
+	keycache_free();
 	free(rsa_pub);
 	free(ed_pub);
 	free(small_pub);
@@ -1351,7 +1352,7 @@ static void test_key_cache(void **state)
 		free(longrec);
 	}
 	/* threads at once, the cache emptied first: each decodes or finds the key */
-	arc_key_cache_free();
+	keycache_free();
 	for (int i = 0; i < 4; i++) {
 		ct[i] = (struct cache_thread){&m, i % 2 ? orig : rec, 0};
 		assert_int_equal(pthread_create(&th[i], NULL, cache_thread_run, &ct[i]), 0);
@@ -1360,8 +1361,8 @@ static void test_key_cache(void **state)
 		assert_int_equal(pthread_join(th[i], NULL), 0);
 		assert_int_equal(ct[i].passed, 20);
 	}
-	arc_key_cache_free();
-	arc_key_cache_free(); /* twice is fine */
+	keycache_free();
+	keycache_free(); /* twice is fine */
 	one_hop_record(&m, orig, 1024, &r);
 	expect(&r, PM_ARC_PASS, "", 2, 1);
 	arc_result_free(&r);

@@ -17,6 +17,9 @@
  *	above the signed one (policy) and over-signed h= (pass, and fail
  *	with the extra Subject); a 4096-bit key (pass) and an 8192-bit one
  *	whose record does not fit libopendkim's buffer (permerror).
+ *	The key cache: libopendkim's d2i_PUBKEY_bio is the one of keycache.c
+ *	(the executable's), so a key is decoded once, then found: one miss,
+ *	then hits; another key is another miss.
  * DIAGNOSTICS
  *	cmocka; each failure prints "got X, want Y".
  */
@@ -37,6 +40,7 @@
 #include "../../src/dkim.h"
 #include "../../src/dns.h"
 #include "../../src/dnscache.h"
+#include "../../src/keycache.h"
 #include "util.h"
 
 #define DATA_DIR "tests/unit/data/dkim"
@@ -1189,7 +1193,77 @@ static int teardown(void **state)
 	(void)state;
 	dkim_close(signer);
 	dkim_lib_shutdown();
+	keycache_free();
 	return 0;
+}
+
+/*
+ * test_key_cache - libopendkim decodes its keys through keycache.c's
+ * d2i_PUBKEY_bio (the dynamic linker binds its reference to the
+ * executable's definition): the first verification under a key decodes
+ * it (a miss), the next ones find it (hits), the same EVP_PKEY; another
+ * key is another miss; a record whose p= is no key is not kept
+ */
+static void test_key_cache(void **state)
+{
+	static const struct vcase good = {"cache", {GOOD}, 1, MUT_NONE, false, 0, 0, 1, 1, {{0}}};
+	static const struct vcase other = {
+	    "cache other key",
+	    {SIG("test-rsa4096.key", S256, RELAXED, RELAXED, "example.org", "rsa4096", -1)},
+	    1,
+	    MUT_NONE,
+	    false,
+	    0,
+	    0,
+	    1,
+	    1,
+	    {{0}}};
+	static const struct vcase garbage = {
+	    "cache garbage",
+	    {SIG("test-rsa2048.key", S256, RELAXED, RELAXED, "example.org", "garbage", -1)},
+	    1,
+	    MUT_NONE,
+	    false,
+	    0,
+	    0,
+	    1,
+	    1,
+	    {{0}}};
+	struct keycache_stats st;
+	struct dkim_results res;
+	char b[MAXSIGS][9];
+
+	(void)state;
+	keycache_free();
+	for (int round = 1; round <= 3; round++) {
+		run(&good, &res, b);
+		if (res.n != 1 || res.sig[0].result != PM_DKIM_PASS)
+			fail_msg("round %d: got %s, want pass", round,
+			         res.n ? pm_dkim_result_name(res.sig[0].result) : "-");
+		dkim_results_free(&res);
+		keycache_stats(&st);
+		if (st.misses != 1 || st.hits != (unsigned long)round - 1 || st.entries != 1)
+			fail_msg("round %d: got misses=%lu hits=%lu entries=%lu, want 1 %d 1",
+			         round, st.misses, st.hits, st.entries, round - 1);
+	}
+	run(&other, &res, b);
+	assert_int_equal(res.sig[0].result, PM_DKIM_PASS);
+	dkim_results_free(&res);
+	keycache_stats(&st);
+	if (st.misses != 2 || st.hits != 2 || st.entries != 2)
+		fail_msg("another key: got misses=%lu hits=%lu entries=%lu, want 2 2 2", st.misses,
+		         st.hits, st.entries);
+	for (int round = 1; round <= 2; round++) {
+		run(&garbage, &res, b);
+		assert_int_equal(res.sig[0].result, PM_DKIM_PERMERROR);
+		dkim_results_free(&res);
+	}
+	keycache_stats(&st);
+	if (st.entries != 2 || st.hits != 2 || st.uncached != (st.misses - 2))
+		fail_msg("garbage: got misses=%lu hits=%lu entries=%lu uncached=%lu, want "
+		         "entries 2, hits 2, every other miss uncached",
+		         st.misses, st.hits, st.entries, st.uncached);
+	keycache_free();
 }
 
 int main(void)
@@ -1199,7 +1273,7 @@ int main(void)
 	    cmocka_unit_test(test_deadline_spent), cmocka_unit_test(test_threads),
 	    cmocka_unit_test(test_lifecycle),      cmocka_unit_test(test_names),
 	    cmocka_unit_test(test_q_supported),    cmocka_unit_test(test_h_uncovered),
-	    cmocka_unit_test(test_compact),
+	    cmocka_unit_test(test_compact),        cmocka_unit_test(test_key_cache),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
