@@ -17,7 +17,8 @@
  *	Authentication-Results field on top ('i' at index 0) before the
  *	"continue" (tempfail when the MTA did not grant SMFIF_ADDHDRS, as
  *	smfi_insheader fails then). QUIT closes, QUIT_NC keeps the
- *	connection for the next one; an unknown command, a packet longer
+ *	connection, and what was negotiated, for the next one (CONNECT
+ *	comes next, as libmilter expects); an unknown command, a packet longer
  *	than 1 MiB or a read error closes it. Unlike libmilter it does not
  *	check the order of the commands (a null milter has no state to
  *	protect).
@@ -29,7 +30,8 @@
  *	the packet, each after a poll); the replies of one read go out in
  *	one write.
  *
- *	-m epoll (default): one thread, non-blocking sockets, one epoll set;
+ *	-m epoll (default): one thread, non-blocking sockets, one epoll set
+ *	(each connection keeps its 64 KiB input buffer for the next one);
  *	a connection idle for TIMEOUT seconds is closed (checked once a
  *	second). The cheapest design for a milter that does no blocking work.
  *
@@ -205,6 +207,7 @@ static int packet(struct conn *c, unsigned char cmd, const unsigned char *d, siz
 		break;
 	case 'D': /* macros: no reply */
 	case 'A': /* abort: no reply */
+	case 'K': /* QUIT_NC: the next connection follows, CONNECT first, as negotiated */
 		break;
 	case 'C':
 		ok = step(c, SMFIP_NR_CONN);
@@ -235,9 +238,6 @@ static int packet(struct conn *c, unsigned char cmd, const unsigned char *d, siz
 		break;
 	case 'E':
 		ok = eom(c);
-		break;
-	case 'K': /* QUIT_NC: the next connection follows on this socket */
-		c->pflags = c->aflags = 0;
 		break;
 	case 'Q':
 		return 0;
