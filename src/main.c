@@ -64,7 +64,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
-#include <malloc.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
@@ -931,41 +930,34 @@ static void state_dir_prepare(const struct policy *p, uid_t uid, gid_t gid)
  * threads are created and destroyed per message at 200 connections
  * (perf: clone3 0.38 per message). Those numbers are compiled in, and
  * smfi_setbacklog, smfi_settimeout and the socket change nothing of it;
- * what can be cut is what each thread costs. Measured with
- * tests/bench/engine.sh (policy-milter alone, 200 connections, 20,000
- * messages, 6 rounds in turn on a shared 2-core machine; see
- * tests/bench/README, "libmilter's share"): CPU per message 1.113 ms
- * without these settings, 1.026 ms with the 256 KiB stack only, 0.946 ms
- * with both (-15 %, lower in each of the 6 rounds; 900 -> 1,087
- * msgs/s); the malloc settings alone were within the noise (3 rounds).
- * Per message (perf): page faults 6.3 -> 1.1 (256 KiB) or 1.4 (512 KiB),
- * mmap+munmap 0.48 -> 0.05, mprotect 0.30 -> 0.10, madvise 0.65 -> 0.42;
- * same CPU with 256 and 512 KiB. The price: the cached stacks keep
- * their top pages, peak RSS of that run 22-25 MiB -> 25-38 MiB.
+ * what can be cut is what each thread costs (tests/bench/README,
+ * "libmilter's share", has the figures and how they were taken).
  *
  * Thread stacks: PM_THREAD_STACK_KIB for every thread that does not ask
  * for its size (libmilter's do not). With the 8 MiB default, glibc's
  * stack cache (40 MiB) keeps 5 stacks: the others are mapped, faulted in
- * and unmapped for every thread; with 512 KiB 80 stay cached. Enough:
- * the deepest path of our own code is 38 KiB of static frames
- * (mi_envrcpt, rcpt_lookup: gcc -fcallgraph-info=su), and the whole
- * milter-only benchmark (mix, ARC, LMDB and Redis state) ran with 64 KiB
- * stacks; glibc lowers its alloca cut-off (getaddrinfo, res_*) to a
- * quarter of the stack by itself. Not under ASan, whose frames are
- * several times larger.
+ * and unmapped for every thread; with 512 KiB 80 stay cached. Per
+ * message, policy-milter alone at 200 connections: mmap+munmap 0.48 ->
+ * 0.14 with 1 MiB stacks (perf), CPU 1.113 -> 1.026 ms (-8 %, 256 KiB,
+ * 6 rounds of tests/bench/engine.sh; one run.sh --milter-only run, 512
+ * KiB: 1.09 ms against 1.25 and 1.08 without); RSS growth target still
+ * met (-1.6 MiB). A small gain: the threads are still made and
+ * destroyed, only cheaper. Enough stack: the deepest path of our
+ * own code is 38 KiB of static frames (mi_envrcpt, rcpt_lookup: gcc
+ * -fcallgraph-info=su), and the whole milter-only benchmark (mix, ARC,
+ * LMDB and Redis state) ran with 64 KiB stacks; glibc lowers its alloca
+ * cut-off (getaddrinfo, res_*) to a quarter of the stack by itself. Not
+ * under ASan, whose frames are several times larger.
  *
- * malloc: each thread's arena gives memory back (heap_trim, shrink_heap)
- * whenever a free leaves more than M_TRIM_THRESHOLD (128 KiB) on top,
- * and blocks from M_MMAP_THRESHOLD (128 KiB, before it adapts) are
- * mapped and unmapped each time; 4 MiB and 1 MiB keep a worker's body
- * and DNS buffers in its arena (peak RSS: no change measured with them
- * added to the stack setting).
+ * Not set: malloc's M_TRIM_THRESHOLD. At 4 MiB (each thread's arena
+ * keeps what it freed instead of heap_trim/shrink_heap) it took CPU per
+ * message to 0.90 ms with these stacks, but RSS then grows by 5-7 MiB
+ * over 20,000 messages (issue 6's growth target not met); at 1 MiB it
+ * gained nothing (1.17 ms).
  */
 #ifndef PM_THREAD_STACK_KIB
 #define PM_THREAD_STACK_KIB 512
 #endif
-#define PM_TRIM_THRESHOLD (4 * 1024 * 1024)
-#define PM_MMAP_THRESHOLD (1024 * 1024)
 #if defined(__SANITIZE_ADDRESS__)
 #define PM_ASAN 1
 #elif defined(__has_feature)
@@ -989,9 +981,6 @@ static void process_tuning(void)
 	if (rc != 0)
 		say(LOG_WARNING, "thread stack size %d KiB not set: %s", PM_THREAD_STACK_KIB,
 		    strerror(rc));
-	if (mallopt(M_MMAP_THRESHOLD, PM_MMAP_THRESHOLD) != 1 ||
-	    mallopt(M_TRIM_THRESHOLD, PM_TRIM_THRESHOLD) != 1)
-		say(LOG_WARNING, "mallopt: malloc thresholds not set");
 #endif
 }
 
