@@ -121,20 +121,45 @@ static void body_eol(struct body_hash *bh)
 	bh->content = false;
 }
 
+/*
+ * Bytes that end a run of ordinary ones: CR and LF (both canonicalizations),
+ * and for relaxed SP and HTAB too (a single SP between two ordinary bytes is
+ * its own canonical form, so it stays in the run).
+ */
+static const bool stop_simple[256] = {['\r'] = true, ['\n'] = true};
+static const bool stop_relaxed[256] = {['\r'] = true, ['\n'] = true, ['\t'] = true, [' '] = true};
+
+/* run_end - where the run of bytes that canonicalize to themselves, begun at p[i], ends */
+static size_t run_end(const struct body_hash *bh, const unsigned char *p, size_t i, size_t len)
+{
+	const bool *stop = bh->relaxed ? stop_relaxed : stop_simple;
+
+	for (;;) {
+		while (i < len && !stop[p[i]])
+			i++;
+		/* relaxed: one SP followed by an ordinary byte is kept as it is */
+		if (bh->relaxed && i + 1 < len && p[i] == ' ' && !stop_relaxed[p[i + 1]]) {
+			i += 2;
+			continue;
+		}
+		return i;
+	}
+}
+
 /* bodyhash_feed - raw body bytes through the canonicalizer (CRLF or bare LF ends a line) */
 void bodyhash_feed(struct body_hash *bh, const unsigned char *p, size_t len)
 {
+	const bool *stop = bh->relaxed ? stop_relaxed : stop_simple;
+
 	if (bh->md == NULL || bh->done)
 		return;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = p[i];
-		size_t run = i;
 
-		/* a run of ordinary bytes goes out at once */
-		while (!bh->cr && run < len && p[run] != '\r' && p[run] != '\n' &&
-		       (!bh->relaxed || (p[run] != ' ' && p[run] != '\t')))
-			run++;
-		if (run > i) {
+		/* a run of ordinary bytes goes out at once, after its first one */
+		if (!bh->cr && !stop[c]) {
+			size_t run = run_end(bh, p, i + 1, len);
+
 			body_char(bh, c);
 			if (run > i + 1)
 				body_out(bh, p + i + 1, run - i - 1);
