@@ -554,8 +554,6 @@ void dkim_verify_eoh(struct dkim_verifier *v)
 	if (v->dkim == NULL)
 		return;
 	v->eoh_status = dkim_eoh(v->dkim);
-	if (v->eoh_status != DKIM_STAT_OK)
-		return;
 	for (size_t i = 0; i < v->nsigs; i++) {
 		struct seen_sig *s = &v->sigs[i];
 
@@ -563,7 +561,7 @@ void dkim_verify_eoh(struct dkim_verifier *v)
 			continue;
 		s->lib_flags = dkim_sig_getflags(s->lib);
 		s->lib_err = dkim_sig_geterror(s->lib);
-		if ((s->lib_flags & DKIM_SIGFLAG_PASSED) == 0 ||
+		if (v->eoh_status != DKIM_STAT_OK || (s->lib_flags & DKIM_SIGFLAG_PASSED) == 0 ||
 		    s->lib_err != DKIM_SIGERROR_UNKNOWN)
 			continue;
 		if (v->bodies == NULL)
