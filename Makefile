@@ -29,7 +29,7 @@ LDLIBS   := $(PKG_LIBS) -lidn2 -lresolv -lpthread
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # The daemon's sources, one file per concern (see README "Source layout").
-LIB_SRCS := util.c cidr.c addr.c policy.c config_keys.c config_load.c config_check.c log.c jsonlog.c decision.c sink.c rcpt.c spf.c spfrecord.c dns.c dnscache.c sender.c verdict.c authres.c dkim.c hdrfrom.c dmarc.c psl.c iprev.c dnsbl.c lists.c filetable.c keycache.c arc.c arctrust.c eom.c store.c store_lmdb.c store_redis.c greylist.c ratelimit.c
+LIB_SRCS := util.c cidr.c addr.c policy.c config_keys.c config_load.c config_check.c log.c jsonlog.c decision.c sink.c rcpt.c spf.c spfrecord.c dns.c dnscache.c sender.c verdict.c authres.c dkim.c hdrfrom.c dmarc.c psl.c iprev.c dnsbl.c lists.c filetable.c keycache.c bodyhash.c arc.c arctrust.c eom.c store.c store_lmdb.c store_redis.c greylist.c ratelimit.c
 DAEMON_SRCS := $(LIB_SRCS) session.c milter.c main.c
 
 OBJDIR   := build/obj
@@ -54,25 +54,25 @@ UNIT_TESTS := test_util test_cidr test_addr test_config test_rcpt test_verdict t
 test_util_MODS    := util
 test_cidr_MODS    := cidr util
 test_addr_MODS    := addr util
-test_config_MODS  := config_keys config_load config_check policy psl cidr rcpt addr log util dmarc dkim dns dnscache lists filetable
+test_config_MODS  := config_keys config_load config_check policy psl cidr rcpt addr log util dmarc dkim dns dnscache lists filetable bodyhash
 test_rcpt_MODS    := rcpt addr log util policy psl lists filetable cidr
-test_verdict_MODS := verdict config_keys config_load config_check policy psl cidr rcpt addr log util dmarc dkim dns dnscache lists filetable
-test_authres_MODS := authres policy psl util dkim dmarc dns dnscache lists filetable cidr addr log
+test_verdict_MODS := verdict config_keys config_load config_check policy psl cidr rcpt addr log util dmarc dkim dns dnscache lists filetable bodyhash
+test_authres_MODS := authres policy psl util dkim dmarc dns dnscache lists filetable cidr addr log bodyhash
 test_log_MODS     := log jsonlog sink util
 test_dns_MODS     := dns dnscache util
 test_sender_MODS  := sender dns dnscache util
-test_dkim_MODS    := dkim keycache dns dnscache util
+test_dkim_MODS    := dkim keycache dns dnscache util bodyhash
 test_hdrfrom_MODS := hdrfrom addr util
-test_dmarc_MODS   := dmarc dkim dns dnscache policy psl util lists filetable cidr addr log
+test_dmarc_MODS   := dmarc dkim dns dnscache policy psl util lists filetable cidr addr log bodyhash
 test_lists_MODS   := lists filetable cidr addr log util
 test_filetable_MODS := filetable util
 test_iprev_MODS   := iprev dns dnscache policy psl cidr util lists filetable addr log
 test_dnsbl_MODS   := dnsbl iprev dns dnscache policy psl cidr util lists filetable addr log
 test_dnscache_MODS := dnscache util
 test_spfrecord_MODS := spfrecord util
-test_eom_MODS     := eom verdict config_keys config_load config_check policy psl cidr rcpt addr log util dmarc dkim dns dnscache lists filetable hdrfrom authres arctrust
-test_arc_MODS     := arc keycache dkim dns dnscache util
-test_session_MODS := session eom verdict config_keys config_load config_check policy psl cidr rcpt addr log jsonlog decision sink util dmarc dkim dns dnscache lists filetable hdrfrom authres sender spf spfrecord dnsbl iprev arc keycache arctrust greylist ratelimit store store_lmdb store_redis
+test_eom_MODS     := eom verdict config_keys config_load config_check policy psl cidr rcpt addr log util dmarc dkim dns dnscache lists filetable hdrfrom authres arctrust bodyhash
+test_arc_MODS     := arc keycache dkim dns dnscache util bodyhash
+test_session_MODS := session eom verdict config_keys config_load config_check policy psl cidr rcpt addr log jsonlog decision sink util dmarc dkim dns dnscache lists filetable hdrfrom authres sender spf spfrecord dnsbl iprev arc keycache arctrust greylist ratelimit store store_lmdb store_redis bodyhash
 test_arctrust_MODS := arctrust util
 test_store_MODS   := store store_lmdb store_redis log util
 test_greylist_MODS := greylist store store_lmdb store_redis cidr log util
@@ -91,7 +91,7 @@ $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rules,$(t))))
 
 # The ARC driver (tests/arc/arcverify.c): one message in, one line out
 # (the differential test against Mail::DKIM reads it).
-ARCVERIFY_MODS := arc keycache dkim dns dnscache util
+ARCVERIFY_MODS := arc keycache dkim dns dnscache util bodyhash
 build/tests/arcverify: tests/arc/arcverify.c $(addprefix $(OBJDIR)/,$(addsuffix .o,$(ARCVERIFY_MODS))) | build/tests
 	$(CC) $(CFLAGS) -Isrc -o $@ $^ $(LDLIBS)
 
@@ -291,13 +291,13 @@ FUZZ_CFLAGS  := -O1 -g -std=gnu11 $(WARN) -D_GNU_SOURCE -DPM_VERSION='"$(VERSION
 FUZZ_DNS     := dns dnscache
 fuzz_addr_MODS    := addr util
 fuzz_hdrfrom_MODS := hdrfrom addr util
-fuzz_authres_MODS := authres policy psl util dkim dmarc $(FUZZ_DNS) lists filetable cidr addr log
-fuzz_config_MODS  := config_keys config_load config_check policy psl cidr rcpt addr log util dmarc dkim $(FUZZ_DNS) lists filetable
+fuzz_authres_MODS := authres policy psl util dkim dmarc $(FUZZ_DNS) lists filetable cidr addr log bodyhash
+fuzz_config_MODS  := config_keys config_load config_check policy psl cidr rcpt addr log util dmarc dkim $(FUZZ_DNS) lists filetable bodyhash
 fuzz_rcpt_MODS    := rcpt addr log util policy psl lists filetable cidr
 fuzz_lists_MODS   := lists filetable cidr addr log util
-fuzz_dmarc_MODS   := dmarc dkim $(FUZZ_DNS) policy psl util lists filetable cidr addr log
+fuzz_dmarc_MODS   := dmarc dkim $(FUZZ_DNS) policy psl util lists filetable cidr addr log bodyhash
 fuzz_spfrecord_MODS := spfrecord util
-fuzz_eom_MODS     := eom verdict config_keys config_load config_check policy psl cidr rcpt addr log util dmarc dkim $(FUZZ_DNS) lists filetable hdrfrom authres arc keycache arctrust
+fuzz_eom_MODS     := eom verdict config_keys config_load config_check policy psl cidr rcpt addr log util dmarc dkim $(FUZZ_DNS) lists filetable hdrfrom authres arc keycache arctrust bodyhash
 # arc: what the arcverify driver links (src/arc.c and what it uses)
 fuzz_arc_MODS     := $(ARCVERIFY_MODS)
 

@@ -47,10 +47,9 @@
  *	signature is over the SHA-256 of the canonicalized data. OpenSSL
  *	EVP does the cryptography.
  *
- *	What is not shared with dkim.c: dkim.c hands canonicalization and
- *	signatures to libopendkim, which has no ARC entry points and keeps
- *	its canonicalizers private, so the canonicalization here is arc.c's
- *	own.
+ *	The body canonicalization is bodyhash.c's, shared with dkim.c. The
+ *	header canonicalization and the signatures are arc.c's own: dkim.c
+ *	hands those to libopendkim, which has no ARC entry points.
  * DIAGNOSTICS
  *	Allocation failure aborts (xmalloc). Library errors of OpenSSL make
  *	the signature fail (its error queue is cleared).
@@ -69,6 +68,7 @@
 #include <strings.h>
 
 #include "arc.h"
+#include "bodyhash.h"
 #include "keycache.h"
 #include "util.h"
 
@@ -82,8 +82,6 @@
 #define ARC_MAX_H_NAMES 256
 /* header bytes the oldest-pass walk may canonicalize for the older AMSs */
 #define ARC_OLDEST_PASS_BYTES (1024ULL * 1024)
-/* the output buffer of one body canonicalizer */
-#define ARC_BODY_BUF 4096
 
 enum arc_kind { ARC_AAR = 0, ARC_AMS, ARC_AS, ARC_NKINDS };
 
@@ -133,20 +131,6 @@ struct sig {
 	unsigned char digest[32]; /* AS: the SHA-256 of what it signs (as_digests) */
 	int body;                 /* index of its body hash (AMS), -1 none */
 	size_t bspan_start, bspan_end;
-};
-
-/* One running body hash: a canonicalizer and SHA-256. */
-struct body_hash {
-	bool relaxed;
-	long long limit; /* l=, -1: whole body */
-	EVP_MD_CTX *md;
-	unsigned long long total;   /* canonicalized bytes so far */
-	unsigned long long pending; /* empty lines held back (dropped at the end) */
-	bool wsp, content, cr;      /* WSP held back, the line has content, CR held back */
-	unsigned char buf[ARC_BODY_BUF];
-	size_t blen;
-	unsigned char digest[32];
-	bool done;
 };
 
 /* A key record fetched for this message, by name. */
@@ -671,16 +655,8 @@ static int body_add(struct arc_verifier *v, const struct sig *s)
 		return -1;
 	v->body = xrealloc(v->body, (v->nbody + 1) * sizeof(*v->body));
 	bh = &v->body[v->nbody];
-	memset(bh, 0, sizeof(*bh));
-	bh->relaxed = s->brelaxed;
-	bh->limit = s->l;
-	bh->md = EVP_MD_CTX_new();
-	if (bh->md == NULL || EVP_DigestInit_ex(bh->md, sha256(), NULL) != 1) {
-		EVP_MD_CTX_free(bh->md);
-		bh->md = NULL;
-		ERR_clear_error();
+	if (!bodyhash_init(bh, s->brelaxed, s->l, BODYHASH_SHA256))
 		return -1;
-	}
 	return (int)v->nbody++;
 }
 
@@ -824,131 +800,6 @@ void arc_verify_eoh(struct arc_verifier *v)
 	judge_structure(v);
 }
 
-/* body_out - canonicalized body bytes into bh's hash (up to l=), counted */
-static void body_out(struct body_hash *bh, const unsigned char *p, size_t n)
-{
-	unsigned long long before = bh->total;
-
-	bh->total += n;
-	if (bh->limit >= 0) {
-		if (before >= (unsigned long long)bh->limit)
-			return;
-		if (before + n > (unsigned long long)bh->limit)
-			n = (size_t)((unsigned long long)bh->limit - before);
-	}
-	while (n > 0) {
-		size_t room = sizeof(bh->buf) - bh->blen, take = n < room ? n : room;
-
-		memcpy(bh->buf + bh->blen, p, take);
-		bh->blen += take;
-		p += take;
-		n -= take;
-		if (bh->blen == sizeof(bh->buf)) {
-			(void)EVP_DigestUpdate(bh->md, bh->buf, bh->blen);
-			bh->blen = 0;
-		}
-	}
-}
-
-/* body_flush_lines - the empty lines held back, now followed by content */
-static void body_flush_lines(struct body_hash *bh)
-{
-	for (; bh->pending > 0; bh->pending--) {
-		if (bh->limit >= 0 && bh->total >= (unsigned long long)bh->limit) {
-			bh->total += 2 * bh->pending; /* counted, beyond l= anyway */
-			bh->pending = 0;
-			break;
-		}
-		body_out(bh, (const unsigned char *)"\r\n", 2);
-	}
-}
-
-/* body_char - one content byte of a line */
-static void body_char(struct body_hash *bh, unsigned char c)
-{
-	if (bh->relaxed && (c == ' ' || c == '\t')) {
-		bh->wsp = true;
-		return;
-	}
-	body_flush_lines(bh);
-	if (bh->wsp) {
-		body_out(bh, (const unsigned char *)" ", 1);
-		bh->wsp = false;
-	}
-	body_out(bh, &c, 1);
-	bh->content = true;
-}
-
-/* body_eol - the end of a line: kept after content, held back when empty */
-static void body_eol(struct body_hash *bh)
-{
-	bh->wsp = false; /* relaxed: WSP at the end of a line goes */
-	if (bh->content)
-		body_out(bh, (const unsigned char *)"\r\n", 2);
-	else
-		bh->pending++;
-	bh->content = false;
-}
-
-/* body_feed - raw body bytes through the canonicalizer (CRLF or bare LF ends a line) */
-static void body_feed(struct body_hash *bh, const unsigned char *p, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = p[i];
-		size_t run = i;
-
-		/* a run of ordinary bytes goes out at once */
-		while (!bh->cr && run < len && p[run] != '\r' && p[run] != '\n' &&
-		       (!bh->relaxed || (p[run] != ' ' && p[run] != '\t')))
-			run++;
-		if (run > i) {
-			body_char(bh, c);
-			if (run > i + 1)
-				body_out(bh, p + i + 1, run - i - 1);
-			i = run - 1;
-			continue;
-		}
-		if (bh->cr) {
-			bh->cr = false;
-			if (c == '\n') {
-				body_eol(bh);
-				continue;
-			}
-			body_char(bh, '\r');
-		}
-		if (c == '\r')
-			bh->cr = true;
-		else if (c == '\n')
-			body_eol(bh);
-		else
-			body_char(bh, c);
-	}
-}
-
-/* body_finish - the end of the body: the last line ended, the digest made */
-static void body_finish(struct body_hash *bh)
-{
-	unsigned int dlen = 0;
-
-	if (bh->done || bh->md == NULL)
-		return;
-	if (bh->cr) {
-		bh->cr = false;
-		body_char(bh, '\r');
-	}
-	if (bh->content) /* a last line without its CRLF gets one */
-		body_eol(bh);
-	if (!bh->relaxed && bh->total == 0) /* simple: an empty body is one CRLF */
-		body_out(bh, (const unsigned char *)"\r\n", 2);
-	if (bh->blen > 0)
-		(void)EVP_DigestUpdate(bh->md, bh->buf, bh->blen);
-	bh->blen = 0;
-	if (EVP_DigestFinal_ex(bh->md, bh->digest, &dlen) != 1 || dlen != sizeof(bh->digest))
-		memset(bh->digest, 0, sizeof(bh->digest));
-	ERR_clear_error();
-	bh->done = true;
-}
-
 /* arc_verify_body - a body chunk into each running body hash */
 void arc_verify_body(struct arc_verifier *v, const unsigned char *bytes, size_t len)
 {
@@ -958,7 +809,7 @@ void arc_verify_body(struct arc_verifier *v, const unsigned char *bytes, size_t 
 		arc_verify_eoh(v);
 	for (size_t i = 0; i < v->nbody; i++)
 		if (v->body[i].md != NULL)
-			body_feed(&v->body[i], bytes, len);
+			bodyhash_feed(&v->body[i], bytes, len);
 }
 
 /* canon_relaxed - "name:value" by RFC 6376 3.4.2 into sb, the value [v, v+len) */
@@ -1366,7 +1217,7 @@ static enum check ams_verify(struct arc_verifier *v, unsigned i, char *why, size
 		return CHECK_FAIL;
 	}
 	bh = &v->body[s->body];
-	body_finish(bh);
+	bodyhash_finish(bh);
 	if (bh->limit >= 0 && bh->total < (unsigned long long)bh->limit) {
 		v->verified++;
 		pm_bprintf(why, whysize, "l= longer than the body");
@@ -1566,7 +1417,7 @@ void arc_verify_free(struct arc_verifier *v)
 	free(v->as);
 	free(v->ams);
 	for (size_t i = 0; i < v->nbody; i++)
-		EVP_MD_CTX_free(v->body[i].md);
+		bodyhash_free(&v->body[i]);
 	free(v->body);
 	for (size_t i = 0; i < v->nkeys; i++) {
 		free(v->keys[i].record);

@@ -1,15 +1,24 @@
 /*
  * NAME
- *	dkim - DKIM signature verification on libopendkim
+ *	dkim - DKIM signature verification on libopendkim, with our own body hash
  * SYNOPSIS
  *	dkim_verify_new(), dkim_verify_header(), dkim_verify_eoh(),
  *	dkim_verify_body(), dkim_verify_eom(), dkim_verify_free(),
  *	dkim_results_free(), dkim_lib_shutdown(), pm_dkim_result_name()
  * DESCRIPTION
  *	One DKIM_LIB per process (pthread_once), one DKIM handle per
- *	message. libopendkim parses, canonicalises and checks the
- *	cryptography; this file decides what each signature's result is
- *	(see dkim.h for the table and the reasons).
+ *	message. libopendkim parses the signatures, canonicalises the
+ *	headers, looks the keys up (through our callback) and verifies each
+ *	b= over the headers, all at the end of the headers (dkim_eoh; no
+ *	dkim_body, no dkim_eom). The body hash is ours: each signature whose
+ *	b= verified gets a bodyhash.c hash for its c=, a= and l= (as
+ *	libopendkim parsed them; signatures asking the same share one), fed
+ *	as the body streams, and at the end compared with its bh= as
+ *	libopendkim would (the base64 text). A signature libopendkim failed
+ *	or could not verify gets no body hash and keeps libopendkim's
+ *	verdict, as it stood at the end of the headers. This file decides
+ *	what each signature's result is (see dkim.h for the table and the
+ *	reasons).
  *
  *	The DKIM-Signature fields are also kept here, in header order:
  *	they are the list reported (so a signature libopendkim drops as
@@ -33,7 +42,9 @@
  *
  *	RFC 8301 and l= are judged here: libopendkim still verifies rsa-sha1
  *	and l= signatures. For l=, the body's canonical length is counted
- *	here for both canonicalisations (libopendkim only counts up to l=).
+ *	here for both canonicalisations: an l= past the end of the body is
+ *	libopendkim's error (DKIM_SIGERROR_TOOLARGE_L, as its dkim_eom would
+ *	set it), an l= shorter than the body is policy unless allow_l.
  * DIAGNOSTICS
  *	Allocation failure aborts. Library failures become temperror.
  */
@@ -48,8 +59,10 @@
 #include <strings.h>
 #include <sys/types.h>
 
+#include <openssl/evp.h>
 #include <opendkim/dkim.h>
 
+#include "bodyhash.h"
 #include "dkim.h"
 #include "dns.h"
 #include "util.h"
@@ -74,8 +87,11 @@ enum key_outcome {
 struct seen_sig {
 	char *b; /* b= with all whitespace removed (for matching) */
 	char *d, *s, *a;
-	char *q, *h;       /* q= and h= as given (NULL when absent) */
-	DKIM_SIGINFO *lib; /* libopendkim's entry, once matched */
+	char *q, *h;            /* q= and h= as given (NULL when absent) */
+	DKIM_SIGINFO *lib;      /* libopendkim's entry, once matched */
+	unsigned int lib_flags; /* its flags and error at the end of the headers (b= verified) */
+	int lib_err;
+	int body; /* index of its body hash in the verifier's bodies, -1 none */
 	enum key_outcome key;
 	enum dns_fail key_fail; /* KEY_TEMPFAIL: why the lookup failed */
 };
@@ -104,6 +120,8 @@ struct dkim_verifier {
 	char **hnames; /* every header field name, in order */
 	size_t nhnames, caphnames;
 	struct canon_count simple, relaxed;
+	struct body_hash *bodies; /* [nbodies]: one per distinct (c=, a=, l=) of the passing b= */
+	size_t nbodies;
 };
 
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
@@ -431,6 +449,7 @@ static void remember_sig(struct dkim_verifier *v, const char *value)
 	}
 	s = &v->sigs[v->nsigs++];
 	memset(s, 0, sizeof(*s));
+	s->body = -1;
 	b = tag_value(value, "b");
 	if (b != NULL) {
 		s->b = strip_ws(b);
@@ -489,14 +508,66 @@ void dkim_verify_budget(struct dkim_verifier *v, struct dns_budget *b)
 	v->budget = b;
 }
 
-/* dkim_verify_eoh - end of headers */
+/* body_add - the body hash for s's c=, a= and l= (as libopendkim parsed them): shared or new */
+static int body_add(struct dkim_verifier *v, DKIM_SIGINFO *sig)
+{
+	dkim_canon_t hc = DKIM_CANON_UNKNOWN, bc = DKIM_CANON_UNKNOWN;
+	dkim_alg_t alg = DKIM_SIGN_UNKNOWN;
+	ssize_t msglen = -1, canonlen = -1, signlen = -1;
+	enum bodyhash_alg ha;
+	bool relaxed;
+
+	if (dkim_sig_getcanons(sig, &hc, &bc) != DKIM_STAT_OK ||
+	    dkim_sig_getsignalg(sig, &alg) != DKIM_STAT_OK ||
+	    dkim_sig_getcanonlen(v->dkim, sig, &msglen, &canonlen, &signlen) != DKIM_STAT_OK)
+		return -1;
+	if (bc != DKIM_CANON_SIMPLE && bc != DKIM_CANON_RELAXED)
+		return -1;
+	if (alg == DKIM_SIGN_RSASHA1)
+		ha = BODYHASH_SHA1;
+	else if (alg == DKIM_SIGN_RSASHA256 || alg == DKIM_SIGN_ED25519SHA256)
+		ha = BODYHASH_SHA256;
+	else
+		return -1;
+	relaxed = bc == DKIM_CANON_RELAXED;
+	if (signlen < 0)
+		signlen = -1;
+	for (size_t i = 0; i < v->nbodies; i++)
+		if (v->bodies[i].relaxed == relaxed && v->bodies[i].alg == ha &&
+		    v->bodies[i].limit == (long long)signlen)
+			return (int)i;
+	/* at most one per signature kept (max_signatures): the array was sized for that */
+	if (!bodyhash_init(&v->bodies[v->nbodies], relaxed, (long long)signlen, ha))
+		return -1;
+	return (int)v->nbodies++;
+}
+
+/*
+ * dkim_verify_eoh - end of headers: libopendkim looks the keys up and
+ * verifies each b= now; the signatures whose b= passed get a body hash
+ */
 void dkim_verify_eoh(struct dkim_verifier *v)
 {
 	if (v == NULL || v->eoh_done)
 		return;
 	v->eoh_done = true;
-	if (v->dkim != NULL)
-		v->eoh_status = dkim_eoh(v->dkim);
+	if (v->dkim == NULL)
+		return;
+	v->eoh_status = dkim_eoh(v->dkim);
+	for (size_t i = 0; i < v->nsigs; i++) {
+		struct seen_sig *s = &v->sigs[i];
+
+		if (s->lib == NULL)
+			continue;
+		s->lib_flags = dkim_sig_getflags(s->lib);
+		s->lib_err = dkim_sig_geterror(s->lib);
+		if (v->eoh_status != DKIM_STAT_OK || (s->lib_flags & DKIM_SIGFLAG_PASSED) == 0 ||
+		    s->lib_err != DKIM_SIGERROR_UNKNOWN)
+			continue;
+		if (v->bodies == NULL)
+			v->bodies = xcalloc(v->nsigs, sizeof(*v->bodies));
+		s->body = body_add(v, s->lib);
+	}
 }
 
 /* count_line_end - a line ended (CRLF) */
@@ -568,12 +639,12 @@ void dkim_verify_body(struct dkim_verifier *v, const unsigned char *bytes, size_
 		return;
 	if (!v->eoh_done)
 		dkim_verify_eoh(v);
-	/* only an l= shorter than the body needs its length: skip the count without one */
-	if (v->any_l && !v->set.allow_l)
+	/* only l= needs the body's canonical length: skip the count without one */
+	if (v->any_l)
 		for (size_t i = 0; i < len; i++)
 			count_byte(v, bytes[i]);
-	if (v->dkim != NULL && v->eoh_status == DKIM_STAT_OK)
-		(void)dkim_body(v->dkim, (u_char *)bytes, len);
+	for (size_t i = 0; i < v->nbodies; i++)
+		bodyhash_feed(&v->bodies[i], bytes, len);
 }
 
 /* next_item - the next item of a ':'-separated list at *p, FWS trimmed, into out (cut) */
@@ -796,21 +867,50 @@ static void sig_error_result(struct dkim_sig_result *r, int err)
 	}
 }
 
+enum body_verdict { BODY_MATCH, BODY_MISMATCH, BODY_NONE };
+
+/* body_check - s's bh= against our body hash (the same base64 text libopendkim compares) */
+static enum body_verdict body_check(struct dkim_verifier *v, const struct seen_sig *s)
+{
+	struct body_hash *bh;
+	const unsigned char *want;
+	unsigned char b64[64];
+
+	if (s->body < 0 || (size_t)s->body >= v->nbodies)
+		return BODY_NONE;
+	bh = &v->bodies[s->body];
+	bodyhash_finish(bh);
+	want = dkim_sig_gettagvalue(s->lib, false, (u_char *)"bh");
+	if (want == NULL)
+		return BODY_MISMATCH;
+	(void)EVP_EncodeBlock(b64, bh->digest, (int)bh->dlen);
+	return strcmp((const char *)want, (const char *)b64) == 0 ? BODY_MATCH : BODY_MISMATCH;
+}
+
 /* judge - one matched signature's result */
 static void judge(struct dkim_verifier *v, struct seen_sig *s, struct dkim_sig_result *r)
 {
 	DKIM_SIGINFO *sig = s->lib;
-	unsigned int flags = dkim_sig_getflags(sig), bits = 0;
-	int err = dkim_sig_geterror(sig);
+	unsigned int flags = s->lib_flags, bits = 0; /* as the end of the headers left them */
+	int err = s->lib_err;
 	dkim_alg_t alg = DKIM_SIGN_UNKNOWN;
 	dkim_canon_t hc = DKIM_CANON_UNKNOWN, bc = DKIM_CANON_UNKNOWN;
 	ssize_t msglen = -1, canonlen = -1, signlen = -1;
 	char field[41];
 	unsigned in_h = 0, in_msg = 0;
+	long long body_len = -1; /* the canonical body length, for l= (counted only with one) */
 
 	if (dkim_sig_getkeysize(sig, &bits) == DKIM_STAT_OK)
 		r->key_bits = bits;
 	(void)dkim_sig_getsignalg(sig, &alg);
+	if (dkim_sig_getcanonlen(v->dkim, sig, &msglen, &canonlen, &signlen) == DKIM_STAT_OK &&
+	    signlen >= 0 && dkim_sig_getcanons(sig, &hc, &bc) == DKIM_STAT_OK) {
+		body_len = canon_total(bc == DKIM_CANON_RELAXED ? &v->relaxed : &v->simple,
+		                       bc != DKIM_CANON_RELAXED);
+		/* libopendkim's rule at the end of the body: an l= past it is this error */
+		if (body_len < (long long)signlen)
+			err = DKIM_SIGERROR_TOOLARGE_L;
+	}
 	/* here too: libopendkim hands a signature the key another one with the same d= and s=
 	   fetched, without asking key_cb */
 	if (s->q != NULL && !dkim_q_supported(s->q))
@@ -841,15 +941,24 @@ static void judge(struct dkim_verifier *v, struct seen_sig *s, struct dkim_sig_r
 	default:
 		break;
 	}
-	if ((flags & DKIM_SIGFLAG_PASSED) == 0 || dkim_sig_getbh(sig) != DKIM_SIGBH_MATCH) {
-		if (dkim_sig_getbh(sig) == DKIM_SIGBH_MISMATCH)
-			set_result(r, PM_DKIM_FAIL, "body hash mismatch");
-		else if (err == DKIM_SIGERROR_OK || err == DKIM_SIGERROR_UNKNOWN)
+	if ((flags & DKIM_SIGFLAG_PASSED) == 0 || err != DKIM_SIGERROR_UNKNOWN) {
+		if (err == DKIM_SIGERROR_OK || err == DKIM_SIGERROR_UNKNOWN)
 			set_result(
 			    r, (flags & DKIM_SIGFLAG_PROCESSED) ? PM_DKIM_FAIL : PM_DKIM_NEUTRAL,
 			    (flags & DKIM_SIGFLAG_PROCESSED) ? "bad signature" : "not verified");
 		else
 			sig_error_result(r, err);
+		return;
+	}
+	/* b= verifies over the headers: the body hash (ours) decides the rest */
+	switch (body_check(v, s)) {
+	case BODY_MATCH:
+		break;
+	case BODY_MISMATCH:
+		set_result(r, PM_DKIM_FAIL, "body hash mismatch");
+		return;
+	default:
+		set_result(r, PM_DKIM_TEMPERROR, "internal error");
 		return;
 	}
 	/* cryptographically good: is it acceptable? */
@@ -869,11 +978,7 @@ static void judge(struct dkim_verifier *v, struct seen_sig *s, struct dkim_sig_r
 		r->result = PM_DKIM_POLICY;
 		return;
 	}
-	if (!v->set.allow_l &&
-	    dkim_sig_getcanonlen(v->dkim, sig, &msglen, &canonlen, &signlen) == DKIM_STAT_OK &&
-	    signlen >= 0 && dkim_sig_getcanons(sig, &hc, &bc) == DKIM_STAT_OK &&
-	    (long long)signlen < canon_total(bc == DKIM_CANON_RELAXED ? &v->relaxed : &v->simple,
-	                                     bc != DKIM_CANON_RELAXED)) {
+	if (!v->set.allow_l && signlen >= 0 && body_len > (long long)signlen) {
 		set_result(r, PM_DKIM_POLICY, "l= shorter than the body");
 		return;
 	}
@@ -890,15 +995,14 @@ static void copy_field(char *dst, size_t size, const char *s)
 void dkim_verify_eom(struct dkim_verifier *v, struct dkim_results *out)
 {
 	size_t n;
-	DKIM_STAT st = DKIM_STAT_OK;
 
 	memset(out, 0, sizeof(*out));
 	if (v == NULL)
 		return;
 	if (!v->eoh_done)
 		dkim_verify_eoh(v);
-	if (!v->eom_done && v->dkim != NULL && v->eoh_status == DKIM_STAT_OK)
-		st = dkim_eom(v->dkim, NULL);
+	/* no dkim_eom: libopendkim's work (keys, b=) ended with the headers, the body hash is ours
+	 */
 	v->eom_done = true;
 	out->total = v->total;
 	n = v->nsigs < (size_t)v->set.max_signatures ? v->nsigs : (size_t)v->set.max_signatures;
@@ -914,8 +1018,8 @@ void dkim_verify_eom(struct dkim_verifier *v, struct dkim_results *out)
 		copy_field(r->selector, sizeof(r->selector), s->s);
 		copy_field(r->algorithm, sizeof(r->algorithm), s->a);
 		copy_field(r->b, sizeof(r->b), s->b);
-		if (v->lib_failed || st == DKIM_STAT_NORESOURCE || st == DKIM_STAT_INTERNAL ||
-		    v->eoh_status == DKIM_STAT_NORESOURCE || v->eoh_status == DKIM_STAT_INTERNAL)
+		if (v->lib_failed || v->eoh_status == DKIM_STAT_NORESOURCE ||
+		    v->eoh_status == DKIM_STAT_INTERNAL)
 			set_result(r, PM_DKIM_TEMPERROR, "internal error");
 		else if (v->eoh_status != DKIM_STAT_OK && v->eoh_status != DKIM_STAT_NOSIG)
 			set_result(r, PM_DKIM_PERMERROR,
@@ -944,6 +1048,9 @@ void dkim_verify_free(struct dkim_verifier *v)
 		return;
 	if (v->dkim != NULL)
 		dkim_free(v->dkim);
+	for (size_t i = 0; i < v->nbodies; i++)
+		bodyhash_free(&v->bodies[i]);
+	free(v->bodies);
 	for (size_t i = 0; i < v->nsigs; i++) {
 		free(v->sigs[i].b);
 		free(v->sigs[i].d);

@@ -16,7 +16,11 @@
  *	supported method (permerror, no lookup); an unsigned extra Subject
  *	above the signed one (policy) and over-signed h= (pass, and fail
  *	with the extra Subject); a 4096-bit key (pass) and an 8192-bit one
- *	whose record does not fit libopendkim's buffer (permerror).
+ *	whose record does not fit libopendkim's buffer (permerror). The body
+ *	hash is dkim.c's own (bodyhash.c), checked against libopendkim's
+ *	signer: relaxed and simple white space, empty bodies, bare LF, l=
+ *	shorter and longer than the body, rsa-sha1's SHA-1, a changed byte,
+ *	each body fed 1, 7 and all bytes at a time, and a 100 KB body.
  *	The key cache: libopendkim's d2i_PUBKEY_bio is the one of keycache.c
  *	(the executable's), so a key is decoded once, then found: one miss,
  *	then hits; another key is another miss.
@@ -919,6 +923,160 @@ static void test_verify(void **state)
 		fail_msg("%d of %zu cases failed", bad, PM_ARRAY_LEN(cases));
 }
 
+/*
+ * verify_body - one signature over the base headers, checked with body
+ * fed in chunks of chunk bytes (0: at once); its result and reason
+ */
+static enum pm_dkim_result verify_body(const char *sig, const char *body, size_t chunk,
+                                       bool allow_l, char *reason, size_t reasonsize)
+{
+	struct dkim_verify_settings set;
+	struct dkim_verifier *v;
+	struct dkim_results res;
+	enum pm_dkim_result out;
+	size_t len = strlen(body);
+
+	dkim_verify_defaults(&set);
+	set.key_lookup = lookup;
+	set.allow_l = allow_l;
+	v = dkim_verify_new(&set, "TESTQID");
+	dkim_verify_header(v, "DKIM-Signature", sig);
+	for (size_t i = 0; i < PM_ARRAY_LEN(base_headers); i++)
+		dkim_verify_header(v, base_headers[i][0], base_headers[i][1]);
+	dkim_verify_eoh(v);
+	if (chunk == 0)
+		chunk = len ? len : 1;
+	for (size_t off = 0; off < len; off += chunk)
+		dkim_verify_body(v, (const unsigned char *)body + off,
+		                 len - off < chunk ? len - off : chunk);
+	dkim_verify_eom(v, &res);
+	assert_int_equal(res.n, 1);
+	out = res.sig[0].result;
+	snprintf(reason, reasonsize, "%s", res.sig[0].reason);
+	dkim_results_free(&res);
+	dkim_verify_free(v);
+	return out;
+}
+
+/* One body case: signed over one body (by libopendkim's signer), verified over another. */
+struct bcase {
+	const char *name;
+	dkim_canon_t bc;
+	dkim_alg_t alg;
+	ssize_t length; /* -1: no l=, L_FULL: the whole signed body, else l= this */
+	bool allow_l;
+	const char *signed_body, *seen_body;
+	enum pm_dkim_result want;
+	const char *reason; /* substring of the reason */
+};
+
+static const struct bcase bcases[] = {
+    {"relaxed, same body", DKIM_CANON_RELAXED, S256, -1, false, "Hi\r\n", "Hi\r\n", PM_DKIM_PASS,
+     ""},
+    {"relaxed, a word changed", DKIM_CANON_RELAXED, S256, -1, false, "Hi Bob\r\n", "Hi Eve\r\n",
+     PM_DKIM_FAIL, "body hash mismatch"},
+    {"simple, a word changed", DKIM_CANON_SIMPLE, S256, -1, false, "Hi Bob\r\n", "Hi Eve\r\n",
+     PM_DKIM_FAIL, "body hash mismatch"},
+    {"relaxed, white space runs and line ends changed", DKIM_CANON_RELAXED, S256, -1, false,
+     "a  b\t c \t\r\n\r\nd\r\n\r\n\r\n", "a b  c\r\n\r\nd \t\r\n", PM_DKIM_PASS, ""},
+    {"simple, the same white space change", DKIM_CANON_SIMPLE, S256, -1, false,
+     "a  b\t c \t\r\n\r\nd\r\n\r\n\r\n", "a b  c\r\n\r\nd \t\r\n", PM_DKIM_FAIL,
+     "body hash mismatch"},
+    {"simple, empty lines at the end dropped", DKIM_CANON_SIMPLE, S256, -1, false, "a \r\n",
+     "a \r\n\r\n\r\n", PM_DKIM_PASS, ""},
+    {"relaxed, white space inside a word added", DKIM_CANON_RELAXED, S256, -1, false, "ab\r\n",
+     "a b\r\n", PM_DKIM_FAIL, "body hash mismatch"},
+    {"simple, empty body", DKIM_CANON_SIMPLE, S256, -1, false, "", "", PM_DKIM_PASS, ""},
+    {"relaxed, empty body", DKIM_CANON_RELAXED, S256, -1, false, "", "", PM_DKIM_PASS, ""},
+    {"simple, empty body seen as empty lines", DKIM_CANON_SIMPLE, S256, -1, false, "", "\r\n\r\n",
+     PM_DKIM_PASS, ""},
+    {"relaxed, empty body, a line added", DKIM_CANON_RELAXED, S256, -1, false, "", "x\r\n",
+     PM_DKIM_FAIL, "body hash mismatch"},
+    {"relaxed, bare LF line ends", DKIM_CANON_RELAXED, S256, -1, false, "a\r\n\r\nb\r\n",
+     "a\n\nb\n", PM_DKIM_PASS, ""},
+    {"simple, bare LF line ends", DKIM_CANON_SIMPLE, S256, -1, false, "a \r\n\r\nb\r\n",
+     "a \n\nb\n", PM_DKIM_PASS, ""},
+    {"simple, no line end at the end", DKIM_CANON_SIMPLE, S256, -1, false, "a\r\n", "a",
+     PM_DKIM_PASS, ""},
+    {"l=5, text appended, allow_l", DKIM_CANON_SIMPLE, S256, 5, true, "abcdefgh\r\n",
+     "abcdefgh\r\nmore text\r\n", PM_DKIM_PASS, ""},
+    {"l=5, byte 6 changed, allow_l", DKIM_CANON_SIMPLE, S256, 5, true, "abcdefgh\r\n",
+     "abcdeXgh\r\n", PM_DKIM_PASS, ""},
+    {"l=5, byte 5 changed, allow_l", DKIM_CANON_SIMPLE, S256, 5, true, "abcdefgh\r\n",
+     "abcdXfgh\r\n", PM_DKIM_FAIL, "body hash mismatch"},
+    {"l=5, shorter than the body", DKIM_CANON_RELAXED, S256, 5, false, "abcdefgh\r\n",
+     "abcdefgh\r\n", PM_DKIM_POLICY, "l= shorter"},
+    {"l= the whole body, body cut", DKIM_CANON_RELAXED, S256, L_FULL, false, "abc\r\ndef\r\n",
+     "abc\r\n", PM_DKIM_NEUTRAL, NULL},
+    {"rsa-sha1 (SHA-1 body hash), same body", DKIM_CANON_RELAXED, DKIM_SIGN_RSASHA1, -1, false,
+     "Hi\r\n", "Hi\r\n", PM_DKIM_POLICY, "rsa-sha1"},
+    {"rsa-sha1, body changed", DKIM_CANON_RELAXED, DKIM_SIGN_RSASHA1, -1, false, "Hi\r\n", "Ho\r\n",
+     PM_DKIM_FAIL, "body hash mismatch"},
+};
+
+/* test_body_hash - our body hash decides, whatever the chunks: each case fed 1, 7 and all bytes */
+static void test_body_hash(void **state)
+{
+	static const size_t chunks[] = {1, 7, 0};
+	struct strbuf big;
+	int bad = 0;
+
+	(void)state;
+	for (size_t i = 0; i < PM_ARRAY_LEN(bcases); i++) {
+		const struct bcase *c = &bcases[i];
+		struct signspec sp = {"test-rsa2048.key", c->alg, DKIM_CANON_RELAXED, c->bc,
+		                      "example.org",      "rsa",  c->length,          false};
+		char *sig = sign(&sp, c->signed_body), reason[256];
+
+		for (size_t k = 0; k < PM_ARRAY_LEN(chunks); k++) {
+			enum pm_dkim_result got = verify_body(sig, c->seen_body, chunks[k],
+			                                      c->allow_l, reason, sizeof(reason));
+
+			if (got != c->want ||
+			    (c->reason != NULL && strstr(reason, c->reason) == NULL))
+				BAD("%s (chunks of %zu): got %s (%s), want %s (%s)", c->name,
+				    chunks[k], pm_dkim_result_name(got), reason,
+				    pm_dkim_result_name(c->want),
+				    c->reason ? c->reason : "any reason");
+		}
+		free(sig);
+	}
+	/* a body larger than the canonicalizer's buffer, in 1-byte and 4097-byte chunks */
+	sb_init(&big);
+	for (int i = 0; i < 3000; i++)
+		sb_appendf(&big, "line %d  with\ttabs and  spaces \r\n%s", i,
+		           i % 100 ? "" : "\r\n");
+	{
+		struct signspec sp = {"test-rsa2048.key",
+		                      S256,
+		                      DKIM_CANON_RELAXED,
+		                      DKIM_CANON_RELAXED,
+		                      "example.org",
+		                      "rsa",
+		                      -1,
+		                      false};
+		char *sig = sign(&sp, big.s), reason[256];
+		const size_t sizes[] = {1, 4097, 0};
+
+		for (size_t k = 0; k < PM_ARRAY_LEN(sizes); k++) {
+			enum pm_dkim_result got =
+			    verify_body(sig, big.s, sizes[k], false, reason, sizeof(reason));
+
+			if (got != PM_DKIM_PASS)
+				BAD("big body (chunks of %zu): got %s (%s), want pass", sizes[k],
+				    pm_dkim_result_name(got), reason);
+		}
+		big.s[big.len / 2] ^= 1;
+		if (verify_body(sig, big.s, 0, false, reason, sizeof(reason)) != PM_DKIM_FAIL)
+			BAD("big body, one bit flipped: got %s (%s), want fail", "not fail",
+			    reason);
+		free(sig);
+	}
+	sb_free(&big);
+	if (bad > 0)
+		fail_msg("%d body hash checks failed", bad);
+}
+
 /* test_limit_skips_lookups - signatures past max_signatures are not even looked up */
 static void test_limit_skips_lookups(void **state)
 {
@@ -1274,6 +1432,7 @@ int main(void)
 	    cmocka_unit_test(test_lifecycle),      cmocka_unit_test(test_names),
 	    cmocka_unit_test(test_q_supported),    cmocka_unit_test(test_h_uncovered),
 	    cmocka_unit_test(test_compact),        cmocka_unit_test(test_key_cache),
+	    cmocka_unit_test(test_body_hash),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
