@@ -1,6 +1,6 @@
 /*
  * NAME
- *	dkim 3h - DKIM signature verification (libopendkim), one verifier per message
+ *	dkim 3h - DKIM signature verification, one verifier per message
  * SYNOPSIS
  *	#include "dkim.h"
  * DESCRIPTION
@@ -10,7 +10,10 @@
  *	max_signatures, in header order. One libopendkim library handle
  *	serves the whole process (created once, on first use); a verifier
  *	belongs to one thread at a time, different verifiers may run in
- *	different threads at once.
+ *	different threads at once. libopendkim looks the keys up (through
+ *	dkim.c's callback) and verifies b= over the header fields; the body
+ *	hash is ours (bodyhash.c), and libopendkim's key decoding is answered
+ *	from the process's decoded keys (keycache.c).
  *
  *	Results (RFC 8601 2.7.1 names) and why:
  *	  pass       verified, and acceptable (below)
