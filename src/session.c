@@ -164,10 +164,7 @@ static const char *session_list_hit(const struct session *s, const struct pm_ver
  */
 static void message_clear(struct message *m)
 {
-	_Static_assert(offsetof(struct message, dmarc_memo) + sizeof(struct dmarc_memo) +
-	                       _Alignof(struct message) >
-	                   sizeof(struct message),
-	               "dmarc_memo must be the last field of struct message");
+	PM_ASSERT_LAST_FIELD(struct message, dmarc_memo);
 	memset(m, 0, offsetof(struct message, dmarc_memo));
 	m->dmarc_memo.n = 0;
 }
@@ -207,10 +204,7 @@ struct session *session_new(void)
 	if (p == NULL)
 		return NULL;
 	/* not calloc: the message's DMARC memo need not be cleared (message_clear) */
-	_Static_assert(offsetof(struct session, msg) + sizeof(struct message) +
-	                       _Alignof(struct session) >
-	                   sizeof(struct session),
-	               "msg must be the last field of struct session");
+	PM_ASSERT_LAST_FIELD(struct session, msg);
 	s = xmalloc(sizeof(*s));
 	memset(s, 0, offsetof(struct session, msg));
 	message_clear(&s->msg);
@@ -1196,10 +1190,7 @@ void session_rcpt_judge(struct session *s, const char *raw, struct rcpt_judgemen
 	struct pm_facts *f = &j->facts;
 	const struct pm_verdict *v = &j->verdict;
 
-	_Static_assert(offsetof(struct rcpt_judgement, rl) + sizeof(struct rl_rcpt) +
-	                       _Alignof(struct rcpt_judgement) >
-	                   sizeof(struct rcpt_judgement),
-	               "rl must be the last field of struct rcpt_judgement");
+	PM_ASSERT_LAST_FIELD(struct rcpt_judgement, rl);
 	memset(j, 0, offsetof(struct rcpt_judgement, rl));
 	j->rl.n = 0;
 	j->rl.over = j->rl.would = j->rl.error = 0;

@@ -18,6 +18,12 @@
 #include <sys/stat.h>
 
 #define PM_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+/* PM_ASSERT_LAST_FIELD - compile-time check that field ends struct type (trailing
+   padding aside), for code that clears a struct only up to that field */
+#define PM_ASSERT_LAST_FIELD(type, field)                                                          \
+	_Static_assert(offsetof(type, field) + sizeof(((type *)0)->field) + _Alignof(type) >       \
+	                   sizeof(type),                                                           \
+	               #field " must be the last field of " #type)
 
 /* xmalloc - malloc or die; the caller frees */
 void *xmalloc(size_t size);
