@@ -48,7 +48,7 @@
  * resolver per thread meant a res_ninit (resolv.conf read and parsed)
  * and a 64 KiB buffer for nearly every session; a resolver is now taken
  * from the pool for one query on a cache miss and given back. The pool
- * grows to the most queries in flight at once and is freed at exit.
+ * grows to the most queries in flight at once and stays (the process leaves by _exit).
  * /etc/resolv.conf is looked at (stat) at most once a second across all
  * threads: a change bumps the generation and each resolver is
  * initialised again when next taken.
@@ -133,21 +133,6 @@ static void dns_thread_put(struct dns_thread *t)
 	pthread_mutex_lock(&pool_lock);
 	t->next = pool;
 	pool = t;
-	pthread_mutex_unlock(&pool_lock);
-}
-
-void dns_shutdown(void)
-{
-	struct dns_thread *t;
-
-	pthread_mutex_lock(&pool_lock);
-	while ((t = pool) != NULL) {
-		pool = t->next;
-		if (t->ready)
-			res_nclose(&t->res);
-		free(t->buf);
-		free(t);
-	}
 	pthread_mutex_unlock(&pool_lock);
 }
 

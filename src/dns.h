@@ -143,9 +143,6 @@ enum dns_status dns_budget_query(struct dns_budget *b, const char *name, int typ
 enum dns_status dns_budget_query_any(struct dns_budget *b, const char *name, int type,
                                      struct dns_reply *r);
 
-/* dns_shutdown - free the idle resolvers of the pool (at exit, for leak checks) */
-void dns_shutdown(void);
-
 /* dns_reply_free - release r's answer (an empty or already freed reply is fine) */
 void dns_reply_free(struct dns_reply *r);
 
