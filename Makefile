@@ -8,6 +8,7 @@
 #   make soak       50,000 messages at concurrency 50: replies, RSS, fds; a LeakSanitizer run
 #   make fuzz       the libFuzzer targets of tests/fuzz, FUZZ_SECONDS (60) each
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make deb        the Debian package, built by dpkg-buildpackage from a copy of the tree: build/deb/*.deb
 
 CC       ?= gcc
 PREFIX   ?= /usr/local
@@ -15,7 +16,8 @@ SBINDIR  ?= $(PREFIX)/sbin
 MANDIR   ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 
-VERSION  := 0.1.0
+# The version is the newest entry of debian/changelog, the project's changelog.
+VERSION  := $(shell head -n 1 debian/changelog | cut -d ' ' -f 2 | tr -d '()')
 
 PKGS     := milter libconfig opendkim libcrypto lmdb hiredis
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -38,10 +40,10 @@ DAEMON_OBJS := $(addprefix $(OBJDIR)/,$(DAEMON_SRCS:.c=.o))
 all: src/policy-milter
 
 src/policy-milter: $(DAEMON_OBJS)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(OBJDIR)/%.o: src/%.c src/*.h | $(OBJDIR)
-	$(CC) $(CFLAGS) -c -o $@ $<
+$(OBJDIR)/%.o: src/%.c src/*.h | $(OBJDIR) build-deps
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(OBJDIR) build/asan/obj build/tests build/asan/tests:
 	mkdir -p $@
@@ -110,6 +112,12 @@ unit-asan: asan-build
 # ---- the rest ------------------------------------------------------------
 deps:
 	@tests/deps.sh
+
+# Before anything is compiled: a missing build dependency (debian/control's
+# Build-Depends, the compiler) stops make with the Debian packages to install
+# and "make deps", not with a compiler error about a missing header.
+build-deps:
+	@tests/deps.sh --build
 
 check: deps
 	@rm -rf build/results && mkdir -p build/results
@@ -204,13 +212,29 @@ uninstall:
 	done
 	@if [ -d $(POLICYDIR) ]; then rmdir --ignore-fail-on-non-empty $(POLICYDIR); fi
 
+# deb - the Debian package of debian/ (README "Install"), built by
+# dpkg-buildpackage from a copy of the tree in build/deb, so that its
+# "make clean" leaves this tree's build alone: build/deb/*.deb (and the
+# .buildinfo and .changes beside it). It runs the unit tests unless
+# DEB_BUILD_OPTIONS=nocheck. Root is not needed (Rules-Requires-Root: no).
+DEB_TREE := build/deb/policy-milter-$(VERSION)
+deb:
+	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null || \
+	    { echo "make deb needs dpkg-dev and debhelper: make deps (as root)" >&2; exit 1; }
+	rm -rf build/deb && mkdir -p $(DEB_TREE)
+	tar -c --exclude=./build --exclude=./.git --exclude=./src/policy-milter \
+	    --exclude=./src/policy-milter-report --exclude=__pycache__ . | tar -x -C $(DEB_TREE)
+	cd $(DEB_TREE) && dpkg-buildpackage -us -uc -b
+	rm -rf $(DEB_TREE)
+	@ls build/deb/*.deb
+
 format:
 	clang-format -i src/*.c src/*.h src/report/*.[ch] tests/unit/*.c tests/report/*.c tests/arc/*.c
 
 clean:
 	rm -rf build src/policy-milter
 
-.PHONY: all deps check e2e e2e-sendmail demo bench man-lint lint install uninstall format clean unit unit-asan unit-build asan-build
+.PHONY: all deps build-deps check e2e e2e-sendmail demo bench man-lint lint install uninstall deb format clean unit unit-asan unit-build asan-build
 
 # ---- policy-milter-report: the decision log report (issue 4) -------------
 # Its own sources in src/report/, plus util, cidr and decision (the table
@@ -227,10 +251,10 @@ REPORT_ASAN_OBJS := $(addprefix build/asan/report/obj/,$(REPORT_SRCS:.c=.o)) $(a
 all: src/policy-milter-report
 
 src/policy-milter-report: $(REPORT_OBJS)
-	$(CC) $(CFLAGS) -o $@ $^ $(REPORT_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(REPORT_LIBS)
 
-build/report/obj/%.o: src/report/%.c src/report/*.h src/util.h src/cidr.h src/decision.h src/psl.h | build/report/obj
-	$(CC) $(CFLAGS) $(REPORT_CFLAGS) -c -o $@ $<
+build/report/obj/%.o: src/report/%.c src/report/*.h src/util.h src/cidr.h src/decision.h src/psl.h | build/report/obj build-deps
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(REPORT_CFLAGS) -c -o $@ $<
 
 build/asan/policy-milter-report: $(REPORT_ASAN_OBJS)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(REPORT_LIBS)

@@ -4,7 +4,15 @@
 # SYNOPSIS
 #	tests/deps.sh		(make deps)
 #	tests/deps.sh PACKAGE...	(other package sets: tests/bench/deps.sh)
+#	tests/deps.sh --build	(before make compiles anything)
 # DESCRIPTION
+#	--build installs nothing: it checks the build dependencies only, the
+#	Build-Depends of debian/control (but debhelper and the test-only
+#	ones marked <!nocheck>) and the compiler, and when some are missing
+#	names the packages and "make deps" and exits 1, so that a bare "make"
+#	on a fresh machine stops there instead of in a compiler error. Without
+#	dpkg (not Debian) it asks pkg-config for the libraries instead.
+#
 #	Asks dpkg which of the packages below (or the PACKAGEs named) are
 #	missing and installs only those, with apt-get, non-interactively.
 #	opendmarc's database question is answered "no". Postfix is preseeded to "No
@@ -53,6 +61,44 @@
 
 set -eu
 
+# build_check - the --build mode (see DESCRIPTION)
+build_check() {
+	control=$(dirname "$0")/../debian/control
+	cc=${CC:-cc}
+	if command -v dpkg-query >/dev/null 2>&1; then
+		# Build-Depends: one package per comma-separated item, first of any alternatives
+		PACKAGES=$(sed -n '/^Build-Depends:/,/^[^ ]/p' "$control" | sed -e 's/^Build-Depends://' -e '/^[^ ]/d' |
+			tr ',' '\n' | grep -v -e '<!nocheck>' -e debhelper-compat |
+			sed -e 's/|.*//' -e 's/[[(<].*//' -e 's/[[:space:]]//g' | grep -v '^$')
+		PACKAGES="gcc make $PACKAGES"
+		absent=$(missing)
+		if ! command -v "$cc" >/dev/null 2>&1; then
+			case " $absent " in *" gcc "*) ;; *) absent="gcc $absent" ;; esac
+		fi
+		absent=$(echo $absent) # one space between names
+		[ -n "$absent" ] || return 0
+		echo "policy-milter cannot be built here: these Debian packages are missing:" >&2
+		echo "    $absent" >&2
+		echo "Install them, with what the tests need, as root:" >&2
+		echo "    make deps" >&2
+		echo "or only them: apt-get install $absent" >&2
+		return 1
+	fi
+	absent=
+	command -v "$cc" >/dev/null 2>&1 || absent="$cc"
+	if ! command -v pkg-config >/dev/null 2>&1; then
+		absent="$absent pkg-config"
+	else
+		for m in milter libconfig opendkim libcrypto lmdb hiredis libidn2 jansson zlib; do
+			pkg-config --exists "$m" || absent="$absent $m"
+		done
+	fi
+	[ -n "$absent" ] || return 0
+	echo "policy-milter cannot be built here: missing (pkg-config modules):$absent" >&2
+	echo "On Debian, as root: make deps" >&2
+	return 1
+}
+
 DEFAULT_PACKAGES="
 build-essential gcc make pkg-config
 libmilter-dev libopendkim-dev libidn2-dev libconfig-dev libcmocka-dev
@@ -68,6 +114,7 @@ clang libclang-rt-14-dev llvm
 python3 python3-yaml
 libxml2-utils bc
 liblmdb-dev libhiredis-dev redis-server redis-tools lmdb-utils
+dpkg-dev debhelper lintian
 "
 PACKAGES=${*:-$DEFAULT_PACKAGES}
 
@@ -84,6 +131,11 @@ missing() {
 		esac
 	done
 }
+
+if [ "${1:-}" = --build ]; then
+	build_check
+	exit
+fi
 
 todo=$(missing)
 if [ -z "$todo" ]; then
