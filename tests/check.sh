@@ -38,6 +38,8 @@ suite lint tests/lint.sh # cppcheck and clang-tidy (make lint)
 suite fuzz tests/fuzz/run.sh # libFuzzer: each target's corpus, then 5 s of fuzzing
 # make install / make uninstall into a DESTDIR, the systemd unit (systemd-analyze verify)
 suite install tests/install/run.sh
+# make deb, lintian, and the package installed, upgraded, removed and purged in a throwaway root (root)
+suite deb tests/deb/run.sh
 suite spf tests/spf/run.sh
 # ARC chains made by Mail::DKIM: our validator (build/tests/arcverify) and Mail::DKIM must agree
 suite arc-diff tests/arc/diff.sh
