@@ -54,7 +54,9 @@
 #	redis-server is the private Redis the unit test (test_store) and the
 #	state suite start (tests/state/redis.sh), redis-tools gives them
 #	redis-cli, and lmdb-utils (mdb_stat, mdb_dump) looks into an LMDB file
-#	when a test fails.
+#	when a test fails. dpkg-dev and debhelper build the Debian package
+#	(make deb), lintian checks it, and man-db's man -w finds its pages
+#	in the deb suite's throwaway root.
 # DIAGNOSTICS
 #	Exit 0 when everything is installed; 1 when something is missing and
 #	we are not root, or apt-get failed.
@@ -114,7 +116,7 @@ clang libclang-rt-14-dev llvm
 python3 python3-yaml
 libxml2-utils bc
 liblmdb-dev libhiredis-dev redis-server redis-tools lmdb-utils
-dpkg-dev debhelper lintian
+dpkg-dev debhelper lintian man-db
 "
 PACKAGES=${*:-$DEFAULT_PACKAGES}
 
