@@ -375,7 +375,7 @@ usage_case "--action unknown" --action bounce "$FIX"
 usage_case "--json with --csv" --json --csv "$FIX"
 "$BIN" --help >"$W/help" 2>&1
 check "--help exits 0" "$?" 0
-check "-V prints the version" "$("$BIN" -V)" "policy-milter-report $(sed -n 's/^VERSION *:= *//p' Makefile)"
+check "-V prints the version" "$("$BIN" -V)" "policy-milter-report $(make -s --no-print-directory --eval 'pv: ; @echo $(VERSION)' pv)"
 
 run "$W/missing" "$W/no-such.log" "$FIX"
 check "a missing file exits 1" "$rc" 1
