@@ -7,11 +7,19 @@ cd "$(dirname "$0")/.."
 mkdir -p build/results
 rc=0
 
-suite() { # suite NAME COMMAND... : run, keep its ok/not ok lines
+# cpu_ticks - CPU time (user + system, clock ticks) of this shell's waited-for children
+cpu_ticks() { awk '{ print $16 + $17 }' "/proc/$$/stat"; }
+
+suite() { # suite NAME COMMAND... : run, keep its ok/not ok lines, its time in build/results/times
 	local name=$1; shift
 	echo "==== $name"
+	local t0 c0
+	t0=$(date +%s)
+	c0=$(cpu_ticks)
 	"$@" 2>&1 | tee "build/results/$name.out"
 	local s=${PIPESTATUS[0]}
+	printf '%-14s %4d s wall %5d s CPU\n' "$name" $(($(date +%s) - t0)) \
+		$((($(cpu_ticks) - c0) / $(getconf CLK_TCK))) >>build/results/times
 	grep -E '^(ok|not ok)( |$)' "build/results/$name.out" >"build/results/$name.tap" || true
 	if [ "$s" -eq 77 ]; then # skipped (not root): an error only in CI
 		if [ "${CI:-}" = true ]; then
@@ -68,5 +76,6 @@ if [ "$fail" -ne 0 ]; then
 	cat build/results/*.tap | grep '^not ok'
 fi
 [ "$fail" -eq 0 ] || rc=1
+cat build/results/times
 echo "$pass passed, $fail failed"
 exit $rc
