@@ -459,7 +459,8 @@ static int write_html(const char *path, const struct report *rep, size_t top)
 	memcpy(tmp + len, ".XXXXXX", 8);
 	fd = mkstemp(tmp);
 	if (fd < 0) {
-		fprintf(stderr, PROG ": %s: cannot create: %s\n", tmp, strerror(errno));
+		fprintf(stderr, PROG ": %s: cannot create a temporary file beside it: %s\n", path,
+		        strerror(errno));
 		free(tmp);
 		return 1;
 	}

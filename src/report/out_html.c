@@ -556,7 +556,7 @@ static void hours_table(FILE *fp, const struct report *rep)
 	size_t na, nb, i = 0, j = 0;
 
 	if (rep->matched == 0) {
-		fputs("</section>\n", fp);
+		fputs("<p class=\"none\" id=\"t-hours\">none</p>\n</section>\n", fp);
 		return;
 	}
 	a = tally_sorted(rep->hours, TALLY_BY_KEY, &na);
@@ -727,7 +727,7 @@ static void would(FILE *fp, const struct report *rep)
 	free(v);
 }
 
-/* seconds - a number of seconds, or "-" when not known (negative) */
+/* seconds - a count or a number of seconds, or "-" when not known (negative) */
 static const char *seconds(long long n)
 {
 	return n < 0 ? "-" : num(n);
@@ -738,29 +738,29 @@ static void greylisting(FILE *fp, const struct report *rep)
 {
 	static const bool numeric[] = {false, true};
 	static const char *const head[] = {"measure", "count"};
+	const char *const label[] = {"triplets first seen",     "passed after retry",
+	                             "age at pass, median (s)", "age at pass, 90th percentile (s)",
+	                             "never retried",           "early retries",
+	                             "known (passed before)",   "auto-allowed",
+	                             "skipped (exempt)",        "store errors"};
+	long long value[10];
 	struct gl_summary s;
-	const char *rows[][2] = {
-	    {"triplets first seen", NULL},     {"passed after retry", NULL},
-	    {"age at pass, median (s)", NULL}, {"age at pass, 90th percentile (s)", NULL},
-	    {"never retried", NULL},           {"early retries", NULL},
-	    {"known (passed before)", NULL},   {"auto-allowed", NULL},
-	    {"skipped (exempt)", NULL},        {"store errors", NULL},
-	};
 
 	report_greylisting(rep, &s);
-	rows[0][1] = num(s.first_seen);
-	rows[1][1] = num(s.passed);
-	rows[2][1] = seconds(s.age_median);
-	rows[3][1] = seconds(s.age_p90);
-	rows[4][1] = num(s.never_retried);
-	rows[5][1] = num(rep->gl_states[GL_EARLY]);
-	rows[6][1] = num(rep->gl_states[GL_KNOWN]);
-	rows[7][1] = num(rep->gl_states[GL_AUTO]);
-	rows[8][1] = num(rep->gl_states[GL_SKIPPED]);
-	rows[9][1] = num(rep->gl_states[GL_ERROR]);
+	value[0] = s.first_seen;
+	value[1] = s.passed;
+	value[2] = s.age_median;
+	value[3] = s.age_p90;
+	value[4] = s.never_retried;
+	value[5] = rep->gl_states[GL_EARLY];
+	value[6] = rep->gl_states[GL_KNOWN];
+	value[7] = rep->gl_states[GL_AUTO];
+	value[8] = rep->gl_states[GL_SKIPPED];
+	value[9] = rep->gl_states[GL_ERROR];
 	table_open(fp, "greylisting", "Greylisting", NULL, 10, 2, head, numeric, false);
 	for (size_t i = 0; i < 10; i++)
-		table_row(fp, 2, rows[i], numeric, NULL, NULL, 0);
+		table_row(fp, 2, (const char *[]){label[i], seconds(value[i])}, numeric, NULL, NULL,
+		          0);
 	table_close(fp);
 }
 
