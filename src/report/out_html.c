@@ -181,7 +181,7 @@ static const char style[] =
     "tr.total th,tr.total td{font-weight:600;border-top:2px solid var(--line)}\n"
     "td.viz{width:30%;min-width:80px}\n"
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}\n"
-    ".bar{display:block;height:10px;background:var(--accent);border-radius:2px;min-width:1px}\n"
+    ".bar{display:block;height:10px;background:var(--accent);border-radius:2px}\n"
     ".bar.ref{background:var(--ref)}\n"
     ".bar.ok{background:var(--ok)}\n"
     ".none{color:var(--muted);font-style:italic;margin:4px 0}\n"
@@ -500,6 +500,8 @@ static void chart(FILE *fp, const struct report *rep)
 	/* bars */
 	slot = pw / (double)n;
 	bw = slot * 0.78 > 1.0 ? slot * 0.78 : slot;
+	if (bw > 48)
+		bw = 48; /* a few bars stay bars, not blocks */
 	for (size_t i = 0; i < n; i++) {
 		long long ms = start + (long long)i * width;
 		double x = ML + slot * (double)i + (slot - bw) / 2;
