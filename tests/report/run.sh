@@ -502,7 +502,7 @@ usage_case "--html with an empty file name" --html "" "$FIX"
 usage_case "--html with --dmarc-reports" --dmarc-reports --html - --day 2026-11-29
 "$BIN" --help >"$W/help" 2>&1
 check "--help exits 0" "$?" 0
-check "-V prints the version" "$("$BIN" -V)" "policy-milter-report $(sed -n 's/^VERSION *:= *//p' Makefile)"
+check "-V prints the version (debian/changelog's, as the Makefile takes it)" "$("$BIN" -V)" "policy-milter-report $(head -n 1 debian/changelog | cut -d ' ' -f 2 | tr -d '()')"
 
 run "$W/missing" "$W/no-such.log" "$FIX"
 check "a missing file exits 1" "$rc" 1
