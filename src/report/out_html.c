@@ -100,7 +100,7 @@ long long output_html_buckets(long long first_ms, long long last_ms, long long *
 		h1 = h0;
 		d1 = d0;
 	}
-	if (h1 - h0 + 1 <= HOURLY_DAYS * 24) {
+	if (h1 - h0 + 1 <= HOURLY_DAYS * 24LL) {
 		*start_ms = h0 * HOUR_MS;
 		*n = (size_t)(h1 - h0 + 1);
 		return HOUR_MS;
