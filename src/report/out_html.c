@@ -142,6 +142,7 @@ static const char *pct(long long pass, long long total, char *buf, size_t size)
 	return buf;
 }
 
+/* The page's whole style sheet: system fonts only, nothing fetched. */
 static const char style[] =
     ":root{--fg:#1d2430;--muted:#5b6577;--line:#d9dee7;--bg:#f4f6f9;--card:#fff;"
     "--ref:#c0392b;--would:#e59f1c;--ok:#2e8b57;--accent:#2b5797}\n"
