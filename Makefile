@@ -241,7 +241,7 @@ clean:
 # of the JSON schema keys the daemon writes by) of the daemon; links only
 # jansson and zlib. build/asan/policy-milter-report is the sanitizer
 # build that tests/report/run.sh runs over the garbage fixture.
-REPORT_SRCS := main.c input.c record.c timefmt.c filter.c tally.c aggregate.c out_text.c out_json.c out_csv.c dmarcagg.c deliver.c dmarcmode.c
+REPORT_SRCS := main.c input.c record.c timefmt.c filter.c tally.c aggregate.c out_text.c out_json.c out_csv.c out_html.c dmarcagg.c deliver.c dmarcmode.c
 REPORT_MODS := util cidr decision psl
 REPORT_CFLAGS := $(shell pkg-config --cflags jansson zlib libconfig 2>/dev/null)
 REPORT_LIBS := $(shell pkg-config --libs jansson zlib libconfig 2>/dev/null) -lresolv

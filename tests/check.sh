@@ -38,7 +38,8 @@ suite unit-plain tests/run-unit.sh plain build/tests $(sed -n 's/^UNIT_TESTS := 
 suite unit-asan tests/run-unit.sh asan build/asan/tests $(sed -n 's/^UNIT_TESTS := //p' Makefile)
 # policy-milter-report over fixture logs (plain, gzip, garbage; its ASan+UBSan build too)
 suite report tests/report/run.sh
-# DMARC aggregate reports delivered through the e2e world's Postfix (root)
+# DMARC aggregate reports delivered through the e2e world's Postfix; the HTML report of
+# an e2e decision log in headless Chromium (root)
 suite report-e2e tests/report/e2e.sh
 suite format tests/format-check.sh
 suite man-lint tests/man-lint.sh

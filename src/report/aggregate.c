@@ -13,7 +13,8 @@
  *	report_add() counts one record into every table it belongs to:
  *	actions and reply codes (applied or not); client addresses (in
  *	canonical form, so ::ffff:192.0.2.1 is 192.0.2.1), their /24 or /48
- *	networks and the hour, for refusals; the judged domain of the
+ *	networks and the hour, for refusals (the hour of would-refusals
+ *	apart); the judged domain of the
  *	record's check when its action is not accept (spf: checks.spf.domain,
  *	helo_spf: checks.helo_spf.domain, dmarc: checks.dmarc.domain, else
  *	the sender's domain; lower-cased; "<>" for the null sender and "-"
@@ -51,6 +52,7 @@ void report_init(struct report *rep)
 	rep->networks = tally_new();
 	rep->failing = tally_new();
 	rep->hours = tally_new();
+	rep->would_hours = tally_new();
 	rep->unknown_rcpt = tally_new();
 	rep->would = tally_new();
 	rep->triplets = tally_new();
@@ -188,9 +190,11 @@ void report_add(struct report *rep, const struct rec *r)
 			count_client(rep, r->client);
 		tally_get(rep->hours, timefmt_format_hour(r->time_ms, buf), NULL, 0)->n[0]++;
 	}
-	if (na && record_refusal(r))
+	if (na && record_refusal(r)) {
 		tally_get(rep->would, r->check != NULL ? r->check : "-", NULL, 0)
 		    ->n[r->action == REC_TEMPFAIL]++;
+		tally_get(rep->would_hours, timefmt_format_hour(r->time_ms, buf), NULL, 0)->n[0]++;
+	}
 	if (r->check != NULL && r->action != REC_ACCEPT)
 		count_failing(rep, r);
 	if (r->reason != NULL && strcmp(r->reason, "unknown_recipient") == 0) {
@@ -377,6 +381,7 @@ void report_free(struct report *rep)
 	tally_free(rep->networks);
 	tally_free(rep->failing);
 	tally_free(rep->hours);
+	tally_free(rep->would_hours);
 	tally_free(rep->unknown_rcpt);
 	tally_free(rep->would);
 	tally_free(rep->triplets);

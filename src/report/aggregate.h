@@ -35,6 +35,7 @@ struct report {
 	struct tally *failing;             /* check: sub = domain: n[0] decisions */
 	long long pass[RATES], total[RATES];
 	struct tally *hours;        /* "YYYY-MM-DDTHH:00:00Z": n[0] refusals */
+	struct tally *would_hours;  /* "YYYY-MM-DDTHH:00:00Z": n[0] would-refusals */
 	struct tally *unknown_rcpt; /* recipient: n[0] attempts */
 	struct tally *would;        /* check ("-" for none): n[0] reject, n[1] tempfail */
 	long long

@@ -2,14 +2,17 @@
  * NAME
  *	policy-milter-report 1 - summarise policy-milter's JSON decision logs
  * SYNOPSIS
- *	policy-milter-report [--json | --csv] [--top N] [--since TIME] [--until TIME]
- *	        [--client ADDR|CIDR] [--domain DOMAIN] [--action ACTION] [-v] LOG...
+ *	policy-milter-report [--json | --csv | --html FILE] [--top N] [--since TIME]
+ *	        [--until TIME] [--client ADDR|CIDR] [--domain DOMAIN] [--action ACTION]
+ *	        [-v] LOG...
  *	policy-milter-report --dmarc-reports [--day YYYY-MM-DD | --since TIME --until TIME]
  *	        [--config FILE] [--dry-run] [-v] [LOG...]
  * DESCRIPTION
  *	The command line and the loop: each input is read line by line
  *	(input), each line decoded (record), kept or not (filter), counted
- *	(aggregate); then one writer prints the report (output). With
+ *	(aggregate); then one writer prints the report (output); --html
+ *	writes its page to a temporary file beside FILE, renamed over FILE
+ *	once whole, or to standard output for "-". With
  *	--dmarc-reports the records of a period go to the DMARC aggregate
  *	reports instead (dmarcagg, dmarcmode). See policy-milter-report(1).
  * DIAGNOSTICS
@@ -26,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,10 +46,11 @@
 
 #define PROG "policy-milter-report"
 
-enum format { FMT_TEXT, FMT_JSON, FMT_CSV };
+enum format { FMT_TEXT, FMT_JSON, FMT_CSV, FMT_HTML };
 
 struct options {
 	enum format format;
+	const char *html; /* --html FILE ("-": standard output) */
 	size_t top;
 	bool verbose;
 	struct filter filter;
@@ -63,10 +68,13 @@ static void usage(FILE *fp)
 {
 	fprintf(
 	    fp,
-	    "usage: " PROG " [--json | --csv] [--top N] [--since TIME] [--until TIME]\n"
-	    "       [--client ADDR|CIDR] [--domain DOMAIN] [--action ACTION] [-v] LOG...\n"
+	    "usage: " PROG " [--json | --csv | --html FILE] [--top N] [--since TIME]\n"
+	    "       [--until TIME] [--client ADDR|CIDR] [--domain DOMAIN] [--action ACTION]\n"
+	    "       [-v] LOG...\n"
 	    "  LOG           a decision log (log.json_file), gzip-compressed or not; - for stdin\n"
 	    "  --json, --csv output for tools instead of the text report\n"
+	    "  --html FILE   one self-contained HTML page (chart and tables, nothing fetched)\n"
+	    "                written to FILE (replaced whole) or, for -, to standard output\n"
 	    "  --top N       entries in each top list (default 10, 0 for all)\n"
 	    "  --since TIME  only decisions at or after TIME (RFC 3339, or YYYY-MM-DD[ HH:MM] "
 	    "UTC)\n"
@@ -118,6 +126,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	enum {
 		O_JSON = 256,
 		O_CSV,
+		O_HTML,
 		O_TOP,
 		O_SINCE,
 		O_UNTIL,
@@ -132,6 +141,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	static const struct option longopts[] = {
 	    {"json", no_argument, NULL, O_JSON},
 	    {"csv", no_argument, NULL, O_CSV},
+	    {"html", required_argument, NULL, O_HTML},
 	    {"top", required_argument, NULL, O_TOP},
 	    {"since", required_argument, NULL, O_SINCE},
 	    {"until", required_argument, NULL, O_UNTIL},
@@ -158,9 +168,16 @@ static int parse_options(int argc, char **argv, struct options *o)
 		switch (c) {
 		case O_JSON:
 		case O_CSV:
+		case O_HTML:
 			if (o->format != FMT_TEXT)
-				bad_usage("--json and --csv exclude each other");
-			o->format = c == O_JSON ? FMT_JSON : FMT_CSV;
+				bad_usage("--json, --csv and --html exclude each other");
+			o->format = c == O_JSON ? FMT_JSON : c == O_CSV ? FMT_CSV : FMT_HTML;
+			if (c == O_HTML) {
+				if (*optarg == '\0')
+					bad_usage(
+					    "--html needs a file name (or - for standard output)");
+				o->html = optarg;
+			}
 			o->other_filters = true;
 			break;
 		case O_TOP:
@@ -228,8 +245,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 	if (o->dmarc) {
 		if (o->other_filters)
 			bad_usage(
-			    "--dmarc-reports takes no --json, --csv, --top, --client, --domain "
-			    "or --action");
+			    "--dmarc-reports takes no --json, --csv, --html, --top, --client, "
+			    "--domain or --action");
 		if (o->has_day && (o->filter.has_since || o->filter.has_until))
 			bad_usage("--day excludes --since and --until");
 		if (o->filter.has_since != o->filter.has_until)
@@ -424,6 +441,54 @@ static int dmarc_main(const struct options *o, int first, int argc, char **argv)
 	return status != 0 ? status : rc;
 }
 
+/*
+ * write_html - the page to path: a temporary file path.XXXXXX beside it
+ * (mode 0666 less the umask), synced and renamed over path; 0, or 1 with
+ * the reason on stderr and no file left behind
+ */
+static int write_html(const char *path, const struct report *rep, size_t top)
+{
+	size_t len = strlen(path);
+	char *tmp = xmalloc(len + 8);
+	mode_t mask = umask(0);
+	FILE *fp;
+	int fd;
+
+	umask(mask);
+	memcpy(tmp, path, len);
+	memcpy(tmp + len, ".XXXXXX", 8);
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		fprintf(stderr, PROG ": %s: cannot create a temporary file beside it: %s\n", path,
+		        strerror(errno));
+		free(tmp);
+		return 1;
+	}
+	if (fchmod(fd, 0666 & ~mask) < 0 || (fp = fdopen(fd, "w")) == NULL) {
+		fprintf(stderr, PROG ": %s: %s\n", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		free(tmp);
+		return 1;
+	}
+	output_html(fp, rep, top);
+	if (fflush(fp) != 0 || ferror(fp) || fsync(fileno(fp)) < 0) {
+		fprintf(stderr, PROG ": %s: writing the report: %s\n", tmp, strerror(errno));
+		fclose(fp);
+		unlink(tmp);
+		free(tmp);
+		return 1;
+	}
+	if (fclose(fp) != 0 || rename(tmp, path) < 0) {
+		fprintf(stderr, PROG ": %s: cannot write: %s\n", path, strerror(errno));
+		unlink(tmp);
+		free(tmp);
+		return 1;
+	}
+	free(tmp);
+	return 0;
+}
+
 /* main - read every log, print one report */
 int main(int argc, char **argv)
 {
@@ -441,6 +506,10 @@ int main(int argc, char **argv)
 		output_json(stdout, &rep, o.top);
 	else if (o.format == FMT_CSV)
 		output_csv(stdout, &rep, o.top);
+	else if (o.format == FMT_HTML && strcmp(o.html, "-") == 0)
+		output_html(stdout, &rep, o.top);
+	else if (o.format == FMT_HTML)
+		status |= write_html(o.html, &rep, o.top);
 	else
 		output_text(stdout, &rep, o.top);
 	say_malformed(&rep);

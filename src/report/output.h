@@ -1,6 +1,6 @@
 /*
  * NAME
- *	output 3h - the report as text, JSON or CSV
+ *	output 3h - the report as text, JSON, CSV or HTML
  * SYNOPSIS
  *	#include "output.h"
  * DESCRIPTION
@@ -26,6 +26,28 @@ void output_json(FILE *fp, const struct report *rep, size_t top);
 
 /* output_csv - RFC 4180 rows "section,key,metric,value" after a header row */
 void output_csv(FILE *fp, const struct report *rep, size_t top);
+
+/*
+ * output_html - one self-contained HTML page (inline style and SVG chart,
+ * no script, nothing fetched): the text report's tables with ids "t-NAME"
+ */
+void output_html(FILE *fp, const struct report *rep, size_t top);
+
+/*
+ * output_html_escape - a copy of s (the caller frees) safe as HTML text or
+ * a quoted attribute value: output_escape(), bytes of invalid UTF-8 as '?',
+ * then & < > " ' as character references
+ */
+char *output_html_escape(const char *s);
+
+/*
+ * output_html_buckets - the chart's bars over [first_ms, last_ms]: returns
+ * the width of a bar in ms (an hour for up to 14 days, a day for up to 400
+ * days, else a run of days so that there are at most 400 bars), sets
+ * *start_ms (the first bar's start, on a UTC hour or day) and *n (bars)
+ */
+long long output_html_buckets(long long first_ms, long long last_ms, long long *start_ms,
+                              size_t *n);
 
 /*
  * output_escape - a copy of s (the caller frees) safe on a terminal: UTF-8

@@ -17,6 +17,18 @@
 #	XML valid against the RFC 9990 schema, row counts equal to the
 #	messages); noauth.example's external destination gets nothing and the
 #	skip is logged; a re-run sends nothing new.
+#
+#	Then the HTML report (issue 19): policy-milter (tests/e2e/policy.conf)
+#	behind the same Postfix, 25 of the e2e scenarios (each asserting its
+#	replies) make a JSON decision log; policy-milter-report --html makes
+#	the page, whose tables and totals must equal the text report's
+#	(htmlcheck.py). Headless Chromium opens it through the DevTools
+#	protocol (chromeshot.py, in a network namespace of its own): no
+#	console error, no exception, no request of any kind, and a PNG
+#	screenshot 1280 pixels wide, of many colours, with the chart's bars
+#	in it (python3-pil counts them). chromeshot.py is first shown to
+#	catch a planted console.error, exception and image request. The page
+#	and the screenshot are left in build/report-e2e.html and .png.
 # DIAGNOSTICS
 #	Exit 0 when every check passed, 1 otherwise, 2 when the world could
 #	not be built. Prints "ok - ..." / "not ok - ..." lines.
@@ -30,7 +42,7 @@ if [ -z "${REPORT_E2E_INNER:-}" ]; then
 		echo "SKIPPED: the report end-to-end test needs root (unshare, nsd, postfix)"
 		exit 0
 	fi
-	make -s -C "$E2E_TOP" src/policy-milter-report >/dev/null || exit 2
+	make -s -C "$E2E_TOP" src/policy-milter src/policy-milter-report >/dev/null || exit 2
 	e2e_build_tools
 	ns_reexec pm-report-e2e REPORT_E2E_KEEP REPORT_E2E_INNER "$0" "$@"
 	rc=$?
@@ -54,8 +66,11 @@ check() { # check DESC GOT WANT
 }
 
 ns_setup
-zdir=$E2E_DIR/rzones
+# the e2e world's zones (without DKIM keys: the scenarios run below sign
+# nothing) and two of our own
+zdir=$E2E_DIR/zones
 mkdir -p "$zdir"
+cp "$E2E_SRC"/zones/*.zone "$zdir/" || die "cannot copy the zones"
 for z in reports.test other.test; do
 	cat >"$zdir/$z.zone" <<-EOF
 		\$ORIGIN $z.
@@ -67,7 +82,7 @@ for z in reports.test other.test; do
 done
 echo 'authd.example._report._dmarc	TXT	"v=DMARC1"' >>"$zdir/reports.test.zone"
 "$E2E_BUILD/silentdns" 127.0.0.2 53 &
-nsd_serve "$zdir" reports.test.
+nsd_serve "$zdir" reports.test. "$E2E_SRC/zones/servfail.list"
 E2E_NO_MILTER=1 postfix_setup
 postconf -e "virtual_mailbox_domains = reports.test other.test" "myhostname = mx.receiver.test"
 postfix_start
@@ -137,6 +152,97 @@ reports.test dmarc@reports.test subject-ok name-ok 2 4 valid"
 check "a re-run exits 0" "$?" 0
 sleep 2
 check "a re-run sends nothing new" "$(ls "$maildir" | wc -l) $(grep -c '^policy-milter-report: sent id=' "$E2E_DIR/run2.out")" "2 0"
+
+# ---- the HTML report of a decision log made by the e2e world ----------------
+# policy-milter (tests/e2e/policy.conf) behind the same Postfix; some of the
+# e2e scenarios (each asserts its own replies) make its JSON decision log.
+mkdir -p /run/policy-milter/lists
+cp "$E2E_SRC"/lists/*.txt /run/policy-milter/lists/
+chmod -R a+rX /run/policy-milter/lists
+cp "$E2E_SRC/policy.conf" "$E2E_DIR/live-policy.conf"
+milter_start "$E2E_DIR/live-policy.conf"
+postconf -e "smtpd_milters = unix:$MILTER_SOCKET" \
+	"virtual_mailbox_domains = reports.test other.test example.org example.net ov.example.net"
+postfix reload >/dev/null 2>&1
+wait_for 100 "smtp_ping 127.0.0.1" || die "postfix does not answer after its reload"
+scn=
+for s in spf-fail spf-softfail spf-pass spf-neutral spf-permerror ipv6-fail unknown-recipient \
+	harvest recipient-mixed relay-denied too-many-recipients syntax-rcpt lists-client-block \
+	lists-sender-block sender-domain-nxdomain sender-domain-null-mx null-sender-helo-fail \
+	dmarc-reject dmarc-quarantine-tag dmarc-none dmarc-aspf-strict-fail exempt-spf-fail-postmaster \
+	override-rcpt-dmarc-log dnsbl-listed iprev-fail; do
+	scn="$scn $E2E_SRC/scenarios/$s.scn"
+done
+mkdir -p "$E2E_DIR/keys"
+# shellcheck disable=SC2086 # one word per scenario file
+perl "$E2E_SRC/scenario.pl" --maildir "$E2E_DIR/mail/mail" --work "$E2E_DIR" --keys "$E2E_DIR/keys" \
+	-j 4 $scn >"$E2E_DIR/scenarios.out" 2>&1
+check "the e2e scenarios that make the log pass" \
+	"$(grep -c '^ok' "$E2E_DIR/scenarios.out") $(grep -c '^not ok' "$E2E_DIR/scenarios.out")" "$(echo $scn | wc -w) 0"
+grep '^not ok' "$E2E_DIR/scenarios.out" | head -5 | sed 's/^/    /'
+milter_stop
+dlog=/run/policy-milter/decisions.json
+html=$E2E_DIR/report.html
+REPORT=$E2E_TOP/src/policy-milter-report
+"$REPORT" "$dlog" >"$E2E_DIR/report.txt" 2>"$E2E_DIR/report.err"
+"$REPORT" --html "$html" "$dlog" 2>>"$E2E_DIR/report.err"
+check "the e2e log: text and HTML reports made, no diagnostics" "$? $(cat "$E2E_DIR/report.err")" "0 "
+check "the e2e log has records, refusals and would-refusals" \
+	"$(sed -n 's/^records: *\([0-9]*\) read.*/\1/p' "$E2E_DIR/report.txt" | grep -c '^[1-9]') $(sed -n '/^Decisions by action/,/^$/p' "$E2E_DIR/report.txt" | awk '$1 == "reject" && $2 > 0 && $3 > 0' | wc -l)" "1 1"
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+if "$PY" "$HERE/htmlcheck.py" compare "$E2E_DIR/report.txt" "$html" >"$E2E_DIR/htmlcheck.out" 2>&1; then
+	ok "the e2e log: the page's totals and tables equal the text report's ($(grep -c '^same' "$E2E_DIR/htmlcheck.out") compared)"
+else
+	notok "the e2e log: the page's totals and tables equal the text report's"
+	grep -v '^same' "$E2E_DIR/htmlcheck.out" | head -20 | sed 's/^/    /'
+fi
+cp "$dlog" "$E2E_DIR/decisions-e2e.json" # kept with REPORT_E2E_KEEP=1
+cp "$html" "$E2E_TOP/build/report-e2e.html" 2>/dev/null || true
+
+# Headless Chromium (tests/report/chromeshot.py: the DevTools protocol) in a
+# network namespace of its own, loopback only: a screenshot, no console
+# error, no exception, no request. First the check itself, on a throwaway
+# page that logs an error, throws and loads an image: it must see all three.
+if ! command -v chromium >/dev/null || ! "$PY" -c 'import websocket, PIL' 2>/dev/null; then
+	notok "chromium, python3-websocket and python3-pil are installed (tests/deps.sh)"
+else
+	# shoot NAME PAGE - chromeshot.py on PAGE in a fresh network namespace; output in $E2E_DIR/NAME.out
+	shoot() {
+		unshare -n sh -c 'ip link set lo up && exec "$0" "$@"' "$PY" "$HERE/chromeshot.py" "$2" \
+			"$E2E_DIR/$1.png" "$E2E_DIR/chromium-$1" 1280 >"$E2E_DIR/$1.out" 2>&1
+	}
+	cat >"$E2E_DIR/planted.html" <<-'EOF'
+		<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>planted</title></head>
+		<body><p>planted</p><script>console.error("planted console error"); throw new Error("planted exception");</script>
+		<img src="http://192.0.2.1/planted.png" alt=""></body></html>
+	EOF
+	shoot planted "$E2E_DIR/planted.html"
+	check "chromeshot.py sees a planted console error, exception and request (exit 1)" \
+		"$? $(grep -c -e '^console-error: planted console error$' -e '^exception: Error: planted exception' \
+			-e '^request: http://192.0.2.1/planted.png$' "$E2E_DIR/planted.out")" "1 3"
+	shoot page "$html"
+	rc=$?
+	check "Chromium: the page loads with no console error, no exception and no request" \
+		"$rc $(grep -v '^screenshot ' "$E2E_DIR/page.out")" "0 "
+	[ "$rc" = 0 ] || sed 's/^/    /' "$E2E_DIR/page.out" | head -10
+	# the PNG: its size as reported, tall enough for the whole page, not blank, the chart drawn
+	"$PY" - "$E2E_DIR/page.png" >"$E2E_DIR/png.out" 2>&1 <<-'EOF'
+		import sys
+		from PIL import Image
+		im = Image.open(sys.argv[1])
+		print(im.format, im.size[0], "tall" if im.size[1] > 1200 else "short:%d" % im.size[1])
+		px = im.convert("RGB").getdata()
+		colours = im.convert("RGB").getcolors(1 << 24)
+		print("colours", "many" if len(colours) > 200 else len(colours))
+		counts = dict((c, n) for n, c in colours)
+		print("refusal-red", "drawn" if counts.get((192, 57, 43), 0) > 2000 else counts.get((192, 57, 43), 0),
+		      "would-amber", "drawn" if counts.get((229, 159, 28), 0) > 200 else counts.get((229, 159, 28), 0))
+	EOF
+	check "the screenshot is a PNG 1280 pixels wide of the whole page, many colours, the chart's bars drawn" \
+		"$(tr '\n' ' ' <"$E2E_DIR/png.out")" "PNG 1280 tall colours many refusal-red drawn would-amber drawn "
+	cp "$E2E_DIR/page.png" "$E2E_TOP/build/report-e2e.png" 2>/dev/null || true
+fi
 
 postfix stop >/dev/null 2>&1
 exit $fail

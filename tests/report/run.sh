@@ -323,6 +323,127 @@ check "CSV quotes a field with a comma or quote" \
 check "JSON keeps the string" "$("$BIN" --json "$W/esc.log" | grep '"recipient"')" \
 	'      "recipient": "évil\u0001,\"x\"@example.org",'
 
+# ---- --html: one self-contained page, the same numbers as the text report ----
+# htmlcheck.py compare parses both (the text report's tables, the page's
+# tables by id and its totals) and prints one "same"/"differs" line each.
+HC=tests/report/htmlcheck.py
+# html_same DESC LOG ARGS... - the page and the text report of the same log and options agree
+html_same() {
+	local desc=$1 log=$2
+	shift 2
+	"$BIN" "$@" "$log" >"$W/hs.txt" 2>/dev/null
+	"$BIN" --html "$W/hs.html" "$@" "$log" 2>/dev/null
+	if python3 "$HC" compare "$W/hs.txt" "$W/hs.html" >"$W/hs.out" 2>&1 &&
+		[ "$(grep -c '^same' "$W/hs.out")" -ge 20 ]; then
+		ok "--html: $desc: every table and total equals the text report's ($(grep -c '^same' "$W/hs.out") compared)"
+	else
+		notok "--html: $desc: every table and total equals the text report's"
+		grep -v '^same' "$W/hs.out" | head -20 | sed 's/^/    /'
+	fi
+}
+run "$W/page.out" --html "$W/page.html" "$FIX"
+check "--html: exit status" "$rc" 0
+check "--html FILE: nothing on standard output or standard error" "$(cat "$W/page.out" "$W/page.out.err")" ""
+check "--html: a page" "$(head -c 15 "$W/page.html")" "<!DOCTYPE html>"
+html_same "the fixture" "$FIX"
+html_same "the fixture, --top 1" "$FIX" --top 1
+html_same "the fixture, --top 0" "$FIX" --top 0
+html_same "the fixture, filters" "$FIX" --client 198.51.100.0/24 --since 2026-11-29T21:30:00Z --action reject --action tempfail
+html_same "the fixture, --domain and --until" "$FIX" --domain test --until '2026-11-30 01:00'
+html_same "greylisting and rate limits (state.log)" "$SF"
+html_same "hostile greylisting elements (state-hostile.log)" "$HF"
+html_same "the garbage log (malformed lines)" "$G"
+html_same "an empty log" /dev/null
+python3 "$HC" text "$W/page.html" t-clients >"$W/page.clients"
+check "--html: the page's own figures (198.51.100.7 first, 3 refusals)" \
+	"$(python3 "$HC" text "$W/page.html" refused) $(sed -n 's/^ *\(198\.51\.100\.7\) *\([0-9]*\) *$/\1 \2/p' "$W/page.clients" | head -1)" \
+	"11 198.51.100.7 3"
+if python3 "$HC" selfcontained "$W/page.html" >"$W/page.sc" 2>&1; then
+	ok "--html: well-formed, no script, no link, no fetch of any kind"
+else
+	notok "--html: well-formed, no script, no link, no fetch of any kind"
+	sed 's/^/    /' "$W/page.sc" | head
+fi
+# the check itself fails on a page that fetches or runs something
+for bad in '<script>console.log(1)</script>' '<img src="x.png" alt="">' '<link rel="stylesheet" href="s.css">' \
+	'<p style="background:url(http://x/)">x</p>' '<p onclick="x()">x</p>' '<div><p>x</div>'; do
+	sed "s|</main>|$bad</main>|" "$W/page.html" >"$W/bad.html"
+	if python3 "$HC" selfcontained "$W/bad.html" >/dev/null 2>&1; then
+		notok "--html: the self-containment check catches $bad"
+	else ok "--html: the self-containment check catches $bad"; fi
+done
+check "--html: lang, title, a Content-Security-Policy that forbids every fetch" \
+	"$(grep -c -e '^<html lang="en">$' -e '^<title>policy-milter decision report, 2026-11-29T21:00 to 2026-11-30T01:45 UTC</title>$' \
+		-e "content=\"default-src 'none'; style-src 'unsafe-inline'\"" "$W/page.html")" 3
+check "--html: the chart is an SVG image with its title and description" \
+	"$(grep -c -e '<svg id="chart" viewBox="0 0 960 300" role="img" aria-labelledby="chart-title chart-desc"' \
+		-e '<title id="chart-title">Refusals and would-refusals per hour (UTC)</title>' "$W/page.html")" 2
+check "--html: the chart has one bar per hour with refusals or would-refusals" \
+	"$(grep -o '<g data-start="[^"]*" data-refused="[0-9]*" data-would="[0-9]*">' "$W/page.html" | tr '\n' ' ')" \
+	'<g data-start="2026-11-29T21:00:00.000Z" data-refused="3" data-would="0"> <g data-start="2026-11-29T22:00:00.000Z" data-refused="5" data-would="1"> <g data-start="2026-11-30T01:00:00.000Z" data-refused="3" data-would="2"> '
+check "--html: every table has column headings and row headings" \
+	"$(grep -c '<th scope="col"' "$W/page.html") $(grep -c '<tr><th scope="row">\|<tr class="total"><th scope="row">' "$W/page.html")" "10 54"
+"$BIN" --html - "$FIX" >"$W/page-stdout.html" 2>"$W/page-stdout.err"
+check "--html - writes the same page to standard output" "$(cmp "$W/page-stdout.html" "$W/page.html" && echo same) $(cat "$W/page-stdout.err")" "same "
+# a page over 20 days: one bar per day; over 2 years: runs of days, at most 400 bars
+{ line 1; line 22; line 4 | sed 's/"time":"2026-11-29T21:20:00.000Z"/"time":"2026-12-19T00:00:00.000Z"/'; } >"$W/days.log"
+"$BIN" --html "$W/days.html" "$W/days.log"
+check "--html: a 20-day period has a bar per day" \
+	"$(grep -o '<svg id="chart"[^>]*data-bar-ms="[0-9]*"' "$W/days.html" | sed 's/.*data-bar-ms=//') $(grep -o '<g data-start="[^"]*" data-refused="[0-9]*"' "$W/days.html" | tr '\n' ' ')" \
+	'"86400000" <g data-start="2026-11-30T00:00:00.000Z" data-refused="1" <g data-start="2026-12-19T00:00:00.000Z" data-refused="1" '
+html_same "a 20-day period" "$W/days.log"
+sed 's/"time":"2026-11-29T21:00:01.000Z"/"time":"2024-01-01T00:00:00.000Z"/' "$W/days.log" >"$W/years.log"
+"$BIN" --html "$W/years.html" "$W/years.log"
+check "--html: a 3-year period has runs of 3 days, under 400 bars" \
+	"$(grep -o '<svg id="chart"[^>]*data-bar-ms="[0-9]*"' "$W/years.html" | sed 's/.*data-bar-ms=//') $(grep -o '<desc id="chart-desc">[^<]*' "$W/years.html" | grep -o '[0-9]* bars')" \
+	'"259200000" 362 bars'
+# attacker-controlled strings: a judged domain and a file name with markup, quotes and &
+line 4 | python3 -c 'import json,sys; r=json.loads(sys.stdin.read()); r["checks"]["spf"]["domain"]="<script>alert(\"a&b\")</script>\x27.test"; print(json.dumps(r))' >"$W/evil.log"
+cp "$W/evil.log" "$W/<b>&\"x'.log"
+"$BIN" --html "$W/evil.html" "$W/evil.log" "$W/<b>&\"x'.log"
+check "--html: no markup from the log reaches the page" "$(grep -ci -e '<script' -e '<b>' "$W/evil.html")" 0
+check "--html: the domain is escaped as character references" \
+	"$(grep -c "<td>&lt;script&gt;alert(&quot;a&amp;b&quot;)&lt;/script&gt;&#39;.test</td>" "$W/evil.html")" 1
+check "--html: parsed back, the domain reads as written in the log" \
+	"$(python3 "$HC" text "$W/evil.html" t-failing | grep -o '<script>.*\.test')" "<script>alert(\"a&b\")</script>'.test"
+check "--html: the file name is escaped" "$(grep -c "<code>$W/&lt;b&gt;&amp;&quot;x&#39;.log</code>" "$W/evil.html")" 1
+html_same "hostile strings" "$W/evil.log"
+python3 "$HC" selfcontained "$W/evil.html" >/dev/null 2>&1
+check "--html: hostile strings: still well-formed, nothing fetched" "$?" 0
+# written atomically: a temporary file beside FILE, renamed; the umask's mode; nothing left
+echo old >"$W/atomic.html"
+(umask 027 && "$BIN" --html "$W/atomic.html" "$FIX")
+check "--html: replaces the file, mode 0666 less the umask, no temporary file left" \
+	"$(head -c 15 "$W/atomic.html") $(stat -c %a "$W/atomic.html") $(ls "$W" | grep -c '^atomic\.html\.')" "<!DOCTYPE html> 640 0"
+run "$W/nodir" --html "$W/no-such-dir/r.html" "$FIX"
+check "--html into a missing directory exits 1" "$rc $(grep -c 'no-such-dir/r.html: cannot create a temporary file beside it: No such file or directory$' "$W/nodir.err")" "1 1"
+mkdir -p "$W/adir.html"
+run "$W/isdir" --html "$W/adir.html" "$FIX"
+check "--html over a directory exits 1 and leaves no temporary file" "$rc $(ls "$W" | grep -c '^adir\.html\.')" "1 0"
+if [ -w /dev/full ]; then
+	"$BIN" --html - "$FIX" >/dev/full 2>/dev/null
+	check "--html - to an unwritable standard output exits 1" "$?" 1
+fi
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	"$ASAN_BIN" -v --html "$W/asan.html" --top 0 "$G" "$FIX" "$SF" "$HF" "$W/huge.log" "$W/evil.log" "$W/years.log" >/dev/null 2>"$W/asan-html.err"
+rc=$?
+if [ "$rc" = 0 ] && ! grep -qE 'Sanitizer|runtime error' "$W/asan-html.err"; then
+	ok "ASan+UBSan: --html over the garbage, fixture, state, hostile, huge and 3-year logs"
+else
+	notok "ASan+UBSan: --html over the garbage, fixture, state, hostile, huge and 3-year logs (exit $rc)"
+	grep -E -A5 'Sanitizer|runtime error' "$W/asan-html.err" | head -30 | sed 's/^/    /'
+fi
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	"$ASAN_BIN" --html - "$G" >"$W/asan-garbage.html" 2>"$W/asan-garbage.err"
+rc=$?
+"$BIN" --html "$W/garbage.html" "$G" 2>/dev/null
+if [ "$rc" = 0 ] && ! grep -qE 'Sanitizer|runtime error' "$W/asan-garbage.err" && cmp -s "$W/asan-garbage.html" "$W/garbage.html"; then
+	ok "ASan+UBSan: --html - over the garbage log: no report, the same page"
+else
+	notok "ASan+UBSan: --html - over the garbage log: no report, the same page (exit $rc)"
+	grep -E -A5 'Sanitizer|runtime error' "$W/asan-garbage.err" | head -30 | sed 's/^/    /'
+fi
+
 # ---- filters -----------------------------------------------------------------
 check "--client CIDR" "$(matched --client 198.51.100.0/24)" 6
 check "--client ADDR (an IPv4-mapped client address matches)" "$(matched --client 198.51.100.7)" 3
@@ -373,6 +494,12 @@ usage_case "--domain empty" --domain "" "$FIX"
 usage_case "--domain malformed" --domain a..b "$FIX"
 usage_case "--action unknown" --action bounce "$FIX"
 usage_case "--json with --csv" --json --csv "$FIX"
+usage_case "--html with --json" --html "$W/u.html" --json "$FIX"
+usage_case "--csv with --html" --csv --html - "$FIX"
+usage_case "--html twice" --html - --html "$W/u.html" "$FIX"
+usage_case "--html without its file" "$FIX" --html
+usage_case "--html with an empty file name" --html "" "$FIX"
+usage_case "--html with --dmarc-reports" --dmarc-reports --html - --day 2026-11-29
 "$BIN" --help >"$W/help" 2>&1
 check "--help exits 0" "$?" 0
 check "-V prints the version" "$("$BIN" -V)" "policy-milter-report $(make -s --no-print-directory --eval 'pv: ; @echo $(VERSION)' pv)"

@@ -442,6 +442,67 @@ static void test_escape(void **state)
 	assert_int_equal(output_limit(2, 3), 2);
 }
 
+/* test_html_escape - HTML-safe text: markup, quotes and & as references, controls as \xHH */
+static void test_html_escape(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+	    {"plain.test", "plain.test"},
+	    {"<script>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;"},
+	    {"a&b\"c'd", "a&amp;b&quot;c&#39;d"},
+	    {"&amp;", "&amp;amp;"},
+	    {"\xc3\xa9<", "\xc3\xa9&lt;"},
+	    {"nl\n<", "nl\\x0a&lt;"},
+	    {"bad\xff\xfe<", "bad??&lt;"},
+	    {"", ""},
+	};
+	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
+		char *got = output_html_escape(cases[i].in);
+
+		if (strcmp(got, cases[i].want) != 0)
+			fail_msg("case %zu: got %s, want %s", i, got, cases[i].want);
+		free(got);
+	}
+}
+
+/* test_html_buckets - the chart's bars: hours up to 14 days, days up to 400, then runs of days */
+static void test_html_buckets(void **state)
+{
+	(void)state;
+	static const long long H = 3600000, D = 86400000;
+	static const struct {
+		long long first, last; /* ms */
+		long long want_width, want_start;
+		size_t want_n;
+	} cases[] = {
+	    {0, 0, H, 0, 1},
+	    {H + 5, H + 10, H, H, 1},
+	    {H - 1, H, H, 0, 2},
+	    {0, 14 * D - 1, H, 0, 336},     /* 14 days: 336 hourly bars */
+	    {0, 14 * D, D, 0, 15},          /* a bar more: per day */
+	    {D + 5, 20 * D + 7, D, D, 20},  /* days of the first and last record */
+	    {0, 400 * D - 1, D, 0, 400},    /* 400 days: still per day */
+	    {0, 400 * D, 2 * D, 0, 201},    /* 401 days: runs of 2 */
+	    {0, 3650 * D, 10 * D, 0, 366},  /* 3651 days: runs of 10 */
+	    {-1, 0, H, -H, 2},              /* before the epoch: floored */
+	    {-D - 1, -D + 1, H, -D - H, 2}, /* also on a day */
+	    {5 * H, 2 * H, H, 5 * H, 1},    /* last before first: one bar */
+	};
+	for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
+		long long start = -42;
+		size_t n = 0;
+		long long width = output_html_buckets(cases[i].first, cases[i].last, &start, &n);
+
+		if (width != cases[i].want_width || start != cases[i].want_start ||
+		    n != cases[i].want_n)
+			fail_msg("case %zu: got width %lld start %lld n %zu, want %lld %lld %zu", i,
+			         width, start, n, cases[i].want_width, cases[i].want_start,
+			         cases[i].want_n);
+	}
+}
+
 /* The keys of pm_schema_keys seen in the writer's records (test_writer_keys). */
 static bool key_seen[128];
 
@@ -900,6 +961,7 @@ int main(void)
 	    cmocka_unit_test(test_escape),       cmocka_unit_test(test_writer_keys),
 	    cmocka_unit_test(test_rua_mailto),   cmocka_unit_test(test_authorized),
 	    cmocka_unit_test(test_report_mail),  cmocka_unit_test(test_agg_rows),
+	    cmocka_unit_test(test_html_escape),  cmocka_unit_test(test_html_buckets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
