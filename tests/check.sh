@@ -57,6 +57,8 @@ suite e2e-asan tests/e2e/run-asan.sh
 # greylisting and rate limits: two Postfix MX hosts sharing one Redis, an LMDB milter,
 # Redis stopped and slow, LMDB deleted and corrupted (root)
 suite state tests/state/run.sh
+# the metrics endpoint: counters equal to the JSON decision log, promtool, 50 parallel scrapes (root)
+suite metrics tests/metrics/run.sh
 suite faults tests/faults/run.sh
 suite soak env SOAK_MESSAGES=3000 tests/soak/run.sh # the soak, shortened; the ASan+LSan leak run
 

@@ -56,7 +56,10 @@
 #	redis-cli, and lmdb-utils (mdb_stat, mdb_dump) looks into an LMDB file
 #	when a test fails. dpkg-dev and debhelper build the Debian package
 #	(make deb), lintian checks it, and man-db's man -w finds its pages
-#	in the deb suite's throwaway root.
+#	in the deb suite's throwaway root. prometheus gives promtool, which
+#	the metrics suite runs on a scrape (check metrics) and on the alert
+#	rules of the README (check rules, test rules); its service is never
+#	started by the tests.
 # DIAGNOSTICS
 #	Exit 0 when everything is installed; 1 when something is missing and
 #	we are not root, or apt-get failed.
@@ -117,6 +120,7 @@ python3 python3-yaml
 libxml2-utils bc
 liblmdb-dev libhiredis-dev redis-server redis-tools lmdb-utils
 dpkg-dev debhelper lintian man-db
+prometheus
 "
 PACKAGES=${*:-$DEFAULT_PACKAGES}
 
