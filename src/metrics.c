@@ -163,13 +163,15 @@ static size_t slot_of(uint64_t key)
 	return (size_t)((key * 0x9E3779B97F4A7C15ULL) >> 40) % METRICS_TABLE_SLOTS;
 }
 
-/* family_add - n more for the label values v[0..nlabels-1] of f */
-static void family_add(struct family *f, const char *const *v, uint64_t n)
+/* family_add - n more for the nv label values v[] of f (nv: its number of labels) */
+static void family_add(struct family *f, const char *const *v, int nv, uint64_t n)
 {
 	uint64_t key = IN_USE, k;
 	size_t i;
 
-	for (int l = 0; l < f->nlabels; l++) {
+	if (nv != f->nlabels || nv > MAX_LABELS)
+		return; /* a caller's mistake: nothing sensible to count */
+	for (int l = 0; l < nv; l++) {
 		int idx = intern(v[l]);
 
 		if (idx < 0) {
@@ -270,7 +272,7 @@ void metrics_decision(const char *stage, const char *action, const char *check, 
 	v[3] = code;
 	v[4] = xcode;
 	v[5] = would ? "would" : "applied";
-	family_add(&fam_decisions, v, 1);
+	family_add(&fam_decisions, v, 6, 1);
 }
 
 void metrics_session_open(void)
@@ -322,7 +324,7 @@ void metrics_dns_query(int type, const char *outcome)
 {
 	const char *v[2] = {dns_type_name(type), outcome != NULL ? outcome : "other"};
 
-	family_add(&fam_dns, v, 1);
+	family_add(&fam_dns, v, 2, 1);
 }
 
 void metrics_dns_cache(bool hit)
@@ -350,23 +352,23 @@ void metrics_dkim_signature(const char *result, const char *algorithm)
 	    (strcmp(algorithm, "rsa-sha256") == 0 || strcmp(algorithm, "rsa-sha1") == 0 ||
 	     strcmp(algorithm, "ed25519-sha256") == 0))
 		v[1] = algorithm;
-	family_add(&fam_dkim, v, 1);
+	family_add(&fam_dkim, v, 2, 1);
 }
 
 void metrics_dmarc_result(const char *result, const char *policy)
 {
 	const char *v[2] = {result != NULL ? result : "none", policy};
 
-	family_add(&fam_dmarc, v, 1);
+	family_add(&fam_dmarc, v, 2, 1);
 }
 
 void metrics_store_op(const char *backend, const char *op, bool ok)
 {
 	const char *v[2] = {backend, op};
 
-	family_add(&fam_store_ops, v, 1);
+	family_add(&fam_store_ops, v, 2, 1);
 	if (!ok)
-		family_add(&fam_store_fail, v, 1);
+		family_add(&fam_store_fail, v, 2, 1);
 }
 
 void metrics_policy_loaded(unsigned gen)
