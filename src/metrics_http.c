@@ -17,7 +17,9 @@
  *	connection has a fixed slot, allocated once at start: the request
  *	bytes (at most METRICS_HTTP_MAX_REQUEST), the response head, and
  *	the body of a 200 (the render function's buffer, freed when sent).
- *	Nothing else grows with the number of clients.
+ *	Nothing else grows with the number of clients; each connection's
+ *	socket send buffer is fixed at SEND_BUFFER bytes (no autotuning),
+ *	so the kernel's memory for a client that does not read is bounded.
  *
  *	A connection goes READING (until metrics_http_parse() judges the
  *	bytes, METRICS_HTTP_TIMEOUT_MS after the accept at the latest: 408),
@@ -76,6 +78,7 @@
 #define ACCEPT_PAUSE_MS 100  /* listener not polled after EMFILE and the like */
 #define EARLY_PARSE     256  /* request bytes always judged at once (garbage at the start) */
 #define LISTEN_BACKLOG  128
+#define SEND_BUFFER     (256 * 1024) /* SO_SNDBUF of a connection (the kernel doubles it) */
 
 enum conn_state { C_FREE, C_READING, C_WRITING, C_LINGER };
 
@@ -837,6 +840,9 @@ static int accept_round(int64_t now)
 			return -1;
 		}
 		complained = false;
+		/* a fixed send buffer: the kernel's memory for a client that does not read is
+		 * bounded too */
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &(int){SEND_BUFFER}, sizeof(int));
 		c = slot_for_new(now);
 		if (c == NULL) {
 			quick_reply(fd, 503);
