@@ -256,7 +256,7 @@ enum metrics_http_verdict metrics_http_parse(const char *buf, size_t len)
 	                        eol != NULL, &rl);
 	if (rc < 0)
 		return MHTTP_BAD_REQUEST;
-	if (rc > 0)
+	if (rc > 0 || eol == NULL) /* (a whole line has its LF: eol is set when rc is 0) */
 		return full ? MHTTP_URI_TOO_LONG : MHTTP_INCOMPLETE;
 	end = buf + lim;
 	for (p = eol + 1;;) {
