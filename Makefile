@@ -32,8 +32,10 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 
 # The daemon's sources, one file per concern (see README "Source layout").
 LIB_SRCS := util.c cidr.c addr.c policy.c config_keys.c config_load.c config_check.c log.c jsonlog.c decision.c sink.c rcpt.c spf.c spfrecord.c dns.c dnscache.c sender.c verdict.c authres.c dkim.c hdrfrom.c dmarc.c psl.c iprev.c dnsbl.c lists.c filetable.c keycache.c bodyhash.c arc.c arctrust.c eom.c store.c store_lmdb.c store_redis.c greylist.c ratelimit.c
-# the metrics: the counters (metrics.c) and the HTTP responder of metrics.listen
-LIB_SRCS += metrics.c metrics_http.c
+# the metrics endpoint's HTTP responder (its own thread; tests/metrics/http.sh)
+LIB_SRCS += metrics_http.c
+# the metrics: counters, gauges, the histogram and their text rendering (metrics.h)
+LIB_SRCS += metrics.c
 DAEMON_SRCS := $(LIB_SRCS) session.c milter.c main.c
 
 OBJDIR   := build/obj
@@ -54,7 +56,7 @@ $(OBJDIR) build/asan/obj build/tests build/asan/tests:
 # Each test links only the modules it exercises (so one module's tests run
 # while another is being written). test_eom links no arc.o: it has its own
 # fake ARC verifier (arc_verify_eom), so its cases choose the chain's result.
-UNIT_TESTS := test_util test_cidr test_addr test_config test_rcpt test_verdict test_authres test_log test_dns test_sender test_dkim test_hdrfrom test_dmarc test_iprev test_dnsbl test_lists test_dnscache test_spfrecord test_eom test_filetable test_session test_arc test_arctrust test_store test_greylist test_ratelimit test_keycache test_metrics
+UNIT_TESTS := test_util test_cidr test_addr test_config test_rcpt test_verdict test_authres test_log test_dns test_sender test_dkim test_hdrfrom test_dmarc test_iprev test_dnsbl test_lists test_dnscache test_spfrecord test_eom test_filetable test_session test_arc test_arctrust test_store test_greylist test_ratelimit test_keycache test_metrics test_metrics_http
 test_util_MODS    := util
 test_cidr_MODS    := cidr util
 test_addr_MODS    := addr util
@@ -83,6 +85,7 @@ test_greylist_MODS := greylist store store_lmdb store_redis cidr log util metric
 test_ratelimit_MODS := ratelimit greylist store store_lmdb store_redis cidr log util metrics
 test_keycache_MODS := keycache util
 test_metrics_MODS := metrics util
+test_metrics_http_MODS := metrics_http log util
 
 TEST_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null) $(LDLIBS)
 
@@ -99,6 +102,14 @@ $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rules,$(t))))
 ARCVERIFY_MODS := arc keycache dkim dns dnscache util bodyhash metrics
 build/tests/arcverify: tests/arc/arcverify.c $(addprefix $(OBJDIR)/,$(addsuffix .o,$(ARCVERIFY_MODS))) | build/tests
 	$(CC) $(CFLAGS) -Isrc -o $@ $^ $(LDLIBS)
+
+# The metrics endpoint's test responder (tests/metrics/http.sh builds and runs
+# both): the responder with a fixed render function, plain and ASan+UBSan.
+METRICS_HTTPD_MODS := metrics_http log util
+build/tests/metrics-httpd: tests/metrics/httpd.c $(addprefix $(OBJDIR)/,$(addsuffix .o,$(METRICS_HTTPD_MODS))) | build/tests
+	$(CC) $(CFLAGS) -Isrc -o $@ $^ $(LDLIBS)
+build/asan/tests/metrics-httpd: tests/metrics/httpd.c $(addprefix build/asan/obj/,$(addsuffix .o,$(METRICS_HTTPD_MODS))) | build/asan/tests
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -Isrc -o $@ $^ $(LDLIBS)
 
 build/asan/obj/%.o: src/%.c src/*.h | build/asan/obj
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -c -o $@ $<
@@ -232,7 +243,7 @@ deb:
 	@ls build/deb/*.deb
 
 format:
-	clang-format -i src/*.c src/*.h src/report/*.[ch] tests/unit/*.c tests/report/*.c tests/arc/*.c
+	clang-format -i src/*.c src/*.h src/report/*.[ch] tests/unit/*.c tests/report/*.c tests/arc/*.c tests/metrics/*.c
 
 clean:
 	rm -rf build src/policy-milter

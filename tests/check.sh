@@ -41,6 +41,8 @@ suite install tests/install/run.sh
 # make deb, lintian, and the package installed, upgraded, removed and purged in a throwaway root (root)
 suite deb tests/deb/run.sh
 suite spf tests/spf/run.sh
+# the metrics endpoint's HTTP responder against good and hostile clients, plain and ASan+UBSan (loopback)
+suite metrics-http tests/metrics/http.sh
 # ARC chains made by Mail::DKIM: our validator (build/tests/arcverify) and Mail::DKIM must agree
 suite arc-diff tests/arc/diff.sh
 # the official RFC 7208 SPF test suite (../shared/conformance), plain and ASan+UBSan
