@@ -26,7 +26,10 @@
 #	    policy generation 3 after two good reloads;
 #	  - promtool check metrics accepts the scrape (names, types, HELP);
 #	  - a reload with a broken policy file: reload_failures_total 1,
-#	    reload_last_success 0, the generation kept;
+#	    reload_last_success 0, the generation kept; a reload changing
+#	    metrics.listen logs that it needs a restart (the endpoint stays);
+#	    -n refuses a public metrics.listen with file:line, and accepts
+#	    it with metrics.allow_public = true;
 #	  - the alert rules of the README (between the markers) equal
 #	    conf/policy-milter.rules.yml, and promtool check rules accepts them;
 #	  - 50 scrapes at a time (one curl --parallel, in a loop) while two
@@ -239,6 +242,26 @@ check "a broken reload: failures 1, last success 0, generation kept (3)" \
 	"$(value "$m2" policy_milter_reload_failures_total) $(value "$m2" policy_milter_reload_last_success) $(value "$m2" policy_milter_policy_generation)" \
 	"1 0 3"
 cp "$live.base" "$live"
+
+# 4a. metrics.* is read at start only: a reload that changes it says so, and
+# the endpoint stays where it was; -n refuses a public address with file:line.
+sed "s/listen = \"inet:$PORT@127.0.0.1\";/listen = \"inet:9188@127.0.0.1\";/" "$live.base" >"$live"
+reload_milter || notok "the milter did not reload the policy with another metrics.listen"
+check "a reload changing metrics.listen logs that it takes effect at restart; the endpoint stays" \
+	"$(grep -c 'metrics settings changed; they take effect at restart' "$E2E_DIR/milter.log") $(scrape "$E2E_DIR/scrape-moved.txt") $(curl -s -m 2 -o /dev/null -w '%{http_code}' http://127.0.0.1:9188/metrics)" \
+	"1 200 000"
+cp "$live.base" "$live"
+reload_milter || notok "the milter did not reload the base policy"
+sed "s/listen = \"inet:$PORT@127.0.0.1\";/listen = \"inet:$PORT@192.0.2.1\";/" "$live.base" >"$E2E_DIR/public.conf"
+line=$(grep -n "listen = \"inet:$PORT@192.0.2.1\";" "$E2E_DIR/public.conf" | cut -d: -f1)
+out=$("$MILTER_BIN" -n -c "$E2E_DIR/public.conf" 2>&1)
+check "-n refuses a public metrics.listen, naming file:line and key" \
+	"$? $(printf '%s\n' "$out" | grep -c "^$E2E_DIR/public.conf:$line: metrics.listen: ")" "1 1"
+printf '%s\n' "$out" | grep -q 'metrics.listen' || printf '    %s\n' "$out"
+sed 's/listen = "inet:\([0-9]*\)@192.0.2.1";/listen = "inet:\1@192.0.2.1"; allow_public = true;/' \
+	"$E2E_DIR/public.conf" >"$E2E_DIR/public-allowed.conf"
+check "-n accepts it with metrics.allow_public = true" \
+	"$("$MILTER_BIN" -n -c "$E2E_DIR/public-allowed.conf" 2>&1)" "policy-milter: configuration OK"
 
 # 5. The alert rules: the README's are the file's, and promtool accepts them.
 sed -n '/^<!-- begin policy-milter.rules.yml -->$/,/^<!-- end policy-milter.rules.yml -->$/p' "$E2E_TOP/README.md" |
