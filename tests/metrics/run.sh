@@ -189,7 +189,8 @@ print("records=%d series=%d differing=%d stages=%d would=%d" % (
     sum(want.values()), len(got), bad, len({k[0] for k in want}),
     sum(v for k, v in want.items() if k[5] == "would")))
 PY
-cmp_out=$(python3 "$E2E_DIR/compare.py" "$JSON_LOG" "$m1")
+cp "$JSON_LOG" "$E2E_DIR/decisions.json" # kept with the work directory (METRICS_KEEP=1)
+cmp_out=$(python3 "$E2E_DIR/compare.py" "$E2E_DIR/decisions.json" "$m1")
 summary=$(printf '%s\n' "$cmp_out" | tail -n 1)
 if printf '%s\n' "$summary" | grep -q ' differing=0 ' &&
 	! printf '%s\n' "$summary" | grep -q '^records=0 '; then
