@@ -16,7 +16,7 @@
 #	one and one that stops mid-headers, within the time bound + 1 s; 100
 #	idle connections with a scrape still answered at once; clients that
 #	never read a 2 MiB body dropped at the bound, clients that reset
-#	mid-response (SIGPIPE would kill the harness), every slot held and
+#	mid-response (the harness keeps SIGPIPE's default action), every slot held and
 #	a new client refused with 503 at once; 50 parallel scrapes with
 #	identical bodies; then a scrape still answered, no descriptor kept,
 #	the resident memory grown by under 2 MiB (plain), and a clean exit on
