@@ -16,9 +16,10 @@
 #	one and one that stops mid-headers, within the time bound + 1 s; 100
 #	idle connections with a scrape still answered at once; clients that
 #	never read a 2 MiB body dropped at the bound, clients that reset
-#	mid-response (SIGPIPE would kill the harness), every slot held and
+#	mid-response (the harness keeps SIGPIPE's default action), every slot held and
 #	a new client refused with 503 at once; 50 parallel scrapes with
-#	identical bodies; then a scrape still answered and a clean exit on
+#	identical bodies; then a scrape still answered, no descriptor kept,
+#	the resident memory grown by under 2 MiB (plain), and a clean exit on
 #	SIGTERM (no sanitizer report). The bounds are read from the
 #	harness's "ready" line, not repeated here. Then (plain build) a unix
 #	socket: a stale one replaced, mode 0660, curl --unix-socket, a live
@@ -161,6 +162,7 @@ for variant in plain asan; do
 	max_conn=$(bound small max_conn)
 	max_request=$(bound small max_request)
 	check "the bounds the harness reports" "$max_conn $max_request $timeout_ms" "64 8192 5000"
+	fds0=$(find "/proc/$small/fd" -mindepth 1 | wc -l)
 
 	# errors first: none of them may call the render function
 	python3 "$HOSTILE" errors "$addr" >"$W/errors.tap" 2>&1
@@ -194,6 +196,7 @@ for variant in plain asan; do
 	tap "$W/goods.tap"
 	goods=$(grep -c '^ok' "$W/goods.tap")
 	check "renders: one per 200 of curl and goods" "$(renders small "$small")" $((3 + goods))
+	rss0=$(awk '/^VmRSS/ {print $2}' "/proc/$small/status")
 
 	# the slow clients here, the clients that do not read on a harness of their own meanwhile
 	port2=$(free_port)
@@ -215,6 +218,14 @@ for variant in plain asan; do
 	tap "$W/parallel.tap"
 	curl_check "after all that, GET /metrics" 200 "$url/metrics"
 	expect "after all that, the exact body" cmp -s "$W/b" "$W/body"
+	# every connection closed by now (the lingering ones within 1 s): no descriptor kept
+	sleep 1.2
+	check "after all that, the descriptors open" "$(find "/proc/$small/fd" -mindepth 1 | wc -l)" "$fds0"
+	if [ "$variant" = plain ]; then # (ASan's quarantine keeps freed memory)
+		rss1=$(awk '/^VmRSS/ {print $2}' "/proc/$small/status")
+		expect "after the hostile clients, the resident memory grew by under 2 MiB ($rss0 -> $rss1 KiB)" \
+			test $((rss1 - rss0)) -lt 2048
+	fi
 	stop small "$small"
 done
 
