@@ -38,7 +38,10 @@
 #	    0.25 s, the machine is shared) the same run without scrapes.
 #	    The clients are python3 smtplib (load.py), timing connect to QUIT
 #	    in-process: swaks' own start-up (perl) would measure the CPU
-#	    the scrapers take, not the milter.
+#	    the scrapers take, not the milter;
+#	  - greylisting on LMDB (reloaded): a new triplet gets 451 4.7.1 and
+#	    the store's operations are counted (backend lmdb), none failed;
+#	  - at the end, the decision counters still equal the decision log.
 # DIAGNOSTICS
 #	Exit 0 when every check passed, 1 otherwise, 2 when the world could
 #	not be built. Prints "ok - ..." / "not ok - ..." lines. As non-root:
@@ -316,6 +319,32 @@ scrape "$m3" >/dev/null
 check "the milter is still the one started, and counted every load session" \
 	"$(kill -0 "$MILTER_PID" && echo running) $(value "$m3" policy_milter_sessions_total)" \
 	"running $(grep -c 'postfix/smtpd\[[0-9]*\]: connect from' "$E2E_DIR/maillog")"
+
+# 7. The state store: greylisting on LMDB (reloaded), one new triplet: 451 4.7.1,
+# and the store's operations counted by backend and operation, none failed.
+cp "$live.base" "$live"
+printf '%s\n' 'state: { backend = "lmdb"; lmdb: { path = "/run/policy-milter/state.lmdb"; max_size_mb = 16; }; };' \
+	'greylisting: { mode = "enforce"; };' >>"$live"
+if reload_milter; then
+	out=$(swaks --server 127.0.0.1 --local-interface 192.0.2.92 --helo client10.test \
+		--from alice@pass.test --to bob@example.org --quit-after RCPT 2>&1)
+	check "greylisting on LMDB: a new triplet gets 451 4.7.1 at RCPT TO" \
+		"$(printf '%s\n' "$out" | grep -c '^<\** *451 4.7.1')" 1
+	m4=$E2E_DIR/scrape4.txt
+	scrape "$m4" >/dev/null
+	check "store operations counted for lmdb, none failed" \
+		"$(($(sum policy_milter_store_operations_total "$m4" 'backend="lmdb"') > 0)) $(sum policy_milter_store_failures_total "$m4")" "1 0"
+else
+	notok "the milter did not reload the policy with greylisting on LMDB"
+fi
+
+# 8. At the end, after the load and greylisting: still every record counted.
+m5=$E2E_DIR/scrape5.txt
+wait_for 100 "scrape $m5 >/dev/null && [ \"\$(sum policy_milter_decisions_total $m5)\" = \"\$(wc -l <$JSON_LOG)\" ]"
+cp "$JSON_LOG" "$E2E_DIR/decisions-end.json"
+summary=$(python3 "$E2E_DIR/compare.py" "$E2E_DIR/decisions-end.json" "$m5" | tail -n 1)
+check "at the end, decisions_total still equals the decision log ($summary)" \
+	"$(printf '%s\n' "$summary" | grep -o 'differing=[0-9]*')" differing=0
 
 postfix stop >/dev/null 2>&1
 exit $fail
