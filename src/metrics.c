@@ -9,7 +9,9 @@
  *	void metrics_dns_query(type, outcome); ...
  *	char *metrics_render(size_t *len);
  * DESCRIPTION
- *	The counting side is atomics only, relaxed order: a plain counter
+ *	The counting side is atomics only, relaxed order (but for the
+ *	claim of a slot, released so that the renderer, acquiring the key,
+ *	sees the label values it names): a plain counter
  *	is one atomic; a labelled family is a table of METRICS_TABLE_SLOTS
  *	(key, value) pairs, the key packing the indices (8 bits each) of
  *	its label values in the interned table plus an "in use" bit. A new
@@ -186,8 +188,9 @@ static void family_add(struct family *f, const char *const *v, int nv, uint64_t 
 		if (k == 0) {
 			uint64_t expected = 0;
 
+			/* release: whoever sees the key sees its interned values */
 			if (atomic_compare_exchange_strong_explicit(&f->key[i], &expected, key,
-			                                            RELAXED, RELAXED))
+			                                            memory_order_release, RELAXED))
 				k = key;
 			else
 				k = expected; /* the winner's key */
@@ -454,7 +457,7 @@ static void put_family(struct strbuf *sb, struct family *f)
 	size_t n = 0;
 
 	for (size_t i = 0; i < METRICS_TABLE_SLOTS; i++) {
-		uint64_t k = atomic_load_explicit(&f->key[i], RELAXED);
+		uint64_t k = atomic_load_explicit(&f->key[i], memory_order_acquire);
 
 		if (k == 0)
 			continue;
