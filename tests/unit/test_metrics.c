@@ -336,15 +336,26 @@ static void *counter(void *arg)
 	return NULL;
 }
 
-/* 8 threads counting at once: every count is there */
+/* 8 threads counting at once, rendered meanwhile: every count is there */
 static void test_threads(void **state)
 {
 	pthread_t tid[THREADS];
 	char series[256], *t;
+	double seen = 0, now;
 
 	(void)state;
+
 	for (long i = 0; i < THREADS; i++)
 		assert_int_equal(pthread_create(&tid[i], NULL, counter, (void *)i), 0);
+	/* renders meanwhile: never a lost count, never a label set without its values */
+	for (int r = 0; r < 20; r++) {
+		t = render();
+		now = family_sum(t, "policy_milter_decisions_total");
+		assert_true(now >= seen && now <= 2.0 * THREADS * PER_THREAD);
+		assert_null(strstr(t, "stage=\"\""));
+		seen = now;
+		free(t);
+	}
 	for (int i = 0; i < THREADS; i++)
 		pthread_join(tid[i], NULL);
 	t = render();
