@@ -32,6 +32,10 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 
 # The daemon's sources, one file per concern (see README "Source layout").
 LIB_SRCS := util.c cidr.c addr.c policy.c config_keys.c config_load.c config_check.c log.c jsonlog.c decision.c sink.c rcpt.c spf.c spfrecord.c dns.c dnscache.c sender.c verdict.c authres.c dkim.c hdrfrom.c dmarc.c psl.c iprev.c dnsbl.c lists.c filetable.c keycache.c bodyhash.c arc.c arctrust.c eom.c store.c store_lmdb.c store_redis.c greylist.c ratelimit.c
+# the metrics endpoint's HTTP responder (its own thread; tests/metrics/http.sh)
+LIB_SRCS += metrics_http.c
+# the metrics: counters, gauges, the histogram and their text rendering (metrics.h)
+LIB_SRCS += metrics.c
 DAEMON_SRCS := $(LIB_SRCS) session.c milter.c main.c
 
 OBJDIR   := build/obj
@@ -52,34 +56,36 @@ $(OBJDIR) build/asan/obj build/tests build/asan/tests:
 # Each test links only the modules it exercises (so one module's tests run
 # while another is being written). test_eom links no arc.o: it has its own
 # fake ARC verifier (arc_verify_eom), so its cases choose the chain's result.
-UNIT_TESTS := test_util test_cidr test_addr test_config test_rcpt test_verdict test_authres test_log test_dns test_sender test_dkim test_hdrfrom test_dmarc test_iprev test_dnsbl test_lists test_dnscache test_spfrecord test_eom test_filetable test_session test_arc test_arctrust test_store test_greylist test_ratelimit test_keycache
+UNIT_TESTS := test_util test_cidr test_addr test_config test_rcpt test_verdict test_authres test_log test_dns test_sender test_dkim test_hdrfrom test_dmarc test_iprev test_dnsbl test_lists test_dnscache test_spfrecord test_eom test_filetable test_session test_arc test_arctrust test_store test_greylist test_ratelimit test_keycache test_metrics test_metrics_http
 test_util_MODS    := util
 test_cidr_MODS    := cidr util
 test_addr_MODS    := addr util
-test_config_MODS  := config_keys config_load config_check policy psl cidr rcpt addr log util dmarc dkim dns dnscache lists filetable bodyhash
+test_config_MODS  := config_keys config_load config_check policy psl cidr rcpt addr log util dmarc dkim dns dnscache lists filetable bodyhash metrics metrics_http
 test_rcpt_MODS    := rcpt addr log util policy psl lists filetable cidr
-test_verdict_MODS := verdict config_keys config_load config_check policy psl cidr rcpt addr log util dmarc dkim dns dnscache lists filetable bodyhash
-test_authres_MODS := authres policy psl util dkim dmarc dns dnscache lists filetable cidr addr log bodyhash
+test_verdict_MODS := verdict config_keys config_load config_check policy psl cidr rcpt addr log util dmarc dkim dns dnscache lists filetable bodyhash metrics metrics_http
+test_authres_MODS := authres policy psl util dkim dmarc dns dnscache lists filetable cidr addr log bodyhash metrics
 test_log_MODS     := log jsonlog sink util
-test_dns_MODS     := dns dnscache util
-test_sender_MODS  := sender dns dnscache util
-test_dkim_MODS    := dkim keycache dns dnscache util bodyhash
+test_dns_MODS     := dns dnscache util metrics
+test_sender_MODS  := sender dns dnscache util metrics
+test_dkim_MODS    := dkim keycache dns dnscache util bodyhash metrics
 test_hdrfrom_MODS := hdrfrom addr util
-test_dmarc_MODS   := dmarc dkim dns dnscache policy psl util lists filetable cidr addr log bodyhash
+test_dmarc_MODS   := dmarc dkim dns dnscache policy psl util lists filetable cidr addr log bodyhash metrics
 test_lists_MODS   := lists filetable cidr addr log util
 test_filetable_MODS := filetable util
-test_iprev_MODS   := iprev dns dnscache policy psl cidr util lists filetable addr log
-test_dnsbl_MODS   := dnsbl iprev dns dnscache policy psl cidr util lists filetable addr log
-test_dnscache_MODS := dnscache util
+test_iprev_MODS   := iprev dns dnscache policy psl cidr util lists filetable addr log metrics
+test_dnsbl_MODS   := dnsbl iprev dns dnscache policy psl cidr util lists filetable addr log metrics
+test_dnscache_MODS := dnscache util metrics
 test_spfrecord_MODS := spfrecord util
-test_eom_MODS     := eom verdict config_keys config_load config_check policy psl cidr rcpt addr log util dmarc dkim dns dnscache lists filetable hdrfrom authres arctrust bodyhash
-test_arc_MODS     := arc keycache dkim dns dnscache util bodyhash
-test_session_MODS := session eom verdict config_keys config_load config_check policy psl cidr rcpt addr log jsonlog decision sink util dmarc dkim dns dnscache lists filetable hdrfrom authres sender spf spfrecord dnsbl iprev arc keycache arctrust greylist ratelimit store store_lmdb store_redis bodyhash
+test_eom_MODS     := eom verdict config_keys config_load config_check policy psl cidr rcpt addr log util dmarc dkim dns dnscache lists filetable hdrfrom authres arctrust bodyhash metrics metrics_http
+test_arc_MODS     := arc keycache dkim dns dnscache util bodyhash metrics
+test_session_MODS := session eom verdict config_keys config_load config_check policy psl cidr rcpt addr log jsonlog decision sink util dmarc dkim dns dnscache lists filetable hdrfrom authres sender spf spfrecord dnsbl iprev arc keycache arctrust greylist ratelimit store store_lmdb store_redis bodyhash metrics metrics_http
 test_arctrust_MODS := arctrust util
-test_store_MODS   := store store_lmdb store_redis log util
-test_greylist_MODS := greylist store store_lmdb store_redis cidr log util
-test_ratelimit_MODS := ratelimit greylist store store_lmdb store_redis cidr log util
+test_store_MODS   := store store_lmdb store_redis log util metrics
+test_greylist_MODS := greylist store store_lmdb store_redis cidr log util metrics
+test_ratelimit_MODS := ratelimit greylist store store_lmdb store_redis cidr log util metrics
 test_keycache_MODS := keycache util
+test_metrics_MODS := metrics util
+test_metrics_http_MODS := metrics_http log util
 
 TEST_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null) $(LDLIBS)
 
@@ -93,9 +99,17 @@ $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rules,$(t))))
 
 # The ARC driver (tests/arc/arcverify.c): one message in, one line out
 # (the differential test against Mail::DKIM reads it).
-ARCVERIFY_MODS := arc keycache dkim dns dnscache util bodyhash
+ARCVERIFY_MODS := arc keycache dkim dns dnscache util bodyhash metrics
 build/tests/arcverify: tests/arc/arcverify.c $(addprefix $(OBJDIR)/,$(addsuffix .o,$(ARCVERIFY_MODS))) | build/tests
 	$(CC) $(CFLAGS) -Isrc -o $@ $^ $(LDLIBS)
+
+# The metrics endpoint's test responder (tests/metrics/http.sh builds and runs
+# both): the responder with a fixed render function, plain and ASan+UBSan.
+METRICS_HTTPD_MODS := metrics_http log util
+build/tests/metrics-httpd: tests/metrics/httpd.c $(addprefix $(OBJDIR)/,$(addsuffix .o,$(METRICS_HTTPD_MODS))) | build/tests
+	$(CC) $(CFLAGS) -Isrc -o $@ $^ $(LDLIBS)
+build/asan/tests/metrics-httpd: tests/metrics/httpd.c $(addprefix build/asan/obj/,$(addsuffix .o,$(METRICS_HTTPD_MODS))) | build/asan/tests
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -Isrc -o $@ $^ $(LDLIBS)
 
 build/asan/obj/%.o: src/%.c src/*.h | build/asan/obj
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -c -o $@ $<
@@ -229,7 +243,7 @@ deb:
 	@ls build/deb/*.deb
 
 format:
-	clang-format -i src/*.c src/*.h src/report/*.[ch] tests/unit/*.c tests/report/*.c tests/arc/*.c
+	clang-format -i src/*.c src/*.h src/report/*.[ch] tests/unit/*.c tests/report/*.c tests/arc/*.c tests/metrics/*.c
 
 clean:
 	rm -rf build src/policy-milter
@@ -312,16 +326,16 @@ FUZZ_TARGETS := addr hdrfrom authres config rcpt lists dmarc eom spfrecord arc
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS  := -O1 -g -std=gnu11 $(WARN) -D_GNU_SOURCE -DPM_VERSION='"$(VERSION)"' -DPM_CONFIG_PATH='"$(SYSCONFDIR)/policy-milter/policy-milter.conf"' $(PKG_CFLAGS) $(FUZZ_SAN)
 # dns.c and its cache
-FUZZ_DNS     := dns dnscache
+FUZZ_DNS     := dns dnscache metrics
 fuzz_addr_MODS    := addr util
 fuzz_hdrfrom_MODS := hdrfrom addr util
 fuzz_authres_MODS := authres policy psl util dkim dmarc $(FUZZ_DNS) lists filetable cidr addr log bodyhash
-fuzz_config_MODS  := config_keys config_load config_check policy psl cidr rcpt addr log util dmarc dkim $(FUZZ_DNS) lists filetable bodyhash
+fuzz_config_MODS  := config_keys config_load config_check policy psl cidr rcpt addr log util dmarc dkim $(FUZZ_DNS) lists filetable bodyhash metrics_http
 fuzz_rcpt_MODS    := rcpt addr log util policy psl lists filetable cidr
 fuzz_lists_MODS   := lists filetable cidr addr log util
 fuzz_dmarc_MODS   := dmarc dkim $(FUZZ_DNS) policy psl util lists filetable cidr addr log bodyhash
 fuzz_spfrecord_MODS := spfrecord util
-fuzz_eom_MODS     := eom verdict config_keys config_load config_check policy psl cidr rcpt addr log util dmarc dkim $(FUZZ_DNS) lists filetable hdrfrom authres arc keycache arctrust bodyhash
+fuzz_eom_MODS     := eom verdict config_keys config_load config_check policy psl cidr rcpt addr log util dmarc dkim $(FUZZ_DNS) lists filetable hdrfrom authres arc keycache arctrust bodyhash metrics_http
 # arc: what the arcverify driver links (src/arc.c and what it uses)
 fuzz_arc_MODS     := $(ARCVERIFY_MODS)
 

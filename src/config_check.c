@@ -8,6 +8,7 @@
  *				const struct origin *o, int idx);
  *	void cfg_check_dmarc(struct loader *ld);
  *	void cfg_check_socket_dir(struct loader *ld);
+ *	void cfg_check_metrics(struct loader *ld);
  *	void cfg_check_ratelimit(struct loader *ld, char *elem,
  *				 const struct origin *o, int idx);
  *	void cfg_check_state(struct loader *ld);
@@ -20,6 +21,9 @@
  *	no domain may be listed in both dmarc.never_enforce and
  *	dmarc.always_reject; and a unix milter.socket must not be in a
  *	world-writable directory (sticky or not: pm_socket_dir_unsafe).
+ *	metrics.listen must be a socket spec metrics_listen_check()
+ *	(metrics_http.h) accepts: unless metrics.allow_public, a unix socket
+ *	or a loopback address.
  *	The state store and greylisting (cfg_check_state): backend "redis"
  *	needs a state.redis.server; greylisting.delay must be shorter than
  *	greylisting.retry_window, and greylisting.lifetime no shorter than
@@ -40,6 +44,7 @@
 #include <string.h>
 
 #include "config_int.h"
+#include "metrics_http.h"
 #include "psl.h"
 #include "util.h"
 
@@ -148,6 +153,24 @@ void cfg_check_override(struct loader *ld, char *elem, const struct origin *o, i
 	cfg_err_add(ld, o, "overrides",
 	            "element %d: names no check (give the mode of one or more of %s)", idx + 1,
 	            names);
+}
+
+/*
+ * cfg_check_metrics - metrics.listen well-formed and, unless
+ * metrics.allow_public, a unix socket or a loopback address
+ */
+void cfg_check_metrics(struct loader *ld)
+{
+	const struct metrics_settings *m = &ld->p->metrics;
+	char why[256];
+
+	if (m->listen == NULL)
+		return;
+	if (metrics_listen_check(m->listen, m->allow_public, why, sizeof(why)) != 0) {
+		struct origin o = cfg_key_origin(ld, "metrics.listen");
+
+		cfg_err_add(ld, &o, "metrics.listen", "%s", why);
+	}
 }
 
 /*

@@ -166,6 +166,8 @@ void cfg_check_override(struct loader *ld, char *elem, const struct origin *o, i
  */
 void cfg_check_dmarc(struct loader *ld);
 
+/* cfg_check_metrics - metrics.listen well-formed, loopback unless metrics.allow_public */
+void cfg_check_metrics(struct loader *ld);
 /* cfg_check_socket_dir - a unix milter.socket not in a world-writable directory */
 void cfg_check_socket_dir(struct loader *ld);
 

@@ -455,6 +455,10 @@ const struct cfg_key cfg_settings[] = {
     STR("log.syslog_ident", "policy-milter", log.syslog_ident, 0, check_ident),
     STR("log.json_file", "", log.json_file, CF_EMPTY_NULL, check_json_file),
 
+    GROUP("metrics"),
+    STR("metrics.listen", "", metrics.listen, CF_EMPTY_NULL, NULL),
+    BOOL("metrics.allow_public", "false", metrics.allow_public),
+
     GROUP("reports"),
     STR("reports.org_name", "", reports.org_name, CF_EMPTY_NULL, check_report_text),
     STR("reports.email", "", reports.email, CF_EMPTY_NULL, check_report_address),

@@ -1078,6 +1078,7 @@ struct policy *config_load(const char *path, struct config_errors *errs)
 				set_default(&ld, &cfg_settings[i]);
 		cfg_check_dmarc(&ld);
 		cfg_check_socket_dir(&ld);
+		cfg_check_metrics(&ld);
 		cfg_check_state(&ld);
 		build_lists(&ld, &cfg);
 		build_recipients(&ld);

@@ -37,6 +37,7 @@
 
 #include "dns.h"
 #include "dnscache.h"
+#include "metrics.h"
 #include "util.h"
 
 #define DNS_BUF_SIZE    65536
@@ -141,6 +142,15 @@ static void deadline_in(struct timespec *deadline, int seconds)
 {
 	clock_gettime(CLOCK_MONOTONIC, deadline);
 	deadline->tv_sec += seconds;
+}
+
+/* us_since - microseconds since t (CLOCK_MONOTONIC) */
+static long us_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(now.tv_sec - t->tv_sec) * 1000000L + (now.tv_nsec - t->tv_nsec) / 1000;
 }
 
 /* ms_since - milliseconds from t0 (CLOCK_MONOTONIC) to now */
@@ -431,6 +441,7 @@ static enum dns_status resolve(struct dns_thread *t, const char *name, int type,
 		qlen = add_opt(q, qlen, sizeof(q));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	n = res_nsend(&t->res, q, qlen, t->buf, DNS_BUF_SIZE);
+	metrics_dns_latency(us_since(&t0));
 	if (n < 0) {
 		/*
 		 * No answer; or SERVFAIL, REFUSED or NOTIMP from every server:
@@ -509,6 +520,7 @@ static enum dns_status query_within(const char *name, int type, int timeout, lon
 		return DNS_TEMPFAIL;
 	}
 	if (dnscache_get(name, type, cached, sizeof(cached), &len, &st)) {
+		metrics_dns_cache(true);
 		if (st == DNS_TEMPFAIL)
 			*fail = len == 1 && cached[0] <= DNS_FAIL_REJECTED
 			            ? (enum dns_fail)cached[0]
@@ -519,6 +531,7 @@ static enum dns_status query_within(const char *name, int type, int timeout, lon
 		}
 		return st;
 	}
+	metrics_dns_cache(false);
 	if (left_ms >= 0 && left_ms < DNS_MIN_QUERY_MS) {
 		*fail = DNS_FAIL_BUDGET; /* too little time for one attempt: not cached */
 		return DNS_TEMPFAIL;
@@ -538,9 +551,24 @@ static enum dns_status query_within(const char *name, int type, int timeout, lon
 	return st;
 }
 
-/* budget_query - dns_budget_query, the name checked strictly or not */
-static enum dns_status budget_query(struct dns_budget *b, const char *name, int type,
-                                    struct dns_reply *r, bool strict)
+/* outcome_name - the metrics outcome of a lookup: "noerror", "nxdomain", "nodata", or why not */
+static const char *outcome_name(enum dns_status st, enum dns_fail fail)
+{
+	switch (st) {
+	case DNS_OK:
+		return "noerror";
+	case DNS_NXDOMAIN:
+		return "nxdomain";
+	case DNS_NODATA:
+		return "nodata";
+	default:
+		return fail != DNS_FAIL_NONE ? dns_fail_name(fail) : "other";
+	}
+}
+
+/* budget_query_once - the lookup of budget_query, not counted */
+static enum dns_status budget_query_once(struct dns_budget *b, const char *name, int type,
+                                         struct dns_reply *r, bool strict)
 {
 	long ms = dns_budget_ms_left(b);
 	const unsigned char *ans = NULL;
@@ -571,6 +599,16 @@ static enum dns_status budget_query(struct dns_budget *b, const char *name, int 
 	} else {
 		free(own);
 	}
+	return st;
+}
+
+/* budget_query - dns_budget_query, the name checked strictly or not (counted: metrics.h) */
+static enum dns_status budget_query(struct dns_budget *b, const char *name, int type,
+                                    struct dns_reply *r, bool strict)
+{
+	enum dns_status st = budget_query_once(b, name, type, r, strict);
+
+	metrics_dns_query(type, outcome_name(st, b->fail));
 	return st;
 }
 

@@ -47,6 +47,7 @@
 #include "authres.h"
 #include "eom.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 #define ADDR_TEXT_MAX (ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 8)
@@ -253,6 +254,9 @@ void eom_evaluate(const struct eom_input *in, struct auth_eom *a)
 	if (in->dkim != NULL) {
 		dkim_verify_eom(in->dkim, &a->dkim);
 		a->dkim_done = true;
+		for (size_t i = 0; i < a->dkim.n; i++)
+			metrics_dkim_signature(pm_dkim_result_name(a->dkim.sig[i].result),
+			                       a->dkim.sig[i].algorithm);
 		dkim_note(in->queue_id, &a->dkim);
 	}
 	if (in->arc != NULL && p->arc.mode != PM_MODE_OFF) {
@@ -296,6 +300,9 @@ void eom_evaluate(const struct eom_input *in, struct auth_eom *a)
 	di.dkim = a->dkim_done ? &a->dkim : NULL;
 	di.pct_roll = in->pct_roll;
 	dmarc_evaluate(&di, &a->dmarc);
+	metrics_dmarc_result(
+	    pm_dmarc_result_name(a->dmarc.result),
+	    a->rec.status == DMARC_REC_FOUND ? pm_dmarc_policy_name(a->dmarc.policy) : "");
 	a->sender_aligned = org_aligned(&dc, a->author, in->domains.sender, true);
 	verdict_dmarc_overrides(p, &in->domains, a->author, spf_pass_domain, di.dkim,
 	                        a->dmarc.result, a->dmarc.disposition, &a->dmarc_mode,

@@ -27,6 +27,13 @@
  *	reload turns greylisting or a rate limit on; when that fails the
  *	reload is refused and the policy in use stays.
  *
+ *	Metrics (metrics.listen, metrics.h): the endpoint's socket is opened
+ *	with the milter's, as root (metrics_http_open); its thread starts
+ *	once the privileges are dropped and the state store is open
+ *	(metrics_http_start, serving metrics_render), and stops at exit
+ *	(cleanup). A reload sets the policy generation and the last reload's
+ *	result; a changed metrics.* is logged as taking effect at restart.
+ *
  *	Signals. Debian's libmilter runs sessions on a pool of worker
  *	threads (_FFR_WORKERS_POOL), and its own signal thread (started in
  *	smfi_main) answers SIGTERM, SIGINT and SIGHUP by stopping the
@@ -88,6 +95,8 @@
 #include "dnscache.h"
 #include "jsonlog.h"
 #include "log.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "milter.h"
 #include "policy.h"
 #include "store.h"
@@ -360,6 +369,7 @@ static void pidfile_remove(void)
 /* cleanup - remove what we created on disk */
 static void cleanup(void)
 {
+	metrics_http_stop(); /* its thread ends; a unix socket it made is removed */
 	socket_remove();
 	pidfile_remove();
 }
@@ -475,6 +485,7 @@ static void reload(void)
 	np = load_or_report(run.config_path, emit_log);
 	old = policy_acquire();
 	if (np == NULL) {
+		metrics_reload(false);
 		log_msg(LOG_ERR, "reload of %s failed; keeping policy generation %u",
 		        run.config_path, old != NULL ? old->generation : 0);
 		if (old != NULL)
@@ -484,6 +495,7 @@ static void reload(void)
 	}
 	gen = np->generation;
 	if (state_open(np, false) != 0) {
+		metrics_reload(false);
 		log_msg(LOG_ERR,
 		        "reload of %s failed: no state store; keeping policy generation %u",
 		        run.config_path, old != NULL ? old->generation : 0);
@@ -507,6 +519,10 @@ static void reload(void)
 		    old->milter.backlog != np->milter.backlog)
 			log_msg(LOG_WARNING, "milter settings other than drain_timeout and "
 			                     "on_internal_error take effect at restart");
+		if (str_differs(old->metrics.listen, np->metrics.listen) ||
+		    old->metrics.allow_public != np->metrics.allow_public)
+			log_msg(LOG_WARNING,
+			        "metrics settings changed; they take effect at restart");
 	}
 	if (old == NULL || old->log.syslog_facility != np->log.syslog_facility ||
 	    strcmp(ident_of(old), ident_of(np)) != 0)
@@ -515,6 +531,8 @@ static void reload(void)
 	policy_set_current(np);
 	policy_release(old);
 	dnscache_flush(); /* a reload is also how to make the milter forget what DNS said */
+	metrics_policy_loaded(gen);
+	metrics_reload(true);
 	log_msg(LOG_INFO, "reloaded policy generation %u from %s", gen, run.config_path);
 }
 
@@ -987,6 +1005,7 @@ static void process_tuning(void)
 /* start - everything between the command line and smfi_main; 0 ok, -1 failed */
 static int start(struct policy *p, const char *conn)
 {
+	char why[512];
 	uid_t uid = (uid_t)-1;
 	gid_t gid = (gid_t)-1;
 	bool drop = false;
@@ -1008,6 +1027,11 @@ static int start(struct policy *p, const char *conn)
 	}
 	if (open_socket(p, conn) != 0)
 		return -1;
+	if (p->metrics.listen != NULL &&
+	    metrics_http_open(p->metrics.listen, why, sizeof(why)) != 0) {
+		say(LOG_ERR, "metrics.listen %s: %s", p->metrics.listen, why);
+		return -1;
+	}
 	if (p->milter.pid_file != NULL && *p->milter.pid_file &&
 	    pidfile_write(p->milter.pid_file, drop ? uid : (uid_t)-1, drop ? gid : (gid_t)-1) != 0)
 		return -1;
@@ -1017,7 +1041,14 @@ static int start(struct policy *p, const char *conn)
 		return -1;
 	if (json_log_open(p, true) != 0)
 		return -1;
-	return state_open(p, true); /* as the milter user: the LMDB file is its own */
+	if (state_open(p, true) != 0) /* as the milter user: the LMDB file is its own */
+		return -1;
+	if (p->metrics.listen != NULL &&
+	    metrics_http_start(metrics_render, why, sizeof(why)) != 0) {
+		say(LOG_ERR, "metrics.listen %s: %s", p->metrics.listen, why);
+		return -1;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -1030,6 +1061,7 @@ int main(int argc, char **argv)
 	int c, rc, sig, drain_timeout;
 
 	run.config_path = PM_CONFIG_PATH;
+	metrics_init(PM_VERSION); /* the start time */
 	opterr = 0;
 	while ((c = getopt(argc, argv, ":c:fnp:RVh")) != -1) {
 		switch (c) {
@@ -1109,6 +1141,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	gen = p->generation;
+	metrics_policy_loaded(gen);
 	policy_set_current(p); /* our reference moves in */
 	main_thread = pthread_self();
 	if ((rc = pthread_create(&tid, NULL, reload_thread, NULL)) != 0 ||

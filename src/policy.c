@@ -145,6 +145,7 @@ static void policy_free(struct policy *p)
 
 	free(p->log.syslog_ident);
 	free(p->log.json_file);
+	free(p->metrics.listen);
 	free(p->reports.org_name);
 	free(p->reports.email);
 	free(p->reports.extra_contact_info);

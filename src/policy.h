@@ -442,6 +442,12 @@ struct report_settings {
 	char *sendmail;   /* sendmail(8) path */
 };
 
+/* The metrics endpoint (metrics.*): read at start only. */
+struct metrics_settings {
+	char *listen;      /* "unix:/path", "inet:port@host", "inet6:port@host"; NULL: off */
+	bool allow_public; /* a non-loopback inet address allowed */
+};
+
 struct policy {
 	int refcount;        /* atomic; see policy_acquire/policy_release */
 	char *path;          /* the file it came from */
@@ -471,6 +477,7 @@ struct policy {
 	   neither DMARC nor dkim.must_sign can run (nothing then asks for it) */
 	struct psl *psl;
 	struct log_settings log;
+	struct metrics_settings metrics;
 	struct report_settings reports;
 	struct pm_reply replies[PM_R_COUNT];
 };

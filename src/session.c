@@ -70,6 +70,7 @@
 
 #include "authres.h"
 #include "cidr.h"
+#include "metrics.h"
 #include "session.h"
 
 #define AR_HEADER    "Authentication-Results"
@@ -214,6 +215,7 @@ struct session *session_new(void)
 	pm_ip_format(&s->ip, s->addr, sizeof(s->addr));
 	s->dnsbl.first_reject = -1;
 	atomic_fetch_add(&active_sessions, 1);
+	metrics_session_open();
 	return s;
 }
 
@@ -237,6 +239,7 @@ void session_free(struct session *s)
 	store_release(s->store);
 	free(s);
 	atomic_fetch_sub(&active_sessions, 1);
+	metrics_session_close();
 }
 
 /* spf_name - the result name for logs, or NULL when not evaluated */
@@ -670,6 +673,10 @@ void session_log(const struct session *s, const struct verdict_ctx *vc, const ch
 		d.rule = rule;
 	}
 	log_decision(&d);
+	/* the same record counted: the decision counters equal the log's records */
+	metrics_decision(d.stage, d.action, d.check, d.reply, d.would);
+	if (v != NULL && v->check == CHK_INTERNAL_ERROR)
+		metrics_internal_error();
 	free(sigs);
 	free(arcsets);
 	free(grey);
@@ -954,6 +961,7 @@ void session_client(struct session *s, const char *hostname, const struct sockad
 {
 	const struct pm_cidr *c;
 
+	metrics_session_connect();
 	s->name = xstrdup(hostname != NULL ? hostname : "unknown");
 	if (pm_ip_from_sockaddr(sa, &s->ip) != 0 || s->ip.family == AF_UNSPEC) {
 		/* no address: a local submission (sendmail(1), Postfix pickup) */

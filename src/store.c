@@ -45,6 +45,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "policy.h"
 #include "store.h"
 #include "store_int.h"
@@ -443,8 +444,8 @@ struct op_args {
 	unsigned ttl;
 };
 
-/* wrapped - run one operation through the backoff and the counters */
-static enum store_status wrapped(struct store *st, const struct op_args *a)
+/* wrapped_once - run one operation through the backoff and the store's counters */
+static enum store_status wrapped_once(struct store *st, const struct op_args *a)
 {
 	enum store_status r = STORE_ERROR;
 	unsigned ttl = a->ttl > 0 ? a->ttl : 1;
@@ -478,6 +479,30 @@ static enum store_status wrapped(struct store *st, const struct op_args *a)
 	if (r == STORE_ERROR)
 		atomic_fetch_add(&st->errors, 1);
 	finish(st, probe, r);
+	return r;
+}
+
+/* op_name - the metrics name of an operation */
+static const char *op_name(enum op_kind k)
+{
+	switch (k) {
+	case OP_GET:
+		return "get";
+	case OP_SET:
+		return "set";
+	case OP_ADD:
+		return "add";
+	default:
+		return "del";
+	}
+}
+
+/* wrapped - run one operation through the backoff and the counters (metrics.h too) */
+static enum store_status wrapped(struct store *st, const struct op_args *a)
+{
+	enum store_status r = wrapped_once(st, a);
+
+	metrics_store_op(st->ops->name, op_name(a->kind), r != STORE_ERROR);
 	return r;
 }
 

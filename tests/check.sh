@@ -50,6 +50,8 @@ suite install tests/install/run.sh
 # make deb, lintian, and the package installed, upgraded, removed and purged in a throwaway root (root)
 suite deb tests/deb/run.sh
 suite spf tests/spf/run.sh
+# the metrics endpoint's HTTP responder against good and hostile clients, plain and ASan+UBSan (loopback)
+suite metrics-http tests/metrics/http.sh
 # ARC chains made by Mail::DKIM: our validator (build/tests/arcverify) and Mail::DKIM must agree
 suite arc-diff tests/arc/diff.sh
 # the official RFC 7208 SPF test suite (../shared/conformance), plain and ASan+UBSan
@@ -66,6 +68,8 @@ suite e2e-asan tests/e2e/run-asan.sh
 # greylisting and rate limits: two Postfix MX hosts sharing one Redis, an LMDB milter,
 # Redis stopped and slow, LMDB deleted and corrupted (root)
 suite state tests/state/run.sh
+# the metrics endpoint: counters equal to the JSON decision log, promtool, 50 parallel scrapes (root)
+suite metrics tests/metrics/run.sh
 suite faults tests/faults/run.sh
 suite soak env SOAK_MESSAGES=3000 tests/soak/run.sh # the soak, shortened; the ASan+LSan leak run
 

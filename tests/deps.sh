@@ -59,7 +59,10 @@
 #	in the deb suite's throwaway root. chromium opens the HTML page of
 #	policy-milter-report (report-e2e suite) headless, driven through its
 #	DevTools protocol by tests/report/chromeshot.py with python3-websocket,
-#	to a screenshot whose colours python3-pil counts.
+#	to a screenshot whose colours python3-pil counts. prometheus gives
+#	promtool, which the metrics suite runs on a scrape (check metrics) and
+#	on the alert rules of the README (check rules, test rules); its
+#	service is never started by the tests.
 # DIAGNOSTICS
 #	Exit 0 when everything is installed; 1 when something is missing and
 #	we are not root, or apt-get failed.
@@ -121,6 +124,7 @@ libxml2-utils bc
 liblmdb-dev libhiredis-dev redis-server redis-tools lmdb-utils
 dpkg-dev debhelper lintian man-db
 chromium python3-websocket python3-pil
+prometheus
 "
 PACKAGES=${*:-$DEFAULT_PACKAGES}
 

@@ -7,7 +7,7 @@ if ! command -v clang-format >/dev/null; then
 	exit 77
 fi
 bad=
-for f in src/*.c src/*.h src/report/*.[ch] tests/unit/*.c tests/report/*.c tests/fuzz/*.[ch] tests/arc/*.c; do
+for f in src/*.c src/*.h src/report/*.[ch] tests/unit/*.c tests/report/*.c tests/fuzz/*.[ch] tests/arc/*.c tests/metrics/*.c; do
 	clang-format --dry-run -Werror "$f" >/dev/null 2>&1 || bad="$bad $f"
 done
 if [ -z "$bad" ]; then

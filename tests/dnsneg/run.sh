@@ -30,10 +30,10 @@ if [ "$1" != "--inside" ]; then
 		exit 77
 	fi
 	cd "$top" || exit 1
-	make -s build/obj/dns.o build/obj/dnscache.o build/obj/util.o || exit 1
+	make -s build/obj/dns.o build/obj/dnscache.o build/obj/util.o build/obj/metrics.o || exit 1
 	mkdir -p build/dnsneg
 	cc -O1 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc -o build/dnsneg/negprobe \
-		tests/dnsneg/negprobe.c build/obj/dns.o build/obj/dnscache.o build/obj/util.o \
+		tests/dnsneg/negprobe.c build/obj/dns.o build/obj/dnscache.o build/obj/util.o build/obj/metrics.o \
 		-lresolv -lpthread || exit 1
 	exec unshare -n -m -p -f --mount-proc bash "$0" --inside
 fi

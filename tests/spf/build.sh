@@ -12,7 +12,7 @@
 
 # spf_build_probe NAME - build/spf/NAME and build/spf/NAME-asan from tests/spf/NAME.c
 spf_build_probe() {
-	local mods="spf spfrecord dns dnscache util cidr addr log jsonlog policy psl lists filetable"
+	local mods="spf spfrecord dns dnscache util cidr addr log jsonlog policy psl lists filetable metrics"
 	local objs="" aobjs="" m
 	local cflags="-O1 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc"
 	local san="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"

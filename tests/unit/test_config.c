@@ -708,6 +708,12 @@ static const struct bad_case bad_cases[] = {
     {"socket no port", "milter: { socket = \"inet:@127.0.0.1\"; };\n", 1, "milter.socket",
      "inet:PORT@HOST"},
     {"socket empty host", "milter: { socket = \"inet6:10025@\"; };\n", 1, "milter.socket", "host"},
+    /* the wording is metrics_listen_check's (metrics_http.c): only the place is checked */
+    {"metrics public address", "metrics:\n{\n  listen = \"inet:9187@192.0.2.1\";\n};\n", 3,
+     "metrics.listen", ""},
+    {"metrics no host: every address", "metrics: { listen = \"inet:9187\"; };\n", 1,
+     "metrics.listen", ""},
+    {"metrics bad syntax", "metrics: { listen = \"tcp:9187\"; };\n", 1, "metrics.listen", ""},
     {"socket_mode not octal", "milter: { socket_mode = \"0690\"; };\n", 1, "milter.socket_mode",
      "octal"},
     {"bad user name", "milter: { user = \"bad user\"; };\n", 1, "milter.user", "user or group"},
@@ -1976,6 +1982,30 @@ static void want_rule(const struct ratelimit_rule *r, const char *name, enum rl_
  * ones) loads with every value as written, normalised, and the defaults
  * of the members left out
  */
+/* test_metrics_values - metrics.* off by default; a public address allowed when asked */
+static void test_metrics_values(void **state)
+{
+	struct policy *p = load_ok(write_conf("metrics-default", "authserv_id = \"mx.test\";\n"));
+
+	(void)state;
+	assert_null(p->metrics.listen);
+	assert_false(p->metrics.allow_public);
+	policy_release(p);
+	p = load_ok(write_conf("metrics-public", "metrics: { listen = \"inet:9187@192.0.2.1\"; "
+	                                         "allow_public = true; };\n"));
+	assert_string_equal(p->metrics.listen, "inet:9187@192.0.2.1");
+	assert_true(p->metrics.allow_public);
+	policy_release(p);
+	p = load_ok(
+	    write_conf("metrics-loopback", "metrics: { listen = \"inet:9187@127.0.0.1\"; };\n"));
+	assert_string_equal(p->metrics.listen, "inet:9187@127.0.0.1");
+	policy_release(p);
+	p = load_ok(
+	    write_conf("metrics-unix", "metrics: { listen = \"unix:/run/pm/metrics.sock\"; };\n"));
+	assert_string_equal(p->metrics.listen, "unix:/run/pm/metrics.sock");
+	policy_release(p);
+}
+
 static void test_state_values(void **state)
 {
 	static const char text[] =
@@ -2874,6 +2904,7 @@ int main(void)
 	    cmocka_unit_test(test_empty_conf),
 	    cmocka_unit_test(test_keys_documented),
 	    cmocka_unit_test(test_bad_snippets),
+	    cmocka_unit_test(test_metrics_values),
 	    cmocka_unit_test(test_many_errors),
 	    cmocka_unit_test(test_errors_print),
 	    cmocka_unit_test(test_missing_file),
