@@ -34,6 +34,26 @@ suite() { # suite NAME COMMAND... : run, keep its ok/not ok lines, its time in b
 	[ "$s" -eq 0 ] || rc=1
 }
 
+# suite_bg NAME COMMAND... - a suite in the background (a single-threaded one that times
+# nothing, beside single-threaded ones); its output is shown by wait_bg
+bg_pid= bg_name=
+suite_bg() {
+	bg_name=$1
+	(
+		suite "$@" >/dev/null
+		exit $rc
+	) &
+	bg_pid=$!
+}
+wait_bg() {
+	wait "$bg_pid" || rc=1
+	echo "==== $bg_name (ran in the background)"
+	cat "build/results/$bg_name.out"
+}
+
+# ARC chains made by Mail::DKIM: our validator (build/tests/arcverify) and Mail::DKIM must agree.
+# About 80 s of one core (perl), beside the single-threaded suites up to lint.
+suite_bg arc-diff tests/arc/diff.sh
 suite unit-plain tests/run-unit.sh plain build/tests $(sed -n 's/^UNIT_TESTS := //p' Makefile)
 suite unit-asan tests/run-unit.sh asan build/asan/tests $(sed -n 's/^UNIT_TESTS := //p' Makefile)
 # policy-milter-report over fixture logs (plain, gzip, garbage; its ASan+UBSan build too)
@@ -43,6 +63,7 @@ suite report tests/report/run.sh
 suite report-e2e tests/report/e2e.sh
 suite format tests/format-check.sh
 suite man-lint tests/man-lint.sh
+wait_bg
 suite lint tests/lint.sh # cppcheck and clang-tidy (make lint)
 suite fuzz tests/fuzz/run.sh # libFuzzer: each target's corpus, then 5 s of fuzzing
 # make install / make uninstall into a DESTDIR, the systemd unit (systemd-analyze verify)
@@ -52,8 +73,6 @@ suite deb tests/deb/run.sh
 suite spf tests/spf/run.sh
 # the metrics endpoint's HTTP responder against good and hostile clients, plain and ASan+UBSan (loopback)
 suite metrics-http tests/metrics/http.sh
-# ARC chains made by Mail::DKIM: our validator (build/tests/arcverify) and Mail::DKIM must agree
-suite arc-diff tests/arc/diff.sh
 # the official RFC 7208 SPF test suite (../shared/conformance), plain and ASan+UBSan
 suite spf-rfc7208 tests/spf/rfc7208.sh
 # negative answers cached for their SOA minimum, not longer (nsd, one zone change)

@@ -113,6 +113,8 @@ drwxr-xr-x root/root ./usr/share/doc/
 drwxr-xr-x root/root ./usr/share/doc/policy-milter/
 -rw-r--r-- root/root ./usr/share/doc/policy-milter/changelog.gz
 -rw-r--r-- root/root ./usr/share/doc/policy-milter/copyright
+drwxr-xr-x root/root ./usr/share/doc/policy-milter/examples/
+-rw-r--r-- root/root ./usr/share/doc/policy-milter/examples/policy-milter.rules.yml
 drwxr-xr-x root/root ./usr/share/lintian/
 drwxr-xr-x root/root ./usr/share/lintian/overrides/
 -rw-r--r-- root/root ./usr/share/lintian/overrides/policy-milter
@@ -131,6 +133,8 @@ else
 fi
 dpkg-deb -x "$deb" "$work/pkg"
 check "packaged policy is conf/policy-milter.conf" cmp -s conf/policy-milter.conf "$work/pkg/etc/policy-milter/policy-milter.conf"
+check "packaged alert rules are conf/policy-milter.rules.yml" \
+	cmp -s conf/policy-milter.rules.yml "$work/pkg/usr/share/doc/policy-milter/examples/policy-milter.rules.yml"
 check "packaged unit runs /usr/sbin/policy-milter with the /etc policy" \
 	grep -qx 'ExecStart=/usr/sbin/policy-milter -c /etc/policy-milter/policy-milter.conf' \
 	"$work/pkg/lib/systemd/system/policy-milter.service"
