@@ -7,19 +7,19 @@ cd "$(dirname "$0")/.."
 mkdir -p build/results
 rc=0
 
-# cpu_ticks - CPU time (user + system, clock ticks) of this (sub)shell's waited-for children
-cpu_ticks() { awk '{ print $16 + $17 }' "/proc/$BASHPID/stat"; }
+# cpu_ticks PID - CPU time (user + system, clock ticks) of the waited-for children of shell PID
+cpu_ticks() { awk '{ print $16 + $17 }' "/proc/$1/stat"; }
 
 suite() { # suite NAME COMMAND... : run, keep its ok/not ok lines, its time in build/results/times
 	local name=$1; shift
 	echo "==== $name"
-	local t0 c0
+	local t0 c0 me=$BASHPID # this shell, or the background suite's own subshell
 	t0=$(date +%s)
-	c0=$(cpu_ticks)
+	c0=$(cpu_ticks "$me")
 	"$@" 2>&1 | tee "build/results/$name.out"
 	local s=${PIPESTATUS[0]}
 	printf '%-14s %4d s wall %5d s CPU\n' "$name" $(($(date +%s) - t0)) \
-		$((($(cpu_ticks) - c0) / $(getconf CLK_TCK))) >>build/results/times
+		$((($(cpu_ticks "$me") - c0) / $(getconf CLK_TCK))) >>build/results/times
 	grep -E '^(ok|not ok)( |$)' "build/results/$name.out" >"build/results/$name.tap" || true
 	if [ "$s" -eq 77 ]; then # skipped (not root): an error only in CI
 		if [ "${CI:-}" = true ]; then
