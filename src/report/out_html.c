@@ -121,27 +121,6 @@ static void put(FILE *fp, const char *s)
 	free(e);
 }
 
-/* num - a count as text in one of a few rotating static buffers */
-static const char *num(long long n)
-{
-	static char buf[8][24];
-	static int k;
-
-	k = (k + 1) % 8;
-	snprintf(buf[k], sizeof(buf[k]), "%lld", n);
-	return buf[k];
-}
-
-/* pct - a rate as the text report shows it: "88.9%", or "-" when total is 0 */
-static const char *pct(long long pass, long long total, char *buf, size_t size)
-{
-	if (total == 0)
-		snprintf(buf, size, "-");
-	else
-		snprintf(buf, size, "%.1f%%", 100.0 * (double)pass / (double)total);
-	return buf;
-}
-
 /* The page's whole style sheet: system fonts only, nothing fetched. */
 static const char style[] =
     ":root{--fg:#1d2430;--muted:#5b6577;--line:#d9dee7;--bg:#f4f6f9;--card:#fff;"
@@ -322,16 +301,16 @@ static void totals(FILE *fp, const struct report *rep)
 	static const char *const labels[RATES] = {"SPF pass", "DKIM pass", "DMARC pass"};
 
 	fputs("<dl class=\"totals\" aria-label=\"Totals\">\n", fp);
-	total(fp, "records-read", NULL, "records read", num(rep->records));
-	total(fp, "records-matched", NULL, "matched", num(rep->matched));
-	total(fp, "refused", "ref", "refused", num(refused));
-	total(fp, "would-refuse", "would", "would refuse", num(would));
-	total(fp, "accepted", "ok", "accepted", num(rep->actions[REC_ACCEPT][0]));
+	total(fp, "records-read", NULL, "records read", report_num(rep->records));
+	total(fp, "records-matched", NULL, "matched", report_num(rep->matched));
+	total(fp, "refused", "ref", "refused", report_num(refused));
+	total(fp, "would-refuse", "would", "would refuse", report_num(would));
+	total(fp, "accepted", "ok", "accepted", report_num(rep->actions[REC_ACCEPT][0]));
 	total(fp, "quarantined", NULL, "quarantine, hold",
-	      num(rep->actions[REC_QUARANTINE][0] + rep->actions[REC_HOLD][0]));
+	      report_num(rep->actions[REC_QUARANTINE][0] + rep->actions[REC_HOLD][0]));
 	for (int i = 0; i < RATES; i++)
 		total(fp, ids[i], "ok", labels[i],
-		      pct(rep->pass[i], rep->total[i], buf[i], sizeof(buf[i])));
+		      report_pct(rep->pass[i], rep->total[i], buf[i], sizeof(buf[i])));
 	fputs("</dl>\n", fp);
 }
 
@@ -579,8 +558,8 @@ static void hours_table(FILE *fp, const struct report *rep)
 			const char *key = c <= 0 ? a[i]->key : b[j]->key;
 			long long nr = c <= 0 ? a[i++]->n[0] : 0, nw = c >= 0 ? b[j++]->n[0] : 0;
 
-			table_row(fp, 3, (const char *[]){key, num(nr), num(nw)}, numeric, NULL,
-			          NULL, 0);
+			table_row(fp, 3, (const char *[]){key, report_num(nr), report_num(nw)},
+			          numeric, NULL, NULL, 0);
 		}
 		fputs("</tbody>\n</table>\n", fp);
 	}
@@ -600,14 +579,14 @@ static void actions(FILE *fp, const struct report *rep)
 	           false);
 	for (int a = 0; a < REC_ACTIONS; a++) {
 		table_row(fp, 3,
-		          (const char *[]){rec_action_names[a], num(rep->actions[a][0]),
-		                           num(rep->actions[a][1])},
+		          (const char *[]){rec_action_names[a], report_num(rep->actions[a][0]),
+		                           report_num(rep->actions[a][1])},
 		          numeric, NULL, NULL, 0);
 		tot[0] += rep->actions[a][0];
 		tot[1] += rep->actions[a][1];
 	}
-	table_row(fp, 3, (const char *[]){"total", num(tot[0]), num(tot[1])}, numeric, "total",
-	          NULL, 0);
+	table_row(fp, 3, (const char *[]){"total", report_num(tot[0]), report_num(tot[1])}, numeric,
+	          "total", NULL, 0);
 	table_close(fp);
 }
 
@@ -624,7 +603,8 @@ static void replies(FILE *fp, const struct report *rep)
 	               false)) {
 		for (size_t i = 0; i < n; i++)
 			table_row(fp, 3,
-			          (const char *[]){v[i]->key, num(v[i]->n[0]), num(v[i]->n[1])},
+			          (const char *[]){v[i]->key, report_num(v[i]->n[0]),
+			                           report_num(v[i]->n[1])},
 			          numeric, NULL, NULL, 0);
 		table_close(fp);
 	}
@@ -644,8 +624,8 @@ static void top_list(FILE *fp, const char *id, const char *title, const char *ke
 	lim = output_limit(n, top);
 	if (table_open(fp, id, title, NULL, lim, 2, head, numeric, true)) {
 		for (size_t i = 0; i < lim; i++)
-			table_row(fp, 2, (const char *[]){v[i]->key, num(v[i]->n[0])}, numeric,
-			          NULL, "ref",
+			table_row(fp, 2, (const char *[]){v[i]->key, report_num(v[i]->n[0])},
+			          numeric, NULL, "ref",
 			          (double)v[i]->n[0] / (double)(v[0]->n[0] > 0 ? v[0]->n[0] : 1));
 		table_close(fp);
 	}
@@ -676,7 +656,7 @@ static void failing(FILE *fp, const struct report *rep, size_t top)
 			for (size_t i = 0; i < output_limit(nd, top); i++)
 				table_row(fp, 3,
 				          (const char *[]){checks[c]->key, doms[i]->key,
-				                           num(doms[i]->n[0])},
+				                           report_num(doms[i]->n[0])},
 				          numeric, NULL, "ref",
 				          (double)doms[i]->n[0] / (double)max);
 			free(doms);
@@ -696,12 +676,13 @@ static void rates(FILE *fp, const struct report *rep)
 	table_open(fp, "rates", "Pass rates at end of message", NULL, RATES, 4, head, numeric,
 	           true);
 	for (int i = 0; i < RATES; i++)
-		table_row(fp, 4,
-		          (const char *[]){report_rate_names[i], num(rep->pass[i]),
-		                           num(rep->total[i]),
-		                           pct(rep->pass[i], rep->total[i], buf, sizeof(buf))},
-		          numeric, NULL, "ok",
-		          rep->total[i] > 0 ? (double)rep->pass[i] / (double)rep->total[i] : 0);
+		table_row(
+		    fp, 4,
+		    (const char *[]){report_rate_names[i], report_num(rep->pass[i]),
+		                     report_num(rep->total[i]),
+		                     report_pct(rep->pass[i], rep->total[i], buf, sizeof(buf))},
+		    numeric, NULL, "ok",
+		    rep->total[i] > 0 ? (double)rep->pass[i] / (double)rep->total[i] : 0);
 	table_close(fp);
 }
 
@@ -719,22 +700,17 @@ static void would(FILE *fp, const struct report *rep)
 	               head, numeric, false)) {
 		for (size_t i = 0; i < n; i++) {
 			table_row(fp, 3,
-			          (const char *[]){v[i]->key, num(v[i]->n[0]), num(v[i]->n[1])},
+			          (const char *[]){v[i]->key, report_num(v[i]->n[0]),
+			                           report_num(v[i]->n[1])},
 			          numeric, NULL, NULL, 0);
 			tot[0] += v[i]->n[0];
 			tot[1] += v[i]->n[1];
 		}
-		table_row(fp, 3, (const char *[]){"total", num(tot[0]), num(tot[1])}, numeric,
-		          "total", NULL, 0);
+		table_row(fp, 3, (const char *[]){"total", report_num(tot[0]), report_num(tot[1])},
+		          numeric, "total", NULL, 0);
 		table_close(fp);
 	}
 	free(v);
-}
-
-/* seconds - a count or a number of seconds, or "-" when not known (negative) */
-static const char *seconds(long long n)
-{
-	return n < 0 ? "-" : num(n);
 }
 
 /* greylisting - its effect over the period, then the elements by state */
@@ -763,8 +739,8 @@ static void greylisting(FILE *fp, const struct report *rep)
 	value[9] = rep->gl_states[GL_ERROR];
 	table_open(fp, "greylisting", "Greylisting", NULL, 10, 2, head, numeric, false);
 	for (size_t i = 0; i < 10; i++)
-		table_row(fp, 2, (const char *[]){label[i], seconds(value[i])}, numeric, NULL, NULL,
-		          0);
+		table_row(fp, 2, (const char *[]){label[i], report_seconds(value[i])}, numeric,
+		          NULL, NULL, 0);
 	table_close(fp);
 }
 
@@ -786,9 +762,9 @@ static void ratelimited(FILE *fp, const struct report *rep, size_t top)
 		for (size_t i = 0; i < lim; i++) {
 			report_split_key(v[i]->key, &buf, part);
 			table_row(fp, 6,
-			          (const char *[]){part[0], part[1], part[2], num(v[i]->n[0]),
-			                           timefmt_format(v[i]->t[0], a),
-			                           timefmt_format(v[i]->t[1], b)},
+			          (const char *[]){
+			              part[0], part[1], part[2], report_num(v[i]->n[0]),
+			              timefmt_format(v[i]->t[0], a), timefmt_format(v[i]->t[1], b)},
 			          numeric, NULL, NULL, 0);
 			free(buf);
 		}

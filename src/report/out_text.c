@@ -144,8 +144,8 @@ static void table_print(FILE *fp, const char *title, struct table *t)
 	free(t->cell);
 }
 
-/* num - a count as text in one of a few rotating static buffers */
-static const char *num(long long n)
+/* report_num - a count as text in one of a few rotating static buffers (output.h) */
+const char *report_num(long long n)
 {
 	static char buf[8][24];
 	static int k;
@@ -202,21 +202,22 @@ static void actions_and_replies(FILE *fp, const struct report *rep)
 
 	table_start(&t, 3, head, rnum);
 	for (int a = 0; a < REC_ACTIONS; a++) {
-		const char *row[] = {rec_action_names[a], num(rep->actions[a][0]),
-		                     num(rep->actions[a][1])};
+		const char *row[] = {rec_action_names[a], report_num(rep->actions[a][0]),
+		                     report_num(rep->actions[a][1])};
 
 		table_row(&t, row);
 		tot[0] += rep->actions[a][0];
 		tot[1] += rep->actions[a][1];
 	}
-	table_row(&t, (const char *[]){"total", num(tot[0]), num(tot[1])});
+	table_row(&t, (const char *[]){"total", report_num(tot[0]), report_num(tot[1])});
 	table_print(fp, "Decisions by action", &t);
 
 	head[0] = "reply";
 	table_start(&t, 3, head, rnum);
 	v = tally_sorted(rep->replies, TALLY_BY_KEY, &n);
 	for (size_t i = 0; i < n; i++)
-		table_row(&t, (const char *[]){v[i]->key, num(v[i]->n[0]), num(v[i]->n[1])});
+		table_row(&t, (const char *[]){v[i]->key, report_num(v[i]->n[0]),
+		                               report_num(v[i]->n[1])});
 	free(v);
 	table_print(fp, "Decisions by reply code", &t);
 }
@@ -234,7 +235,7 @@ static void top_list(FILE *fp, const char *title, const char *keyhead, const cha
 	table_start(&t, 2, head, rnum);
 	v = tally_sorted(tal, TALLY_BY_COUNT, &n);
 	for (size_t i = 0; i < output_limit(n, top); i++)
-		table_row(&t, (const char *[]){v[i]->key, num(v[i]->n[0])});
+		table_row(&t, (const char *[]){v[i]->key, report_num(v[i]->n[0])});
 	free(v);
 	table_print(fp, title, &t);
 }
@@ -253,8 +254,8 @@ static void failing(FILE *fp, const struct report *rep, size_t top)
 	for (size_t c = 0; c < nc; c++) {
 		doms = tally_sorted(checks[c]->sub, TALLY_BY_COUNT, &nd);
 		for (size_t i = 0; i < output_limit(nd, top); i++)
-			table_row(
-			    &t, (const char *[]){checks[c]->key, doms[i]->key, num(doms[i]->n[0])});
+			table_row(&t, (const char *[]){checks[c]->key, doms[i]->key,
+			                               report_num(doms[i]->n[0])});
 		free(doms);
 	}
 	free(checks);
@@ -271,13 +272,10 @@ static void rates(FILE *fp, const struct report *rep)
 
 	table_start(&t, 4, head, rnum);
 	for (int i = 0; i < RATES; i++) {
-		if (rep->total[i] == 0)
-			snprintf(pct, sizeof(pct), "-");
-		else
-			snprintf(pct, sizeof(pct), "%.1f%%",
-			         100.0 * (double)rep->pass[i] / (double)rep->total[i]);
-		table_row(&t, (const char *[]){report_rate_names[i], num(rep->pass[i]),
-		                               num(rep->total[i]), pct});
+		table_row(&t, (const char *[]){
+		                  report_rate_names[i], report_num(rep->pass[i]),
+		                  report_num(rep->total[i]),
+		                  report_pct(rep->pass[i], rep->total[i], pct, sizeof(pct))});
 	}
 	table_print(fp, "Pass rates at end of message", &t);
 }
@@ -294,7 +292,7 @@ static void hours(FILE *fp, const struct report *rep)
 	table_start(&t, 2, head, rnum);
 	v = tally_sorted(rep->hours, TALLY_BY_KEY, &n);
 	for (size_t i = 0; i < n; i++)
-		table_row(&t, (const char *[]){v[i]->key, num(v[i]->n[0])});
+		table_row(&t, (const char *[]){v[i]->key, report_num(v[i]->n[0])});
 	free(v);
 	table_print(fp, "Refusals per hour (UTC)", &t);
 }
@@ -312,20 +310,31 @@ static void would(FILE *fp, const struct report *rep)
 	table_start(&t, 3, head, rnum);
 	v = tally_sorted(rep->would, TALLY_BY_COUNT, &n);
 	for (size_t i = 0; i < n; i++) {
-		table_row(&t, (const char *[]){v[i]->key, num(v[i]->n[0]), num(v[i]->n[1])});
+		table_row(&t, (const char *[]){v[i]->key, report_num(v[i]->n[0]),
+		                               report_num(v[i]->n[1])});
 		tot[0] += v[i]->n[0];
 		tot[1] += v[i]->n[1];
 	}
 	if (n > 0)
-		table_row(&t, (const char *[]){"total", num(tot[0]), num(tot[1])});
+		table_row(&t, (const char *[]){"total", report_num(tot[0]), report_num(tot[1])});
 	free(v);
 	table_print(fp, "Would have refused (log or tag mode, dry run)", &t);
 }
 
-/* seconds - a number of seconds, or "-" when not known (negative) */
-static const char *seconds(long long n)
+/* report_seconds - a number of seconds, or "-" when not known (negative) (output.h) */
+const char *report_seconds(long long n)
 {
-	return n < 0 ? "-" : num(n);
+	return n < 0 ? "-" : report_num(n);
+}
+
+/* report_pct - a pass rate: "88.9%", or "-" when total is 0 (output.h) */
+const char *report_pct(long long pass, long long total, char *buf, size_t size)
+{
+	if (total == 0)
+		snprintf(buf, size, "-");
+	else
+		snprintf(buf, size, "%.1f%%", 100.0 * (double)pass / (double)total);
+	return buf;
 }
 
 /* greylisting - its effect over the period, then the elements by state */
@@ -338,16 +347,18 @@ static void greylisting(FILE *fp, const struct report *rep)
 
 	report_greylisting(rep, &s);
 	table_start(&t, 2, head, rnum);
-	table_row(&t, (const char *[]){"triplets first seen", num(s.first_seen)});
-	table_row(&t, (const char *[]){"passed after retry", num(s.passed)});
-	table_row(&t, (const char *[]){"  age at pass, median (s)", seconds(s.age_median)});
-	table_row(&t, (const char *[]){"  age at pass, 90th percentile (s)", seconds(s.age_p90)});
-	table_row(&t, (const char *[]){"never retried", num(s.never_retried)});
-	table_row(&t, (const char *[]){"early retries", num(rep->gl_states[GL_EARLY])});
-	table_row(&t, (const char *[]){"known (passed before)", num(rep->gl_states[GL_KNOWN])});
-	table_row(&t, (const char *[]){"auto-allowed", num(rep->gl_states[GL_AUTO])});
-	table_row(&t, (const char *[]){"skipped (exempt)", num(rep->gl_states[GL_SKIPPED])});
-	table_row(&t, (const char *[]){"store errors", num(rep->gl_states[GL_ERROR])});
+	table_row(&t, (const char *[]){"triplets first seen", report_num(s.first_seen)});
+	table_row(&t, (const char *[]){"passed after retry", report_num(s.passed)});
+	table_row(&t, (const char *[]){"  age at pass, median (s)", report_seconds(s.age_median)});
+	table_row(
+	    &t, (const char *[]){"  age at pass, 90th percentile (s)", report_seconds(s.age_p90)});
+	table_row(&t, (const char *[]){"never retried", report_num(s.never_retried)});
+	table_row(&t, (const char *[]){"early retries", report_num(rep->gl_states[GL_EARLY])});
+	table_row(&t,
+	          (const char *[]){"known (passed before)", report_num(rep->gl_states[GL_KNOWN])});
+	table_row(&t, (const char *[]){"auto-allowed", report_num(rep->gl_states[GL_AUTO])});
+	table_row(&t, (const char *[]){"skipped (exempt)", report_num(rep->gl_states[GL_SKIPPED])});
+	table_row(&t, (const char *[]){"store errors", report_num(rep->gl_states[GL_ERROR])});
 	table_print(fp, "Greylisting", &t);
 }
 
@@ -367,7 +378,7 @@ static void ratelimited(FILE *fp, const struct report *rep, size_t top)
 	v = tally_sorted(rep->ratelimited, TALLY_BY_COUNT, &n);
 	for (size_t i = 0; i < output_limit(n, top); i++) {
 		report_split_key(v[i]->key, &buf, part);
-		table_row(&t, (const char *[]){part[0], part[1], part[2], num(v[i]->n[0]),
+		table_row(&t, (const char *[]){part[0], part[1], part[2], report_num(v[i]->n[0]),
 		                               timefmt_format(v[i]->t[0], a),
 		                               timefmt_format(v[i]->t[1], b)});
 		free(buf);

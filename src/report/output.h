@@ -21,6 +21,14 @@
 /* output_text - the aligned report for people */
 void output_text(FILE *fp, const struct report *rep, size_t top);
 
+/* The text report's number forms, which the other outputs show too (out_text.c):
+ * report_num - a count, in one of 8 rotating static buffers (not thread-safe);
+ * report_seconds - a count of seconds, "-" when negative (not known);
+ * report_pct - pass/total as "88.9%" in buf, "-" when total is 0. */
+const char *report_num(long long n);
+const char *report_seconds(long long n);
+const char *report_pct(long long pass, long long total, char *buf, size_t size);
+
 /* output_json - one JSON object (two-space indentation) and a newline */
 void output_json(FILE *fp, const struct report *rep, size_t top);
 
